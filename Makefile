@@ -1,0 +1,163 @@
+# Cairn: one Makefile builds libcairn, the protobuf-c code, every service,
+# the dev tools and the tests. `make SAN=1 ...` builds with ASan+UBSan into
+# build/san. See README.md for the two commands that matter: make up, make test.
+
+CC       ?= cc
+BUILD    ?= build
+OPT      ?= -O2
+
+ifeq ($(SAN),1)
+BUILD    := build/san
+OPT      := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDSAN    := -fsanitize=address,undefined
+endif
+
+VERSION  := 0.1.0
+PKGS     := rdkafka libprotobuf-c yaml-0.1 libmicrohttpd jansson uuid libxxhash libutf8proc
+CFLAGS   := -std=gnu11 $(OPT) -g -Wall -Wextra -Werror -pthread -MMD -MP \
+            -Icommon/include -I$(BUILD)/gen -Iservices \
+            $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -DCAIRN_VERSION=\"$(VERSION)\" $(EXTRA_CFLAGS)
+LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lrdkafka -lprotobuf-c -lyaml -lmicrohttpd -ljansson -luuid -lxxhash -lutf8proc) -lm -lpthread
+CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
+LDFLAGS  := -pthread $(LDSAN)
+
+# ---- protobuf-c, generated at build time ----
+PROTOS   := cairn/v1/common.proto \
+            cairn/embedding/v1/embedding.proto
+GEN_C    := $(PROTOS:%.proto=$(BUILD)/gen/%.pb-c.c)
+GEN_H    := $(PROTOS:%.proto=$(BUILD)/gen/%.pb-c.h)
+
+# ---- libcairn ----
+COMMON_SRCS := common/src/err.c common/src/arena.c common/src/clock.c common/src/utf8.c \
+               common/src/headers.c common/src/status.c common/src/conf.c common/src/log.c \
+               common/src/metrics.c common/src/admin.c common/src/offsets.c \
+               common/src/bus_conf.c common/src/bus_kafka.c common/src/bus.c \
+               common/src/bus_client.c common/src/app.c
+LIBCAIRN := $(BUILD)/lib/libcairn.a
+
+# ---- services ----
+EMBEDDING_LIB_SRCS := services/embedding/lexical.c services/embedding/embedding.c \
+                      services/embedding/conf.c
+EMBEDDING_SRCS     := services/embedding/main.c $(EMBEDDING_LIB_SRCS)
+SERVICES := embedding
+
+# ---- tools ----
+DEVBROKER_SRCS := deploy/devbroker/devbroker.c
+
+BINS := $(SERVICES:%=$(BUILD)/bin/cairn-%) $(BUILD)/bin/cairn-devbroker
+
+# ---- tests ----
+UNIT_COMMON    := err arena headers utf8 status conf log metrics admin offsets
+UNIT_EMBEDDING := lexical embedding
+UNIT_BINS := $(UNIT_COMMON:%=$(BUILD)/tests/unit/common_%) \
+             $(UNIT_EMBEDDING:%=$(BUILD)/tests/unit/embedding_%)
+INTEG_SRCS := $(sort $(wildcard tests/integration/[0-9]*.c))
+INTEG_BINS := $(INTEG_SRCS:tests/integration/%.c=$(BUILD)/tests/integration/%)
+INTEG_HARNESS := tests/integration/harness.c
+BENCH_SRCS := $(sort $(wildcard tests/bench/*.c))
+BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/tests/bench/%)
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+.PHONY: all deps build test test-unit test-integration up down status bench fuzz \
+        docs check-docs clean lint
+.DEFAULT_GOAL := build
+
+all build: $(BINS)
+
+deps:
+	@deploy/deps.sh
+
+# ---- compile ----
+$(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: proto/%.proto
+	@mkdir -p $(BUILD)/gen
+	protoc-c --proto_path=proto --c_out=$(BUILD)/gen $<
+
+# Generated headers must exist before anything that may include them compiles.
+$(BUILD)/obj/%.o: %.c | $(GEN_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+# Generated code is not ours to keep warning-clean under -Wextra.
+$(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c | $(GEN_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Wno-unused-parameter -c $< -o $@
+
+# Tests may reach libcairn's private headers (offsets.h, bus_kafka.h).
+$(BUILD)/obj/tests/%.o: CFLAGS += -Icommon/src
+
+GEN_OBJS := $(GEN_C:$(BUILD)/gen/%.c=$(BUILD)/obj/gen/%.o)
+
+$(LIBCAIRN): $(call obj,$(COMMON_SRCS)) $(GEN_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/bin/cairn-embedding: $(call obj,$(EMBEDDING_SRCS)) $(LIBCAIRN)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/bin/cairn-devbroker: $(call obj,$(DEVBROKER_SRCS)) $(LIBCAIRN)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/unit/common_%: $(BUILD)/obj/tests/unit/common/%.o $(LIBCAIRN)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CHECK_LIBS)
+
+$(BUILD)/tests/unit/embedding_%: $(BUILD)/obj/tests/unit/embedding/%.o \
+                                 $(call obj,$(EMBEDDING_LIB_SRCS)) $(LIBCAIRN)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CHECK_LIBS)
+
+$(BUILD)/tests/integration/%: $(BUILD)/obj/tests/integration/%.o \
+                              $(call obj,$(INTEG_HARNESS)) $(LIBCAIRN)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CHECK_LIBS)
+
+$(BUILD)/tests/bench/%: $(BUILD)/obj/tests/bench/%.o $(call obj,$(EMBEDDING_LIB_SRCS)) \
+                        $(call obj,$(INTEG_HARNESS)) $(LIBCAIRN)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CHECK_LIBS)
+
+# ---- tests ----
+test: deps
+	@$(MAKE) --no-print-directory build-tests
+	@tests/run.sh $(BUILD)
+
+build-tests: $(BINS) $(UNIT_BINS) $(INTEG_BINS)
+
+test-unit: build-tests
+	@tests/run.sh $(BUILD) unit
+
+test-integration: build-tests
+	@tests/run.sh $(BUILD) integration
+
+bench: deps
+	@$(MAKE) --no-print-directory $(BINS) $(BENCH_BINS)
+	@tests/bench/run.sh $(BUILD)
+
+# ---- docs generated from the code: docs/config.md from the config tables ----
+docs: $(BINS)
+	@tests/docs.sh $(BUILD) write
+
+check-docs: $(BINS)
+	@tests/docs.sh $(BUILD) check
+
+# ---- dev stack ----
+up: deps
+	@$(MAKE) --no-print-directory build
+	@deploy/dev/stack.sh up
+
+down:
+	@deploy/dev/stack.sh down
+
+status:
+	@deploy/dev/stack.sh status
+
+fuzz: deps
+	@tests/fuzz/run.sh
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,160 @@
+/* The Kafka runtime of every Cairn service.
+ *
+ * Server side (struct cairn_bus): a consumer group on the service's request
+ * topic; messages are handed to a pool of workers by key, so one key's
+ * requests are handled in order; each is decoded by ce_type through a handler
+ * table, answered on cairn_reply_to/cairn_reply_partition with
+ * cairn_correlation_id, and its offset is stored for commit only once the
+ * reply (or the DLQ copy) is acknowledged by the broker. Expired deadlines are
+ * dropped and counted; undecodable or unknown messages get a cairn.v1.Status
+ * reply when they name a reply address and are copied to <topic>.dlq.
+ *
+ * Client side (struct cairn_bus_client): `call` produces a request and waits
+ * for the correlated reply on the caller's reply topic (one per calling
+ * service, cairn.<service>.replies, consumed as a group; each instance
+ * addresses replies to a partition it owns). Safe from many threads. */
+#ifndef CAIRN_BUS_H
+#define CAIRN_BUS_H
+
+#include <protobuf-c/protobuf-c.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cairn/arena.h"
+#include "cairn/conf.h"
+#include "cairn/err.h"
+#include "cairn/headers.h"
+#include "cairn/status.h"
+
+struct cairn_metrics;
+
+/* Runtime settings, loaded through cairn_bus_conf_items (section "bus"). */
+struct cairn_bus_conf {
+        const char *request_topic;   /* default cairn.<service>.v1.requests */
+        const char *group;           /* default cairn.<service> */
+        const char *reply_topic;     /* client side; default cairn.<service>.replies */
+        long long workers;
+        long long queue_max;         /* messages queued per worker before fetching pauses */
+        long long grace_ms;          /* SIGTERM drain budget */
+        long long max_request_bytes; /* arena limit per message */
+        long long call_timeout_ms;   /* client default when a call names none */
+        long long ready_timeout_ms;  /* broker metadata probe for /readyz */
+};
+
+extern const struct cairn_conf_item cairn_bus_conf_items[];
+
+/* ---- server side ---- */
+
+/* What a handler sees of the message it handles. Everything is borrowed and
+ * lives until the handler returns; allocate replies from @p arena. */
+struct cairn_request {
+        const struct cairn_msg_headers *hdrs;
+        const char *key;             /* NUL-terminated copy of the message key ("" if none) */
+        const char *authorization;   /* raw authorization header or NULL */
+        const char *topic;
+        int32_t partition;
+        int64_t offset;
+        struct cairn_arena *arena;
+        void *opaque;                /* the opaque given to cairn_bus_new() */
+};
+
+/* Handles one decoded request. On success sets *@p reply to a message
+ * allocated from req->arena (or NULL for no reply) and returns CAIRN_OK; on
+ * failure fills @p st (cairn_status_set) and returns its code.
+ * @locality a worker thread; handlers of different keys run concurrently. */
+typedef cairn_err_t (*cairn_handler_fn)(struct cairn_request *req, const ProtobufCMessage *msg,
+                                        ProtobufCMessage **reply, struct cairn_status *st);
+
+/* One row of a service's handler table; the ce_type is desc->name. Tables
+ * end with a row whose desc is NULL. */
+struct cairn_handler {
+        const ProtobufCMessageDescriptor *desc;
+        cairn_handler_fn fn;
+};
+
+struct cairn_bus;
+
+/* Creates the runtime for @p service (e.g. "embedding"). Kafka settings come
+ * from the "kafka." keys of @p conf (borrowed; kafka.bootstrap.servers is
+ * required). @p bconf, @p handlers, @p metrics are borrowed and must outlive
+ * the runtime. Returns NULL with @p errstr set on bad settings. */
+struct cairn_bus *cairn_bus_new(const char *service, const struct cairn_bus_conf *bconf,
+                                const struct cairn_conf *conf, const struct cairn_handler *handlers,
+                                void *opaque, struct cairn_metrics *metrics, char *errstr,
+                                size_t errstr_size);
+
+/* Consumes and dispatches until cairn_bus_stop(); then stops fetching, lets
+ * the workers finish, waits for outstanding acknowledgements (at most
+ * grace_ms), commits and closes. Returns 0 on a clean drain, -1 otherwise. */
+int cairn_bus_run(struct cairn_bus *bus);
+
+/* Asks cairn_bus_run() to return. Async-signal-safe. */
+void cairn_bus_stop(struct cairn_bus *bus);
+
+/* Readiness: the broker answered a metadata request for the request topic
+ * within ready_timeout_ms. Usable as a cairn_ready_fn. */
+bool cairn_bus_ready(void *bus, char *why, size_t why_size);
+
+void cairn_bus_free(struct cairn_bus *bus);
+
+/* ---- client side ---- */
+
+struct cairn_bus_client;
+
+struct cairn_call_opts {
+        int64_t timeout_ms;          /* 0: bconf->call_timeout_ms */
+        int64_t deadline_ms;         /* absolute unix ms; 0: now + timeout. The earlier wins */
+        const char *ce_id;           /* reuse on retry; NULL: a new UUID */
+        const char *authorization;   /* forwarded caller credentials, or NULL */
+        const char *traceparent;     /* W3C trace context to forward, or NULL */
+        const char *tracestate;
+};
+
+/* The outcome of a call. On CAIRN_OK payload holds the reply bytes and
+ * ce_type its type; otherwise st says why (a Status reply, a timeout, a
+ * produce failure). */
+struct cairn_reply {
+        cairn_err_t err;
+        struct cairn_status st;
+        char ce_type[CAIRN_HEADER_MAX + 1];
+        const uint8_t *payload;      /* borrowed: valid only during the callback */
+        size_t len;
+};
+
+/* @locality the client's reply thread (replies) or its timer (timeouts).
+ * Must not block. */
+typedef void (*cairn_call_cb)(const struct cairn_reply *reply, void *opaque);
+
+/* Creates a client for calling service @p service (the caller: its reply
+ * topic and group derive from bconf->reply_topic). Blocks until the reply
+ * topic has a partition assigned or @p bconf->call_timeout_ms passes.
+ * Arguments are borrowed as for cairn_bus_new(). */
+struct cairn_bus_client *cairn_bus_client_new(const char *service, const struct cairn_bus_conf *bconf,
+                                              const struct cairn_conf *conf,
+                                              struct cairn_metrics *metrics, char *errstr,
+                                              size_t errstr_size);
+
+/* Sends @p msg to @p topic keyed by @p key (NUL-terminated, may be "") and
+ * calls @p cb exactly once: with the reply, or with CAIRN_ERR_DEADLINE when
+ * none arrives in time, or CAIRN_ERR_UNAVAILABLE when the request could not
+ * be produced. Returns CAIRN_OK when @p cb will be called; otherwise the
+ * error (and @p cb is never called), with @p st filled. */
+cairn_err_t cairn_bus_call_async(struct cairn_bus_client *cli, const char *topic, const char *key,
+                                 const ProtobufCMessage *msg, const struct cairn_call_opts *opts,
+                                 cairn_call_cb cb, void *opaque, struct cairn_status *st);
+
+/* Blocking call. On CAIRN_OK *@p reply is the reply unpacked as
+ * @p reply_desc with @p alloc (NULL: malloc; free with
+ * protobuf_c_message_free_unpacked). On error, @p st says why. */
+cairn_err_t cairn_bus_call(struct cairn_bus_client *cli, const char *topic, const char *key,
+                           const ProtobufCMessage *msg, const struct cairn_call_opts *opts,
+                           const ProtobufCMessageDescriptor *reply_desc, ProtobufCAllocator *alloc,
+                           ProtobufCMessage **reply, struct cairn_status *st);
+
+bool cairn_bus_client_ready(void *cli, char *why, size_t why_size);
+
+/* Fails calls still waiting (CAIRN_ERR_UNAVAILABLE), flushes, closes. */
+void cairn_bus_client_free(struct cairn_bus_client *cli);
+
+#endif

@@ -1,0 +1,75 @@
+/* The Kafka header contract (docs/topics.md): CloudEvents binary mode plus
+ * Cairn's reply and deadline headers, read from and written to librdkafka
+ * header lists. Parsing never trusts the bytes: every value is length-checked
+ * and numbers are validated. */
+#ifndef CAIRN_HEADERS_H
+#define CAIRN_HEADERS_H
+
+#include <librdkafka/rdkafka.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define CAIRN_H_SPECVERSION  "ce_specversion"
+#define CAIRN_H_ID           "ce_id"
+#define CAIRN_H_SOURCE       "ce_source"
+#define CAIRN_H_TYPE         "ce_type"
+#define CAIRN_H_TIME         "ce_time"
+#define CAIRN_H_CONTENT_TYPE "content-type"
+#define CAIRN_H_TRACEPARENT  "traceparent"
+#define CAIRN_H_TRACESTATE   "tracestate"
+#define CAIRN_H_AUTHORIZATION "authorization"
+#define CAIRN_H_REPLY_TO     "cairn_reply_to"
+#define CAIRN_H_REPLY_PART   "cairn_reply_partition"
+#define CAIRN_H_DEADLINE     "cairn_deadline"
+#define CAIRN_H_CORRELATION  "cairn_correlation_id"
+#define CAIRN_H_DLQ_REASON   "cairn_dlq_reason"
+#define CAIRN_H_DLQ_CODE     "cairn_dlq_code"
+#define CAIRN_H_DLQ_TOPIC    "cairn_dlq_topic"
+#define CAIRN_H_DLQ_PARTITION "cairn_dlq_partition"
+#define CAIRN_H_DLQ_OFFSET   "cairn_dlq_offset"
+
+#define CAIRN_CONTENT_TYPE_PROTOBUF "application/protobuf"
+#define CAIRN_STATUS_TYPE "cairn.v1.Status"
+
+#define CAIRN_HEADER_MAX 256     /* longest value we keep (bytes, excluding NUL) */
+#define CAIRN_AUTH_MAX   8192    /* longest authorization value we keep */
+
+/* What the runtime needs from a message's headers, copied out and
+ * NUL-terminated. Absent values are empty strings; reply_partition is -1 and
+ * deadline_ms 0 when absent. */
+struct cairn_msg_headers {
+        char id[CAIRN_HEADER_MAX + 1];
+        char type[CAIRN_HEADER_MAX + 1];
+        char source[CAIRN_HEADER_MAX + 1];
+        char specversion[16];
+        char content_type[64];
+        char reply_to[CAIRN_HEADER_MAX + 1];
+        char correlation_id[CAIRN_HEADER_MAX + 1];
+        char traceparent[64];
+        char tracestate[CAIRN_HEADER_MAX + 1];
+        int32_t reply_partition;
+        int64_t deadline_ms;
+};
+
+/* Reads the Cairn headers from @p hdrs (may be NULL). Returns false with a
+ * reason in @p why when a header is present but malformed (oversize, not
+ * UTF-8 text, not a number, negative partition); absent headers are fine. */
+bool cairn_headers_parse(const rd_kafka_headers_t *hdrs, struct cairn_msg_headers *out, char *why,
+                         size_t why_size);
+
+/* Copies the value of the last header @p name into @p buf (NUL-terminated).
+ * Returns the value length, -1 when absent, -2 when longer than size - 1. */
+int cairn_headers_get(const rd_kafka_headers_t *hdrs, const char *name, char *buf, size_t size);
+
+/* Strict decimal parse of a header value: digits only, optional leading '-',
+ * no overflow. */
+bool cairn_parse_i64(const char *s, int64_t *out);
+
+/* Adds a NUL-terminated string header. */
+void cairn_headers_add(rd_kafka_headers_t *hdrs, const char *name, const char *value);
+void cairn_headers_add_i64(rd_kafka_headers_t *hdrs, const char *name, int64_t value);
+
+/* Writes a random (version 4) UUID, 36 characters + NUL. */
+void cairn_uuid(char out[37]);
+
+#endif

@@ -1,0 +1,623 @@
+/* The calling side of the bus: produce a request that names our reply topic
+ * and partition, and match replies to waiting calls by correlation id.
+ *
+ * Threads: any thread may call; one thread polls the reply consumer and
+ * expires calls whose deadline passed; one serves the producer's delivery
+ * reports. Callbacks run on those two, never under the client's lock. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "bus_kafka.h"
+#include "cairn/bus.h"
+#include "cairn/clock.h"
+#include "cairn/log.h"
+#include "cairn/metrics.h"
+
+#define NBUCKETS 4096
+
+struct call {
+        char id[37];
+        int64_t deadline_us;       /* monotonic */
+        int64_t start_us;
+        cairn_call_cb cb;
+        void *opaque;
+        atomic_int refs;           /* the table's and the in-flight produce's */
+        struct call *hnext;        /* hash chain */
+        struct call *prev, *next;  /* list ordered by deadline */
+};
+
+struct cairn_bus_client {
+        char service[64];
+        char reply_topic[256];
+        char source[128];
+        const struct cairn_bus_conf *bconf;
+
+        rd_kafka_t *producer;
+        rd_kafka_t *consumer;
+
+        pthread_mutex_t lock;
+        pthread_cond_t assigned;   /* reply_partition became >= 0 */
+        int32_t reply_partition;
+        struct call *buckets[NBUCKETS];
+        struct call *dl_head, *dl_tail;
+        size_t ncalls;
+
+        atomic_bool stop;
+        bool threads;              /* reply and producer threads started */
+        pthread_t reply_thread;
+        pthread_t producer_thread;
+
+        struct cairn_metric *m_calls;
+        struct cairn_metric *m_duration;
+        struct cairn_series *s_inflight;
+        struct cairn_series *s_orphans;
+};
+
+static void call_unref(struct call *c)
+{
+        if (atomic_fetch_sub(&c->refs, 1) == 1)
+                free(c);
+}
+
+static size_t bucket_of(const char *id)
+{
+        return XXH3_64bits(id, strlen(id)) % NBUCKETS;
+}
+
+/* Takes @p c out of the table and the deadline list. Lock held. */
+static void unlink_call(struct cairn_bus_client *cli, struct call *c)
+{
+        struct call **pp = &cli->buckets[bucket_of(c->id)];
+
+        while (*pp != c)
+                pp = &(*pp)->hnext;
+        *pp = c->hnext;
+        if (c->prev)
+                c->prev->next = c->next;
+        else
+                cli->dl_head = c->next;
+        if (c->next)
+                c->next->prev = c->prev;
+        else
+                cli->dl_tail = c->prev;
+        cli->ncalls--;
+}
+
+/* Removes and returns the pending call @p id, or NULL when it already
+ * completed (answered, expired or failed). */
+static struct call *take_call(struct cairn_bus_client *cli, const char *id)
+{
+        struct call *c;
+
+        pthread_mutex_lock(&cli->lock);
+        for (c = cli->buckets[bucket_of(id)]; c; c = c->hnext)
+                if (strcmp(c->id, id) == 0)
+                        break;
+        if (c)
+                unlink_call(cli, c);
+        pthread_mutex_unlock(&cli->lock);
+        return c;
+}
+
+/* Runs the callback of a call already taken out of the table, then drops
+ * the table's reference. */
+static void finish(struct cairn_bus_client *cli, struct call *c, struct cairn_reply *reply)
+{
+        double secs = (double)(cairn_mono_us() - c->start_us) / 1e6;
+
+        cairn_metric_inc_l(cli->m_calls, (const char *[]){ cairn_err_str(reply->err) });
+        cairn_metric_observe_l(cli->m_duration, NULL, secs);
+        cairn_series_add(cli->s_inflight, -1);
+        c->cb(reply, c->opaque);
+        call_unref(c);
+}
+
+static void fail(struct cairn_bus_client *cli, struct call *c, cairn_err_t code, const char *fmt,
+                 const char *arg)
+{
+        struct cairn_reply reply;
+
+        memset(&reply, 0, sizeof(reply));
+        reply.err = code;
+        reply.st.code = code;
+        snprintf(reply.st.message, sizeof(reply.st.message), fmt, arg);
+        finish(cli, c, &reply);
+}
+
+/* ---- reply thread ---- */
+
+static void on_reply(struct cairn_bus_client *cli, const rd_kafka_message_t *rkm)
+{
+        rd_kafka_headers_t *hdrs = NULL;
+        char corr[CAIRN_HEADER_MAX + 1];
+        struct cairn_reply reply;
+        struct call *c;
+
+        rd_kafka_message_headers(rkm, &hdrs);
+        if (cairn_headers_get(hdrs, CAIRN_H_CORRELATION, corr, sizeof(corr)) < 0 ||
+            !(c = take_call(cli, corr))) {
+                /* Late (the call timed out) or not ours. */
+                cairn_series_inc(cli->s_orphans);
+                return;
+        }
+        memset(&reply, 0, sizeof(reply));
+        if (cairn_headers_get(hdrs, CAIRN_H_TYPE, reply.ce_type, sizeof(reply.ce_type)) < 0)
+                reply.ce_type[0] = '\0';
+        if (strcmp(reply.ce_type, CAIRN_STATUS_TYPE) == 0) {
+                cairn_status_unpack(rkm->payload, rkm->len, &reply.st);
+                reply.err = reply.st.code;
+        } else {
+                reply.err = CAIRN_OK;
+                reply.payload = rkm->payload;
+                reply.len = rkm->len;
+        }
+        finish(cli, c, &reply);
+}
+
+/* Fails every call whose deadline passed; returns ms until the next one. */
+static int expire(struct cairn_bus_client *cli)
+{
+        for (;;) {
+                int64_t now = cairn_mono_us();
+                struct call *c;
+
+                pthread_mutex_lock(&cli->lock);
+                c = cli->dl_head;
+                if (c && c->deadline_us <= now) {
+                        unlink_call(cli, c);
+                        pthread_mutex_unlock(&cli->lock);
+                        fail(cli, c, CAIRN_ERR_DEADLINE, "no reply within the deadline (%s)",
+                             "call timed out");
+                        continue;
+                }
+                int wait = c ? (int)((c->deadline_us - now) / 1000) + 1 : 100;
+                pthread_mutex_unlock(&cli->lock);
+                return wait < 100 ? wait : 100;
+        }
+}
+
+static void *reply_main(void *arg)
+{
+        struct cairn_bus_client *cli = arg;
+
+        while (!atomic_load(&cli->stop)) {
+                int wait = expire(cli);
+                rd_kafka_message_t *rkm = rd_kafka_consumer_poll(cli->consumer, wait);
+
+                if (!rkm)
+                        continue;
+                if (!rkm->err)
+                        on_reply(cli, rkm);
+                else if (rkm->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                        cairn_log(WARN, "BUS", "reply consume: %s", rd_kafka_message_errstr(rkm));
+                rd_kafka_message_destroy(rkm);
+        }
+        return NULL;
+}
+
+/* Reply partitions start at their end, read synchronously here, so that a
+ * reply produced right after assignment is never skipped.
+ * @locality the reply thread, inside rd_kafka_consumer_poll(). */
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+        struct cairn_bus_client *cli = opaque;
+
+        if (err != RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+                pthread_mutex_lock(&cli->lock);
+                cli->reply_partition = -1;
+                pthread_mutex_unlock(&cli->lock);
+                rd_kafka_assign(rk, NULL);
+                return;
+        }
+        for (int i = 0; i < parts->cnt; i++) {
+                rd_kafka_topic_partition_t *tp = &parts->elems[i];
+                int64_t lo, hi;
+
+                if (rd_kafka_query_watermark_offsets(rk, tp->topic, tp->partition, &lo, &hi,
+                                                     5000) == RD_KAFKA_RESP_ERR_NO_ERROR)
+                        tp->offset = hi;
+                else
+                        tp->offset = RD_KAFKA_OFFSET_END;
+        }
+        rd_kafka_assign(rk, parts);
+        pthread_mutex_lock(&cli->lock);
+        cli->reply_partition = parts->cnt > 0 ? parts->elems[0].partition : -1;
+        pthread_cond_broadcast(&cli->assigned);
+        pthread_mutex_unlock(&cli->lock);
+        cairn_log(INFO, "BUS", "replies to %s arrive on partition %d", cli->reply_topic,
+                  (int)cli->reply_partition);
+}
+
+/* ---- producer thread ---- */
+
+static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
+{
+        struct cairn_bus_client *cli = opaque;
+        struct call *c = rkm->_private;
+
+        (void)rk;
+        if (rkm->err && take_call(cli, c->id) == c)
+                fail(cli, c, CAIRN_ERR_UNAVAILABLE, "request could not be delivered: %s",
+                     rd_kafka_err2str(rkm->err));
+        call_unref(c);
+}
+
+static void *producer_main(void *arg)
+{
+        struct cairn_bus_client *cli = arg;
+
+        while (!atomic_load(&cli->stop))
+                rd_kafka_poll(cli->producer, 100);
+        return NULL;
+}
+
+/* ---- calls ---- */
+
+cairn_err_t cairn_bus_call_async(struct cairn_bus_client *cli, const char *topic, const char *key,
+                                 const ProtobufCMessage *msg, const struct cairn_call_opts *opts,
+                                 cairn_call_cb cb, void *opaque, struct cairn_status *st)
+{
+        static const struct cairn_call_opts none = { 0 };
+        int64_t now_ms = cairn_now_ms(), now_us = cairn_mono_us();
+        int64_t timeout, deadline_ms;
+        int32_t partition;
+        char time[32];
+
+        if (!opts)
+                opts = &none;
+        timeout = opts->timeout_ms > 0 ? opts->timeout_ms : cli->bconf->call_timeout_ms;
+        deadline_ms = now_ms + timeout;
+        if (opts->deadline_ms && opts->deadline_ms < deadline_ms)
+                deadline_ms = opts->deadline_ms;
+        if (deadline_ms <= now_ms)
+                return cairn_status_set(st, CAIRN_ERR_DEADLINE, NULL, NULL,
+                                        "deadline already passed before the call");
+
+        pthread_mutex_lock(&cli->lock);
+        while (cli->reply_partition < 0 && !atomic_load(&cli->stop)) {
+                struct timespec ts = { .tv_sec = deadline_ms / 1000,
+                                       .tv_nsec = (deadline_ms % 1000) * 1000000 };
+
+                if (cairn_now_ms() >= deadline_ms)
+                        break;
+                pthread_cond_timedwait(&cli->assigned, &cli->lock, &ts);
+        }
+        partition = cli->reply_partition;
+        pthread_mutex_unlock(&cli->lock);
+        if (partition < 0)
+                return cairn_status_set(st, CAIRN_ERR_UNAVAILABLE, NULL, NULL,
+                                        "no reply partition of %s is assigned to this client",
+                                        cli->reply_topic);
+
+        size_t len = protobuf_c_message_get_packed_size(msg);
+        uint8_t *buf = malloc(len ? len : 1);
+        struct call *c = calloc(1, sizeof(*c));
+
+        if (!buf || !c)
+                abort();
+        protobuf_c_message_pack(msg, buf);
+        if (opts->ce_id && opts->ce_id[0])
+                snprintf(c->id, sizeof(c->id), "%s", opts->ce_id);
+        else
+                cairn_uuid(c->id);
+        c->start_us = now_us;
+        c->deadline_us = now_us + (deadline_ms - now_ms) * 1000;
+        c->cb = cb;
+        c->opaque = opaque;
+        atomic_init(&c->refs, 2);
+
+        rd_kafka_headers_t *hdrs = rd_kafka_headers_new(12);
+        cairn_rfc3339(now_ms, time);
+        cairn_headers_add(hdrs, CAIRN_H_SPECVERSION, "1.0");
+        cairn_headers_add(hdrs, CAIRN_H_ID, c->id);
+        cairn_headers_add(hdrs, CAIRN_H_SOURCE, cli->source);
+        cairn_headers_add(hdrs, CAIRN_H_TYPE, msg->descriptor->name);
+        cairn_headers_add(hdrs, CAIRN_H_TIME, time);
+        cairn_headers_add(hdrs, CAIRN_H_CONTENT_TYPE, CAIRN_CONTENT_TYPE_PROTOBUF);
+        cairn_headers_add(hdrs, CAIRN_H_REPLY_TO, cli->reply_topic);
+        cairn_headers_add_i64(hdrs, CAIRN_H_REPLY_PART, partition);
+        cairn_headers_add_i64(hdrs, CAIRN_H_DEADLINE, deadline_ms);
+        if (opts->authorization)
+                cairn_headers_add(hdrs, CAIRN_H_AUTHORIZATION, opts->authorization);
+        if (opts->traceparent)
+                cairn_headers_add(hdrs, CAIRN_H_TRACEPARENT, opts->traceparent);
+        if (opts->tracestate)
+                cairn_headers_add(hdrs, CAIRN_H_TRACESTATE, opts->tracestate);
+
+        /* Registered before producing: the reply may beat the return. */
+        pthread_mutex_lock(&cli->lock);
+        size_t b = bucket_of(c->id);
+        struct call *it;
+        for (it = cli->buckets[b]; it; it = it->hnext)
+                if (strcmp(it->id, c->id) == 0)
+                        break;
+        if (it) {
+                pthread_mutex_unlock(&cli->lock);
+                rd_kafka_headers_destroy(hdrs);
+                free(buf);
+                free(c);
+                return cairn_status_set(st, CAIRN_ERR_CONFLICT, NULL, NULL,
+                                        "a call with ce_id %s is already waiting", opts->ce_id);
+        }
+        c->hnext = cli->buckets[b];
+        cli->buckets[b] = c;
+        /* Insert by deadline, from the tail: most calls share a timeout. */
+        it = cli->dl_tail;
+        while (it && it->deadline_us > c->deadline_us)
+                it = it->prev;
+        c->prev = it;
+        c->next = it ? it->next : cli->dl_head;
+        if (c->next)
+                c->next->prev = c;
+        else
+                cli->dl_tail = c;
+        if (it)
+                it->next = c;
+        else
+                cli->dl_head = c;
+        cli->ncalls++;
+        pthread_mutex_unlock(&cli->lock);
+        cairn_series_add(cli->s_inflight, 1);
+
+        rd_kafka_resp_err_t err;
+        for (;;) {
+                err = rd_kafka_producev(cli->producer, RD_KAFKA_V_TOPIC(topic),
+                                        RD_KAFKA_V_KEY(key, strlen(key)),
+                                        RD_KAFKA_V_VALUE(buf, len),
+                                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
+                                        RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(c),
+                                        RD_KAFKA_V_END);
+                if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || cairn_mono_us() >= c->deadline_us)
+                        break;
+                usleep(1000);
+        }
+        if (err) {
+                rd_kafka_headers_destroy(hdrs);
+                free(buf);
+                struct call *mine = take_call(cli, c->id);
+                call_unref(c); /* the produce reference that never was */
+                if (!mine)
+                        return CAIRN_OK; /* expired meanwhile: the callback ran */
+                cairn_series_add(cli->s_inflight, -1);
+                call_unref(c);
+                return cairn_status_set(st, CAIRN_ERR_UNAVAILABLE, NULL, NULL,
+                                        "request to %s could not be queued: %s", topic,
+                                        rd_kafka_err2str(err));
+        }
+        return CAIRN_OK;
+}
+
+struct waiter {
+        pthread_mutex_t lock;
+        pthread_cond_t cond;
+        bool done;
+        cairn_err_t err;
+        struct cairn_status *st;
+        const ProtobufCMessageDescriptor *desc;
+        ProtobufCAllocator *alloc;
+        ProtobufCMessage *reply;
+};
+
+static void waiter_cb(const struct cairn_reply *reply, void *opaque)
+{
+        struct waiter *w = opaque;
+
+        w->err = reply->err;
+        if (reply->err) {
+                *w->st = reply->st;
+        } else if (strcmp(reply->ce_type, w->desc->name) != 0) {
+                w->err = cairn_status_set(w->st, CAIRN_ERR_INTERNAL, NULL, NULL,
+                                          "expected a %s reply, got ce_type \"%s\"",
+                                          w->desc->name, reply->ce_type);
+        } else {
+                w->reply = protobuf_c_message_unpack(w->desc, w->alloc, reply->len,
+                                                     reply->payload);
+                if (!w->reply)
+                        w->err = cairn_status_set(w->st, CAIRN_ERR_INTERNAL, NULL, NULL,
+                                                  "reply does not decode as %s", w->desc->name);
+        }
+        pthread_mutex_lock(&w->lock);
+        w->done = true;
+        pthread_cond_signal(&w->cond);
+        pthread_mutex_unlock(&w->lock);
+}
+
+cairn_err_t cairn_bus_call(struct cairn_bus_client *cli, const char *topic, const char *key,
+                           const ProtobufCMessage *msg, const struct cairn_call_opts *opts,
+                           const ProtobufCMessageDescriptor *reply_desc, ProtobufCAllocator *alloc,
+                           ProtobufCMessage **reply, struct cairn_status *st)
+{
+        struct waiter w = { .st = st, .desc = reply_desc, .alloc = alloc };
+        cairn_err_t err;
+
+        *reply = NULL;
+        cairn_status_clear(st);
+        pthread_mutex_init(&w.lock, NULL);
+        pthread_cond_init(&w.cond, NULL);
+        err = cairn_bus_call_async(cli, topic, key, msg, opts, waiter_cb, &w, st);
+        if (err == CAIRN_OK) {
+                pthread_mutex_lock(&w.lock);
+                while (!w.done)
+                        pthread_cond_wait(&w.cond, &w.lock);
+                pthread_mutex_unlock(&w.lock);
+                err = w.err;
+                *reply = w.reply;
+        }
+        pthread_cond_destroy(&w.cond);
+        pthread_mutex_destroy(&w.lock);
+        return err;
+}
+
+/* ---- lifecycle ---- */
+
+static void metrics_init(struct cairn_bus_client *cli, struct cairn_metrics *reg)
+{
+        cli->m_calls = cairn_metrics_counter(reg, "cairn_bus_calls_total",
+                                             "Calls to other services, by outcome",
+                                             (const char *[]){ "code", NULL });
+        cli->m_duration = cairn_metrics_histogram(reg, "cairn_bus_call_duration_seconds",
+                                                  "Time from call to reply or failure", NULL,
+                                                  cairn_metrics_latency_buckets,
+                                                  cairn_metrics_latency_nbuckets);
+        cli->s_inflight = cairn_metric_series(
+                cairn_metrics_gauge(reg, "cairn_bus_calls_inflight", "Calls awaiting a reply",
+                                    NULL),
+                NULL);
+        cli->s_orphans = cairn_metric_series(
+                cairn_metrics_counter(reg, "cairn_bus_orphan_replies_total",
+                                      "Replies that matched no waiting call (late or foreign)",
+                                      NULL),
+                NULL);
+}
+
+struct cairn_bus_client *cairn_bus_client_new(const char *service, const struct cairn_bus_conf *bconf,
+                                              const struct cairn_conf *conf,
+                                              struct cairn_metrics *metrics, char *errstr,
+                                              size_t errstr_size)
+{
+        struct cairn_bus_client *cli = calloc(1, sizeof(*cli));
+        rd_kafka_conf_t *kconf;
+        rd_kafka_topic_partition_list_t *topics;
+        rd_kafka_resp_err_t err;
+
+        if (!cli)
+                abort();
+        snprintf(cli->service, sizeof(cli->service), "%s", service);
+        if (bconf->reply_topic && bconf->reply_topic[0])
+                snprintf(cli->reply_topic, sizeof(cli->reply_topic), "%s", bconf->reply_topic);
+        else
+                snprintf(cli->reply_topic, sizeof(cli->reply_topic), "cairn.%s.replies", service);
+        snprintf(cli->source, sizeof(cli->source), "cairn/%s", service);
+        cli->bconf = bconf;
+        cli->reply_partition = -1;
+        pthread_mutex_init(&cli->lock, NULL);
+        pthread_cond_init(&cli->assigned, NULL);
+        metrics_init(cli, metrics);
+
+        if (!cairn_kafka_topic_valid(cli->reply_topic)) {
+                snprintf(errstr, errstr_size, "config: bus.reply_topic: \"%s\" is not a valid topic name",
+                         cli->reply_topic);
+                goto fail;
+        }
+
+        const char *producer_overrides[] = {
+                "enable.idempotence", "true",
+                "client.id", cli->source,
+                NULL,
+        };
+        kconf = cairn_kafka_conf_new(conf, producer_overrides, errstr, errstr_size);
+        if (!kconf)
+                goto fail;
+        rd_kafka_conf_set_dr_msg_cb(kconf, dr_msg_cb);
+        rd_kafka_conf_set_opaque(kconf, cli);
+        cli->producer = cairn_kafka_new(RD_KAFKA_PRODUCER, kconf, errstr, errstr_size);
+        if (!cli->producer)
+                goto fail;
+
+        /* Replies need no commits: a restarted client starts at the end. */
+        const char *consumer_overrides[] = {
+                "group.id", cli->reply_topic,
+                "enable.auto.commit", "false",
+                "auto.offset.reset", "latest",
+                "enable.partition.eof", "false",
+                "client.id", cli->source,
+                NULL,
+        };
+        kconf = cairn_kafka_conf_new(conf, consumer_overrides, errstr, errstr_size);
+        if (!kconf)
+                goto fail;
+        rd_kafka_conf_set_rebalance_cb(kconf, rebalance_cb);
+        rd_kafka_conf_set_opaque(kconf, cli);
+        cli->consumer = cairn_kafka_new(RD_KAFKA_CONSUMER, kconf, errstr, errstr_size);
+        if (!cli->consumer)
+                goto fail;
+        rd_kafka_poll_set_consumer(cli->consumer);
+        topics = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(topics, cli->reply_topic, RD_KAFKA_PARTITION_UA);
+        err = rd_kafka_subscribe(cli->consumer, topics);
+        rd_kafka_topic_partition_list_destroy(topics);
+        if (err) {
+                snprintf(errstr, errstr_size, "subscribe to %s failed: %s", cli->reply_topic,
+                         rd_kafka_err2str(err));
+                goto fail;
+        }
+        pthread_create(&cli->reply_thread, NULL, reply_main, cli);
+        pthread_create(&cli->producer_thread, NULL, producer_main, cli);
+        cli->threads = true;
+
+        /* Wait for a reply partition, so the first call does not pay for
+         * the group join. */
+        int64_t until = cairn_mono_us() + bconf->call_timeout_ms * 1000;
+        pthread_mutex_lock(&cli->lock);
+        while (cli->reply_partition < 0 && cairn_mono_us() < until) {
+                pthread_mutex_unlock(&cli->lock);
+                usleep(5000);
+                pthread_mutex_lock(&cli->lock);
+        }
+        bool ok = cli->reply_partition >= 0;
+        pthread_mutex_unlock(&cli->lock);
+        if (!ok)
+                cairn_log(WARN, "BUS", "no partition of %s assigned yet; calls will wait for one",
+                          cli->reply_topic);
+        return cli;
+fail:
+        cairn_bus_client_free(cli);
+        return NULL;
+}
+
+bool cairn_bus_client_ready(void *opaque, char *why, size_t why_size)
+{
+        struct cairn_bus_client *cli = opaque;
+        bool assigned;
+
+        pthread_mutex_lock(&cli->lock);
+        assigned = cli->reply_partition >= 0;
+        pthread_mutex_unlock(&cli->lock);
+        if (!assigned) {
+                snprintf(why, why_size, "no partition of %s assigned", cli->reply_topic);
+                return false;
+        }
+        return cairn_kafka_probe(cli->producer, cli->reply_topic, (int)cli->bconf->ready_timeout_ms,
+                                 why, why_size);
+}
+
+void cairn_bus_client_free(struct cairn_bus_client *cli)
+{
+        if (!cli)
+                return;
+        atomic_store(&cli->stop, true);
+        pthread_mutex_lock(&cli->lock);
+        pthread_cond_broadcast(&cli->assigned);
+        pthread_mutex_unlock(&cli->lock);
+        if (cli->threads) {
+                pthread_join(cli->reply_thread, NULL);
+                rd_kafka_flush(cli->producer, 2000);
+                pthread_join(cli->producer_thread, NULL);
+        }
+        /* Whatever still waits will never be answered now. */
+        for (;;) {
+                pthread_mutex_lock(&cli->lock);
+                struct call *c = cli->dl_head;
+                if (c)
+                        unlink_call(cli, c);
+                pthread_mutex_unlock(&cli->lock);
+                if (!c)
+                        break;
+                fail(cli, c, CAIRN_ERR_UNAVAILABLE, "%s", "the bus client is shutting down");
+        }
+        if (cli->consumer) {
+                rd_kafka_consumer_close(cli->consumer);
+                rd_kafka_destroy(cli->consumer);
+        }
+        if (cli->producer)
+                rd_kafka_destroy(cli->producer);
+        pthread_cond_destroy(&cli->assigned);
+        pthread_mutex_destroy(&cli->lock);
+        free(cli);
+}

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Cairn needs to build, test and run its dev
+# stack. Idempotent and quick when everything is present: apt runs only for
+# what is missing. Needs root (or sudo) only when something is missing.
+set -euo pipefail
+
+packages=(
+        # build
+        build-essential pkg-config protobuf-c-compiler libprotobuf-c-dev
+        librdkafka-dev libyaml-dev libmicrohttpd-dev libjansson-dev uuid-dev
+        libxxhash-dev libutf8proc-dev
+        # tests
+        check libsubunit-dev kcat curl python3 prometheus
+        # dev stack
+        postgresql redis-server procps
+)
+
+# Optional groups, asked for by name: deps.sh fuzz
+for group in "$@"; do
+        case $group in
+        fuzz) packages+=(clang libclang-rt-14-dev) ;;
+        *) echo "deps: unknown group $group" >&2; exit 2 ;;
+        esac
+done
+
+missing=()
+for p in "${packages[@]}"; do
+        status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+        [[ "$status" == "install ok installed" ]] || missing+=("$p")
+done
+
+if ((${#missing[@]} == 0)); then
+        exit 0
+fi
+
+echo "deps: installing ${missing[*]}"
+sudo=()
+if ((EUID != 0)); then
+        command -v sudo >/dev/null || { echo "deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+        sudo=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# The postgresql package starts a cluster of its own on Debian; the dev stack
+# and the tests run their own servers and never touch it.
+echo "deps: done"

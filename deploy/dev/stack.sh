@@ -1,0 +1,207 @@
+#!/usr/bin/env bash
+# The embedded dev stack: the in-memory dev broker, a local PostgreSQL and
+# Redis from Debian's packages, and every Cairn service, all under run/.
+#   stack.sh up      start what is not running, wait for /readyz, print where things are
+#   stack.sh down    stop exactly the processes this script started (by PID)
+#   stack.sh status  show what runs
+# KAFKA, PG, Redis ports and the run directory can be moved with
+# CAIRN_RUN_DIR, CAIRN_DEV_PG_PORT, CAIRN_DEV_REDIS_PORT.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+RUN=${CAIRN_RUN_DIR:-$ROOT/run}
+BIN=${CAIRN_BIN_DIR:-$ROOT/build/bin}
+PG_PORT=${CAIRN_DEV_PG_PORT:-55432}
+REDIS_PORT=${CAIRN_DEV_REDIS_PORT:-56379}
+PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+
+# service name and admin port, in start order
+SERVICES=("embedding:9101")
+
+log() { printf 'stack: %s\n' "$*"; }
+die() { printf 'stack: %s\n' "$*" >&2; exit 1; }
+
+alive() { # pidfile: true when the process it names runs
+        [[ -s $1 ]] && kill -0 "$(head -n 1 "$1")" 2>/dev/null
+}
+
+port_free() {
+        ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+wait_for() { # seconds description command...
+        local secs=$1 what=$2
+        shift 2
+        for ((i = 0; i < secs * 10; i++)); do
+                if "$@" >/dev/null 2>&1; then return 0; fi
+                sleep 0.1
+        done
+        die "$what did not come up within ${secs}s (logs in $RUN/logs)"
+}
+
+ready() { curl -fsS -m 2 "http://127.0.0.1:$1/readyz"; }
+
+start_broker() {
+        if alive "$RUN/devbroker.pid"; then return; fi
+        local topics=()
+        while read -r name parts; do
+                [[ -z $name || $name == \#* ]] && continue
+                topics+=(-t "$name:$parts")
+        done <"$ROOT/deploy/dev/topics.txt"
+        rm -f "$RUN/bootstrap"
+        "$BIN/cairn-devbroker" -b 3 -f "$RUN/bootstrap" "${topics[@]}" \
+                >"$RUN/logs/devbroker.log" 2>&1 &
+        echo $! >"$RUN/devbroker.pid"
+        wait_for 10 "dev broker" test -s "$RUN/bootstrap"
+}
+
+start_postgres() {
+        local dir=$RUN/pg
+        if [[ -s $dir/data/postmaster.pid ]] && kill -0 "$(head -n 1 "$dir/data/postmaster.pid")" 2>/dev/null; then
+                return
+        fi
+        port_free "$PG_PORT" || die "port $PG_PORT is taken; set CAIRN_DEV_PG_PORT"
+        mkdir -p "$dir"
+        local as=()
+        if ((EUID == 0)); then
+                # initdb refuses root: the server runs as the postgres user
+                chown -R postgres: "$dir"
+                as=(runuser -u postgres --)
+        fi
+        if [[ ! -s $dir/data/PG_VERSION ]]; then
+                "${as[@]}" "$PG_BIN/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 \
+                        --locale=C.UTF-8 >"$RUN/logs/initdb.log" 2>&1 || die "initdb failed: see $RUN/logs/initdb.log"
+        fi
+        "${as[@]}" "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
+                -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $dir" start >/dev/null ||
+                die "PostgreSQL did not start: see $dir/server.log"
+}
+
+start_redis() {
+        local dir=$RUN/redis
+        if alive "$dir/redis.pid"; then return; fi
+        port_free "$REDIS_PORT" || die "port $REDIS_PORT is taken; set CAIRN_DEV_REDIS_PORT"
+        mkdir -p "$dir"
+        redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$dir" --save "" \
+                --appendonly no --daemonize yes --pidfile "$dir/redis.pid" \
+                --logfile "$RUN/logs/redis.log" || die "Redis did not start"
+        wait_for 10 "Redis" redis-cli -p "$REDIS_PORT" ping
+}
+
+start_service() { # name port
+        local name=$1 port=$2
+        if alive "$RUN/$name.pid"; then return; fi
+        port_free "$port" || die "admin port $port for $name is taken"
+        (
+                set -a
+                # shellcheck disable=SC1091
+                . "$ROOT/deploy/dev/devbroker.env"
+                set +a
+                export CAIRN_CONFIG=$ROOT/deploy/dev/$name.yaml
+                export CAIRN_KAFKA_BOOTSTRAP_SERVERS
+                CAIRN_KAFKA_BOOTSTRAP_SERVERS=$(cat "$RUN/bootstrap")
+                export CAIRN_ADMIN_PORT=$port
+                exec "$BIN/cairn-$name" >>"$RUN/logs/$name.log" 2>&1
+        ) &
+        echo $! >"$RUN/$name.pid"
+}
+
+running_summary() {
+        local any=0
+        if alive "$RUN/devbroker.pid"; then
+                printf '  %-12s pid %-7s bootstrap %s\n' devbroker "$(cat "$RUN/devbroker.pid")" "$(cat "$RUN/bootstrap" 2>/dev/null)"
+                any=1
+        else
+                printf '  %-12s stopped\n' devbroker
+        fi
+        if [[ -s $RUN/pg/data/postmaster.pid ]] && kill -0 "$(head -n 1 "$RUN/pg/data/postmaster.pid")" 2>/dev/null; then
+                printf '  %-12s pid %-7s postgresql://postgres@127.0.0.1:%s/postgres\n' postgres "$(head -n 1 "$RUN/pg/data/postmaster.pid")" "$PG_PORT"
+                any=1
+        else
+                printf '  %-12s stopped\n' postgres
+        fi
+        if alive "$RUN/redis/redis.pid"; then
+                printf '  %-12s pid %-7s redis://127.0.0.1:%s\n' redis "$(cat "$RUN/redis/redis.pid")" "$REDIS_PORT"
+                any=1
+        else
+                printf '  %-12s stopped\n' redis
+        fi
+        for s in "${SERVICES[@]}"; do
+                local name=${s%%:*} port=${s##*:} state=stopped
+                if alive "$RUN/$name.pid"; then
+                        state="pid $(cat "$RUN/$name.pid")"
+                        if ready "$port" >/dev/null 2>&1; then state="$state ready"; else state="$state not ready"; fi
+                        any=1
+                        printf '  %-12s %-18s admin http://127.0.0.1:%s (/healthz /readyz /metrics)\n' "$name" "$state" "$port"
+                else
+                        printf '  %-12s stopped\n' "$name"
+                fi
+        done
+        printf '  logs in %s/logs\n' "$RUN"
+        return $((any == 0))
+}
+
+all_running() {
+        alive "$RUN/devbroker.pid" || return 1
+        alive "$RUN/redis/redis.pid" || return 1
+        [[ -s $RUN/pg/data/postmaster.pid ]] || return 1
+        for s in "${SERVICES[@]}"; do alive "$RUN/${s%%:*}.pid" || return 1; done
+}
+
+up() {
+        mkdir -p "$RUN/logs"
+        if all_running; then
+                log "already running:"
+                running_summary || true
+                return 0
+        fi
+        [[ -x $BIN/cairn-devbroker ]] || die "no binaries in $BIN: run make first"
+        command -v redis-server >/dev/null || die "redis-server missing: run make deps"
+        [[ -n $PG_BIN ]] || die "PostgreSQL server binaries missing: run make deps"
+        start_broker
+        start_postgres
+        start_redis
+        for s in "${SERVICES[@]}"; do start_service "${s%%:*}" "${s##*:}"; done
+        for s in "${SERVICES[@]}"; do wait_for 30 "${s%%:*}" ready "${s##*:}"; done
+        log "up (the dev broker is in-memory, for development and tests; production uses Apache Kafka):"
+        running_summary || true
+}
+
+stop_pid() { # name pidfile
+        local name=$1 file=$2
+        alive "$file" || { rm -f "$file"; return 0; }
+        local pid
+        pid=$(head -n 1 "$file")
+        kill -TERM "$pid"
+        for ((i = 0; i < 150; i++)); do
+                kill -0 "$pid" 2>/dev/null || break
+                sleep 0.1
+        done
+        if kill -0 "$pid" 2>/dev/null; then
+                log "$name did not stop in 15 s: killing"
+                kill -KILL "$pid" 2>/dev/null || true
+        fi
+        rm -f "$file"
+        log "stopped $name"
+}
+
+down() {
+        for ((i = ${#SERVICES[@]} - 1; i >= 0; i--)); do
+                local name=${SERVICES[i]%%:*}
+                stop_pid "$name" "$RUN/$name.pid"
+        done
+        if [[ -s $RUN/pg/data/postmaster.pid ]] && kill -0 "$(head -n 1 "$RUN/pg/data/postmaster.pid")" 2>/dev/null; then
+                local as=()
+                ((EUID == 0)) && as=(runuser -u postgres --)
+                "${as[@]}" "$PG_BIN/pg_ctl" -D "$RUN/pg/data" -m fast -w stop >/dev/null && log "stopped postgres"
+        fi
+        stop_pid redis "$RUN/redis/redis.pid"
+        stop_pid devbroker "$RUN/devbroker.pid"
+}
+
+case ${1:-} in
+up) up ;;
+down) down ;;
+status) running_summary ;;
+*) die "usage: stack.sh up|down|status" ;;
+esac

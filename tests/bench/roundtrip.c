@@ -1,0 +1,434 @@
+/* Round-trip benchmark: client → embedding service → client over the dev
+ * broker, against a raw librdkafka ping-pong (produce, consume, produce
+ * back, consume) with the same client settings and payload sizes, in the
+ * same run. Prints "name value" lines.
+ *
+ *   roundtrip [seconds-per-phase]   (default 5) */
+#include <librdkafka/rdkafka.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bus_kafka.h"
+#include "cairn/clock.h"
+#include "cairn/embedding/v1/embedding.pb-c.h"
+#include "harness.h"
+
+#define TOPIC "cairn.embedding.v1.requests"
+#define RATE 1000
+#define INFLIGHT 64
+#define MAX_SAMPLES 2000000
+
+static int seconds = 5;
+static struct harness_broker broker;
+
+/* ---- latency samples ---- */
+
+struct samples {
+        double *us;
+        atomic_size_t n;
+};
+
+static void samples_init(struct samples *s)
+{
+        s->us = malloc(sizeof(double) * MAX_SAMPLES);
+        atomic_init(&s->n, 0);
+}
+
+static void samples_add(struct samples *s, double us)
+{
+        size_t i = atomic_fetch_add(&s->n, 1);
+        if (i < MAX_SAMPLES)
+                s->us[i] = us;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+        double x = *(const double *)a, y = *(const double *)b;
+        return (x > y) - (x < y);
+}
+
+static double pct(struct samples *s, double p)
+{
+        size_t n = atomic_load(&s->n);
+        if (n > MAX_SAMPLES)
+                n = MAX_SAMPLES;
+        if (!n)
+                return -1;
+        qsort(s->us, n, sizeof(double), cmp_double);
+        size_t i = (size_t)(p * (double)(n - 1));
+        return s->us[i];
+}
+
+/* ---- the request both sides send ---- */
+
+static uint8_t req_buf[256];
+static size_t req_len;
+static size_t reply_len; /* bytes of a real EmbedReply, used as the pong size */
+
+static void request_init(void)
+{
+        Cairn__Embedding__V1__EmbedRequest req = CAIRN__EMBEDDING__V1__EMBED_REQUEST__INIT;
+        char *inputs[] = { "the quick brown fox jumps over the lazy dog again" };
+
+        req.inputs = inputs;
+        req.n_inputs = 1;
+        req_len = cairn__embedding__v1__embed_request__pack(&req, req_buf);
+}
+
+/* ---- Cairn: bus client against the embedding service ---- */
+
+struct cairn_run {
+        struct harness_client client;
+        struct samples lat;
+        atomic_long inflight;
+        atomic_long done;
+        atomic_long errors;
+};
+
+static void cairn_cb(const struct cairn_reply *reply, void *opaque)
+{
+        struct cairn_run *r = opaque;
+        (void)reply;
+        if (reply->err)
+                atomic_fetch_add(&r->errors, 1);
+        atomic_fetch_sub(&r->inflight, 1);
+        atomic_fetch_add(&r->done, 1);
+        if (reply->err == CAIRN_OK && reply_len == 0)
+                reply_len = reply->len;
+}
+
+struct timed_call {
+        struct cairn_run *run;
+        int64_t t0;
+};
+
+static void cairn_timed_cb(const struct cairn_reply *reply, void *opaque)
+{
+        struct timed_call *tc = opaque;
+
+        samples_add(&tc->run->lat, (double)(cairn_mono_us() - tc->t0));
+        cairn_cb(reply, tc->run);
+        free(tc);
+}
+
+static void cairn_send(struct cairn_run *r, int64_t t0)
+{
+        Cairn__Embedding__V1__EmbedRequest *req =
+                cairn__embedding__v1__embed_request__unpack(NULL, req_len, req_buf);
+        struct timed_call *tc = malloc(sizeof(*tc));
+        struct cairn_status st;
+        char key[16];
+
+        tc->run = r;
+        tc->t0 = t0;
+        snprintf(key, sizeof(key), "k%ld", (long)(t0 % 64));
+        atomic_fetch_add(&r->inflight, 1);
+        if (cairn_bus_call_async(r->client.cli, TOPIC, key, &req->base, NULL, cairn_timed_cb, tc,
+                                 &st) != CAIRN_OK) {
+                atomic_fetch_sub(&r->inflight, 1);
+                atomic_fetch_add(&r->errors, 1);
+                free(tc);
+        }
+        cairn__embedding__v1__embed_request__free_unpacked(req, NULL);
+}
+
+/* ---- raw ping-pong ---- */
+
+struct raw_run {
+        rd_kafka_t *cli_prod, *cli_cons, *srv_prod, *srv_cons;
+        pthread_t srv_thread, cli_thread;
+        atomic_bool stop;
+        struct samples lat;
+        atomic_long inflight;
+        atomic_long done;
+        char ping[64], pong[64];
+};
+
+static rd_kafka_t *raw_client(rd_kafka_type_t type, const char *group)
+{
+        struct cairn_bus_conf bconf;
+        struct cairn_conf *conf = harness_kafka_conf(&broker, &bconf);
+        const char *prod[] = { "enable.idempotence", "true", NULL };
+        const char *cons[] = { "group.id", group, "enable.auto.commit", "true",
+                               "enable.auto.offset.store", "false", "auto.offset.reset", "latest",
+                               NULL };
+        char errstr[512];
+        rd_kafka_conf_t *kconf = cairn_kafka_conf_new(conf, type == RD_KAFKA_PRODUCER ? prod : cons,
+                                                      errstr, sizeof(errstr));
+        if (!kconf) {
+                fprintf(stderr, "%s\n", errstr);
+                exit(1);
+        }
+        rd_kafka_t *rk = cairn_kafka_new(type, kconf, errstr, sizeof(errstr));
+        if (!rk) {
+                fprintf(stderr, "%s\n", errstr);
+                exit(1);
+        }
+        if (type == RD_KAFKA_CONSUMER)
+                rd_kafka_poll_set_consumer(rk);
+        cairn_conf_free(conf);
+        return rk;
+}
+
+static void subscribe(rd_kafka_t *rk, const char *topic)
+{
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(l, topic, RD_KAFKA_PARTITION_UA);
+        rd_kafka_subscribe(rk, l);
+        rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* The raw "service": consume a ping, produce a pong of a reply's size,
+ * store the offset once the pong is acknowledged (like the runtime). */
+static void *raw_server(void *arg)
+{
+        struct raw_run *r = arg;
+        uint8_t *pong = calloc(1, reply_len ? reply_len : 1600);
+        size_t pong_len = reply_len ? reply_len : 1600;
+
+        while (!atomic_load(&r->stop)) {
+                rd_kafka_message_t *m = rd_kafka_consumer_poll(r->srv_cons, 50);
+                if (!m)
+                        continue;
+                if (!m->err) {
+                        memcpy(pong, m->payload, m->len < 8 ? m->len : 8); /* echo the send time */
+                        rd_kafka_producev(r->srv_prod, RD_KAFKA_V_TOPIC(r->pong),
+                                          RD_KAFKA_V_KEY(m->key, m->key_len),
+                                          RD_KAFKA_V_VALUE(pong, pong_len),
+                                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+                        rd_kafka_poll(r->srv_prod, 0);
+                        rd_kafka_offsets_store(r->srv_cons, NULL);
+                }
+                rd_kafka_message_destroy(m);
+        }
+        free(pong);
+        return NULL;
+}
+
+static void *raw_receiver(void *arg)
+{
+        struct raw_run *r = arg;
+
+        while (!atomic_load(&r->stop)) {
+                rd_kafka_message_t *m = rd_kafka_consumer_poll(r->cli_cons, 50);
+                if (!m)
+                        continue;
+                if (!m->err && m->len >= 8) {
+                        int64_t t0;
+                        memcpy(&t0, m->payload, 8);
+                        samples_add(&r->lat, (double)(cairn_mono_us() - t0));
+                        atomic_fetch_sub(&r->inflight, 1);
+                        atomic_fetch_add(&r->done, 1);
+                }
+                rd_kafka_message_destroy(m);
+                rd_kafka_poll(r->cli_prod, 0);
+        }
+        return NULL;
+}
+
+static void raw_send(struct raw_run *r, int64_t t0)
+{
+        uint8_t buf[256];
+        char key[16];
+
+        memcpy(buf, req_buf, req_len);
+        memcpy(buf, &t0, 8);
+        snprintf(key, sizeof(key), "k%ld", (long)(t0 % 64));
+        atomic_fetch_add(&r->inflight, 1);
+        while (rd_kafka_producev(r->cli_prod, RD_KAFKA_V_TOPIC(r->ping),
+                                 RD_KAFKA_V_KEY(key, strlen(key)),
+                                 RD_KAFKA_V_VALUE(buf, req_len > 8 ? req_len : 8),
+                                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                 RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+                rd_kafka_poll(r->cli_prod, 1);
+        rd_kafka_poll(r->cli_prod, 0);
+}
+
+static void raw_start(struct raw_run *r, const char *tag)
+{
+        memset(r, 0, sizeof(*r));
+        snprintf(r->ping, sizeof(r->ping), "bench.%s.ping", tag);
+        snprintf(r->pong, sizeof(r->pong), "bench.%s.pong", tag);
+        samples_init(&r->lat);
+        r->cli_prod = raw_client(RD_KAFKA_PRODUCER, NULL);
+        r->srv_prod = raw_client(RD_KAFKA_PRODUCER, NULL);
+        r->srv_cons = raw_client(RD_KAFKA_CONSUMER, "bench.raw.server");
+        r->cli_cons = raw_client(RD_KAFKA_CONSUMER, "bench.raw.client");
+        /* create the topics and join both groups before measuring */
+        raw_send(r, cairn_mono_us());
+        rd_kafka_flush(r->cli_prod, 5000);
+        subscribe(r->srv_cons, r->ping);
+        subscribe(r->cli_cons, r->pong);
+        pthread_create(&r->srv_thread, NULL, raw_server, r);
+        pthread_create(&r->cli_thread, NULL, raw_receiver, r);
+        /* warm up until pongs flow */
+        int64_t until = cairn_mono_us() + 30 * 1000000LL;
+        while (cairn_mono_us() < until) {
+                long before = atomic_load(&r->done);
+                raw_send(r, cairn_mono_us());
+                usleep(100000);
+                if (atomic_load(&r->done) > before && atomic_load(&r->done) >= 5)
+                        break;
+        }
+        usleep(200000);
+        atomic_store(&r->lat.n, 0);
+        atomic_store(&r->done, 0);
+        atomic_store(&r->inflight, 0);
+}
+
+static void raw_stop(struct raw_run *r)
+{
+        atomic_store(&r->stop, true);
+        pthread_join(r->srv_thread, NULL);
+        pthread_join(r->cli_thread, NULL);
+        rd_kafka_consumer_close(r->srv_cons);
+        rd_kafka_consumer_close(r->cli_cons);
+        rd_kafka_destroy(r->srv_cons);
+        rd_kafka_destroy(r->cli_cons);
+        rd_kafka_flush(r->srv_prod, 2000);
+        rd_kafka_flush(r->cli_prod, 2000);
+        rd_kafka_destroy(r->srv_prod);
+        rd_kafka_destroy(r->cli_prod);
+        free(r->lat.us);
+}
+
+/* ---- load shapes ---- */
+
+typedef void (*send_fn)(void *run, int64_t t0);
+
+static void fixed_rate(send_fn send, void *run, atomic_long *done)
+{
+        int64_t start = cairn_mono_us();
+        long total = (long)RATE * seconds;
+
+        for (long i = 0; i < total; i++) {
+                int64_t due = start + i * (1000000 / RATE);
+                int64_t now = cairn_mono_us();
+                if (due > now)
+                        usleep((useconds_t)(due - now));
+                send(run, cairn_mono_us());
+        }
+        int64_t until = cairn_mono_us() + 10 * 1000000LL;
+        while (atomic_load(done) < total && cairn_mono_us() < until)
+                usleep(1000);
+}
+
+/* Keeps INFLIGHT requests outstanding for the phase; returns requests/s. */
+static double closed_loop(send_fn send, void *run, atomic_long *inflight, atomic_long *done)
+{
+        int64_t start = cairn_mono_us(), end = start + (int64_t)seconds * 1000000;
+        long base = atomic_load(done);
+
+        while (cairn_mono_us() < end) {
+                if (atomic_load(inflight) < INFLIGHT)
+                        send(run, cairn_mono_us());
+                else
+                        usleep(50);
+        }
+        double secs = (double)(cairn_mono_us() - start) / 1e6;
+        double rate = (double)(atomic_load(done) - base) / secs;
+        int64_t until = cairn_mono_us() + 10 * 1000000LL;
+        while (atomic_load(inflight) > 0 && cairn_mono_us() < until)
+                usleep(1000);
+        return rate;
+}
+
+static void cairn_send_v(void *run, int64_t t0)
+{
+        cairn_send(run, t0);
+}
+
+static void raw_send_v(void *run, int64_t t0)
+{
+        raw_send(run, t0);
+}
+
+int main(int argc, char **argv)
+{
+        struct harness_proc svc;
+        struct cairn_run cr;
+        struct raw_run rr;
+
+        if (argc > 1)
+                seconds = atoi(argv[1]);
+        if (seconds < 1)
+                seconds = 1;
+        request_init();
+        harness_broker_start(&broker, 3);
+        harness_service_start(&svc, &broker, "embedding", NULL);
+        if (!harness_wait_ready(&svc, 30000)) {
+                fprintf(stderr, "embedding service not ready (see %s)\n", svc.log_path);
+                return 1;
+        }
+
+        /* Cairn first: it also learns the reply size the raw pong mimics. */
+        memset(&cr, 0, sizeof(cr));
+        samples_init(&cr.lat);
+        harness_client_start(&cr.client, &broker, "bench");
+        for (int i = 0; i < 200; i++)
+                cairn_send(&cr, cairn_mono_us());
+        while (atomic_load(&cr.inflight) > 0)
+                usleep(1000);
+        atomic_store(&cr.lat.n, 0);
+
+        fixed_rate(cairn_send_v, &cr, &cr.done);
+        double c50 = pct(&cr.lat, 0.50), c99 = pct(&cr.lat, 0.99);
+        double ctput = closed_loop(cairn_send_v, &cr, &cr.inflight, &cr.done);
+
+        raw_start(&rr, "rt");
+        fixed_rate(raw_send_v, &rr, &rr.done);
+        double r50 = pct(&rr.lat, 0.50), r99 = pct(&rr.lat, 0.99);
+        double rtput = closed_loop(raw_send_v, &rr, &rr.inflight, &rr.done);
+        raw_stop(&rr);
+
+        printf("rate_rps %d\n", RATE);
+        printf("inflight %d\n", INFLIGHT);
+        printf("request_bytes %zu\n", req_len);
+        printf("reply_bytes %zu\n", reply_len);
+        printf("cairn_p50_ms %.3f\n", c50 / 1000);
+        printf("cairn_p99_ms %.3f\n", c99 / 1000);
+        printf("raw_p50_ms %.3f\n", r50 / 1000);
+        printf("raw_p99_ms %.3f\n", r99 / 1000);
+        printf("p50_ratio %.2f\n", c50 / r50);
+        printf("p99_ratio %.2f\n", c99 / r99);
+        printf("cairn_max_rps %.0f\n", ctput);
+        printf("raw_max_rps %.0f\n", rtput);
+        printf("throughput_ratio %.2f\n", ctput / rtput);
+        printf("cairn_errors %ld\n", atomic_load(&cr.errors));
+
+        /* Resident memory of the idle service, after the load. */
+        harness_client_stop(&cr.client);
+        sleep(2);
+        char path[64], line[256];
+        snprintf(path, sizeof(path), "/proc/%d/status", (int)svc.pid);
+        FILE *fp = fopen(path, "r");
+        while (fp && fgets(line, sizeof(line), fp))
+                if (strncmp(line, "VmRSS:", 6) == 0)
+                        printf("embedding_rss_after_load_kib %ld\n", atol(line + 6));
+        if (fp)
+                fclose(fp);
+
+        harness_proc_signal(&svc, SIGTERM);
+        harness_proc_wait(&svc, 15000);
+
+        /* A fresh service, idle: what it costs to keep one running. */
+        harness_service_start(&svc, &broker, "embedding", NULL);
+        harness_wait_ready(&svc, 30000);
+        sleep(2);
+        snprintf(path, sizeof(path), "/proc/%d/status", (int)svc.pid);
+        fp = fopen(path, "r");
+        while (fp && fgets(line, sizeof(line), fp))
+                if (strncmp(line, "VmRSS:", 6) == 0)
+                        printf("embedding_idle_rss_kib %ld\n", atol(line + 6));
+        if (fp)
+                fclose(fp);
+        harness_proc_signal(&svc, SIGTERM);
+        harness_proc_wait(&svc, 15000);
+        harness_broker_stop(&broker);
+        return 0;
+}

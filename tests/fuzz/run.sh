@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Builds every libFuzzer target with clang (ASan+UBSan) and runs each for
+# FUZZ_SECONDS (default 60) from its seed corpus in tests/fuzz/corpus/<target>.
+# New corpus entries land in build/fuzz/corpus/<target>, not in the tree.
+#   tests/fuzz/run.sh [target...]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+SECONDS_EACH=${FUZZ_SECONDS:-60}
+OUT=build/fuzz
+deploy/deps.sh fuzz
+make --no-print-directory build/lib/libcairn.a \
+        build/obj/services/embedding/lexical.o build/obj/services/embedding/embedding.o \
+        build/obj/services/embedding/conf.o >/dev/null
+
+# libcairn is rebuilt with clang and coverage so the fuzzer sees inside it.
+CFLAGS=(-std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer
+        -Icommon/include -Icommon/src -Ibuild/gen -Iservices $(pkg-config --cflags libxxhash uuid))
+LIBS=($(pkg-config --libs rdkafka libprotobuf-c yaml-0.1 libmicrohttpd jansson uuid libxxhash libutf8proc) -lm -lpthread)
+COMMON=(common/src/*.c build/gen/cairn/v1/common.pb-c.c build/gen/cairn/embedding/v1/embedding.pb-c.c)
+EMBED=(services/embedding/lexical.c services/embedding/embedding.c services/embedding/conf.c)
+
+targets=("$@")
+((${#targets[@]})) || targets=(headers status utf8 embedding_request)
+mkdir -p "$OUT"
+for t in "${targets[@]}"; do
+        extra=()
+        [[ $t == embedding_* ]] && extra=("${EMBED[@]}")
+        clang "${CFLAGS[@]}" -o "$OUT/$t" "tests/fuzz/$t.c" "${COMMON[@]}" "${extra[@]}" "${LIBS[@]}"
+        mkdir -p "$OUT/corpus/$t"
+        seeds=()
+        [[ -d tests/fuzz/corpus/$t ]] && seeds=("tests/fuzz/corpus/$t")
+        echo "fuzz: $t for ${SECONDS_EACH}s"
+        "$OUT/$t" -max_total_time="$SECONDS_EACH" -max_len=65536 -print_final_stats=1 \
+                "$OUT/corpus/$t" "${seeds[@]}" 2>&1 | grep -E '^(#|stat::number_of_executed_units|==|SUMMARY|INFO: seed)' | tail -n 3
+done
+echo "fuzz: all targets ran clean"

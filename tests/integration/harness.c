@@ -1,0 +1,364 @@
+/* Process and client plumbing for the integration tests. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cairn/clock.h"
+#include "harness.h"
+
+const char *harness_root(void)
+{
+        const char *r = getenv("TESTS_ROOT");
+        return r && r[0] ? r : ".";
+}
+
+const char *harness_build_dir(void)
+{
+        const char *b = getenv("TESTS_BUILD");
+        return b && b[0] ? b : "build";
+}
+
+static void msleep(int ms)
+{
+        struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+        nanosleep(&ts, NULL);
+}
+
+/* Reads deploy/dev/devbroker.env into "NAME=value" strings appended to
+ * @p env (at most @p max, NULL-terminated); returns the count. */
+static size_t dev_env(char **env, size_t max)
+{
+        char path[512], line[512];
+        size_t n = 0;
+        FILE *fp;
+
+        snprintf(path, sizeof(path), "%s/deploy/dev/devbroker.env", harness_root());
+        fp = fopen(path, "r");
+        ck_assert_msg(fp != NULL, "cannot open %s", path);
+        while (fgets(line, sizeof(line), fp) && n + 1 < max) {
+                line[strcspn(line, "\r\n")] = '\0';
+                if (line[0] == '#' || !strchr(line, '='))
+                        continue;
+                env[n++] = strdup(line);
+        }
+        fclose(fp);
+        env[n] = NULL;
+        return n;
+}
+
+static int free_port(void)
+{
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        socklen_t len = sizeof(sa);
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+        ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+        close(fd);
+        return ntohs(sa.sin_port);
+}
+
+static pid_t spawn(const char *bin, char *const argv[], char *const env[], const char *log_path)
+{
+        pid_t pid = fork();
+
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+                int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+
+                if (fd >= 0) {
+                        dup2(fd, 1);
+                        dup2(fd, 2);
+                        close(fd);
+                }
+                for (size_t i = 0; env && env[i]; i++)
+                        putenv(env[i]);
+                execv(bin, argv);
+                fprintf(stderr, "exec %s: %s\n", bin, strerror(errno));
+                _exit(127);
+        }
+        return pid;
+}
+
+void harness_broker_start(struct harness_broker *b, int brokers)
+{
+        char bin[512], file[512], nb[8], path[512], line[512];
+        char *argv[64];
+        char *topics[32];
+        size_t argc = 0, ntopics = 0;
+        FILE *fp;
+
+        memset(b, 0, sizeof(*b));
+        snprintf(b->dir, sizeof(b->dir), "/tmp/cairn-test-XXXXXX");
+        ck_assert_ptr_nonnull(mkdtemp(b->dir));
+        snprintf(bin, sizeof(bin), "%s/bin/cairn-devbroker", harness_build_dir());
+        snprintf(file, sizeof(file), "%s/bootstrap", b->dir);
+        snprintf(nb, sizeof(nb), "%d", brokers);
+        snprintf(b->proc.log_path, sizeof(b->proc.log_path), "%s/devbroker.log", b->dir);
+        snprintf(b->proc.name, sizeof(b->proc.name), "devbroker");
+        argv[argc++] = bin;
+        argv[argc++] = "-b";
+        argv[argc++] = nb;
+        argv[argc++] = "-f";
+        argv[argc++] = file;
+        snprintf(path, sizeof(path), "%s/deploy/dev/topics.txt", harness_root());
+        fp = fopen(path, "r");
+        ck_assert_msg(fp != NULL, "cannot open %s", path);
+        while (fgets(line, sizeof(line), fp) && ntopics < 32) {
+                char name[256];
+                int parts;
+
+                if (line[0] == '#' || sscanf(line, "%255s %d", name, &parts) != 2)
+                        continue;
+                topics[ntopics] = malloc(300);
+                snprintf(topics[ntopics], 300, "%s:%d", name, parts);
+                argv[argc++] = "-t";
+                argv[argc++] = topics[ntopics++];
+        }
+        fclose(fp);
+        argv[argc] = NULL;
+        b->proc.pid = spawn(bin, argv, NULL, b->proc.log_path);
+        for (size_t i = 0; i < ntopics; i++)
+                free(topics[i]);
+
+        for (int i = 0; i < 200; i++) {
+                fp = fopen(file, "r");
+                if (fp) {
+                        bool ok = fgets(b->bootstrap, sizeof(b->bootstrap), fp) != NULL;
+                        fclose(fp);
+                        if (ok) {
+                                b->bootstrap[strcspn(b->bootstrap, "\r\n")] = '\0';
+                                return;
+                        }
+                }
+                msleep(50);
+        }
+        ck_abort_msg("dev broker did not start (see %s)", b->proc.log_path);
+}
+
+void harness_broker_stop(struct harness_broker *b)
+{
+        if (b->proc.pid > 0) {
+                harness_proc_signal(&b->proc, SIGTERM);
+                if (harness_proc_wait(&b->proc, 5000) == -1)
+                        harness_proc_kill(&b->proc);
+        }
+}
+
+void harness_service_start(struct harness_proc *p, const struct harness_broker *b,
+                           const char *service, const char *const *extra_env)
+{
+        char bin[512];
+        char *env[64];
+        char *argv[] = { bin, NULL };
+        size_t n;
+
+        memset(p, 0, sizeof(*p));
+        snprintf(p->name, sizeof(p->name), "%s", service);
+        snprintf(bin, sizeof(bin), "%s/bin/cairn-%s", harness_build_dir(), service);
+        snprintf(p->log_path, sizeof(p->log_path), "%s/%s.log", b->dir, service);
+        p->admin_port = free_port();
+
+        n = dev_env(env, 40);
+        if (asprintf(&env[n++], "CAIRN_CONFIG=%s/deploy/dev/%s.yaml", harness_root(), service) < 0 ||
+            asprintf(&env[n++], "CAIRN_KAFKA_BOOTSTRAP_SERVERS=%s", b->bootstrap) < 0 ||
+            asprintf(&env[n++], "CAIRN_ADMIN_PORT=%d", p->admin_port) < 0)
+                abort();
+        for (size_t i = 0; extra_env && extra_env[i] && n < 62; i++)
+                env[n++] = strdup(extra_env[i]);
+        env[n] = NULL;
+        p->pid = spawn(bin, argv, env, p->log_path);
+        for (size_t i = 0; i < n; i++)
+                free(env[i]);
+}
+
+bool harness_wait_ready(const struct harness_proc *p, int timeout_ms)
+{
+        int64_t until = cairn_mono_us() + (int64_t)timeout_ms * 1000;
+
+        while (cairn_mono_us() < until) {
+                char *body = NULL;
+                int status = harness_http_get(p->admin_port, "/readyz", &body, 2000);
+
+                free(body);
+                if (status == 200)
+                        return true;
+                if (p->pid > 0 && waitpid(p->pid, NULL, WNOHANG) == p->pid)
+                        return false; /* it died */
+                msleep(50);
+        }
+        return false;
+}
+
+void harness_proc_signal(const struct harness_proc *p, int sig)
+{
+        if (p->pid > 0)
+                kill(p->pid, sig);
+}
+
+int harness_proc_wait(struct harness_proc *p, int timeout_ms)
+{
+        int64_t until = cairn_mono_us() + (int64_t)timeout_ms * 1000;
+        int status;
+
+        if (p->pid <= 0)
+                return -1;
+        do {
+                pid_t r = waitpid(p->pid, &status, WNOHANG);
+
+                if (r == p->pid) {
+                        p->pid = 0;
+                        return status;
+                }
+                msleep(10);
+        } while (cairn_mono_us() < until);
+        return -1;
+}
+
+void harness_proc_kill(struct harness_proc *p)
+{
+        if (p->pid > 0) {
+                kill(p->pid, SIGKILL);
+                waitpid(p->pid, NULL, 0);
+                p->pid = 0;
+        }
+}
+
+int harness_http_get(int port, const char *path, char **body, int timeout_ms)
+{
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                                  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        char req[512];
+        char *buf = NULL;
+        size_t len = 0, cap = 0;
+        int fd, status = -1;
+
+        if (body)
+                *body = NULL;
+        fd = socket(AF_INET, SOCK_STREAM, 0);
+        if (fd < 0)
+                return -1;
+        struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+                goto out;
+        int n = snprintf(req, sizeof(req),
+                         "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", path);
+        if (write(fd, req, (size_t)n) != n)
+                goto out;
+        for (;;) {
+                if (len + 4096 + 1 > cap) {
+                        cap = cap ? cap * 2 : 8192;
+                        buf = realloc(buf, cap);
+                        if (!buf)
+                                abort();
+                }
+                ssize_t r = read(fd, buf + len, cap - len - 1);
+                if (r <= 0)
+                        break;
+                len += (size_t)r;
+        }
+        if (!buf)
+                goto out;
+        buf[len] = '\0';
+        if (sscanf(buf, "HTTP/1.%*d %d", &status) != 1)
+                status = -1;
+        char *sep = strstr(buf, "\r\n\r\n");
+        if (body && sep)
+                *body = strdup(sep + 4);
+out:
+        free(buf);
+        close(fd);
+        return status;
+}
+
+struct cairn_conf *harness_kafka_conf(const struct harness_broker *b, struct cairn_bus_conf *bconf)
+{
+        char *env[48];
+        char errstr[512];
+        size_t n = dev_env(env, 40);
+        struct cairn_conf_section sec = { "Bus", cairn_bus_conf_items, bconf };
+        struct cairn_conf *conf;
+
+        if (asprintf(&env[n++], "CAIRN_KAFKA_BOOTSTRAP_SERVERS=%s", b->bootstrap) < 0)
+                abort();
+        env[n] = NULL;
+        conf = cairn_conf_load(NULL, &sec, 1, env, errstr, sizeof(errstr));
+        ck_assert_msg(conf != NULL, "client config: %s", errstr);
+        for (size_t i = 0; i < n; i++)
+                free(env[i]);
+        return conf;
+}
+
+void harness_client_start(struct harness_client *h, const struct harness_broker *b,
+                          const char *service)
+{
+        char errstr[512];
+
+        memset(h, 0, sizeof(*h));
+        h->conf = harness_kafka_conf(b, &h->bconf);
+        h->metrics = cairn_metrics_new();
+        h->cli = cairn_bus_client_new(service, &h->bconf, h->conf, h->metrics, errstr,
+                                      sizeof(errstr));
+        ck_assert_msg(h->cli != NULL, "bus client: %s", errstr);
+}
+
+void harness_client_stop(struct harness_client *h)
+{
+        cairn_bus_client_free(h->cli);
+        cairn_metrics_free(h->metrics);
+        cairn_conf_free(h->conf);
+        memset(h, 0, sizeof(*h));
+}
+
+int harness_count_in_file(const char *path, const char *needle)
+{
+        FILE *fp = fopen(path, "r");
+        char *line = NULL;
+        size_t cap = 0;
+        int n = 0;
+
+        if (!fp)
+                return -1;
+        while (getline(&line, &cap, fp) > 0)
+                if (strstr(line, needle))
+                        n++;
+        free(line);
+        fclose(fp);
+        return n;
+}
+
+double harness_metric(int port, const char *name)
+{
+        char *body = NULL;
+        double v = -1;
+        size_t nlen = strlen(name);
+
+        if (harness_http_get(port, "/metrics", &body, 3000) != 200 || !body) {
+                free(body);
+                return -1;
+        }
+        for (char *line = strtok(body, "\n"); line; line = strtok(NULL, "\n")) {
+                if (strncmp(line, name, nlen) == 0 && line[nlen] == ' ') {
+                        v = strtod(line + nlen + 1, NULL);
+                        break;
+                }
+        }
+        free(body);
+        return v;
+}

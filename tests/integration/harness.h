@@ -1,0 +1,79 @@
+/* What the integration tests share: a dev broker and service processes of
+ * their own (started and ended by PID), a bus client, and a small HTTP GET
+ * for admin endpoints. Everything listens on 127.0.0.1 only. */
+#ifndef CAIRN_TEST_HARNESS_H
+#define CAIRN_TEST_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "cairn/bus.h"
+#include "cairn/conf.h"
+#include "cairn/metrics.h"
+
+struct harness_proc {
+        pid_t pid;
+        char name[64];
+        char log_path[512];
+        int admin_port;
+};
+
+struct harness_broker {
+        struct harness_proc proc;
+        char bootstrap[512];
+        char dir[256];
+};
+
+/* Starts a dev broker with @p brokers brokers; aborts the test on failure. */
+void harness_broker_start(struct harness_broker *b, int brokers);
+void harness_broker_stop(struct harness_broker *b);
+
+/* Starts build/bin/cairn-@p service against @p b with deploy/dev settings
+ * and a free admin port; @p extra_env is a NULL-terminated list of
+ * "NAME=value" (or NULL). Does not wait for readiness. */
+void harness_service_start(struct harness_proc *p, const struct harness_broker *b,
+                           const char *service, const char *const *extra_env);
+
+/* Waits until /readyz answers 200; false after @p timeout_ms. */
+bool harness_wait_ready(const struct harness_proc *p, int timeout_ms);
+
+/* Sends @p sig; harness_proc_wait() reaps it and returns its exit status
+ * (as from waitpid), or -1 after @p timeout_ms. */
+void harness_proc_signal(const struct harness_proc *p, int sig);
+int harness_proc_wait(struct harness_proc *p, int timeout_ms);
+/* SIGKILL and reap, if still running. */
+void harness_proc_kill(struct harness_proc *p);
+
+/* GET http://127.0.0.1:@p port@p path; returns the status code (or -1) and
+ * the body in a malloc'ed string the caller frees (may be NULL). */
+int harness_http_get(int port, const char *path, char **body, int timeout_ms);
+
+/* A bus client named @p service against @p b with the dev settings; the
+ * configuration and metrics registry live in @p h. */
+struct harness_client {
+        struct cairn_conf *conf;
+        struct cairn_bus_conf bconf;
+        struct cairn_metrics *metrics;
+        struct cairn_bus_client *cli;
+};
+void harness_client_start(struct harness_client *h, const struct harness_broker *b,
+                          const char *service);
+void harness_client_stop(struct harness_client *h);
+
+/* Loads a configuration holding the dev broker settings plus
+ * kafka.bootstrap.servers; for tests that build raw librdkafka clients. */
+struct cairn_conf *harness_kafka_conf(const struct harness_broker *b, struct cairn_bus_conf *bconf);
+
+/* Path of a file or binary in the tree / build dir. */
+const char *harness_build_dir(void);
+const char *harness_root(void);
+
+/* Counts lines of @p path containing @p needle. */
+int harness_count_in_file(const char *path, const char *needle);
+
+/* Value of an unlabelled metric in /metrics of @p port (or of the series
+ * whose line starts with @p name exactly), -1 if absent. */
+double harness_metric(int port, const char *name);
+
+#endif

@@ -1,0 +1,213 @@
+/* Unit tests for the Kafka header contract: parsing what strangers send. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cairn/clock.h"
+#include "cairn/headers.h"
+
+static rd_kafka_headers_t *hdrs_of(const char *const *pairs)
+{
+        rd_kafka_headers_t *h = rd_kafka_headers_new(8);
+
+        for (size_t i = 0; pairs[i]; i += 2)
+                cairn_headers_add(h, pairs[i], pairs[i + 1]);
+        return h;
+}
+
+START_TEST(test_cairn_headers_parse_reads_contract)
+{
+        const char *pairs[] = { "ce_id", "abc", "ce_type", "cairn.embedding.v1.EmbedRequest",
+                                "ce_specversion", "1.0", "cairn_reply_to", "cairn.gateway.replies",
+                                "cairn_reply_partition", "3", "cairn_deadline", "1700000000123",
+                                "traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+                                NULL };
+        rd_kafka_headers_t *h = hdrs_of(pairs);
+        struct cairn_msg_headers m;
+        char why[128];
+
+        ck_assert(cairn_headers_parse(h, &m, why, sizeof(why)));
+        ck_assert_str_eq(m.id, "abc");
+        ck_assert_str_eq(m.type, "cairn.embedding.v1.EmbedRequest");
+        ck_assert_str_eq(m.reply_to, "cairn.gateway.replies");
+        ck_assert_int_eq(m.reply_partition, 3);
+        ck_assert_int_eq(m.deadline_ms, 1700000000123LL);
+        ck_assert_str_eq(m.traceparent, "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+        rd_kafka_headers_destroy(h);
+}
+END_TEST
+
+START_TEST(test_cairn_headers_parse_absent_is_fine)
+{
+        struct cairn_msg_headers m;
+        char why[128];
+
+        ck_assert(cairn_headers_parse(NULL, &m, why, sizeof(why)));
+        ck_assert_str_eq(m.id, "");
+        ck_assert_int_eq(m.reply_partition, -1);
+        ck_assert_int_eq(m.deadline_ms, 0);
+}
+END_TEST
+
+START_TEST(test_cairn_headers_parse_rejects_bad_numbers)
+{
+        const char *bad[][2] = {
+                { "cairn_deadline", "12x" },      { "cairn_deadline", "" },
+                { "cairn_deadline", "-5" },       { "cairn_deadline", "99999999999999999999" },
+                { "cairn_reply_partition", "-2" }, { "cairn_reply_partition", "4294967296" },
+                { "cairn_reply_partition", " 1" },
+        };
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                const char *pairs[] = { "ce_id", "x", bad[i][0], bad[i][1], NULL };
+                rd_kafka_headers_t *h = hdrs_of(pairs);
+                struct cairn_msg_headers m;
+                char why[128] = "";
+
+                /* An empty value reads as absent; everything else must fail. */
+                bool ok = cairn_headers_parse(h, &m, why, sizeof(why));
+                if (bad[i][1][0])
+                        ck_assert_msg(!ok, "%s=%s accepted", bad[i][0], bad[i][1]);
+                if (!ok)
+                        ck_assert_ptr_nonnull(strstr(why, bad[i][0]));
+                ck_assert_str_eq(m.id, "x"); /* the rest is still read */
+                rd_kafka_headers_destroy(h);
+        }
+}
+END_TEST
+
+START_TEST(test_cairn_headers_parse_rejects_oversize_and_binary)
+{
+        char big[CAIRN_HEADER_MAX + 10];
+        struct cairn_msg_headers m;
+        char why[128];
+
+        memset(big, 'a', sizeof(big) - 1);
+        big[sizeof(big) - 1] = '\0';
+        const char *pairs[] = { "ce_id", big, NULL };
+        rd_kafka_headers_t *h = hdrs_of(pairs);
+        ck_assert(!cairn_headers_parse(h, &m, why, sizeof(why)));
+        ck_assert_ptr_nonnull(strstr(why, "ce_id"));
+        rd_kafka_headers_destroy(h);
+
+        h = rd_kafka_headers_new(2);
+        rd_kafka_header_add(h, "ce_type", -1, "a\0b", 3);
+        ck_assert(!cairn_headers_parse(h, &m, why, sizeof(why)));
+        rd_kafka_headers_destroy(h);
+
+        h = rd_kafka_headers_new(2);
+        rd_kafka_header_add(h, "ce_type", -1, "\xff\xfe", 2);
+        ck_assert(!cairn_headers_parse(h, &m, why, sizeof(why)));
+        ck_assert_ptr_nonnull(strstr(why, "UTF-8"));
+        rd_kafka_headers_destroy(h);
+}
+END_TEST
+
+START_TEST(test_cairn_headers_get_last_wins_and_sizes)
+{
+        rd_kafka_headers_t *h = rd_kafka_headers_new(4);
+        char buf[4];
+
+        cairn_headers_add(h, "k", "one");
+        cairn_headers_add(h, "k", "two");
+        ck_assert_int_eq(cairn_headers_get(h, "k", buf, sizeof(buf)), 3);
+        ck_assert_str_eq(buf, "two");
+        ck_assert_int_eq(cairn_headers_get(h, "missing", buf, sizeof(buf)), -1);
+        cairn_headers_add(h, "long", "four");
+        ck_assert_int_eq(cairn_headers_get(h, "long", buf, sizeof(buf)), -2);
+        rd_kafka_headers_destroy(h);
+}
+END_TEST
+
+START_TEST(test_cairn_parse_i64_strict)
+{
+        int64_t v;
+
+        ck_assert(cairn_parse_i64("0", &v) && v == 0);
+        ck_assert(cairn_parse_i64("-17", &v) && v == -17);
+        ck_assert(cairn_parse_i64("9223372036854775807", &v) && v == INT64_MAX);
+        ck_assert(!cairn_parse_i64("9223372036854775808", &v));
+        ck_assert(!cairn_parse_i64("", &v));
+        ck_assert(!cairn_parse_i64("-", &v));
+        ck_assert(!cairn_parse_i64("1e3", &v));
+        ck_assert(!cairn_parse_i64("+1", &v));
+}
+END_TEST
+
+START_TEST(test_cairn_headers_add_i64_decimal)
+{
+        rd_kafka_headers_t *h = rd_kafka_headers_new(2);
+        char buf[32];
+
+        cairn_headers_add_i64(h, "n", -1234567890123LL);
+        ck_assert_int_gt(cairn_headers_get(h, "n", buf, sizeof(buf)), 0);
+        ck_assert_str_eq(buf, "-1234567890123");
+        rd_kafka_headers_destroy(h);
+}
+END_TEST
+
+START_TEST(test_cairn_uuid_v4_shape)
+{
+        char a[37], b[37];
+
+        cairn_uuid(a);
+        cairn_uuid(b);
+        ck_assert_uint_eq(strlen(a), 36);
+        ck_assert_int_eq(a[14], '4');
+        ck_assert_str_ne(a, b);
+}
+END_TEST
+
+START_TEST(test_cairn_rfc3339_formats_utc_millis)
+{
+        char out[32];
+
+        cairn_rfc3339(1700000000123LL, out);
+        ck_assert_str_eq(out, "2023-11-14T22:13:20.123Z");
+        cairn_rfc3339(0, out);
+        ck_assert_str_eq(out, "1970-01-01T00:00:00.000Z");
+}
+END_TEST
+
+START_TEST(test_cairn_deadline_remaining_ms_arithmetic)
+{
+        ck_assert_int_eq(cairn_deadline_remaining_ms(0, 1000), INT64_MAX);
+        ck_assert_int_eq(cairn_deadline_remaining_ms(1500, 1000), 500);
+        ck_assert_int_le(cairn_deadline_remaining_ms(900, 1000), 0);
+}
+END_TEST
+
+int main(void)
+{
+        Suite *s = suite_create("headers");
+        TCase *tc;
+
+        tc = tcase_create("cairn_headers_parse");
+        tcase_add_test(tc, test_cairn_headers_parse_reads_contract);
+        tcase_add_test(tc, test_cairn_headers_parse_absent_is_fine);
+        tcase_add_test(tc, test_cairn_headers_parse_rejects_bad_numbers);
+        tcase_add_test(tc, test_cairn_headers_parse_rejects_oversize_and_binary);
+        suite_add_tcase(s, tc);
+        tc = tcase_create("cairn_headers_get");
+        tcase_add_test(tc, test_cairn_headers_get_last_wins_and_sizes);
+        suite_add_tcase(s, tc);
+        tc = tcase_create("cairn_parse_i64");
+        tcase_add_test(tc, test_cairn_parse_i64_strict);
+        suite_add_tcase(s, tc);
+        tc = tcase_create("cairn_headers_add_i64");
+        tcase_add_test(tc, test_cairn_headers_add_i64_decimal);
+        suite_add_tcase(s, tc);
+        tc = tcase_create("cairn_uuid");
+        tcase_add_test(tc, test_cairn_uuid_v4_shape);
+        suite_add_tcase(s, tc);
+        tc = tcase_create("cairn_rfc3339");
+        tcase_add_test(tc, test_cairn_rfc3339_formats_utc_millis);
+        suite_add_tcase(s, tc);
+        tc = tcase_create("cairn_deadline_remaining_ms");
+        tcase_add_test(tc, test_cairn_deadline_remaining_ms_arithmetic);
+        suite_add_tcase(s, tc);
+        SRunner *sr = srunner_create(s);
+        srunner_run_all(sr, CK_NORMAL);
+        int failed = srunner_ntests_failed(sr);
+        srunner_free(sr);
+        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

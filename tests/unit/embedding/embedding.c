@@ -1,0 +1,525 @@
+/* Unit tests for the embedding service: configuration, request checks and
+ * replies, with the handlers called directly as the bus would call them. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cairn/arena.h"
+#include "cairn/embedding/v1/embedding.pb-c.h"
+#include "cairn/metrics.h"
+#include "embedding/embedding.h"
+
+static struct embedding_conf conf;
+static struct embedding_service svc;
+static struct cairn_metrics *metrics;
+static struct cairn_arena arena;
+static struct cairn_request req;
+static struct cairn_status st;
+
+/* Starts the service with the current @c conf. */
+static void start(void)
+{
+        char errstr[256];
+
+        ck_assert_msg(embedding_service_init(&svc, &conf, metrics, errstr, sizeof(errstr)) ==
+                              CAIRN_OK,
+                      "%s", errstr);
+}
+
+static void setup(void)
+{
+        embedding_conf_defaults(&conf);
+        metrics = cairn_metrics_new();
+        start();
+        cairn_arena_init(&arena, 0);
+        memset(&req, 0, sizeof(req));
+        req.key = "tenant";
+        req.arena = &arena;
+        req.opaque = &svc;
+        cairn_status_clear(&st);
+}
+
+static void teardown(void)
+{
+        cairn_arena_cleanup(&arena);
+        embedding_service_cleanup(&svc);
+        cairn_metrics_free(metrics);
+}
+
+/* Restarts the service with changed limits. */
+static void restart(long long max_inputs, long long max_input_bytes)
+{
+        embedding_service_cleanup(&svc);
+        conf.max_inputs = max_inputs;
+        conf.max_input_bytes = max_input_bytes;
+        start();
+}
+
+static cairn_err_t call(char **inputs, size_t n, const char *model, uint32_t dimensions,
+                        Cairn__Embedding__V1__EmbedReply **out)
+{
+        Cairn__Embedding__V1__EmbedRequest in = CAIRN__EMBEDDING__V1__EMBED_REQUEST__INIT;
+        ProtobufCMessage *reply = NULL;
+        cairn_err_t err;
+
+        in.inputs = inputs;
+        in.n_inputs = n;
+        if (model)
+                in.model = (char *)model;
+        in.dimensions = dimensions;
+        err = embedding_embed_handle(&req, &in.base, &reply, &st);
+        if (err == CAIRN_OK) {
+                ck_assert_ptr_nonnull(reply);
+                ck_assert_ptr_eq(reply->descriptor, &cairn__embedding__v1__embed_reply__descriptor);
+        }
+        if (out)
+                *out = (Cairn__Embedding__V1__EmbedReply *)reply;
+        return err;
+}
+
+static void assert_invalid(cairn_err_t err, const char *field, const char *reason)
+{
+        ck_assert_int_eq(err, CAIRN_ERR_INVALID);
+        ck_assert_int_eq(st.code, CAIRN_ERR_INVALID);
+        ck_assert_str_eq(st.field, field);
+        ck_assert_str_eq(st.reason, reason);
+        ck_assert_msg(strstr(st.message, field) != NULL, "message \"%s\" does not name %s",
+                      st.message, field);
+}
+
+static double norm(const float *v, size_t n)
+{
+        double s = 0;
+
+        for (size_t i = 0; i < n; i++)
+                s += (double)v[i] * v[i];
+        return sqrt(s);
+}
+
+/* ---- configuration ---- */
+
+START_TEST(test_embedding_conf_defaults_fills_table_defaults)
+{
+        struct embedding_conf c;
+
+        memset(&c, 0xff, sizeof(c));
+        embedding_conf_defaults(&c);
+        ck_assert_int_eq(c.dimensions, 384);
+        ck_assert_int_eq(c.max_inputs, 512);
+        ck_assert_int_eq(c.max_input_bytes, 32768);
+}
+END_TEST
+
+START_TEST(test_embedding_conf_section_names_table_and_target)
+{
+        struct embedding_conf c;
+        struct cairn_conf_section sec = embedding_conf_section(&c);
+
+        ck_assert_str_eq(sec.title, "Embedding");
+        ck_assert_ptr_eq(sec.items, embedding_conf_items);
+        ck_assert_ptr_eq(sec.target, &c);
+        ck_assert_str_eq(embedding_conf_items[0].name, "embedding.dimensions");
+        ck_assert_str_eq(embedding_conf_items[1].name, "embedding.max_inputs");
+        ck_assert_str_eq(embedding_conf_items[2].name, "embedding.max_input_bytes");
+        ck_assert_ptr_null(embedding_conf_items[3].name);
+}
+END_TEST
+
+START_TEST(test_embedding_conf_check_accepts_defaults)
+{
+        struct embedding_conf c;
+        char errstr[256];
+
+        embedding_conf_defaults(&c);
+        ck_assert_int_eq(embedding_conf_check(&c, errstr, sizeof(errstr)), CAIRN_OK);
+}
+END_TEST
+
+START_TEST(test_embedding_conf_check_refuses_oversize_replies)
+{
+        struct embedding_conf c;
+        char errstr[512];
+
+        embedding_conf_defaults(&c);
+        c.dimensions = 4096;
+        ck_assert_int_eq(embedding_conf_check(&c, errstr, sizeof(errstr)), CAIRN_ERR_INVALID);
+        ck_assert_msg(strncmp(errstr, "embedding.max_inputs", 20) == 0, "%s", errstr);
+        /* 384 dimensions: (1000000 - 1024) / (384 * 4 + 16) = 643 inputs fit */
+        c.dimensions = 384;
+        c.max_inputs = 643;
+        ck_assert_int_eq(embedding_conf_check(&c, errstr, sizeof(errstr)), CAIRN_OK);
+        c.max_inputs = 644;
+        ck_assert_int_eq(embedding_conf_check(&c, errstr, sizeof(errstr)), CAIRN_ERR_INVALID);
+        ck_assert_msg(strstr(errstr, "643") != NULL, "%s", errstr);
+}
+END_TEST
+
+START_TEST(test_embedding_conf_check_refuses_out_of_bounds)
+{
+        struct embedding_conf c;
+        char errstr[256];
+
+        embedding_conf_defaults(&c);
+        c.dimensions = 8;
+        ck_assert_int_eq(embedding_conf_check(&c, errstr, sizeof(errstr)), CAIRN_ERR_INVALID);
+        ck_assert_msg(strstr(errstr, "embedding.dimensions") != NULL, "%s", errstr);
+        embedding_conf_defaults(&c);
+        c.max_input_bytes = 0;
+        ck_assert_int_eq(embedding_conf_check(&c, errstr, sizeof(errstr)), CAIRN_ERR_INVALID);
+        ck_assert_msg(strstr(errstr, "embedding.max_input_bytes") != NULL, "%s", errstr);
+}
+END_TEST
+
+/* ---- the service ---- */
+
+START_TEST(test_embedding_service_init_names_model_by_dimension)
+{
+        ck_assert_str_eq(svc.model_name, "cairn-lexical-384");
+        ck_assert_uint_eq(svc.model.dim, 384);
+        embedding_service_cleanup(&svc);
+        conf.dimensions = 256;
+        start();
+        ck_assert_str_eq(svc.model_name, "cairn-lexical-256");
+}
+END_TEST
+
+START_TEST(test_embedding_service_init_refuses_bad_conf)
+{
+        struct embedding_service other;
+        char errstr[512];
+
+        conf.dimensions = 4096;
+        ck_assert_int_eq(embedding_service_init(&other, &conf, NULL, errstr, sizeof(errstr)),
+                         CAIRN_ERR_INVALID);
+        ck_assert_ptr_nonnull(strstr(errstr, "embedding.max_inputs"));
+}
+END_TEST
+
+START_TEST(test_embedding_service_init_without_metrics)
+{
+        struct embedding_service other;
+        char errstr[256];
+        char *inputs[] = { "no metrics here" };
+        Cairn__Embedding__V1__EmbedReply *r;
+
+        ck_assert_int_eq(embedding_service_init(&other, &conf, NULL, errstr, sizeof(errstr)),
+                         CAIRN_OK);
+        req.opaque = &other;
+        ck_assert_int_eq(call(inputs, 1, NULL, 0, &r), CAIRN_OK);
+        embedding_service_cleanup(&other);
+}
+END_TEST
+
+/* ---- embed: request checks ---- */
+
+START_TEST(test_embedding_embed_handle_empty_batch)
+{
+        assert_invalid(call(NULL, 0, NULL, 0, NULL), "inputs", "EMPTY_BATCH");
+}
+END_TEST
+
+START_TEST(test_embedding_embed_handle_too_many_inputs)
+{
+        char *inputs[] = { "a", "b", "c", "d" };
+
+        restart(3, 32768);
+        assert_invalid(call(inputs, 4, NULL, 0, NULL), "inputs", "TOO_MANY_INPUTS");
+        ck_assert_msg(strstr(st.message, "3") != NULL, "%s", st.message);
+        ck_assert_int_eq(call(inputs, 3, NULL, 0, NULL), CAIRN_OK);
+}
+END_TEST
+
+START_TEST(test_embedding_embed_handle_empty_input)
+{
+        char *inputs[] = { "fine", "" };
+        char *null_input[] = { NULL };
+
+        assert_invalid(call(inputs, 2, NULL, 0, NULL), "inputs[1]", "EMPTY_INPUT");
+        assert_invalid(call(null_input, 1, NULL, 0, NULL), "inputs[0]", "EMPTY_INPUT");
+}
+END_TEST
+
+START_TEST(test_embedding_embed_handle_invalid_utf8)
+{
+        char *inputs[] = { "fine", "also fine", "caf\xc3(", "never read" };
+        char *surrogate[] = { "\xed\xa0\x80" };
+        char *overlong[] = { "\xc0\xaf" };
+
+        assert_invalid(call(inputs, 4, NULL, 0, NULL), "inputs[2]", "INVALID_UTF8");
+        assert_invalid(call(surrogate, 1, NULL, 0, NULL), "inputs[0]", "INVALID_UTF8");
+        assert_invalid(call(overlong, 1, NULL, 0, NULL), "inputs[0]", "INVALID_UTF8");
+}
+END_TEST
+
+START_TEST(test_embedding_embed_handle_input_too_large)
+{
+        char *inputs[] = { "0123456789", "0123456789a" };
+
+        restart(512, 10);
+        assert_invalid(call(inputs, 2, NULL, 0, NULL), "inputs[1]", "INPUT_TOO_LARGE");
+        ck_assert_msg(strstr(st.message, "11") && strstr(st.message, "10"), "%s", st.message);
+        ck_assert_int_eq(call(inputs, 1, NULL, 0, NULL), CAIRN_OK);
+}
+END_TEST
+
+START_TEST(test_embedding_embed_handle_unknown_model)
+{
+        char *inputs[] = { "text" };
+
+        assert_invalid(call(inputs, 1, "text-embedding-3-small", 0, NULL), "model",
+                       "UNKNOWN_MODEL");
+        ck_assert_msg(strstr(st.message, "cairn-lexical-384") != NULL, "%s", st.message);
+        ck_assert_msg(strstr(st.message, "text-embedding-3-small") != NULL, "%s", st.message);
+        assert_invalid(call(inputs, 1, "cairn-lexical-256", 0, NULL), "model", "UNKNOWN_MODEL");
+        /* names that are not plain text are not repeated back */
+        assert_invalid(call(inputs, 1, "bad\n\"name\xff", 0, NULL), "model", "UNKNOWN_MODEL");
+        ck_assert_ptr_null(strstr(st.message, "bad"));
+}
+END_TEST
+
+START_TEST(test_embedding_embed_handle_invalid_dimensions)
+{
+        char *inputs[] = { "text" };
+
+        assert_invalid(call(inputs, 1, NULL, 15, NULL), "dimensions", "INVALID_DIMENSIONS");
+        assert_invalid(call(inputs, 1, NULL, 385, NULL), "dimensions", "INVALID_DIMENSIONS");
+        assert_invalid(call(inputs, 1, NULL, UINT32_MAX, NULL), "dimensions",
+                       "INVALID_DIMENSIONS");
+        ck_assert_msg(strstr(st.message, "16") && strstr(st.message, "384"), "%s", st.message);
+}
+END_TEST
+
+/* ---- embed: replies ---- */
+
+START_TEST(test_embedding_embed_handle_reply_shape)
+{
+        char *inputs[] = { "The cat sat on the mat", "hello", "Crème brûlée, s'il vous plaît" };
+        Cairn__Embedding__V1__EmbedReply *r;
+
+        ck_assert_int_eq(call(inputs, 3, NULL, 0, &r), CAIRN_OK);
+        ck_assert_str_eq(r->model, "cairn-lexical-384");
+        ck_assert_uint_eq(r->dimensions, 384);
+        ck_assert_uint_eq(r->n_embeddings, 3);
+        for (size_t i = 0; i < 3; i++) {
+                ck_assert_uint_eq(r->embeddings[i]->index, i);
+                ck_assert_uint_eq(r->embeddings[i]->n_vector, 384);
+                ck_assert_double_eq_tol(norm(r->embeddings[i]->vector, 384), 1.0, 1e-5);
+        }
+        ck_assert_ptr_nonnull(r->usage);
+        ck_assert_uint_eq(r->usage->input_tokens, 6 + 1 + 6);
+        ck_assert_uint_eq(r->usage->total_tokens, 6 + 1 + 6);
+}
+END_TEST
+
+START_TEST(test_embedding_embed_handle_matches_model)
+{
+        char *inputs[] = { "same as the model says" };
+        struct lexical_scratch *scr = lexical_scratch_new();
+        Cairn__Embedding__V1__EmbedReply *r;
+        float v[384];
+
+        ck_assert_int_eq(call(inputs, 1, NULL, 0, &r), CAIRN_OK);
+        ck_assert_int_eq(lexical_embed(&svc.model, scr, inputs[0], strlen(inputs[0]), v, 384, NULL),
+                         0);
+        ck_assert(memcmp(v, r->embeddings[0]->vector, sizeof(v)) == 0);
+        lexical_scratch_free(scr);
+}
+END_TEST
+
+START_TEST(test_embedding_embed_handle_model_names)
+{
+        char *inputs[] = { "text" };
+        static const char *const names[] = { "", "cairn-lexical", "cairn-lexical-384" };
+        Cairn__Embedding__V1__EmbedReply *r;
+
+        for (size_t i = 0; i < 3; i++) {
+                ck_assert_int_eq(call(inputs, 1, names[i], 0, &r), CAIRN_OK);
+                ck_assert_str_eq(r->model, "cairn-lexical-384");
+        }
+        ck_assert_int_eq(call(inputs, 1, NULL, 0, &r), CAIRN_OK);
+}
+END_TEST
+
+START_TEST(test_embedding_embed_handle_fewer_dimensions)
+{
+        char *inputs[] = { "sixteen and up", "second" };
+        static const uint32_t dims[] = { 16, 64, 383, 384 };
+        Cairn__Embedding__V1__EmbedReply *r;
+
+        for (size_t i = 0; i < 4; i++) {
+                ck_assert_int_eq(call(inputs, 2, NULL, dims[i], &r), CAIRN_OK);
+                ck_assert_uint_eq(r->dimensions, dims[i]);
+                ck_assert_uint_eq(r->embeddings[1]->n_vector, dims[i]);
+                ck_assert_double_eq_tol(norm(r->embeddings[1]->vector, dims[i]), 1.0, 1e-5);
+        }
+}
+END_TEST
+
+START_TEST(test_embedding_embed_handle_reply_packs)
+{
+        char *inputs[] = { "one", "two words", "three little words" };
+        Cairn__Embedding__V1__EmbedReply *r, *back;
+        size_t len;
+        uint8_t *buf;
+
+        ck_assert_int_eq(call(inputs, 3, NULL, 0, &r), CAIRN_OK);
+        len = cairn__embedding__v1__embed_reply__get_packed_size(r);
+        ck_assert_uint_le(len, 1024 + 3 * (384 * 4 + 16));
+        buf = malloc(len);
+        ck_assert_uint_eq(cairn__embedding__v1__embed_reply__pack(r, buf), len);
+        back = cairn__embedding__v1__embed_reply__unpack(NULL, len, buf);
+        ck_assert_ptr_nonnull(back);
+        ck_assert_uint_eq(back->n_embeddings, 3);
+        ck_assert_uint_eq(back->embeddings[2]->index, 2);
+        ck_assert(memcmp(back->embeddings[2]->vector, r->embeddings[2]->vector,
+                         384 * sizeof(float)) == 0);
+        cairn__embedding__v1__embed_reply__free_unpacked(back, NULL);
+        free(buf);
+}
+END_TEST
+
+START_TEST(test_embedding_embed_handle_largest_reply_fits)
+{
+        /* max_inputs texts at the native dimension: under Kafka's limit */
+        size_t n = (size_t)conf.max_inputs;
+        char **inputs = malloc(n * sizeof(*inputs));
+        Cairn__Embedding__V1__EmbedReply *r;
+
+        for (size_t i = 0; i < n; i++)
+                inputs[i] = "a text of a few words";
+        ck_assert_int_eq(call(inputs, n, NULL, 0, &r), CAIRN_OK);
+        ck_assert_uint_le(cairn__embedding__v1__embed_reply__get_packed_size(r),
+                          EMBEDDING_REPLY_MAX);
+        free(inputs);
+}
+END_TEST
+
+START_TEST(test_embedding_embed_handle_arena_limit)
+{
+        char *inputs[] = { "needs more memory than allowed" };
+
+        cairn_arena_cleanup(&arena);
+        cairn_arena_init(&arena, 256);
+        ck_assert_int_eq(call(inputs, 1, NULL, 0, NULL), CAIRN_ERR_EXHAUSTED);
+        ck_assert_int_eq(st.code, CAIRN_ERR_EXHAUSTED);
+}
+END_TEST
+
+START_TEST(test_embedding_embed_handle_counts_metrics)
+{
+        char *inputs[] = { "short", "a somewhat longer text than the first" };
+        char *bad[] = { "" };
+        size_t len;
+        char *text;
+
+        ck_assert_int_eq(call(inputs, 2, NULL, 0, NULL), CAIRN_OK);
+        ck_assert_int_eq(call(bad, 1, NULL, 0, NULL), CAIRN_ERR_INVALID);
+        text = cairn_metrics_render(metrics, &len);
+        ck_assert_msg(strstr(text, "cairn_embedding_inputs_total{model=\"cairn-lexical-384\"} 2\n"),
+                      "%s", text);
+        ck_assert_msg(strstr(text, "cairn_embedding_input_bytes_bucket{le=\"16\"} 1\n"), "%s",
+                      text);
+        ck_assert_msg(strstr(text, "cairn_embedding_input_bytes_count 2\n"), "%s", text);
+        free(text);
+}
+END_TEST
+
+/* ---- list models ---- */
+
+START_TEST(test_embedding_list_models_handle_lists_lexical)
+{
+        Cairn__Embedding__V1__ListModelsRequest in = CAIRN__EMBEDDING__V1__LIST_MODELS_REQUEST__INIT;
+        ProtobufCMessage *reply = NULL;
+        Cairn__Embedding__V1__ListModelsReply *r;
+
+        ck_assert_int_eq(embedding_list_models_handle(&req, &in.base, &reply, &st), CAIRN_OK);
+        ck_assert_ptr_eq(reply->descriptor, &cairn__embedding__v1__list_models_reply__descriptor);
+        r = (Cairn__Embedding__V1__ListModelsReply *)reply;
+        ck_assert_uint_eq(r->n_models, 1);
+        ck_assert_str_eq(r->models[0]->name, "cairn-lexical-384");
+        ck_assert_uint_eq(r->models[0]->dimensions, 384);
+        ck_assert_str_eq(r->models[0]->provider, "lexical");
+        ck_assert_ptr_nonnull(strstr(r->models[0]->description, "cairn-lexical"));
+}
+END_TEST
+
+/* ---- handler table ---- */
+
+START_TEST(test_embedding_handlers_by_ce_type)
+{
+        ck_assert_str_eq(embedding_handlers[0].desc->name, "cairn.embedding.v1.EmbedRequest");
+        ck_assert_ptr_eq(embedding_handlers[0].fn, embedding_embed_handle);
+        ck_assert_str_eq(embedding_handlers[1].desc->name, "cairn.embedding.v1.ListModelsRequest");
+        ck_assert_ptr_eq(embedding_handlers[1].fn, embedding_list_models_handle);
+        ck_assert_ptr_null(embedding_handlers[2].desc);
+}
+END_TEST
+
+static TCase *tcase(Suite *s, const char *name)
+{
+        TCase *tc = tcase_create(name);
+
+        tcase_add_checked_fixture(tc, setup, teardown);
+        suite_add_tcase(s, tc);
+        return tc;
+}
+
+static Suite *embedding_suite(void)
+{
+        Suite *s = suite_create("embedding");
+        TCase *tc;
+
+        tc = tcase(s, "embedding_conf_defaults");
+        tcase_add_test(tc, test_embedding_conf_defaults_fills_table_defaults);
+
+        tc = tcase(s, "embedding_conf_section");
+        tcase_add_test(tc, test_embedding_conf_section_names_table_and_target);
+
+        tc = tcase(s, "embedding_conf_check");
+        tcase_add_test(tc, test_embedding_conf_check_accepts_defaults);
+        tcase_add_test(tc, test_embedding_conf_check_refuses_oversize_replies);
+        tcase_add_test(tc, test_embedding_conf_check_refuses_out_of_bounds);
+
+        tc = tcase(s, "embedding_service_init");
+        tcase_add_test(tc, test_embedding_service_init_names_model_by_dimension);
+        tcase_add_test(tc, test_embedding_service_init_refuses_bad_conf);
+        tcase_add_test(tc, test_embedding_service_init_without_metrics);
+
+        tc = tcase(s, "embedding_embed_handle");
+        tcase_add_test(tc, test_embedding_embed_handle_empty_batch);
+        tcase_add_test(tc, test_embedding_embed_handle_too_many_inputs);
+        tcase_add_test(tc, test_embedding_embed_handle_empty_input);
+        tcase_add_test(tc, test_embedding_embed_handle_invalid_utf8);
+        tcase_add_test(tc, test_embedding_embed_handle_input_too_large);
+        tcase_add_test(tc, test_embedding_embed_handle_unknown_model);
+        tcase_add_test(tc, test_embedding_embed_handle_invalid_dimensions);
+        tcase_add_test(tc, test_embedding_embed_handle_reply_shape);
+        tcase_add_test(tc, test_embedding_embed_handle_matches_model);
+        tcase_add_test(tc, test_embedding_embed_handle_model_names);
+        tcase_add_test(tc, test_embedding_embed_handle_fewer_dimensions);
+        tcase_add_test(tc, test_embedding_embed_handle_reply_packs);
+        tcase_add_test(tc, test_embedding_embed_handle_largest_reply_fits);
+        tcase_add_test(tc, test_embedding_embed_handle_arena_limit);
+        tcase_add_test(tc, test_embedding_embed_handle_counts_metrics);
+
+        tc = tcase(s, "embedding_list_models_handle");
+        tcase_add_test(tc, test_embedding_list_models_handle_lists_lexical);
+
+        tc = tcase(s, "embedding_handlers");
+        tcase_add_test(tc, test_embedding_handlers_by_ce_type);
+
+        return s;
+}
+
+int main(void)
+{
+        SRunner *sr = srunner_create(embedding_suite());
+        int failed;
+
+        srunner_run_all(sr, CK_NORMAL);
+        failed = srunner_ntests_failed(sr);
+        srunner_free(sr);
+        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
