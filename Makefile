@@ -84,7 +84,7 @@ $(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c | $(GEN_H)
 	$(CC) $(CFLAGS) -Wno-unused-parameter -c $< -o $@
 
 # Tests may reach libcairn's private headers (offsets.h, bus_kafka.h).
-$(BUILD)/obj/tests/%.o: CFLAGS += -Icommon/src
+$(BUILD)/obj/tests/%.o: CFLAGS += -Icommon/src -Itests/integration
 
 GEN_OBJS := $(GEN_C:$(BUILD)/gen/%.c=$(BUILD)/obj/gen/%.o)
 

@@ -53,8 +53,8 @@ static size_t sections_fill(struct cairn_app *app, struct cairn_conf_section *ou
 {
         size_t n = 0;
 
-        out[n++] = (struct cairn_conf_section){ "Runtime", cairn_base_conf_items, &app->base };
-        out[n++] = (struct cairn_conf_section){ "Bus", cairn_bus_conf_items, &app->bus_conf };
+        out[n++] = (struct cairn_conf_section){ "Runtime", cairn_base_conf_items, &app->base, NULL };
+        out[n++] = (struct cairn_conf_section){ "Bus", cairn_bus_conf_items, &app->bus_conf, NULL };
         for (size_t i = 0; i < nextra; i++)
                 out[n++] = extra[i];
         return n;

@@ -768,6 +768,11 @@ struct cairn_conf *cairn_conf_load(const char *path, const struct cairn_conf_sec
         }
         for (size_t i = 0; i < ld.nslots; i++)
                 slot_store(&ld.slots[i]);
+        for (size_t s = 0; s < nsections; s++) {
+                if (sections[s].check &&
+                    sections[s].check(sections[s].target, ld.errstr, ld.errstr_size) != 0)
+                        goto out;
+        }
         rc = 0;
 out:
         if (have_doc)

@@ -187,7 +187,7 @@ stop_pid() { # name pidfile
 
 down() {
         for ((i = ${#SERVICES[@]} - 1; i >= 0; i--)); do
-                local name=${SERVICES[i]%%:*}
+                local name=${SERVICES[$i]%%:*}
                 stop_pid "$name" "$RUN/$name.pid"
         done
         if [[ -s $RUN/pg/data/postmaster.pid ]] && kill -0 "$(head -n 1 "$RUN/pg/data/postmaster.pid")" 2>/dev/null; then
@@ -202,6 +202,6 @@ down() {
 case ${1:-} in
 up) up ;;
 down) down ;;
-status) running_summary ;;
+status) running_summary || true ;;
 *) die "usage: stack.sh up|down|status" ;;
 esac

@@ -11,8 +11,8 @@
 
 const struct cairn_conf_item embedding_conf_items[] = {
         ITEM("embedding.dimensions", "384", 16, 4096, dimensions,
-             "native dimension of the lexical model, also in its name (cairn-lexical-384 by default); "
-             "changing it changes every vector"),
+             "native dimension of the lexical model, also in its name (cairn-lexical-384 by "
+             "default); changing it changes every vector"),
         ITEM("embedding.max_inputs", "512", 1, 100000, max_inputs,
              "most texts one request may carry; replies must fit in 1000000 bytes"),
         ITEM("embedding.max_input_bytes", "32768", 1, 1048576, max_input_bytes,
@@ -28,39 +28,25 @@ const struct cairn_conf_item embedding_conf_items[] = {
 
 struct cairn_conf_section embedding_conf_section(struct embedding_conf *conf)
 {
-        return (struct cairn_conf_section){ "Embedding", embedding_conf_items, conf };
+        return (struct cairn_conf_section){ "Embedding", embedding_conf_items, conf,
+                                            embedding_conf_check };
 }
 
-void embedding_conf_defaults(struct embedding_conf *conf)
+int embedding_conf_check(const void *target, char *errstr, size_t errstr_size)
 {
-        for (const struct cairn_conf_item *item = embedding_conf_items; item->name; item++)
-                *(long long *)((char *)conf + item->offset) = strtoll(item->def, NULL, 10);
-}
-
-cairn_err_t embedding_conf_check(const struct embedding_conf *conf, char *errstr,
-                                 size_t errstr_size)
-{
+        const struct embedding_conf *conf = target;
         long long per_vector, worst;
 
-        for (const struct cairn_conf_item *item = embedding_conf_items; item->name; item++) {
-                long long v = *(const long long *)((const char *)conf + item->offset);
-
-                if (v < (long long)item->min || v > (long long)item->max) {
-                        snprintf(errstr, errstr_size, "%s: %lld is outside %lld..%lld", item->name,
-                                 v, (long long)item->min, (long long)item->max);
-                        return CAIRN_ERR_INVALID;
-                }
-        }
         per_vector = conf->dimensions * 4 + REPLY_PER_VECTOR;
         worst = conf->max_inputs * per_vector + REPLY_FIXED;
         if (worst > EMBEDDING_REPLY_MAX) {
                 snprintf(errstr, errstr_size,
-                         "embedding.max_inputs: %lld texts of %lld dimensions make replies of up "
+                         "config: embedding.max_inputs: %lld texts of %lld dimensions make replies of up "
                          "to %lld bytes, over Kafka's default message.max.bytes of %d; set "
                          "embedding.max_inputs to %lld or less (or lower embedding.dimensions)",
                          conf->max_inputs, conf->dimensions, worst, EMBEDDING_REPLY_MAX,
                          (EMBEDDING_REPLY_MAX - REPLY_FIXED) / per_vector);
-                return CAIRN_ERR_INVALID;
+                return -1;
         }
-        return CAIRN_OK;
+        return 0;
 }

@@ -43,11 +43,8 @@ const struct cairn_handler embedding_handlers[] = {
 cairn_err_t embedding_service_init(struct embedding_service *svc, const struct embedding_conf *conf,
                                    struct cairn_metrics *metrics, char *errstr, size_t errstr_size)
 {
-        cairn_err_t err;
-
-        err = embedding_conf_check(conf, errstr, errstr_size);
-        if (err)
-                return err;
+        if (embedding_conf_check(conf, errstr, errstr_size) != 0)
+                return CAIRN_ERR_INVALID;
         memset(svc, 0, sizeof(*svc));
         svc->conf = *conf;
         lexical_model_init(&svc->model, (size_t)conf->dimensions);
@@ -59,7 +56,8 @@ cairn_err_t embedding_service_init(struct embedding_service *svc, const struct e
                 m = cairn_metrics_counter(metrics, "cairn_embedding_inputs_total",
                                           "Texts embedded, by model",
                                           (const char *const[]){ "model", NULL });
-                svc->inputs_total = cairn_metric_series(m, (const char *const[]){ svc->model_name });
+                svc->inputs_total =
+                        cairn_metric_series(m, (const char *const[]){ svc->model_name });
                 m = cairn_metrics_histogram(metrics, "cairn_embedding_input_bytes",
                                             "Size of each embedded text in bytes", NULL,
                                             input_bytes_buckets,
@@ -221,7 +219,8 @@ static Cairn__Embedding__V1__EmbedReply *reply_new(struct cairn_arena *arena, si
 cairn_err_t embedding_embed_handle(struct cairn_request *req, const ProtobufCMessage *msg,
                                    ProtobufCMessage **reply, struct cairn_status *st)
 {
-        const Cairn__Embedding__V1__EmbedRequest *in = (const Cairn__Embedding__V1__EmbedRequest *)msg;
+        const Cairn__Embedding__V1__EmbedRequest *in =
+                (const Cairn__Embedding__V1__EmbedRequest *)msg;
         struct embedding_service *svc = req->opaque;
         Cairn__Embedding__V1__EmbedReply *out;
         struct embedding_scratch *scr;

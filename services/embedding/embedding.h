@@ -34,15 +34,11 @@ extern const struct cairn_conf_item embedding_conf_items[];
  * (borrowed: it must outlive the loaded configuration). */
 struct cairn_conf_section embedding_conf_section(struct embedding_conf *conf);
 
-/* Fills @p conf with the defaults of embedding_conf_items. */
-void embedding_conf_defaults(struct embedding_conf *conf);
-
-/* Checks every value against its bounds and the combination of values
- * against EMBEDDING_REPLY_MAX: the largest reply, max_inputs x (dimensions
- * x 4 + 16) + 1024 bytes, must fit. Returns CAIRN_OK, or CAIRN_ERR_INVALID
- * with a message naming the key to change in @p errstr. */
-cairn_err_t embedding_conf_check(const struct embedding_conf *conf, char *errstr,
-                                 size_t errstr_size);
+/* The section's cross-key check (bounds of single keys are the table's):
+ * the largest reply, max_inputs x (dimensions x 4 + 16) + 1024 bytes, must
+ * fit EMBEDDING_REPLY_MAX. @p conf is a struct embedding_conf. Returns 0, or
+ * -1 with a message naming the key to change in @p errstr. */
+int embedding_conf_check(const void *conf, char *errstr, size_t errstr_size);
 
 /* ---- the service ---- */
 
@@ -64,7 +60,7 @@ struct embedding_service {
         struct embedding_scratch *idle;      /* lexical scratch not in use by a handler */
 };
 
-/* Sets up @p svc from @p conf (copied), after embedding_conf_check().
+/* Sets up @p svc from @p conf (copied), which cairn_conf_load() validated.
  * Registers the service's metrics in @p metrics (borrowed, must outlive
  * @p svc; NULL for none): cairn_embedding_inputs_total{model} and the
  * histogram cairn_embedding_input_bytes. Returns CAIRN_OK, or an error

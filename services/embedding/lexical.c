@@ -105,17 +105,17 @@ static const uint64_t kind_seed[LEXICAL_KIND__COUNT] = {
 
 /* ASCII letters and digits, folded to lower case; 0 for separators. */
 #define SAME(c)  [c] = c
-#define UPPER(c) [(c) - 'a' + 'A'] = c, [c] = c
+#define LETTER(c) [(c) - 'a' + 'A'] = c, [c] = c
 static const unsigned char ascii_word[128] = {
         SAME('0'), SAME('1'), SAME('2'), SAME('3'), SAME('4'),
         SAME('5'), SAME('6'), SAME('7'), SAME('8'), SAME('9'),
-        UPPER('a'), UPPER('b'), UPPER('c'), UPPER('d'), UPPER('e'), UPPER('f'), UPPER('g'),
-        UPPER('h'), UPPER('i'), UPPER('j'), UPPER('k'), UPPER('l'), UPPER('m'), UPPER('n'),
-        UPPER('o'), UPPER('p'), UPPER('q'), UPPER('r'), UPPER('s'), UPPER('t'), UPPER('u'),
-        UPPER('v'), UPPER('w'), UPPER('x'), UPPER('y'), UPPER('z'),
+        LETTER('a'), LETTER('b'), LETTER('c'), LETTER('d'), LETTER('e'), LETTER('f'), LETTER('g'),
+        LETTER('h'), LETTER('i'), LETTER('j'), LETTER('k'), LETTER('l'), LETTER('m'), LETTER('n'),
+        LETTER('o'), LETTER('p'), LETTER('q'), LETTER('r'), LETTER('s'), LETTER('t'), LETTER('u'),
+        LETTER('v'), LETTER('w'), LETTER('x'), LETTER('y'), LETTER('z'),
 };
 #undef SAME
-#undef UPPER
+#undef LETTER
 
 void lexical_model_init(struct lexical_model *model, size_t dim)
 {
@@ -330,7 +330,8 @@ static int split_cps(struct lexical_scratch *scr, size_t n)
                         if (cp < 0x80)
                                 scr->text[o++] = (char)ascii_word[cp];
                         else
-                                o += (size_t)utf8proc_encode_char(cp, (utf8proc_uint8_t *)scr->text + o);
+                                o += (size_t)utf8proc_encode_char(cp,
+                                                                  (utf8proc_uint8_t *)scr->text + o);
                 } else if (inword) {
                         word_close(scr, &o);
                         inword = false;
@@ -368,8 +369,11 @@ static int raw_text(struct lexical_scratch *scr, const unsigned char *s, size_t 
         if (cps < 0) {
                 if (reserve_text(scr, len + 1) != 0)
                         return -1;
-                for (size_t i = 0; i < len; i++)
-                        scr->text[o++] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] - 'A' + 'a' : s[i]);
+                for (size_t i = 0; i < len; i++) {
+                        unsigned char c = s[i];
+
+                        scr->text[o++] = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+                }
         } else {
                 if (reserve_text(scr, 4 * (size_t)cps + 1) != 0)
                         return -1;
@@ -455,8 +459,11 @@ static int table_grow(struct lexical_scratch *scr)
 static int feats_grow(struct lexical_scratch *scr)
 {
         size_t cap = scr->feats_cap ? 2 * scr->feats_cap : 256;
-        struct lexical_feature *f = realloc(scr->feats, cap * sizeof(*f));
+        struct lexical_feature *f;
 
+        if (cap > UINT32_MAX / 2) /* the table holds 32-bit indices */
+                return -1;
+        f = realloc(scr->feats, cap * sizeof(*f));
         if (!f)
                 return -1;
         scr->feats = f;
@@ -603,6 +610,7 @@ int lexical_embed(const struct lexical_model *model, struct lexical_scratch *scr
         count_end(scr);
         if (scr->oom)
                 return -1;
+        assert(norm > 0); /* the RAW feature alone has a positive weight */
         scale = 1.0 / norm;
         for (size_t i = 0; i < dim; i++)
                 out[i] = (float)(scr->acc[i] * scale);

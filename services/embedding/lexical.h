@@ -32,7 +32,7 @@ enum lexical_kind {
 
 struct lexical_model {
         size_t dim;                           /* native dimension */
-        double weight[LEXICAL_KIND__COUNT];   /* per feature kind */
+        double weight[LEXICAL_KIND__COUNT];   /* per feature kind; all > 0 */
 };
 
 /* Per-thread working memory of lexical_embed(). It grows to fit the largest

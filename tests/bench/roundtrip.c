@@ -4,7 +4,9 @@
  * same run. Prints "name value" lines.
  *
  *   roundtrip [seconds-per-phase]   (default 5) */
+#include <check.h>
 #include <librdkafka/rdkafka.h>
+#include <signal.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -202,7 +204,7 @@ static void *raw_server(void *arg)
                                           RD_KAFKA_V_VALUE(pong, pong_len),
                                           RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
                         rd_kafka_poll(r->srv_prod, 0);
-                        rd_kafka_offsets_store(r->srv_cons, NULL);
+                        rd_kafka_offset_store(m->rkt, m->partition, m->offset);
                 }
                 rd_kafka_message_destroy(m);
         }
@@ -348,23 +350,18 @@ static void raw_send_v(void *run, int64_t t0)
         raw_send(run, t0);
 }
 
-int main(int argc, char **argv)
+/* Runs as a check test (without fork) because the harness asserts with check. */
+START_TEST(bench_roundtrip)
 {
         struct harness_proc svc;
         struct cairn_run cr;
         struct raw_run rr;
 
-        if (argc > 1)
-                seconds = atoi(argv[1]);
-        if (seconds < 1)
-                seconds = 1;
         request_init();
         harness_broker_start(&broker, 3);
         harness_service_start(&svc, &broker, "embedding", NULL);
-        if (!harness_wait_ready(&svc, 30000)) {
-                fprintf(stderr, "embedding service not ready (see %s)\n", svc.log_path);
-                return 1;
-        }
+        ck_assert_msg(harness_wait_ready(&svc, 30000), "embedding service not ready (see %s)",
+                      svc.log_path);
 
         /* Cairn first: it also learns the reply size the raw pong mimics. */
         memset(&cr, 0, sizeof(cr));
@@ -430,5 +427,26 @@ int main(int argc, char **argv)
         harness_proc_signal(&svc, SIGTERM);
         harness_proc_wait(&svc, 15000);
         harness_broker_stop(&broker);
-        return 0;
+}
+END_TEST
+
+int main(int argc, char **argv)
+{
+        if (argc > 1)
+                seconds = atoi(argv[1]);
+        if (seconds < 1)
+                seconds = 1;
+        Suite *s = suite_create("bench");
+        TCase *tc = tcase_create("roundtrip");
+        tcase_set_timeout(tc, 60 + 8 * seconds);
+        tcase_add_test(tc, bench_roundtrip);
+        suite_add_tcase(s, tc);
+        SRunner *sr = srunner_create(s);
+        srunner_set_fork_status(sr, CK_NOFORK);
+        srunner_run_all(sr, CK_SILENT);
+        int failed = srunner_ntests_failed(sr);
+        if (failed)
+                srunner_print(sr, CK_NORMAL);
+        srunner_free(sr);
+        return failed ? 1 : 0;
 }

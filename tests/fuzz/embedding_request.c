@@ -26,9 +26,14 @@ static int ready;
 static void setup(void)
 {
         struct embedding_conf conf;
-        char errstr[256];
+        char errstr[512];
+        char *env[] = { NULL };
+        struct cairn_conf_section sec = embedding_conf_section(&conf);
+        struct cairn_conf *loaded = cairn_conf_load(NULL, &sec, 1, env, errstr, sizeof(errstr));
 
-        embedding_conf_defaults(&conf);
+        if (!loaded)
+                abort();
+        cairn_conf_free(loaded);
         if (embedding_service_init(&svc, &conf, NULL, errstr, sizeof(errstr)) != CAIRN_OK)
                 abort();
         cairn_arena_init(&arena, ARENA_MAX);

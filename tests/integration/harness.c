@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -78,6 +79,8 @@ static pid_t spawn(const char *bin, char *const argv[], char *const env[], const
 
         ck_assert_int_ge(pid, 0);
         if (pid == 0) {
+                /* Never outlive the test, even when it crashes. */
+                prctl(PR_SET_PDEATHSIG, SIGKILL);
                 int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
 
                 if (fd >= 0) {
@@ -292,7 +295,7 @@ struct cairn_conf *harness_kafka_conf(const struct harness_broker *b, struct cai
         char *env[48];
         char errstr[512];
         size_t n = dev_env(env, 40);
-        struct cairn_conf_section sec = { "Bus", cairn_bus_conf_items, bconf };
+        struct cairn_conf_section sec = { "Bus", cairn_bus_conf_items, bconf, NULL };
         struct cairn_conf *conf;
 
         if (asprintf(&env[n++], "CAIRN_KAFKA_BOOTSTRAP_SERVERS=%s", b->bootstrap) < 0)

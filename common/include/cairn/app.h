@@ -44,6 +44,8 @@ int cairn_app_init(struct cairn_app *app, const char *service, int argc, char **
  * arrives. Returns the process exit code (0 after a clean drain). */
 int cairn_app_serve(struct cairn_app *app, const struct cairn_handler *handlers, void *opaque);
 
+/* Frees what cairn_app_init() and cairn_app_serve() created; safe after a
+ * partial or failed init. */
 void cairn_app_cleanup(struct cairn_app *app);
 
 #endif

@@ -43,6 +43,9 @@ struct cairn_conf_section {
         const char *title;         /* heading in docs/config.md, e.g. "Runtime" */
         const struct cairn_conf_item *items;
         void *target;
+        /* Optional: checks that span several keys, run once every value is
+         * stored. Returns 0, or -1 with a message naming a key in @p errstr. */
+        int (*check)(const void *target, char *errstr, size_t errstr_size);
 };
 
 struct cairn_conf;

@@ -60,8 +60,8 @@ static char file[128];
 static char errstr[512];
 
 static struct cairn_conf_section sections[] = {
-        { "Bus", bus_items, &bus },
-        { "Embedding", embedding_items, &emb },
+        { "Bus", bus_items, &bus, NULL },
+        { "Embedding", embedding_items, &emb, NULL },
 };
 
 #define NSECTIONS (sizeof(sections) / sizeof(sections[0]))
@@ -496,8 +496,8 @@ END_TEST
 START_TEST(test_cairn_conf_load_rejects_keys_declared_twice)
 {
         const struct cairn_conf_section twice[] = {
-                { "Bus", bus_items, &bus },
-                { "Again", bus_items + 1, &bus },
+                { "Bus", bus_items, &bus, NULL },
+                { "Again", bus_items + 1, &bus, NULL },
         };
 
         ck_assert_ptr_null(cairn_conf_load(NULL, twice, 2, (char *[]){ NULL }, errstr,
@@ -666,7 +666,7 @@ START_TEST(test_cairn_conf_doc_is_deterministic)
                 { "a.b", CAIRN_CONF_INT, "1", 0, 10, 0, 0, "d" },
                 { NULL, 0, NULL, 0, 0, 0, 0, NULL },
         };
-        const struct cairn_conf_section one = { "A", items, NULL };
+        const struct cairn_conf_section one = { "A", items, NULL, NULL };
         char *first = doc_render(sections, NSECTIONS);
         char *second = doc_render(sections, NSECTIONS);
         char *small = doc_render(&one, 1);

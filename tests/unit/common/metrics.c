@@ -347,6 +347,9 @@ START_TEST(test_cairn_series_inc_concurrent_exact)
                                                     (const double[]){ 1 }, 1);
                 h[i].id = i;
         }
+        /* Series render in creation order: fix "even" first so the text is
+         * stable; threads 1 and 3 still race to create "odd". */
+        cairn_metric_series(h[0].counter, (const char *[]){ "even" });
         for (int i = 0; i < 4; i++)
                 ck_assert_int_eq(pthread_create(&th[i], NULL, hammer_run, &h[i]), 0);
         for (int i = 0; i < 4; i++)

@@ -2,6 +2,7 @@
  * replies, with the handlers called directly as the bus would call them. */
 #include <check.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,19 @@ static struct cairn_arena arena;
 static struct cairn_request req;
 static struct cairn_status st;
 
+/* Loads the table's defaults into @p c, as a service without a config
+ * file or CAIRN_* variables would get them. */
+static void conf_defaults(struct embedding_conf *c)
+{
+        char *env[] = { NULL };
+        char errstr[512];
+        struct cairn_conf_section sec = embedding_conf_section(c);
+        struct cairn_conf *loaded = cairn_conf_load(NULL, &sec, 1, env, errstr, sizeof(errstr));
+
+        ck_assert_msg(loaded != NULL, "%s", errstr);
+        cairn_conf_free(loaded); /* only integers: nothing in @p c points into it */
+}
+
 /* Starts the service with the current @c conf. */
 static void start(void)
 {
@@ -30,7 +44,7 @@ static void start(void)
 
 static void setup(void)
 {
-        embedding_conf_defaults(&conf);
+        conf_defaults(&conf);
         metrics = cairn_metrics_new();
         start();
         cairn_arena_init(&arena, 0);
@@ -100,12 +114,12 @@ static double norm(const float *v, size_t n)
 
 /* ---- configuration ---- */
 
-START_TEST(test_embedding_conf_defaults_fills_table_defaults)
+START_TEST(test_embedding_conf_section_defaults)
 {
         struct embedding_conf c;
 
         memset(&c, 0xff, sizeof(c));
-        embedding_conf_defaults(&c);
+        conf_defaults(&c);
         ck_assert_int_eq(c.dimensions, 384);
         ck_assert_int_eq(c.max_inputs, 512);
         ck_assert_int_eq(c.max_input_bytes, 32768);
@@ -132,8 +146,8 @@ START_TEST(test_embedding_conf_check_accepts_defaults)
         struct embedding_conf c;
         char errstr[256];
 
-        embedding_conf_defaults(&c);
-        ck_assert_int_eq(embedding_conf_check(&c, errstr, sizeof(errstr)), CAIRN_OK);
+        conf_defaults(&c);
+        ck_assert_int_eq(embedding_conf_check(&c, errstr, sizeof(errstr)), 0);
 }
 END_TEST
 
@@ -142,33 +156,34 @@ START_TEST(test_embedding_conf_check_refuses_oversize_replies)
         struct embedding_conf c;
         char errstr[512];
 
-        embedding_conf_defaults(&c);
+        conf_defaults(&c);
         c.dimensions = 4096;
-        ck_assert_int_eq(embedding_conf_check(&c, errstr, sizeof(errstr)), CAIRN_ERR_INVALID);
-        ck_assert_msg(strncmp(errstr, "embedding.max_inputs", 20) == 0, "%s", errstr);
+        ck_assert_int_eq(embedding_conf_check(&c, errstr, sizeof(errstr)), -1);
+        ck_assert_msg(strncmp(errstr, "config: embedding.max_inputs", 28) == 0, "%s", errstr);
         /* 384 dimensions: (1000000 - 1024) / (384 * 4 + 16) = 643 inputs fit */
         c.dimensions = 384;
         c.max_inputs = 643;
-        ck_assert_int_eq(embedding_conf_check(&c, errstr, sizeof(errstr)), CAIRN_OK);
+        ck_assert_int_eq(embedding_conf_check(&c, errstr, sizeof(errstr)), 0);
         c.max_inputs = 644;
-        ck_assert_int_eq(embedding_conf_check(&c, errstr, sizeof(errstr)), CAIRN_ERR_INVALID);
+        ck_assert_int_eq(embedding_conf_check(&c, errstr, sizeof(errstr)), -1);
         ck_assert_msg(strstr(errstr, "643") != NULL, "%s", errstr);
 }
 END_TEST
 
-START_TEST(test_embedding_conf_check_refuses_out_of_bounds)
+START_TEST(test_embedding_conf_check_runs_at_load)
 {
         struct embedding_conf c;
-        char errstr[256];
+        char errstr[512];
+        char *env[] = { "CAIRN_EMBEDDING_DIMENSIONS=4096", NULL };
+        char *bounds[] = { "CAIRN_EMBEDDING_DIMENSIONS=8", NULL };
+        struct cairn_conf_section sec = embedding_conf_section(&c);
 
-        embedding_conf_defaults(&c);
-        c.dimensions = 8;
-        ck_assert_int_eq(embedding_conf_check(&c, errstr, sizeof(errstr)), CAIRN_ERR_INVALID);
+        /* the cross-key check stops the load, naming the key */
+        ck_assert_ptr_null(cairn_conf_load(NULL, &sec, 1, env, errstr, sizeof(errstr)));
+        ck_assert_msg(strstr(errstr, "embedding.max_inputs") != NULL, "%s", errstr);
+        /* single-key bounds are the table's */
+        ck_assert_ptr_null(cairn_conf_load(NULL, &sec, 1, bounds, errstr, sizeof(errstr)));
         ck_assert_msg(strstr(errstr, "embedding.dimensions") != NULL, "%s", errstr);
-        embedding_conf_defaults(&c);
-        c.max_input_bytes = 0;
-        ck_assert_int_eq(embedding_conf_check(&c, errstr, sizeof(errstr)), CAIRN_ERR_INVALID);
-        ck_assert_msg(strstr(errstr, "embedding.max_input_bytes") != NULL, "%s", errstr);
 }
 END_TEST
 
@@ -426,11 +441,63 @@ START_TEST(test_embedding_embed_handle_counts_metrics)
 }
 END_TEST
 
+struct worker {
+        const float *want;      /* the vector of "shared text, many threads" */
+        int mismatches;
+};
+
+static void *worker_run(void *arg)
+{
+        struct worker *w = arg;
+        struct cairn_arena a;
+        struct cairn_request r = req;
+        char *inputs[] = { "shared text, many threads", "and a second, longer one to embed" };
+
+        cairn_arena_init(&a, 0);
+        r.arena = &a;
+        for (int i = 0; i < 200; i++) {
+                Cairn__Embedding__V1__EmbedRequest in = CAIRN__EMBEDDING__V1__EMBED_REQUEST__INIT;
+                ProtobufCMessage *reply = NULL;
+                struct cairn_status s;
+
+                in.inputs = inputs;
+                in.n_inputs = 2;
+                if (embedding_embed_handle(&r, &in.base, &reply, &s) != CAIRN_OK ||
+                    memcmp(((Cairn__Embedding__V1__EmbedReply *)reply)->embeddings[0]->vector,
+                           w->want, 384 * sizeof(float)) != 0)
+                        w->mismatches++;
+                cairn_arena_reset(&a);
+        }
+        cairn_arena_cleanup(&a);
+        return NULL;
+}
+
+START_TEST(test_embedding_embed_handle_concurrent)
+{
+        char *inputs[] = { "shared text, many threads" };
+        Cairn__Embedding__V1__EmbedReply *r;
+        struct worker w[4];
+        pthread_t th[4];
+
+        ck_assert_int_eq(call(inputs, 1, NULL, 0, &r), CAIRN_OK);
+        for (int i = 0; i < 4; i++) {
+                w[i].want = r->embeddings[0]->vector;
+                w[i].mismatches = 0;
+                ck_assert_int_eq(pthread_create(&th[i], NULL, worker_run, &w[i]), 0);
+        }
+        for (int i = 0; i < 4; i++) {
+                pthread_join(th[i], NULL);
+                ck_assert_int_eq(w[i].mismatches, 0);
+        }
+}
+END_TEST
+
 /* ---- list models ---- */
 
 START_TEST(test_embedding_list_models_handle_lists_lexical)
 {
-        Cairn__Embedding__V1__ListModelsRequest in = CAIRN__EMBEDDING__V1__LIST_MODELS_REQUEST__INIT;
+        Cairn__Embedding__V1__ListModelsRequest in =
+                CAIRN__EMBEDDING__V1__LIST_MODELS_REQUEST__INIT;
         ProtobufCMessage *reply = NULL;
         Cairn__Embedding__V1__ListModelsReply *r;
 
@@ -471,8 +538,8 @@ static Suite *embedding_suite(void)
         Suite *s = suite_create("embedding");
         TCase *tc;
 
-        tc = tcase(s, "embedding_conf_defaults");
-        tcase_add_test(tc, test_embedding_conf_defaults_fills_table_defaults);
+        tc = tcase(s, "embedding_conf_section");
+        tcase_add_test(tc, test_embedding_conf_section_defaults);
 
         tc = tcase(s, "embedding_conf_section");
         tcase_add_test(tc, test_embedding_conf_section_names_table_and_target);
@@ -480,7 +547,7 @@ static Suite *embedding_suite(void)
         tc = tcase(s, "embedding_conf_check");
         tcase_add_test(tc, test_embedding_conf_check_accepts_defaults);
         tcase_add_test(tc, test_embedding_conf_check_refuses_oversize_replies);
-        tcase_add_test(tc, test_embedding_conf_check_refuses_out_of_bounds);
+        tcase_add_test(tc, test_embedding_conf_check_runs_at_load);
 
         tc = tcase(s, "embedding_service_init");
         tcase_add_test(tc, test_embedding_service_init_names_model_by_dimension);
@@ -503,6 +570,7 @@ static Suite *embedding_suite(void)
         tcase_add_test(tc, test_embedding_embed_handle_largest_reply_fits);
         tcase_add_test(tc, test_embedding_embed_handle_arena_limit);
         tcase_add_test(tc, test_embedding_embed_handle_counts_metrics);
+        tcase_add_test(tc, test_embedding_embed_handle_concurrent);
 
         tc = tcase(s, "embedding_list_models_handle");
         tcase_add_test(tc, test_embedding_list_models_handle_lists_lexical);
