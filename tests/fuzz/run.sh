@@ -31,6 +31,6 @@ for t in "${targets[@]}"; do
         [[ -d tests/fuzz/corpus/$t ]] && seeds=("tests/fuzz/corpus/$t")
         echo "fuzz: $t for ${SECONDS_EACH}s"
         "$OUT/$t" -max_total_time="$SECONDS_EACH" -max_len=65536 -print_final_stats=1 \
-                "$OUT/corpus/$t" "${seeds[@]}" 2>&1 | grep -E '^(#|stat::number_of_executed_units|==|SUMMARY|INFO: seed)' | tail -n 3
+                "$OUT/corpus/$t" "${seeds[@]}" 2>&1 | grep -E '^(stat::number_of_executed_units|SUMMARY|==[0-9]+==ERROR)' | tail -n 3
 done
 echo "fuzz: all targets ran clean"
