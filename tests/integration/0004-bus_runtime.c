@@ -1,0 +1,269 @@
+/* The service runtime in this process with a handler table of the test's
+ * own, on a dev broker: one key's requests are handled in order although
+ * workers run in parallel, handler errors come back as Status with their
+ * field, oversize replies are refused with RESOURCE_EXHAUSTED, and
+ * fire-and-forget requests are handled without a reply. */
+#include <check.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cairn/clock.h"
+#include "cairn/headers.h"
+#include "cairn/metrics.h"
+#include "cairn/v1/common.pb-c.h"
+#include "harness.h"
+
+#define TOPIC "cairn.bustest.v1.requests"
+#define KEYS 8
+#define PER_KEY 60
+
+static struct harness_broker broker;
+static struct harness_client client;
+static struct cairn_conf *conf;
+static struct cairn_bus_conf bconf;
+static struct cairn_metrics *metrics;
+static struct cairn_bus *bus;
+static pthread_t bus_thread;
+static int bus_rc;
+static bool bus_running;
+
+/* What the handler saw, per key, in handling order. */
+static pthread_mutex_t seen_lock = PTHREAD_MUTEX_INITIALIZER;
+static int seen[KEYS][PER_KEY];
+static int nseen[KEYS];
+static atomic_int fire_and_forget;
+
+/* Requests and replies are cairn.v1.StatusDetail: field = what to do,
+ * reason = a sequence number, description = payload. */
+static cairn_err_t test_handle(struct cairn_request *req, const ProtobufCMessage *msg,
+                               ProtobufCMessage **reply, struct cairn_status *st)
+{
+        const Cairn__V1__StatusDetail *in = (const Cairn__V1__StatusDetail *)msg;
+
+        if (strcmp(in->field, "order") == 0) {
+                int k = atoi(req->key);
+
+                usleep((useconds_t)(rand() % 1500)); /* let other workers overtake */
+                pthread_mutex_lock(&seen_lock);
+                if (k >= 0 && k < KEYS && nseen[k] < PER_KEY)
+                        seen[k][nseen[k]++] = atoi(in->reason);
+                pthread_mutex_unlock(&seen_lock);
+        } else if (strcmp(in->field, "fail") == 0) {
+                return cairn_status_set(st, CAIRN_ERR_NOT_FOUND, "thing", "NO_THING",
+                                        "thing %s does not exist", in->reason);
+        } else if (strcmp(in->field, "big") == 0) {
+                Cairn__V1__StatusDetail *out = cairn_arena_alloc(req->arena, sizeof(*out));
+                size_t n = 2 * 1000 * 1000;
+                char *text = cairn_arena_alloc(req->arena, n + 1);
+
+                cairn__v1__status_detail__init(out);
+                memset(text, 'x', n);
+                text[n] = '\0';
+                out->description = text;
+                *reply = &out->base;
+                return CAIRN_OK;
+        } else if (strcmp(in->field, "forget") == 0) {
+                atomic_fetch_add(&fire_and_forget, 1);
+        }
+        Cairn__V1__StatusDetail *out = cairn_arena_alloc(req->arena, sizeof(*out));
+        cairn__v1__status_detail__init(out);
+        out->field = in->field;
+        out->reason = in->reason;
+        *reply = &out->base;
+        return CAIRN_OK;
+}
+
+static const struct cairn_handler handlers[] = {
+        { &cairn__v1__status_detail__descriptor, test_handle },
+        { NULL, NULL },
+};
+
+static void *bus_main(void *arg)
+{
+        (void)arg;
+        bus_rc = cairn_bus_run(bus);
+        return NULL;
+}
+
+static void setup(void)
+{
+        char errstr[512];
+
+        harness_broker_start(&broker, 1);
+        conf = harness_kafka_conf(&broker, &bconf);
+        bconf.workers = 4;
+        metrics = cairn_metrics_new();
+        bus = cairn_bus_new("bustest", &bconf, conf, handlers, NULL, metrics, errstr,
+                            sizeof(errstr));
+        ck_assert_msg(bus != NULL, "%s", errstr);
+        pthread_create(&bus_thread, NULL, bus_main, NULL);
+        bus_running = true;
+        harness_client_start(&client, &broker, "bustestclient");
+}
+
+static void teardown(void)
+{
+        harness_client_stop(&client);
+        if (bus_running) {
+                cairn_bus_stop(bus);
+                pthread_join(bus_thread, NULL);
+        }
+        cairn_bus_free(bus);
+        cairn_metrics_free(metrics);
+        cairn_conf_free(conf);
+        harness_broker_stop(&broker);
+}
+
+static cairn_err_t call(const char *key, const char *field, const char *reason,
+                        Cairn__V1__StatusDetail **out, struct cairn_status *st)
+{
+        Cairn__V1__StatusDetail req = CAIRN__V1__STATUS_DETAIL__INIT;
+
+        req.field = (char *)field;
+        req.reason = (char *)reason;
+        return cairn_bus_call(client.cli, TOPIC, key, &req.base, NULL,
+                              &cairn__v1__status_detail__descriptor, NULL,
+                              (ProtobufCMessage **)out, st);
+}
+
+static atomic_int order_replies;
+
+static void order_cb(const struct cairn_reply *reply, void *opaque)
+{
+        (void)opaque;
+        if (reply->err == CAIRN_OK)
+                atomic_fetch_add(&order_replies, 1);
+}
+
+START_TEST(test_cairn_bus_run_keeps_order_per_key)
+{
+        struct cairn_status st;
+        char keys[KEYS][8], seqs[PER_KEY][8];
+
+        for (int k = 0; k < KEYS; k++)
+                snprintf(keys[k], sizeof(keys[k]), "%d", k);
+        for (int i = 0; i < PER_KEY; i++)
+                snprintf(seqs[i], sizeof(seqs[i]), "%d", i);
+        /* Interleave keys, all in flight at once. */
+        for (int i = 0; i < PER_KEY; i++) {
+                for (int k = 0; k < KEYS; k++) {
+                        Cairn__V1__StatusDetail req = CAIRN__V1__STATUS_DETAIL__INIT;
+
+                        req.field = "order";
+                        req.reason = seqs[i];
+                        ck_assert_int_eq(cairn_bus_call_async(client.cli, TOPIC, keys[k],
+                                                              &req.base, NULL, order_cb, NULL,
+                                                              &st),
+                                         CAIRN_OK);
+                }
+        }
+        int64_t until = cairn_mono_us() + 60 * 1000000LL;
+        while (atomic_load(&order_replies) < KEYS * PER_KEY && cairn_mono_us() < until)
+                usleep(10000);
+        ck_assert_int_eq(atomic_load(&order_replies), KEYS * PER_KEY);
+        for (int k = 0; k < KEYS; k++) {
+                ck_assert_int_eq(nseen[k], PER_KEY);
+                for (int i = 0; i < PER_KEY; i++)
+                        ck_assert_msg(seen[k][i] == i, "key %d: position %d handled seq %d", k,
+                                      i, seen[k][i]);
+        }
+}
+END_TEST
+
+START_TEST(test_cairn_bus_run_handler_error_is_status)
+{
+        Cairn__V1__StatusDetail *out = NULL;
+        struct cairn_status st;
+
+        ck_assert_int_eq(call("x", "fail", "42", &out, &st), CAIRN_ERR_NOT_FOUND);
+        ck_assert_ptr_null(out);
+        ck_assert_str_eq(st.message, "thing 42 does not exist");
+        ck_assert_str_eq(st.field, "thing");
+        ck_assert_str_eq(st.reason, "NO_THING");
+}
+END_TEST
+
+START_TEST(test_cairn_bus_run_oversize_reply_is_refused)
+{
+        Cairn__V1__StatusDetail *out = NULL;
+        struct cairn_status st;
+
+        ck_assert_int_eq(call("x", "big", "", &out, &st), CAIRN_ERR_EXHAUSTED);
+        ck_assert_str_eq(st.reason, "REPLY_TOO_LARGE");
+        /* and the runtime keeps serving */
+        ck_assert_int_eq(call("x", "echo", "7", &out, &st), CAIRN_OK);
+        ck_assert_str_eq(out->reason, "7");
+        cairn__v1__status_detail__free_unpacked(out, NULL);
+}
+END_TEST
+
+START_TEST(test_cairn_bus_run_fire_and_forget)
+{
+        Cairn__V1__StatusDetail req = CAIRN__V1__STATUS_DETAIL__INIT;
+        uint8_t buf[64];
+        char errstr[512];
+        char id[37];
+        rd_kafka_conf_t *kconf = rd_kafka_conf_new();
+
+        req.field = "forget";
+        req.reason = "1";
+        size_t len = cairn__v1__status_detail__pack(&req, buf);
+        rd_kafka_conf_set(kconf, "bootstrap.servers", broker.bootstrap, errstr, sizeof(errstr));
+        rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, kconf, errstr, sizeof(errstr));
+        ck_assert_ptr_nonnull(rk);
+        rd_kafka_headers_t *hdrs = rd_kafka_headers_new(4);
+        cairn_uuid(id);
+        cairn_headers_add(hdrs, CAIRN_H_ID, id);
+        cairn_headers_add(hdrs, CAIRN_H_TYPE, "cairn.v1.StatusDetail");
+        ck_assert_int_eq(rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(TOPIC), RD_KAFKA_V_VALUE(buf, len),
+                                           RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                           RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END),
+                         0);
+        rd_kafka_flush(rk, 10000);
+        rd_kafka_destroy(rk);
+        for (int i = 0; i < 400 && atomic_load(&fire_and_forget) == 0; i++)
+                usleep(25000);
+        ck_assert_int_eq(atomic_load(&fire_and_forget), 1);
+}
+END_TEST
+
+START_TEST(test_cairn_bus_stop_drains_cleanly)
+{
+        Cairn__V1__StatusDetail *out = NULL;
+        struct cairn_status st;
+
+        ck_assert_int_eq(call("y", "echo", "1", &out, &st), CAIRN_OK);
+        cairn__v1__status_detail__free_unpacked(out, NULL);
+        cairn_bus_stop(bus);
+        pthread_join(bus_thread, NULL);
+        bus_running = false;
+        ck_assert_int_eq(bus_rc, 0);
+}
+END_TEST
+
+int main(void)
+{
+        Suite *s = suite_create("0004-bus_runtime");
+        TCase *tc = tcase_create("runtime");
+
+        tcase_add_unchecked_fixture(tc, setup, teardown);
+        tcase_set_timeout(tc, 120);
+        tcase_add_test(tc, test_cairn_bus_run_keeps_order_per_key);
+        tcase_add_test(tc, test_cairn_bus_run_handler_error_is_status);
+        tcase_add_test(tc, test_cairn_bus_run_oversize_reply_is_refused);
+        tcase_add_test(tc, test_cairn_bus_run_fire_and_forget);
+        tcase_add_test(tc, test_cairn_bus_stop_drains_cleanly);
+        suite_add_tcase(s, tc);
+        SRunner *sr = srunner_create(s);
+        srunner_set_fork_status(sr, CK_NOFORK);
+        srunner_run_all(sr, CK_NORMAL);
+        int failed = srunner_ntests_failed(sr);
+        srunner_free(sr);
+        return failed ? 1 : 0;
+}
