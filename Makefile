@@ -13,11 +13,12 @@ LDSAN    := -fsanitize=address,undefined
 endif
 
 VERSION  := 0.1.0
-PKGS     := rdkafka libprotobuf-c yaml-0.1 libmicrohttpd jansson uuid libxxhash libutf8proc
+PKGS     := rdkafka libprotobuf-c yaml-0.1 libmicrohttpd jansson uuid libxxhash libutf8proc libcurl \
+            libjwt hiredis libcrypto
 CFLAGS   := -std=gnu11 $(OPT) -g -Wall -Wextra -Werror -pthread -MMD -MP \
             -Icommon/include -I$(BUILD)/gen -Iservices \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -DCAIRN_VERSION=\"$(VERSION)\" $(EXTRA_CFLAGS)
-LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lrdkafka -lprotobuf-c -lyaml -lmicrohttpd -ljansson -luuid -lxxhash -lutf8proc) -lm -lpthread
+LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lrdkafka -lprotobuf-c -lyaml -lmicrohttpd -ljansson -luuid -lxxhash -lutf8proc -lcurl -ljwt -lhiredis -lcrypto) -lm -lpthread
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
 LDFLAGS  := -pthread $(LDSAN)
 
@@ -32,28 +33,45 @@ COMMON_SRCS := common/src/err.c common/src/arena.c common/src/clock.c common/src
                common/src/headers.c common/src/status.c common/src/conf.c common/src/log.c \
                common/src/metrics.c common/src/admin.c common/src/offsets.c \
                common/src/bus_conf.c common/src/bus_kafka.c common/src/bus.c \
-               common/src/bus_client.c common/src/app.c
+               common/src/bus_client.c common/src/app.c \
+               common/src/retry.c common/src/breaker.c common/src/bulkhead.c \
+               common/src/resilience.c common/src/bus_call.c common/src/kafka_stats.c common/src/trace.c common/src/otlp.c \
+               common/src/redis.c
 LIBCAIRN := $(BUILD)/lib/libcairn.a
 
 # ---- services ----
 EMBEDDING_LIB_SRCS := services/embedding/lexical.c services/embedding/embedding.c \
-                      services/embedding/conf.c
+                      services/embedding/conf.c services/embedding/provider_lexical.c \
+                      services/embedding/provider_openai.c services/embedding/openai_wire.c \
+                      services/embedding/cache.c services/embedding/batcher.c
 EMBEDDING_SRCS     := services/embedding/main.c $(EMBEDDING_LIB_SRCS)
-SERVICES := embedding
+GATEWAY_LIB_SRCS := services/gateway/conf.c services/gateway/auth.c services/gateway/rbac.c \
+                    services/gateway/routes.c services/gateway/api.c \
+                    services/gateway/ratelimit.c services/gateway/idem.c services/gateway/http.c
+GATEWAY_GEN_OBJS := $(BUILD)/obj/gen/gateway/openapi.o
+GATEWAY_SRCS     := services/gateway/main.c $(GATEWAY_LIB_SRCS)
+SERVICES := embedding gateway
 
 # ---- tools ----
 DEVBROKER_SRCS := deploy/devbroker/devbroker.c
+ADMIN_LIB_SRCS := deploy/admin/topics.c
+ADMIN_SRCS     := deploy/admin/main.c $(ADMIN_LIB_SRCS)
 
-BINS := $(SERVICES:%=$(BUILD)/bin/cairn-%) $(BUILD)/bin/cairn-devbroker
+BINS := $(SERVICES:%=$(BUILD)/bin/cairn-%) $(BUILD)/bin/cairn-devbroker $(BUILD)/bin/cairn-admin
 
 # ---- tests ----
-UNIT_COMMON    := err arena headers utf8 status conf log metrics admin offsets
-UNIT_EMBEDDING := lexical embedding
+UNIT_COMMON    := err arena headers utf8 status conf log metrics admin offsets \
+                  retry breaker bulkhead resilience kafka_stats trace
+UNIT_EMBEDDING := lexical embedding openai_wire cache batcher
+UNIT_GATEWAY   := auth api rbac routes ratelimit
 UNIT_BINS := $(UNIT_COMMON:%=$(BUILD)/tests/unit/common_%) \
-             $(UNIT_EMBEDDING:%=$(BUILD)/tests/unit/embedding_%)
+             $(UNIT_EMBEDDING:%=$(BUILD)/tests/unit/embedding_%) \
+             $(UNIT_GATEWAY:%=$(BUILD)/tests/unit/gateway_%) \
+             $(BUILD)/tests/unit/admin_topics
 INTEG_SRCS := $(sort $(wildcard tests/integration/[0-9]*.c))
 INTEG_BINS := $(INTEG_SRCS:tests/integration/%.c=$(BUILD)/tests/integration/%)
-INTEG_HARNESS := tests/integration/harness.c
+INTEG_HARNESS := tests/integration/harness.c tests/integration/otlp_receiver.c \
+                 tests/integration/fake_openai.c
 BENCH_SRCS := $(sort $(wildcard tests/bench/*.c))
 BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/tests/bench/%)
 
@@ -62,6 +80,9 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 .PHONY: all deps build test test-unit test-integration up down status bench fuzz \
         docs check-docs clean lint
 .DEFAULT_GOAL := build
+# Keep generated headers and objects that make would otherwise treat as
+# intermediate and delete.
+.SECONDARY:
 
 all build: $(BINS)
 
@@ -85,6 +106,7 @@ $(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c | $(GEN_H)
 
 # Tests may reach libcairn's private headers (offsets.h, bus_kafka.h).
 $(BUILD)/obj/tests/%.o: CFLAGS += -Icommon/src -Itests/integration
+$(BUILD)/obj/tests/unit/admin/%.o: CFLAGS += -Ideploy/admin
 
 GEN_OBJS := $(GEN_C:$(BUILD)/gen/%.c=$(BUILD)/obj/gen/%.o)
 
@@ -100,7 +122,32 @@ $(BUILD)/bin/cairn-devbroker: $(call obj,$(DEVBROKER_SRCS)) $(LIBCAIRN)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(BUILD)/bin/cairn-admin: $(call obj,$(ADMIN_SRCS)) $(LIBCAIRN)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/unit/admin_topics: $(BUILD)/obj/tests/unit/admin/topics.o \
+                                  $(call obj,$(ADMIN_LIB_SRCS)) $(LIBCAIRN)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CHECK_LIBS)
+
 $(BUILD)/tests/unit/common_%: $(BUILD)/obj/tests/unit/common/%.o $(LIBCAIRN)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CHECK_LIBS)
+
+# openapi.json is served by the gateway: compiled in as a byte array.
+$(BUILD)/gen/gateway/openapi.c: services/gateway/openapi.json
+	@mkdir -p $(dir $@)
+	{ echo '#include <stddef.h>'; echo 'const char gw_openapi_json[] = {'; \
+	  od -An -v -tx1 $< | sed 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; echo '0x00 };'; \
+	  echo 'const size_t gw_openapi_json_len = sizeof(gw_openapi_json) - 1;'; } >$@
+
+$(BUILD)/bin/cairn-gateway: $(call obj,$(GATEWAY_SRCS)) $(GATEWAY_GEN_OBJS) $(LIBCAIRN)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/unit/gateway_%: $(BUILD)/obj/tests/unit/gateway/%.o \
+                               $(call obj,$(GATEWAY_LIB_SRCS)) $(GATEWAY_GEN_OBJS) $(LIBCAIRN)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CHECK_LIBS)
 
@@ -130,7 +177,7 @@ test-unit: build-tests
 	@tests/run.sh $(BUILD) unit
 
 test-integration: build-tests
-	@tests/run.sh $(BUILD) integration
+	@tests/run.sh $(BUILD) integration sanitizers
 
 bench: deps
 	@$(MAKE) --no-print-directory $(BINS) $(BENCH_BINS)

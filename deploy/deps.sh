@@ -8,9 +8,12 @@ packages=(
         # build
         build-essential pkg-config protobuf-c-compiler libprotobuf-c-dev
         librdkafka-dev libyaml-dev libmicrohttpd-dev libjansson-dev uuid-dev
-        libxxhash-dev libutf8proc-dev
+        libxxhash-dev libutf8proc-dev libcurl4-openssl-dev libjwt-dev libhiredis-dev libssl-dev
         # tests
         check libsubunit-dev kcat curl python3 prometheus
+        # Apache Kafka for the second integration pass, the benchmarks and
+        # make up KAFKA=apache (deploy/kafka/apache.sh fetches its jars once)
+        openjdk-17-jre-headless maven
         # dev stack
         postgresql redis-server procps
 )

@@ -5,7 +5,7 @@
 set -euo pipefail
 
 # Services whose configuration reference goes into docs/config.md, in order.
-SERVICES=(embedding)
+SERVICES=(embedding gateway)
 
 usage() {
         echo "usage: tests/docs.sh BUILD_DIR write|check" >&2

@@ -1,17 +1,28 @@
 #!/usr/bin/env bash
 # Runs the test suites: unit (check, no I/O), then integration (a dev broker
-# and service processes of their own, on 127.0.0.1), then the generated-docs
-# check. Prints each suite's check summary and a total at the end.
-#   tests/run.sh BUILD_DIR [unit|integration|docs]...
+# and service processes of their own, on 127.0.0.1), then the same
+# integration tests on one Apache Kafka broker shared by the pass (plus the
+# tests named NNNN-apache_*, which need a real broker), then the
+# generated-docs check. Prints each suite's check summary and a total at the
+# end. Without Java or Maven the Apache pass is skipped, loudly.
+#   tests/run.sh BUILD_DIR [unit|integration|apache|docs]...
 set -uo pipefail
 
-BUILD=${1:?usage: tests/run.sh BUILD_DIR [unit|integration|docs]...}
+BUILD=${1:?usage: tests/run.sh BUILD_DIR [unit|integration|apache|docs]...}
 shift
 parts=("$@")
-((${#parts[@]})) || parts=(unit integration docs)
+((${#parts[@]})) || parts=(unit integration apache sanitizers docs)
 
 export TESTS_ROOT=$PWD TESTS_BUILD=$BUILD
 export CK_DEFAULT_TIMEOUT=${CK_DEFAULT_TIMEOUT:-60}
+# Logs and data of the processes the tests start stay here until the next run.
+case $BUILD in
+/*) TMPDIR=$BUILD/test-tmp ;;
+*) TMPDIR=$PWD/$BUILD/test-tmp ;;
+esac
+export TMPDIR
+rm -rf "$TMPDIR"
+mkdir -p "$TMPDIR"
 passed=0
 failed=0
 failures=()
@@ -42,8 +53,42 @@ for part in "${parts[@]}"; do
                 ;;
         integration)
                 for t in "$BUILD"/tests/integration/[0-9]*; do
+                        [[ $t == *-apache_* ]] && continue # real broker only
                         [[ -x $t ]] && run "integration/$(basename "$t")" "$t"
                 done
+                ;;
+        apache)
+                pass_start=$(date +%s%N)
+                if ! why=$(deploy/kafka/apache.sh check); then
+                        echo "######################################################################"
+                        echo "## SKIPPED: the Apache Kafka pass of the integration tests: $why"
+                        echo "######################################################################"
+                        continue
+                fi
+                kdir=$(mktemp -d "${TMPDIR:-/tmp}/apache-kafka-XXXXXX")
+                if ! deploy/kafka/apache.sh start "$kdir"; then
+                        failed=$((failed + 1))
+                        failures+=("apache/broker start (logs in $kdir)")
+                        continue
+                fi
+                trap 'deploy/kafka/apache.sh stop "$kdir"' EXIT
+                for t in "$BUILD"/tests/integration/[0-9]*; do
+                        [[ -x $t ]] || continue
+                        # a test that died with the broker down must not fail the next ones
+                        [[ -s $kdir/pid ]] && kill -0 "$(cat "$kdir/pid")" 2>/dev/null ||
+                                deploy/kafka/apache.sh restart "$kdir"
+                        TESTS_KAFKA=apache TESTS_KAFKA_DIR=$kdir run "apache/$(basename "$t")" "$t"
+                done
+                deploy/kafka/apache.sh stop "$kdir"
+                trap - EXIT
+                ms=$((($(date +%s%N) - pass_start) / 1000000))
+                printf '== apache pass, broker start and stop included: %d.%01ds\n' \
+                        $((ms / 1000)) $((ms % 1000 / 100))
+                ;;
+        sanitizers)
+                # Services started by the tests write sanitizer reports to their logs.
+                run "sanitizer reports in service logs" \
+                        bash -c '! grep -rlE "ERROR: (Address|Leak)Sanitizer|runtime error:" "$TMPDIR"'
                 ;;
         docs)
                 run "docs/config.md" tests/docs.sh "$BUILD" check

@@ -1,4 +1,4 @@
-/* The admin HTTP server: /healthz, /readyz and /metrics on libmicrohttpd,
+/* The admin HTTP server: /healthz, /readyz, /metrics and /loglevel on libmicrohttpd,
  * served by one internal epoll thread.
  *
  * Threads: request handlers and readiness checks run on the daemon's thread;
@@ -18,6 +18,7 @@
 #include <microhttpd.h>
 
 #include "cairn/admin.h"
+#include "cairn/log.h"
 #include "cairn/metrics.h"
 
 #define ADMIN_CONNECTION_LIMIT 64
@@ -48,6 +49,7 @@ typedef enum MHD_Result (*route_fn)(struct cairn_admin *admin, struct MHD_Connec
 struct route {
         const char *path;
         route_fn serve;
+        bool writable;  /* also takes PUT/POST; serve checks the method */
 };
 
 /* Marks a request whose headers we have seen; its address is all that
@@ -149,11 +151,36 @@ static enum MHD_Result metrics_serve(struct cairn_admin *admin, struct MHD_Conne
         return reply(conn, MHD_HTTP_OK, PROMETHEUS_TEXT, text, len, MHD_RESPMEM_MUST_FREE);
 }
 
+/* GET answers the log level; PUT or POST /loglevel?level=debug sets it
+ * (debug, info, warn, error) and answers the new one. */
+static enum MHD_Result loglevel_serve(struct cairn_admin *admin, struct MHD_Connection *conn)
+{
+        static const char *const answers[] = { "debug\n", "info\n", "warn\n", "error\n" };
+        const char *want = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "level");
+        int level;
+
+        (void)admin;
+        if (want) {
+                level = cairn_log_level_parse(want);
+                if (level < 0)
+                        return reply_text(conn, MHD_HTTP_BAD_REQUEST,
+                                          "level must be one of debug, info, warn, error\n");
+                if ((enum cairn_log_level)level != cairn_log_get_level()) {
+                        cairn_log_set_level((enum cairn_log_level)level);
+                        cairn_log(WARN, "ADMIN", "log level set to %s through the admin endpoint",
+                                  cairn_log_level_str((enum cairn_log_level)level));
+                }
+        }
+        level = (int)cairn_log_get_level();
+        return reply_text(conn, MHD_HTTP_OK, answers[level]);
+}
+
 static const struct route routes[] = {
-        { "/healthz", healthz_serve },
-        { "/readyz",  readyz_serve  },
-        { "/metrics", metrics_serve },
-        { NULL, NULL }
+        { "/healthz",  healthz_serve,  false },
+        { "/readyz",   readyz_serve,   false },
+        { "/metrics",  metrics_serve,  false },
+        { "/loglevel", loglevel_serve, true  },
+        { NULL, NULL, false }
 };
 
 /* MHD calls this once when the headers are in, then once per chunk of body,
@@ -184,8 +211,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                         break;
         if (!r->path)
                 return reply_text(conn, MHD_HTTP_NOT_FOUND, "not found\n");
-        if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
-                return reply_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n");
+        if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
+                bool write = strcmp(method, MHD_HTTP_METHOD_PUT) == 0 ||
+                             strcmp(method, MHD_HTTP_METHOD_POST) == 0;
+
+                if (!r->writable || !write)
+                        return reply_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
+                                          "method not allowed\n");
+        } else if (r->writable &&
+                   MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "level")) {
+                /* A GET never changes anything. */
+                return reply_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED,
+                                  "use PUT or POST to change the level\n");
+        }
         return r->serve(admin, conn);
 }
 

@@ -20,6 +20,8 @@
 #include "cairn/clock.h"
 #include "cairn/log.h"
 #include "cairn/metrics.h"
+#include "cairn/trace.h"
+#include "kafka_stats.h"
 #include "offsets.h"
 
 /* One consumed message from dispatch until its last acknowledgement. */
@@ -29,6 +31,7 @@ struct job {
         uint32_t gen;              /* offsets generation of its partition */
         atomic_int acks;           /* produce acknowledgements still awaited */
         int64_t start_us;
+        struct cairn_span *span;   /* the CONSUMER span while handled; NULL when not tracing */
         struct job *next;          /* worker queue link */
 };
 
@@ -72,6 +75,7 @@ struct cairn_bus {
         struct cairn_series *s_deadline_drops;
         struct cairn_metric *m_dlq;
         struct cairn_series *s_reply_failures;
+        struct cairn_metric *m_lag;
 };
 
 static void job_complete(struct job *job);
@@ -267,6 +271,65 @@ static const struct cairn_handler *handler_find(const struct cairn_bus *bus, con
         return NULL;
 }
 
+static void span_fail(struct job *job, cairn_err_t code, const char *message)
+{
+        cairn_span_set_status(job->span, CAIRN_SPAN_ERROR, "%s", message);
+        cairn_span_set_str(job->span, "error.type", cairn_err_str(code));
+}
+
+/* Starts the CONSUMER span of @p job as a child of the message's trace
+ * context (a new trace without one), with the messaging conventions, makes
+ * it this thread's current span and the parent the reply carries, and puts
+ * its ids in the log context. With tracing off nothing is allocated and only
+ * a valid incoming trace id goes to the log (into @p trace_id). */
+static void span_start(struct cairn_bus *bus, struct job *job, struct cairn_msg_headers *h,
+                       bool headers_ok, struct cairn_log_ctx *lctx, char trace_id[33])
+{
+        rd_kafka_message_t *rkm = job->rkm;
+        struct cairn_span_ctx parent;
+        char name[CAIRN_HEADER_MAX + 16], key[129];
+        size_t n;
+        bool has_parent;
+
+        if (!cairn_trace_enabled()) {
+                if (headers_ok && h->traceparent[0] &&
+                    cairn_traceparent_parse(h->traceparent, strlen(h->traceparent), &parent)) {
+                        cairn_trace_hex(parent.trace_id, 16, trace_id);
+                        lctx->trace_id = trace_id;
+                }
+                return;
+        }
+        has_parent = headers_ok && cairn_trace_extract(h->traceparent, h->tracestate, &parent);
+        snprintf(name, sizeof(name), "%s process", h->type[0] ? h->type : "(unknown)");
+        job->span = cairn_span_start(name, CAIRN_SPAN_CONSUMER, has_parent ? &parent : NULL);
+        if (!job->span)
+                return;
+        cairn_span_set_str(job->span, "messaging.system", "kafka");
+        cairn_span_set_str(job->span, "messaging.operation.type", "process");
+        cairn_span_set_str(job->span, "messaging.operation", "process");
+        cairn_span_set_str(job->span, "messaging.destination.name", bus->request_topic);
+        cairn_span_set_int(job->span, "messaging.kafka.destination.partition", rkm->partition);
+        cairn_span_set_int(job->span, "messaging.kafka.message.offset", rkm->offset);
+        cairn_span_set_str(job->span, "messaging.kafka.consumer.group", bus->group);
+        if (h->id[0])
+                cairn_span_set_str(job->span, "messaging.message.id", h->id);
+        if (rkm->key_len) {
+                n = rkm->key_len < sizeof(key) - 1 ? rkm->key_len : sizeof(key) - 1;
+                memcpy(key, rkm->key, n);
+                key[n] = '\0';
+                cairn_span_set_str(job->span, "messaging.kafka.message.key", key);
+        }
+        cairn_span_set_int(job->span, "messaging.message.body.size", (int64_t)rkm->len);
+        /* The reply, and calls the handler makes, continue from this span. */
+        memcpy(h->traceparent, job->span->traceparent, sizeof(job->span->traceparent));
+        n = strlen(job->span->ctx.tracestate); /* it came from h: it fits */
+        if (n < sizeof(h->tracestate))
+                memcpy(h->tracestate, job->span->ctx.tracestate, n + 1);
+        lctx->trace_id = job->span->trace_id_hex;
+        lctx->span_id = job->span->span_id_hex;
+        cairn_trace_set_current(job->span);
+}
+
 /* A message that cannot be handled at all: answer when possible, keep a
  * copy in the DLQ, count it. */
 static void reject(struct job *job, const struct cairn_msg_headers *h, cairn_err_t code,
@@ -285,6 +348,7 @@ static void reject(struct job *job, const struct cairn_msg_headers *h, cairn_err
         vsnprintf(st.message, sizeof(st.message), fmt, ap);
         va_end(ap);
         snprintf(st.reason, sizeof(st.reason), "%s", reason_tag);
+        span_fail(job, code, st.message);
         cairn_log(WARN, "BUS", "rejected %s [%d] @%lld: %s", job->bus->request_topic,
                   (int)job->rkm->partition, (long long)job->rkm->offset, st.message);
         if (h && h->id[0] && cairn_kafka_topic_valid(h->reply_to))
@@ -312,10 +376,12 @@ static void handle(struct worker *w, struct job *job)
         char *key;
         const struct cairn_handler *hd;
         struct cairn_log_ctx lctx = { 0 };
+        char trace_id[33];
 
         rd_kafka_message_headers(rkm, &hdrs);
         bool headers_ok = cairn_headers_parse(hdrs, &h, why, sizeof(why));
 
+        span_start(bus, job, &h, headers_ok, &lctx, trace_id);
         lctx.ce_id = h.id;
         lctx.ce_type = h.type;
         cairn_log_ctx_set(&lctx);
@@ -328,6 +394,7 @@ static void handle(struct worker *w, struct job *job)
         if (h.deadline_ms && h.deadline_ms <= cairn_now_ms()) {
                 /* The caller has given up: answering would only add load. */
                 cairn_series_inc(bus->s_deadline_drops);
+                span_fail(job, CAIRN_ERR_DEADLINE, "deadline passed; dropped unprocessed");
                 cairn_log(DEBUG, "BUS", "dropped: deadline passed %lld ms ago",
                           (long long)(cairn_now_ms() - h.deadline_ms));
                 goto out;
@@ -424,9 +491,14 @@ static void handle(struct worker *w, struct job *job)
                         }
                 }
         }
+        if (err)
+                span_fail(job, err, st.message);
         observe(bus, job, hd->desc->name, err);
 out:
         cairn_log_ctx_set(NULL);
+        cairn_trace_set_current(NULL);
+        cairn_span_end(job->span);
+        job->span = NULL;
         job_release_ack(job); /* the dispatch reference */
 }
 
@@ -561,6 +633,29 @@ static void metrics_init(struct cairn_bus *bus, struct cairn_metrics *reg)
                 cairn_metrics_counter(reg, "cairn_bus_reply_failures_total",
                                       "Replies the broker did not accept", NULL),
                 NULL);
+        bus->m_lag = cairn_metrics_gauge(reg, "cairn_bus_consumer_lag",
+                                         "Messages behind the partition's end, per assigned "
+                                         "partition, as of the last statistics report",
+                                         (const char *[]){ "topic", "partition", NULL });
+}
+
+static void lag_set(const char *topic, int32_t partition, int64_t lag, void *opaque)
+{
+        struct cairn_bus *bus = opaque;
+        char p[16];
+
+        snprintf(p, sizeof(p), "%d", (int)partition);
+        cairn_metric_set_l(bus->m_lag, (const char *[]){ topic, p }, (double)lag);
+}
+
+/* librdkafka's statistics, every statistics.interval.ms: consumer lag.
+ * @locality the thread polling the consumer. */
+static int stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
+{
+        (void)rk;
+        if (cairn_kafka_stats_lag(json, len, lag_set, opaque) < 0)
+                cairn_log(DEBUG, "BUS", "statistics report is not the expected JSON");
+        return 0; /* librdkafka frees json */
 }
 
 static const char *or_default(const char *v, char *buf, size_t size, const char *fmt,
@@ -619,6 +714,17 @@ struct cairn_bus *cairn_bus_new(const char *service, const struct cairn_bus_conf
                 goto fail;
         rd_kafka_conf_set_rebalance_cb(kconf, rebalance_cb);
         rd_kafka_conf_set_opaque(kconf, bus);
+        /* Consumer lag comes from librdkafka's statistics: every 5 s unless
+         * kafka.statistics.interval.ms says otherwise (0 turns it off). */
+        if (!cairn_conf_kafka_get(conf, "statistics.interval.ms"))
+                rd_kafka_conf_set(kconf, "statistics.interval.ms", "5000", buf, sizeof(buf));
+        rd_kafka_conf_set_stats_cb(kconf, stats_cb);
+        /* A partition the group never committed (a new group, or a replica
+         * killed before its first commit) is read from its start, not its
+         * end: requests already waiting get answered, expired ones are
+         * dropped by their deadline. Reading from the end lost them. */
+        if (!cairn_conf_kafka_get(conf, "auto.offset.reset"))
+                rd_kafka_conf_set(kconf, "auto.offset.reset", "earliest", buf, sizeof(buf));
         bus->consumer = cairn_kafka_new(RD_KAFKA_CONSUMER, kconf, errstr, errstr_size);
         if (!bus->consumer)
                 goto fail;

@@ -12,11 +12,13 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "bus_call.h"
 #include "bus_kafka.h"
 #include "cairn/bus.h"
 #include "cairn/clock.h"
 #include "cairn/log.h"
 #include "cairn/metrics.h"
+#include "cairn/trace.h"
 
 #define NBUCKETS 4096
 
@@ -27,6 +29,7 @@ struct call {
         cairn_call_cb cb;
         void *opaque;
         atomic_int refs;           /* the table's and the in-flight produce's */
+        struct cairn_span *span;   /* the PRODUCER span (NULL when not tracing); ended in finish() */
         struct call *hnext;        /* hash chain */
         struct call *prev, *next;  /* list ordered by deadline */
 };
@@ -42,7 +45,12 @@ struct cairn_bus_client {
 
         pthread_mutex_t lock;
         pthread_cond_t assigned;   /* reply_partition became >= 0 */
-        int32_t reply_partition;
+        int32_t reply_partition;   /* first assigned reply partition, -1 when none */
+        int32_t *reply_parts;      /* every assigned reply partition */
+        int nreply_parts;
+        unsigned next_part;        /* calls spread their replies over reply_parts */
+        int64_t *resume;           /* next reply offset per partition, -1 unknown; reply thread only */
+        int32_t nresume;
         struct call *buckets[NBUCKETS];
         struct call *dl_head, *dl_tail;
         size_t ncalls;
@@ -56,6 +64,8 @@ struct cairn_bus_client {
         struct cairn_metric *m_duration;
         struct cairn_series *s_inflight;
         struct cairn_series *s_orphans;
+
+        struct bus_calls *calls;   /* retries, breakers, bulkheads (bus_call.c) */
 };
 
 static void call_unref(struct call *c)
@@ -113,6 +123,8 @@ static void finish(struct cairn_bus_client *cli, struct call *c, struct cairn_re
         cairn_metric_inc_l(cli->m_calls, (const char *[]){ cairn_err_str(reply->err) });
         cairn_metric_observe_l(cli->m_duration, NULL, secs);
         cairn_series_add(cli->s_inflight, -1);
+        cairn_span_end_err(c->span, reply->err, reply->st.message);
+        c->span = NULL;
         c->cb(reply, c->opaque);
         call_unref(c);
 }
@@ -181,6 +193,30 @@ static int expire(struct cairn_bus_client *cli)
         }
 }
 
+/* Remembers where reading partition @p partition goes on. */
+static void resume_set(struct cairn_bus_client *cli, int32_t partition, int64_t offset)
+{
+        if (partition < 0)
+                return;
+        if (partition >= cli->nresume) {
+                int32_t n = partition + 16;
+
+                cli->resume = realloc(cli->resume, sizeof(*cli->resume) * (size_t)n);
+                if (!cli->resume)
+                        abort();
+                for (int32_t i = cli->nresume; i < n; i++)
+                        cli->resume[i] = -1;
+                cli->nresume = n;
+        }
+        cli->resume[partition] = offset;
+}
+
+/* A partition given back after a short absence (the group rebalanced
+ * because the broker restarted or the session timed out) is read on from
+ * where it stopped, so replies that arrived meanwhile still find their
+ * calls; one gone for longer starts at its end. */
+#define RESUME_MAX_BEHIND 100000
+
 static void *reply_main(void *arg)
 {
         struct cairn_bus_client *cli = arg;
@@ -191,9 +227,10 @@ static void *reply_main(void *arg)
 
                 if (!rkm)
                         continue;
-                if (!rkm->err)
+                if (!rkm->err) {
+                        resume_set(cli, rkm->partition, rkm->offset + 1);
                         on_reply(cli, rkm);
-                else if (rkm->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                } else if (rkm->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
                         cairn_log(WARN, "BUS", "reply consume: %s", rd_kafka_message_errstr(rkm));
                 rd_kafka_message_destroy(rkm);
         }
@@ -201,7 +238,8 @@ static void *reply_main(void *arg)
 }
 
 /* Reply partitions start at their end, read synchronously here, so that a
- * reply produced right after assignment is never skipped.
+ * reply produced right after assignment is never skipped; or where this
+ * client stopped reading them (RESUME_MAX_BEHIND).
  * @locality the reply thread, inside rd_kafka_consumer_poll(). */
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
@@ -211,6 +249,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         if (err != RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
                 pthread_mutex_lock(&cli->lock);
                 cli->reply_partition = -1;
+                cli->nreply_parts = 0;
                 pthread_mutex_unlock(&cli->lock);
                 rd_kafka_assign(rk, NULL);
                 return;
@@ -220,13 +259,23 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                 int64_t lo, hi;
 
                 if (rd_kafka_query_watermark_offsets(rk, tp->topic, tp->partition, &lo, &hi,
-                                                     5000) == RD_KAFKA_RESP_ERR_NO_ERROR)
-                        tp->offset = hi;
-                else
+                                                     5000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
                         tp->offset = RD_KAFKA_OFFSET_END;
+                        continue;
+                }
+                int64_t from = tp->partition < cli->nresume ? cli->resume[tp->partition] : -1;
+                tp->offset = from >= lo && from <= hi && hi - from <= RESUME_MAX_BEHIND ? from : hi;
+                resume_set(cli, tp->partition, tp->offset);
         }
         rd_kafka_assign(rk, parts);
         pthread_mutex_lock(&cli->lock);
+        free(cli->reply_parts);
+        cli->reply_parts = malloc(sizeof(*cli->reply_parts) * (size_t)(parts->cnt ? parts->cnt : 1));
+        if (!cli->reply_parts)
+                abort();
+        for (int i = 0; i < parts->cnt; i++)
+                cli->reply_parts[i] = parts->elems[i].partition;
+        cli->nreply_parts = parts->cnt;
         cli->reply_partition = parts->cnt > 0 ? parts->elems[0].partition : -1;
         pthread_cond_broadcast(&cli->assigned);
         pthread_mutex_unlock(&cli->lock);
@@ -242,7 +291,13 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaqu
         struct call *c = rkm->_private;
 
         (void)rk;
-        if (rkm->err && take_call(cli, c->id) == c)
+        /* Too large for the topic is final, like gRPC's oversized message:
+         * RESOURCE_EXHAUSTED, never retried. */
+        if (rkm->err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE && take_call(cli, c->id) == c)
+                fail(cli, c, CAIRN_ERR_EXHAUSTED,
+                     "request refused by the broker: %s (over the topic's max.message.bytes)",
+                     rd_kafka_err2str(rkm->err));
+        else if (rkm->err && take_call(cli, c->id) == c)
                 fail(cli, c, CAIRN_ERR_UNAVAILABLE, "request could not be delivered: %s",
                      rd_kafka_err2str(rkm->err));
         call_unref(c);
@@ -259,9 +314,39 @@ static void *producer_main(void *arg)
 
 /* ---- calls ---- */
 
-cairn_err_t cairn_bus_call_async(struct cairn_bus_client *cli, const char *topic, const char *key,
-                                 const ProtobufCMessage *msg, const struct cairn_call_opts *opts,
-                                 cairn_call_cb cb, void *opaque, struct cairn_status *st)
+/* The PRODUCER span of one attempt: a child of opts->traceparent when it is
+ * valid, else of this thread's current span, else the root of a new trace.
+ * NULL when tracing is off. */
+static struct cairn_span *producer_span(const char *topic, const char *key, const char *id,
+                                        const struct cairn_call_opts *opts)
+{
+        struct cairn_span_ctx parent;
+        const struct cairn_span_ctx *p;
+        char name[CAIRN_HEADER_MAX + 16];
+        struct cairn_span *span;
+
+        if (!cairn_trace_enabled())
+                return NULL;
+        if (cairn_trace_extract(opts->traceparent, opts->tracestate, &parent))
+                p = &parent;
+        else
+                p = cairn_trace_current();
+        snprintf(name, sizeof(name), "%s publish", topic);
+        span = cairn_span_start(name, CAIRN_SPAN_PRODUCER, p);
+        cairn_span_set_str(span, "messaging.system", "kafka");
+        cairn_span_set_str(span, "messaging.operation.type", "publish");
+        cairn_span_set_str(span, "messaging.operation", "publish");
+        cairn_span_set_str(span, "messaging.destination.name", topic);
+        cairn_span_set_str(span, "messaging.message.id", id);
+        if (key[0])
+                cairn_span_set_str(span, "messaging.kafka.message.key", key);
+        return span;
+}
+
+cairn_err_t cairn_bus_call_once(struct cairn_bus_client *cli, const char *topic, const char *key,
+                                const uint8_t *payload, size_t len, const char *ce_type,
+                                const struct cairn_call_opts *opts, cairn_call_cb cb, void *opaque,
+                                struct cairn_status *st)
 {
         static const struct cairn_call_opts none = { 0 };
         int64_t now_ms = cairn_now_ms(), now_us = cairn_mono_us();
@@ -280,7 +365,7 @@ cairn_err_t cairn_bus_call_async(struct cairn_bus_client *cli, const char *topic
                                         "deadline already passed before the call");
 
         pthread_mutex_lock(&cli->lock);
-        while (cli->reply_partition < 0 && !atomic_load(&cli->stop)) {
+        while (cli->reply_partition < 0 && !atomic_load(&cli->stop) && !opts->no_wait) {
                 struct timespec ts = { .tv_sec = deadline_ms / 1000,
                                        .tv_nsec = (deadline_ms % 1000) * 1000000 };
 
@@ -288,20 +373,23 @@ cairn_err_t cairn_bus_call_async(struct cairn_bus_client *cli, const char *topic
                         break;
                 pthread_cond_timedwait(&cli->assigned, &cli->lock, &ts);
         }
-        partition = cli->reply_partition;
+        /* Replies spread over every partition we own, so they do not queue
+         * behind one partition leader. */
+        partition = cli->nreply_parts > 0
+                            ? cli->reply_parts[cli->next_part++ % (unsigned)cli->nreply_parts]
+                            : cli->reply_partition;
         pthread_mutex_unlock(&cli->lock);
         if (partition < 0)
                 return cairn_status_set(st, CAIRN_ERR_UNAVAILABLE, NULL, NULL,
                                         "no reply partition of %s is assigned to this client",
                                         cli->reply_topic);
 
-        size_t len = protobuf_c_message_get_packed_size(msg);
         uint8_t *buf = malloc(len ? len : 1);
         struct call *c = calloc(1, sizeof(*c));
 
         if (!buf || !c)
                 abort();
-        protobuf_c_message_pack(msg, buf);
+        memcpy(buf, payload, len);
         if (opts->ce_id && opts->ce_id[0])
                 snprintf(c->id, sizeof(c->id), "%s", opts->ce_id);
         else
@@ -311,13 +399,14 @@ cairn_err_t cairn_bus_call_async(struct cairn_bus_client *cli, const char *topic
         c->cb = cb;
         c->opaque = opaque;
         atomic_init(&c->refs, 2);
+        c->span = producer_span(topic, key, c->id, opts);
 
         rd_kafka_headers_t *hdrs = rd_kafka_headers_new(12);
         cairn_rfc3339(now_ms, time);
         cairn_headers_add(hdrs, CAIRN_H_SPECVERSION, "1.0");
         cairn_headers_add(hdrs, CAIRN_H_ID, c->id);
         cairn_headers_add(hdrs, CAIRN_H_SOURCE, cli->source);
-        cairn_headers_add(hdrs, CAIRN_H_TYPE, msg->descriptor->name);
+        cairn_headers_add(hdrs, CAIRN_H_TYPE, ce_type);
         cairn_headers_add(hdrs, CAIRN_H_TIME, time);
         cairn_headers_add(hdrs, CAIRN_H_CONTENT_TYPE, CAIRN_CONTENT_TYPE_PROTOBUF);
         cairn_headers_add(hdrs, CAIRN_H_REPLY_TO, cli->reply_topic);
@@ -325,10 +414,19 @@ cairn_err_t cairn_bus_call_async(struct cairn_bus_client *cli, const char *topic
         cairn_headers_add_i64(hdrs, CAIRN_H_DEADLINE, deadline_ms);
         if (opts->authorization)
                 cairn_headers_add(hdrs, CAIRN_H_AUTHORIZATION, opts->authorization);
-        if (opts->traceparent)
-                cairn_headers_add(hdrs, CAIRN_H_TRACEPARENT, opts->traceparent);
-        if (opts->tracestate)
-                cairn_headers_add(hdrs, CAIRN_H_TRACESTATE, opts->tracestate);
+        if (opts->request_id)
+                cairn_headers_add(hdrs, CAIRN_H_REQUEST_ID, opts->request_id);
+        if (c->span) {
+                /* The service's span becomes a child of ours. */
+                cairn_headers_add(hdrs, CAIRN_H_TRACEPARENT, c->span->traceparent);
+                if (c->span->ctx.tracestate[0])
+                        cairn_headers_add(hdrs, CAIRN_H_TRACESTATE, c->span->ctx.tracestate);
+        } else {
+                if (opts->traceparent)
+                        cairn_headers_add(hdrs, CAIRN_H_TRACEPARENT, opts->traceparent);
+                if (opts->tracestate)
+                        cairn_headers_add(hdrs, CAIRN_H_TRACESTATE, opts->tracestate);
+        }
 
         /* Registered before producing: the reply may beat the return. */
         pthread_mutex_lock(&cli->lock);
@@ -341,6 +439,7 @@ cairn_err_t cairn_bus_call_async(struct cairn_bus_client *cli, const char *topic
                 pthread_mutex_unlock(&cli->lock);
                 rd_kafka_headers_destroy(hdrs);
                 free(buf);
+                cairn_span_end_err(c->span, CAIRN_ERR_CONFLICT, "a call with this ce_id is waiting");
                 free(c);
                 return cairn_status_set(st, CAIRN_ERR_CONFLICT, NULL, NULL,
                                         "a call with ce_id %s is already waiting", opts->ce_id);
@@ -373,7 +472,8 @@ cairn_err_t cairn_bus_call_async(struct cairn_bus_client *cli, const char *topic
                                         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
                                         RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(c),
                                         RD_KAFKA_V_END);
-                if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || cairn_mono_us() >= c->deadline_us)
+                if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || cairn_mono_us() >= c->deadline_us ||
+                    opts->no_wait)
                         break;
                 usleep(1000);
         }
@@ -385,6 +485,15 @@ cairn_err_t cairn_bus_call_async(struct cairn_bus_client *cli, const char *topic
                 if (!mine)
                         return CAIRN_OK; /* expired meanwhile: the callback ran */
                 cairn_series_add(cli->s_inflight, -1);
+                if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) {
+                        cairn_span_end_err(c->span, CAIRN_ERR_EXHAUSTED, rd_kafka_err2str(err));
+                        call_unref(c);
+                        return cairn_status_set(st, CAIRN_ERR_EXHAUSTED, NULL, NULL,
+                                                "request to %s is %zu bytes, over the producer's "
+                                                "message.max.bytes: %s",
+                                                topic, len, rd_kafka_err2str(err));
+                }
+                cairn_span_end_err(c->span, CAIRN_ERR_UNAVAILABLE, rd_kafka_err2str(err));
                 call_unref(c);
                 return cairn_status_set(st, CAIRN_ERR_UNAVAILABLE, NULL, NULL,
                                         "request to %s could not be queued: %s", topic,
@@ -499,6 +608,7 @@ struct cairn_bus_client *cairn_bus_client_new(const char *service, const struct 
         pthread_mutex_init(&cli->lock, NULL);
         pthread_cond_init(&cli->assigned, NULL);
         metrics_init(cli, metrics);
+        cli->calls = bus_calls_new(cli, bconf, metrics);
 
         if (!cairn_kafka_topic_valid(cli->reply_topic)) {
                 snprintf(errstr, errstr_size, "config: bus.reply_topic: \"%s\" is not a valid topic name",
@@ -591,6 +701,8 @@ void cairn_bus_client_free(struct cairn_bus_client *cli)
 {
         if (!cli)
                 return;
+        /* Nothing is retried from here on. */
+        bus_calls_stop(cli->calls);
         atomic_store(&cli->stop, true);
         pthread_mutex_lock(&cli->lock);
         pthread_cond_broadcast(&cli->assigned);
@@ -617,7 +729,15 @@ void cairn_bus_client_free(struct cairn_bus_client *cli)
         }
         if (cli->producer)
                 rd_kafka_destroy(cli->producer);
+        bus_calls_free(cli->calls);
         pthread_cond_destroy(&cli->assigned);
         pthread_mutex_destroy(&cli->lock);
+        free(cli->reply_parts);
+        free(cli->resume);
         free(cli);
+}
+
+struct bus_calls *bus_client_calls(struct cairn_bus_client *cli)
+{
+        return cli->calls;
 }

@@ -94,6 +94,7 @@ bool cairn_headers_parse(const rd_kafka_headers_t *hdrs, struct cairn_msg_header
 {
         int64_t part = -1;
         bool ok = true;
+        char ignored[128];
 
         memset(out, 0, sizeof(*out));
         out->reply_partition = -1;
@@ -110,10 +111,11 @@ bool cairn_headers_parse(const rd_kafka_headers_t *hdrs, struct cairn_msg_header
                        why_size);
         ok &= get_text(hdrs, CAIRN_H_CORRELATION, out->correlation_id,
                        sizeof(out->correlation_id), why, why_size);
-        ok &= get_text(hdrs, CAIRN_H_TRACEPARENT, out->traceparent, sizeof(out->traceparent), why,
-                       why_size);
-        ok &= get_text(hdrs, CAIRN_H_TRACESTATE, out->tracestate, sizeof(out->tracestate), why,
-                       why_size);
+        /* Trace context that cannot be used is ignored, not refused. */
+        get_text(hdrs, CAIRN_H_TRACEPARENT, out->traceparent, sizeof(out->traceparent), ignored,
+                 sizeof(ignored));
+        get_text(hdrs, CAIRN_H_TRACESTATE, out->tracestate, sizeof(out->tracestate), ignored,
+                 sizeof(ignored));
         ok &= get_number(hdrs, CAIRN_H_DEADLINE, &out->deadline_ms, why, why_size);
         if (get_number(hdrs, CAIRN_H_REPLY_PART, &part, why, why_size)) {
                 if (part < -1 || part > INT32_MAX) {

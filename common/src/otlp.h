@@ -65,6 +65,9 @@ void cairn_otlp_enqueue(struct cairn_span *span);
  * everything. No-op when not started. */
 void cairn_otlp_stop(long budget_ms);
 
+/* @p url without the user:password@ it may carry, for log lines. */
+void cairn_otlp_url_for_log(const char *url, char *out, size_t size);
+
 /* Counters of the running (or last) exporter, for tests. */
 struct cairn_otlp_stats {
         uint64_t exported, dropped, failures;

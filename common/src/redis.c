@@ -388,3 +388,44 @@ bool cairn_redis_ready(void *opaque, char *why, size_t why_size)
         freeReplyObject(r);
         return ok;
 }
+
+int cairn_redis_pipeline(struct cairn_redis *redis, size_t ncmds, const int *argc,
+                         const char *const *const *argv, const size_t *const *argvlen,
+                         redisReply **replies, char *errstr, size_t errstr_size)
+{
+        redisContext *c;
+        size_t got = 0;
+
+        for (size_t i = 0; i < ncmds; i++)
+                replies[i] = NULL;
+        if (ncmds == 0)
+                return 0;
+        c = acquire(redis, errstr, errstr_size);
+        if (!c)
+                return -1;
+        for (size_t i = 0; i < ncmds; i++) {
+                if (redisAppendCommandArgv(c, argc[i], (const char **)argv[i],
+                                           argvlen ? argvlen[i] : NULL) != REDIS_OK)
+                        goto fail;
+        }
+        for (got = 0; got < ncmds; got++) {
+                void *r = NULL;
+
+                if (redisGetReply(c, &r) != REDIS_OK || !r)
+                        goto fail;
+                replies[got] = r;
+        }
+        release(redis, c);
+        return 0;
+fail:
+        snprintf(errstr, errstr_size, "pipeline: %s", c->err ? c->errstr : "no reply");
+        if (!c->err)
+                c->err = REDIS_ERR_OTHER;
+        release(redis, c);
+        for (size_t i = 0; i < got; i++) {
+                freeReplyObject(replies[i]);
+                replies[i] = NULL;
+        }
+        mark_down(redis, errstr);
+        return -1;
+}

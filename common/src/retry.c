@@ -33,7 +33,9 @@ uint64_t cairn_retry_rand(void *opaque)
 
 bool cairn_retry_retryable(const struct cairn_retry_policy *p, cairn_err_t err)
 {
-        if (err <= CAIRN_OK || (int)err >= CAIRN_ERR__COUNT)
+        int code = (int)err;
+
+        if (code <= CAIRN_OK || code >= CAIRN_ERR__COUNT)
                 return false;
         return (p->retry_on & CAIRN_RETRY_BIT(err)) != 0;
 }

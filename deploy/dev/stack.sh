@@ -6,6 +6,9 @@
 #   stack.sh status  show what runs
 # KAFKA, PG, Redis ports and the run directory can be moved with
 # CAIRN_RUN_DIR, CAIRN_DEV_PG_PORT, CAIRN_DEV_REDIS_PORT.
+# KAFKA=apache (make up KAFKA=apache) runs the stack on a single-node Apache
+# Kafka broker (deploy/kafka/apache.sh, data in run/kafka) instead of the
+# dev broker; `down` stops whichever runs.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -14,9 +17,15 @@ BIN=${CAIRN_BIN_DIR:-$ROOT/build/bin}
 PG_PORT=${CAIRN_DEV_PG_PORT:-55432}
 REDIS_PORT=${CAIRN_DEV_REDIS_PORT:-56379}
 PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+KAFKA=${KAFKA:-dev}
+case $KAFKA in
+dev) CLIENT_ENV=$ROOT/deploy/dev/devbroker.env ;;
+apache) CLIENT_ENV=$ROOT/deploy/kafka/apache.env ;;
+*) printf 'stack: KAFKA=%s: expected dev or apache\n' "$KAFKA" >&2; exit 1 ;;
+esac
 
 # service name and admin port, in start order
-SERVICES=("embedding:9101")
+SERVICES=("embedding:9101" "gateway:9100")
 
 log() { printf 'stack: %s\n' "$*"; }
 die() { printf 'stack: %s\n' "$*" >&2; exit 1; }
@@ -41,7 +50,36 @@ wait_for() { # seconds description command...
 
 ready() { curl -fsS -m 2 "http://127.0.0.1:$1/readyz"; }
 
+# Apache Kafka with the topics of deploy/dev/topics.txt (replication
+# factor 1), created by cairn-admin as in production.
+start_apache() {
+        if alive "$RUN/kafka/pid"; then return; fi
+        local verb=start
+        [[ -s $RUN/kafka/server.properties ]] && verb=restart # keep the data of the last run
+        "$ROOT/deploy/kafka/apache.sh" "$verb" "$RUN/kafka" 2>>"$RUN/logs/kafka.log" ||
+                die "Apache Kafka did not start: see $RUN/logs/kafka.log and $RUN/kafka"
+        cp "$RUN/kafka/bootstrap" "$RUN/bootstrap"
+        {
+                printf 'defaults: {replication_factor: 1, configs: {min.insync.replicas: 1}}\ntopics:\n'
+                while read -r name parts; do
+                        [[ -z $name || $name == \#* ]] && continue
+                        printf '  %s: {partitions: %s}\n' "$name" "$parts"
+                done <"$ROOT/deploy/dev/topics.txt"
+        } >"$RUN/kafka/topics.yaml"
+        env -i CAIRN_KAFKA_BOOTSTRAP_SERVERS="$(cat "$RUN/bootstrap")" "$BIN/cairn-admin" \
+                topics apply "$RUN/kafka/topics.yaml" >>"$RUN/logs/kafka.log" 2>&1 ||
+                die "creating topics failed: see $RUN/logs/kafka.log"
+}
+
+broker_alive() { alive "$RUN/devbroker.pid" || alive "$RUN/kafka/pid"; }
+
 start_broker() {
+        if [[ $KAFKA == apache ]]; then
+                alive "$RUN/devbroker.pid" && die "the dev broker runs: make down first"
+                start_apache
+                return
+        fi
+        alive "$RUN/kafka/pid" && die "Apache Kafka runs: make down first"
         if alive "$RUN/devbroker.pid"; then return; fi
         local topics=()
         while read -r name parts; do
@@ -95,12 +133,19 @@ start_service() { # name port
         (
                 set -a
                 # shellcheck disable=SC1091
-                . "$ROOT/deploy/dev/devbroker.env"
+                . "$CLIENT_ENV"
                 set +a
                 export CAIRN_CONFIG=$ROOT/deploy/dev/$name.yaml
+                # the stack's own knobs are not service settings (services refuse unknown CAIRN_*)
+                unset CAIRN_RUN_DIR CAIRN_BIN_DIR CAIRN_DEV_PG_PORT CAIRN_DEV_REDIS_PORT
                 export CAIRN_KAFKA_BOOTSTRAP_SERVERS
                 CAIRN_KAFKA_BOOTSTRAP_SERVERS=$(cat "$RUN/bootstrap")
                 export CAIRN_ADMIN_PORT=$port
+                if [[ $name == gateway ]]; then
+                        # the API itself listens on http.port (8080 in gateway.yaml)
+                        export CAIRN_REDIS_PORT=$REDIS_PORT
+                        export CAIRN_AUTH_KEYS_FILE=$ROOT/deploy/dev/gateway-keys.yaml
+                fi
                 exec "$BIN/cairn-$name" >>"$RUN/logs/$name.log" 2>&1
         ) &
         echo $! >"$RUN/$name.pid"
@@ -110,6 +155,10 @@ running_summary() {
         local any=0
         if alive "$RUN/devbroker.pid"; then
                 printf '  %-12s pid %-7s bootstrap %s\n' devbroker "$(cat "$RUN/devbroker.pid")" "$(cat "$RUN/bootstrap" 2>/dev/null)"
+                any=1
+        elif alive "$RUN/kafka/pid"; then
+                printf '  %-12s pid %-7s bootstrap %s (Apache Kafka %s)\n' kafka "$(cat "$RUN/kafka/pid")" \
+                        "$(cat "$RUN/bootstrap" 2>/dev/null)" "$("$ROOT/deploy/kafka/apache.sh" version)"
                 any=1
         else
                 printf '  %-12s stopped\n' devbroker
@@ -133,6 +182,9 @@ running_summary() {
                         if ready "$port" >/dev/null 2>&1; then state="$state ready"; else state="$state not ready"; fi
                         any=1
                         printf '  %-12s %-18s admin http://127.0.0.1:%s (/healthz /readyz /metrics)\n' "$name" "$state" "$port"
+                        if [[ $name == gateway ]]; then
+                                printf '  %-12s %-18s API   http://127.0.0.1:8080 (docs/api.md; dev key in deploy/dev/gateway-keys.yaml)\n' "" ""
+                        fi
                 else
                         printf '  %-12s stopped\n' "$name"
                 fi
@@ -142,7 +194,7 @@ running_summary() {
 }
 
 all_running() {
-        alive "$RUN/devbroker.pid" || return 1
+        broker_alive || return 1
         alive "$RUN/redis/redis.pid" || return 1
         [[ -s $RUN/pg/data/postmaster.pid ]] || return 1
         for s in "${SERVICES[@]}"; do alive "$RUN/${s%%:*}.pid" || return 1; done
@@ -163,14 +215,18 @@ up() {
         start_redis
         for s in "${SERVICES[@]}"; do start_service "${s%%:*}" "${s##*:}"; done
         for s in "${SERVICES[@]}"; do wait_for 30 "${s%%:*}" ready "${s##*:}"; done
-        log "up (the dev broker is in-memory, for development and tests; production uses Apache Kafka):"
+        if [[ $KAFKA == apache ]]; then
+                log "up on Apache Kafka $("$ROOT/deploy/kafka/apache.sh" version) (single node, data in $RUN/kafka):"
+        else
+                log "up (the dev broker is in-memory, for development and tests; production uses Apache Kafka):"
+        fi
         running_summary || true
 }
 
 stop_pid() { # name pidfile
         local name=$1 file=$2
         alive "$file" || { rm -f "$file"; return 0; }
-        local pid
+        local pid i # i local: down() counts its services with an i of its own
         pid=$(head -n 1 "$file")
         kill -TERM "$pid"
         for ((i = 0; i < 150; i++)); do
@@ -197,6 +253,9 @@ down() {
         fi
         stop_pid redis "$RUN/redis/redis.pid"
         stop_pid devbroker "$RUN/devbroker.pid"
+        if alive "$RUN/kafka/pid"; then
+                "$ROOT/deploy/kafka/apache.sh" stop "$RUN/kafka" && log "stopped kafka"
+        fi
 }
 
 case ${1:-} in

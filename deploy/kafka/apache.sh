@@ -38,9 +38,13 @@ fetch() {
         command -v mvn >/dev/null ||
                 die "mvn is missing: it fetches Apache Kafka's jars from Maven Central once (apt-get install maven)"
         need_java
+        mkdir -p "$CACHE"
+        # one fetch at a time: test runs in parallel share the cache
+        exec 9>"$CACHE/.lock"
+        flock 9
+        fetched && return 0
         local work
         work=$(mktemp -d)
-        mkdir -p "$CACHE"
         cat >"$work/pom.xml" <<EOF
 <project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>

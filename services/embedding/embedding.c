@@ -4,19 +4,28 @@
  * protobuf-c hands string fields over as NUL-terminated C strings without
  * their length, so a text with an embedded NUL (which the wire format
  * allows) is read up to that NUL and the rest of it is ignored. */
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "batcher.h"
 #include "cairn/arena.h"
 #include "cairn/embedding/v1/embedding.pb-c.h"
+#include "cairn/log.h"
+#include "cairn/redis.h"
+#include "cairn/resilience.h"
 #include "cairn/utf8.h"
 #include "cairn/v1/common.pb-c.h"
 #include "embedding.h"
+#include "provider.h"
 
-#define MODEL_PROVIDER "lexical"
 #define MODEL_DESCRIPTION                                                                   \
         "hashed word unigrams, bigrams and character 3- to 5-grams: lexical overlap, not "  \
         "meaning; also answers to \"" EMBEDDING_MODEL_ALIAS "\"; fewer dimensions (down to " \
@@ -25,12 +34,7 @@
 /* Longest model name we repeat back in an error message. */
 #define ECHO_MAX 64
 
-/* Lexical scratch space, reused from request to request: once every worker
- * has one big enough, embedding allocates nothing but the reply. */
-struct embedding_scratch {
-        struct embedding_scratch *next;
-        struct lexical_scratch *lex;
-};
+#define REMOTE_DESCRIPTION "served by an OpenAI-compatible provider"
 
 static const double input_bytes_buckets[] = { 16, 64, 256, 1024, 4096, 16384, 65536 };
 
@@ -40,9 +44,212 @@ const struct cairn_handler embedding_handlers[] = {
         { NULL, NULL },
 };
 
+static const char *str(const char *s)
+{
+        return s ? s : "";
+}
+
+char *embedding_api_key_read(const char *key, const char *path, char *errstr,
+                             size_t errstr_size)
+{
+        struct stat sb;
+        char buf[4096];
+        ssize_t n;
+        size_t len;
+        char *out;
+        int fd;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0) {
+                snprintf(errstr, errstr_size, "config: %s: cannot open %s: %s", key, path,
+                         strerror(errno));
+                return NULL;
+        }
+        if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+                snprintf(errstr, errstr_size, "config: %s: %s is not a regular file", key, path);
+                close(fd);
+                return NULL;
+        }
+        if (sb.st_mode & (S_IRWXO | S_IWGRP)) {
+                snprintf(errstr, errstr_size,
+                         "config: %s: %s is accessible to other users (mode %03o); an API key "
+                         "file must be private: chmod 600 %s",
+                         key, path, (unsigned)(sb.st_mode & 0777), path);
+                close(fd);
+                return NULL;
+        }
+        n = read(fd, buf, sizeof(buf) - 1);
+        close(fd);
+        if (n < 0) {
+                snprintf(errstr, errstr_size, "config: %s: cannot read %s: %s", key, path,
+                         strerror(errno));
+                return NULL;
+        }
+        len = (size_t)n;
+        while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' ' ||
+                           buf[len - 1] == '\t'))
+                len--;
+        for (size_t i = 0; i < len; i++) {
+                if ((unsigned char)buf[i] < 0x21 || (unsigned char)buf[i] > 0x7e) {
+                        explicit_bzero(buf, sizeof(buf));
+                        snprintf(errstr, errstr_size, "config: %s: %s holds more than one line or "
+                                 "characters a key cannot have", key, path);
+                        return NULL;
+                }
+        }
+        if (len == 0) {
+                snprintf(errstr, errstr_size, "config: %s: %s is empty", key, path);
+                return NULL;
+        }
+        out = strndup(buf, len);
+        explicit_bzero(buf, sizeof(buf));
+        if (!out)
+                snprintf(errstr, errstr_size, "config: %s: out of memory", key);
+        return out;
+}
+
+static void model_metrics(struct embedding_model *m, struct cairn_metrics *metrics)
+{
+        struct cairn_metric *f;
+
+        if (!metrics)
+                return;
+        f = cairn_metrics_counter(metrics, "cairn_embedding_inputs_total",
+                                  "Texts embedded, by model", (const char *const[]){ "model", NULL });
+        m->inputs_total = cairn_metric_series(f, (const char *const[]){ m->name });
+}
+
+/* Sets up model slot @p n (1-based) of @p conf as @p m. */
+static cairn_err_t slot_init(struct embedding_service *svc, struct embedding_model *m, int n,
+                             const struct embedding_deps *deps, struct cairn_metrics *metrics,
+                             char *errstr, size_t errstr_size)
+{
+        const struct embedding_model_conf *mc = &svc->conf.models[n - 1];
+        const char *cache = str(mc->cache);
+        bool remote = strcmp(str(mc->provider), "openai") == 0;
+
+        snprintf(m->name, sizeof(m->name), "%s", mc->name);
+        snprintf(m->kind, sizeof(m->kind), "%s", remote ? "openai" : "lexical");
+        snprintf(m->upstream, sizeof(m->upstream), "%s",
+                 str(mc->upstream_model)[0] ? mc->upstream_model : mc->name);
+        m->dim = remote ? (size_t)mc->dimensions : svc->model.dim;
+        m->max_input_bytes = mc->max_input_bytes ? (size_t)mc->max_input_bytes
+                                                 : (size_t)svc->conf.max_input_bytes;
+        m->truncate = strcmp(str(mc->truncate), "start") == 0 ? EMBEDDING_TRUNCATE_START
+                      : strcmp(str(mc->truncate), "end") == 0 ? EMBEDDING_TRUNCATE_END
+                                                               : EMBEDDING_TRUNCATE_ERROR;
+        m->cache = strcmp(cache, "on") == 0 || (strcmp(cache, "auto") == 0 && remote);
+        model_metrics(m, metrics);
+        if (!remote) {
+                m->provider = provider_lexical_new(&svc->model);
+        } else {
+                struct provider_openai_conf pc;
+                struct cairn_resilience_conf rc;
+                char key[64];
+                char *api_key = NULL;
+
+                if (str(mc->api_key_file)[0]) {
+                        snprintf(key, sizeof(key), "embedding.models.%d.api_key_file", n);
+                        api_key = embedding_api_key_read(key, mc->api_key_file, errstr,
+                                                         errstr_size);
+                        if (!api_key)
+                                return CAIRN_ERR_INVALID;
+                }
+                if (deps && deps->resilience)
+                        rc = *deps->resilience;
+                else
+                        cairn_resilience_conf_init(&rc, "embedding_provider");
+                /* Each model is a dependency of its own: its own breaker and bulkhead. */
+                snprintf(rc.dependency, sizeof(rc.dependency), "embedding:%.50s", m->name);
+                memset(&pc, 0, sizeof(pc));
+                pc.name = m->name;
+                pc.base_url = mc->base_url;
+                pc.upstream_model = m->upstream;
+                pc.dimensions = m->dim;
+                pc.send_dimensions = mc->send_dimensions;
+                pc.base64 = strcmp(str(mc->encoding), "float") != 0;
+                pc.max_batch = (size_t)mc->max_batch;
+                pc.api_key = api_key;
+                pc.connect_timeout_ms = svc->conf.connect_timeout_ms;
+                pc.max_response_bytes = (size_t)svc->conf.max_response_bytes;
+                m->provider = provider_openai_new(&pc, &rc, metrics, errstr, errstr_size);
+                if (api_key) {
+                        explicit_bzero(api_key, strlen(api_key));
+                        free(api_key);
+                }
+                if (!m->provider)
+                        return CAIRN_ERR_INTERNAL;
+                if (mc->batch_wait_us > 0) {
+                        m->batcher = batcher_new(m->provider, m->name, m->dim,
+                                                 (size_t)mc->max_batch, mc->batch_wait_us,
+                                                 metrics);
+                        if (!m->batcher) {
+                                snprintf(errstr, errstr_size, "out of memory");
+                                return CAIRN_ERR_EXHAUSTED;
+                        }
+                }
+        }
+        if (!m->provider) {
+                snprintf(errstr, errstr_size, "out of memory");
+                return CAIRN_ERR_EXHAUSTED;
+        }
+        return CAIRN_OK;
+}
+
+struct embedding_model *embedding_model_find(struct embedding_service *svc, const char *name)
+{
+        if (!name || !name[0])
+                return svc->default_model;
+        if (strcmp(name, EMBEDDING_MODEL_ALIAS) == 0)
+                return &svc->models[0];
+        for (size_t i = 0; i < svc->nmodels; i++)
+                if (strcmp(svc->models[i].name, name) == 0)
+                        return &svc->models[i];
+        return NULL;
+}
+
+/* Resolves slot @p n's fallback names (checked by the configuration). */
+static void fallbacks_resolve(struct embedding_service *svc, struct embedding_model *m, int n)
+{
+        const char *p = str(svc->conf.models[n - 1].fallbacks);
+
+        while (*p) {
+                char fb[128];
+                size_t len = strcspn(p, ","), skip = strspn(p, " ");
+
+                if (len > skip && len - skip < sizeof(fb)) {
+                        size_t l = len - skip;
+                        struct embedding_model *f;
+
+                        while (l > 0 && p[skip + l - 1] == ' ')
+                                l--;
+                        memcpy(fb, p + skip, l);
+                        fb[l] = '\0';
+                        f = embedding_model_find(svc, fb);
+                        if (f && f != m && m->nfallbacks < EMBEDDING_MODEL_SLOTS)
+                                m->fallbacks[m->nfallbacks++] = f;
+                }
+                p += len;
+                if (*p == ',')
+                        p++;
+        }
+}
+
 cairn_err_t embedding_service_init(struct embedding_service *svc, const struct embedding_conf *conf,
                                    struct cairn_metrics *metrics, char *errstr, size_t errstr_size)
 {
+        return embedding_service_init_with(svc, conf, NULL, metrics, errstr, errstr_size);
+}
+
+cairn_err_t embedding_service_init_with(struct embedding_service *svc,
+                                        const struct embedding_conf *conf,
+                                        const struct embedding_deps *deps,
+                                        struct cairn_metrics *metrics, char *errstr,
+                                        size_t errstr_size)
+{
+        struct embedding_model *lex;
+        cairn_err_t err;
+
         if (embedding_conf_check(conf, errstr, errstr_size) != 0)
                 return CAIRN_ERR_INVALID;
         memset(svc, 0, sizeof(*svc));
@@ -50,75 +257,68 @@ cairn_err_t embedding_service_init(struct embedding_service *svc, const struct e
         lexical_model_init(&svc->model, (size_t)conf->dimensions);
         snprintf(svc->model_name, sizeof(svc->model_name), "%s-%lld", EMBEDDING_MODEL_ALIAS,
                  conf->dimensions);
+        lex = &svc->models[0];
+        snprintf(lex->name, sizeof(lex->name), "%s", svc->model_name);
+        snprintf(lex->kind, sizeof(lex->kind), "lexical");
+        snprintf(lex->upstream, sizeof(lex->upstream), "%s", svc->model_name);
+        lex->dim = svc->model.dim;
+        lex->native_lexical = true;
+        lex->max_input_bytes = (size_t)conf->max_input_bytes;
+        lex->provider = provider_lexical_new(&svc->model);
+        if (!lex->provider) {
+                snprintf(errstr, errstr_size, "out of memory");
+                return CAIRN_ERR_EXHAUSTED;
+        }
+        model_metrics(lex, metrics);
+        svc->nmodels = 1;
+        embed_cache_init(&svc->cache, conf->cache_enabled && deps ? deps->redis : NULL,
+                         conf->cache_ttl_s, (size_t)conf->cache_max_entry_bytes, metrics);
+        for (int n = 1; n <= EMBEDDING_MODEL_SLOTS; n++) {
+                if (!str(conf->models[n - 1].name)[0])
+                        continue;
+                err = slot_init(svc, &svc->models[svc->nmodels], n, deps, metrics, errstr,
+                                errstr_size);
+                svc->nmodels++;
+                if (err) {
+                        embedding_service_cleanup(svc);
+                        return err;
+                }
+        }
+        for (int n = 1, i = 1; n <= EMBEDDING_MODEL_SLOTS; n++) {
+                if (!str(conf->models[n - 1].name)[0])
+                        continue;
+                fallbacks_resolve(svc, &svc->models[i++], n);
+        }
+        svc->default_model = &svc->models[0];
+        if (str(conf->default_model)[0])
+                svc->default_model = embedding_model_find(svc, conf->default_model);
         if (metrics) {
                 struct cairn_metric *m;
 
-                m = cairn_metrics_counter(metrics, "cairn_embedding_inputs_total",
-                                          "Texts embedded, by model",
-                                          (const char *const[]){ "model", NULL });
-                svc->inputs_total =
-                        cairn_metric_series(m, (const char *const[]){ svc->model_name });
                 m = cairn_metrics_histogram(metrics, "cairn_embedding_input_bytes",
                                             "Size of each embedded text in bytes", NULL,
                                             input_bytes_buckets,
                                             sizeof(input_bytes_buckets) /
                                                     sizeof(input_bytes_buckets[0]));
                 svc->input_bytes = cairn_metric_series(m, NULL);
+                svc->m_fallbacks = cairn_metrics_counter(
+                        metrics, "cairn_embedding_fallbacks_total",
+                        "Requests answered by a fallback model because the model asked for was "
+                        "unavailable",
+                        (const char *const[]){ "model", "answered_by", NULL });
         }
-        pthread_mutex_init(&svc->lock, NULL);
         return CAIRN_OK;
 }
 
 void embedding_service_cleanup(struct embedding_service *svc)
 {
-        struct embedding_scratch *s = svc->idle;
-
-        while (s) {
-                struct embedding_scratch *next = s->next;
-
-                lexical_scratch_free(s->lex);
-                free(s);
-                s = next;
+        for (size_t i = 0; i < svc->nmodels; i++) {
+                batcher_free(svc->models[i].batcher);
+                provider_free(svc->models[i].provider);
+                svc->models[i].batcher = NULL;
+                svc->models[i].provider = NULL;
         }
-        svc->idle = NULL;
-        pthread_mutex_destroy(&svc->lock);
-}
-
-/* Takes idle scratch space, or makes new; NULL when out of memory. */
-static struct embedding_scratch *scratch_get(struct embedding_service *svc)
-{
-        struct embedding_scratch *s;
-
-        pthread_mutex_lock(&svc->lock);
-        s = svc->idle;
-        if (s)
-                svc->idle = s->next;
-        pthread_mutex_unlock(&svc->lock);
-        if (s)
-                return s;
-        s = malloc(sizeof(*s));
-        if (!s)
-                return NULL;
-        s->lex = lexical_scratch_new();
-        if (!s->lex) {
-                free(s);
-                return NULL;
-        }
-        return s;
-}
-
-static void scratch_put(struct embedding_service *svc, struct embedding_scratch *s)
-{
-        pthread_mutex_lock(&svc->lock);
-        s->next = svc->idle;
-        svc->idle = s;
-        pthread_mutex_unlock(&svc->lock);
-}
-
-static bool model_known(const struct embedding_service *svc, const char *name)
-{
-        return name[0] == '\0' || strcmp(name, svc->model_name) == 0 ||
-               strcmp(name, EMBEDDING_MODEL_ALIAS) == 0;
+        svc->nmodels = 0;
 }
 
 /* Whether @p s is short, plain ASCII that can be repeated in a message. */
@@ -132,13 +332,31 @@ static bool printable(const char *s)
         return i <= ECHO_MAX;
 }
 
-/* The request as a whole: batch size, model, dimensions. Sets *@p dim. */
-static cairn_err_t check_request(const struct embedding_service *svc,
-                                 const Cairn__Embedding__V1__EmbedRequest *in, size_t *dim,
+/* The names of the served models, for an error message. */
+static void models_list(const struct embedding_service *svc, char *buf, size_t size)
+{
+        size_t len = 0;
+
+        buf[0] = '\0';
+        for (size_t i = 0; i < svc->nmodels && len + 1 < size; i++) {
+                int w = snprintf(buf + len, size - len, "%s%s", i ? ", " : "",
+                                 svc->models[i].name);
+
+                if (w < 0)
+                        break;
+                len += (size_t)w;
+        }
+}
+
+/* The request as a whole: batch size, model, dimensions. Sets *@p model
+ * and *@p dim. */
+static cairn_err_t check_request(struct embedding_service *svc,
+                                 const Cairn__Embedding__V1__EmbedRequest *in,
+                                 struct embedding_model **model, size_t *dim,
                                  struct cairn_status *st)
 {
-        const char *model = in->model ? in->model : "";
-        size_t native = svc->model.dim;
+        const char *name = in->model ? in->model : "";
+        struct embedding_model *m;
 
         if (in->n_inputs == 0)
                 return cairn_status_set(st, CAIRN_ERR_INVALID, "inputs", "EMPTY_BATCH",
@@ -147,23 +365,35 @@ static cairn_err_t check_request(const struct embedding_service *svc,
                 return cairn_status_set(st, CAIRN_ERR_INVALID, "inputs", "TOO_MANY_INPUTS",
                                         "inputs: %zu texts, more than the limit of %lld a request",
                                         in->n_inputs, svc->conf.max_inputs);
-        if (!model_known(svc, model)) {
-                bool echo = printable(model);
+        m = embedding_model_find(svc, name);
+        if (!m) {
+                bool echo = printable(name);
+                char known[256];
 
+                models_list(svc, known, sizeof(known));
                 return cairn_status_set(st, CAIRN_ERR_INVALID, "model", "UNKNOWN_MODEL",
-                                        "model: %s%s%s is not served here; the known model is "
+                                        "model: %s%s%s is not served here; the known models are "
                                         "%s (alias %s)",
-                                        echo ? "\"" : "", echo ? model : "the requested model",
-                                        echo ? "\"" : "", svc->model_name, EMBEDDING_MODEL_ALIAS);
+                                        echo ? "\"" : "", echo ? name : "the requested model",
+                                        echo ? "\"" : "", known, EMBEDDING_MODEL_ALIAS);
         }
-        if (in->dimensions != 0 &&
-            (in->dimensions < EMBEDDING_DIMENSIONS_MIN || in->dimensions > native))
+        if (m->native_lexical) {
+                if (in->dimensions != 0 &&
+                    (in->dimensions < EMBEDDING_DIMENSIONS_MIN || in->dimensions > m->dim))
+                        return cairn_status_set(st, CAIRN_ERR_INVALID, "dimensions",
+                                                "INVALID_DIMENSIONS",
+                                                "dimensions: %u is outside %d..%zu (0 means the "
+                                                "model's %zu)",
+                                                (unsigned)in->dimensions, EMBEDDING_DIMENSIONS_MIN,
+                                                m->dim, m->dim);
+        } else if (in->dimensions != 0 && in->dimensions != m->dim) {
                 return cairn_status_set(st, CAIRN_ERR_INVALID, "dimensions", "INVALID_DIMENSIONS",
-                                        "dimensions: %u is outside %d..%zu (0 means the "
-                                        "model's %zu)",
-                                        (unsigned)in->dimensions, EMBEDDING_DIMENSIONS_MIN, native,
-                                        native);
-        *dim = in->dimensions ? in->dimensions : native;
+                                        "dimensions: model %s gives %zu dimensions only (send 0 "
+                                        "or %zu)",
+                                        m->name, m->dim, m->dim);
+        }
+        *model = m;
+        *dim = in->dimensions ? in->dimensions : m->dim;
         return CAIRN_OK;
 }
 
@@ -216,6 +446,150 @@ static Cairn__Embedding__V1__EmbedReply *reply_new(struct cairn_arena *arena, si
         return out;
 }
 
+/* Cuts the texts that are too long for @p m as its policy says. Fills
+ * @p texts / @p lens with what goes to the provider. */
+static cairn_err_t apply_limits(const struct embedding_model *m, char **inputs, size_t n,
+                                const char **texts, size_t *lens, struct cairn_status *st)
+{
+        for (size_t i = 0; i < n; i++) {
+                const char *t = inputs[i];
+                size_t len = strlen(t), max = m->max_input_bytes;
+
+                texts[i] = t;
+                lens[i] = len;
+                if (len <= max)
+                        continue;
+                if (m->truncate == EMBEDDING_TRUNCATE_ERROR) {
+                        char field[32];
+
+                        snprintf(field, sizeof(field), "inputs[%zu]", i);
+                        return cairn_status_set(st, CAIRN_ERR_INVALID, field, "INPUT_TOO_LARGE",
+                                                "%s: %zu bytes, more than model %s takes (%zu; "
+                                                "its truncate setting is error)",
+                                                field, len, m->name, max);
+                }
+                if (m->truncate == EMBEDDING_TRUNCATE_END) {
+                        /* Keep the start; do not split a UTF-8 sequence. */
+                        size_t cut = max;
+
+                        while (cut > 0 && ((unsigned char)t[cut] & 0xc0) == 0x80)
+                                cut--;
+                        lens[i] = cut;
+                } else {
+                        size_t from = len - max;
+
+                        while (from < len && ((unsigned char)t[from] & 0xc0) == 0x80)
+                                from++;
+                        texts[i] = t + from;
+                        lens[i] = len - from;
+                }
+                if (lens[i] == 0) {
+                        char field[32];
+
+                        snprintf(field, sizeof(field), "inputs[%zu]", i);
+                        return cairn_status_set(st, CAIRN_ERR_INVALID, field, "INPUT_TOO_LARGE",
+                                                "%s: nothing is left after truncating to %zu "
+                                                "bytes for model %s", field, max, m->name);
+                }
+        }
+        return CAIRN_OK;
+}
+
+/* Texts to vectors through @p m's provider (batched when it has a batcher). */
+static cairn_err_t run_provider(struct embedding_model *m, const char *const *texts,
+                                const size_t *lens, size_t n, size_t dim, int64_t deadline_ms,
+                                const char *traceparent, float *out, uint64_t *tokens,
+                                struct cairn_status *st)
+{
+        struct provider_batch pb = { texts, lens, n, dim, deadline_ms, traceparent, out, 0 };
+        cairn_err_t err;
+
+        if (m->batcher && dim == m->dim)
+                return batcher_embed(m->batcher, texts, lens, n, deadline_ms, out, tokens, st);
+        err = provider_embed(m->provider, &pb, st);
+        *tokens = pb.tokens;
+        return err;
+}
+
+/* One model's answer for the whole request: cache hits, the misses from
+ * its provider (then cached), in input order. */
+static cairn_err_t model_embed(struct embedding_service *svc, struct embedding_model *m,
+                               char **inputs, size_t n, size_t dim, int64_t deadline_ms,
+                               const char *traceparent, float *out, uint64_t *tokens,
+                               struct cairn_status *st)
+{
+        const char **texts = calloc(n, sizeof(*texts));
+        size_t *lens = calloc(n, sizeof(*lens));
+        char(*keys)[EMBED_CACHE_KEY_LEN] = NULL;
+        bool *found = NULL;
+        const char **mtexts = NULL;
+        size_t *mlens = NULL, nm = 0;
+        char(*mkeys)[EMBED_CACHE_KEY_LEN] = NULL;
+        float *mout = NULL;
+        bool *store = NULL;
+        cairn_err_t err;
+
+        *tokens = 0;
+        if (!texts || !lens) {
+                err = cairn_status_set(st, CAIRN_ERR_EXHAUSTED, NULL, NULL, "out of memory");
+                goto out;
+        }
+        err = apply_limits(m, inputs, n, texts, lens, st);
+        if (err)
+                goto out;
+        if (!m->cache || !svc->cache.redis) {
+                err = run_provider(m, texts, lens, n, dim, deadline_ms, traceparent, out, tokens,
+                                   st);
+                goto out;
+        }
+        keys = malloc(n * sizeof(*keys));
+        found = calloc(n, sizeof(*found));
+        mtexts = calloc(n, sizeof(*mtexts));
+        mlens = calloc(n, sizeof(*mlens));
+        mkeys = malloc(n * sizeof(*mkeys));
+        store = calloc(n, sizeof(*store));
+        if (!keys || !found || !mtexts || !mlens || !mkeys || !store) {
+                err = cairn_status_set(st, CAIRN_ERR_EXHAUSTED, NULL, NULL, "out of memory");
+                goto out;
+        }
+        for (size_t i = 0; i < n; i++)
+                embed_cache_key(m->kind, m->upstream, dim, texts[i], lens[i], keys[i]);
+        if (embed_cache_get(&svc->cache, m->name, keys, n, dim, out, found) == n)
+                goto out;
+        for (size_t i = 0; i < n; i++) {
+                if (found[i])
+                        continue;
+                mtexts[nm] = texts[i];
+                mlens[nm] = lens[i];
+                memcpy(mkeys[nm], keys[i], sizeof(keys[i]));
+                store[nm] = true;
+                nm++;
+        }
+        mout = malloc(nm * dim * sizeof(float));
+        if (!mout) {
+                err = cairn_status_set(st, CAIRN_ERR_EXHAUSTED, NULL, NULL, "out of memory");
+                goto out;
+        }
+        err = run_provider(m, mtexts, mlens, nm, dim, deadline_ms, traceparent, mout, tokens, st);
+        if (err)
+                goto out;
+        for (size_t i = 0, j = 0; i < n; i++)
+                if (!found[i])
+                        memcpy(out + i * dim, mout + (j++) * dim, dim * sizeof(float));
+        embed_cache_put(&svc->cache, m->name, mkeys, nm, dim, mout, store);
+out:
+        free(texts);
+        free(lens);
+        free(keys);
+        free(found);
+        free(mtexts);
+        free(mlens);
+        free(mkeys);
+        free(mout);
+        free(store);
+        return err;
+}
+
 cairn_err_t embedding_embed_handle(struct cairn_request *req, const ProtobufCMessage *msg,
                                    ProtobufCMessage **reply, struct cairn_status *st)
 {
@@ -223,12 +597,15 @@ cairn_err_t embedding_embed_handle(struct cairn_request *req, const ProtobufCMes
                 (const Cairn__Embedding__V1__EmbedRequest *)msg;
         struct embedding_service *svc = req->opaque;
         Cairn__Embedding__V1__EmbedReply *out;
-        struct embedding_scratch *scr;
+        struct embedding_model *m = NULL, *asked;
+        int64_t deadline_ms = req->hdrs ? req->hdrs->deadline_ms : 0;
+        const char *traceparent = req->hdrs && req->hdrs->traceparent[0] ? req->hdrs->traceparent
+                                                                          : NULL;
         uint64_t tokens = 0;
-        size_t dim = 0;
+        size_t dim = 0, next = 0;
         cairn_err_t err;
 
-        err = check_request(svc, in, &dim, st);
+        err = check_request(svc, in, &m, &dim, st);
         if (err)
                 return err;
         for (size_t i = 0; i < in->n_inputs; i++) {
@@ -243,30 +620,30 @@ cairn_err_t embedding_embed_handle(struct cairn_request *req, const ProtobufCMes
                                         "a reply of %zu vectors of %zu dimensions does not fit "
                                         "in this request's memory (bus.max_request_bytes)",
                                         in->n_inputs, dim);
-        scr = scratch_get(svc);
-        if (!scr)
-                return cairn_status_set(st, CAIRN_ERR_EXHAUSTED, NULL, NULL,
-                                        "out of memory for embedding");
-        for (size_t i = 0; i < in->n_inputs; i++) {
-                const char *text = in->inputs[i];
-                size_t len = strlen(text);
-                size_t ntokens = 0;
-
-                if (lexical_embed(&svc->model, scr->lex, text, len, out->embeddings[i]->vector,
-                                  dim, &ntokens) != 0) {
-                        scratch_put(svc, scr);
-                        return cairn_status_set(st, CAIRN_ERR_EXHAUSTED, NULL, NULL,
-                                                "out of memory embedding inputs[%zu]", i);
-                }
-                tokens += ntokens;
-                if (svc->input_bytes)
-                        cairn_series_observe(svc->input_bytes, (double)len);
+        /* The model asked for, then its fallbacks in order while the one
+         * before is unavailable. Every vector of a reply comes from one model. */
+        asked = m;
+        for (;;) {
+                err = model_embed(svc, m, in->inputs, in->n_inputs, dim, deadline_ms, traceparent,
+                                  out->embeddings[0]->vector, &tokens, st);
+                if (err != CAIRN_ERR_UNAVAILABLE || next >= asked->nfallbacks)
+                        break;
+                cairn_log(WARN, "EMBED", "model %s unavailable (%s); trying fallback %s", m->name,
+                          st->message, asked->fallbacks[next]->name);
+                m = asked->fallbacks[next++];
+                cairn_status_clear(st);
         }
-        scratch_put(svc, scr);
-        if (svc->inputs_total)
-                cairn_series_add(svc->inputs_total, (double)in->n_inputs);
+        if (err)
+                return err;
+        if (m != asked && svc->m_fallbacks)
+                cairn_metric_inc_l(svc->m_fallbacks,
+                                   (const char *const[]){ asked->name, m->name });
+        for (size_t i = 0; i < in->n_inputs && svc->input_bytes; i++)
+                cairn_series_observe(svc->input_bytes, (double)strlen(in->inputs[i]));
+        if (m->inputs_total)
+                cairn_series_add(m->inputs_total, (double)in->n_inputs);
 
-        out->model = svc->model_name;
+        out->model = m->name;
         out->usage->input_tokens = tokens > UINT32_MAX ? UINT32_MAX : (uint32_t)tokens;
         out->usage->total_tokens = out->usage->input_tokens;
         *reply = &out->base;
@@ -277,22 +654,30 @@ cairn_err_t embedding_list_models_handle(struct cairn_request *req, const Protob
                                          ProtobufCMessage **reply, struct cairn_status *st)
 {
         struct embedding_service *svc = req->opaque;
+        size_t n = svc->nmodels;
         Cairn__Embedding__V1__ListModelsReply *out = cairn_arena_alloc(req->arena, sizeof(*out));
-        Cairn__Embedding__V1__ModelInfo *info = cairn_arena_alloc(req->arena, sizeof(*info));
-        Cairn__Embedding__V1__ModelInfo **models = cairn_arena_alloc(req->arena, sizeof(*models));
+        Cairn__Embedding__V1__ModelInfo *info = cairn_arena_calloc(req->arena, n, sizeof(*info));
+        Cairn__Embedding__V1__ModelInfo **models = cairn_arena_calloc(req->arena, n,
+                                                                      sizeof(*models));
 
         (void)msg;
         if (!out || !info || !models)
                 return cairn_status_set(st, CAIRN_ERR_EXHAUSTED, NULL, NULL,
                                         "out of request memory for the model list");
         cairn__embedding__v1__list_models_reply__init(out);
-        cairn__embedding__v1__model_info__init(info);
-        info->name = svc->model_name;
-        info->dimensions = (uint32_t)svc->model.dim;
-        info->provider = MODEL_PROVIDER;
-        info->description = MODEL_DESCRIPTION;
-        models[0] = info;
-        out->n_models = 1;
+        for (size_t i = 0; i < n; i++) {
+                const struct embedding_model *m = &svc->models[i];
+
+                cairn__embedding__v1__model_info__init(&info[i]);
+                info[i].name = (char *)m->name;
+                info[i].dimensions = (uint32_t)m->dim;
+                info[i].provider = (char *)m->kind;
+                info[i].description = m->native_lexical          ? MODEL_DESCRIPTION
+                                      : strcmp(m->kind, "lexical") == 0 ? MODEL_DESCRIPTION
+                                                                        : REMOTE_DESCRIPTION;
+                models[i] = &info[i];
+        }
+        out->n_models = n;
         out->models = models;
         *reply = &out->base;
         return CAIRN_OK;

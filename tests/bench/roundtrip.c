@@ -20,7 +20,7 @@
 #include "cairn/embedding/v1/embedding.pb-c.h"
 #include "harness.h"
 
-#define TOPIC "cairn.embedding.v1.requests"
+#define TOPIC harness_topic("cairn.embedding.v1.requests")
 #define RATE 1000
 #define INFLIGHT 64
 #define MAX_SAMPLES 2000000
@@ -261,6 +261,9 @@ static void raw_start(struct raw_run *r, const char *tag)
         r->srv_prod = raw_client(RD_KAFKA_PRODUCER, NULL);
         r->srv_cons = raw_client(RD_KAFKA_CONSUMER, "bench.raw.server");
         r->cli_cons = raw_client(RD_KAFKA_CONSUMER, "bench.raw.client");
+        /* Apache Kafka: consumers do not create what they subscribe to. */
+        harness_topic_create(&broker, r->ping, 4);
+        harness_topic_create(&broker, r->pong, 4);
         /* create the topics and join both groups before measuring */
         raw_send(r, cairn_mono_us());
         rd_kafka_flush(r->cli_prod, 5000);

@@ -22,6 +22,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static struct embedding_service svc;
 static struct cairn_arena arena;
 static int ready;
+/* The configuration the service's strings point into; kept for the run. */
+static struct cairn_conf *loaded;
 
 static void setup(void)
 {
@@ -29,11 +31,11 @@ static void setup(void)
         char errstr[512];
         char *env[] = { NULL };
         struct cairn_conf_section sec = embedding_conf_section(&conf);
-        struct cairn_conf *loaded = cairn_conf_load(NULL, &sec, 1, env, errstr, sizeof(errstr));
+        loaded = cairn_conf_load(NULL, &sec, 1, env, errstr, sizeof(errstr));
 
         if (!loaded)
                 abort();
-        cairn_conf_free(loaded);
+        /* @p loaded stays: the configuration's strings point into it. */
         if (embedding_service_init(&svc, &conf, NULL, errstr, sizeof(errstr)) != CAIRN_OK)
                 abort();
         cairn_arena_init(&arena, ARENA_MAX);

@@ -15,16 +15,24 @@ make --no-print-directory build/lib/libcairn.a \
 # libcairn is rebuilt with clang and coverage so the fuzzer sees inside it.
 CFLAGS=(-std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer
         -Icommon/include -Icommon/src -Ibuild/gen -Iservices $(pkg-config --cflags libxxhash uuid))
-LIBS=($(pkg-config --libs rdkafka libprotobuf-c yaml-0.1 libmicrohttpd jansson uuid libxxhash libutf8proc) -lm -lpthread)
+LIBS=($(pkg-config --libs rdkafka libprotobuf-c yaml-0.1 libmicrohttpd jansson uuid libxxhash libutf8proc libcurl hiredis libcrypto libjwt) -lm -lpthread)
 COMMON=(common/src/*.c build/gen/cairn/v1/common.pb-c.c build/gen/cairn/embedding/v1/embedding.pb-c.c)
-EMBED=(services/embedding/lexical.c services/embedding/embedding.c services/embedding/conf.c)
+EMBED=(services/embedding/lexical.c services/embedding/embedding.c services/embedding/conf.c
+       services/embedding/provider_lexical.c services/embedding/provider_openai.c
+       services/embedding/openai_wire.c services/embedding/cache.c services/embedding/batcher.c)
+ADMIN=(deploy/admin/topics.c)
+GATEWAY=(services/gateway/auth.c services/gateway/api.c services/gateway/rbac.c
+         services/gateway/routes.c services/gateway/conf.c)
 
 targets=("$@")
-((${#targets[@]})) || targets=(headers status utf8 embedding_request)
+((${#targets[@]})) || targets=(headers status utf8 embedding_request embedding_provider_response kafka_stats traceparent
+                                    gateway_request gateway_auth admin_topics)
 mkdir -p "$OUT"
 for t in "${targets[@]}"; do
         extra=()
         [[ $t == embedding_* ]] && extra=("${EMBED[@]}")
+        [[ $t == gateway_* ]] && extra=("${GATEWAY[@]}")
+        [[ $t == admin_* ]] && extra=("${ADMIN[@]}" -Ideploy/admin)
         clang "${CFLAGS[@]}" -o "$OUT/$t" "tests/fuzz/$t.c" "${COMMON[@]}" "${extra[@]}" "${LIBS[@]}"
         mkdir -p "$OUT/corpus/$t"
         seeds=()

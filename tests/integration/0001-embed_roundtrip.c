@@ -15,7 +15,9 @@
 #include "cairn/headers.h"
 #include "harness.h"
 
-#define TOPIC "cairn.embedding.v1.requests"
+/* The request topic (and DLQ), this test's own in the Apache pass. */
+#define REQUESTS "cairn.embedding.v1.requests"
+#define TOPIC harness_topic(REQUESTS)
 
 static struct harness_broker broker;
 static struct harness_proc svc;
@@ -252,11 +254,11 @@ START_TEST(test_kcat_raw_protobuf_is_answered)
         fclose(fp);
         cairn_uuid(id);
         snprintf(cmd, sizeof(cmd),
-                 "kcat -P -b '%s' -t " TOPIC " -k kcat-key -H ce_specversion=1.0 -H ce_id=%s "
+                 "kcat -P -b '%s' -t '%s' -k kcat-key -H ce_specversion=1.0 -H ce_id=%s "
                  "-H ce_type=cairn.embedding.v1.EmbedRequest -H ce_source=kcat "
                  "-H cairn_reply_to=cairn.kcat.replies -H cairn_reply_partition=0 "
                  "-H content-type=application/protobuf '%s' 2>&1",
-                 broker.bootstrap, id, path);
+                 broker.bootstrap, TOPIC, id, path);
         ck_assert_msg(system(cmd) == 0, "kcat failed: %s", cmd);
         unlink(path);
         rmdir(dir);
@@ -294,7 +296,7 @@ static void expect_rejected(const void *payload, size_t len, const char *type, c
         ck_assert_int_eq(st.code, code);
         raw_free(reply);
 
-        struct found *dlq = raw_find(TOPIC ".dlq", 0, CAIRN_H_ID, id, 20000);
+        struct found *dlq = raw_find(harness_topic(REQUESTS ".dlq"), 0, CAIRN_H_ID, id, 20000);
         ck_assert_msg(dlq != NULL, "no DLQ copy");
         ck_assert_uint_eq(dlq->len, len);
         ck_assert(memcmp(dlq->payload, payload, len) == 0);

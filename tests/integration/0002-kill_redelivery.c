@@ -15,7 +15,7 @@
 #include "cairn/embedding/v1/embedding.pb-c.h"
 #include "harness.h"
 
-#define TOPIC "cairn.embedding.v1.requests"
+#define TOPIC harness_topic("cairn.embedding.v1.requests")
 #define N 1000
 
 static struct harness_broker broker;
@@ -44,22 +44,44 @@ static void on_reply(const struct cairn_reply *reply, void *opaque)
 START_TEST(test_sigkill_under_load_loses_nothing)
 {
         struct cairn_status st;
-        char text[N][48];
+        /* Texts of 8 KiB: about half a millisecond of work each, so the
+         * service is still busy when it dies (8 MiB in all, within what
+         * the dev broker keeps). */
+        static char text[N][8192];
         char key[N][16];
 
         harness_broker_start(&broker, 3);
         harness_service_start(&svc, &broker, "embedding", (const char *[]){
-                /* slow the workers down a little so many requests are in flight */
                 "CAIRN_BUS_WORKERS=1", NULL });
         ck_assert_msg(harness_wait_ready(&svc, 30000), "not ready (see %s)", svc.log_path);
         harness_client_start(&client, &broker, "killtest");
 
+        /* One round trip first: the service has joined its group. */
+        {
+                Cairn__Embedding__V1__EmbedRequest req = CAIRN__EMBEDDING__V1__EMBED_REQUEST__INIT;
+                char *inputs[] = { "warm up" };
+                ProtobufCMessage *reply = NULL;
+
+                req.inputs = inputs;
+                req.n_inputs = 1;
+                ck_assert_int_eq(cairn_bus_call(client.cli, TOPIC, "warm", &req.base, NULL,
+                                                &cairn__embedding__v1__embed_reply__descriptor,
+                                                NULL, &reply, &st),
+                                 CAIRN_OK);
+                protobuf_c_message_free_unpacked(reply, NULL);
+        }
+        /* Hold the service while all requests go out, so that when it
+         * resumes they are all in flight at once. */
+        harness_proc_signal(&svc, SIGSTOP);
         for (int i = 0; i < N; i++) {
                 Cairn__Embedding__V1__EmbedRequest req = CAIRN__EMBEDDING__V1__EMBED_REQUEST__INIT;
                 char *inputs[] = { text[i] };
                 struct cairn_call_opts opts = { .timeout_ms = 90000 };
 
-                snprintf(text[i], sizeof(text[i]), "message %d of the kill test", i);
+                int len = snprintf(text[i], sizeof(text[i]), "message %d of the kill test", i);
+                while (len < (int)sizeof(text[i]) - 16)
+                        len += snprintf(text[i] + len, sizeof(text[i]) - (size_t)len,
+                                        " word%d", len % 997);
                 snprintf(key[i], sizeof(key[i]), "tenant-%d", i % 31);
                 req.inputs = inputs;
                 req.n_inputs = 1;
@@ -67,12 +89,19 @@ START_TEST(test_sigkill_under_load_loses_nothing)
                                                       on_reply, (void *)(intptr_t)i, &st),
                                  CAIRN_OK);
         }
-        /* Kill it mid-stream: after the first replies, before the last. */
-        while (atomic_load(&replies_ok) < 50)
-                usleep(1000);
+        /* Let the producer hand everything to the broker, then resume the
+         * service and kill it mid-stream: after the first replies, before
+         * the last. */
+        usleep(300000);
+        harness_proc_signal(&svc, SIGCONT);
+        int64_t t_cont = cairn_mono_us();
+        while (atomic_load(&replies_ok) < 1)
+                ;
+        int64_t t_first = cairn_mono_us();
         harness_proc_kill(&svc);
         int at_kill = atomic_load(&replies_ok);
-        printf("killed the service after %d of %d replies\n", at_kill, N);
+        printf("killed the service after %d of %d replies (first reply %lld us after resuming)\n",
+               at_kill, N, (long long)(t_first - t_cont));
         ck_assert_int_lt(at_kill, N);
 
         harness_service_start(&svc, &broker, "embedding", NULL);

@@ -13,7 +13,7 @@
 #include "cairn/embedding/v1/embedding.pb-c.h"
 #include "harness.h"
 
-#define TOPIC "cairn.embedding.v1.requests"
+#define TOPIC harness_topic("cairn.embedding.v1.requests")
 
 static struct harness_broker broker;
 
@@ -53,7 +53,7 @@ START_TEST(test_readyz_follows_broker)
         ck_assert_msg(harness_wait_ready(&svc, 30000), "not ready (see %s)", svc.log_path);
         ck_assert_int_eq(harness_http_get(svc.admin_port, "/healthz", NULL, 2000), 200);
 
-        harness_proc_signal(&broker.proc, SIGUSR1); /* all brokers down */
+        harness_broker_down(&broker); /* all brokers down */
         ck_assert_int_eq(wait_status(svc.admin_port, 503, 20000), 503);
         ck_assert_int_eq(harness_http_get(svc.admin_port, "/readyz", &body, 5000), 503);
         ck_assert_msg(body && strstr(body, "broker"), "readyz body: %s", body ? body : "");
@@ -61,7 +61,7 @@ START_TEST(test_readyz_follows_broker)
         /* alive all the same */
         ck_assert_int_eq(harness_http_get(svc.admin_port, "/healthz", NULL, 2000), 200);
 
-        harness_proc_signal(&broker.proc, SIGUSR2); /* back */
+        harness_broker_up(&broker); /* back */
         ck_assert_int_eq(wait_status(svc.admin_port, 200, 30000), 200);
 
         harness_proc_signal(&svc, SIGTERM);

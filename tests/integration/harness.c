@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <librdkafka/rdkafka.h>
 
 #include "cairn/clock.h"
 #include "harness.h"
@@ -38,15 +41,49 @@ static void msleep(int ms)
         nanosleep(&ts, NULL);
 }
 
-/* Reads deploy/dev/devbroker.env into "NAME=value" strings appended to
- * @p env (at most @p max, NULL-terminated); returns the count. */
+bool harness_apache(void)
+{
+        const char *k = getenv("TESTS_KAFKA");
+        return k && strcmp(k, "apache") == 0;
+}
+
+const char *harness_topic(const char *name)
+{
+        static struct { char *name, *topic; } seen[64];
+        static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+        const char *t = NULL;
+        size_t i;
+
+        if (!harness_apache())
+                return name;
+        /* Tests name few topics: each distinct name is allocated once. */
+        pthread_mutex_lock(&lock);
+        for (i = 0; i < 64 && seen[i].name; i++)
+                if (strcmp(seen[i].name, name) == 0)
+                        break;
+        ck_assert_msg(i < 64, "too many distinct topic names");
+        if (!seen[i].name) {
+                seen[i].name = strdup(name);
+                if (!seen[i].name || asprintf(&seen[i].topic, "it-%ld.%s", (long)getpid(), name) < 0)
+                        abort();
+        }
+        t = seen[i].topic;
+        pthread_mutex_unlock(&lock);
+        return t;
+}
+
+/* Reads the client settings for the broker of this pass
+ * (deploy/dev/devbroker.env, or deploy/kafka/apache.env in the Apache pass)
+ * into "NAME=value" strings appended to @p env (at most @p max,
+ * NULL-terminated); returns the count. */
 static size_t dev_env(char **env, size_t max)
 {
         char path[512], line[512];
         size_t n = 0;
         FILE *fp;
 
-        snprintf(path, sizeof(path), "%s/deploy/dev/devbroker.env", harness_root());
+        snprintf(path, sizeof(path), "%s/%s", harness_root(),
+                 harness_apache() ? "deploy/kafka/apache.env" : "deploy/dev/devbroker.env");
         fp = fopen(path, "r");
         ck_assert_msg(fp != NULL, "cannot open %s", path);
         while (fgets(line, sizeof(line), fp) && n + 1 < max) {
@@ -97,6 +134,120 @@ static pid_t spawn(const char *bin, char *const argv[], char *const env[], const
         return pid;
 }
 
+/* Creates @p n topics (taking ownership of @p nt) unless they exist. */
+static void apache_create(const char *bootstrap, rd_kafka_NewTopic_t **nt, size_t n)
+{
+        char errstr[512];
+        rd_kafka_conf_t *conf = rd_kafka_conf_new();
+
+        rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, errstr, sizeof(errstr));
+        rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+        ck_assert_msg(rk != NULL, "%s", errstr);
+        rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+        rd_kafka_CreateTopics(rk, nt, n, NULL, q);
+        rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 30000);
+        ck_assert_msg(ev != NULL, "CreateTopics: no answer from %s", bootstrap);
+        const rd_kafka_CreateTopics_result_t *res = rd_kafka_event_CreateTopics_result(ev);
+        ck_assert_msg(res != NULL, "CreateTopics: %s", rd_kafka_event_error_string(ev));
+        size_t cnt;
+        const rd_kafka_topic_result_t **tr = rd_kafka_CreateTopics_result_topics(res, &cnt);
+        for (size_t i = 0; i < cnt; i++) {
+                rd_kafka_resp_err_t err = rd_kafka_topic_result_error(tr[i]);
+                ck_assert_msg(!err || err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS,
+                              "create topic %s: %s", rd_kafka_topic_result_name(tr[i]),
+                              rd_kafka_topic_result_error_string(tr[i]));
+        }
+        rd_kafka_event_destroy(ev);
+        rd_kafka_NewTopic_destroy_array(nt, n);
+        rd_kafka_queue_destroy(q);
+        rd_kafka_destroy(rk);
+}
+
+void harness_topic_create(const struct harness_broker *b, const char *name, int partitions)
+{
+        char errstr[512];
+        rd_kafka_NewTopic_t *nt;
+
+        if (!b->apache)
+                return;
+        nt = rd_kafka_NewTopic_new(name, partitions, 1, errstr, sizeof(errstr));
+        ck_assert_msg(nt != NULL, "%s: %s", name, errstr);
+        apache_create(b->bootstrap, &nt, 1);
+}
+
+/* Creates this test's copies of the topics of deploy/dev/topics.txt on the
+ * shared Apache broker, with the same partition counts. */
+static void apache_topics_create(struct harness_broker *b)
+{
+        char path[512], line[512], errstr[512];
+        rd_kafka_NewTopic_t *nt[32];
+        size_t n = 0;
+        FILE *fp;
+
+        snprintf(path, sizeof(path), "%s/deploy/dev/topics.txt", harness_root());
+        fp = fopen(path, "r");
+        ck_assert_msg(fp != NULL, "cannot open %s", path);
+        while (fgets(line, sizeof(line), fp) && n < 32) {
+                char name[256];
+                int parts;
+
+                if (line[0] == '#' || sscanf(line, "%255s %d", name, &parts) != 2)
+                        continue;
+                nt[n] = rd_kafka_NewTopic_new(harness_topic(name), parts, 1, errstr, sizeof(errstr));
+                ck_assert_msg(nt[n] != NULL, "%s", errstr);
+                n++;
+        }
+        fclose(fp);
+        apache_create(b->bootstrap, nt, n);
+}
+
+static void apache_broker_attach(struct harness_broker *b)
+{
+        const char *dir = getenv("TESTS_KAFKA_DIR");
+        char file[512];
+        FILE *fp;
+
+        ck_assert_msg(dir && dir[0], "TESTS_KAFKA=apache needs TESTS_KAFKA_DIR");
+        b->apache = true;
+        snprintf(file, sizeof(file), "%s/bootstrap", dir);
+        fp = fopen(file, "r");
+        ck_assert_msg(fp != NULL, "no Apache Kafka broker runs from %s (no %s)", dir, file);
+        ck_assert(fgets(b->bootstrap, sizeof(b->bootstrap), fp) != NULL);
+        fclose(fp);
+        b->bootstrap[strcspn(b->bootstrap, "\r\n")] = '\0';
+        snprintf(b->proc.name, sizeof(b->proc.name), "apache-kafka");
+        snprintf(b->proc.log_path, sizeof(b->proc.log_path), "%s/server.log", dir);
+        apache_topics_create(b);
+}
+
+/* Runs deploy/kafka/apache.sh @p verb on the pass's broker. */
+static void apache_broker_run(const char *verb)
+{
+        char cmd[1024];
+
+        snprintf(cmd, sizeof(cmd), "'%s/deploy/kafka/apache.sh' %s '%s'", harness_root(), verb,
+                 getenv("TESTS_KAFKA_DIR"));
+        ck_assert_msg(system(cmd) == 0, "%s failed", cmd);
+}
+
+void harness_broker_down(struct harness_broker *b)
+{
+        if (b->apache)
+                apache_broker_run("stop");
+        else
+                harness_proc_signal(&b->proc, SIGUSR1);
+        b->down = true;
+}
+
+void harness_broker_up(struct harness_broker *b)
+{
+        if (b->apache)
+                apache_broker_run("restart");
+        else
+                harness_proc_signal(&b->proc, SIGUSR2);
+        b->down = false;
+}
+
 void harness_broker_start(struct harness_broker *b, int brokers)
 {
         char bin[512], file[512], nb[8], path[512], line[512];
@@ -106,8 +257,13 @@ void harness_broker_start(struct harness_broker *b, int brokers)
         FILE *fp;
 
         memset(b, 0, sizeof(*b));
-        snprintf(b->dir, sizeof(b->dir), "/tmp/cairn-test-XXXXXX");
+        const char *tmp = getenv("TMPDIR");
+        snprintf(b->dir, sizeof(b->dir), "%s/cairn-test-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
         ck_assert_ptr_nonnull(mkdtemp(b->dir));
+        if (harness_apache()) {
+                apache_broker_attach(b);
+                return;
+        }
         snprintf(bin, sizeof(bin), "%s/bin/cairn-devbroker", harness_build_dir());
         snprintf(file, sizeof(file), "%s/bootstrap", b->dir);
         snprintf(nb, sizeof(nb), "%d", brokers);
@@ -155,6 +311,9 @@ void harness_broker_start(struct harness_broker *b, int brokers)
 
 void harness_broker_stop(struct harness_broker *b)
 {
+        /* The shared broker outlives the test, but never down. */
+        if (b->apache && b->down)
+                harness_broker_up(b);
         if (b->proc.pid > 0) {
                 harness_proc_signal(&b->proc, SIGTERM);
                 if (harness_proc_wait(&b->proc, 5000) == -1)
@@ -181,6 +340,16 @@ void harness_service_start(struct harness_proc *p, const struct harness_broker *
             asprintf(&env[n++], "CAIRN_KAFKA_BOOTSTRAP_SERVERS=%s", b->bootstrap) < 0 ||
             asprintf(&env[n++], "CAIRN_ADMIN_PORT=%d", p->admin_port) < 0)
                 abort();
+        if (b->apache) {
+                char name[128];
+
+                snprintf(name, sizeof(name), "cairn.%s.v1.requests", service);
+                if (asprintf(&env[n++], "CAIRN_BUS_REQUEST_TOPIC=%s", harness_topic(name)) < 0)
+                        abort();
+                snprintf(name, sizeof(name), "cairn.%s", service);
+                if (asprintf(&env[n++], "CAIRN_BUS_GROUP=%s", harness_topic(name)) < 0)
+                        abort();
+        }
         for (size_t i = 0; extra_env && extra_env[i] && n < 62; i++)
                 env[n++] = strdup(extra_env[i]);
         env[n] = NULL;
@@ -315,6 +484,16 @@ void harness_client_start(struct harness_client *h, const struct harness_broker 
 
         memset(h, 0, sizeof(*h));
         h->conf = harness_kafka_conf(b, &h->bconf);
+        if (b->apache) {
+                char name[128];
+
+                snprintf(name, sizeof(name), "cairn.%s.replies", service);
+                snprintf(h->reply_topic, sizeof(h->reply_topic), "%s", harness_topic(name));
+                h->bconf.reply_topic = h->reply_topic;
+                /* Consumers never create topics: reply topics are provisioned. */
+                rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(h->reply_topic, 4, 1, NULL, 0);
+                apache_create(b->bootstrap, &nt, 1);
+        }
         h->metrics = cairn_metrics_new();
         h->cli = cairn_bus_client_new(service, &h->bconf, h->conf, h->metrics, errstr,
                                       sizeof(errstr));

@@ -1,6 +1,8 @@
 /* What the integration tests share: a dev broker and service processes of
  * their own (started and ended by PID), a bus client, and a small HTTP GET
- * for admin endpoints. Everything listens on 127.0.0.1 only. */
+ * for admin endpoints. Everything listens on 127.0.0.1 only. In the Apache
+ * pass (TESTS_KAFKA=apache) the broker is one Apache Kafka shared by the
+ * pass's tests, each on topics and groups of its own. */
 #ifndef CAIRN_TEST_HARNESS_H
 #define CAIRN_TEST_HARNESS_H
 
@@ -23,11 +25,38 @@ struct harness_broker {
         struct harness_proc proc;
         char bootstrap[512];
         char dir[256];
+        bool apache;                 /* the shared Apache Kafka broker of the pass */
+        bool down;                   /* taken down by harness_broker_down() */
 };
 
-/* Starts a dev broker with @p brokers brokers; aborts the test on failure. */
+/* Starts a dev broker with @p brokers brokers; aborts the test on failure.
+ * In the Apache pass of tests/run.sh (TESTS_KAFKA=apache) it starts nothing:
+ * @p b names the Apache Kafka broker the pass shares (TESTS_KAFKA_DIR), and
+ * the harness keeps this test's topics and groups apart from other tests'
+ * (see harness_topic()). */
 void harness_broker_start(struct harness_broker *b, int brokers);
 void harness_broker_stop(struct harness_broker *b);
+
+/* Takes every broker down (dev broker: SIGUSR1; Apache: stops the process)
+ * and brings them back (SIGUSR2; Apache: starts it again on the same ports
+ * and data, and waits until it answers). */
+void harness_broker_down(struct harness_broker *b);
+void harness_broker_up(struct harness_broker *b);
+
+/* True in the Apache Kafka pass. */
+bool harness_apache(void);
+
+/* The name this test uses for topic @p name: @p name itself on a dev broker
+ * of its own, "it-<pid>.@p name" on the shared Apache broker. Services
+ * started by the harness consume harness_topic("cairn.<service>.v1.requests")
+ * in group harness_topic("cairn.<service>"), so their DLQ is
+ * harness_topic("cairn.<service>.v1.requests.dlq"). The result lives until
+ * the process exits. */
+const char *harness_topic(const char *name);
+
+/* Creates topic @p name with @p partitions on Apache Kafka unless it
+ * exists; nothing on the dev broker, which creates topics on first use. */
+void harness_topic_create(const struct harness_broker *b, const char *name, int partitions);
 
 /* Starts build/bin/cairn-@p service against @p b with deploy/dev settings
  * and a free admin port; @p extra_env is a NULL-terminated list of
@@ -56,6 +85,7 @@ struct harness_client {
         struct cairn_bus_conf bconf;
         struct cairn_metrics *metrics;
         struct cairn_bus_client *cli;
+        char reply_topic[256];
 };
 void harness_client_start(struct harness_client *h, const struct harness_broker *b,
                           const char *service);

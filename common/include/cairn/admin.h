@@ -1,6 +1,7 @@
 /* The admin HTTP server every service runs on its own port: /healthz (the
- * process is alive), /readyz (every registered check passes) and /metrics
- * (the registry in Prometheus text format). */
+ * process is alive), /readyz (every registered check passes), /metrics
+ * (the registry in Prometheus text format) and /loglevel (GET the log
+ * level; PUT or POST ?level=debug|info|warn|error to change it). */
 #ifndef CAIRN_ADMIN_H
 #define CAIRN_ADMIN_H
 

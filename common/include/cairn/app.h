@@ -10,6 +10,7 @@
 #include "cairn/bus.h"
 #include "cairn/conf.h"
 #include "cairn/metrics.h"
+#include "cairn/resilience.h"
 
 /* Settings every service shares (sections "service", "admin", "log"). */
 struct cairn_base_conf {
@@ -25,6 +26,10 @@ struct cairn_app {
         struct cairn_conf *conf;
         struct cairn_base_conf base;
         struct cairn_bus_conf bus_conf;
+        /* resilience.bus.*: the defaults of every dependency a bus client
+         * of this service calls; hand them to cairn_bus_client_resilience(). */
+        struct cairn_resilience_conf bus_resilience;
+        struct cairn_conf_item *bus_resilience_items;
         struct cairn_metrics *metrics;
         struct cairn_admin *admin;
         struct cairn_bus *bus;

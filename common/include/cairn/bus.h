@@ -28,6 +28,7 @@
 #include "cairn/status.h"
 
 struct cairn_metrics;
+struct cairn_resilience_conf;
 
 /* Runtime settings, loaded through cairn_bus_conf_items (section "bus"). */
 struct cairn_bus_conf {
@@ -109,7 +110,17 @@ struct cairn_call_opts {
         const char *authorization;   /* forwarded caller credentials, or NULL */
         const char *traceparent;     /* W3C trace context to forward, or NULL */
         const char *tracestate;
+        const char *request_id;      /* the HTTP X-Request-ID, sent as cairn_request_id, or NULL */
+        bool no_wait;                /* no reply partition assigned (a rebalance): fail at once
+                                      * with UNAVAILABLE instead of blocking (event loops) */
 };
+
+/* Options for a call made while handling @p req: its deadline (cairn_deadline)
+ * and authorization go along, and so does its trace context as received
+ * (traceparent/tracestate; tracing may replace them with a child span's).
+ * Everything is borrowed from @p req and lives as long as the handler runs;
+ * timeout_ms and ce_id stay 0/NULL (a new logical request). */
+void cairn_call_opts_from_request(const struct cairn_request *req, struct cairn_call_opts *opts);
 
 /* The outcome of a call. On CAIRN_OK payload holds the reply bytes and
  * ce_type its type; otherwise st says why (a Status reply, a timeout, a
@@ -122,8 +133,9 @@ struct cairn_reply {
         size_t len;
 };
 
-/* @locality the client's reply thread (replies) or its timer (timeouts).
- * Must not block. */
+/* @locality the client's reply thread (replies and timeouts), its
+ * delivery-report thread (produce failures) or its retry thread (a retry
+ * that could not be sent). Must not block. */
 typedef void (*cairn_call_cb)(const struct cairn_reply *reply, void *opaque);
 
 /* Creates a client for calling service @p service (the caller: its reply
@@ -139,7 +151,15 @@ struct cairn_bus_client *cairn_bus_client_new(const char *service, const struct 
  * calls @p cb exactly once: with the reply, or with CAIRN_ERR_DEADLINE when
  * none arrives in time, or CAIRN_ERR_UNAVAILABLE when the request could not
  * be produced. Returns CAIRN_OK when @p cb will be called; otherwise the
- * error (and @p cb is never called), with @p st filled. */
+ * error (and @p cb is never called), with @p st filled.
+ *
+ * Every call goes through the resilience of the topic's dependency
+ * (cairn_bus_dependency_name): a bulkhead (full: CAIRN_ERR_EXHAUSTED at
+ * once), a circuit breaker (open: CAIRN_ERR_UNAVAILABLE at once, nothing
+ * produced) and retries of retryable failures with the same ce_id, full
+ * jitter backoff, never past the call's deadline; each attempt's timeout is
+ * the time left, capped at the dependency's timeout_ms. @p msg is packed
+ * before the return: the caller may free it. */
 cairn_err_t cairn_bus_call_async(struct cairn_bus_client *cli, const char *topic, const char *key,
                                  const ProtobufCMessage *msg, const struct cairn_call_opts *opts,
                                  cairn_call_cb cb, void *opaque, struct cairn_status *st);
@@ -153,6 +173,18 @@ cairn_err_t cairn_bus_call(struct cairn_bus_client *cli, const char *topic, cons
                            ProtobufCMessage **reply, struct cairn_status *st);
 
 bool cairn_bus_client_ready(void *cli, char *why, size_t why_size);
+
+/* Sets the resilience settings (copied) of @p dependency, or with NULL the
+ * defaults of every dependency not named. Takes effect for a dependency
+ * first called afterwards: call before traffic. Without any, dependencies
+ * use the documented defaults of resilience.<dependency>.*. */
+void cairn_bus_client_resilience(struct cairn_bus_client *cli, const char *dependency,
+                                 const struct cairn_resilience_conf *rconf);
+
+/* The dependency a topic belongs to: "cairn.<service>.v1.requests" is
+ * <service>; any other topic its own name, lower-cased, with every character
+ * outside [a-z0-9] turned into '_' (at most 48 characters). */
+void cairn_bus_dependency_name(const char *topic, char *buf, size_t size);
 
 /* Fails calls still waiting (CAIRN_ERR_UNAVAILABLE), flushes, closes. */
 void cairn_bus_client_free(struct cairn_bus_client *cli);

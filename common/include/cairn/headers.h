@@ -18,6 +18,7 @@
 #define CAIRN_H_TRACEPARENT  "traceparent"
 #define CAIRN_H_TRACESTATE   "tracestate"
 #define CAIRN_H_AUTHORIZATION "authorization"
+#define CAIRN_H_REQUEST_ID   "cairn_request_id"
 #define CAIRN_H_REPLY_TO     "cairn_reply_to"
 #define CAIRN_H_REPLY_PART   "cairn_reply_partition"
 #define CAIRN_H_DEADLINE     "cairn_deadline"
@@ -46,14 +47,17 @@ struct cairn_msg_headers {
         char reply_to[CAIRN_HEADER_MAX + 1];
         char correlation_id[CAIRN_HEADER_MAX + 1];
         char traceparent[64];
-        char tracestate[CAIRN_HEADER_MAX + 1];
+        char tracestate[512 + 1];    /* W3C: at least 512 characters are forwarded */
         int32_t reply_partition;
         int64_t deadline_ms;
 };
 
 /* Reads the Cairn headers from @p hdrs (may be NULL). Returns false with a
  * reason in @p why when a header is present but malformed (oversize, not
- * UTF-8 text, not a number, negative partition); absent headers are fine. */
+ * UTF-8 text, not a number, negative partition); absent headers are fine.
+ * traceparent and tracestate are never a reason to refuse (W3C Trace
+ * Context: what cannot be used is ignored): when oversize or not text they
+ * are left empty. Their contents are checked by cairn/trace.h. */
 bool cairn_headers_parse(const rd_kafka_headers_t *hdrs, struct cairn_msg_headers *out, char *why,
                          size_t why_size);
 

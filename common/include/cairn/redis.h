@@ -79,4 +79,15 @@ bool cairn_redis_ready(void *redis, char *why, size_t why_size);
  * interval has not passed yet: calls would fail at once. */
 bool cairn_redis_down(struct cairn_redis *redis);
 
+/* Sends @p ncmds commands (argc[i] arguments argv[i], lengths argvlen[i],
+ * which may be NULL for NUL-terminated strings) on one connection without
+ * waiting between them, then reads every reply into @p replies[i] (the
+ * caller frees each with freeReplyObject). Returns 0, or -1 when the
+ * server cannot be reached or a reply did not come in time (no replies are
+ * left to free), with the reason in @p errstr. Used by the embedding cache
+ * for SET EX of many entries in one round trip. @locality any thread. */
+int cairn_redis_pipeline(struct cairn_redis *redis, size_t ncmds, const int *argc,
+                         const char *const *const *argv, const size_t *const *argvlen,
+                         redisReply **replies, char *errstr, size_t errstr_size);
+
 #endif

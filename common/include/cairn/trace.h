@@ -227,9 +227,12 @@ struct cairn_span *cairn_trace_http_server_start(const char *method, const char 
                                                  const char *server_address,
                                                  const char *user_agent);
 
-/* Ends an HTTP SERVER span with http.response.status_code; 5xx sets status
- * ERROR (4xx is the client's error and leaves it unset, as the conventions
- * say). Takes @p span like cairn_span_end(). */
+/* Sets http.response.status_code on an HTTP SERVER span; 5xx sets status
+ * ERROR and error.type (4xx is the client's error and leaves the status
+ * unset, as the conventions say). */
+void cairn_trace_http_server_status(struct cairn_span *span, int status_code);
+
+/* cairn_trace_http_server_status(), then cairn_span_end(). */
 void cairn_trace_http_server_end(struct cairn_span *span, int status_code);
 
 /* ---- lifecycle ---- */

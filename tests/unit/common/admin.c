@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cairn/admin.h"
+#include "cairn/log.h"
 #include "cairn/metrics.h"
 
 /* ---- a tiny HTTP/1.1 client ---- */
@@ -344,6 +345,56 @@ START_TEST(test_cairn_admin_start_post_405)
 }
 END_TEST
 
+START_TEST(test_cairn_admin_start_loglevel)
+{
+        struct cairn_metrics *reg = cairn_metrics_new();
+        struct cairn_admin *admin = admin_start(reg);
+        int port = cairn_admin_port(admin);
+        FILE *devnull = fopen("/dev/null", "w");
+        struct http_reply r;
+
+        cairn_log_set_stream(devnull);
+        cairn_log_set_level(CAIRN_LOG_INFO);
+        http_request(port, "GET", "/loglevel", NULL, &r);
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_str_eq(r.body, "info\n");
+
+        http_request(port, "PUT", "/loglevel?level=debug", "", &r);
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_str_eq(r.body, "debug\n");
+        ck_assert_int_eq(cairn_log_get_level(), CAIRN_LOG_DEBUG);
+
+        http_request(port, "POST", "/loglevel?level=WARN", NULL, &r);
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_str_eq(r.body, "warn\n");
+        ck_assert_int_eq(cairn_log_get_level(), CAIRN_LOG_WARN);
+
+        /* a bad level changes nothing */
+        http_request(port, "PUT", "/loglevel?level=verbose", NULL, &r);
+        ck_assert_int_eq(r.status, 400);
+        ck_assert_ptr_nonnull(strstr(r.body, "debug, info, warn, error"));
+        ck_assert_int_eq(cairn_log_get_level(), CAIRN_LOG_WARN);
+
+        /* a GET never changes it, nor do other methods */
+        http_request(port, "GET", "/loglevel?level=debug", NULL, &r);
+        ck_assert_int_eq(r.status, 405);
+        http_request(port, "DELETE", "/loglevel", NULL, &r);
+        ck_assert_int_eq(r.status, 405);
+        ck_assert_int_eq(cairn_log_get_level(), CAIRN_LOG_WARN);
+
+        /* PUT without a level answers the current one */
+        http_request(port, "PUT", "/loglevel", "", &r);
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_str_eq(r.body, "warn\n");
+
+        cairn_log_set_level(CAIRN_LOG_INFO);
+        cairn_log_set_stream(NULL);
+        fclose(devnull);
+        cairn_admin_stop(admin);
+        cairn_metrics_free(reg);
+}
+END_TEST
+
 START_TEST(test_cairn_admin_start_keep_alive)
 {
         struct cairn_metrics *reg = cairn_metrics_new();
@@ -616,6 +667,7 @@ static Suite *admin_suite(void)
         tcase_add_test(tc, test_cairn_admin_start_metrics_exposition);
         tcase_add_test(tc, test_cairn_admin_start_unknown_path_404);
         tcase_add_test(tc, test_cairn_admin_start_post_405);
+        tcase_add_test(tc, test_cairn_admin_start_loglevel);
         tcase_add_test(tc, test_cairn_admin_start_keep_alive);
         tcase_add_test(tc, test_cairn_admin_start_bad_address);
         tcase_add_test(tc, test_cairn_admin_start_port_in_use);

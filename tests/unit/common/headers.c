@@ -102,6 +102,33 @@ START_TEST(test_cairn_headers_parse_rejects_oversize_and_binary)
 }
 END_TEST
 
+START_TEST(test_cairn_headers_parse_ignores_bad_trace_context)
+{
+        char big[600];
+        struct cairn_msg_headers m;
+        char why[128];
+
+        memset(big, 'a', sizeof(big) - 1);
+        big[sizeof(big) - 1] = '\0';
+        const char *pairs[] = { "ce_id", "abc", "traceparent", big, "tracestate", big, NULL };
+        rd_kafka_headers_t *h = hdrs_of(pairs);
+        ck_assert(cairn_headers_parse(h, &m, why, sizeof(why)));
+        ck_assert_str_eq(m.id, "abc");
+        ck_assert_str_eq(m.traceparent, "");
+        ck_assert_str_eq(m.tracestate, "");
+        rd_kafka_headers_destroy(h);
+
+        h = rd_kafka_headers_new(2);
+        rd_kafka_header_add(h, "traceparent", -1, "\xff\xfe", 2);
+        big[512] = '\0'; /* 512 characters of tracestate are kept */
+        rd_kafka_header_add(h, "tracestate", -1, big, -1);
+        ck_assert(cairn_headers_parse(h, &m, why, sizeof(why)));
+        ck_assert_str_eq(m.traceparent, "");
+        ck_assert_int_eq(strlen(m.tracestate), 512);
+        rd_kafka_headers_destroy(h);
+}
+END_TEST
+
 START_TEST(test_cairn_headers_get_last_wins_and_sizes)
 {
         rd_kafka_headers_t *h = rd_kafka_headers_new(4);
@@ -186,6 +213,7 @@ int main(void)
         tcase_add_test(tc, test_cairn_headers_parse_absent_is_fine);
         tcase_add_test(tc, test_cairn_headers_parse_rejects_bad_numbers);
         tcase_add_test(tc, test_cairn_headers_parse_rejects_oversize_and_binary);
+        tcase_add_test(tc, test_cairn_headers_parse_ignores_bad_trace_context);
         suite_add_tcase(s, tc);
         tc = tcase_create("cairn_headers_get");
         tcase_add_test(tc, test_cairn_headers_get_last_wins_and_sizes);

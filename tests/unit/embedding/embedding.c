@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cairn/arena.h"
 #include "cairn/embedding/v1/embedding.pb-c.h"
@@ -19,6 +21,11 @@ static struct cairn_arena arena;
 static struct cairn_request req;
 static struct cairn_status st;
 
+/* Loaded configurations whose strings the conf structs point into; freed
+ * at the end of the run. */
+static struct cairn_conf *loaded_confs[64];
+static size_t nloaded;
+
 /* Loads the table's defaults into @p c, as a service without a config
  * file or CAIRN_* variables would get them. */
 static void conf_defaults(struct embedding_conf *c)
@@ -29,7 +36,8 @@ static void conf_defaults(struct embedding_conf *c)
         struct cairn_conf *loaded = cairn_conf_load(NULL, &sec, 1, env, errstr, sizeof(errstr));
 
         ck_assert_msg(loaded != NULL, "%s", errstr);
-        cairn_conf_free(loaded); /* only integers: nothing in @p c points into it */
+        ck_assert_uint_lt(nloaded, 64);
+        loaded_confs[nloaded++] = loaded; /* strings in @p c point into it */
 }
 
 /* Starts the service with the current @c conf. */
@@ -60,6 +68,8 @@ static void teardown(void)
         cairn_arena_cleanup(&arena);
         embedding_service_cleanup(&svc);
         cairn_metrics_free(metrics);
+        while (nloaded > 0)
+                cairn_conf_free(loaded_confs[--nloaded]);
 }
 
 /* Restarts the service with changed limits. */
@@ -137,7 +147,7 @@ START_TEST(test_embedding_conf_section_names_table_and_target)
         ck_assert_str_eq(embedding_conf_items[0].name, "embedding.dimensions");
         ck_assert_str_eq(embedding_conf_items[1].name, "embedding.max_inputs");
         ck_assert_str_eq(embedding_conf_items[2].name, "embedding.max_input_bytes");
-        ck_assert_ptr_null(embedding_conf_items[3].name);
+        ck_assert_str_eq(embedding_conf_items[3].name, "embedding.default_model");
 }
 END_TEST
 
@@ -524,6 +534,191 @@ START_TEST(test_embedding_handlers_by_ce_type)
 }
 END_TEST
 
+/* ---- configured models ---- */
+
+/* A remote model in slot @p n (1-based) of @p c. */
+static void slot_remote(struct embedding_conf *c, int n, const char *name, long long dim)
+{
+        c->models[n - 1].name = name;
+        c->models[n - 1].provider = "openai";
+        c->models[n - 1].base_url = "http://127.0.0.1:9/v1";
+        c->models[n - 1].dimensions = dim;
+}
+
+START_TEST(test_embedding_conf_check_fallback_dimensions)
+{
+        struct embedding_conf c;
+        char errstr[512];
+
+        conf_defaults(&c);
+        c.max_inputs = 100;
+        slot_remote(&c, 1, "big", 768);
+        slot_remote(&c, 2, "small", 384);
+        ck_assert_int_eq(embedding_conf_check(&c, errstr, sizeof(errstr)), 0);
+        c.models[0].fallbacks = "small";
+        ck_assert_int_eq(embedding_conf_check(&c, errstr, sizeof(errstr)), -1);
+        ck_assert_msg(strstr(errstr, "embedding.models.1.fallbacks") != NULL, "%s", errstr);
+        ck_assert_msg(strstr(errstr, "384") && strstr(errstr, "768"), "%s", errstr);
+        /* same dimensions: another remote model, or the lexical one */
+        c.models[0].fallbacks = "";
+        c.models[1].fallbacks = " cairn-lexical-384 ";
+        ck_assert_int_eq(embedding_conf_check(&c, errstr, sizeof(errstr)), 0);
+        c.models[1].fallbacks = "nowhere";
+        ck_assert_int_eq(embedding_conf_check(&c, errstr, sizeof(errstr)), -1);
+        ck_assert_msg(strstr(errstr, "embedding.models.2.fallbacks") != NULL, "%s", errstr);
+        c.models[1].fallbacks = "small";
+        ck_assert_int_eq(embedding_conf_check(&c, errstr, sizeof(errstr)), -1);
+        ck_assert_msg(strstr(errstr, "itself") != NULL, "%s", errstr);
+}
+END_TEST
+
+START_TEST(test_embedding_conf_check_model_slots)
+{
+        struct embedding_conf c;
+        char errstr[512];
+
+        conf_defaults(&c);
+        slot_remote(&c, 3, "m", 0);
+        ck_assert_int_eq(embedding_conf_check(&c, errstr, sizeof(errstr)), -1);
+        ck_assert_msg(strstr(errstr, "embedding.models.3.dimensions") != NULL, "%s", errstr);
+        c.models[2].dimensions = 64;
+        c.models[2].base_url = "ftp://x";
+        ck_assert_int_eq(embedding_conf_check(&c, errstr, sizeof(errstr)), -1);
+        ck_assert_msg(strstr(errstr, "embedding.models.3.base_url") != NULL, "%s", errstr);
+        c.models[2].base_url = "https://x/v1";
+        c.models[2].truncate = "middle";
+        ck_assert_int_eq(embedding_conf_check(&c, errstr, sizeof(errstr)), -1);
+        ck_assert_msg(strstr(errstr, "embedding.models.3.truncate") != NULL, "%s", errstr);
+        c.models[2].truncate = "start";
+        c.models[2].provider = "magic";
+        ck_assert_int_eq(embedding_conf_check(&c, errstr, sizeof(errstr)), -1);
+        ck_assert_msg(strstr(errstr, "embedding.models.3.provider") != NULL, "%s", errstr);
+        c.models[2].provider = "openai";
+        slot_remote(&c, 5, "m", 64);
+        ck_assert_int_eq(embedding_conf_check(&c, errstr, sizeof(errstr)), -1);
+        ck_assert_msg(strstr(errstr, "embedding.models.5.name") != NULL, "%s", errstr);
+        c.models[4].name = "cairn-lexical-384";
+        ck_assert_int_eq(embedding_conf_check(&c, errstr, sizeof(errstr)), -1);
+        c.models[4].name = "";
+        c.default_model = "nope";
+        ck_assert_int_eq(embedding_conf_check(&c, errstr, sizeof(errstr)), -1);
+        ck_assert_msg(strstr(errstr, "embedding.default_model") != NULL, "%s", errstr);
+        c.default_model = "m";
+        ck_assert_int_eq(embedding_conf_check(&c, errstr, sizeof(errstr)), 0);
+        /* the largest model bounds the reply size */
+        c.models[2].dimensions = 1536;
+        ck_assert_int_eq(embedding_conf_check(&c, errstr, sizeof(errstr)), -1);
+        ck_assert_msg(strstr(errstr, "embedding.max_inputs") && strstr(errstr, "162"), "%s", errstr);
+}
+END_TEST
+
+START_TEST(test_embedding_api_key_read_checks_permissions)
+{
+        char path[] = "/tmp/cairn-key-XXXXXX", errstr[512];
+        int fd = mkstemp(path);
+        char *key;
+
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(write(fd, "sk-abc123\n", 10), 10);
+        close(fd);
+        chmod(path, 0644);
+        key = embedding_api_key_read("embedding.models.1.api_key_file", path, errstr,
+                                     sizeof(errstr));
+        ck_assert_ptr_null(key);
+        ck_assert_msg(strstr(errstr, "embedding.models.1.api_key_file") &&
+                              strstr(errstr, "chmod 600"), "%s", errstr);
+        ck_assert_ptr_null(strstr(errstr, "sk-abc123"));
+        chmod(path, 0620);
+        ck_assert_ptr_null(embedding_api_key_read("k", path, errstr, sizeof(errstr)));
+        chmod(path, 0600);
+        key = embedding_api_key_read("k", path, errstr, sizeof(errstr));
+        ck_assert_ptr_nonnull(key);
+        ck_assert_str_eq(key, "sk-abc123");
+        free(key);
+        chmod(path, 0640);
+        key = embedding_api_key_read("k", path, errstr, sizeof(errstr));
+        ck_assert_ptr_nonnull(key);
+        free(key);
+        unlink(path);
+        ck_assert_ptr_null(embedding_api_key_read("k", path, errstr, sizeof(errstr)));
+        ck_assert_msg(strstr(errstr, "cannot open") != NULL, "%s", errstr);
+}
+END_TEST
+
+/* A lexical model under another name with an 8-byte limit. */
+static void restart_with_short_model(const char *truncate)
+{
+        embedding_service_cleanup(&svc);
+        conf.models[0].name = "short";
+        conf.models[0].provider = "lexical";
+        conf.models[0].max_input_bytes = 8;
+        conf.models[0].truncate = truncate;
+        start();
+}
+
+static void assert_same_vector(const char *text, const char *as_if)
+{
+        char *inputs[] = { (char *)text }, *expect[] = { (char *)as_if };
+        Cairn__Embedding__V1__EmbedReply *a, *b;
+        float va[384];
+
+        ck_assert_int_eq(call(inputs, 1, "short", 0, &a), CAIRN_OK);
+        ck_assert_str_eq(a->model, "short");
+        memcpy(va, a->embeddings[0]->vector, sizeof(va));
+        ck_assert_int_eq(call(expect, 1, NULL, 0, &b), CAIRN_OK);
+        ck_assert_int_eq(memcmp(va, b->embeddings[0]->vector, sizeof(va)), 0);
+}
+
+START_TEST(test_embedding_embed_handle_truncates)
+{
+        char *inputs[] = { "abcdefghijkl" };
+
+        restart_with_short_model("error");
+        ck_assert_int_eq(call(inputs, 1, "short", 0, NULL), CAIRN_ERR_INVALID);
+        ck_assert_str_eq(st.field, "inputs[0]");
+        ck_assert_str_eq(st.reason, "INPUT_TOO_LARGE");
+        restart_with_short_model("end");
+        assert_same_vector("abcdefghijkl", "abcdefgh");
+        /* never inside a UTF-8 sequence: "abcdefg" + the first byte of "é" is cut back */
+        assert_same_vector("abcdefg\xc3\xa9xyz", "abcdefg");
+        restart_with_short_model("start");
+        assert_same_vector("abcdefghijkl", "efghijkl");
+        assert_same_vector("xyz\xc3\xa9" "abcdefg", "abcdefg");
+}
+END_TEST
+
+START_TEST(test_embedding_list_models_handle_lists_configured)
+{
+        ProtobufCMessage *reply = NULL;
+        Cairn__Embedding__V1__ListModelsRequest in = CAIRN__EMBEDDING__V1__LIST_MODELS_REQUEST__INIT;
+        Cairn__Embedding__V1__ListModelsReply *r;
+
+        restart_with_short_model("end");
+        ck_assert_int_eq(embedding_list_models_handle(&req, &in.base, &reply, &st), CAIRN_OK);
+        r = (Cairn__Embedding__V1__ListModelsReply *)reply;
+        ck_assert_uint_eq(r->n_models, 2);
+        ck_assert_str_eq(r->models[0]->name, "cairn-lexical-384");
+        ck_assert_str_eq(r->models[1]->name, "short");
+        ck_assert_str_eq(r->models[1]->provider, "lexical");
+}
+END_TEST
+
+START_TEST(test_embedding_embed_handle_remote_down_is_unavailable)
+{
+        /* a provider nobody listens on: UNAVAILABLE naming the model, no crash */
+        char *inputs[] = { "hello" };
+
+        embedding_service_cleanup(&svc);
+        slot_remote(&conf, 1, "remote", 64);
+        conf.models[0].batch_wait_us = 0;
+        start();
+        ck_assert_int_eq(call(inputs, 1, "remote", 0, NULL), CAIRN_ERR_UNAVAILABLE);
+        ck_assert_msg(strstr(st.message, "remote") != NULL, "%s", st.message);
+        ck_assert_int_eq(call(inputs, 1, "remote", 32, NULL), CAIRN_ERR_INVALID);
+        ck_assert_str_eq(st.field, "dimensions");
+}
+END_TEST
+
 static TCase *tcase(Suite *s, const char *name)
 {
         TCase *tc = tcase_create(name);
@@ -572,8 +767,19 @@ static Suite *embedding_suite(void)
         tcase_add_test(tc, test_embedding_embed_handle_counts_metrics);
         tcase_add_test(tc, test_embedding_embed_handle_concurrent);
 
+        tcase_add_test(tc, test_embedding_embed_handle_truncates);
+        tcase_add_test(tc, test_embedding_embed_handle_remote_down_is_unavailable);
+
         tc = tcase(s, "embedding_list_models_handle");
         tcase_add_test(tc, test_embedding_list_models_handle_lists_lexical);
+        tcase_add_test(tc, test_embedding_list_models_handle_lists_configured);
+
+        tc = tcase(s, "embedding_conf_check (models)");
+        tcase_add_test(tc, test_embedding_conf_check_fallback_dimensions);
+        tcase_add_test(tc, test_embedding_conf_check_model_slots);
+
+        tc = tcase(s, "embedding_api_key_read");
+        tcase_add_test(tc, test_embedding_api_key_read_checks_permissions);
 
         tc = tcase(s, "embedding_handlers");
         tcase_add_test(tc, test_embedding_handlers_by_ce_type);

@@ -1,0 +1,580 @@
+/* cairn-admin: the operator's tool for a Kafka cluster running Cairn.
+ *   cairn-admin [-c FILE] topics apply TOPICS.yaml   create what is missing, add partitions,
+ *                                                    set configs that drifted
+ *   cairn-admin [-c FILE] topics diff TOPICS.yaml    report drift; exit 1 when there is any
+ * Connection settings are the usual kafka.* keys (file or CAIRN_KAFKA_*).
+ * It never deletes a topic, never lowers partitions and never touches a
+ * topic the file does not name. Exit codes: 0 as declared (or made so),
+ * 1 drift found (diff) or left behind (apply), 2 an error. */
+#include <getopt.h>
+#include <librdkafka/rdkafka.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cairn/clock.h"
+#include "cairn/conf.h"
+#include "topics.h"
+
+struct tool_conf {
+        long long timeout_ms;
+};
+
+static struct tool_conf tconf;
+
+static const struct cairn_conf_item tool_conf_items[] = {
+        { "topics.timeout_ms", CAIRN_CONF_INT, "30000", 100, 600000, 0,
+          offsetof(struct tool_conf, timeout_ms),
+          "how long cairn-admin waits for each answer of the cluster" },
+        { NULL, 0, NULL, 0, 0, 0, 0, NULL },
+};
+
+struct admin {
+        rd_kafka_t *rk;
+        rd_kafka_queue_t *q;
+        int timeout_ms;
+};
+
+static void usage(FILE *fp)
+{
+        fprintf(fp,
+                "usage: cairn-admin [-c FILE] topics apply|diff TOPICS.yaml\n"
+                "  apply  create missing topics, add partitions, set configs that drifted\n"
+                "         (never deletes, never lowers partitions); a second run changes nothing\n"
+                "  diff   report drift between the file and the cluster; exit 1 when there is any\n"
+                "  -c FILE  configuration (kafka.* keys, topics.timeout_ms); default $CAIRN_CONFIG;\n"
+                "           CAIRN_KAFKA_BOOTSTRAP_SERVERS etc. override it\n");
+}
+
+struct set_ctx {
+        rd_kafka_conf_t *kconf;
+        char *errstr;
+        size_t errstr_size;
+};
+
+static int set_one(const char *name, const char *value, void *opaque)
+{
+        struct set_ctx *ctx = opaque;
+        char err[256];
+
+        if (rd_kafka_conf_set(ctx->kconf, name, value, err, sizeof(err)) != RD_KAFKA_CONF_OK) {
+                snprintf(ctx->errstr, ctx->errstr_size, "config: kafka.%s: %s", name, err);
+                return -1;
+        }
+        return 0;
+}
+
+static int admin_open(struct admin *a, const struct cairn_conf *conf, char *errstr,
+                      size_t errstr_size)
+{
+        rd_kafka_conf_t *kconf = rd_kafka_conf_new();
+        struct set_ctx ctx = { kconf, errstr, errstr_size };
+
+        memset(a, 0, sizeof(*a));
+        a->timeout_ms = (int)tconf.timeout_ms;
+        if (!cairn_conf_kafka_get(conf, "bootstrap.servers")) {
+                snprintf(errstr, errstr_size,
+                         "config: kafka.bootstrap.servers is required (set it in the file or "
+                         "CAIRN_KAFKA_BOOTSTRAP_SERVERS)");
+                rd_kafka_conf_destroy(kconf);
+                return -1;
+        }
+        if (cairn_conf_foreach_kafka(conf, set_one, &ctx) != 0) {
+                rd_kafka_conf_destroy(kconf);
+                return -1;
+        }
+        /* Only admin requests: no auto-creation through metadata requests. */
+        rd_kafka_conf_set(kconf, "allow.auto.create.topics", "false", NULL, 0);
+        a->rk = rd_kafka_new(RD_KAFKA_PRODUCER, kconf, errstr, errstr_size);
+        if (!a->rk) {
+                rd_kafka_conf_destroy(kconf);
+                return -1;
+        }
+        a->q = rd_kafka_queue_new(a->rk);
+        return 0;
+}
+
+static void admin_close(struct admin *a)
+{
+        if (a->q)
+                rd_kafka_queue_destroy(a->q);
+        if (a->rk)
+                rd_kafka_destroy(a->rk);
+}
+
+static rd_kafka_AdminOptions_t *admin_options(struct admin *a, rd_kafka_admin_op_t op)
+{
+        rd_kafka_AdminOptions_t *opts = rd_kafka_AdminOptions_new(a->rk, op);
+
+        rd_kafka_AdminOptions_set_request_timeout(opts, a->timeout_ms, NULL, 0);
+        if (op == RD_KAFKA_ADMIN_OP_CREATETOPICS || op == RD_KAFKA_ADMIN_OP_CREATEPARTITIONS)
+                rd_kafka_AdminOptions_set_operation_timeout(opts, a->timeout_ms, NULL, 0);
+        return opts;
+}
+
+/* Waits for the result of one admin request; NULL (with a message) when the
+ * request failed as a whole. */
+static rd_kafka_event_t *admin_wait(struct admin *a, const char *what)
+{
+        rd_kafka_event_t *ev = rd_kafka_queue_poll(a->q, a->timeout_ms + 5000);
+
+        if (!ev) {
+                fprintf(stderr, "cairn-admin: %s: no answer from the cluster within %d ms\n", what,
+                        a->timeout_ms + 5000);
+                return NULL;
+        }
+        if (rd_kafka_event_error(ev)) {
+                fprintf(stderr, "cairn-admin: %s failed: %s\n", what, rd_kafka_event_error_string(ev));
+                rd_kafka_event_destroy(ev);
+                return NULL;
+        }
+        return ev;
+}
+
+static void state_cleanup(struct topic_state *st)
+{
+        for (size_t i = 0; i < st->nconfigs; i++) {
+                free(st->configs[i].name);
+                free(st->configs[i].value);
+        }
+        free(st->configs);
+        memset(st, 0, sizeof(*st));
+}
+
+/* Dynamic (per-topic) configs, kept so AlterConfigs, which replaces the
+ * whole set, does not drop what was set outside the file. */
+struct dyn {
+        struct topic_config *configs;
+        size_t nconfigs;
+};
+
+static void config_push(struct topic_config **arr, size_t *n, const char *name, const char *value)
+{
+        *arr = realloc(*arr, (*n + 1) * sizeof(**arr));
+        if (!*arr)
+                abort();
+        (*arr)[*n].name = strdup(name);
+        (*arr)[*n].value = strdup(value ? value : "");
+        if (!(*arr)[*n].name || !(*arr)[*n].value)
+                abort();
+        (*n)++;
+}
+
+/* Fills @p st (and @p dyn) for every topic of @p tf from the cluster.
+ * Returns 0, or -1 after printing why. */
+static int fetch_state(struct admin *a, const struct topics_file *tf, struct topic_state *st,
+                       struct dyn *dyn)
+{
+        const struct rd_kafka_metadata *md = NULL;
+        rd_kafka_resp_err_t err;
+        rd_kafka_ConfigResource_t **res;
+        size_t nres = 0;
+
+        err = rd_kafka_metadata(a->rk, 1, NULL, &md, a->timeout_ms);
+        if (err) {
+                fprintf(stderr, "cairn-admin: metadata request failed: %s\n", rd_kafka_err2str(err));
+                return -1;
+        }
+        res = calloc(tf->ntopics ? tf->ntopics : 1, sizeof(*res));
+        if (!res)
+                abort();
+        for (size_t i = 0; i < tf->ntopics; i++) {
+                for (int t = 0; t < md->topic_cnt; t++) {
+                        const struct rd_kafka_metadata_topic *mt = &md->topics[t];
+
+                        if (strcmp(mt->topic, tf->topics[i].name) != 0 || mt->err)
+                                continue;
+                        st[i].exists = true;
+                        st[i].partitions = mt->partition_cnt;
+                        st[i].replication_factor =
+                                mt->partition_cnt > 0 ? mt->partitions[0].replica_cnt : 0;
+                        res[nres++] = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC,
+                                                                  mt->topic);
+                }
+        }
+        rd_kafka_metadata_destroy(md);
+        if (nres == 0) {
+                free(res);
+                return 0;
+        }
+
+        rd_kafka_AdminOptions_t *opts = admin_options(a, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
+        rd_kafka_DescribeConfigs(a->rk, res, nres, opts, a->q);
+        rd_kafka_AdminOptions_destroy(opts);
+        rd_kafka_ConfigResource_destroy_array(res, nres);
+        free(res);
+        rd_kafka_event_t *ev = admin_wait(a, "DescribeConfigs");
+        if (!ev)
+                return -1;
+        const rd_kafka_DescribeConfigs_result_t *r = rd_kafka_event_DescribeConfigs_result(ev);
+        size_t cnt;
+        const rd_kafka_ConfigResource_t **rr = rd_kafka_DescribeConfigs_result_resources(r, &cnt);
+        int rc = 0;
+
+        for (size_t j = 0; j < cnt; j++) {
+                const char *name = rd_kafka_ConfigResource_name(rr[j]);
+                size_t i, nent;
+
+                for (i = 0; i < tf->ntopics; i++)
+                        if (strcmp(tf->topics[i].name, name) == 0)
+                                break;
+                if (i == tf->ntopics)
+                        continue;
+                if (rd_kafka_ConfigResource_error(rr[j])) {
+                        fprintf(stderr, "cairn-admin: configs of %s: %s\n", name,
+                                rd_kafka_ConfigResource_error_string(rr[j]));
+                        rc = -1;
+                        continue;
+                }
+                const rd_kafka_ConfigEntry_t **ent = rd_kafka_ConfigResource_configs(rr[j], &nent);
+                for (size_t e = 0; e < nent; e++) {
+                        const char *en = rd_kafka_ConfigEntry_name(ent[e]);
+                        const char *ev_ = rd_kafka_ConfigEntry_value(ent[e]);
+
+                        config_push(&st[i].configs, &st[i].nconfigs, en, ev_);
+                        if (rd_kafka_ConfigEntry_source(ent[e]) ==
+                                    RD_KAFKA_CONFIG_SOURCE_DYNAMIC_TOPIC_CONFIG &&
+                            !rd_kafka_ConfigEntry_is_sensitive(ent[e]) && ev_)
+                                config_push(&dyn[i].configs, &dyn[i].nconfigs, en, ev_);
+                }
+        }
+        rd_kafka_event_destroy(ev);
+        return rc;
+}
+
+/* Checks the per-topic results of CreateTopics/CreatePartitions. */
+static int topic_results(const rd_kafka_topic_result_t **tr, size_t cnt, const char *done)
+{
+        int rc = 0;
+
+        for (size_t i = 0; i < cnt; i++) {
+                if (rd_kafka_topic_result_error(tr[i])) {
+                        fprintf(stderr, "cairn-admin: %s: %s\n", rd_kafka_topic_result_name(tr[i]),
+                                rd_kafka_topic_result_error_string(tr[i]));
+                        rc = -1;
+                } else {
+                        printf("%-10s%s\n", done, rd_kafka_topic_result_name(tr[i]));
+                }
+        }
+        return rc;
+}
+
+static int create_topics(struct admin *a, const struct topics_file *tf,
+                         const struct topic_plan *plan)
+{
+        rd_kafka_NewTopic_t **nt = calloc(tf->ntopics, sizeof(*nt));
+        char errstr[512];
+        size_t n = 0;
+        int rc;
+
+        if (!nt)
+                abort();
+        for (size_t i = 0; i < tf->ntopics; i++) {
+                const struct topic_spec *spec = &tf->topics[i];
+
+                if (!plan[i].create)
+                        continue;
+                nt[n] = rd_kafka_NewTopic_new(spec->name, spec->partitions,
+                                              spec->replication_factor, errstr, sizeof(errstr));
+                if (!nt[n]) {
+                        fprintf(stderr, "cairn-admin: %s: %s\n", spec->name, errstr);
+                        rd_kafka_NewTopic_destroy_array(nt, n);
+                        free(nt);
+                        return -1;
+                }
+                for (size_t c = 0; c < spec->nconfigs; c++)
+                        rd_kafka_NewTopic_set_config(nt[n], spec->configs[c].name,
+                                                     spec->configs[c].value);
+                n++;
+        }
+        rd_kafka_AdminOptions_t *opts = admin_options(a, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+        rd_kafka_CreateTopics(a->rk, nt, n, opts, a->q);
+        rd_kafka_AdminOptions_destroy(opts);
+        rd_kafka_NewTopic_destroy_array(nt, n);
+        free(nt);
+        rd_kafka_event_t *ev = admin_wait(a, "CreateTopics");
+        if (!ev)
+                return -1;
+        size_t cnt;
+        const rd_kafka_topic_result_t **tr =
+                rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &cnt);
+        rc = topic_results(tr, cnt, "created");
+        rd_kafka_event_destroy(ev);
+        return rc;
+}
+
+static int grow_partitions(struct admin *a, const struct topics_file *tf,
+                           const struct topic_plan *plan)
+{
+        rd_kafka_NewPartitions_t **np = calloc(tf->ntopics, sizeof(*np));
+        char errstr[512];
+        size_t n = 0;
+        int rc;
+
+        if (!np)
+                abort();
+        for (size_t i = 0; i < tf->ntopics; i++) {
+                if (plan[i].partitions_to <= 0)
+                        continue;
+                np[n] = rd_kafka_NewPartitions_new(tf->topics[i].name,
+                                                   (size_t)plan[i].partitions_to, errstr,
+                                                   sizeof(errstr));
+                if (!np[n])
+                        abort(); /* only fails on a NULL name */
+                n++;
+        }
+        rd_kafka_AdminOptions_t *opts = admin_options(a, RD_KAFKA_ADMIN_OP_CREATEPARTITIONS);
+        rd_kafka_CreatePartitions(a->rk, np, n, opts, a->q);
+        rd_kafka_AdminOptions_destroy(opts);
+        rd_kafka_NewPartitions_destroy_array(np, n);
+        free(np);
+        rd_kafka_event_t *ev = admin_wait(a, "CreatePartitions");
+        if (!ev)
+                return -1;
+        size_t cnt;
+        const rd_kafka_topic_result_t **tr = rd_kafka_CreatePartitions_result_topics(
+                rd_kafka_event_CreatePartitions_result(ev), &cnt);
+        rc = topic_results(tr, cnt, "grown");
+        rd_kafka_event_destroy(ev);
+        return rc;
+}
+
+/* AlterConfigs replaces a topic's whole set of dynamic configs, so each
+ * request carries every dynamic config the topic has now, with the file's
+ * values laid over them: nothing set outside the file is reverted. */
+static int alter_configs(struct admin *a, const struct topics_file *tf,
+                         const struct topic_plan *plan, const struct dyn *dyn)
+{
+        rd_kafka_ConfigResource_t **res = calloc(tf->ntopics, sizeof(*res));
+        size_t n = 0;
+        int rc = 0;
+
+        if (!res)
+                abort();
+        for (size_t i = 0; i < tf->ntopics; i++) {
+                const struct topic_spec *spec = &tf->topics[i];
+
+                if (!plan[i].configs_drift)
+                        continue;
+                res[n] = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, spec->name);
+                for (size_t d = 0; d < dyn[i].nconfigs; d++) {
+                        bool declared = false;
+
+                        for (size_t c = 0; c < spec->nconfigs; c++)
+                                if (strcmp(spec->configs[c].name, dyn[i].configs[d].name) == 0)
+                                        declared = true;
+                        if (!declared)
+                                rd_kafka_ConfigResource_set_config(res[n], dyn[i].configs[d].name,
+                                                                   dyn[i].configs[d].value);
+                }
+                for (size_t c = 0; c < spec->nconfigs; c++)
+                        rd_kafka_ConfigResource_set_config(res[n], spec->configs[c].name,
+                                                           spec->configs[c].value);
+                n++;
+        }
+        rd_kafka_AdminOptions_t *opts = admin_options(a, RD_KAFKA_ADMIN_OP_ALTERCONFIGS);
+        rd_kafka_AlterConfigs(a->rk, res, n, opts, a->q);
+        rd_kafka_AdminOptions_destroy(opts);
+        rd_kafka_ConfigResource_destroy_array(res, n);
+        free(res);
+        rd_kafka_event_t *ev = admin_wait(a, "AlterConfigs");
+        if (!ev)
+                return -1;
+        size_t cnt;
+        const rd_kafka_ConfigResource_t **rr =
+                rd_kafka_AlterConfigs_result_resources(rd_kafka_event_AlterConfigs_result(ev), &cnt);
+        for (size_t j = 0; j < cnt; j++) {
+                if (rd_kafka_ConfigResource_error(rr[j])) {
+                        fprintf(stderr, "cairn-admin: configs of %s: %s\n",
+                                rd_kafka_ConfigResource_name(rr[j]),
+                                rd_kafka_ConfigResource_error_string(rr[j]));
+                        rc = -1;
+                } else {
+                        printf("%-10s%s\n", "altered", rd_kafka_ConfigResource_name(rr[j]));
+                }
+        }
+        rd_kafka_event_destroy(ev);
+        return rc;
+}
+
+static void states_free(struct topic_state *st, struct dyn *dyn, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                state_cleanup(&st[i]);
+                struct topic_state tmp = { .configs = dyn[i].configs, .nconfigs = dyn[i].nconfigs };
+                state_cleanup(&tmp);
+        }
+        free(st);
+        free(dyn);
+}
+
+/* Changes this tool would still make, as the cluster answers now; -1 when
+ * it cannot tell. */
+static int pending(struct admin *a, const struct topics_file *tf)
+{
+        struct topic_state *st = calloc(tf->ntopics + 1, sizeof(*st));
+        struct dyn *dyn = calloc(tf->ntopics + 1, sizeof(*dyn));
+        int n = 0;
+
+        if (!st || !dyn)
+                abort();
+        if (fetch_state(a, tf, st, dyn) != 0) {
+                n = -1;
+        } else {
+                for (size_t i = 0; i < tf->ntopics; i++) {
+                        struct topic_plan plan;
+
+                        topic_plan_make(&tf->topics[i], &st[i], &plan, NULL);
+                        n += plan.create + (plan.partitions_to > 0) + plan.configs_drift;
+                }
+        }
+        states_free(st, dyn, tf->ntopics);
+        return n;
+}
+
+/* A change is acknowledged once the controller has it; brokers apply it
+ * to what they answer a moment later. Waits (boundedly) until the
+ * cluster's answers show every change, so a diff right after an apply
+ * finds nothing. Returns the changes still not visible. */
+static int verify(struct admin *a, const struct topics_file *tf)
+{
+        int64_t until = cairn_mono_us() + (int64_t)a->timeout_ms * 1000;
+        int left;
+
+        for (;;) {
+                left = pending(a, tf);
+                if (left == 0 || cairn_mono_us() >= until)
+                        return left;
+                usleep(200000);
+        }
+}
+
+static int topics_cmd(const struct cairn_conf *conf, bool apply, const char *path)
+{
+        struct topics_file tf;
+        struct admin a;
+        char errstr[1024];
+        int rc = 2;
+
+        if (topics_file_load(path, &tf, errstr, sizeof(errstr)) != 0) {
+                fprintf(stderr, "cairn-admin: %s\n", errstr);
+                return 2;
+        }
+        if (admin_open(&a, conf, errstr, sizeof(errstr)) != 0) {
+                fprintf(stderr, "cairn-admin: %s\n", errstr);
+                topics_file_cleanup(&tf);
+                return 2;
+        }
+        struct topic_state *st = calloc(tf.ntopics + 1, sizeof(*st));
+        struct topic_plan *plan = calloc(tf.ntopics + 1, sizeof(*plan));
+        struct dyn *dyn = calloc(tf.ntopics + 1, sizeof(*dyn));
+        if (!st || !plan || !dyn)
+                abort();
+        if (fetch_state(&a, &tf, st, dyn) != 0)
+                goto out;
+
+        int drift = 0, ncreate = 0, ngrow = 0, nalter = 0, kept = 0;
+        for (size_t i = 0; i < tf.ntopics; i++) {
+                int d = topic_plan_make(&tf.topics[i], &st[i], &plan[i], stdout);
+
+                drift += d;
+                ncreate += plan[i].create;
+                ngrow += plan[i].partitions_to > 0;
+                nalter += plan[i].configs_drift;
+                kept += plan[i].fewer_partitions || plan[i].rf_differs;
+        }
+        if (!apply) {
+                if (drift)
+                        printf("diff: %d difference%s in %zu topics declared in %s\n", drift,
+                               drift == 1 ? "" : "s", tf.ntopics, path);
+                else
+                        printf("diff: no drift: the %zu topics of %s are as declared\n", tf.ntopics,
+                               path);
+                rc = drift ? 1 : 0;
+                goto out;
+        }
+        if (ncreate + ngrow + nalter == 0) {
+                if (kept)
+                        printf("apply: nothing this tool changes; %d topic%s differ%s in ways it "
+                               "never changes (see above)\n",
+                               kept, kept == 1 ? "" : "s", kept == 1 ? "s" : "");
+                else
+                        printf("apply: nothing to change: the %zu topics of %s are as declared\n",
+                               tf.ntopics, path);
+                rc = kept ? 1 : 0;
+                goto out;
+        }
+        rc = 0;
+        if (ncreate && create_topics(&a, &tf, plan) != 0)
+                rc = 2;
+        if (ngrow && grow_partitions(&a, &tf, plan) != 0)
+                rc = 2;
+        if (nalter && alter_configs(&a, &tf, plan, dyn) != 0)
+                rc = 2;
+        if (rc == 0) {
+                int left = verify(&a, &tf);
+
+                if (left != 0) {
+                        printf("apply: the cluster does not show %s change%s yet after %d ms\n",
+                               left < 0 ? "every" : "each", left == 1 ? "" : "s", a.timeout_ms);
+                        rc = 2;
+                        goto out;
+                }
+                printf("apply: %d created, %d grown, %d with configs set", ncreate, ngrow, nalter);
+                if (kept)
+                        printf("; %d left as they are (see above)", kept);
+                printf("\n");
+                if (kept)
+                        rc = 1;
+        }
+out:
+        states_free(st, dyn, tf.ntopics);
+        free(plan);
+        admin_close(&a);
+        topics_file_cleanup(&tf);
+        return rc;
+}
+
+int main(int argc, char **argv)
+{
+        static const struct option longopts[] = {
+                { "config", required_argument, NULL, 'c' },
+                { "help", no_argument, NULL, 'h' },
+                { NULL, 0, NULL, 0 },
+        };
+        struct cairn_conf_section sec = { "cairn-admin", tool_conf_items, &tconf, NULL };
+        const char *path = getenv("CAIRN_CONFIG");
+        struct cairn_conf *conf;
+        char errstr[1024];
+        int c, rc;
+
+        while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+                switch (c) {
+                case 'c':
+                        path = optarg;
+                        break;
+                case 'h':
+                        usage(stdout);
+                        return 0;
+                default:
+                        usage(stderr);
+                        return 2;
+                }
+        }
+        if (argc - optind != 3 || strcmp(argv[optind], "topics") != 0 ||
+            (strcmp(argv[optind + 1], "apply") != 0 && strcmp(argv[optind + 1], "diff") != 0)) {
+                usage(stderr);
+                return 2;
+        }
+        conf = cairn_conf_load(path && path[0] ? path : NULL, &sec, 1, NULL, errstr,
+                               sizeof(errstr));
+        if (!conf) {
+                fprintf(stderr, "cairn-admin: %s\n", errstr);
+                return 2;
+        }
+        rc = topics_cmd(conf, strcmp(argv[optind + 1], "apply") == 0, argv[optind + 2]);
+        cairn_conf_free(conf);
+        return rc;
+}

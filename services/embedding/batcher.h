@@ -1,0 +1,49 @@
+/* Micro-batching: concurrent requests for the same remote model are
+ * coalesced into one upstream call of up to max_batch texts, or whatever
+ * arrived within a short window, and the vectors are split back to their
+ * callers in order.
+ *
+ * The first caller of a batch leads it: it waits for the window (or until
+ * the batch is full), then makes the upstream call on its own thread while
+ * the others wait for their slice. Callers are the bus workers, so the
+ * batch size is bounded by how many requests the runtime hands over at
+ * once: bus.workers must be raised for remote models (docs/embedding.md). */
+#ifndef EMBEDDING_BATCHER_H
+#define EMBEDDING_BATCHER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cairn/err.h"
+#include "cairn/status.h"
+#include "provider.h"
+
+struct cairn_metrics;
+struct batcher;
+
+/* A batcher over @p p (borrowed) for vectors of @p dim floats: batches of
+ * at most @p max_batch texts, gathered for at most @p wait_us. The
+ * histogram cairn_embedding_batch_size{model} records every batch sent.
+ * NULL when out of memory. */
+struct batcher *batcher_new(struct provider *p, const char *model, size_t dim, size_t max_batch,
+                            int64_t wait_us, struct cairn_metrics *metrics);
+void batcher_free(struct batcher *bt);
+
+/* Embeds @p n texts (borrowed; copied into the batch) into @p out
+ * (n x dim), sharing an upstream call with concurrent callers. A caller
+ * whose deadline passes before its batch is answered gets
+ * CAIRN_ERR_DEADLINE at its deadline. A call of max_batch texts or more,
+ * or with batching off, goes straight to the provider. Sets *@p tokens to
+ * this caller's share of the batch's input tokens.
+ * @locality any thread; blocks the calling thread. */
+cairn_err_t batcher_embed(struct batcher *bt, const char *const *texts, const size_t *lens,
+                          size_t n, int64_t deadline_ms, float *out, uint64_t *tokens,
+                          struct cairn_status *st);
+
+/* The pure part of splitting: how a request of @p n texts is cut into
+ * upstream calls of at most @p max_batch (0: no limit). Returns the number
+ * of calls; when @p sizes is not NULL writes each call's size (room for
+ * the returned count). */
+size_t batcher_split(size_t n, size_t max_batch, size_t *sizes);
+
+#endif

@@ -1,0 +1,55 @@
+/* The wire format of OpenAI-compatible embeddings servers, as pure
+ * functions: the request body, the response parser (float arrays or
+ * base64 little-endian float32), error bodies and Retry-After. No I/O, so
+ * unit tests and the fuzz target call them directly. */
+#ifndef EMBEDDING_OPENAI_WIRE_H
+#define EMBEDDING_OPENAI_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cairn/err.h"
+#include "cairn/status.h"
+
+/* Decodes standard base64 (RFC 4648 alphabet; '=' padding optional; no
+ * whitespace) of @p len bytes into @p out (room for @p out_size bytes).
+ * Returns 0 with the decoded size in *@p outlen, or -1 when the input is
+ * not base64 or does not fit. */
+int wire_base64_decode(const char *in, size_t len, uint8_t *out, size_t out_size, size_t *outlen);
+
+/* What the request body says besides the inputs. */
+struct wire_request {
+        const char *model;           /* upstream model name */
+        size_t dimensions;           /* sent only when send_dimensions */
+        bool send_dimensions;
+        bool base64;                 /* encoding_format "base64" (else "float") */
+};
+
+/* The JSON body of POST /embeddings for @p n texts (texts[i] has lens[i]
+ * bytes of UTF-8). Returns a malloc'ed NUL-terminated string the caller
+ * frees, or NULL (out of memory, or a text that is not UTF-8). */
+char *wire_request_body(const struct wire_request *wr, const char *const *texts,
+                        const size_t *lens, size_t n);
+
+/* Parses a 2xx response body of @p len bytes (untrusted) that must hold
+ * exactly @p n embeddings of @p dim floats, data[].index 0..n-1 each once,
+ * as arrays of numbers or base64 strings. Writes vector i to
+ * out[i * dim .. (i + 1) * dim) and usage.prompt_tokens (0 if absent) to
+ * *@p tokens. Returns CAIRN_OK, or CAIRN_ERR_UNAVAILABLE with reason
+ * UPSTREAM_BAD_RESPONSE (or UPSTREAM_WRONG_DIMENSIONS) and a message saying
+ * what is wrong in @p st. @p out may be partly written on error. */
+cairn_err_t wire_response_parse(const char *body, size_t len, size_t n, size_t dim, float *out,
+                                uint64_t *tokens, struct cairn_status *st);
+
+/* The provider's message from an error body (OpenAI's
+ * {"error":{"message":...}}, TEI's {"error":"...","error_type":...}, or a
+ * plain text body), cut to @p size - 1 bytes of printable ASCII (other
+ * bytes become '?'). Writes "" when there is none. */
+void wire_error_message(const char *body, size_t len, char *msg, size_t size);
+
+/* A Retry-After value in delta-seconds ("2", "0.5") as milliseconds, or
+ * -1 when it is not one (HTTP dates are the caller's: curl_getdate). */
+int64_t wire_retry_after_ms(const char *value);
+
+#endif

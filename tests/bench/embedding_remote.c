@@ -1,0 +1,431 @@
+/* Benchmarks of the embedding service with remote models, against the fake
+ * OpenAI-compatible provider of the tests and a Redis of its own:
+ *
+ *  1. the cache-hit path through the bus (single 10-word inputs, 64 in
+ *     flight), against the lexical model through the same bus as the
+ *     baseline, plus the cache-hit path called in-process (no bus);
+ *  2. micro-batching: 256 concurrent single-input requests to a provider
+ *     that takes 5 ms, with coalescing on and off: upstream requests per
+ *     embedding and latency.
+ *
+ * Prints "name value" lines.   embedding_remote [seconds-per-phase] */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <check.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cairn/clock.h"
+#include "cairn/embedding/v1/embedding.pb-c.h"
+#include "cairn/redis.h"
+#include "cairn/resilience.h"
+#include "embedding/embedding.h"
+#include "fake_openai.h"
+#include "harness.h"
+
+#define DIM 384
+#define NTEXTS 512
+#define MAX_SAMPLES 4000000
+
+static int seconds = 5;
+static struct harness_broker broker;
+static pid_t redis_pid;
+static int redis_port;
+static char dir[256];
+static char texts[NTEXTS][96];
+
+static const char *words[] = { "alpha", "river", "stone", "quiet", "garden", "mountain", "silver",
+                               "window", "paper", "lantern", "forest", "engine", "harbor",
+                               "meadow", "thunder", "copper" };
+
+static void texts_init(void)
+{
+        for (int i = 0; i < NTEXTS; i++) {
+                size_t len = 0;
+                for (int w = 0; w < 10; w++)
+                        len += (size_t)snprintf(texts[i] + len, sizeof(texts[i]) - len, "%s%s",
+                                                w ? " " : "", words[(i * 7 + w * (i % 5 + 1)) % 16]);
+                snprintf(texts[i] + len, sizeof(texts[i]) - len, " %d", i);
+        }
+}
+
+static int free_port(void)
+{
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        socklen_t len = sizeof(sa);
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+        bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+        getsockname(fd, (struct sockaddr *)&sa, &len);
+        close(fd);
+        return ntohs(sa.sin_port);
+}
+
+static void redis_start(void)
+{
+        char port[16];
+
+        redis_port = free_port();
+        snprintf(port, sizeof(port), "%d", redis_port);
+        redis_pid = fork();
+        if (redis_pid == 0) {
+                prctl(PR_SET_PDEATHSIG, SIGKILL);
+                int fd = open("/dev/null", O_WRONLY);
+                dup2(fd, 1);
+                dup2(fd, 2);
+                execlp("redis-server", "redis-server", "--bind", "127.0.0.1", "--port", port,
+                       "--save", "", "--appendonly", "no", "--dir", dir, (char *)NULL);
+                _exit(127);
+        }
+        usleep(300000);
+}
+
+/* ---- latency samples ---- */
+
+struct run {
+        struct harness_client client;
+        const char *model;
+        double *us;
+        atomic_size_t n;
+        atomic_long inflight, done, errors;
+        int slots;
+};
+
+struct call {
+        struct run *run;
+        int64_t t0;
+};
+
+static void on_reply(const struct cairn_reply *reply, void *opaque)
+{
+        struct call *c = opaque;
+        size_t i = atomic_fetch_add(&c->run->n, 1);
+
+        if (i < MAX_SAMPLES)
+                c->run->us[i] = (double)(cairn_mono_us() - c->t0);
+        if (reply->err && atomic_fetch_add(&c->run->errors, 1) == 0)
+                fprintf(stderr, "first error: %s: %s\n", cairn_err_str(reply->err),
+                        reply->st.message);
+        atomic_fetch_add(&c->run->done, 1);
+        atomic_fetch_sub(&c->run->inflight, 1);
+        free(c);
+}
+
+static void send_one(struct run *r, long seq, const char *text)
+{
+        Cairn__Embedding__V1__EmbedRequest req = CAIRN__EMBEDDING__V1__EMBED_REQUEST__INIT;
+        char *inputs[] = { (char *)text };
+        struct call *c = malloc(sizeof(*c));
+        struct cairn_status st;
+        char key[16];
+
+        req.inputs = inputs;
+        req.n_inputs = 1;
+        req.model = (char *)r->model;
+        c->run = r;
+        c->t0 = cairn_mono_us();
+        snprintf(key, sizeof(key), "k%ld", seq % r->slots);
+        atomic_fetch_add(&r->inflight, 1);
+        if (cairn_bus_call_async(r->client.cli, harness_topic("cairn.embedding.v1.requests"), key,
+                                 &req.base, NULL, on_reply, c, &st) != CAIRN_OK) {
+                atomic_fetch_sub(&r->inflight, 1);
+                atomic_fetch_add(&r->errors, 1);
+                free(c);
+        }
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+        double x = *(const double *)a, y = *(const double *)b;
+        return (x > y) - (x < y);
+}
+
+static double pct(struct run *r, double p)
+{
+        size_t n = atomic_load(&r->n);
+
+        if (n > MAX_SAMPLES)
+                n = MAX_SAMPLES;
+        if (!n)
+                return -1;
+        qsort(r->us, n, sizeof(double), cmp_double);
+        return r->us[(size_t)(p * (double)(n - 1))] / 1000.0;
+}
+
+/* Keeps @p inflight single-input requests outstanding for the phase (unique
+ * texts when @p unique); returns embeddings/s. */
+static double closed_loop(struct run *r, int inflight, bool unique)
+{
+        int64_t start = cairn_mono_us(), end = start + (int64_t)seconds * 1000000;
+        long base = atomic_load(&r->done), seq = 0;
+        char text[128];
+
+        atomic_store(&r->n, 0);
+        r->slots = inflight;
+        while (cairn_mono_us() < end) {
+                if (atomic_load(&r->inflight) < inflight) {
+                        if (unique) {
+                                snprintf(text, sizeof(text), "%s %ld", texts[seq % NTEXTS], seq);
+                                send_one(r, seq, text);
+                        } else {
+                                send_one(r, seq, texts[seq % NTEXTS]);
+                        }
+                        seq++;
+                } else {
+                        usleep(50);
+                }
+        }
+        double secs = (double)(cairn_mono_us() - start) / 1e6;
+        double rate = (double)(atomic_load(&r->done) - base) / secs;
+        int64_t until = cairn_mono_us() + 15 * 1000000LL;
+        while (atomic_load(&r->inflight) > 0 && cairn_mono_us() < until)
+                usleep(1000);
+        return rate;
+}
+
+static void client_start(struct run *r, const char *model)
+{
+        struct cairn_resilience_conf rc;
+
+        memset(r, 0, sizeof(*r));
+        r->us = malloc(sizeof(double) * MAX_SAMPLES);
+        r->model = model;
+        r->slots = 64;
+        harness_client_start(&r->client, &broker, "bench");
+        cairn_resilience_conf_init(&rc, "embedding");
+        rc.max_attempts = 1;
+        rc.breaker_failures = 0;
+        rc.breaker_failure_rate = 0;
+        cairn_bus_client_resilience(r->client.cli, "embedding", &rc);
+}
+
+static void client_stop(struct run *r)
+{
+        harness_client_stop(&r->client);
+        free(r->us);
+}
+
+static void service_start(struct harness_proc *svc, const char *yaml)
+{
+        char cfg[512], env_cfg[600];
+        FILE *fp;
+
+        snprintf(cfg, sizeof(cfg), "%s/embedding-%d.yaml", dir, rand());
+        fp = fopen(cfg, "w");
+        fputs(yaml, fp);
+        fclose(fp);
+        snprintf(env_cfg, sizeof(env_cfg), "CAIRN_CONFIG=%s", cfg);
+        const char *env[] = { env_cfg, NULL };
+        harness_service_start(svc, &broker, "embedding", env);
+        if (!harness_wait_ready(svc, 30000)) {
+                fprintf(stderr, "embedding not ready (see %s)\n", svc->log_path);
+                exit(1);
+        }
+}
+
+static void service_stop(struct harness_proc *svc)
+{
+        harness_proc_signal(svc, SIGTERM);
+        if (harness_proc_wait(svc, 15000) == -1)
+                harness_proc_kill(svc);
+}
+
+/* ---- 1: the cache-hit path ---- */
+
+static void bench_cache(void)
+{
+        struct fake_openai *fa = fake_openai_start(DIM, 1);
+        struct harness_proc svc;
+        struct run r;
+        char yaml[2048];
+        unsigned upstream;
+
+        snprintf(yaml, sizeof(yaml),
+                 "admin: {address: 127.0.0.1}\n"
+                 "bus: {workers: 8}\n"
+                 "redis: {port: %d}\n"
+                 "embedding:\n"
+                 "  models:\n"
+                 "    1: {name: remote, base_url: \"http://127.0.0.1:%d/v1\", dimensions: %d}\n",
+                 redis_port, fake_openai_port(fa), DIM);
+        service_start(&svc, yaml);
+        client_start(&r, "remote");
+        /* warm the cache: every text once */
+        for (int i = 0; i < NTEXTS; i++)
+                send_one(&r, i, texts[i]);
+        while (atomic_load(&r.inflight) > 0)
+                usleep(1000);
+        printf("cache_warm_errors %ld\n", atomic_load(&r.errors));
+        atomic_store(&r.errors, 0);
+        upstream = fake_openai_requests(fa);
+        double hit = closed_loop(&r, 64, false);
+        printf("cache_hit_eps %.0f\n", hit);
+        printf("cache_hit_p50_ms %.3f\ncache_hit_p99_ms %.3f\n", pct(&r, 0.5), pct(&r, 0.99));
+        printf("cache_hit_upstream_requests %u\n", fake_openai_requests(fa) - upstream);
+        printf("cache_hit_errors %ld\n", atomic_load(&r.errors));
+        r.model = "";
+        atomic_store(&r.errors, 0);
+        double lex = closed_loop(&r, 64, false);
+        printf("lexical_bus_eps %.0f\n", lex);
+        printf("cache_vs_lexical %.2f\n", lex > 0 ? hit / lex : 0);
+        client_stop(&r);
+        service_stop(&svc);
+        fake_openai_stop(fa);
+}
+
+/* The cache-hit path without the bus: the handler called in-process. */
+static void bench_cache_inprocess(void)
+{
+        struct embedding_conf conf;
+        struct cairn_redis_conf rconf = { "127.0.0.1", redis_port, "", 0, 8, 50, 50, 1000 };
+        struct cairn_redis *redis = cairn_redis_new(&rconf, NULL);
+        struct fake_openai *fa = fake_openai_start(DIM, 1);
+        struct embedding_deps deps = { redis, NULL };
+        struct embedding_service svc;
+        struct cairn_conf_section sec = embedding_conf_section(&conf);
+        char url[128], errstr[512], *env[] = { NULL };
+        struct cairn_conf *loaded = cairn_conf_load(NULL, &sec, 1, env, errstr, sizeof(errstr));
+        struct cairn_arena arena;
+        struct cairn_request req = { 0 };
+        long n = 0;
+
+        snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1", fake_openai_port(fa));
+        conf.models[0].name = "remote";
+        conf.models[0].base_url = url;
+        conf.models[0].dimensions = DIM;
+        if (!loaded || embedding_service_init_with(&svc, &conf, &deps, NULL, errstr,
+                                                   sizeof(errstr)) != CAIRN_OK) {
+                fprintf(stderr, "in-process service: %s\n", errstr);
+                exit(1);
+        }
+        cairn_arena_init(&arena, 0);
+        req.arena = &arena;
+        req.opaque = &svc;
+        req.key = "k";
+        int64_t start = cairn_mono_us(), end = start + (int64_t)seconds * 1000000;
+        while (cairn_mono_us() < end) {
+                Cairn__Embedding__V1__EmbedRequest in = CAIRN__EMBEDDING__V1__EMBED_REQUEST__INIT;
+                char *inputs[] = { texts[n % NTEXTS] };
+                ProtobufCMessage *reply = NULL;
+                struct cairn_status st;
+
+                in.inputs = inputs;
+                in.n_inputs = 1;
+                in.model = "remote";
+                if (embedding_embed_handle(&req, &in.base, &reply, &st) != CAIRN_OK) {
+                        fprintf(stderr, "in-process: %s\n", st.message);
+                        exit(1);
+                }
+                cairn_arena_reset(&arena);
+                n++;
+        }
+        printf("cache_hit_inprocess_eps %.0f\n", (double)n / ((double)(cairn_mono_us() - start) / 1e6));
+        cairn_arena_cleanup(&arena);
+        embedding_service_cleanup(&svc);
+        cairn_conf_free(loaded);
+        cairn_redis_free(redis);
+        fake_openai_stop(fa);
+}
+
+/* ---- 2: micro-batching ---- */
+
+static void bench_batching(void)
+{
+        struct fake_openai *fa = fake_openai_start(DIM, 1);
+        struct harness_proc svc;
+        struct run r;
+        char yaml[2048];
+        unsigned before;
+        long done;
+
+        fake_openai_set(fa, &(struct fake_openai_mode){ .delay_ms = 5 });
+        snprintf(yaml, sizeof(yaml),
+                 "admin: {address: 127.0.0.1}\n"
+                 "bus: {workers: 256}\n"
+                 "embedding:\n"
+                 "  models:\n"
+                 "    1: {name: batched, base_url: \"http://127.0.0.1:%d/v1\", dimensions: %d,\n"
+                 "        cache: \"off\", max_batch: 128, batch_wait_us: 2000}\n"
+                 "    2: {name: unbatched, base_url: \"http://127.0.0.1:%d/v1\", dimensions: %d,\n"
+                 "        cache: \"off\", batch_wait_us: 0}\n",
+                 fake_openai_port(fa), DIM, fake_openai_port(fa), DIM);
+        service_start(&svc, yaml);
+        client_start(&r, "unbatched");
+
+        before = fake_openai_requests(fa);
+        done = atomic_load(&r.done);
+        double un = closed_loop(&r, 256, true);
+        double un_per = (double)(fake_openai_requests(fa) - before) /
+                        (double)(atomic_load(&r.done) - done);
+        printf("unbatched_eps %.0f\nunbatched_upstream_per_embedding %.3f\n", un, un_per);
+        printf("unbatched_p50_ms %.3f\nunbatched_p99_ms %.3f\n", pct(&r, 0.5), pct(&r, 0.99));
+
+        r.model = "batched";
+        before = fake_openai_requests(fa);
+        done = atomic_load(&r.done);
+        double b = closed_loop(&r, 256, true);
+        double b_per = (double)(fake_openai_requests(fa) - before) /
+                       (double)(atomic_load(&r.done) - done);
+        printf("batched_eps %.0f\nbatched_upstream_per_embedding %.4f\n", b, b_per);
+        printf("batched_p50_ms %.3f\nbatched_p99_ms %.3f\n", pct(&r, 0.5), pct(&r, 0.99));
+        printf("upstream_reduction %.1f\n", b_per > 0 ? un_per / b_per : 0);
+
+        /* The bus alone at the same concurrency: the lexical model answers at once. */
+        r.model = "";
+        double lex = closed_loop(&r, 256, true);
+        printf("lexical256_eps %.0f\n", lex);
+        printf("lexical256_p50_ms %.3f\nlexical256_p99_ms %.3f\n", pct(&r, 0.5), pct(&r, 0.99));
+        printf("batching_errors %ld\n", atomic_load(&r.errors));
+        client_stop(&r);
+        service_stop(&svc);
+        fake_openai_stop(fa);
+}
+
+START_TEST(bench_embedding_remote)
+{
+        const char *tmp = getenv("TMPDIR");
+
+        snprintf(dir, sizeof(dir), "%s/emb-bench-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
+        ck_assert_ptr_nonnull(mkdtemp(dir));
+        texts_init();
+        harness_broker_start(&broker, 1);
+        redis_start();
+        bench_cache();
+        bench_cache_inprocess();
+        bench_batching();
+        harness_broker_stop(&broker);
+        kill(redis_pid, SIGTERM);
+        waitpid(redis_pid, NULL, 0);
+}
+END_TEST
+
+int main(int argc, char **argv)
+{
+        if (argc > 1)
+                seconds = atoi(argv[1]);
+        if (seconds < 1)
+                seconds = 1;
+        Suite *s = suite_create("bench");
+        TCase *tc = tcase_create("embedding_remote");
+        tcase_set_timeout(tc, 120 + 8 * seconds);
+        tcase_add_test(tc, bench_embedding_remote);
+        suite_add_tcase(s, tc);
+        SRunner *sr = srunner_create(s);
+        srunner_set_fork_status(sr, CK_NOFORK);
+        srunner_run_all(sr, CK_SILENT);
+        int failed = srunner_ntests_failed(sr);
+        if (failed)
+                srunner_print(sr, CK_NORMAL);
+        srunner_free(sr);
+        return failed ? 1 : 0;
+}

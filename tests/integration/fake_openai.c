@@ -1,0 +1,382 @@
+/* The fake embeddings provider of the tests: the OpenAI wire format over
+ * real HTTP, with faults on command. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <check.h>
+#include <jansson.h>
+#include <math.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "cairn/clock.h"
+#include "fake_openai.h"
+
+#define BODY_MAX (8 << 20)
+
+struct fake_openai {
+        struct MHD_Daemon *d;
+        int port;
+        size_t dim;
+        uint64_t seed;
+        pthread_mutex_t lock;
+        struct fake_openai_mode mode;
+        char *fail_message, *retry_after, *api_key;
+        unsigned requests, inputs, connections, aborted;
+        int64_t prev_ms, last_ms;
+        char last_model[128];
+};
+
+struct upload {
+        char *buf;
+        size_t len;
+        bool too_big;
+};
+
+void fake_openai_vector(uint64_t seed, const char *text, size_t len, float *out, size_t dim)
+{
+        double norm = 0;
+
+        for (size_t j = 0; j < dim; j++) {
+                uint64_t h = XXH64(text, len, seed * 1000003u + j);
+
+                out[j] = (float)((double)(h % 2001) / 1000.0 - 1.0);
+                norm += (double)out[j] * out[j];
+        }
+        norm = sqrt(norm);
+        for (size_t j = 0; j < dim && norm > 0; j++)
+                out[j] = (float)(out[j] / norm);
+}
+
+static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static char *base64(const uint8_t *in, size_t n)
+{
+        char *out = malloc((n + 2) / 3 * 4 + 1), *p = out;
+
+        for (size_t i = 0; i < n; i += 3) {
+                uint32_t v = (uint32_t)in[i] << 16;
+
+                if (i + 1 < n)
+                        v |= (uint32_t)in[i + 1] << 8;
+                if (i + 2 < n)
+                        v |= in[i + 2];
+                *p++ = b64[(v >> 18) & 63];
+                *p++ = b64[(v >> 12) & 63];
+                *p++ = i + 1 < n ? b64[(v >> 6) & 63] : '=';
+                *p++ = i + 2 < n ? b64[v & 63] : '=';
+        }
+        *p = '\0';
+        return out;
+}
+
+static enum MHD_Result respond(struct MHD_Connection *c, int status, const char *body,
+                               const char *retry_after)
+{
+        struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *)body,
+                                                                 MHD_RESPMEM_MUST_COPY);
+        enum MHD_Result ret;
+
+        MHD_add_response_header(r, "Content-Type", "application/json");
+        if (retry_after)
+                MHD_add_response_header(r, "Retry-After", retry_after);
+        ret = MHD_queue_response(c, (unsigned)status, r);
+        MHD_destroy_response(r);
+        return ret;
+}
+
+/* Whether the client closed the connection (nothing more to read, ever). */
+static bool client_gone(struct MHD_Connection *c)
+{
+        const union MHD_ConnectionInfo *ci =
+                MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        char b;
+
+        if (!ci)
+                return false;
+        return recv(ci->connect_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
+static char *embeddings_body(struct fake_openai *f, json_t *input, bool b64enc, size_t dim)
+{
+        json_t *root = json_object(), *data = json_array(), *usage = json_object();
+        size_t n = json_array_size(input), tokens = 0;
+        float *v = malloc(dim * sizeof(float) + 1);
+        char *out;
+
+        for (size_t i = 0; i < n; i++) {
+                json_t *s = json_array_get(input, i), *item = json_object();
+                const char *text = json_string_value(s);
+                size_t len = json_string_length(s);
+
+                fake_openai_vector(f->seed, text ? text : "", len, v, dim);
+                tokens += len / 4 + 1;
+                json_object_set_new(item, "object", json_string("embedding"));
+                json_object_set_new(item, "index", json_integer((json_int_t)i));
+                if (b64enc) {
+                        char *e = base64((const uint8_t *)v, dim * sizeof(float));
+
+                        json_object_set_new(item, "embedding", json_string(e));
+                        free(e);
+                } else {
+                        json_t *arr = json_array();
+
+                        for (size_t j = 0; j < dim; j++)
+                                json_array_append_new(arr, json_real(v[j]));
+                        json_object_set_new(item, "embedding", arr);
+                }
+                json_array_append_new(data, item);
+        }
+        json_object_set_new(root, "object", json_string("list"));
+        json_object_set_new(root, "data", data);
+        json_object_set_new(root, "model", json_string("fake"));
+        json_object_set_new(usage, "prompt_tokens", json_integer((json_int_t)tokens));
+        json_object_set_new(usage, "total_tokens", json_integer((json_int_t)tokens));
+        json_object_set_new(root, "usage", usage);
+        out = json_dumps(root, JSON_COMPACT);
+        json_decref(root);
+        free(v);
+        return out;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_size, void **con_cls)
+{
+        struct fake_openai *f = cls;
+        struct upload *up = *con_cls;
+        struct fake_openai_mode mode;
+        char model[128], error[512], retry_after[64], key[256];
+        json_t *root, *input;
+        bool b64enc = false, fail = false;
+        size_t dim;
+        char *body;
+        enum MHD_Result ret;
+
+        (void)version;
+        if (!up) {
+                up = calloc(1, sizeof(*up));
+                *con_cls = up;
+                return MHD_YES;
+        }
+        if (*upload_size) {
+                if (up->len + *upload_size > BODY_MAX) {
+                        up->too_big = true;
+                } else {
+                        up->buf = realloc(up->buf, up->len + *upload_size + 1);
+                        memcpy(up->buf + up->len, upload_data, *upload_size);
+                        up->len += *upload_size;
+                        up->buf[up->len] = '\0';
+                }
+                *upload_size = 0;
+                return MHD_YES;
+        }
+        if (strcmp(method, "POST") != 0 || strcmp(url, "/v1/embeddings") != 0)
+                return respond(c, 404, "{\"error\":{\"message\":\"no such route\"}}", NULL);
+
+        pthread_mutex_lock(&f->lock);
+        f->requests++;
+        f->prev_ms = f->last_ms;
+        f->last_ms = cairn_now_ms();
+        mode = f->mode;
+        snprintf(error, sizeof(error), "%s", f->fail_message ? f->fail_message : "fake failure");
+        snprintf(retry_after, sizeof(retry_after), "%s", f->retry_after ? f->retry_after : "");
+        snprintf(key, sizeof(key), "%s", f->api_key ? f->api_key : "");
+        if (mode.fail_status && mode.fail_count != 0) {
+                fail = true;
+                if (f->mode.fail_count > 0)
+                        f->mode.fail_count--;
+        }
+        pthread_mutex_unlock(&f->lock);
+
+        if (key[0]) {
+                const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                               "Authorization");
+                char want[300];
+
+                snprintf(want, sizeof(want), "Bearer %s", key);
+                if (!auth || strcmp(auth, want) != 0)
+                        return respond(c, 401,
+                                       "{\"error\":{\"message\":\"Incorrect API key provided\","
+                                       "\"type\":\"invalid_request_error\"}}",
+                                       NULL);
+        }
+        for (int waited = 0; waited < mode.delay_ms; waited += 10) {
+                int step = mode.delay_ms - waited < 10 ? mode.delay_ms - waited : 10;
+                struct timespec ts = { 0, step * 1000000L };
+
+                if (client_gone(c)) {
+                        pthread_mutex_lock(&f->lock);
+                        f->aborted++;
+                        pthread_mutex_unlock(&f->lock);
+                        return MHD_NO;
+                }
+                nanosleep(&ts, NULL);
+        }
+        if (fail) {
+                json_t *e = json_pack("{s:{s:s,s:s}}", "error", "message", error, "type",
+                                      "fake_error");
+                char *eb = json_dumps(e, JSON_COMPACT);
+
+                ret = respond(c, mode.fail_status, eb, retry_after[0] ? retry_after : NULL);
+                free(eb);
+                json_decref(e);
+                return ret;
+        }
+        if (mode.malformed)
+                return respond(c, 200, "{\"object\":\"list\",\"data\":[{\"embedding\":[0.1,", NULL);
+        root = up->too_big ? NULL : json_loadb(up->buf ? up->buf : "", up->len, 0, NULL);
+        input = json_object_get(root, "input");
+        if (json_is_string(input)) {
+                json_t *arr = json_array();
+
+                json_array_append(arr, input);
+                json_object_set_new(root, "input", arr);
+                input = arr;
+        }
+        if (!root || !json_is_array(input) || json_array_size(input) == 0) {
+                json_decref(root);
+                return respond(c, 400, "{\"error\":{\"message\":\"input must be a non-empty "
+                               "array of strings\"}}", NULL);
+        }
+        snprintf(model, sizeof(model), "%s",
+                 json_string_value(json_object_get(root, "model")) ?: "");
+        b64enc = json_string_value(json_object_get(root, "encoding_format")) &&
+                 strcmp(json_string_value(json_object_get(root, "encoding_format")), "base64") == 0;
+        pthread_mutex_lock(&f->lock);
+        f->inputs += (unsigned)json_array_size(input);
+        snprintf(f->last_model, sizeof(f->last_model), "%s", model);
+        pthread_mutex_unlock(&f->lock);
+        dim = mode.wrong_dim ? mode.wrong_dim : f->dim;
+        body = embeddings_body(f, input, b64enc, dim);
+        json_decref(root);
+        ret = respond(c, 200, body, NULL);
+        free(body);
+        return ret;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+        struct upload *up = *con_cls;
+
+        (void)cls;
+        (void)c;
+        (void)toe;
+        if (up) {
+                free(up->buf);
+                free(up);
+        }
+        *con_cls = NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+        struct fake_openai *f = cls;
+
+        (void)c;
+        (void)socket_context;
+        if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+                pthread_mutex_lock(&f->lock);
+                f->connections++;
+                pthread_mutex_unlock(&f->lock);
+        }
+}
+
+struct fake_openai *fake_openai_start(size_t dim, uint64_t seed)
+{
+        struct fake_openai *f = calloc(1, sizeof(*f));
+        const union MHD_DaemonInfo *info;
+        struct sockaddr_in sa = { .sin_family = AF_INET };
+
+        ck_assert_ptr_nonnull(f);
+        f->dim = dim;
+        f->seed = seed;
+        pthread_mutex_init(&f->lock, NULL);
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        sa.sin_port = 0;
+        f->d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                                        MHD_USE_ERROR_LOG,
+                                0, NULL, NULL, on_request, f, MHD_OPTION_SOCK_ADDR, &sa,
+                                MHD_OPTION_NOTIFY_COMPLETED, on_completed, f,
+                                MHD_OPTION_NOTIFY_CONNECTION, on_connection, f,
+                                MHD_OPTION_CONNECTION_LIMIT, 1000u, MHD_OPTION_END);
+        ck_assert_msg(f->d != NULL, "fake provider did not start");
+        info = MHD_get_daemon_info(f->d, MHD_DAEMON_INFO_BIND_PORT);
+        ck_assert_ptr_nonnull(info);
+        f->port = info->port;
+        return f;
+}
+
+void fake_openai_stop(struct fake_openai *f)
+{
+        if (!f)
+                return;
+        MHD_stop_daemon(f->d);
+        free(f->fail_message);
+        free(f->retry_after);
+        free(f->api_key);
+        pthread_mutex_destroy(&f->lock);
+        free(f);
+}
+
+int fake_openai_port(const struct fake_openai *f)
+{
+        return f->port;
+}
+
+static char *dup_or_null(const char *s)
+{
+        return s ? strdup(s) : NULL;
+}
+
+void fake_openai_set(struct fake_openai *f, const struct fake_openai_mode *mode)
+{
+        pthread_mutex_lock(&f->lock);
+        free(f->fail_message);
+        free(f->retry_after);
+        free(f->api_key);
+        f->mode = *mode;
+        f->fail_message = dup_or_null(mode->fail_message);
+        f->retry_after = dup_or_null(mode->retry_after);
+        f->api_key = dup_or_null(mode->api_key);
+        f->mode.fail_message = f->mode.retry_after = f->mode.api_key = NULL;
+        pthread_mutex_unlock(&f->lock);
+}
+
+#define COUNTER(name)                                  \
+        unsigned fake_openai_##name(struct fake_openai *f) \
+        {                                              \
+                unsigned v;                            \
+                pthread_mutex_lock(&f->lock);          \
+                v = f->name;                           \
+                pthread_mutex_unlock(&f->lock);        \
+                return v;                              \
+        }
+COUNTER(requests)
+COUNTER(inputs)
+COUNTER(connections)
+COUNTER(aborted)
+
+void fake_openai_last_times(struct fake_openai *f, int64_t *prev_ms, int64_t *last_ms)
+{
+        pthread_mutex_lock(&f->lock);
+        *prev_ms = f->prev_ms;
+        *last_ms = f->last_ms;
+        pthread_mutex_unlock(&f->lock);
+}
+
+void fake_openai_last_model(struct fake_openai *f, char *buf, size_t size)
+{
+        pthread_mutex_lock(&f->lock);
+        snprintf(buf, size, "%s", f->last_model);
+        pthread_mutex_unlock(&f->lock);
+}

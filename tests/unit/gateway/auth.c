@@ -1,0 +1,527 @@
+/* Unit tests for the gateway's authentication: JWTs by kid (HS256, RS256,
+ * ES256), claim checks, algorithm confusion, API keys, the keys file. */
+#define _GNU_SOURCE
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gateway/gateway.h"
+#include "gw_tokens.h"
+
+#define NOW 1900000000LL
+#define SECRET "0123456789abcdef0123456789abcdef-hs"
+#define API_KEY "ck_unit_test_key_ABCDEFGHIJ"
+
+static char dir[64];
+static struct gateway_auth_conf aconf;
+static struct gw_auth *auth;
+
+static void write_file(const char *name, const char *text)
+{
+        char path[256];
+        FILE *fp;
+
+        snprintf(path, sizeof(path), "%s/%s", dir, name);
+        fp = fopen(path, "w");
+        ck_assert_ptr_nonnull(fp);
+        fputs(text, fp);
+        fclose(fp);
+}
+
+static void conf_defaults(void)
+{
+        memset(&aconf, 0, sizeof(aconf));
+        aconf.keys_file = "";
+        aconf.hs256_secret = "";
+        aconf.hs256_secret_file = "";
+        aconf.issuer = "https://issuer.example";
+        aconf.audience = "cairn";
+        aconf.clock_skew_s = 60;
+        aconf.require_exp = true;
+        aconf.tenant_claim = "tenant";
+        aconf.role_claim = "role";
+}
+
+static void setup_once(void)
+{
+        char keys[1024], hash[65], path[128];
+
+        snprintf(dir, sizeof(dir), "/tmp/gw-auth-XXXXXX");
+        ck_assert_ptr_nonnull(mkdtemp(dir));
+        ck_assert_int_eq(gwt_keypair(dir, "rsa", 0), 0);
+        ck_assert_int_eq(gwt_keypair(dir, "ec", 1), 0);
+        write_file("hs.secret", SECRET "\n");
+        gw_api_key_hash(API_KEY, strlen(API_KEY), hash);
+        snprintf(keys, sizeof(keys),
+                 "jwt_keys:\n"
+                 "  - {kid: rsa1, alg: RS256, pem_file: rsa.pub.pem}\n"
+                 "  - {kid: ec1, alg: ES256, pem_file: ec.pub.pem}\n"
+                 "  - {kid: hs1, alg: HS256, secret_file: hs.secret}\n"
+                 "api_keys:\n"
+                 "  - {sha256: %s, principal: bot, tenant: acme, role: viewer}\n",
+                 hash);
+        write_file("keys.yaml", keys);
+        conf_defaults();
+        snprintf(path, sizeof(path), "%s/keys.yaml", dir);
+        aconf.keys_file = strdup(path);
+}
+
+static void setup(void)
+{
+        char errstr[512];
+
+        auth = gw_auth_new(&aconf, errstr, sizeof(errstr));
+        ck_assert_msg(auth != NULL, "%s", errstr);
+}
+
+static void teardown(void)
+{
+        gw_auth_free(auth);
+        auth = NULL;
+}
+
+static char *claims(long long exp, const char *extra)
+{
+        char *s;
+
+        if (asprintf(&s,
+                     "{\"sub\":\"alice\",\"tenant\":\"acme\",\"role\":\"member\","
+                     "\"iss\":\"https://issuer.example\",\"aud\":\"cairn\",\"exp\":%lld%s%s}",
+                     exp, extra ? "," : "", extra ? extra : "") < 0)
+                abort();
+        return s;
+}
+
+static cairn_err_t check_token(const char *tok, struct gw_principal *who,
+                               struct gw_auth_error *why)
+{
+        char header[9000];
+
+        snprintf(header, sizeof(header), "Bearer %s", tok);
+        return gw_auth_check(auth, header, NULL, NOW, who, why);
+}
+
+static char *key_path(const char *name)
+{
+        static char path[128];
+
+        snprintf(path, sizeof(path), "%s/%s", dir, name);
+        return path;
+}
+
+/* ---- valid tokens ---- */
+
+START_TEST(test_gw_auth_check_rs256_valid)
+{
+        char *c = claims(NOW + 300, NULL);
+        char *tok = gwt_mint_file(JWT_ALG_RS256, key_path("rsa.pem"), "rsa1", c);
+        struct gw_principal who;
+        struct gw_auth_error why;
+
+        ck_assert_ptr_nonnull(tok);
+        ck_assert_int_eq(check_token(tok, &who, &why), CAIRN_OK);
+        ck_assert_str_eq(who.principal, "alice");
+        ck_assert_str_eq(who.tenant, "acme");
+        ck_assert_int_eq(who.role, GW_ROLE_MEMBER);
+        ck_assert(who.is_jwt);
+        free(tok);
+        free(c);
+}
+END_TEST
+
+START_TEST(test_gw_auth_check_es256_valid)
+{
+        char *c = claims(NOW + 300, "\"aud2\":1");
+        char *tok = gwt_mint_file(JWT_ALG_ES256, key_path("ec.pem"), "ec1", c);
+        struct gw_principal who;
+        struct gw_auth_error why;
+
+        ck_assert_ptr_nonnull(tok);
+        ck_assert_msg(check_token(tok, &who, &why) == CAIRN_OK, "%s", why.reason);
+        free(tok);
+        free(c);
+}
+END_TEST
+
+START_TEST(test_gw_auth_check_hs256_valid_and_audience_array)
+{
+        char *c = claims(NOW + 300, NULL);
+        char *tok;
+        struct gw_principal who;
+        struct gw_auth_error why;
+
+        /* aud as an array containing ours */
+        free(c);
+        c = strdup("{\"sub\":\"alice\",\"tenant\":\"acme\",\"role\":\"owner\",\"iss\":"
+                   "\"https://issuer.example\",\"aud\":[\"other\",\"cairn\"],\"exp\":1900000300}");
+        tok = gwt_mint(JWT_ALG_HS256, SECRET, strlen(SECRET), "hs1", c);
+        ck_assert_msg(check_token(tok, &who, &why) == CAIRN_OK, "%s", why.reason);
+        ck_assert_int_eq(who.role, GW_ROLE_OWNER);
+        free(tok);
+        free(c);
+}
+END_TEST
+
+/* ---- refused tokens ---- */
+
+static void expect_refused(const char *tok, const char *reason_part)
+{
+        struct gw_principal who;
+        struct gw_auth_error why;
+
+        ck_assert_ptr_nonnull(tok);
+        ck_assert_int_eq(check_token(tok, &who, &why), CAIRN_ERR_UNAUTHENTICATED);
+        ck_assert_str_eq(why.code, "invalid_token");
+        ck_assert_msg(strstr(why.reason, reason_part), "reason \"%s\" lacks \"%s\"", why.reason,
+                      reason_part);
+        /* The reason never quotes the token. */
+        ck_assert_ptr_null(strstr(why.reason, tok));
+}
+
+START_TEST(test_gw_auth_check_expired)
+{
+        char *c = claims(NOW - 61, NULL);
+        char *tok = gwt_mint(JWT_ALG_HS256, SECRET, strlen(SECRET), "hs1", c);
+
+        expect_refused(tok, "expired");
+        free(tok);
+        free(c);
+        /* Within the clock skew it still passes. */
+        c = claims(NOW - 59, NULL);
+        tok = gwt_mint(JWT_ALG_HS256, SECRET, strlen(SECRET), "hs1", c);
+        struct gw_principal who;
+        struct gw_auth_error why;
+        ck_assert_int_eq(check_token(tok, &who, &why), CAIRN_OK);
+        free(tok);
+        free(c);
+}
+END_TEST
+
+START_TEST(test_gw_auth_check_not_yet_valid)
+{
+        char *c = claims(NOW + 3000, "\"nbf\":1900000100");
+        char *tok = gwt_mint(JWT_ALG_HS256, SECRET, strlen(SECRET), "hs1", c);
+
+        expect_refused(tok, "nbf");
+        free(tok);
+        free(c);
+}
+END_TEST
+
+START_TEST(test_gw_auth_check_missing_exp)
+{
+        char *tok = gwt_mint(JWT_ALG_HS256, SECRET, strlen(SECRET), "hs1",
+                             "{\"sub\":\"a\",\"tenant\":\"t\",\"role\":\"owner\",\"iss\":"
+                             "\"https://issuer.example\",\"aud\":\"cairn\"}");
+
+        expect_refused(tok, "exp");
+        free(tok);
+}
+END_TEST
+
+START_TEST(test_gw_auth_check_wrong_audience_and_issuer)
+{
+        char *tok = gwt_mint(JWT_ALG_HS256, SECRET, strlen(SECRET), "hs1",
+                             "{\"sub\":\"a\",\"tenant\":\"t\",\"role\":\"owner\",\"iss\":"
+                             "\"https://issuer.example\",\"aud\":\"other\",\"exp\":1900000300}");
+
+        expect_refused(tok, "audience");
+        free(tok);
+        tok = gwt_mint(JWT_ALG_HS256, SECRET, strlen(SECRET), "hs1",
+                       "{\"sub\":\"a\",\"tenant\":\"t\",\"role\":\"owner\",\"iss\":"
+                       "\"https://evil.example\",\"aud\":\"cairn\",\"exp\":1900000300}");
+        expect_refused(tok, "issuer");
+        free(tok);
+}
+END_TEST
+
+START_TEST(test_gw_auth_check_wrong_signature)
+{
+        char *c = claims(NOW + 300, NULL);
+        char *tok = gwt_mint(JWT_ALG_HS256, "another-secret-another-secret-xx", 32, "hs1", c);
+
+        expect_refused(tok, "signature");
+        free(tok);
+        /* A token signed by another RSA key under our kid. */
+        ck_assert_int_eq(gwt_keypair(dir, "rsa_other", 0), 0);
+        tok = gwt_mint_file(JWT_ALG_RS256, key_path("rsa_other.pem"), "rsa1", c);
+        expect_refused(tok, "signature");
+        free(tok);
+        free(c);
+}
+END_TEST
+
+START_TEST(test_gw_auth_check_unknown_kid)
+{
+        char *c = claims(NOW + 300, NULL);
+        char *tok = gwt_mint(JWT_ALG_HS256, SECRET, strlen(SECRET), "nope", c);
+
+        expect_refused(tok, "kid");
+        free(tok);
+        /* No kid while several keys are configured and none is the default. */
+        tok = gwt_mint(JWT_ALG_HS256, SECRET, strlen(SECRET), NULL, c);
+        expect_refused(tok, "kid");
+        free(tok);
+        free(c);
+}
+END_TEST
+
+START_TEST(test_gw_auth_check_hs256_with_rsa_public_key_refused)
+{
+        /* The classic confusion: HMAC keyed with the RSA public key's PEM. */
+        size_t len = 0;
+        char *pub = gwt_slurp(key_path("rsa.pub.pem"), &len);
+        char *c = claims(NOW + 300, NULL);
+        char *tok = gwt_mint(JWT_ALG_HS256, pub, len, "rsa1", c);
+        jwt_t *jwt = NULL;
+
+        /* libjwt alone accepts it: the check must be ours. */
+        ck_assert_int_eq(jwt_decode(&jwt, tok, (unsigned char *)pub, (int)len), 0);
+        jwt_free(jwt);
+        expect_refused(tok, "algorithm");
+        free(tok);
+        free(pub);
+        free(c);
+}
+END_TEST
+
+START_TEST(test_gw_auth_check_alg_none_refused)
+{
+        char *c = claims(NOW + 300, NULL);
+        char *tok = gwt_mint(JWT_ALG_NONE, NULL, 0, "hs1", c);
+
+        /* "header.claims." with no signature never reaches libjwt. */
+        expect_refused(tok, "malformed");
+        free(tok);
+        free(c);
+}
+END_TEST
+
+START_TEST(test_gw_auth_check_claims_required)
+{
+        char *tok = gwt_mint(JWT_ALG_HS256, SECRET, strlen(SECRET), "hs1",
+                             "{\"sub\":\"a\",\"role\":\"owner\",\"iss\":\"https://issuer.example\","
+                             "\"aud\":\"cairn\",\"exp\":1900000300}");
+
+        expect_refused(tok, "tenant");
+        free(tok);
+        tok = gwt_mint(JWT_ALG_HS256, SECRET, strlen(SECRET), "hs1",
+                       "{\"sub\":\"a\",\"tenant\":\"t\",\"role\":\"root\",\"iss\":"
+                       "\"https://issuer.example\",\"aud\":\"cairn\",\"exp\":1900000300}");
+        expect_refused(tok, "role");
+        free(tok);
+        tok = gwt_mint(JWT_ALG_HS256, SECRET, strlen(SECRET), "hs1",
+                       "{\"sub\":\"a\",\"tenant\":\"t t\",\"role\":\"owner\",\"iss\":"
+                       "\"https://issuer.example\",\"aud\":\"cairn\",\"exp\":1900000300}");
+        expect_refused(tok, "tenant");
+        free(tok);
+        tok = gwt_mint(JWT_ALG_HS256, SECRET, strlen(SECRET), "hs1",
+                       "{\"tenant\":\"t\",\"role\":\"owner\",\"iss\":"
+                       "\"https://issuer.example\",\"aud\":\"cairn\",\"exp\":1900000300}");
+        expect_refused(tok, "sub");
+        free(tok);
+        tok = gwt_mint(JWT_ALG_HS256, SECRET, strlen(SECRET), "hs1",
+                       "{\"sub\":\"a\",\"tenant\":\"t\",\"role\":\"owner\",\"iss\":"
+                       "\"https://issuer.example\",\"aud\":\"cairn\",\"exp\":\"soon\"}");
+        expect_refused(tok, "exp");
+        free(tok);
+}
+END_TEST
+
+START_TEST(test_gw_auth_check_malformed_tokens)
+{
+        struct gw_principal who;
+        struct gw_auth_error why;
+        static const char *const bad[] = {
+                "Bearer abc", "Bearer a.b", "Bearer a.b.c.d", "Bearer a.b.", "Bearer !!.b.c",
+                "Bearer eyJhbGciOiJIUzI1NiJ9.e30.sig", "Bearer e30.e30.c2ln", "Basic dXNlcjpwYXNz",
+                "Bearer ", "Bearer ck_short", NULL,
+        };
+
+        for (size_t i = 0; bad[i]; i++) {
+                ck_assert_int_eq(gw_auth_check(auth, bad[i], NULL, NOW, &who, &why),
+                                 CAIRN_ERR_UNAUTHENTICATED);
+                ck_assert_ptr_nonnull(why.code);
+        }
+}
+END_TEST
+
+/* ---- API keys ---- */
+
+START_TEST(test_gw_auth_check_api_keys)
+{
+        struct gw_principal who;
+        struct gw_auth_error why;
+
+        ck_assert_int_eq(gw_auth_check(auth, "Bearer " API_KEY, NULL, NOW, &who, &why), CAIRN_OK);
+        ck_assert_str_eq(who.principal, "bot");
+        ck_assert_str_eq(who.tenant, "acme");
+        ck_assert_int_eq(who.role, GW_ROLE_VIEWER);
+        ck_assert(!who.is_jwt);
+        ck_assert_int_eq(gw_auth_check(auth, NULL, API_KEY, NOW, &who, &why), CAIRN_OK);
+        ck_assert_int_eq(gw_auth_check(auth, NULL, "ck_unit_test_key_ABCDEFGHIK", NOW, &who, &why),
+                         CAIRN_ERR_UNAUTHENTICATED);
+        ck_assert_str_eq(why.reason, "unknown API key");
+        ck_assert_int_eq(gw_auth_check(auth, NULL, "not-a-key", NOW, &who, &why),
+                         CAIRN_ERR_UNAUTHENTICATED);
+}
+END_TEST
+
+START_TEST(test_gw_auth_check_no_credentials)
+{
+        struct gw_principal who;
+        struct gw_auth_error why;
+
+        ck_assert_int_eq(gw_auth_check(auth, NULL, NULL, NOW, &who, &why),
+                         CAIRN_ERR_UNAUTHENTICATED);
+        ck_assert_ptr_null(why.code);
+}
+END_TEST
+
+START_TEST(test_gw_api_key_hash_is_sha256_hex)
+{
+        char hash[65];
+
+        gw_api_key_hash("abc", 3, hash);
+        ck_assert_str_eq(hash, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+END_TEST
+
+/* ---- base64url ---- */
+
+START_TEST(test_gw_base64url_decode)
+{
+        unsigned char out[16];
+
+        ck_assert_int_eq(gw_base64url_decode("aGk", 3, out, sizeof(out)), 2);
+        ck_assert(memcmp(out, "hi", 2) == 0);
+        ck_assert_int_eq(gw_base64url_decode("aGk=", 4, out, sizeof(out)), 2);
+        ck_assert_int_eq(gw_base64url_decode("-_8", 3, out, sizeof(out)), 2);
+        ck_assert_int_eq(out[0], 0xfb);
+        ck_assert_int_eq(gw_base64url_decode("a+b/", 4, out, sizeof(out)), -1);
+        ck_assert_int_eq(gw_base64url_decode("a", 1, out, sizeof(out)), -1);
+        ck_assert_int_eq(gw_base64url_decode("aGVsbG8gd29ybGQ", 15, out, 4), -1);
+}
+END_TEST
+
+/* ---- the keys file ---- */
+
+static void expect_load_error(const char *yaml, const char *part)
+{
+        struct gateway_auth_conf c = aconf;
+        char errstr[512], path[128];
+        struct gw_auth *a;
+
+        write_file("bad.yaml", yaml);
+        snprintf(path, sizeof(path), "%s/bad.yaml", dir);
+        c.keys_file = path;
+        a = gw_auth_new(&c, errstr, sizeof(errstr));
+        ck_assert_ptr_null(a);
+        ck_assert_msg(strstr(errstr, part), "\"%s\" lacks \"%s\"", errstr, part);
+}
+
+START_TEST(test_gw_auth_new_names_bad_entries)
+{
+        expect_load_error("jwt_keys:\n  - {kid: a, alg: HS512, secret_file: hs.secret}\n",
+                          "jwt_keys[0].alg");
+        expect_load_error("jwt_keys:\n  - {kid: a, alg: RS256, secret_file: hs.secret}\n",
+                          "pem_file");
+        expect_load_error("jwt_keys:\n  - {kid: a, alg: RS256, pem_file: nope.pem}\n",
+                          "cannot open");
+        expect_load_error("jwt_keys:\n  - {kid: a, alg: RS256, pem_file: hs.secret}\n",
+                          "no PEM public key");
+        expect_load_error("jwt_keys:\n  - {kid: a, alg: HS256, secret_file: hs.secret}\n"
+                          "  - {kid: a, alg: HS256, secret_file: hs.secret}\n",
+                          "twice");
+        expect_load_error("api_keys:\n  - {sha256: abc, principal: p, tenant: t, role: owner}\n",
+                          "api_keys[0].sha256");
+        expect_load_error("api_keys:\n  - {sha256: "
+                          "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad, "
+                          "principal: p, tenant: t, role: god}\n",
+                          "api_keys[0].role");
+        expect_load_error("other: 1\n", "unknown key \"other\"");
+        expect_load_error("jwt_keys: [\n", "line");
+}
+END_TEST
+
+START_TEST(test_gw_auth_new_short_secret_refused)
+{
+        struct gateway_auth_conf c = aconf;
+        char errstr[512];
+
+        c.keys_file = "";
+        c.hs256_secret = "short";
+        ck_assert_ptr_null(gw_auth_new(&c, errstr, sizeof(errstr)));
+        ck_assert_ptr_nonnull(strstr(errstr, "auth.hs256_secret"));
+}
+END_TEST
+
+START_TEST(test_gw_auth_check_default_hs256_key_without_kid)
+{
+        struct gateway_auth_conf c = aconf;
+        char errstr[512], header[4096];
+        struct gw_principal who;
+        struct gw_auth_error why;
+        struct gw_auth *a;
+        char *cl = claims(NOW + 300, NULL);
+        char *tok;
+
+        c.keys_file = "";
+        c.hs256_secret = SECRET;
+        a = gw_auth_new(&c, errstr, sizeof(errstr));
+        ck_assert_msg(a != NULL, "%s", errstr);
+        tok = gwt_mint(JWT_ALG_HS256, SECRET, strlen(SECRET), NULL, cl);
+        snprintf(header, sizeof(header), "bearer %s", tok);
+        ck_assert_int_eq(gw_auth_check(a, header, NULL, NOW, &who, &why), CAIRN_OK);
+        free(tok);
+        free(cl);
+        gw_auth_free(a);
+}
+END_TEST
+
+static Suite *auth_suite(void)
+{
+        Suite *s = suite_create("gateway_auth");
+        TCase *tc = tcase_create("gw_auth_check");
+
+        tcase_add_unchecked_fixture(tc, setup_once, NULL);
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_add_test(tc, test_gw_auth_check_rs256_valid);
+        tcase_add_test(tc, test_gw_auth_check_es256_valid);
+        tcase_add_test(tc, test_gw_auth_check_hs256_valid_and_audience_array);
+        tcase_add_test(tc, test_gw_auth_check_expired);
+        tcase_add_test(tc, test_gw_auth_check_not_yet_valid);
+        tcase_add_test(tc, test_gw_auth_check_missing_exp);
+        tcase_add_test(tc, test_gw_auth_check_wrong_audience_and_issuer);
+        tcase_add_test(tc, test_gw_auth_check_wrong_signature);
+        tcase_add_test(tc, test_gw_auth_check_unknown_kid);
+        tcase_add_test(tc, test_gw_auth_check_hs256_with_rsa_public_key_refused);
+        tcase_add_test(tc, test_gw_auth_check_alg_none_refused);
+        tcase_add_test(tc, test_gw_auth_check_claims_required);
+        tcase_add_test(tc, test_gw_auth_check_malformed_tokens);
+        tcase_add_test(tc, test_gw_auth_check_api_keys);
+        tcase_add_test(tc, test_gw_auth_check_no_credentials);
+        tcase_add_test(tc, test_gw_auth_check_default_hs256_key_without_kid);
+        tcase_add_test(tc, test_gw_auth_new_names_bad_entries);
+        tcase_add_test(tc, test_gw_auth_new_short_secret_refused);
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("gw_helpers");
+        tcase_add_test(tc, test_gw_api_key_hash_is_sha256_hex);
+        tcase_add_test(tc, test_gw_base64url_decode);
+        suite_add_tcase(s, tc);
+        return s;
+}
+
+int main(void)
+{
+        SRunner *sr = srunner_create(auth_suite());
+        int failed;
+
+        srunner_run_all(sr, CK_NORMAL);
+        failed = srunner_ntests_failed(sr);
+        srunner_free(sr);
+        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
