@@ -4,8 +4,8 @@
 #   tests/docs.sh BUILD_DIR write|check
 set -euo pipefail
 
-# Services whose configuration reference goes into docs/config.md, in order.
-SERVICES=(embedding gateway)
+# Programs whose configuration reference goes into docs/config.md, in order.
+SERVICES=(embedding gateway admin)
 
 usage() {
         echo "usage: tests/docs.sh BUILD_DIR write|check" >&2

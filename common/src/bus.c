@@ -20,6 +20,7 @@
 #include "cairn/clock.h"
 #include "cairn/log.h"
 #include "cairn/metrics.h"
+#include "cairn/utf8.h"
 #include "cairn/trace.h"
 #include "kafka_stats.h"
 #include "offsets.h"
@@ -377,6 +378,7 @@ static void handle(struct worker *w, struct job *job)
         const struct cairn_handler *hd;
         struct cairn_log_ctx lctx = { 0 };
         char trace_id[33];
+        char request_id[CAIRN_HEADER_MAX + 1];
 
         rd_kafka_message_headers(rkm, &hdrs);
         bool headers_ok = cairn_headers_parse(hdrs, &h, why, sizeof(why));
@@ -384,6 +386,11 @@ static void handle(struct worker *w, struct job *job)
         span_start(bus, job, &h, headers_ok, &lctx, trace_id);
         lctx.ce_id = h.id;
         lctx.ce_type = h.type;
+        /* The gateway's X-Request-ID, so one id finds a request's lines in
+         * every service; only printable text of the header's bounded size. */
+        if (cairn_headers_get(hdrs, CAIRN_H_REQUEST_ID, request_id, sizeof(request_id)) > 0 &&
+            cairn_utf8_valid(request_id, strlen(request_id)))
+                lctx.request_id = request_id;
         cairn_log_ctx_set(&lctx);
 
         if (!headers_ok) {

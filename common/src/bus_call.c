@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "bus_call.h"
+#include "cairn/trace.h"
 #include "cairn/clock.h"
 #include "cairn/log.h"
 #include "cairn/metrics.h"
@@ -375,6 +376,14 @@ cairn_err_t cairn_bus_call_async(struct cairn_bus_client *cli, const char *topic
         rc->authorization = dup_or_null(opts->authorization);
         rc->traceparent = dup_or_null(opts->traceparent);
         rc->tracestate = dup_or_null(opts->tracestate);
+        if (!rc->traceparent && cairn_trace_current()) {
+                /* Retries run on the retry thread: pin the caller's span now,
+                 * so every attempt continues the caller's trace. */
+                char tp[CAIRN_TRACEPARENT_LEN + 1];
+
+                cairn_traceparent_format(cairn_trace_current(), tp);
+                rc->traceparent = dup_or_null(tp);
+        }
         rc->request_id = dup_or_null(opts->request_id);
         rc->no_wait = opts->no_wait;
         timeout = opts->timeout_ms > 0 ? opts->timeout_ms : bc->bconf->call_timeout_ms;

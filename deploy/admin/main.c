@@ -45,7 +45,8 @@ static void usage(FILE *fp)
                 "         (never deletes, never lowers partitions); a second run changes nothing\n"
                 "  diff   report drift between the file and the cluster; exit 1 when there is any\n"
                 "  -c FILE  configuration (kafka.* keys, topics.timeout_ms); default $CAIRN_CONFIG;\n"
-                "           CAIRN_KAFKA_BOOTSTRAP_SERVERS etc. override it\n");
+                "           CAIRN_KAFKA_BOOTSTRAP_SERVERS etc. override it\n"
+                "  --config-doc  print the configuration reference\n");
 }
 
 struct set_ctx {
@@ -542,9 +543,10 @@ int main(int argc, char **argv)
         static const struct option longopts[] = {
                 { "config", required_argument, NULL, 'c' },
                 { "help", no_argument, NULL, 'h' },
+                { "config-doc", no_argument, NULL, 'D' },
                 { NULL, 0, NULL, 0 },
         };
-        struct cairn_conf_section sec = { "cairn-admin", tool_conf_items, &tconf, NULL };
+        struct cairn_conf_section sec = { "Topics", tool_conf_items, &tconf, NULL };
         const char *path = getenv("CAIRN_CONFIG");
         struct cairn_conf *conf;
         char errstr[1024];
@@ -557,6 +559,9 @@ int main(int argc, char **argv)
                         break;
                 case 'h':
                         usage(stdout);
+                        return 0;
+                case 'D': /* the reference for docs/config.md (tests/docs.sh) */
+                        cairn_conf_doc(&sec, 1, stdout);
                         return 0;
                 default:
                         usage(stderr);

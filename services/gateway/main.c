@@ -72,6 +72,7 @@ int main(int argc, char **argv)
                 fprintf(stderr, "cairn-gateway: %s\n", errstr);
                 goto out;
         }
+        cairn_bus_client_resilience(bus, NULL, &app.bus_resilience);
         cairn_admin_add_check(app.admin, "broker", cairn_bus_client_ready, bus);
         cairn_admin_add_check(app.admin, "redis", cairn_redis_ready, redis);
 

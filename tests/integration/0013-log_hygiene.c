@@ -22,7 +22,8 @@
 
 #define TOPIC harness_topic("cairn.embedding.v1.requests")
 
-/* Secrets this run uses; none may appear in any log. */
+/* Secrets this run uses; none may appear in any log. They are also in
+ * secrets.list, which tests/run.sh greps every log of a whole run for. */
 #define SASL_SECRET "Sasl-Pw-7f3c1e9a0b5d"
 #define REDIS_SECRET "Redis-Pw-26b0d4c8e1f7"
 #define JWT_SECRET  "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ0ZW5hbnQtbG9nIiwicm9sZSI6ImFkbWluIn0." \
