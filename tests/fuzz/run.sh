@@ -13,8 +13,10 @@ make --no-print-directory build/lib/libcairn.a \
         build/obj/services/embedding/conf.o >/dev/null
 
 # libcairn is rebuilt with clang and coverage so the fuzzer sees inside it.
-CFLAGS=(-std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer
-        -Icommon/include -Icommon/src -Ibuild/gen -Iservices $(pkg-config --cflags libxxhash uuid))
+# Sources are compiled once (coverage, no fuzzer main) and shared by every target.
+CFLAGS=(-std=gnu11 -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+        -Icommon/include -Icommon/src -Ibuild/gen -Iservices -Ideploy/admin
+        $(pkg-config --cflags libxxhash uuid))
 LIBS=($(pkg-config --libs rdkafka libprotobuf-c yaml-0.1 libmicrohttpd jansson uuid libxxhash libutf8proc libcurl hiredis libcrypto libjwt) -lm -lpthread)
 COMMON=(common/src/*.c build/gen/cairn/v1/common.pb-c.c build/gen/cairn/embedding/v1/embedding.pb-c.c)
 EMBED=(services/embedding/lexical.c services/embedding/embedding.c services/embedding/conf.c
@@ -27,13 +29,24 @@ GATEWAY=(services/gateway/auth.c services/gateway/api.c services/gateway/rbac.c
 targets=("$@")
 ((${#targets[@]})) || targets=(headers status utf8 embedding_request embedding_provider_response kafka_stats traceparent
                                     gateway_request gateway_auth admin_topics)
-mkdir -p "$OUT"
+mkdir -p "$OUT/obj"
+objs() { for f in "$@"; do printf '%s\n' "$OUT/obj/${f//\//_}.o"; done; }
+compile() { # source
+        local o=$OUT/obj/${1//\//_}.o
+        [[ $o -nt $1 ]] || clang "${CFLAGS[@]}" -c "$1" -o "$o"
+}
+export OUT
+CFLAGS_Q=$(printf '%q ' "${CFLAGS[@]}")
+printf '%s\n' "${COMMON[@]}" "${EMBED[@]}" "${ADMIN[@]}" "${GATEWAY[@]}" |
+        xargs -P "$(nproc)" -I{} bash -c "CFLAGS=($CFLAGS_Q); $(declare -f compile); compile {}"
+
 for t in "${targets[@]}"; do
         extra=()
         [[ $t == embedding_* ]] && extra=("${EMBED[@]}")
         [[ $t == gateway_* ]] && extra=("${GATEWAY[@]}")
-        [[ $t == admin_* ]] && extra=("${ADMIN[@]}" -Ideploy/admin)
-        clang "${CFLAGS[@]}" -o "$OUT/$t" "tests/fuzz/$t.c" "${COMMON[@]}" "${extra[@]}" "${LIBS[@]}"
+        [[ $t == admin_* ]] && extra=("${ADMIN[@]}")
+        mapfile -t linked < <(objs "${COMMON[@]}" "${extra[@]}")
+        clang "${CFLAGS[@]/fuzzer-no-link/fuzzer}" -o "$OUT/$t" "tests/fuzz/$t.c" "${linked[@]}" "${LIBS[@]}"
         mkdir -p "$OUT/corpus/$t"
         seeds=()
         [[ -d tests/fuzz/corpus/$t ]] && seeds=("tests/fuzz/corpus/$t")
