@@ -144,7 +144,7 @@ static void order_cb(const struct cairn_reply *reply, void *opaque)
 START_TEST(test_cairn_bus_run_keeps_order_per_key)
 {
         struct cairn_status st;
-        char keys[KEYS][8], seqs[PER_KEY][8];
+        char keys[KEYS][12], seqs[PER_KEY][12];
 
         for (int k = 0; k < KEYS; k++)
                 snprintf(keys[k], sizeof(keys[k]), "%d", k);
