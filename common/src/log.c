@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "cairn/buf.h"
 #include "cairn/log.h"
 #include "cairn/utf8.h"
 
@@ -73,38 +74,6 @@ void cairn_log_ctx_set(const struct cairn_log_ctx *c)
 const struct cairn_log_ctx *cairn_log_ctx_get(void)
 {
         return ctx;
-}
-
-/* A growable byte string; on allocation failure it stops growing and
- * remembers that it failed. */
-struct buf {
-        char *p;
-        size_t len;
-        size_t cap;
-        bool oom;
-};
-
-static void buf_add(struct buf *b, const char *s, size_t n)
-{
-        if (b->oom)
-                return;
-        if (b->len + n + 1 > b->cap) {
-                size_t cap = b->cap ? b->cap : 256;
-                char *p;
-
-                while (cap < b->len + n + 1)
-                        cap *= 2;
-                p = realloc(b->p, cap);
-                if (!p) {
-                        b->oom = true;
-                        return;
-                }
-                b->p = p;
-                b->cap = cap;
-        }
-        memcpy(b->p + b->len, s, n);
-        b->len += n;
-        b->p[b->len] = '\0';
 }
 
 static bool is_word(unsigned char c)
@@ -230,7 +199,7 @@ static size_t credential_len(const char *s, size_t i, size_t len, bool authoriza
 }
 
 /* Copies @p s to @p b with every credential replaced by [REDACTED]. */
-static void redact(struct buf *b, const char *s, size_t len)
+static void redact(struct cairn_buf *b, const char *s, size_t len)
 {
         size_t i = 0, copied = 0;
 
@@ -256,12 +225,12 @@ static void redact(struct buf *b, const char *s, size_t len)
                         i += keep ? keep : 1;
                         continue;
                 }
-                buf_add(b, s + copied, i + keep - copied);
-                buf_add(b, REDACTED, strlen(REDACTED));
+                cairn_buf_add(b, s + copied, i + keep - copied);
+                cairn_buf_add(b, REDACTED, strlen(REDACTED));
                 i += keep + skip;
                 copied = i;
         }
-        buf_add(b, s + copied, len - copied);
+        cairn_buf_add(b, s + copied, len - copied);
 }
 
 /* The length of the UTF-8 sequence a lead byte announces, 0 if it is none. */
@@ -280,20 +249,20 @@ static size_t seq_len(unsigned char c)
 
 /* Appends @p s to @p b with each byte that is not part of valid UTF-8
  * replaced by U+FFFD. */
-static void sanitize(struct buf *b, const char *s, size_t len)
+static void sanitize(struct cairn_buf *b, const char *s, size_t len)
 {
         if (cairn_utf8_valid(s, len)) {
-                buf_add(b, s, len);
+                cairn_buf_add(b, s, len);
                 return;
         }
         for (size_t i = 0; i < len;) {
                 size_t n = seq_len((unsigned char)s[i]);
 
                 if (n > 0 && n <= len - i && cairn_utf8_valid(s + i, n)) {
-                        buf_add(b, s + i, n);
+                        cairn_buf_add(b, s + i, n);
                         i += n;
                 } else {
-                        buf_add(b, REPLACED, strlen(REPLACED));
+                        cairn_buf_add(b, REPLACED, strlen(REPLACED));
                         i++;
                 }
         }
@@ -302,7 +271,7 @@ static void sanitize(struct buf *b, const char *s, size_t len)
 /* A JSON string of @p s, made valid UTF-8 first. */
 static json_t *text_new(const char *s, size_t len)
 {
-        struct buf b = { 0 };
+        struct cairn_buf b = { 0 };
         json_t *js;
 
         if (cairn_utf8_valid(s, len))
@@ -320,7 +289,7 @@ static void field_add(json_t *obj, const char *name, const char *value)
 }
 
 /* Cuts @p b to MSG_MAX bytes on a character boundary and marks the cut. */
-static void truncate_msg(struct buf *b)
+static void truncate_msg(struct cairn_buf *b)
 {
         size_t cut = MSG_MAX;
 
@@ -329,7 +298,7 @@ static void truncate_msg(struct buf *b)
         while (cut > MSG_MAX - 3 && ((unsigned char)b->p[cut] & 0xC0) == 0x80)
                 cut--;
         b->len = cut;
-        buf_add(b, ELLIPSIS, strlen(ELLIPSIS));
+        cairn_buf_add(b, ELLIPSIS, strlen(ELLIPSIS));
 }
 
 /* RFC 3339 in UTC with milliseconds: 2026-11-23T16:30:07.123Z */
@@ -352,8 +321,8 @@ void cairn_log_vwrite(enum cairn_log_level level, const char *fac, const char *f
         const struct cairn_log_ctx *c = ctx;
         char stack[512];
         char *raw = stack;
-        struct buf redacted = { 0 };
-        struct buf msg = { 0 };
+        struct cairn_buf redacted = { 0 };
+        struct cairn_buf msg = { 0 };
         char ts[40];
         json_t *obj;
         char *line;

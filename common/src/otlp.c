@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cairn/buf.h"
 #include "cairn/clock.h"
 #include "cairn/log.h"
 #include "cairn/metrics.h"
@@ -181,41 +182,7 @@ void cairn_otlp_conf_cleanup(struct cairn_otlp_conf *conf)
  * Written straight into a buffer: building a jansson tree per span cost
  * about 40 us a span, twenty times the rest of tracing together. */
 
-struct jbuf {
-        char *p;
-        size_t len, cap;
-        bool oom;
-};
-
-static void jb_put(struct jbuf *b, const char *s, size_t n)
-{
-        if (b->oom)
-                return;
-        if (b->len + n + 1 > b->cap) {
-                size_t cap = b->cap ? b->cap : 4096;
-                char *p;
-
-                while (cap < b->len + n + 1)
-                        cap *= 2;
-                p = realloc(b->p, cap);
-                if (!p) {
-                        b->oom = true;
-                        return;
-                }
-                b->p = p;
-                b->cap = cap;
-        }
-        memcpy(b->p + b->len, s, n);
-        b->len += n;
-        b->p[b->len] = '\0';
-}
-
-static void jb_puts(struct jbuf *b, const char *s)
-{
-        jb_put(b, s, strlen(s));
-}
-
-static void jb_i64(struct jbuf *b, int64_t v, bool quoted)
+static void jb_i64(struct cairn_buf *b, int64_t v, bool quoted)
 {
         char buf[24];
         char *p = buf + sizeof(buf);
@@ -232,19 +199,19 @@ static void jb_i64(struct jbuf *b, int64_t v, bool quoted)
                 *--p = '-';
         if (quoted)
                 *--p = '"';
-        jb_put(b, p, (size_t)(buf + sizeof(buf) - p));
+        cairn_buf_add(b, p, (size_t)(buf + sizeof(buf) - p));
 }
 
 /* A JSON string of @p s. OTLP strings must be UTF-8: when @p s is not,
  * every byte above 0x7f becomes '?'. Runs of bytes that need no escape are
  * copied whole. */
-static void jb_str(struct jbuf *b, const char *s)
+static void jb_str(struct cairn_buf *b, const char *s)
 {
         const unsigned char *u = (const unsigned char *)s;
         size_t i = 0, run = 0;
         int utf8 = -1;                /* -1: not checked yet (only needed past ASCII) */
 
-        jb_put(b, "\"", 1);
+        cairn_buf_add(b, "\"", 1);
         for (;; i++) {
                 unsigned char c = u[i];
                 char esc[8];
@@ -259,33 +226,33 @@ static void jb_str(struct jbuf *b, const char *s)
                         if (utf8)
                                 continue;
                 }
-                jb_put(b, s + run, i - run);
+                cairn_buf_add(b, s + run, i - run);
                 run = i + 1;
                 if (c == '"' || c == '\\') {
                         esc[0] = '\\';
                         esc[1] = (char)c;
-                        jb_put(b, esc, 2);
+                        cairn_buf_add(b, esc, 2);
                 } else if (c >= 0x80) {
-                        jb_put(b, "?", 1);
+                        cairn_buf_add(b, "?", 1);
                 } else {
                         snprintf(esc, sizeof(esc), "\\u%04x", c);
-                        jb_put(b, esc, 6);
+                        cairn_buf_add(b, esc, 6);
                 }
         }
-        jb_put(b, s + run, i - run);
-        jb_put(b, "\"", 1);
+        cairn_buf_add(b, s + run, i - run);
+        cairn_buf_add(b, "\"", 1);
 }
 
-static void jb_kv_string(struct jbuf *b, const char *key, const char *value)
+static void jb_kv_string(struct cairn_buf *b, const char *key, const char *value)
 {
-        jb_puts(b, "{\"key\":");
+        cairn_buf_adds(b, "{\"key\":");
         jb_str(b, key);
-        jb_puts(b, ",\"value\":{\"stringValue\":");
+        cairn_buf_adds(b, ",\"value\":{\"stringValue\":");
         jb_str(b, value);
-        jb_puts(b, "}}");
+        cairn_buf_adds(b, "}}");
 }
 
-static void jb_attr(struct jbuf *b, const struct cairn_span *span, const struct cairn_attr *a)
+static void jb_attr(struct cairn_buf *b, const struct cairn_span *span, const struct cairn_attr *a)
 {
         switch (a->type) {
         case CAIRN_ATTR_STRING:
@@ -293,92 +260,92 @@ static void jb_attr(struct jbuf *b, const struct cairn_span *span, const struct 
                 return;
         case CAIRN_ATTR_INT:
                 /* int64 travels as a string in OTLP/JSON (proto3 JSON mapping) */
-                jb_puts(b, "{\"key\":");
+                cairn_buf_adds(b, "{\"key\":");
                 jb_str(b, a->key);
-                jb_puts(b, ",\"value\":{\"intValue\":");
+                cairn_buf_adds(b, ",\"value\":{\"intValue\":");
                 jb_i64(b, a->v.i, true);
-                jb_puts(b, "}}");
+                cairn_buf_adds(b, "}}");
                 return;
         case CAIRN_ATTR_BOOL:
-                jb_puts(b, "{\"key\":");
+                cairn_buf_adds(b, "{\"key\":");
                 jb_str(b, a->key);
-                jb_puts(b, a->v.b ? ",\"value\":{\"boolValue\":true}}"
+                cairn_buf_adds(b, a->v.b ? ",\"value\":{\"boolValue\":true}}"
                                   : ",\"value\":{\"boolValue\":false}}");
                 return;
         }
 }
 
-static void jb_span(struct jbuf *b, const struct cairn_span *span)
+static void jb_span(struct cairn_buf *b, const struct cairn_span *span)
 {
         char parent[17];
 
-        jb_puts(b, "{\"traceId\":\"");
-        jb_puts(b, span->trace_id_hex);
-        jb_puts(b, "\",\"spanId\":\"");
-        jb_puts(b, span->span_id_hex);
-        jb_puts(b, "\"");
+        cairn_buf_adds(b, "{\"traceId\":\"");
+        cairn_buf_adds(b, span->trace_id_hex);
+        cairn_buf_adds(b, "\",\"spanId\":\"");
+        cairn_buf_adds(b, span->span_id_hex);
+        cairn_buf_adds(b, "\"");
         if (span->has_parent) {
                 cairn_trace_hex(span->parent_span_id, 8, parent);
-                jb_puts(b, ",\"parentSpanId\":\"");
-                jb_puts(b, parent);
-                jb_puts(b, "\"");
+                cairn_buf_adds(b, ",\"parentSpanId\":\"");
+                cairn_buf_adds(b, parent);
+                cairn_buf_adds(b, "\"");
         }
         if (span->ctx.tracestate[0]) {
-                jb_puts(b, ",\"traceState\":");
+                cairn_buf_adds(b, ",\"traceState\":");
                 jb_str(b, span->ctx.tracestate);
         }
-        jb_puts(b, ",\"name\":");
+        cairn_buf_adds(b, ",\"name\":");
         jb_str(b, span->name);
-        jb_puts(b, ",\"kind\":");
+        cairn_buf_adds(b, ",\"kind\":");
         jb_i64(b, span->kind, false);
-        jb_puts(b, ",\"startTimeUnixNano\":");
+        cairn_buf_adds(b, ",\"startTimeUnixNano\":");
         jb_i64(b, span->start_ns, true);
-        jb_puts(b, ",\"endTimeUnixNano\":");
+        cairn_buf_adds(b, ",\"endTimeUnixNano\":");
         jb_i64(b, span->end_ns, true);
-        jb_puts(b, ",\"attributes\":[");
+        cairn_buf_adds(b, ",\"attributes\":[");
         for (size_t i = 0; i < span->nattrs; i++) {
                 if (i)
-                        jb_put(b, ",", 1);
+                        cairn_buf_add(b, ",", 1);
                 jb_attr(b, span, &span->attrs[i]);
         }
-        jb_puts(b, "]");
+        cairn_buf_adds(b, "]");
         if (span->dropped_attrs) {
-                jb_puts(b, ",\"droppedAttributesCount\":");
+                cairn_buf_adds(b, ",\"droppedAttributesCount\":");
                 jb_i64(b, (int64_t)span->dropped_attrs, false);
         }
-        jb_puts(b, ",\"status\":{\"code\":");
+        cairn_buf_adds(b, ",\"status\":{\"code\":");
         jb_i64(b, span->status, false);
         if (span->status_msg[0]) {
-                jb_puts(b, ",\"message\":");
+                cairn_buf_adds(b, ",\"message\":");
                 jb_str(b, span->status_msg);
         }
-        jb_puts(b, "}}");
+        cairn_buf_adds(b, "}}");
 }
 
 char *cairn_otlp_encode(const struct cairn_kv *resource, size_t nresource,
                         struct cairn_span *const *spans, size_t n, size_t *lenp)
 {
-        struct jbuf b = { 0 };
+        struct cairn_buf b = { 0 };
 
         b.cap = 1024 + n * 1200; /* about what a runtime span takes */
         b.p = malloc(b.cap);
         if (!b.p)
                 return NULL;
-        jb_puts(&b, "{\"resourceSpans\":[{\"resource\":{\"attributes\":[");
+        cairn_buf_adds(&b, "{\"resourceSpans\":[{\"resource\":{\"attributes\":[");
         for (size_t i = 0; i < nresource; i++) {
                 if (i)
-                        jb_put(&b, ",", 1);
+                        cairn_buf_add(&b, ",", 1);
                 jb_kv_string(&b, resource[i].key, resource[i].value);
         }
-        jb_puts(&b, "]},\"scopeSpans\":[{\"scope\":{\"name\":\"cairn\",\"version\":");
+        cairn_buf_adds(&b, "]},\"scopeSpans\":[{\"scope\":{\"name\":\"cairn\",\"version\":");
         jb_str(&b, CAIRN_VERSION);
-        jb_puts(&b, "},\"spans\":[");
+        cairn_buf_adds(&b, "},\"spans\":[");
         for (size_t i = 0; i < n; i++) {
                 if (i)
-                        jb_put(&b, ",", 1);
+                        cairn_buf_add(&b, ",", 1);
                 jb_span(&b, spans[i]);
         }
-        jb_puts(&b, "]}]}]}");
+        cairn_buf_adds(&b, "]}]}]}");
         if (b.oom) {
                 free(b.p);
                 return NULL;

@@ -1,0 +1,47 @@
+/* Growable, bounded text buffers. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cairn/buf.h"
+
+void cairn_buf_add(struct cairn_buf *b, const void *s, size_t n)
+{
+        if (b->oom)
+                return;
+        if (n > SIZE_MAX - b->len - 1 || (b->max && b->len + n > b->max)) {
+                b->oom = true;
+                return;
+        }
+        if (b->len + n + 1 > b->cap) {
+                size_t cap = b->cap ? b->cap : 256;
+                char *p;
+
+                while (cap < b->len + n + 1)
+                        cap *= 2;
+                p = realloc(b->p, cap);
+                if (!p) {
+                        b->oom = true;
+                        return;
+                }
+                b->p = p;
+                b->cap = cap;
+        }
+        if (n)
+                memcpy(b->p + b->len, s, n);
+        b->len += n;
+        b->p[b->len] = '\0';
+}
+
+void cairn_buf_adds(struct cairn_buf *b, const char *s)
+{
+        cairn_buf_add(b, s, strlen(s));
+}
+
+void cairn_buf_cleanup(struct cairn_buf *b)
+{
+        free(b->p);
+        b->p = NULL;
+        b->len = b->cap = 0;
+        b->oom = false;
+}
