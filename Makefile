@@ -29,7 +29,7 @@ GEN_C    := $(PROTOS:%.proto=$(BUILD)/gen/%.pb-c.c)
 GEN_H    := $(PROTOS:%.proto=$(BUILD)/gen/%.pb-c.h)
 
 # ---- libcairn ----
-COMMON_SRCS := common/src/err.c common/src/arena.c common/src/buf.c common/src/clock.c common/src/utf8.c \
+COMMON_SRCS := common/src/err.c common/src/arena.c common/src/buf.c common/src/base64.c common/src/clock.c common/src/utf8.c \
                common/src/headers.c common/src/status.c common/src/conf.c common/src/log.c \
                common/src/metrics.c common/src/admin.c common/src/offsets.c \
                common/src/bus_conf.c common/src/bus_kafka.c common/src/bus.c \
@@ -60,7 +60,7 @@ ADMIN_SRCS     := deploy/admin/main.c $(ADMIN_LIB_SRCS)
 BINS := $(SERVICES:%=$(BUILD)/bin/cairn-%) $(BUILD)/bin/cairn-devbroker $(BUILD)/bin/cairn-admin
 
 # ---- tests ----
-UNIT_COMMON    := err arena buf headers utf8 status conf log metrics admin offsets \
+UNIT_COMMON    := err arena buf base64 headers utf8 status conf log metrics admin offsets \
                   retry breaker bulkhead resilience kafka_stats trace
 UNIT_EMBEDDING := lexical embedding openai_wire cache batcher
 UNIT_GATEWAY   := auth api rbac routes ratelimit

@@ -1,11 +1,13 @@
 /* Growable, bounded text buffers. */
+#include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cairn/buf.h"
 
-void cairn_buf_add(struct cairn_buf *b, const void *s, size_t n)
+void cairn_buf_reserve(struct cairn_buf *b, size_t n)
 {
         if (b->oom)
                 return;
@@ -27,10 +29,43 @@ void cairn_buf_add(struct cairn_buf *b, const void *s, size_t n)
                 b->p = p;
                 b->cap = cap;
         }
+}
+
+void cairn_buf_add(struct cairn_buf *b, const void *s, size_t n)
+{
+        cairn_buf_reserve(b, n);
+        if (b->oom)
+                return;
         if (n)
                 memcpy(b->p + b->len, s, n);
         b->len += n;
         b->p[b->len] = '\0';
+}
+
+void cairn_buf_printf(struct cairn_buf *b, const char *fmt, ...)
+{
+        va_list ap;
+        int n;
+
+        cairn_buf_reserve(b, 64);
+        if (b->oom)
+                return;
+        va_start(ap, fmt);
+        n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+                b->oom = true;
+                return;
+        }
+        if ((size_t)n >= b->cap - b->len) {
+                cairn_buf_reserve(b, (size_t)n);
+                if (b->oom)
+                        return;
+                va_start(ap, fmt);
+                vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+                va_end(ap);
+        }
+        b->len += (size_t)n;
 }
 
 void cairn_buf_adds(struct cairn_buf *b, const char *s)

@@ -6,60 +6,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cairn/base64.h"
 #include "openai_wire.h"
 
 #define BAD "UPSTREAM_BAD_RESPONSE"
 
-static int b64_value(unsigned char c)
-{
-        if (c >= 'A' && c <= 'Z')
-                return c - 'A';
-        if (c >= 'a' && c <= 'z')
-                return c - 'a' + 26;
-        if (c >= '0' && c <= '9')
-                return c - '0' + 52;
-        if (c == '+')
-                return 62;
-        if (c == '/')
-                return 63;
-        return -1;
-}
-
 int wire_base64_decode(const char *in, size_t len, uint8_t *out, size_t out_size, size_t *outlen)
 {
-        uint32_t acc = 0;
-        size_t bits = 0, n = 0, i;
+        long n = cairn_base64_decode(in, len, false, out, out_size);
 
-        /* Padding only at the end, at most two, and only where it belongs. */
-        while (len > 0 && in[len - 1] == '=') {
-                len--;
-                if (++bits > 2)
-                        return -1;
-        }
-        if (bits && (len + bits) % 4 != 0)
+        if (n < 0)
                 return -1;
-        bits = 0;
-        if (len % 4 == 1)
-                return -1;
-        for (i = 0; i < len; i++) {
-                int v = b64_value((unsigned char)in[i]);
-
-                if (v < 0)
-                        return -1;
-                acc = (acc << 6) | (uint32_t)v;
-                bits += 6;
-                if (bits >= 8) {
-                        bits -= 8;
-                        if (n >= out_size)
-                                return -1;
-                        out[n++] = (uint8_t)(acc >> bits);
-                        acc &= (1u << bits) - 1;
-                }
-        }
-        /* Leftover bits must be zero (canonical encoding). */
-        if (acc != 0)
-                return -1;
-        *outlen = n;
+        *outlen = (size_t)n;
         return 0;
 }
 

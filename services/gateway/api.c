@@ -7,92 +7,42 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cairn/base64.h"
+#include "cairn/buf.h"
 #include "cairn/utf8.h"
 #include "gateway.h"
 
-/* ---- a growable output buffer ---- */
-
-struct buf {
-        char *p;
-        size_t len, cap;
-};
-
-static void buf_reserve(struct buf *b, size_t more)
-{
-        if (b->len + more + 1 <= b->cap)
-                return;
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + more + 1)
-                cap *= 2;
-        b->p = realloc(b->p, cap);
-        if (!b->p)
-                abort();
-        b->cap = cap;
-}
-
-static void buf_add(struct buf *b, const char *s, size_t n)
-{
-        buf_reserve(b, n);
-        memcpy(b->p + b->len, s, n);
-        b->len += n;
-        b->p[b->len] = '\0';
-}
-
-static void buf_str(struct buf *b, const char *s)
-{
-        buf_add(b, s, strlen(s));
-}
-
-static void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void buf_printf(struct buf *b, const char *fmt, ...)
-{
-        va_list ap;
-        int n;
-
-        buf_reserve(b, 64);
-        va_start(ap, fmt);
-        n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-        va_end(ap);
-        if ((size_t)n >= b->cap - b->len) {
-                buf_reserve(b, (size_t)n);
-                va_start(ap, fmt);
-                vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-                va_end(ap);
-        }
-        b->len += (size_t)n;
-}
-
 /* A JSON string literal; @p s is valid UTF-8 (checked by whoever made it). */
-static void buf_json_str(struct buf *b, const char *s)
+static void buf_json_str(struct cairn_buf *b, const char *s)
 {
         static const char hex[] = "0123456789abcdef";
 
-        buf_add(b, "\"", 1);
+        cairn_buf_add(b, "\"", 1);
         for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
                 char esc[8];
 
                 if (*p == '"' || *p == '\\') {
                         esc[0] = '\\';
                         esc[1] = (char)*p;
-                        buf_add(b, esc, 2);
+                        cairn_buf_add(b, esc, 2);
                 } else if (*p < 0x20) {
                         if (*p == '\n') {
-                                buf_add(b, "\\n", 2);
+                                cairn_buf_add(b, "\\n", 2);
                         } else if (*p == '\t') {
-                                buf_add(b, "\\t", 2);
+                                cairn_buf_add(b, "\\t", 2);
                         } else if (*p == '\r') {
-                                buf_add(b, "\\r", 2);
+                                cairn_buf_add(b, "\\r", 2);
                         } else {
                                 memcpy(esc, "\\u00", 4);
                                 esc[4] = hex[*p >> 4];
                                 esc[5] = hex[*p & 15];
-                                buf_add(b, esc, 6);
+                                cairn_buf_add(b, esc, 6);
                         }
                 } else {
-                        buf_add(b, (const char *)p, 1);
+                        cairn_buf_add(b, (const char *)p, 1);
                 }
         }
-        buf_add(b, "\"", 1);
+        cairn_buf_add(b, "\"", 1);
 }
 
 /* ---- request ids ---- */
@@ -152,30 +102,32 @@ const char *gw_error_type(int status)
 
 char *gw_error_json(const struct gw_error *e, const char *request_id, size_t *lenp)
 {
-        struct buf b = { 0 };
+        struct cairn_buf b = { 0 };
         char msg[sizeof(e->message)];
 
         /* Messages may quote client bytes: keep them valid UTF-8. */
         snprintf(msg, sizeof(msg), "%s", e->message);
         if (!cairn_utf8_valid(msg, strlen(msg)))
                 snprintf(msg, sizeof(msg), "%s", "invalid request");
-        buf_str(&b, "{\"error\":{\"message\":");
+        cairn_buf_adds(&b, "{\"error\":{\"message\":");
         buf_json_str(&b, msg);
-        buf_str(&b, ",\"type\":");
+        cairn_buf_adds(&b, ",\"type\":");
         buf_json_str(&b, e->type ? e->type : gw_error_type(e->status));
-        buf_str(&b, ",\"param\":");
+        cairn_buf_adds(&b, ",\"param\":");
         if (e->param[0] && cairn_utf8_valid(e->param, strlen(e->param)))
                 buf_json_str(&b, e->param);
         else
-                buf_str(&b, "null");
-        buf_str(&b, ",\"code\":");
+                cairn_buf_adds(&b, "null");
+        cairn_buf_adds(&b, ",\"code\":");
         if (e->code)
                 buf_json_str(&b, e->code);
         else
-                buf_str(&b, "null");
-        buf_str(&b, "},\"request_id\":");
+                cairn_buf_adds(&b, "null");
+        cairn_buf_adds(&b, "},\"request_id\":");
         buf_json_str(&b, request_id ? request_id : "");
-        buf_str(&b, "}");
+        cairn_buf_adds(&b, "}");
+        if (b.oom)
+                abort(); /* out of memory: nothing sensible left to send */
         *lenp = b.len;
         return b.p;
 }
@@ -433,37 +385,17 @@ void gw_embed_req_cleanup(struct gw_embed_req *req)
 
 /* ---- responses ---- */
 
-static void buf_base64(struct buf *b, const unsigned char *p, size_t n)
-{
-        static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        char out[4];
-
-        buf_reserve(b, (n + 2) / 3 * 4);
-        for (size_t i = 0; i < n; i += 3) {
-                unsigned v = (unsigned)p[i] << 16;
-                if (i + 1 < n)
-                        v |= (unsigned)p[i + 1] << 8;
-                if (i + 2 < n)
-                        v |= p[i + 2];
-                out[0] = tbl[(v >> 18) & 63];
-                out[1] = tbl[(v >> 12) & 63];
-                out[2] = i + 1 < n ? tbl[(v >> 6) & 63] : '=';
-                out[3] = i + 2 < n ? tbl[v & 63] : '=';
-                buf_add(b, out, 4);
-        }
-}
-
 char *gw_embed_reply_json(const Cairn__Embedding__V1__EmbedReply *reply, bool base64,
                           size_t *lenp)
 {
-        struct buf b = { 0 };
+        struct cairn_buf b = { 0 };
         unsigned long long tokens = reply->usage ? reply->usage->input_tokens : 0;
 
-        buf_str(&b, "{\"object\":\"list\",\"data\":[");
+        cairn_buf_adds(&b, "{\"object\":\"list\",\"data\":[");
         for (size_t i = 0; i < reply->n_embeddings; i++) {
                 const Cairn__Embedding__V1__Embedding *emb = reply->embeddings[i];
 
-                buf_printf(&b, "%s{\"object\":\"embedding\",\"index\":%u,\"embedding\":",
+                cairn_buf_printf(&b, "%s{\"object\":\"embedding\",\"index\":%u,\"embedding\":",
                            i ? "," : "", emb->index);
                 if (base64) {
                         unsigned char *raw = malloc(emb->n_vector * 4 + 1);
@@ -478,40 +410,44 @@ char *gw_embed_reply_json(const Cairn__Embedding__V1__EmbedReply *reply, bool ba
                                 raw[4 * j + 2] = (unsigned char)(u >> 16);
                                 raw[4 * j + 3] = (unsigned char)(u >> 24);
                         }
-                        buf_add(&b, "\"", 1);
-                        buf_base64(&b, raw, emb->n_vector * 4);
-                        buf_add(&b, "\"", 1);
+                        cairn_buf_add(&b, "\"", 1);
+                        cairn_base64_encode(&b, raw, emb->n_vector * 4);
+                        cairn_buf_add(&b, "\"", 1);
                         free(raw);
                 } else {
-                        buf_reserve(&b, emb->n_vector * 16 + 2);
-                        buf_add(&b, "[", 1);
+                        cairn_buf_reserve(&b, emb->n_vector * 16 + 2);
+                        cairn_buf_add(&b, "[", 1);
                         for (size_t j = 0; j < emb->n_vector; j++) {
                                 /* 9 significant digits round-trip every float32. */
-                                buf_printf(&b, j ? ",%.9g" : "%.9g", (double)emb->vector[j]);
+                                cairn_buf_printf(&b, j ? ",%.9g" : "%.9g", (double)emb->vector[j]);
                         }
-                        buf_add(&b, "]", 1);
+                        cairn_buf_add(&b, "]", 1);
                 }
-                buf_add(&b, "}", 1);
+                cairn_buf_add(&b, "}", 1);
         }
-        buf_str(&b, "],\"model\":");
+        cairn_buf_adds(&b, "],\"model\":");
         buf_json_str(&b, reply->model ? reply->model : "");
-        buf_printf(&b, ",\"usage\":{\"prompt_tokens\":%llu,\"total_tokens\":%llu}}", tokens,
+        cairn_buf_printf(&b, ",\"usage\":{\"prompt_tokens\":%llu,\"total_tokens\":%llu}}", tokens,
                    tokens);
+        if (b.oom)
+                abort(); /* out of memory: nothing sensible left to send */
         *lenp = b.len;
         return b.p;
 }
 
 char *gw_models_reply_json(const Cairn__Embedding__V1__ListModelsReply *reply, size_t *lenp)
 {
-        struct buf b = { 0 };
+        struct cairn_buf b = { 0 };
 
-        buf_str(&b, "{\"object\":\"list\",\"data\":[");
+        cairn_buf_adds(&b, "{\"object\":\"list\",\"data\":[");
         for (size_t i = 0; i < reply->n_models; i++) {
-                buf_str(&b, i ? ",{\"id\":" : "{\"id\":");
+                cairn_buf_adds(&b, i ? ",{\"id\":" : "{\"id\":");
                 buf_json_str(&b, reply->models[i]->name ? reply->models[i]->name : "");
-                buf_str(&b, ",\"object\":\"model\",\"created\":0,\"owned_by\":\"cairn\"}");
+                cairn_buf_adds(&b, ",\"object\":\"model\",\"created\":0,\"owned_by\":\"cairn\"}");
         }
-        buf_str(&b, "]}");
+        cairn_buf_adds(&b, "]}");
+        if (b.oom)
+                abort(); /* out of memory: nothing sensible left to send */
         *lenp = b.len;
         return b.p;
 }

@@ -17,6 +17,7 @@
 #include <yaml.h>
 
 #include "cairn/utf8.h"
+#include "cairn/base64.h"
 #include "gateway.h"
 
 #define TOKEN_MAX 8192
@@ -57,48 +58,6 @@ void gw_api_key_hash(const char *key, size_t len, char out[65])
                 snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
-static int b64url_value(unsigned char c)
-{
-        if (c >= 'A' && c <= 'Z')
-                return c - 'A';
-        if (c >= 'a' && c <= 'z')
-                return c - 'a' + 26;
-        if (c >= '0' && c <= '9')
-                return c - '0' + 52;
-        if (c == '-')
-                return 62;
-        if (c == '_')
-                return 63;
-        return -1;
-}
-
-long gw_base64url_decode(const char *in, size_t len, unsigned char *out, size_t cap)
-{
-        unsigned int acc = 0;
-        int bits = 0;
-        size_t n = 0;
-
-        while (len > 0 && in[len - 1] == '=')
-                len--;
-        if (len % 4 == 1)
-                return -1;
-        for (size_t i = 0; i < len; i++) {
-                int v = b64url_value((unsigned char)in[i]);
-
-                if (v < 0)
-                        return -1;
-                acc = (acc << 6) | (unsigned)v;
-                bits += 6;
-                if (bits >= 8) {
-                        bits -= 8;
-                        if (n >= cap)
-                                return -1;
-                        out[n++] = (unsigned char)(acc >> bits);
-                        acc &= (1u << bits) - 1;
-                }
-        }
-        return (long)n;
-}
 
 /* Tenants become Kafka keys and parts of Redis keys: a strict charset. */
 static bool tenant_valid(const char *s)
@@ -521,7 +480,7 @@ static bool api_key_syntax(const char *k)
         if (n < 3 + 16 || n > 256 || strncmp(k, "ck_", 3) != 0)
                 return false;
         for (size_t i = 3; i < n; i++)
-                if (b64url_value((unsigned char)k[i]) < 0)
+                if (cairn_base64_value((unsigned char)k[i], true) < 0)
                         return false;
         return true;
 }
@@ -681,12 +640,12 @@ static cairn_err_t check_jwt(const struct gw_auth *auth, const char *token, int6
                 return CAIRN_ERR_UNAUTHENTICATED;
         }
         for (const char *p = token; *p; p++) {
-                if (*p != '.' && b64url_value((unsigned char)*p) < 0) {
+                if (*p != '.' && cairn_base64_value((unsigned char)*p, true) < 0) {
                         why_set(why, "invalid_token", "malformed token (not base64url)", NULL);
                         return CAIRN_ERR_UNAUTHENTICATED;
                 }
         }
-        n = gw_base64url_decode(token, (size_t)(dot1 - token), hdr, sizeof(hdr));
+        n = cairn_base64_decode(token, (size_t)(dot1 - token), true, (uint8_t *)hdr, sizeof(hdr));
         header = n > 0 ? json_loadb((const char *)hdr, (size_t)n, JSON_REJECT_DUPLICATES, NULL)
                        : NULL;
         if (!json_is_object(header)) {

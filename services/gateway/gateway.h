@@ -145,9 +145,6 @@ cairn_err_t gw_auth_check(const struct gw_auth *auth, const char *authorization,
 /* SHA-256 of @p key as 64 lower-case hex digits (what the keys file stores). */
 void gw_api_key_hash(const char *key, size_t len, char out[65]);
 
-/* Decodes base64url (no padding, or with) into @p out (room for @p cap);
- * returns the length, or -1 on bad input or no room. */
-long gw_base64url_decode(const char *in, size_t len, unsigned char *out, size_t cap);
 
 /* ---- request and response shapes (api.c) ---- */
 

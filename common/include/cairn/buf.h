@@ -22,6 +22,12 @@ void cairn_buf_add(struct cairn_buf *b, const void *s, size_t n);
 /* Appends a NUL-terminated string. */
 void cairn_buf_adds(struct cairn_buf *b, const char *s);
 
+/* Appends printf-formatted text. */
+void cairn_buf_printf(struct cairn_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Makes room for @p more bytes ahead of a run of appends (optional). */
+void cairn_buf_reserve(struct cairn_buf *b, size_t more);
+
 /* Frees the bytes and empties the buffer (max is kept). */
 void cairn_buf_cleanup(struct cairn_buf *b);
 

@@ -389,23 +389,6 @@ START_TEST(test_gw_api_key_hash_is_sha256_hex)
 }
 END_TEST
 
-/* ---- base64url ---- */
-
-START_TEST(test_gw_base64url_decode)
-{
-        unsigned char out[16];
-
-        ck_assert_int_eq(gw_base64url_decode("aGk", 3, out, sizeof(out)), 2);
-        ck_assert(memcmp(out, "hi", 2) == 0);
-        ck_assert_int_eq(gw_base64url_decode("aGk=", 4, out, sizeof(out)), 2);
-        ck_assert_int_eq(gw_base64url_decode("-_8", 3, out, sizeof(out)), 2);
-        ck_assert_int_eq(out[0], 0xfb);
-        ck_assert_int_eq(gw_base64url_decode("a+b/", 4, out, sizeof(out)), -1);
-        ck_assert_int_eq(gw_base64url_decode("a", 1, out, sizeof(out)), -1);
-        ck_assert_int_eq(gw_base64url_decode("aGVsbG8gd29ybGQ", 15, out, 4), -1);
-}
-END_TEST
-
 /* ---- the keys file ---- */
 
 static void expect_load_error(const char *yaml, const char *part)
@@ -510,7 +493,6 @@ static Suite *auth_suite(void)
 
         tc = tcase_create("gw_helpers");
         tcase_add_test(tc, test_gw_api_key_hash_is_sha256_hex);
-        tcase_add_test(tc, test_gw_base64url_decode);
         suite_add_tcase(s, tc);
         return s;
 }
