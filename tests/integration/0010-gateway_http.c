@@ -48,59 +48,10 @@ static struct harness_proc embedding;
 static struct harness_proc gw_a, gw_b;
 static int port_a, port_b;
 static int redis_port;
-static pid_t redis_pid;
+static struct harness_proc redis;
 static char keydir[512];
 
 /* ---- processes ---- */
-
-static int free_port(void)
-{
-        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-        socklen_t len = sizeof(sa);
-        int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-        ck_assert_int_ge(fd, 0);
-        ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-        ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-        close(fd);
-        return ntohs(sa.sin_port);
-}
-
-static void redis_start(void)
-{
-        char port[16], log[600];
-
-        snprintf(port, sizeof(port), "%d", redis_port);
-        snprintf(log, sizeof(log), "%s/redis.log", broker.dir);
-        redis_pid = fork();
-        ck_assert_int_ge(redis_pid, 0);
-        if (redis_pid == 0) {
-                prctl(PR_SET_PDEATHSIG, SIGKILL);
-                execlp("redis-server", "redis-server", "--bind", "127.0.0.1", "--port", port,
-                       "--dir", broker.dir, "--save", "", "--appendonly", "no", "--logfile", log,
-                       (char *)NULL);
-                _exit(127);
-        }
-        /* Up when it answers PING. */
-        for (int i = 0; i < 200; i++) {
-                char cmd[128];
-
-                snprintf(cmd, sizeof(cmd), "redis-cli -p %d ping >/dev/null 2>&1", redis_port);
-                if (system(cmd) == 0)
-                        return;
-                usleep(25 * 1000);
-        }
-        ck_abort_msg("redis-server did not start on port %d (see %s)", redis_port, log);
-}
-
-static void redis_stop(void)
-{
-        if (redis_pid > 0) {
-                kill(redis_pid, SIGKILL);
-                waitpid(redis_pid, NULL, 0);
-                redis_pid = 0;
-        }
-}
 
 static void sha256_hex(const char *s, char out[65])
 {
@@ -166,7 +117,7 @@ static void gateway_start_proc(struct harness_proc *p, int *port)
         const char *env[17];
         int n = 0;
 
-        *port = free_port();
+        *port = harness_free_port();
         snprintf(e[n++], sizeof(e[0]), "CAIRN_HTTP_PORT=%d", *port);
         snprintf(e[n++], sizeof(e[0]), "CAIRN_REDIS_PORT=%d", redis_port);
         snprintf(e[n++], sizeof(e[0]), "CAIRN_AUTH_KEYS_FILE=%s/keys.yaml", keydir);
@@ -194,8 +145,8 @@ static void setup(void)
 {
         curl_global_init(CURL_GLOBAL_ALL);
         harness_broker_start(&broker, 3);
-        redis_port = free_port();
-        redis_start();
+        redis_port = harness_free_port();
+        harness_redis_start(&redis, broker.dir, redis_port);
         keys_write();
         harness_service_start(&embedding, &broker, "embedding", NULL);
         /* Both gateways append to one log file, gateway.log. */
@@ -220,7 +171,7 @@ static void teardown(void)
         harness_proc_signal(&embedding, SIGTERM);
         if (harness_proc_wait(&embedding, 15000) == -1)
                 harness_proc_kill(&embedding);
-        redis_stop();
+        harness_proc_kill(&redis);
         harness_broker_stop(&broker);
         curl_global_cleanup();
         /* SIGTERM drains and exits 0 */
@@ -847,7 +798,7 @@ START_TEST(test_redis_stopped_and_restarted)
         double before = harness_metric(gw_a.admin_port, degraded);
         bool back = false;
 
-        redis_stop();
+        harness_proc_kill(&redis);
         /* fail-open: answered, limited by the local fallback */
         for (int i = 0; i < 3; i++) {
                 ck_assert_int_eq(get_with_key(port_a, "/v1/models", KEY_REDIS, &r), 200);
@@ -862,7 +813,7 @@ START_TEST(test_redis_stopped_and_restarted)
         ck_assert_int_eq(harness_http_get(gw_a.admin_port, "/readyz", &body, 3000), 503);
         free(body);
 
-        redis_start();
+        harness_redis_start(&redis, broker.dir, redis_port);
         for (int i = 0; i < 100 && !back; i++) {
                 get_with_key(port_a, "/v1/models", KEY_REDIS, &r);
                 ck_assert_int_eq(r.status, 200);

@@ -38,72 +38,14 @@ static struct harness_broker broker;
 static struct harness_proc svc;
 static struct harness_client client;
 static struct fake_openai *fa, *fb;
-static pid_t redis_pid;
+static struct harness_proc redis;
 static int redis_port;
 static char dir[256];
-
-static int free_port(void)
-{
-        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-        socklen_t len = sizeof(sa);
-        int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-        ck_assert_int_ge(fd, 0);
-        ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-        ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-        close(fd);
-        return ntohs(sa.sin_port);
-}
 
 static void msleep(int ms)
 {
         struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
         nanosleep(&ts, NULL);
-}
-
-/* A redis-server of this test's own, stopped by PID. */
-static void redis_start(void)
-{
-        char port[16], log[512];
-
-        redis_port = free_port();
-        snprintf(port, sizeof(port), "%d", redis_port);
-        snprintf(log, sizeof(log), "%s/redis.log", dir);
-        redis_pid = fork();
-        ck_assert_int_ge(redis_pid, 0);
-        if (redis_pid == 0) {
-                prctl(PR_SET_PDEATHSIG, SIGKILL);
-                int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-                if (fd >= 0) {
-                        dup2(fd, 1);
-                        dup2(fd, 2);
-                }
-                execlp("redis-server", "redis-server", "--bind", "127.0.0.1", "--port", port,
-                       "--save", "", "--appendonly", "no", "--dir", dir, (char *)NULL);
-                _exit(127);
-        }
-        for (int i = 0; i < 100; i++) {
-                struct sockaddr_in sa = { .sin_family = AF_INET,
-                                          .sin_port = htons((uint16_t)redis_port),
-                                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-                int fd = socket(AF_INET, SOCK_STREAM, 0);
-                int ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-
-                close(fd);
-                if (ok)
-                        return;
-                msleep(50);
-        }
-        ck_abort_msg("redis-server did not start (see %s)", log);
-}
-
-static void redis_stop(void)
-{
-        if (redis_pid > 0) {
-                kill(redis_pid, SIGTERM);
-                waitpid(redis_pid, NULL, 0);
-                redis_pid = 0;
-        }
 }
 
 static void write_file(const char *path, const char *text, mode_t mode)
@@ -124,7 +66,8 @@ static void setup(void)
         snprintf(dir, sizeof(dir), "%s/emb-providers-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
         ck_assert_ptr_nonnull(mkdtemp(dir));
         harness_broker_start(&broker, 1);
-        redis_start();
+        redis_port = harness_free_port();
+        harness_redis_start(&redis, dir, redis_port);
         fa = fake_openai_start(DIM, SEED_A);
         fb = fake_openai_start(DIM, SEED_B);
         fake_openai_set(fa, &(struct fake_openai_mode){ .api_key = API_KEY });
@@ -182,7 +125,7 @@ static void teardown(void)
         harness_broker_stop(&broker);
         fake_openai_stop(fa);
         fake_openai_stop(fb);
-        redis_stop();
+        harness_proc_kill(&redis);
 }
 
 static void healthy(void)
@@ -477,7 +420,7 @@ START_TEST(test_redis_down_still_answers)
         double errors = metric("cairn_embedding_cache_errors_total{model=\"remote\"}");
         Cairn__Embedding__V1__EmbedReply *r;
 
-        redis_stop();
+        harness_proc_kill(&redis);
         r = embed_ok("remote", inputs, 2);
         assert_vectors(r, inputs, 2, SEED_A);
         ck_assert_str_eq(r->model, "remote");

@@ -4,79 +4,29 @@
  * readiness check says why) and started again (calls succeed after the
  * retry interval). */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
 #include <check.h>
-#include <netinet/in.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cairn/metrics.h"
 #include "cairn/redis.h"
+#include "harness.h"
 
 static char dir[] = "/tmp/cairn-redis-XXXXXX";
 static int port;
-static pid_t pid;
+static struct harness_proc server;
 static struct cairn_redis_conf rconf;
 static struct cairn_metrics *metrics;
 static struct cairn_redis *redis;
 
-static int free_port(void)
-{
-        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-        socklen_t len = sizeof(sa);
-        int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-        ck_assert_int_ge(fd, 0);
-        ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-        ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-        close(fd);
-        return ntohs(sa.sin_port);
-}
-
-static void server_start(void)
-{
-        char p[16], cmd[128];
-
-        snprintf(p, sizeof(p), "%d", port);
-        pid = fork();
-        ck_assert_int_ge(pid, 0);
-        if (pid == 0) {
-                prctl(PR_SET_PDEATHSIG, SIGKILL);
-                execlp("redis-server", "redis-server", "--bind", "127.0.0.1", "--port", p, "--dir",
-                       dir, "--save", "", "--appendonly", "no", "--logfile", "/dev/null",
-                       (char *)NULL);
-                _exit(127);
-        }
-        snprintf(cmd, sizeof(cmd), "redis-cli -p %d ping >/dev/null 2>&1", port);
-        for (int i = 0; i < 200; i++) {
-                if (system(cmd) == 0)
-                        return;
-                usleep(25 * 1000);
-        }
-        ck_abort_msg("redis-server did not start on port %d", port);
-}
-
-static void server_stop(void)
-{
-        if (pid > 0) {
-                kill(pid, SIGKILL);
-                waitpid(pid, NULL, 0);
-                pid = 0;
-        }
-}
-
 static void setup(void)
 {
         ck_assert_ptr_nonnull(mkdtemp(dir));
-        port = free_port();
-        server_start();
+        port = harness_free_port();
+        harness_redis_start(&server, dir, port);
         rconf = (struct cairn_redis_conf){ .host = "127.0.0.1", .port = port, .password = "",
                                            .db = 0, .pool_size = 3, .connect_timeout_ms = 200,
                                            .command_timeout_ms = 500, .retry_interval_ms = 100 };
@@ -88,7 +38,7 @@ static void teardown(void)
 {
         cairn_redis_free(redis);
         cairn_metrics_free(metrics);
-        server_stop();
+        harness_proc_kill(&server);
         rmdir(dir);
 }
 
@@ -175,7 +125,7 @@ START_TEST(test_cairn_redis_down_and_back)
         bool back = false;
 
         ck_assert(cairn_redis_ready(redis, why, sizeof(why)));
-        server_stop();
+        harness_proc_kill(&server);
         r = cairn_redis_command(redis, errstr, sizeof(errstr), "PING");
         ck_assert_ptr_null(r);
         ck_assert(errstr[0] != '\0');
@@ -187,7 +137,7 @@ START_TEST(test_cairn_redis_down_and_back)
         ck_assert(!cairn_redis_ready(redis, why, sizeof(why)));
         ck_assert(why[0] != '\0');
 
-        server_start();
+        harness_redis_start(&server, dir, port);
         for (int i = 0; i < 100 && !back; i++) {
                 r = cairn_redis_command(redis, errstr, sizeof(errstr), "PING");
                 back = r != NULL;

@@ -97,7 +97,7 @@ static size_t dev_env(char **env, size_t max)
         return n;
 }
 
-static int free_port(void)
+int harness_free_port(void)
 {
         struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
         socklen_t len = sizeof(sa);
@@ -333,7 +333,7 @@ void harness_service_start(struct harness_proc *p, const struct harness_broker *
         snprintf(p->name, sizeof(p->name), "%s", service);
         snprintf(bin, sizeof(bin), "%s/bin/cairn-%s", harness_build_dir(), service);
         snprintf(p->log_path, sizeof(p->log_path), "%s/%s.log", b->dir, service);
-        p->admin_port = free_port();
+        p->admin_port = harness_free_port();
 
         n = dev_env(env, 40);
         if (asprintf(&env[n++], "CAIRN_CONFIG=%s/deploy/dev/%s.yaml", harness_root(), service) < 0 ||
@@ -543,4 +543,26 @@ double harness_metric(int port, const char *name)
         }
         free(body);
         return v;
+}
+
+void harness_redis_start(struct harness_proc *p, const char *dir, int port)
+{
+        char bin[] = "redis-server", sport[16], log[512], cmd[128];
+        char *argv[] = { bin, "--bind", "127.0.0.1", "--port", sport, "--dir", (char *)dir,
+                         "--save", "", "--appendonly", "no", NULL };
+
+        memset(p, 0, sizeof(*p));
+        snprintf(p->name, sizeof(p->name), "redis");
+        p->port = port;
+        snprintf(sport, sizeof(sport), "%d", port);
+        snprintf(log, sizeof(log), "%s/redis.log", dir);
+        snprintf(p->log_path, sizeof(p->log_path), "%s", log);
+        p->pid = spawn("/usr/bin/redis-server", argv, NULL, log);
+        snprintf(cmd, sizeof(cmd), "redis-cli -p %d ping >/dev/null 2>&1", port);
+        for (int i = 0; i < 200; i++) {
+                if (system(cmd) == 0)
+                        return;
+                msleep(25);
+        }
+        ck_abort_msg("redis-server did not start on port %d (see %s)", port, log);
 }

@@ -19,6 +19,7 @@ struct harness_proc {
         char name[64];
         char log_path[512];
         int admin_port;
+        int port;          /* the port a non-Cairn server (Redis) listens on */
 };
 
 struct harness_broker {
@@ -73,6 +74,14 @@ void harness_proc_signal(const struct harness_proc *p, int sig);
 int harness_proc_wait(struct harness_proc *p, int timeout_ms);
 /* SIGKILL and reap, if still running. */
 void harness_proc_kill(struct harness_proc *p);
+
+/* A free TCP port on 127.0.0.1 (free when asked). */
+int harness_free_port(void);
+
+/* Starts a redis-server of the test's own on 127.0.0.1:@p port, without
+ * persistence, data and log in @p dir; returns once it answers PING. Stop it
+ * with harness_proc_kill(). */
+void harness_redis_start(struct harness_proc *p, const char *dir, int port);
 
 /* GET http://127.0.0.1:@p port@p path; returns the status code (or -1) and
  * the body in a malloc'ed string the caller frees (may be NULL). */
