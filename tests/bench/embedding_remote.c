@@ -39,7 +39,7 @@
 
 static int seconds = 5;
 static struct harness_broker broker;
-static pid_t redis_pid;
+static struct harness_proc redis;
 static int redis_port;
 static char dir[256];
 static char texts[NTEXTS][96];
@@ -57,37 +57,6 @@ static void texts_init(void)
                                                 w ? " " : "", words[(i * 7 + w * (i % 5 + 1)) % 16]);
                 snprintf(texts[i] + len, sizeof(texts[i]) - len, " %d", i);
         }
-}
-
-static int free_port(void)
-{
-        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-        socklen_t len = sizeof(sa);
-        int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-        bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-        getsockname(fd, (struct sockaddr *)&sa, &len);
-        close(fd);
-        return ntohs(sa.sin_port);
-}
-
-static void redis_start(void)
-{
-        char port[16];
-
-        redis_port = free_port();
-        snprintf(port, sizeof(port), "%d", redis_port);
-        redis_pid = fork();
-        if (redis_pid == 0) {
-                prctl(PR_SET_PDEATHSIG, SIGKILL);
-                int fd = open("/dev/null", O_WRONLY);
-                dup2(fd, 1);
-                dup2(fd, 2);
-                execlp("redis-server", "redis-server", "--bind", "127.0.0.1", "--port", port,
-                       "--save", "", "--appendonly", "no", "--dir", dir, (char *)NULL);
-                _exit(127);
-        }
-        usleep(300000);
 }
 
 /* ---- latency samples ---- */
@@ -399,13 +368,13 @@ START_TEST(bench_embedding_remote)
         ck_assert_ptr_nonnull(mkdtemp(dir));
         texts_init();
         harness_broker_start(&broker, 1);
-        redis_start();
+        redis_port = harness_free_port();
+        harness_redis_start(&redis, dir, redis_port);
         bench_cache();
         bench_cache_inprocess();
         bench_batching();
         harness_broker_stop(&broker);
-        kill(redis_pid, SIGTERM);
-        waitpid(redis_pid, NULL, 0);
+        harness_proc_kill(&redis);
 }
 END_TEST
 

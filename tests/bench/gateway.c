@@ -35,24 +35,12 @@
 static struct harness_broker broker;
 static struct harness_proc embedding, gw;
 static int http_port, redis_port;
-static pid_t redis_pid;
+static struct harness_proc redis;
 static char token[2048];
 static double *samples;
 static atomic_long nsamples;
 static atomic_long errors;
 static atomic_bool stop;
-
-static int free_port(void)
-{
-        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-        socklen_t len = sizeof(sa);
-        int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-        bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-        getsockname(fd, (struct sockaddr *)&sa, &len);
-        close(fd);
-        return ntohs(sa.sin_port);
-}
 
 static void record(int64_t start_us)
 {
@@ -238,26 +226,18 @@ static void *gw_version_main(void *arg)
 
 static void start_all(void)
 {
-        char e[10][800], port[16], keys[700], *claims;
+        char e[10][800], keys[700], *claims;
         const char *env[11];
         int n = 0;
 
         harness_broker_start(&broker, 1);
-        redis_port = free_port();
-        snprintf(port, sizeof(port), "%d", redis_port);
-        redis_pid = fork();
-        if (redis_pid == 0) {
-                prctl(PR_SET_PDEATHSIG, SIGKILL);
-                execlp("redis-server", "redis-server", "--bind", "127.0.0.1", "--port", port,
-                       "--save", "", "--appendonly", "no", "--dir", broker.dir, "--logfile",
-                       "/dev/null", (char *)NULL);
-                _exit(127);
-        }
+        redis_port = harness_free_port();
+        harness_redis_start(&redis, broker.dir, redis_port);
         snprintf(keys, sizeof(keys), "%s/hs.secret", broker.dir);
         FILE *fp = fopen(keys, "w");
         fputs(SECRET, fp);
         fclose(fp);
-        http_port = free_port();
+        http_port = harness_free_port();
         snprintf(e[n++], sizeof(e[0]), "CAIRN_HTTP_PORT=%d", http_port);
         snprintf(e[n++], sizeof(e[0]), "CAIRN_REDIS_PORT=%d", redis_port);
         snprintf(e[n++], sizeof(e[0]), "CAIRN_AUTH_HS256_SECRET_FILE=%s", keys);
@@ -297,8 +277,7 @@ static void stop_all(void)
         harness_proc_signal(&embedding, SIGTERM);
         if (harness_proc_wait(&embedding, 15000) == -1)
                 harness_proc_kill(&embedding);
-        kill(redis_pid, SIGKILL);
-        waitpid(redis_pid, NULL, 0);
+        harness_proc_kill(&redis);
         harness_broker_stop(&broker);
 }
 
