@@ -378,11 +378,5 @@ int main(void)
         tcase_add_test(tc, test_unknown_type_gets_status_and_dlq);
         tcase_add_test(tc, test_expired_deadline_is_dropped);
         suite_add_tcase(s, tc);
-
-        SRunner *sr = srunner_create(s);
-        srunner_set_fork_status(sr, CK_NOFORK);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? 1 : 0;
+        return harness_run(s);
 }

@@ -393,11 +393,5 @@ int main(void)
         tcase_add_test(tc, test_trace_rejected_request_is_error_and_logged);
         tcase_add_test(tc, test_trace_collector_down_changes_nothing_for_clients);
         suite_add_tcase(s, tc);
-
-        SRunner *sr = srunner_create(s);
-        srunner_set_fork_status(sr, CK_NOFORK);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? 1 : 0;
+        return harness_run(s);
 }

@@ -1028,8 +1028,6 @@ int main(void)
 {
         Suite *s = suite_create("gateway_http");
         TCase *tc = tcase_create("gateway");
-        SRunner *sr;
-        int failed;
 
         tcase_set_timeout(tc, 120);
         tcase_add_unchecked_fixture(tc, setup, teardown);
@@ -1050,12 +1048,5 @@ int main(void)
         tcase_add_test(tc, test_openai_python_sdk);
         tcase_add_test(tc, test_broker_down_answers_503_quickly);
         suite_add_tcase(s, tc);
-
-        /* One set of processes for every test: they run in this process. */
-        sr = srunner_create(s);
-        srunner_set_fork_status(sr, CK_NOFORK);
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+        return harness_run(s);
 }

@@ -285,11 +285,5 @@ int main(void)
         tcase_add_test(tc, test_breaker_opens_fails_fast_and_closes);
         tcase_add_test(tc, test_retry_same_ce_id_within_deadline);
         suite_add_tcase(s, tc);
-
-        SRunner *sr = srunner_create(s);
-        srunner_set_fork_status(sr, CK_NOFORK);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? 1 : 0;
+        return harness_run(s);
 }

@@ -230,11 +230,5 @@ int main(void)
         tcase_set_timeout(tc, 90);
         tcase_add_test(tc, test_log_level_runtime_and_no_secrets);
         suite_add_tcase(s, tc);
-
-        SRunner *sr = srunner_create(s);
-        srunner_set_fork_status(sr, CK_NOFORK);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? 1 : 0;
+        return harness_run(s);
 }

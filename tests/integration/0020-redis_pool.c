@@ -156,8 +156,6 @@ int main(void)
 {
         Suite *s = suite_create("redis_pool");
         TCase *tc = tcase_create("cairn_redis");
-        SRunner *sr;
-        int failed;
 
         tcase_add_unchecked_fixture(tc, setup, teardown);
         tcase_set_timeout(tc, 60);
@@ -165,10 +163,5 @@ int main(void)
         tcase_add_test(tc, test_cairn_redis_eval_reloads_after_noscript);
         tcase_add_test(tc, test_cairn_redis_down_and_back);
         suite_add_tcase(s, tc);
-        sr = srunner_create(s);
-        srunner_set_fork_status(sr, CK_NOFORK);
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+        return harness_run(s);
 }

@@ -566,3 +566,15 @@ void harness_redis_start(struct harness_proc *p, const char *dir, int port)
         }
         ck_abort_msg("redis-server did not start on port %d (see %s)", port, log);
 }
+
+int harness_run(Suite *s)
+{
+        SRunner *sr = srunner_create(s);
+        int failed;
+
+        srunner_set_fork_status(sr, CK_NOFORK);
+        srunner_run_all(sr, CK_NORMAL);
+        failed = srunner_ntests_failed(sr);
+        srunner_free(sr);
+        return failed ? 1 : 0;
+}

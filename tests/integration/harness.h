@@ -6,6 +6,7 @@
 #ifndef CAIRN_TEST_HARNESS_H
 #define CAIRN_TEST_HARNESS_H
 
+#include <check.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -74,6 +75,10 @@ void harness_proc_signal(const struct harness_proc *p, int sig);
 int harness_proc_wait(struct harness_proc *p, int timeout_ms);
 /* SIGKILL and reap, if still running. */
 void harness_proc_kill(struct harness_proc *p);
+
+/* Runs @p s without forking (fixtures own processes across tests) and
+ * prints check's summary; returns the process exit code. */
+int harness_run(Suite *s);
 
 /* A free TCP port on 127.0.0.1 (free when asked). */
 int harness_free_port(void);
