@@ -47,7 +47,8 @@ EMBEDDING_LIB_SRCS := services/embedding/lexical.c services/embedding/embedding.
 EMBEDDING_SRCS     := services/embedding/main.c $(EMBEDDING_LIB_SRCS)
 GATEWAY_LIB_SRCS := services/gateway/conf.c services/gateway/auth.c services/gateway/rbac.c \
                     services/gateway/routes.c services/gateway/api.c \
-                    services/gateway/ratelimit.c services/gateway/idem.c services/gateway/http.c
+                    services/gateway/ratelimit.c services/gateway/idem.c services/gateway/http.c \
+                    services/gateway/header_deadline.c
 GATEWAY_GEN_OBJS := $(BUILD)/obj/gen/gateway/openapi.o
 GATEWAY_SRCS     := services/gateway/main.c $(GATEWAY_LIB_SRCS)
 SERVICES := embedding gateway
@@ -180,6 +181,7 @@ test-integration: build-tests
 	@tests/run.sh $(BUILD) integration sanitizers
 
 bench: deps
+	@deploy/deps.sh bench
 	@$(MAKE) --no-print-directory $(BINS) $(BENCH_BINS)
 	@tests/bench/run.sh $(BUILD)
 

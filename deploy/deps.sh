@@ -18,10 +18,12 @@ packages=(
         postgresql redis-server procps
 )
 
-# Optional groups, asked for by name: deps.sh fuzz
+# Optional groups, asked for by name: deps.sh fuzz, deps.sh bench
 for group in "$@"; do
         case $group in
         fuzz) packages+=(clang libclang-rt-14-dev) ;;
+        # make bench: HTTP load generator and the nginx the gateway is measured against
+        bench) packages+=(wrk nginx-light) ;;
         *) echo "deps: unknown group $group" >&2; exit 2 ;;
         esac
 done

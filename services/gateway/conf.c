@@ -24,7 +24,10 @@ static const struct cairn_conf_item http_items[] = {
         H("http.per_ip_connection_limit", CAIRN_CONF_INT, "0", 0, 1000000,
           per_ip_connection_limit, "open connections per client address; 0: no limit"),
         H("http.connection_timeout_s", CAIRN_CONF_INT, "10", 1, 3600, connection_timeout_s,
-          "an idle connection, or a client sending its request this slowly, is closed after this"),
+          "a connection with nothing sent or received for this long is closed"),
+        H("http.header_timeout_ms", CAIRN_CONF_INT, "10000", 100, 3600000, header_timeout_ms,
+          "time a client has to send a request's headers, from connecting or from its previous "
+          "answer; slower clients (and idle keep-alive connections) are closed"),
         H("http.max_header_bytes", CAIRN_CONF_INT, "16384", 1024, 1048576, max_header_bytes,
           "request line and headers larger than this get 431"),
         H("http.max_body_bytes", CAIRN_CONF_INT, "2097152", 1024, 67108864, max_body_bytes,

@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <microhttpd.h>
+
 #include "cairn/conf.h"
 #include "cairn/embedding/v1/embedding.pb-c.h"
 #include "cairn/err.h"
@@ -27,6 +29,7 @@ struct gateway_http_conf {
         long long connection_limit;
         long long per_ip_connection_limit;
         long long connection_timeout_s;
+        long long header_timeout_ms;
         long long max_header_bytes;
         long long max_body_bytes;
         long long max_json_depth;
@@ -264,6 +267,24 @@ void gw_idem_finish(struct cairn_redis *redis, const char *tenant, const char *k
                     size_t len);
 /* True when @p key is usable: 1..255 printable ASCII bytes. */
 bool gw_idem_key_valid(const char *key);
+
+/* ---- the header deadline against slow clients (header_deadline.c) ---- */
+
+struct gw_header_deadline;
+
+/* Starts the sweeper that closes connections waiting longer than
+ * @p timeout_ms for a request's headers (counted in a metric). */
+struct gw_header_deadline *gw_header_deadline_start(long long timeout_ms,
+                                                    struct cairn_metrics *metrics);
+/* Call after the daemon stopped. */
+void gw_header_deadline_stop(struct gw_header_deadline *hd);
+/* MHD_OPTION_NOTIFY_CONNECTION callback, with the deadline as @p cls. */
+void gw_header_deadline_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+                               enum MHD_ConnectionNotificationCode code);
+/* A request's headers arrived: its connection is no longer waiting. */
+void gw_header_deadline_headers_done(struct gw_header_deadline *hd, struct MHD_Connection *conn);
+/* A request finished: the connection waits for the next one's headers. */
+void gw_header_deadline_request_done(struct gw_header_deadline *hd, struct MHD_Connection *conn);
 
 /* ---- the server (http.c) ---- */
 

@@ -8,7 +8,8 @@
  *
  * Threads: handlers run on MHD's event-loop threads (http.threads); bus
  * callbacks run on the bus client's threads and only copy the outcome and
- * resume; the broker probe runs on a thread of its own. */
+ * resume; the broker probe and the header deadline's sweeper run on threads
+ * of their own. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -58,6 +59,7 @@ struct gateway {
         atomic_bool stop;
         pthread_t probe_thread;
         bool probe_started;
+        struct gw_header_deadline *header_deadline;
 
         struct cairn_metric *m_requests;    /* route, status */
         struct cairn_metric *m_duration;    /* route */
@@ -700,6 +702,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                 r->gw = gw;
                 r->conn = conn;
                 r->start_us = cairn_mono_us();
+                gw_header_deadline_headers_done(gw->header_deadline, conn);
                 rid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-ID");
                 if (rid && gw_request_id_valid(rid))
                         snprintf(r->request_id, sizeof(r->request_id), "%s", rid);
@@ -782,11 +785,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
+        struct gateway *gw = cls;
         struct req *r = *con_cls;
 
-        (void)cls;
-        (void)conn;
         (void)toe;
+        gw_header_deadline_request_done(gw->header_deadline, conn);
         if (!r)
                 return;
         if (r->idem_claimed)
@@ -864,6 +867,7 @@ struct gateway *gateway_start(const struct gateway_deps *deps, char *errstr, siz
         atomic_init(&gw->inflight, 0);
         atomic_init(&gw->broker_up, true);
         metrics_init(gw, deps->metrics);
+        gw->header_deadline = gw_header_deadline_start(gw->hc->header_timeout_ms, deps->metrics);
 
         memset(&ss, 0, sizeof(ss));
         struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
@@ -878,6 +882,7 @@ struct gateway *gateway_start(const struct gateway_deps *deps, char *errstr, siz
         } else {
                 snprintf(errstr, errstr_size, "config: http.address: \"%s\" is not an IP address",
                          gw->hc->address);
+                gw_header_deadline_stop(gw->header_deadline);
                 free(gw);
                 return NULL;
         }
@@ -890,11 +895,13 @@ struct gateway *gateway_start(const struct gateway_deps *deps, char *errstr, siz
                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)gw->hc->connection_timeout_s,
                 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(gw->hc->max_header_bytes + 16384),
                 MHD_OPTION_NOTIFY_COMPLETED, on_completed, gw,
+                MHD_OPTION_NOTIFY_CONNECTION, gw_header_deadline_notify, gw->header_deadline,
                 MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024,
                 MHD_OPTION_END);
         if (!gw->daemon) {
                 snprintf(errstr, errstr_size, "http: cannot listen on %s port %lld",
                          gw->hc->address, gw->hc->port);
+                gw_header_deadline_stop(gw->header_deadline);
                 free(gw);
                 return NULL;
         }
@@ -936,5 +943,6 @@ void gateway_stop(struct gateway *gw)
         if (gw->probe_started)
                 pthread_join(gw->probe_thread, NULL);
         MHD_stop_daemon(gw->daemon);
+        gw_header_deadline_stop(gw->header_deadline);
         free(gw);
 }

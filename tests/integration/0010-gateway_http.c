@@ -33,6 +33,7 @@
 #define DEADLINE_MS 2500
 #define MAX_INFLIGHT 4
 #define MODELS_PER_HOUR 20
+#define HEADER_TIMEOUT_MS 3000
 
 /* API keys, one per role plus two for tests that count. */
 #define KEY_OWNER "ck_it_owner_0123456789abcdef"
@@ -113,8 +114,8 @@ static void keys_write(void)
 
 static void gateway_start_proc(struct harness_proc *p, int *port)
 {
-        char e[16][700];
-        const char *env[17];
+        char e[20][700];
+        const char *env[21];
         int n = 0;
 
         *port = harness_free_port();
@@ -128,6 +129,7 @@ static void gateway_start_proc(struct harness_proc *p, int *port)
         snprintf(e[n++], sizeof(e[0]), "CAIRN_HTTP_EMBEDDINGS_TIMEOUT_MS=%d", DEADLINE_MS);
         snprintf(e[n++], sizeof(e[0]), "CAIRN_HTTP_MAX_INFLIGHT=%d", MAX_INFLIGHT);
         snprintf(e[n++], sizeof(e[0]), "CAIRN_HTTP_CONNECTION_TIMEOUT_S=2");
+        snprintf(e[n++], sizeof(e[0]), "CAIRN_HTTP_HEADER_TIMEOUT_MS=%d", HEADER_TIMEOUT_MS);
         snprintf(e[n++], sizeof(e[0]), "CAIRN_RATELIMIT_MODELS_PER_MINUTE=0");
         snprintf(e[n++], sizeof(e[0]), "CAIRN_RATELIMIT_MODELS_PER_HOUR=%d", MODELS_PER_HOUR);
         snprintf(e[n++], sizeof(e[0]), "CAIRN_REDIS_RETRY_INTERVAL_MS=200");
@@ -962,6 +964,50 @@ START_TEST(test_slow_headers_cut_off)
 }
 END_TEST
 
+/* A client that sends one header byte every 300 ms is never idle for the
+ * 2 s inactivity timeout: the header deadline closes it, also on a
+ * keep-alive connection that already got an answer. */
+START_TEST(test_trickled_headers_cut_off)
+{
+        const char *first = "GET /v1/version HTTP/1.1\r\nHost: x\r\n\r\n";
+        const char *trickle = "GET /v1/version HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+        double cut_before = harness_metric(gw_a.admin_port, "cairn_gateway_header_timeouts_total");
+        int fd = raw_connect(port_a);
+        char buf[4096];
+        ssize_t n;
+
+        ck_assert_int_eq(write(fd, first, strlen(first)), (ssize_t)strlen(first));
+        n = read(fd, buf, sizeof(buf) - 1);
+        ck_assert_msg(n > 0, "no answer to the first request");
+        buf[n] = '\0';
+        ck_assert_msg(strstr(buf, "HTTP/1.1 200"), "%s", buf);
+
+        int64_t start = cairn_mono_us(), open_ms = -1;
+        for (size_t i = 0; i < strlen(trickle); i++) {
+                if (send(fd, trickle + i, 1, MSG_NOSIGNAL) != 1) {
+                        open_ms = (cairn_mono_us() - start) / 1000;
+                        break;
+                }
+                usleep(300 * 1000);
+        }
+        if (open_ms < 0) { /* the peer may close between our writes: ask it */
+                n = read(fd, buf, sizeof(buf));
+                ck_assert_msg(n <= 0 && !(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)),
+                              "still open after trickling for %lld ms",
+                              (long long)(cairn_mono_us() - start) / 1000);
+                open_ms = (cairn_mono_us() - start) / 1000;
+        }
+        close(fd);
+        /* The deadline counts from the first answer; the sweep is late by
+         * at most 100 ms, the write that notices by one trickle step. */
+        ck_assert_msg(open_ms >= HEADER_TIMEOUT_MS - 400 && open_ms <= HEADER_TIMEOUT_MS + 2000,
+                      "closed after %lld ms, deadline %d ms", (long long)open_ms,
+                      HEADER_TIMEOUT_MS);
+        ck_assert(harness_metric(gw_a.admin_port, "cairn_gateway_header_timeouts_total") >=
+                  cut_before + 1);
+}
+END_TEST
+
 START_TEST(test_metrics_pass_promtool)
 {
         char *body = NULL, path[600], cmd[1400];
@@ -1044,6 +1090,7 @@ int main(void)
         tcase_add_test(tc, test_deadline_and_overload);
         tcase_add_test(tc, test_keepalive_pipelining);
         tcase_add_test(tc, test_slow_headers_cut_off);
+        tcase_add_test(tc, test_trickled_headers_cut_off);
         tcase_add_test(tc, test_metrics_pass_promtool);
         tcase_add_test(tc, test_openai_python_sdk);
         tcase_add_test(tc, test_broker_down_answers_503_quickly);
