@@ -53,6 +53,40 @@ START_TEST(test_cairn_base64_decode_rejects_malformed)
 }
 END_TEST
 
+/* Every byte outside the alphabet, at every position of a string with whole
+ * quanta and with a partial one, is refused; the room check is exact. */
+START_TEST(test_cairn_base64_decode_every_bad_byte)
+{
+        const char *good[] = { "Zm9vYmFyYmF6", "Zm9vYmFyYg", "Zm9vYmFyYmE" };
+        uint8_t out[16];
+        char s[16];
+
+        for (size_t g = 0; g < 3; g++) {
+                size_t len = strlen(good[g]);
+
+                for (size_t pos = 0; pos < len; pos++)
+                        for (int c = 0; c < 256; c++) {
+                                if (cairn_base64_value((unsigned char)c, false) >= 0)
+                                        continue;
+                                memcpy(s, good[g], len + 1);
+                                s[pos] = (char)c;
+                                ck_assert_msg(cairn_base64_decode(s, len, false, out,
+                                                                  sizeof(out)) == -1,
+                                              "byte %d at %zu of %s accepted", c, pos, good[g]);
+                        }
+        }
+        ck_assert_int_eq(dec("Zm9vYmFy", false, out, 6), 6);
+        ck_assert_int_eq(dec("Zm9vYmFy", false, out, 5), -1);
+        ck_assert_int_eq(dec("Zm9vYg", false, out, 4), 4);
+        ck_assert_int_eq(dec("Zm9vYg", false, out, 3), -1);
+        ck_assert_int_eq(dec("Zm9", false, out, sizeof(out)), -1); /* non-zero spare bits */
+        ck_assert_int_eq(cairn_base64_value('A', false), 0);
+        ck_assert_int_eq(cairn_base64_value('/', false), 63);
+        ck_assert_int_eq(cairn_base64_value('_', true), 63);
+        ck_assert_int_eq(cairn_base64_value('=', false), -1);
+}
+END_TEST
+
 START_TEST(test_cairn_base64_encode_round_trips)
 {
         uint8_t in[64], out[64];
@@ -80,6 +114,7 @@ int main(void)
         tcase_add_test(tc, test_cairn_base64_decode_standard);
         tcase_add_test(tc, test_cairn_base64_decode_url);
         tcase_add_test(tc, test_cairn_base64_decode_rejects_malformed);
+        tcase_add_test(tc, test_cairn_base64_decode_every_bad_byte);
         suite_add_tcase(s, tc);
         tc = tcase_create("cairn_base64_encode");
         tcase_add_test(tc, test_cairn_base64_encode_round_trips);
