@@ -6,7 +6,8 @@
  *     baseline, plus the cache-hit path called in-process (no bus);
  *  2. micro-batching: 256 concurrent single-input requests to a provider
  *     that takes 5 ms, with coalescing on and off: upstream requests per
- *     embedding and latency.
+ *     embedding and latency, through the bus and with the handler called
+ *     in-process by 256 threads (the batcher's own cost, without the bus).
  *
  * Prints "name value" lines.   embedding_remote [seconds-per-phase] */
 #define _GNU_SOURCE
@@ -252,57 +253,168 @@ static void bench_cache(void)
         fake_openai_stop(fa);
 }
 
-/* The cache-hit path without the bus: the handler called in-process. */
-static void bench_cache_inprocess(void)
-{
+/* The embedding service without the bus: its handler called in-process,
+ * with one model "remote" on the fake provider. */
+struct inproc {
         struct embedding_conf conf;
-        struct cairn_redis_conf rconf = { "127.0.0.1", redis_port, "", 0, 8, 50, 50, 1000 };
-        struct cairn_redis *redis = cairn_redis_new(&rconf, NULL);
-        struct fake_openai *fa = fake_openai_start(DIM, 1);
-        struct embedding_deps deps = { redis, NULL };
+        struct cairn_conf *loaded;
+        struct cairn_redis *redis;
         struct embedding_service svc;
-        struct cairn_conf_section sec = embedding_conf_section(&conf);
-        char url[128], errstr[512], *env[] = { NULL };
-        struct cairn_conf *loaded = cairn_conf_load(NULL, &sec, 1, env, errstr, sizeof(errstr));
-        struct cairn_arena arena;
-        struct cairn_request req = { 0 };
-        long n = 0;
+        char url[128];
+};
 
-        snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1", fake_openai_port(fa));
-        conf.models[0].name = "remote";
-        conf.models[0].base_url = url;
-        conf.models[0].dimensions = DIM;
-        if (!loaded || embedding_service_init_with(&svc, &conf, &deps, NULL, errstr,
-                                                   sizeof(errstr)) != CAIRN_OK) {
+static void inproc_start(struct inproc *ip, struct fake_openai *fa, const char *cache,
+                         long long max_batch, long long batch_wait_us)
+{
+        struct cairn_redis_conf rconf = { "127.0.0.1", redis_port, "", 0, 8, 50, 50, 1000 };
+        struct cairn_conf_section sec = embedding_conf_section(&ip->conf);
+        char errstr[512], *env[] = { NULL };
+
+        ip->redis = cairn_redis_new(&rconf, NULL);
+        ip->loaded = cairn_conf_load(NULL, &sec, 1, env, errstr, sizeof(errstr));
+        snprintf(ip->url, sizeof(ip->url), "http://127.0.0.1:%d/v1", fake_openai_port(fa));
+        ip->conf.models[0].name = "remote";
+        ip->conf.models[0].base_url = ip->url;
+        ip->conf.models[0].dimensions = DIM;
+        ip->conf.models[0].cache = cache;
+        if (max_batch)
+                ip->conf.models[0].max_batch = max_batch;
+        ip->conf.models[0].batch_wait_us = batch_wait_us;
+        struct embedding_deps deps = { ip->redis, NULL };
+        if (!ip->loaded || embedding_service_init_with(&ip->svc, &ip->conf, &deps, NULL, errstr,
+                                                       sizeof(errstr)) != CAIRN_OK) {
                 fprintf(stderr, "in-process service: %s\n", errstr);
                 exit(1);
         }
+}
+
+static void inproc_stop(struct inproc *ip)
+{
+        embedding_service_cleanup(&ip->svc);
+        cairn_conf_free(ip->loaded);
+        cairn_redis_free(ip->redis);
+}
+
+/* One single-input request through the handler; false on an error. */
+static bool inproc_embed(struct inproc *ip, struct cairn_arena *arena, const char *text)
+{
+        Cairn__Embedding__V1__EmbedRequest in = CAIRN__EMBEDDING__V1__EMBED_REQUEST__INIT;
+        char *inputs[] = { (char *)text };
+        struct cairn_request req = { .arena = arena, .opaque = &ip->svc, .key = "k" };
+        ProtobufCMessage *reply = NULL;
+        struct cairn_status st;
+        bool ok;
+
+        in.inputs = inputs;
+        in.n_inputs = 1;
+        in.model = "remote";
+        ok = embedding_embed_handle(&req, &in.base, &reply, &st) == CAIRN_OK;
+        if (!ok)
+                fprintf(stderr, "in-process: %s\n", st.message);
+        cairn_arena_reset(arena);
+        return ok;
+}
+
+/* The cache-hit path, one thread. */
+static void bench_cache_inprocess(void)
+{
+        struct fake_openai *fa = fake_openai_start(DIM, 1);
+        struct inproc ip;
+        struct cairn_arena arena;
+        long n = 0;
+
+        memset(&ip, 0, sizeof(ip));
+        inproc_start(&ip, fa, "auto", 0, 0);
         cairn_arena_init(&arena, 0);
-        req.arena = &arena;
-        req.opaque = &svc;
-        req.key = "k";
         int64_t start = cairn_mono_us(), end = start + (int64_t)seconds * 1000000;
         while (cairn_mono_us() < end) {
-                Cairn__Embedding__V1__EmbedRequest in = CAIRN__EMBEDDING__V1__EMBED_REQUEST__INIT;
-                char *inputs[] = { texts[n % NTEXTS] };
-                ProtobufCMessage *reply = NULL;
-                struct cairn_status st;
-
-                in.inputs = inputs;
-                in.n_inputs = 1;
-                in.model = "remote";
-                if (embedding_embed_handle(&req, &in.base, &reply, &st) != CAIRN_OK) {
-                        fprintf(stderr, "in-process: %s\n", st.message);
+                if (!inproc_embed(&ip, &arena, texts[n % NTEXTS]))
                         exit(1);
-                }
-                cairn_arena_reset(&arena);
                 n++;
         }
         printf("cache_hit_inprocess_eps %.0f\n", (double)n / ((double)(cairn_mono_us() - start) / 1e6));
         cairn_arena_cleanup(&arena);
-        embedding_service_cleanup(&svc);
-        cairn_conf_free(loaded);
-        cairn_redis_free(redis);
+        inproc_stop(&ip);
+        fake_openai_stop(fa);
+}
+
+/* Micro-batching in-process: BATCH_CALLERS threads, each a caller with one
+ * single-input request outstanding at a time, unique texts, no cache. */
+#define BATCH_CALLERS 256
+
+struct batch_caller {
+        struct inproc *ip;
+        struct run *lat;           /* latency samples and error count */
+        atomic_bool *stop;
+        int id;
+};
+
+static void *batch_caller_main(void *arg)
+{
+        struct batch_caller *bc = arg;
+        struct cairn_arena arena;
+        char text[128];
+
+        cairn_arena_init(&arena, 0);
+        for (long seq = 0; !atomic_load(bc->stop); seq++) {
+                int64_t t0 = cairn_mono_us();
+
+                snprintf(text, sizeof(text), "%s %d.%ld", texts[(seq + bc->id) % NTEXTS], bc->id,
+                         seq);
+                if (!inproc_embed(bc->ip, &arena, text))
+                        atomic_fetch_add(&bc->lat->errors, 1);
+                size_t i = atomic_fetch_add(&bc->lat->n, 1);
+                if (i < MAX_SAMPLES)
+                        bc->lat->us[i] = (double)(cairn_mono_us() - t0);
+                atomic_fetch_add(&bc->lat->done, 1);
+        }
+        cairn_arena_cleanup(&arena);
+        return NULL;
+}
+
+/* Prints "<tag>_eps", "<tag>_upstream_per_embedding", "<tag>_p50_ms",
+ * "<tag>_p99_ms" and "<tag>_errors" for one setting of the batch window. */
+static void batching_inprocess(struct fake_openai *fa, const char *tag, long long batch_wait_us)
+{
+        static struct batch_caller callers[BATCH_CALLERS];
+        static pthread_t threads[BATCH_CALLERS];
+        struct inproc ip;
+        struct run lat;
+        atomic_bool stop;
+
+        memset(&ip, 0, sizeof(ip));
+        memset(&lat, 0, sizeof(lat));
+        lat.us = malloc(sizeof(double) * MAX_SAMPLES);
+        atomic_init(&stop, false);
+        inproc_start(&ip, fa, "off", 128, batch_wait_us);
+        unsigned before = fake_openai_requests(fa);
+        int64_t start = cairn_mono_us();
+        for (int i = 0; i < BATCH_CALLERS; i++) {
+                callers[i] = (struct batch_caller){ &ip, &lat, &stop, i };
+                pthread_create(&threads[i], NULL, batch_caller_main, &callers[i]);
+        }
+        sleep((unsigned)seconds);
+        atomic_store(&stop, true);
+        for (int i = 0; i < BATCH_CALLERS; i++)
+                pthread_join(threads[i], NULL);
+        double secs = (double)(cairn_mono_us() - start) / 1e6;
+        long done = atomic_load(&lat.done);
+        printf("%s_eps %.0f\n", tag, (double)done / secs);
+        printf("%s_upstream_per_embedding %.4f\n", tag,
+               done ? (double)(fake_openai_requests(fa) - before) / (double)done : 0);
+        printf("%s_p50_ms %.3f\n%s_p99_ms %.3f\n", tag, pct(&lat, 0.5), tag, pct(&lat, 0.99));
+        printf("%s_errors %ld\n", tag, atomic_load(&lat.errors));
+        free(lat.us);
+        inproc_stop(&ip);
+}
+
+static void bench_batching_inprocess(void)
+{
+        struct fake_openai *fa = fake_openai_start(DIM, 1);
+
+        fake_openai_set(fa, &(struct fake_openai_mode){ .delay_ms = 5 });
+        batching_inprocess(fa, "inproc_unbatched", 0);
+        batching_inprocess(fa, "inproc_batched", 2000);
         fake_openai_stop(fa);
 }
 
@@ -373,6 +485,7 @@ START_TEST(bench_embedding_remote)
         bench_cache();
         bench_cache_inprocess();
         bench_batching();
+        bench_batching_inprocess();
         harness_broker_stop(&broker);
         harness_proc_kill(&redis);
 }

@@ -1,16 +1,27 @@
-/* Gateway overhead: POST /v1/embeddings through cairn-gateway (HS256 JWT,
- * rate limiting on, Redis of its own) against the same EmbedRequest sent
- * straight over the bus with cairn_bus_call(), same broker, same embedding
- * service, same concurrency, in the same run. Also GET /v1/version (no
- * Kafka) for the HTTP layer alone. Prints "key value" lines for run.sh.
+/* The HTTP gateway's benchmarks (issue #3), each measured in the same run as
+ * its baseline, with one broker, one Redis and one embedding service:
+ *   - what the gateway adds to a request: POST /v1/embeddings (HS256 JWT,
+ *     rate limiting on) one at a time against the same EmbedRequest sent
+ *     straight over the bus with cairn_bus_call();
+ *   - wrk against GET /healthz on the gateway's admin port and against nginx
+ *     serving a static file of the same body, taking turns second by second;
+ *   - wrk at 64 connections against GET /v1/version (the HTTP layer alone)
+ *     and POST /v1/embeddings (tests/bench/embeddings.lua), against the bus
+ *     with 64 calls in flight (cairn_bus_call_async);
+ *   - the gateway's resident memory, sampled every 10 s through a long wrk
+ *     run on POST /v1/embeddings (BENCH_MEMORY_SECONDS, default 300).
+ * Prints "key value" lines for run.sh; wrk's own report goes to stderr.
  *   gateway [SECONDS]   (per phase, default 5) */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <check.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -27,7 +38,12 @@
 #include "gw_tokens.h"
 #include "harness.h"
 
-#define CONC 8
+#define CONC 8                  /* threads of the warm-up */
+#define WRK_CONNS 64            /* the issue's load: 64 connections ... */
+#define WRK_THREADS 2           /* ... from 2 wrk threads */
+#define BUS_INFLIGHT 64         /* the bus baseline at the same concurrency */
+#define MEM_SAMPLE_SECS 10
+#define MEM_MAX_SAMPLES 4096
 #define TEXT "the quick brown fox jumps over the lazy dog again"
 #define SECRET "bench-hs256-secret-bench-hs256-secret-0123"
 #define MAX_SAMPLES 2000000
@@ -41,6 +57,10 @@ static double *samples;
 static atomic_long nsamples;
 static atomic_long errors;
 static atomic_bool stop;
+
+static int bench_secs = 5;
+static int mem_secs = 300;
+static char wrk_bin[512], nginx_bin[512];
 
 static void record(int64_t start_us)
 {
@@ -67,13 +87,26 @@ static double pct(double p)
         return samples[(long)((double)(n - 1) * p)];
 }
 
+/* Prints the figures of the samples taken as @p name_*: @p done of them
+ * completed within @p elapsed seconds. */
+static void report(const char *name, long done, double elapsed)
+{
+        long n = atomic_load(&nsamples);
+
+        qsort(samples, (size_t)(n > MAX_SAMPLES ? MAX_SAMPLES : n), sizeof(double), cmp_double);
+        printf("%s_rps %.0f\n%s_p50_ms %.3f\n%s_p99_ms %.3f\n%s_errors %ld\n", name,
+               (double)done / elapsed, name, pct(0.50), name, pct(0.99), name,
+               atomic_load(&errors));
+        fflush(stdout);
+}
+
 /* Runs @p fn on @p conc threads for @p secs; prints the figures as @p name_*. */
 static void phase(const char *name, void *(*fn)(void *), int conc, int secs)
 {
         pthread_t t[CONC];
         int64_t start;
-        double elapsed;
 
+        ck_assert_int_le(conc, CONC);
         atomic_store(&nsamples, 0);
         atomic_store(&errors, 0);
         atomic_store(&stop, false);
@@ -84,34 +117,33 @@ static void phase(const char *name, void *(*fn)(void *), int conc, int secs)
         atomic_store(&stop, true);
         for (int i = 0; i < conc; i++)
                 pthread_join(t[i], NULL);
-        elapsed = (double)(cairn_mono_us() - start) / 1e6;
-        long n = atomic_load(&nsamples);
-        qsort(samples, (size_t)(n > MAX_SAMPLES ? MAX_SAMPLES : n), sizeof(double), cmp_double);
-        printf("%s_rps %.0f\n%s_p50_ms %.3f\n%s_p99_ms %.3f\n%s_errors %ld\n", name,
-               (double)n / elapsed, name, pct(0.50), name, pct(0.99), name, atomic_load(&errors));
-        fflush(stdout);
+        report(name, atomic_load(&nsamples), (double)(cairn_mono_us() - start) / 1e6);
 }
 
 /* ---- the bus directly ---- */
 
 static struct harness_client client;
+static char *bus_inputs[] = { TEXT };
+static Cairn__Embedding__V1__EmbedRequest bus_req = CAIRN__EMBEDDING__V1__EMBED_REQUEST__INIT;
 
+static void bus_req_init(void)
+{
+        bus_req.inputs = bus_inputs;
+        bus_req.n_inputs = 1;
+        bus_req.model = "cairn-lexical-384";
+}
+
+/* Keyed by the tenant, as the gateway keys its requests. */
 static void *bus_main(void *arg)
 {
-        char *inputs[] = { TEXT };
-        Cairn__Embedding__V1__EmbedRequest req = CAIRN__EMBEDDING__V1__EMBED_REQUEST__INIT;
-
         (void)arg;
-        req.inputs = inputs;
-        req.n_inputs = 1;
-        req.model = "cairn-lexical-384";
         while (!atomic_load(&stop)) {
                 struct cairn_status st;
                 ProtobufCMessage *reply = NULL;
                 int64_t t0 = cairn_mono_us();
 
                 if (cairn_bus_call(client.cli, harness_topic("cairn.embedding.v1.requests"), "bench",
-                                   &req.base, NULL, &cairn__embedding__v1__embed_reply__descriptor,
+                                   &bus_req.base, NULL, &cairn__embedding__v1__embed_reply__descriptor,
                                    NULL, &reply, &st) == CAIRN_OK)
                         record(t0);
                 else
@@ -120,6 +152,61 @@ static void *bus_main(void *arg)
                         protobuf_c_message_free_unpacked(reply, NULL);
         }
         return NULL;
+}
+
+/* One free slot per call that may start: the callback gives its slot back. */
+static sem_t bus_slots;
+
+/* @locality the bus client's reply, delivery-report or retry thread */
+static void bus_async_cb(const struct cairn_reply *reply, void *opaque)
+{
+        int64_t *t0 = opaque;
+
+        if (reply->err == CAIRN_OK)
+                record(*t0);
+        else
+                atomic_fetch_add(&errors, 1);
+        free(t0);
+        sem_post(&bus_slots);
+}
+
+/* Keeps @p inflight calls outstanding for @p secs (closed loop, as the
+ * gateway's connections do); prints the figures as @p name_*. */
+static void bus_inflight_phase(const char *name, int inflight, int secs)
+{
+        int64_t start, end;
+        long done;
+        double elapsed;
+
+        atomic_store(&nsamples, 0);
+        atomic_store(&errors, 0);
+        sem_init(&bus_slots, 0, (unsigned int)inflight);
+        start = cairn_mono_us();
+        end = start + (int64_t)secs * 1000000;
+        while (cairn_mono_us() < end) {
+                struct cairn_status st;
+                int64_t *t0 = malloc(sizeof(*t0));
+
+                if (!t0)
+                        abort();
+                sem_wait(&bus_slots);
+                *t0 = cairn_mono_us();
+                if (cairn_bus_call_async(client.cli, harness_topic("cairn.embedding.v1.requests"),
+                                         "bench", &bus_req.base, NULL, bus_async_cb, t0,
+                                         &st) != CAIRN_OK) {
+                        atomic_fetch_add(&errors, 1);
+                        free(t0);
+                        sem_post(&bus_slots);
+                        usleep(1000);
+                }
+        }
+        done = atomic_load(&nsamples);
+        elapsed = (double)(cairn_mono_us() - start) / 1e6;
+        /* Every call ends in its callback, at the latest at its deadline. */
+        for (int i = 0; i < inflight; i++)
+                sem_wait(&bus_slots);
+        sem_destroy(&bus_slots);
+        report(name, done, elapsed);
 }
 
 /* ---- HTTP over one keep-alive connection per thread ---- */
@@ -216,10 +303,443 @@ static void *gw_embed_main(void *arg)
         return NULL;
 }
 
-static void *gw_version_main(void *arg)
+/* ---- external programs: wrk and nginx ---- */
+
+/* Finds @p name on PATH, then in the sbin directories a non-root PATH may
+ * lack (Debian installs nginx as /usr/sbin/nginx); false when absent. */
+static bool find_bin(const char *name, char *path, size_t size)
 {
-        (void)arg;
-        return http_loop("GET /v1/version HTTP/1.1\r\nHost: bench\r\n\r\n");
+        const char *env = getenv("PATH");
+        char *dirs, *save = NULL;
+        bool found = false;
+
+        if (asprintf(&dirs, "%s:/usr/local/sbin:/usr/sbin:/sbin", env ? env : "/usr/bin:/bin") < 0)
+                abort();
+        for (char *d = strtok_r(dirs, ":", &save); d && !found; d = strtok_r(NULL, ":", &save)) {
+                snprintf(path, size, "%s/%s", d, name);
+                found = access(path, X_OK) == 0;
+        }
+        free(dirs);
+        return found;
+}
+
+/* Forks @p argv[0] with stdout and stderr on @p out_fd and @p env added to
+ * the environment (NULL-terminated "NAME=value", or NULL). */
+static pid_t spawn(char *const argv[], char *const env[], int out_fd)
+{
+        pid_t pid = fork();
+
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+                /* Never outlive the benchmark, even when it crashes. */
+                prctl(PR_SET_PDEATHSIG, SIGKILL);
+                dup2(out_fd, 1);
+                dup2(out_fd, 2);
+                for (size_t i = 0; env && env[i]; i++)
+                        putenv(env[i]);
+                execv(argv[0], argv);
+                fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+                _exit(127);
+        }
+        return pid;
+}
+
+/* nginx serves a directory of its own, with everything it writes in there:
+ * -p, -c and -e keep it away from /etc, /var/log and /var/lib. The directory
+ * is readable by all, as nginx's workers run as nobody when we are root; it
+ * is removed when nginx stops cleanly. Its workers are not ours to signal:
+ * stopping the master (SIGTERM) stops them. */
+static struct harness_proc nginx;
+static char nginx_dir[300];
+
+static void write_file(const char *path, const char *text)
+{
+        FILE *fp = fopen(path, "w");
+
+        ck_assert_msg(fp != NULL, "cannot write %s: %s", path, strerror(errno));
+        fputs(text, fp);
+        ck_assert_int_eq(fclose(fp), 0);
+}
+
+static void nginx_start(struct harness_proc *p, int port)
+{
+        char *prefix = nginx_dir, path[400], conf_path[400], err_path[400], conf[8192];
+        char *argv[] = { nginx_bin, "-p", prefix, "-c", conf_path, "-e", err_path, NULL };
+        const char *tmp = getenv("TMPDIR");
+        int fd;
+
+        memset(p, 0, sizeof(*p));
+        snprintf(p->name, sizeof(p->name), "nginx");
+        p->port = port;
+        snprintf(prefix, sizeof(nginx_dir), "%s/cairn-nginx-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
+        ck_assert_ptr_nonnull(mkdtemp(prefix));
+        ck_assert_int_eq(chmod(prefix, 0755), 0);
+        snprintf(path, sizeof(path), "%s/www", prefix);
+        ck_assert_int_eq(mkdir(path, 0755), 0);
+        snprintf(path, sizeof(path), "%s/tmp", prefix);
+        ck_assert_int_eq(mkdir(path, 0755), 0);
+        /* The same body as the gateway's /healthz, at the same path. */
+        snprintf(path, sizeof(path), "%s/www/healthz", prefix);
+        write_file(path, "ok\n");
+        snprintf(conf, sizeof(conf),
+                 "daemon off;\n"
+                 "master_process on;\n"
+                 "worker_processes auto;\n"
+                 "pid %s/nginx.pid;\n"
+                 "error_log %s/error.log warn;\n"
+                 "events { worker_connections 1024; }\n"
+                 "http {\n"
+                 "    access_log off;\n"
+                 "    default_type text/plain;\n"
+                 "    sendfile on;\n"
+                 "    tcp_nopush on;\n"
+                 "    keepalive_requests 1000000;\n"
+                 "    client_body_temp_path %s/tmp/body;\n"
+                 "    proxy_temp_path %s/tmp/proxy;\n"
+                 "    fastcgi_temp_path %s/tmp/fastcgi;\n"
+                 "    uwsgi_temp_path %s/tmp/uwsgi;\n"
+                 "    scgi_temp_path %s/tmp/scgi;\n"
+                 "    server {\n"
+                 "        listen 127.0.0.1:%d;\n"
+                 "        root %s/www;\n"
+                 "    }\n"
+                 "}\n",
+                 prefix, prefix, prefix, prefix, prefix, prefix, prefix, port, prefix);
+        snprintf(conf_path, sizeof(conf_path), "%s/nginx.conf", prefix);
+        write_file(conf_path, conf);
+        snprintf(err_path, sizeof(err_path), "%s/error.log", prefix);
+        snprintf(p->log_path, sizeof(p->log_path), "%s/nginx.out", prefix);
+        fd = open(p->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        ck_assert_int_ge(fd, 0);
+        p->pid = spawn(argv, NULL, fd);
+        close(fd);
+        for (int i = 0; i < 200; i++) {
+                char *body = NULL;
+                int status = harness_http_get(port, "/healthz", &body, 1000);
+
+                free(body);
+                if (status == 200)
+                        return;
+                ck_assert_msg(waitpid(p->pid, NULL, WNOHANG) != p->pid,
+                              "nginx exited at start (see %s and %s)", p->log_path, err_path);
+                usleep(25000);
+        }
+        ck_abort_msg("nginx did not answer on port %d (see %s)", port, err_path);
+}
+
+static void nginx_stop(struct harness_proc *p)
+{
+        char cmd[400];
+        int status;
+
+        if (p->pid <= 0)
+                return;
+        harness_proc_signal(p, SIGTERM);
+        status = harness_proc_wait(p, 10000);
+        if (status == -1) {
+                harness_proc_kill(p);
+                return;
+        }
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+                snprintf(cmd, sizeof(cmd), "rm -rf '%s'", nginx_dir);
+                if (system(cmd) != 0)
+                        fprintf(stderr, "bench: cannot remove %s\n", nginx_dir);
+        }
+}
+
+struct wrk_result {
+        double rps;
+        double p50_ms, p99_ms;
+        long requests;
+        double secs;            /* the time those took */
+        long non2xx;            /* the script's count when it has one, else wrk's (>= 400) */
+        long socket_errors;     /* connect + read + write + timeout */
+};
+
+/* A wrk run in progress: its output arrives on fd. */
+struct wrk_run {
+        pid_t pid;
+        int fd;
+        char cmd[1024];         /* the command line, as run.sh shows it */
+};
+
+static double wrk_time_ms(double v, const char *unit)
+{
+        if (strcmp(unit, "us") == 0)
+                return v / 1000.0;
+        if (strcmp(unit, "ms") == 0)
+                return v;
+        if (strcmp(unit, "s") == 0)
+                return v * 1000.0;
+        if (strcmp(unit, "m") == 0)
+                return v * 60000.0;
+        return NAN;
+}
+
+/* Starts wrk at WRK_CONNS connections for @p secs against @p port @p path,
+ * with tests/bench/@p script (or none) and the token in $BENCH_TOKEN. */
+static void wrk_start(struct wrk_run *w, int port, const char *path, const char *script, int secs)
+{
+        char threads[16], conns[16], dur[16], url[256], script_path[512], tok_env[2100];
+        char *argv[16], *env[] = { tok_env, NULL };
+        int pipefd[2], argc = 0;
+
+        snprintf(threads, sizeof(threads), "-t%d", WRK_THREADS);
+        snprintf(conns, sizeof(conns), "-c%d", WRK_CONNS);
+        snprintf(dur, sizeof(dur), "-d%ds", secs);
+        snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
+        snprintf(tok_env, sizeof(tok_env), "BENCH_TOKEN=%s", token);
+        argv[argc++] = wrk_bin;
+        argv[argc++] = threads;
+        argv[argc++] = conns;
+        argv[argc++] = dur;
+        argv[argc++] = "--latency";
+        if (script) {
+                snprintf(script_path, sizeof(script_path), "%s/tests/bench/%s", harness_root(),
+                         script);
+                argv[argc++] = "-s";
+                argv[argc++] = script_path;
+        }
+        argv[argc++] = url;
+        argv[argc] = NULL;
+        snprintf(w->cmd, sizeof(w->cmd), "%swrk %s %s %s --latency %s%s%s%s",
+                 script ? "BENCH_TOKEN=$JWT " : "", threads, conns, dur,
+                 script ? "-s tests/bench/" : "", script ? script : "", script ? " " : "", url);
+        ck_assert_int_eq(pipe2(pipefd, O_CLOEXEC), 0);
+        w->pid = spawn(argv, env, pipefd[1]);
+        close(pipefd[1]);
+        w->fd = pipefd[0];
+}
+
+/* Waits for @p w to end, echoes its report to stderr and parses it into
+ * @p res; fails the benchmark when wrk failed or printed no figures. */
+static void wrk_finish(struct wrk_run *w, struct wrk_result *res)
+{
+        char *out = NULL, line[512];
+        size_t len = 0;
+        FILE *mem = open_memstream(&out, &len), *fp;
+        bool in_dist = false, have_rps = false, have_script_count = false;
+        int status;
+        ssize_t n;
+
+        ck_assert_ptr_nonnull(mem);
+        for (;;) {
+                char buf[4096];
+
+                n = read(w->fd, buf, sizeof(buf));
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        break;
+                fwrite(buf, 1, (size_t)n, mem);
+        }
+        close(w->fd);
+        fclose(mem);
+        ck_assert_int_eq(waitpid(w->pid, &status, 0), w->pid);
+        w->pid = 0;
+        fprintf(stderr, "%s\n%s", w->cmd, out);
+
+        memset(res, 0, sizeof(*res));
+        res->p50_ms = res->p99_ms = NAN;
+        fp = fmemopen(out, len, "r");
+        ck_assert_ptr_nonnull(fp);
+        while (fgets(line, sizeof(line), fp)) {
+                long c, r, wr, t, v;
+                double x;
+                char unit[8];
+                int p;
+
+                if (strstr(line, "Latency Distribution")) {
+                        in_dist = true;
+                } else if (in_dist && sscanf(line, " %d%% %lf%7[a-z]", &p, &x, unit) == 3) {
+                        if (p == 50)
+                                res->p50_ms = wrk_time_ms(x, unit);
+                        else if (p == 99)
+                                res->p99_ms = wrk_time_ms(x, unit);
+                } else if (sscanf(line, " %ld requests in %lf%7[a-z]", &v, &x, unit) == 3) {
+                        in_dist = false;
+                        res->requests = v;
+                        res->secs = wrk_time_ms(x, unit) / 1000.0;
+                } else if (sscanf(line, " Non-2xx or 3xx responses: %ld", &v) == 1) {
+                        if (!have_script_count)
+                                res->non2xx = v;
+                } else if (sscanf(line, "non2xx %ld", &v) == 1) {
+                        res->non2xx = v;
+                        have_script_count = true;
+                } else if (sscanf(line, " Socket errors: connect %ld, read %ld, write %ld, timeout %ld",
+                                  &c, &r, &wr, &t) == 4) {
+                        res->socket_errors = c + r + wr + t;
+                } else if (sscanf(line, "Requests/sec: %lf", &x) == 1) {
+                        res->rps = x;
+                        have_rps = true;
+                }
+        }
+        fclose(fp);
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0 && have_rps,
+                      "%s failed:\n%s", w->cmd, out);
+        free(out);
+}
+
+/* Requests served in the last wrk_phase(). */
+static long last_wrk_requests;
+
+/* Runs wrk for bench_secs and prints its figures as @p name_*. */
+static void wrk_phase(const char *name, int port, const char *path, const char *script)
+{
+        struct wrk_run w;
+        struct wrk_result res;
+
+        wrk_start(&w, port, path, script, bench_secs);
+        wrk_finish(&w, &res);
+        last_wrk_requests = res.requests;
+        printf("%s_rps %.0f\n%s_p50_ms %.3f\n%s_p99_ms %.3f\n%s_requests %ld\n%s_non2xx %ld\n"
+               "%s_socket_errors %ld\n%s_cmd %s\n",
+               name, res.rps, name, res.p50_ms, name, res.p99_ms, name, res.requests, name,
+               res.non2xx, name, res.socket_errors, name, w.cmd);
+        if (res.non2xx || res.socket_errors)
+                fprintf(stderr, "bench: %s: %ld responses outside 2xx, %ld socket errors\n", name,
+                        res.non2xx, res.socket_errors);
+        fflush(stdout);
+}
+
+/* CPU time @p pid has used so far (user + system), in microseconds. */
+static double cpu_us(pid_t pid)
+{
+        char path[64], buf[1024], *p;
+        unsigned long long utime = 0, stime = 0;
+        FILE *fp;
+        size_t n;
+
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+        fp = fopen(path, "r");
+        ck_assert_ptr_nonnull(fp);
+        n = fread(buf, 1, sizeof(buf) - 1, fp);
+        fclose(fp);
+        buf[n] = '\0';
+        /* After the command name, which may hold spaces: state is field 3,
+         * utime and stime are fields 14 and 15. */
+        p = strrchr(buf, ')');
+        ck_assert_ptr_nonnull(p);
+        ck_assert_int_eq(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+                                &utime, &stime),
+                         2);
+        return (double)(utime + stime) * 1e6 / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* GET /healthz on the gateway's admin port against nginx: @p rounds rounds
+ * of one second each, taking turns in alternating order, so that load from
+ * neighbours falls on both alike. Prints totals over the rounds, the median
+ * of the rounds' latency percentiles and the median of the rounds' ratios. */
+static void healthz_phase(int rounds)
+{
+        static const char *const names[2] = { "healthz_gw", "healthz_nginx" };
+        const int ports[2] = { gw.admin_port, nginx.port };
+        double p50[2][64], p99[2][64], ratio[64], rps[2];
+        long requests[2] = { 0, 0 }, non2xx[2] = { 0, 0 }, sockerr[2] = { 0, 0 };
+        double secs[2] = { 0, 0 };
+        char cmd[2][1024];
+
+        if (rounds > 64)
+                rounds = 64;
+        for (int r = 0; r < rounds; r++) {
+                double round_rps[2];
+
+                for (int k = 0; k < 2; k++) {
+                        int i = r % 2 == 0 ? k : 1 - k;
+                        struct wrk_run w;
+                        struct wrk_result res;
+
+                        wrk_start(&w, ports[i], "/healthz", NULL, 1);
+                        wrk_finish(&w, &res);
+                        snprintf(cmd[i], sizeof(cmd[i]), "%s", w.cmd);
+                        round_rps[i] = res.rps;
+                        requests[i] += res.requests;
+                        secs[i] += res.secs;
+                        non2xx[i] += res.non2xx;
+                        sockerr[i] += res.socket_errors;
+                        p50[i][r] = res.p50_ms;
+                        p99[i][r] = res.p99_ms;
+                }
+                ratio[r] = round_rps[0] / round_rps[1];
+        }
+        for (int i = 0; i < 2; i++) {
+                qsort(p50[i], (size_t)rounds, sizeof(double), cmp_double);
+                qsort(p99[i], (size_t)rounds, sizeof(double), cmp_double);
+                rps[i] = (double)requests[i] / secs[i];
+                printf("%s_rps %.0f\n%s_p50_ms %.3f\n%s_p99_ms %.3f\n%s_requests %ld\n"
+                       "%s_non2xx %ld\n%s_socket_errors %ld\n%s_cmd %s\n",
+                       names[i], rps[i], names[i], p50[i][rounds / 2], names[i],
+                       p99[i][rounds / 2], names[i], requests[i], names[i], non2xx[i], names[i],
+                       sockerr[i], names[i], cmd[i]);
+                if (non2xx[i] || sockerr[i])
+                        fprintf(stderr, "bench: %s: %ld responses outside 2xx, %ld socket errors\n",
+                                names[i], non2xx[i], sockerr[i]);
+        }
+        qsort(ratio, (size_t)rounds, sizeof(double), cmp_double);
+        printf("healthz_rounds %d\nhealthz_ratio %.3f\nhealthz_total_ratio %.3f\n", rounds,
+               ratio[rounds / 2], rps[0] / rps[1]);
+        fflush(stdout);
+}
+
+static long rss_kib(pid_t pid)
+{
+        char path[64], line[256];
+        long kib = -1;
+        FILE *fp;
+
+        snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+        fp = fopen(path, "r");
+        while (fp && fgets(line, sizeof(line), fp))
+                if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+                        break;
+        if (fp)
+                fclose(fp);
+        return kib;
+}
+
+/* POST /v1/embeddings under wrk for mem_secs, the gateway's resident memory
+ * sampled every MEM_SAMPLE_SECS from the first sample on (the warm-up is
+ * the MEM_SAMPLE_SECS before it). */
+static void memory_phase(void)
+{
+        static long rss[MEM_MAX_SAMPLES];
+        struct wrk_run w;
+        struct wrk_result res;
+        int64_t start = cairn_mono_us();
+        long max = 0;
+        int n = 0;
+
+        wrk_start(&w, http_port, "/v1/embeddings", "embeddings.lua", mem_secs);
+        /* Every sample is taken under load: the last one at least a second
+         * before wrk stops. */
+        for (int k = 1; k * MEM_SAMPLE_SECS < mem_secs && n < MEM_MAX_SAMPLES; k++) {
+                int64_t at = start + (int64_t)k * MEM_SAMPLE_SECS * 1000000;
+                int64_t now = cairn_mono_us();
+
+                if (at > now)
+                        usleep((useconds_t)(at - now));
+                rss[n] = rss_kib(gw.pid);
+                if (rss[n] > max)
+                        max = rss[n];
+                n++;
+        }
+        wrk_finish(&w, &res);
+        ck_assert_msg(n >= 2, "BENCH_MEMORY_SECONDS=%d leaves fewer than two samples", mem_secs);
+        printf("mem_secs %d\nmem_sample_secs %d\nmem_samples %d\n", mem_secs, MEM_SAMPLE_SECS, n);
+        printf("mem_rss_first_kib %ld\nmem_rss_max_kib %ld\nmem_rss_last_kib %ld\n", rss[0], max,
+               rss[n - 1]);
+        printf("mem_rss_drift %.3f\nmem_rss_max_ratio %.3f\n", (double)rss[n - 1] / (double)rss[0],
+               (double)max / (double)rss[0]);
+        printf("mem_rss_series");
+        for (int i = 0; i < n; i++)
+                printf("%s%ld", i ? "," : " ", rss[i]);
+        printf("\nmem_rps %.0f\nmem_p99_ms %.3f\nmem_requests %ld\nmem_non2xx %ld\n"
+               "mem_socket_errors %ld\nmem_cmd %s\n",
+               res.rps, res.p99_ms, res.requests, res.non2xx, res.socket_errors, w.cmd);
+        if (res.non2xx || res.socket_errors)
+                fprintf(stderr, "bench: mem: %ld responses outside 2xx, %ld socket errors\n",
+                        res.non2xx, res.socket_errors);
+        fflush(stdout);
 }
 
 /* ---- processes ---- */
@@ -234,13 +754,13 @@ static void start_all(void)
         redis_port = harness_free_port();
         harness_redis_start(&redis, broker.dir, redis_port);
         snprintf(keys, sizeof(keys), "%s/hs.secret", broker.dir);
-        FILE *fp = fopen(keys, "w");
-        fputs(SECRET, fp);
-        fclose(fp);
+        write_file(keys, SECRET);
         http_port = harness_free_port();
         snprintf(e[n++], sizeof(e[0]), "CAIRN_HTTP_PORT=%d", http_port);
         snprintf(e[n++], sizeof(e[0]), "CAIRN_REDIS_PORT=%d", redis_port);
         snprintf(e[n++], sizeof(e[0]), "CAIRN_AUTH_HS256_SECRET_FILE=%s", keys);
+        /* Rate limiting stays on (a Redis script per request), with limits
+         * no run reaches: no 429s. */
         snprintf(e[n++], sizeof(e[0]), "CAIRN_RATELIMIT_DEFAULT_PER_MINUTE=100000000");
         snprintf(e[n++], sizeof(e[0]), "CAIRN_RATELIMIT_EMBEDDINGS_PER_MINUTE=-1");
         snprintf(e[n++], sizeof(e[0]), "CAIRN_RATELIMIT_EMBEDDINGS_PER_HOUR=-1");
@@ -259,17 +779,22 @@ static void start_all(void)
                 exit(1);
         }
         if (asprintf(&claims, "{\"sub\":\"bench\",\"tenant\":\"bench\",\"role\":\"member\","
-                              "\"exp\":%lld}", (long long)cairn_now_ms() / 1000 + 3600) < 0)
+                              "\"exp\":%lld}",
+                     (long long)cairn_now_ms() / 1000 + 3600 + mem_secs) < 0)
                 abort();
         char *tok = gwt_mint(JWT_ALG_HS256, SECRET, strlen(SECRET), NULL, claims);
+        ck_assert_ptr_nonnull(tok);
         snprintf(token, sizeof(token), "%s", tok);
         free(tok);
         free(claims);
         harness_client_start(&client, &broker, "gwbench");
+        bus_req_init();
+        nginx_start(&nginx, harness_free_port());
 }
 
 static void stop_all(void)
 {
+        nginx_stop(&nginx);
         harness_client_stop(&client);
         harness_proc_signal(&gw, SIGTERM);
         if (harness_proc_wait(&gw, 15000) == -1)
@@ -281,41 +806,53 @@ static void stop_all(void)
         harness_broker_stop(&broker);
 }
 
-static int bench_secs = 5;
-
-static long rss_kib(pid_t pid)
+/* Runs after the test even when it fails: nginx's workers, unlike our own
+ * children, would outlive us. */
+static void teardown(void)
 {
-        char path[64], line[256];
-        long kib = -1;
-        FILE *fp;
+        nginx_stop(&nginx);
+}
 
-        snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-        fp = fopen(path, "r");
-        while (fp && fgets(line, sizeof(line), fp))
-                if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-                        break;
-        if (fp)
-                fclose(fp);
-        return kib;
+/* Prints the CPU @p pid used since @p since_us per request, over @p requests. */
+static void cpu_per_req(const char *name, pid_t pid, double since_us, long requests)
+{
+        printf("%s_cpu_us_per_req %.1f\n", name,
+               requests > 0 ? (cpu_us(pid) - since_us) / (double)requests : NAN);
+        fflush(stdout);
 }
 
 /* Inside a check test: the harness reports its failures through check. */
 START_TEST(bench_gateway)
 {
+        double emb_cpu, gw_cpu;
+
         samples = malloc(sizeof(double) * MAX_SAMPLES);
         start_all();
-        printf("concurrency %d\n", CONC);
+        printf("concurrency %d\nwrk_connections %d\nwrk_threads %d\nbus_inflight %d\n", CONC,
+               WRK_CONNS, WRK_THREADS, BUS_INFLIGHT);
         /* warm up both paths */
         phase("warm", gw_embed_main, CONC, 1);
+        bus_inflight_phase("warm_bus", BUS_INFLIGHT, 1);
         printf("gw_rss_after_warmup_kib %ld\n", rss_kib(gw.pid));
         /* one at a time: what the gateway adds to a request */
         phase("bus1", bus_main, 1, bench_secs);
         phase("gw1", gw_embed_main, 1, bench_secs);
-        /* CONC at a time: throughput, everything sharing the cores */
-        phase("bus", bus_main, CONC, bench_secs);
-        phase("gw", gw_embed_main, CONC, bench_secs);
-        phase("version", gw_version_main, CONC, bench_secs);
+        /* the admin server against nginx, then the API's HTTP layer alone */
+        healthz_phase(bench_secs);
+        wrk_phase("version", http_port, "/v1/version", NULL);
+        /* 64 at a time, end to end: the bus alone, then through the gateway,
+         * with what each costs the services in CPU */
+        emb_cpu = cpu_us(embedding.pid);
+        bus_inflight_phase("bus64", BUS_INFLIGHT, bench_secs);
+        cpu_per_req("bus64_embedding", embedding.pid, emb_cpu, atomic_load(&nsamples));
+        emb_cpu = cpu_us(embedding.pid);
+        gw_cpu = cpu_us(gw.pid);
+        wrk_phase("gw64", http_port, "/v1/embeddings", "embeddings.lua");
+        cpu_per_req("gw64_embedding", embedding.pid, emb_cpu, last_wrk_requests);
+        cpu_per_req("gw64_gateway", gw.pid, gw_cpu, last_wrk_requests);
         printf("gw_rss_after_load_kib %ld\n", rss_kib(gw.pid));
+        memory_phase();
+        printf("gw_rss_end_kib %ld\n", rss_kib(gw.pid));
         stop_all();
         free(samples);
 }
@@ -325,13 +862,30 @@ int main(int argc, char **argv)
 {
         Suite *s = suite_create("bench_gateway");
         TCase *tc = tcase_create("gateway");
+        const char *m = getenv("BENCH_MEMORY_SECONDS"), *missing;
         SRunner *sr;
         int failed;
 
         bench_secs = argc > 1 ? atoi(argv[1]) : 5;
         if (bench_secs < 1)
                 bench_secs = 1;
-        tcase_set_timeout(tc, 600);
+        mem_secs = m && m[0] ? atoi(m) : 300;
+        if (mem_secs < 2 * MEM_SAMPLE_SECS + 1) {
+                fprintf(stderr, "bench: BENCH_MEMORY_SECONDS must be at least %d\n",
+                        2 * MEM_SAMPLE_SECS + 1);
+                return 2;
+        }
+        missing = !find_bin("wrk", wrk_bin, sizeof(wrk_bin))         ? "wrk"
+                  : !find_bin("nginx", nginx_bin, sizeof(nginx_bin)) ? "nginx"
+                                                                     : NULL;
+        if (missing) {
+                fprintf(stderr, "bench: %s not found on PATH (nor in /usr/sbin): "
+                                "install it with deploy/deps.sh bench\n",
+                        missing);
+                return 2;
+        }
+        tcase_set_timeout(tc, 600 + mem_secs);
+        tcase_add_checked_fixture(tc, NULL, teardown);
         tcase_add_test(tc, bench_gateway);
         suite_add_tcase(s, tc);
         sr = srunner_create(s);

@@ -306,41 +306,78 @@ static void raw_stop(struct raw_run *r)
 
 typedef void (*send_fn)(void *run, int64_t t0);
 
-static void fixed_rate(send_fn send, void *run, atomic_long *done)
+/* One side of the comparison: how to send and where its counters are. */
+struct side {
+        send_fn send;
+        void *run;
+        atomic_long *inflight, *done;
+        struct samples *lat;
+};
+
+/* Sends at RATE for @p us microseconds, then waits for the answers. */
+static void fixed_rate(const struct side *sd, int64_t us)
 {
         int64_t start = cairn_mono_us();
-        long total = (long)RATE * seconds;
+        long total = (long)(RATE * us / 1000000), base = atomic_load(sd->done);
 
         for (long i = 0; i < total; i++) {
                 int64_t due = start + i * (1000000 / RATE);
                 int64_t now = cairn_mono_us();
                 if (due > now)
                         usleep((useconds_t)(due - now));
-                send(run, cairn_mono_us());
+                sd->send(sd->run, cairn_mono_us());
         }
         int64_t until = cairn_mono_us() + 10 * 1000000LL;
-        while (atomic_load(done) < total && cairn_mono_us() < until)
+        while (atomic_load(sd->done) - base < total && cairn_mono_us() < until)
                 usleep(1000);
 }
 
-/* Keeps INFLIGHT requests outstanding for the phase; returns requests/s. */
-static double closed_loop(send_fn send, void *run, atomic_long *inflight, atomic_long *done)
+/* Keeps INFLIGHT requests outstanding for @p us microseconds, then drains;
+ * returns the requests answered within the window. */
+static long closed_loop(const struct side *sd, int64_t us)
 {
-        int64_t start = cairn_mono_us(), end = start + (int64_t)seconds * 1000000;
-        long base = atomic_load(done);
+        int64_t end = cairn_mono_us() + us;
+        long base = atomic_load(sd->done), answered;
 
         while (cairn_mono_us() < end) {
-                if (atomic_load(inflight) < INFLIGHT)
-                        send(run, cairn_mono_us());
+                if (atomic_load(sd->inflight) < INFLIGHT)
+                        sd->send(sd->run, cairn_mono_us());
                 else
                         usleep(50);
         }
-        double secs = (double)(cairn_mono_us() - start) / 1e6;
-        double rate = (double)(atomic_load(done) - base) / secs;
+        answered = atomic_load(sd->done) - base;
         int64_t until = cairn_mono_us() + 10 * 1000000LL;
-        while (atomic_load(inflight) > 0 && cairn_mono_us() < until)
+        while (atomic_load(sd->inflight) > 0 && cairn_mono_us() < until)
                 usleep(1000);
-        return rate;
+        return answered;
+}
+
+/* Both sides take turns in ROUNDS short rounds, in alternating order, so
+ * the machine's noise (a neighbour, the broker's JIT and garbage
+ * collector) falls on both alike; a phase of `seconds` per side in all. */
+#define ROUNDS 10
+
+static void latency_rounds(struct side sides[2])
+{
+        int64_t us = (int64_t)seconds * 1000000 / ROUNDS;
+
+        for (int r = 0; r < ROUNDS; r++)
+                for (int k = 0; k < 2; k++)
+                        fixed_rate(&sides[(r + k) % 2], us);
+}
+
+static void throughput_rounds(struct side sides[2], double rps[2])
+{
+        int64_t us = (int64_t)seconds * 1000000 / ROUNDS;
+        long answered[2] = { 0, 0 };
+
+        for (int r = 0; r < ROUNDS; r++)
+                for (int k = 0; k < 2; k++) {
+                        int i = (r + k) % 2;
+                        answered[i] += closed_loop(&sides[i], us);
+                }
+        for (int i = 0; i < 2; i++)
+                rps[i] = (double)answered[i] / ((double)us * ROUNDS / 1e6);
 }
 
 static void cairn_send_v(void *run, int64_t t0)
@@ -376,18 +413,28 @@ START_TEST(bench_roundtrip)
                 usleep(1000);
         atomic_store(&cr.lat.n, 0);
 
-        fixed_rate(cairn_send_v, &cr, &cr.done);
-        double c50 = pct(&cr.lat, 0.50), c99 = pct(&cr.lat, 0.99);
-        double ctput = closed_loop(cairn_send_v, &cr, &cr.inflight, &cr.done);
-
         raw_start(&rr, "rt");
-        fixed_rate(raw_send_v, &rr, &rr.done);
+        struct side sides[2] = {
+                { cairn_send_v, &cr, &cr.inflight, &cr.done, &cr.lat },
+                { raw_send_v, &rr, &rr.inflight, &rr.done, &rr.lat },
+        };
+        /* Warm both paths (and a real broker's JIT) before measuring. */
+        for (int k = 0; k < 2; k++)
+                closed_loop(&sides[k], 1000000);
+        atomic_store(&cr.lat.n, 0);
+        atomic_store(&rr.lat.n, 0);
+
+        latency_rounds(sides);
+        double c50 = pct(&cr.lat, 0.50), c99 = pct(&cr.lat, 0.99);
         double r50 = pct(&rr.lat, 0.50), r99 = pct(&rr.lat, 0.99);
-        double rtput = closed_loop(raw_send_v, &rr, &rr.inflight, &rr.done);
+        double tput[2];
+        throughput_rounds(sides, tput);
+        double ctput = tput[0], rtput = tput[1];
         raw_stop(&rr);
 
         printf("rate_rps %d\n", RATE);
         printf("inflight %d\n", INFLIGHT);
+        printf("rounds %d\n", ROUNDS);
         printf("request_bytes %zu\n", req_len);
         printf("reply_bytes %zu\n", reply_len);
         printf("cairn_p50_ms %.3f\n", c50 / 1000);

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Runs the benchmarks and writes their figures to docs/benchmarks.md,
 # together with the command that produced them and the machine they ran on.
-#   tests/bench/run.sh BUILD_DIR      (BENCH_SECONDS=N per phase, default 5)
+#   tests/bench/run.sh BUILD_DIR      (BENCH_SECONDS=N per phase, default 5;
+#                                      BENCH_MEMORY_SECONDS=N for the gateway's
+#                                      memory run, default 300)
 set -euo pipefail
 BUILD=${1:?usage: tests/bench/run.sh BUILD_DIR}
 export TESTS_ROOT=$PWD TESTS_BUILD=$BUILD
 SECS=${BENCH_SECONDS:-5}
+MEMSECS=${BENCH_MEMORY_SECONDS:-300}
 out=docs/benchmarks.md
 tmp=$(mktemp -d)
 trap 'deploy/kafka/apache.sh stop "$tmp/kafka" 2>/dev/null; rm -rf "$tmp"' EXIT
@@ -30,10 +33,13 @@ echo "bench: tracing overhead on the round trip (${SECS}s per phase)"
 "$BUILD/tests/bench/tracing" "$SECS" | tee "$tmp/tracing"
 echo "bench: embedding with remote models: cache and micro-batching (${SECS}s per phase)"
 "$BUILD/tests/bench/embedding_remote" "$SECS" | grep -v '^{' | tee "$tmp/remote"
-echo "bench: HTTP gateway vs the bus directly (${SECS}s per phase)"
-"$BUILD/tests/bench/gateway" "$SECS" | grep -v '^{' | tee "$tmp/gateway"
+echo "bench: HTTP gateway vs the bus directly and nginx (${SECS}s per phase, ${MEMSECS}s memory run)"
+BENCH_MEMORY_SECONDS=$MEMSECS "$BUILD/tests/bench/gateway" "$SECS" | grep -v '^{' | tee "$tmp/gateway"
 
 val() { awk -v k="$2" '$1 == k { print $2 }' "$tmp/$1"; }
+# The whole value of a key whose value has spaces (a command line).
+line() { awk -v k="$2" '$1 == k { sub(/^[^ ]+ /, ""); print }' "$tmp/$1"; }
+calc() { awk "BEGIN { printf \"$1\", ($2) }"; }
 verdict() { # value op target
         if awk -v v="$1" -v t="$3" "BEGIN { exit !(v $2 t) }"; then echo "met"; else echo "**missed**"; fi
 }
@@ -42,7 +48,7 @@ cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 {
         echo "# Benchmarks"
         echo
-        echo "Produced by \`make bench\` (tests/bench/run.sh, BENCH_SECONDS=$SECS) on $(date -u +%Y-%m-%d),"
+        echo "Produced by \`make bench\` (tests/bench/run.sh, BENCH_SECONDS=$SECS, BENCH_MEMORY_SECONDS=$MEMSECS) on $(date -u +%Y-%m-%d),"
         echo "$(nproc) cores ($cpu), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)."
         echo "Shared, noisy machines: compare the ratios, which are measured in the same run"
         echo "against a baseline, rather than absolute figures across runs."
@@ -54,6 +60,9 @@ cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
         echo "the same client settings (deploy/dev/devbroker.env, idempotent producers,"
         echo "consumer groups) and the same message sizes ($(val roundtrip request_bytes) B request,"
         echo "$(val roundtrip reply_bytes) B reply), in the same process. One input of 10 words."
+        echo "After a warm-up of both, the two take turns in $(val roundtrip rounds) rounds per measure, in alternating"
+        echo "order, so load from neighbours (and a real broker's JIT and garbage collector) falls on"
+        echo "both alike; percentiles are over all rounds' samples."
         echo
         echo "| measure | Cairn | raw librdkafka | ratio | target |"
         echo "|---|---|---|---|---|"
@@ -148,29 +157,115 @@ cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
         echo "At 256 in flight the dev broker's round trip dominates latency: compare the batched p99 with"
         echo "the lexical model's under the same load, where no provider is involved. Errors: $(val remote batching_errors)."
         echo
+        echo "The same batcher without the bus: the service's handler called in-process by 256 threads,"
+        echo "each with one single-input request outstanding (unique texts, no cache), same provider:"
+        echo
+        echo "| measure | coalescing off | coalescing on | target |"
+        echo "|---|---|---|---|"
+        echo "| embeddings/s | $(val remote inproc_unbatched_eps) | $(val remote inproc_batched_eps) | — |"
+        inproc_cut=$(awk -v a="$(val remote inproc_unbatched_upstream_per_embedding)" -v b="$(val remote inproc_batched_upstream_per_embedding)" 'BEGIN { printf "%.1f", b > 0 ? a / b : 0 }')
+        echo "| upstream requests per embedding | $(val remote inproc_unbatched_upstream_per_embedding) | $(val remote inproc_batched_upstream_per_embedding) | cut ≥ 10× (${inproc_cut}×: $(verdict "$inproc_cut" ">=" 10)) |"
+        echo "| p50 | $(val remote inproc_unbatched_p50_ms) ms | $(val remote inproc_batched_p50_ms) ms | — |"
+        echo "| p99 | $(val remote inproc_unbatched_p99_ms) ms | $(val remote inproc_batched_p99_ms) ms | ≤ 15 ms ($(verdict "$(val remote inproc_batched_p99_ms)" "<=" 15)) |"
+        echo
+        echo "Errors: $(( $(val remote inproc_unbatched_errors) + $(val remote inproc_batched_errors) )). The fake provider runs on the same two cores and"
+        echo "encodes every vector as JSON; with 256 callers, latency here is the CPU the batches of"
+        echo "both sides take, not the provider's 5 ms."
+        echo
         echo "## HTTP gateway"
         echo
-        echo "\`POST /v1/embeddings\` through \`cairn-gateway\` (HS256 JWT, rate limiting on with a Redis of"
-        echo "its own, one 10-word input, $(val gateway concurrency) keep-alive connections, closed loop) against"
-        echo "the same \`EmbedRequest\` sent straight over the bus with \`cairn_bus_call()\` from"
-        echo "$(val gateway concurrency) threads, same broker and embedding service, same run"
-        echo "(tests/bench/gateway.c). \`GET /v1/version\` measures the HTTP layer alone."
+        echo "\`cairn-gateway\` with a dev broker, a Redis and a \`cairn-embedding\` of its own, driven by"
+        echo "wrk $(wrk -v 2>&1 | grep -o '[0-9][0-9.]*' | head -1) ($(val gateway wrk_threads) threads, $(val gateway wrk_connections) keep-alive connections, closed loop) and compared, in the"
+        echo "same run, with what it is measured against (tests/bench/gateway.c). Everything (broker,"
+        echo "Redis, service, gateway, nginx, wrk) shares the machine's cores."
         echo
-        echo "| measure | gateway | bus directly | gateway − bus |"
+        echo "\`GET /healthz\` on the gateway's admin port (libmicrohttpd on one internal epoll thread,"
+        echo "common/src/admin.c) against"
+        echo "nginx $(PATH=$PATH:/usr/sbin nginx -v 2>&1 | sed 's|.*nginx/||') (Debian nginx-light, \`worker_processes auto\`, \`access_log off\`,"
+        echo "\`sendfile on\`, \`keepalive_requests 1000000\`) serving a static file with the same body"
+        echo "(\`ok\`) at the same path. The two take turns in $(val gateway healthz_rounds) rounds of 1 s each, in alternating"
+        echo "order, so load from neighbours falls on both alike: requests/s over all rounds, p50 and p99"
+        echo "the median of the rounds', the ratio the median of the rounds' ratios (the ratio of the"
+        echo "totals: $(val gateway healthz_total_ratio))."
+        echo
+        echo "| server | requests/s | p50 | p99 | errors |"
+        echo "|---|---|---|---|---|"
+        echo "| gateway admin, \`/healthz\` | $(val gateway healthz_gw_rps) | $(val gateway healthz_gw_p50_ms) ms | $(val gateway healthz_gw_p99_ms) ms | $(( $(val gateway healthz_gw_non2xx) + $(val gateway healthz_gw_socket_errors) )) |"
+        echo "| nginx, static file | $(val gateway healthz_nginx_rps) | $(val gateway healthz_nginx_p50_ms) ms | $(val gateway healthz_nginx_p99_ms) ms | $(( $(val gateway healthz_nginx_non2xx) + $(val gateway healthz_nginx_socket_errors) )) |"
+        hz_ratio=$(val gateway healthz_ratio)
+        echo "| **gateway / nginx** | **$hz_ratio** | — | — | target ≥ 1.0 ($(verdict "$hz_ratio" ">=" 1.0)) |"
+        echo
+        gw_p99=$(val gateway gw64_p99_ms)
+        bus_p99=$(val gateway bus64_p99_ms)
+        p99_limit=$(calc "%.3f" "$bus_p99 + 5")
+        gw_errs=$(( $(val gateway gw64_non2xx) + $(val gateway gw64_socket_errors) ))
+        echo "\`POST /v1/embeddings\`, one 10-word input, HS256 JWT, rate limiting on (a Redis script per"
+        echo "request, limits no run reaches), through the dev broker and \`cairn-embedding\`"
+        echo "(tests/bench/embeddings.lua), against the same \`EmbedRequest\` sent straight over the bus with"
+        echo "\`cairn_bus_call_async()\`, $(val gateway bus_inflight) calls in flight, keyed by the tenant as the gateway keys"
+        echo "them; ${SECS} s each:"
+        echo
+        echo "| measure | gateway, $(val gateway wrk_connections) connections | bus directly, $(val gateway bus_inflight) in flight | target |"
         echo "|---|---|---|---|"
-        echo "| p50, one request at a time | $(val gateway gw1_p50_ms) ms | $(val gateway bus1_p50_ms) ms | $(awk -v a="$(val gateway gw1_p50_ms)" -v b="$(val gateway bus1_p50_ms)" 'BEGIN { printf "%.3f ms", a - b }') |"
-        echo "| p99, one request at a time | $(val gateway gw1_p99_ms) ms | $(val gateway bus1_p99_ms) ms | $(awk -v a="$(val gateway gw1_p99_ms)" -v b="$(val gateway bus1_p99_ms)" 'BEGIN { printf "%.3f ms", a - b }') |"
-        echo "| throughput, $(val gateway concurrency) at a time | $(val gateway gw_rps) req/s | $(val gateway bus_rps) req/s | — |"
-        echo "| p50, $(val gateway concurrency) at a time | $(val gateway gw_p50_ms) ms | $(val gateway bus_p50_ms) ms | $(awk -v a="$(val gateway gw_p50_ms)" -v b="$(val gateway bus_p50_ms)" 'BEGIN { printf "%.3f ms", a - b }') |"
-        echo "| p99, $(val gateway concurrency) at a time | $(val gateway gw_p99_ms) ms | $(val gateway bus_p99_ms) ms | $(awk -v a="$(val gateway gw_p99_ms)" -v b="$(val gateway bus_p99_ms)" 'BEGIN { printf "%.3f ms", a - b }') |"
-        echo "| \`GET /v1/version\` (no Kafka) | $(val gateway version_rps) req/s, p50 $(val gateway version_p50_ms) ms, p99 $(val gateway version_p99_ms) ms | — | — |"
+        echo "| requests/s | $(val gateway gw64_rps) | $(val gateway bus64_rps) | ≥ 5,000 through the gateway ($(verdict "$(val gateway gw64_rps)" ">=" 5000)) |"
+        echo "| p50 | $(val gateway gw64_p50_ms) ms | $(val gateway bus64_p50_ms) ms | — |"
+        echo "| p99 | $gw_p99 ms | $bus_p99 ms | ≤ bus p99 + 5 ms = $p99_limit ms ($(verdict "$gw_p99" "<=" "$p99_limit")) |"
+        echo "| responses outside 2xx, socket errors / failed calls | $(val gateway gw64_non2xx), $(val gateway gw64_socket_errors) | $(val gateway bus64_errors) | 0 ($(verdict "$gw_errs" "==" 0)) |"
         echo
-        echo "Resident memory of the gateway: $(val gateway gw_rss_after_warmup_kib) KiB after warm-up,"
-        echo "$(val gateway gw_rss_after_load_kib) KiB after the load above."
+        gw_cpu=$(val gateway gw64_gateway_cpu_us_per_req)
+        echo "CPU per request: the gateway $gw_cpu µs and \`cairn-embedding\` $(val gateway gw64_embedding_cpu_us_per_req) µs through"
+        echo "the gateway; \`cairn-embedding\` $(val gateway bus64_embedding_cpu_us_per_req) µs on the bus alone. At $gw_cpu µs a request, 5,000"
+        echo "requests/s take $(calc "%.2f" "$gw_cpu * 5000 / 1e6") of the machine's $(nproc) cores in the gateway alone, beside wrk, Redis, the"
+        echo "broker and the service."
         echo
-        echo "Errors: gateway $(val gateway gw_errors), bus $(val gateway bus_errors). Everything (broker,"
-        echo "Redis, service, gateway, load generator) shares the same cores; the dev broker's fetch wait"
-        echo "dominates both round trips."
+        if ((gw_errs > 0)); then
+                echo "**This run had errors through the gateway ($(val gateway gw64_non2xx) responses outside 2xx, $(val gateway gw64_socket_errors) socket errors): its throughput and latency do not describe successful requests.**"
+                echo
+        fi
+        echo "What the gateway adds to a request, one request at a time (a closed loop of one keep-alive"
+        echo "connection against one thread calling \`cairn_bus_call()\`), ${SECS} s each:"
+        echo
+        echo "| measure | gateway | bus directly | gateway − bus | target |"
+        echo "|---|---|---|---|---|"
+        echo "| p50 | $(val gateway gw1_p50_ms) ms | $(val gateway bus1_p50_ms) ms | $(calc "%.3f" "$(val gateway gw1_p50_ms) - $(val gateway bus1_p50_ms)") ms | — |"
+        overhead=$(calc "%.3f" "$(val gateway gw1_p99_ms) - $(val gateway bus1_p99_ms)")
+        echo "| p99 | $(val gateway gw1_p99_ms) ms | $(val gateway bus1_p99_ms) ms | $overhead ms | ≤ 1 ms ($(verdict "$overhead" "<=" 1)) |"
+        echo
+        echo "Errors: gateway $(val gateway gw1_errors), bus $(val gateway bus1_errors). \`GET /v1/version\` (the API's HTTP layer"
+        echo "alone, no Kafka, no Redis) at $(val gateway wrk_connections) connections: $(val gateway version_rps) requests/s, p50"
+        echo "$(val gateway version_p50_ms) ms, p99 $(val gateway version_p99_ms) ms, $(( $(val gateway version_non2xx) + $(val gateway version_socket_errors) )) errors."
+        echo
+        mem_errs=$(( $(val gateway mem_non2xx) + $(val gateway mem_socket_errors) ))
+        drift=$(val gateway mem_rss_drift)
+        echo "Resident memory of the gateway (VmRSS) under the same \`POST /v1/embeddings\` load for"
+        echo "$(val gateway mem_secs) s, sampled every $(val gateway mem_sample_secs) s; the first sample, $(val gateway mem_sample_secs) s in, is the one after warm-up"
+        echo "(the gateway had already served the runs above):"
+        echo
+        echo "| measure | value | target |"
+        echo "|---|---|---|"
+        echo "| first sample after warm-up | $(val gateway mem_rss_first_kib) KiB | — |"
+        echo "| max | $(val gateway mem_rss_max_kib) KiB ($(val gateway mem_rss_max_ratio) × first) | — |"
+        echo "| last sample | $(val gateway mem_rss_last_kib) KiB | — |"
+        echo "| drift, last / first | $drift | within ±10% ($(verdict "$(calc "%.3f" "$drift > 1 ? $drift - 1 : 1 - $drift")" "<=" 0.10)) |"
+        echo "| load | $(val gateway mem_rps) requests/s, p99 $(val gateway mem_p99_ms) ms, $(val gateway mem_requests) requests | — |"
+        echo "| responses outside 2xx, socket errors | $(val gateway mem_non2xx), $(val gateway mem_socket_errors) | 0 ($(verdict "$mem_errs" "==" 0)) |"
+        echo
+        echo "All samples, KiB: $(val gateway mem_rss_series | sed 's/,/, /g'). Before any load the gateway held"
+        echo "$(val gateway gw_rss_after_warmup_kib) KiB after its first few requests."
+        echo
+        echo "The commands, as run (the ports are the run's free ports on 127.0.0.1; \`\$JWT\` is the HS256"
+        echo "token the benchmark mints, tenant \`bench\`, role \`member\`):"
+        echo
+        echo '```'
+        echo "# GET /healthz: the gateway's admin port, then nginx, in each of the $(val gateway healthz_rounds) rounds (order alternating)"
+        line gateway healthz_gw_cmd
+        line gateway healthz_nginx_cmd
+        echo "# GET /v1/version on the API port"
+        line gateway version_cmd
+        echo "# POST /v1/embeddings at $(val gateway wrk_connections) connections, then the memory run"
+        line gateway gw64_cmd
+        line gateway mem_cmd
+        echo '```'
         echo
         echo "## Lexical model"
         echo
