@@ -418,8 +418,13 @@ char *gw_embed_reply_json(const Cairn__Embedding__V1__EmbedReply *reply, bool ba
                         cairn_buf_reserve(&b, emb->n_vector * 16 + 2);
                         cairn_buf_add(&b, "[", 1);
                         for (size_t j = 0; j < emb->n_vector; j++) {
-                                /* 9 significant digits round-trip every float32. */
-                                cairn_buf_printf(&b, j ? ",%.9g" : "%.9g", (double)emb->vector[j]);
+                                char num[GW_FLOAT_MAX + 1];
+                                size_t n = 0;
+
+                                if (j)
+                                        num[n++] = ',';
+                                n += gw_float_format(emb->vector[j], num + n);
+                                cairn_buf_add(&b, num, n);
                         }
                         cairn_buf_add(&b, "]", 1);
                 }

@@ -268,6 +268,15 @@ void gw_idem_finish(struct cairn_redis *redis, const char *tenant, const char *k
 /* True when @p key is usable: 1..255 printable ASCII bytes. */
 bool gw_idem_key_valid(const char *key);
 
+/* ---- float32 as JSON text (float_fmt.c) ---- */
+
+/* Longest text gw_float_format() writes, with its NUL: "-1.23456789e-38". */
+#define GW_FLOAT_MAX 16
+
+/* Writes @p v as printf("%.9g") would, which reads back as the same float;
+ * "null" for NaN and infinities, which JSON cannot carry. Returns the length. */
+size_t gw_float_format(float v, char out[GW_FLOAT_MAX]);
+
 /* ---- the header deadline against slow clients (header_deadline.c) ---- */
 
 struct gw_header_deadline;
