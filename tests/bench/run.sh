@@ -23,6 +23,9 @@ if apache_skipped=$(deploy/kafka/apache.sh check) && deploy/kafka/apache.sh star
         echo "bench: round trip over Apache Kafka $(deploy/kafka/apache.sh version) (${SECS}s per phase)"
         TESTS_KAFKA=apache TESTS_KAFKA_DIR=$tmp/kafka "$BUILD/tests/bench/roundtrip" "$SECS" |
                 grep -v '^{' | tee "$tmp/roundtrip_apache"
+        echo "bench: HTTP gateway over Apache Kafka (${SECS}s per phase, no memory run)"
+        BENCH_MEMORY_SECONDS=0 TESTS_KAFKA=apache TESTS_KAFKA_DIR=$tmp/kafka \
+                "$BUILD/tests/bench/gateway" "$SECS" | grep -v '^{' | tee "$tmp/gateway_apache"
         deploy/kafka/apache.sh stop "$tmp/kafka"
         apache_skipped=""
 else
@@ -163,7 +166,7 @@ cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
         echo "| measure | coalescing off | coalescing on | target |"
         echo "|---|---|---|---|"
         echo "| embeddings/s | $(val remote inproc_unbatched_eps) | $(val remote inproc_batched_eps) | — |"
-        inproc_cut=$(awk -v a="$(val remote inproc_unbatched_upstream_per_embedding)" -v b="$(val remote inproc_batched_upstream_per_embedding)" 'BEGIN { printf "%.1f", b > 0 ? a / b : 0 }')
+        inproc_cut=$(awk -v a="$(val remote inproc_unbatched_upstream_per_embedding)" -v b="$(val remote inproc_batched_upstream_per_embedding)" 'BEGIN { printf "%.1f", (b > 0 ? a / b : 0) }')
         echo "| upstream requests per embedding | $(val remote inproc_unbatched_upstream_per_embedding) | $(val remote inproc_batched_upstream_per_embedding) | cut ≥ 10× (${inproc_cut}×: $(verdict "$inproc_cut" ">=" 10)) |"
         echo "| p50 | $(val remote inproc_unbatched_p50_ms) ms | $(val remote inproc_batched_p50_ms) ms | — |"
         echo "| p99 | $(val remote inproc_unbatched_p99_ms) ms | $(val remote inproc_batched_p99_ms) ms | ≤ 15 ms ($(verdict "$(val remote inproc_batched_p99_ms)" "<=" 15)) |"
@@ -218,6 +221,23 @@ cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
         echo "requests/s take $(calc "%.2f" "$gw_cpu * 5000 / 1e6") of the machine's $(nproc) cores in the gateway alone, beside wrk, Redis, the"
         echo "broker and the service."
         echo
+        if [[ -z $apache_skipped ]]; then
+                ga_p99=$(val gateway_apache gw64_p99_ms)
+                ga_bus_p99=$(val gateway_apache bus64_p99_ms)
+                ga_limit=$(calc "%.3f" "$ga_bus_p99 + 5")
+                ga_errs=$(( $(val gateway_apache gw64_non2xx) + $(val gateway_apache gw64_socket_errors) + $(val gateway_apache bus64_errors) ))
+                echo "The same two runs on Apache Kafka (the broker of the round-trip section above, in the"
+                echo "same \`make bench\`; the dev broker's fetch cost, docs/operations.md, caps the figures above):"
+                echo
+                echo "| measure | gateway, $(val gateway_apache wrk_connections) connections | bus directly, $(val gateway_apache bus_inflight) in flight | target |"
+                echo "|---|---|---|---|"
+                echo "| requests/s | $(val gateway_apache gw64_rps) | $(val gateway_apache bus64_rps) | ≥ 5,000 through the gateway ($(verdict "$(val gateway_apache gw64_rps)" ">=" 5000)) |"
+                echo "| p50 | $(val gateway_apache gw64_p50_ms) ms | $(val gateway_apache bus64_p50_ms) ms | — |"
+                echo "| p99 | $ga_p99 ms | $ga_bus_p99 ms | ≤ bus p99 + 5 ms = $ga_limit ms ($(verdict "$ga_p99" "<=" "$ga_limit")) |"
+                echo "| CPU per request, gateway | $(val gateway_apache gw64_gateway_cpu_us_per_req) µs | — | — |"
+                echo "| errors (outside 2xx, socket, failed calls) | $ga_errs | | 0 ($(verdict "$ga_errs" "==" 0)) |"
+                echo
+        fi
         if ((gw_errs > 0)); then
                 echo "**This run had errors through the gateway ($(val gateway gw64_non2xx) responses outside 2xx, $(val gateway gw64_socket_errors) socket errors): its throughput and latency do not describe successful requests.**"
                 echo
