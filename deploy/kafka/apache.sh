@@ -197,7 +197,12 @@ start() { # dir
         alive "$dir" && die "a broker already runs from $dir (pid $(cat "$dir/pid"))"
         write_config "$dir"
         local id
-        id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+        # A cluster id is 16 random bytes in URL-safe base64; one that starts
+        # with "-" would read as an option to the storage tool (1 in 64).
+        id=-
+        while [[ $id == -* ]]; do
+                id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+        done
         java_run "$dir/log4j2.properties" kafka.tools.StorageTool format -t "$id" \
                 -c "$dir/server.properties" >"$dir/format.log" 2>&1 ||
                 { cat "$dir/format.log" >&2; die "formatting $dir/data failed"; }
