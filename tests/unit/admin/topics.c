@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "topics.h"
+#include "../unit.h"
 
 static int parse(const char *yaml, struct topics_file *tf, char *errstr, size_t size)
 {
@@ -199,9 +200,5 @@ int main(void)
         tcase_add_test(tc, test_topic_plan_make_config_and_rf_drift);
         suite_add_tcase(s, tc);
 
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? 1 : 0;
+        return unit_run(s);
 }

@@ -17,6 +17,7 @@
 #include "cairn/admin.h"
 #include "cairn/log.h"
 #include "cairn/metrics.h"
+#include "../unit.h"
 
 /* ---- a tiny HTTP/1.1 client ---- */
 
@@ -702,11 +703,5 @@ static Suite *admin_suite(void)
 
 int main(void)
 {
-        SRunner *sr = srunner_create(admin_suite());
-        int failed;
-
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return unit_run(admin_suite());
 }

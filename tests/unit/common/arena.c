@@ -6,6 +6,7 @@
 
 #include "cairn/arena.h"
 #include "cairn/v1/common.pb-c.h"
+#include "../unit.h"
 
 START_TEST(test_cairn_arena_alloc_aligned_and_distinct)
 {
@@ -103,9 +104,5 @@ int main(void)
         tc = tcase_create("cairn_arena_pbc");
         tcase_add_test(tc, test_cairn_arena_pbc_unpacks_protobuf);
         suite_add_tcase(s, tc);
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+        return unit_run(s);
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cairn/base64.h"
+#include "../unit.h"
 
 static long dec(const char *in, bool url, uint8_t *out, size_t cap)
 {
@@ -119,9 +120,5 @@ int main(void)
         tc = tcase_create("cairn_base64_encode");
         tcase_add_test(tc, test_cairn_base64_encode_round_trips);
         suite_add_tcase(s, tc);
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+        return unit_run(s);
 }

@@ -10,6 +10,7 @@
 #include "cairn/breaker.h"
 #include "cairn/log.h"
 #include "cairn/metrics.h"
+#include "../unit.h"
 
 static int64_t fake_now;
 
@@ -399,9 +400,5 @@ int main(void)
         tcase_add_test(tc, test_cairn_breaker_state_str_names);
         suite_add_tcase(s, tc);
 
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+        return unit_run(s);
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cairn/buf.h"
+#include "../unit.h"
 
 START_TEST(test_cairn_buf_add_grows_and_terminates)
 {
@@ -48,9 +49,5 @@ int main(void)
         tcase_add_test(tc, test_cairn_buf_add_grows_and_terminates);
         tcase_add_test(tc, test_cairn_buf_add_stops_at_max);
         suite_add_tcase(s, tc);
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+        return unit_run(s);
 }

@@ -8,6 +8,7 @@
 
 #include "cairn/bulkhead.h"
 #include "cairn/metrics.h"
+#include "../unit.h"
 
 START_TEST(test_cairn_bulkhead_acquire_limits)
 {
@@ -136,9 +137,5 @@ int main(void)
         tcase_add_test(tc, test_cairn_bulkhead_new_exports_metrics);
         suite_add_tcase(s, tc);
 
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+        return unit_run(s);
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cairn/conf.h"
+#include "../unit.h"
 
 extern char **environ;
 
@@ -740,11 +741,5 @@ static Suite *conf_suite(void)
 
 int main(void)
 {
-        SRunner *sr = srunner_create(conf_suite());
-        int failed;
-
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+        return unit_run(conf_suite());
 }

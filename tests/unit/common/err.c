@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "cairn/err.h"
+#include "../unit.h"
 
 START_TEST(test_cairn_err_str_names_grpc_codes)
 {
@@ -79,9 +80,5 @@ int main(void)
                 tcase_add_test(tc, cases[i].t);
                 suite_add_tcase(s, tc);
         }
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+        return unit_run(s);
 }

@@ -5,6 +5,7 @@
 
 #include "cairn/clock.h"
 #include "cairn/headers.h"
+#include "../unit.h"
 
 static rd_kafka_headers_t *hdrs_of(const char *const *pairs)
 {
@@ -233,9 +234,5 @@ int main(void)
         tc = tcase_create("cairn_deadline_remaining_ms");
         tcase_add_test(tc, test_cairn_deadline_remaining_ms_arithmetic);
         suite_add_tcase(s, tc);
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+        return unit_run(s);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "kafka_stats.h"
+#include "../unit.h"
 
 struct seen {
         char line[16][96];
@@ -88,9 +89,5 @@ int main(void)
         tcase_add_test(tc, test_cairn_kafka_stats_lag_rejects_malformed);
         suite_add_tcase(s, tc);
 
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+        return unit_run(s);
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cairn/log.h"
+#include "../unit.h"
 
 static char dir[64];
 static char path[128];
@@ -535,11 +536,5 @@ static Suite *log_suite(void)
 
 int main(void)
 {
-        SRunner *sr = srunner_create(log_suite());
-        int failed;
-
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+        return unit_run(log_suite());
 }

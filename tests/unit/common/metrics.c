@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cairn/metrics.h"
+#include "../unit.h"
 
 static const char *const no_labels[] = { NULL };
 
@@ -844,11 +845,5 @@ static Suite *metrics_suite(void)
 
 int main(void)
 {
-        SRunner *sr = srunner_create(metrics_suite());
-        int failed;
-
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return unit_run(metrics_suite());
 }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "offsets.h"
+#include "../unit.h"
 
 START_TEST(test_cairn_offsets_done_in_order)
 {
@@ -90,9 +91,5 @@ int main(void)
         tc = tcase_create("cairn_offsets_reset");
         tcase_add_test(tc, test_cairn_offsets_reset_ignores_stale);
         suite_add_tcase(s, tc);
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+        return unit_run(s);
 }

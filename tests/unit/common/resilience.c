@@ -14,6 +14,7 @@
 #include "cairn/log.h"
 #include "cairn/metrics.h"
 #include "cairn/resilience.h"
+#include "../unit.h"
 
 START_TEST(test_cairn_call_timeout_ms_remaining_and_cap)
 {
@@ -388,9 +389,5 @@ int main(void)
         tcase_add_test(tc, test_cairn_dependency_failure_codes);
         suite_add_tcase(s, tc);
 
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+        return unit_run(s);
 }

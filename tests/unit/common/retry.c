@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cairn/retry.h"
+#include "../unit.h"
 
 static const struct cairn_retry_policy policy = {
         .max_attempts = 4,
@@ -239,9 +240,5 @@ int main(void)
         tcase_add_test(tc, test_cairn_retry_parse_codes_rejects_unknown);
         suite_add_tcase(s, tc);
 
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+        return unit_run(s);
 }

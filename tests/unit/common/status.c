@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cairn/status.h"
+#include "../unit.h"
 
 START_TEST(test_cairn_status_set_returns_code)
 {
@@ -74,9 +75,5 @@ int main(void)
         tcase_add_test(tc, test_cairn_status_unpack_garbage_is_internal);
         tcase_add_test(tc, test_cairn_status_unpack_ok_code_is_not_success);
         suite_add_tcase(s, tc);
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+        return unit_run(s);
 }

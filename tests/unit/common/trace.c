@@ -14,6 +14,7 @@
 #include "cairn/log.h"
 #include "cairn/trace.h"
 #include "otlp.h"
+#include "../unit.h"
 
 static const char *const TP_VALID = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
@@ -879,9 +880,5 @@ int main(void)
         tcase_set_timeout(tc, 20); /* it waits out its 5 s budget */
         tcase_add_test(tc, test_cairn_trace_shutdown_bounded_with_hung_collector);
         suite_add_tcase(s, tc);
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+        return unit_run(s);
 }

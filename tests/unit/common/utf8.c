@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cairn/utf8.h"
+#include "../unit.h"
 
 static bool valid(const char *s)
 {
@@ -51,9 +52,5 @@ int main(void)
         tcase_add_test(tc, test_cairn_utf8_valid_accepts_well_formed);
         tcase_add_test(tc, test_cairn_utf8_valid_rejects_malformed);
         suite_add_tcase(s, tc);
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+        return unit_run(s);
 }

@@ -9,6 +9,7 @@
 
 #include "cairn/clock.h"
 #include "embedding/batcher.h"
+#include "../unit.h"
 
 #define DIM 4
 
@@ -254,11 +255,5 @@ static Suite *batcher_suite(void)
 
 int main(void)
 {
-        SRunner *sr = srunner_create(batcher_suite());
-        int failed;
-
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return unit_run(batcher_suite());
 }

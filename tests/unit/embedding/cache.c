@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "embedding/cache.h"
+#include "../unit.h"
 
 START_TEST(test_embed_cache_key_shape_and_determinism)
 {
@@ -62,8 +63,6 @@ int main(void)
 {
         Suite *s = suite_create("cache");
         TCase *tc = tcase_create("embed_cache_key");
-        SRunner *sr;
-        int failed;
 
         tcase_add_test(tc, test_embed_cache_key_shape_and_determinism);
         tcase_add_test(tc, test_embed_cache_key_every_field_counts);
@@ -71,9 +70,5 @@ int main(void)
         tc = tcase_create("embed_cache_get");
         tcase_add_test(tc, test_embed_cache_without_redis_misses_quietly);
         suite_add_tcase(s, tc);
-        sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return unit_run(s);
 }

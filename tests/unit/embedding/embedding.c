@@ -13,6 +13,7 @@
 #include "cairn/embedding/v1/embedding.pb-c.h"
 #include "cairn/metrics.h"
 #include "embedding/embedding.h"
+#include "../unit.h"
 
 static struct embedding_conf conf;
 static struct embedding_service svc;
@@ -789,11 +790,5 @@ static Suite *embedding_suite(void)
 
 int main(void)
 {
-        SRunner *sr = srunner_create(embedding_suite());
-        int failed;
-
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return unit_run(embedding_suite());
 }

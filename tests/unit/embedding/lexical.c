@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "embedding/lexical.h"
+#include "../unit.h"
 
 #define DIM 384
 
@@ -428,11 +429,5 @@ static Suite *lexical_suite(void)
 
 int main(void)
 {
-        SRunner *sr = srunner_create(lexical_suite());
-        int failed;
-
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return unit_run(lexical_suite());
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "embedding/openai_wire.h"
+#include "../unit.h"
 
 static struct cairn_status st;
 
@@ -258,11 +259,5 @@ static Suite *wire_suite(void)
 
 int main(void)
 {
-        SRunner *sr = srunner_create(wire_suite());
-        int failed;
-
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+        return unit_run(wire_suite());
 }

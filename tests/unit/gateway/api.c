@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "gateway/gateway.h"
+#include "../unit.h"
 
 static bool parse(const char *body, struct gw_embed_req *req, struct gw_error *e)
 {
@@ -262,11 +263,5 @@ static Suite *api_suite(void)
 
 int main(void)
 {
-        SRunner *sr = srunner_create(api_suite());
-        int failed;
-
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+        return unit_run(api_suite());
 }

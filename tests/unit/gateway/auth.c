@@ -9,6 +9,7 @@
 
 #include "gateway/gateway.h"
 #include "gw_tokens.h"
+#include "../unit.h"
 
 #define NOW 1900000000LL
 #define SECRET "0123456789abcdef0123456789abcdef-hs"
@@ -499,11 +500,5 @@ static Suite *auth_suite(void)
 
 int main(void)
 {
-        SRunner *sr = srunner_create(auth_suite());
-        int failed;
-
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+        return unit_run(auth_suite());
 }

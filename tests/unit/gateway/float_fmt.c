@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "gateway/gateway.h"
+#include "../unit.h"
 
 /* Returns false (with a message) when @p v's text differs from printf's or
  * does not read back as @p v. */
@@ -113,9 +114,5 @@ int main(void)
         tcase_add_test(tc, test_gw_float_format_random_bits);
         tcase_set_timeout(tc, 60);
         suite_add_tcase(s, tc);
-        SRunner *sr = srunner_create(s);
-        srunner_run_all(sr, CK_NORMAL);
-        int failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+        return unit_run(s);
 }

@@ -7,6 +7,7 @@
 
 #include "cairn/metrics.h"
 #include "gateway/gateway.h"
+#include "../unit.h"
 
 START_TEST(test_gw_bucket_take_drains_and_refills)
 {
@@ -154,11 +155,5 @@ static Suite *ratelimit_suite(void)
 
 int main(void)
 {
-        SRunner *sr = srunner_create(ratelimit_suite());
-        int failed;
-
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+        return unit_run(ratelimit_suite());
 }

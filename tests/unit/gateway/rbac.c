@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "gateway/gateway.h"
+#include "../unit.h"
 
 START_TEST(test_gw_allowed_matrix)
 {
@@ -73,11 +74,5 @@ static Suite *rbac_suite(void)
 
 int main(void)
 {
-        SRunner *sr = srunner_create(rbac_suite());
-        int failed;
-
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+        return unit_run(rbac_suite());
 }

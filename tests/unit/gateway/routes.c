@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "gateway/gateway.h"
+#include "../unit.h"
 
 static json_t *doc;
 
@@ -108,11 +109,5 @@ static Suite *routes_suite(void)
 
 int main(void)
 {
-        SRunner *sr = srunner_create(routes_suite());
-        int failed;
-
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+        return unit_run(routes_suite());
 }
