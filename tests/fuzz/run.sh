@@ -24,7 +24,7 @@ EMBED=(services/embedding/lexical.c services/embedding/embedding.c services/embe
        services/embedding/openai_wire.c services/embedding/cache.c services/embedding/batcher.c)
 ADMIN=(deploy/admin/topics.c)
 GATEWAY=(services/gateway/auth.c services/gateway/api.c services/gateway/rbac.c
-         services/gateway/routes.c services/gateway/conf.c)
+         services/gateway/routes.c services/gateway/conf.c services/gateway/float_fmt.c)
 
 targets=("$@")
 ((${#targets[@]})) || targets=(headers status utf8 embedding_request embedding_provider_response kafka_stats traceparent
