@@ -861,11 +861,7 @@ END_TEST
 
 int main(int argc, char **argv)
 {
-        Suite *s = suite_create("bench_gateway");
-        TCase *tc = tcase_create("gateway");
         const char *m = getenv("BENCH_MEMORY_SECONDS"), *missing;
-        SRunner *sr;
-        int failed;
 
         bench_secs = argc > 1 ? atoi(argv[1]) : 5;
         if (bench_secs < 1)
@@ -885,16 +881,5 @@ int main(int argc, char **argv)
                         missing);
                 return 2;
         }
-        tcase_set_timeout(tc, 600 + mem_secs);
-        tcase_add_checked_fixture(tc, NULL, teardown);
-        tcase_add_test(tc, bench_gateway);
-        suite_add_tcase(s, tc);
-        sr = srunner_create(s);
-        srunner_set_fork_status(sr, CK_NOFORK);
-        srunner_run_all(sr, CK_SILENT);
-        failed = srunner_ntests_failed(sr);
-        if (failed)
-                srunner_print(sr, CK_NORMAL);
-        srunner_free(sr);
-        return failed ? 1 : 0;
+        return harness_bench_run("gateway", bench_gateway, 600 + mem_secs, teardown);
 }

@@ -486,17 +486,5 @@ int main(int argc, char **argv)
                 seconds = atoi(argv[1]);
         if (seconds < 1)
                 seconds = 1;
-        Suite *s = suite_create("bench");
-        TCase *tc = tcase_create("roundtrip");
-        tcase_set_timeout(tc, 60 + 8 * seconds);
-        tcase_add_test(tc, bench_roundtrip);
-        suite_add_tcase(s, tc);
-        SRunner *sr = srunner_create(s);
-        srunner_set_fork_status(sr, CK_NOFORK);
-        srunner_run_all(sr, CK_SILENT);
-        int failed = srunner_ntests_failed(sr);
-        if (failed)
-                srunner_print(sr, CK_NORMAL);
-        srunner_free(sr);
-        return failed ? 1 : 0;
+        return harness_bench_run("roundtrip", bench_roundtrip, 60 + 8 * seconds, NULL);
 }

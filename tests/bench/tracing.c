@@ -333,17 +333,5 @@ int main(int argc, char **argv)
         if (seconds < 1)
                 seconds = 1;
         cairn_log_init("bench", CAIRN_LOG_ERROR);
-        Suite *s = suite_create("bench");
-        TCase *tc = tcase_create("tracing");
-        tcase_set_timeout(tc, 240 + 8 * seconds);
-        tcase_add_test(tc, bench_tracing);
-        suite_add_tcase(s, tc);
-        SRunner *sr = srunner_create(s);
-        srunner_set_fork_status(sr, CK_NOFORK);
-        srunner_run_all(sr, CK_SILENT);
-        int failed = srunner_ntests_failed(sr);
-        if (failed)
-                srunner_print(sr, CK_NORMAL);
-        srunner_free(sr);
-        return failed ? 1 : 0;
+        return harness_bench_run("tracing", bench_tracing, 240 + 8 * seconds, NULL);
 }

@@ -567,6 +567,28 @@ void harness_redis_start(struct harness_proc *p, const char *dir, int port)
         ck_abort_msg("redis-server did not start on port %d (see %s)", port, log);
 }
 
+int harness_bench_run(const char *name, const TTest *test, double timeout_s, SFun teardown)
+{
+        Suite *s = suite_create("bench");
+        TCase *tc = tcase_create(name);
+        SRunner *sr;
+        int failed;
+
+        tcase_set_timeout(tc, timeout_s);
+        if (teardown)
+                tcase_add_checked_fixture(tc, NULL, teardown);
+        tcase_add_test(tc, test);
+        suite_add_tcase(s, tc);
+        sr = srunner_create(s);
+        srunner_set_fork_status(sr, CK_NOFORK);
+        srunner_run_all(sr, CK_SILENT);
+        failed = srunner_ntests_failed(sr);
+        if (failed)
+                srunner_print(sr, CK_NORMAL);
+        srunner_free(sr);
+        return failed ? 1 : 0;
+}
+
 int harness_run(Suite *s)
 {
         SRunner *sr = srunner_create(s);

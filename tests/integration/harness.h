@@ -79,6 +79,12 @@ void harness_proc_kill(struct harness_proc *p);
 /* Runs @p s without forking (fixtures own processes across tests) and
  * prints check's summary; returns the process exit code. */
 int harness_run(Suite *s);
+/* Runs the benchmark @p test (a START_TEST) as the one test of a suite
+ * named @p name, without fork (the harness asserts with check), with a
+ * timeout of @p timeout_s and @p teardown (or NULL) run after it even when
+ * it fails; Check's report is printed only when it failed, so stdout keeps
+ * the benchmark's "name value" lines. Returns the exit status. */
+int harness_bench_run(const char *name, const TTest *test, double timeout_s, SFun teardown);
 
 /* A free TCP port on 127.0.0.1 (free when asked). */
 int harness_free_port(void);
