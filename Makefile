@@ -49,6 +49,7 @@ GATEWAY_LIB_SRCS := services/gateway/conf.c services/gateway/auth.c services/gat
                     services/gateway/routes.c services/gateway/api.c \
                     services/gateway/ratelimit.c services/gateway/idem.c services/gateway/http.c \
                     services/gateway/header_deadline.c services/gateway/float_fmt.c
+GATEWAY_GEN_SRCS := $(BUILD)/gen/gateway/openapi.c
 GATEWAY_GEN_OBJS := $(BUILD)/obj/gen/gateway/openapi.o
 GATEWAY_SRCS     := services/gateway/main.c $(GATEWAY_LIB_SRCS)
 SERVICES := embedding gateway
@@ -210,3 +211,7 @@ clean:
 	rm -rf build
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# For scripts that build from the same lists (tests/fuzz/run.sh): make print-COMMON_SRCS
+print-%:
+	@echo $($*)

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../.."
 SECONDS_EACH=${FUZZ_SECONDS:-60}
 OUT=build/fuzz
 deploy/deps.sh fuzz
-make --no-print-directory build/lib/libcairn.a \
+make --no-print-directory build/lib/libcairn.a build/gen/gateway/openapi.c \
         build/obj/services/embedding/lexical.o build/obj/services/embedding/embedding.o \
         build/obj/services/embedding/conf.o >/dev/null
 
@@ -18,13 +18,11 @@ CFLAGS=(-std=gnu11 -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-
         -Icommon/include -Icommon/src -Ibuild/gen -Iservices -Ideploy/admin
         $(pkg-config --cflags libxxhash uuid))
 LIBS=($(pkg-config --libs rdkafka libprotobuf-c yaml-0.1 libmicrohttpd jansson uuid libxxhash libutf8proc libcurl hiredis libcrypto libjwt) -lm -lpthread)
-COMMON=(common/src/*.c build/gen/cairn/v1/common.pb-c.c build/gen/cairn/embedding/v1/embedding.pb-c.c)
-EMBED=(services/embedding/lexical.c services/embedding/embedding.c services/embedding/conf.c
-       services/embedding/provider_lexical.c services/embedding/provider_openai.c
-       services/embedding/openai_wire.c services/embedding/cache.c services/embedding/batcher.c)
-ADMIN=(deploy/admin/topics.c)
-GATEWAY=(services/gateway/auth.c services/gateway/api.c services/gateway/rbac.c
-         services/gateway/routes.c services/gateway/conf.c services/gateway/float_fmt.c)
+srcs() { make -s --no-print-directory "print-$1"; } # the Makefile's source lists
+COMMON=($(srcs COMMON_SRCS) $(srcs GEN_C))
+EMBED=($(srcs EMBEDDING_LIB_SRCS))
+ADMIN=($(srcs ADMIN_LIB_SRCS))
+GATEWAY=($(srcs GATEWAY_LIB_SRCS) $(srcs GATEWAY_GEN_SRCS))
 
 targets=("$@")
 ((${#targets[@]})) || targets=(headers status utf8 embedding_request embedding_provider_response kafka_stats traceparent
