@@ -50,7 +50,7 @@ GATEWAY_LIB_SRCS := services/gateway/conf.c services/gateway/auth.c services/gat
                     services/gateway/ratelimit.c services/gateway/idem.c services/gateway/http.c \
                     services/gateway/header_deadline.c services/gateway/float_fmt.c
 GATEWAY_GEN_SRCS := $(BUILD)/gen/gateway/openapi.c
-GATEWAY_GEN_OBJS := $(BUILD)/obj/gen/gateway/openapi.o
+GATEWAY_GEN_OBJS := $(GATEWAY_GEN_SRCS:$(BUILD)/gen/%.c=$(BUILD)/obj/gen/%.o)
 GATEWAY_SRCS     := services/gateway/main.c $(GATEWAY_LIB_SRCS)
 SERVICES := embedding gateway
 

@@ -65,8 +65,7 @@ static void texts_init(void)
 struct run {
         struct harness_client client;
         const char *model;
-        double *us;
-        atomic_size_t n;
+        struct harness_samples lat;    /* microseconds */
         atomic_long inflight, done, errors;
         int slots;
 };
@@ -79,10 +78,7 @@ struct call {
 static void on_reply(const struct cairn_reply *reply, void *opaque)
 {
         struct call *c = opaque;
-        size_t i = atomic_fetch_add(&c->run->n, 1);
-
-        if (i < MAX_SAMPLES)
-                c->run->us[i] = (double)(cairn_mono_us() - c->t0);
+        harness_samples_add(&c->run->lat, (double)(cairn_mono_us() - c->t0));
         if (reply->err && atomic_fetch_add(&c->run->errors, 1) == 0)
                 fprintf(stderr, "first error: %s: %s\n", cairn_err_str(reply->err),
                         reply->st.message);
@@ -114,22 +110,10 @@ static void send_one(struct run *r, long seq, const char *text)
         }
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-        double x = *(const double *)a, y = *(const double *)b;
-        return (x > y) - (x < y);
-}
-
+/* The @p p quantile of @p r's latencies, in milliseconds. */
 static double pct(struct run *r, double p)
 {
-        size_t n = atomic_load(&r->n);
-
-        if (n > MAX_SAMPLES)
-                n = MAX_SAMPLES;
-        if (!n)
-                return -1;
-        qsort(r->us, n, sizeof(double), cmp_double);
-        return r->us[(size_t)(p * (double)(n - 1))] / 1000.0;
+        return harness_samples_pct(&r->lat, p) / 1000.0;
 }
 
 /* Keeps @p inflight single-input requests outstanding for the phase (unique
@@ -140,7 +124,7 @@ static double closed_loop(struct run *r, int inflight, bool unique)
         long base = atomic_load(&r->done), seq = 0;
         char text[128];
 
-        atomic_store(&r->n, 0);
+        harness_samples_reset(&r->lat);
         r->slots = inflight;
         while (cairn_mono_us() < end) {
                 if (atomic_load(&r->inflight) < inflight) {
@@ -168,7 +152,7 @@ static void client_start(struct run *r, const char *model)
         struct cairn_resilience_conf rc;
 
         memset(r, 0, sizeof(*r));
-        r->us = malloc(sizeof(double) * MAX_SAMPLES);
+        harness_samples_init(&r->lat, MAX_SAMPLES);
         r->model = model;
         r->slots = 64;
         harness_client_start(&r->client, &broker, "bench");
@@ -182,7 +166,7 @@ static void client_start(struct run *r, const char *model)
 static void client_stop(struct run *r)
 {
         harness_client_stop(&r->client);
-        free(r->us);
+        harness_samples_free(&r->lat);
 }
 
 static void service_start(struct harness_proc *svc, const char *yaml)
@@ -344,7 +328,7 @@ static void bench_cache_inprocess(void)
 
 struct batch_caller {
         struct inproc *ip;
-        struct run *lat;           /* latency samples and error count */
+        struct run *run;           /* latency samples, counts of done and errors */
         atomic_bool *stop;
         int id;
 };
@@ -362,11 +346,9 @@ static void *batch_caller_main(void *arg)
                 snprintf(text, sizeof(text), "%s %d.%ld", texts[(seq + bc->id) % NTEXTS], bc->id,
                          seq);
                 if (!inproc_embed(bc->ip, &arena, text))
-                        atomic_fetch_add(&bc->lat->errors, 1);
-                size_t i = atomic_fetch_add(&bc->lat->n, 1);
-                if (i < MAX_SAMPLES)
-                        bc->lat->us[i] = (double)(cairn_mono_us() - t0);
-                atomic_fetch_add(&bc->lat->done, 1);
+                        atomic_fetch_add(&bc->run->errors, 1);
+                harness_samples_add(&bc->run->lat, (double)(cairn_mono_us() - t0));
+                atomic_fetch_add(&bc->run->done, 1);
         }
         cairn_arena_cleanup(&arena);
         return NULL;
@@ -379,18 +361,18 @@ static void batching_inprocess(struct fake_openai *fa, const char *tag, long lon
         static struct batch_caller callers[BATCH_CALLERS];
         static pthread_t threads[BATCH_CALLERS];
         struct inproc ip;
-        struct run lat;
+        struct run run;
         atomic_bool stop;
 
         memset(&ip, 0, sizeof(ip));
-        memset(&lat, 0, sizeof(lat));
-        lat.us = malloc(sizeof(double) * MAX_SAMPLES);
+        memset(&run, 0, sizeof(run));
+        harness_samples_init(&run.lat, MAX_SAMPLES);
         atomic_init(&stop, false);
         inproc_start(&ip, fa, "off", 128, batch_wait_us);
         unsigned before = fake_openai_requests(fa);
         int64_t start = cairn_mono_us();
         for (int i = 0; i < BATCH_CALLERS; i++) {
-                callers[i] = (struct batch_caller){ &ip, &lat, &stop, i };
+                callers[i] = (struct batch_caller){ &ip, &run, &stop, i };
                 pthread_create(&threads[i], NULL, batch_caller_main, &callers[i]);
         }
         sleep((unsigned)seconds);
@@ -398,13 +380,13 @@ static void batching_inprocess(struct fake_openai *fa, const char *tag, long lon
         for (int i = 0; i < BATCH_CALLERS; i++)
                 pthread_join(threads[i], NULL);
         double secs = (double)(cairn_mono_us() - start) / 1e6;
-        long done = atomic_load(&lat.done);
+        long done = atomic_load(&run.done);
         printf("%s_eps %.0f\n", tag, (double)done / secs);
         printf("%s_upstream_per_embedding %.4f\n", tag,
                done ? (double)(fake_openai_requests(fa) - before) / (double)done : 0);
-        printf("%s_p50_ms %.3f\n%s_p99_ms %.3f\n", tag, pct(&lat, 0.5), tag, pct(&lat, 0.99));
-        printf("%s_errors %ld\n", tag, atomic_load(&lat.errors));
-        free(lat.us);
+        printf("%s_p50_ms %.3f\n%s_p99_ms %.3f\n", tag, pct(&run, 0.5), tag, pct(&run, 0.99));
+        printf("%s_errors %ld\n", tag, atomic_load(&run.errors));
+        harness_samples_free(&run.lat);
         inproc_stop(&ip);
 }
 

@@ -53,8 +53,7 @@ static struct harness_proc embedding, gw;
 static int http_port, redis_port;
 static struct harness_proc redis;
 static char token[2048];
-static double *samples;
-static atomic_long nsamples;
+static struct harness_samples samples; /* milliseconds */
 static atomic_long errors;
 static atomic_bool stop;
 
@@ -64,38 +63,18 @@ static char wrk_bin[512], nginx_bin[512];
 
 static void record(int64_t start_us)
 {
-        long i = atomic_fetch_add(&nsamples, 1);
-
-        if (i < MAX_SAMPLES)
-                samples[i] = (double)(cairn_mono_us() - start_us) / 1000.0;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-        double x = *(const double *)a, y = *(const double *)b;
-        return x < y ? -1 : x > y;
-}
-
-static double pct(double p)
-{
-        long n = atomic_load(&nsamples);
-
-        if (n > MAX_SAMPLES)
-                n = MAX_SAMPLES;
-        if (n == 0)
-                return NAN;
-        return samples[(long)((double)(n - 1) * p)];
+        harness_samples_add(&samples, (double)(cairn_mono_us() - start_us) / 1000.0);
 }
 
 /* Prints the figures of the samples taken as @p name_*: @p done of them
  * completed within @p elapsed seconds. */
 static void report(const char *name, long done, double elapsed)
 {
-        long n = atomic_load(&nsamples);
+        double p50 = harness_samples_pct(&samples, 0.50);
+        double p99 = harness_samples_pct(&samples, 0.99);
 
-        qsort(samples, (size_t)(n > MAX_SAMPLES ? MAX_SAMPLES : n), sizeof(double), cmp_double);
         printf("%s_rps %.0f\n%s_p50_ms %.3f\n%s_p99_ms %.3f\n%s_errors %ld\n", name,
-               (double)done / elapsed, name, pct(0.50), name, pct(0.99), name,
+               (double)done / elapsed, name, p50, name, p99, name,
                atomic_load(&errors));
         fflush(stdout);
 }
@@ -107,7 +86,7 @@ static void phase(const char *name, void *(*fn)(void *), int conc, int secs)
         int64_t start;
 
         ck_assert_int_le(conc, CONC);
-        atomic_store(&nsamples, 0);
+        harness_samples_reset(&samples);
         atomic_store(&errors, 0);
         atomic_store(&stop, false);
         start = cairn_mono_us();
@@ -117,7 +96,8 @@ static void phase(const char *name, void *(*fn)(void *), int conc, int secs)
         atomic_store(&stop, true);
         for (int i = 0; i < conc; i++)
                 pthread_join(t[i], NULL);
-        report(name, atomic_load(&nsamples), (double)(cairn_mono_us() - start) / 1e6);
+        report(name, (long)harness_samples_count(&samples),
+               (double)(cairn_mono_us() - start) / 1e6);
 }
 
 /* ---- the bus directly ---- */
@@ -178,7 +158,7 @@ static void bus_inflight_phase(const char *name, int inflight, int secs)
         long done;
         double elapsed;
 
-        atomic_store(&nsamples, 0);
+        harness_samples_reset(&samples);
         atomic_store(&errors, 0);
         sem_init(&bus_slots, 0, (unsigned int)inflight);
         start = cairn_mono_us();
@@ -200,7 +180,7 @@ static void bus_inflight_phase(const char *name, int inflight, int secs)
                         usleep(1000);
                 }
         }
-        done = atomic_load(&nsamples);
+        done = (long)harness_samples_count(&samples);
         elapsed = (double)(cairn_mono_us() - start) / 1e6;
         /* Every call ends in its callback, at the latest at its deadline. */
         for (int i = 0; i < inflight; i++)
@@ -663,8 +643,8 @@ static void healthz_phase(int rounds)
                 ratio[r] = round_rps[0] / round_rps[1];
         }
         for (int i = 0; i < 2; i++) {
-                qsort(p50[i], (size_t)rounds, sizeof(double), cmp_double);
-                qsort(p99[i], (size_t)rounds, sizeof(double), cmp_double);
+                qsort(p50[i], (size_t)rounds, sizeof(double), harness_cmp_double);
+                qsort(p99[i], (size_t)rounds, sizeof(double), harness_cmp_double);
                 rps[i] = (double)requests[i] / secs[i];
                 printf("%s_rps %.0f\n%s_p50_ms %.3f\n%s_p99_ms %.3f\n%s_requests %ld\n"
                        "%s_non2xx %ld\n%s_socket_errors %ld\n%s_cmd %s\n",
@@ -675,7 +655,7 @@ static void healthz_phase(int rounds)
                         fprintf(stderr, "bench: %s: %ld responses outside 2xx, %ld socket errors\n",
                                 names[i], non2xx[i], sockerr[i]);
         }
-        qsort(ratio, (size_t)rounds, sizeof(double), cmp_double);
+        qsort(ratio, (size_t)rounds, sizeof(double), harness_cmp_double);
         printf("healthz_rounds %d\nhealthz_ratio %.3f\nhealthz_total_ratio %.3f\n", rounds,
                ratio[rounds / 2], rps[0] / rps[1]);
         fflush(stdout);
@@ -826,7 +806,7 @@ START_TEST(bench_gateway)
 {
         double emb_cpu, gw_cpu;
 
-        samples = malloc(sizeof(double) * MAX_SAMPLES);
+        harness_samples_init(&samples, MAX_SAMPLES);
         start_all();
         printf("concurrency %d\nwrk_connections %d\nwrk_threads %d\nbus_inflight %d\n", CONC,
                WRK_CONNS, WRK_THREADS, BUS_INFLIGHT);
@@ -844,7 +824,8 @@ START_TEST(bench_gateway)
          * with what each costs the services in CPU */
         emb_cpu = cpu_us(embedding.pid);
         bus_inflight_phase("bus64", BUS_INFLIGHT, bench_secs);
-        cpu_per_req("bus64_embedding", embedding.pid, emb_cpu, atomic_load(&nsamples));
+        cpu_per_req("bus64_embedding", embedding.pid, emb_cpu,
+                    (long)harness_samples_count(&samples));
         emb_cpu = cpu_us(embedding.pid);
         gw_cpu = cpu_us(gw.pid);
         wrk_phase("gw64", http_port, "/v1/embeddings", "embeddings.lua");
@@ -855,7 +836,7 @@ START_TEST(bench_gateway)
                 memory_phase();
         printf("gw_rss_end_kib %ld\n", rss_kib(gw.pid));
         stop_all();
-        free(samples);
+        harness_samples_free(&samples);
 }
 END_TEST
 

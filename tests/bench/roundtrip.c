@@ -28,44 +28,6 @@
 static int seconds = 5;
 static struct harness_broker broker;
 
-/* ---- latency samples ---- */
-
-struct samples {
-        double *us;
-        atomic_size_t n;
-};
-
-static void samples_init(struct samples *s)
-{
-        s->us = malloc(sizeof(double) * MAX_SAMPLES);
-        atomic_init(&s->n, 0);
-}
-
-static void samples_add(struct samples *s, double us)
-{
-        size_t i = atomic_fetch_add(&s->n, 1);
-        if (i < MAX_SAMPLES)
-                s->us[i] = us;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-        double x = *(const double *)a, y = *(const double *)b;
-        return (x > y) - (x < y);
-}
-
-static double pct(struct samples *s, double p)
-{
-        size_t n = atomic_load(&s->n);
-        if (n > MAX_SAMPLES)
-                n = MAX_SAMPLES;
-        if (!n)
-                return -1;
-        qsort(s->us, n, sizeof(double), cmp_double);
-        size_t i = (size_t)(p * (double)(n - 1));
-        return s->us[i];
-}
-
 /* ---- the request both sides send ---- */
 
 static uint8_t req_buf[256];
@@ -86,7 +48,7 @@ static void request_init(void)
 
 struct cairn_run {
         struct harness_client client;
-        struct samples lat;
+        struct harness_samples lat;
         atomic_long inflight;
         atomic_long done;
         atomic_long errors;
@@ -113,7 +75,7 @@ static void cairn_timed_cb(const struct cairn_reply *reply, void *opaque)
 {
         struct timed_call *tc = opaque;
 
-        samples_add(&tc->run->lat, (double)(cairn_mono_us() - tc->t0));
+        harness_samples_add(&tc->run->lat, (double)(cairn_mono_us() - tc->t0));
         cairn_cb(reply, tc->run);
         free(tc);
 }
@@ -145,7 +107,7 @@ struct raw_run {
         rd_kafka_t *cli_prod, *cli_cons, *srv_prod, *srv_cons;
         pthread_t srv_thread, cli_thread;
         atomic_bool stop;
-        struct samples lat;
+        struct harness_samples lat;
         atomic_long inflight;
         atomic_long done;
         char ping[64], pong[64];
@@ -223,7 +185,7 @@ static void *raw_receiver(void *arg)
                 if (!m->err && m->len >= 8) {
                         int64_t t0;
                         memcpy(&t0, m->payload, 8);
-                        samples_add(&r->lat, (double)(cairn_mono_us() - t0));
+                        harness_samples_add(&r->lat, (double)(cairn_mono_us() - t0));
                         atomic_fetch_sub(&r->inflight, 1);
                         atomic_fetch_add(&r->done, 1);
                 }
@@ -256,7 +218,7 @@ static void raw_start(struct raw_run *r, const char *tag)
         memset(r, 0, sizeof(*r));
         snprintf(r->ping, sizeof(r->ping), "bench.%s.ping", tag);
         snprintf(r->pong, sizeof(r->pong), "bench.%s.pong", tag);
-        samples_init(&r->lat);
+        harness_samples_init(&r->lat, MAX_SAMPLES);
         r->cli_prod = raw_client(RD_KAFKA_PRODUCER, NULL);
         r->srv_prod = raw_client(RD_KAFKA_PRODUCER, NULL);
         r->srv_cons = raw_client(RD_KAFKA_CONSUMER, "bench.raw.server");
@@ -281,7 +243,7 @@ static void raw_start(struct raw_run *r, const char *tag)
                         break;
         }
         usleep(200000);
-        atomic_store(&r->lat.n, 0);
+        harness_samples_reset(&r->lat);
         atomic_store(&r->done, 0);
         atomic_store(&r->inflight, 0);
 }
@@ -299,7 +261,7 @@ static void raw_stop(struct raw_run *r)
         rd_kafka_flush(r->cli_prod, 2000);
         rd_kafka_destroy(r->srv_prod);
         rd_kafka_destroy(r->cli_prod);
-        free(r->lat.us);
+        harness_samples_free(&r->lat);
 }
 
 /* ---- load shapes ---- */
@@ -311,7 +273,6 @@ struct side {
         send_fn send;
         void *run;
         atomic_long *inflight, *done;
-        struct samples *lat;
 };
 
 /* Sends at RATE for @p us microseconds, then waits for the answers. */
@@ -405,28 +366,28 @@ START_TEST(bench_roundtrip)
 
         /* Cairn first: it also learns the reply size the raw pong mimics. */
         memset(&cr, 0, sizeof(cr));
-        samples_init(&cr.lat);
+        harness_samples_init(&cr.lat, MAX_SAMPLES);
         harness_client_start(&cr.client, &broker, "bench");
         for (int i = 0; i < 200; i++)
                 cairn_send(&cr, cairn_mono_us());
         while (atomic_load(&cr.inflight) > 0)
                 usleep(1000);
-        atomic_store(&cr.lat.n, 0);
+        harness_samples_reset(&cr.lat);
 
         raw_start(&rr, "rt");
         struct side sides[2] = {
-                { cairn_send_v, &cr, &cr.inflight, &cr.done, &cr.lat },
-                { raw_send_v, &rr, &rr.inflight, &rr.done, &rr.lat },
+                { cairn_send_v, &cr, &cr.inflight, &cr.done },
+                { raw_send_v, &rr, &rr.inflight, &rr.done },
         };
         /* Warm both paths (and a real broker's JIT) before measuring. */
         for (int k = 0; k < 2; k++)
                 closed_loop(&sides[k], 1000000);
-        atomic_store(&cr.lat.n, 0);
-        atomic_store(&rr.lat.n, 0);
+        harness_samples_reset(&cr.lat);
+        harness_samples_reset(&rr.lat);
 
         latency_rounds(sides);
-        double c50 = pct(&cr.lat, 0.50), c99 = pct(&cr.lat, 0.99);
-        double r50 = pct(&rr.lat, 0.50), r99 = pct(&rr.lat, 0.99);
+        double c50 = harness_samples_pct(&cr.lat, 0.50), c99 = harness_samples_pct(&cr.lat, 0.99);
+        double r50 = harness_samples_pct(&rr.lat, 0.50), r99 = harness_samples_pct(&rr.lat, 0.99);
         double tput[2];
         throughput_rounds(sides, tput);
         double ctput = tput[0], rtput = tput[1];

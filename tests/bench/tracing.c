@@ -146,13 +146,6 @@ static void round_run(struct load *l, struct mode *m, int64_t usecs)
         m->cpu_secs += cpu_of(m->svc.pid) - cpu0;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-        double x = *(const double *)a, y = *(const double *)b;
-
-        return (x > y) - (x < y);
-}
-
 static double median_ratio(const struct mode *a, const struct mode *b)
 {
         double r[MAX_ROUNDS];
@@ -160,7 +153,7 @@ static double median_ratio(const struct mode *a, const struct mode *b)
 
         for (int i = 0; i < n; i++)
                 r[i] = b->round_rps[i] > 0 ? a->round_rps[i] / b->round_rps[i] : 0;
-        qsort(r, (size_t)n, sizeof(r[0]), cmp_double);
+        qsort(r, (size_t)n, sizeof(r[0]), harness_cmp_double);
         return n ? (n % 2 ? r[n / 2] : (r[n / 2 - 1] + r[n / 2]) / 2) : 0;
 }
 

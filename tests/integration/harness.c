@@ -4,6 +4,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -565,6 +566,58 @@ void harness_redis_start(struct harness_proc *p, const char *dir, int port)
                 msleep(25);
         }
         ck_abort_msg("redis-server did not start on port %d (see %s)", port, log);
+}
+
+void harness_samples_init(struct harness_samples *s, size_t cap)
+{
+        s->v = malloc(sizeof(double) * cap);
+        if (!s->v)
+                abort();
+        s->cap = cap;
+        atomic_init(&s->n, 0);
+}
+
+void harness_samples_add(struct harness_samples *s, double v)
+{
+        size_t i = atomic_fetch_add(&s->n, 1);
+
+        if (i < s->cap)
+                s->v[i] = v;
+}
+
+size_t harness_samples_count(struct harness_samples *s)
+{
+        return atomic_load(&s->n);
+}
+
+void harness_samples_reset(struct harness_samples *s)
+{
+        atomic_store(&s->n, 0);
+}
+
+int harness_cmp_double(const void *a, const void *b)
+{
+        double x = *(const double *)a, y = *(const double *)b;
+
+        return (x > y) - (x < y);
+}
+
+double harness_samples_pct(struct harness_samples *s, double p)
+{
+        size_t n = atomic_load(&s->n);
+
+        if (n > s->cap)
+                n = s->cap;
+        if (!n)
+                return NAN;
+        qsort(s->v, n, sizeof(double), harness_cmp_double);
+        return s->v[(size_t)(p * (double)(n - 1))];
+}
+
+void harness_samples_free(struct harness_samples *s)
+{
+        free(s->v);
+        s->v = NULL;
 }
 
 int harness_bench_run(const char *name, const TTest *test, double timeout_s, SFun teardown)

@@ -7,6 +7,7 @@
 #define CAIRN_TEST_HARNESS_H
 
 #include <check.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -79,6 +80,26 @@ void harness_proc_kill(struct harness_proc *p);
 /* Runs @p s without forking (fixtures own processes across tests) and
  * prints check's summary; returns the process exit code. */
 int harness_run(Suite *s);
+
+/* Latency samples of a benchmark: added from any thread, read once adding
+ * has stopped. The first cap are kept; the count goes on. */
+struct harness_samples {
+        double *v;
+        size_t cap;
+        atomic_size_t n;
+};
+
+void harness_samples_init(struct harness_samples *s, size_t cap);
+void harness_samples_add(struct harness_samples *s, double v);
+/* Samples added so far, kept or not. */
+size_t harness_samples_count(struct harness_samples *s);
+void harness_samples_reset(struct harness_samples *s);
+/* The @p p quantile (0..1) of the kept samples, which it sorts; NAN when
+ * there are none. */
+double harness_samples_pct(struct harness_samples *s, double p);
+void harness_samples_free(struct harness_samples *s);
+/* qsort() comparison of doubles, ascending. */
+int harness_cmp_double(const void *a, const void *b);
 /* Runs the benchmark @p test (a START_TEST) as the one test of a suite
  * named @p name, without fork (the harness asserts with check), with a
  * timeout of @p timeout_s and @p teardown (or NULL) run after it even when
