@@ -7,6 +7,7 @@
 #include <uuid/uuid.h>
 
 #include "cairn/headers.h"
+#include "cairn/random.h"
 #include "cairn/utf8.h"
 
 int cairn_headers_get(const rd_kafka_headers_t *hdrs, const char *name, char *buf, size_t size)
@@ -148,10 +149,14 @@ void cairn_headers_add_i64(rd_kafka_headers_t *hdrs, const char *name, int64_t v
         rd_kafka_header_add(hdrs, name, -1, buf, n);
 }
 
+/* A version 4 (random) UUID from the buffered random bytes: libuuid's own
+ * generator re-seeds its fallback PRNG with five system calls per UUID. */
 void cairn_uuid(char out[37])
 {
         uuid_t u;
 
-        uuid_generate_random(u);
+        cairn_random(u, sizeof(u));
+        u[6] = (uint8_t)((u[6] & 0x0f) | 0x40); /* version 4 */
+        u[8] = (uint8_t)((u[8] & 0x3f) | 0x80); /* variant RFC 4122 */
         uuid_unparse_lower(u, out);
 }

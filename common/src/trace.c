@@ -8,13 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cairn/bus.h"
 #include "cairn/headers.h"
 #include "cairn/log.h"
+#include "cairn/random.h"
 #include "cairn/trace.h"
 #include "otlp.h"
 
@@ -78,50 +78,10 @@ static bool all_zero(const uint8_t *b, size_t n)
         return true;
 }
 
-/* A per-thread buffer of getrandom(2) output, so an id costs a copy rather
- * than a system call. (A forked child must not keep using its parent's
- * buffer; Cairn's processes do not fork after start.) */
-static __thread uint8_t rbuf[256];
-static __thread size_t rpos = sizeof(rbuf);
-
-static void refill(void)
-{
-        size_t got = 0;
-
-        while (got < sizeof(rbuf)) {
-                ssize_t r = getrandom(rbuf + got, sizeof(rbuf) - got, 0);
-
-                if (r < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        abort(); /* no entropy at all: nothing sane to do */
-                }
-                got += (size_t)r;
-        }
-        rpos = 0;
-}
-
-void cairn_trace_random(uint8_t *buf, size_t n)
-{
-        while (n > 0) {
-                size_t k;
-
-                if (rpos == sizeof(rbuf))
-                        refill();
-                k = sizeof(rbuf) - rpos;
-                if (k > n)
-                        k = n;
-                memcpy(buf, rbuf + rpos, k);
-                rpos += k;
-                buf += k;
-                n -= k;
-        }
-}
-
 static void random_id(uint8_t *id, size_t n)
 {
         do
-                cairn_trace_random(id, n);
+                cairn_random(id, n);
         while (all_zero(id, n));
 }
 

@@ -69,9 +69,6 @@ bool cairn_trace_extract(const char *traceparent, const char *tracestate,
 /* Lower-case hex of @p n bytes into @p out (2n characters and a NUL). */
 void cairn_trace_hex(const uint8_t *bytes, size_t n, char *out);
 
-/* Fills @p buf with random bytes from getrandom(2) (buffered per thread). */
-void cairn_trace_random(uint8_t *buf, size_t n);
-
 /* ---- sampling ---- */
 
 enum cairn_sampler_kind {

@@ -178,10 +178,15 @@ START_TEST(test_cairn_uuid_v4_shape)
         char a[37], b[37];
 
         cairn_uuid(a);
-        cairn_uuid(b);
-        ck_assert_uint_eq(strlen(a), 36);
-        ck_assert_int_eq(a[14], '4');
-        ck_assert_str_ne(a, b);
+        for (int i = 0; i < 1000; i++) { /* across several refills of the buffer */
+                cairn_uuid(b);
+                ck_assert_uint_eq(strlen(b), 36);
+                ck_assert_msg(b[8] == '-' && b[13] == '-' && b[18] == '-' && b[23] == '-', "%s", b);
+                ck_assert_msg(strspn(b, "0123456789abcdef-") == 36, "%s", b);
+                ck_assert_int_eq(b[14], '4');                       /* version 4 */
+                ck_assert_msg(strchr("89ab", b[19]) != NULL, "%s", b); /* RFC 4122 variant */
+                ck_assert_str_ne(a, b);
+        }
 }
 END_TEST
 

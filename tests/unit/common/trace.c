@@ -12,6 +12,7 @@
 
 #include "cairn/bus.h"
 #include "cairn/log.h"
+#include "cairn/random.h"
 #include "cairn/trace.h"
 #include "otlp.h"
 #include "../unit.h"
@@ -307,7 +308,7 @@ START_TEST(test_cairn_sampler_should_sample_ratio_bounds)
         for (int i = 0; i < 20000; i++) {
                 uint8_t id[16];
 
-                cairn_trace_random(id, sizeof(id));
+                cairn_random(id, sizeof(id));
                 bool a = cairn_sampler_should_sample(&s, NULL, id);
                 ck_assert(a == cairn_sampler_should_sample(&s, NULL, id));
                 n += a;
@@ -350,17 +351,17 @@ END_TEST
 
 /* ---- ids and spans ---- */
 
-START_TEST(test_cairn_trace_random_differs)
+START_TEST(test_cairn_random_differs)
 {
         uint8_t a[16], b[16];
 
-        cairn_trace_random(a, sizeof(a));
-        cairn_trace_random(b, sizeof(b));
+        cairn_random(a, sizeof(a));
+        cairn_random(b, sizeof(b));
         ck_assert(memcmp(a, b, sizeof(a)) != 0);
         /* across buffer refills */
         for (int i = 0; i < 100; i++) {
                 uint8_t big[300];
-                cairn_trace_random(big, sizeof(big));
+                cairn_random(big, sizeof(big));
         }
 }
 END_TEST
@@ -858,7 +859,7 @@ int main(void)
         tcase_add_test(tc, test_cairn_sampler_should_sample_parent_based);
         suite_add_tcase(s, tc);
         tc = tcase_create("cairn_span");
-        tcase_add_test(tc, test_cairn_trace_random_differs);
+        tcase_add_test(tc, test_cairn_random_differs);
         tcase_add_test(tc, test_cairn_span_start_off_costs_nothing);
         tcase_add_test(tc, test_cairn_span_start_ids_and_parent);
         tcase_add_test(tc, test_cairn_span_start_unsampled_parent_propagates);
