@@ -3,7 +3,9 @@
  *
  * Threads: any thread may call; one thread polls the reply consumer and
  * expires calls whose deadline passed; one serves the producer's delivery
- * reports. Callbacks run on those two, never under the client's lock. */
+ * reports, which are asked for failed deliveries only: a delivered request
+ * needs no work, and a report per request would cost a wake-up and a queued
+ * event each. Callbacks run on those two, never under the client's lock. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -28,7 +30,8 @@ struct call {
         int64_t start_us;
         cairn_call_cb cb;
         void *opaque;
-        atomic_int refs;           /* the table's and the in-flight produce's */
+        uint64_t attempt;          /* tells this produce's delivery report from another
+                                    * attempt's with the same id */
         struct cairn_span *span;   /* the PRODUCER span (NULL when not tracing); ended in finish() */
         struct call *hnext;        /* hash chain */
         struct call *prev, *next;  /* list ordered by deadline */
@@ -36,6 +39,7 @@ struct call {
 
 struct cairn_bus_client {
         char service[64];
+        atomic_uint_fast64_t attempts;
         char reply_topic[256];
         char source[128];
         const struct cairn_bus_conf *bconf;
@@ -67,12 +71,6 @@ struct cairn_bus_client {
 
         struct bus_calls *calls;   /* retries, breakers, bulkheads (bus_call.c) */
 };
-
-static void call_unref(struct call *c)
-{
-        if (atomic_fetch_sub(&c->refs, 1) == 1)
-                free(c);
-}
 
 static size_t bucket_of(const char *id)
 {
@@ -114,8 +112,8 @@ static struct call *take_call(struct cairn_bus_client *cli, const char *id)
         return c;
 }
 
-/* Runs the callback of a call already taken out of the table, then drops
- * the table's reference. */
+/* Runs the callback of a call already taken out of the table, then frees
+ * it: whoever takes a call out owns it. */
 static void finish(struct cairn_bus_client *cli, struct call *c, struct cairn_reply *reply)
 {
         double secs = (double)(cairn_mono_us() - c->start_us) / 1e6;
@@ -126,7 +124,7 @@ static void finish(struct cairn_bus_client *cli, struct call *c, struct cairn_re
         cairn_span_end_err(c->span, reply->err, reply->st.message);
         c->span = NULL;
         c->cb(reply, c->opaque);
-        call_unref(c);
+        free(c);
 }
 
 static void fail(struct cairn_bus_client *cli, struct call *c, cairn_err_t code, const char *fmt,
@@ -285,22 +283,48 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
 /* ---- producer thread ---- */
 
+/* Takes out the call whose produce @p rkm reports on, found by the id in
+ * its headers and told from other attempts with that id by the attempt
+ * number it carries as its opaque; NULL when that call already completed. */
+static struct call *take_reported(struct cairn_bus_client *cli, const rd_kafka_message_t *rkm)
+{
+        rd_kafka_headers_t *hdrs = NULL;
+        char id[CAIRN_HEADER_MAX + 1];
+        struct call *c;
+
+        if (rd_kafka_message_headers(rkm, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+            cairn_headers_get(hdrs, CAIRN_H_ID, id, sizeof(id)) < 0)
+                return NULL;
+        pthread_mutex_lock(&cli->lock);
+        for (c = cli->buckets[bucket_of(id)]; c; c = c->hnext)
+                if (strcmp(c->id, id) == 0)
+                        break;
+        if (c && c->attempt == (uint64_t)(uintptr_t)rkm->_private)
+                unlink_call(cli, c);
+        else
+                c = NULL;
+        pthread_mutex_unlock(&cli->lock);
+        return c;
+}
+
+/* Reports come for failed deliveries only (delivery.report.only.error). */
 static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
 {
         struct cairn_bus_client *cli = opaque;
-        struct call *c = rkm->_private;
+        struct call *c;
 
         (void)rk;
+        if (!rkm->err || !(c = take_reported(cli, rkm)))
+                return;
         /* Too large for the topic is final, like gRPC's oversized message:
          * RESOURCE_EXHAUSTED, never retried. */
-        if (rkm->err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE && take_call(cli, c->id) == c)
+        if (rkm->err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE)
                 fail(cli, c, CAIRN_ERR_EXHAUSTED,
                      "request refused by the broker: %s (over the topic's max.message.bytes)",
                      rd_kafka_err2str(rkm->err));
-        else if (rkm->err && take_call(cli, c->id) == c)
+        else
                 fail(cli, c, CAIRN_ERR_UNAVAILABLE, "request could not be delivered: %s",
                      rd_kafka_err2str(rkm->err));
-        call_unref(c);
 }
 
 static void *producer_main(void *arg)
@@ -398,7 +422,7 @@ cairn_err_t cairn_bus_call_once(struct cairn_bus_client *cli, const char *topic,
         c->deadline_us = now_us + (deadline_ms - now_ms) * 1000;
         c->cb = cb;
         c->opaque = opaque;
-        atomic_init(&c->refs, 2);
+        c->attempt = atomic_fetch_add(&cli->attempts, 1) + 1;
         c->span = producer_span(topic, key, c->id, opts);
 
         rd_kafka_headers_t *hdrs = rd_kafka_headers_new(12);
@@ -464,15 +488,23 @@ cairn_err_t cairn_bus_call_once(struct cairn_bus_client *cli, const char *topic,
         pthread_mutex_unlock(&cli->lock);
         cairn_series_add(cli->s_inflight, 1);
 
+        /* From here on the reply or the deadline may complete and free the
+         * call at any time: only these copies are read. */
+        char id[sizeof(c->id)];
+        uint64_t attempt = c->attempt;
+        int64_t deadline_us = c->deadline_us;
         rd_kafka_resp_err_t err;
+
+        memcpy(id, c->id, sizeof(id));
         for (;;) {
                 err = rd_kafka_producev(cli->producer, RD_KAFKA_V_TOPIC(topic),
                                         RD_KAFKA_V_KEY(key, strlen(key)),
                                         RD_KAFKA_V_VALUE(buf, len),
                                         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
-                                        RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(c),
+                                        RD_KAFKA_V_HEADERS(hdrs),
+                                        RD_KAFKA_V_OPAQUE((void *)(uintptr_t)attempt),
                                         RD_KAFKA_V_END);
-                if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || cairn_mono_us() >= c->deadline_us ||
+                if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || cairn_mono_us() >= deadline_us ||
                     opts->no_wait)
                         break;
                 usleep(1000);
@@ -480,21 +512,19 @@ cairn_err_t cairn_bus_call_once(struct cairn_bus_client *cli, const char *topic,
         if (err) {
                 rd_kafka_headers_destroy(hdrs);
                 free(buf);
-                struct call *mine = take_call(cli, c->id);
-                call_unref(c); /* the produce reference that never was */
-                if (!mine)
+                if (take_call(cli, id) != c)
                         return CAIRN_OK; /* expired meanwhile: the callback ran */
                 cairn_series_add(cli->s_inflight, -1);
                 if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) {
                         cairn_span_end_err(c->span, CAIRN_ERR_EXHAUSTED, rd_kafka_err2str(err));
-                        call_unref(c);
+                        free(c);
                         return cairn_status_set(st, CAIRN_ERR_EXHAUSTED, NULL, NULL,
                                                 "request to %s is %zu bytes, over the producer's "
                                                 "message.max.bytes: %s",
                                                 topic, len, rd_kafka_err2str(err));
                 }
                 cairn_span_end_err(c->span, CAIRN_ERR_UNAVAILABLE, rd_kafka_err2str(err));
-                call_unref(c);
+                free(c);
                 return cairn_status_set(st, CAIRN_ERR_UNAVAILABLE, NULL, NULL,
                                         "request to %s could not be queued: %s", topic,
                                         rd_kafka_err2str(err));
@@ -618,6 +648,7 @@ struct cairn_bus_client *cairn_bus_client_new(const char *service, const struct 
 
         const char *producer_overrides[] = {
                 "enable.idempotence", "true",
+                "delivery.report.only.error", "true",
                 "client.id", cli->source,
                 NULL,
         };
