@@ -48,7 +48,8 @@ EMBEDDING_SRCS     := services/embedding/main.c $(EMBEDDING_LIB_SRCS)
 GATEWAY_LIB_SRCS := services/gateway/conf.c services/gateway/auth.c services/gateway/rbac.c \
                     services/gateway/routes.c services/gateway/api.c \
                     services/gateway/ratelimit.c services/gateway/idem.c services/gateway/http.c \
-                    services/gateway/header_deadline.c services/gateway/float_fmt.c
+                    services/gateway/header_deadline.c services/gateway/float_fmt.c \
+                    services/gateway/jwt_cache.c
 GATEWAY_GEN_SRCS := $(BUILD)/gen/gateway/openapi.c
 GATEWAY_GEN_OBJS := $(GATEWAY_GEN_SRCS:$(BUILD)/gen/%.c=$(BUILD)/obj/gen/%.o)
 GATEWAY_SRCS     := services/gateway/main.c $(GATEWAY_LIB_SRCS)
@@ -65,7 +66,7 @@ BINS := $(SERVICES:%=$(BUILD)/bin/cairn-%) $(BUILD)/bin/cairn-devbroker $(BUILD)
 UNIT_COMMON    := err arena buf base64 headers utf8 status conf log metrics admin offsets \
                   retry breaker bulkhead resilience kafka_stats trace
 UNIT_EMBEDDING := lexical embedding openai_wire cache batcher
-UNIT_GATEWAY   := auth api rbac routes ratelimit float_fmt
+UNIT_GATEWAY   := auth api rbac routes ratelimit float_fmt jwt_cache
 UNIT_BINS := $(UNIT_COMMON:%=$(BUILD)/tests/unit/common_%) \
              $(UNIT_EMBEDDING:%=$(BUILD)/tests/unit/embedding_%) \
              $(UNIT_GATEWAY:%=$(BUILD)/tests/unit/gateway_%) \

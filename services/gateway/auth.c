@@ -44,6 +44,7 @@ struct gw_auth {
         size_t njwt;
         struct api_key *api_keys;
         size_t napi;
+        struct gw_jwt_cache *cache;  /* NULL when off */
 };
 
 /* ---- helpers ---- */
@@ -442,6 +443,7 @@ struct gw_auth *gw_auth_new(const struct gateway_auth_conf *aconf, char *errstr,
         }
         if (aconf->keys_file[0] && !load_keys_file(auth, aconf->keys_file, errstr, errstr_size))
                 goto fail;
+        auth->cache = gw_jwt_cache_new((size_t)aconf->jwt_cache_entries);
         return auth;
 fail:
         gw_auth_free(auth);
@@ -458,7 +460,13 @@ void gw_auth_free(struct gw_auth *auth)
         }
         free(auth->jwt_keys);
         free(auth->api_keys);
+        gw_jwt_cache_free(auth->cache);
         free(auth);
+}
+
+void gw_auth_metrics(struct gw_auth *auth, struct cairn_metrics *reg)
+{
+        gw_jwt_cache_metrics(auth->cache, reg);
 }
 
 size_t gw_auth_jwt_key_count(const struct gw_auth *auth)
@@ -557,29 +565,28 @@ static bool aud_matches(json_t *aud, const char *want)
 }
 
 static cairn_err_t check_claims(const struct gw_auth *auth, json_t *claims, int64_t now,
-                                struct gw_principal *who, struct gw_auth_error *why)
+                                struct gw_principal *who, struct gw_jwt_times *t,
+                                struct gw_auth_error *why)
 {
         const struct gateway_auth_conf *ac = auth->aconf;
-        double exp, nbf;
-        bool has_exp, has_nbf;
         const char *s;
         json_t *v;
         int role;
 
-        if (!numeric_claim(claims, "exp", &exp, &has_exp) ||
-            !numeric_claim(claims, "nbf", &nbf, &has_nbf)) {
+        if (!numeric_claim(claims, "exp", &t->exp, &t->has_exp) ||
+            !numeric_claim(claims, "nbf", &t->nbf, &t->has_nbf)) {
                 why_set(why, "invalid_token", "exp or nbf is not a number", NULL);
                 return CAIRN_ERR_UNAUTHENTICATED;
         }
-        if (!has_exp && ac->require_exp) {
+        if (!t->has_exp && ac->require_exp) {
                 why_set(why, "invalid_token", "token has no exp claim", NULL);
                 return CAIRN_ERR_UNAUTHENTICATED;
         }
-        if (has_exp && (double)now > exp + (double)ac->clock_skew_s) {
+        if (t->has_exp && (double)now > t->exp + (double)ac->clock_skew_s) {
                 why_set(why, "invalid_token", "token expired", NULL);
                 return CAIRN_ERR_UNAUTHENTICATED;
         }
-        if (has_nbf && (double)now + (double)ac->clock_skew_s < nbf) {
+        if (t->has_nbf && (double)now + (double)ac->clock_skew_s < t->nbf) {
                 why_set(why, "invalid_token", "token not valid yet (nbf)", NULL);
                 return CAIRN_ERR_UNAUTHENTICATED;
         }
@@ -628,10 +635,14 @@ static cairn_err_t check_jwt(const struct gw_auth *auth, const char *token, int6
         const struct jwt_key *key;
         json_t *header, *claims;
         const char *alg, *kid;
+        struct gw_jwt_times times;
+        size_t len = strlen(token);
         jwt_t *jwt = NULL;
         cairn_err_t err;
         long n;
 
+        if (gw_jwt_cache_get(auth->cache, token, len, now, auth->aconf->clock_skew_s, who))
+                return CAIRN_OK;
         dot1 = strchr(token, '.');
         dot2 = dot1 ? strchr(dot1 + 1, '.') : NULL;
         if (!dot1 || !dot2 || strchr(dot2 + 1, '.') || dot2[1] == '\0') {
@@ -695,8 +706,10 @@ static cairn_err_t check_jwt(const struct gw_auth *auth, const char *token, int6
                 why_set(why, "invalid_token", "claims are not a JSON object", NULL);
                 return CAIRN_ERR_UNAUTHENTICATED;
         }
-        err = check_claims(auth, claims, now, who, why);
+        err = check_claims(auth, claims, now, who, &times, why);
         json_decref(claims);
+        if (err == CAIRN_OK)
+                gw_jwt_cache_put(auth->cache, token, len, who, &times);
         return err;
 }
 

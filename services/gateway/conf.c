@@ -69,6 +69,9 @@ static const struct cairn_conf_item auth_items[] = {
           "JWT claim naming the caller's tenant (required)"),
         A("auth.role_claim", CAIRN_CONF_STRING, "role", 0, -1, 0, role_claim,
           "JWT claim naming the caller's role: owner, admin, member or viewer (required)"),
+        A("auth.jwt_cache_entries", CAIRN_CONF_INT, "1024", 0, 65536, 0, jwt_cache_entries,
+          "verified JWTs kept so a repeated token skips parsing and the signature check "
+          "(exp and nbf are checked on every use); 0: verify every request in full"),
         { NULL, 0, NULL, 0, 0, 0, 0, NULL },
 };
 

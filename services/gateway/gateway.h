@@ -51,6 +51,7 @@ struct gateway_auth_conf {
         bool require_exp;
         const char *tenant_claim;
         const char *role_claim;
+        long long jwt_cache_entries;  /* verified tokens kept; 0: none */
 };
 
 struct gateway_ratelimit_conf {
@@ -147,6 +148,37 @@ cairn_err_t gw_auth_check(const struct gw_auth *auth, const char *authorization,
 
 /* SHA-256 of @p key as 64 lower-case hex digits (what the keys file stores). */
 void gw_api_key_hash(const char *key, size_t len, char out[65]);
+
+/* Registers the metrics of the cache of verified tokens (none when the
+ * cache is off: auth.jwt_cache_entries 0). */
+void gw_auth_metrics(struct gw_auth *auth, struct cairn_metrics *reg);
+
+/* ---- verified JWTs (jwt_cache.c) ---- */
+
+/* A token's time claims (unix seconds). */
+struct gw_jwt_times {
+        bool has_exp, has_nbf;
+        double exp, nbf;
+};
+
+/* True when @p t holds at @p now, with @p skew_s of leeway either way. */
+bool gw_jwt_times_hold(const struct gw_jwt_times *t, int64_t now, long long skew_s);
+
+struct gw_jwt_cache;
+
+/* A cache of @p entries verified tokens (rounded up to a power of two);
+ * NULL (every call a no-op) for 0. Thread-safe. */
+struct gw_jwt_cache *gw_jwt_cache_new(size_t entries);
+void gw_jwt_cache_metrics(struct gw_jwt_cache *c, struct cairn_metrics *reg);
+void gw_jwt_cache_free(struct gw_jwt_cache *c);
+/* True, with @p who, when @p token was verified before and its time claims
+ * hold at @p now; a cached token whose time claims no longer hold is
+ * dropped. */
+bool gw_jwt_cache_get(struct gw_jwt_cache *c, const char *token, size_t len, int64_t now,
+                      long long skew_s, struct gw_principal *who);
+/* Keeps @p token, which passed every check, granting @p who. */
+void gw_jwt_cache_put(struct gw_jwt_cache *c, const char *token, size_t len,
+                      const struct gw_principal *who, const struct gw_jwt_times *t);
 
 
 /* ---- request and response shapes (api.c) ---- */

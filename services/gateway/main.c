@@ -62,6 +62,7 @@ int main(int argc, char **argv)
                           "authenticated route will answer 401");
         cairn_log(INFO, "AUTH", "%zu JWT keys, %zu API keys loaded", gw_auth_jwt_key_count(auth),
                   gw_auth_api_key_count(auth));
+        gw_auth_metrics(auth, app.metrics);
         cairn_admin_add_check(app.admin, "api", serving_ready, NULL);
         redis = cairn_redis_new(&conf.redis, app.metrics);
         if (conf.rl.enabled)

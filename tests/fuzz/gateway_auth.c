@@ -40,6 +40,7 @@ static void setup(void)
         aconf.require_exp = true;
         aconf.tenant_claim = "tenant";
         aconf.role_claim = "role";
+        aconf.jwt_cache_entries = 64; /* tokens that verify are served from it the next time */
         auth = gw_auth_new(&aconf, errstr, sizeof(errstr));
         if (!auth)
                 abort();

@@ -43,6 +43,7 @@ static void conf_defaults(void)
         aconf.require_exp = true;
         aconf.tenant_claim = "tenant";
         aconf.role_claim = "role";
+        aconf.jwt_cache_entries = 1024; /* as in production: every check below goes through it */
 }
 
 static void setup_once(void)
@@ -195,6 +196,35 @@ START_TEST(test_gw_auth_check_expired)
         struct gw_principal who;
         struct gw_auth_error why;
         ck_assert_int_eq(check_token(tok, &who, &why), CAIRN_OK);
+        free(tok);
+        free(c);
+}
+END_TEST
+
+/* A token verified once is served from the cache until it expires; then the
+ * full check refuses it and says why. */
+START_TEST(test_gw_auth_check_cached_token_still_expires)
+{
+        char *c = claims(NOW + 100, NULL);
+        char *tok = gwt_mint(JWT_ALG_HS256, SECRET, strlen(SECRET), "hs1", c);
+        char header[9000];
+        struct gw_principal who;
+        struct gw_auth_error why;
+
+        snprintf(header, sizeof(header), "Bearer %s", tok);
+        for (int i = 0; i < 3; i++) {
+                ck_assert_int_eq(gw_auth_check(auth, header, NULL, NOW, &who, &why), CAIRN_OK);
+                ck_assert_str_eq(who.principal, "alice");
+                ck_assert_str_eq(who.tenant, "acme");
+        }
+        ck_assert_int_eq(gw_auth_check(auth, header, NULL, NOW + 161, &who, &why),
+                         CAIRN_ERR_UNAUTHENTICATED);
+        ck_assert_ptr_nonnull(strstr(why.reason, "expired"));
+        /* One flipped signature byte of a cached token is a miss, then refused. */
+        header[strlen(header) - 2] = header[strlen(header) - 2] == 'A' ? 'B' : 'A';
+        ck_assert_int_eq(gw_auth_check(auth, header, NULL, NOW, &who, &why),
+                         CAIRN_ERR_UNAUTHENTICATED);
+        ck_assert_ptr_nonnull(strstr(why.reason, "signature"));
         free(tok);
         free(c);
 }
@@ -476,6 +506,7 @@ static Suite *auth_suite(void)
         tcase_add_test(tc, test_gw_auth_check_es256_valid);
         tcase_add_test(tc, test_gw_auth_check_hs256_valid_and_audience_array);
         tcase_add_test(tc, test_gw_auth_check_expired);
+        tcase_add_test(tc, test_gw_auth_check_cached_token_still_expires);
         tcase_add_test(tc, test_gw_auth_check_not_yet_valid);
         tcase_add_test(tc, test_gw_auth_check_missing_exp);
         tcase_add_test(tc, test_gw_auth_check_wrong_audience_and_issuer);
