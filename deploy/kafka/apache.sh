@@ -12,6 +12,10 @@
 # The settings are tuned for tests (small heap, no rebalance delay, replication
 # factor 1, auto-created topics with 4 partitions): never a production broker.
 # CAIRN_KAFKA_AUTO_CREATE=false turns topic auto-creation off.
+# CAIRN_KAFKA_JIT=quick (default) compiles with C1 only: the broker starts and
+# settles sooner, which the tests want. CAIRN_KAFKA_JIT=full adds C2 as a
+# production JVM does: slower to warm up, about half the CPU per request once
+# warm, which the benchmarks want.
 set -euo pipefail
 
 KAFKA_VERSION=4.1.1
@@ -163,11 +167,16 @@ EOF
 alive() { [[ -s $1/pid ]] && kill -0 "$(cat "$1/pid")" 2>/dev/null; }
 
 launch() { # dir: start the JVM on an already formatted dir and wait for it
-        local dir=$1 boot i
+        local dir=$1 boot i jit=()
+        case ${CAIRN_KAFKA_JIT:-quick} in
+        quick) jit=(-XX:TieredStopAtLevel=1) ;;
+        full) ;;
+        *) die "CAIRN_KAFKA_JIT must be quick or full, not \"$CAIRN_KAFKA_JIT\"" ;;
+        esac
         boot=$(cat "$dir/address")
         rm -f "$dir/bootstrap"
         # setsid: a terminal's ^C or the caller's process group must not reach it
-        setsid java -Xms128m -Xmx512m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
+        setsid java -Xms128m -Xmx512m "${jit[@]}" -XX:+UseSerialGC \
                 -Djava.awt.headless=true -Dlog4j2.configurationFile="$dir/log4j2.properties" \
                 -cp "$JARS/*" kafka.Kafka "$dir/server.properties" \
                 >>"$dir/stdout.log" 2>&1 </dev/null &

@@ -801,10 +801,30 @@ static void cpu_per_req(const char *name, pid_t pid, double since_us, long reque
         fflush(stdout);
 }
 
+/* The broker's process: the dev broker the harness started, or the Apache
+ * Kafka broker whose pid deploy/kafka/apache.sh wrote beside its data. */
+static pid_t broker_pid(void)
+{
+        const char *dir = getenv("TESTS_KAFKA_DIR");
+        char path[512];
+        long pid = 0;
+        FILE *fp;
+
+        if (!broker.apache)
+                return broker.proc.pid;
+        snprintf(path, sizeof(path), "%s/pid", dir);
+        fp = fopen(path, "r");
+        ck_assert_msg(fp != NULL, "no %s", path);
+        ck_assert_int_eq(fscanf(fp, "%ld", &pid), 1);
+        fclose(fp);
+        return (pid_t)pid;
+}
+
 /* Inside a check test: the harness reports its failures through check. */
 START_TEST(bench_gateway)
 {
-        double emb_cpu, gw_cpu;
+        double emb_cpu, gw_cpu, broker_cpu, redis_cpu;
+        pid_t bpid;
 
         harness_samples_init(&samples, MAX_SAMPLES);
         start_all();
@@ -822,15 +842,22 @@ START_TEST(bench_gateway)
         wrk_phase("version", http_port, "/v1/version", NULL);
         /* 64 at a time, end to end: the bus alone, then through the gateway,
          * with what each costs the services in CPU */
+        bpid = broker_pid();
         emb_cpu = cpu_us(embedding.pid);
+        broker_cpu = cpu_us(bpid);
         bus_inflight_phase("bus64", BUS_INFLIGHT, bench_secs);
         cpu_per_req("bus64_embedding", embedding.pid, emb_cpu,
                     (long)harness_samples_count(&samples));
+        cpu_per_req("bus64_broker", bpid, broker_cpu, (long)harness_samples_count(&samples));
         emb_cpu = cpu_us(embedding.pid);
         gw_cpu = cpu_us(gw.pid);
+        broker_cpu = cpu_us(bpid);
+        redis_cpu = cpu_us(redis.pid);
         wrk_phase("gw64", http_port, "/v1/embeddings", "embeddings.lua");
         cpu_per_req("gw64_embedding", embedding.pid, emb_cpu, last_wrk_requests);
         cpu_per_req("gw64_gateway", gw.pid, gw_cpu, last_wrk_requests);
+        cpu_per_req("gw64_broker", bpid, broker_cpu, last_wrk_requests);
+        cpu_per_req("gw64_redis", redis.pid, redis_cpu, last_wrk_requests);
         printf("gw_rss_after_load_kib %ld\n", rss_kib(gw.pid));
         if (mem_secs > 0)
                 memory_phase();

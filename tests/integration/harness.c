@@ -74,11 +74,12 @@ const char *harness_topic(const char *name)
 }
 
 /* Reads the client settings for the broker of this pass
- * (deploy/dev/devbroker.env, or deploy/kafka/apache.env in the Apache pass)
- * into "NAME=value" strings appended to @p env (at most @p max,
- * NULL-terminated); returns the count. */
+ * (deploy/dev/devbroker.env, or deploy/kafka/apache.env in the Apache pass),
+ * then those of TESTS_KAFKA_SETTINGS, which win, into "NAME=value" strings
+ * appended to @p env (at most @p max, NULL-terminated); returns the count. */
 static size_t dev_env(char **env, size_t max)
 {
+        const char *extra = getenv("TESTS_KAFKA_SETTINGS");
         char path[512], line[512];
         size_t n = 0;
         FILE *fp;
@@ -94,6 +95,18 @@ static size_t dev_env(char **env, size_t max)
                 env[n++] = strdup(line);
         }
         fclose(fp);
+        for (const char *p = extra ? extra : ""; *p && n + 1 < max;) {
+                size_t len = strcspn(p, " \t\n");
+
+                if (len > 0) {
+                        env[n] = strndup(p, len);
+                        ck_assert_msg(strchr(env[n], '=') != NULL,
+                                      "TESTS_KAFKA_SETTINGS: \"%s\" is not NAME=value", env[n]);
+                        n++;
+                }
+                p += len;
+                p += strspn(p, " \t\n");
+        }
         env[n] = NULL;
         return n;
 }

@@ -63,7 +63,11 @@ void harness_topic_create(const struct harness_broker *b, const char *name, int 
 
 /* Starts build/bin/cairn-@p service against @p b with deploy/dev settings
  * and a free admin port; @p extra_env is a NULL-terminated list of
- * "NAME=value" (or NULL). Does not wait for readiness. */
+ * "NAME=value" (or NULL). Does not wait for readiness. Its client settings
+ * (like the harness's own bus clients') are those of the pass's broker,
+ * deploy/dev/devbroker.env or deploy/kafka/apache.env, overridden by the
+ * space-separated NAME=value pairs of TESTS_KAFKA_SETTINGS when set (the
+ * benchmarks' batching profile: "CAIRN_KAFKA_LINGER_MS=1"). */
 void harness_service_start(struct harness_proc *p, const struct harness_broker *b,
                            const char *service, const char *const *extra_env);
 
