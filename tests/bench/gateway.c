@@ -432,7 +432,7 @@ struct wrk_result {
         double p50_ms, p99_ms;
         long requests;
         double secs;            /* the time those took */
-        long non2xx;            /* the script's count when it has one, else wrk's (>= 400) */
+        long non2xx;            /* wrk's count of statuses >= 400 (the gateway sends no 3xx) */
         long socket_errors;     /* connect + read + write + timeout */
 };
 
@@ -498,7 +498,7 @@ static void wrk_finish(struct wrk_run *w, struct wrk_result *res)
         char *out = NULL, line[512];
         size_t len = 0;
         FILE *mem = open_memstream(&out, &len), *fp;
-        bool in_dist = false, have_rps = false, have_script_count = false;
+        bool in_dist = false, have_rps = false;
         int status;
         ssize_t n;
 
@@ -541,11 +541,7 @@ static void wrk_finish(struct wrk_run *w, struct wrk_result *res)
                         res->requests = v;
                         res->secs = wrk_time_ms(x, unit) / 1000.0;
                 } else if (sscanf(line, " Non-2xx or 3xx responses: %ld", &v) == 1) {
-                        if (!have_script_count)
-                                res->non2xx = v;
-                } else if (sscanf(line, "non2xx %ld", &v) == 1) {
                         res->non2xx = v;
-                        have_script_count = true;
                 } else if (sscanf(line, " Socket errors: connect %ld, read %ld, write %ld, timeout %ld",
                                   &c, &r, &wr, &t) == 4) {
                         res->socket_errors = c + r + wr + t;
