@@ -582,12 +582,8 @@ static cairn_err_t check_claims(const struct gw_auth *auth, json_t *claims, int6
                 why_set(why, "invalid_token", "token has no exp claim", NULL);
                 return CAIRN_ERR_UNAUTHENTICATED;
         }
-        if (t->has_exp && (double)now > t->exp + (double)ac->clock_skew_s) {
-                why_set(why, "invalid_token", "token expired", NULL);
-                return CAIRN_ERR_UNAUTHENTICATED;
-        }
-        if (t->has_nbf && (double)now + (double)ac->clock_skew_s < t->nbf) {
-                why_set(why, "invalid_token", "token not valid yet (nbf)", NULL);
+        if ((s = gw_jwt_times_refuse(t, now, ac->clock_skew_s))) {
+                why_set(why, "invalid_token", "%s", s);
                 return CAIRN_ERR_UNAUTHENTICATED;
         }
         if (ac->issuer[0]) {

@@ -161,8 +161,9 @@ struct gw_jwt_times {
         double exp, nbf;
 };
 
-/* True when @p t holds at @p now, with @p skew_s of leeway either way. */
-bool gw_jwt_times_hold(const struct gw_jwt_times *t, int64_t now, long long skew_s);
+/* NULL when @p t holds at @p now, with @p skew_s of leeway either way; else
+ * why not ("token expired", ...). */
+const char *gw_jwt_times_refuse(const struct gw_jwt_times *t, int64_t now, long long skew_s);
 
 struct gw_jwt_cache;
 

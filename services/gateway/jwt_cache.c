@@ -75,13 +75,13 @@ void gw_jwt_cache_free(struct gw_jwt_cache *c)
         free(c);
 }
 
-bool gw_jwt_times_hold(const struct gw_jwt_times *t, int64_t now, long long skew_s)
+const char *gw_jwt_times_refuse(const struct gw_jwt_times *t, int64_t now, long long skew_s)
 {
         if (t->has_exp && (double)now > t->exp + (double)skew_s)
-                return false;
+                return "token expired";
         if (t->has_nbf && (double)now + (double)skew_s < t->nbf)
-                return false;
-        return true;
+                return "token not valid yet (nbf)";
+        return NULL;
 }
 
 bool gw_jwt_cache_get(struct gw_jwt_cache *c, const char *token, size_t len, int64_t now,
@@ -99,7 +99,7 @@ bool gw_jwt_cache_get(struct gw_jwt_cache *c, const char *token, size_t len, int
         lock = &c->locks[(h & c->mask) % NLOCKS]; /* by slot: one slot, one lock */
         pthread_mutex_lock(lock);
         if (e->token && e->hash == h && e->len == len && memcmp(e->token, token, len) == 0) {
-                if (gw_jwt_times_hold(&e->t, now, skew_s)) {
+                if (!gw_jwt_times_refuse(&e->t, now, skew_s)) {
                         *who = e->who;
                         hit = true;
                 } else {
