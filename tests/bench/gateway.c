@@ -2,7 +2,7 @@
  * its baseline, with one broker, one Redis and one embedding service:
  *   - what the gateway adds to a request: POST /v1/embeddings (HS256 JWT,
  *     rate limiting on) one at a time against the same EmbedRequest sent
- *     straight over the bus with cairn_bus_call();
+ *     straight over the bus with cairn_bus_call(), the two taking turns;
  *   - wrk against GET /healthz on the gateway's admin port and against nginx
  *     serving a static file of the same body, taking turns second by second;
  *   - wrk at 64 connections against GET /v1/version (the HTTP layer alone)
@@ -47,6 +47,7 @@
 #define TEXT "the quick brown fox jumps over the lazy dog again"
 #define SECRET "bench-hs256-secret-bench-hs256-secret-0123"
 #define MAX_SAMPLES 2000000
+#define ROUNDS 10               /* of the one-at-a-time comparison */
 
 static struct harness_broker broker;
 static struct harness_proc embedding, gw;
@@ -79,25 +80,74 @@ static void report(const char *name, long done, double elapsed)
         fflush(stdout);
 }
 
-/* Runs @p fn on @p conc threads for @p secs; prints the figures as @p name_*. */
-static void phase(const char *name, void *(*fn)(void *), int conc, int secs)
+/* Runs @p fn on @p conc threads for @p ms, adding to the samples and the
+ * error count; returns the seconds that took. */
+static double run_for(void *(*fn)(void *), int conc, int ms)
 {
         pthread_t t[CONC];
         int64_t start;
 
         ck_assert_int_le(conc, CONC);
-        harness_samples_reset(&samples);
-        atomic_store(&errors, 0);
         atomic_store(&stop, false);
         start = cairn_mono_us();
         for (int i = 0; i < conc; i++)
                 pthread_create(&t[i], NULL, fn, NULL);
-        usleep((useconds_t)secs * 1000000);
+        usleep((useconds_t)ms * 1000);
         atomic_store(&stop, true);
         for (int i = 0; i < conc; i++)
                 pthread_join(t[i], NULL);
-        report(name, (long)harness_samples_count(&samples),
-               (double)(cairn_mono_us() - start) / 1e6);
+        return (double)(cairn_mono_us() - start) / 1e6;
+}
+
+/* Runs @p fn on @p conc threads for @p secs; prints the figures as @p name_*. */
+static void phase(const char *name, void *(*fn)(void *), int conc, int secs)
+{
+        double elapsed;
+
+        harness_samples_reset(&samples);
+        atomic_store(&errors, 0);
+        elapsed = run_for(fn, conc, secs * 1000);
+        report(name, (long)harness_samples_count(&samples), elapsed);
+}
+
+/* Runs @p fn[0] and @p fn[1], one request at a time each, taking turns in
+ * ROUNDS rounds of @p secs / ROUNDS each, in alternating order, so that load
+ * from neighbours falls on both alike; prints each one's figures over all
+ * its rounds as @p name[i]_*. */
+static void alternating_phase(const char *const name[2], void *(*const fn[2])(void *), int secs)
+{
+        struct harness_samples kept[2];
+        double elapsed[2] = { 0, 0 };
+        long errs[2] = { 0, 0 };
+        int round_ms = secs * 1000 / ROUNDS;
+
+        for (int i = 0; i < 2; i++)
+                harness_samples_init(&kept[i], MAX_SAMPLES);
+        for (int r = 0; r < ROUNDS; r++) {
+                for (int k = 0; k < 2; k++) {
+                        int i = (r + k) % 2;
+                        size_t n;
+
+                        harness_samples_reset(&samples);
+                        atomic_store(&errors, 0);
+                        elapsed[i] += run_for(fn[i], 1, round_ms);
+                        errs[i] += atomic_load(&errors);
+                        n = harness_samples_count(&samples);
+                        for (size_t j = 0; j < n && j < samples.cap; j++)
+                                harness_samples_add(&kept[i], samples.v[j]);
+                }
+        }
+        for (int i = 0; i < 2; i++) {
+                size_t n = harness_samples_count(&kept[i]);
+
+                harness_samples_reset(&samples);
+                for (size_t j = 0; j < n && j < kept[i].cap; j++)
+                        harness_samples_add(&samples, kept[i].v[j]);
+                atomic_store(&errors, errs[i]);
+                report(name[i], (long)n, elapsed[i]);
+                harness_samples_free(&kept[i]);
+        }
+        printf("one_at_a_time_rounds %d\n", ROUNDS);
 }
 
 /* ---- the bus directly ---- */
@@ -831,8 +881,8 @@ START_TEST(bench_gateway)
         bus_inflight_phase("warm_bus", BUS_INFLIGHT, 1);
         printf("gw_rss_after_warmup_kib %ld\n", rss_kib(gw.pid));
         /* one at a time: what the gateway adds to a request */
-        phase("bus1", bus_main, 1, bench_secs);
-        phase("gw1", gw_embed_main, 1, bench_secs);
+        alternating_phase((const char *const[]){ "bus1", "gw1" },
+                          (void *(*const[])(void *)){ bus_main, gw_embed_main }, bench_secs);
         /* the admin server against nginx, then the API's HTTP layer alone */
         healthz_phase(bench_secs);
         wrk_phase("version", http_port, "/v1/version", NULL);

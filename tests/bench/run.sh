@@ -272,7 +272,8 @@ cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
                 echo
         fi
         echo "What the gateway adds to a request, one request at a time (a closed loop of one keep-alive"
-        echo "connection against one thread calling \`cairn_bus_call()\`), ${SECS} s each:"
+        echo "connection against one thread calling \`cairn_bus_call()\`), ${SECS} s each, the two taking turns"
+        echo "in $(val gateway one_at_a_time_rounds) rounds in alternating order; percentiles over all of each one's rounds:"
         echo
         echo "| measure | gateway | bus directly | gateway − bus | target |"
         echo "|---|---|---|---|---|"
