@@ -96,6 +96,17 @@ static void unlink_call(struct cairn_bus_client *cli, struct call *c)
         cli->ncalls--;
 }
 
+/* The pending call @p id, or NULL. Lock held. */
+static struct call *lookup(struct cairn_bus_client *cli, const char *id)
+{
+        struct call *c;
+
+        for (c = cli->buckets[bucket_of(id)]; c; c = c->hnext)
+                if (strcmp(c->id, id) == 0)
+                        break;
+        return c;
+}
+
 /* Removes and returns the pending call @p id, or NULL when it already
  * completed (answered, expired or failed). */
 static struct call *take_call(struct cairn_bus_client *cli, const char *id)
@@ -103,11 +114,25 @@ static struct call *take_call(struct cairn_bus_client *cli, const char *id)
         struct call *c;
 
         pthread_mutex_lock(&cli->lock);
-        for (c = cli->buckets[bucket_of(id)]; c; c = c->hnext)
-                if (strcmp(c->id, id) == 0)
-                        break;
+        c = lookup(cli, id);
         if (c)
                 unlink_call(cli, c);
+        pthread_mutex_unlock(&cli->lock);
+        return c;
+}
+
+/* take_call() for one attempt of @p id: NULL when that attempt already
+ * completed, even if a newer attempt with the same id now waits. */
+static struct call *take_attempt(struct cairn_bus_client *cli, const char *id, uint64_t attempt)
+{
+        struct call *c;
+
+        pthread_mutex_lock(&cli->lock);
+        c = lookup(cli, id);
+        if (c && c->attempt == attempt)
+                unlink_call(cli, c);
+        else
+                c = NULL;
         pthread_mutex_unlock(&cli->lock);
         return c;
 }
@@ -283,28 +308,17 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
 /* ---- producer thread ---- */
 
-/* Takes out the call whose produce @p rkm reports on, found by the id in
- * its headers and told from other attempts with that id by the attempt
- * number it carries as its opaque; NULL when that call already completed. */
+/* Takes out the call whose produce @p rkm reports on: the id in its
+ * headers, the attempt number it carries as its opaque. */
 static struct call *take_reported(struct cairn_bus_client *cli, const rd_kafka_message_t *rkm)
 {
         rd_kafka_headers_t *hdrs = NULL;
         char id[CAIRN_HEADER_MAX + 1];
-        struct call *c;
 
         if (rd_kafka_message_headers(rkm, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR ||
             cairn_headers_get(hdrs, CAIRN_H_ID, id, sizeof(id)) < 0)
                 return NULL;
-        pthread_mutex_lock(&cli->lock);
-        for (c = cli->buckets[bucket_of(id)]; c; c = c->hnext)
-                if (strcmp(c->id, id) == 0)
-                        break;
-        if (c && c->attempt == (uint64_t)(uintptr_t)rkm->_private)
-                unlink_call(cli, c);
-        else
-                c = NULL;
-        pthread_mutex_unlock(&cli->lock);
-        return c;
+        return take_attempt(cli, id, (uint64_t)(uintptr_t)rkm->_private);
 }
 
 /* Reports come for failed deliveries only (delivery.report.only.error). */
@@ -455,10 +469,7 @@ cairn_err_t cairn_bus_call_once(struct cairn_bus_client *cli, const char *topic,
         /* Registered before producing: the reply may beat the return. */
         pthread_mutex_lock(&cli->lock);
         size_t b = bucket_of(c->id);
-        struct call *it;
-        for (it = cli->buckets[b]; it; it = it->hnext)
-                if (strcmp(it->id, c->id) == 0)
-                        break;
+        struct call *it = lookup(cli, c->id);
         if (it) {
                 pthread_mutex_unlock(&cli->lock);
                 rd_kafka_headers_destroy(hdrs);
@@ -512,7 +523,7 @@ cairn_err_t cairn_bus_call_once(struct cairn_bus_client *cli, const char *topic,
         if (err) {
                 rd_kafka_headers_destroy(hdrs);
                 free(buf);
-                if (take_call(cli, id) != c)
+                if (!take_attempt(cli, id, attempt))
                         return CAIRN_OK; /* expired meanwhile: the callback ran */
                 cairn_series_add(cli->s_inflight, -1);
                 if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) {
