@@ -62,22 +62,31 @@ static int bench_secs = 5;
 static int mem_secs = 300;
 static char wrk_bin[512], nginx_bin[512];
 
+/* Where record() adds: the samples, or one side's of alternating_phase(). */
+static struct harness_samples *recording = &samples;
+
 static void record(int64_t start_us)
 {
-        harness_samples_add(&samples, (double)(cairn_mono_us() - start_us) / 1000.0);
+        harness_samples_add(recording, (double)(cairn_mono_us() - start_us) / 1000.0);
 }
 
-/* Prints the figures of the samples taken as @p name_*: @p done of them
- * completed within @p elapsed seconds. */
-static void report(const char *name, long done, double elapsed)
+/* Prints the figures of @p s as @p name_*: @p done requests completed
+ * within @p elapsed seconds, @p errs failed. */
+static void report_samples(const char *name, struct harness_samples *s, long errs, long done,
+                           double elapsed)
 {
-        double p50 = harness_samples_pct(&samples, 0.50);
-        double p99 = harness_samples_pct(&samples, 0.99);
+        double p50 = harness_samples_pct(s, 0.50);
+        double p99 = harness_samples_pct(s, 0.99);
 
         printf("%s_rps %.0f\n%s_p50_ms %.3f\n%s_p99_ms %.3f\n%s_errors %ld\n", name,
-               (double)done / elapsed, name, p50, name, p99, name,
-               atomic_load(&errors));
+               (double)done / elapsed, name, p50, name, p99, name, errs);
         fflush(stdout);
+}
+
+/* report_samples() of the samples and the error count. */
+static void report(const char *name, long done, double elapsed)
+{
+        report_samples(name, &samples, atomic_load(&errors), done, elapsed);
 }
 
 /* Runs @p fn on @p conc threads for @p ms, adding to the samples and the
@@ -126,25 +135,17 @@ static void alternating_phase(const char *const name[2], void *(*const fn[2])(vo
         for (int r = 0; r < ROUNDS; r++) {
                 for (int k = 0; k < 2; k++) {
                         int i = (r + k) % 2;
-                        size_t n;
 
-                        harness_samples_reset(&samples);
+                        recording = &kept[i];
                         atomic_store(&errors, 0);
                         elapsed[i] += run_for(fn[i], 1, round_ms);
                         errs[i] += atomic_load(&errors);
-                        n = harness_samples_count(&samples);
-                        for (size_t j = 0; j < n && j < samples.cap; j++)
-                                harness_samples_add(&kept[i], samples.v[j]);
                 }
         }
+        recording = &samples;
         for (int i = 0; i < 2; i++) {
-                size_t n = harness_samples_count(&kept[i]);
-
-                harness_samples_reset(&samples);
-                for (size_t j = 0; j < n && j < kept[i].cap; j++)
-                        harness_samples_add(&samples, kept[i].v[j]);
-                atomic_store(&errors, errs[i]);
-                report(name[i], (long)n, elapsed[i]);
+                report_samples(name[i], &kept[i], errs[i], (long)harness_samples_count(&kept[i]),
+                               elapsed[i]);
                 harness_samples_free(&kept[i]);
         }
         printf("one_at_a_time_rounds %d\n", ROUNDS);
