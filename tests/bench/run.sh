@@ -252,16 +252,21 @@ cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
                 l1_limit=$(calc "%.3f" "$(val gateway_apache_l1 bus64_p99_ms) + 5")
                 l0_errs=$(( $(val gateway_apache gw64_non2xx) + $(val gateway_apache gw64_socket_errors) + $(val gateway_apache bus64_errors) ))
                 l1_errs=$(( $(val gateway_apache_l1 gw64_non2xx) + $(val gateway_apache_l1 gw64_socket_errors) + $(val gateway_apache_l1 bus64_errors) ))
-                row() { # label key unit
-                        echo "| $1 | $(val gateway_apache "gw64_$2")$3 | $(val gateway_apache "bus64_$2")$3 | $(val gateway_apache_l1 "gw64_$2")$3 | $(val gateway_apache_l1 "bus64_$2")$3 | $4 |"
+                cell() { # file key unit: the value with its unit, "—" where the run has none
+                        local v
+                        v=$(val "$1" "$2")
+                        if [[ -n $v ]]; then echo "$v$3"; else echo "—"; fi
+                }
+                row() { # label key unit target
+                        echo "| $1 | $(cell gateway_apache "gw64_$2" "$3") | $(cell gateway_apache "bus64_$2" "$3") | $(cell gateway_apache_l1 "gw64_$2" "$3") | $(cell gateway_apache_l1 "bus64_$2" "$3") | $4 |"
                 }
                 row "requests/s" rps "" "≥ 5,000 through the gateway ($(verdict "$(val gateway_apache gw64_rps)" ">=" 5000), $(verdict "$(val gateway_apache_l1 gw64_rps)" ">=" 5000))"
                 row "p50" p50_ms " ms" "—"
                 row "p99" p99_ms " ms" "≤ bus p99 + 5 ms = $l0_limit, $l1_limit ms ($(verdict "$(val gateway_apache gw64_p99_ms)" "<=" "$l0_limit"), $(verdict "$(val gateway_apache_l1 gw64_p99_ms)" "<=" "$l1_limit"))"
-                echo "| CPU per request: gateway | $(val gateway_apache gw64_gateway_cpu_us_per_req) µs | — | $(val gateway_apache_l1 gw64_gateway_cpu_us_per_req) µs | — | — |"
+                row "CPU per request: gateway" gateway_cpu_us_per_req " µs" "—"
                 row "CPU per request: \`cairn-embedding\`" embedding_cpu_us_per_req " µs" "—"
                 row "CPU per request: broker" broker_cpu_us_per_req " µs" "—"
-                echo "| CPU per request: Redis | $(val gateway_apache gw64_redis_cpu_us_per_req) µs | — | $(val gateway_apache_l1 gw64_redis_cpu_us_per_req) µs | — | — |"
+                row "CPU per request: Redis" redis_cpu_us_per_req " µs" "—"
                 echo "| errors (outside 2xx, socket, failed calls) | $l0_errs | | $l1_errs | | 0 ($(verdict "$l0_errs" "==" 0), $(verdict "$l1_errs" "==" 0)) |"
                 echo
                 echo "One request at a time on Apache Kafka, what the batching costs when there is nothing to"
