@@ -96,12 +96,12 @@ static void unlink_call(struct cairn_bus_client *cli, struct call *c)
         cli->ncalls--;
 }
 
-/* The pending call @p id, or NULL. Lock held. */
-static struct call *lookup(struct cairn_bus_client *cli, const char *id)
+/* The pending call @p id, in bucket @p b (bucket_of(id)), or NULL. Lock held. */
+static struct call *lookup(struct cairn_bus_client *cli, size_t b, const char *id)
 {
         struct call *c;
 
-        for (c = cli->buckets[bucket_of(id)]; c; c = c->hnext)
+        for (c = cli->buckets[b]; c; c = c->hnext)
                 if (strcmp(c->id, id) == 0)
                         break;
         return c;
@@ -114,7 +114,7 @@ static struct call *take_call(struct cairn_bus_client *cli, const char *id)
         struct call *c;
 
         pthread_mutex_lock(&cli->lock);
-        c = lookup(cli, id);
+        c = lookup(cli, bucket_of(id), id);
         if (c)
                 unlink_call(cli, c);
         pthread_mutex_unlock(&cli->lock);
@@ -128,7 +128,7 @@ static struct call *take_attempt(struct cairn_bus_client *cli, const char *id, u
         struct call *c;
 
         pthread_mutex_lock(&cli->lock);
-        c = lookup(cli, id);
+        c = lookup(cli, bucket_of(id), id);
         if (c && c->attempt == attempt)
                 unlink_call(cli, c);
         else
@@ -469,7 +469,7 @@ cairn_err_t cairn_bus_call_once(struct cairn_bus_client *cli, const char *topic,
         /* Registered before producing: the reply may beat the return. */
         pthread_mutex_lock(&cli->lock);
         size_t b = bucket_of(c->id);
-        struct call *it = lookup(cli, c->id);
+        struct call *it = lookup(cli, b, c->id);
         if (it) {
                 pthread_mutex_unlock(&cli->lock);
                 rd_kafka_headers_destroy(hdrs);
