@@ -9,8 +9,8 @@ packages=(
         build-essential pkg-config protobuf-c-compiler libprotobuf-c-dev
         librdkafka-dev libyaml-dev libmicrohttpd-dev libjansson-dev uuid-dev
         libxxhash-dev libutf8proc-dev libcurl4-openssl-dev libjwt-dev libhiredis-dev libssl-dev
-        # tests
-        check libsubunit-dev kcat curl python3 prometheus
+        # tests; python3-venv: the client-library tests' venvs (tests/clients)
+        check libsubunit-dev kcat curl python3 python3-venv prometheus
         # Apache Kafka for the second integration pass, the benchmarks and
         # make up KAFKA=apache (deploy/kafka/apache.sh fetches its jars once)
         openjdk-17-jre-headless maven
@@ -38,7 +38,7 @@ if ((${#missing[@]} == 0)); then
         exit 0
 fi
 
-echo "deps: installing ${missing[*]}"
+echo "deps: installing ${#missing[@]} Debian packages with apt-get (build tools and libraries, test tools, PostgreSQL, Redis, Java 17 and Maven for Apache Kafka): ${missing[*]}"
 sudo=()
 if ((EUID != 0)); then
         command -v sudo >/dev/null || { echo "deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }

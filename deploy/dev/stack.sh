@@ -4,8 +4,11 @@
 #   stack.sh up      start what is not running, wait for /readyz, print where things are
 #   stack.sh down    stop exactly the processes this script started (by PID)
 #   stack.sh status  show what runs
-# KAFKA, PG, Redis ports and the run directory can be moved with
-# CAIRN_RUN_DIR, CAIRN_DEV_PG_PORT, CAIRN_DEV_REDIS_PORT.
+# Ports and the run directory can be moved with CAIRN_RUN_DIR,
+# CAIRN_DEV_PG_PORT, CAIRN_DEV_REDIS_PORT, CAIRN_DEV_API_PORT (the gateway's
+# API, 8080) and CAIRN_DEV_ADMIN_PORT (the first admin port, 9100; each
+# service takes the next). PostgreSQL keeps its data outside the checkout
+# (deploy/dev/pg.sh); `down` removes it.
 # KAFKA=apache (make up KAFKA=apache) runs the stack on a single-node Apache
 # Kafka broker (deploy/kafka/apache.sh, data in run/kafka) instead of the
 # dev broker; `down` stops whichever runs.
@@ -16,7 +19,8 @@ RUN=${CAIRN_RUN_DIR:-$ROOT/run}
 BIN=${CAIRN_BIN_DIR:-$ROOT/build/bin}
 PG_PORT=${CAIRN_DEV_PG_PORT:-55432}
 REDIS_PORT=${CAIRN_DEV_REDIS_PORT:-56379}
-PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+API_PORT=${CAIRN_DEV_API_PORT:-8080}
+ADMIN_PORT=${CAIRN_DEV_ADMIN_PORT:-9100}
 KAFKA=${KAFKA:-dev}
 case $KAFKA in
 dev) CLIENT_ENV=$ROOT/deploy/dev/devbroker.env ;;
@@ -25,7 +29,7 @@ apache) CLIENT_ENV=$ROOT/deploy/kafka/apache.env ;;
 esac
 
 # service name and admin port, in start order
-SERVICES=("embedding:9101" "gateway:9100")
+SERVICES=("embedding:$((ADMIN_PORT + 1))" "gateway:$ADMIN_PORT")
 
 log() { printf 'stack: %s\n' "$*"; }
 die() { printf 'stack: %s\n' "$*" >&2; exit 1; }
@@ -94,25 +98,10 @@ start_broker() {
 }
 
 start_postgres() {
-        local dir=$RUN/pg
-        if [[ -s $dir/data/postmaster.pid ]] && kill -0 "$(head -n 1 "$dir/data/postmaster.pid")" 2>/dev/null; then
-                return
-        fi
+        "$ROOT/deploy/dev/pg.sh" status "$RUN/pg" >/dev/null && return
         port_free "$PG_PORT" || die "port $PG_PORT is taken; set CAIRN_DEV_PG_PORT"
-        mkdir -p "$dir"
-        local as=()
-        if ((EUID == 0)); then
-                # initdb refuses root: the server runs as the postgres user
-                chown -R postgres: "$dir"
-                as=(runuser -u postgres --)
-        fi
-        if [[ ! -s $dir/data/PG_VERSION ]]; then
-                "${as[@]}" "$PG_BIN/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 \
-                        --locale=C.UTF-8 >"$RUN/logs/initdb.log" 2>&1 || die "initdb failed: see $RUN/logs/initdb.log"
-        fi
-        "${as[@]}" "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
-                -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $dir" start >/dev/null ||
-                die "PostgreSQL did not start: see $dir/server.log"
+        "$ROOT/deploy/dev/pg.sh" start "$RUN/pg" "$PG_PORT" 2>>"$RUN/logs/postgres.log" ||
+                die "PostgreSQL did not start: see $RUN/logs/postgres.log"
 }
 
 start_redis() {
@@ -129,7 +118,10 @@ start_redis() {
 start_service() { # name port
         local name=$1 port=$2
         if alive "$RUN/$name.pid"; then return; fi
-        port_free "$port" || die "admin port $port for $name is taken"
+        port_free "$port" || die "admin port $port for $name is taken; set CAIRN_DEV_ADMIN_PORT"
+        if [[ $name == gateway ]]; then
+                port_free "$API_PORT" || die "API port $API_PORT is taken; set CAIRN_DEV_API_PORT"
+        fi
         (
                 set -a
                 # shellcheck disable=SC1091
@@ -137,12 +129,14 @@ start_service() { # name port
                 set +a
                 export CAIRN_CONFIG=$ROOT/deploy/dev/$name.yaml
                 # the stack's own knobs are not service settings (services refuse unknown CAIRN_*)
-                unset CAIRN_RUN_DIR CAIRN_BIN_DIR CAIRN_DEV_PG_PORT CAIRN_DEV_REDIS_PORT
+                unset CAIRN_RUN_DIR CAIRN_BIN_DIR CAIRN_DEV_PG_PORT CAIRN_DEV_REDIS_PORT \
+                        CAIRN_DEV_API_PORT CAIRN_DEV_ADMIN_PORT CAIRN_PG_ROOT
                 export CAIRN_KAFKA_BOOTSTRAP_SERVERS
                 CAIRN_KAFKA_BOOTSTRAP_SERVERS=$(cat "$RUN/bootstrap")
                 export CAIRN_ADMIN_PORT=$port
                 if [[ $name == gateway ]]; then
-                        # the API itself listens on http.port (8080 in gateway.yaml)
+                        # the API itself listens on http.port
+                        export CAIRN_HTTP_PORT=$API_PORT
                         export CAIRN_REDIS_PORT=$REDIS_PORT
                         export CAIRN_AUTH_KEYS_FILE=$ROOT/deploy/dev/gateway-keys.yaml
                 fi
@@ -163,8 +157,10 @@ running_summary() {
         else
                 printf '  %-12s stopped\n' devbroker
         fi
-        if [[ -s $RUN/pg/data/postmaster.pid ]] && kill -0 "$(head -n 1 "$RUN/pg/data/postmaster.pid")" 2>/dev/null; then
-                printf '  %-12s pid %-7s postgresql://postgres@127.0.0.1:%s/postgres\n' postgres "$(head -n 1 "$RUN/pg/data/postmaster.pid")" "$PG_PORT"
+        local pg
+        if pg=$("$ROOT/deploy/dev/pg.sh" status "$RUN/pg"); then
+                printf '  %-12s pid %-7s postgresql://postgres@127.0.0.1:%s/postgres (data in %s, removed by make down)\n' \
+                        postgres "${pg%% *}" "$PG_PORT" "${pg#* }"
                 any=1
         else
                 printf '  %-12s stopped\n' postgres
@@ -183,7 +179,7 @@ running_summary() {
                         any=1
                         printf '  %-12s %-18s admin http://127.0.0.1:%s (/healthz /readyz /metrics)\n' "$name" "$state" "$port"
                         if [[ $name == gateway ]]; then
-                                printf '  %-12s %-18s API   http://127.0.0.1:8080 (docs/api.md; dev key in deploy/dev/gateway-keys.yaml)\n' "" ""
+                                printf '  %-12s %-18s API   http://127.0.0.1:%s (docs/api.md; dev key in deploy/dev/gateway-keys.yaml)\n' "" "" "$API_PORT"
                         fi
                 else
                         printf '  %-12s stopped\n' "$name"
@@ -196,7 +192,7 @@ running_summary() {
 all_running() {
         broker_alive || return 1
         alive "$RUN/redis/redis.pid" || return 1
-        [[ -s $RUN/pg/data/postmaster.pid ]] || return 1
+        "$ROOT/deploy/dev/pg.sh" status "$RUN/pg" >/dev/null || return 1
         for s in "${SERVICES[@]}"; do alive "$RUN/${s%%:*}.pid" || return 1; done
 }
 
@@ -209,7 +205,6 @@ up() {
         fi
         [[ -x $BIN/cairn-devbroker ]] || die "no binaries in $BIN: run make first"
         command -v redis-server >/dev/null || die "redis-server missing: run make deps"
-        [[ -n $PG_BIN ]] || die "PostgreSQL server binaries missing: run make deps"
         start_broker
         start_postgres
         start_redis
@@ -246,10 +241,10 @@ down() {
                 local name=${SERVICES[$i]%%:*}
                 stop_pid "$name" "$RUN/$name.pid"
         done
-        if [[ -s $RUN/pg/data/postmaster.pid ]] && kill -0 "$(head -n 1 "$RUN/pg/data/postmaster.pid")" 2>/dev/null; then
-                local as=()
-                ((EUID == 0)) && as=(runuser -u postgres --)
-                "${as[@]}" "$PG_BIN/pg_ctl" -D "$RUN/pg/data" -m fast -w stop >/dev/null && log "stopped postgres"
+        if "$ROOT/deploy/dev/pg.sh" status "$RUN/pg" >/dev/null; then
+                "$ROOT/deploy/dev/pg.sh" stop "$RUN/pg" && log "stopped postgres (its data directory is removed)"
+        else
+                "$ROOT/deploy/dev/pg.sh" stop "$RUN/pg" # a crashed run's data directory
         fi
         stop_pid redis "$RUN/redis/redis.pid"
         stop_pid devbroker "$RUN/devbroker.pid"

@@ -2,7 +2,8 @@
 # A single-node Apache Kafka broker (KRaft, combined controller and broker)
 # on 127.0.0.1, for the integration tests, the benchmarks and
 # `make up KAFKA=apache`. Its jars come from Maven Central once and are kept
-# in .cache/kafka/<version>/; nothing is downloaded again after that.
+# in the cache outside the checkout (${XDG_CACHE_HOME:-~/.cache}/cairn/kafka/<version>/,
+# or $CAIRN_CACHE_DIR/kafka); nothing is downloaded again after that.
 #   apache.sh fetch          resolve the broker's jars into the cache
 #   apache.sh check          exit 0 when java and mvn (or cached jars) are there, else say what is missing
 #   apache.sh start DIR      format DIR, start the broker in the background, wait until it
@@ -20,8 +21,7 @@ set -euo pipefail
 
 KAFKA_VERSION=4.1.1
 LOG4J_VERSION=2.24.3
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-CACHE=${CAIRN_CACHE_DIR:-$ROOT/.cache}/kafka
+CACHE=${CAIRN_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/cairn}/kafka
 JARS=$CACHE/$KAFKA_VERSION/libs
 
 log() { printf 'apache-kafka: %s\n' "$*" >&2; }

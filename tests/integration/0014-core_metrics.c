@@ -67,7 +67,7 @@ static int promtool(const char *text, char *out, size_t size)
         ck_assert_int_ge(fd, 0);
         ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
         close(fd);
-        snprintf(cmd, sizeof(cmd), "promtool check metrics < %s 2>&1", path);
+        snprintf(cmd, sizeof(cmd), "promtool check metrics < '%s' 2>&1", path);
         fp = popen(cmd, "r");
         ck_assert_ptr_nonnull(fp);
         n = fread(out, 1, size - 1, fp);

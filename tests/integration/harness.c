@@ -581,6 +581,59 @@ void harness_redis_start(struct harness_proc *p, const char *dir, int port)
         ck_abort_msg("redis-server did not start on port %d (see %s)", port, log);
 }
 
+int harness_sh(char *out, size_t size, const char *cmd)
+{
+        char full[4096], sink[512];
+        FILE *fp;
+        size_t len = 0;
+        int rc;
+
+        snprintf(full, sizeof(full), "( %s ) 2>&1", cmd);
+        fp = popen(full, "r");
+        ck_assert_msg(fp != NULL, "popen %s", cmd);
+        if (!out || size == 0) {
+                out = sink;
+                size = sizeof(sink);
+        }
+        for (;;) {
+                size_t room = len + 1 < size ? size - 1 - len : 0;
+                size_t n = fread(room ? out + len : sink, 1, room ? room : sizeof(sink), fp);
+
+                if (n == 0)
+                        break;
+                if (room)
+                        len += n;
+        }
+        out[len] = '\0';
+        rc = pclose(fp);
+        return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+void harness_pg_start(struct harness_pg *pg, const char *state)
+{
+        char cmd[1400], out[1024];
+
+        memset(pg, 0, sizeof(*pg));
+        snprintf(pg->state, sizeof(pg->state), "%s", state);
+        pg->port = harness_free_port();
+        snprintf(cmd, sizeof(cmd), "'%s/deploy/dev/pg.sh' start '%s' %d fast", harness_root(),
+                 state, pg->port);
+        ck_assert_msg(harness_sh(out, sizeof(out), cmd) == 0, "%s: %s", cmd, out);
+        snprintf(pg->url, sizeof(pg->url), "postgresql://postgres@127.0.0.1:%d/postgres",
+                 pg->port);
+}
+
+void harness_pg_stop(struct harness_pg *pg)
+{
+        char cmd[1200], out[1024];
+
+        if (!pg->state[0])
+                return;
+        snprintf(cmd, sizeof(cmd), "'%s/deploy/dev/pg.sh' stop '%s'", harness_root(), pg->state);
+        ck_assert_msg(harness_sh(out, sizeof(out), cmd) == 0, "%s: %s", cmd, out);
+        pg->state[0] = '\0';
+}
+
 void harness_samples_init(struct harness_samples *s, size_t cap)
 {
         s->v = malloc(sizeof(double) * cap);

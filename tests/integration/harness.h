@@ -119,6 +119,24 @@ int harness_free_port(void);
  * with harness_proc_kill(). */
 void harness_redis_start(struct harness_proc *p, const char *dir, int port);
 
+/* A PostgreSQL server of the test's own (deploy/dev/pg.sh, fsync off): its
+ * state (where the data directory is) in @p state, a folder of the test's;
+ * the data directory itself lives where the postgres user can reach it, so
+ * any checkout path works. */
+struct harness_pg {
+        char state[512];
+        char url[256];     /* postgresql://postgres@127.0.0.1:PORT/postgres */
+        int port;
+};
+void harness_pg_start(struct harness_pg *pg, const char *state);
+/* Stops it and deletes its data directory. */
+void harness_pg_stop(struct harness_pg *pg);
+
+/* Runs @p cmd with sh -c, its stdout and stderr into @p out (up to
+ * @p size - 1 bytes, NUL-terminated; may be NULL); returns its exit status
+ * (0-255), or -1 when it did not exit. */
+int harness_sh(char *out, size_t size, const char *cmd);
+
 /* GET http://127.0.0.1:@p port@p path; returns the status code (or -1) and
  * the body in a malloc'ed string the caller frees (may be NULL). */
 int harness_http_get(int port, const char *path, char **body, int timeout_ms);
