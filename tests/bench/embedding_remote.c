@@ -187,13 +187,6 @@ static void service_start(struct harness_proc *svc, const char *yaml)
         }
 }
 
-static void service_stop(struct harness_proc *svc)
-{
-        harness_proc_signal(svc, SIGTERM);
-        if (harness_proc_wait(svc, 15000) == -1)
-                harness_proc_kill(svc);
-}
-
 /* ---- 1: the cache-hit path ---- */
 
 static void bench_cache(void)
@@ -233,7 +226,7 @@ static void bench_cache(void)
         printf("lexical_bus_eps %.0f\n", lex);
         printf("cache_vs_lexical %.2f\n", lex > 0 ? hit / lex : 0);
         client_stop(&r);
-        service_stop(&svc);
+        harness_service_stop(&svc, 15000);
         fake_openai_stop(fa);
 }
 
@@ -450,7 +443,7 @@ static void bench_batching(void)
         printf("lexical256_p50_ms %.3f\nlexical256_p99_ms %.3f\n", pct(&r, 0.5), pct(&r, 0.99));
         printf("batching_errors %ld\n", atomic_load(&r.errors));
         client_stop(&r);
-        service_stop(&svc);
+        harness_service_stop(&svc, 15000);
         fake_openai_stop(fa);
 }
 

@@ -823,12 +823,8 @@ static void stop_all(void)
 {
         nginx_stop(&nginx);
         harness_client_stop(&client);
-        harness_proc_signal(&gw, SIGTERM);
-        if (harness_proc_wait(&gw, 15000) == -1)
-                harness_proc_kill(&gw);
-        harness_proc_signal(&embedding, SIGTERM);
-        if (harness_proc_wait(&embedding, 15000) == -1)
-                harness_proc_kill(&embedding);
+        harness_service_stop(&gw, 15000);
+        harness_service_stop(&embedding, 15000);
         harness_proc_kill(&redis);
         harness_broker_stop(&broker);
 }

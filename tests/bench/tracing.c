@@ -222,13 +222,6 @@ static void service_start(struct mode *m, int which)
         harness_service_start(&m->svc, &broker, "embedding", env);
 }
 
-static void service_stop(struct harness_proc *svc)
-{
-        harness_proc_signal(svc, SIGTERM);
-        if (harness_proc_wait(svc, 15000) == -1)
-                harness_proc_kill(svc);
-}
-
 START_TEST(bench_tracing)
 {
         Cairn__Embedding__V1__EmbedRequest req = CAIRN__EMBEDDING__V1__EMBED_REQUEST__INIT;
@@ -313,7 +306,7 @@ START_TEST(bench_tracing)
         printf("trace_errors %ld\n", atomic_load(&l.errors));
         harness_client_stop(&l.client);
         for (int m = 0; m < NMODES; m++)
-                service_stop(&modes[m].svc);
+                harness_service_stop(&modes[m].svc, 15000);
         otlp_receiver_free(&live);
         harness_broker_stop(&broker);
 }

@@ -117,8 +117,7 @@ START_TEST(test_sigkill_under_load_loses_nothing)
                               atomic_load(&answered[i]));
 
         harness_client_stop(&client);
-        harness_proc_signal(&svc, SIGTERM);
-        ck_assert_int_ne(harness_proc_wait(&svc, 15000), -1);
+        ck_assert_int_ne(harness_service_stop(&svc, 15000), -1);
         harness_broker_stop(&broker);
 }
 END_TEST

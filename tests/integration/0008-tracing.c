@@ -68,9 +68,7 @@ static void teardown(void)
 {
         cairn_trace_shutdown();
         harness_client_stop(&client);
-        harness_proc_signal(&svc, SIGTERM);
-        if (harness_proc_wait(&svc, 15000) == -1)
-                harness_proc_kill(&svc);
+        harness_service_stop(&svc, 15000);
         harness_broker_stop(&broker);
         otlp_receiver_free(&rcv);
 }

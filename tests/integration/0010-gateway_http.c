@@ -170,9 +170,7 @@ static void teardown(void)
                 harness_proc_kill(&gw_a);
         if (st_b == -1)
                 harness_proc_kill(&gw_b);
-        harness_proc_signal(&embedding, SIGTERM);
-        if (harness_proc_wait(&embedding, 15000) == -1)
-                harness_proc_kill(&embedding);
+        harness_service_stop(&embedding, 15000);
         harness_proc_kill(&redis);
         harness_broker_stop(&broker);
         curl_global_cleanup();

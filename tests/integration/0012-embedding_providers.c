@@ -119,9 +119,7 @@ static void setup(void)
 static void teardown(void)
 {
         harness_client_stop(&client);
-        harness_proc_signal(&svc, SIGTERM);
-        if (harness_proc_wait(&svc, 15000) == -1)
-                harness_proc_kill(&svc);
+        harness_service_stop(&svc, 15000);
         harness_broker_stop(&broker);
         fake_openai_stop(fa);
         fake_openai_stop(fb);

@@ -203,8 +203,7 @@ START_TEST(test_log_level_runtime_and_no_secrets)
         ck_assert_int_eq(embed_with_token("still answering"), CAIRN_OK);
 
         harness_client_stop(&client);
-        harness_proc_signal(&svc, SIGTERM);
-        ck_assert_int_ne(harness_proc_wait(&svc, 15000), -1);
+        ck_assert_int_ne(harness_service_stop(&svc, 15000), -1);
         harness_broker_stop(&broker);
         cairn_log_set_stream(NULL);
         fclose(own_log);

@@ -131,9 +131,7 @@ START_TEST(test_service_metrics_pass_promtool)
         free(text);
 
         harness_client_stop(&client);
-        harness_proc_signal(&svc, SIGTERM);
-        if (harness_proc_wait(&svc, 15000) == -1)
-                harness_proc_kill(&svc);
+        harness_service_stop(&svc, 15000);
         harness_broker_stop(&broker);
 }
 END_TEST

@@ -137,9 +137,7 @@ static void teardown(void)
         harness_client_stop(&client);
         for (int r = 0; r < 2; r++) {
                 if (svc[r].pid > 0) {
-                        harness_proc_signal(&svc[r], SIGTERM);
-                        if (harness_proc_wait(&svc[r], 15000) == -1)
-                                harness_proc_kill(&svc[r]);
+                        harness_service_stop(&svc[r], 15000);
                 }
         }
         harness_broker_stop(&broker);

@@ -415,6 +415,17 @@ int harness_proc_wait(struct harness_proc *p, int timeout_ms)
         return -1;
 }
 
+int harness_service_stop(struct harness_proc *p, int timeout_ms)
+{
+        int status;
+
+        harness_proc_signal(p, SIGTERM);
+        status = harness_proc_wait(p, timeout_ms);
+        if (status == -1)
+                harness_proc_kill(p);
+        return status;
+}
+
 void harness_proc_kill(struct harness_proc *p)
 {
         if (p->pid > 0) {

@@ -78,6 +78,10 @@ bool harness_wait_ready(const struct harness_proc *p, int timeout_ms);
  * (as from waitpid), or -1 after @p timeout_ms. */
 void harness_proc_signal(const struct harness_proc *p, int sig);
 int harness_proc_wait(struct harness_proc *p, int timeout_ms);
+/* Stops a service as an orchestrator would: SIGTERM, then waits up to
+ * @p timeout_ms for it to drain and exit; after that SIGKILL. Returns its
+ * exit status (as from waitpid), or -1 when it had to be killed. */
+int harness_service_stop(struct harness_proc *p, int timeout_ms);
 /* SIGKILL and reap, if still running. */
 void harness_proc_kill(struct harness_proc *p);
 
