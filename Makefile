@@ -40,20 +40,18 @@ COMMON_SRCS := common/src/err.c common/src/arena.c common/src/buf.c common/src/b
 LIBCAIRN := $(BUILD)/lib/libcairn.a
 
 # ---- services ----
-EMBEDDING_LIB_SRCS := services/embedding/lexical.c services/embedding/embedding.c \
-                      services/embedding/conf.c services/embedding/provider_lexical.c \
-                      services/embedding/provider_openai.c services/embedding/openai_wire.c \
-                      services/embedding/cache.c services/embedding/batcher.c
-EMBEDDING_SRCS     := services/embedding/main.c $(EMBEDDING_LIB_SRCS)
-GATEWAY_LIB_SRCS := services/gateway/conf.c services/gateway/auth.c services/gateway/rbac.c \
-                    services/gateway/routes.c services/gateway/api.c \
-                    services/gateway/ratelimit.c services/gateway/idem.c services/gateway/http.c \
-                    services/gateway/header_deadline.c services/gateway/float_fmt.c \
-                    services/gateway/jwt_cache.c
-GATEWAY_GEN_SRCS := $(BUILD)/gen/gateway/openapi.c
-GATEWAY_GEN_OBJS := $(GATEWAY_GEN_SRCS:$(BUILD)/gen/%.c=$(BUILD)/obj/gen/%.o)
-GATEWAY_SRCS     := services/gateway/main.c $(GATEWAY_LIB_SRCS)
-SERVICES := embedding gateway
+# A service is one word in this list (admin ports follow its order in the dev
+# stack: the first gets 9100). Its library is every services/NAME/*.c but
+# main.c, its binary is cairn-NAME, its unit tests are tests/unit/NAME/*.c, and
+# the rules below (service_rules) are the same for all. docs/architecture.md
+# has the checklist for adding one.
+SERVICES := gateway embedding
+
+svc_lib_srcs = $(filter-out services/$(1)/main.c,$(sort $(wildcard services/$(1)/*.c)))
+embedding_LIB_SRCS := $(call svc_lib_srcs,embedding)
+gateway_LIB_SRCS   := $(call svc_lib_srcs,gateway)
+# Files a service generates at build time, compiled into its library.
+gateway_GEN_SRCS   := $(BUILD)/gen/gateway/openapi.c
 
 # ---- tools ----
 DEVBROKER_SRCS := deploy/devbroker/devbroker.c
@@ -65,11 +63,8 @@ BINS := $(SERVICES:%=$(BUILD)/bin/cairn-%) $(BUILD)/bin/cairn-devbroker $(BUILD)
 # ---- tests ----
 UNIT_COMMON    := err arena buf base64 headers utf8 status conf log metrics admin offsets \
                   retry breaker bulkhead resilience kafka_stats trace
-UNIT_EMBEDDING := lexical embedding openai_wire cache batcher
-UNIT_GATEWAY   := auth api rbac routes ratelimit float_fmt jwt_cache
 UNIT_BINS := $(UNIT_COMMON:%=$(BUILD)/tests/unit/common_%) \
-             $(UNIT_EMBEDDING:%=$(BUILD)/tests/unit/embedding_%) \
-             $(UNIT_GATEWAY:%=$(BUILD)/tests/unit/gateway_%) \
+             $(foreach s,$(SERVICES),$(patsubst tests/unit/$(s)/%.c,$(BUILD)/tests/unit/$(s)_%,$(sort $(wildcard tests/unit/$(s)/*.c)))) \
              $(BUILD)/tests/unit/admin_topics
 INTEG_SRCS := $(sort $(wildcard tests/integration/[0-9]*.c))
 INTEG_BINS := $(INTEG_SRCS:tests/integration/%.c=$(BUILD)/tests/integration/%)
@@ -117,10 +112,6 @@ $(LIBCAIRN): $(call obj,$(COMMON_SRCS)) $(GEN_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/bin/cairn-embedding: $(call obj,$(EMBEDDING_SRCS)) $(LIBCAIRN)
-	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-
 $(BUILD)/bin/cairn-devbroker: $(call obj,$(DEVBROKER_SRCS)) $(LIBCAIRN)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -145,26 +136,26 @@ $(BUILD)/gen/gateway/openapi.c: services/gateway/openapi.json
 	  od -An -v -tx1 $< | sed 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; echo '0x00 };'; \
 	  echo 'const size_t gw_openapi_json_len = sizeof(gw_openapi_json) - 1;'; } >$@
 
-$(BUILD)/bin/cairn-gateway: $(call obj,$(GATEWAY_SRCS)) $(GATEWAY_GEN_OBJS) $(LIBCAIRN)
-	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/unit/gateway_%: $(BUILD)/obj/tests/unit/gateway/%.o \
-                               $(call obj,$(GATEWAY_LIB_SRCS)) $(GATEWAY_GEN_OBJS) $(LIBCAIRN)
-	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CHECK_LIBS)
+# Every service: its binary and its unit tests, linked against its library.
+svc_lib_objs = $(call obj,$($(1)_LIB_SRCS)) $($(1)_GEN_SRCS:$(BUILD)/gen/%.c=$(BUILD)/obj/gen/%.o)
+define service_rules
+$$(BUILD)/bin/cairn-$(1): $$(call obj,services/$(1)/main.c) $$(call svc_lib_objs,$(1)) $$(LIBCAIRN)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 
-$(BUILD)/tests/unit/embedding_%: $(BUILD)/obj/tests/unit/embedding/%.o \
-                                 $(call obj,$(EMBEDDING_LIB_SRCS)) $(LIBCAIRN)
-	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CHECK_LIBS)
+$$(BUILD)/tests/unit/$(1)_%: $$(BUILD)/obj/tests/unit/$(1)/%.o $$(call svc_lib_objs,$(1)) $$(LIBCAIRN)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS) $$(CHECK_LIBS)
+endef
+$(foreach s,$(SERVICES),$(eval $(call service_rules,$(s))))
 
 $(BUILD)/tests/integration/%: $(BUILD)/obj/tests/integration/%.o \
                               $(call obj,$(INTEG_HARNESS)) $(LIBCAIRN)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CHECK_LIBS)
 
-$(BUILD)/tests/bench/%: $(BUILD)/obj/tests/bench/%.o $(call obj,$(EMBEDDING_LIB_SRCS)) \
+$(BUILD)/tests/bench/%: $(BUILD)/obj/tests/bench/%.o $(call svc_lib_objs,embedding) \
                         $(call obj,$(INTEG_HARNESS)) $(LIBCAIRN)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CHECK_LIBS)

@@ -4,8 +4,10 @@
 #   tests/docs.sh BUILD_DIR write|check
 set -euo pipefail
 
-# Programs whose configuration reference goes into docs/config.md, in order.
-SERVICES=(embedding gateway admin)
+# Programs whose configuration reference goes into docs/config.md, in order:
+# every service of the Makefile's list, then the operator's tool.
+mapfile -t SERVICES < <(make -s --no-print-directory -C "$(dirname "$0")/.." print-SERVICES | tr ' ' '\n')
+SERVICES+=(admin)
 
 usage() {
         echo "usage: tests/docs.sh BUILD_DIR write|check" >&2

@@ -28,8 +28,11 @@ apache) CLIENT_ENV=$ROOT/deploy/kafka/apache.env ;;
 *) printf 'stack: KAFKA=%s: expected dev or apache\n' "$KAFKA" >&2; exit 1 ;;
 esac
 
-# service name and admin port, in start order
-SERVICES=("embedding:$((ADMIN_PORT + 1))" "gateway:$ADMIN_PORT")
+# service name and admin port: the Makefile's list of services, in its order
+SERVICES=()
+for name in $(make -s --no-print-directory -C "$ROOT" print-SERVICES); do
+        SERVICES+=("$name:$((ADMIN_PORT + ${#SERVICES[@]}))")
+done
 
 log() { printf 'stack: %s\n' "$*"; }
 die() { printf 'stack: %s\n' "$*" >&2; exit 1; }

@@ -8,9 +8,8 @@ cd "$(dirname "$0")/../.."
 SECONDS_EACH=${FUZZ_SECONDS:-60}
 OUT=build/fuzz
 deploy/deps.sh fuzz
-make --no-print-directory build/lib/libcairn.a build/gen/gateway/openapi.c \
-        build/obj/services/embedding/lexical.o build/obj/services/embedding/embedding.o \
-        build/obj/services/embedding/conf.o >/dev/null
+# generated sources first (protobuf-c, openapi.c)
+make --no-print-directory build/lib/libcairn.a build/gen/gateway/openapi.c >/dev/null
 
 # libcairn is rebuilt with clang and coverage so the fuzzer sees inside it.
 # Sources are compiled once (coverage, no fuzzer main) and shared by every target.
@@ -20,9 +19,9 @@ CFLAGS=(-std=gnu11 -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-
 LIBS=($(pkg-config --libs rdkafka libprotobuf-c yaml-0.1 libmicrohttpd jansson uuid libxxhash libutf8proc libcurl hiredis libcrypto libjwt) -lm -lpthread)
 srcs() { make -s --no-print-directory "print-$1"; } # the Makefile's source lists
 COMMON=($(srcs COMMON_SRCS) $(srcs GEN_C))
-EMBED=($(srcs EMBEDDING_LIB_SRCS))
+EMBED=($(srcs embedding_LIB_SRCS))
 ADMIN=($(srcs ADMIN_LIB_SRCS))
-GATEWAY=($(srcs GATEWAY_LIB_SRCS) $(srcs GATEWAY_GEN_SRCS))
+GATEWAY=($(srcs gateway_LIB_SRCS) $(srcs gateway_GEN_SRCS))
 
 targets=("$@")
 ((${#targets[@]})) || targets=(headers status utf8 embedding_request embedding_provider_response kafka_stats traceparent
