@@ -70,10 +70,15 @@ status() { # STATE
         printf '%s %s\n' "$(head -n 1 "$dir/data/postmaster.pid")" "$dir"
 }
 
-case ${1:-} in
-start) start "${2:?state dir}" "${3:?port}" "${4:-}" ;;
-stop) stop "${2:?state dir}" ;;
-status) status "${2:?state dir}" ;;
-url) cat "${2:?state dir}/url" ;;
+verb=${1:-}
+state=${2:+$(realpath -m -- "$2")}
+# PostgreSQL's programs look up their own directory and fail when the
+# current one is closed to them (a shell inside /root): work from /.
+cd /
+case $verb in
+start) start "${state:?state dir}" "${3:?port}" "${4:-}" ;;
+stop) stop "${state:?state dir}" ;;
+status) status "${state:?state dir}" ;;
+url) cat "${state:?state dir}/url" ;;
 *) die "usage: pg.sh start STATE PORT [fast] | stop STATE | status STATE | url STATE" ;;
 esac

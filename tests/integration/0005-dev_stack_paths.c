@@ -61,7 +61,10 @@ START_TEST(test_pg_start_from_untraversable_path)
         char state[800], dir[512], cmd[1200], out[512];
 
         snprintf(state, sizeof(state), "%s/run/pg", checkout);
+        /* from inside the private folder, as a shell in a clone under /root is */
+        ck_assert_int_eq(chdir(checkout), 0);
         harness_pg_start(&pg, state);
+        ck_assert_int_eq(chdir(harness_root()), 0);
         pg_datadir(state, dir, sizeof(dir));
         snprintf(cmd, sizeof(cmd), "psql '%s' -XtAc 'select 40 + 2'", pg.url);
         ck_assert_msg(harness_sh(out, sizeof(out), cmd) == 0, "psql: %s", out);
@@ -73,18 +76,24 @@ END_TEST
 
 START_TEST(test_stack_up_status_down)
 {
-        char env[2400], cmd[3000], out[8192], dir[512], state[800];
+        char env[2400], cmd[4400], out[8192], dir[512], state[800], bin[600];
         int api = harness_free_port(), admin = harness_free_port();
 
         /* two admin ports in a row: the stack gives each service the next one */
         while (admin > 65000)
                 admin = harness_free_port();
+        /* the build directory from the root, as the commands run elsewhere */
+        if (harness_build_dir()[0] == '/')
+                snprintf(bin, sizeof(bin), "%s/bin", harness_build_dir());
+        else
+                snprintf(bin, sizeof(bin), "%s/%s/bin", harness_root(), harness_build_dir());
         snprintf(env, sizeof(env),
-                 "CAIRN_RUN_DIR='%s/run' CAIRN_BIN_DIR='%s/bin' CAIRN_DEV_PG_PORT=%d "
+                 "CAIRN_RUN_DIR='%s/run' CAIRN_BIN_DIR='%s' CAIRN_DEV_PG_PORT=%d "
                  "CAIRN_DEV_REDIS_PORT=%d CAIRN_DEV_API_PORT=%d CAIRN_DEV_ADMIN_PORT=%d",
-                 checkout, harness_build_dir(), harness_free_port(), harness_free_port(), api,
+                 checkout, bin, harness_free_port(), harness_free_port(), api,
                  admin);
-        snprintf(cmd, sizeof(cmd), "%s '%s/deploy/dev/stack.sh' up", env, harness_root());
+        snprintf(cmd, sizeof(cmd), "cd '%s' && %s '%s/deploy/dev/stack.sh' up", checkout, env,
+                 harness_root());
         if (harness_sh(out, sizeof(out), cmd) != 0) {
                 snprintf(cmd, sizeof(cmd), "%s '%s/deploy/dev/stack.sh' down", env, harness_root());
                 harness_sh(NULL, 0, cmd);
