@@ -79,8 +79,9 @@ START_TEST(test_stack_up_status_down)
         char env[2400], cmd[4400], out[8192], dir[512], state[800], bin[600];
         int api = harness_free_port(), admin = harness_free_port();
 
-        /* two admin ports in a row: the stack gives each service the next one */
-        while (admin > 65000)
+        /* admin ports in a row (the stack gives each service the next one),
+         * none of them the API's */
+        while (admin > 65000 || (api >= admin && api < admin + 8))
                 admin = harness_free_port();
         /* the build directory from the root, as the commands run elsewhere */
         if (harness_build_dir()[0] == '/')
@@ -95,9 +96,17 @@ START_TEST(test_stack_up_status_down)
         snprintf(cmd, sizeof(cmd), "cd '%s' && %s '%s/deploy/dev/stack.sh' up", checkout, env,
                  harness_root());
         if (harness_sh(out, sizeof(out), cmd) != 0) {
+                char logs[4096];
+
+                /* keep the stack's logs (the private folder goes at teardown) */
+                snprintf(cmd, sizeof(cmd),
+                         "cp -r '%s/run/logs' \"${TMPDIR:-/tmp}/0005-stack-logs-%d\"; "
+                         "tail -n 5 '%s/run/logs/'*.log",
+                         checkout, (int)getpid(), checkout);
+                harness_sh(logs, sizeof(logs), cmd);
                 snprintf(cmd, sizeof(cmd), "%s '%s/deploy/dev/stack.sh' down", env, harness_root());
                 harness_sh(NULL, 0, cmd);
-                ck_abort_msg("stack.sh up failed: %s", out);
+                ck_abort_msg("stack.sh up failed: %s\nlogs:\n%s", out, logs);
         }
         ck_assert_msg(strstr(out, "removed by make down"), "up printed: %s", out);
         snprintf(state, sizeof(state), "%s/run/pg", checkout);
