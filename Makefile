@@ -14,29 +14,46 @@ endif
 
 VERSION  := 0.1.0
 PKGS     := rdkafka libprotobuf-c yaml-0.1 libmicrohttpd jansson uuid libxxhash libutf8proc libcurl \
-            libjwt hiredis libcrypto
+            libjwt hiredis libcrypto libpq
 CFLAGS   := -std=gnu11 $(OPT) -g -Wall -Wextra -Werror -pthread -MMD -MP \
             -Icommon/include -I$(BUILD)/gen -Iservices \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -DCAIRN_VERSION=\"$(VERSION)\" $(EXTRA_CFLAGS)
-LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lrdkafka -lprotobuf-c -lyaml -lmicrohttpd -ljansson -luuid -lxxhash -lutf8proc -lcurl -ljwt -lhiredis -lcrypto) -lm -lpthread
+LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lrdkafka -lprotobuf-c -lyaml -lmicrohttpd -ljansson -luuid -lxxhash -lutf8proc -lcurl -ljwt -lhiredis -lcrypto -lpq) -lm -lpthread
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
 LDFLAGS  := -pthread $(LDSAN)
 
 # ---- protobuf-c, generated at build time ----
 PROTOS   := cairn/v1/common.proto \
-            cairn/embedding/v1/embedding.proto
+            cairn/embedding/v1/embedding.proto \
+            google/protobuf/timestamp.proto google/protobuf/duration.proto \
+            google/protobuf/struct.proto google/protobuf/wrappers.proto \
+            google/protobuf/empty.proto google/protobuf/field_mask.proto
 GEN_C    := $(PROTOS:%.proto=$(BUILD)/gen/%.pb-c.c)
 GEN_H    := $(PROTOS:%.proto=$(BUILD)/gen/%.pb-c.h)
+# google/protobuf/*.proto (the well-known types) come from Debian's libprotobuf-dev.
+WKT_PROTO_DIR ?= /usr/include
+# Every message type of PROTOS by name (cairn/pb_registry.h), generated below.
+PB_REGISTRY_C := $(BUILD)/gen/pb_registry.c
+# Protos only the tests compile in (tests/proto/), never libcairn.
+TEST_PROTOS   := cairn/testing/v1/kinds.proto cairn/testing/v1/paging.proto
+TEST_GEN_C    := $(TEST_PROTOS:%.proto=$(BUILD)/gen/%.pb-c.c)
+TEST_GEN_H    := $(TEST_PROTOS:%.proto=$(BUILD)/gen/%.pb-c.h)
+TEST_GEN_OBJS := $(TEST_GEN_C:$(BUILD)/gen/%.c=$(BUILD)/obj/gen/%.o)
 
 # ---- libcairn ----
 COMMON_SRCS := common/src/err.c common/src/arena.c common/src/buf.c common/src/base64.c common/src/clock.c common/src/utf8.c \
+               common/src/strlist.c common/src/hex.c common/src/file.c common/src/yaml.c \
+               common/src/kafka_conf.c \
                common/src/headers.c common/src/status.c common/src/conf.c common/src/log.c \
                common/src/metrics.c common/src/admin.c common/src/offsets.c \
                common/src/bus_conf.c common/src/bus_kafka.c common/src/bus.c \
                common/src/bus_client.c common/src/app.c \
                common/src/retry.c common/src/breaker.c common/src/bulkhead.c \
                common/src/resilience.c common/src/bus_call.c common/src/kafka_stats.c common/src/random.c common/src/trace.c common/src/otlp.c \
-               common/src/redis.c
+               common/src/redis.c common/src/service.c common/src/pg.c common/src/pg_err.c common/src/pg_migrate.c \
+               common/src/pbjson_desc.c common/src/pbjson_scalar.c common/src/pbjson_wkt.c \
+               common/src/pbjson_parse.c common/src/pbjson_render.c common/src/pbjson_bind.c \
+               common/src/pbjson_schema.c common/src/pb_registry.c
 LIBCAIRN := $(BUILD)/lib/libcairn.a
 
 # ---- services ----
@@ -51,18 +68,26 @@ svc_lib_srcs = $(filter-out services/$(1)/main.c,$(sort $(wildcard services/$(1)
 embedding_LIB_SRCS := $(call svc_lib_srcs,embedding)
 gateway_LIB_SRCS   := $(call svc_lib_srcs,gateway)
 # Files a service generates at build time, compiled into its library.
-gateway_GEN_SRCS   := $(BUILD)/gen/gateway/openapi.c
+gateway_GEN_SRCS   := $(BUILD)/gen/gateway/openapi_base.c
+# A service with a migrations/ folder gets its numbered SQL files compiled in
+# as <name>_migrations (cairn/pg_migrate.h); cairn-admin links every set.
+MIGRATION_SERVICES := $(sort $(patsubst services/%/migrations,%,$(wildcard services/*/migrations)))
+$(foreach s,$(MIGRATION_SERVICES),$(eval $(s)_GEN_SRCS += $(BUILD)/gen/migrations/$(s).c))
+MIGRATION_OBJS := $(MIGRATION_SERVICES:%=$(BUILD)/obj/gen/migrations/%.o) \
+                  $(BUILD)/obj/gen/migrations/registry.o
 
 # ---- tools ----
 DEVBROKER_SRCS := deploy/devbroker/devbroker.c
 ADMIN_LIB_SRCS := deploy/admin/topics.c
-ADMIN_SRCS     := deploy/admin/main.c $(ADMIN_LIB_SRCS)
+ADMIN_SRCS     := deploy/admin/main.c deploy/admin/migrate.c $(ADMIN_LIB_SRCS)
 
 BINS := $(SERVICES:%=$(BUILD)/bin/cairn-%) $(BUILD)/bin/cairn-devbroker $(BUILD)/bin/cairn-admin
 
 # ---- tests ----
 UNIT_COMMON    := err arena buf base64 headers utf8 status conf log metrics admin offsets \
-                  retry breaker bulkhead resilience kafka_stats trace
+                  strlist hex file yaml kafka_conf \
+                  retry breaker bulkhead resilience kafka_stats trace pg pg_err pg_migrate \
+                  pbjson
 UNIT_BINS := $(UNIT_COMMON:%=$(BUILD)/tests/unit/common_%) \
              $(foreach s,$(SERVICES),$(patsubst tests/unit/$(s)/%.c,$(BUILD)/tests/unit/$(s)_%,$(sort $(wildcard tests/unit/$(s)/*.c)))) \
              $(BUILD)/tests/unit/admin_topics
@@ -90,7 +115,26 @@ deps:
 # ---- compile ----
 $(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: proto/%.proto
 	@mkdir -p $(BUILD)/gen
-	protoc-c --proto_path=proto --c_out=$(BUILD)/gen $<
+	protoc-c --proto_path=proto --proto_path=$(WKT_PROTO_DIR) --c_out=$(BUILD)/gen $<
+
+$(BUILD)/gen/google/protobuf/%.pb-c.c $(BUILD)/gen/google/protobuf/%.pb-c.h: \
+                $(WKT_PROTO_DIR)/google/protobuf/%.proto
+	@mkdir -p $(BUILD)/gen
+	protoc-c --proto_path=$(WKT_PROTO_DIR) --c_out=$(BUILD)/gen $<
+
+$(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: tests/proto/%.proto
+	@mkdir -p $(BUILD)/gen
+	protoc-c --proto_path=tests/proto --proto_path=$(WKT_PROTO_DIR) --c_out=$(BUILD)/gen $<
+
+# The registry lists every message descriptor the headers of PROTOS declare
+# (map entries and well-known types too); it follows PROTOS, which lives here.
+$(PB_REGISTRY_C): $(GEN_H) Makefile
+	@mkdir -p $(dir $@)
+	{ echo '#include <stddef.h>'; echo '#include <protobuf-c/protobuf-c.h>'; \
+	  sed -n 's/^extern const ProtobufCMessageDescriptor \([a-z0-9_]*\);$$/extern const ProtobufCMessageDescriptor \1;/p' $(GEN_H); \
+	  echo 'const ProtobufCMessageDescriptor *const cairn_pb_messages[] = {'; \
+	  sed -n 's/^extern const ProtobufCMessageDescriptor \([a-z0-9_]*\);$$/        \&\1,/p' $(GEN_H); \
+	  echo '        NULL'; echo '};'; } >$@.tmp && mv $@.tmp $@
 
 # Generated headers must exist before anything that may include them compiles.
 $(BUILD)/obj/%.o: %.c | $(GEN_H)
@@ -111,6 +155,16 @@ GEN_OBJS := $(GEN_C:$(BUILD)/gen/%.c=$(BUILD)/obj/gen/%.o)
 $(LIBCAIRN): $(call obj,$(COMMON_SRCS)) $(GEN_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
+$(LIBCAIRN): $(BUILD)/obj/gen/pb_registry.o
+
+# Tests of the JSON mapping link the test protos (tests/proto/) in.
+PBJSON_TEST_BINS := $(BUILD)/tests/unit/common_pbjson $(BUILD)/tests/integration/0030-pbjson_python \
+                    $(BUILD)/tests/integration/0015-gateway_paged
+$(PBJSON_TEST_BINS): $(TEST_GEN_OBJS)
+$(PBJSON_TEST_BINS): LDLIBS := $(LIBCAIRN) $(LDLIBS) # the test protos need libcairn's WKTs
+$(BUILD)/obj/tests/unit/common/pbjson.o $(BUILD)/obj/tests/integration/0030-pbjson_python.o \
+$(BUILD)/obj/tests/integration/0015-gateway_paged.o: \
+                | $(TEST_GEN_H)
 
 $(BUILD)/bin/cairn-devbroker: $(call obj,$(DEVBROKER_SRCS)) $(LIBCAIRN)
 	@mkdir -p $(dir $@)
@@ -129,13 +183,36 @@ $(BUILD)/tests/unit/common_%: $(BUILD)/obj/tests/unit/common/%.o $(LIBCAIRN)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CHECK_LIBS)
 
-# openapi.json is served by the gateway: compiled in as a byte array.
-$(BUILD)/gen/gateway/openapi.c: services/gateway/openapi.json
+# The shared parts of the gateway's OpenAPI document, compiled in as bytes;
+# the routes' parts are generated from the route table at start.
+$(BUILD)/gen/gateway/openapi_base.c: services/gateway/openapi_base.json
 	@mkdir -p $(dir $@)
-	{ echo '#include <stddef.h>'; echo 'const char gw_openapi_json[] = {'; \
+	{ echo '#include <stddef.h>'; echo 'const char gw_openapi_base_json[] = {'; \
 	  od -An -v -tx1 $< | sed 's/ *\([0-9a-f][0-9a-f]\)/0x\1,/g'; echo '0x00 };'; \
-	  echo 'const size_t gw_openapi_json_len = sizeof(gw_openapi_json) - 1;'; } >$@
+	  echo 'const size_t gw_openapi_base_json_len = sizeof(gw_openapi_base_json) - 1;'; } >$@
 
+# Numbered SQL migrations compiled in as bytes (deploy/gen-migrations.sh
+# refuses a malformed name or a version used twice, naming the file). The
+# registry lists every service's set for cairn-admin migrate; it depends on
+# the service folders, whose times change when a migrations/ folder appears.
+MIGRATION_FILES := $(wildcard services/*/migrations/*)
+$(BUILD)/gen/migrations/%.c: services/%/migrations $(MIGRATION_FILES) deploy/gen-migrations.sh
+	@mkdir -p $(dir $@)
+	deploy/gen-migrations.sh set $* $< >$@.tmp && mv $@.tmp $@ || { rm -f $@.tmp; exit 1; }
+$(BUILD)/gen/migrations/registry.c: $(wildcard services/*) deploy/gen-migrations.sh
+	@mkdir -p $(dir $@)
+	deploy/gen-migrations.sh registry migration_sets $(MIGRATION_SERVICES) >$@.tmp && mv $@.tmp $@ || { rm -f $@.tmp; exit 1; }
+$(BUILD)/bin/cairn-admin: $(MIGRATION_OBJS)
+# The integration tests' own set (tests/integration/migrations), testsvc_migrations.
+$(BUILD)/gen/migrations/testsvc.c: tests/integration/migrations \
+                                   $(wildcard tests/integration/migrations/*) deploy/gen-migrations.sh
+	@mkdir -p $(dir $@)
+	deploy/gen-migrations.sh set testsvc $< >$@.tmp && mv $@.tmp $@ || { rm -f $@.tmp; exit 1; }
+$(INTEG_BINS): $(BUILD)/obj/gen/migrations/testsvc.o
+# 0026 runs cairn-admin's migrate command over that set (linked after
+# libcairn, so libcairn comes again).
+$(BUILD)/tests/integration/0026-admin_migrate: $(BUILD)/obj/deploy/admin/migrate.o
+$(BUILD)/tests/integration/0026-admin_migrate: LDLIBS := $(LIBCAIRN) $(LDLIBS)
 
 # Every service: its binary and its unit tests, linked against its library.
 svc_lib_objs = $(call obj,$($(1)_LIB_SRCS)) $($(1)_GEN_SRCS:$(BUILD)/gen/%.c=$(BUILD)/obj/gen/%.o)
@@ -149,6 +226,9 @@ $$(BUILD)/tests/unit/$(1)_%: $$(BUILD)/obj/tests/unit/$(1)/%.o $$(call svc_lib_o
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS) $$(CHECK_LIBS)
 endef
 $(foreach s,$(SERVICES),$(eval $(call service_rules,$(s))))
+
+# Tests that run a gateway in their own process, over a route table of theirs.
+$(BUILD)/tests/integration/0015-gateway_paged: $(call svc_lib_objs,gateway)
 
 $(BUILD)/tests/integration/%: $(BUILD)/obj/tests/integration/%.o \
                               $(call obj,$(INTEG_HARNESS)) $(LIBCAIRN)
@@ -198,6 +278,11 @@ status:
 
 fuzz: deps
 	@tests/fuzz/run.sh
+
+# ---- lint: every .c/.h of ours, tracked or new, against .clang-format and cppcheck ----
+lint:
+	@deploy/deps.sh lint
+	@tests/lint/run.sh
 
 clean:
 	rm -rf build

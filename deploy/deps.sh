@@ -5,12 +5,13 @@
 set -euo pipefail
 
 packages=(
-        # build
-        build-essential pkg-config protobuf-c-compiler libprotobuf-c-dev
+        # build; libprotobuf-dev: the well-known types' .proto files (google/protobuf/*.proto)
+        build-essential pkg-config protobuf-c-compiler libprotobuf-c-dev libprotobuf-dev
         librdkafka-dev libyaml-dev libmicrohttpd-dev libjansson-dev uuid-dev
-        libxxhash-dev libutf8proc-dev libcurl4-openssl-dev libjwt-dev libhiredis-dev libssl-dev
-        # tests; python3-venv: the client-library tests' venvs (tests/clients)
-        check libsubunit-dev kcat curl python3 python3-venv prometheus
+        libxxhash-dev libutf8proc-dev libcurl4-openssl-dev libjwt-dev libhiredis-dev libssl-dev libpq-dev
+        # tests; python3-venv: the client-library tests' venvs (tests/clients);
+        # python3-protobuf: Google's JSON mapping to check ours against (0030-pbjson_python)
+        check libsubunit-dev kcat curl python3 python3-venv prometheus python3-protobuf
         # Apache Kafka for the second integration pass, the benchmarks and
         # make up KAFKA=apache (deploy/kafka/apache.sh fetches its jars once)
         openjdk-17-jre-headless maven
@@ -18,12 +19,14 @@ packages=(
         postgresql redis-server procps
 )
 
-# Optional groups, asked for by name: deps.sh fuzz, deps.sh bench
+# Optional groups, asked for by name: deps.sh fuzz, deps.sh bench, deps.sh lint
 for group in "$@"; do
         case $group in
         fuzz) packages+=(clang libclang-rt-14-dev) ;;
         # make bench: HTTP load generator and the nginx the gateway is measured against
         bench) packages+=(wrk nginx-light) ;;
+        # make lint: formatting and static analysis
+        lint) packages+=(clang-format cppcheck) ;;
         *) echo "deps: unknown group $group" >&2; exit 2 ;;
         esac
 done

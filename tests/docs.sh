@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Builds docs/config.md from the configuration tables compiled into each
-# service (cairn-<svc> --config-doc), and writes it or checks it is current.
+# service (cairn-<svc> --config-doc) and docs/openapi.json from the gateway's
+# route table (cairn-gateway --openapi), and the message tables of
+# docs/topics.md from the .proto files (tests/protodoc.py), and writes them
+# or checks they are current.
 #   tests/docs.sh BUILD_DIR write|check
 set -euo pipefail
 
@@ -54,15 +57,23 @@ EOF
         done
 } >"$tmp"
 
+# The gateway's OpenAPI document, generated from its route table.
+api=$(mktemp "${TMPDIR:-/tmp}/cairn-openapi.XXXXXX")
+trap 'rm -f "$tmp" "$api"' EXIT
+"$BUILD/bin/cairn-gateway" --openapi >"$api" || { echo "tests/docs.sh: cairn-gateway --openapi failed" >&2; exit 2; }
+
 case $mode in
 write)
         cp "$tmp" "$out"
-        echo "wrote $out"
+        cp "$api" docs/openapi.json
+        python3 tests/protodoc.py docs/topics.md proto write
+        echo "wrote $out, docs/openapi.json and the messages in docs/topics.md"
         ;;
 check)
-        if ! cmp -s "$tmp" "$out"; then
-                echo "docs/config.md is stale: run make docs" >&2
-                exit 1
-        fi
+        stale=0
+        cmp -s "$tmp" "$out" || { echo "docs/config.md is stale: run make docs" >&2; stale=1; }
+        cmp -s "$api" docs/openapi.json || { echo "docs/openapi.json is stale: run make docs" >&2; stale=1; }
+        python3 tests/protodoc.py docs/topics.md proto check || stale=1
+        exit $stale
         ;;
 esac

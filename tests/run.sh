@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the test suites: unit (check, no I/O), then integration (a dev broker
-# and service processes of their own, on 127.0.0.1), then the same
+# and service processes of their own, on 127.0.0.1, and one PostgreSQL the
+# run's tests share, each in databases of its own), then the same
 # integration tests on one Apache Kafka broker shared by the pass (plus the
 # tests named NNNN-apache_*, which need a real broker), then the
 # generated-docs check. Prints each suite's check summary and a total at the
@@ -28,6 +29,39 @@ passed=0
 failed=0
 failures=()
 
+# Servers to stop however the run ends: the Apache broker of its pass, the
+# shared PostgreSQL.
+kafka_dir=
+pg_state=
+finish() {
+        [[ -n $kafka_dir ]] && deploy/kafka/apache.sh stop "$kafka_dir"
+        [[ -n $pg_state ]] && deploy/dev/pg.sh stop "$pg_state"
+        return 0
+}
+trap finish EXIT
+
+# Starts the PostgreSQL the integration tests share (both passes), once,
+# and exports TESTS_PG_URL; harness_pg_database() gives each test databases
+# of its own on it. Without it a test starts a server of its own.
+pg_shared() {
+        local state=$BUILD/pg port
+        [[ -n $pg_state ]] && return 0
+        for _ in 1 2 3; do
+                port=$((20000 + RANDOM % 20000))
+                # something answers there: try another
+                (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && continue
+                if deploy/dev/pg.sh start "$state" "$port" fast; then
+                        pg_state=$state
+                        TESTS_PG_URL=$(deploy/dev/pg.sh url "$state")
+                        export TESTS_PG_URL
+                        return 0
+                fi
+        done
+        failed=$((failed + 1))
+        failures+=("the shared PostgreSQL did not start (deploy/dev/pg.sh start $state)")
+        return 1
+}
+
 run() { # name command...
         local name=$1 start end
         shift
@@ -53,6 +87,7 @@ for part in "${parts[@]}"; do
                 done
                 ;;
         integration)
+                pg_shared
                 for t in "$BUILD"/tests/integration/[0-9]*; do
                         [[ $t == *-apache_* ]] && continue # real broker only
                         [[ -x $t ]] && run "integration/$(basename "$t")" "$t"
@@ -81,7 +116,8 @@ for part in "${parts[@]}"; do
                         failures+=("apache/broker start (logs in $kdir)")
                         continue
                 fi
-                trap 'deploy/kafka/apache.sh stop "$kdir"' EXIT
+                kafka_dir=$kdir
+                pg_shared
                 for t in "$BUILD"/tests/integration/[0-9]*; do
                         [[ -x $t ]] || continue
                         # a test that died with the broker down must not fail the next ones
@@ -90,7 +126,7 @@ for part in "${parts[@]}"; do
                         TESTS_KAFKA=apache TESTS_KAFKA_DIR=$kdir run "apache/$(basename "$t")" "$t"
                 done
                 deploy/kafka/apache.sh stop "$kdir"
-                trap - EXIT
+                kafka_dir=
                 ms=$((($(date +%s%N) - pass_start) / 1000000))
                 printf '== apache pass, broker start and stop included: %d.%01ds\n' \
                         $((ms / 1000)) $((ms % 1000 / 100))

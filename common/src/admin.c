@@ -22,10 +22,10 @@
 #include "cairn/metrics.h"
 
 #define ADMIN_CONNECTION_LIMIT 64
-#define ADMIN_TIMEOUT_SECS 10
-#define ADMIN_WHY_SIZE 256
+#define ADMIN_TIMEOUT_SECS     10
+#define ADMIN_WHY_SIZE         256
 
-#define TEXT_PLAIN "text/plain; charset=utf-8"
+#define TEXT_PLAIN      "text/plain; charset=utf-8"
 #define PROMETHEUS_TEXT "text/plain; version=0.0.4; charset=utf-8"
 
 struct check {
@@ -36,10 +36,10 @@ struct check {
 
 struct cairn_admin {
         struct MHD_Daemon *daemon;
-        struct cairn_metrics *metrics;  /* borrowed */
+        struct cairn_metrics *metrics; /* borrowed */
         int port;
 
-        pthread_mutex_t lock;  /* the checks */
+        pthread_mutex_t lock; /* the checks */
         struct check *checks;
         size_t nchecks;
 };
@@ -49,7 +49,7 @@ typedef enum MHD_Result (*route_fn)(struct cairn_admin *admin, struct MHD_Connec
 struct route {
         const char *path;
         route_fn serve;
-        bool writable;  /* also takes PUT/POST; serve checks the method */
+        bool writable; /* also takes PUT/POST; serve checks the method */
 };
 
 /* Marks a request whose headers we have seen; its address is all that
@@ -175,21 +175,18 @@ static enum MHD_Result loglevel_serve(struct cairn_admin *admin, struct MHD_Conn
         return reply_text(conn, MHD_HTTP_OK, answers[level]);
 }
 
-static const struct route routes[] = {
-        { "/healthz",  healthz_serve,  false },
-        { "/readyz",   readyz_serve,   false },
-        { "/metrics",  metrics_serve,  false },
-        { "/loglevel", loglevel_serve, true  },
-        { NULL, NULL, false }
-};
+static const struct route routes[] = { { "/healthz", healthz_serve, false },
+                                       { "/readyz", readyz_serve, false },
+                                       { "/metrics", metrics_serve, false },
+                                       { "/loglevel", loglevel_serve, true },
+                                       { NULL, NULL, false } };
 
 /* MHD calls this once when the headers are in, then once per chunk of body,
  * then once more with nothing left to upload: only then do we answer.
  * Answering on the first call makes MHD close the connection. */
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
         struct cairn_admin *admin = cls;
         const struct route *r;
@@ -298,12 +295,12 @@ struct cairn_admin *cairn_admin_start(const char *address, int port, struct cair
         admin->metrics = metrics;
         pthread_mutex_init(&admin->lock, NULL);
 
-        admin->daemon = MHD_start_daemon(
-                flags, (uint16_t)port, NULL, NULL, on_request, admin,
-                MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-                MHD_OPTION_CONNECTION_LIMIT, (unsigned int)ADMIN_CONNECTION_LIMIT,
-                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)ADMIN_TIMEOUT_SECS,
-                MHD_OPTION_END);
+        admin->daemon = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, admin,
+                                         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+                                         MHD_OPTION_CONNECTION_LIMIT,
+                                         (unsigned int)ADMIN_CONNECTION_LIMIT,
+                                         MHD_OPTION_CONNECTION_TIMEOUT,
+                                         (unsigned int)ADMIN_TIMEOUT_SECS, MHD_OPTION_END);
         if (!admin->daemon) {
                 int err = bind_errno(&ss, sslen);
 

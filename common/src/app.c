@@ -20,19 +20,19 @@
 #define CAIRN_VERSION "0.0.0-dev"
 #endif
 
-#define ITEM(name, type, def, min, max, field, desc) \
-        { name, type, def, min, max, 0, offsetof(struct cairn_base_conf, field), desc }
+/* clang-format off */
+#define CAIRN_CONF_STRUCT struct cairn_base_conf
+/* clang-format on */
 
 const struct cairn_conf_item cairn_base_conf_items[] = {
-        ITEM("admin.address", CAIRN_CONF_STRING, "0.0.0.0", 0, -1, admin_address,
-             "address the admin server (/healthz, /readyz, /metrics) listens on"),
-        ITEM("admin.port", CAIRN_CONF_INT, "9100", 0, 65535, admin_port,
-             "admin server port; 0 picks a free one"),
-        { "log.level", CAIRN_CONF_STRING, "info", 0, -1, CAIRN_CONF_RELOAD,
-          offsetof(struct cairn_base_conf, log_level),
-          "lowest level written: debug, info, warn or error; SIGHUP re-reads it, "
-          "PUT /loglevel?level= on the admin port sets it" },
-        { NULL, 0, NULL, 0, 0, 0, 0, NULL },
+        CAIRN_CONF_ROW("admin.address", CAIRN_CONF_STRING, "0.0.0.0", 0, -1, 0, admin_address,
+                       "address the admin server (/healthz, /readyz, /metrics) listens on"),
+        CAIRN_CONF_ROW("admin.port", CAIRN_CONF_INT, "9100", 0, 65535, 0, admin_port,
+                       "admin server port; 0 picks a free one"),
+        CAIRN_CONF_ROW("log.level", CAIRN_CONF_STRING, "info", 0, -1, CAIRN_CONF_RELOAD, log_level,
+                       "lowest level written: debug, info, warn or error; SIGHUP re-reads it, "
+                       "PUT /loglevel?level= on the admin port sets it"),
+        CAIRN_CONF_END,
 };
 
 static struct cairn_bus *signal_bus;
@@ -49,10 +49,10 @@ static void on_signal(int sig)
 #define RELOAD_SECTIONS_MAX (3 + 16)
 
 static struct {
-        int pipe[2];                   /* the handler writes, the thread reads */
+        int pipe[2]; /* the handler writes, the thread reads */
         pthread_t thread;
         bool started;
-        char *path;                    /* the configuration file, or NULL */
+        char *path; /* the configuration file, or NULL */
         struct cairn_conf_section sections[RELOAD_SECTIONS_MAX];
         size_t nsections;
 } reload = { { -1, -1 }, 0, false, NULL, { { 0 } }, 0 };
@@ -108,8 +108,7 @@ static void reload_log_level(void)
                 copies[s].target = scratch[s];
                 copies[s].check = NULL;
         }
-        conf = cairn_conf_load(reload.path, copies, reload.nsections, NULL, errstr,
-                               sizeof(errstr));
+        conf = cairn_conf_load(reload.path, copies, reload.nsections, NULL, errstr, sizeof(errstr));
         if (!conf) {
                 cairn_log(WARN, "APP", "SIGHUP: configuration not reloaded: %s", errstr);
         } else {
@@ -118,8 +117,10 @@ static void reload_log_level(void)
 
                 level = cairn_log_level_parse(name);
                 if (level < 0) {
-                        cairn_log(WARN, "APP", "SIGHUP: log.level \"%s\" is not one of debug, "
-                                  "info, warn, error; level unchanged", name ? name : "");
+                        cairn_log(WARN, "APP",
+                                  "SIGHUP: log.level \"%s\" is not one of debug, "
+                                  "info, warn, error; level unchanged",
+                                  name ? name : "");
                 } else {
                         /* Said at the more verbose of the two levels, so
                          * the line survives the change. */
@@ -223,7 +224,8 @@ static size_t sections_fill(struct cairn_app *app, struct cairn_conf_section *ou
 {
         size_t n = 0;
 
-        out[n++] = (struct cairn_conf_section){ "Runtime", cairn_base_conf_items, &app->base, NULL };
+        out[n++] = (struct cairn_conf_section){ "Runtime", cairn_base_conf_items, &app->base,
+                                                NULL };
         out[n++] = (struct cairn_conf_section){ "Bus", cairn_bus_conf_items, &app->bus_conf, NULL };
         out[n++] = cairn_resilience_conf_section(app->bus_resilience_items, &app->bus_resilience);
         for (size_t i = 0; i < nextra; i++)
@@ -291,8 +293,10 @@ int cairn_app_init(struct cairn_app *app, const char *service, int argc, char **
         }
         int level = cairn_log_level_parse(app->base.log_level);
         if (level < 0) {
-                fprintf(stderr, "cairn-%s: config: log.level: \"%s\" is not one of debug, info, "
-                        "warn, error\n", service, app->base.log_level);
+                fprintf(stderr,
+                        "cairn-%s: config: log.level: \"%s\" is not one of debug, info, "
+                        "warn, error\n",
+                        service, app->base.log_level);
                 return -1;
         }
         cairn_log_init(service, (enum cairn_log_level)level);

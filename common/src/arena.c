@@ -12,7 +12,7 @@
 
 struct cairn_arena_block {
         struct cairn_arena_block *next;
-        size_t size;  /* usable bytes in data */
+        size_t size; /* usable bytes in data */
         size_t pos;
         _Alignas(16) unsigned char data[];
 };

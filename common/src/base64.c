@@ -4,6 +4,7 @@
 /* One plus the 6-bit value of each character, 0 outside the alphabet: the
  * decode loop does one lookup per character (provider replies carry hundreds
  * of kilobytes of base64). */
+/* clang-format off */
 #define B64_ALNUM \
         ['A'] = 1, ['B'] = 2, ['C'] = 3, ['D'] = 4, ['E'] = 5, ['F'] = 6, ['G'] = 7, \
         ['H'] = 8, ['I'] = 9, ['J'] = 10, ['K'] = 11, ['L'] = 12, ['M'] = 13, ['N'] = 14, \
@@ -14,6 +15,7 @@
         ['q'] = 43, ['r'] = 44, ['s'] = 45, ['t'] = 46, ['u'] = 47, ['v'] = 48, ['w'] = 49, \
         ['x'] = 50, ['y'] = 51, ['z'] = 52, ['0'] = 53, ['1'] = 54, ['2'] = 55, ['3'] = 56, \
         ['4'] = 57, ['5'] = 58, ['6'] = 59, ['7'] = 60, ['8'] = 61, ['9'] = 62
+/* clang-format on */
 
 static const uint8_t table_std[256] = { B64_ALNUM, ['+'] = 63, ['/'] = 64 };
 static const uint8_t table_url[256] = { B64_ALNUM, ['-'] = 63, ['_'] = 64 };
@@ -69,7 +71,8 @@ long cairn_base64_decode(const char *in, size_t len, bool url, uint8_t *out, siz
 
 void cairn_base64_encode(struct cairn_buf *b, const uint8_t *p, size_t n)
 {
-        static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        static const char tbl[] =
+                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
         char out[4];
 
         for (size_t i = 0; i < n; i += 3) {

@@ -21,13 +21,13 @@ struct cairn_breaker {
 
         pthread_mutex_t lock;
         enum cairn_breaker_state state;
-        uint64_t gen;              /* bumped on every transition */
-        int64_t opened_at;         /* clock ms when it last opened */
-        int consecutive;           /* failures in a row while closed */
-        bool ring[WINDOW_MAX];     /* last `window` outcomes, true = failure */
+        uint64_t gen;          /* bumped on every transition */
+        int64_t opened_at;     /* clock ms when it last opened */
+        int consecutive;       /* failures in a row while closed */
+        bool ring[WINDOW_MAX]; /* last `window` outcomes, true = failure */
         int ring_len, ring_pos, ring_failures;
-        int probes_out;            /* half-open: probes let through */
-        int probes_ok;             /* half-open: probes that succeeded */
+        int probes_out; /* half-open: probes let through */
+        int probes_ok;  /* half-open: probes that succeeded */
 
         struct cairn_series *s_state;
         struct cairn_series *s_to[3];
@@ -103,8 +103,8 @@ struct cairn_breaker *cairn_breaker_new(const char *name, const struct cairn_bre
 
                 b->s_state = cairn_metric_series(family_state(metrics), (const char *[]){ name });
                 for (int s = 0; s < 3; s++)
-                        b->s_to[s] = cairn_metric_series(to, (const char *[]){ name,
-                                                                              state_names[s] });
+                        b->s_to[s] = cairn_metric_series(to,
+                                                         (const char *[]){ name, state_names[s] });
                 b->s_rejected = cairn_metric_series(family_rejected(metrics),
                                                     (const char *[]){ name });
                 cairn_series_set(b->s_state, CAIRN_BREAKER_CLOSED);
@@ -149,7 +149,7 @@ static void transition(struct cairn_breaker *b, enum cairn_breaker_state to)
 struct change {
         bool changed;
         enum cairn_breaker_state from, to;
-        int failures, calls;       /* for the log line of a closed → open change */
+        int failures, calls; /* for the log line of a closed → open change */
 };
 
 static void announce(struct cairn_breaker *b, const struct change *c)
@@ -157,9 +157,10 @@ static void announce(struct cairn_breaker *b, const struct change *c)
         if (!c->changed)
                 return;
         if (c->to == CAIRN_BREAKER_OPEN && c->from == CAIRN_BREAKER_CLOSED)
-                cairn_log(WARN, "BREAKER", "breaker for %s opened: %d failure(s) in the last %d "
-                          "call(s); failing fast for %lld ms", b->name, c->failures, c->calls,
-                          (long long)b->conf.open_ms);
+                cairn_log(WARN, "BREAKER",
+                          "breaker for %s opened: %d failure(s) in the last %d "
+                          "call(s); failing fast for %lld ms",
+                          b->name, c->failures, c->calls, (long long)b->conf.open_ms);
         else if (c->to == CAIRN_BREAKER_OPEN)
                 cairn_log(WARN, "BREAKER", "breaker for %s re-opened: a half-open probe failed",
                           b->name);
@@ -253,12 +254,12 @@ void cairn_breaker_record(struct cairn_breaker *b, const struct cairn_breaker_ti
         case CAIRN_BREAKER_HALF_OPEN:
                 assert(ticket->probe);
                 if (failure) {
-                        c = (struct change){ true, CAIRN_BREAKER_HALF_OPEN, CAIRN_BREAKER_OPEN,
-                                             0, 0 };
+                        c = (struct change){ true, CAIRN_BREAKER_HALF_OPEN, CAIRN_BREAKER_OPEN, 0,
+                                             0 };
                         transition(b, CAIRN_BREAKER_OPEN);
                 } else if (++b->probes_ok >= b->conf.half_open_probes) {
-                        c = (struct change){ true, CAIRN_BREAKER_HALF_OPEN,
-                                             CAIRN_BREAKER_CLOSED, 0, 0 };
+                        c = (struct change){ true, CAIRN_BREAKER_HALF_OPEN, CAIRN_BREAKER_CLOSED, 0,
+                                             0 };
                         transition(b, CAIRN_BREAKER_CLOSED);
                 }
                 break;

@@ -73,6 +73,38 @@ void cairn_buf_adds(struct cairn_buf *b, const char *s)
         cairn_buf_add(b, s, strlen(s));
 }
 
+void cairn_buf_add_json_string(struct cairn_buf *b, const char *s)
+{
+        static const char hex[] = "0123456789abcdef";
+
+        cairn_buf_add(b, "\"", 1);
+        for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+                char esc[8];
+
+                if (*p == '"' || *p == '\\') {
+                        esc[0] = '\\';
+                        esc[1] = (char)*p;
+                        cairn_buf_add(b, esc, 2);
+                } else if (*p < 0x20) {
+                        if (*p == '\n') {
+                                cairn_buf_add(b, "\\n", 2);
+                        } else if (*p == '\t') {
+                                cairn_buf_add(b, "\\t", 2);
+                        } else if (*p == '\r') {
+                                cairn_buf_add(b, "\\r", 2);
+                        } else {
+                                memcpy(esc, "\\u00", 4);
+                                esc[4] = hex[*p >> 4];
+                                esc[5] = hex[*p & 15];
+                                cairn_buf_add(b, esc, 6);
+                        }
+                } else {
+                        cairn_buf_add(b, (const char *)p, 1);
+                }
+        }
+        cairn_buf_add(b, "\"", 1);
+}
+
 void cairn_buf_cleanup(struct cairn_buf *b)
 {
         free(b->p);

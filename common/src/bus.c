@@ -18,6 +18,7 @@
 #include "bus_kafka.h"
 #include "cairn/bus.h"
 #include "cairn/clock.h"
+#include "cairn/hex.h"
 #include "cairn/log.h"
 #include "cairn/metrics.h"
 #include "cairn/utf8.h"
@@ -28,19 +29,19 @@
 /* One consumed message from dispatch until its last acknowledgement. */
 struct job {
         struct cairn_bus *bus;
-        rd_kafka_message_t *rkm;   /* owned; destroyed when the job completes */
-        uint32_t gen;              /* offsets generation of its partition */
-        atomic_int acks;           /* produce acknowledgements still awaited */
+        rd_kafka_message_t *rkm; /* owned; destroyed when the job completes */
+        uint32_t gen;            /* offsets generation of its partition */
+        atomic_int acks;         /* produce acknowledgements still awaited */
         int64_t start_us;
-        struct cairn_span *span;   /* the CONSUMER span while handled; NULL when not tracing */
-        struct job *next;          /* worker queue link */
+        struct cairn_span *span; /* the CONSUMER span while handled; NULL when not tracing */
+        struct job *next;        /* worker queue link */
 };
 
 struct worker {
         struct cairn_bus *bus;
         pthread_t thread;
         pthread_mutex_t lock;
-        pthread_cond_t cond;       /* signalled on push (for the worker) and pop (for the poller) */
+        pthread_cond_t cond; /* signalled on push (for the worker) and pop (for the poller) */
         struct job *head, *tail;
         size_t len;
         bool stopping;
@@ -64,7 +65,7 @@ struct cairn_bus {
 
         struct worker *workers;
         size_t nworkers;
-        atomic_uint rr;            /* round robin for keyless messages */
+        atomic_uint rr; /* round robin for keyless messages */
 
         volatile sig_atomic_t stop;
         atomic_bool producer_stop;
@@ -295,7 +296,7 @@ static void span_start(struct cairn_bus *bus, struct job *job, struct cairn_msg_
         if (!cairn_trace_enabled()) {
                 if (headers_ok && h->traceparent[0] &&
                     cairn_traceparent_parse(h->traceparent, strlen(h->traceparent), &parent)) {
-                        cairn_trace_hex(parent.trace_id, 16, trace_id);
+                        cairn_hex_encode(parent.trace_id, 16, trace_id);
                         lctx->trace_id = trace_id;
                 }
                 return;
@@ -407,8 +408,7 @@ static void handle(struct worker *w, struct job *job)
                 goto out;
         }
         if (!h.id[0]) {
-                reject(job, &h, CAIRN_ERR_INVALID, "bad_headers", "missing header %s",
-                       CAIRN_H_ID);
+                reject(job, &h, CAIRN_ERR_INVALID, "bad_headers", "missing header %s", CAIRN_H_ID);
                 observe(bus, job, "invalid", CAIRN_ERR_INVALID);
                 goto out;
         }
@@ -490,7 +490,8 @@ static void handle(struct worker *w, struct job *job)
                                 err = cairn_status_set(&st, CAIRN_ERR_EXHAUSTED, NULL,
                                                        "REPLY_TOO_LARGE",
                                                        "reply of %zu bytes exceeds the "
-                                                       "request memory limit", len);
+                                                       "request memory limit",
+                                                       len);
                                 reply_status(job, &h, &st);
                         } else {
                                 protobuf_c_message_pack(reply, buf);
@@ -616,18 +617,20 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
 static void metrics_init(struct cairn_bus *bus, struct cairn_metrics *reg)
 {
-        bus->m_requests = cairn_metrics_counter(
-                reg, "cairn_bus_requests_total", "Requests handled, by ce_type and status code",
-                (const char *[]){ "type", "code", NULL });
-        bus->m_duration = cairn_metrics_histogram(
-                reg, "cairn_bus_request_duration_seconds",
-                "Time from dispatch to the end of the handler, by ce_type",
-                (const char *[]){ "type", NULL }, cairn_metrics_latency_buckets,
-                cairn_metrics_latency_nbuckets);
-        bus->s_inflight = cairn_metric_series(
-                cairn_metrics_gauge(reg, "cairn_bus_inflight",
-                                    "Requests consumed and not yet completed", NULL),
-                NULL);
+        bus->m_requests = cairn_metrics_counter(reg, "cairn_bus_requests_total",
+                                                "Requests handled, by ce_type and status code",
+                                                (const char *[]){ "type", "code", NULL });
+        bus->m_duration =
+                cairn_metrics_histogram(reg, "cairn_bus_request_duration_seconds",
+                                        "Time from dispatch to the end of the handler, by ce_type",
+                                        (const char *[]){ "type", NULL },
+                                        cairn_metrics_latency_buckets,
+                                        cairn_metrics_latency_nbuckets);
+        bus->s_inflight =
+                cairn_metric_series(cairn_metrics_gauge(reg, "cairn_bus_inflight",
+                                                        "Requests consumed and not yet completed",
+                                                        NULL),
+                                    NULL);
         bus->s_deadline_drops = cairn_metric_series(
                 cairn_metrics_counter(reg, "cairn_bus_deadline_dropped_total",
                                       "Requests dropped unprocessed because their deadline passed",
@@ -636,10 +639,11 @@ static void metrics_init(struct cairn_bus *bus, struct cairn_metrics *reg)
         bus->m_dlq = cairn_metrics_counter(reg, "cairn_bus_dlq_total",
                                            "Messages copied to the dead-letter topic, by reason",
                                            (const char *[]){ "reason", NULL });
-        bus->s_reply_failures = cairn_metric_series(
-                cairn_metrics_counter(reg, "cairn_bus_reply_failures_total",
-                                      "Replies the broker did not accept", NULL),
-                NULL);
+        bus->s_reply_failures =
+                cairn_metric_series(cairn_metrics_counter(reg, "cairn_bus_reply_failures_total",
+                                                          "Replies the broker did not accept",
+                                                          NULL),
+                                    NULL);
         bus->m_lag = cairn_metrics_gauge(reg, "cairn_bus_consumer_lag",
                                          "Messages behind the partition's end, per assigned "
                                          "partition, as of the last statistics report",
@@ -701,11 +705,24 @@ struct cairn_bus *cairn_bus_new(const char *service, const struct cairn_bus_conf
         metrics_init(bus, metrics);
 
         if (!cairn_kafka_topic_valid(bus->request_topic)) {
-                snprintf(errstr, errstr_size, "config: bus.request_topic: \"%s\" is not a valid topic name",
+                snprintf(errstr, errstr_size,
+                         "config: bus.request_topic: \"%s\" is not a valid topic name",
                          bus->request_topic);
                 goto fail;
         }
 
+        /* Consumer lag comes from librdkafka's statistics: every 5 s unless
+         * kafka.statistics.interval.ms says otherwise (0 turns it off). A
+         * partition the group never committed (a new group, or a replica
+         * killed before its first commit) is read from its start, not its
+         * end: requests already waiting get answered, expired ones are
+         * dropped by their deadline. Reading from the end lost them. */
+        /* clang-format off */
+        const char *consumer_defaults[] = {
+                "statistics.interval.ms", "5000",
+                "auto.offset.reset", "earliest",
+                NULL,
+        };
         /* Offsets are stored by us, after the reply is acknowledged, and
          * committed by librdkafka's timer and on close. */
         const char *consumer_overrides[] = {
@@ -716,33 +733,27 @@ struct cairn_bus *cairn_bus_new(const char *service, const struct cairn_bus_conf
                 "client.id", bus->source,
                 NULL,
         };
-        kconf = cairn_kafka_conf_new(conf, consumer_overrides, errstr, errstr_size);
+        /* clang-format on */
+        kconf = cairn_kafka_conf_new(conf, consumer_defaults, consumer_overrides, errstr,
+                                     errstr_size);
         if (!kconf)
                 goto fail;
         rd_kafka_conf_set_rebalance_cb(kconf, rebalance_cb);
         rd_kafka_conf_set_opaque(kconf, bus);
-        /* Consumer lag comes from librdkafka's statistics: every 5 s unless
-         * kafka.statistics.interval.ms says otherwise (0 turns it off). */
-        if (!cairn_conf_kafka_get(conf, "statistics.interval.ms"))
-                rd_kafka_conf_set(kconf, "statistics.interval.ms", "5000", buf, sizeof(buf));
         rd_kafka_conf_set_stats_cb(kconf, stats_cb);
-        /* A partition the group never committed (a new group, or a replica
-         * killed before its first commit) is read from its start, not its
-         * end: requests already waiting get answered, expired ones are
-         * dropped by their deadline. Reading from the end lost them. */
-        if (!cairn_conf_kafka_get(conf, "auto.offset.reset"))
-                rd_kafka_conf_set(kconf, "auto.offset.reset", "earliest", buf, sizeof(buf));
         bus->consumer = cairn_kafka_new(RD_KAFKA_CONSUMER, kconf, errstr, errstr_size);
         if (!bus->consumer)
                 goto fail;
         rd_kafka_poll_set_consumer(bus->consumer);
 
+        /* clang-format off */
         const char *producer_overrides[] = {
                 "enable.idempotence", "true",
                 "client.id", bus->source,
                 NULL,
         };
-        kconf = cairn_kafka_conf_new(conf, producer_overrides, errstr, errstr_size);
+        /* clang-format on */
+        kconf = cairn_kafka_conf_new(conf, NULL, producer_overrides, errstr, errstr_size);
         if (!kconf)
                 goto fail;
         rd_kafka_conf_set_dr_msg_cb(kconf, dr_msg_cb);

@@ -1,8 +1,10 @@
-/* Calls to other services through their dependency's bulkhead, circuit
- * breaker and retry policy: one logical call holds a bulkhead slot until its
- * final outcome; each attempt asks the breaker and reports to it; attempts
- * that fail with a retryable code are sent again, with the same ce_id, after
- * a full-jitter backoff, while the call's deadline leaves room.
+/* The public bus client (cairn/bus.h), built over the single attempts of
+ * bus_client.c: calls to other services go through their dependency's
+ * bulkhead, circuit breaker and retry policy. One logical call holds a
+ * bulkhead slot until its final outcome; each attempt asks the breaker and
+ * reports to it; attempts that fail with a retryable code are sent again,
+ * with the same ce_id, after a full-jitter backoff, while the call's
+ * deadline leaves room.
  *
  * Threads: the first attempt is produced on the caller's thread; later ones
  * on this layer's retry thread. Attempt outcomes arrive on the client's
@@ -13,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bus_call.h"
+#include "bus_client.h"
 #include "cairn/trace.h"
 #include "cairn/clock.h"
 #include "cairn/log.h"
@@ -36,13 +38,13 @@ struct rcall {
         char *traceparent;
         char *tracestate;
         char *request_id;
-        bool no_wait;                      /* never block for a reply partition */
-        int64_t deadline_ms;               /* the whole call's, unix ms */
+        bool no_wait;        /* never block for a reply partition */
+        int64_t deadline_ms; /* the whole call's, unix ms */
         int attempts;
         struct cairn_breaker_ticket ticket;
         cairn_call_cb cb;
         void *opaque;
-        int64_t due_us;                    /* when waiting for a retry: monotonic */
+        int64_t due_us; /* when waiting for a retry: monotonic */
         struct rcall *next;
 };
 
@@ -59,7 +61,7 @@ struct bus_calls {
         size_t nconfs;
         struct cairn_dependency *deps[DEPS_MAX];
         size_t ndeps;
-        struct rcall *retries;             /* sorted by due_us */
+        struct rcall *retries; /* sorted by due_us */
         bool stopping;
         bool thread_started;
         pthread_t thread;
@@ -405,27 +407,71 @@ cairn_err_t cairn_bus_call_async(struct cairn_bus_client *cli, const char *topic
         return err;
 }
 
-void cairn_call_opts_from_request(const struct cairn_request *req, struct cairn_call_opts *opts)
+struct waiter {
+        pthread_mutex_t lock;
+        pthread_cond_t cond;
+        bool done;
+        cairn_err_t err;
+        struct cairn_status *st;
+        const ProtobufCMessageDescriptor *desc;
+        ProtobufCAllocator *alloc;
+        ProtobufCMessage *reply;
+};
+
+static void waiter_cb(const struct cairn_reply *reply, void *opaque)
 {
-        memset(opts, 0, sizeof(*opts));
-        if (!req)
-                return;
-        opts->authorization = req->authorization;
-        if (req->hdrs) {
-                opts->deadline_ms = req->hdrs->deadline_ms;
-                /* Trace context as received; tracing may replace it with a
-                 * child span's before the call. */
-                if (req->hdrs->traceparent[0])
-                        opts->traceparent = req->hdrs->traceparent;
-                if (req->hdrs->tracestate[0])
-                        opts->tracestate = req->hdrs->tracestate;
+        struct waiter *w = opaque;
+
+        w->err = reply->err;
+        if (reply->err) {
+                *w->st = reply->st;
+        } else if (strcmp(reply->ce_type, w->desc->name) != 0) {
+                w->err = cairn_status_set(w->st, CAIRN_ERR_INTERNAL, NULL, NULL,
+                                          "expected a %s reply, got ce_type \"%s\"", w->desc->name,
+                                          reply->ce_type);
+        } else {
+                w->reply = protobuf_c_message_unpack(w->desc, w->alloc, reply->len, reply->payload);
+                if (!w->reply)
+                        w->err = cairn_status_set(w->st, CAIRN_ERR_INTERNAL, NULL, NULL,
+                                                  "reply does not decode as %s", w->desc->name);
         }
+        pthread_mutex_lock(&w->lock);
+        w->done = true;
+        pthread_cond_signal(&w->cond);
+        pthread_mutex_unlock(&w->lock);
+}
+
+cairn_err_t cairn_bus_call(struct cairn_bus_client *cli, const char *topic, const char *key,
+                           const ProtobufCMessage *msg, const struct cairn_call_opts *opts,
+                           const ProtobufCMessageDescriptor *reply_desc, ProtobufCAllocator *alloc,
+                           ProtobufCMessage **reply, struct cairn_status *st)
+{
+        struct waiter w = { .st = st, .desc = reply_desc, .alloc = alloc };
+        cairn_err_t err;
+
+        *reply = NULL;
+        cairn_status_clear(st);
+        pthread_mutex_init(&w.lock, NULL);
+        pthread_cond_init(&w.cond, NULL);
+        err = cairn_bus_call_async(cli, topic, key, msg, opts, waiter_cb, &w, st);
+        if (err == CAIRN_OK) {
+                pthread_mutex_lock(&w.lock);
+                while (!w.done)
+                        pthread_cond_wait(&w.cond, &w.lock);
+                pthread_mutex_unlock(&w.lock);
+                err = w.err;
+                *reply = w.reply;
+        }
+        pthread_cond_destroy(&w.cond);
+        pthread_mutex_destroy(&w.lock);
+        return err;
 }
 
 /* ---- lifecycle ---- */
 
-struct bus_calls *bus_calls_new(struct cairn_bus_client *cli, const struct cairn_bus_conf *bconf,
-                                struct cairn_metrics *metrics)
+static struct bus_calls *bus_calls_new(struct cairn_bus_client *cli,
+                                       const struct cairn_bus_conf *bconf,
+                                       struct cairn_metrics *metrics)
 {
         struct bus_calls *bc = calloc(1, sizeof(*bc));
 
@@ -443,7 +489,9 @@ struct bus_calls *bus_calls_new(struct cairn_bus_client *cli, const struct cairn
         return bc;
 }
 
-void bus_calls_stop(struct bus_calls *bc)
+/* Stops the retry thread and fails the calls waiting to be retried; calls
+ * still in flight then fail without retrying. */
+static void bus_calls_stop(struct bus_calls *bc)
 {
         struct rcall *rc;
 
@@ -473,7 +521,7 @@ void bus_calls_stop(struct bus_calls *bc)
         }
 }
 
-void bus_calls_free(struct bus_calls *bc)
+static void bus_calls_free(struct bus_calls *bc)
 {
         if (!bc)
                 return;
@@ -483,4 +531,36 @@ void bus_calls_free(struct bus_calls *bc)
         pthread_cond_destroy(&bc->cond);
         pthread_mutex_destroy(&bc->lock);
         free(bc);
+}
+
+struct cairn_bus_client *cairn_bus_client_new(const char *service,
+                                              const struct cairn_bus_conf *bconf,
+                                              const struct cairn_conf *conf,
+                                              struct cairn_metrics *metrics, char *errstr,
+                                              size_t errstr_size)
+{
+        struct cairn_bus_client *cli = bus_client_create(service, bconf, metrics);
+
+        /* The retry thread and the resilience metrics come before Kafka. */
+        bus_client_set_calls(cli, bus_calls_new(cli, bconf, metrics));
+        if (bus_client_start(cli, conf, errstr, errstr_size) != 0) {
+                cairn_bus_client_free(cli);
+                return NULL;
+        }
+        return cli;
+}
+
+void cairn_bus_client_free(struct cairn_bus_client *cli)
+{
+        struct bus_calls *bc;
+
+        if (!cli)
+                return;
+        bc = bus_client_calls(cli);
+        /* Nothing is retried from here on. */
+        bus_calls_stop(bc);
+        bus_client_close(cli);
+        /* Last: the calls the client failed while closing reported to their
+         * dependencies. */
+        bus_calls_free(bc);
 }

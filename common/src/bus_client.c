@@ -1,5 +1,6 @@
-/* The calling side of the bus: produce a request that names our reply topic
- * and partition, and match replies to waiting calls by correlation id.
+/* The calling side of the bus, one attempt at a time: produce a request
+ * that names our reply topic and partition, and match replies to waiting
+ * calls by correlation id. bus_call.c adds retries, breakers and bulkheads.
  *
  * Threads: any thread may call; one thread polls the reply consumer and
  * expires calls whose deadline passed; one serves the producer's delivery
@@ -14,7 +15,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-#include "bus_call.h"
+#include "bus_client.h"
 #include "bus_kafka.h"
 #include "cairn/bus.h"
 #include "cairn/clock.h"
@@ -26,15 +27,15 @@
 
 struct call {
         char id[37];
-        int64_t deadline_us;       /* monotonic */
+        int64_t deadline_us; /* monotonic */
         int64_t start_us;
         cairn_call_cb cb;
         void *opaque;
-        uint64_t attempt;          /* tells this produce's delivery report from another
+        uint64_t attempt;         /* tells this produce's delivery report from another
                                     * attempt's with the same id */
-        struct cairn_span *span;   /* the PRODUCER span (NULL when not tracing); ended in finish() */
-        struct call *hnext;        /* hash chain */
-        struct call *prev, *next;  /* list ordered by deadline */
+        struct cairn_span *span;  /* the PRODUCER span (NULL when not tracing); ended in finish() */
+        struct call *hnext;       /* hash chain */
+        struct call *prev, *next; /* list ordered by deadline */
 };
 
 struct cairn_bus_client {
@@ -48,19 +49,19 @@ struct cairn_bus_client {
         rd_kafka_t *consumer;
 
         pthread_mutex_t lock;
-        pthread_cond_t assigned;   /* reply_partition became >= 0 */
-        int32_t reply_partition;   /* first assigned reply partition, -1 when none */
-        int32_t *reply_parts;      /* every assigned reply partition */
+        pthread_cond_t assigned; /* reply_partition became >= 0 */
+        int32_t reply_partition; /* first assigned reply partition, -1 when none */
+        int32_t *reply_parts;    /* every assigned reply partition */
         int nreply_parts;
-        unsigned next_part;        /* calls spread their replies over reply_parts */
-        int64_t *resume;           /* next reply offset per partition, -1 unknown; reply thread only */
+        unsigned next_part; /* calls spread their replies over reply_parts */
+        int64_t *resume;    /* next reply offset per partition, -1 unknown; reply thread only */
         int32_t nresume;
         struct call *buckets[NBUCKETS];
         struct call *dl_head, *dl_tail;
         size_t ncalls;
 
         atomic_bool stop;
-        bool threads;              /* reply and producer threads started */
+        bool threads; /* reply and producer threads started */
         pthread_t reply_thread;
         pthread_t producer_thread;
 
@@ -69,7 +70,7 @@ struct cairn_bus_client {
         struct cairn_series *s_inflight;
         struct cairn_series *s_orphans;
 
-        struct bus_calls *calls;   /* retries, breakers, bulkheads (bus_call.c) */
+        struct bus_calls *calls; /* retries, breakers, bulkheads: bus_call.c's */
 };
 
 static size_t bucket_of(const char *id)
@@ -293,7 +294,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         rd_kafka_assign(rk, parts);
         pthread_mutex_lock(&cli->lock);
         free(cli->reply_parts);
-        cli->reply_parts = malloc(sizeof(*cli->reply_parts) * (size_t)(parts->cnt ? parts->cnt : 1));
+        cli->reply_parts = malloc(sizeof(*cli->reply_parts) *
+                                  (size_t)(parts->cnt ? parts->cnt : 1));
         if (!cli->reply_parts)
                 abort();
         for (int i = 0; i < parts->cnt; i++)
@@ -474,7 +476,8 @@ cairn_err_t cairn_bus_call_once(struct cairn_bus_client *cli, const char *topic,
                 pthread_mutex_unlock(&cli->lock);
                 rd_kafka_headers_destroy(hdrs);
                 free(buf);
-                cairn_span_end_err(c->span, CAIRN_ERR_CONFLICT, "a call with this ce_id is waiting");
+                cairn_span_end_err(c->span, CAIRN_ERR_CONFLICT,
+                                   "a call with this ce_id is waiting");
                 free(c);
                 return cairn_status_set(st, CAIRN_ERR_CONFLICT, NULL, NULL,
                                         "a call with ce_id %s is already waiting", opts->ce_id);
@@ -543,67 +546,6 @@ cairn_err_t cairn_bus_call_once(struct cairn_bus_client *cli, const char *topic,
         return CAIRN_OK;
 }
 
-struct waiter {
-        pthread_mutex_t lock;
-        pthread_cond_t cond;
-        bool done;
-        cairn_err_t err;
-        struct cairn_status *st;
-        const ProtobufCMessageDescriptor *desc;
-        ProtobufCAllocator *alloc;
-        ProtobufCMessage *reply;
-};
-
-static void waiter_cb(const struct cairn_reply *reply, void *opaque)
-{
-        struct waiter *w = opaque;
-
-        w->err = reply->err;
-        if (reply->err) {
-                *w->st = reply->st;
-        } else if (strcmp(reply->ce_type, w->desc->name) != 0) {
-                w->err = cairn_status_set(w->st, CAIRN_ERR_INTERNAL, NULL, NULL,
-                                          "expected a %s reply, got ce_type \"%s\"",
-                                          w->desc->name, reply->ce_type);
-        } else {
-                w->reply = protobuf_c_message_unpack(w->desc, w->alloc, reply->len,
-                                                     reply->payload);
-                if (!w->reply)
-                        w->err = cairn_status_set(w->st, CAIRN_ERR_INTERNAL, NULL, NULL,
-                                                  "reply does not decode as %s", w->desc->name);
-        }
-        pthread_mutex_lock(&w->lock);
-        w->done = true;
-        pthread_cond_signal(&w->cond);
-        pthread_mutex_unlock(&w->lock);
-}
-
-cairn_err_t cairn_bus_call(struct cairn_bus_client *cli, const char *topic, const char *key,
-                           const ProtobufCMessage *msg, const struct cairn_call_opts *opts,
-                           const ProtobufCMessageDescriptor *reply_desc, ProtobufCAllocator *alloc,
-                           ProtobufCMessage **reply, struct cairn_status *st)
-{
-        struct waiter w = { .st = st, .desc = reply_desc, .alloc = alloc };
-        cairn_err_t err;
-
-        *reply = NULL;
-        cairn_status_clear(st);
-        pthread_mutex_init(&w.lock, NULL);
-        pthread_cond_init(&w.cond, NULL);
-        err = cairn_bus_call_async(cli, topic, key, msg, opts, waiter_cb, &w, st);
-        if (err == CAIRN_OK) {
-                pthread_mutex_lock(&w.lock);
-                while (!w.done)
-                        pthread_cond_wait(&w.cond, &w.lock);
-                pthread_mutex_unlock(&w.lock);
-                err = w.err;
-                *reply = w.reply;
-        }
-        pthread_cond_destroy(&w.cond);
-        pthread_mutex_destroy(&w.lock);
-        return err;
-}
-
 /* ---- lifecycle ---- */
 
 static void metrics_init(struct cairn_bus_client *cli, struct cairn_metrics *reg)
@@ -615,10 +557,9 @@ static void metrics_init(struct cairn_bus_client *cli, struct cairn_metrics *reg
                                                   "Time from call to reply or failure", NULL,
                                                   cairn_metrics_latency_buckets,
                                                   cairn_metrics_latency_nbuckets);
-        cli->s_inflight = cairn_metric_series(
-                cairn_metrics_gauge(reg, "cairn_bus_calls_inflight", "Calls awaiting a reply",
-                                    NULL),
-                NULL);
+        cli->s_inflight = cairn_metric_series(cairn_metrics_gauge(reg, "cairn_bus_calls_inflight",
+                                                                  "Calls awaiting a reply", NULL),
+                                              NULL);
         cli->s_orphans = cairn_metric_series(
                 cairn_metrics_counter(reg, "cairn_bus_orphan_replies_total",
                                       "Replies that matched no waiting call (late or foreign)",
@@ -626,15 +567,10 @@ static void metrics_init(struct cairn_bus_client *cli, struct cairn_metrics *reg
                 NULL);
 }
 
-struct cairn_bus_client *cairn_bus_client_new(const char *service, const struct cairn_bus_conf *bconf,
-                                              const struct cairn_conf *conf,
-                                              struct cairn_metrics *metrics, char *errstr,
-                                              size_t errstr_size)
+struct cairn_bus_client *bus_client_create(const char *service, const struct cairn_bus_conf *bconf,
+                                           struct cairn_metrics *metrics)
 {
         struct cairn_bus_client *cli = calloc(1, sizeof(*cli));
-        rd_kafka_conf_t *kconf;
-        rd_kafka_topic_partition_list_t *topics;
-        rd_kafka_resp_err_t err;
 
         if (!cli)
                 abort();
@@ -649,30 +585,42 @@ struct cairn_bus_client *cairn_bus_client_new(const char *service, const struct 
         pthread_mutex_init(&cli->lock, NULL);
         pthread_cond_init(&cli->assigned, NULL);
         metrics_init(cli, metrics);
-        cli->calls = bus_calls_new(cli, bconf, metrics);
+        return cli;
+}
+
+int bus_client_start(struct cairn_bus_client *cli, const struct cairn_conf *conf, char *errstr,
+                     size_t errstr_size)
+{
+        rd_kafka_conf_t *kconf;
+        rd_kafka_topic_partition_list_t *topics;
+        rd_kafka_resp_err_t err;
 
         if (!cairn_kafka_topic_valid(cli->reply_topic)) {
-                snprintf(errstr, errstr_size, "config: bus.reply_topic: \"%s\" is not a valid topic name",
+                snprintf(errstr, errstr_size,
+                         "config: bus.reply_topic: \"%s\" is not a valid topic name",
                          cli->reply_topic);
-                goto fail;
+                return -1;
         }
 
+        /* clang-format off */
         const char *producer_overrides[] = {
                 "enable.idempotence", "true",
                 "delivery.report.only.error", "true",
                 "client.id", cli->source,
                 NULL,
         };
-        kconf = cairn_kafka_conf_new(conf, producer_overrides, errstr, errstr_size);
+        /* clang-format on */
+        kconf = cairn_kafka_conf_new(conf, NULL, producer_overrides, errstr, errstr_size);
         if (!kconf)
-                goto fail;
+                return -1;
         rd_kafka_conf_set_dr_msg_cb(kconf, dr_msg_cb);
         rd_kafka_conf_set_opaque(kconf, cli);
         cli->producer = cairn_kafka_new(RD_KAFKA_PRODUCER, kconf, errstr, errstr_size);
         if (!cli->producer)
-                goto fail;
+                return -1;
 
         /* Replies need no commits: a restarted client starts at the end. */
+        /* clang-format off */
         const char *consumer_overrides[] = {
                 "group.id", cli->reply_topic,
                 "enable.auto.commit", "false",
@@ -681,14 +629,15 @@ struct cairn_bus_client *cairn_bus_client_new(const char *service, const struct 
                 "client.id", cli->source,
                 NULL,
         };
-        kconf = cairn_kafka_conf_new(conf, consumer_overrides, errstr, errstr_size);
+        /* clang-format on */
+        kconf = cairn_kafka_conf_new(conf, NULL, consumer_overrides, errstr, errstr_size);
         if (!kconf)
-                goto fail;
+                return -1;
         rd_kafka_conf_set_rebalance_cb(kconf, rebalance_cb);
         rd_kafka_conf_set_opaque(kconf, cli);
         cli->consumer = cairn_kafka_new(RD_KAFKA_CONSUMER, kconf, errstr, errstr_size);
         if (!cli->consumer)
-                goto fail;
+                return -1;
         rd_kafka_poll_set_consumer(cli->consumer);
         topics = rd_kafka_topic_partition_list_new(1);
         rd_kafka_topic_partition_list_add(topics, cli->reply_topic, RD_KAFKA_PARTITION_UA);
@@ -697,7 +646,7 @@ struct cairn_bus_client *cairn_bus_client_new(const char *service, const struct 
         if (err) {
                 snprintf(errstr, errstr_size, "subscribe to %s failed: %s", cli->reply_topic,
                          rd_kafka_err2str(err));
-                goto fail;
+                return -1;
         }
         pthread_create(&cli->reply_thread, NULL, reply_main, cli);
         pthread_create(&cli->producer_thread, NULL, producer_main, cli);
@@ -705,7 +654,7 @@ struct cairn_bus_client *cairn_bus_client_new(const char *service, const struct 
 
         /* Wait for a reply partition, so the first call does not pay for
          * the group join. */
-        int64_t until = cairn_mono_us() + bconf->call_timeout_ms * 1000;
+        int64_t until = cairn_mono_us() + cli->bconf->call_timeout_ms * 1000;
         pthread_mutex_lock(&cli->lock);
         while (cli->reply_partition < 0 && cairn_mono_us() < until) {
                 pthread_mutex_unlock(&cli->lock);
@@ -717,10 +666,7 @@ struct cairn_bus_client *cairn_bus_client_new(const char *service, const struct 
         if (!ok)
                 cairn_log(WARN, "BUS", "no partition of %s assigned yet; calls will wait for one",
                           cli->reply_topic);
-        return cli;
-fail:
-        cairn_bus_client_free(cli);
-        return NULL;
+        return 0;
 }
 
 bool cairn_bus_client_ready(void *opaque, char *why, size_t why_size)
@@ -739,12 +685,10 @@ bool cairn_bus_client_ready(void *opaque, char *why, size_t why_size)
                                  why, why_size);
 }
 
-void cairn_bus_client_free(struct cairn_bus_client *cli)
+void bus_client_close(struct cairn_bus_client *cli)
 {
         if (!cli)
                 return;
-        /* Nothing is retried from here on. */
-        bus_calls_stop(cli->calls);
         atomic_store(&cli->stop, true);
         pthread_mutex_lock(&cli->lock);
         pthread_cond_broadcast(&cli->assigned);
@@ -771,12 +715,16 @@ void cairn_bus_client_free(struct cairn_bus_client *cli)
         }
         if (cli->producer)
                 rd_kafka_destroy(cli->producer);
-        bus_calls_free(cli->calls);
         pthread_cond_destroy(&cli->assigned);
         pthread_mutex_destroy(&cli->lock);
         free(cli->reply_parts);
         free(cli->resume);
         free(cli);
+}
+
+void bus_client_set_calls(struct cairn_bus_client *cli, struct bus_calls *bc)
+{
+        cli->calls = bc;
 }
 
 struct bus_calls *bus_client_calls(struct cairn_bus_client *cli)

@@ -4,25 +4,8 @@
 #include <string.h>
 
 #include "bus_kafka.h"
+#include "cairn/kafka_conf.h"
 #include "cairn/log.h"
-
-struct apply_ctx {
-        rd_kafka_conf_t *kconf;
-        char *errstr;
-        size_t errstr_size;
-};
-
-static int apply_one(const char *name, const char *value, void *opaque)
-{
-        struct apply_ctx *ctx = opaque;
-        char err[256];
-
-        if (rd_kafka_conf_set(ctx->kconf, name, value, err, sizeof(err)) != RD_KAFKA_CONF_OK) {
-                snprintf(ctx->errstr, ctx->errstr_size, "config: kafka.%s: %s", name, err);
-                return -1;
-        }
-        return 0;
-}
 
 /* librdkafka levels are syslog levels. @locality librdkafka's threads. */
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
@@ -58,28 +41,15 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
         }
 }
 
-rd_kafka_conf_t *cairn_kafka_conf_new(const struct cairn_conf *conf, const char *const *overrides,
-                                      char *errstr, size_t errstr_size)
+rd_kafka_conf_t *cairn_kafka_conf_new(const struct cairn_conf *conf, const char *const *defaults,
+                                      const char *const *overrides, char *errstr,
+                                      size_t errstr_size)
 {
         rd_kafka_conf_t *kconf = rd_kafka_conf_new();
-        struct apply_ctx ctx = { kconf, errstr, errstr_size };
 
-        if (!cairn_conf_kafka_get(conf, "bootstrap.servers")) {
-                snprintf(errstr, errstr_size,
-                         "config: kafka.bootstrap.servers is required (set it in the file or "
-                         "CAIRN_KAFKA_BOOTSTRAP_SERVERS)");
+        if (cairn_kafka_conf_apply(kconf, conf, defaults, overrides, errstr, errstr_size) != 0) {
                 rd_kafka_conf_destroy(kconf);
                 return NULL;
-        }
-        if (cairn_conf_foreach_kafka(conf, apply_one, &ctx) != 0) {
-                rd_kafka_conf_destroy(kconf);
-                return NULL;
-        }
-        for (size_t i = 0; overrides && overrides[i]; i += 2) {
-                if (apply_one(overrides[i], overrides[i + 1], &ctx) != 0) {
-                        rd_kafka_conf_destroy(kconf);
-                        return NULL;
-                }
         }
         rd_kafka_conf_set_log_cb(kconf, log_cb);
         rd_kafka_conf_set_error_cb(kconf, error_cb);

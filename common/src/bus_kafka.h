@@ -10,12 +10,13 @@
 
 #include "cairn/conf.h"
 
-/* A librdkafka configuration with every "kafka." key of @p conf applied,
- * then @p overrides (NULL-terminated name/value pairs the runtime depends
- * on), with log and error callbacks routed to cairn_log. Returns NULL with
- * @p errstr naming the offending key. The caller owns the result. */
-rd_kafka_conf_t *cairn_kafka_conf_new(const struct cairn_conf *conf, const char *const *overrides,
-                                      char *errstr, size_t errstr_size);
+/* A librdkafka configuration set by cairn_kafka_conf_apply() (@p defaults,
+ * the "kafka." keys of @p conf, then @p overrides), with log and error
+ * callbacks routed to cairn_log. Returns NULL with @p errstr naming the
+ * offending key. The caller owns the result. */
+rd_kafka_conf_t *cairn_kafka_conf_new(const struct cairn_conf *conf, const char *const *defaults,
+                                      const char *const *overrides, char *errstr,
+                                      size_t errstr_size);
 
 /* Creates a handle of @p type from @p kconf (consumed on success and on
  * failure). Returns NULL with @p errstr set. */

@@ -10,9 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include <yaml.h>
-
 #include "cairn/conf.h"
+#include "cairn/yaml.h"
 
 extern char **environ;
 
@@ -28,9 +27,9 @@ extern char **environ;
 #define ENV_NAME_MAX     160
 
 struct kafka_prop {
-        char *name;  /* without the "kafka." prefix */
+        char *name; /* without the "kafka." prefix */
         char *value;
-        int line;    /* line in the file; 0 when it came from the environment */
+        int line; /* line in the file; 0 when it came from the environment */
 };
 
 struct cairn_conf {
@@ -75,9 +74,8 @@ struct loader {
         struct cairn_conf *conf;
         struct slot *slots;
         size_t nslots;
-        yaml_document_t doc;
-        unsigned char *seen; /* per document node: visited once already */
-        size_t nnodes;
+        struct cairn_yaml *yaml; /* the file, while it is read */
+        unsigned char *seen;     /* per node id: visited once already */
         char *errstr;
         size_t errstr_size;
 };
@@ -208,30 +206,17 @@ static int kafka_put(struct cairn_conf *conf, const char *name, const char *valu
         return 0;
 }
 
-static const char *scalar_value(const yaml_node_t *node)
+/* A value with a NUL byte inside would be cut short where it is stored. */
+static bool scalar_has_nul(const struct cairn_yaml_node *node)
 {
-        return (const char *)node->data.scalar.value;
+        return memchr(node->value, '\0', node->len) != NULL;
 }
 
-/* A plain empty, "~" or "null" scalar: "bus:" with everything below it
- * commented out. */
-static bool scalar_is_null(const yaml_node_t *node)
-{
-        const char *v = scalar_value(node);
+static int walk(struct loader *ld, const struct cairn_yaml_node *node, char *path, size_t len,
+                int line, int depth);
 
-        if (node->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-                return false;
-        return v[0] == '\0' || strcmp(v, "~") == 0 || strcasecmp(v, "null") == 0;
-}
-
-static bool scalar_has_nul(const yaml_node_t *node)
-{
-        return memchr(node->data.scalar.value, '\0', node->data.scalar.length) != NULL;
-}
-
-static int walk(struct loader *ld, int index, char *path, size_t len, int line, int depth);
-
-static int walk_scalar(struct loader *ld, yaml_node_t *node, const char *path, int line)
+static int walk_scalar(struct loader *ld, const struct cairn_yaml_node *node, const char *path,
+                       int line)
 {
         struct slot *slot;
         struct kafka_prop *kp;
@@ -244,7 +229,7 @@ static int walk_scalar(struct loader *ld, yaml_node_t *node, const char *path, i
                                     line, slot->line);
                 if (scalar_has_nul(node))
                         return fail(ld, "%s: value contains a NUL byte (line %d)", path, line);
-                slot->value = scalar_value(node);
+                slot->value = node->value;
                 slot->origin = FROM_FILE;
                 slot->line = line;
                 return 0;
@@ -255,11 +240,12 @@ static int walk_scalar(struct loader *ld, yaml_node_t *node, const char *path, i
                                     line, kp->line);
                 if (scalar_has_nul(node))
                         return fail(ld, "%s: value contains a NUL byte (line %d)", path, line);
-                if (kafka_put(ld->conf, path + KAFKA_PREFIX_LEN, scalar_value(node), line) != 0)
+                if (kafka_put(ld->conf, path + KAFKA_PREFIX_LEN, node->value, line) != 0)
                         return fail(ld, "out of memory");
                 return 0;
         case KEY_PREFIX:
-                if (scalar_is_null(node))
+                /* "bus:" with everything below it commented out */
+                if (cairn_yaml_is_null(node))
                         return 0;
                 return fail(ld, "%s: expected a mapping (line %d)", path, line);
         case KEY_UNKNOWN:
@@ -268,50 +254,46 @@ static int walk_scalar(struct loader *ld, yaml_node_t *node, const char *path, i
         }
 }
 
-static int walk_mapping(struct loader *ld, yaml_node_t *node, char *path, size_t len,
-                        int depth)
+static int walk_mapping(struct loader *ld, const struct cairn_yaml_node *node, char *path,
+                        size_t len, int depth)
 {
-        yaml_node_pair_t *start = node->data.mapping.pairs.start;
-        yaml_node_pair_t *top = node->data.mapping.pairs.top;
-
         if (depth >= DEPTH_MAX)
-                return fail(ld, "%s: nested too deeply (line %d)", path,
-                            (int)node->start_mark.line + 1);
-        for (yaml_node_pair_t *pair = start; pair < top; pair++) {
-                yaml_node_t *key = yaml_document_get_node(&ld->doc, pair->key);
-                int line = key ? (int)key->start_mark.line + 1 : 0;
+                return fail(ld, "%s: nested too deeply (line %d)", path, node->line);
+        for (size_t i = 0; i < node->n; i++) {
+                const struct cairn_yaml_node *key = node->pairs[i].key;
+                int line = key->line;
                 size_t klen, n;
                 int rc;
 
-                if (!key || key->type != YAML_SCALAR_NODE)
-                        return fail(ld, "%s%skeys must be scalars (line %d)", path,
-                                    len ? ": " : "", line);
-                if (ld->seen[pair->key - 1]++)
+                if (key->type != CAIRN_YAML_SCALAR)
+                        return fail(ld, "%s%skeys must be scalars (line %d)", path, len ? ": " : "",
+                                    line);
+                if (ld->seen[key->id]++)
                         return fail(ld, "YAML aliases are not supported (line %d)", line);
-                klen = key->data.scalar.length;
+                klen = key->len;
                 if (klen == 0 || scalar_has_nul(key))
-                        return fail(ld, "%s%sempty or invalid key (line %d)", path,
-                                    len ? ": " : "", line);
+                        return fail(ld, "%s%sempty or invalid key (line %d)", path, len ? ": " : "",
+                                    line);
                 if (len + 1 + klen >= PATH_MAX_LEN)
                         return fail(ld, "key too long (line %d)", line);
 
                 /* Same key twice in this mapping, whatever lies below it. */
-                for (yaml_node_pair_t *prev = start; prev < pair; prev++) {
-                        yaml_node_t *pk = yaml_document_get_node(&ld->doc, prev->key);
+                for (size_t j = 0; j < i; j++) {
+                        const struct cairn_yaml_node *pk = node->pairs[j].key;
 
-                        if (pk->data.scalar.length == klen &&
-                            memcmp(pk->data.scalar.value, key->data.scalar.value, klen) == 0)
-                                return fail(ld, "duplicate key \"%s%s%s\" (line %d, first on "
-                                            "line %d)", path, len ? "." : "", scalar_value(key),
-                                            line, (int)pk->start_mark.line + 1);
+                        if (pk->len == klen && memcmp(pk->value, key->value, klen) == 0)
+                                return fail(ld,
+                                            "duplicate key \"%s%s%s\" (line %d, first on "
+                                            "line %d)",
+                                            path, len ? "." : "", key->value, line, pk->line);
                 }
 
                 n = len;
                 if (n)
                         path[n++] = '.';
-                memcpy(path + n, key->data.scalar.value, klen);
+                memcpy(path + n, key->value, klen);
                 path[n + klen] = '\0';
-                rc = walk(ld, pair->value, path, n + klen, line, depth + 1);
+                rc = walk(ld, node->pairs[i].value, path, n + klen, line, depth + 1);
                 path[len] = '\0';
                 if (rc != 0)
                         return rc;
@@ -319,35 +301,33 @@ static int walk_mapping(struct loader *ld, yaml_node_t *node, char *path, size_t
         return 0;
 }
 
-/* Visits the node @p index found at @p path (empty for the root), which the
- * file names on @p line. */
-static int walk(struct loader *ld, int index, char *path, size_t len, int line, int depth)
+/* Visits @p node found at @p path (empty for the root), which the file names
+ * on @p line. */
+static int walk(struct loader *ld, const struct cairn_yaml_node *node, char *path, size_t len,
+                int line, int depth)
 {
-        yaml_node_t *node = yaml_document_get_node(&ld->doc, index);
         enum key_class kc;
 
-        if (!node)
-                return fail(ld, "%s: missing value (line %d)", path, line);
         /* Aliases share nodes; a node met twice was reached through one. */
-        if (ld->seen[index - 1]++)
+        if (ld->seen[node->id]++)
                 return fail(ld, "%s%sYAML aliases are not supported (line %d)", path,
                             len ? ": " : "", line);
 
         if (len == 0) {
-                if (node->type == YAML_MAPPING_NODE)
+                if (node->type == CAIRN_YAML_MAPPING)
                         return walk_mapping(ld, node, path, len, depth);
-                if (node->type == YAML_SCALAR_NODE && scalar_is_null(node))
+                if (cairn_yaml_is_null(node))
                         return 0;
                 return fail(ld, "expected a mapping at the top level (line %d)", line);
         }
 
-        if (node->type == YAML_SCALAR_NODE)
+        if (node->type == CAIRN_YAML_SCALAR)
                 return walk_scalar(ld, node, path, line);
 
         kc = classify(ld, path);
         if (kc == KEY_UNKNOWN)
                 return fail(ld, "unknown key \"%s\" (line %d)", path, line);
-        if (node->type == YAML_MAPPING_NODE) {
+        if (node->type == CAIRN_YAML_MAPPING) {
                 if (kc == KEY_DECLARED)
                         return fail(ld, "%s: expected a scalar, got a mapping (line %d)", path,
                                     line);
@@ -359,106 +339,24 @@ static int walk(struct loader *ld, int index, char *path, size_t len, int line, 
         return fail(ld, "%s: expected a scalar, got a sequence (line %d)", path, line);
 }
 
-static char *file_read(struct loader *ld, const char *path, size_t *len)
+/* Reads @p path into ld->yaml and records every key it sets. */
+static int file_load(struct loader *ld, const char *path)
 {
-        FILE *fp = fopen(path, "rb");
-        char *buf;
-        size_t n;
-
-        if (!fp) {
-                fail(ld, "cannot open %s: %s", path, strerror(errno));
-                return NULL;
-        }
-        buf = malloc(FILE_MAX + 1);
-        if (!buf) {
-                fclose(fp);
-                fail(ld, "out of memory");
-                return NULL;
-        }
-        n = fread(buf, 1, FILE_MAX + 1, fp);
-        if (ferror(fp)) {
-                fail(ld, "cannot read %s: %s", path, strerror(errno));
-                goto err;
-        }
-        if (n > FILE_MAX) {
-                fail(ld, "%s: larger than %d bytes", path, FILE_MAX);
-                goto err;
-        }
-        fclose(fp);
-        buf[n] = '\0';
-        *len = n;
-        return buf;
-err:
-        fclose(fp);
-        free(buf);
-        return NULL;
-}
-
-static int yaml_fail(struct loader *ld, const char *path, const yaml_parser_t *parser)
-{
-        const char *problem = parser->problem ? parser->problem : "invalid YAML";
-
-        if (parser->context)
-                return fail(ld, "%s: %s %s (line %d)", path, problem, parser->context,
-                            (int)parser->problem_mark.line + 1);
-        return fail(ld, "%s: %s (line %d)", path, problem, (int)parser->problem_mark.line + 1);
-}
-
-/* Parses @p path into ld->doc and records every key it sets. */
-static int file_load(struct loader *ld, const char *path, bool *have_doc)
-{
-        yaml_parser_t parser;
-        yaml_document_t extra;
-        yaml_node_t *root;
+        const struct cairn_yaml_node *root;
         char keypath[PATH_MAX_LEN];
-        char *buf;
-        size_t len = 0;
-        bool more;
-        int rc = -1;
+        char why[512];
 
-        buf = file_read(ld, path, &len);
-        if (!buf)
-                return -1;
-        if (!yaml_parser_initialize(&parser)) {
-                free(buf);
+        ld->yaml = cairn_yaml_load(path, FILE_MAX, why, sizeof(why));
+        if (!ld->yaml)
+                return fail(ld, "%s", why);
+        root = cairn_yaml_root(ld->yaml);
+        if (!root)
+                return 0; /* an empty file */
+        ld->seen = calloc(cairn_yaml_count(ld->yaml), 1);
+        if (!ld->seen)
                 return fail(ld, "out of memory");
-        }
-        yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
-        if (!yaml_parser_load(&parser, &ld->doc)) {
-                yaml_fail(ld, path, &parser);
-                goto out;
-        }
-        *have_doc = true;
-
-        root = yaml_document_get_root_node(&ld->doc);
-        if (!root) {
-                rc = 0; /* an empty file */
-                goto out;
-        }
-        if (!yaml_parser_load(&parser, &extra)) {
-                yaml_fail(ld, path, &parser);
-                goto out;
-        }
-        more = yaml_document_get_root_node(&extra) != NULL;
-        yaml_document_delete(&extra);
-        if (more) {
-                fail(ld, "%s: more than one YAML document", path);
-                goto out;
-        }
-
-        ld->nnodes = (size_t)(ld->doc.nodes.top - ld->doc.nodes.start);
-        ld->seen = calloc(ld->nnodes ? ld->nnodes : 1, 1);
-        if (!ld->seen) {
-                fail(ld, "out of memory");
-                goto out;
-        }
-
         keypath[0] = '\0';
-        rc = walk(ld, 1, keypath, 0, (int)root->start_mark.line + 1, 0);
-out:
-        yaml_parser_delete(&parser);
-        free(buf);
-        return rc;
+        return walk(ld, root, keypath, 0, root->line, 0);
 }
 
 static int env_load(struct loader *ld, char *const *envp)
@@ -643,8 +541,8 @@ static int slot_check(struct loader *ld, struct slot *slot)
                         if (secret)
                                 return fail(ld, "%s: expected an integer, got %s%s", item->name,
                                             shown, where);
-                        return fail(ld, "%s: expected an integer, got \"%s\"%s", item->name,
-                                    shown, where);
+                        return fail(ld, "%s: expected an integer, got \"%s\"%s", item->name, shown,
+                                    where);
                 }
                 return slot_check_bounds(ld, slot, (double)slot->parsed.i, shown, where);
         case CAIRN_CONF_DOUBLE:
@@ -652,17 +550,19 @@ static int slot_check(struct loader *ld, struct slot *slot)
                         if (secret)
                                 return fail(ld, "%s: expected a number, got %s%s", item->name,
                                             shown, where);
-                        return fail(ld, "%s: expected a number, got \"%s\"%s", item->name,
-                                    shown, where);
+                        return fail(ld, "%s: expected a number, got \"%s\"%s", item->name, shown,
+                                    where);
                 }
                 return slot_check_bounds(ld, slot, slot->parsed.d, shown, where);
         case CAIRN_CONF_BOOL:
                 if (!parse_bool(slot->value, &slot->parsed.b)) {
                         if (secret)
-                                return fail(ld, "%s: expected true or false, got %s%s",
-                                            item->name, shown, where);
-                        return fail(ld, "%s: expected true or false (or yes/no, on/off, 1/0), "
-                                    "got \"%s\"%s", item->name, shown, where);
+                                return fail(ld, "%s: expected true or false, got %s%s", item->name,
+                                            shown, where);
+                        return fail(ld,
+                                    "%s: expected true or false (or yes/no, on/off, 1/0), "
+                                    "got \"%s\"%s",
+                                    item->name, shown, where);
                 }
                 return 0;
         }
@@ -712,7 +612,6 @@ struct cairn_conf *cairn_conf_load(const char *path, const struct cairn_conf_sec
                                    size_t errstr_size)
 {
         struct loader ld;
-        bool have_doc = false;
         size_t n = 0;
         int rc = -1;
 
@@ -754,7 +653,7 @@ struct cairn_conf *cairn_conf_load(const char *path, const struct cairn_conf_sec
                 }
         }
 
-        if (path && file_load(&ld, path, &have_doc) != 0)
+        if (path && file_load(&ld, path) != 0)
                 goto out;
         if (env_load(&ld, envp ? envp : environ) != 0)
                 goto out;
@@ -775,8 +674,7 @@ struct cairn_conf *cairn_conf_load(const char *path, const struct cairn_conf_sec
         }
         rc = 0;
 out:
-        if (have_doc)
-                yaml_document_delete(&ld.doc);
+        cairn_yaml_free(ld.yaml);
         free(ld.seen);
         free(ld.slots);
         if (rc != 0) {

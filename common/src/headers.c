@@ -74,8 +74,8 @@ static bool get_text(const rd_kafka_headers_t *hdrs, const char *name, char *buf
         return true;
 }
 
-static bool get_number(const rd_kafka_headers_t *hdrs, const char *name, int64_t *out,
-                       char *why, size_t why_size)
+static bool get_number(const rd_kafka_headers_t *hdrs, const char *name, int64_t *out, char *why,
+                       size_t why_size)
 {
         char buf[32];
 
@@ -108,10 +108,9 @@ bool cairn_headers_parse(const rd_kafka_headers_t *hdrs, struct cairn_msg_header
                        why_size);
         ok &= get_text(hdrs, CAIRN_H_CONTENT_TYPE, out->content_type, sizeof(out->content_type),
                        why, why_size);
-        ok &= get_text(hdrs, CAIRN_H_REPLY_TO, out->reply_to, sizeof(out->reply_to), why,
-                       why_size);
-        ok &= get_text(hdrs, CAIRN_H_CORRELATION, out->correlation_id,
-                       sizeof(out->correlation_id), why, why_size);
+        ok &= get_text(hdrs, CAIRN_H_REPLY_TO, out->reply_to, sizeof(out->reply_to), why, why_size);
+        ok &= get_text(hdrs, CAIRN_H_CORRELATION, out->correlation_id, sizeof(out->correlation_id),
+                       why, why_size);
         /* Trace context that cannot be used is ignored, not refused. */
         get_text(hdrs, CAIRN_H_TRACEPARENT, out->traceparent, sizeof(out->traceparent), ignored,
                  sizeof(ignored));
@@ -155,6 +154,7 @@ void cairn_uuid(char out[37])
 {
         uuid_t u;
 
+        /* cppcheck-suppress uninitvar ; cairn_random() fills u */
         cairn_random(u, sizeof(u));
         u[6] = (uint8_t)((u[6] & 0x0f) | 0x40); /* version 4 */
         u[8] = (uint8_t)((u[8] & 0x3f) | 0x80); /* variant RFC 4122 */

@@ -14,14 +14,14 @@
 #include "cairn/log.h"
 #include "cairn/utf8.h"
 
-#define MSG_MAX   4096             /* bytes of message kept; the rest becomes "…" */
-#define ELLIPSIS  "\xe2\x80\xa6"   /* … */
-#define REPLACED  "\xef\xbf\xbd"   /* U+FFFD */
-#define REDACTED  "[REDACTED]"
+#define MSG_MAX  4096           /* bytes of message kept; the rest becomes "…" */
+#define ELLIPSIS "\xe2\x80\xa6" /* … */
+#define REPLACED "\xef\xbf\xbd" /* U+FFFD */
+#define REDACTED "[REDACTED]"
 
 static atomic_int min_level = CAIRN_LOG_INFO;
 static char service[64] = "cairn";
-static FILE *out;                  /* NULL: stdout */
+static FILE *out; /* NULL: stdout */
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
 static __thread const struct cairn_log_ctx *ctx;
 
@@ -126,7 +126,7 @@ static bool has_prefix_ci(const char *s, size_t i, size_t len, const char *prefi
 #define AUTH_MARKERS 2
 static const char *const markers[] = {
         "authorization=", "authorization:", "password=", "secret=",
-        "token=", "api_key=", "apikey=", "bearer ",
+        "token=",         "api_key=",       "apikey=",   "bearer ",
 };
 
 /* The length of a JWT (eyJ... . ... . ...) starting at @p i, or 0. */
@@ -171,8 +171,8 @@ static size_t api_key_len(const char *s, size_t i, size_t len)
 
 static bool is_auth_scheme(const char *s, size_t n)
 {
-        static const char *const schemes[] = { "bearer", "basic", "digest", "token",
-                                               "negotiate", "apikey" };
+        static const char *const schemes[] = { "bearer", "basic",     "digest",
+                                               "token",  "negotiate", "apikey" };
 
         for (size_t k = 0; k < sizeof(schemes) / sizeof(schemes[0]); k++) {
                 if (strlen(schemes[k]) == n && strncasecmp(s, schemes[k], n) == 0)

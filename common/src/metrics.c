@@ -23,18 +23,14 @@
  * trouble of resizing under lock-free readers. */
 #define SERIES_HASH_SIZE 64
 
-enum type {
-        COUNTER,
-        GAUGE,
-        HISTOGRAM
-};
+enum type { COUNTER, GAUGE, HISTOGRAM };
 
 static const char *const type_names[] = { "counter", "gauge", "histogram" };
 
 struct cairn_series {
         struct cairn_metric *m;
-        struct cairn_series *hnext;  /* hash chain; fixed once published */
-        struct cairn_series *next;   /* creation order, for rendering */
+        struct cairn_series *hnext; /* hash chain; fixed once published */
+        struct cairn_series *next;  /* creation order, for rendering */
         uint64_t hash;
         char *values[CAIRN_METRIC_MAX_LABELS];
         /* Counters and gauges: the bit pattern of a double. Histograms: the
@@ -55,22 +51,21 @@ struct cairn_metric {
         double *buckets;
         size_t nbuckets;
 
-        pthread_mutex_t lock;  /* series creation and the creation-order list */
+        pthread_mutex_t lock; /* series creation and the creation-order list */
         _Atomic(struct cairn_series *) heads[SERIES_HASH_SIZE];
         struct cairn_series *first, *last;
         struct cairn_metric *next;
 };
 
 struct cairn_metrics {
-        pthread_mutex_t lock;  /* registration and the family list */
+        pthread_mutex_t lock; /* registration and the family list */
         struct cairn_metric *first, *last;
 };
 
-const double cairn_metrics_latency_buckets[] = {
-        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
-};
-const size_t cairn_metrics_latency_nbuckets =
-        sizeof(cairn_metrics_latency_buckets) / sizeof(cairn_metrics_latency_buckets[0]);
+const double cairn_metrics_latency_buckets[] = { 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                 0.1,    0.25,  0.5,    1,     2.5,  5,     10 };
+const size_t cairn_metrics_latency_nbuckets = sizeof(cairn_metrics_latency_buckets) /
+                                              sizeof(cairn_metrics_latency_buckets[0]);
 
 /* ---- small helpers ---- */
 
@@ -113,8 +108,7 @@ static void atomic_add_double(_Atomic uint64_t *p, double v)
         uint64_t old = atomic_load_explicit(p, memory_order_relaxed);
 
         while (!atomic_compare_exchange_weak_explicit(p, &old, dbits(dval(old) + v),
-                                                      memory_order_relaxed,
-                                                      memory_order_relaxed))
+                                                      memory_order_relaxed, memory_order_relaxed))
                 ;
 }
 
@@ -222,9 +216,8 @@ static size_t labels_count(const char *const *labels)
 }
 
 /* A second registration must describe the same family. */
-static bool family_matches(const struct cairn_metric *m, enum type type,
-                           const char *const *labels, size_t nlabels, const double *buckets,
-                           size_t nbuckets)
+static bool family_matches(const struct cairn_metric *m, enum type type, const char *const *labels,
+                           size_t nlabels, const double *buckets, size_t nbuckets)
 {
         if (m->type != type || m->nlabels != nlabels)
                 return false;
@@ -282,8 +275,7 @@ static struct cairn_metric *family_register(struct cairn_metrics *reg, const cha
         pthread_mutex_lock(&reg->lock);
         for (m = reg->first; m; m = m->next) {
                 if (strcmp(m->name, name) == 0) {
-                        bool same = family_matches(m, type, labels, nlabels, buckets,
-                                                   nbuckets);
+                        bool same = family_matches(m, type, labels, nlabels, buckets, nbuckets);
 
                         assert(same);
                         (void)same;
@@ -373,6 +365,7 @@ static struct cairn_series *series_create(struct cairn_metric *m, const char *co
         s->m = m;
         s->hash = hash;
         for (size_t i = 0; i < m->nlabels; i++)
+                /* cppcheck-suppress nullPointer ; values is NULL only without labels */
                 s->values[i] = xstrdup(values[i]);
         atomic_init(&s->value, dbits(0.0));
         if (m->type == HISTOGRAM) {
@@ -537,7 +530,7 @@ static void format_value(char *out, size_t size, double v)
         } else if (isinf(v)) {
                 snprintf(out, size, v > 0 ? "+Inf" : "-Inf");
         } else if (v == 0) {
-                snprintf(out, size, "0");  /* also -0 */
+                snprintf(out, size, "0"); /* also -0 */
         } else if (v == trunc(v) && fabs(v) < 1e15) {
                 snprintf(out, size, "%.0f", v);
         } else {
@@ -567,8 +560,7 @@ static void buf_put_uint(struct buf *b, uint64_t v)
 
 /* name{a="x",b="y",le="0.5"} with the le pair only when @p le is set. */
 static void buf_put_series_name(struct buf *b, const struct cairn_metric *m,
-                                const struct cairn_series *s, const char *suffix,
-                                const char *le)
+                                const struct cairn_series *s, const char *suffix, const char *le)
 {
         buf_puts(b, m->name);
         buf_puts(b, suffix);

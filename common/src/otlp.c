@@ -15,8 +15,10 @@
 
 #include "cairn/buf.h"
 #include "cairn/clock.h"
+#include "cairn/hex.h"
 #include "cairn/log.h"
 #include "cairn/metrics.h"
+#include "cairn/strlist.h"
 #include "cairn/utf8.h"
 #include "otlp.h"
 
@@ -27,20 +29,20 @@
 struct exporter {
         struct cairn_otlp_conf conf;
         pthread_t thread;
-        pthread_mutex_t lock;          /* guards everything below it */
-        pthread_cond_t cond;           /* a full batch, or stop */
+        pthread_mutex_t lock; /* guards everything below it */
+        pthread_cond_t cond;  /* a full batch, or stop */
         struct cairn_span **ring;
         size_t head, len;
         bool running;
         bool stopping;
-        int64_t stop_until_us;         /* monotonic end of the shutdown budget */
+        int64_t stop_until_us; /* monotonic end of the shutdown budget */
 
         struct cairn_series *s_exported, *s_dropped, *s_failures;
-        char log_url[256];             /* the URL without credentials */
+        char log_url[256]; /* the URL without credentials */
 };
 
 static struct exporter ex = { .lock = PTHREAD_MUTEX_INITIALIZER };
-static atomic_int_fast64_t abort_after_us;   /* 0, or when an export in flight must give up */
+static atomic_int_fast64_t abort_after_us; /* 0, or when an export in flight must give up */
 static atomic_uint_fast64_t n_exported, n_dropped, n_failures;
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 
@@ -53,17 +55,6 @@ void cairn_kv_list_free(struct cairn_kv *list, size_t n)
                 free(list[i].value);
         }
         free(list);
-}
-
-static int hexval(char c)
-{
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
 }
 
 /* A malloc'ed copy of @p n bytes at @p s, trimmed of spaces and, when
@@ -84,8 +75,8 @@ static char *dup_text(const char *s, size_t n, bool decode)
         o = out;
         for (size_t i = 0; i < n; i++) {
                 if (decode && s[i] == '%') {
-                        int hi = i + 2 < n ? hexval(s[i + 1]) : -1;
-                        int lo = i + 2 < n ? hexval(s[i + 2]) : -1;
+                        int hi = i + 2 < n ? cairn_hex_digit(s[i + 1], 0) : -1;
+                        int lo = i + 2 < n ? cairn_hex_digit(s[i + 2], 0) : -1;
 
                         if (hi < 0 || lo < 0) {
                                 free(out);
@@ -114,19 +105,15 @@ bool cairn_kv_list_parse(const char *s, struct cairn_kv **list, size_t *n, char 
                          size_t why_size)
 {
         struct cairn_kv *out = NULL;
-        size_t nout = 0, len = strlen(s), pos = 0;
+        struct cairn_strlist it;
+        size_t nout = 0, mlen;
+        const char *m;
 
-        while (pos <= len) {
-                const char *m = s + pos;
-                const char *comma = memchr(m, ',', len - pos);
-                size_t mlen = comma ? (size_t)(comma - m) : len - pos;
+        cairn_strlist_init(&it, s, strlen(s));
+        while (cairn_strlist_next(&it, &m, &mlen)) {
                 const char *eq = memchr(m, '=', mlen);
-                size_t blank = 0;
 
-                pos += mlen + 1;
-                while (blank < mlen && (m[blank] == ' ' || m[blank] == '\t'))
-                        blank++;
-                if (blank == mlen)
+                if (mlen == 0)
                         continue;
                 if (!eq) {
                         snprintf(why, why_size, "member %zu has no '='", nout + 1);
@@ -209,7 +196,7 @@ static void jb_str(struct cairn_buf *b, const char *s)
 {
         const unsigned char *u = (const unsigned char *)s;
         size_t i = 0, run = 0;
-        int utf8 = -1;                /* -1: not checked yet (only needed past ASCII) */
+        int utf8 = -1; /* -1: not checked yet (only needed past ASCII) */
 
         cairn_buf_add(b, "\"", 1);
         for (;; i++) {
@@ -270,7 +257,7 @@ static void jb_attr(struct cairn_buf *b, const struct cairn_span *span, const st
                 cairn_buf_adds(b, "{\"key\":");
                 jb_str(b, a->key);
                 cairn_buf_adds(b, a->v.b ? ",\"value\":{\"boolValue\":true}}"
-                                  : ",\"value\":{\"boolValue\":false}}");
+                                         : ",\"value\":{\"boolValue\":false}}");
                 return;
         }
 }
@@ -285,7 +272,7 @@ static void jb_span(struct cairn_buf *b, const struct cairn_span *span)
         cairn_buf_adds(b, span->span_id_hex);
         cairn_buf_adds(b, "\"");
         if (span->has_parent) {
-                cairn_trace_hex(span->parent_span_id, 8, parent);
+                cairn_hex_encode(span->parent_span_id, 8, parent);
                 cairn_buf_adds(b, ",\"parentSpanId\":\"");
                 cairn_buf_adds(b, parent);
                 cairn_buf_adds(b, "\"");
@@ -380,8 +367,8 @@ static size_t discard(char *ptr, size_t size, size_t nmemb, void *opaque)
 }
 
 /* POSTs one batch; true when the collector accepted it (2xx). */
-static bool post(CURL *curl, struct curl_slist *hdrs, const char *body, size_t len,
-                 long timeout_ms, char *why, size_t why_size)
+static bool post(CURL *curl, struct curl_slist *hdrs, const char *body, size_t len, long timeout_ms,
+                 char *why, size_t why_size)
 {
         CURLcode rc;
         long code = 0;
@@ -517,8 +504,10 @@ static void *export_main(void *arg)
                         retry_at_us = cairn_mono_us() + backoff_ms * 1000;
                         /* Said once per outage, not once per batch. */
                         if (!failing)
-                                cairn_log(WARN, "TRACE", "span export to %s failed: %s; "
-                                          "%zu span(s) lost", ex.log_url, why, n);
+                                cairn_log(WARN, "TRACE",
+                                          "span export to %s failed: %s; "
+                                          "%zu span(s) lost",
+                                          ex.log_url, why, n);
                         failing = true;
                 }
         }

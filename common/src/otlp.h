@@ -19,15 +19,15 @@ struct cairn_kv {
 };
 
 struct cairn_otlp_conf {
-        char *url;                    /* full URL of the traces endpoint */
-        struct cairn_kv *headers;     /* extra HTTP headers (OTEL_EXPORTER_OTLP_HEADERS) */
+        char *url;                /* full URL of the traces endpoint */
+        struct cairn_kv *headers; /* extra HTTP headers (OTEL_EXPORTER_OTLP_HEADERS) */
         size_t nheaders;
-        struct cairn_kv *resource;    /* resource attributes, service.name first */
+        struct cairn_kv *resource; /* resource attributes, service.name first */
         size_t nresource;
-        long timeout_ms;              /* per export request */
-        size_t queue_max;             /* spans queued before new ones are dropped */
-        size_t batch_max;             /* spans per request */
-        long delay_ms;                /* longest wait before a partial batch goes */
+        long timeout_ms;  /* per export request */
+        size_t queue_max; /* spans queued before new ones are dropped */
+        size_t batch_max; /* spans per request */
+        long delay_ms;    /* longest wait before a partial batch goes */
 };
 
 /* Frees what @p conf holds (not @p conf itself). */

@@ -19,36 +19,41 @@
 #include "cairn/metrics.h"
 #include "cairn/redis.h"
 
-#define ITEM(name, type, def, min, max, flags, field, desc) \
-        { name, type, def, min, max, flags, offsetof(struct cairn_redis_conf, field), desc }
+/* clang-format off */
+#define CAIRN_CONF_STRUCT struct cairn_redis_conf
+/* clang-format on */
 
 const struct cairn_conf_item cairn_redis_conf_items[] = {
-        ITEM("redis.host", CAIRN_CONF_STRING, "127.0.0.1", 0, -1, 0, host,
-             "Redis server host name or address"),
-        ITEM("redis.port", CAIRN_CONF_INT, "6379", 1, 65535, 0, port, "Redis server port"),
-        ITEM("redis.password", CAIRN_CONF_STRING, "", 0, -1, CAIRN_CONF_SECRET, password,
-             "password sent with AUTH; empty sends none"),
-        ITEM("redis.db", CAIRN_CONF_INT, "0", 0, 15, 0, db, "database number (SELECT)"),
-        ITEM("redis.pool_size", CAIRN_CONF_INT, "8", 1, 256, 0, pool_size,
-             "connections kept open at most"),
-        ITEM("redis.connect_timeout_ms", CAIRN_CONF_INT, "50", 1, 10000, 0, connect_timeout_ms,
-             "time a connect may take; callers wait at most this plus the command timeout"),
-        ITEM("redis.command_timeout_ms", CAIRN_CONF_INT, "50", 1, 10000, 0, command_timeout_ms,
-             "time one command may take before the connection counts as broken"),
-        ITEM("redis.retry_interval_ms", CAIRN_CONF_INT, "1000", 10, 600000, 0, retry_interval_ms,
-             "after a failure, calls fail at once for this long before a reconnect is tried"),
-        { NULL, 0, NULL, 0, 0, 0, 0, NULL },
+        CAIRN_CONF_ROW("redis.host", CAIRN_CONF_STRING, "127.0.0.1", 0, -1, 0, host,
+                       "Redis server host name or address"),
+        CAIRN_CONF_ROW("redis.port", CAIRN_CONF_INT, "6379", 1, 65535, 0, port,
+                       "Redis server port"),
+        CAIRN_CONF_ROW("redis.password", CAIRN_CONF_STRING, "", 0, -1, CAIRN_CONF_SECRET, password,
+                       "password sent with AUTH; empty sends none"),
+        CAIRN_CONF_ROW("redis.db", CAIRN_CONF_INT, "0", 0, 15, 0, db, "database number (SELECT)"),
+        CAIRN_CONF_ROW("redis.pool_size", CAIRN_CONF_INT, "8", 1, 256, 0, pool_size,
+                       "connections kept open at most"),
+        CAIRN_CONF_ROW(
+                "redis.connect_timeout_ms", CAIRN_CONF_INT, "50", 1, 10000, 0, connect_timeout_ms,
+                "time a connect may take; callers wait at most this plus the command timeout"),
+        CAIRN_CONF_ROW("redis.command_timeout_ms", CAIRN_CONF_INT, "50", 1, 10000, 0,
+                       command_timeout_ms,
+                       "time one command may take before the connection counts as broken"),
+        CAIRN_CONF_ROW(
+                "redis.retry_interval_ms", CAIRN_CONF_INT, "1000", 10, 600000, 0, retry_interval_ms,
+                "after a failure, calls fail at once for this long before a reconnect is tried"),
+        CAIRN_CONF_END,
 };
 
 struct cairn_redis {
         const struct cairn_redis_conf *rconf;
 
         pthread_mutex_t lock;
-        pthread_cond_t returned;   /* a connection went back to the pool */
+        pthread_cond_t returned; /* a connection went back to the pool */
         redisContext **idle;
         size_t nidle;
-        size_t nopen;              /* idle + lent out + connecting */
-        int64_t down_until_us;     /* monotonic; 0 when up */
+        size_t nopen;          /* idle + lent out + connecting */
+        int64_t down_until_us; /* monotonic; 0 when up */
         bool down_logged;
 
         struct cairn_series *s_up;
@@ -164,8 +169,7 @@ static redisContext *connect_one(struct cairn_redis *redis, char *errstr, size_t
         if (rc->password && rc->password[0]) {
                 r = redisCommand(c, "AUTH %s", rc->password);
                 if (!r || r->type == REDIS_REPLY_ERROR) {
-                        snprintf(errstr, errstr_size, "AUTH failed: %s",
-                                 r ? r->str : c->errstr);
+                        snprintf(errstr, errstr_size, "AUTH failed: %s", r ? r->str : c->errstr);
                         if (r)
                                 freeReplyObject(r);
                         redisFree(c);
@@ -277,8 +281,7 @@ static redisReply *run(struct cairn_redis *redis, int argc, const char **argv,
                         release(redis, c);
                         return r;
                 }
-                snprintf(errstr, errstr_size, "%s: %s", argv[0],
-                         c->err ? c->errstr : "no reply");
+                snprintf(errstr, errstr_size, "%s: %s", argv[0], c->err ? c->errstr : "no reply");
                 bool timeout = c->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK);
                 if (!c->err)
                         c->err = REDIS_ERR_OTHER;

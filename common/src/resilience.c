@@ -17,18 +17,18 @@
 
 /* The defaults, once: the table's strings and cairn_resilience_conf_init()
  * both come from these. */
-#define D_MAX_ATTEMPTS     3
-#define D_BASE_MS          50
-#define D_CAP_MS           2000
-#define D_RETRY_ON         "UNAVAILABLE,DEADLINE_EXCEEDED"
-#define D_FAILURES         5
-#define D_FAILURE_RATE     0.5
-#define D_WINDOW           20
-#define D_MIN_CALLS        10
-#define D_OPEN_MS          5000
-#define D_PROBES           1
-#define D_MAX_CONCURRENT   10000
-#define D_TIMEOUT_MS       0
+#define D_MAX_ATTEMPTS   3
+#define D_BASE_MS        50
+#define D_CAP_MS         2000
+#define D_RETRY_ON       "UNAVAILABLE,DEADLINE_EXCEEDED"
+#define D_FAILURES       5
+#define D_FAILURE_RATE   0.5
+#define D_WINDOW         20
+#define D_MIN_CALLS      10
+#define D_OPEN_MS        5000
+#define D_PROBES         1
+#define D_MAX_CONCURRENT 10000
+#define D_TIMEOUT_MS     0
 
 #define STR_(x) #x
 #define STR(x)  STR_(x)
@@ -149,8 +149,8 @@ struct cairn_conf_item *cairn_resilience_conf_items(const char *dependency)
 
                 if (asprintf(&name, "resilience.%s.%s", dependency, d->key) < 0)
                         abort();
-                items[i] = (struct cairn_conf_item){ name, d->type, d->def, d->min, d->max,
-                                                     0, d->offset, d->desc };
+                items[i] = (struct cairn_conf_item){ name,   d->type, d->def,    d->min,
+                                                     d->max, 0,       d->offset, d->desc };
         }
         return items;
 }
@@ -184,8 +184,8 @@ static int conf_check(const void *target, char *errstr, size_t errstr_size)
         if (rc->breaker_min_calls > rc->breaker_window) {
                 snprintf(errstr, errstr_size,
                          "config: resilience.%s.breaker_min_calls: %lld is more than "
-                         "breaker_window %lld, so the failure rate could never count", dep,
-                         rc->breaker_min_calls, rc->breaker_window);
+                         "breaker_window %lld, so the failure rate could never count",
+                         dep, rc->breaker_min_calls, rc->breaker_window);
                 return -1;
         }
         return 0;
@@ -305,8 +305,7 @@ cairn_err_t cairn_dependency_attempt(struct cairn_dependency *dep,
 {
         if (!cairn_breaker_acquire(dep->breaker, ticket))
                 return cairn_status_set(st, CAIRN_ERR_UNAVAILABLE, NULL, "BREAKER_OPEN",
-                                        "circuit breaker for %s is open: failing fast",
-                                        dep->name);
+                                        "circuit breaker for %s is open: failing fast", dep->name);
         return CAIRN_OK;
 }
 

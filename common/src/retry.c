@@ -6,6 +6,7 @@
 
 #include "cairn/clock.h"
 #include "cairn/retry.h"
+#include "cairn/strlist.h"
 
 /* splitmix64: small, fast and good enough to spread retries apart. */
 static uint64_t splitmix64(uint64_t *state)
@@ -79,19 +80,18 @@ int64_t cairn_retry_next(const struct cairn_retry_policy *p, int attempts, cairn
 
 int cairn_retry_parse_codes(const char *list, uint32_t *mask, char *errstr, size_t errstr_size)
 {
-        const char *p = list ? list : "";
+        struct cairn_strlist it;
+        const char *p;
+        size_t n;
         uint32_t m = 0;
 
-        while (*p) {
+        cairn_strlist_init(&it, list, list ? strlen(list) : 0);
+        while (cairn_strlist_next(&it, &p, &n)) {
                 char name[32];
-                size_t n;
                 int code;
 
-                while (*p == ' ' || *p == ',')
-                        p++;
-                if (!*p)
-                        break;
-                n = strcspn(p, ", ");
+                if (n == 0)
+                        continue;
                 if (n >= sizeof(name)) {
                         snprintf(errstr, errstr_size, "\"%.*s\" is not a gRPC code name",
                                  (int)(n > 40 ? 40 : n), p);
@@ -103,11 +103,11 @@ int cairn_retry_parse_codes(const char *list, uint32_t *mask, char *errstr, size
                 if (code <= 0) {
                         snprintf(errstr, errstr_size,
                                  "\"%s\" is not a retryable gRPC code name (e.g. UNAVAILABLE, "
-                                 "DEADLINE_EXCEEDED)", name);
+                                 "DEADLINE_EXCEEDED)",
+                                 name);
                         return -1;
                 }
                 m |= CAIRN_RETRY_BIT(code);
-                p += n;
         }
         *mask = m;
         return 0;

@@ -11,10 +11,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cairn/bus.h"
 #include "cairn/headers.h"
+#include "cairn/hex.h"
 #include "cairn/log.h"
 #include "cairn/random.h"
+#include "cairn/strlist.h"
 #include "cairn/trace.h"
 #include "otlp.h"
 
@@ -37,31 +38,11 @@ static __thread struct cairn_span *current;
 
 /* ---- ids ---- */
 
-static const char hexdigits[] = "0123456789abcdef";
-
-void cairn_trace_hex(const uint8_t *bytes, size_t n, char *out)
-{
-        for (size_t i = 0; i < n; i++) {
-                out[2 * i] = hexdigits[bytes[i] >> 4];
-                out[2 * i + 1] = hexdigits[bytes[i] & 0xf];
-        }
-        out[2 * n] = '\0';
-}
-
-/* Lower-case hex only: the spec refuses upper case. */
-static int hexval(char c)
-{
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        return -1;
-}
-
 static bool hex_decode(const char *s, size_t nbytes, uint8_t *out)
 {
         for (size_t i = 0; i < nbytes; i++) {
-                int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+                /* lower-case only: the spec refuses upper case */
+                int hi = cairn_hex_digit(s[2 * i], 1), lo = cairn_hex_digit(s[2 * i + 1], 1);
 
                 if (hi < 0 || lo < 0)
                         return false;
@@ -139,11 +120,11 @@ void cairn_traceparent_format(const struct cairn_span_ctx *ctx, char out[CAIRN_T
         out[0] = '0';
         out[1] = '0';
         out[2] = '-';
-        cairn_trace_hex(ctx->trace_id, 16, out + 3);
+        cairn_hex_encode(ctx->trace_id, 16, out + 3);
         out[35] = '-';
-        cairn_trace_hex(ctx->span_id, 8, out + 36);
+        cairn_hex_encode(ctx->span_id, 8, out + 36);
         out[52] = '-';
-        cairn_trace_hex(&ctx->flags, 1, out + 53);
+        cairn_hex_encode(&ctx->flags, 1, out + 53);
 }
 
 /* ---- tracestate ---- */
@@ -211,18 +192,16 @@ bool cairn_tracestate_valid(const char *s, size_t len)
 {
         const char *keys[CAIRN_TRACESTATE_MEMBERS];
         size_t keylens[CAIRN_TRACESTATE_MEMBERS];
-        size_t members = 0, pos = 0;
+        size_t members = 0, mlen;
+        struct cairn_strlist it;
+        const char *m;
 
         if (!s || len > CAIRN_TRACESTATE_MAX)
                 return false;
-        while (pos <= len) {
-                const char *m = s + pos;
-                const char *comma = memchr(m, ',', len - pos);
-                size_t mlen = comma ? (size_t)(comma - m) : len - pos;
+        cairn_strlist_init(&it, s, len);
+        while (cairn_strlist_next(&it, &m, &mlen)) {
                 const char *eq;
 
-                pos += mlen + 1;
-                trim(&m, &mlen);
                 if (mlen == 0)
                         continue; /* empty list members are allowed */
                 if (members == CAIRN_TRACESTATE_MEMBERS)
@@ -294,7 +273,8 @@ bool cairn_sampler_parse(const char *name, const char *arg, struct cairn_sampler
                 snprintf(why, why_size,
                          "OTEL_TRACES_SAMPLER: \"%s\" is not one of always_on, always_off, "
                          "traceidratio, parentbased_always_on, parentbased_always_off, "
-                         "parentbased_traceidratio", name);
+                         "parentbased_traceidratio",
+                         name);
                 return false;
         }
         if (sampler_names[i].kind != CAIRN_SAMPLER_TRACEIDRATIO &&
@@ -395,8 +375,8 @@ struct cairn_span *cairn_span_start(const char *name, enum cairn_span_kind kind,
         span->ctx.flags = span->sampled ? CAIRN_TRACE_FLAG_SAMPLED : 0;
         snprintf(span->name, sizeof(span->name), "%s", name ? name : "");
         span->kind = kind;
-        cairn_trace_hex(span->ctx.trace_id, 16, span->trace_id_hex);
-        cairn_trace_hex(span->ctx.span_id, 8, span->span_id_hex);
+        cairn_hex_encode(span->ctx.trace_id, 16, span->trace_id_hex);
+        cairn_hex_encode(span->ctx.span_id, 8, span->span_id_hex);
         cairn_traceparent_format(&span->ctx, span->traceparent);
         span->start_ns = now_ns();
         return span;
@@ -466,8 +446,8 @@ void cairn_span_set_bool(struct cairn_span *span, const char *key, bool value)
                 a->v.b = value;
 }
 
-void cairn_span_set_status(struct cairn_span *span, enum cairn_span_status status,
-                           const char *fmt, ...)
+void cairn_span_set_status(struct cairn_span *span, enum cairn_span_status status, const char *fmt,
+                           ...)
 {
         va_list ap;
 
@@ -522,19 +502,6 @@ const struct cairn_span_ctx *cairn_trace_current(void)
         return current ? &current->ctx : NULL;
 }
 
-void cairn_trace_fill_call_opts(struct cairn_call_opts *opts, const struct cairn_request *req)
-{
-        if (current) {
-                opts->traceparent = current->traceparent;
-                opts->tracestate = current->ctx.tracestate[0] ? current->ctx.tracestate : NULL;
-                return;
-        }
-        if (req && req->hdrs && req->hdrs->traceparent[0]) {
-                opts->traceparent = req->hdrs->traceparent;
-                opts->tracestate = req->hdrs->tracestate[0] ? req->hdrs->tracestate : NULL;
-        }
-}
-
 bool cairn_trace_inject_http(char out[CAIRN_TRACEPARENT_LEN + 1])
 {
         if (!current) {
@@ -549,8 +516,8 @@ bool cairn_trace_inject_http(char out[CAIRN_TRACEPARENT_LEN + 1])
 
 static bool method_known(const char *m)
 {
-        static const char *const methods[] = { "GET", "HEAD", "POST", "PUT", "DELETE",
-                                                "CONNECT", "OPTIONS", "TRACE", "PATCH" };
+        static const char *const methods[] = { "GET",     "HEAD",    "POST",  "PUT",  "DELETE",
+                                               "CONNECT", "OPTIONS", "TRACE", "PATCH" };
 
         for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
                 if (strcmp(m, methods[i]) == 0)
@@ -560,8 +527,7 @@ static bool method_known(const char *m)
 
 struct cairn_span *cairn_trace_http_server_start(const char *method, const char *route,
                                                  const char *path, const char *traceparent,
-                                                 const char *tracestate,
-                                                 const char *server_address,
+                                                 const char *tracestate, const char *server_address,
                                                  const char *user_agent)
 {
         struct cairn_span_ctx parent;
@@ -734,8 +700,8 @@ int cairn_trace_init(const char *service, struct cairn_metrics *metrics, char *e
         if (v && strcasecmp(v, "none") == 0)
                 return 0;
         if (v && strcasecmp(v, "otlp") != 0)
-                cairn_log(WARN, "TRACE", "OTEL_TRACES_EXPORTER: \"%s\" is not supported; using otlp",
-                          v);
+                cairn_log(WARN, "TRACE",
+                          "OTEL_TRACES_EXPORTER: \"%s\" is not supported; using otlp", v);
         memset(&oc, 0, sizeof(oc));
         oc.url = traces_url();
         if (!oc.url)
@@ -750,7 +716,8 @@ int cairn_trace_init(const char *service, struct cairn_metrics *metrics, char *e
         if (!cairn_sampler_parse(env("OTEL_TRACES_SAMPLER"), env("OTEL_TRACES_SAMPLER_ARG"),
                                  &sampler, why, sizeof(why)))
                 cairn_log(WARN, "TRACE", "%s; using parentbased_always_on", why);
-        const char *hnames[] = { "OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS" };
+        const char *hnames[] = { "OTEL_EXPORTER_OTLP_HEADERS",
+                                 "OTEL_EXPORTER_OTLP_TRACES_HEADERS" };
 
         for (size_t i = 0; i < 2; i++) {
                 v = env(hnames[i]);
@@ -764,7 +731,8 @@ int cairn_trace_init(const char *service, struct cairn_metrics *metrics, char *e
         oc.batch_max = (size_t)env_long("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", NULL, DEFAULT_BATCH_MAX);
         if (oc.batch_max > oc.queue_max)
                 oc.batch_max = oc.queue_max;
-        shutdown_budget_ms = oc.timeout_ms < SHUTDOWN_BUDGET_MS ? oc.timeout_ms : SHUTDOWN_BUDGET_MS;
+        shutdown_budget_ms = oc.timeout_ms < SHUTDOWN_BUDGET_MS ? oc.timeout_ms
+                                                                : SHUTDOWN_BUDGET_MS;
         resource_fill(&oc, service);
 
         char url[256];

@@ -1,11 +1,17 @@
-/* cairn-admin: the operator's tool for a Kafka cluster running Cairn.
+/* cairn-admin: the operator's tool for a Kafka cluster and the databases
+ * running Cairn.
  *   cairn-admin [-c FILE] topics apply TOPICS.yaml   create what is missing, add partitions,
  *                                                    set configs that drifted
  *   cairn-admin [-c FILE] topics diff TOPICS.yaml    report drift; exit 1 when there is any
- * Connection settings are the usual kafka.* keys (file or CAIRN_KAFKA_*).
+ *   cairn-admin [-c FILE] migrate status SERVICE     list a service's migrations, applied or
+ *                                                    pending; exit 1 when some are pending
+ *   cairn-admin [-c FILE] migrate up SERVICE         apply the pending ones (migrate.c)
+ * Connection settings are the usual kafka.* keys (file or CAIRN_KAFKA_*) and
+ * pg.url (file or CAIRN_PG_URL).
  * It never deletes a topic, never lowers partitions and never touches a
  * topic the file does not name. Exit codes: 0 as declared (or made so),
- * 1 drift found (diff) or left behind (apply), 2 an error. */
+ * 1 drift found (diff) or left behind (apply), or migrations pending
+ * (status), 2 an error. */
 #include <getopt.h>
 #include <librdkafka/rdkafka.h>
 #include <stddef.h>
@@ -16,6 +22,10 @@
 
 #include "cairn/clock.h"
 #include "cairn/conf.h"
+#include "cairn/kafka_conf.h"
+#include "cairn/log.h"
+#include "cairn/pg.h"
+#include "migrate.h"
 #include "topics.h"
 
 struct tool_conf {
@@ -23,12 +33,13 @@ struct tool_conf {
 };
 
 static struct tool_conf tconf;
+static struct cairn_pg_conf pconf;
 
+#define CAIRN_CONF_STRUCT struct tool_conf
 static const struct cairn_conf_item tool_conf_items[] = {
-        { "topics.timeout_ms", CAIRN_CONF_INT, "30000", 100, 600000, 0,
-          offsetof(struct tool_conf, timeout_ms),
-          "how long cairn-admin waits for each answer of the cluster" },
-        { NULL, 0, NULL, 0, 0, 0, 0, NULL },
+        CAIRN_CONF_ROW("topics.timeout_ms", CAIRN_CONF_INT, "30000", 100, 600000, 0, timeout_ms,
+                       "how long cairn-admin waits for each answer of the cluster"),
+        CAIRN_CONF_END,
 };
 
 struct admin {
@@ -41,37 +52,31 @@ static void usage(FILE *fp)
 {
         fprintf(fp,
                 "usage: cairn-admin [-c FILE] topics apply|diff TOPICS.yaml\n"
-                "  apply  create missing topics, add partitions, set configs that drifted\n"
-                "         (never deletes, never lowers partitions); a second run changes nothing\n"
-                "  diff   report drift between the file and the cluster; exit 1 when there is any\n"
-                "  -c FILE  configuration (kafka.* keys, topics.timeout_ms); default $CAIRN_CONFIG;\n"
-                "           CAIRN_KAFKA_BOOTSTRAP_SERVERS etc. override it\n"
+                "       cairn-admin topics list TOPICS.yaml [MAX_PARTITIONS]\n"
+                "       cairn-admin [-c FILE] migrate status|up SERVICE\n"
+                "  topics apply   create missing topics, add partitions, set configs that drifted\n"
+                "                 (never deletes, never lowers partitions); a second run changes\n"
+                "                 nothing\n"
+                "  topics diff    report drift between the file and the cluster; exit 1 when there\n"
+                "                 is any\n"
+                "  topics list    print each topic of the file as \"name partitions\", with at most\n"
+                "                 MAX_PARTITIONS partitions (the dev broker's list); no cluster\n"
+                "  migrate status list SERVICE's migrations compiled into this binary, applied or\n"
+                "                 pending, against the database of pg.url; exit 1 when some are\n"
+                "                 pending\n"
+                "  migrate up     apply the pending ones, each in its own transaction\n"
+                "  -c FILE  configuration (kafka.* keys, topics.timeout_ms, pg.*); default\n"
+                "           $CAIRN_CONFIG; CAIRN_KAFKA_BOOTSTRAP_SERVERS, CAIRN_PG_URL etc.\n"
+                "           override it\n"
                 "  --config-doc  print the configuration reference\n");
-}
-
-struct set_ctx {
-        rd_kafka_conf_t *kconf;
-        char *errstr;
-        size_t errstr_size;
-};
-
-static int set_one(const char *name, const char *value, void *opaque)
-{
-        struct set_ctx *ctx = opaque;
-        char err[256];
-
-        if (rd_kafka_conf_set(ctx->kconf, name, value, err, sizeof(err)) != RD_KAFKA_CONF_OK) {
-                snprintf(ctx->errstr, ctx->errstr_size, "config: kafka.%s: %s", name, err);
-                return -1;
-        }
-        return 0;
 }
 
 static int admin_open(struct admin *a, const struct cairn_conf *conf, char *errstr,
                       size_t errstr_size)
 {
+        /* Only admin requests: no auto-creation through metadata requests. */
+        static const char *const overrides[] = { "allow.auto.create.topics", "false", NULL };
         rd_kafka_conf_t *kconf = rd_kafka_conf_new();
-        struct set_ctx ctx = { kconf, errstr, errstr_size };
 
         memset(a, 0, sizeof(*a));
         a->timeout_ms = (int)tconf.timeout_ms;
@@ -82,12 +87,10 @@ static int admin_open(struct admin *a, const struct cairn_conf *conf, char *errs
                 rd_kafka_conf_destroy(kconf);
                 return -1;
         }
-        if (cairn_conf_foreach_kafka(conf, set_one, &ctx) != 0) {
+        if (cairn_kafka_conf_apply(kconf, conf, NULL, overrides, errstr, errstr_size) != 0) {
                 rd_kafka_conf_destroy(kconf);
                 return -1;
         }
-        /* Only admin requests: no auto-creation through metadata requests. */
-        rd_kafka_conf_set(kconf, "allow.auto.create.topics", "false", NULL, 0);
         a->rk = rd_kafka_new(RD_KAFKA_PRODUCER, kconf, errstr, errstr_size);
         if (!a->rk) {
                 rd_kafka_conf_destroy(kconf);
@@ -127,7 +130,8 @@ static rd_kafka_event_t *admin_wait(struct admin *a, const char *what)
                 return NULL;
         }
         if (rd_kafka_event_error(ev)) {
-                fprintf(stderr, "cairn-admin: %s failed: %s\n", what, rd_kafka_event_error_string(ev));
+                fprintf(stderr, "cairn-admin: %s failed: %s\n", what,
+                        rd_kafka_event_error_string(ev));
                 rd_kafka_event_destroy(ev);
                 return NULL;
         }
@@ -175,7 +179,8 @@ static int fetch_state(struct admin *a, const struct topics_file *tf, struct top
 
         err = rd_kafka_metadata(a->rk, 1, NULL, &md, a->timeout_ms);
         if (err) {
-                fprintf(stderr, "cairn-admin: metadata request failed: %s\n", rd_kafka_err2str(err));
+                fprintf(stderr, "cairn-admin: metadata request failed: %s\n",
+                        rd_kafka_err2str(err));
                 return -1;
         }
         res = calloc(tf->ntopics ? tf->ntopics : 1, sizeof(*res));
@@ -189,8 +194,9 @@ static int fetch_state(struct admin *a, const struct topics_file *tf, struct top
                                 continue;
                         st[i].exists = true;
                         st[i].partitions = mt->partition_cnt;
-                        st[i].replication_factor =
-                                mt->partition_cnt > 0 ? mt->partitions[0].replica_cnt : 0;
+                        st[i].replication_factor = mt->partition_cnt > 0
+                                                           ? mt->partitions[0].replica_cnt
+                                                           : 0;
                         res[nres++] = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC,
                                                                   mt->topic);
                 }
@@ -335,8 +341,9 @@ static int grow_partitions(struct admin *a, const struct topics_file *tf,
         if (!ev)
                 return -1;
         size_t cnt;
-        const rd_kafka_topic_result_t **tr = rd_kafka_CreatePartitions_result_topics(
-                rd_kafka_event_CreatePartitions_result(ev), &cnt);
+        const rd_kafka_topic_result_t **tr =
+                rd_kafka_CreatePartitions_result_topics(rd_kafka_event_CreatePartitions_result(ev),
+                                                        &cnt);
         rc = topic_results(tr, cnt, "grown");
         rd_kafka_event_destroy(ev);
         return rc;
@@ -385,7 +392,8 @@ static int alter_configs(struct admin *a, const struct topics_file *tf,
                 return -1;
         size_t cnt;
         const rd_kafka_ConfigResource_t **rr =
-                rd_kafka_AlterConfigs_result_resources(rd_kafka_event_AlterConfigs_result(ev), &cnt);
+                rd_kafka_AlterConfigs_result_resources(rd_kafka_event_AlterConfigs_result(ev),
+                                                       &cnt);
         for (size_t j = 0; j < cnt; j++) {
                 if (rd_kafka_ConfigResource_error(rr[j])) {
                         fprintf(stderr, "cairn-admin: configs of %s: %s\n",
@@ -538,6 +546,35 @@ out:
         return rc;
 }
 
+/* "name partitions" per topic of @p path, partitions capped at @p max (0:
+ * as declared): the dev broker's topic list comes from the production file. */
+static int topics_list_cmd(const char *path, const char *max_text)
+{
+        struct topics_file tf;
+        char errstr[512], *end;
+        long max = 0;
+
+        if (max_text) {
+                max = strtol(max_text, &end, 10);
+                if (*end || max < 1 || max > 10000) {
+                        fprintf(stderr, "cairn-admin: MAX_PARTITIONS: \"%s\" is not 1..10000\n",
+                                max_text);
+                        return 2;
+                }
+        }
+        if (topics_file_load(path, &tf, errstr, sizeof(errstr)) != 0) {
+                fprintf(stderr, "cairn-admin: %s\n", errstr);
+                return 2;
+        }
+        for (size_t i = 0; i < tf.ntopics; i++) {
+                int n = tf.topics[i].partitions;
+
+                printf("%s %d\n", tf.topics[i].name, max && n > max ? (int)max : n);
+        }
+        topics_file_cleanup(&tf);
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
         static const struct option longopts[] = {
@@ -546,7 +583,11 @@ int main(int argc, char **argv)
                 { "config-doc", no_argument, NULL, 'D' },
                 { NULL, 0, NULL, 0 },
         };
-        struct cairn_conf_section sec = { "Topics", tool_conf_items, &tconf, NULL };
+        const struct cairn_conf_section secs[] = {
+                { "Topics", tool_conf_items, &tconf, NULL },
+                { "PostgreSQL", cairn_pg_conf_items, &pconf, NULL },
+        };
+        const size_t nsecs = sizeof(secs) / sizeof(secs[0]);
         const char *path = getenv("CAIRN_CONFIG");
         struct cairn_conf *conf;
         char errstr[1024];
@@ -561,25 +602,42 @@ int main(int argc, char **argv)
                         usage(stdout);
                         return 0;
                 case 'D': /* the reference for docs/config.md (tests/docs.sh) */
-                        cairn_conf_doc(&sec, 1, stdout);
+                        cairn_conf_doc(secs, nsecs, stdout);
                         return 0;
                 default:
                         usage(stderr);
                         return 2;
                 }
         }
-        if (argc - optind != 3 || strcmp(argv[optind], "topics") != 0 ||
-            (strcmp(argv[optind + 1], "apply") != 0 && strcmp(argv[optind + 1], "diff") != 0)) {
+        bool topics = argc - optind == 3 && strcmp(argv[optind], "topics") == 0 &&
+                      (strcmp(argv[optind + 1], "apply") == 0 ||
+                       strcmp(argv[optind + 1], "diff") == 0);
+        bool migrate = argc - optind == 3 && strcmp(argv[optind], "migrate") == 0 &&
+                       (strcmp(argv[optind + 1], "status") == 0 ||
+                        strcmp(argv[optind + 1], "up") == 0);
+        if (argc - optind >= 3 && argc - optind <= 4 && strcmp(argv[optind], "topics") == 0 &&
+            strcmp(argv[optind + 1], "list") == 0)
+                return topics_list_cmd(argv[optind + 2],
+                                       argc - optind == 4 ? argv[optind + 3] : NULL);
+        if (!topics && !migrate) {
                 usage(stderr);
                 return 2;
         }
-        conf = cairn_conf_load(path && path[0] ? path : NULL, &sec, 1, NULL, errstr,
+        conf = cairn_conf_load(path && path[0] ? path : NULL, secs, nsecs, NULL, errstr,
                                sizeof(errstr));
         if (!conf) {
                 fprintf(stderr, "cairn-admin: %s\n", errstr);
                 return 2;
         }
-        rc = topics_cmd(conf, strcmp(argv[optind + 1], "apply") == 0, argv[optind + 2]);
+        if (topics) {
+                rc = topics_cmd(conf, strcmp(argv[optind + 1], "apply") == 0, argv[optind + 2]);
+        } else {
+                /* Progress goes to stdout as plain lines; the library's own
+                 * log lines would only repeat them. */
+                cairn_log_set_stream(stderr);
+                cairn_log_set_level(CAIRN_LOG_ERROR);
+                rc = migrate_cmd(&pconf, strcmp(argv[optind + 1], "up") == 0, argv[optind + 2]);
+        }
         cairn_conf_free(conf);
         return rc;
 }

@@ -5,23 +5,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <yaml.h>
 
+#include "cairn/file.h"
+#include "cairn/yaml.h"
 #include "topics.h"
 
-#define MAX_TOPICS   10000
-#define MAX_CONFIGS  256
-#define MAX_VALUE    1024
-#define MAX_FILE     (16 * 1024 * 1024)
+#define MAX_TOPICS  10000
+#define MAX_CONFIGS 256
+#define MAX_VALUE   1024
+#define MAX_FILE    (16 * 1024 * 1024)
 
 struct parse {
-        yaml_document_t doc;
         const char *fname;
         char *errstr;
         size_t errstr_size;
 };
 
-static int perr(struct parse *p, const yaml_node_t *node, const char *key, const char *fmt, ...)
+static int perr(struct parse *p, const struct cairn_yaml_node *node, const char *key,
+                const char *fmt, ...)
 {
         char msg[512];
         va_list ap;
@@ -30,27 +31,14 @@ static int perr(struct parse *p, const yaml_node_t *node, const char *key, const
         vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
         snprintf(p->errstr, p->errstr_size, "%s:%lu: %s: %s", p->fname,
-                 node ? (unsigned long)node->start_mark.line + 1 : 1UL, key, msg);
+                 node ? (unsigned long)node->line : 1UL, key, msg);
         return -1;
 }
 
-static const char *scalar(const yaml_node_t *node)
-{
-        return node && node->type == YAML_SCALAR_NODE ? (const char *)node->data.scalar.value : NULL;
-}
-
-static bool is_null(const yaml_node_t *node)
-{
-        const char *s = scalar(node);
-
-        return s && node->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
-               (s[0] == '\0' || strcmp(s, "~") == 0 || strcmp(s, "null") == 0);
-}
-
-static int int_value(struct parse *p, const yaml_node_t *node, const char *key, long min,
+static int int_value(struct parse *p, const struct cairn_yaml_node *node, const char *key, long min,
                      long max, int *out)
 {
-        const char *s = scalar(node);
+        const char *s = cairn_yaml_str(node);
         char *end;
         long v;
 
@@ -116,26 +104,25 @@ static void config_set(struct topic_spec *spec, const char *name, const char *va
         spec->nconfigs++;
 }
 
-static int parse_configs(struct parse *p, const yaml_node_t *node, const char *path,
+static int parse_configs(struct parse *p, const struct cairn_yaml_node *node, const char *path,
                          struct topic_spec *spec)
 {
         char key[512];
 
-        if (is_null(node))
+        if (cairn_yaml_is_null(node))
                 return 0;
-        if (node->type != YAML_MAPPING_NODE)
+        if (node->type != CAIRN_YAML_MAPPING)
                 return perr(p, node, path, "must be a mapping of config name to value");
-        for (yaml_node_pair_t *pair = node->data.mapping.pairs.start;
-             pair < node->data.mapping.pairs.top; pair++) {
-                const yaml_node_t *k = yaml_document_get_node(&p->doc, pair->key);
-                const yaml_node_t *v = yaml_document_get_node(&p->doc, pair->value);
-                const char *name = scalar(k), *value = scalar(v);
+        for (size_t i = 0; i < node->n; i++) {
+                const struct cairn_yaml_node *k = node->pairs[i].key;
+                const struct cairn_yaml_node *v = node->pairs[i].value;
+                const char *name = cairn_yaml_str(k), *value = cairn_yaml_str(v);
 
                 if (!name || !config_name_valid(name))
                         return perr(p, k, path, "\"%.64s\" is not a topic config name",
                                     name ? name : "(not a scalar)");
                 snprintf(key, sizeof(key), "%.300s.%.128s", path, name);
-                if (!value || !value[0] || is_null(v))
+                if (!value || !value[0] || cairn_yaml_is_null(v))
                         return perr(p, v, key, "must be a value (a string or a number)");
                 if (strlen(value) > MAX_VALUE)
                         return perr(p, v, key, "value longer than %d bytes", MAX_VALUE);
@@ -147,21 +134,20 @@ static int parse_configs(struct parse *p, const yaml_node_t *node, const char *p
 }
 
 /* Reads the keys of a topic (or of "defaults") from mapping @p node. */
-static int parse_topic_body(struct parse *p, const yaml_node_t *node, const char *path,
+static int parse_topic_body(struct parse *p, const struct cairn_yaml_node *node, const char *path,
                             struct topic_spec *spec)
 {
         char key[512];
 
-        if (is_null(node))
+        if (cairn_yaml_is_null(node))
                 return 0;
-        if (node->type != YAML_MAPPING_NODE)
+        if (node->type != CAIRN_YAML_MAPPING)
                 return perr(p, node, path,
                             "must be a mapping (partitions, replication_factor, configs)");
-        for (yaml_node_pair_t *pair = node->data.mapping.pairs.start;
-             pair < node->data.mapping.pairs.top; pair++) {
-                const yaml_node_t *k = yaml_document_get_node(&p->doc, pair->key);
-                const yaml_node_t *v = yaml_document_get_node(&p->doc, pair->value);
-                const char *name = scalar(k);
+        for (size_t i = 0; i < node->n; i++) {
+                const struct cairn_yaml_node *k = node->pairs[i].key;
+                const struct cairn_yaml_node *v = node->pairs[i].value;
+                const char *name = cairn_yaml_str(k);
 
                 snprintf(key, sizeof(key), "%.300s.%.128s", path, name ? name : "?");
                 if (!name)
@@ -176,8 +162,9 @@ static int parse_topic_body(struct parse *p, const yaml_node_t *node, const char
                         if (parse_configs(p, v, key, spec) != 0)
                                 return -1;
                 } else {
-                        return perr(p, k, key,
-                                    "unknown key (expected partitions, replication_factor, configs)");
+                        return perr(
+                                p, k, key,
+                                "unknown key (expected partitions, replication_factor, configs)");
                 }
         }
         return 0;
@@ -194,26 +181,27 @@ static void spec_cleanup(struct topic_spec *spec)
         memset(spec, 0, sizeof(*spec));
 }
 
-static int parse_topics(struct parse *p, const yaml_node_t *node, const struct topic_spec *defs,
-                        struct topics_file *tf)
+static int parse_topics(struct parse *p, const struct cairn_yaml_node *node,
+                        const struct topic_spec *defs, struct topics_file *tf)
 {
-        if (node->type != YAML_MAPPING_NODE)
+        if (node->type != CAIRN_YAML_MAPPING)
                 return perr(p, node, "topics", "must be a mapping of topic name to settings");
-        for (yaml_node_pair_t *pair = node->data.mapping.pairs.start;
-             pair < node->data.mapping.pairs.top; pair++) {
-                const yaml_node_t *k = yaml_document_get_node(&p->doc, pair->key);
-                const yaml_node_t *v = yaml_document_get_node(&p->doc, pair->value);
-                const char *name = scalar(k);
+        for (size_t t = 0; t < node->n; t++) {
+                const struct cairn_yaml_node *k = node->pairs[t].key;
+                const struct cairn_yaml_node *v = node->pairs[t].value;
+                const char *name = cairn_yaml_str(k);
                 char path[512];
 
                 if (!name || !topic_name_valid(name))
-                        return perr(p, k, "topics",
-                                    "\"%.64s\" is not a valid topic name (1-249 of a-z A-Z 0-9 . _ -)",
-                                    name ? name : "(not a scalar)");
+                        return perr(
+                                p, k, "topics",
+                                "\"%.64s\" is not a valid topic name (1-249 of a-z A-Z 0-9 . _ -)",
+                                name ? name : "(not a scalar)");
                 for (size_t i = 0; i < tf->ntopics; i++)
                         if (strcmp(tf->topics[i].name, name) == 0)
-                                return perr(p, k, "topics", "%s is declared twice (first on line %d)",
-                                            name, tf->topics[i].line);
+                                return perr(p, k, "topics",
+                                            "%s is declared twice (first on line %d)", name,
+                                            tf->topics[i].line);
                 if (tf->ntopics >= MAX_TOPICS)
                         return perr(p, k, "topics", "more than %d topics", MAX_TOPICS);
 
@@ -223,7 +211,7 @@ static int parse_topics(struct parse *p, const yaml_node_t *node, const struct t
                 struct topic_spec *spec = &tf->topics[tf->ntopics++];
                 memset(spec, 0, sizeof(*spec));
                 spec->name = xstrdup(name);
-                spec->line = (int)k->start_mark.line + 1;
+                spec->line = k->line;
                 spec->partitions = defs->partitions;
                 spec->replication_factor = defs->replication_factor;
                 for (size_t i = 0; i < defs->nconfigs; i++)
@@ -244,40 +232,31 @@ int topics_file_parse(const char *buf, size_t len, const char *fname, struct top
 {
         struct parse p = { .fname = fname, .errstr = errstr, .errstr_size = errstr_size };
         struct topic_spec defs;
-        yaml_parser_t parser;
-        const yaml_node_t *root, *topics = NULL;
+        struct cairn_yaml *yaml;
+        const struct cairn_yaml_node *root, *topics = NULL;
         int rc = -1;
 
         memset(tf, 0, sizeof(*tf));
         memset(&defs, 0, sizeof(defs));
-        if (!yaml_parser_initialize(&parser))
-                abort();
-        yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
-        if (!yaml_parser_load(&parser, &p.doc)) {
-                snprintf(errstr, errstr_size, "%s:%lu: not valid YAML: %s", fname,
-                         (unsigned long)parser.problem_mark.line + 1,
-                         parser.problem ? parser.problem : "parse error");
-                yaml_parser_delete(&parser);
+        yaml = cairn_yaml_parse(buf, len, fname, errstr, errstr_size);
+        if (!yaml)
                 return -1;
-        }
-        yaml_parser_delete(&parser);
-
-        root = yaml_document_get_root_node(&p.doc);
+        root = cairn_yaml_root(yaml);
         if (!root) {
                 snprintf(errstr, errstr_size, "%s: empty file: expected a \"topics\" mapping",
                          fname);
                 goto out;
         }
-        if (root->type != YAML_MAPPING_NODE) {
-                perr(&p, root, "(top level)", "must be a mapping with \"topics\" (and \"defaults\")");
+        if (root->type != CAIRN_YAML_MAPPING) {
+                perr(&p, root, "(top level)",
+                     "must be a mapping with \"topics\" (and \"defaults\")");
                 goto out;
         }
         /* defaults first, wherever they stand in the file */
-        for (yaml_node_pair_t *pair = root->data.mapping.pairs.start;
-             pair < root->data.mapping.pairs.top; pair++) {
-                const yaml_node_t *k = yaml_document_get_node(&p.doc, pair->key);
-                const yaml_node_t *v = yaml_document_get_node(&p.doc, pair->value);
-                const char *name = scalar(k);
+        for (size_t i = 0; i < root->n; i++) {
+                const struct cairn_yaml_node *k = root->pairs[i].key;
+                const struct cairn_yaml_node *v = root->pairs[i].value;
+                const char *name = cairn_yaml_str(k);
 
                 if (name && strcmp(name, "defaults") == 0) {
                         if (parse_topic_body(&p, v, "defaults", &defs) != 0)
@@ -297,7 +276,7 @@ int topics_file_parse(const char *buf, size_t len, const char *fname, struct top
         rc = parse_topics(&p, topics, &defs, tf);
 out:
         spec_cleanup(&defs);
-        yaml_document_delete(&p.doc);
+        cairn_yaml_free(yaml);
         if (rc != 0)
                 topics_file_cleanup(tf);
         return rc;
@@ -305,26 +284,14 @@ out:
 
 int topics_file_load(const char *path, struct topics_file *tf, char *errstr, size_t errstr_size)
 {
-        FILE *fp = fopen(path, "rb");
-        char *buf = NULL;
-        size_t len = 0;
+        size_t len;
+        char *buf;
         int rc;
 
         memset(tf, 0, sizeof(*tf));
-        if (!fp) {
-                snprintf(errstr, errstr_size, "%s: %s", path, strerror(errno));
-                return -1;
-        }
-        buf = malloc(MAX_FILE + 1);
+        buf = cairn_file_read(path, MAX_FILE, &len, errstr, errstr_size);
         if (!buf)
-                abort();
-        len = fread(buf, 1, MAX_FILE + 1, fp);
-        fclose(fp);
-        if (len > MAX_FILE) {
-                free(buf);
-                snprintf(errstr, errstr_size, "%s: larger than %d bytes", path, MAX_FILE);
                 return -1;
-        }
         rc = topics_file_parse(buf, len, path, tf, errstr, errstr_size);
         free(buf);
         return rc;
@@ -355,7 +322,8 @@ int topic_plan_make(const struct topic_spec *spec, const struct topic_state *st,
         if (!st->exists) {
                 plan->create = true;
                 if (out)
-                        fprintf(out, "missing   %s: %d partitions, replication factor %d, %zu configs\n",
+                        fprintf(out,
+                                "missing   %s: %d partitions, replication factor %d, %zu configs\n",
                                 spec->name, spec->partitions, spec->replication_factor,
                                 spec->nconfigs);
                 return 1;

@@ -10,13 +10,13 @@
 #include <stdio.h>
 
 struct topic_config {
-        char *name;                /* e.g. "retention.ms" */
-        char *value;               /* as Kafka spells it: "86400000", "delete" */
+        char *name;  /* e.g. "retention.ms" */
+        char *value; /* as Kafka spells it: "86400000", "delete" */
 };
 
 struct topic_spec {
         char *name;
-        int line;                  /* where it is declared, for messages */
+        int line; /* where it is declared, for messages */
         int partitions;
         int replication_factor;
         struct topic_config *configs;
@@ -52,12 +52,12 @@ struct topic_state {
 
 /* What reconciling one topic takes. */
 struct topic_plan {
-        bool create;               /* missing: create it as declared */
-        int partitions_to;         /* > 0: add partitions up to this count */
-        bool configs_drift;        /* one or more declared configs differ */
+        bool create;        /* missing: create it as declared */
+        int partitions_to;  /* > 0: add partitions up to this count */
+        bool configs_drift; /* one or more declared configs differ */
         /* Reported, never acted on: */
-        bool fewer_partitions;     /* the file asks for fewer than the cluster has */
-        bool rf_differs;           /* replication factor differs (needs a reassignment) */
+        bool fewer_partitions; /* the file asks for fewer than the cluster has */
+        bool rf_differs;       /* replication factor differs (needs a reassignment) */
 };
 
 /* Compares @p spec with @p st, fills @p plan and writes one line per

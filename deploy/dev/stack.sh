@@ -57,8 +57,12 @@ wait_for() { # seconds description command...
 
 ready() { curl -fsS -m 2 "http://127.0.0.1:$1/readyz"; }
 
-# Apache Kafka with the topics of deploy/dev/topics.txt (replication
-# factor 1), created by cairn-admin as in production.
+# Every topic of deploy/kafka/topics.yaml, at most 4 partitions each: the
+# dev stack's topics are production's, from the one file that lists them.
+dev_topics() { "$BIN/cairn-admin" topics list "$ROOT/deploy/kafka/topics.yaml" 4; }
+
+# Apache Kafka with the dev topics (replication factor 1), created by
+# cairn-admin as in production.
 start_apache() {
         if alive "$RUN/kafka/pid"; then return; fi
         local verb=start
@@ -68,10 +72,9 @@ start_apache() {
         cp "$RUN/kafka/bootstrap" "$RUN/bootstrap"
         {
                 printf 'defaults: {replication_factor: 1, configs: {min.insync.replicas: 1}}\ntopics:\n'
-                while read -r name parts; do
-                        [[ -z $name || $name == \#* ]] && continue
+                dev_topics | while read -r name parts; do
                         printf '  %s: {partitions: %s}\n' "$name" "$parts"
-                done <"$ROOT/deploy/dev/topics.txt"
+                done
         } >"$RUN/kafka/topics.yaml"
         env -i CAIRN_KAFKA_BOOTSTRAP_SERVERS="$(cat "$RUN/bootstrap")" "$BIN/cairn-admin" \
                 topics apply "$RUN/kafka/topics.yaml" >>"$RUN/logs/kafka.log" 2>&1 ||
@@ -88,11 +91,11 @@ start_broker() {
         fi
         alive "$RUN/kafka/pid" && die "Apache Kafka runs: make down first"
         if alive "$RUN/devbroker.pid"; then return; fi
-        local topics=()
+        local topics=() list
+        list=$(dev_topics) || die "cannot list the topics of deploy/kafka/topics.yaml"
         while read -r name parts; do
-                [[ -z $name || $name == \#* ]] && continue
                 topics+=(-t "$name:$parts")
-        done <"$ROOT/deploy/dev/topics.txt"
+        done <<<"$list"
         rm -f "$RUN/bootstrap"
         "$BIN/cairn-devbroker" -b 3 -f "$RUN/bootstrap" "${topics[@]}" \
                 >"$RUN/logs/devbroker.log" 2>&1 &
@@ -118,12 +121,25 @@ start_redis() {
         wait_for 10 "Redis" redis-cli -p "$REDIS_PORT" ping
 }
 
+# The gateway reads a secret file only when its group and others may not
+# (mode 0600 or 0400, docs/api.md), a mode git does not keep: it gets copies
+# of the dev keys file and of the secret it names, side by side under the
+# run directory, the secret with mode 0600.
+gateway_keys() {
+        local dir=$RUN/gateway
+        mkdir -p "$dir"
+        chmod 700 "$dir"
+        cp "$ROOT/deploy/dev/gateway-keys.yaml" "$dir/gateway-keys.yaml"
+        install -m 600 "$ROOT/deploy/dev/gateway-hs256.secret" "$dir/gateway-hs256.secret"
+}
+
 start_service() { # name port
         local name=$1 port=$2
         if alive "$RUN/$name.pid"; then return; fi
         port_free "$port" || die "admin port $port for $name is taken; set CAIRN_DEV_ADMIN_PORT"
         if [[ $name == gateway ]]; then
                 port_free "$API_PORT" || die "API port $API_PORT is taken; set CAIRN_DEV_API_PORT"
+                gateway_keys
         fi
         (
                 set -a
@@ -141,7 +157,7 @@ start_service() { # name port
                         # the API itself listens on http.port
                         export CAIRN_HTTP_PORT=$API_PORT
                         export CAIRN_REDIS_PORT=$REDIS_PORT
-                        export CAIRN_AUTH_KEYS_FILE=$ROOT/deploy/dev/gateway-keys.yaml
+                        export CAIRN_AUTH_KEYS_FILE=$RUN/gateway/gateway-keys.yaml
                 fi
                 exec "$BIN/cairn-$name" >>"$RUN/logs/$name.log" 2>&1
         ) &

@@ -14,13 +14,13 @@
 /* A batch: texts copied in from every member, vectors out. Freed by the
  * last member to let go of it (refs). Guarded by the batcher's lock. */
 struct mb_batch {
-        pthread_cond_t cond;           /* full (for the leader), done (for members) */
+        pthread_cond_t cond; /* full (for the leader), done (for members) */
         size_t n;
         char **texts;
         size_t *lens;
         float *out;
-        int64_t deadline_ms;           /* the latest of the members'; 0: one has none */
-        bool closed;                   /* no more members */
+        int64_t deadline_ms; /* the latest of the members'; 0: one has none */
+        bool closed;         /* no more members */
         bool done;
         cairn_err_t err;
         struct cairn_status st;
@@ -33,27 +33,11 @@ struct batcher {
         size_t dim, max_batch;
         int64_t wait_us;
         pthread_mutex_t lock;
-        struct mb_batch *open;         /* the batch taking members, or NULL */
+        struct mb_batch *open; /* the batch taking members, or NULL */
         struct cairn_series *s_size;
 };
 
 static const double batch_buckets[] = { 1, 2, 4, 8, 16, 32, 64, 128, 256 };
-
-size_t batcher_split(size_t n, size_t max_batch, size_t *sizes)
-{
-        size_t calls = 0;
-
-        if (n == 0)
-                return 0;
-        if (max_batch == 0)
-                max_batch = n;
-        for (size_t off = 0; off < n; off += max_batch) {
-                if (sizes)
-                        sizes[calls] = n - off < max_batch ? n - off : max_batch;
-                calls++;
-        }
-        return calls;
-}
 
 struct batcher *batcher_new(struct provider *p, const char *model, size_t dim, size_t max_batch,
                             int64_t wait_us, struct cairn_metrics *metrics)
@@ -220,8 +204,14 @@ cairn_err_t batcher_embed(struct batcher *bt, const char *const *texts, const si
                 pthread_mutex_unlock(&bt->lock);
 
                 /* b->texts, lens, n and deadline no longer change: closed. */
-                struct provider_batch pb = { (const char *const *)b->texts, b->lens, b->n,
-                                             bt->dim, b->deadline_ms, NULL, b->out, 0 };
+                struct provider_batch pb = { (const char *const *)b->texts,
+                                             b->lens,
+                                             b->n,
+                                             bt->dim,
+                                             b->deadline_ms,
+                                             NULL,
+                                             b->out,
+                                             0 };
                 struct cairn_status bst;
 
                 cairn_status_clear(&bst);
@@ -237,8 +227,9 @@ cairn_err_t batcher_embed(struct batcher *bt, const char *const *texts, const si
                 pthread_cond_broadcast(&b->cond);
         } else {
                 int64_t left_ms = cairn_deadline_remaining_ms(deadline_ms, cairn_now_ms());
-                struct timespec until = mono_in(left_ms == INT64_MAX ? (int64_t)3600 * 1000000
-                                                                     : (left_ms > 0 ? left_ms : 0) * 1000);
+                struct timespec until = mono_in(left_ms == INT64_MAX
+                                                        ? (int64_t)3600 * 1000000
+                                                        : (left_ms > 0 ? left_ms : 0) * 1000);
 
                 while (!b->done) {
                         if (pthread_cond_timedwait(&b->cond, &bt->lock, &until) == ETIMEDOUT)

@@ -40,10 +40,4 @@ cairn_err_t batcher_embed(struct batcher *bt, const char *const *texts, const si
                           size_t n, int64_t deadline_ms, float *out, uint64_t *tokens,
                           struct cairn_status *st);
 
-/* The pure part of splitting: how a request of @p n texts is cut into
- * upstream calls of at most @p max_batch (0: no limit). Returns the number
- * of calls; when @p sizes is not NULL writes each call's size (room for
- * the returned count). */
-size_t batcher_split(size_t n, size_t max_batch, size_t *sizes);
-
 #endif

@@ -47,8 +47,8 @@ static void update(XXH3_state_t *s, const void *data, size_t len)
         XXH3_128bits_update(s, data, len);
 }
 
-void embed_cache_key(const char *provider, const char *upstream_model, size_t dim,
-                     const char *text, size_t len, char out[EMBED_CACHE_KEY_LEN])
+void embed_cache_key(const char *provider, const char *upstream_model, size_t dim, const char *text,
+                     size_t len, char out[EMBED_CACHE_KEY_LEN])
 {
         XXH3_state_t state;
         XXH128_hash_t h;
@@ -169,8 +169,8 @@ void embed_cache_put(struct embed_cache *c, const char *model, char (*keys)[EMBE
                 plen[m] = argvlen[m];
                 m++;
         }
-        if (cairn_redis_pipeline(c->redis, m, argc, pargv, plen, replies, errstr,
-                                 sizeof(errstr)) != 0) {
+        if (cairn_redis_pipeline(c->redis, m, argc, pargv, plen, replies, errstr, sizeof(errstr)) !=
+            0) {
                 count(c->m_errors, model, 1);
                 cairn_log(DEBUG, "CACHE", "cache store skipped: %s", errstr);
                 goto out;

@@ -17,9 +17,9 @@ struct cairn_metrics;
 #define EMBED_CACHE_KEY_LEN 46
 
 struct embed_cache {
-        struct cairn_redis *redis;   /* borrowed; NULL: the cache is off */
+        struct cairn_redis *redis; /* borrowed; NULL: the cache is off */
         int64_t ttl_s;
-        size_t max_entry_bytes;      /* vectors larger than this are not stored */
+        size_t max_entry_bytes; /* vectors larger than this are not stored */
         struct cairn_metric *m_hits, *m_misses, *m_errors;
 };
 
@@ -31,8 +31,8 @@ void embed_cache_init(struct embed_cache *c, struct cairn_redis *redis, int64_t 
 
 /* The key of one text: XXH3-128 over the length-prefixed fields, so no two
  * different tuples share their bytes. */
-void embed_cache_key(const char *provider, const char *upstream_model, size_t dim,
-                     const char *text, size_t len, char out[EMBED_CACHE_KEY_LEN]);
+void embed_cache_key(const char *provider, const char *upstream_model, size_t dim, const char *text,
+                     size_t len, char out[EMBED_CACHE_KEY_LEN]);
 
 /* Looks up @p n keys with one MGET. For each hit sets found[i] and copies
  * the vector to out[i * dim ..]; an entry of the wrong size counts as a

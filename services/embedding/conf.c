@@ -5,78 +5,82 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cairn/strlist.h"
 #include "embedding.h"
 
-#define ITEM(name, def, min, max, field, desc) \
-        { name, CAIRN_CONF_INT, def, min, max, 0, offsetof(struct embedding_conf, field), desc }
-#define ITEMT(name, type, def, min, max, field, desc) \
-        { name, type, def, min, max, 0, offsetof(struct embedding_conf, field), desc }
+/* clang-format off */
+#define CAIRN_CONF_STRUCT struct embedding_conf
 
 /* The keys of model slot N (1-based), embedding.models.N.*. */
-#define MITEM(n, key, type, def, min, max, field, desc)                                \
-        { "embedding.models." #n "." key, type, def, min, max, 0,                       \
-          offsetof(struct embedding_conf, models[(n) - 1].field), desc }
+#define MITEM(n, key, type, def, min, max, flags, field, desc)                         \
+        CAIRN_CONF_ROW("embedding.models." #n "." key, type, def, min, max, flags,      \
+                       models[(n) - 1].field, desc)
 #define MODEL_SLOT(n)                                                                  \
-        MITEM(n, "name", CAIRN_CONF_STRING, "", 0, -1, name,                            \
+        MITEM(n, "name", CAIRN_CONF_STRING, "", 0, -1, 0, name,                            \
               "model name requests ask for; empty leaves the slot unused"),             \
-        MITEM(n, "provider", CAIRN_CONF_STRING, "openai", 0, -1, provider,              \
+        MITEM(n, "provider", CAIRN_CONF_STRING, "openai", 0, -1, 0, provider,              \
               "openai (any OpenAI-compatible POST /embeddings server) or lexical "      \
               "(the built-in model under another name)"),                               \
-        MITEM(n, "upstream_model", CAIRN_CONF_STRING, "", 0, -1, upstream_model,        \
+        MITEM(n, "upstream_model", CAIRN_CONF_STRING, "", 0, -1, 0, upstream_model,        \
               "model name sent to the provider; empty: the same as name"),              \
-        MITEM(n, "base_url", CAIRN_CONF_STRING, "", 0, -1, base_url,                    \
+        MITEM(n, "base_url", CAIRN_CONF_STRING, "", 0, -1, 0, base_url,                    \
               "provider base URL up to and with /v1 (/embeddings is appended), e.g. "   \
               "https://api.openai.com/v1"),                                             \
-        MITEM(n, "dimensions", CAIRN_CONF_INT, "0", 0, 65536, dimensions,               \
+        MITEM(n, "dimensions", CAIRN_CONF_INT, "0", 0, 65536, 0, dimensions,               \
               "vector size the provider returns (checked on every answer); required "   \
               "for openai"),                                                            \
-        MITEM(n, "max_batch", CAIRN_CONF_INT, "64", 1, 4096, max_batch,                 \
+        MITEM(n, "max_batch", CAIRN_CONF_INT, "64", 1, 4096, 0, max_batch,                 \
               "most texts in one upstream request; larger batches are split"),          \
-        MITEM(n, "max_input_bytes", CAIRN_CONF_INT, "0", 0, 1048576, max_input_bytes,   \
+        MITEM(n, "max_input_bytes", CAIRN_CONF_INT, "0", 0, 1048576, 0, max_input_bytes,   \
               "longest text sent to the provider, in bytes; 0: embedding.max_input_bytes"), \
-        MITEM(n, "truncate", CAIRN_CONF_STRING, "error", 0, -1, truncate,               \
+        MITEM(n, "truncate", CAIRN_CONF_STRING, "error", 0, -1, 0, truncate,               \
               "longer texts: error (INVALID_ARGUMENT), start (cut the start, keep the " \
               "end) or end (cut the end), on a UTF-8 boundary"),                        \
-        { "embedding.models." #n ".api_key_file", CAIRN_CONF_STRING, "", 0, -1,         \
-          CAIRN_CONF_SECRET, offsetof(struct embedding_conf, models[(n) - 1].api_key_file), \
-          "file holding the provider API key (sent as a Bearer token); must not be "    \
-          "readable by others (chmod 600); empty: no key" },                            \
-        MITEM(n, "fallbacks", CAIRN_CONF_STRING, "", 0, -1, fallbacks,                  \
+        MITEM(n, "api_key_file", CAIRN_CONF_STRING, "", 0, -1, CAIRN_CONF_SECRET,       \
+              api_key_file,                                                             \
+              "file holding the provider API key (sent as a Bearer token), readable by "   \
+              "its owner only (mode 0600 or 0400); empty: no key"),                     \
+        MITEM(n, "fallbacks", CAIRN_CONF_STRING, "", 0, -1, 0, fallbacks,                  \
               "comma-separated models (same dimensions) that answer when this one is "  \
               "unavailable, in order"),                                                 \
-        MITEM(n, "cache", CAIRN_CONF_STRING, "auto", 0, -1, cache,                      \
+        MITEM(n, "cache", CAIRN_CONF_STRING, "auto", 0, -1, 0, cache,                      \
               "Redis cache of this model's vectors: on, off, or auto (on for remote "   \
               "providers, off for lexical)"),                                           \
-        MITEM(n, "encoding", CAIRN_CONF_STRING, "base64", 0, -1, encoding,              \
+        MITEM(n, "encoding", CAIRN_CONF_STRING, "base64", 0, -1, 0, encoding,              \
               "encoding_format asked of the provider: base64 (little-endian float32, "  \
               "smaller) or float"),                                                     \
-        MITEM(n, "send_dimensions", CAIRN_CONF_BOOL, "false", 0, -1, send_dimensions,   \
+        MITEM(n, "send_dimensions", CAIRN_CONF_BOOL, "false", 0, -1, 0, send_dimensions,   \
               "send \"dimensions\" upstream (OpenAI text-embedding-3 models shorten "  \
               "their vectors to it)"),                                                  \
-        MITEM(n, "batch_wait_us", CAIRN_CONF_INT, "1000", 0, 100000, batch_wait_us,     \
+        MITEM(n, "batch_wait_us", CAIRN_CONF_INT, "1000", 0, 100000, 0, batch_wait_us,     \
               "micro-batching: how long the first request waits for others to share "   \
               "its upstream call; 0 turns coalescing off")
+/* clang-format on */
 
 const struct cairn_conf_item embedding_conf_items[] = {
-        ITEM("embedding.dimensions", "384", 16, 4096, dimensions,
-             "native dimension of the lexical model, also in its name (cairn-lexical-384 by "
-             "default); changing it changes every vector"),
-        ITEM("embedding.max_inputs", "512", 1, 100000, max_inputs,
-             "most texts one request may carry; replies must fit in 1000000 bytes"),
-        ITEM("embedding.max_input_bytes", "32768", 1, 1048576, max_input_bytes,
-             "largest text accepted, in bytes of UTF-8"),
-        ITEMT("embedding.default_model", CAIRN_CONF_STRING, "", 0, -1, default_model,
-              "model of requests that name none; empty: the lexical model"),
-        ITEMT("embedding.cache.enabled", CAIRN_CONF_BOOL, "true", 0, -1, cache_enabled,
-              "use the Redis cache (redis.*) for models whose cache setting allows it"),
-        ITEM("embedding.cache.ttl_s", "86400", 1, 31536000, cache_ttl_s,
-             "how long a cached vector lives in Redis, in seconds"),
-        ITEM("embedding.cache.max_entry_bytes", "65536", 64, 16777216, cache_max_entry_bytes,
-             "vectors larger than this (4 bytes a dimension) are not cached"),
-        ITEM("embedding.http.connect_timeout_ms", "2000", 1, 60000, connect_timeout_ms,
-             "cap on connecting to a provider; the request's deadline caps it too"),
-        ITEM("embedding.http.max_response_bytes", "67108864", 1024, 1073741824,
-             max_response_bytes, "largest provider answer read; more is an error"),
+        CAIRN_CONF_ROW(
+                "embedding.dimensions", CAIRN_CONF_INT, "384", 16, 4096, 0, dimensions,
+                "native dimension of the lexical model, also in its name (cairn-lexical-384 by "
+                "default); changing it changes every vector"),
+        CAIRN_CONF_ROW("embedding.max_inputs", CAIRN_CONF_INT, "512", 1, 100000, 0, max_inputs,
+                       "most texts one request may carry; replies must fit in 1000000 bytes"),
+        CAIRN_CONF_ROW("embedding.max_input_bytes", CAIRN_CONF_INT, "32768", 1, 1048576, 0,
+                       max_input_bytes, "largest text accepted, in bytes of UTF-8"),
+        CAIRN_CONF_ROW("embedding.default_model", CAIRN_CONF_STRING, "", 0, -1, 0, default_model,
+                       "model of requests that name none; empty: the lexical model"),
+        CAIRN_CONF_ROW("embedding.cache.enabled", CAIRN_CONF_BOOL, "true", 0, -1, 0, cache_enabled,
+                       "use the Redis cache (redis.*) for models whose cache setting allows it"),
+        CAIRN_CONF_ROW("embedding.cache.ttl_s", CAIRN_CONF_INT, "86400", 1, 31536000, 0,
+                       cache_ttl_s, "how long a cached vector lives in Redis, in seconds"),
+        CAIRN_CONF_ROW("embedding.cache.max_entry_bytes", CAIRN_CONF_INT, "65536", 64, 16777216, 0,
+                       cache_max_entry_bytes,
+                       "vectors larger than this (4 bytes a dimension) are not cached"),
+        CAIRN_CONF_ROW("embedding.http.connect_timeout_ms", CAIRN_CONF_INT, "2000", 1, 60000, 0,
+                       connect_timeout_ms,
+                       "cap on connecting to a provider; the request's deadline caps it too"),
+        CAIRN_CONF_ROW("embedding.http.max_response_bytes", CAIRN_CONF_INT, "67108864", 1024,
+                       1073741824, 0, max_response_bytes,
+                       "largest provider answer read; more is an error"),
         MODEL_SLOT(1),
         MODEL_SLOT(2),
         MODEL_SLOT(3),
@@ -85,7 +89,7 @@ const struct cairn_conf_item embedding_conf_items[] = {
         MODEL_SLOT(6),
         MODEL_SLOT(7),
         MODEL_SLOT(8),
-        { NULL, 0, NULL, 0, 0, 0, 0, NULL },
+        CAIRN_CONF_END,
 };
 
 /* Bytes a reply adds per vector besides its floats: the Embedding's tag and
@@ -134,13 +138,13 @@ static long long model_dim(const struct embedding_conf *conf, const char *name, 
         return -1;
 }
 
-#define SLOTERR(n, key, ...)                                                          \
-        do {                                                                          \
-                int len_ = snprintf(errstr, errstr_size, "config: embedding.models.%d.%s: ", \
-                                    (n), (key));                                      \
-                if (len_ >= 0 && (size_t)len_ < errstr_size)                          \
-                        snprintf(errstr + len_, errstr_size - (size_t)len_, __VA_ARGS__); \
-                return -1;                                                            \
+#define SLOTERR(n, key, ...)                                                                      \
+        do {                                                                                      \
+                int len_ = snprintf(errstr, errstr_size, "config: embedding.models.%d.%s: ", (n), \
+                                    (key));                                                       \
+                if (len_ >= 0 && (size_t)len_ < errstr_size)                                      \
+                        snprintf(errstr + len_, errstr_size - (size_t)len_, __VA_ARGS__);         \
+                return -1;                                                                        \
         } while (0)
 
 /* One model slot on its own and against the others. */
@@ -173,50 +177,51 @@ static int slot_check(const struct embedding_conf *conf, int n, char *errstr, si
                 const char *url = str(m->base_url);
 
                 if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
-                        SLOTERR(n, "base_url", "\"%s\" is not an http:// or https:// URL (model "
-                                "%s needs its provider's address)", url, name);
+                        SLOTERR(n, "base_url",
+                                "\"%s\" is not an http:// or https:// URL (model "
+                                "%s needs its provider's address)",
+                                url, name);
                 if (m->dimensions == 0)
-                        SLOTERR(n, "dimensions", "required for model %s: the size of the vectors "
-                                "its provider returns", name);
+                        SLOTERR(n, "dimensions",
+                                "required for model %s: the size of the vectors "
+                                "its provider returns",
+                                name);
                 if (strlen(str(m->upstream_model)) >= 128)
                         SLOTERR(n, "upstream_model", "longer than 127 bytes");
         } else if (m->dimensions != 0 && m->dimensions != conf->dimensions) {
-                SLOTERR(n, "dimensions", "%lld, but the lexical model has %lld "
-                        "(embedding.dimensions)", m->dimensions, conf->dimensions);
+                SLOTERR(n, "dimensions",
+                        "%lld, but the lexical model has %lld "
+                        "(embedding.dimensions)",
+                        m->dimensions, conf->dimensions);
         }
         dim = model_dim(conf, name, &other);
         /* Fallbacks: known models of the same dimensions, never this one. */
-        const char *p = str(m->fallbacks);
-        while (*p) {
+        const char *fbname;
+        struct cairn_strlist it;
+        size_t len;
+
+        cairn_strlist_init(&it, str(m->fallbacks), strlen(str(m->fallbacks)));
+        while (cairn_strlist_next(&it, &fbname, &len)) {
                 char fb[128];
-                size_t len = strcspn(p, ",");
-                size_t skip = strspn(p, " ");
                 long long fdim;
                 int fslot;
 
-                if (len > skip) {
-                        size_t l = len - skip;
-
-                        while (l > 0 && p[skip + l - 1] == ' ')
-                                l--;
-                        if (l >= sizeof(fb))
-                                SLOTERR(n, "fallbacks", "a name longer than 127 bytes");
-                        memcpy(fb, p + skip, l);
-                        fb[l] = '\0';
-                        fdim = model_dim(conf, fb, &fslot);
-                        if (fdim < 0)
-                                SLOTERR(n, "fallbacks", "\"%s\" is not a configured model", fb);
-                        if (fslot == n)
-                                SLOTERR(n, "fallbacks", "model %s cannot fall back to itself",
-                                        name);
-                        if (fdim != dim)
-                                SLOTERR(n, "fallbacks", "\"%s\" has %lld dimensions but %s has "
-                                        "%lld: a fallback must give vectors of the same size",
-                                        fb, fdim, name, dim);
-                }
-                p += len;
-                if (*p == ',')
-                        p++;
+                if (len == 0)
+                        continue;
+                if (len >= sizeof(fb))
+                        SLOTERR(n, "fallbacks", "a name longer than 127 bytes");
+                memcpy(fb, fbname, len);
+                fb[len] = '\0';
+                fdim = model_dim(conf, fb, &fslot);
+                if (fdim < 0)
+                        SLOTERR(n, "fallbacks", "\"%s\" is not a configured model", fb);
+                if (fslot == n)
+                        SLOTERR(n, "fallbacks", "model %s cannot fall back to itself", name);
+                if (fdim != dim)
+                        SLOTERR(n, "fallbacks",
+                                "\"%s\" has %lld dimensions but %s has "
+                                "%lld: a fallback must give vectors of the same size",
+                                fb, fdim, name, dim);
         }
         return 0;
 }
@@ -238,19 +243,22 @@ int embedding_conf_check(const void *target, char *errstr, size_t errstr_size)
                         maxdim = m->dimensions;
         }
         if (str(conf->default_model)[0] && model_dim(conf, conf->default_model, &slot) < 0) {
-                snprintf(errstr, errstr_size, "config: embedding.default_model: \"%s\" is not "
-                         "a configured model", conf->default_model);
+                snprintf(errstr, errstr_size,
+                         "config: embedding.default_model: \"%s\" is not "
+                         "a configured model",
+                         conf->default_model);
                 return -1;
         }
         per_vector = maxdim * 4 + REPLY_PER_VECTOR;
         worst = conf->max_inputs * per_vector + REPLY_FIXED;
         if (worst > EMBEDDING_REPLY_MAX) {
-                snprintf(errstr, errstr_size,
-                         "config: embedding.max_inputs: %lld texts of %lld dimensions make replies of up "
-                         "to %lld bytes, over Kafka's default message.max.bytes of %d; set "
-                         "embedding.max_inputs to %lld or less (or use fewer dimensions)",
-                         conf->max_inputs, maxdim, worst, EMBEDDING_REPLY_MAX,
-                         (EMBEDDING_REPLY_MAX - REPLY_FIXED) / per_vector);
+                snprintf(
+                        errstr, errstr_size,
+                        "config: embedding.max_inputs: %lld texts of %lld dimensions make replies of up "
+                        "to %lld bytes, over Kafka's default message.max.bytes of %d; set "
+                        "embedding.max_inputs to %lld or less (or use fewer dimensions)",
+                        conf->max_inputs, maxdim, worst, EMBEDDING_REPLY_MAX,
+                        (EMBEDDING_REPLY_MAX - REPLY_FIXED) / per_vector);
                 return -1;
         }
         return 0;

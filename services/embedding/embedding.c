@@ -4,30 +4,27 @@
  * protobuf-c hands string fields over as NUL-terminated C strings without
  * their length, so a text with an embedded NUL (which the wire format
  * allows) is read up to that NUL and the rest of it is ignored. */
-#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <sys/stat.h>
-#include <fcntl.h>
-#include <unistd.h>
-
 #include "batcher.h"
 #include "cairn/arena.h"
 #include "cairn/embedding/v1/embedding.pb-c.h"
+#include "cairn/file.h"
 #include "cairn/log.h"
 #include "cairn/redis.h"
 #include "cairn/resilience.h"
+#include "cairn/strlist.h"
 #include "cairn/utf8.h"
 #include "cairn/v1/common.pb-c.h"
 #include "embedding.h"
 #include "provider.h"
 
-#define MODEL_DESCRIPTION                                                                   \
-        "hashed word unigrams, bigrams and character 3- to 5-grams: lexical overlap, not "  \
+#define MODEL_DESCRIPTION                                                                    \
+        "hashed word unigrams, bigrams and character 3- to 5-grams: lexical overlap, not "   \
         "meaning; also answers to \"" EMBEDDING_MODEL_ALIAS "\"; fewer dimensions (down to " \
         "16) hash into fewer buckets and are not comparable with other sizes"
 
@@ -49,42 +46,18 @@ static const char *str(const char *s)
         return s ? s : "";
 }
 
-char *embedding_api_key_read(const char *key, const char *path, char *errstr,
-                             size_t errstr_size)
+char *embedding_api_key_read(const char *key, const char *path, char *errstr, size_t errstr_size)
 {
-        struct stat sb;
-        char buf[4096];
-        ssize_t n;
+        char buf[4096], why[512];
+        long n = cairn_secret_file_read(path, buf, sizeof(buf), why, sizeof(why));
         size_t len;
         char *out;
-        int fd;
 
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-        if (fd < 0) {
-                snprintf(errstr, errstr_size, "config: %s: cannot open %s: %s", key, path,
-                         strerror(errno));
-                return NULL;
-        }
-        if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-                snprintf(errstr, errstr_size, "config: %s: %s is not a regular file", key, path);
-                close(fd);
-                return NULL;
-        }
-        if (sb.st_mode & (S_IRWXO | S_IWGRP)) {
-                snprintf(errstr, errstr_size,
-                         "config: %s: %s is accessible to other users (mode %03o); an API key "
-                         "file must be private: chmod 600 %s",
-                         key, path, (unsigned)(sb.st_mode & 0777), path);
-                close(fd);
-                return NULL;
-        }
-        n = read(fd, buf, sizeof(buf) - 1);
-        close(fd);
         if (n < 0) {
-                snprintf(errstr, errstr_size, "config: %s: cannot read %s: %s", key, path,
-                         strerror(errno));
+                snprintf(errstr, errstr_size, "config: %s: %s", key, why);
                 return NULL;
         }
+        /* A key is one token: blanks at its end go too, any other is refused. */
         len = (size_t)n;
         while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' ' ||
                            buf[len - 1] == '\t'))
@@ -92,8 +65,10 @@ char *embedding_api_key_read(const char *key, const char *path, char *errstr,
         for (size_t i = 0; i < len; i++) {
                 if ((unsigned char)buf[i] < 0x21 || (unsigned char)buf[i] > 0x7e) {
                         explicit_bzero(buf, sizeof(buf));
-                        snprintf(errstr, errstr_size, "config: %s: %s holds more than one line or "
-                                 "characters a key cannot have", key, path);
+                        snprintf(errstr, errstr_size,
+                                 "config: %s: %s holds more than one line or "
+                                 "characters a key cannot have",
+                                 key, path);
                         return NULL;
                 }
         }
@@ -115,7 +90,8 @@ static void model_metrics(struct embedding_model *m, struct cairn_metrics *metri
         if (!metrics)
                 return;
         f = cairn_metrics_counter(metrics, "cairn_embedding_inputs_total",
-                                  "Texts embedded, by model", (const char *const[]){ "model", NULL });
+                                  "Texts embedded, by model",
+                                  (const char *const[]){ "model", NULL });
         m->inputs_total = cairn_metric_series(f, (const char *const[]){ m->name });
 }
 
@@ -137,7 +113,7 @@ static cairn_err_t slot_init(struct embedding_service *svc, struct embedding_mod
                                                  : (size_t)svc->conf.max_input_bytes;
         m->truncate = strcmp(str(mc->truncate), "start") == 0 ? EMBEDDING_TRUNCATE_START
                       : strcmp(str(mc->truncate), "end") == 0 ? EMBEDDING_TRUNCATE_END
-                                                               : EMBEDDING_TRUNCATE_ERROR;
+                                                              : EMBEDDING_TRUNCATE_ERROR;
         m->cache = strcmp(cache, "on") == 0 || (strcmp(cache, "auto") == 0 && remote);
         model_metrics(m, metrics);
         if (!remote) {
@@ -181,8 +157,7 @@ static cairn_err_t slot_init(struct embedding_service *svc, struct embedding_mod
                         return CAIRN_ERR_INTERNAL;
                 if (mc->batch_wait_us > 0) {
                         m->batcher = batcher_new(m->provider, m->name, m->dim,
-                                                 (size_t)mc->max_batch, mc->batch_wait_us,
-                                                 metrics);
+                                                 (size_t)mc->max_batch, mc->batch_wait_us, metrics);
                         if (!m->batcher) {
                                 snprintf(errstr, errstr_size, "out of memory");
                                 return CAIRN_ERR_EXHAUSTED;
@@ -211,34 +186,23 @@ struct embedding_model *embedding_model_find(struct embedding_service *svc, cons
 /* Resolves slot @p n's fallback names (checked by the configuration). */
 static void fallbacks_resolve(struct embedding_service *svc, struct embedding_model *m, int n)
 {
-        const char *p = str(svc->conf.models[n - 1].fallbacks);
+        const char *list = str(svc->conf.models[n - 1].fallbacks), *name;
+        struct cairn_strlist it;
+        size_t len;
 
-        while (*p) {
+        cairn_strlist_init(&it, list, strlen(list));
+        while (cairn_strlist_next(&it, &name, &len)) {
                 char fb[128];
-                size_t len = strcspn(p, ","), skip = strspn(p, " ");
+                struct embedding_model *f;
 
-                if (len > skip && len - skip < sizeof(fb)) {
-                        size_t l = len - skip;
-                        struct embedding_model *f;
-
-                        while (l > 0 && p[skip + l - 1] == ' ')
-                                l--;
-                        memcpy(fb, p + skip, l);
-                        fb[l] = '\0';
-                        f = embedding_model_find(svc, fb);
-                        if (f && f != m && m->nfallbacks < EMBEDDING_MODEL_SLOTS)
-                                m->fallbacks[m->nfallbacks++] = f;
-                }
-                p += len;
-                if (*p == ',')
-                        p++;
+                if (len == 0 || len >= sizeof(fb))
+                        continue;
+                memcpy(fb, name, len);
+                fb[len] = '\0';
+                f = embedding_model_find(svc, fb);
+                if (f && f != m && m->nfallbacks < EMBEDDING_MODEL_SLOTS)
+                        m->fallbacks[m->nfallbacks++] = f;
         }
-}
-
-cairn_err_t embedding_service_init(struct embedding_service *svc, const struct embedding_conf *conf,
-                                   struct cairn_metrics *metrics, char *errstr, size_t errstr_size)
-{
-        return embedding_service_init_with(svc, conf, NULL, metrics, errstr, errstr_size);
 }
 
 cairn_err_t embedding_service_init_with(struct embedding_service *svc,
@@ -326,7 +290,7 @@ static bool printable(const char *s)
 {
         size_t i;
 
-        for (i = 0; s[i] && i <= ECHO_MAX; i++)
+        for (i = 0; i <= ECHO_MAX && s[i]; i++)
                 if (s[i] < 0x20 || s[i] > 0x7e || s[i] == '"' || s[i] == '\\')
                         return false;
         return i <= ECHO_MAX;
@@ -339,8 +303,7 @@ static void models_list(const struct embedding_service *svc, char *buf, size_t s
 
         buf[0] = '\0';
         for (size_t i = 0; i < svc->nmodels && len + 1 < size; i++) {
-                int w = snprintf(buf + len, size - len, "%s%s", i ? ", " : "",
-                                 svc->models[i].name);
+                int w = snprintf(buf + len, size - len, "%s%s", i ? ", " : "", svc->models[i].name);
 
                 if (w < 0)
                         break;
@@ -489,7 +452,8 @@ static cairn_err_t apply_limits(const struct embedding_model *m, char **inputs, 
                         snprintf(field, sizeof(field), "inputs[%zu]", i);
                         return cairn_status_set(st, CAIRN_ERR_INVALID, field, "INPUT_TOO_LARGE",
                                                 "%s: nothing is left after truncating to %zu "
-                                                "bytes for model %s", field, max, m->name);
+                                                "bytes for model %s",
+                                                field, max, m->name);
                 }
         }
         return CAIRN_OK;
@@ -600,7 +564,7 @@ cairn_err_t embedding_embed_handle(struct cairn_request *req, const ProtobufCMes
         struct embedding_model *m = NULL, *asked;
         int64_t deadline_ms = req->hdrs ? req->hdrs->deadline_ms : 0;
         const char *traceparent = req->hdrs && req->hdrs->traceparent[0] ? req->hdrs->traceparent
-                                                                          : NULL;
+                                                                         : NULL;
         uint64_t tokens = 0;
         size_t dim = 0, next = 0;
         cairn_err_t err;
@@ -636,8 +600,7 @@ cairn_err_t embedding_embed_handle(struct cairn_request *req, const ProtobufCMes
         if (err)
                 return err;
         if (m != asked && svc->m_fallbacks)
-                cairn_metric_inc_l(svc->m_fallbacks,
-                                   (const char *const[]){ asked->name, m->name });
+                cairn_metric_inc_l(svc->m_fallbacks, (const char *const[]){ asked->name, m->name });
         for (size_t i = 0; i < in->n_inputs && svc->input_bytes; i++)
                 cairn_series_observe(svc->input_bytes, (double)strlen(in->inputs[i]));
         if (m->inputs_total)
@@ -672,7 +635,7 @@ cairn_err_t embedding_list_models_handle(struct cairn_request *req, const Protob
                 info[i].name = (char *)m->name;
                 info[i].dimensions = (uint32_t)m->dim;
                 info[i].provider = (char *)m->kind;
-                info[i].description = m->native_lexical          ? MODEL_DESCRIPTION
+                info[i].description = m->native_lexical                 ? MODEL_DESCRIPTION
                                       : strcmp(m->kind, "lexical") == 0 ? MODEL_DESCRIPTION
                                                                         : REMOTE_DESCRIPTION;
                 models[i] = &info[i];

@@ -23,28 +23,28 @@
 /* One configured model (embedding.models.N.*); a slot whose name is ""
  * is unused. Strings live as long as the loaded configuration. */
 struct embedding_model_conf {
-        const char *name;            /* what requests ask for */
-        const char *provider;        /* "openai" or "lexical" */
-        const char *upstream_model;  /* "" : the name */
-        const char *base_url;        /* openai: up to and with /v1 */
+        const char *name;           /* what requests ask for */
+        const char *provider;       /* "openai" or "lexical" */
+        const char *upstream_model; /* "" : the name */
+        const char *base_url;       /* openai: up to and with /v1 */
         long long dimensions;
-        long long max_batch;         /* texts per upstream request */
-        long long max_input_bytes;   /* 0: embedding.max_input_bytes */
-        const char *truncate;        /* "error", "start" or "end" */
+        long long max_batch;       /* texts per upstream request */
+        long long max_input_bytes; /* 0: embedding.max_input_bytes */
+        const char *truncate;      /* "error", "start" or "end" */
         const char *api_key_file;
-        const char *fallbacks;       /* comma-separated model names */
-        const char *cache;           /* "auto", "on", "off" */
-        const char *encoding;        /* "base64" or "float" */
+        const char *fallbacks; /* comma-separated model names */
+        const char *cache;     /* "auto", "on", "off" */
+        const char *encoding;  /* "base64" or "float" */
         bool send_dimensions;
-        long long batch_wait_us;     /* micro-batching window; 0: off */
+        long long batch_wait_us; /* micro-batching window; 0: off */
 };
 
 /* Values of the "embedding." keys. */
 struct embedding_conf {
-        long long dimensions;        /* native dimension of the lexical model */
-        long long max_inputs;        /* texts per request */
-        long long max_input_bytes;   /* bytes per text */
-        const char *default_model;   /* "" : the lexical model */
+        long long dimensions;      /* native dimension of the lexical model */
+        long long max_inputs;      /* texts per request */
+        long long max_input_bytes; /* bytes per text */
+        const char *default_model; /* "" : the lexical model */
         bool cache_enabled;
         long long cache_ttl_s;
         long long cache_max_entry_bytes;
@@ -79,9 +79,9 @@ int embedding_conf_check(const void *conf, char *errstr, size_t errstr_size);
 #define EMBEDDING_DIMENSIONS_MIN 16
 
 enum embedding_truncate {
-        EMBEDDING_TRUNCATE_ERROR = 0,   /* too long is INVALID_ARGUMENT */
-        EMBEDDING_TRUNCATE_START,       /* cut the start, keep the end */
-        EMBEDDING_TRUNCATE_END,         /* cut the end, keep the start */
+        EMBEDDING_TRUNCATE_ERROR = 0, /* too long is INVALID_ARGUMENT */
+        EMBEDDING_TRUNCATE_START,     /* cut the start, keep the end */
+        EMBEDDING_TRUNCATE_END,       /* cut the end, keep the start */
 };
 
 struct provider;
@@ -93,24 +93,24 @@ struct cairn_resilience_conf;
  * vectors are cached, and the models that answer when it cannot. */
 struct embedding_model {
         char name[128];
-        char kind[16];               /* provider kind: "lexical", "openai" */
-        char upstream[128];          /* upstream model name (cache key, requests) */
+        char kind[16];      /* provider kind: "lexical", "openai" */
+        char upstream[128]; /* upstream model name (cache key, requests) */
         size_t dim;
-        bool native_lexical;         /* the built-in model: fewer dimensions allowed */
+        bool native_lexical; /* the built-in model: fewer dimensions allowed */
         size_t max_input_bytes;
         enum embedding_truncate truncate;
         bool cache;
-        struct provider *provider;   /* owned */
-        struct batcher *batcher;     /* owned; NULL: calls go straight to the provider */
+        struct provider *provider; /* owned */
+        struct batcher *batcher;   /* owned; NULL: calls go straight to the provider */
         struct embedding_model *fallbacks[EMBEDDING_MODEL_SLOTS];
         size_t nfallbacks;
         struct cairn_series *inputs_total;
-        struct cairn_series *fallback_total;   /* answered for another model */
+        struct cairn_series *fallback_total; /* answered for another model */
 };
 
 /* What the service reaches besides its own configuration. */
 struct embedding_deps {
-        struct cairn_redis *redis;   /* borrowed; NULL: no cache */
+        struct cairn_redis *redis; /* borrowed; NULL: no cache */
         /* Settings shared by every provider's dependency (retries, breaker,
          * bulkhead); NULL: the documented defaults. Borrowed. */
         const struct cairn_resilience_conf *resilience;
@@ -119,27 +119,24 @@ struct embedding_deps {
 struct embedding_service {
         struct embedding_conf conf;
         struct lexical_model model;
-        char model_name[48];                 /* "cairn-lexical-<dim>" */
-        struct embedding_model models[1 + EMBEDDING_MODEL_SLOTS];   /* [0] is the lexical one */
+        char model_name[48];                                      /* "cairn-lexical-<dim>" */
+        struct embedding_model models[1 + EMBEDDING_MODEL_SLOTS]; /* [0] is the lexical one */
         size_t nmodels;
         struct embedding_model *default_model;
         struct embed_cache cache;
-        struct cairn_series *input_bytes;    /* NULL without a metrics registry */
+        struct cairn_series *input_bytes; /* NULL without a metrics registry */
         struct cairn_metric *m_fallbacks;
 };
 
-/* Sets up @p svc from @p conf (copied), which cairn_conf_load() validated.
- * Registers the service's metrics in @p metrics (borrowed, must outlive
- * @p svc; NULL for none): cairn_embedding_inputs_total{model} and the
- * histogram cairn_embedding_input_bytes. Returns CAIRN_OK, or an error
- * with a message in @p errstr (then @p svc needs no cleanup). */
-cairn_err_t embedding_service_init(struct embedding_service *svc, const struct embedding_conf *conf,
-                                   struct cairn_metrics *metrics, char *errstr,
-                                   size_t errstr_size);
-
-/* The same with @p deps (borrowed; must outlive @p svc): the configured
- * models' providers are created (API key files read, fallbacks resolved),
- * and cached models use deps->redis. Fails naming the key at fault. */
+/* Sets up @p svc from @p conf (copied), which cairn_conf_load() validated,
+ * with @p deps (borrowed; must outlive @p svc; NULL: no cache and the
+ * providers' default resilience): the configured models' providers are
+ * created (API key files read, fallbacks resolved), and cached models use
+ * deps->redis. Registers the service's metrics in @p metrics (borrowed, must
+ * outlive @p svc; NULL for none): cairn_embedding_inputs_total{model} and
+ * the histogram cairn_embedding_input_bytes. Returns CAIRN_OK, or an error
+ * with a message naming the key at fault in @p errstr (then @p svc needs no
+ * cleanup). */
 cairn_err_t embedding_service_init_with(struct embedding_service *svc,
                                         const struct embedding_conf *conf,
                                         const struct embedding_deps *deps,
@@ -149,14 +146,13 @@ cairn_err_t embedding_service_init_with(struct embedding_service *svc,
 /* The model answering to @p name ("" : the default), or NULL. */
 struct embedding_model *embedding_model_find(struct embedding_service *svc, const char *name);
 
-/* Reads a provider API key from @p path: a regular file that others may
- * neither read nor write and its group may not write (chmod 600 or 640;
- * else refused, naming @p key). Trailing
- * whitespace is dropped. This is the seam for the secrets service: when it
+/* Reads a provider API key from @p path with cairn_secret_file_read() (a
+ * regular file readable by its owner only: mode 0600 or 0400; anything else
+ * is refused, naming @p key). Trailing whitespace is dropped; a key is one
+ * line of printable ASCII. This is the seam for the secrets service: when it
  * exists, a reference to a secret resolves here instead of a file.
  * Returns a malloc'ed key (wipe and free it), or NULL with @p errstr. */
-char *embedding_api_key_read(const char *key, const char *path, char *errstr,
-                             size_t errstr_size);
+char *embedding_api_key_read(const char *key, const char *path, char *errstr, size_t errstr_size);
 
 /* Frees what @p svc holds. No handler may be running on it. */
 void embedding_service_cleanup(struct embedding_service *svc);

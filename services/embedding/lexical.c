@@ -57,7 +57,7 @@
 
 #include "lexical.h"
 
-#define TABLE_MIN 64                 /* slots of the feature table, at least */
+#define TABLE_MIN       64                /* slots of the feature table, at least */
 #define TABLE_START_MAX ((size_t)1 << 14) /* larger tables are grown into */
 
 /* A word in scr->text, brackets included. */
@@ -74,9 +74,9 @@ struct lexical_feature {
 };
 
 struct lexical_scratch {
-        int32_t *cps;                  /* normalised code points (non-ASCII texts) */
+        int32_t *cps; /* normalised code points (non-ASCII texts) */
         size_t cps_cap;
-        char *text;                    /* the words as "<w1><w2>...", UTF-8 */
+        char *text; /* the words as "<w1><w2>...", UTF-8 */
         size_t text_cap;
         size_t text_len;
         struct lexical_word *words;
@@ -85,15 +85,16 @@ struct lexical_scratch {
         struct lexical_feature *feats; /* distinct features, in first-seen order */
         size_t feats_cap;
         size_t nfeats;
-        uint32_t *table;               /* 1 + index into feats, 0 when free; all 0 between calls */
+        uint32_t *table; /* 1 + index into feats, 0 when free; all 0 between calls */
         size_t table_cap;
-        size_t mask;                   /* slots in use this call, minus one */
-        bool oom;                      /* a feature was lost for want of memory */
+        size_t mask; /* slots in use this call, minus one */
+        bool oom;    /* a feature was lost for want of memory */
         double *acc;
         size_t acc_cap;
 };
 
 /* Part of the model: changing one changes every vector. */
+/* clang-format off */
 static const uint64_t kind_seed[LEXICAL_KIND__COUNT] = {
         [LEXICAL_UNIGRAM] = 0x636169726e000001ULL,
         [LEXICAL_BIGRAM]  = 0x636169726e000002ULL,
@@ -116,6 +117,7 @@ static const unsigned char ascii_word[128] = {
 };
 #undef SAME
 #undef LETTER
+/* clang-format on */
 
 void lexical_model_init(struct lexical_model *model, size_t dim)
 {
@@ -331,7 +333,8 @@ static int split_cps(struct lexical_scratch *scr, size_t n)
                                 scr->text[o++] = (char)ascii_word[cp];
                         else
                                 o += (size_t)utf8proc_encode_char(cp,
-                                                                  (utf8proc_uint8_t *)scr->text + o);
+                                                                  (utf8proc_uint8_t *)scr->text +
+                                                                          o);
                 } else if (inword) {
                         word_close(scr, &o);
                         inword = false;
@@ -541,8 +544,7 @@ static void count_words(struct lexical_scratch *scr)
 }
 
 /* Sums the counted features into scr->acc; returns the L2 norm. */
-static double accumulate(const struct lexical_model *model, struct lexical_scratch *scr,
-                         size_t dim)
+static double accumulate(const struct lexical_model *model, struct lexical_scratch *scr, size_t dim)
 {
         double *acc = scr->acc;
         double sq = 0;

@@ -21,18 +21,18 @@
 /* Feature kinds. Each has its own hash seed, so that the word "cat" and the
  * character 3-gram "cat" (of "<cats>") are different features. */
 enum lexical_kind {
-        LEXICAL_UNIGRAM = 0,   /* a word */
-        LEXICAL_BIGRAM,        /* two adjacent words */
-        LEXICAL_CHAR3,         /* 3 code points of "<word>" */
+        LEXICAL_UNIGRAM = 0, /* a word */
+        LEXICAL_BIGRAM,      /* two adjacent words */
+        LEXICAL_CHAR3,       /* 3 code points of "<word>" */
         LEXICAL_CHAR4,
         LEXICAL_CHAR5,
-        LEXICAL_RAW,           /* the whole normalised text, when it has no word */
+        LEXICAL_RAW, /* the whole normalised text, when it has no word */
         LEXICAL_KIND__COUNT
 };
 
 struct lexical_model {
-        size_t dim;                           /* native dimension */
-        double weight[LEXICAL_KIND__COUNT];   /* per feature kind; all > 0 */
+        size_t dim;                         /* native dimension */
+        double weight[LEXICAL_KIND__COUNT]; /* per feature kind; all > 0 */
 };
 
 /* Per-thread working memory of lexical_embed(). It grows to fit the largest

@@ -1,78 +1,100 @@
-/* cairn-embedding: wires the configuration, Redis, the providers' resilience
- * settings, the runtime and the embedding handlers together, then serves
- * until SIGTERM. */
-#include <stdio.h>
+/* cairn-embedding: the description of the embedding service — its
+ * configuration, its state built from it (the providers with their
+ * resilience settings and the Redis cache when a model uses it) and its
+ * handler table — handed to libcairn's one entry point. */
+#include <stdlib.h>
 #include <string.h>
 
-#include "cairn/app.h"
-#include "cairn/redis.h"
 #include "cairn/resilience.h"
+#include "cairn/service.h"
 #include "embedding.h"
 
 /* The dependency whose resilience.<name>.* keys every provider uses. */
 #define PROVIDER_DEPENDENCY "embedding_provider"
 
+static struct embedding_conf conf;
+static struct cairn_redis_conf cache_conf;
+static struct cairn_resilience_conf provider_conf;
+static struct cairn_conf_item *provider_items;
+
+/* The service's state: the logic and the cache it may own. */
+struct embedding_state {
+        struct embedding_service svc;
+        struct cairn_redis *cache;
+};
+
 /* Whether any configured model would use the cache. */
-static bool cache_wanted(const struct embedding_conf *conf)
+static bool cache_wanted(const struct embedding_conf *c)
 {
-        if (!conf->cache_enabled)
+        if (!c->cache_enabled)
                 return false;
         for (int i = 0; i < EMBEDDING_MODEL_SLOTS; i++) {
-                const struct embedding_model_conf *m = &conf->models[i];
+                const struct embedding_model_conf *m = &c->models[i];
                 const char *cache = m->cache ? m->cache : "auto";
 
                 if (!m->name || !m->name[0])
                         continue;
-                if (strcmp(cache, "on") == 0 ||
-                    (strcmp(cache, "auto") == 0 && m->provider &&
-                     strcmp(m->provider, "openai") == 0))
+                if (strcmp(cache, "on") == 0 || (strcmp(cache, "auto") == 0 && m->provider &&
+                                                 strcmp(m->provider, "openai") == 0))
                         return true;
         }
         return false;
 }
 
+static size_t sections(struct cairn_conf_section *out)
+{
+        cairn_resilience_conf_init(&provider_conf, PROVIDER_DEPENDENCY);
+        provider_items = cairn_resilience_conf_items(PROVIDER_DEPENDENCY);
+        out[0] = embedding_conf_section(&conf);
+        out[1] = (struct cairn_conf_section){ "Redis (embedding cache)", cairn_redis_conf_items,
+                                              &cache_conf, NULL };
+        out[2] = cairn_resilience_conf_section(provider_items, &provider_conf);
+        return 3;
+}
+
+static void *init(struct cairn_service_ctx *ctx, char *errstr, size_t errstr_size)
+{
+        struct embedding_state *st = calloc(1, sizeof(*st));
+        struct embedding_deps deps = { NULL, &provider_conf };
+
+        if (!st)
+                abort();
+        /* Readiness does not wait for the cache: without Redis, requests
+         * are still answered, uncached. */
+        if (cache_wanted(&conf))
+                st->cache = cairn_redis_new(&cache_conf, ctx->app->metrics);
+        deps.redis = st->cache;
+        if (embedding_service_init_with(&st->svc, &conf, &deps, ctx->app->metrics, errstr,
+                                        errstr_size) != CAIRN_OK) {
+                cairn_redis_free(st->cache);
+                free(st);
+                return NULL;
+        }
+        return st;
+}
+
+/* The handlers' opaque is the struct embedding_service, the state's first member. */
+static void cleanup(void *state)
+{
+        struct embedding_state *st = state;
+
+        embedding_service_cleanup(&st->svc);
+        cairn_redis_free(st->cache);
+        free(st);
+}
+
+static const struct cairn_service embedding_service = {
+        .name = "embedding",
+        .sections = sections,
+        .init = init,
+        .handlers = embedding_handlers,
+        .cleanup = cleanup,
+};
+
 int main(int argc, char **argv)
 {
-        struct cairn_app app;
-        struct embedding_conf conf;
-        struct cairn_redis_conf rconf;
-        struct cairn_resilience_conf pconf;
-        struct cairn_conf_item *pitems = cairn_resilience_conf_items(PROVIDER_DEPENDENCY);
-        struct embedding_service svc;
-        struct embedding_deps deps = { NULL, &pconf };
-        struct cairn_conf_section sections[3];
-        char errstr[512];
-        int rc;
+        int rc = cairn_service_main(&embedding_service, argc, argv);
 
-        cairn_resilience_conf_init(&pconf, PROVIDER_DEPENDENCY);
-        sections[0] = embedding_conf_section(&conf);
-        sections[1] = (struct cairn_conf_section){ "Redis (embedding cache)", cairn_redis_conf_items,
-                                                   &rconf, NULL };
-        sections[2] = cairn_resilience_conf_section(pitems, &pconf);
-        rc = cairn_app_init(&app, "embedding", argc, argv, sections, 3);
-        if (rc != 0) {
-                cairn_app_cleanup(&app);
-                cairn_resilience_conf_items_free(pitems);
-                return rc == 1 ? 0 : 1;
-        }
-        if (cache_wanted(&conf)) {
-                deps.redis = cairn_redis_new(&rconf, app.metrics);
-                /* Readiness does not wait for Redis: without it the cache is
-                 * skipped and requests still get answers. */
-        }
-        if (embedding_service_init_with(&svc, &conf, &deps, app.metrics, errstr,
-                                        sizeof(errstr)) != CAIRN_OK) {
-                fprintf(stderr, "cairn-embedding: %s\n", errstr);
-                cairn_app_cleanup(&app);
-                cairn_redis_free(deps.redis);
-                cairn_resilience_conf_items_free(pitems);
-                return 1;
-        }
-        rc = cairn_app_serve(&app, embedding_handlers, &svc);
-        /* The bus has drained: no handler runs any more. */
-        embedding_service_cleanup(&svc);
-        cairn_app_cleanup(&app);
-        cairn_redis_free(deps.redis);
-        cairn_resilience_conf_items_free(pitems);
+        cairn_resilience_conf_items_free(provider_items);
         return rc;
 }

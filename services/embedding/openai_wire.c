@@ -21,8 +21,8 @@ int wire_base64_decode(const char *in, size_t len, uint8_t *out, size_t out_size
         return 0;
 }
 
-char *wire_request_body(const struct wire_request *wr, const char *const *texts,
-                        const size_t *lens, size_t n)
+char *wire_request_body(const struct wire_request *wr, const char *const *texts, const size_t *lens,
+                        size_t n)
 {
         json_t *root = json_object();
         json_t *input = json_array();
@@ -58,7 +58,8 @@ static cairn_err_t vector_from_array(json_t *arr, size_t idx, size_t dim, float 
         size_t got = json_array_size(arr);
 
         if (got != dim)
-                return cairn_status_set(st, CAIRN_ERR_UNAVAILABLE, NULL, "UPSTREAM_WRONG_DIMENSIONS",
+                return cairn_status_set(st, CAIRN_ERR_UNAVAILABLE, NULL,
+                                        "UPSTREAM_WRONG_DIMENSIONS",
                                         "provider answered %zu dimensions for input %zu; the "
                                         "model is configured for %zu",
                                         got, idx, dim);
@@ -69,12 +70,14 @@ static cairn_err_t vector_from_array(json_t *arr, size_t idx, size_t dim, float 
                 if (!json_is_number(v))
                         return cairn_status_set(st, CAIRN_ERR_UNAVAILABLE, NULL, BAD,
                                                 "provider response: data[%zu].embedding[%zu] is "
-                                                "not a number", idx, j);
+                                                "not a number",
+                                                idx, j);
                 d = json_number_value(v);
                 if (!isfinite(d) || fabs(d) > 3.4e38)
                         return cairn_status_set(st, CAIRN_ERR_UNAVAILABLE, NULL, BAD,
                                                 "provider response: data[%zu].embedding[%zu] is "
-                                                "out of float range", idx, j);
+                                                "out of float range",
+                                                idx, j);
                 out[j] = (float)d;
         }
         return CAIRN_OK;
@@ -87,7 +90,7 @@ static cairn_err_t vector_from_base64(json_t *str, size_t idx, size_t dim, float
         const char *s = json_string_value(str);
         size_t slen = json_string_length(str);
         size_t cap = slen / 4 * 3 + 3, got = 0;
-        uint8_t *raw = malloc(cap ? cap : 1);
+        uint8_t *raw = malloc(cap);
         cairn_err_t err = CAIRN_OK;
 
         if (!raw)
@@ -114,7 +117,8 @@ static cairn_err_t vector_from_base64(json_t *str, size_t idx, size_t dim, float
                         if (!isfinite(f)) {
                                 err = cairn_status_set(st, CAIRN_ERR_UNAVAILABLE, NULL, BAD,
                                                        "provider response: data[%zu].embedding"
-                                                       "[%zu] is not a finite number", idx, j);
+                                                       "[%zu] is not a finite number",
+                                                       idx, j);
                                 break;
                         }
                         out[j] = f;
@@ -173,7 +177,8 @@ cairn_err_t wire_response_parse(const char *body, size_t len, size_t n, size_t d
                         if (v < 0 || (uint64_t)v >= n) {
                                 err = cairn_status_set(st, CAIRN_ERR_UNAVAILABLE, NULL, BAD,
                                                        "provider response: data[%zu].index is "
-                                                       "not an integer in 0..%zu", i, n - 1);
+                                                       "not an integer in 0..%zu",
+                                                       i, n - 1);
                                 goto out;
                         }
                         idx = (size_t)v;
@@ -191,7 +196,8 @@ cairn_err_t wire_response_parse(const char *body, size_t len, size_t n, size_t d
                 else
                         err = cairn_status_set(st, CAIRN_ERR_UNAVAILABLE, NULL, BAD,
                                                "provider response: data[%zu].embedding is "
-                                               "neither an array nor a base64 string", i);
+                                               "neither an array nor a base64 string",
+                                               i);
                 if (err)
                         goto out;
         }

@@ -20,17 +20,17 @@ int wire_base64_decode(const char *in, size_t len, uint8_t *out, size_t out_size
 
 /* What the request body says besides the inputs. */
 struct wire_request {
-        const char *model;           /* upstream model name */
-        size_t dimensions;           /* sent only when send_dimensions */
+        const char *model; /* upstream model name */
+        size_t dimensions; /* sent only when send_dimensions */
         bool send_dimensions;
-        bool base64;                 /* encoding_format "base64" (else "float") */
+        bool base64; /* encoding_format "base64" (else "float") */
 };
 
 /* The JSON body of POST /embeddings for @p n texts (texts[i] has lens[i]
  * bytes of UTF-8). Returns a malloc'ed NUL-terminated string the caller
  * frees, or NULL (out of memory, or a text that is not UTF-8). */
-char *wire_request_body(const struct wire_request *wr, const char *const *texts,
-                        const size_t *lens, size_t n);
+char *wire_request_body(const struct wire_request *wr, const char *const *texts, const size_t *lens,
+                        size_t n);
 
 /* Parses a 2xx response body of @p len bytes (untrusted) that must hold
  * exactly @p n embeddings of @p dim floats, data[].index 0..n-1 each once,

@@ -23,31 +23,30 @@ struct provider_batch {
         const char *const *texts;
         const size_t *lens;
         size_t n;
-        size_t dim;                  /* floats per vector the caller expects */
-        int64_t deadline_ms;         /* unix ms; 0: none */
-        const char *traceparent;     /* W3C value to send upstream, or NULL */
+        size_t dim;              /* floats per vector the caller expects */
+        int64_t deadline_ms;     /* unix ms; 0: none */
+        const char *traceparent; /* W3C value to send upstream, or NULL */
         float *out;
-        uint64_t tokens;             /* set by the provider: input tokens, if known */
+        uint64_t tokens; /* set by the provider: input tokens, if known */
 };
 
 struct provider;
 
 struct provider_ops {
-        const char *kind;            /* "lexical", "openai" */
+        const char *kind; /* "lexical", "openai" */
         /* Fills b->out. Returns CAIRN_OK, or an error with @p st filled:
          * CAIRN_ERR_UNAVAILABLE for transient trouble of the provider (worth
          * a fallback), CAIRN_ERR_DEADLINE when the deadline ran out,
          * CAIRN_ERR_INVALID / CAIRN_ERR_PERMISSION for what the provider
          * refused. @locality any thread; calls run concurrently. */
-        cairn_err_t (*embed)(struct provider *p, struct provider_batch *b,
-                             struct cairn_status *st);
+        cairn_err_t (*embed)(struct provider *p, struct provider_batch *b, struct cairn_status *st);
         void (*free)(struct provider *p);
 };
 
 struct provider {
         const struct provider_ops *ops;
         char kind[16];
-        size_t max_batch;            /* texts per upstream call; 0: no limit */
+        size_t max_batch; /* texts per upstream call; 0: no limit */
 };
 
 static inline cairn_err_t provider_embed(struct provider *p, struct provider_batch *b,
@@ -73,15 +72,15 @@ struct provider *provider_lexical_new(const struct lexical_model *model);
 /* ---- the OpenAI-compatible provider (provider_openai.c) ---- */
 
 struct provider_openai_conf {
-        const char *name;            /* the Cairn model name, for logs and metrics */
-        const char *base_url;        /* e.g. "https://api.openai.com/v1"; "/embeddings" is appended */
-        const char *upstream_model;  /* "model" sent upstream */
-        size_t dimensions;           /* expected vector size */
-        bool send_dimensions;        /* send "dimensions" in the request body */
-        bool base64;                 /* ask for encoding_format=base64 */
+        const char *name;     /* the Cairn model name, for logs and metrics */
+        const char *base_url; /* e.g. "https://api.openai.com/v1"; "/embeddings" is appended */
+        const char *upstream_model; /* "model" sent upstream */
+        size_t dimensions;          /* expected vector size */
+        bool send_dimensions;       /* send "dimensions" in the request body */
+        bool base64;                /* ask for encoding_format=base64 */
         size_t max_batch;
-        const char *api_key;         /* borrowed; NULL or "" for none; never logged */
-        int64_t connect_timeout_ms;  /* cap on connecting; the deadline caps it too */
+        const char *api_key;        /* borrowed; NULL or "" for none; never logged */
+        int64_t connect_timeout_ms; /* cap on connecting; the deadline caps it too */
         size_t max_response_bytes;
 };
 
@@ -94,11 +93,5 @@ struct provider *provider_openai_new(const struct provider_openai_conf *conf,
                                      const struct cairn_resilience_conf *rconf,
                                      struct cairn_metrics *metrics, char *errstr,
                                      size_t errstr_size);
-
-/* True when the provider's breaker currently refuses calls. */
-bool provider_openai_breaker_open(struct provider *p);
-
-/* Upstream HTTP requests sent so far (attempts, retries included). */
-uint64_t provider_openai_requests(struct provider *p);
 
 #endif

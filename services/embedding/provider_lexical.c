@@ -14,8 +14,8 @@ struct scratch {
 struct provider_lexical {
         struct provider base;
         const struct lexical_model *model;
-        pthread_mutex_t lock;       /* guards idle */
-        struct scratch *idle;       /* scratch not in use by a call */
+        pthread_mutex_t lock; /* guards idle */
+        struct scratch *idle; /* scratch not in use by a call */
 };
 
 static struct scratch *scratch_get(struct provider_lexical *pl)

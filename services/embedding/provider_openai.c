@@ -14,7 +14,6 @@
 #include <curl/curl.h>
 #include <limits.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +42,7 @@ struct job {
         char *resp;
         size_t resp_len, resp_cap, resp_max;
         bool too_big;
-        int64_t retry_after_ms;            /* -1: none given */
+        int64_t retry_after_ms; /* -1: none given */
         char errbuf[CURL_ERROR_SIZE];
         CURLcode cc;
         long status;
@@ -53,8 +52,8 @@ struct job {
         cairn_err_t err;
         struct cairn_status st;
         struct cairn_breaker_ticket ticket;
-        bool pending;                      /* still to be answered */
-        bool sent;                         /* this round */
+        bool pending; /* still to be answered */
+        bool sent;    /* this round */
 };
 
 struct provider_openai {
@@ -65,15 +64,14 @@ struct provider_openai {
         int64_t connect_timeout_ms;
         size_t max_response_bytes;
         struct cairn_dependency *dep;
-        struct cairn_metric *m_requests;   /* cairn_embedding_upstream_requests_total{model,code} */
+        struct cairn_metric *m_requests; /* cairn_embedding_upstream_requests_total{model,code} */
 
         CURLM *multi;
         pthread_t thread;
-        pthread_mutex_t lock;              /* guards queue, stop, job->done */
+        pthread_mutex_t lock; /* guards queue, stop, job->done */
         pthread_cond_t done_cond;
-        struct job *queue;                 /* submitted, not yet added to the multi handle */
+        struct job *queue; /* submitted, not yet added to the multi handle */
         bool stop;
-        atomic_uint_fast64_t requests;
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -99,7 +97,7 @@ static void job_finish(struct provider_openai *po, struct job *job, CURLcode cc)
 static void *io_main(void *arg)
 {
         struct provider_openai *po = arg;
-        struct job *running = NULL;        /* chained through next while in the multi handle */
+        struct job *running = NULL; /* chained through next while in the multi handle */
 
         for (;;) {
                 struct job *queued, *job;
@@ -268,7 +266,8 @@ static cairn_err_t job_prepare(struct provider_openai *po, struct job *job,
         curl_easy_setopt(job->easy, CURLOPT_PRIVATE, job);
         curl_easy_setopt(job->easy, CURLOPT_ERRORBUFFER, job->errbuf);
         curl_easy_setopt(job->easy, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
-        curl_easy_setopt(job->easy, CURLOPT_CONNECTTIMEOUT_MS, (long)(connect_ms > 0 ? connect_ms : 1));
+        curl_easy_setopt(job->easy, CURLOPT_CONNECTTIMEOUT_MS,
+                         (long)(connect_ms > 0 ? connect_ms : 1));
         curl_easy_setopt(job->easy, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(job->easy, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
         curl_easy_setopt(job->easy, CURLOPT_PIPEWAIT, 1L);
@@ -283,8 +282,8 @@ static cairn_err_t job_prepare(struct provider_openai *po, struct job *job,
 /* Turns a finished request into an error code and message (and, on 2xx,
  * the vectors in @p b). */
 static cairn_err_t job_outcome(struct provider_openai *po, struct job *job,
-                               struct provider_batch *b, int64_t deadline_ms,
-                               uint64_t *tokens, struct cairn_status *st)
+                               struct provider_batch *b, int64_t deadline_ms, uint64_t *tokens,
+                               struct cairn_status *st)
 {
         char msg[256];
 
@@ -296,7 +295,8 @@ static cairn_err_t job_outcome(struct provider_openai *po, struct job *job,
                 if (deadline_ms > 0 && cairn_now_ms() + MIN_ATTEMPT_MS >= deadline_ms)
                         return cairn_status_set(st, CAIRN_ERR_DEADLINE, NULL, "UPSTREAM_TIMEOUT",
                                                 "provider %s did not answer before the request's "
-                                                "deadline", po->name);
+                                                "deadline",
+                                                po->name);
                 return cairn_status_set(st, CAIRN_ERR_UNAVAILABLE, NULL, "UPSTREAM_TIMEOUT",
                                         "provider %s timed out: %s", po->name,
                                         job->errbuf[0] ? job->errbuf : curl_easy_strerror(job->cc));
@@ -328,12 +328,12 @@ static cairn_err_t job_outcome(struct provider_openai *po, struct job *job,
                                         po->name, msg[0] ? ": " : "", msg);
         if (job->status == 401 || job->status == 403)
                 return cairn_status_set(st, CAIRN_ERR_PERMISSION, NULL, "UPSTREAM_REFUSED",
-                                        "provider %s answered HTTP %ld%s%s", po->name,
-                                        job->status, msg[0] ? ": " : "", msg);
+                                        "provider %s answered HTTP %ld%s%s", po->name, job->status,
+                                        msg[0] ? ": " : "", msg);
         if (job->status == 408 || job->status >= 500 || job->status < 200)
                 return cairn_status_set(st, CAIRN_ERR_UNAVAILABLE, NULL, "UPSTREAM_ERROR",
-                                        "provider %s answered HTTP %ld%s%s", po->name,
-                                        job->status, msg[0] ? ": " : "", msg);
+                                        "provider %s answered HTTP %ld%s%s", po->name, job->status,
+                                        msg[0] ? ": " : "", msg);
         return cairn_status_set(st, CAIRN_ERR_INVALID, NULL, "UPSTREAM_REJECTED",
                                 "provider %s answered HTTP %ld%s%s", po->name, job->status,
                                 msg[0] ? ": " : "", msg);
@@ -343,7 +343,6 @@ static void count_request(struct provider_openai *po, const struct job *job)
 {
         char code[16];
 
-        atomic_fetch_add(&po->requests, 1);
         if (!po->m_requests)
                 return;
         if (job->cc != CURLE_OK)
@@ -483,8 +482,7 @@ static cairn_err_t openai_embed(struct provider *p, struct provider_batch *b,
                                 continue;
                         if (job->sent) {
                                 count_request(po, job);
-                                job->err = job_outcome(po, job, b, deadline, &b->tokens,
-                                                       &job->st);
+                                job->err = job_outcome(po, job, b, deadline, &b->tokens, &job->st);
                                 cairn_dependency_attempt_done(po->dep, &job->ticket, job->err);
                                 if (job->retry_after_ms > retry_after)
                                         retry_after = job->retry_after_ms;
@@ -511,8 +509,7 @@ static cairn_err_t openai_embed(struct provider *p, struct provider_batch *b,
                 if (delay < 0)
                         break;
                 if (retry_after > delay) {
-                        if (deadline > 0 &&
-                            now + retry_after + MIN_ATTEMPT_MS >= deadline) {
+                        if (deadline > 0 && now + retry_after + MIN_ATTEMPT_MS >= deadline) {
                                 size_t len = strlen(st->message);
 
                                 snprintf(st->message + len, sizeof(st->message) - len,
@@ -632,18 +629,4 @@ oom:
                 free(po);
         }
         return NULL;
-}
-
-bool provider_openai_breaker_open(struct provider *p)
-{
-        struct provider_openai *po = (struct provider_openai *)p;
-
-        return cairn_breaker_state(cairn_dependency_breaker(po->dep)) == CAIRN_BREAKER_OPEN;
-}
-
-uint64_t provider_openai_requests(struct provider *p)
-{
-        struct provider_openai *po = (struct provider_openai *)p;
-
-        return atomic_load(&po->requests);
 }

@@ -5,27 +5,48 @@
  * libjwt accepts an HS256 token whose HMAC key is an RSA public key, so the
  * algorithm a token names must be the one its key is configured for: that
  * check comes before jwt_decode() and again after it. */
-#include <errno.h>
 #include <jansson.h>
 #include <jwt.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <yaml.h>
 
-#include "cairn/utf8.h"
 #include "cairn/base64.h"
-#include "gateway.h"
+#include "cairn/file.h"
+#include "cairn/utf8.h"
+#include "cairn/yaml.h"
+#include "auth.h"
+#include "conf.h"
+#include "jwt_cache.h"
 
-#define TOKEN_MAX 8192
-#define JWT_HEADER_MAX 2048
-#define KEY_FILE_MAX (64 * 1024)
+static const char *const role_names[GW_ROLE__COUNT] = { "owner", "admin", "member", "viewer" };
+
+const char *gw_role_str(enum gw_role role)
+{
+        return (unsigned)role < GW_ROLE__COUNT ? role_names[role] : "unknown";
+}
+
+int gw_role_parse(const char *name)
+{
+        for (int i = 0; i < GW_ROLE__COUNT; i++)
+                if (strcmp(name, role_names[i]) == 0)
+                        return i;
+        return -1;
+}
+
+#define TOKEN_MAX       8192
+#define JWT_HEADER_MAX  2048
+#define KEYS_FILE_MAX   (4 << 20)
+#define PEM_FILE_MAX    (64 * 1024)
+#define SECRET_FILE_MAX (64 * 1024)
+#define SECRET_MIN      32 /* bytes: RFC 7518 asks for at least the hash size */
 
 struct jwt_key {
-        char kid[GW_ID_MAX + 1];     /* "" for the configured HS256 secret */
+        char kid[GW_ID_MAX + 1]; /* "" for the configured HS256 secret */
         jwt_alg_t alg;
         unsigned char *key;
         size_t len;
@@ -44,7 +65,7 @@ struct gw_auth {
         size_t njwt;
         struct api_key *api_keys;
         size_t napi;
-        struct gw_jwt_cache *cache;  /* NULL when off */
+        struct gw_jwt_cache *cache; /* NULL when off */
 };
 
 /* ---- helpers ---- */
@@ -58,7 +79,6 @@ void gw_api_key_hash(const char *key, size_t len, char out[65])
         for (unsigned int i = 0; i < 32; i++)
                 snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
-
 
 /* Tenants become Kafka keys and parts of Redis keys: a strict charset. */
 static bool tenant_valid(const char *s)
@@ -89,75 +109,170 @@ static bool principal_valid(const char *s)
         return true;
 }
 
-static void why_set(struct gw_auth_error *why, const char *code, const char *fmt, const char *arg)
+static void why_set(struct gw_auth_error *why, const char *code, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+static void why_set(struct gw_auth_error *why, const char *code, const char *fmt, ...)
 {
+        va_list ap;
+
         why->code = code;
-        snprintf(why->reason, sizeof(why->reason), fmt, arg ? arg : "");
+        va_start(ap, fmt);
+        vsnprintf(why->reason, sizeof(why->reason), fmt, ap);
+        va_end(ap);
+}
+
+/* ---- keys ---- */
+
+/* Adds a copy of the @p len bytes at @p key under @p kid ("" for the key
+ * of tokens without a kid); @p key is borrowed. */
+static void jwt_key_add(struct gw_auth *auth, const char *kid, jwt_alg_t alg, const char *key,
+                        size_t len)
+{
+        struct jwt_key *k;
+
+        auth->jwt_keys = realloc(auth->jwt_keys, (auth->njwt + 1) * sizeof(*auth->jwt_keys));
+        if (!auth->jwt_keys)
+                abort();
+        k = &auth->jwt_keys[auth->njwt];
+        k->key = malloc(len + 1);
+        if (!k->key)
+                abort();
+        memcpy(k->key, key, len);
+        k->key[len] = '\0';
+        k->len = len;
+        k->alg = alg;
+        snprintf(k->kid, sizeof(k->kid), "%s", kid);
+        auth->njwt++;
+}
+
+/* Reads the HS256 secret held in @p path under the policy of every secret
+ * file (cairn_secret_file_read(): mode 0600 or 0400) into a buffer the
+ * caller releases with secret_free(); its length goes to *@p lenp. Returns
+ * NULL with a message naming the file in @p errstr. */
+static char *secret_read(const char *path, size_t *lenp, char *errstr, size_t errstr_size)
+{
+        char *buf = malloc(SECRET_FILE_MAX + 1);
+        long n;
+
+        if (!buf)
+                abort();
+        n = cairn_secret_file_read(path, buf, SECRET_FILE_MAX + 1, errstr, errstr_size);
+        if (n < 0) {
+                free(buf); /* already wiped */
+                return NULL;
+        }
+        *lenp = (size_t)n;
+        return buf;
+}
+
+static void secret_free(char *buf)
+{
+        if (!buf)
+                return;
+        OPENSSL_cleanse(buf, SECRET_FILE_MAX + 1);
+        free(buf);
+}
+
+/* The HS256 key of tokens without a kid: auth.hs256_secret itself, or the
+ * secret in the file auth.hs256_secret_file names. */
+static bool default_key_load(struct gw_auth *auth, const struct gateway_auth_conf *aconf,
+                             char *errstr, size_t errstr_size)
+{
+        char where[600], ferr[512];
+        const char *key = aconf->hs256_secret;
+        size_t len = strlen(key);
+        char *buf = NULL;
+        bool ok = true;
+
+        snprintf(where, sizeof(where), "auth.hs256_secret");
+        if (!key[0]) {
+                snprintf(where, sizeof(where), "auth.hs256_secret_file: %s",
+                         aconf->hs256_secret_file);
+                buf = secret_read(aconf->hs256_secret_file, &len, ferr, sizeof(ferr));
+                if (!buf) {
+                        snprintf(errstr, errstr_size, "config: auth.hs256_secret_file: %s", ferr);
+                        return false;
+                }
+                key = buf;
+        }
+        if (len < SECRET_MIN) {
+                snprintf(errstr, errstr_size,
+                         "config: %s: shorter than %d bytes (RFC 7518 asks for at least the hash "
+                         "size)",
+                         where, SECRET_MIN);
+                ok = false;
+        } else {
+                jwt_key_add(auth, "", JWT_ALG_HS256, key, len);
+        }
+        secret_free(buf);
+        return ok;
 }
 
 /* ---- the keys file ---- */
 
-static char *read_file(const char *path, size_t max, size_t *lenp, char *errstr, size_t errstr_size)
-{
-        FILE *fp = fopen(path, "rb");
-        char *buf;
-        size_t n;
+/* One keys file while it is read, and where its messages go. */
+struct keys_load {
+        struct gw_auth *auth;
+        const char *file;
+        char *errstr;
+        size_t errstr_size;
+};
 
-        if (!fp) {
-                snprintf(errstr, errstr_size, "cannot open %s: %s", path, strerror(errno));
-                return NULL;
-        }
-        buf = malloc(max + 1);
-        if (!buf)
-                abort();
-        n = fread(buf, 1, max + 1, fp);
-        fclose(fp);
-        if (n > max) {
-                snprintf(errstr, errstr_size, "%s is larger than %zu bytes", path, max);
-                free(buf);
-                return NULL;
-        }
-        buf[n] = '\0';
-        *lenp = n;
-        return buf;
+/* Fails the load with a message naming the file and the line of @p node:
+ * "config: auth.keys_file: keys.yaml:4: jwt_keys[1].alg: ...". */
+static bool keys_fail(struct keys_load *kl, const struct cairn_yaml_node *node, const char *fmt,
+                      ...) __attribute__((format(printf, 3, 4)));
+
+static bool keys_fail(struct keys_load *kl, const struct cairn_yaml_node *node, const char *fmt,
+                      ...)
+{
+        char msg[1024];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        snprintf(kl->errstr, kl->errstr_size, "config: auth.keys_file: %s:%d: %s", kl->file,
+                 node->line, msg);
+        return false;
 }
 
-/* The scalar value of @p key in mapping @p map, or NULL. */
-static const char *map_get(yaml_document_t *doc, yaml_node_t *map, const char *key)
+/* The text of @p key in @p entry; NULL when it is absent, null, not a
+ * scalar, or holds a NUL byte. */
+static const char *entry_str(const struct cairn_yaml_node *entry, const char *key)
 {
-        for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
-             p++) {
-                yaml_node_t *k = yaml_document_get_node(doc, p->key);
-                yaml_node_t *v = yaml_document_get_node(doc, p->value);
+        const struct cairn_yaml_node *v = cairn_yaml_get(entry, key);
 
-                if (k && k->type == YAML_SCALAR_NODE && strcmp((char *)k->data.scalar.value, key) == 0)
-                        return v && v->type == YAML_SCALAR_NODE ? (char *)v->data.scalar.value : NULL;
-        }
-        return NULL;
+        if (!v || v->type != CAIRN_YAML_SCALAR || cairn_yaml_is_null(v) ||
+            strlen(v->value) != v->len)
+                return NULL;
+        return v->value;
 }
 
-/* Fails when @p map has a key outside @p allowed (NULL-terminated). */
-static bool map_keys_known(yaml_document_t *doc, yaml_node_t *map, const char *const *allowed,
-                           const char *where, char *errstr, size_t errstr_size)
+/* Where a message about @p key of @p entry points: its value, or the entry
+ * when the key is absent. */
+static const struct cairn_yaml_node *entry_at(const struct cairn_yaml_node *entry, const char *key)
 {
-        for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
-             p++) {
-                yaml_node_t *k = yaml_document_get_node(doc, p->key);
-                bool ok = false;
+        const struct cairn_yaml_node *v = cairn_yaml_get(entry, key);
 
-                if (!k || k->type != YAML_SCALAR_NODE) {
-                        snprintf(errstr, errstr_size, "%s: keys must be strings", where);
-                        return false;
-                }
-                for (size_t i = 0; allowed[i]; i++)
-                        if (strcmp((char *)k->data.scalar.value, allowed[i]) == 0)
-                                ok = true;
-                if (!ok) {
-                        snprintf(errstr, errstr_size, "%s: unknown key \"%s\"", where,
-                                 (char *)k->data.scalar.value);
-                        return false;
-                }
-        }
+        return v ? v : entry;
+}
+
+/* Fails unless @p node is a mapping whose keys are all in @p known. */
+static bool keys_known(struct keys_load *kl, const struct cairn_yaml_node *node, const char *where,
+                       const char *const *known)
+{
+        const struct cairn_yaml_node *key;
+
+        if (node->type != CAIRN_YAML_MAPPING)
+                return keys_fail(kl, node, "%s%snot a mapping", where, where[0] ? ": " : "");
+        key = cairn_yaml_key_unknown(node, known);
+        if (key && key->type != CAIRN_YAML_SCALAR)
+                return keys_fail(kl, key, "%s%skeys must be strings", where, where[0] ? ": " : "");
+        if (key)
+                return keys_fail(kl, key, "%s%sunknown key \"%s\"", where, where[0] ? ": " : "",
+                                 key->value);
         return true;
 }
 
@@ -172,94 +287,82 @@ static void resolve(const char *base, const char *path, char *out, size_t size)
                 snprintf(out, size, "%.*s/%s", (int)(slash - base), base, path);
 }
 
-static bool add_jwt_key(struct gw_auth *auth, const char *kid, jwt_alg_t alg, unsigned char *key,
-                        size_t len, char *errstr, size_t errstr_size)
+/* Adds the HS256 key under @p kid whose secret is in @p path. */
+static bool jwt_secret_add(struct keys_load *kl, const struct cairn_yaml_node *entry,
+                           const char *where, const char *kid, const char *path)
 {
-        for (size_t i = 0; i < auth->njwt; i++) {
-                if (strcmp(auth->jwt_keys[i].kid, kid) == 0) {
-                        snprintf(errstr, errstr_size, "jwt key id \"%s\" appears twice", kid);
-                        free(key);
-                        return false;
-                }
+        char ferr[1024];
+        size_t len = 0;
+        char *buf = secret_read(path, &len, ferr, sizeof(ferr));
+
+        if (!buf)
+                return keys_fail(kl, entry_at(entry, "secret_file"), "%s: %s", where, ferr);
+        if (len < SECRET_MIN) {
+                secret_free(buf);
+                return keys_fail(kl, entry_at(entry, "secret_file"),
+                                 "%s: HS256 secret in %.200s is shorter than %d bytes", where, path,
+                                 SECRET_MIN);
         }
-        auth->jwt_keys = realloc(auth->jwt_keys, (auth->njwt + 1) * sizeof(*auth->jwt_keys));
-        if (!auth->jwt_keys)
-                abort();
-        struct jwt_key *k = &auth->jwt_keys[auth->njwt++];
-        snprintf(k->kid, sizeof(k->kid), "%s", kid);
-        k->alg = alg;
-        k->key = key;
-        k->len = len;
+        jwt_key_add(kl->auth, kid, JWT_ALG_HS256, buf, len);
+        secret_free(buf);
         return true;
 }
 
-static bool load_jwt_key(struct gw_auth *auth, const char *file, yaml_document_t *doc,
-                         yaml_node_t *n, size_t idx, char *errstr, size_t errstr_size)
+/* Adds the RS256 or ES256 key under @p kid whose PEM public key is in
+ * @p path. */
+static bool jwt_pem_add(struct keys_load *kl, const struct cairn_yaml_node *entry,
+                        const char *where, const char *kid, jwt_alg_t alg, const char *path)
 {
-        static const char *const allowed[] = { "kid", "alg", "pem_file", "secret_file", NULL };
-        char where[64], path[1024], ferr[256];
+        char ferr[1024];
+        size_t len = 0;
+        char *pem = cairn_file_read(path, PEM_FILE_MAX, &len, ferr, sizeof(ferr));
+
+        if (!pem)
+                return keys_fail(kl, entry_at(entry, "pem_file"), "%s: %s", where, ferr);
+        if (!strstr(pem, "-----BEGIN PUBLIC KEY-----")) {
+                free(pem);
+                return keys_fail(kl, entry_at(entry, "pem_file"),
+                                 "%s: %.200s holds no PEM public key", where, path);
+        }
+        jwt_key_add(kl->auth, kid, alg, pem, len);
+        free(pem);
+        return true;
+}
+
+static bool jwt_entry_load(struct keys_load *kl, const struct cairn_yaml_node *entry, size_t idx)
+{
+        static const char *const known[] = { "kid", "alg", "pem_file", "secret_file", NULL };
         const char *kid, *alg, *pem, *secret;
-        unsigned char *key;
-        size_t len;
+        char where[64], path[1024];
         jwt_alg_t a;
+        bool hs;
 
         snprintf(where, sizeof(where), "jwt_keys[%zu]", idx);
-        if (n->type != YAML_MAPPING_NODE) {
-                snprintf(errstr, errstr_size, "%s: %s: not a mapping", file, where);
+        if (!keys_known(kl, entry, where, known))
                 return false;
-        }
-        if (!map_keys_known(doc, n, allowed, where, ferr, sizeof(ferr))) {
-                snprintf(errstr, errstr_size, "%s: %s", file, ferr);
-                return false;
-        }
-        kid = map_get(doc, n, "kid");
-        alg = map_get(doc, n, "alg");
-        pem = map_get(doc, n, "pem_file");
-        secret = map_get(doc, n, "secret_file");
-        if (!kid || !kid[0] || strlen(kid) > GW_ID_MAX) {
-                snprintf(errstr, errstr_size, "%s: %s.kid: required, 1 to %d characters", file,
-                         where, GW_ID_MAX);
-                return false;
-        }
-        if (!alg || (strcmp(alg, "HS256") && strcmp(alg, "RS256") && strcmp(alg, "ES256"))) {
-                snprintf(errstr, errstr_size, "%s: %s.alg: must be HS256, RS256 or ES256", file,
-                         where);
-                return false;
-        }
+        kid = entry_str(entry, "kid");
+        alg = entry_str(entry, "alg");
+        pem = entry_str(entry, "pem_file");
+        secret = entry_str(entry, "secret_file");
+        if (!kid || !kid[0] || strlen(kid) > GW_ID_MAX)
+                return keys_fail(kl, entry_at(entry, "kid"), "%s.kid: required, 1 to %d characters",
+                                 where, GW_ID_MAX);
+        if (!alg || (strcmp(alg, "HS256") && strcmp(alg, "RS256") && strcmp(alg, "ES256")))
+                return keys_fail(kl, entry_at(entry, "alg"),
+                                 "%s.alg: must be HS256, RS256 or ES256", where);
         a = jwt_str_alg(alg);
-        if (a == JWT_ALG_HS256 ? (!secret || pem) : (!pem || secret)) {
-                snprintf(errstr, errstr_size, "%s: %s: %s keys need %s (and not %s)", file, where,
-                         alg, a == JWT_ALG_HS256 ? "secret_file" : "pem_file",
-                         a == JWT_ALG_HS256 ? "pem_file" : "secret_file");
-                return false;
-        }
-        resolve(file, a == JWT_ALG_HS256 ? secret : pem, path, sizeof(path));
-        key = (unsigned char *)read_file(path, KEY_FILE_MAX, &len, ferr, sizeof(ferr));
-        if (!key) {
-                snprintf(errstr, errstr_size, "%s: %s: %s", file, where, ferr);
-                return false;
-        }
-        if (a == JWT_ALG_HS256) {
-                while (len > 0 && (key[len - 1] == '\n' || key[len - 1] == '\r'))
-                        key[--len] = '\0';
-                if (len < 32) {
-                        snprintf(errstr, errstr_size,
-                                 "%s: %s: HS256 secret in %.200s is shorter than 32 bytes", file, where,
-                                 path);
-                        free(key);
-                        return false;
-                }
-        } else if (!strstr((char *)key, "-----BEGIN PUBLIC KEY-----")) {
-                snprintf(errstr, errstr_size, "%s: %s: %.200s holds no PEM public key", file, where,
-                         path);
-                free(key);
-                return false;
-        }
-        if (!add_jwt_key(auth, kid, a, key, len, ferr, sizeof(ferr))) {
-                snprintf(errstr, errstr_size, "%s: %s: %s", file, where, ferr);
-                return false;
-        }
-        return true;
+        hs = a == JWT_ALG_HS256;
+        if (hs ? (!secret || pem) : (!pem || secret))
+                return keys_fail(kl, entry, "%s: %s keys need %s (and not %s)", where, alg,
+                                 hs ? "secret_file" : "pem_file", hs ? "pem_file" : "secret_file");
+        for (size_t i = 0; i < kl->auth->njwt; i++)
+                if (strcmp(kl->auth->jwt_keys[i].kid, kid) == 0)
+                        return keys_fail(kl, entry_at(entry, "kid"),
+                                         "%s: jwt key id \"%s\" appears twice", where, kid);
+        resolve(kl->file, hs ? secret : pem, path, sizeof(path));
+        if (hs)
+                return jwt_secret_add(kl, entry, where, kid, path);
+        return jwt_pem_add(kl, entry, where, kid, a, path);
 }
 
 static bool is_hex64(const char *s)
@@ -272,61 +375,47 @@ static bool is_hex64(const char *s)
         return true;
 }
 
-static bool load_api_key(struct gw_auth *auth, const char *file, yaml_document_t *doc,
-                         yaml_node_t *n, size_t idx, char *errstr, size_t errstr_size)
+static bool api_entry_load(struct keys_load *kl, const struct cairn_yaml_node *entry, size_t idx)
 {
-        static const char *const allowed[] = { "sha256", "principal", "tenant", "role", NULL };
-        char where[64], ferr[256];
+        static const char *const known[] = { "sha256", "principal", "tenant", "role", NULL };
         const char *hash, *principal, *tenant, *role;
+        struct gw_auth *auth = kl->auth;
+        struct api_key *k;
+        char where[64];
         int r;
 
         snprintf(where, sizeof(where), "api_keys[%zu]", idx);
-        if (n->type != YAML_MAPPING_NODE) {
-                snprintf(errstr, errstr_size, "%s: %s: not a mapping", file, where);
+        if (!keys_known(kl, entry, where, known))
                 return false;
-        }
-        if (!map_keys_known(doc, n, allowed, where, ferr, sizeof(ferr))) {
-                snprintf(errstr, errstr_size, "%s: %s", file, ferr);
-                return false;
-        }
-        hash = map_get(doc, n, "sha256");
-        principal = map_get(doc, n, "principal");
-        tenant = map_get(doc, n, "tenant");
-        role = map_get(doc, n, "role");
-        if (!hash || !is_hex64(hash)) {
-                snprintf(errstr, errstr_size,
-                         "%s: %s.sha256: required, 64 lower-case hex digits (sha256sum of the key)",
-                         file, where);
-                return false;
-        }
-        if (!principal || !principal_valid(principal)) {
-                snprintf(errstr, errstr_size, "%s: %s.principal: required, 1 to %d printable characters",
-                         file, where, GW_ID_MAX);
-                return false;
-        }
-        if (!tenant || !tenant_valid(tenant)) {
-                snprintf(errstr, errstr_size,
-                         "%s: %s.tenant: required, 1 to %d of A-Z a-z 0-9 - _ . : @", file, where,
-                         GW_ID_MAX);
-                return false;
-        }
+        hash = entry_str(entry, "sha256");
+        principal = entry_str(entry, "principal");
+        tenant = entry_str(entry, "tenant");
+        role = entry_str(entry, "role");
+        if (!hash || !is_hex64(hash))
+                return keys_fail(kl, entry_at(entry, "sha256"),
+                                 "%s.sha256: required, 64 lower-case hex digits (sha256sum of the "
+                                 "key)",
+                                 where);
+        if (!principal || !principal_valid(principal))
+                return keys_fail(kl, entry_at(entry, "principal"),
+                                 "%s.principal: required, 1 to %d printable characters", where,
+                                 GW_ID_MAX);
+        if (!tenant || !tenant_valid(tenant))
+                return keys_fail(kl, entry_at(entry, "tenant"),
+                                 "%s.tenant: required, 1 to %d of A-Z a-z 0-9 - _ . : @", where,
+                                 GW_ID_MAX);
         r = role ? gw_role_parse(role) : -1;
-        if (r < 0) {
-                snprintf(errstr, errstr_size, "%s: %s.role: must be owner, admin, member or viewer",
-                         file, where);
-                return false;
-        }
-        for (size_t i = 0; i < auth->napi; i++) {
-                if (strcmp(auth->api_keys[i].hash, hash) == 0) {
-                        snprintf(errstr, errstr_size, "%s: %s.sha256: the same key appears twice",
-                                 file, where);
-                        return false;
-                }
-        }
+        if (r < 0)
+                return keys_fail(kl, entry_at(entry, "role"),
+                                 "%s.role: must be owner, admin, member or viewer", where);
+        for (size_t i = 0; i < auth->napi; i++)
+                if (strcmp(auth->api_keys[i].hash, hash) == 0)
+                        return keys_fail(kl, entry_at(entry, "sha256"),
+                                         "%s.sha256: the same key appears twice", where);
         auth->api_keys = realloc(auth->api_keys, (auth->napi + 1) * sizeof(*auth->api_keys));
         if (!auth->api_keys)
                 abort();
-        struct api_key *k = &auth->api_keys[auth->napi++];
+        k = &auth->api_keys[auth->napi++];
         snprintf(k->hash, sizeof(k->hash), "%s", hash);
         snprintf(k->principal, sizeof(k->principal), "%s", principal);
         snprintf(k->tenant, sizeof(k->tenant), "%s", tenant);
@@ -334,114 +423,61 @@ static bool load_api_key(struct gw_auth *auth, const char *file, yaml_document_t
         return true;
 }
 
-static bool load_keys_file(struct gw_auth *auth, const char *file, char *errstr, size_t errstr_size)
+/* One top-level key of the keys file: jwt_keys or api_keys, a list (or
+ * nothing). */
+static bool keys_list_load(struct keys_load *kl, const struct cairn_yaml_pair *pair)
 {
-        yaml_parser_t parser;
-        yaml_document_t doc;
-        yaml_node_t *root;
-        char ferr[256];
-        size_t len;
-        bool ok = false;
-        char *text = read_file(file, 4 << 20, &len, ferr, sizeof(ferr));
+        const char *name = cairn_yaml_str(pair->key);
+        const struct cairn_yaml_node *list = pair->value;
+        bool jwt = strcmp(name, "jwt_keys") == 0;
 
-        if (!text) {
-                snprintf(errstr, errstr_size, "config: auth.keys_file: %s", ferr);
+        if (cairn_yaml_is_null(list))
+                return true;
+        if (list->type != CAIRN_YAML_SEQUENCE)
+                return keys_fail(kl, list, "%s: not a list", name);
+        for (size_t i = 0; i < list->n; i++) {
+                bool ok = jwt ? jwt_entry_load(kl, list->items[i], i)
+                              : api_entry_load(kl, list->items[i], i);
+
+                if (!ok)
+                        return false;
+        }
+        return true;
+}
+
+static bool keys_file_load(struct gw_auth *auth, const char *file, char *errstr, size_t errstr_size)
+{
+        static const char *const known[] = { "jwt_keys", "api_keys", NULL };
+        struct keys_load kl = { auth, file, errstr, errstr_size };
+        const struct cairn_yaml_node *root;
+        struct cairn_yaml *yaml;
+        char yerr[1024];
+        bool ok;
+
+        yaml = cairn_yaml_load(file, KEYS_FILE_MAX, yerr, sizeof(yerr));
+        if (!yaml) {
+                snprintf(errstr, errstr_size, "config: auth.keys_file: %s", yerr);
                 return false;
         }
-        yaml_parser_initialize(&parser);
-        yaml_parser_set_input_string(&parser, (unsigned char *)text, len);
-        if (!yaml_parser_load(&parser, &doc)) {
-                snprintf(errstr, errstr_size, "config: auth.keys_file: %s: line %zu: %s", file,
-                         parser.problem_mark.line + 1, parser.problem ? parser.problem : "bad YAML");
-                yaml_parser_delete(&parser);
-                free(text);
-                return false;
-        }
-        root = yaml_document_get_root_node(&doc);
-        if (!root) {
-                ok = true; /* an empty file: no keys */
-                goto out;
-        }
-        if (root->type != YAML_MAPPING_NODE) {
-                snprintf(errstr, errstr_size, "config: auth.keys_file: %s: not a mapping", file);
-                goto out;
-        }
-        static const char *const allowed[] = { "jwt_keys", "api_keys", NULL };
-        if (!map_keys_known(&doc, root, allowed, file, ferr, sizeof(ferr))) {
-                snprintf(errstr, errstr_size, "config: auth.keys_file: %s", ferr);
-                goto out;
-        }
-        for (yaml_node_pair_t *p = root->data.mapping.pairs.start;
-             p < root->data.mapping.pairs.top; p++) {
-                yaml_node_t *k = yaml_document_get_node(&doc, p->key);
-                yaml_node_t *v = yaml_document_get_node(&doc, p->value);
-                bool jwt = strcmp((char *)k->data.scalar.value, "jwt_keys") == 0;
-                size_t idx = 0;
-
-                if (v->type == YAML_SCALAR_NODE && v->data.scalar.length == 0)
-                        continue;
-                if (v->type != YAML_SEQUENCE_NODE) {
-                        snprintf(errstr, errstr_size, "config: auth.keys_file: %s: %s: not a list",
-                                 file, (char *)k->data.scalar.value);
-                        goto out;
-                }
-                for (yaml_node_item_t *it = v->data.sequence.items.start;
-                     it < v->data.sequence.items.top; it++, idx++) {
-                        yaml_node_t *n = yaml_document_get_node(&doc, *it);
-                        char e[480];
-                        bool good = jwt ? load_jwt_key(auth, file, &doc, n, idx, e, sizeof(e))
-                                        : load_api_key(auth, file, &doc, n, idx, e, sizeof(e));
-                        if (!good) {
-                                snprintf(errstr, errstr_size, "config: auth.keys_file: %s", e);
-                                goto out;
-                        }
-                }
-        }
-        ok = true;
-out:
-        yaml_document_delete(&doc);
-        yaml_parser_delete(&parser);
-        free(text);
+        root = cairn_yaml_root(yaml);
+        ok = !root || keys_known(&kl, root, "", known); /* an empty file: no keys */
+        for (size_t i = 0; ok && root && i < root->n; i++)
+                ok = keys_list_load(&kl, &root->pairs[i]);
+        cairn_yaml_free(yaml);
         return ok;
 }
 
-struct gw_auth *gw_auth_new(const struct gateway_auth_conf *aconf, char *errstr,
-                            size_t errstr_size)
+struct gw_auth *gw_auth_new(const struct gateway_auth_conf *aconf, char *errstr, size_t errstr_size)
 {
         struct gw_auth *auth = calloc(1, sizeof(*auth));
-        char ferr[256];
 
         if (!auth)
                 abort();
         auth->aconf = aconf;
-        if (aconf->hs256_secret[0] || aconf->hs256_secret_file[0]) {
-                size_t len;
-                char *key;
-
-                if (aconf->hs256_secret[0]) {
-                        key = strdup(aconf->hs256_secret);
-                        len = strlen(key);
-                } else {
-                        key = read_file(aconf->hs256_secret_file, KEY_FILE_MAX, &len, ferr,
-                                        sizeof(ferr));
-                        if (!key) {
-                                snprintf(errstr, errstr_size, "config: auth.hs256_secret_file: %s",
-                                         ferr);
-                                goto fail;
-                        }
-                        while (len > 0 && (key[len - 1] == '\n' || key[len - 1] == '\r'))
-                                key[--len] = '\0';
-                }
-                if (len < 32) {
-                        snprintf(errstr, errstr_size,
-                                 "config: auth.hs256_secret: shorter than 32 bytes (RFC 7518 "
-                                 "asks for at least the hash size)");
-                        free(key);
-                        goto fail;
-                }
-                add_jwt_key(auth, "", JWT_ALG_HS256, (unsigned char *)key, len, ferr, sizeof(ferr));
-        }
-        if (aconf->keys_file[0] && !load_keys_file(auth, aconf->keys_file, errstr, errstr_size))
+        if ((aconf->hs256_secret[0] || aconf->hs256_secret_file[0]) &&
+            !default_key_load(auth, aconf, errstr, errstr_size))
+                goto fail;
+        if (aconf->keys_file[0] && !keys_file_load(auth, aconf->keys_file, errstr, errstr_size))
                 goto fail;
         auth->cache = gw_jwt_cache_new((size_t)aconf->jwt_cache_entries);
         return auth;
@@ -500,7 +536,7 @@ static cairn_err_t check_api_key(const struct gw_auth *auth, const char *key,
         const struct api_key *found = NULL;
 
         if (!api_key_syntax(key)) {
-                why_set(why, "invalid_token", "malformed API key", NULL);
+                why_set(why, "invalid_token", "malformed API key");
                 return CAIRN_ERR_UNAUTHENTICATED;
         }
         gw_api_key_hash(key, strlen(key), hash);
@@ -509,7 +545,7 @@ static cairn_err_t check_api_key(const struct gw_auth *auth, const char *key,
                 if (CRYPTO_memcmp(hash, auth->api_keys[i].hash, 64) == 0)
                         found = &auth->api_keys[i];
         if (!found) {
-                why_set(why, "invalid_token", "unknown API key", NULL);
+                why_set(why, "invalid_token", "unknown API key");
                 return CAIRN_ERR_UNAUTHENTICATED;
         }
         snprintf(who->principal, sizeof(who->principal), "%s", found->principal);
@@ -575,11 +611,11 @@ static cairn_err_t check_claims(const struct gw_auth *auth, json_t *claims, int6
 
         if (!numeric_claim(claims, "exp", &t->exp, &t->has_exp) ||
             !numeric_claim(claims, "nbf", &t->nbf, &t->has_nbf)) {
-                why_set(why, "invalid_token", "exp or nbf is not a number", NULL);
+                why_set(why, "invalid_token", "exp or nbf is not a number");
                 return CAIRN_ERR_UNAUTHENTICATED;
         }
         if (!t->has_exp && ac->require_exp) {
-                why_set(why, "invalid_token", "token has no exp claim", NULL);
+                why_set(why, "invalid_token", "token has no exp claim");
                 return CAIRN_ERR_UNAUTHENTICATED;
         }
         if ((s = gw_jwt_times_refuse(t, now, ac->clock_skew_s))) {
@@ -589,33 +625,35 @@ static cairn_err_t check_claims(const struct gw_auth *auth, json_t *claims, int6
         if (ac->issuer[0]) {
                 v = json_object_get(claims, "iss");
                 if (!json_is_string(v) || strcmp(json_string_value(v), ac->issuer) != 0) {
-                        why_set(why, "invalid_token", "wrong or missing issuer (iss)", NULL);
+                        why_set(why, "invalid_token", "wrong or missing issuer (iss)");
                         return CAIRN_ERR_UNAUTHENTICATED;
                 }
         }
         if (ac->audience[0] && !aud_matches(json_object_get(claims, "aud"), ac->audience)) {
-                why_set(why, "invalid_token", "wrong or missing audience (aud)", NULL);
+                why_set(why, "invalid_token", "wrong or missing audience (aud)");
                 return CAIRN_ERR_UNAUTHENTICATED;
         }
         v = json_object_get(claims, "sub");
         s = json_is_string(v) ? json_string_value(v) : NULL;
         if (!s || !principal_valid(s)) {
-                why_set(why, "invalid_token", "sub missing or not a printable string of 1 to 128 bytes",
-                        NULL);
+                why_set(why, "invalid_token",
+                        "sub missing or not a printable string of 1 to 128 bytes");
                 return CAIRN_ERR_UNAUTHENTICATED;
         }
         snprintf(who->principal, sizeof(who->principal), "%s", s);
         v = json_object_get(claims, ac->tenant_claim);
         s = json_is_string(v) ? json_string_value(v) : NULL;
         if (!s || !tenant_valid(s)) {
-                why_set(why, "invalid_token", "claim %s missing or not a tenant id", ac->tenant_claim);
+                why_set(why, "invalid_token", "claim %s missing or not a tenant id",
+                        ac->tenant_claim);
                 return CAIRN_ERR_UNAUTHENTICATED;
         }
         snprintf(who->tenant, sizeof(who->tenant), "%s", s);
         v = json_object_get(claims, ac->role_claim);
         role = json_is_string(v) ? gw_role_parse(json_string_value(v)) : -1;
         if (role < 0) {
-                why_set(why, "invalid_token", "claim %s missing or not a known role", ac->role_claim);
+                why_set(why, "invalid_token", "claim %s missing or not a known role",
+                        ac->role_claim);
                 return CAIRN_ERR_UNAUTHENTICATED;
         }
         who->role = (enum gw_role)role;
@@ -642,13 +680,12 @@ static cairn_err_t check_jwt(const struct gw_auth *auth, const char *token, int6
         dot1 = strchr(token, '.');
         dot2 = dot1 ? strchr(dot1 + 1, '.') : NULL;
         if (!dot1 || !dot2 || strchr(dot2 + 1, '.') || dot2[1] == '\0') {
-                why_set(why, "invalid_token", "malformed token (not three dot-separated parts)",
-                        NULL);
+                why_set(why, "invalid_token", "malformed token (not three dot-separated parts)");
                 return CAIRN_ERR_UNAUTHENTICATED;
         }
         for (const char *p = token; *p; p++) {
                 if (*p != '.' && cairn_base64_value((unsigned char)*p, true) < 0) {
-                        why_set(why, "invalid_token", "malformed token (not base64url)", NULL);
+                        why_set(why, "invalid_token", "malformed token (not base64url)");
                         return CAIRN_ERR_UNAUTHENTICATED;
                 }
         }
@@ -657,21 +694,21 @@ static cairn_err_t check_jwt(const struct gw_auth *auth, const char *token, int6
                        : NULL;
         if (!json_is_object(header)) {
                 json_decref(header);
-                why_set(why, "invalid_token", "malformed token header", NULL);
+                why_set(why, "invalid_token", "malformed token header");
                 return CAIRN_ERR_UNAUTHENTICATED;
         }
         alg = json_string_value(json_object_get(header, "alg"));
         kid = json_string_value(json_object_get(header, "kid"));
         if (json_object_get(header, "kid") && !kid) {
                 json_decref(header);
-                why_set(why, "invalid_token", "kid is not a string", NULL);
+                why_set(why, "invalid_token", "kid is not a string");
                 return CAIRN_ERR_UNAUTHENTICATED;
         }
         key = find_key(auth, kid);
         if (!key) {
-                why_set(why, "invalid_token",
-                        kid ? "unknown key id (kid)" : "token has no kid and no default key is set",
-                        NULL);
+                why_set(why, "invalid_token", "%s",
+                        kid ? "unknown key id (kid)"
+                            : "token has no kid and no default key is set");
                 json_decref(header);
                 return CAIRN_ERR_UNAUTHENTICATED;
         }
@@ -685,12 +722,13 @@ static cairn_err_t check_jwt(const struct gw_auth *auth, const char *token, int6
         json_decref(header);
 
         if (jwt_decode(&jwt, token, key->key, (int)key->len) != 0 || !jwt) {
-                why_set(why, "invalid_token", "signature verification failed", NULL);
+                why_set(why, "invalid_token", "signature verification failed");
                 return CAIRN_ERR_UNAUTHENTICATED;
         }
         if (jwt_get_alg(jwt) != key->alg) {
                 jwt_free(jwt);
-                why_set(why, "invalid_token", "algorithm does not match the key's", NULL);
+                why_set(why, "invalid_token", "algorithm does not match the key's (%s)",
+                        jwt_alg_str(key->alg));
                 return CAIRN_ERR_UNAUTHENTICATED;
         }
         char *grants = jwt_get_grants_json(jwt, NULL);
@@ -699,7 +737,7 @@ static cairn_err_t check_jwt(const struct gw_auth *auth, const char *token, int6
         free(grants);
         if (!json_is_object(claims)) {
                 json_decref(claims);
-                why_set(why, "invalid_token", "claims are not a JSON object", NULL);
+                why_set(why, "invalid_token", "claims are not a JSON object");
                 return CAIRN_ERR_UNAUTHENTICATED;
         }
         err = check_claims(auth, claims, now, who, &times, why);
@@ -720,14 +758,14 @@ cairn_err_t gw_auth_check(const struct gw_auth *auth, const char *authorization,
         why->reason[0] = '\0';
         if (authorization && authorization[0]) {
                 if (strncasecmp(authorization, "Bearer ", 7) != 0) {
-                        why_set(why, "invalid_request", "authorization scheme is not Bearer", NULL);
+                        why_set(why, "invalid_request", "authorization scheme is not Bearer");
                         return CAIRN_ERR_UNAUTHENTICATED;
                 }
                 cred = authorization + 7;
                 while (*cred == ' ')
                         cred++;
                 if (!*cred || strlen(cred) > TOKEN_MAX) {
-                        why_set(why, "invalid_request", "bearer credential empty or too long", NULL);
+                        why_set(why, "invalid_request", "bearer credential empty or too long");
                         return CAIRN_ERR_UNAUTHENTICATED;
                 }
                 if (strncmp(cred, "ck_", 3) == 0)
@@ -736,6 +774,6 @@ cairn_err_t gw_auth_check(const struct gw_auth *auth, const char *authorization,
         }
         if (api_key && api_key[0])
                 return check_api_key(auth, api_key, who, why);
-        why_set(why, NULL, "no credentials", NULL);
+        why_set(why, NULL, "no credentials");
         return CAIRN_ERR_UNAUTHENTICATED;
 }

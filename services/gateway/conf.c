@@ -1,134 +1,127 @@
-/* The gateway's configuration tables ("http.", "auth.", "ratelimit." and
- * libcairn's "redis.") and the checks no single key's bounds express. */
+/* The gateway's configuration tables ("http.", "auth.", "ratelimit.",
+ * "upstream.", the last three partly generated from the route table) and
+ * the checks no single key's bounds express. Redis's section is libcairn's,
+ * added by the service entry point. */
+#define _GNU_SOURCE
+#include <stdarg.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "gateway.h"
+#include "cairn/strlist.h"
+#include "conf.h"
 
-#define H(name, type, def, min, max, field, desc) \
-        { name, type, def, min, max, 0, offsetof(struct gateway_http_conf, field), desc }
-#define A(name, type, def, min, max, flags, field, desc) \
-        { name, type, def, min, max, flags, offsetof(struct gateway_auth_conf, field), desc }
-#define R(name, type, def, min, max, field, desc) \
-        { name, type, def, min, max, 0, offsetof(struct gateway_ratelimit_conf, field), desc }
-
+#define CAIRN_CONF_STRUCT struct gateway_http_conf
 static const struct cairn_conf_item http_items[] = {
-        H("http.address", CAIRN_CONF_STRING, "0.0.0.0", 0, -1, address,
-          "address the API listens on"),
-        H("http.port", CAIRN_CONF_INT, "8080", 0, 65535, port, "API port; 0 picks a free one"),
-        H("http.threads", CAIRN_CONF_INT, "2", 1, 64, threads,
-          "event-loop threads (each an epoll loop); requests waiting on Kafka hold none"),
-        H("http.connection_limit", CAIRN_CONF_INT, "4096", 1, 1000000, connection_limit,
-          "open connections at most; more are refused at accept"),
-        H("http.per_ip_connection_limit", CAIRN_CONF_INT, "0", 0, 1000000,
-          per_ip_connection_limit, "open connections per client address; 0: no limit"),
-        H("http.connection_timeout_s", CAIRN_CONF_INT, "10", 1, 3600, connection_timeout_s,
-          "a connection with nothing sent or received for this long is closed"),
-        H("http.header_timeout_ms", CAIRN_CONF_INT, "10000", 100, 3600000, header_timeout_ms,
-          "time a client has to send a request's headers, from connecting or from its previous "
-          "answer; slower clients (and idle keep-alive connections) are closed"),
-        H("http.max_header_bytes", CAIRN_CONF_INT, "16384", 1024, 1048576, max_header_bytes,
-          "request line and headers larger than this get 431"),
-        H("http.max_body_bytes", CAIRN_CONF_INT, "2097152", 1024, 67108864, max_body_bytes,
-          "request bodies larger than this get 413"),
-        H("http.max_json_depth", CAIRN_CONF_INT, "16", 2, 256, max_json_depth,
-          "deepest JSON nesting accepted in a body (400 beyond)"),
-        H("http.max_inflight", CAIRN_CONF_INT, "1024", 1, 1000000, max_inflight,
-          "requests waiting on Kafka at once; more get 503 with Retry-After before reaching Kafka"),
-        H("http.embeddings_timeout_ms", CAIRN_CONF_INT, "10000", 10, 600000,
-          embeddings_timeout_ms,
-          "POST /v1/embeddings: time for the reply, sent as cairn_deadline; 504 when it passes"),
-        H("http.models_timeout_ms", CAIRN_CONF_INT, "5000", 10, 600000, models_timeout_ms,
-          "GET /v1/models: time for the reply, sent as cairn_deadline; 504 when it passes"),
-        H("http.idempotency_ttl_s", CAIRN_CONF_INT, "86400", 1, 2592000, idempotency_ttl_s,
-          "how long a response is kept for replays of its Idempotency-Key"),
-        H("http.cors_origins", CAIRN_CONF_STRING, "", 0, -1, cors_origins,
-          "origins allowed by CORS, comma-separated (\"*\": any); empty: no CORS headers"),
-        H("http.cors_max_age_s", CAIRN_CONF_INT, "600", 0, 86400, cors_max_age_s,
-          "Access-Control-Max-Age of preflight answers"),
-        { NULL, 0, NULL, 0, 0, 0, 0, NULL },
+        CAIRN_CONF_ROW("http.address", CAIRN_CONF_STRING, "0.0.0.0", 0, -1, 0, address,
+                       "address the API listens on"),
+        CAIRN_CONF_ROW("http.port", CAIRN_CONF_INT, "8080", 0, 65535, 0, port,
+                       "API port; 0 picks a free one"),
+        CAIRN_CONF_ROW(
+                "http.threads", CAIRN_CONF_INT, "2", 1, 64, 0, threads,
+                "event-loop threads (each an epoll loop); requests waiting on Kafka hold none"),
+        CAIRN_CONF_ROW("http.connection_limit", CAIRN_CONF_INT, "4096", 1, 1000000, 0,
+                       connection_limit, "open connections at most; more are refused at accept"),
+        CAIRN_CONF_ROW("http.per_ip_connection_limit", CAIRN_CONF_INT, "0", 0, 1000000, 0,
+                       per_ip_connection_limit, "open connections per client address; 0: no limit"),
+        CAIRN_CONF_ROW("http.connection_timeout_s", CAIRN_CONF_INT, "10", 1, 3600, 0,
+                       connection_timeout_s,
+                       "a connection with nothing sent or received for this long is closed"),
+        CAIRN_CONF_ROW(
+                "http.header_timeout_ms", CAIRN_CONF_INT, "10000", 100, 3600000, 0,
+                header_timeout_ms,
+                "time a client has to send a request's headers, from connecting or from its previous "
+                "answer; slower clients (and idle keep-alive connections) are closed"),
+        CAIRN_CONF_ROW("http.max_header_bytes", CAIRN_CONF_INT, "16384", 1024, 1048576, 0,
+                       max_header_bytes, "request line and headers larger than this get 431"),
+        CAIRN_CONF_ROW("http.max_body_bytes", CAIRN_CONF_INT, "2097152", 1024, 67108864, 0,
+                       max_body_bytes, "request bodies larger than this get 413"),
+        CAIRN_CONF_ROW("http.max_json_depth", CAIRN_CONF_INT, "16", 2, 256, 0, max_json_depth,
+                       "deepest JSON nesting accepted in a body (400 beyond)"),
+        CAIRN_CONF_ROW(
+                "http.max_inflight", CAIRN_CONF_INT, "1024", 1, 1000000, 0, max_inflight,
+                "requests waiting on Kafka at once; more get 503 with Retry-After before reaching Kafka"),
+        CAIRN_CONF_ROW("http.idempotency_ttl_s", CAIRN_CONF_INT, "86400", 1, 2592000, 0,
+                       idempotency_ttl_s,
+                       "how long a response is kept for replays of its Idempotency-Key"),
+        CAIRN_CONF_ROW(
+                "http.cors_origins", CAIRN_CONF_STRING, "", 0, -1, 0, cors_origins,
+                "origins allowed by CORS, comma-separated (\"*\": any); empty: no CORS headers"),
+        CAIRN_CONF_ROW("http.cors_max_age_s", CAIRN_CONF_INT, "600", 0, 86400, 0, cors_max_age_s,
+                       "Access-Control-Max-Age of preflight answers"),
+        CAIRN_CONF_END,
 };
 
+#undef CAIRN_CONF_STRUCT
+#define CAIRN_CONF_STRUCT struct gateway_auth_conf
 static const struct cairn_conf_item auth_items[] = {
-        A("auth.keys_file", CAIRN_CONF_STRING, "", 0, -1, 0, keys_file,
-          "YAML file of JWT verification keys (by kid) and API key hashes; see docs/api.md"),
-        A("auth.hs256_secret", CAIRN_CONF_STRING, "", 0, -1, CAIRN_CONF_SECRET, hs256_secret,
-          "shared HS256 secret for tokens without a kid; empty: none"),
-        A("auth.hs256_secret_file", CAIRN_CONF_STRING, "", 0, -1, 0, hs256_secret_file,
-          "file holding the HS256 secret (trailing newline ignored); instead of auth.hs256_secret"),
-        A("auth.issuer", CAIRN_CONF_STRING, "", 0, -1, 0, issuer,
-          "required iss claim of JWTs; empty: not checked"),
-        A("auth.audience", CAIRN_CONF_STRING, "", 0, -1, 0, audience,
-          "required aud claim (or member of it) of JWTs; empty: not checked"),
-        A("auth.clock_skew_s", CAIRN_CONF_INT, "60", 0, 3600, 0, clock_skew_s,
-          "leeway for exp and nbf"),
-        A("auth.require_exp", CAIRN_CONF_BOOL, "true", 0, -1, 0, require_exp,
-          "refuse JWTs without an exp claim"),
-        A("auth.tenant_claim", CAIRN_CONF_STRING, "tenant", 0, -1, 0, tenant_claim,
-          "JWT claim naming the caller's tenant (required)"),
-        A("auth.role_claim", CAIRN_CONF_STRING, "role", 0, -1, 0, role_claim,
-          "JWT claim naming the caller's role: owner, admin, member or viewer (required)"),
-        A("auth.jwt_cache_entries", CAIRN_CONF_INT, "1024", 0, 65536, 0, jwt_cache_entries,
-          "verified JWTs kept so a repeated token skips parsing and the signature check "
-          "(exp and nbf are checked on every use); 0: verify every request in full"),
-        { NULL, 0, NULL, 0, 0, 0, 0, NULL },
+        CAIRN_CONF_ROW(
+                "auth.keys_file", CAIRN_CONF_STRING, "", 0, -1, 0, keys_file,
+                "YAML file of JWT verification keys (by kid) and API key hashes; see docs/api.md"),
+        CAIRN_CONF_ROW("auth.hs256_secret", CAIRN_CONF_STRING, "", 0, -1, CAIRN_CONF_SECRET,
+                       hs256_secret, "shared HS256 secret for tokens without a kid; empty: none"),
+        CAIRN_CONF_ROW(
+                "auth.hs256_secret_file", CAIRN_CONF_STRING, "", 0, -1, 0, hs256_secret_file,
+                "file holding the HS256 secret (trailing newline ignored), readable by its owner "
+                "only (mode 0600 or 0400); instead of auth.hs256_secret"),
+        CAIRN_CONF_ROW("auth.issuer", CAIRN_CONF_STRING, "", 0, -1, 0, issuer,
+                       "required iss claim of JWTs; empty: not checked"),
+        CAIRN_CONF_ROW("auth.audience", CAIRN_CONF_STRING, "", 0, -1, 0, audience,
+                       "required aud claim (or member of it) of JWTs; empty: not checked"),
+        CAIRN_CONF_ROW("auth.clock_skew_s", CAIRN_CONF_INT, "60", 0, 3600, 0, clock_skew_s,
+                       "leeway for exp and nbf"),
+        CAIRN_CONF_ROW("auth.require_exp", CAIRN_CONF_BOOL, "true", 0, -1, 0, require_exp,
+                       "refuse JWTs without an exp claim"),
+        CAIRN_CONF_ROW("auth.tenant_claim", CAIRN_CONF_STRING, "tenant", 0, -1, 0, tenant_claim,
+                       "JWT claim naming the caller's tenant (required)"),
+        CAIRN_CONF_ROW(
+                "auth.role_claim", CAIRN_CONF_STRING, "role", 0, -1, 0, role_claim,
+                "JWT claim naming the caller's role: owner, admin, member or viewer (required)"),
+        CAIRN_CONF_ROW(
+                "auth.jwt_cache_entries", CAIRN_CONF_INT, "1024", 0, 65536, 0, jwt_cache_entries,
+                "verified JWTs kept so a repeated token skips parsing and the signature check "
+                "(exp and nbf are checked on every use); 0: verify every request in full"),
+        CAIRN_CONF_END,
 };
 
+#undef CAIRN_CONF_STRUCT
+#define CAIRN_CONF_STRUCT struct gateway_ratelimit_conf
 static const struct cairn_conf_item rl_items[] = {
-        R("ratelimit.enabled", CAIRN_CONF_BOOL, "true", 0, -1, enabled,
-          "rate limit authenticated requests (token buckets in Redis)"),
-        R("ratelimit.fail_mode", CAIRN_CONF_STRING, "open", 0, -1, fail_mode,
-          "when Redis is unreachable: open (limit per process instead) or closed (answer 503)"),
-        R("ratelimit.default_per_minute", CAIRN_CONF_INT, "600", 0, 100000000, default_per_minute,
-          "requests per minute per principal and route class; 0: no limit"),
-        R("ratelimit.default_per_hour", CAIRN_CONF_INT, "0", 0, 1000000000, default_per_hour,
-          "requests per hour per principal and route class; 0: no limit"),
-        R("ratelimit.embeddings_per_minute", CAIRN_CONF_INT, "-1", -1, 100000000,
-          embeddings_per_minute, "POST /v1/embeddings per minute; -1: the default; 0: no limit"),
-        R("ratelimit.embeddings_per_hour", CAIRN_CONF_INT, "-1", -1, 1000000000,
-          embeddings_per_hour, "POST /v1/embeddings per hour; -1: the default; 0: no limit"),
-        R("ratelimit.models_per_minute", CAIRN_CONF_INT, "-1", -1, 100000000, models_per_minute,
-          "GET /v1/models per minute; -1: the default; 0: no limit"),
-        R("ratelimit.models_per_hour", CAIRN_CONF_INT, "-1", -1, 1000000000, models_per_hour,
-          "GET /v1/models per hour; -1: the default; 0: no limit"),
-        R("ratelimit.local_max_keys", CAIRN_CONF_INT, "65536", 16, 10000000, local_max_keys,
-          "buckets the per-process fallback limiter keeps before starting afresh"),
-        { NULL, 0, NULL, 0, 0, 0, 0, NULL },
-};
-
-static const struct cairn_conf_item upstream_items[] = {
-        { "upstream.embedding_topic", CAIRN_CONF_STRING, "cairn.embedding.v1.requests", 0, -1, 0,
-          offsetof(struct gateway_upstream_conf, embedding_topic),
-          "topic /v1/embeddings and /v1/models requests go to" },
-        { NULL, 0, NULL, 0, 0, 0, 0, NULL },
+        CAIRN_CONF_ROW("ratelimit.enabled", CAIRN_CONF_BOOL, "true", 0, -1, 0, enabled,
+                       "rate limit authenticated requests (token buckets in Redis)"),
+        CAIRN_CONF_ROW(
+                "ratelimit.fail_mode", CAIRN_CONF_STRING, "open", 0, -1, 0, fail_mode,
+                "when Redis is unreachable: open (limit per process instead) or closed (answer 503)"),
+        CAIRN_CONF_ROW("ratelimit.default_per_minute", CAIRN_CONF_INT, "600", 0, 100000000, 0,
+                       default_per_minute,
+                       "requests per minute per principal and route class; 0: no limit"),
+        CAIRN_CONF_ROW("ratelimit.default_per_hour", CAIRN_CONF_INT, "0", 0, 1000000000, 0,
+                       default_per_hour,
+                       "requests per hour per principal and route class; 0: no limit"),
+        CAIRN_CONF_ROW("ratelimit.local_max_keys", CAIRN_CONF_INT, "65536", 16, 10000000, 0,
+                       local_max_keys,
+                       "buckets the per-process fallback limiter keeps before starting afresh"),
+        CAIRN_CONF_END,
 };
 
 static int http_check(const void *target, char *errstr, size_t errstr_size)
 {
         const struct gateway_http_conf *h = target;
-        const char *p = h->cors_origins;
+        struct cairn_strlist it;
+        const char *o;
+        size_t n;
 
-        while (p && *p) {
-                size_t n = strcspn(p, ",");
-                const char *o = p;
-
-                while (n && *o == ' ') {
-                        o++;
-                        n--;
-                }
-                while (n && o[n - 1] == ' ')
-                        n--;
+        cairn_strlist_init(&it, h->cors_origins, h->cors_origins ? strlen(h->cors_origins) : 0);
+        while (cairn_strlist_next(&it, &o, &n)) {
                 if (n == 0 || (!(n == 1 && o[0] == '*') && strncmp(o, "http://", 7) != 0 &&
                                strncmp(o, "https://", 8) != 0)) {
                         snprintf(errstr, errstr_size,
                                  "config: http.cors_origins: \"%.*s\" is not \"*\" or an origin "
-                                 "such as https://app.example.com", (int)n, o);
+                                 "such as https://app.example.com",
+                                 (int)n, o);
                         return -1;
                 }
-                p += strcspn(p, ",");
-                if (*p == ',')
-                        p++;
         }
         return 0;
 }
@@ -139,7 +132,8 @@ static int rl_check(const void *target, char *errstr, size_t errstr_size)
 
         if (strcmp(rl->fail_mode, "open") != 0 && strcmp(rl->fail_mode, "closed") != 0) {
                 snprintf(errstr, errstr_size,
-                         "config: ratelimit.fail_mode: \"%s\" is not open or closed", rl->fail_mode);
+                         "config: ratelimit.fail_mode: \"%s\" is not open or closed",
+                         rl->fail_mode);
                 return -1;
         }
         return 0;
@@ -162,14 +156,254 @@ static int auth_check(const void *target, char *errstr, size_t errstr_size)
         return 0;
 }
 
-size_t gateway_conf_sections(struct gateway_conf *conf, struct cairn_conf_section *out)
+/* ---- the settings the route table implies ---- */
+
+/* A table being built: the fixed rows first, then generated ones whose
+ * strings the table owns (freed by table_free()). */
+struct table {
+        struct cairn_conf_item *items;
+        size_t n, cap;
+};
+
+static char *dupf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *dupf(const char *fmt, ...)
 {
-        out[0] = (struct cairn_conf_section){ "HTTP API", http_items, &conf->http, http_check };
+        va_list ap;
+        char *s;
+        int n;
+
+        va_start(ap, fmt);
+        n = vasprintf(&s, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+                abort();
+        return s;
+}
+
+static void table_add(struct table *t, const struct cairn_conf_item *it)
+{
+        if (t->n + 2 > t->cap) {
+                t->cap = t->cap ? t->cap * 2 : 32;
+                t->items = realloc(t->items, t->cap * sizeof(*t->items));
+                if (!t->items)
+                        abort();
+        }
+        t->items[t->n++] = *it;
+        memset(&t->items[t->n], 0, sizeof(*t->items)); /* the NULL row */
+}
+
+static struct cairn_conf_item *table_of(const struct cairn_conf_item *fixed, size_t *nfixed)
+{
+        struct table t = { 0 };
+
+        for (const struct cairn_conf_item *it = fixed; it->name; it++)
+                table_add(&t, it);
+        *nfixed = t.n;
+        return t.items;
+}
+
+/* "POST /v1/embeddings, GET /v1/models": the routes for which @p match holds. */
+static char *routes_of(const struct gw_route *routes, const struct gw_route *like,
+                       bool (*match)(const struct gw_route *a, const struct gw_route *b))
+{
+        char *out = dupf("%s", ""), *next;
+
+        for (const struct gw_route *rt = routes; rt->method; rt++) {
+                if (!match(rt, like))
+                        continue;
+                next = dupf("%s%s%s %s", out, out[0] ? ", " : "", rt->method, rt->path);
+                free(out);
+                out = next;
+        }
+        return out;
+}
+
+static bool same_timeout(const struct gw_route *a, const struct gw_route *b)
+{
+        return a->timeout_key && strcmp(a->timeout_key, b->timeout_key) == 0;
+}
+
+static bool same_class(const struct gw_route *a, const struct gw_route *b)
+{
+        return a->cls == b->cls;
+}
+
+static bool same_service(const struct gw_route *a, const struct gw_route *b)
+{
+        return a->service && strcmp(a->service, b->service) == 0;
+}
+
+static void table_free(struct cairn_conf_item *items, size_t nfixed)
+{
+        if (!items)
+                return;
+        for (size_t i = nfixed; items[i].name; i++) {
+                free((char *)items[i].name);
+                free((char *)items[i].def);
+                free((char *)items[i].desc);
+        }
+        free(items);
+}
+
+static struct cairn_conf_item *http_table(const struct gw_route *routes,
+                                          const struct gw_route_plan *plan, size_t *nfixed)
+{
+        struct table t = { 0 };
+
+        t.items = table_of(http_items, nfixed);
+        t.n = t.cap = *nfixed;
+        for (size_t i = 0; i < plan->ntimeouts; i++) {
+                const struct gw_route *rt = plan->timeout_first[i];
+                char *which = routes_of(routes, rt, same_timeout);
+                struct cairn_conf_item it = {
+                        dupf("http.%s_timeout_ms", rt->timeout_key),
+                        CAIRN_CONF_INT,
+                        dupf("%lld", rt->timeout_ms),
+                        10,
+                        600000,
+                        0,
+                        offsetof(struct gateway_http_conf, timeout_ms) + i * sizeof(long long),
+                        dupf("%s: time for the reply, sent as cairn_deadline; 504 when it passes",
+                             which),
+                };
+
+                free(which);
+                table_add(&t, &it);
+        }
+        return t.items;
+}
+
+static struct cairn_conf_item *rl_table(const struct gw_route *routes,
+                                        const struct gw_route_plan *plan, size_t *nfixed)
+{
+        struct table t = { 0 };
+
+        t.items = table_of(rl_items, nfixed);
+        t.n = t.cap = *nfixed;
+        for (size_t i = 0; i < plan->nclasses; i++) {
+                const struct gw_class *cls = plan->classes[i];
+                const struct gw_route *like = NULL;
+                char *which;
+
+                if (!cls->limits_key)
+                        continue;
+                for (const struct gw_route *rt = routes; rt->method && !like; rt++)
+                        if (rt->cls == cls)
+                                like = rt;
+                which = routes_of(routes, like, same_class);
+                struct cairn_conf_item pm = {
+                        dupf("ratelimit.%s_per_minute", cls->limits_key),
+                        CAIRN_CONF_INT,
+                        dupf("-1"),
+                        -1,
+                        100000000,
+                        0,
+                        offsetof(struct gateway_ratelimit_conf, classes) +
+                                i * sizeof(struct gw_limits) +
+                                offsetof(struct gw_limits, per_minute),
+                        dupf("%s per minute; -1: the default; 0: no limit", which),
+                };
+                struct cairn_conf_item ph = {
+                        dupf("ratelimit.%s_per_hour", cls->limits_key),
+                        CAIRN_CONF_INT,
+                        dupf("-1"),
+                        -1,
+                        1000000000,
+                        0,
+                        offsetof(struct gateway_ratelimit_conf, classes) +
+                                i * sizeof(struct gw_limits) + offsetof(struct gw_limits, per_hour),
+                        dupf("%s per hour; -1: the default; 0: no limit", which),
+                };
+                free(which);
+                table_add(&t, &pm);
+                table_add(&t, &ph);
+        }
+        return t.items;
+}
+
+static struct cairn_conf_item *upstream_table(const struct gw_route *routes,
+                                              const struct gw_route_plan *plan)
+{
+        static const struct cairn_conf_item none[] = { CAIRN_CONF_END };
+        struct table t = { 0 };
+        size_t nfixed;
+
+        t.items = table_of(none, &nfixed);
+        for (size_t i = 0; i < plan->nservices; i++) {
+                const struct gw_route *like = NULL;
+                char *which;
+
+                for (const struct gw_route *rt = routes; rt->method && !like; rt++)
+                        if (rt->service && strcmp(rt->service, plan->services[i]) == 0)
+                                like = rt;
+                which = routes_of(routes, like, same_service);
+                struct cairn_conf_item it = {
+                        dupf("upstream.%s_topic", plan->services[i]),
+                        CAIRN_CONF_STRING,
+                        dupf("cairn.%s.v1.requests", plan->services[i]),
+                        0,
+                        -1,
+                        0,
+                        offsetof(struct gateway_upstream_conf, topics) + i * sizeof(const char *),
+                        dupf("topic the requests of %s go to", which),
+                };
+                free(which);
+                table_add(&t, &it);
+        }
+        if (!t.items)
+                t.items = calloc(1, sizeof(*t.items));
+        return t.items;
+}
+
+/* How many rows of each generated table are fixed (their strings static). */
+static size_t nfixed_http, nfixed_rl;
+
+size_t gateway_conf_sections(struct gateway_conf *conf, const struct gw_route *routes,
+                             struct cairn_conf_section *out, char *errstr, size_t errstr_size)
+{
+        if (!gw_route_plan_make(routes, &conf->plan, errstr, errstr_size))
+                return 0;
+        /* Classes without settings of their own take the defaults. */
+        for (size_t i = 0; i < GW_CLASSES_MAX; i++)
+                conf->rl.classes[i] = (struct gw_limits){ -1, -1 };
+        conf->items[0] = http_table(routes, &conf->plan, &nfixed_http);
+        conf->items[1] = rl_table(routes, &conf->plan, &nfixed_rl);
+        conf->items[2] = upstream_table(routes, &conf->plan);
+        out[0] = (struct cairn_conf_section){ "HTTP API", conf->items[0], &conf->http, http_check };
         out[1] = (struct cairn_conf_section){ "Authentication", auth_items, &conf->auth,
                                               auth_check };
-        out[2] = (struct cairn_conf_section){ "Rate limits", rl_items, &conf->rl, rl_check };
-        out[3] = (struct cairn_conf_section){ "Redis", cairn_redis_conf_items, &conf->redis, NULL };
-        out[4] = (struct cairn_conf_section){ "Upstream services", upstream_items, &conf->upstream,
+        out[2] = (struct cairn_conf_section){ "Rate limits", conf->items[1], &conf->rl, rl_check };
+        out[3] = (struct cairn_conf_section){ "Upstream services", conf->items[2], &conf->upstream,
                                               NULL };
         return GATEWAY_CONF_SECTIONS;
+}
+
+void gateway_conf_cleanup(struct gateway_conf *conf)
+{
+        table_free(conf->items[0], nfixed_http);
+        table_free(conf->items[1], nfixed_rl);
+        table_free(conf->items[2], 0);
+        memset(conf->items, 0, sizeof(conf->items));
+}
+
+long long gateway_conf_timeout_ms(const struct gateway_conf *conf, const struct gw_route *rt)
+{
+        int i = gw_plan_timeout_index(&conf->plan, rt);
+
+        return i < 0 ? 0 : conf->http.timeout_ms[i];
+}
+
+const struct gw_limits *gateway_conf_limits(const struct gateway_conf *conf,
+                                            const struct gw_class *cls)
+{
+        int i = gw_plan_class_index(&conf->plan, cls);
+
+        return i < 0 ? NULL : &conf->rl.classes[i];
+}
+
+const char *gateway_conf_topic(const struct gateway_conf *conf, const char *service)
+{
+        int i = gw_plan_service_index(&conf->plan, service);
+
+        return i < 0 ? NULL : conf->upstream.topics[i];
 }

@@ -19,12 +19,12 @@
 #include "cairn/clock.h"
 #include "cairn/log.h"
 #include "cairn/metrics.h"
-#include "gateway.h"
+#include "header_deadline.h"
 
 struct watched {
         MHD_socket fd;
-        bool waiting;              /* for a request's headers */
-        int64_t since_us;          /* when the wait began */
+        bool waiting;     /* for a request's headers */
+        int64_t since_us; /* when the wait began */
         struct watched *prev, *next;
 };
 
@@ -50,7 +50,8 @@ struct gw_header_deadline *gw_header_deadline_start(long long timeout_ms,
         hd->s_cut = cairn_metric_series(
                 cairn_metrics_counter(metrics, "cairn_gateway_header_timeouts_total",
                                       "Connections closed because a request's headers did not "
-                                      "arrive within http.header_timeout_ms", NULL),
+                                      "arrive within http.header_timeout_ms",
+                                      NULL),
                 NULL);
         pthread_mutex_init(&hd->lock, NULL);
         atomic_init(&hd->stop, false);

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "cairn/log.h"
-#include "gateway.h"
+#include "idem.h"
 
 #define PENDING_MS 120000
 
@@ -77,7 +77,8 @@ enum gw_idem_state gw_idem_begin(struct cairn_redis *redis, const char *tenant, 
                         hit->status = atoi(s + 67);
                         if (!nl || hit->status < 100 || hit->status > 599) {
                                 freeReplyObject(r);
-                                snprintf(errstr, sizeof(errstr), "malformed value under %.200s", rkey);
+                                snprintf(errstr, sizeof(errstr), "malformed value under %.200s",
+                                         rkey);
                                 goto unavailable;
                         }
                         hit->len = len - (size_t)(nl + 1 - s);

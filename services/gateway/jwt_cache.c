@@ -12,13 +12,13 @@
 #include <xxhash.h>
 
 #include "cairn/metrics.h"
-#include "gateway.h"
+#include "jwt_cache.h"
 
 #define NLOCKS 16
 
 struct jwt_entry {
         uint64_t hash;
-        char *token;                 /* NULL: empty slot */
+        char *token; /* NULL: empty slot */
         size_t len;
         struct gw_principal who;
         struct gw_jwt_times t;

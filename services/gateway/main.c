@@ -1,18 +1,37 @@
-/* cairn-gateway: wires the configuration, the credentials, Redis, the bus
- * client and the HTTP server together, then serves until SIGTERM. */
-#include <signal.h>
+/* cairn-gateway: the description of the gateway — its configuration (fixed
+ * tables plus what the route table implies), Redis for rate limits and
+ * idempotency, and a run function that serves HTTP until SIGTERM — handed
+ * to libcairn's one entry point. `cairn-gateway --openapi` prints the
+ * OpenAPI document of the route table (make docs writes docs/openapi.json). */
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "cairn/app.h"
+#include "auth.h"
 #include "cairn/log.h"
-#include "gateway.h"
+#include "cairn/service.h"
+#include "openapi.h"
+#include "ratelimit.h"
+#include "server.h"
 
-static volatile sig_atomic_t stop_requested;
+static struct gateway_conf conf;
 static atomic_bool serving;
+
+static size_t sections(struct cairn_conf_section *out)
+{
+        char errstr[512];
+        size_t n = gateway_conf_sections(&conf, gw_routes, out, errstr, sizeof(errstr));
+
+        if (n == 0) {
+                /* The route table is code: a broken one is a bug. */
+                fprintf(stderr, "cairn-gateway: %s\n", errstr);
+                abort();
+        }
+        return n;
+}
 
 /* Not ready until the API listens (the bus client's group join comes first). */
 static bool serving_ready(void *opaque, char *why, size_t why_size)
@@ -24,65 +43,49 @@ static bool serving_ready(void *opaque, char *why, size_t why_size)
         return false;
 }
 
-static void on_signal(int sig)
+static int run(struct cairn_service_ctx *ctx, void *state)
 {
-        (void)sig;
-        stop_requested = 1;
-}
-
-int main(int argc, char **argv)
-{
-        struct cairn_app app;
-        struct gateway_conf conf;
-        struct cairn_conf_section sections[GATEWAY_CONF_SECTIONS];
+        struct cairn_app *app = ctx->app;
         struct gateway_deps deps = { 0 };
         struct gw_auth *auth = NULL;
-        struct cairn_redis *redis = NULL;
         struct gw_ratelimit *rl = NULL;
         struct cairn_bus_client *bus = NULL;
         struct gateway *gw = NULL;
-        struct sigaction sa;
-        char errstr[512];
-        int rc, exit_code = 1;
-        size_t n;
+        char errstr[1024];
+        int exit_code = 1;
 
-        n = gateway_conf_sections(&conf, sections);
-        rc = cairn_app_init(&app, "gateway", argc, argv, sections, n);
-        if (rc != 0) {
-                cairn_app_cleanup(&app);
-                return rc == 1 ? 0 : 1;
-        }
+        (void)state;
         auth = gw_auth_new(&conf.auth, errstr, sizeof(errstr));
         if (!auth) {
                 fprintf(stderr, "cairn-gateway: %s\n", errstr);
                 goto out;
         }
         if (gw_auth_jwt_key_count(auth) + gw_auth_api_key_count(auth) == 0)
-                cairn_log(WARN, "AUTH", "no JWT keys and no API keys configured: every "
+                cairn_log(WARN, "AUTH",
+                          "no JWT keys and no API keys configured: every "
                           "authenticated route will answer 401");
         cairn_log(INFO, "AUTH", "%zu JWT keys, %zu API keys loaded", gw_auth_jwt_key_count(auth),
                   gw_auth_api_key_count(auth));
-        gw_auth_metrics(auth, app.metrics);
-        cairn_admin_add_check(app.admin, "api", serving_ready, NULL);
-        redis = cairn_redis_new(&conf.redis, app.metrics);
+        gw_auth_metrics(auth, app->metrics);
+        cairn_admin_add_check(app->admin, "api", serving_ready, NULL);
         if (conf.rl.enabled)
-                rl = gw_ratelimit_new(&conf.rl, redis, app.metrics);
-        bus = cairn_bus_client_new("gateway", &app.bus_conf, app.conf, app.metrics, errstr,
+                rl = gw_ratelimit_new(&conf.rl, ctx->redis, app->metrics);
+        bus = cairn_bus_client_new("gateway", &app->bus_conf, app->conf, app->metrics, errstr,
                                    sizeof(errstr));
         if (!bus) {
                 fprintf(stderr, "cairn-gateway: %s\n", errstr);
                 goto out;
         }
-        cairn_bus_client_resilience(bus, NULL, &app.bus_resilience);
-        cairn_admin_add_check(app.admin, "broker", cairn_bus_client_ready, bus);
-        cairn_admin_add_check(app.admin, "redis", cairn_redis_ready, redis);
+        cairn_bus_client_resilience(bus, NULL, &app->bus_resilience);
+        cairn_admin_add_check(app->admin, "broker", cairn_bus_client_ready, bus);
 
         deps.conf = &conf;
+        deps.routes = gw_routes;
         deps.auth = auth;
         deps.rl = rl;
-        deps.redis = redis;
+        deps.redis = ctx->redis;
         deps.bus = bus;
-        deps.metrics = app.metrics;
+        deps.metrics = app->metrics;
         gw = gateway_start(&deps, errstr, sizeof(errstr));
         if (!gw) {
                 fprintf(stderr, "cairn-gateway: %s\n", errstr);
@@ -90,24 +93,15 @@ int main(int argc, char **argv)
         }
         atomic_store(&serving, true);
         cairn_log(INFO, "APP", "API on %s:%d", conf.http.address, gateway_port(gw));
-
-        memset(&sa, 0, sizeof(sa));
-        sa.sa_handler = on_signal;
-        sigemptyset(&sa.sa_mask);
-        sigaction(SIGTERM, &sa, NULL);
-        sigaction(SIGINT, &sa, NULL);
-        signal(SIGPIPE, SIG_IGN);
-        while (!stop_requested)
-                usleep(100 * 1000);
-
+        cairn_service_wait_stop();
         cairn_log(INFO, "APP", "stopping: finishing requests in flight");
-        gateway_drain(gw, app.bus_conf.grace_ms);
+        gateway_drain(gw, app->bus_conf.grace_ms);
         exit_code = 0;
 out:
-        /* The admin checks use the bus and Redis: they stop first. */
-        if (app.admin) {
-                cairn_admin_stop(app.admin);
-                app.admin = NULL;
+        /* The admin checks use the bus: they stop first. */
+        if (app->admin) {
+                cairn_admin_stop(app->admin);
+                app->admin = NULL;
         }
         /* Fails calls still waiting, which resumes their connections. */
         cairn_bus_client_free(bus);
@@ -116,9 +110,36 @@ out:
                 gateway_stop(gw);
         }
         gw_ratelimit_free(rl);
-        cairn_redis_free(redis);
         gw_auth_free(auth);
         cairn_log(INFO, "APP", "cairn-gateway exiting with %d", exit_code);
-        cairn_app_cleanup(&app);
         return exit_code;
+}
+
+static const struct cairn_service gateway_service = {
+        .name = "gateway",
+        .needs = CAIRN_NEEDS_REDIS,
+        .sections = sections,
+        .run = run,
+};
+
+int main(int argc, char **argv)
+{
+        int rc;
+
+        if (argc == 2 && strcmp(argv[1], "--openapi") == 0) {
+                char errstr[512];
+                size_t len;
+                char *doc = gw_openapi_render(gw_routes, &len, errstr, sizeof(errstr));
+
+                if (!doc) {
+                        fprintf(stderr, "cairn-gateway: %s\n", errstr);
+                        return 1;
+                }
+                fwrite(doc, 1, len, stdout);
+                free(doc);
+                return 0;
+        }
+        rc = cairn_service_main(&gateway_service, argc, argv);
+        gateway_conf_cleanup(&conf);
+        return rc;
 }

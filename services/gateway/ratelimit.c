@@ -14,11 +14,11 @@
 #include "cairn/clock.h"
 #include "cairn/log.h"
 #include "cairn/metrics.h"
-#include "gateway.h"
+#include "ratelimit.h"
 
 #define MINUTE_MS 60000LL
-#define HOUR_MS 3600000LL
-#define NBUCKETS 4096
+#define HOUR_MS   3600000LL
+#define NBUCKETS  4096
 
 /* KEYS[1], KEYS[2]: the minute and hour buckets; ARGV[1], ARGV[2]: their
  * limits (0: none). Refills by elapsed time (Redis's clock, so replicas
@@ -75,12 +75,12 @@ struct gw_ratelimit {
         struct cairn_redis_script script;
         bool fail_closed;
 
-        pthread_mutex_t lock;        /* the local buckets */
+        pthread_mutex_t lock; /* the local buckets */
         struct local_bucket *buckets[NBUCKETS];
         size_t nlocal;
 
-        struct cairn_metric *m_decisions;   /* by class, outcome */
-        struct cairn_series *s_degraded;    /* decisions made without Redis */
+        struct cairn_metric *m_decisions; /* by class, outcome */
+        struct cairn_series *s_degraded;  /* decisions made without Redis */
 };
 
 /* Adds what @p limit per @p window_ms earned since the last stamp. */
@@ -134,7 +134,8 @@ struct gw_ratelimit *gw_ratelimit_new(const struct gateway_ratelimit_conf *rlcon
         rl->s_degraded = cairn_metric_series(
                 cairn_metrics_counter(metrics, "cairn_gateway_ratelimit_degraded_total",
                                       "Rate limit decisions made without Redis (fail-open "
-                                      "locally or fail-closed)", NULL),
+                                      "locally or fail-closed)",
+                                      NULL),
                 NULL);
         return rl;
 }
@@ -162,27 +163,15 @@ void gw_ratelimit_free(struct gw_ratelimit *rl)
         free(rl);
 }
 
-struct gw_limits gw_ratelimit_limits(const struct gw_ratelimit *rl, enum gw_class cls)
+struct gw_limits gw_ratelimit_limits(const struct gw_ratelimit *rl, const struct gw_limits *own)
 {
         const struct gateway_ratelimit_conf *c = rl->conf;
         struct gw_limits l = { c->default_per_minute, c->default_per_hour };
 
-        switch (cls) {
-        case GW_CLASS_EMBEDDINGS_CREATE:
-                if (c->embeddings_per_minute >= 0)
-                        l.per_minute = c->embeddings_per_minute;
-                if (c->embeddings_per_hour >= 0)
-                        l.per_hour = c->embeddings_per_hour;
-                break;
-        case GW_CLASS_MODELS_READ:
-                if (c->models_per_minute >= 0)
-                        l.per_minute = c->models_per_minute;
-                if (c->models_per_hour >= 0)
-                        l.per_hour = c->models_per_hour;
-                break;
-        default:
-                break;
-        }
+        if (own && own->per_minute >= 0)
+                l.per_minute = own->per_minute;
+        if (own && own->per_hour >= 0)
+                l.per_hour = own->per_hour;
         return l;
 }
 
@@ -254,9 +243,9 @@ static void take_local(struct gw_ratelimit *rl, const char *key, struct gw_limit
 }
 
 void gw_ratelimit_take(struct gw_ratelimit *rl, const char *tenant, const char *principal,
-                       enum gw_class cls, struct gw_rl_result *out)
+                       const char *cls_name, const struct gw_limits *own, struct gw_rl_result *out)
 {
-        struct gw_limits lim = gw_ratelimit_limits(rl, cls);
+        struct gw_limits lim = gw_ratelimit_limits(rl, own);
         char base[2 * GW_ID_MAX + 64], kmin[sizeof(base) + 4], khour[sizeof(base) + 4];
         char amin[24], ahour[24], errstr[256];
         const char *outcome;
@@ -268,7 +257,7 @@ void gw_ratelimit_take(struct gw_ratelimit *rl, const char *tenant, const char *
                 return;
         out->limited = true;
         /* The hash tag keeps one principal's buckets in one cluster slot. */
-        snprintf(base, sizeof(base), "cairn:rl:{%s/%s}:%s", tenant, principal, gw_class_str(cls));
+        snprintf(base, sizeof(base), "cairn:rl:{%s/%s}:%s", tenant, principal, cls_name);
         snprintf(kmin, sizeof(kmin), "%s:m", base);
         snprintf(khour, sizeof(khour), "%s:h", base);
         snprintf(amin, sizeof(amin), "%lld", lim.per_minute);
@@ -279,7 +268,8 @@ void gw_ratelimit_take(struct gw_ratelimit *rl, const char *tenant, const char *
         if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 5) {
                 long long v[5];
                 for (int i = 0; i < 5; i++)
-                        v[i] = r->element[i]->type == REDIS_REPLY_INTEGER ? r->element[i]->integer : 0;
+                        v[i] = r->element[i]->type == REDIS_REPLY_INTEGER ? r->element[i]->integer
+                                                                          : 0;
                 out->allowed = v[0] == 1;
                 out->limit = v[1];
                 out->remaining = v[2] < 0 ? 0 : v[2];
@@ -309,5 +299,5 @@ void gw_ratelimit_take(struct gw_ratelimit *rl, const char *tenant, const char *
                         outcome = out->allowed ? "allowed_local" : "limited_local";
                 }
         }
-        cairn_metric_inc_l(rl->m_decisions, (const char *[]){ gw_class_str(cls), outcome });
+        cairn_metric_inc_l(rl->m_decisions, (const char *[]){ cls_name, outcome });
 }

@@ -1,12 +1,102 @@
-/* The gateway's route table: method, path, permission class and the
- * operationId its entry in openapi.json carries (a unit test checks both
- * directions). */
-#include "gateway.h"
+/* The gateway's route table and its classes: the one place a route is
+ * declared. A Cairn-native route is a request/reply message pair in proto/
+ * plus one row here; everything else (permissions, limits, deadlines,
+ * topics, the OpenAPI document, docs/api.md's permission table) follows. */
+#include "cairn/embedding/v1/embedding.pb-c.h"
+#include "openai.h"
+#include "route.h"
+#include "server.h"
+
+/* ---- classes: who may call, and how often ---- */
+
+/*                                              owner admin member viewer */
+static const struct gw_class public_class = {
+        .name = "public",
+        .public_route = true,
+        .allowed = { true, true, true, true },
+};
+static const struct gw_class models_read = {
+        .name = "models.read",
+        .allowed = { true, true, true, true },
+        .limits_key = "models",
+};
+static const struct gw_class embeddings_create = {
+        .name = "embeddings.create",
+        .allowed = { true, true, true, false },
+        .limits_key = "embeddings",
+};
+
+/* ---- routes ---- */
 
 const struct gw_route gw_routes[] = {
-        { "POST", "/v1/embeddings", GW_CLASS_EMBEDDINGS_CREATE, "createEmbedding" },
-        { "GET", "/v1/models", GW_CLASS_MODELS_READ, "listModels" },
-        { "GET", "/v1/version", GW_CLASS_PUBLIC, "getVersion" },
-        { "GET", "/openapi.json", GW_CLASS_PUBLIC, "getOpenAPI" },
-        { NULL, NULL, 0, NULL },
+        {
+                .method = "POST",
+                .path = "/v1/embeddings",
+                .cls = &embeddings_create,
+                .operation = "createEmbedding",
+                .summary = "Embed one text or a batch of texts (OpenAI-compatible)",
+                .service = "embedding",
+                .request = &cairn__embedding__v1__embed_request__descriptor,
+                .reply = &cairn__embedding__v1__embed_reply__descriptor,
+                .timeout_key = "embeddings",
+                .timeout_ms = 10000,
+                .adapter = &gw_openai_embeddings,
+        },
+        {
+                .method = "GET",
+                .path = "/v1/models",
+                .cls = &models_read,
+                .operation = "listModels",
+                .summary = "Models the embedding service serves (OpenAI-compatible)",
+                .service = "embedding",
+                .request = &cairn__embedding__v1__list_models_request__descriptor,
+                .reply = &cairn__embedding__v1__list_models_reply__descriptor,
+                .timeout_key = "models",
+                .timeout_ms = 5000,
+                .adapter = &gw_openai_models,
+        },
+        /* The embedding service in its own shapes (the proto3 JSON mapping). */
+        {
+                .method = "POST",
+                .path = "/v1/embedding/embed",
+                .cls = &embeddings_create,
+                .operation = "embed",
+                .summary = "Embed a batch of texts (cairn.embedding.v1.EmbedRequest)",
+                .service = "embedding",
+                .request = &cairn__embedding__v1__embed_request__descriptor,
+                .reply = &cairn__embedding__v1__embed_reply__descriptor,
+                .timeout_key = "embeddings",
+                .timeout_ms = 10000,
+        },
+        {
+                .method = "GET",
+                .path = "/v1/embedding/models",
+                .cls = &models_read,
+                .operation = "listEmbeddingModels",
+                .summary = "Models of the embedding service (cairn.embedding.v1.ListModelsReply)",
+                .service = "embedding",
+                .request = &cairn__embedding__v1__list_models_request__descriptor,
+                .reply = &cairn__embedding__v1__list_models_reply__descriptor,
+                .timeout_key = "models",
+                .timeout_ms = 5000,
+        },
+        {
+                .method = "GET",
+                .path = "/v1/version",
+                .cls = &public_class,
+                .operation = "getVersion",
+                .summary = "The gateway's version",
+                .local = gw_serve_version,
+                .local_schema = "{\"$ref\":\"#/components/schemas/Version\"}",
+        },
+        {
+                .method = "GET",
+                .path = "/openapi.json",
+                .cls = &public_class,
+                .operation = "getOpenAPI",
+                .summary = "This document",
+                .local = gw_serve_openapi,
+                .local_schema = "{\"type\":\"object\"}",
+        },
+        { .method = NULL },
 };

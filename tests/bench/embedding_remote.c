@@ -34,8 +34,8 @@
 #include "fake_openai.h"
 #include "harness.h"
 
-#define DIM 384
-#define NTEXTS 512
+#define DIM         384
+#define NTEXTS      512
 #define MAX_SAMPLES 4000000
 
 static int seconds = 5;
@@ -45,9 +45,9 @@ static int redis_port;
 static char dir[256];
 static char texts[NTEXTS][96];
 
-static const char *words[] = { "alpha", "river", "stone", "quiet", "garden", "mountain", "silver",
-                               "window", "paper", "lantern", "forest", "engine", "harbor",
-                               "meadow", "thunder", "copper" };
+static const char *words[] = { "alpha",  "river",  "stone",   "quiet",   "garden", "mountain",
+                               "silver", "window", "paper",   "lantern", "forest", "engine",
+                               "harbor", "meadow", "thunder", "copper" };
 
 static void texts_init(void)
 {
@@ -55,7 +55,8 @@ static void texts_init(void)
                 size_t len = 0;
                 for (int w = 0; w < 10; w++)
                         len += (size_t)snprintf(texts[i] + len, sizeof(texts[i]) - len, "%s%s",
-                                                w ? " " : "", words[(i * 7 + w * (i % 5 + 1)) % 16]);
+                                                w ? " " : "",
+                                                words[(i * 7 + w * (i % 5 + 1)) % 16]);
                 snprintf(texts[i] + len, sizeof(texts[i]) - len, " %d", i);
         }
 }
@@ -65,7 +66,7 @@ static void texts_init(void)
 struct run {
         struct harness_client client;
         const char *model;
-        struct harness_samples lat;    /* microseconds */
+        struct harness_samples lat; /* microseconds */
         atomic_long inflight, done, errors;
         int slots;
 };
@@ -309,7 +310,8 @@ static void bench_cache_inprocess(void)
                         exit(1);
                 n++;
         }
-        printf("cache_hit_inprocess_eps %.0f\n", (double)n / ((double)(cairn_mono_us() - start) / 1e6));
+        printf("cache_hit_inprocess_eps %.0f\n",
+               (double)n / ((double)(cairn_mono_us() - start) / 1e6));
         cairn_arena_cleanup(&arena);
         inproc_stop(&ip);
         fake_openai_stop(fa);
@@ -321,7 +323,7 @@ static void bench_cache_inprocess(void)
 
 struct batch_caller {
         struct inproc *ip;
-        struct run *run;           /* latency samples, counts of done and errors */
+        struct run *run; /* latency samples, counts of done and errors */
         atomic_bool *stop;
         int id;
 };

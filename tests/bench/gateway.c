@@ -38,16 +38,16 @@
 #include "gw_tokens.h"
 #include "harness.h"
 
-#define CONC 8                  /* threads of the warm-up */
-#define WRK_CONNS 64            /* the load: 64 connections ... */
-#define WRK_THREADS 2           /* ... from 2 wrk threads */
-#define BUS_INFLIGHT 64         /* the bus baseline at the same concurrency */
+#define CONC            8  /* threads of the warm-up */
+#define WRK_CONNS       64 /* the load: 64 connections ... */
+#define WRK_THREADS     2  /* ... from 2 wrk threads */
+#define BUS_INFLIGHT    64 /* the bus baseline at the same concurrency */
 #define MEM_SAMPLE_SECS 10
 #define MEM_MAX_SAMPLES 4096
-#define TEXT "the quick brown fox jumps over the lazy dog again"
-#define SECRET "bench-hs256-secret-bench-hs256-secret-0123"
-#define MAX_SAMPLES 2000000
-#define ROUNDS 10               /* of the one-at-a-time comparison */
+#define TEXT            "the quick brown fox jumps over the lazy dog again"
+#define SECRET          "bench-hs256-secret-bench-hs256-secret-0123"
+#define MAX_SAMPLES     2000000
+#define ROUNDS          10 /* of the one-at-a-time comparison */
 
 static struct harness_broker broker;
 static struct harness_proc embedding, gw;
@@ -173,9 +173,10 @@ static void *bus_main(void *arg)
                 ProtobufCMessage *reply = NULL;
                 int64_t t0 = cairn_mono_us();
 
-                if (cairn_bus_call(client.cli, harness_topic("cairn.embedding.v1.requests"), "bench",
-                                   &bus_req.base, NULL, &cairn__embedding__v1__embed_reply__descriptor,
-                                   NULL, &reply, &st) == CAIRN_OK)
+                if (cairn_bus_call(client.cli, harness_topic("cairn.embedding.v1.requests"),
+                                   "bench", &bus_req.base, NULL,
+                                   &cairn__embedding__v1__embed_reply__descriptor, NULL, &reply,
+                                   &st) == CAIRN_OK)
                         record(t0);
                 else
                         atomic_fetch_add(&errors, 1);
@@ -244,7 +245,8 @@ static void bus_inflight_phase(const char *name, int inflight, int secs)
 
 static int http_connect(void)
 {
-        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)http_port),
+        struct sockaddr_in sa = { .sin_family = AF_INET,
+                                  .sin_port = htons((uint16_t)http_port),
                                   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
         int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
         struct timeval tv = { 10, 0 };
@@ -482,16 +484,16 @@ struct wrk_result {
         double rps;
         double p50_ms, p99_ms;
         long requests;
-        double secs;            /* the time those took */
-        long non2xx;            /* wrk's count of statuses >= 400 (the gateway sends no 3xx) */
-        long socket_errors;     /* connect + read + write + timeout */
+        double secs;        /* the time those took */
+        long non2xx;        /* wrk's count of statuses >= 400 (the gateway sends no 3xx) */
+        long socket_errors; /* connect + read + write + timeout */
 };
 
 /* A wrk run in progress: its output arrives on fd. */
 struct wrk_run {
         pid_t pid;
         int fd;
-        char cmd[1024];         /* the command line, as run.sh shows it */
+        char cmd[1024]; /* the command line, as run.sh shows it */
 };
 
 static double wrk_time_ms(double v, const char *unit)
@@ -593,7 +595,8 @@ static void wrk_finish(struct wrk_run *w, struct wrk_result *res)
                         res->secs = wrk_time_ms(x, unit) / 1000.0;
                 } else if (sscanf(line, " Non-2xx or 3xx responses: %ld", &v) == 1) {
                         res->non2xx = v;
-                } else if (sscanf(line, " Socket errors: connect %ld, read %ld, write %ld, timeout %ld",
+                } else if (sscanf(line,
+                                  " Socket errors: connect %ld, read %ld, write %ld, timeout %ld",
                                   &c, &r, &wr, &t) == 4) {
                         res->socket_errors = c + r + wr + t;
                 } else if (sscanf(line, "Requests/sec: %lf", &x) == 1) {
@@ -602,8 +605,8 @@ static void wrk_finish(struct wrk_run *w, struct wrk_result *res)
                 }
         }
         fclose(fp);
-        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0 && have_rps,
-                      "%s failed:\n%s", w->cmd, out);
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0 && have_rps, "%s failed:\n%s",
+                      w->cmd, out);
         free(out);
 }
 
@@ -661,7 +664,7 @@ static void healthz_phase(int rounds)
 {
         static const char *const names[2] = { "healthz_gw", "healthz_nginx" };
         const int ports[2] = { gw.admin_port, nginx.port };
-        double p50[2][64], p99[2][64], ratio[64], rps[2];
+        double p50[2][64], p99[2][64], ratio[64] = { 0 }, rps[2];
         long requests[2] = { 0, 0 }, non2xx[2] = { 0, 0 }, sockerr[2] = { 0, 0 };
         double secs[2] = { 0, 0 };
         char cmd[2][1024];
@@ -695,9 +698,9 @@ static void healthz_phase(int rounds)
                 rps[i] = (double)requests[i] / secs[i];
                 printf("%s_rps %.0f\n%s_p50_ms %.3f\n%s_p99_ms %.3f\n%s_requests %ld\n"
                        "%s_non2xx %ld\n%s_socket_errors %ld\n%s_cmd %s\n",
-                       names[i], rps[i], names[i], p50[i][rounds / 2], names[i],
-                       p99[i][rounds / 2], names[i], requests[i], names[i], non2xx[i], names[i],
-                       sockerr[i], names[i], cmd[i]);
+                       names[i], rps[i], names[i], p50[i][rounds / 2], names[i], p99[i][rounds / 2],
+                       names[i], requests[i], names[i], non2xx[i], names[i], sockerr[i], names[i],
+                       cmd[i]);
                 if (non2xx[i] || sockerr[i])
                         fprintf(stderr, "bench: %s: %ld responses outside 2xx, %ld socket errors\n",
                                 names[i], non2xx[i], sockerr[i]);
@@ -782,6 +785,7 @@ static void start_all(void)
         harness_redis_start(&redis, broker.dir, redis_port);
         snprintf(keys, sizeof(keys), "%s/hs.secret", broker.dir);
         write_file(keys, SECRET);
+        ck_assert_int_eq(chmod(keys, 0600), 0); /* a secret file is mode 0600 or 0400 */
         http_port = harness_free_port();
         snprintf(e[n++], sizeof(e[0]), "CAIRN_HTTP_PORT=%d", http_port);
         snprintf(e[n++], sizeof(e[0]), "CAIRN_REDIS_PORT=%d", redis_port);
@@ -805,8 +809,9 @@ static void start_all(void)
                 fprintf(stderr, "bench: services not ready (see %s)\n", broker.dir);
                 exit(1);
         }
-        if (asprintf(&claims, "{\"sub\":\"bench\",\"tenant\":\"bench\",\"role\":\"member\","
-                              "\"exp\":%lld}",
+        if (asprintf(&claims,
+                     "{\"sub\":\"bench\",\"tenant\":\"bench\",\"role\":\"member\","
+                     "\"exp\":%lld}",
                      (long long)cairn_now_ms() / 1000 + 3600 + mem_secs) < 0)
                 abort();
         char *tok = gwt_mint(JWT_ALG_HS256, SECRET, strlen(SECRET), NULL, claims);
@@ -919,16 +924,19 @@ int main(int argc, char **argv)
                 bench_secs = 1;
         mem_secs = m && m[0] ? atoi(m) : 300;
         if (mem_secs != 0 && mem_secs < 2 * MEM_SAMPLE_SECS + 1) {
-                fprintf(stderr, "bench: BENCH_MEMORY_SECONDS must be 0 (no memory run) or at "
-                                "least %d\n", 2 * MEM_SAMPLE_SECS + 1);
+                fprintf(stderr,
+                        "bench: BENCH_MEMORY_SECONDS must be 0 (no memory run) or at "
+                        "least %d\n",
+                        2 * MEM_SAMPLE_SECS + 1);
                 return 2;
         }
         missing = !find_bin("wrk", wrk_bin, sizeof(wrk_bin))         ? "wrk"
                   : !find_bin("nginx", nginx_bin, sizeof(nginx_bin)) ? "nginx"
                                                                      : NULL;
         if (missing) {
-                fprintf(stderr, "bench: %s not found on PATH (nor in /usr/sbin): "
-                                "install it with deploy/deps.sh bench\n",
+                fprintf(stderr,
+                        "bench: %s not found on PATH (nor in /usr/sbin): "
+                        "install it with deploy/deps.sh bench\n",
                         missing);
                 return 2;
         }

@@ -10,9 +10,9 @@
 
 #include "embedding/lexical.h"
 
-#define DIM 384
+#define DIM        384
 #define NSENTENCES 4096
-#define NWORDS 10
+#define NWORDS     10
 
 static const char *const words[] = {
         "the",     "of",       "and",    "to",      "in",       "is",      "was",     "for",

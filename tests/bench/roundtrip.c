@@ -20,9 +20,9 @@
 #include "cairn/embedding/v1/embedding.pb-c.h"
 #include "harness.h"
 
-#define TOPIC harness_topic("cairn.embedding.v1.requests")
-#define RATE 1000
-#define INFLIGHT 64
+#define TOPIC       harness_topic("cairn.embedding.v1.requests")
+#define RATE        1000
+#define INFLIGHT    64
 #define MAX_SAMPLES 2000000
 
 static int seconds = 5;
@@ -118,11 +118,18 @@ static rd_kafka_t *raw_client(rd_kafka_type_t type, const char *group)
         struct cairn_bus_conf bconf;
         struct cairn_conf *conf = harness_kafka_conf(&broker, &bconf);
         const char *prod[] = { "enable.idempotence", "true", NULL };
-        const char *cons[] = { "group.id", group, "enable.auto.commit", "true",
-                               "enable.auto.offset.store", "false", "auto.offset.reset", "latest",
-                               NULL };
+        /* clang-format off */
+        const char *cons[] = {
+                "group.id", group,
+                "enable.auto.commit", "true",
+                "enable.auto.offset.store", "false",
+                "auto.offset.reset", "latest",
+                NULL,
+        };
+        /* clang-format on */
         char errstr[512];
-        rd_kafka_conf_t *kconf = cairn_kafka_conf_new(conf, type == RD_KAFKA_PRODUCER ? prod : cons,
+        rd_kafka_conf_t *kconf = cairn_kafka_conf_new(conf, NULL,
+                                                      type == RD_KAFKA_PRODUCER ? prod : cons,
                                                       errstr, sizeof(errstr));
         if (!kconf) {
                 fprintf(stderr, "%s\n", errstr);

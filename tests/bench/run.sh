@@ -1,17 +1,209 @@
 #!/usr/bin/env bash
 # Runs the benchmarks and writes their figures to docs/benchmarks.md,
 # together with the command that produced them and the machine they ran on.
-#   tests/bench/run.sh BUILD_DIR      (BENCH_SECONDS=N per phase, default 5;
-#                                      BENCH_MEMORY_SECONDS=N for the gateway's
-#                                      memory run, default 300)
+#   tests/bench/run.sh BUILD_DIR [PART...]
+#       BENCH_SECONDS=N per phase, default 5; BENCH_MEMORY_SECONDS=N for the
+#       gateway's memory run, default 300.
+#       BENCH_BASELINE=REV, default HEAD~1: the gateway of this tree is
+#       measured against the one built from REV (in a git worktree, with the
+#       same compiler flags). To measure a change, set it to the commit
+#       before the change (HEAD for changes not committed yet).
+#       BENCH_AB_ROUNDS=N (default 10) rounds of BENCH_AB_ROUND_SECONDS=N
+#       (default 3) for that comparison.
+#   PART: with none, every benchmark runs and the whole file is written.
+#   "gateway_ab" runs only the gateway against BENCH_BASELINE and rewrites
+#   only its subsection of the file (it needs $BUILD/bin/* and
+#   $BUILD/tests/bench/gateway_ab built).
 set -euo pipefail
-BUILD=${1:?usage: tests/bench/run.sh BUILD_DIR}
+BUILD=${1:?usage: tests/bench/run.sh BUILD_DIR [gateway_ab]}
+shift
 export TESTS_ROOT=$PWD TESTS_BUILD=$BUILD
 SECS=${BENCH_SECONDS:-5}
 MEMSECS=${BENCH_MEMORY_SECONDS:-300}
 out=docs/benchmarks.md
 tmp=$(mktemp -d)
-trap 'deploy/kafka/apache.sh stop "$tmp/kafka" 2>/dev/null; rm -rf "$tmp"' EXIT
+baseline_dir="" # the baseline's worktree and build, while they exist
+cleanup() {
+        deploy/kafka/apache.sh stop "$tmp/kafka" 2>/dev/null || true
+        baseline_remove
+        rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+val() { awk -v k="$2" '$1 == k { print $2 }' "$tmp/$1"; }
+# The whole value of a key whose value has spaces (a command line).
+line() { awk -v k="$2" '$1 == k { sub(/^[^ ]+ /, ""); print }' "$tmp/$1"; }
+calc() { awk "BEGIN { printf \"$1\", ($2) }"; }
+verdict() { # value op target
+        if awk -v v="$1" -v t="$3" "BEGIN { exit !(v $2 t) }"; then echo "met"; else echo "**missed**"; fi
+}
+
+# ---- the gateway against a baseline build of it (BENCH_BASELINE) ----
+
+ab_heading="### The gateway against the previous commit"
+ab_skipped=""
+
+baseline_remove() {
+        [[ -n $baseline_dir ]] || return 0
+        git worktree remove --force "$baseline_dir/src" 2>/dev/null || true
+        rm -rf "$baseline_dir"
+        git worktree prune 2>/dev/null || true
+        baseline_dir=""
+}
+
+# Builds the gateway of BENCH_BASELINE in a worktree under the build dir with
+# this tree's compiler settings and measures this tree's against it
+# (tests/bench/gateway_ab.c) into $tmp/gateway_ab; on any failure, says why
+# in ab_skipped instead: a missing baseline never fails the benchmarks.
+gateway_ab_run() {
+        local rev=${BENCH_BASELINE:-HEAD~1} commit short log src flags="" v value
+        local -a mkvars=()
+        ab_skipped=""
+        if ! commit=$(git rev-parse --verify --quiet "$rev^{commit}" 2>/dev/null); then
+                ab_skipped="BENCH_BASELINE=$rev names no commit of this repository"
+                echo "bench: SKIPPED the gateway against its baseline: $ab_skipped" >&2
+                return 0
+        fi
+        short=$(git rev-parse --short "$commit")
+        # What this tree is compiled with (the settings make bench was given
+        # included), for the baseline's build.
+        for v in CC OPT EXTRA_CFLAGS LDSAN; do
+                value=$(make -s --no-print-directory BUILD="$BUILD" "print-$v")
+                mkvars+=("$v=$value")
+                if [[ $value == *" "* ]]; then value="'$value'"; fi
+                flags+="${flags:+ }$v=$value"
+        done
+        mkdir -p "$BUILD"
+        baseline_dir=$(mktemp -d "$(cd "$BUILD" && pwd)/bench-baseline.XXXXXX")
+        src=$baseline_dir/src
+        log=$BUILD/bench-baseline.log
+        echo "bench: building the gateway of BENCH_BASELINE=$rev ($short) in $src ($flags; log: $log)"
+        # The baseline's own Makefile, without what the make running us passes down.
+        if ! { git worktree add --detach "$src" "$commit" &&
+                env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+                        make -C "$src" -j2 BUILD=build "${mkvars[@]}" build/bin/cairn-gateway; } >"$log" 2>&1; then
+                tail -n 15 "$log" >&2
+                ab_skipped="the gateway of BENCH_BASELINE=$rev ($short) did not build (see $log)"
+                echo "bench: SKIPPED the gateway against its baseline: $ab_skipped" >&2
+                baseline_remove
+                return 0
+        fi
+        echo "bench: the gateway of this tree against that of $short (${BENCH_AB_ROUNDS:-10} rounds of ${BENCH_AB_ROUND_SECONDS:-3}s per endpoint and side)"
+        if ! BENCH_BASELINE_GATEWAY=$src/build/bin/cairn-gateway \
+                BENCH_BASELINE_CONFIG=$src/deploy/dev/gateway.yaml \
+                "$BUILD/tests/bench/gateway_ab" "${BENCH_AB_ROUND_SECONDS:-3}" "${BENCH_AB_ROUNDS:-10}" |
+                tee "$tmp/gateway_ab"; then
+                ab_skipped="tests/bench/gateway_ab failed against BENCH_BASELINE=$rev ($short)"
+                echo "bench: SKIPPED the gateway against its baseline: $ab_skipped" >&2
+                baseline_remove
+                return 0
+        fi
+        {
+                echo "baseline_rev $rev"
+                echo "baseline_commit $short"
+                echo "baseline_subject $(git log -1 --format=%s "$commit")"
+                if cmp -s "$src/deploy/dev/gateway.yaml" deploy/dev/gateway.yaml; then
+                        echo "baseline_config_same yes"
+                else
+                        echo "baseline_config_same no"
+                fi
+                echo "build_flags $flags"
+                echo "current_commit $(git rev-parse --short HEAD)"
+                if [[ -n $(git status --porcelain 2>/dev/null) ]]; then
+                        echo "current_dirty yes"
+                fi
+        } >>"$tmp/gateway_ab"
+        baseline_remove
+}
+
+# The subsection of docs/benchmarks.md for gateway_ab_run's figures; $1 is
+# the command that produced them.
+gateway_ab_render() {
+        local f=gateway_ab errs_cur errs_base
+        echo "$ab_heading"
+        echo
+        if [[ -n $ab_skipped ]]; then
+                echo "Not measured in this run: $ab_skipped."
+                echo
+                return 0
+        fi
+        echo "\`cairn-gateway\` of this tree (commit $(val $f current_commit)$([[ -n $(val $f current_dirty) ]] && echo " with uncommitted changes")) against the one of"
+        echo "\`BENCH_BASELINE=$(val $f baseline_rev)\` (commit $(val $f baseline_commit): \"$(line $f baseline_subject)\"),"
+        echo "built in a git worktree of that revision by its own Makefile with this tree's compiler"
+        echo "settings (\`$(line $f build_flags)\`); measured on $(date -u +%Y-%m-%d) by"
+        echo "\`$1\` (tests/bench/gateway_ab.c)."
+        echo "Both run side by side with one dev broker, one Redis and one \`cairn-embedding\`, with the"
+        echo "same settings as above (HS256 JWT, rate limiting on with limits no run reaches$([[ $(val $f baseline_config_same) == no ]] && echo "; each reads its own revision's deploy/dev/gateway.yaml, which differ")). wrk"
+        echo "($(val $f wrk_threads) threads, $(val $f wrk_connections) connections) loads one and then the other, in $(val $f rounds) rounds of $(val $f round_secs) s per endpoint"
+        echo "after an unrecorded warm-up round, the order swapped every round, so load from neighbours"
+        echo "falls on both alike. CPU per request is the loaded gateway's user and system time during"
+        echo "its run (/proc/PID/stat) over the requests wrk completed. Figures are medians over the"
+        echo "rounds; the ratio is this tree's median over the baseline's, beside the median and range of"
+        echo "the rounds' own ratios; where that range spans 1, the difference is within the noise of"
+        echo "this run. To measure a change, set \`BENCH_BASELINE\` to the commit before it."
+        echo
+        echo "| endpoint | measure | this tree | baseline | this tree / baseline | rounds' ratios: median (min–max) | target |"
+        echo "|---|---|---|---|---|---|---|"
+        for ep in version embeddings; do
+                local label
+                if [[ $ep == version ]]; then label="\`GET /v1/version\`"; else label="\`POST /v1/embeddings\`"; fi
+                echo "| $label | requests/s | $(val $f ${ep}_current_rps) | $(val $f ${ep}_baseline_rps) | $(val $f ${ep}_rps_ratio) | $(val $f ${ep}_rps_round_ratio) ($(val $f ${ep}_rps_round_ratio_min)–$(val $f ${ep}_rps_round_ratio_max)) | ≥ 1 ($(verdict "$(val $f ${ep}_rps_ratio)" ">=" 1)) |"
+                echo "| $label | CPU per request | $(val $f ${ep}_current_cpu_us_per_req) µs | $(val $f ${ep}_baseline_cpu_us_per_req) µs | $(val $f ${ep}_cpu_ratio) | $(val $f ${ep}_cpu_round_ratio) ($(val $f ${ep}_cpu_round_ratio_min)–$(val $f ${ep}_cpu_round_ratio_max)) | ≤ 1 ($(verdict "$(val $f ${ep}_cpu_ratio)" "<=" 1)) |"
+        done
+        errs_cur=$(( $(val $f version_current_non2xx) + $(val $f version_current_socket_errors) + $(val $f embeddings_current_non2xx) + $(val $f embeddings_current_socket_errors) ))
+        errs_base=$(( $(val $f version_baseline_non2xx) + $(val $f version_baseline_socket_errors) + $(val $f embeddings_baseline_non2xx) + $(val $f embeddings_baseline_socket_errors) ))
+        echo
+        echo "Responses outside 2xx and socket errors over the recorded rounds: this tree $errs_cur, baseline"
+        echo "$errs_base (target 0: $(verdict "$((errs_cur + errs_base))" "==" 0))."
+        echo
+        echo "The commands, as run (the ports are the run's free ports on 127.0.0.1, the first of each"
+        echo "pair this tree's gateway; \`\$JWT\` is the HS256 token the benchmark mints):"
+        echo
+        echo '```'
+        echo "$1"
+        echo "# the baseline, in a temporary worktree under $BUILD (removed afterwards)"
+        echo "git worktree add --detach $BUILD/bench-baseline.XXXXXX/src $(val $f baseline_commit)"
+        echo "make -C $BUILD/bench-baseline.XXXXXX/src BUILD=build $(line $f build_flags) build/bin/cairn-gateway"
+        echo "# in each round, against each gateway in turn"
+        line $f version_current_cmd
+        line $f version_baseline_cmd
+        line $f embeddings_current_cmd
+        line $f embeddings_baseline_cmd
+        echo '```'
+        echo
+}
+
+# Only some parts: measure them and replace their subsections of the file.
+if (($# > 0)); then
+        for part in "$@"; do
+                if [[ $part != gateway_ab ]]; then
+                        echo "usage: tests/bench/run.sh BUILD_DIR [gateway_ab] (unknown part: $part)" >&2
+                        exit 2
+                fi
+        done
+        gateway_ab_run
+        if [[ -n $ab_skipped ]]; then
+                echo "bench: $out left as it was" >&2
+                exit 1
+        fi
+        gateway_ab_render "BENCH_BASELINE=${BENCH_BASELINE:-HEAD~1} tests/bench/run.sh $BUILD gateway_ab" >"$tmp/gateway_ab.md"
+        # In place of the subsection (up to the next heading outside code),
+        # or else at the end of the HTTP gateway section.
+        awk -v h="$ab_heading" -v new="$tmp/gateway_ab.md" '
+                function emit(  l) { while ((getline l < new) > 0) print l; close(new); done = 1 }
+                /^```/ { fence = !fence }
+                !fence && $0 == h { emit(); skip = 1; next }
+                !fence && skip && /^##/ { skip = 0 }
+                skip { next }
+                !fence && !done && in_gw && /^## / { emit() }
+                !fence && /^## / { in_gw = ($0 == "## HTTP gateway") }
+                { print }
+                END { if (!done) { print ""; emit() } }
+        ' "$out" >"$tmp/benchmarks.md"
+        cp "$tmp/benchmarks.md" "$out"
+        echo "bench: wrote \"$ab_heading\" in $out"
+        exit 0
+fi
 
 echo "bench: lexical model"
 "$BUILD/tests/bench/lexical" | tee "$tmp/lexical"
@@ -50,14 +242,7 @@ echo "bench: embedding with remote models: cache and micro-batching (${SECS}s pe
 "$BUILD/tests/bench/embedding_remote" "$SECS" | grep -v '^{' | tee "$tmp/remote"
 echo "bench: HTTP gateway vs the bus directly and nginx (${SECS}s per phase, ${MEMSECS}s memory run)"
 BENCH_MEMORY_SECONDS=$MEMSECS "$BUILD/tests/bench/gateway" "$SECS" | grep -v '^{' | tee "$tmp/gateway"
-
-val() { awk -v k="$2" '$1 == k { print $2 }' "$tmp/$1"; }
-# The whole value of a key whose value has spaces (a command line).
-line() { awk -v k="$2" '$1 == k { sub(/^[^ ]+ /, ""); print }' "$tmp/$1"; }
-calc() { awk "BEGIN { printf \"$1\", ($2) }"; }
-verdict() { # value op target
-        if awk -v v="$1" -v t="$3" "BEGIN { exit !(v $2 t) }"; then echo "met"; else echo "**missed**"; fi
-}
+gateway_ab_run
 
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 {
@@ -327,6 +512,7 @@ cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
         line gateway mem_cmd
         echo '```'
         echo
+        gateway_ab_render "BENCH_BASELINE=${BENCH_BASELINE:-HEAD~1} make bench"
         echo "## Lexical model"
         echo
         echo "One thread, 384 dimensions, 10-word sentences: **$(val lexical lexical_embeddings_per_sec) embeddings/s**"

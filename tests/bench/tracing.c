@@ -27,7 +27,7 @@
 #include "otlp.h"
 #include "otlp_receiver.h"
 
-#define INFLIGHT 64
+#define INFLIGHT   64
 #define MAX_ROUNDS 200
 
 static int seconds = 5;
@@ -41,10 +41,10 @@ static const char *const mode_names[NMODES] = { "off", "live", "down" };
 struct mode {
         struct harness_proc svc;
         char topic[300];
-        char endpoint[64];           /* "" for off */
+        char endpoint[64]; /* "" for off */
         double secs;
         long done;
-        double cpu_secs;             /* the service's CPU time during its rounds */
+        double cpu_secs; /* the service's CPU time during its rounds */
         double round_rps[MAX_ROUNDS];
         int nrounds;
 };
@@ -117,8 +117,8 @@ static double cpu_of(pid_t pid)
                 const char *p = strrchr(buf, ')'); /* the name may hold spaces */
 
                 if (p)
-                        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
-                               &ut, &st);
+                        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
+                               &st);
         }
         fclose(fp);
         return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
@@ -148,7 +148,7 @@ static void round_run(struct load *l, struct mode *m, int64_t usecs)
 
 static double median_ratio(const struct mode *a, const struct mode *b)
 {
-        double r[MAX_ROUNDS];
+        double r[MAX_ROUNDS] = { 0 };
         int n = a->nrounds < b->nrounds ? a->nrounds : b->nrounds;
 
         for (int i = 0; i < n; i++)
@@ -250,8 +250,8 @@ START_TEST(bench_tracing)
         for (int m = 0; m < NMODES; m++)
                 service_start(&modes[m], m);
         for (int m = 0; m < NMODES; m++)
-                ck_assert_msg(harness_wait_ready(&modes[m].svc, 30000), "service not ready (see %s)",
-                              modes[m].svc.log_path);
+                ck_assert_msg(harness_wait_ready(&modes[m].svc, 30000),
+                              "service not ready (see %s)", modes[m].svc.log_path);
         memset(&l, 0, sizeof(l));
         harness_client_start(&l.client, &broker, "bench");
 

@@ -36,7 +36,8 @@ static void setup(void)
         if (!loaded)
                 abort();
         /* @p loaded stays: the configuration's strings point into it. */
-        if (embedding_service_init(&svc, &conf, NULL, errstr, sizeof(errstr)) != CAIRN_OK)
+        if (embedding_service_init_with(&svc, &conf, NULL, NULL, errstr, sizeof(errstr)) !=
+            CAIRN_OK)
                 abort();
         cairn_arena_init(&arena, ARENA_MAX);
         ready = 1;

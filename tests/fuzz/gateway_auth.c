@@ -10,7 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "gateway/gateway.h"
+#include "gateway/auth.h"
+#include "gateway/conf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

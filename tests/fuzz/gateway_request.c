@@ -9,7 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/gateway.h"
+#include "gateway/error.h"
+#include "gateway/openai.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

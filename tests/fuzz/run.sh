@@ -2,30 +2,35 @@
 # Builds every libFuzzer target with clang (ASan+UBSan) and runs each for
 # FUZZ_SECONDS (default 60) from its seed corpus in tests/fuzz/corpus/<target>.
 # New corpus entries land in build/fuzz/corpus/<target>, not in the tree.
+# BUILD=dir picks another build directory than build/ (make's BUILD).
 #   tests/fuzz/run.sh [target...]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SECONDS_EACH=${FUZZ_SECONDS:-60}
-OUT=build/fuzz
+export BUILD=${BUILD:-build}
+OUT=$BUILD/fuzz
 deploy/deps.sh fuzz
-# generated sources first (protobuf-c, openapi.c)
-make --no-print-directory build/lib/libcairn.a build/gen/gateway/openapi.c >/dev/null
+# generated sources first (protobuf-c, the gateway's openapi_base.c)
+make --no-print-directory "$BUILD/lib/libcairn.a" "$BUILD/gen/gateway/openapi_base.c" >/dev/null
 
 # libcairn is rebuilt with clang and coverage so the fuzzer sees inside it.
 # Sources are compiled once (coverage, no fuzzer main) and shared by every target.
+srcs() { make -s --no-print-directory "print-$1"; } # the Makefile's lists
+PKGS=($(srcs PKGS)) # the libraries, as the Makefile links them
 CFLAGS=(-std=gnu11 -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
-        -Icommon/include -Icommon/src -Ibuild/gen -Iservices -Ideploy/admin
-        $(pkg-config --cflags libxxhash uuid))
-LIBS=($(pkg-config --libs rdkafka libprotobuf-c yaml-0.1 libmicrohttpd jansson uuid libxxhash libutf8proc libcurl hiredis libcrypto libjwt) -lm -lpthread)
-srcs() { make -s --no-print-directory "print-$1"; } # the Makefile's source lists
-COMMON=($(srcs COMMON_SRCS) $(srcs GEN_C))
+        -Icommon/include -Icommon/src -I"$BUILD/gen" -Iservices -Ideploy/admin
+        $(pkg-config --cflags "${PKGS[@]}"))
+LIBS=($(pkg-config --libs "${PKGS[@]}") -lm -lpthread)
+COMMON=($(srcs COMMON_SRCS) $(srcs GEN_C) $(srcs PB_REGISTRY_C))
+TESTPROTO=($(srcs TEST_GEN_C)) # the test protos (tests/proto), for pbjson_*
+make --no-print-directory "${TESTPROTO[@]}" >/dev/null
 EMBED=($(srcs embedding_LIB_SRCS))
 ADMIN=($(srcs ADMIN_LIB_SRCS))
 GATEWAY=($(srcs gateway_LIB_SRCS) $(srcs gateway_GEN_SRCS))
 
 targets=("$@")
 ((${#targets[@]})) || targets=(headers status utf8 embedding_request embedding_provider_response kafka_stats traceparent
-                                    gateway_request gateway_auth admin_topics)
+                                    gateway_request gateway_auth admin_topics pbjson_parse)
 mkdir -p "$OUT/obj"
 objs() { for f in "$@"; do printf '%s\n' "$OUT/obj/${f//\//_}.o"; done; }
 compile() { # source
@@ -34,7 +39,7 @@ compile() { # source
 }
 export OUT
 CFLAGS_Q=$(printf '%q ' "${CFLAGS[@]}")
-printf '%s\n' "${COMMON[@]}" "${EMBED[@]}" "${ADMIN[@]}" "${GATEWAY[@]}" |
+printf '%s\n' "${COMMON[@]}" "${EMBED[@]}" "${ADMIN[@]}" "${GATEWAY[@]}" "${TESTPROTO[@]}" |
         xargs -P "$(nproc)" -I{} bash -c "CFLAGS=($CFLAGS_Q); $(declare -f compile); compile {}"
 
 for t in "${targets[@]}"; do
@@ -42,6 +47,7 @@ for t in "${targets[@]}"; do
         [[ $t == embedding_* ]] && extra=("${EMBED[@]}")
         [[ $t == gateway_* ]] && extra=("${GATEWAY[@]}")
         [[ $t == admin_* ]] && extra=("${ADMIN[@]}")
+        [[ $t == pbjson_* ]] && extra=("${TESTPROTO[@]}")
         mapfile -t linked < <(objs "${COMMON[@]}" "${extra[@]}")
         clang "${CFLAGS[@]/fuzzer-no-link/fuzzer}" -o "$OUT/$t" "tests/fuzz/$t.c" "${linked[@]}" "${LIBS[@]}"
         mkdir -p "$OUT/corpus/$t"

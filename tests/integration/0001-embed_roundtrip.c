@@ -17,7 +17,7 @@
 
 /* The request topic (and DLQ), this test's own in the Apache pass. */
 #define REQUESTS "cairn.embedding.v1.requests"
-#define TOPIC harness_topic(REQUESTS)
+#define TOPIC    harness_topic(REQUESTS)
 
 static struct harness_broker broker;
 static struct harness_proc svc;
@@ -27,7 +27,8 @@ static void setup(void)
 {
         harness_broker_start(&broker, 3);
         harness_service_start(&svc, &broker, "embedding", NULL);
-        ck_assert_msg(harness_wait_ready(&svc, 30000), "embedding not ready (see %s)", svc.log_path);
+        ck_assert_msg(harness_wait_ready(&svc, 30000), "embedding not ready (see %s)",
+                      svc.log_path);
         harness_client_start(&client, &broker, "itest");
 }
 
@@ -175,8 +176,9 @@ struct found {
         rd_kafka_headers_t *hdrs;
 };
 
-/* Reads the first message of @p topic partition @p partition whose header
- * @p hname equals @p hvalue, within @p timeout_ms; NULL if none. */
+/* Reads the first message of @p topic partition @p partition (-1: any of
+ * its partitions) whose header @p hname equals @p hvalue, within
+ * @p timeout_ms; NULL if none. */
 static struct found *raw_find(const char *topic, int32_t partition, const char *hname,
                               const char *hvalue, int timeout_ms)
 {
@@ -190,7 +192,22 @@ static struct found *raw_find(const char *topic, int32_t partition, const char *
         rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
         ck_assert_msg(rk != NULL, "%s", errstr);
         rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(1);
-        rd_kafka_topic_partition_list_add(parts, topic, partition)->offset = RD_KAFKA_OFFSET_BEGINNING;
+        if (partition >= 0) {
+                rd_kafka_topic_partition_list_add(parts, topic, partition)->offset =
+                        RD_KAFKA_OFFSET_BEGINNING;
+        } else {
+                /* every partition the topic has */
+                const struct rd_kafka_metadata *md = NULL;
+                rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+
+                ck_assert(rd_kafka_metadata(rk, 0, rkt, &md, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR);
+                ck_assert_int_eq(md->topic_cnt, 1);
+                for (int p = 0; p < md->topics[0].partition_cnt; p++)
+                        rd_kafka_topic_partition_list_add(parts, topic, p)->offset =
+                                RD_KAFKA_OFFSET_BEGINNING;
+                rd_kafka_metadata_destroy(md);
+                rd_kafka_topic_destroy(rkt);
+        }
         rd_kafka_assign(rk, parts);
         rd_kafka_topic_partition_list_destroy(parts);
 
@@ -281,27 +298,29 @@ static void expect_rejected(const void *payload, size_t len, const char *type, c
         struct cairn_status st;
 
         cairn_uuid(id);
+        /* clang-format off */
         const char *hdrs[] = { CAIRN_H_SPECVERSION, "1.0", CAIRN_H_ID, id, CAIRN_H_TYPE, type,
                                CAIRN_H_REPLY_TO, "cairn.rawtest.replies", CAIRN_H_REPLY_PART, "0",
                                NULL };
+        /* clang-format on */
         raw_send(payload, len, hdrs);
 
-        struct found *reply = raw_find("cairn.rawtest.replies", 0, CAIRN_H_CORRELATION, id,
-                                             20000);
+        struct found *reply = raw_find("cairn.rawtest.replies", 0, CAIRN_H_CORRELATION, id, 20000);
         ck_assert_msg(reply != NULL, "no Status reply");
         header_eq(reply, CAIRN_H_TYPE, CAIRN_STATUS_TYPE);
         ck_assert(cairn_status_unpack(reply->payload, reply->len, &st));
         ck_assert_int_eq(st.code, code);
         raw_free(reply);
 
-        struct found *dlq = raw_find(harness_topic(REQUESTS ".dlq"), 0, CAIRN_H_ID, id, 20000);
+        struct found *dlq = raw_find(harness_topic(REQUESTS ".dlq"), -1, CAIRN_H_ID, id, 20000);
         ck_assert_msg(dlq != NULL, "no DLQ copy");
         ck_assert_uint_eq(dlq->len, len);
         ck_assert(memcmp(dlq->payload, payload, len) == 0);
         header_eq(dlq, CAIRN_H_DLQ_TOPIC, TOPIC);
         header_eq(dlq, CAIRN_H_DLQ_CODE, cairn_err_str(code));
         char reason[CAIRN_HEADER_MAX + 1];
-        ck_assert_int_ge(cairn_headers_get(dlq->hdrs, CAIRN_H_DLQ_REASON, reason, sizeof(reason)), 0);
+        ck_assert_int_ge(cairn_headers_get(dlq->hdrs, CAIRN_H_DLQ_REASON, reason, sizeof(reason)),
+                         0);
         ck_assert_msg(strstr(reason, dlq_reason_part), "dlq reason \"%s\"", reason);
         raw_free(dlq);
 }
@@ -342,9 +361,11 @@ START_TEST(test_expired_deadline_is_dropped)
         size_t len = cairn__embedding__v1__embed_request__pack(&req, buf);
         cairn_uuid(id);
         snprintf(deadline, sizeof(deadline), "%lld", (long long)(cairn_now_ms() - 1000));
+        /* clang-format off */
         const char *hdrs[] = { CAIRN_H_ID, id, CAIRN_H_TYPE, "cairn.embedding.v1.EmbedRequest",
                                CAIRN_H_REPLY_TO, "cairn.deadline.replies", CAIRN_H_REPLY_PART, "0",
                                CAIRN_H_DEADLINE, deadline, NULL };
+        /* clang-format on */
         raw_send(buf, len, hdrs);
 
         double after = before;
@@ -354,8 +375,7 @@ START_TEST(test_expired_deadline_is_dropped)
         }
         ck_assert_double_eq(after, before + 1);
         /* and nothing was answered */
-        struct found *reply = raw_find("cairn.deadline.replies", 0, CAIRN_H_CORRELATION, id,
-                                             1500);
+        struct found *reply = raw_find("cairn.deadline.replies", 0, CAIRN_H_CORRELATION, id, 1500);
         ck_assert_ptr_null(reply);
 }
 END_TEST

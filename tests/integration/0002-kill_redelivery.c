@@ -16,7 +16,7 @@
 #include "harness.h"
 
 #define TOPIC harness_topic("cairn.embedding.v1.requests")
-#define N 1000
+#define N     1000
 
 static struct harness_broker broker;
 static struct harness_proc svc;
@@ -51,8 +51,8 @@ START_TEST(test_sigkill_under_load_loses_nothing)
         char key[N][16];
 
         harness_broker_start(&broker, 3);
-        harness_service_start(&svc, &broker, "embedding", (const char *[]){
-                "CAIRN_BUS_WORKERS=1", NULL });
+        harness_service_start(&svc, &broker, "embedding",
+                              (const char *[]){ "CAIRN_BUS_WORKERS=1", NULL });
         ck_assert_msg(harness_wait_ready(&svc, 30000), "not ready (see %s)", svc.log_path);
         harness_client_start(&client, &broker, "killtest");
 
@@ -80,8 +80,8 @@ START_TEST(test_sigkill_under_load_loses_nothing)
 
                 int len = snprintf(text[i], sizeof(text[i]), "message %d of the kill test", i);
                 while (len < (int)sizeof(text[i]) - 16)
-                        len += snprintf(text[i] + len, sizeof(text[i]) - (size_t)len,
-                                        " word%d", len % 997);
+                        len += snprintf(text[i] + len, sizeof(text[i]) - (size_t)len, " word%d",
+                                        len % 997);
                 snprintf(key[i], sizeof(key[i]), "tenant-%d", i % 31);
                 req.inputs = inputs;
                 req.n_inputs = 1;

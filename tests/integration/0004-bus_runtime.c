@@ -19,8 +19,8 @@
 #include "cairn/v1/common.pb-c.h"
 #include "harness.h"
 
-#define TOPIC "cairn.bustest.v1.requests"
-#define KEYS 8
+#define TOPIC   "cairn.bustest.v1.requests"
+#define KEYS    8
 #define PER_KEY 60
 
 static struct harness_broker broker;
@@ -128,8 +128,8 @@ static cairn_err_t call(const char *key, const char *field, const char *reason,
         req.field = (char *)field;
         req.reason = (char *)reason;
         return cairn_bus_call(client.cli, TOPIC, key, &req.base, NULL,
-                              &cairn__v1__status_detail__descriptor, NULL,
-                              (ProtobufCMessage **)out, st);
+                              &cairn__v1__status_detail__descriptor, NULL, (ProtobufCMessage **)out,
+                              st);
 }
 
 static atomic_int order_replies;
@@ -157,9 +157,8 @@ START_TEST(test_cairn_bus_run_keeps_order_per_key)
 
                         req.field = "order";
                         req.reason = seqs[i];
-                        ck_assert_int_eq(cairn_bus_call_async(client.cli, TOPIC, keys[k],
-                                                              &req.base, NULL, order_cb, NULL,
-                                                              &st),
+                        ck_assert_int_eq(cairn_bus_call_async(client.cli, TOPIC, keys[k], &req.base,
+                                                              NULL, order_cb, NULL, &st),
                                          CAIRN_OK);
                 }
         }
@@ -170,8 +169,8 @@ START_TEST(test_cairn_bus_run_keeps_order_per_key)
         for (int k = 0; k < KEYS; k++) {
                 ck_assert_int_eq(nseen[k], PER_KEY);
                 for (int i = 0; i < PER_KEY; i++)
-                        ck_assert_msg(seen[k][i] == i, "key %d: position %d handled seq %d", k,
-                                      i, seen[k][i]);
+                        ck_assert_msg(seen[k][i] == i, "key %d: position %d handled seq %d", k, i,
+                                      seen[k][i]);
         }
 }
 END_TEST

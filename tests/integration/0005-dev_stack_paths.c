@@ -91,8 +91,7 @@ START_TEST(test_stack_up_status_down)
         snprintf(env, sizeof(env),
                  "CAIRN_RUN_DIR='%s/run' CAIRN_BIN_DIR='%s' CAIRN_DEV_PG_PORT=%d "
                  "CAIRN_DEV_REDIS_PORT=%d CAIRN_DEV_API_PORT=%d CAIRN_DEV_ADMIN_PORT=%d",
-                 checkout, bin, harness_free_port(), harness_free_port(), api,
-                 admin);
+                 checkout, bin, harness_free_port(), harness_free_port(), api, admin);
         snprintf(cmd, sizeof(cmd), "cd '%s' && %s '%s/deploy/dev/stack.sh' up", checkout, env,
                  harness_root());
         if (harness_sh(out, sizeof(out), cmd) != 0) {

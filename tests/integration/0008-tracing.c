@@ -24,8 +24,8 @@
 #include "otlp_receiver.h"
 
 #define REQUESTS "cairn.embedding.v1.requests"
-#define TOPIC harness_topic(REQUESTS)
-#define WAIT_MS 15000
+#define TOPIC    harness_topic(REQUESTS)
+#define WAIT_MS  15000
 
 static struct otlp_receiver rcv;
 static struct harness_broker broker;
@@ -44,16 +44,21 @@ static void setup(void)
                               "OTEL_RESOURCE_ATTRIBUTES=deployment.environment=test", NULL };
 
         /* nothing from the runner's environment leaks into the processes */
-        static const char *const otel[] = { "OTEL_SERVICE_NAME", "OTEL_SDK_DISABLED",
-                                            "OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG",
-                                            "OTEL_TRACES_EXPORTER", "OTEL_RESOURCE_ATTRIBUTES",
+        static const char *const otel[] = { "OTEL_SERVICE_NAME",
+                                            "OTEL_SDK_DISABLED",
+                                            "OTEL_TRACES_SAMPLER",
+                                            "OTEL_TRACES_SAMPLER_ARG",
+                                            "OTEL_TRACES_EXPORTER",
+                                            "OTEL_RESOURCE_ATTRIBUTES",
                                             "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-                                            "OTEL_EXPORTER_OTLP_HEADERS", NULL };
+                                            "OTEL_EXPORTER_OTLP_HEADERS",
+                                            NULL };
         for (size_t i = 0; otel[i]; i++)
                 unsetenv(otel[i]);
         harness_broker_start(&broker, 3);
         harness_service_start(&svc, &broker, "embedding", env);
-        ck_assert_msg(harness_wait_ready(&svc, 30000), "embedding not ready (see %s)", svc.log_path);
+        ck_assert_msg(harness_wait_ready(&svc, 30000), "embedding not ready (see %s)",
+                      svc.log_path);
         harness_client_start(&client, &broker, "itest");
         /* This process traces too (set after the service started, so it
          * does not inherit these). */
@@ -78,8 +83,10 @@ static void teardown(void)
 static cairn_err_t call(const ProtobufCMessage *msg, const char *key, const char *id,
                         const char *traceparent, const char *tracestate, struct cairn_status *st)
 {
-        struct cairn_call_opts opts = { .ce_id = id, .traceparent = traceparent,
-                                        .tracestate = tracestate, .timeout_ms = 10000 };
+        struct cairn_call_opts opts = { .ce_id = id,
+                                        .traceparent = traceparent,
+                                        .tracestate = tracestate,
+                                        .timeout_ms = 10000 };
         ProtobufCMessage *reply = NULL;
         cairn_err_t err;
 
@@ -90,8 +97,8 @@ static cairn_err_t call(const ProtobufCMessage *msg, const char *key, const char
         return err;
 }
 
-static cairn_err_t embed(const char *text, const char *key, const char *id,
-                         const char *traceparent, const char *tracestate, struct cairn_status *st)
+static cairn_err_t embed(const char *text, const char *key, const char *id, const char *traceparent,
+                         const char *tracestate, struct cairn_status *st)
 {
         Cairn__Embedding__V1__EmbedRequest req = CAIRN__EMBEDDING__V1__EMBED_REQUEST__INIT;
         char *inputs[] = { (char *)text };
@@ -140,7 +147,7 @@ START_TEST(test_trace_crosses_client_and_service)
         ck_assert_int_eq(prod.kind, CAIRN_SPAN_PRODUCER);
         ck_assert_int_eq(cons.kind, CAIRN_SPAN_CONSUMER);
         ck_assert_str_eq(prod.trace_id, cons.trace_id);
-        ck_assert_str_eq(prod.parent_span_id, "");         /* the root */
+        ck_assert_str_eq(prod.parent_span_id, "");           /* the root */
         ck_assert_str_eq(cons.parent_span_id, prod.span_id); /* child of the producer */
         snprintf(name, sizeof(name), "%s publish", TOPIC);
         ck_assert_str_eq(prod.name, name);
@@ -226,7 +233,8 @@ static rd_kafka_headers_t *raw_call(const char *id, const char *reply_topic,
         rd_kafka_t *cons = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
         ck_assert_msg(cons != NULL, "%s", errstr);
         rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(1);
-        rd_kafka_topic_partition_list_add(parts, reply_topic, 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
+        rd_kafka_topic_partition_list_add(parts, reply_topic, 0)->offset =
+                RD_KAFKA_OFFSET_BEGINNING;
         rd_kafka_assign(cons, parts);
         rd_kafka_topic_partition_list_destroy(parts);
         int64_t until = cairn_mono_us() + (int64_t)WAIT_MS * 1000;
@@ -297,7 +305,8 @@ START_TEST(test_trace_unsampled_parent_is_not_exported)
         cairn_uuid(quiet);
         cairn_uuid(loud);
         ck_assert_int_eq(embed("not sampled", "k", quiet,
-                               "00-5bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00", NULL, &st),
+                               "00-5bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00", NULL,
+                               &st),
                          CAIRN_OK);
         ck_assert_int_eq(embed("sampled", "k", loud, NULL, NULL, &st), CAIRN_OK);
         /* Spans leave each process in order: once the later one arrived,

@@ -11,6 +11,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -27,21 +28,21 @@
 #include "gw_tokens.h"
 #include "harness.h"
 
-#define ISSUER "https://issuer.test"
-#define AUDIENCE "cairn-test"
-#define HS_SECRET "integration-test-hs256-secret-0123456789"
-#define DEADLINE_MS 2500
-#define MAX_INFLIGHT 4
-#define MODELS_PER_HOUR 20
+#define ISSUER            "https://issuer.test"
+#define AUDIENCE          "cairn-test"
+#define HS_SECRET         "integration-test-hs256-secret-0123456789"
+#define DEADLINE_MS       2500
+#define MAX_INFLIGHT      4
+#define MODELS_PER_HOUR   20
 #define HEADER_TIMEOUT_MS 3000
 
 /* API keys, one per role plus two for tests that count. */
-#define KEY_OWNER "ck_it_owner_0123456789abcdef"
-#define KEY_ADMIN "ck_it_admin_0123456789abcdef"
-#define KEY_MEMBER "ck_it_member_0123456789abcdef"
-#define KEY_VIEWER "ck_it_viewer_0123456789abcdef"
-#define KEY_RL "ck_it_ratelimit_0123456789abcdef"
-#define KEY_REDIS "ck_it_redis_0123456789abcdef"
+#define KEY_OWNER        "ck_it_owner_0123456789abcdef"
+#define KEY_ADMIN        "ck_it_admin_0123456789abcdef"
+#define KEY_MEMBER       "ck_it_member_0123456789abcdef"
+#define KEY_VIEWER       "ck_it_viewer_0123456789abcdef"
+#define KEY_RL           "ck_it_ratelimit_0123456789abcdef"
+#define KEY_REDIS        "ck_it_redis_0123456789abcdef"
 #define KEY_OTHER_TENANT "ck_it_other_tenant_0123456789ab"
 
 static struct harness_broker broker;
@@ -64,7 +65,9 @@ static void sha256_hex(const char *s, char out[65])
                 snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
-static void write_text(const char *name, const char *text)
+/* Writes @p text to @p name in the keys folder with @p mode (the gateway
+ * reads a secret file of mode 0600 or 0400 only). */
+static void write_text(const char *name, const char *text, mode_t mode)
 {
         char path[700];
         FILE *fp;
@@ -74,6 +77,7 @@ static void write_text(const char *name, const char *text)
         ck_assert_ptr_nonnull(fp);
         fputs(text, fp);
         fclose(fp);
+        ck_assert_int_eq(chmod(path, mode), 0);
 }
 
 static void keys_write(void)
@@ -96,7 +100,7 @@ static void keys_write(void)
         ck_assert_int_eq(mkdir(keydir, 0700), 0);
         ck_assert_int_eq(gwt_keypair(keydir, "rsa", 0), 0);
         ck_assert_int_eq(gwt_keypair(keydir, "ec", 1), 0);
-        write_text("hs.secret", HS_SECRET "\n");
+        write_text("hs.secret", HS_SECRET "\n", 0600);
         n = (size_t)snprintf(text, sizeof(text),
                              "jwt_keys:\n"
                              "  - {kid: rsa1, alg: RS256, pem_file: rsa.pub.pem}\n"
@@ -109,7 +113,7 @@ static void keys_write(void)
                                       "  - {sha256: %s, principal: %s, tenant: %s, role: %s}\n",
                                       hash, keys[i].principal, keys[i].tenant, keys[i].role);
         }
-        write_text("keys.yaml", text);
+        write_text("keys.yaml", text, 0644);
 }
 
 static void gateway_start_proc(struct harness_proc *p, int *port)
@@ -306,8 +310,9 @@ static char *jwt_claims(long long exp_delta, const char *aud, const char *role)
 {
         char *s;
 
-        if (asprintf(&s, "{\"sub\":\"it-jwt\",\"tenant\":\"acme\",\"role\":\"%s\",\"iss\":\"%s\","
-                         "\"aud\":\"%s\",\"exp\":%lld}",
+        if (asprintf(&s,
+                     "{\"sub\":\"it-jwt\",\"tenant\":\"acme\",\"role\":\"%s\",\"iss\":\"%s\","
+                     "\"aud\":\"%s\",\"exp\":%lld}",
                      role, ISSUER, aud, (long long)(cairn_now_ms() / 1000) + exp_delta) < 0)
                 abort();
         return s;
@@ -356,7 +361,8 @@ START_TEST(test_auth_matrix)
         snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
         embed_with(port_a, auth, EMBED_BODY, &r);
         expect_error_shape(&r, 401, "expired");
-        ck_assert_ptr_nonnull(strstr(resp_header(&r, "WWW-Authenticate"), "error=\"invalid_token\""));
+        ck_assert_ptr_nonnull(
+                strstr(resp_header(&r, "WWW-Authenticate"), "error=\"invalid_token\""));
         /* the reason is logged, the token never */
         ck_assert_int_eq(harness_count_in_file(gw_a.log_path, tok), 0);
         ck_assert_int_gt(harness_count_in_file(gw_a.log_path, "token expired"), 0);
@@ -407,7 +413,8 @@ START_TEST(test_auth_matrix)
         static const struct {
                 jwt_alg_t alg;
                 const char *key, *kid;
-        } ok[] = { { JWT_ALG_RS256, "rsa.pem", "rsa1" }, { JWT_ALG_ES256, "ec.pem", "ec1" },
+        } ok[] = { { JWT_ALG_RS256, "rsa.pem", "rsa1" },
+                   { JWT_ALG_ES256, "ec.pem", "ec1" },
                    { JWT_ALG_HS256, NULL, "hs1" } };
         for (size_t i = 0; i < 3; i++) {
                 tok = ok[i].key ? gwt_mint_file(ok[i].alg, key_file(ok[i].key), ok[i].kid, c)
@@ -445,7 +452,8 @@ START_TEST(test_roles)
 
         for (size_t i = 0; i < 4; i++) {
                 embed_key(rows[i].key, EMBED_BODY, &r);
-                ck_assert_msg(r.status == rows[i].embed, "%s embeddings: %ld", rows[i].key, r.status);
+                ck_assert_msg(r.status == rows[i].embed, "%s embeddings: %ld", rows[i].key,
+                              r.status);
                 if (r.status == 403)
                         expect_error_shape(&r, 403, "permission_error");
                 ck_assert_str_eq(resp_header(&r, "Cache-Control"), "no-store");
@@ -477,12 +485,15 @@ START_TEST(test_openai_shapes_byte_for_byte)
         const char *p;
         int n = 0;
 
-        embed_key(KEY_OWNER, "{\"input\":[\"hello world\",\"second text\"],\"model\":"
-                             "\"cairn-lexical-384\",\"encoding_format\":\"float\"}", &r);
+        embed_key(KEY_OWNER,
+                  "{\"input\":[\"hello world\",\"second text\"],\"model\":"
+                  "\"cairn-lexical-384\",\"encoding_format\":\"float\"}",
+                  &r);
         ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
         ck_assert_str_eq(resp_header(&r, "Content-Type"), "application/json");
         ck_assert_msg(strncmp(r.body, prefix, strlen(prefix)) == 0, "%.200s", r.body);
-        ck_assert_ptr_nonnull(strstr(r.body, "]},{\"object\":\"embedding\",\"index\":1,\"embedding\":["));
+        ck_assert_ptr_nonnull(
+                strstr(r.body, "]},{\"object\":\"embedding\",\"index\":1,\"embedding\":["));
         p = strstr(r.body, "]}],\"model\":\"cairn-lexical-384\",\"usage\":{\"prompt_tokens\":");
         ck_assert_ptr_nonnull(p);
         ck_assert_ptr_nonnull(strstr(p, ",\"total_tokens\":"));
@@ -494,8 +505,10 @@ START_TEST(test_openai_shapes_byte_for_byte)
         ck_assert_int_eq(n + 1, 384);
 
         /* base64: the same floats, little-endian float32 */
-        embed_key(KEY_OWNER, "{\"input\":[\"hello world\",\"second text\"],\"model\":"
-                             "\"cairn-lexical-384\",\"encoding_format\":\"base64\"}", &r64);
+        embed_key(KEY_OWNER,
+                  "{\"input\":[\"hello world\",\"second text\"],\"model\":"
+                  "\"cairn-lexical-384\",\"encoding_format\":\"base64\"}",
+                  &r64);
         ck_assert_int_eq(r64.status, 200);
         const char *b = strstr(r64.body, "\"embedding\":\"");
         ck_assert_ptr_nonnull(b);
@@ -504,7 +517,8 @@ START_TEST(test_openai_shapes_byte_for_byte)
         ck_assert_int_eq(end - b, (384 * 4 + 2) / 3 * 4);
         /* decode the first few floats and compare with the float rendering */
         unsigned char raw[12];
-        static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        static const char tbl[] =
+                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
         for (int i = 0; i < 4; i++) {
                 unsigned v = 0;
                 for (int j = 0; j < 4; j++)
@@ -539,16 +553,108 @@ START_TEST(test_openai_shapes_byte_for_byte)
 }
 END_TEST
 
+/* Cairn's own routes: the proto3 JSON mapping both ways, errors as a
+ * cairn.v1.Status naming the field, query parameters bound by name. */
+static long native_post(const char *key, const char *path, const char *body, struct resp *r)
+{
+        char auth[256];
+        const char *hs[] = { "Content-Type: application/json", auth, NULL };
+
+        snprintf(auth, sizeof(auth), "X-API-Key: %s", key);
+        return http(port_a, "POST", path, hs, body, strlen(body), r);
+}
+
+static void expect_status_shape(const struct resp *r, long status, int code, const char *field)
+{
+        json_t *doc, *details;
+
+        ck_assert_msg(r->status == status, "status %ld, expected %ld: %s", r->status, status,
+                      r->body ? r->body : "");
+        doc = json_loads(r->body, 0, NULL);
+        ck_assert_msg(doc != NULL, "not JSON: %s", r->body);
+        ck_assert_int_eq(json_integer_value(json_object_get(doc, "code")), code);
+        ck_assert(json_is_string(json_object_get(doc, "message")));
+        details = json_object_get(doc, "details");
+        if (field)
+                ck_assert_msg(json_is_array(details) &&
+                                      strcmp(json_string_value(
+                                                     json_object_get(json_array_get(details, 0),
+                                                                     "field")),
+                                             field) == 0,
+                              "field %s not named in %s", field, r->body);
+        ck_assert_ptr_nonnull(resp_header(r, "X-Request-ID"));
+        json_decref(doc);
+}
+
+START_TEST(test_native_routes_transcode)
+{
+        struct resp r;
+        json_t *doc, *embs;
+
+        /* lowerCamelCase and proto names alike; the reply by the mapping */
+        native_post(KEY_MEMBER, "/v1/embedding/embed",
+                    "{\"model\":\"cairn-lexical-384\",\"inputs\":[\"hello world\",\"goodbye\"],"
+                    "\"dimensions\":16}",
+                    &r);
+        ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+        ck_assert_str_eq(resp_header(&r, "Content-Type"), "application/json");
+        doc = json_loads(r.body, 0, NULL);
+        ck_assert_ptr_nonnull(doc);
+        ck_assert_str_eq(json_string_value(json_object_get(doc, "model")), "cairn-lexical-384");
+        ck_assert_int_eq(json_integer_value(json_object_get(doc, "dimensions")), 16);
+        embs = json_object_get(doc, "embeddings");
+        ck_assert_int_eq(json_array_size(embs), 2);
+        /* index 0 is the default, left out; the second says 1 */
+        ck_assert_ptr_null(json_object_get(json_array_get(embs, 0), "index"));
+        ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(embs, 1), "index")), 1);
+        ck_assert_int_eq(json_array_size(json_object_get(json_array_get(embs, 0), "vector")), 16);
+        ck_assert(json_is_integer(json_object_get(json_object_get(doc, "usage"), "inputTokens")));
+        json_decref(doc);
+        resp_free(&r);
+
+        /* an unknown field, a wrong type: 400 naming it */
+        native_post(KEY_MEMBER, "/v1/embedding/embed", "{\"inputs\":[\"x\"],\"colour\":1}", &r);
+        expect_status_shape(&r, 400, 3, "colour");
+        resp_free(&r);
+        native_post(KEY_MEMBER, "/v1/embedding/embed", "{\"inputs\":\"x\"}", &r);
+        expect_status_shape(&r, 400, 3, "inputs");
+        resp_free(&r);
+        native_post(KEY_MEMBER, "/v1/embedding/embed", "[1]", &r);
+        expect_status_shape(&r, 400, 3, NULL);
+        resp_free(&r);
+        /* the service's own INVALID_ARGUMENT, its field as it named it */
+        native_post(KEY_MEMBER, "/v1/embedding/embed", "{\"inputs\":[]}", &r);
+        expect_status_shape(&r, 400, 3, "inputs");
+        resp_free(&r);
+        /* the pipeline's errors take the route's style too */
+        native_post(KEY_VIEWER, "/v1/embedding/embed", "{\"inputs\":[\"x\"]}", &r);
+        expect_status_shape(&r, 403, 7, NULL);
+        resp_free(&r);
+
+        /* GET: the reply by the mapping; a query parameter no field has: 400 */
+        ck_assert_int_eq(get_with_key(port_a, "/v1/embedding/models", KEY_VIEWER, &r), 200);
+        doc = json_loads(r.body, 0, NULL);
+        ck_assert_msg(json_array_size(json_object_get(doc, "models")) >= 1, "%s", r.body);
+        json_decref(doc);
+        resp_free(&r);
+        get_with_key(port_a, "/v1/embedding/models?shade=blue", KEY_VIEWER, &r);
+        expect_status_shape(&r, 400, 3, "shade");
+        resp_free(&r);
+}
+END_TEST
+
 START_TEST(test_public_routes_and_openapi)
 {
         struct resp r;
 
         ck_assert_int_eq(http(port_a, "GET", "/v1/version", NULL, NULL, 0, &r), 200);
-        ck_assert_str_eq(r.body, "{\"service\":\"cairn-gateway\",\"version\":\"" CAIRN_VERSION "\"}");
+        ck_assert_str_eq(r.body,
+                         "{\"service\":\"cairn-gateway\",\"version\":\"" CAIRN_VERSION "\"}");
         resp_free(&r);
         char path[512];
         size_t len = 0;
-        snprintf(path, sizeof(path), "%s/services/gateway/openapi.json", harness_root());
+        /* the document make docs writes: generated from the same route table */
+        snprintf(path, sizeof(path), "%s/docs/openapi.json", harness_root());
         char *doc = gwt_slurp(path, &len);
         ck_assert_int_eq(http(port_a, "GET", "/openapi.json", NULL, NULL, 0, &r), 200);
         ck_assert_uint_eq(r.len, len);
@@ -586,11 +692,14 @@ START_TEST(test_input_limits)
         embed_key(KEY_OWNER, "{\"input\": [\"a\", ", &r);
         expect_error_shape(&r, 400, "not valid JSON");
         resp_free(&r);
-        embed_key(KEY_OWNER, "{\"input\":[\"a\",\"b\",\"c\",4],\"model\":\"cairn-lexical-384\"}", &r);
+        embed_key(KEY_OWNER, "{\"input\":[\"a\",\"b\",\"c\",4],\"model\":\"cairn-lexical-384\"}",
+                  &r);
         expect_error_shape(&r, 400, "\"param\":\"input[3]\"");
         resp_free(&r);
-        embed_key(KEY_OWNER, "{\"input\":\"a\",\"model\":\"m\",\"user\":[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]}",
-                  &r);
+        embed_key(
+                KEY_OWNER,
+                "{\"input\":\"a\",\"model\":\"m\",\"user\":[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]}",
+                &r);
         expect_error_shape(&r, 400, "deeper");
         resp_free(&r);
         embed_key(KEY_OWNER, "{\"input\":\"\",\"model\":\"cairn-lexical-384\"}", &r);
@@ -643,8 +752,9 @@ START_TEST(test_request_id_echoed_and_logged)
          * and the tenant as its key. */
         const char *ok[] = { "X-Request-ID: it-req-kafka-7", "Authorization: Bearer " KEY_OWNER,
                              "Content-Type: application/json", NULL };
-        ck_assert_int_eq(http(port_a, "POST", "/v1/embeddings", ok, EMBED_BODY,
-                              strlen(EMBED_BODY), &r), 200);
+        ck_assert_int_eq(http(port_a, "POST", "/v1/embeddings", ok, EMBED_BODY, strlen(EMBED_BODY),
+                              &r),
+                         200);
         resp_free(&r);
         char cmd[2048], out[600];
         snprintf(out, sizeof(out), "%s/kcat-requests.txt", broker.dir);
@@ -653,7 +763,8 @@ START_TEST(test_request_id_echoed_and_logged)
                  broker.bootstrap, harness_topic("cairn.embedding.v1.requests"), out);
         ck_assert_int_eq(system(cmd), 0);
         ck_assert_int_eq(harness_count_in_file(out, "cairn_request_id=it-req-kafka-7"), 1);
-        ck_assert_int_eq(harness_count_in_file(out, "key=acme "), harness_count_in_file(out, "key="));
+        ck_assert_int_eq(harness_count_in_file(out, "key=acme "),
+                         harness_count_in_file(out, "key="));
 }
 END_TEST
 
@@ -661,14 +772,14 @@ START_TEST(test_cors_preflight)
 {
         const char *ok[] = { "Origin: https://app.example", "Access-Control-Request-Method: POST",
                              NULL };
-        const char *evil[] = { "Origin: https://evil.example", "Access-Control-Request-Method: POST",
-                               NULL };
+        const char *evil[] = { "Origin: https://evil.example",
+                               "Access-Control-Request-Method: POST", NULL };
         struct resp r;
 
         ck_assert_int_eq(http(port_a, "OPTIONS", "/v1/embeddings", ok, NULL, 0, &r), 204);
         ck_assert_str_eq(resp_header(&r, "Access-Control-Allow-Origin"), "https://app.example");
-        ck_assert_ptr_nonnull(strstr(resp_header(&r, "Access-Control-Allow-Headers"),
-                                     "Authorization"));
+        ck_assert_ptr_nonnull(
+                strstr(resp_header(&r, "Access-Control-Allow-Headers"), "Authorization"));
         ck_assert_ptr_nonnull(strstr(resp_header(&r, "Access-Control-Allow-Methods"), "POST"));
         resp_free(&r);
         ck_assert_int_eq(http(port_a, "OPTIONS", "/v1/embeddings", evil, NULL, 0, &r), 204);
@@ -678,8 +789,8 @@ START_TEST(test_cors_preflight)
         const char *get[] = { "Origin: https://app.example", "X-API-Key: " KEY_OWNER, NULL };
         ck_assert_int_eq(http(port_a, "GET", "/v1/models", get, NULL, 0, &r), 200);
         ck_assert_str_eq(resp_header(&r, "Access-Control-Allow-Origin"), "https://app.example");
-        ck_assert_ptr_nonnull(strstr(resp_header(&r, "Access-Control-Expose-Headers"),
-                                     "RateLimit-Remaining"));
+        ck_assert_ptr_nonnull(
+                strstr(resp_header(&r, "Access-Control-Expose-Headers"), "RateLimit-Remaining"));
         resp_free(&r);
 }
 END_TEST
@@ -695,17 +806,20 @@ START_TEST(test_idempotent_replay)
         double calls_before, calls_after;
         char series[] = "cairn_bus_calls_total{code=\"OK\"}";
 
-        ck_assert_int_eq(http(port_a, "POST", "/v1/embeddings", h1, EMBED_BODY,
-                              strlen(EMBED_BODY), &r1), 200);
+        ck_assert_int_eq(http(port_a, "POST", "/v1/embeddings", h1, EMBED_BODY, strlen(EMBED_BODY),
+                              &r1),
+                         200);
         calls_before = harness_metric(gw_a.admin_port, series);
         /* the same key and body on the other gateway: the stored answer */
-        ck_assert_int_eq(http(port_b, "POST", "/v1/embeddings", h1, EMBED_BODY,
-                              strlen(EMBED_BODY), &r2), 200);
+        ck_assert_int_eq(http(port_b, "POST", "/v1/embeddings", h1, EMBED_BODY, strlen(EMBED_BODY),
+                              &r2),
+                         200);
         ck_assert_str_eq(resp_header(&r2, "Idempotent-Replayed"), "true");
         ck_assert_uint_eq(r1.len, r2.len);
         ck_assert(memcmp(r1.body, r2.body, r1.len) == 0);
-        ck_assert_int_eq(http(port_a, "POST", "/v1/embeddings", h1, EMBED_BODY,
-                              strlen(EMBED_BODY), &r3), 200);
+        ck_assert_int_eq(http(port_a, "POST", "/v1/embeddings", h1, EMBED_BODY, strlen(EMBED_BODY),
+                              &r3),
+                         200);
         ck_assert_str_eq(resp_header(&r3, "Idempotent-Replayed"), "true");
         calls_after = harness_metric(gw_a.admin_port, series);
         ck_assert_msg(calls_after == calls_before, "a replay reached Kafka (%g -> %g)",
@@ -904,7 +1018,8 @@ END_TEST
 
 static int raw_connect(int port)
 {
-        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+        struct sockaddr_in sa = { .sin_family = AF_INET,
+                                  .sin_port = htons((uint16_t)port),
                                   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
         int fd = socket(AF_INET, SOCK_STREAM, 0);
         struct timeval tv = { 10, 0 };
@@ -968,7 +1083,8 @@ END_TEST
 START_TEST(test_trickled_headers_cut_off)
 {
         const char *first = "GET /v1/version HTTP/1.1\r\nHost: x\r\n\r\n";
-        const char *trickle = "GET /v1/version HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+        const char *trickle =
+                "GET /v1/version HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
         double cut_before = harness_metric(gw_a.admin_port, "cairn_gateway_header_timeouts_total");
         int fd = raw_connect(port_a);
         char buf[4096];
@@ -1012,7 +1128,9 @@ START_TEST(test_metrics_pass_promtool)
         FILE *fp;
 
         ck_assert_int_eq(harness_http_get(gw_a.admin_port, "/metrics", &body, 3000), 200);
-        ck_assert_ptr_nonnull(strstr(body, "cairn_gateway_requests_total{route=\"/v1/embeddings\",status=\"200\"}"));
+        ck_assert_ptr_nonnull(
+                strstr(body,
+                       "cairn_gateway_requests_total{route=\"/v1/embeddings\",status=\"200\"}"));
         ck_assert_ptr_nonnull(strstr(body, "cairn_gateway_ratelimit_total{class=\"models.read\""));
         snprintf(path, sizeof(path), "%s/gateway-metrics.txt", broker.dir);
         fp = fopen(path, "w");
@@ -1082,6 +1200,7 @@ int main(void)
         tcase_add_test(tc, test_roles);
         tcase_add_test(tc, test_openai_shapes_byte_for_byte);
         tcase_add_test(tc, test_public_routes_and_openapi);
+        tcase_add_test(tc, test_native_routes_transcode);
         tcase_add_test(tc, test_input_limits);
         tcase_add_test(tc, test_request_id_echoed_and_logged);
         tcase_add_test(tc, test_cors_preflight);

@@ -29,7 +29,8 @@ static void setup(void)
 {
         harness_broker_start(&broker, 1);
         harness_service_start(&svc, &broker, "embedding", NULL);
-        ck_assert_msg(harness_wait_ready(&svc, 30000), "embedding not ready (see %s)", svc.log_path);
+        ck_assert_msg(harness_wait_ready(&svc, 30000), "embedding not ready (see %s)",
+                      svc.log_path);
 }
 
 static void teardown(void)
@@ -114,7 +115,7 @@ START_TEST(test_breaker_opens_fails_fast_and_closes)
 
         harness_client_start(&client, &broker, "breakertest");
         cairn_resilience_conf_init(&rc, "x");
-        rc.max_attempts = 1;             /* this test is about the breaker alone */
+        rc.max_attempts = 1; /* this test is about the breaker alone */
         rc.breaker_failures = 3;
         rc.breaker_failure_rate = 0;
         rc.breaker_open_ms = 1500;
@@ -157,9 +158,10 @@ START_TEST(test_breaker_opens_fails_fast_and_closes)
         ck_assert_msg(err == CAIRN_OK, "never recovered: %s: %s", cairn_err_str(err), st.message);
         ck_assert_double_eq(dep_value(&client, "cairn_breaker_state", ""), 0);
         ck_assert_double_ge(dep_value(&client, "cairn_breaker_transitions_total",
-                                      ",to=\"half_open\""), 1);
-        ck_assert_double_ge(dep_value(&client, "cairn_breaker_transitions_total",
-                                      ",to=\"closed\""), 1);
+                                      ",to=\"half_open\""),
+                            1);
+        ck_assert_double_ge(dep_value(&client, "cairn_breaker_transitions_total", ",to=\"closed\""),
+                            1);
         ck_assert_double_eq(dep_value(&client, "cairn_bulkhead_inflight", ""), 0);
         harness_client_stop(&client);
 }
@@ -187,8 +189,7 @@ static int count_ce_id(const char *topic, const char *id)
         for (int p = 0; p < nparts; p++) {
                 int64_t lo, hi;
 
-                ck_assert_int_eq(rd_kafka_query_watermark_offsets(rk, topic, p, &lo, &hi, 5000),
-                                 0);
+                ck_assert_int_eq(rd_kafka_query_watermark_offsets(rk, topic, p, &lo, &hi, 5000), 0);
                 ends += hi - lo;
                 rd_kafka_topic_partition_list_add(parts, topic, p)->offset = lo;
         }
@@ -241,8 +242,8 @@ START_TEST(test_retry_same_ce_id_within_deadline)
         rc.max_attempts = 20;
         rc.base_ms = 10;
         rc.cap_ms = 50;
-        rc.timeout_ms = 250;             /* each attempt waits at most this */
-        rc.breaker_failures = 0;         /* this test is about retries alone */
+        rc.timeout_ms = 250;     /* each attempt waits at most this */
+        rc.breaker_failures = 0; /* this test is about retries alone */
         rc.breaker_failure_rate = 0;
         dep_conf(&client, &rc);
         err = embed(&client, "warm up", 20000, NULL, &st);

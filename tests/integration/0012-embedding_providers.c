@@ -28,10 +28,10 @@
 #include "fake_openai.h"
 #include "harness.h"
 
-#define TOPIC harness_topic("cairn.embedding.v1.requests")
-#define DIM 64
-#define SEED_A 11
-#define SEED_B 22
+#define TOPIC   harness_topic("cairn.embedding.v1.requests")
+#define DIM     64
+#define SEED_A  11
+#define SEED_B  22
 #define API_KEY "sk-test-0123456789abcdef"
 
 static struct harness_broker broker;
@@ -101,7 +101,8 @@ static void setup(void)
         snprintf(env_cfg, sizeof(env_cfg), "CAIRN_CONFIG=%s", cfg);
         const char *env[] = { env_cfg, NULL };
         harness_service_start(&svc, &broker, "embedding", env);
-        ck_assert_msg(harness_wait_ready(&svc, 30000), "embedding not ready (see %s)", svc.log_path);
+        ck_assert_msg(harness_wait_ready(&svc, 30000), "embedding not ready (see %s)",
+                      svc.log_path);
         harness_client_start(&client, &broker, "itest");
         /* This test looks at each answer of the service as it is: the
          * client neither retries nor trips its own breaker on them. */
@@ -288,17 +289,19 @@ static void expect_error(const char *model, cairn_err_t code, const char *needle
         ck_assert_ptr_null(r);
         ck_assert_msg(err == code, "got %s (%s), want %s", cairn_err_str(err), st.message,
                       cairn_err_str(code));
-        ck_assert_msg(strstr(st.message, needle) != NULL, "message \"%s\" lacks \"%s\"",
-                      st.message, needle);
+        ck_assert_msg(strstr(st.message, needle) != NULL, "message \"%s\" lacks \"%s\"", st.message,
+                      needle);
 }
 
 START_TEST(test_provider_4xx_surfaces)
 {
-        fake_openai_set(fa, &(struct fake_openai_mode){ .fail_status = 400, .fail_count = -1,
+        fake_openai_set(fa, &(struct fake_openai_mode){ .fail_status = 400,
+                                                        .fail_count = -1,
                                                         .fail_message = "input is not allowed",
                                                         .api_key = API_KEY });
         expect_error("direct", CAIRN_ERR_INVALID, "input is not allowed");
-        fake_openai_set(fa, &(struct fake_openai_mode){ .fail_status = 403, .fail_count = -1,
+        fake_openai_set(fa, &(struct fake_openai_mode){ .fail_status = 403,
+                                                        .fail_count = -1,
                                                         .fail_message = "model access denied",
                                                         .api_key = API_KEY });
         expect_error("direct", CAIRN_ERR_PERMISSION, "model access denied");
@@ -330,7 +333,8 @@ START_TEST(test_429_retry_after_is_honoured)
         int64_t prev, last;
         Cairn__Embedding__V1__EmbedReply *r;
 
-        fake_openai_set(fa, &(struct fake_openai_mode){ .fail_status = 429, .fail_count = 1,
+        fake_openai_set(fa, &(struct fake_openai_mode){ .fail_status = 429,
+                                                        .fail_count = 1,
                                                         .retry_after = "1",
                                                         .api_key = API_KEY });
         r = embed_ok("direct", inputs, 1);
@@ -343,7 +347,8 @@ START_TEST(test_429_retry_after_is_honoured)
 
         /* a Retry-After past the deadline: no second attempt, a clear error */
         before = fake_openai_requests(fa);
-        fake_openai_set(fa, &(struct fake_openai_mode){ .fail_status = 429, .fail_count = 1,
+        fake_openai_set(fa, &(struct fake_openai_mode){ .fail_status = 429,
+                                                        .fail_count = 1,
                                                         .retry_after = "30",
                                                         .api_key = API_KEY });
         Cairn__Embedding__V1__EmbedReply *none = NULL;
@@ -373,7 +378,8 @@ START_TEST(test_deadline_aborts_upstream_request)
         ck_assert_uint_eq(fake_openai_aborted(fa), aborted + 1);
         healthy();
         ck_assert_double_ge(metric("cairn_embedding_upstream_requests_total{model=\"direct\","
-                                   "code=\"timeout\"}"), 1);
+                                   "code=\"timeout\"}"),
+                            1);
 }
 END_TEST
 
@@ -385,8 +391,8 @@ START_TEST(test_fallback_then_breaker_opens_and_recovers)
         Cairn__Embedding__V1__EmbedReply *r;
         unsigned a;
 
-        fake_openai_set(fa, &(struct fake_openai_mode){ .fail_status = 503, .fail_count = -1,
-                                                        .api_key = API_KEY });
+        fake_openai_set(fa, &(struct fake_openai_mode){
+                                    .fail_status = 503, .fail_count = -1, .api_key = API_KEY });
         r = embed_ok("remote", inputs, 1);
         /* answered by the fallback, and the reply says so */
         ck_assert_str_eq(r->model, "backup");
@@ -399,7 +405,8 @@ START_TEST(test_fallback_then_breaker_opens_and_recovers)
         protobuf_c_message_free_unpacked(&r->base, NULL);
         ck_assert_uint_eq(fake_openai_requests(fa), a);
         ck_assert_double_ge(metric("cairn_embedding_fallbacks_total{model=\"remote\","
-                                   "answered_by=\"backup\"}"), 2);
+                                   "answered_by=\"backup\"}"),
+                            2);
 
         /* the primary recovers; after breaker_open_ms a probe goes through */
         healthy();
@@ -459,7 +466,7 @@ static void pooled_cb(const struct cairn_reply *reply, void *opaque)
 START_TEST(test_concurrent_requests_share_upstream_calls)
 {
         enum { N = 12 };
-        struct pooled_call calls[N];
+        struct pooled_call calls[N] = { 0 };
         unsigned before = fake_openai_requests(fa);
         struct cairn_status st;
 
@@ -469,7 +476,6 @@ START_TEST(test_concurrent_requests_share_upstream_calls)
                 char *inputs[] = { calls[i].text };
                 char key[16];
 
-                memset(&calls[i], 0, sizeof(calls[i]));
                 snprintf(calls[i].text, sizeof(calls[i].text), "pooled %d", i);
                 snprintf(key, sizeof(key), "key-%d", i);
                 req.inputs = inputs;
@@ -500,12 +506,13 @@ END_TEST
 
 START_TEST(test_list_models)
 {
-        Cairn__Embedding__V1__ListModelsRequest req = CAIRN__EMBEDDING__V1__LIST_MODELS_REQUEST__INIT;
+        Cairn__Embedding__V1__ListModelsRequest req =
+                CAIRN__EMBEDDING__V1__LIST_MODELS_REQUEST__INIT;
         ProtobufCMessage *reply = NULL;
         struct cairn_status st;
         cairn_err_t err = cairn_bus_call(client.cli, TOPIC, "tenant", &req.base, NULL,
-                                         &cairn__embedding__v1__list_models_reply__descriptor,
-                                         NULL, &reply, &st);
+                                         &cairn__embedding__v1__list_models_reply__descriptor, NULL,
+                                         &reply, &st);
         Cairn__Embedding__V1__ListModelsReply *r = (Cairn__Embedding__V1__ListModelsReply *)reply;
 
         ck_assert_msg(err == CAIRN_OK, "%s", st.message);

@@ -24,10 +24,11 @@
 
 /* Secrets this run uses; none may appear in any log. They are also in
  * secrets.list, which tests/run.sh greps every log of a whole run for. */
-#define SASL_SECRET "Sasl-Pw-7f3c1e9a0b5d"
+#define SASL_SECRET  "Sasl-Pw-7f3c1e9a0b5d"
 #define REDIS_SECRET "Redis-Pw-26b0d4c8e1f7"
-#define JWT_SECRET  "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ0ZW5hbnQtbG9nIiwicm9sZSI6ImFkbWluIn0." \
-                    "c2lnbmF0dXJlLW9mLXRoZS1sb2ctdGVzdA"
+#define JWT_SECRET                                                              \
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ0ZW5hbnQtbG9nIiwicm9sZSI6ImFkbWluIn0." \
+        "c2lnbmF0dXJlLW9mLXRoZS1sb2ctdGVzdA"
 
 static struct harness_broker broker;
 static struct harness_proc svc;
@@ -36,7 +37,8 @@ static struct harness_client client;
 /* PUT http://127.0.0.1:@p port@p path; the status, body in @p body. */
 static int http_put(int port, const char *path, char *body, size_t size)
 {
-        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+        struct sockaddr_in sa = { .sin_family = AF_INET,
+                                  .sin_port = htons((uint16_t)port),
                                   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
         struct timeval tv = { 3, 0 };
         char buf[4096];
@@ -46,8 +48,10 @@ static int http_put(int port, const char *path, char *body, size_t size)
         ck_assert_int_ge(fd, 0);
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
         ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-        int n = snprintf(buf, sizeof(buf), "PUT %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                         "Content-Length: 0\r\nConnection: close\r\n\r\n", path);
+        int n = snprintf(buf, sizeof(buf),
+                         "PUT %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                         "Content-Length: 0\r\nConnection: close\r\n\r\n",
+                         path);
         ck_assert_int_eq(write(fd, buf, (size_t)n), n);
         for (;;) {
                 ssize_t r = read(fd, buf + len, sizeof(buf) - 1 - len);
@@ -83,8 +87,7 @@ static void write_config(const char *path, const char *level)
         snprintf(tmp, sizeof(tmp), "%s.tmp", path);
         fp = fopen(tmp, "w");
         ck_assert_ptr_nonnull(fp);
-        fprintf(fp, "admin:\n  address: 127.0.0.1\nlog:\n  level: %s\nbus:\n  workers: 2\n",
-                level);
+        fprintf(fp, "admin:\n  address: 127.0.0.1\nlog:\n  level: %s\nbus:\n  workers: 2\n", level);
         fclose(fp);
         ck_assert_int_eq(rename(tmp, path), 0);
 }
@@ -161,17 +164,17 @@ START_TEST(test_log_level_runtime_and_no_secrets)
         snprintf(conf_path, sizeof(conf_path), "%s/embedding.yaml", broker.dir);
         write_config(conf_path, "debug");
         snprintf(env_conf, sizeof(env_conf), "CAIRN_CONFIG=%s", conf_path);
-        harness_service_start(&svc, &broker, "embedding", (const char *[]){
-                env_conf,
-                /* A secret-bearing Kafka setting librdkafka accepts on a
+        harness_service_start(&svc, &broker, "embedding",
+                              (const char *[]){
+                                      env_conf,
+                                      /* A secret-bearing Kafka setting librdkafka accepts on a
                  * plaintext listener, and its configuration dump at debug. */
-                "CAIRN_KAFKA_SASL_USERNAME=cairn-log-test",
-                "CAIRN_KAFKA_SASL_PASSWORD=" SASL_SECRET,
-                "CAIRN_KAFKA_DEBUG=conf",
-                /* A CAIRN_CONF_SECRET setting (unused here: no model wants
+                                      "CAIRN_KAFKA_SASL_USERNAME=cairn-log-test",
+                                      "CAIRN_KAFKA_SASL_PASSWORD=" SASL_SECRET,
+                                      "CAIRN_KAFKA_DEBUG=conf",
+                                      /* A CAIRN_CONF_SECRET setting (unused here: no model wants
                  * the Redis cache, so nothing connects with it). */
-                "CAIRN_REDIS_PASSWORD=" REDIS_SECRET,
-                NULL });
+                                      "CAIRN_REDIS_PASSWORD=" REDIS_SECRET, NULL });
         ck_assert_msg(harness_wait_ready(&svc, 30000), "not ready (see %s)", svc.log_path);
         harness_client_start(&client, &broker, "logtest");
         level_is("debug\n");
@@ -216,8 +219,7 @@ START_TEST(test_log_level_runtime_and_no_secrets)
         ck_assert_int_ge(files, 2); /* the service, this test (and a dev broker) */
         ck_assert_int_eq(count_in_dir(broker.dir, REDIS_SECRET, &files), 0);
         ck_assert_int_eq(count_in_dir(broker.dir, JWT_SECRET, &files), 0);
-        ck_assert_int_eq(count_in_dir(broker.dir, "c2lnbmF0dXJlLW9mLXRoZS1sb2ctdGVzdA", &files),
-                         0);
+        ck_assert_int_eq(count_in_dir(broker.dir, "c2lnbmF0dXJlLW9mLXRoZS1sb2ctdGVzdA", &files), 0);
 }
 END_TEST
 

@@ -90,8 +90,8 @@ START_TEST(test_service_metrics_pass_promtool)
         char *body = NULL, out[8192];
 
         harness_broker_start(&broker, 1);
-        harness_service_start(&svc, &broker, "embedding", (const char *[]){
-                "CAIRN_KAFKA_STATISTICS_INTERVAL_MS=500", NULL });
+        harness_service_start(&svc, &broker, "embedding",
+                              (const char *[]){ "CAIRN_KAFKA_STATISTICS_INTERVAL_MS=500", NULL });
         ck_assert_msg(harness_wait_ready(&svc, 30000), "not ready (see %s)", svc.log_path);
         harness_client_start(&client, &broker, "metricstest");
 

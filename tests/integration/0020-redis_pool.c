@@ -27,9 +27,14 @@ static void setup(void)
         ck_assert_ptr_nonnull(mkdtemp(dir));
         port = harness_free_port();
         harness_redis_start(&server, dir, port);
-        rconf = (struct cairn_redis_conf){ .host = "127.0.0.1", .port = port, .password = "",
-                                           .db = 0, .pool_size = 3, .connect_timeout_ms = 200,
-                                           .command_timeout_ms = 500, .retry_interval_ms = 100 };
+        rconf = (struct cairn_redis_conf){ .host = "127.0.0.1",
+                                           .port = port,
+                                           .password = "",
+                                           .db = 0,
+                                           .pool_size = 3,
+                                           .connect_timeout_ms = 200,
+                                           .command_timeout_ms = 500,
+                                           .retry_interval_ms = 100 };
         metrics = cairn_metrics_new();
         redis = cairn_redis_new(&rconf, metrics);
 }

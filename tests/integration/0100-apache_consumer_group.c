@@ -17,7 +17,7 @@
 #include "harness.h"
 
 #define TOPIC harness_topic("cairn.embedding.v1.requests")
-#define N 1000
+#define N     1000
 
 static struct harness_broker broker;
 static struct harness_proc svc[2];

@@ -24,9 +24,10 @@ static int admin_run(const char *verb, char *out, size_t size)
         size_t len = 0;
         FILE *fp;
 
-        snprintf(cmd, sizeof(cmd),
-                 "env -i CAIRN_KAFKA_BOOTSTRAP_SERVERS='%s' '%s/bin/cairn-admin' topics %s '%s' 2>&1",
-                 broker.bootstrap, harness_build_dir(), verb, yaml_path);
+        snprintf(
+                cmd, sizeof(cmd),
+                "env -i CAIRN_KAFKA_BOOTSTRAP_SERVERS='%s' '%s/bin/cairn-admin' topics %s '%s' 2>&1",
+                broker.bootstrap, harness_build_dir(), verb, yaml_path);
         fp = popen(cmd, "r");
         ck_assert_ptr_nonnull(fp);
         len = fread(out, 1, size - 1, fp);
@@ -71,8 +72,8 @@ static void set_out_of_band(void)
         rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
         ck_assert_msg(rk != NULL, "%s", errstr);
         rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-        rd_kafka_ConfigResource_t *res =
-                rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, harness_topic("adm.a"));
+        rd_kafka_ConfigResource_t *res = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC,
+                                                                     harness_topic("adm.a"));
         rd_kafka_ConfigResource_set_config(res, "min.insync.replicas", "1");
         rd_kafka_ConfigResource_set_config(res, "cleanup.policy", "delete");
         rd_kafka_ConfigResource_set_config(res, "retention.ms", "3600000");

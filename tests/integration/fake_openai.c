@@ -147,8 +147,8 @@ static char *embeddings_body(struct fake_openai *f, json_t *input, bool b64enc, 
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_size, void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_size, void **con_cls)
 {
         struct fake_openai *f = cls;
         struct upload *up = *con_cls;
@@ -197,8 +197,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         pthread_mutex_unlock(&f->lock);
 
         if (key[0]) {
-                const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-                                                               "Authorization");
+                const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
                 char want[300];
 
                 snprintf(want, sizeof(want), "Bearer %s", key);
@@ -243,8 +242,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         }
         if (!root || !json_is_array(input) || json_array_size(input) == 0) {
                 json_decref(root);
-                return respond(c, 400, "{\"error\":{\"message\":\"input must be a non-empty "
-                               "array of strings\"}}", NULL);
+                return respond(c, 400,
+                               "{\"error\":{\"message\":\"input must be a non-empty "
+                               "array of strings\"}}",
+                               NULL);
         }
         snprintf(model, sizeof(model), "%s",
                  json_string_value(json_object_get(root, "model")) ?: "");
@@ -352,14 +353,14 @@ void fake_openai_set(struct fake_openai *f, const struct fake_openai_mode *mode)
         pthread_mutex_unlock(&f->lock);
 }
 
-#define COUNTER(name)                                  \
+#define COUNTER(name)                                      \
         unsigned fake_openai_##name(struct fake_openai *f) \
-        {                                              \
-                unsigned v;                            \
-                pthread_mutex_lock(&f->lock);          \
-                v = f->name;                           \
-                pthread_mutex_unlock(&f->lock);        \
-                return v;                              \
+        {                                                  \
+                unsigned v;                                \
+                pthread_mutex_lock(&f->lock);              \
+                v = f->name;                               \
+                pthread_mutex_unlock(&f->lock);            \
+                return v;                                  \
         }
 COUNTER(requests)
 COUNTER(inputs)

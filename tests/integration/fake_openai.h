@@ -15,14 +15,14 @@ struct fake_openai;
 
 /* What the next requests get. Zero is a healthy server. */
 struct fake_openai_mode {
-        int fail_status;             /* answer this HTTP status ... */
-        int fail_count;              /* ... this many times (-1: until changed) */
-        const char *fail_message;    /* error.message of the failures */
-        const char *retry_after;     /* Retry-After header of the failures, or NULL */
-        int delay_ms;                /* wait before answering */
-        bool malformed;              /* answer 200 with a body that is not JSON */
-        size_t wrong_dim;            /* answer vectors of this size instead */
-        const char *api_key;         /* require "Authorization: Bearer <key>" */
+        int fail_status;          /* answer this HTTP status ... */
+        int fail_count;           /* ... this many times (-1: until changed) */
+        const char *fail_message; /* error.message of the failures */
+        const char *retry_after;  /* Retry-After header of the failures, or NULL */
+        int delay_ms;             /* wait before answering */
+        bool malformed;           /* answer 200 with a body that is not JSON */
+        size_t wrong_dim;         /* answer vectors of this size instead */
+        const char *api_key;      /* require "Authorization: Bearer <key>" */
 };
 
 /* Starts a server giving @p dim-dimensional vectors seeded with @p seed
@@ -39,7 +39,7 @@ void fake_openai_set(struct fake_openai *f, const struct fake_openai_mode *mode)
 unsigned fake_openai_requests(struct fake_openai *f);
 unsigned fake_openai_inputs(struct fake_openai *f);
 unsigned fake_openai_connections(struct fake_openai *f);
-unsigned fake_openai_aborted(struct fake_openai *f);      /* client closed while delayed */
+unsigned fake_openai_aborted(struct fake_openai *f); /* client closed while delayed */
 /* Unix ms of the last two requests' arrival (0 when fewer). */
 void fake_openai_last_times(struct fake_openai *f, int64_t *prev_ms, int64_t *last_ms);
 /* The "model" of the last request, copied into @p buf. */

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <libpq-fe.h>
 #include <librdkafka/rdkafka.h>
 
 #include "cairn/clock.h"
@@ -50,7 +51,9 @@ bool harness_apache(void)
 
 const char *harness_topic(const char *name)
 {
-        static struct { char *name, *topic; } seen[64];
+        static struct {
+                char *name, *topic;
+        } seen[64];
         static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
         const char *t = NULL;
         size_t i;
@@ -65,7 +68,8 @@ const char *harness_topic(const char *name)
         ck_assert_msg(i < 64, "too many distinct topic names");
         if (!seen[i].name) {
                 seen[i].name = strdup(name);
-                if (!seen[i].name || asprintf(&seen[i].topic, "it-%ld.%s", (long)getpid(), name) < 0)
+                if (!seen[i].name ||
+                    asprintf(&seen[i].topic, "it-%ld.%s", (long)getpid(), name) < 0)
                         abort();
         }
         t = seen[i].topic;
@@ -113,7 +117,8 @@ static size_t dev_env(char **env, size_t max)
 
 int harness_free_port(void)
 {
-        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        struct sockaddr_in sa = { .sin_family = AF_INET,
+                                  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
         socklen_t len = sizeof(sa);
         int fd = socket(AF_INET, SOCK_STREAM, 0);
 
@@ -189,29 +194,50 @@ void harness_topic_create(const struct harness_broker *b, const char *name, int 
         apache_create(b->bootstrap, &nt, 1);
 }
 
-/* Creates this test's copies of the topics of deploy/dev/topics.txt on the
- * shared Apache broker, with the same partition counts. */
-static void apache_topics_create(struct harness_broker *b)
+#define DEV_TOPICS_MAX 64
+
+/* The topics the dev broker starts with: those of deploy/kafka/topics.yaml
+ * (cairn-admin topics list, at most 4 partitions each) that belong to a
+ * service this build has, "cairn.<service>.*". Returns how many. */
+static size_t dev_topics(char (*names)[256], int *parts, size_t max)
 {
-        char path[512], line[512], errstr[512];
-        rd_kafka_NewTopic_t *nt[32];
+        char cmd[1200], line[512];
         size_t n = 0;
         FILE *fp;
 
-        snprintf(path, sizeof(path), "%s/deploy/dev/topics.txt", harness_root());
-        fp = fopen(path, "r");
-        ck_assert_msg(fp != NULL, "cannot open %s", path);
-        while (fgets(line, sizeof(line), fp) && n < 32) {
-                char name[256];
-                int parts;
+        snprintf(cmd, sizeof(cmd),
+                 "'%s/bin/cairn-admin' topics list '%s/deploy/kafka/topics.yaml' 4",
+                 harness_build_dir(), harness_root());
+        fp = popen(cmd, "r");
+        ck_assert_msg(fp != NULL, "%s", cmd);
+        while (fgets(line, sizeof(line), fp) && n < max) {
+                char svc[128], bin[700];
 
-                if (line[0] == '#' || sscanf(line, "%255s %d", name, &parts) != 2)
+                if (sscanf(line, "%255s %d", names[n], &parts[n]) != 2 ||
+                    sscanf(names[n], "cairn.%127[^.]", svc) != 1)
                         continue;
-                nt[n] = rd_kafka_NewTopic_new(harness_topic(name), parts, 1, errstr, sizeof(errstr));
-                ck_assert_msg(nt[n] != NULL, "%s", errstr);
-                n++;
+                snprintf(bin, sizeof(bin), "%s/bin/cairn-%s", harness_build_dir(), svc);
+                if (access(bin, X_OK) == 0)
+                        n++;
         }
-        fclose(fp);
+        ck_assert_msg(pclose(fp) == 0 && n > 0, "%s listed no topic", cmd);
+        return n;
+}
+
+/* Creates this test's copies of the dev topics on the shared Apache
+ * broker, with the same partition counts. */
+static void apache_topics_create(struct harness_broker *b)
+{
+        char names[DEV_TOPICS_MAX][256], errstr[512];
+        int parts[DEV_TOPICS_MAX];
+        rd_kafka_NewTopic_t *nt[DEV_TOPICS_MAX];
+        size_t n = dev_topics(names, parts, DEV_TOPICS_MAX);
+
+        for (size_t i = 0; i < n; i++) {
+                nt[i] = rd_kafka_NewTopic_new(harness_topic(names[i]), parts[i], 1, errstr,
+                                              sizeof(errstr));
+                ck_assert_msg(nt[i] != NULL, "%s", errstr);
+        }
         apache_create(b->bootstrap, nt, n);
 }
 
@@ -264,10 +290,11 @@ void harness_broker_up(struct harness_broker *b)
 
 void harness_broker_start(struct harness_broker *b, int brokers)
 {
-        char bin[512], file[512], nb[8], path[512], line[512];
-        char *argv[64];
-        char *topics[32];
-        size_t argc = 0, ntopics = 0;
+        char bin[512], file[512], nb[8];
+        char names[DEV_TOPICS_MAX][256], topics[DEV_TOPICS_MAX][300];
+        int parts[DEV_TOPICS_MAX];
+        char *argv[8 + 2 * DEV_TOPICS_MAX];
+        size_t argc = 0, ntopics;
         FILE *fp;
 
         memset(b, 0, sizeof(*b));
@@ -288,25 +315,14 @@ void harness_broker_start(struct harness_broker *b, int brokers)
         argv[argc++] = nb;
         argv[argc++] = "-f";
         argv[argc++] = file;
-        snprintf(path, sizeof(path), "%s/deploy/dev/topics.txt", harness_root());
-        fp = fopen(path, "r");
-        ck_assert_msg(fp != NULL, "cannot open %s", path);
-        while (fgets(line, sizeof(line), fp) && ntopics < 32) {
-                char name[256];
-                int parts;
-
-                if (line[0] == '#' || sscanf(line, "%255s %d", name, &parts) != 2)
-                        continue;
-                topics[ntopics] = malloc(300);
-                snprintf(topics[ntopics], 300, "%s:%d", name, parts);
+        ntopics = dev_topics(names, parts, DEV_TOPICS_MAX);
+        for (size_t i = 0; i < ntopics; i++) {
+                snprintf(topics[i], sizeof(topics[i]), "%s:%d", names[i], parts[i]);
                 argv[argc++] = "-t";
-                argv[argc++] = topics[ntopics++];
+                argv[argc++] = topics[i];
         }
-        fclose(fp);
         argv[argc] = NULL;
         b->proc.pid = spawn(bin, argv, NULL, b->proc.log_path);
-        for (size_t i = 0; i < ntopics; i++)
-                free(topics[i]);
 
         for (int i = 0; i < 200; i++) {
                 fp = fopen(file, "r");
@@ -339,29 +355,38 @@ void harness_service_start(struct harness_proc *p, const struct harness_broker *
                            const char *service, const char *const *extra_env)
 {
         char bin[512];
+
+        snprintf(bin, sizeof(bin), "%s/bin/cairn-%s", harness_build_dir(), service);
+        harness_service_start_bin(p, b, service, service, bin, extra_env);
+}
+
+void harness_service_start_bin(struct harness_proc *p, const struct harness_broker *b,
+                               const char *service, const char *name, const char *bin,
+                               const char *const *extra_env)
+{
         char *env[64];
-        char *argv[] = { bin, NULL };
+        char *argv[] = { (char *)bin, NULL };
         size_t n;
 
         memset(p, 0, sizeof(*p));
-        snprintf(p->name, sizeof(p->name), "%s", service);
-        snprintf(bin, sizeof(bin), "%s/bin/cairn-%s", harness_build_dir(), service);
-        snprintf(p->log_path, sizeof(p->log_path), "%s/%s.log", b->dir, service);
+        snprintf(p->name, sizeof(p->name), "%s", name);
+        snprintf(p->log_path, sizeof(p->log_path), "%s/%s.log", b->dir, name);
         p->admin_port = harness_free_port();
 
         n = dev_env(env, 40);
-        if (asprintf(&env[n++], "CAIRN_CONFIG=%s/deploy/dev/%s.yaml", harness_root(), service) < 0 ||
+        if (asprintf(&env[n++], "CAIRN_CONFIG=%s/deploy/dev/%s.yaml", harness_root(), service) <
+                    0 ||
             asprintf(&env[n++], "CAIRN_KAFKA_BOOTSTRAP_SERVERS=%s", b->bootstrap) < 0 ||
             asprintf(&env[n++], "CAIRN_ADMIN_PORT=%d", p->admin_port) < 0)
                 abort();
         if (b->apache) {
-                char name[128];
+                char topic[128];
 
-                snprintf(name, sizeof(name), "cairn.%s.v1.requests", service);
-                if (asprintf(&env[n++], "CAIRN_BUS_REQUEST_TOPIC=%s", harness_topic(name)) < 0)
+                snprintf(topic, sizeof(topic), "cairn.%s.v1.requests", service);
+                if (asprintf(&env[n++], "CAIRN_BUS_REQUEST_TOPIC=%s", harness_topic(topic)) < 0)
                         abort();
-                snprintf(name, sizeof(name), "cairn.%s", service);
-                if (asprintf(&env[n++], "CAIRN_BUS_GROUP=%s", harness_topic(name)) < 0)
+                snprintf(topic, sizeof(topic), "cairn.%s", service);
+                if (asprintf(&env[n++], "CAIRN_BUS_GROUP=%s", harness_topic(topic)) < 0)
                         abort();
         }
         for (size_t i = 0; extra_env && extra_env[i] && n < 62; i++)
@@ -437,7 +462,8 @@ void harness_proc_kill(struct harness_proc *p)
 
 int harness_http_get(int port, const char *path, char **body, int timeout_ms)
 {
-        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+        struct sockaddr_in sa = { .sin_family = AF_INET,
+                                  .sin_port = htons((uint16_t)port),
                                   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
         char req[512];
         char *buf = NULL;
@@ -573,8 +599,8 @@ double harness_metric(int port, const char *name)
 void harness_redis_start(struct harness_proc *p, const char *dir, int port)
 {
         char bin[] = "redis-server", sport[16], log[512], cmd[128];
-        char *argv[] = { bin, "--bind", "127.0.0.1", "--port", sport, "--dir", (char *)dir,
-                         "--save", "", "--appendonly", "no", NULL };
+        char *argv[] = { bin,         "--bind", "127.0.0.1", "--port",       sport, "--dir",
+                         (char *)dir, "--save", "",          "--appendonly", "no",  NULL };
 
         memset(p, 0, sizeof(*p));
         snprintf(p->name, sizeof(p->name), "redis");
@@ -630,8 +656,7 @@ void harness_pg_start(struct harness_pg *pg, const char *state)
         snprintf(cmd, sizeof(cmd), "'%s/deploy/dev/pg.sh' start '%s' %d fast", harness_root(),
                  state, pg->port);
         ck_assert_msg(harness_sh(out, sizeof(out), cmd) == 0, "%s: %s", cmd, out);
-        snprintf(pg->url, sizeof(pg->url), "postgresql://postgres@127.0.0.1:%d/postgres",
-                 pg->port);
+        snprintf(pg->url, sizeof(pg->url), "postgresql://postgres@127.0.0.1:%d/postgres", pg->port);
 }
 
 void harness_pg_stop(struct harness_pg *pg)
@@ -643,6 +668,98 @@ void harness_pg_stop(struct harness_pg *pg)
         snprintf(cmd, sizeof(cmd), "'%s/deploy/dev/pg.sh' stop '%s'", harness_root(), pg->state);
         ck_assert_msg(harness_sh(out, sizeof(out), cmd) == 0, "%s: %s", cmd, out);
         pg->state[0] = '\0';
+}
+
+/* The server of a test binary run alone, and the process that started it
+ * (children forked by the test inherit the atexit handler). */
+static struct harness_pg own_pg;
+static pid_t own_pg_pid;
+
+static void own_pg_stop(void)
+{
+        char cmd[1200];
+
+        if (getpid() != own_pg_pid || !own_pg.state[0])
+                return;
+        snprintf(cmd, sizeof(cmd), "'%s/deploy/dev/pg.sh' stop '%s' >/dev/null 2>&1",
+                 harness_root(), own_pg.state);
+        if (system(cmd) != 0)
+                fprintf(stderr, "harness: stopping the PostgreSQL in %s failed\n", own_pg.state);
+        own_pg.state[0] = '\0';
+}
+
+static void pg_quiet(void *opaque, const char *message)
+{
+        (void)opaque;
+        (void)message;
+}
+
+int harness_pg_scalar(const char *url, const char *sql, char *out, size_t size)
+{
+        char sink[1];
+        PGconn *pq = PQconnectdb(url);
+        PGresult *r;
+        int rc = -1;
+
+        if (!out || size == 0) {
+                out = sink;
+                size = sizeof(sink);
+        }
+        out[0] = '\0';
+        if (PQstatus(pq) != CONNECTION_OK) {
+                snprintf(out, size, "%s", PQerrorMessage(pq));
+                PQfinish(pq);
+                return -1;
+        }
+        PQsetNoticeProcessor(pq, pg_quiet, NULL);
+        r = PQexec(pq, sql);
+        switch (PQresultStatus(r)) {
+        case PGRES_TUPLES_OK:
+        case PGRES_COMMAND_OK:
+                rc = 0;
+                if (PQntuples(r) > 0 && PQnfields(r) > 0 && !PQgetisnull(r, 0, 0))
+                        snprintf(out, size, "%s", PQgetvalue(r, 0, 0));
+                break;
+        default:
+                snprintf(out, size, "%s", PQresultErrorMessage(r));
+                break;
+        }
+        PQclear(r);
+        PQfinish(pq);
+        return rc;
+}
+
+void harness_pg_database(char *url, size_t size)
+{
+        static int n;
+        const char *shared = getenv("TESTS_PG_URL");
+        const char *server = shared;
+        char sql[256], name[64], out[512];
+        const char *slash;
+
+        if (!shared || !shared[0]) {
+                if (!own_pg.state[0]) {
+                        const char *tmp = getenv("TMPDIR");
+                        char state[512];
+
+                        snprintf(state, sizeof(state), "%s/pg-%d", tmp && tmp[0] ? tmp : "/tmp",
+                                 (int)getpid());
+                        own_pg_pid = getpid();
+                        atexit(own_pg_stop);
+                        harness_pg_start(&own_pg, state);
+                }
+                server = own_pg.url;
+        }
+        snprintf(name, sizeof(name), "it_%d_%d", (int)getpid(), ++n);
+        /* A database left by an earlier run of a process with this pid goes first. */
+        snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s", name);
+        ck_assert_msg(harness_pg_scalar(server, sql, out, sizeof(out)) == 0, "%s: %s", sql, out);
+        snprintf(sql, sizeof(sql), "CREATE DATABASE %s TEMPLATE template0", name);
+        ck_assert_msg(harness_pg_scalar(server, sql, out, sizeof(out)) == 0, "%s: %s", sql, out);
+        /* The server's URL names its maintenance database last: swap it. */
+        slash = strrchr(server, '/');
+        ck_assert_msg(slash != NULL, "TESTS_PG_URL %s names no database", server);
+        snprintf(url, size, "%.*s/%s", (int)(slash - server), server, name);
 }
 
 void harness_samples_init(struct harness_samples *s, size_t cap)

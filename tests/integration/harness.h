@@ -21,15 +21,15 @@ struct harness_proc {
         char name[64];
         char log_path[512];
         int admin_port;
-        int port;          /* the port a non-Cairn server (Redis) listens on */
+        int port; /* the port a non-Cairn server (Redis) listens on */
 };
 
 struct harness_broker {
         struct harness_proc proc;
         char bootstrap[512];
         char dir[256];
-        bool apache;                 /* the shared Apache Kafka broker of the pass */
-        bool down;                   /* taken down by harness_broker_down() */
+        bool apache; /* the shared Apache Kafka broker of the pass */
+        bool down;   /* taken down by harness_broker_down() */
 };
 
 /* Starts a dev broker with @p brokers brokers; aborts the test on failure.
@@ -70,6 +70,12 @@ void harness_topic_create(const struct harness_broker *b, const char *name, int 
  * benchmarks' batching profile: "CAIRN_KAFKA_LINGER_MS=1"). */
 void harness_service_start(struct harness_proc *p, const struct harness_broker *b,
                            const char *service, const char *const *extra_env);
+/* The same with the binary @p bin, another build of @p service (a baseline
+ * to compare with), named @p name and logging to @p name.log in the
+ * broker's directory. */
+void harness_service_start_bin(struct harness_proc *p, const struct harness_broker *b,
+                               const char *service, const char *name, const char *bin,
+                               const char *const *extra_env);
 
 /* Waits until /readyz answers 200; false after @p timeout_ms. */
 bool harness_wait_ready(const struct harness_proc *p, int timeout_ms);
@@ -129,12 +135,25 @@ void harness_redis_start(struct harness_proc *p, const char *dir, int port);
  * any checkout path works. */
 struct harness_pg {
         char state[512];
-        char url[256];     /* postgresql://postgres@127.0.0.1:PORT/postgres */
+        char url[256]; /* postgresql://postgres@127.0.0.1:PORT/postgres */
         int port;
 };
 void harness_pg_start(struct harness_pg *pg, const char *state);
 /* Stops it and deletes its data directory. */
 void harness_pg_stop(struct harness_pg *pg);
+
+/* Creates a database of the calling test's own (it_<pid>_<n>, a new one on
+ * each call) and writes its URL into @p url. The server is the one
+ * tests/run.sh shares between the tests of a run (TESTS_PG_URL); a test
+ * binary run alone starts a server of its own under $TMPDIR at the first
+ * call, stopped when the process exits. Aborts the test on failure. */
+void harness_pg_database(char *url, size_t size);
+
+/* Runs @p sql (one or more statements) on @p url over a connection of its
+ * own and writes the first column of the first row of the last result as
+ * text into @p out ("" when there is no row or it is NULL; @p out may be
+ * NULL). Returns 0, or -1 with the error in @p out. */
+int harness_pg_scalar(const char *url, const char *sql, char *out, size_t size);
 
 /* Runs @p cmd with sh -c, its stdout and stderr into @p out (up to
  * @p size - 1 bytes, NUL-terminated; may be NULL); returns its exit status

@@ -37,9 +37,9 @@ static void attr_value(json_t *v, char *out, size_t size)
         if ((x = json_object_get(v, "stringValue")))
                 copy_str(out, size, x);
         else if ((x = json_object_get(v, "intValue")))
-                json_is_string(x) ? copy_str(out, size, x)
-                                  : (void)snprintf(out, size, "%lld",
-                                                   (long long)json_integer_value(x));
+                json_is_string(x)
+                        ? copy_str(out, size, x)
+                        : (void)snprintf(out, size, "%lld", (long long)json_integer_value(x));
         else if ((x = json_object_get(v, "boolValue")))
                 snprintf(out, size, "%s", json_is_true(x) ? "true" : "false");
 }
@@ -57,14 +57,16 @@ static void add_span(struct otlp_receiver *r, const char *service, json_t *js)
         copy_str(s.parent_span_id, sizeof(s.parent_span_id), json_object_get(js, "parentSpanId"));
         copy_str(s.name, sizeof(s.name), json_object_get(js, "name"));
         s.kind = (int)json_integer_value(json_object_get(js, "kind"));
-        s.status_code = (int)json_integer_value(json_object_get(json_object_get(js, "status"), "code"));
+        s.status_code = (int)json_integer_value(
+                json_object_get(json_object_get(js, "status"), "code"));
         copy_str(s.status_msg, sizeof(s.status_msg),
                  json_object_get(json_object_get(js, "status"), "message"));
         json_array_foreach(json_object_get(js, "attributes"), i, a) {
                 if (s.nattrs == OTLP_MAX_ATTRS)
                         break;
                 copy_str(s.attr_key[s.nattrs], sizeof(s.attr_key[0]), json_object_get(a, "key"));
-                attr_value(json_object_get(a, "value"), s.attr_val[s.nattrs], sizeof(s.attr_val[0]));
+                attr_value(json_object_get(a, "value"), s.attr_val[s.nattrs],
+                           sizeof(s.attr_val[0]));
                 s.nattrs++;
         }
         if (r->nspans == r->cap) {
@@ -108,11 +110,14 @@ static bool ingest(struct otlp_receiver *r, const char *body, size_t len)
                 json_t *a;
                 size_t m;
 
-                json_array_foreach(json_object_get(json_object_get(rs, "resource"), "attributes"), m, a)
+                json_array_foreach(json_object_get(json_object_get(rs, "resource"), "attributes"),
+                                   m, a)
                         if (json_is_string(json_object_get(a, "key")) &&
-                            strcmp(json_string_value(json_object_get(a, "key")), "service.name") == 0)
+                            strcmp(json_string_value(json_object_get(a, "key")), "service.name") ==
+                                    0)
                                 copy_str(service, sizeof(service),
-                                         json_object_get(json_object_get(a, "value"), "stringValue"));
+                                         json_object_get(json_object_get(a, "value"),
+                                                         "stringValue"));
                 json_array_foreach(json_object_get(rs, "scopeSpans"), j, ss)
                         json_array_foreach(json_object_get(ss, "spans"), k, sp) {
                                 add_span(r, service, sp);
@@ -198,7 +203,8 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 void otlp_receiver_start(struct otlp_receiver *r, bool keep)
 {
-        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = 0,
+        struct sockaddr_in sa = { .sin_family = AF_INET,
+                                  .sin_port = 0,
                                   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
         const union MHD_DaemonInfo *info;
 

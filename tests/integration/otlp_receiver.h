@@ -13,10 +13,10 @@
 /* One received span; attribute values are text (ints in decimal, bools as
  * "true"/"false"). */
 struct otlp_span {
-        char service[64];             /* resource service.name */
+        char service[64]; /* resource service.name */
         char trace_id[33];
         char span_id[17];
-        char parent_span_id[17];      /* "" for a root */
+        char parent_span_id[17]; /* "" for a root */
         char name[256];
         int kind;
         int status_code;
@@ -29,11 +29,11 @@ struct otlp_span {
 struct otlp_receiver {
         struct MHD_Daemon *daemon;
         int port;
-        bool keep;                    /* false: only count spans (benchmarks) */
+        bool keep; /* false: only count spans (benchmarks) */
         pthread_mutex_t lock;
         struct otlp_span *spans;
         size_t nspans, cap;
-        size_t counted;               /* spans received, kept or not */
+        size_t counted; /* spans received, kept or not */
         size_t requests, bad_requests;
 };
 

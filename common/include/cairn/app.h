@@ -22,7 +22,7 @@ struct cairn_base_conf {
 extern const struct cairn_conf_item cairn_base_conf_items[];
 
 struct cairn_app {
-        const char *service;          /* borrowed, e.g. "embedding" */
+        const char *service; /* borrowed, e.g. "embedding" */
         struct cairn_conf *conf;
         struct cairn_base_conf base;
         struct cairn_bus_conf bus_conf;

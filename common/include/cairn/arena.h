@@ -10,8 +10,8 @@ struct cairn_arena_block;
 
 struct cairn_arena {
         struct cairn_arena_block *head;
-        size_t used;       /* bytes handed out since the last reset */
-        size_t max;        /* allocation beyond this fails (returns NULL) */
+        size_t used; /* bytes handed out since the last reset */
+        size_t max;  /* allocation beyond this fails (returns NULL) */
         ProtobufCAllocator pbc;
 };
 

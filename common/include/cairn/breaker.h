@@ -26,12 +26,12 @@ enum cairn_breaker_state {
 };
 
 struct cairn_breaker_conf {
-        int failures;             /* consecutive failures that open it; 0: no such rule */
-        double failure_rate;      /* 0..1 over the window that opens it; 0: no such rule */
-        int window;               /* calls the rate is computed over (1..1024) */
-        int min_calls;            /* calls needed in the window before the rate counts */
-        int64_t open_ms;          /* how long it stays open before probing */
-        int half_open_probes;     /* calls let through while half-open (>= 1) */
+        int failures;         /* consecutive failures that open it; 0: no such rule */
+        double failure_rate;  /* 0..1 over the window that opens it; 0: no such rule */
+        int window;           /* calls the rate is computed over (1..1024) */
+        int min_calls;        /* calls needed in the window before the rate counts */
+        int64_t open_ms;      /* how long it stays open before probing */
+        int half_open_probes; /* calls let through while half-open (>= 1) */
 };
 
 /* Milliseconds on a monotonic clock. */

@@ -8,11 +8,11 @@
 #include <stddef.h>
 
 struct cairn_buf {
-        char *p;       /* NULL until the first byte; owned, free with cairn_buf_cleanup() */
-        size_t len;    /* bytes held, excluding the NUL */
+        char *p;    /* NULL until the first byte; owned, free with cairn_buf_cleanup() */
+        size_t len; /* bytes held, excluding the NUL */
         size_t cap;
-        size_t max;    /* 0: unbounded; else the most bytes the buffer may hold */
-        bool oom;      /* an append failed (no memory or over max): the content is incomplete */
+        size_t max; /* 0: unbounded; else the most bytes the buffer may hold */
+        bool oom;   /* an append failed (no memory or over max): the content is incomplete */
 };
 
 /* Appends @p n bytes of @p s. After a failure (oom set) every later append
@@ -23,7 +23,12 @@ void cairn_buf_add(struct cairn_buf *b, const void *s, size_t n);
 void cairn_buf_adds(struct cairn_buf *b, const char *s);
 
 /* Appends printf-formatted text. */
-void cairn_buf_printf(struct cairn_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cairn_buf_printf(struct cairn_buf *b, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
+
+/* Appends @p s as a JSON string literal, quotes included, escaping what
+ * JSON requires. @p s must be valid UTF-8 (checked by whoever made it). */
+void cairn_buf_add_json_string(struct cairn_buf *b, const char *s);
 
 /* Makes room for @p more bytes ahead of a run of appends (optional). */
 void cairn_buf_reserve(struct cairn_buf *b, size_t more);

@@ -32,9 +32,9 @@ struct cairn_resilience_conf;
 
 /* Runtime settings, loaded through cairn_bus_conf_items (section "bus"). */
 struct cairn_bus_conf {
-        const char *request_topic;   /* default cairn.<service>.v1.requests */
-        const char *group;           /* default cairn.<service> */
-        const char *reply_topic;     /* client side; default cairn.<service>.replies */
+        const char *request_topic; /* default cairn.<service>.v1.requests */
+        const char *group;         /* default cairn.<service> */
+        const char *reply_topic;   /* client side; default cairn.<service>.replies */
         long long workers;
         long long queue_max;         /* messages queued per worker before fetching pauses */
         long long grace_ms;          /* SIGTERM drain budget */
@@ -51,13 +51,13 @@ extern const struct cairn_conf_item cairn_bus_conf_items[];
  * lives until the handler returns; allocate replies from @p arena. */
 struct cairn_request {
         const struct cairn_msg_headers *hdrs;
-        const char *key;             /* NUL-terminated copy of the message key ("" if none) */
-        const char *authorization;   /* raw authorization header or NULL */
+        const char *key;           /* NUL-terminated copy of the message key ("" if none) */
+        const char *authorization; /* raw authorization header or NULL */
         const char *topic;
         int32_t partition;
         int64_t offset;
         struct cairn_arena *arena;
-        void *opaque;                /* the opaque given to cairn_bus_new() */
+        void *opaque; /* the opaque given to cairn_bus_new() */
 };
 
 /* Handles one decoded request. On success sets *@p reply to a message
@@ -103,24 +103,24 @@ void cairn_bus_free(struct cairn_bus *bus);
 
 struct cairn_bus_client;
 
+/* How a call is made. A call made while handling a request passes the
+ * request's deadline on (deadline_ms = req->hdrs->deadline_ms) and, when the
+ * caller's credentials should go along, req->authorization. Its trace
+ * context needs nothing when tracing is on (the call's span is a child of
+ * the handler's, the thread's current span); with tracing off, traceparent
+ * and tracestate from req->hdrs forward the caller's as received. */
 struct cairn_call_opts {
-        int64_t timeout_ms;          /* 0: bconf->call_timeout_ms */
-        int64_t deadline_ms;         /* absolute unix ms; 0: now + timeout. The earlier wins */
-        const char *ce_id;           /* reuse on retry; NULL: a new UUID */
-        const char *authorization;   /* forwarded caller credentials, or NULL */
-        const char *traceparent;     /* W3C trace context to forward, or NULL */
+        int64_t timeout_ms;        /* 0: bconf->call_timeout_ms */
+        int64_t deadline_ms;       /* absolute unix ms; 0: now + timeout. The earlier wins */
+        const char *ce_id;         /* reuse on retry; NULL: a new UUID */
+        const char *authorization; /* forwarded caller credentials, or NULL */
+        const char *traceparent;   /* W3C trace context to forward, or NULL */
         const char *tracestate;
-        const char *request_id;      /* the HTTP X-Request-ID, sent as cairn_request_id, or NULL */
-        bool no_wait;                /* no reply partition assigned (a rebalance): fail at once
-                                      * with UNAVAILABLE instead of blocking (event loops) */
+        const char *request_id; /* the HTTP X-Request-ID, sent as cairn_request_id, or NULL */
+        /* No reply partition assigned (a rebalance): fail at once with
+         * UNAVAILABLE instead of blocking (event loops). */
+        bool no_wait;
 };
-
-/* Options for a call made while handling @p req: its deadline (cairn_deadline)
- * and authorization go along, and so does its trace context as received
- * (traceparent/tracestate; tracing may replace them with a child span's).
- * Everything is borrowed from @p req and lives as long as the handler runs;
- * timeout_ms and ce_id stay 0/NULL (a new logical request). */
-void cairn_call_opts_from_request(const struct cairn_request *req, struct cairn_call_opts *opts);
 
 /* The outcome of a call. On CAIRN_OK payload holds the reply bytes and
  * ce_type its type; otherwise st says why (a Status reply, a timeout, a
@@ -129,7 +129,7 @@ struct cairn_reply {
         cairn_err_t err;
         struct cairn_status st;
         char ce_type[CAIRN_HEADER_MAX + 1];
-        const uint8_t *payload;      /* borrowed: valid only during the callback */
+        const uint8_t *payload; /* borrowed: valid only during the callback */
         size_t len;
 };
 
@@ -142,7 +142,8 @@ typedef void (*cairn_call_cb)(const struct cairn_reply *reply, void *opaque);
  * topic and group derive from bconf->reply_topic). Blocks until the reply
  * topic has a partition assigned or @p bconf->call_timeout_ms passes.
  * Arguments are borrowed as for cairn_bus_new(). */
-struct cairn_bus_client *cairn_bus_client_new(const char *service, const struct cairn_bus_conf *bconf,
+struct cairn_bus_client *cairn_bus_client_new(const char *service,
+                                              const struct cairn_bus_conf *bconf,
                                               const struct cairn_conf *conf,
                                               struct cairn_metrics *metrics, char *errstr,
                                               size_t errstr_size);

@@ -5,8 +5,8 @@
 
 #include <stdint.h>
 
-int64_t cairn_now_ms(void);   /* realtime, unix milliseconds */
-int64_t cairn_mono_us(void);  /* monotonic microseconds */
+int64_t cairn_now_ms(void);  /* realtime, unix milliseconds */
+int64_t cairn_mono_us(void); /* monotonic microseconds */
 
 /* RFC 3339 UTC time with milliseconds, e.g. 2026-11-23T16:30:07.123Z. */
 void cairn_rfc3339(int64_t unix_ms, char out[32]);

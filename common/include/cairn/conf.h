@@ -28,19 +28,40 @@ enum cairn_conf_type {
 #define CAIRN_CONF_RELOAD   0x4 /* may change at runtime (documented as such) */
 
 struct cairn_conf_item {
-        const char *name;          /* dotted path, e.g. "bus.workers" */
+        const char *name; /* dotted path, e.g. "bus.workers" */
         enum cairn_conf_type type;
-        const char *def;           /* default in YAML spelling; NULL if none */
-        double min, max;           /* inclusive bounds for INT/DOUBLE; ignored when min > max */
+        const char *def; /* default in YAML spelling; NULL if none */
+        double min, max; /* inclusive bounds for INT/DOUBLE; ignored when min > max */
         int flags;
-        size_t offset;             /* offsetof() of the value in the section's struct */
-        const char *desc;          /* one line for docs/config.md */
+        size_t offset;    /* offsetof() of the value in the section's struct */
+        const char *desc; /* one line for docs/config.md */
 };
+
+/* One row of a table, in the one shape every table uses: name, type,
+ * default, bounds, flags, the field of the struct CAIRN_CONF_STRUCT names
+ * (defined by the file before its table), description:
+ *
+ *   #define CAIRN_CONF_STRUCT struct cairn_redis_conf
+ *   static const struct cairn_conf_item items[] = {
+ *           CAIRN_CONF_ROW("redis.port", CAIRN_CONF_INT, "6379", 1, 65535, 0, port,
+ *                          "Redis server port"),
+ *           CAIRN_CONF_END,
+ *   };
+ */
+#define CAIRN_CONF_ROW(name, type, def, min, max, flags, field, desc)                             \
+        {                                                                                         \
+                (name), (type), (def), (min), (max), (flags), offsetof(CAIRN_CONF_STRUCT, field), \
+                        (desc)                                                                    \
+        }
+#define CAIRN_CONF_END                          \
+        {                                       \
+                NULL, 0, NULL, 0, 0, 0, 0, NULL \
+        }
 
 /* A table and the struct its values are written into. Tables end with an
  * item whose name is NULL. */
 struct cairn_conf_section {
-        const char *title;         /* heading in docs/config.md, e.g. "Runtime" */
+        const char *title; /* heading in docs/config.md, e.g. "Runtime" */
         const struct cairn_conf_item *items;
         void *target;
         /* Optional: checks that span several keys, run once every value is

@@ -9,31 +9,31 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define CAIRN_H_SPECVERSION  "ce_specversion"
-#define CAIRN_H_ID           "ce_id"
-#define CAIRN_H_SOURCE       "ce_source"
-#define CAIRN_H_TYPE         "ce_type"
-#define CAIRN_H_TIME         "ce_time"
-#define CAIRN_H_CONTENT_TYPE "content-type"
-#define CAIRN_H_TRACEPARENT  "traceparent"
-#define CAIRN_H_TRACESTATE   "tracestate"
+#define CAIRN_H_SPECVERSION   "ce_specversion"
+#define CAIRN_H_ID            "ce_id"
+#define CAIRN_H_SOURCE        "ce_source"
+#define CAIRN_H_TYPE          "ce_type"
+#define CAIRN_H_TIME          "ce_time"
+#define CAIRN_H_CONTENT_TYPE  "content-type"
+#define CAIRN_H_TRACEPARENT   "traceparent"
+#define CAIRN_H_TRACESTATE    "tracestate"
 #define CAIRN_H_AUTHORIZATION "authorization"
-#define CAIRN_H_REQUEST_ID   "cairn_request_id"
-#define CAIRN_H_REPLY_TO     "cairn_reply_to"
-#define CAIRN_H_REPLY_PART   "cairn_reply_partition"
-#define CAIRN_H_DEADLINE     "cairn_deadline"
-#define CAIRN_H_CORRELATION  "cairn_correlation_id"
-#define CAIRN_H_DLQ_REASON   "cairn_dlq_reason"
-#define CAIRN_H_DLQ_CODE     "cairn_dlq_code"
-#define CAIRN_H_DLQ_TOPIC    "cairn_dlq_topic"
+#define CAIRN_H_REQUEST_ID    "cairn_request_id"
+#define CAIRN_H_REPLY_TO      "cairn_reply_to"
+#define CAIRN_H_REPLY_PART    "cairn_reply_partition"
+#define CAIRN_H_DEADLINE      "cairn_deadline"
+#define CAIRN_H_CORRELATION   "cairn_correlation_id"
+#define CAIRN_H_DLQ_REASON    "cairn_dlq_reason"
+#define CAIRN_H_DLQ_CODE      "cairn_dlq_code"
+#define CAIRN_H_DLQ_TOPIC     "cairn_dlq_topic"
 #define CAIRN_H_DLQ_PARTITION "cairn_dlq_partition"
-#define CAIRN_H_DLQ_OFFSET   "cairn_dlq_offset"
+#define CAIRN_H_DLQ_OFFSET    "cairn_dlq_offset"
 
 #define CAIRN_CONTENT_TYPE_PROTOBUF "application/protobuf"
-#define CAIRN_STATUS_TYPE "cairn.v1.Status"
+#define CAIRN_STATUS_TYPE           "cairn.v1.Status"
 
-#define CAIRN_HEADER_MAX 256     /* longest value we keep (bytes, excluding NUL) */
-#define CAIRN_AUTH_MAX   8192    /* longest authorization value we keep */
+#define CAIRN_HEADER_MAX 256  /* longest value we keep (bytes, excluding NUL) */
+#define CAIRN_AUTH_MAX   8192 /* longest authorization value we keep */
 
 /* What the runtime needs from a message's headers, copied out and
  * NUL-terminated. Absent values are empty strings; reply_partition is -1 and
@@ -47,7 +47,7 @@ struct cairn_msg_headers {
         char reply_to[CAIRN_HEADER_MAX + 1];
         char correlation_id[CAIRN_HEADER_MAX + 1];
         char traceparent[64];
-        char tracestate[512 + 1];    /* W3C: at least 512 characters are forwarded */
+        char tracestate[512 + 1]; /* W3C: at least 512 characters are forwarded */
         int32_t reply_partition;
         int64_t deadline_ms;
 };

@@ -49,10 +49,10 @@ void cairn_log_write(enum cairn_log_level level, const char *fac, const char *fm
 void cairn_log_vwrite(enum cairn_log_level level, const char *fac, const char *fmt, va_list ap);
 
 /* The level is checked before the arguments are formatted. */
-#define cairn_log(LVL, FAC, ...)                                                   \
-        do {                                                                       \
-                if (CAIRN_LOG_##LVL >= cairn_log_get_level())                      \
-                        cairn_log_write(CAIRN_LOG_##LVL, FAC, __VA_ARGS__);        \
+#define cairn_log(LVL, FAC, ...)                                            \
+        do {                                                                \
+                if (CAIRN_LOG_##LVL >= cairn_log_get_level())               \
+                        cairn_log_write(CAIRN_LOG_##LVL, FAC, __VA_ARGS__); \
         } while (0)
 
 #endif

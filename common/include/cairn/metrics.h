@@ -12,9 +12,9 @@
 
 #define CAIRN_METRIC_MAX_LABELS 4
 
-struct cairn_metrics;  /* a registry */
-struct cairn_metric;   /* a family: name, help, type, label names */
-struct cairn_series;   /* one set of label values of a family */
+struct cairn_metrics; /* a registry */
+struct cairn_metric;  /* a family: name, help, type, label names */
+struct cairn_series;  /* one set of label values of a family */
 
 struct cairn_metrics *cairn_metrics_new(void);
 void cairn_metrics_free(struct cairn_metrics *reg);
@@ -37,9 +37,9 @@ struct cairn_metric *cairn_metrics_histogram(struct cairn_metrics *reg, const ch
 struct cairn_series *cairn_metric_series(struct cairn_metric *m, const char *const *values);
 
 void cairn_series_inc(struct cairn_series *s);
-void cairn_series_add(struct cairn_series *s, double v);       /* counters: v >= 0 */
-void cairn_series_set(struct cairn_series *s, double v);       /* gauges */
-void cairn_series_observe(struct cairn_series *s, double v);   /* histograms */
+void cairn_series_add(struct cairn_series *s, double v);     /* counters: v >= 0 */
+void cairn_series_set(struct cairn_series *s, double v);     /* gauges */
+void cairn_series_observe(struct cairn_series *s, double v); /* histograms */
 
 /* Look-up-and-update shorthands. */
 void cairn_metric_inc_l(struct cairn_metric *m, const char *const *values);

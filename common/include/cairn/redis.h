@@ -22,9 +22,9 @@ struct cairn_metrics;
 struct cairn_redis_conf {
         const char *host;
         long long port;
-        const char *password;        /* secret; empty: no AUTH */
+        const char *password; /* secret; empty: no AUTH */
         long long db;
-        long long pool_size;         /* connections kept open at most */
+        long long pool_size; /* connections kept open at most */
         long long connect_timeout_ms;
         long long command_timeout_ms;
         long long retry_interval_ms; /* after a failure, no new connect before this */
@@ -57,7 +57,7 @@ redisReply *cairn_redis_commandargv(struct cairn_redis *redis, int argc, const c
 
 /* A Lua script known by its SHA-1, computed once by cairn_redis_script_init(). */
 struct cairn_redis_script {
-        const char *source;          /* borrowed, usually a string literal */
+        const char *source; /* borrowed, usually a string literal */
         char sha1[41];
 };
 

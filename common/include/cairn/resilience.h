@@ -38,12 +38,12 @@ int64_t cairn_deadline_min(int64_t a, int64_t b);
 /* One dependency's settings; loaded from the section that
  * cairn_resilience_conf_section() returns. */
 struct cairn_resilience_conf {
-        char dependency[64];          /* set by cairn_resilience_conf_init, not loaded */
+        char dependency[64]; /* set by cairn_resilience_conf_init, not loaded */
         char title[96];
         long long max_attempts;
         long long base_ms;
         long long cap_ms;
-        const char *retry_on;         /* lives as long as the loaded configuration */
+        const char *retry_on; /* lives as long as the loaded configuration */
         long long breaker_failures;
         double breaker_failure_rate;
         long long breaker_window;
@@ -52,7 +52,7 @@ struct cairn_resilience_conf {
         long long breaker_half_open_probes;
         long long max_concurrent;
         long long timeout_ms;
-        uint32_t retry_mask;          /* retry_on parsed by the section's check */
+        uint32_t retry_mask; /* retry_on parsed by the section's check */
 };
 
 /* Sets @p rconf's name and fills it with the built-in defaults (the same as

@@ -15,10 +15,10 @@
 #include "cairn/err.h"
 
 struct cairn_retry_policy {
-        int max_attempts;       /* attempts in all, the first included; 1 = never retry */
-        int64_t base_ms;        /* backoff ceiling of the first retry */
-        int64_t cap_ms;         /* the ceiling never grows past this */
-        uint32_t retry_on;      /* bit (1u << code) per retryable cairn_err_t */
+        int max_attempts;  /* attempts in all, the first included; 1 = never retry */
+        int64_t base_ms;   /* backoff ceiling of the first retry */
+        int64_t cap_ms;    /* the ceiling never grows past this */
+        uint32_t retry_on; /* bit (1u << code) per retryable cairn_err_t */
 };
 
 /* A source of uniformly distributed 64-bit numbers. */
@@ -51,7 +51,7 @@ int64_t cairn_retry_next(const struct cairn_retry_policy *p, int attempts, cairn
                          int64_t remaining_ms, int64_t need_ms, cairn_rand_fn rand, void *opaque);
 
 /* Parses a comma-separated list of gRPC code names ("UNAVAILABLE,
- * DEADLINE_EXCEEDED"; spaces allowed, empty means none) into a retry_on
+ * DEADLINE_EXCEEDED"; cairn/strlist.h, empty means none) into a retry_on
  * mask. Returns 0, or -1 with the offending name in @p errstr. */
 int cairn_retry_parse_codes(const char *list, uint32_t *mask, char *errstr, size_t errstr_size);
 

@@ -13,8 +13,8 @@
 struct cairn_status {
         cairn_err_t code;
         char message[CAIRN_STATUS_MSG_MAX];
-        char field[128];   /* e.g. "inputs[3]"; empty when not about one field */
-        char reason[64];   /* short upper-case token, e.g. "INVALID_UTF8" */
+        char field[128]; /* e.g. "inputs[3]"; empty when not about one field */
+        char reason[64]; /* short upper-case token, e.g. "INVALID_UTF8" */
 };
 
 /* Fills @p st and returns @p code, so handlers can `return cairn_status_set(...)`.

@@ -21,11 +21,9 @@
 #include "cairn/err.h"
 
 struct cairn_metrics;
-struct cairn_call_opts;
-struct cairn_request;
 
-#define CAIRN_TRACEPARENT_LEN 55      /* "00-" 32 hex "-" 16 hex "-" 2 hex */
-#define CAIRN_TRACESTATE_MAX  512     /* longest tracestate kept and forwarded */
+#define CAIRN_TRACEPARENT_LEN    55  /* "00-" 32 hex "-" 16 hex "-" 2 hex */
+#define CAIRN_TRACESTATE_MAX     512 /* longest tracestate kept and forwarded */
 #define CAIRN_TRACESTATE_MEMBERS 32
 #define CAIRN_TRACE_FLAG_SAMPLED 0x01
 
@@ -33,9 +31,9 @@ struct cairn_request;
 struct cairn_span_ctx {
         uint8_t trace_id[16];
         uint8_t span_id[8];
-        uint8_t flags;                /* W3C trace-flags; bit 0 is "sampled" */
-        bool remote;                  /* parsed from a header, not started here */
-        char tracestate[CAIRN_TRACESTATE_MAX + 1];  /* "" when none or invalid */
+        uint8_t flags;                             /* W3C trace-flags; bit 0 is "sampled" */
+        bool remote;                               /* parsed from a header, not started here */
+        char tracestate[CAIRN_TRACESTATE_MAX + 1]; /* "" when none or invalid */
 };
 
 /* ---- W3C trace context ---- */
@@ -50,7 +48,8 @@ struct cairn_span_ctx {
 bool cairn_traceparent_parse(const char *s, size_t len, struct cairn_span_ctx *out);
 
 /* Writes @p ctx as a version-00 traceparent: 55 characters and a NUL. */
-void cairn_traceparent_format(const struct cairn_span_ctx *ctx, char out[CAIRN_TRACEPARENT_LEN + 1]);
+void cairn_traceparent_format(const struct cairn_span_ctx *ctx,
+                              char out[CAIRN_TRACEPARENT_LEN + 1]);
 
 /* Checks a tracestate value of @p len bytes against the W3C list rules: at
  * most 32 list members separated by commas (optional spaces and tabs
@@ -66,9 +65,6 @@ bool cairn_tracestate_valid(const char *s, size_t len);
 bool cairn_trace_extract(const char *traceparent, const char *tracestate,
                          struct cairn_span_ctx *out);
 
-/* Lower-case hex of @p n bytes into @p out (2n characters and a NUL). */
-void cairn_trace_hex(const uint8_t *bytes, size_t n, char *out);
-
 /* ---- sampling ---- */
 
 enum cairn_sampler_kind {
@@ -82,7 +78,7 @@ enum cairn_sampler_kind {
 
 struct cairn_sampler {
         enum cairn_sampler_kind kind;
-        double ratio;                 /* for the *traceidratio kinds, in [0, 1] */
+        double ratio; /* for the *traceidratio kinds, in [0, 1] */
 };
 
 /* Reads OTEL_TRACES_SAMPLER (@p name, NULL or "" for the default
@@ -100,18 +96,18 @@ bool cairn_sampler_should_sample(const struct cairn_sampler *s, const struct cai
 
 /* ---- spans ---- */
 
-enum cairn_span_kind {                /* OTLP's numbers */
-        CAIRN_SPAN_INTERNAL = 1,
-        CAIRN_SPAN_SERVER = 2,
-        CAIRN_SPAN_CLIENT = 3,
-        CAIRN_SPAN_PRODUCER = 4,
-        CAIRN_SPAN_CONSUMER = 5,
+enum cairn_span_kind { /* OTLP's numbers */
+                       CAIRN_SPAN_INTERNAL = 1,
+                       CAIRN_SPAN_SERVER = 2,
+                       CAIRN_SPAN_CLIENT = 3,
+                       CAIRN_SPAN_PRODUCER = 4,
+                       CAIRN_SPAN_CONSUMER = 5,
 };
 
-enum cairn_span_status {              /* OTLP's numbers */
-        CAIRN_SPAN_UNSET = 0,
-        CAIRN_SPAN_OK = 1,
-        CAIRN_SPAN_ERROR = 2,
+enum cairn_span_status { /* OTLP's numbers */
+                         CAIRN_SPAN_UNSET = 0,
+                         CAIRN_SPAN_OK = 1,
+                         CAIRN_SPAN_ERROR = 2,
 };
 
 enum cairn_attr_type {
@@ -121,33 +117,33 @@ enum cairn_attr_type {
 };
 
 #define CAIRN_SPAN_MAX_ATTRS 16
-#define CAIRN_SPAN_STRINGS   1024     /* bytes for string attribute values */
+#define CAIRN_SPAN_STRINGS   1024 /* bytes for string attribute values */
 #define CAIRN_SPAN_NAME_MAX  128
 #define CAIRN_SPAN_MSG_MAX   256
 
 struct cairn_attr {
-        const char *key;              /* borrowed: a string literal (or one outliving the span) */
+        const char *key; /* borrowed: a string literal (or one outliving the span) */
         enum cairn_attr_type type;
         union {
                 int64_t i;
                 bool b;
-                uint16_t off;         /* string: offset into the span's strings */
+                uint16_t off; /* string: offset into the span's strings */
         } v;
 };
 
 struct cairn_span {
-        struct cairn_span_ctx ctx;    /* this span's ids; tracestate inherited from the parent */
-        uint8_t parent_span_id[8];    /* all zero for a root span */
+        struct cairn_span_ctx ctx; /* this span's ids; tracestate inherited from the parent */
+        uint8_t parent_span_id[8]; /* all zero for a root span */
         bool has_parent;
         bool sampled;
         char name[CAIRN_SPAN_NAME_MAX];
         enum cairn_span_kind kind;
-        int64_t start_ns, end_ns;     /* unix nanoseconds */
+        int64_t start_ns, end_ns; /* unix nanoseconds */
         enum cairn_span_status status;
         char status_msg[CAIRN_SPAN_MSG_MAX];
         struct cairn_attr attrs[CAIRN_SPAN_MAX_ATTRS];
         size_t nattrs;
-        size_t dropped_attrs;         /* attributes that did not fit */
+        size_t dropped_attrs; /* attributes that did not fit */
         char strings[CAIRN_SPAN_STRINGS];
         size_t strings_len;
         /* Text forms, for headers and log lines. */
@@ -176,8 +172,8 @@ void cairn_span_set_int(struct cairn_span *span, const char *key, int64_t value)
 void cairn_span_set_bool(struct cairn_span *span, const char *key, bool value);
 
 /* Sets the status; @p fmt (may be NULL) describes an error. */
-void cairn_span_set_status(struct cairn_span *span, enum cairn_span_status status,
-                           const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void cairn_span_set_status(struct cairn_span *span, enum cairn_span_status status, const char *fmt,
+                           ...) __attribute__((format(printf, 3, 4)));
 
 /* Ends @p span now and gives it up: to the export queue when sampled (never
  * blocks: a full queue drops it and counts the drop), freed otherwise. */
@@ -199,13 +195,6 @@ struct cairn_span *cairn_trace_set_current(struct cairn_span *span);
  * Borrowed: valid until that span ends. */
 const struct cairn_span_ctx *cairn_trace_current(void);
 
-/* Points @p opts->traceparent and ->tracestate at the context a handler's
- * onward call continues: this thread's current span when there is one,
- * else the traceparent/tracestate of @p req (may be NULL) as received.
- * The strings are borrowed from the span or @p req: make the call while the
- * handler runs. */
-void cairn_trace_fill_call_opts(struct cairn_call_opts *opts, const struct cairn_request *req);
-
 /* Writes the traceparent value an outgoing HTTP request should carry
  * ("traceparent: <value>"), from this thread's current span. Returns false
  * (and writes "") when there is none. */
@@ -220,8 +209,7 @@ bool cairn_trace_inject_http(char out[CAIRN_TRACEPARENT_LEN + 1]);
  * user_agent.original (NULL values are left out). NULL when tracing is off. */
 struct cairn_span *cairn_trace_http_server_start(const char *method, const char *route,
                                                  const char *path, const char *traceparent,
-                                                 const char *tracestate,
-                                                 const char *server_address,
+                                                 const char *tracestate, const char *server_address,
                                                  const char *user_agent);
 
 /* Sets http.response.status_code on an HTTP SERVER span; 5xx sets status

@@ -76,7 +76,9 @@ END_TEST
 
 /* Each bad file and the words its message must hold. */
 static const struct {
+        /* cppcheck-suppress unusedStructMember ; read through bad[i] */
         const char *yaml;
+        /* cppcheck-suppress unusedStructMember ; read through bad[i] */
         const char *want1, *want2;
 } bad[] = {
         { "topics:\n  a:\n    partitions: many\n", "t.yaml:3:", "topics.a.partitions" },
@@ -85,8 +87,8 @@ static const struct {
         { "topics:\n  a: {partitions: 1, replication_factor: 1, color: red}\n", "topics.a.color",
           "unknown key" },
         { "topics:\n  \"bad name!\": {}\n", "t.yaml:2:", "not a valid topic name" },
-        { "defaults: {partitions: 1, replication_factor: 1}\ntopics:\n  a:\n  a:\n", "t.yaml:4:",
-          "declared twice" },
+        { "defaults: {partitions: 1, replication_factor: 1}\ntopics:\n  a:\n  a:\n",
+          "t.yaml:4:", "declared twice" },
         { "topics:\n  a: {partitions: 1, replication_factor: 1, configs: {retention.ms: }}\n",
           "topics.a.configs.retention.ms", "must be a value" },
         { "topics:\n  a: {partitions: 1, replication_factor: 1, configs: [1, 2]}\n",
@@ -96,6 +98,7 @@ static const struct {
         { "topics:\n  a: {partitions: [1\n", "t.yaml:", "not valid YAML" },
         { "", "empty file", "topics" },
         { "- a\n- b\n", "(top level)", "mapping" },
+        { "topics: {}\n---\ntopics: {}\n", "t.yaml", "more than one YAML document" },
 };
 
 START_TEST(test_topics_file_parse_errors_name_line_and_key)
@@ -105,7 +108,8 @@ START_TEST(test_topics_file_parse_errors_name_line_and_key)
 
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
                 err[0] = '\0';
-                ck_assert_msg(parse(bad[i].yaml, &tf, err, sizeof(err)) == -1, "case %zu parsed", i);
+                ck_assert_msg(parse(bad[i].yaml, &tf, err, sizeof(err)) == -1, "case %zu parsed",
+                              i);
                 ck_assert_msg(strstr(err, bad[i].want1) && strstr(err, bad[i].want2),
                               "case %zu: \"%s\" lacks \"%s\" or \"%s\"", i, err, bad[i].want1,
                               bad[i].want2);
@@ -137,7 +141,8 @@ END_TEST
 START_TEST(test_topic_plan_make_same_is_quiet)
 {
         struct topic_spec s = spec_new();
-        struct topic_config cur[] = { { "retention.ms", "1000" }, { "cleanup.policy", "delete" },
+        struct topic_config cur[] = { { "retention.ms", "1000" },
+                                      { "cleanup.policy", "delete" },
                                       { "segment.ms", "5" } };
         struct topic_state st = { true, 6, 3, cur, 3 };
         struct topic_plan plan;

@@ -23,7 +23,7 @@
 
 struct http_reply {
         int status;
-        char headers[4096];  /* the raw header block, CRLF-separated */
+        char headers[4096]; /* the raw header block, CRLF-separated */
         char body[65536];
         size_t body_len;
 };
@@ -153,13 +153,11 @@ static void http_exchange(int fd, const char *method, const char *path, const ch
         char req[1024];
         int n;
 
-        n = snprintf(req, sizeof(req),
-                     "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: %s\r\n", method, path,
-                     keep_alive ? "keep-alive" : "close");
+        n = snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: %s\r\n",
+                     method, path, keep_alive ? "keep-alive" : "close");
         if (body)
                 n += snprintf(req + n, sizeof(req) - (size_t)n,
-                              "Content-Type: text/plain\r\nContent-Length: %zu\r\n",
-                              strlen(body));
+                              "Content-Type: text/plain\r\nContent-Length: %zu\r\n", strlen(body));
         n += snprintf(req + n, sizeof(req) - (size_t)n, "\r\n%s", body ? body : "");
         ck_assert_int_lt(n, (int)sizeof(req));
         send_all(fd, req, (size_t)n);
@@ -189,8 +187,7 @@ static void assert_header(const struct http_reply *r, const char *name, const ch
 static struct cairn_admin *admin_start(struct cairn_metrics *reg)
 {
         char errstr[256] = "";
-        struct cairn_admin *admin = cairn_admin_start("127.0.0.1", 0, reg, errstr,
-                                                      sizeof(errstr));
+        struct cairn_admin *admin = cairn_admin_start("127.0.0.1", 0, reg, errstr, sizeof(errstr));
 
         ck_assert_msg(admin != NULL, "start failed: %s", errstr);
         ck_assert_int_gt(cairn_admin_port(admin), 0);

@@ -44,13 +44,13 @@ START_TEST(test_cairn_base64_decode_rejects_malformed)
 {
         uint8_t out[16];
 
-        ck_assert_int_eq(dec("Z", false, out, sizeof(out)), -1);        /* 6 bits */
+        ck_assert_int_eq(dec("Z", false, out, sizeof(out)), -1); /* 6 bits */
         ck_assert_int_eq(dec("Zm9v!", false, out, sizeof(out)), -1);
-        ck_assert_int_eq(dec("Zg===", false, out, sizeof(out)), -1);    /* too much padding */
-        ck_assert_int_eq(dec("Zm8==", false, out, sizeof(out)), -1);    /* padding out of place */
-        ck_assert_int_eq(dec("Zh==", false, out, sizeof(out)), -1);     /* non-zero spare bits */
+        ck_assert_int_eq(dec("Zg===", false, out, sizeof(out)), -1); /* too much padding */
+        ck_assert_int_eq(dec("Zm8==", false, out, sizeof(out)), -1); /* padding out of place */
+        ck_assert_int_eq(dec("Zh==", false, out, sizeof(out)), -1);  /* non-zero spare bits */
         ck_assert_int_eq(dec("Zm 9v", false, out, sizeof(out)), -1);
-        ck_assert_int_eq(dec("aGVsbG8gd29ybGQ", true, out, 4), -1);     /* no room */
+        ck_assert_int_eq(dec("aGVsbG8gd29ybGQ", true, out, 4), -1); /* no room */
 }
 END_TEST
 
@@ -99,7 +99,8 @@ START_TEST(test_cairn_base64_encode_round_trips)
 
                 cairn_base64_encode(&b, in, n);
                 ck_assert_uint_eq(b.len, (n + 2) / 3 * 4);
-                ck_assert_int_eq(cairn_base64_decode(b.p ? b.p : "", b.len, false, out, sizeof(out)),
+                ck_assert_int_eq(cairn_base64_decode(b.p ? b.p : "", b.len, false, out,
+                                                     sizeof(out)),
                                  (long)n);
                 ck_assert(memcmp(in, out, n) == 0);
                 cairn_buf_cleanup(&b);

@@ -22,8 +22,11 @@ static int64_t fake_clock(void *opaque)
 
 static struct cairn_breaker_conf conf_consecutive(void)
 {
-        return (struct cairn_breaker_conf){ .failures = 3, .failure_rate = 0, .window = 10,
-                                            .min_calls = 5, .open_ms = 1000,
+        return (struct cairn_breaker_conf){ .failures = 3,
+                                            .failure_rate = 0,
+                                            .window = 10,
+                                            .min_calls = 5,
+                                            .open_ms = 1000,
                                             .half_open_probes = 2 };
 }
 
@@ -170,8 +173,12 @@ END_TEST
 
 START_TEST(test_cairn_breaker_record_failure_rate_opens)
 {
-        struct cairn_breaker_conf c = { .failures = 0, .failure_rate = 0.5, .window = 10,
-                                        .min_calls = 6, .open_ms = 100, .half_open_probes = 1 };
+        struct cairn_breaker_conf c = { .failures = 0,
+                                        .failure_rate = 0.5,
+                                        .window = 10,
+                                        .min_calls = 6,
+                                        .open_ms = 100,
+                                        .half_open_probes = 1 };
         struct cairn_breaker *b = mk(&c, NULL);
 
         /* alternate: never 2 failures in a row, but half of them fail */
@@ -189,8 +196,12 @@ END_TEST
 
 START_TEST(test_cairn_breaker_record_failure_rate_window_slides)
 {
-        struct cairn_breaker_conf c = { .failures = 0, .failure_rate = 0.5, .window = 4,
-                                        .min_calls = 4, .open_ms = 100, .half_open_probes = 1 };
+        struct cairn_breaker_conf c = { .failures = 0,
+                                        .failure_rate = 0.5,
+                                        .window = 4,
+                                        .min_calls = 4,
+                                        .open_ms = 100,
+                                        .half_open_probes = 1 };
         struct cairn_breaker *b = mk(&c, NULL);
 
         /* F S S S: 1/4 */
@@ -215,8 +226,12 @@ END_TEST
 
 START_TEST(test_cairn_breaker_record_closing_resets_window)
 {
-        struct cairn_breaker_conf c = { .failures = 0, .failure_rate = 0.5, .window = 4,
-                                        .min_calls = 2, .open_ms = 100, .half_open_probes = 1 };
+        struct cairn_breaker_conf c = { .failures = 0,
+                                        .failure_rate = 0.5,
+                                        .window = 4,
+                                        .min_calls = 2,
+                                        .open_ms = 100,
+                                        .half_open_probes = 1 };
         struct cairn_breaker *b = mk(&c, NULL);
 
         call(b, true);
@@ -266,9 +281,17 @@ START_TEST(test_cairn_breaker_new_exports_state_and_transitions)
         ck_assert_double_eq(metric_value(m, "cairn_breaker_state{dependency=\"dep\"} "), 1);
         ck_assert(call(b, false));
         ck_assert_double_eq(metric_value(m, "cairn_breaker_state{dependency=\"dep\"} "), 0);
-        ck_assert_double_eq(metric_value(m, "cairn_breaker_transitions_total{dependency=\"dep\",to=\"open\"} "), 1);
-        ck_assert_double_eq(metric_value(m, "cairn_breaker_transitions_total{dependency=\"dep\",to=\"half_open\"} "), 1);
-        ck_assert_double_eq(metric_value(m, "cairn_breaker_transitions_total{dependency=\"dep\",to=\"closed\"} "), 1);
+        ck_assert_double_eq(
+                metric_value(m, "cairn_breaker_transitions_total{dependency=\"dep\",to=\"open\"} "),
+                1);
+        ck_assert_double_eq(
+                metric_value(
+                        m, "cairn_breaker_transitions_total{dependency=\"dep\",to=\"half_open\"} "),
+                1);
+        ck_assert_double_eq(
+                metric_value(m,
+                             "cairn_breaker_transitions_total{dependency=\"dep\",to=\"closed\"} "),
+                1);
         cairn_breaker_free(b);
         cairn_metrics_free(m);
 }
@@ -343,8 +366,12 @@ START_TEST(test_cairn_breaker_record_concurrent_consistent)
 {
         /* Many threads, a breaker that opens and closes; afterwards its
          * gauge agrees with its state and every counter adds up. */
-        struct cairn_breaker_conf c = { .failures = 2, .failure_rate = 0, .window = 8,
-                                        .min_calls = 1, .open_ms = 0, .half_open_probes = 1 };
+        struct cairn_breaker_conf c = { .failures = 2,
+                                        .failure_rate = 0,
+                                        .window = 8,
+                                        .min_calls = 1,
+                                        .open_ms = 0,
+                                        .half_open_probes = 1 };
         struct cairn_metrics *m = cairn_metrics_new();
         struct cairn_breaker *b = mk(&c, m);
         struct hammer h[4];
@@ -358,9 +385,13 @@ START_TEST(test_cairn_breaker_record_concurrent_consistent)
                 pthread_join(th[i], NULL);
         double state = metric_value(m, "cairn_breaker_state{dependency=\"dep\"} ");
         ck_assert_double_eq(state, (double)cairn_breaker_state(b));
-        double to_open = metric_value(m, "cairn_breaker_transitions_total{dependency=\"dep\",to=\"open\"} ");
-        double to_half = metric_value(m, "cairn_breaker_transitions_total{dependency=\"dep\",to=\"half_open\"} ");
-        double to_closed = metric_value(m, "cairn_breaker_transitions_total{dependency=\"dep\",to=\"closed\"} ");
+        double to_open =
+                metric_value(m, "cairn_breaker_transitions_total{dependency=\"dep\",to=\"open\"} ");
+        double to_half = metric_value(
+                m, "cairn_breaker_transitions_total{dependency=\"dep\",to=\"half_open\"} ");
+        double to_closed =
+                metric_value(m,
+                             "cairn_breaker_transitions_total{dependency=\"dep\",to=\"closed\"} ");
         ck_assert_double_gt(to_open, 0);
         /* every half-open came from open; every open from closed or half-open */
         ck_assert_double_le(to_half, to_open);

@@ -111,8 +111,8 @@ static struct cairn_conf *load(const char *yaml, char **env)
 
         if (yaml)
                 write_file(yaml);
-        return cairn_conf_load(yaml ? file : NULL, sections, NSECTIONS, env ? env : empty,
-                               errstr, sizeof(errstr));
+        return cairn_conf_load(yaml ? file : NULL, sections, NSECTIONS, env ? env : empty, errstr,
+                               sizeof(errstr));
 }
 
 /* Asserts that loading fails with exactly @p want. */
@@ -179,9 +179,9 @@ START_TEST(test_cairn_conf_load_env_overrides_file)
         struct cairn_conf *conf = load("bus: {workers: 8, ratio: 1}\n" MODEL, env);
 
         ck_assert_msg(conf != NULL, "%s", errstr);
-        ck_assert_int_eq(bus.workers, 16);       /* env over file */
-        ck_assert_double_eq(bus.ratio, 1.0);     /* file over default */
-        ck_assert_int_eq(emb.timeout_ms, 1000);  /* default */
+        ck_assert_int_eq(bus.workers, 16);      /* env over file */
+        ck_assert_double_eq(bus.ratio, 1.0);    /* file over default */
+        ck_assert_int_eq(emb.timeout_ms, 1000); /* default */
         ck_assert_str_eq(emb.label, "from env");
         cairn_conf_free(conf);
 }
@@ -501,8 +501,8 @@ START_TEST(test_cairn_conf_load_rejects_keys_declared_twice)
                 { "Again", bus_items + 1, &bus, NULL },
         };
 
-        ck_assert_ptr_null(cairn_conf_load(NULL, twice, 2, (char *[]){ NULL }, errstr,
-                                           sizeof(errstr)));
+        ck_assert_ptr_null(
+                cairn_conf_load(NULL, twice, 2, (char *[]){ NULL }, errstr, sizeof(errstr)));
         ck_assert_str_eq(errstr, "config: bus.ratio is declared twice");
 }
 END_TEST
@@ -533,13 +533,12 @@ START_TEST(test_cairn_conf_foreach_kafka_keeps_file_order)
 {
         char *env[] = { "CAIRN_KAFKA_LINGER_MS=10", "CAIRN_KAFKA_CLIENT_ID=env-client", NULL };
         struct kafka_seen seen = { .stop_after = -1 };
-        struct cairn_conf *conf = load(MODEL
-                                       "kafka:\n"
-                                       "  security.protocol: plaintext\n"
-                                       "  bootstrap.servers: \"b1:9092,b2:9092\"\n"
-                                       "  linger.ms: 5\n"
-                                       "  sasl:\n"
-                                       "    mechanism: PLAIN\n",
+        struct cairn_conf *conf = load(MODEL "kafka:\n"
+                                             "  security.protocol: plaintext\n"
+                                             "  bootstrap.servers: \"b1:9092,b2:9092\"\n"
+                                             "  linger.ms: 5\n"
+                                             "  sasl:\n"
+                                             "    mechanism: PLAIN\n",
                                        env);
 
         ck_assert_msg(conf != NULL, "%s", errstr);
@@ -568,7 +567,8 @@ START_TEST(test_cairn_conf_kafka_get_maps_env_names)
         char *env[] = { "CAIRN_KAFKA_BOOTSTRAP_SERVERS=env:9092", "CAIRN_KAFKA_SASL_PASSWORD=pw",
                         NULL };
         struct cairn_conf *conf = load(MODEL "kafka:\n  bootstrap.servers: file:9092\n"
-                                       "  acks: all\n", env);
+                                             "  acks: all\n",
+                                       env);
 
         ck_assert_msg(conf != NULL, "%s", errstr);
         ck_assert_str_eq(cairn_conf_kafka_get(conf, "bootstrap.servers"), "env:9092");

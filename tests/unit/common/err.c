@@ -68,7 +68,10 @@ END_TEST
 int main(void)
 {
         Suite *s = suite_create("err");
-        struct { const char *name; const TTest *t; } cases[] = {
+        struct {
+                const char *name;
+                const TTest *t;
+        } cases[] = {
                 { "cairn_err_str", test_cairn_err_str_names_grpc_codes },
                 { "cairn_err_str", test_cairn_err_str_values_are_grpc_numbers },
                 { "cairn_err_from_str", test_cairn_err_from_str_round_trips },

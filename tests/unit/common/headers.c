@@ -18,10 +18,20 @@ static rd_kafka_headers_t *hdrs_of(const char *const *pairs)
 
 START_TEST(test_cairn_headers_parse_reads_contract)
 {
-        const char *pairs[] = { "ce_id", "abc", "ce_type", "cairn.embedding.v1.EmbedRequest",
-                                "ce_specversion", "1.0", "cairn_reply_to", "cairn.gateway.replies",
-                                "cairn_reply_partition", "3", "cairn_deadline", "1700000000123",
-                                "traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+        const char *pairs[] = { "ce_id",
+                                "abc",
+                                "ce_type",
+                                "cairn.embedding.v1.EmbedRequest",
+                                "ce_specversion",
+                                "1.0",
+                                "cairn_reply_to",
+                                "cairn.gateway.replies",
+                                "cairn_reply_partition",
+                                "3",
+                                "cairn_deadline",
+                                "1700000000123",
+                                "traceparent",
+                                "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
                                 NULL };
         rd_kafka_headers_t *h = hdrs_of(pairs);
         struct cairn_msg_headers m;
@@ -53,8 +63,8 @@ END_TEST
 START_TEST(test_cairn_headers_parse_rejects_bad_numbers)
 {
         const char *bad[][2] = {
-                { "cairn_deadline", "12x" },      { "cairn_deadline", "" },
-                { "cairn_deadline", "-5" },       { "cairn_deadline", "99999999999999999999" },
+                { "cairn_deadline", "12x" },       { "cairn_deadline", "" },
+                { "cairn_deadline", "-5" },        { "cairn_deadline", "99999999999999999999" },
                 { "cairn_reply_partition", "-2" }, { "cairn_reply_partition", "4294967296" },
                 { "cairn_reply_partition", " 1" },
         };
@@ -183,7 +193,7 @@ START_TEST(test_cairn_uuid_v4_shape)
                 ck_assert_uint_eq(strlen(b), 36);
                 ck_assert_msg(b[8] == '-' && b[13] == '-' && b[18] == '-' && b[23] == '-', "%s", b);
                 ck_assert_msg(strspn(b, "0123456789abcdef-") == 36, "%s", b);
-                ck_assert_int_eq(b[14], '4');                       /* version 4 */
+                ck_assert_int_eq(b[14], '4');                          /* version 4 */
                 ck_assert_msg(strchr("89ab", b[19]) != NULL, "%s", b); /* RFC 4122 variant */
                 ck_assert_str_ne(a, b);
         }

@@ -75,7 +75,9 @@ START_TEST(test_cairn_kafka_stats_lag_rejects_malformed)
                                 "\"x\":{\"consumer_lag\":1},"
                                 "\"99999999999\":{\"consumer_lag\":1},"
                                 "\"1\":{\"consumer_lag\":1.5},"
-                                "\"2\":3}}}}", &s), 0);
+                                "\"2\":3}}}}",
+                                &s),
+                         0);
 }
 END_TEST
 

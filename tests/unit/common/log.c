@@ -116,8 +116,11 @@ START_TEST(test_cairn_log_write_emits_fields_in_order)
                          "insert memory m-1 failed: 42");
         ck_assert_int_eq(json_object_size(obj), 5);
 
-        ck_assert_int_eq(regcomp(&re, "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}"
-                                      "\\.[0-9]{3}Z$", REG_EXTENDED | REG_NOSUB), 0);
+        ck_assert_int_eq(regcomp(&re,
+                                 "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}"
+                                 "\\.[0-9]{3}Z$",
+                                 REG_EXTENDED | REG_NOSUB),
+                         0);
         ck_assert_msg(regexec(&re, json_string_value(json_object_get(obj, "ts")), 0, NULL, 0) == 0,
                       "ts: %s", json_string_value(json_object_get(obj, "ts")));
         regfree(&re);
@@ -323,7 +326,8 @@ START_TEST(test_cairn_log_write_concurrent_writers)
 
                 ck_assert_msg(obj != NULL, "line %zu invalid: %s", n, jerr.text);
                 ck_assert_int_eq(sscanf(json_string_value(json_object_get(obj, "msg")),
-                                        "writer %d line %d", &id, &seq), 2);
+                                        "writer %d line %d", &id, &seq),
+                                 2);
                 ck_assert(id >= 0 && id < WRITERS);
                 ck_assert_int_eq(seq, next[id]); /* each thread's lines stay in order */
                 next[id]++;
@@ -340,10 +344,10 @@ START_TEST(test_cairn_log_ctx_set_adds_request_fields)
         struct cairn_log_ctx c = {
                 .ce_id = "ce-1",
                 .ce_type = "cairn.memory.v1.StoreRequest",
-                .key = "",          /* empty: left out */
+                .key = "", /* empty: left out */
                 .request_id = "req-9",
                 .trace_id = "4bf92f3577b34da6a3ce929d0e0e4736",
-                .span_id = NULL,    /* NULL: left out */
+                .span_id = NULL, /* NULL: left out */
         };
         const char *order[] = { "\"msg\":", "\"ce_id\":", "\"ce_type\":", "\"request_id\":",
                                 "\"trace_id\":" };

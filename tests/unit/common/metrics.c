@@ -376,9 +376,9 @@ END_TEST
 START_TEST(test_cairn_series_add_fractions)
 {
         struct cairn_metrics *reg = cairn_metrics_new();
-        struct cairn_series *s =
-                cairn_metric_series(cairn_metrics_counter(reg, "cpu_seconds_total", "CPU", NULL),
-                                    NULL);
+        struct cairn_series *s = cairn_metric_series(cairn_metrics_counter(reg, "cpu_seconds_total",
+                                                                           "CPU", NULL),
+                                                     NULL);
 
         cairn_series_inc(s);
         cairn_series_add(s, 2.5);
@@ -479,16 +479,15 @@ END_TEST
 START_TEST(test_cairn_series_observe_cumulative_buckets)
 {
         struct cairn_metrics *reg = cairn_metrics_new();
-        struct cairn_metric *m = cairn_metrics_histogram(reg, "latency_seconds", "Latency",
-                                                         NULL, (const double[]){ 0.25, 0.5, 1 },
-                                                         3);
+        struct cairn_metric *m = cairn_metrics_histogram(reg, "latency_seconds", "Latency", NULL,
+                                                         (const double[]){ 0.25, 0.5, 1 }, 3);
         struct cairn_series *s = cairn_metric_series(m, NULL);
 
         cairn_series_observe(s, 0.125);
-        cairn_series_observe(s, 0.25);   /* on a bound: counts in that bucket */
+        cairn_series_observe(s, 0.25); /* on a bound: counts in that bucket */
         cairn_series_observe(s, 0.375);
-        cairn_series_observe(s, 3);      /* above every bound: +Inf only */
-        cairn_series_observe(s, -1);     /* below every bound: first bucket */
+        cairn_series_observe(s, 3);  /* above every bound: +Inf only */
+        cairn_series_observe(s, -1); /* below every bound: first bucket */
         assert_render(reg, "# HELP latency_seconds Latency\n"
                            "# TYPE latency_seconds histogram\n"
                            "latency_seconds_bucket{le=\"0.25\"} 3\n"
@@ -506,9 +505,8 @@ START_TEST(test_cairn_series_observe_on_counter_asserts)
 {
         struct cairn_metrics *reg = cairn_metrics_new();
 
-        cairn_series_observe(cairn_metric_series(cairn_metrics_counter(reg, "c_total", "C",
-                                                                        NULL),
-                                                  NULL),
+        cairn_series_observe(cairn_metric_series(cairn_metrics_counter(reg, "c_total", "C", NULL),
+                                                 NULL),
                              1);
 }
 END_TEST
@@ -541,7 +539,6 @@ START_TEST(test_cairn_metric_observe_l_labelled)
         cairn_metrics_free(reg);
 }
 END_TEST
-
 
 /* ---- cairn_metric_inc_l / add_l ---- */
 
@@ -709,8 +706,7 @@ START_TEST(test_cairn_metrics_render_promtool_accepts)
         cairn_metric_set_l(m, (const char *[]){ "ninf" }, -INFINITY);
         cairn_metric_set_l(m, (const char *[]){ "nan" }, NAN);
         m = cairn_metrics_histogram(reg, "cairn_request_duration_seconds", "Durations",
-                                    (const char *[]){ "type", NULL },
-                                    cairn_metrics_latency_buckets,
+                                    (const char *[]){ "type", NULL }, cairn_metrics_latency_buckets,
                                     cairn_metrics_latency_nbuckets);
         cairn_metric_observe_l(m, (const char *[]){ "a" }, 0.003);
         cairn_metric_observe_l(m, (const char *[]){ "a" }, 42);
@@ -759,8 +755,7 @@ static Suite *metrics_suite(void)
 #ifndef NDEBUG
         tcase_add_test_raise_signal(tc, test_cairn_metrics_counter_invalid_name_asserts, SIGABRT);
         tcase_add_test_raise_signal(tc, test_cairn_metrics_counter_invalid_label_asserts, SIGABRT);
-        tcase_add_test_raise_signal(tc, test_cairn_metrics_counter_type_mismatch_asserts,
-                                    SIGABRT);
+        tcase_add_test_raise_signal(tc, test_cairn_metrics_counter_type_mismatch_asserts, SIGABRT);
 #endif
         suite_add_tcase(s, tc);
 

@@ -43,8 +43,8 @@ END_TEST
 START_TEST(test_cairn_offsets_add_grows_and_wraps)
 {
         struct cairn_offsets *tr = cairn_offsets_new();
-        uint32_t g = 0;
-        int64_t next = 0, commit = -1;
+        uint32_t g;
+        int64_t next = 0, commit;
 
         /* Keep a sliding window so the ring wraps and grows several times. */
         for (int64_t o = 0; o < 5000; o++) {

@@ -1,7 +1,7 @@
 /* Unit tests for per-dependency resilience: deadline arithmetic, the
  * generated configuration table (loading, environment names, checks), the
- * dependency-name rule of the bus, call options from a request, and the
- * blocking call loop (retries, breaker, bulkhead) with a scripted attempt. */
+ * dependency-name rule of the bus, and the blocking call loop (retries,
+ * breaker, bulkhead) with a scripted attempt. */
 #include <check.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -169,32 +169,6 @@ START_TEST(test_cairn_bus_dependency_name_rule)
 }
 END_TEST
 
-START_TEST(test_cairn_call_opts_from_request_copies_deadline_auth_trace)
-{
-        struct cairn_msg_headers h;
-        struct cairn_request req;
-        struct cairn_call_opts opts;
-
-        memset(&h, 0, sizeof(h));
-        memset(&req, 0, sizeof(req));
-        h.deadline_ms = 1234567;
-        snprintf(h.traceparent, sizeof(h.traceparent),
-                 "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
-        req.hdrs = &h;
-        req.authorization = "Bearer abc";
-        cairn_call_opts_from_request(&req, &opts);
-        ck_assert_int_eq(opts.deadline_ms, 1234567);
-        ck_assert_str_eq(opts.authorization, "Bearer abc");
-        ck_assert_ptr_eq(opts.traceparent, h.traceparent);
-        ck_assert_ptr_null(opts.tracestate);
-        ck_assert_ptr_null(opts.ce_id);
-        ck_assert_int_eq(opts.timeout_ms, 0);
-        cairn_call_opts_from_request(NULL, &opts);
-        ck_assert_int_eq(opts.deadline_ms, 0);
-        ck_assert_ptr_null(opts.authorization);
-}
-END_TEST
-
 /* ---- the blocking call loop ---- */
 
 struct script {
@@ -285,8 +259,7 @@ START_TEST(test_cairn_dependency_call_no_retry_for_invalid)
         ck_assert_int_eq(cairn_dependency_call(dep, 0, scripted, &s, &st), CAIRN_ERR_INVALID);
         ck_assert_int_eq(s.calls, 1);
         /* a caller's mistake is no sign of an unwell dependency */
-        ck_assert_int_eq(cairn_breaker_state(cairn_dependency_breaker(dep)),
-                         CAIRN_BREAKER_CLOSED);
+        ck_assert_int_eq(cairn_breaker_state(cairn_dependency_breaker(dep)), CAIRN_BREAKER_CLOSED);
         cairn_dependency_free(dep);
 }
 END_TEST
@@ -376,7 +349,6 @@ int main(void)
         suite_add_tcase(s, tc);
         tc = tcase_create("cairn_bus_dependency_name");
         tcase_add_test(tc, test_cairn_bus_dependency_name_rule);
-        tcase_add_test(tc, test_cairn_call_opts_from_request_copies_deadline_auth_trace);
         suite_add_tcase(s, tc);
         tc = tcase_create("cairn_dependency_call");
         tcase_add_checked_fixture(tc, setup, NULL);

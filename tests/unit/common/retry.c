@@ -114,13 +114,17 @@ START_TEST(test_cairn_retry_next_stops_after_max_attempts)
         uint64_t r = 0;
 
         ck_assert_int_eq(cairn_retry_next(&policy, 1, CAIRN_ERR_UNAVAILABLE, INT64_MAX, 10,
-                                          fixed_rand, &r), 0);
+                                          fixed_rand, &r),
+                         0);
         ck_assert_int_eq(cairn_retry_next(&policy, 3, CAIRN_ERR_UNAVAILABLE, INT64_MAX, 10,
-                                          fixed_rand, &r), 0);
+                                          fixed_rand, &r),
+                         0);
         ck_assert_int_eq(cairn_retry_next(&policy, 4, CAIRN_ERR_UNAVAILABLE, INT64_MAX, 10,
-                                          fixed_rand, &r), -1);
+                                          fixed_rand, &r),
+                         -1);
         ck_assert_int_eq(cairn_retry_next(&policy, 9, CAIRN_ERR_UNAVAILABLE, INT64_MAX, 10,
-                                          fixed_rand, &r), -1);
+                                          fixed_rand, &r),
+                         -1);
 }
 END_TEST
 
@@ -128,10 +132,12 @@ START_TEST(test_cairn_retry_next_not_retryable)
 {
         uint64_t r = 0;
 
-        ck_assert_int_eq(cairn_retry_next(&policy, 1, CAIRN_ERR_INVALID, INT64_MAX, 10,
-                                          fixed_rand, &r), -1);
+        ck_assert_int_eq(cairn_retry_next(&policy, 1, CAIRN_ERR_INVALID, INT64_MAX, 10, fixed_rand,
+                                          &r),
+                         -1);
         ck_assert_int_eq(cairn_retry_next(&policy, 1, CAIRN_ERR_NOT_FOUND, INT64_MAX, 10,
-                                          fixed_rand, &r), -1);
+                                          fixed_rand, &r),
+                         -1);
 }
 END_TEST
 
@@ -141,23 +147,24 @@ START_TEST(test_cairn_retry_next_never_past_deadline)
 
         /* 90 ms wait + 10 ms attempt fit in exactly 100 ms ... */
         ck_assert_int_eq(cairn_retry_next(&policy, 1, CAIRN_ERR_UNAVAILABLE, 100, 10, fixed_rand,
-                                          &r), 90);
+                                          &r),
+                         90);
         /* ... not in 99 */
         ck_assert_int_eq(cairn_retry_next(&policy, 1, CAIRN_ERR_UNAVAILABLE, 99, 10, fixed_rand,
-                                          &r), -1);
+                                          &r),
+                         -1);
         /* expired or exhausted budgets never retry, even with no wait */
         r = 0;
         ck_assert_int_eq(cairn_retry_next(&policy, 1, CAIRN_ERR_DEADLINE, 0, 10, fixed_rand, &r),
                          -1);
-        ck_assert_int_eq(cairn_retry_next(&policy, 1, CAIRN_ERR_DEADLINE, -50, 10, fixed_rand,
-                                          &r), -1);
+        ck_assert_int_eq(cairn_retry_next(&policy, 1, CAIRN_ERR_DEADLINE, -50, 10, fixed_rand, &r),
+                         -1);
         ck_assert_int_eq(cairn_retry_next(&policy, 1, CAIRN_ERR_DEADLINE, 5, 10, fixed_rand, &r),
                          -1);
         /* need_ms below 1 still needs 1 ms */
         ck_assert_int_eq(cairn_retry_next(&policy, 1, CAIRN_ERR_DEADLINE, 0, 0, fixed_rand, &r),
                          -1);
-        ck_assert_int_eq(cairn_retry_next(&policy, 1, CAIRN_ERR_DEADLINE, 1, 0, fixed_rand, &r),
-                         0);
+        ck_assert_int_eq(cairn_retry_next(&policy, 1, CAIRN_ERR_DEADLINE, 1, 0, fixed_rand, &r), 0);
 }
 END_TEST
 
@@ -184,7 +191,8 @@ START_TEST(test_cairn_retry_parse_codes_list)
         char err[128];
 
         ck_assert_int_eq(cairn_retry_parse_codes("UNAVAILABLE, DEADLINE_EXCEEDED", &mask, err,
-                                                 sizeof(err)), 0);
+                                                 sizeof(err)),
+                         0);
         ck_assert_uint_eq(mask, CAIRN_RETRY_BIT(CAIRN_ERR_UNAVAILABLE) |
                                         CAIRN_RETRY_BIT(CAIRN_ERR_DEADLINE));
         ck_assert_int_eq(cairn_retry_parse_codes("", &mask, err, sizeof(err)), 0);
@@ -207,7 +215,8 @@ START_TEST(test_cairn_retry_parse_codes_rejects_unknown)
         ck_assert_int_eq(cairn_retry_parse_codes("OK", &mask, err, sizeof(err)), -1);
         ck_assert_int_eq(cairn_retry_parse_codes("unavailable", &mask, err, sizeof(err)), -1);
         ck_assert_int_eq(cairn_retry_parse_codes("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-                                                 &mask, err, sizeof(err)), -1);
+                                                 &mask, err, sizeof(err)),
+                         -1);
 }
 END_TEST
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cairn/bus.h"
+#include "cairn/hex.h"
 #include "cairn/log.h"
 #include "cairn/random.h"
 #include "cairn/trace.h"
@@ -53,9 +54,9 @@ START_TEST(test_cairn_traceparent_parse_valid_vectors)
         char hex[33];
 
         ck_assert(cairn_traceparent_parse(TP_VALID, strlen(TP_VALID), &ctx));
-        cairn_trace_hex(ctx.trace_id, 16, hex);
+        cairn_hex_encode(ctx.trace_id, 16, hex);
         ck_assert_str_eq(hex, "4bf92f3577b34da6a3ce929d0e0e4736");
-        cairn_trace_hex(ctx.span_id, 8, hex);
+        cairn_hex_encode(ctx.span_id, 8, hex);
         ck_assert_str_eq(hex, "00f067aa0ba902b7");
         ck_assert_int_eq(ctx.flags, 1);
         ck_assert(ctx.remote);
@@ -112,19 +113,21 @@ START_TEST(test_cairn_traceparent_parse_invalid_vectors)
                 ck_assert_msg(!tp_ok(bad[i]), "accepted invalid traceparent \"%s\"", bad[i]);
         ck_assert(!cairn_traceparent_parse(NULL, 0, NULL));
         /* embedded NUL: the length counts, not the string */
-        ck_assert(!cairn_traceparent_parse("00-0af7651916cd43dd8448eb211c80319c\0b7ad6b7169203331-01",
-                                           55, &(struct cairn_span_ctx){ 0 }));
+        ck_assert(
+                !cairn_traceparent_parse("00-0af7651916cd43dd8448eb211c80319c\0b7ad6b7169203331-01",
+                                         55, &(struct cairn_span_ctx){ 0 }));
 }
 END_TEST
 
 START_TEST(test_cairn_traceparent_parse_future_version)
 {
         struct cairn_span_ctx ctx;
-        const char *s = "cc-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-09-what-the-future-will-be-like";
+        const char *s =
+                "cc-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-09-what-the-future-will-be-like";
         char hex[33];
 
         ck_assert(cairn_traceparent_parse(s, strlen(s), &ctx));
-        cairn_trace_hex(ctx.trace_id, 16, hex);
+        cairn_hex_encode(ctx.trace_id, 16, hex);
         ck_assert_str_eq(hex, "0af7651916cd43dd8448eb211c80319c");
         /* only the sampled bit is understood of a later version */
         ck_assert_int_eq(ctx.flags, 1);
@@ -273,7 +276,8 @@ START_TEST(test_cairn_sampler_parse_names_and_args)
         ck_assert_int_eq(s.kind, CAIRN_SAMPLER_PARENTBASED_ALWAYS_ON);
         static const char *const bad_args[] = { "1.5", "-0.1", "x", "0.5x", "nan", "inf" };
         for (size_t i = 0; i < sizeof(bad_args) / sizeof(bad_args[0]); i++) {
-                ck_assert_msg(!cairn_sampler_parse("traceidratio", bad_args[i], &s, why, sizeof(why)),
+                ck_assert_msg(!cairn_sampler_parse("traceidratio", bad_args[i], &s, why,
+                                                   sizeof(why)),
                               "accepted ratio %s", bad_args[i]);
                 ck_assert_ptr_nonnull(strstr(why, "OTEL_TRACES_SAMPLER_ARG"));
         }
@@ -384,8 +388,8 @@ START_TEST(test_cairn_span_start_off_costs_nothing)
         cairn_span_end_err(span, CAIRN_ERR_INTERNAL, "x");
         cairn_span_end(span);
         ck_assert_ptr_null(cairn_trace_current());
-        ck_assert_ptr_null(cairn_trace_http_server_start("GET", "/", "/", TP_VALID, NULL, NULL,
-                                                         NULL));
+        ck_assert_ptr_null(
+                cairn_trace_http_server_start("GET", "/", "/", TP_VALID, NULL, NULL, NULL));
         cairn_trace_shutdown();
 
         /* an endpoint with OTEL_SDK_DISABLED=true stays off too */
@@ -416,15 +420,16 @@ START_TEST(test_cairn_span_start_ids_and_parent)
         ck_assert(cairn_trace_extract(TP_VALID, "congo=1", &parent));
         child = cairn_span_start("child", CAIRN_SPAN_CONSUMER, &parent);
         ck_assert_str_eq(child->trace_id_hex, "4bf92f3577b34da6a3ce929d0e0e4736");
-        cairn_trace_hex(child->parent_span_id, 8, hex);
+        cairn_hex_encode(child->parent_span_id, 8, hex);
         ck_assert_str_eq(hex, "00f067aa0ba902b7");
         ck_assert_str_ne(child->span_id_hex, "00f067aa0ba902b7");
         ck_assert_str_eq(child->ctx.tracestate, "congo=1");
         ck_assert(child->has_parent);
-        ck_assert_int_eq(strncmp(child->traceparent, "00-4bf92f3577b34da6a3ce929d0e0e4736-", 36), 0);
+        ck_assert_int_eq(strncmp(child->traceparent, "00-4bf92f3577b34da6a3ce929d0e0e4736-", 36),
+                         0);
 
         /* a thousand span ids, all different */
-        char (*ids)[17] = malloc(1000 * sizeof(*ids));
+        char(*ids)[17] = malloc(1000 * sizeof(*ids));
         for (int i = 0; i < 1000; i++) {
                 struct cairn_span *s = cairn_span_start("s", CAIRN_SPAN_INTERNAL, NULL);
                 memcpy(ids[i], s->span_id_hex, 17);
@@ -490,36 +495,21 @@ START_TEST(test_cairn_span_set_attributes_bounded)
 }
 END_TEST
 
-START_TEST(test_cairn_trace_fill_call_opts_continues_trace)
+START_TEST(test_cairn_trace_current_continues_trace)
 {
-        struct cairn_call_opts opts;
-        struct cairn_msg_headers h;
-        struct cairn_request req;
         struct cairn_span *span;
         char tp[CAIRN_TRACEPARENT_LEN + 1];
 
-        /* tracing off: the request's headers pass through */
-        memset(&h, 0, sizeof(h));
-        memset(&req, 0, sizeof(req));
-        req.hdrs = &h;
-        strcpy(h.traceparent, TP_VALID);
-        strcpy(h.tracestate, "congo=1");
-        memset(&opts, 0, sizeof(opts));
-        cairn_trace_fill_call_opts(&opts, &req);
-        ck_assert_str_eq(opts.traceparent, TP_VALID);
-        ck_assert_str_eq(opts.tracestate, "congo=1");
+        /* no current span: an onward call or HTTP request starts its own */
+        ck_assert_ptr_null(cairn_trace_current());
         ck_assert(!cairn_trace_inject_http(tp));
         ck_assert_str_eq(tp, "");
 
-        /* with a current span, it is the parent of the onward call */
+        /* with a current span, it is the parent of what the handler sends */
         tracing_on("always_on");
         span = cairn_span_start("h", CAIRN_SPAN_CONSUMER, NULL);
         ck_assert_ptr_null(cairn_trace_set_current(span));
         ck_assert_ptr_eq(cairn_trace_current(), &span->ctx);
-        memset(&opts, 0, sizeof(opts));
-        cairn_trace_fill_call_opts(&opts, &req);
-        ck_assert_str_eq(opts.traceparent, span->traceparent);
-        ck_assert_ptr_null(opts.tracestate);
         ck_assert(cairn_trace_inject_http(tp));
         ck_assert_str_eq(tp, span->traceparent);
         cairn_span_end(span); /* ending the current span clears it */
@@ -531,7 +521,8 @@ END_TEST
 static const char *attr_str(const struct cairn_span *span, const char *key)
 {
         for (size_t i = 0; i < span->nattrs; i++)
-                if (strcmp(span->attrs[i].key, key) == 0 && span->attrs[i].type == CAIRN_ATTR_STRING)
+                if (strcmp(span->attrs[i].key, key) == 0 &&
+                    span->attrs[i].type == CAIRN_ATTR_STRING)
                         return span->strings + span->attrs[i].v.off;
         return NULL;
 }
@@ -636,7 +627,6 @@ END_TEST
 START_TEST(test_cairn_otlp_encode_golden)
 {
         struct cairn_span span;
-        struct cairn_span *spans[] = { &span };
         struct cairn_kv res[] = { { "service.name", "cairn-test" } };
         json_error_t jerr;
         size_t len;
@@ -649,8 +639,8 @@ START_TEST(test_cairn_otlp_encode_golden)
                 span.parent_span_id[i] = (uint8_t)(0x20 + i);
         }
         span.has_parent = true;
-        cairn_trace_hex(span.ctx.trace_id, 16, span.trace_id_hex);
-        cairn_trace_hex(span.ctx.span_id, 8, span.span_id_hex);
+        cairn_hex_encode(span.ctx.trace_id, 16, span.trace_id_hex);
+        cairn_hex_encode(span.ctx.span_id, 8, span.span_id_hex);
         strcpy(span.ctx.tracestate, "congo=1");
         strcpy(span.name, "cairn.embedding.v1.EmbedRequest process");
         span.kind = CAIRN_SPAN_CONSUMER;
@@ -661,15 +651,17 @@ START_TEST(test_cairn_otlp_encode_golden)
         span.sampled = true;
         span.attrs[0] = (struct cairn_attr){ "messaging.system", CAIRN_ATTR_STRING, { .off = 0 } };
         strcpy(span.strings, "kafka");
-        span.attrs[1] = (struct cairn_attr){ "messaging.kafka.message.offset", CAIRN_ATTR_INT,
+        span.attrs[1] = (struct cairn_attr){ "messaging.kafka.message.offset",
+                                             CAIRN_ATTR_INT,
                                              { .i = 9007199254740993LL } };
         span.attrs[2] = (struct cairn_attr){ "cairn.ok", CAIRN_ATTR_BOOL, { .b = true } };
         span.attrs[3] = (struct cairn_attr){ "bad.utf8", CAIRN_ATTR_STRING, { .off = 6 } };
-        strcpy(span.strings + 6, "a\xff" "b");
+        strcpy(span.strings + 6, "a\xff"
+                                 "b");
         span.nattrs = 4;
         span.dropped_attrs = 2;
 
-        char *out = cairn_otlp_encode(res, 1, spans, 1, &len);
+        char *out = cairn_otlp_encode(res, 1, (struct cairn_span *[]){ &span }, 1, &len);
         ck_assert_ptr_nonnull(out);
         ck_assert_int_eq(len, strlen(out));
         json_t *got = json_loads(out, 0, &jerr);
@@ -705,16 +697,26 @@ START_TEST(test_cairn_otlp_encode_golden)
         /* what needs escaping is escaped */
         strcpy(span.status_msg, "say \"hi\"\\ \n\x01 caf\xc3\xa9");
         strcpy(span.strings + 6, "tab\there");
-        out = cairn_otlp_encode(res, 1, spans, 1, &len);
+        out = cairn_otlp_encode(res, 1, (struct cairn_span *[]){ &span }, 1, &len);
         got = json_loads(out, 0, &jerr);
         ck_assert_msg(got != NULL, "not JSON: %s\n%s", jerr.text, out);
-        json_t *sp = json_array_get(json_object_get(json_array_get(json_object_get(
-                json_array_get(json_object_get(got, "resourceSpans"), 0), "scopeSpans"), 0), "spans"), 0);
-        ck_assert_str_eq(json_string_value(json_object_get(json_object_get(sp, "status"), "message")),
+        json_t *sp = json_array_get(
+                json_object_get(
+                        json_array_get(json_object_get(
+                                               json_array_get(json_object_get(got, "resourceSpans"),
+                                                              0),
+                                               "scopeSpans"),
+                                       0),
+                        "spans"),
+                0);
+        ck_assert_str_eq(json_string_value(
+                                 json_object_get(json_object_get(sp, "status"), "message")),
                          "say \"hi\"\\ \n\x01 caf\xc3\xa9");
-        ck_assert_str_eq(json_string_value(json_object_get(json_object_get(
-                                 json_array_get(json_object_get(sp, "attributes"), 3), "value"),
-                                                           "stringValue")),
+        ck_assert_str_eq(json_string_value(json_object_get(
+                                 json_object_get(json_array_get(json_object_get(sp, "attributes"),
+                                                                3),
+                                                 "value"),
+                                 "stringValue")),
                          "tab\there");
         json_decref(got);
         free(out);
@@ -724,7 +726,7 @@ START_TEST(test_cairn_otlp_encode_golden)
         span.status = CAIRN_SPAN_UNSET;
         span.status_msg[0] = '\0';
         span.ctx.tracestate[0] = '\0';
-        out = cairn_otlp_encode(res, 1, spans, 1, &len);
+        out = cairn_otlp_encode(res, 1, (struct cairn_span *[]){ &span }, 1, &len);
         got = json_loads(out, 0, &jerr);
         json_t *rs = json_array_get(json_object_get(got, "resourceSpans"), 0);
         json_t *ss = json_array_get(json_object_get(rs, "scopeSpans"), 0);
@@ -732,7 +734,8 @@ START_TEST(test_cairn_otlp_encode_golden)
         ck_assert_ptr_nonnull(js);
         ck_assert_ptr_null(json_object_get(js, "parentSpanId"));
         ck_assert_ptr_null(json_object_get(js, "traceState"));
-        ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(js, "status"), "code")), 0);
+        ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(js, "status"), "code")),
+                         0);
         ck_assert_ptr_null(json_object_get(json_object_get(js, "status"), "message"));
         json_decref(got);
         free(out);
@@ -744,7 +747,8 @@ END_TEST
  * cairn_span_end() keeps returning at once. */
 START_TEST(test_cairn_otlp_enqueue_drops_when_collector_hangs)
 {
-        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        struct sockaddr_in sa = { .sin_family = AF_INET,
+                                  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
         socklen_t slen = sizeof(sa);
         int fd = socket(AF_INET, SOCK_STREAM, 0);
         struct cairn_otlp_stats st;
@@ -778,7 +782,8 @@ END_TEST
  * is generous; the point is that it does not wait out the 60 s. */
 START_TEST(test_cairn_trace_shutdown_bounded_with_hung_collector)
 {
-        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        struct sockaddr_in sa = { .sin_family = AF_INET,
+                                  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
         socklen_t slen = sizeof(sa);
         int fd = socket(AF_INET, SOCK_STREAM, 0);
         char url[64], errstr[256];
@@ -866,7 +871,7 @@ int main(void)
         tcase_add_test(tc, test_cairn_span_set_attributes_bounded);
         suite_add_tcase(s, tc);
         tc = tcase_create("propagation");
-        tcase_add_test(tc, test_cairn_trace_fill_call_opts_continues_trace);
+        tcase_add_test(tc, test_cairn_trace_current_continues_trace);
         tcase_add_test(tc, test_cairn_trace_http_server_start_conventions);
         tcase_add_test(tc, test_cairn_trace_http_server_status_5xx_is_error);
         suite_add_tcase(s, tc);

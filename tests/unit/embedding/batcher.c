@@ -1,4 +1,4 @@
-/* Unit tests for micro-batching and splitting, over an in-process provider
+/* Unit tests for micro-batching, over an in-process provider
  * that counts its calls (no I/O). */
 #include <check.h>
 #include <pthread.h>
@@ -70,25 +70,6 @@ static void teardown(void)
 {
         pthread_mutex_destroy(&prov.lock);
 }
-
-/* ---- batcher_split ---- */
-
-START_TEST(test_batcher_split_sizes)
-{
-        size_t sizes[8];
-
-        ck_assert_uint_eq(batcher_split(10, 4, sizes), 3);
-        ck_assert_uint_eq(sizes[0], 4);
-        ck_assert_uint_eq(sizes[1], 4);
-        ck_assert_uint_eq(sizes[2], 2);
-        ck_assert_uint_eq(batcher_split(8, 4, NULL), 2);
-        ck_assert_uint_eq(batcher_split(1, 4, sizes), 1);
-        ck_assert_uint_eq(sizes[0], 1);
-        ck_assert_uint_eq(batcher_split(0, 4, sizes), 0);
-        ck_assert_uint_eq(batcher_split(7, 0, sizes), 1);
-        ck_assert_uint_eq(sizes[0], 7);
-}
-END_TEST
 
 /* ---- batcher_embed ---- */
 
@@ -239,9 +220,6 @@ static Suite *batcher_suite(void)
         Suite *s = suite_create("batcher");
         TCase *tc;
 
-        tc = tcase_create("batcher_split");
-        tcase_add_test(tc, test_batcher_split_sizes);
-        suite_add_tcase(s, tc);
         tc = tcase_create("batcher_embed");
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_add_test(tc, test_batcher_embed_coalesces_concurrent_callers);

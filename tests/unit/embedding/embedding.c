@@ -46,8 +46,8 @@ static void start(void)
 {
         char errstr[256];
 
-        ck_assert_msg(embedding_service_init(&svc, &conf, metrics, errstr, sizeof(errstr)) ==
-                              CAIRN_OK,
+        ck_assert_msg(embedding_service_init_with(&svc, &conf, NULL, metrics, errstr,
+                                                  sizeof(errstr)) == CAIRN_OK,
                       "%s", errstr);
 }
 
@@ -217,7 +217,8 @@ START_TEST(test_embedding_service_init_refuses_bad_conf)
         char errstr[512];
 
         conf.dimensions = 4096;
-        ck_assert_int_eq(embedding_service_init(&other, &conf, NULL, errstr, sizeof(errstr)),
+        ck_assert_int_eq(embedding_service_init_with(&other, &conf, NULL, NULL, errstr,
+                                                     sizeof(errstr)),
                          CAIRN_ERR_INVALID);
         ck_assert_ptr_nonnull(strstr(errstr, "embedding.max_inputs"));
 }
@@ -230,7 +231,8 @@ START_TEST(test_embedding_service_init_without_metrics)
         char *inputs[] = { "no metrics here" };
         Cairn__Embedding__V1__EmbedReply *r;
 
-        ck_assert_int_eq(embedding_service_init(&other, &conf, NULL, errstr, sizeof(errstr)),
+        ck_assert_int_eq(embedding_service_init_with(&other, &conf, NULL, NULL, errstr,
+                                                     sizeof(errstr)),
                          CAIRN_OK);
         req.opaque = &other;
         ck_assert_int_eq(call(inputs, 1, NULL, 0, &r), CAIRN_OK);
@@ -311,8 +313,7 @@ START_TEST(test_embedding_embed_handle_invalid_dimensions)
 
         assert_invalid(call(inputs, 1, NULL, 15, NULL), "dimensions", "INVALID_DIMENSIONS");
         assert_invalid(call(inputs, 1, NULL, 385, NULL), "dimensions", "INVALID_DIMENSIONS");
-        assert_invalid(call(inputs, 1, NULL, UINT32_MAX, NULL), "dimensions",
-                       "INVALID_DIMENSIONS");
+        assert_invalid(call(inputs, 1, NULL, UINT32_MAX, NULL), "dimensions", "INVALID_DIMENSIONS");
         ck_assert_msg(strstr(st.message, "16") && strstr(st.message, "384"), "%s", st.message);
 }
 END_TEST
@@ -453,7 +454,7 @@ START_TEST(test_embedding_embed_handle_counts_metrics)
 END_TEST
 
 struct worker {
-        const float *want;      /* the vector of "shared text, many threads" */
+        const float *want; /* the vector of "shared text, many threads" */
         int mismatches;
 };
 
@@ -609,7 +610,8 @@ START_TEST(test_embedding_conf_check_model_slots)
         /* the largest model bounds the reply size */
         c.models[2].dimensions = 1536;
         ck_assert_int_eq(embedding_conf_check(&c, errstr, sizeof(errstr)), -1);
-        ck_assert_msg(strstr(errstr, "embedding.max_inputs") && strstr(errstr, "162"), "%s", errstr);
+        ck_assert_msg(strstr(errstr, "embedding.max_inputs") && strstr(errstr, "162"), "%s",
+                      errstr);
 }
 END_TEST
 
@@ -627,7 +629,8 @@ START_TEST(test_embedding_api_key_read_checks_permissions)
                                      sizeof(errstr));
         ck_assert_ptr_null(key);
         ck_assert_msg(strstr(errstr, "embedding.models.1.api_key_file") &&
-                              strstr(errstr, "chmod 600"), "%s", errstr);
+                              strstr(errstr, "chmod 600"),
+                      "%s", errstr);
         ck_assert_ptr_null(strstr(errstr, "sk-abc123"));
         chmod(path, 0620);
         ck_assert_ptr_null(embedding_api_key_read("k", path, errstr, sizeof(errstr)));
@@ -636,9 +639,14 @@ START_TEST(test_embedding_api_key_read_checks_permissions)
         ck_assert_ptr_nonnull(key);
         ck_assert_str_eq(key, "sk-abc123");
         free(key);
+        /* readable by its group is open too: one policy for every secret file */
         chmod(path, 0640);
+        ck_assert_ptr_null(embedding_api_key_read("k", path, errstr, sizeof(errstr)));
+        ck_assert_msg(strstr(errstr, "mode 0640"), "%s", errstr);
+        chmod(path, 0400);
         key = embedding_api_key_read("k", path, errstr, sizeof(errstr));
         ck_assert_ptr_nonnull(key);
+        ck_assert_str_eq(key, "sk-abc123");
         free(key);
         unlink(path);
         ck_assert_ptr_null(embedding_api_key_read("k", path, errstr, sizeof(errstr)));
@@ -684,14 +692,17 @@ START_TEST(test_embedding_embed_handle_truncates)
         assert_same_vector("abcdefg\xc3\xa9xyz", "abcdefg");
         restart_with_short_model("start");
         assert_same_vector("abcdefghijkl", "efghijkl");
-        assert_same_vector("xyz\xc3\xa9" "abcdefg", "abcdefg");
+        assert_same_vector("xyz\xc3\xa9"
+                           "abcdefg",
+                           "abcdefg");
 }
 END_TEST
 
 START_TEST(test_embedding_list_models_handle_lists_configured)
 {
         ProtobufCMessage *reply = NULL;
-        Cairn__Embedding__V1__ListModelsRequest in = CAIRN__EMBEDDING__V1__LIST_MODELS_REQUEST__INIT;
+        Cairn__Embedding__V1__ListModelsRequest in =
+                CAIRN__EMBEDDING__V1__LIST_MODELS_REQUEST__INIT;
         Cairn__Embedding__V1__ListModelsReply *r;
 
         restart_with_short_model("end");
@@ -745,7 +756,7 @@ static Suite *embedding_suite(void)
         tcase_add_test(tc, test_embedding_conf_check_refuses_oversize_replies);
         tcase_add_test(tc, test_embedding_conf_check_runs_at_load);
 
-        tc = tcase(s, "embedding_service_init");
+        tc = tcase(s, "embedding_service_init_with");
         tcase_add_test(tc, test_embedding_service_init_names_model_by_dimension);
         tcase_add_test(tc, test_embedding_service_init_refuses_bad_conf);
         tcase_add_test(tc, test_embedding_service_init_without_metrics);

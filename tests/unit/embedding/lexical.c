@@ -75,8 +75,8 @@ static void assert_same(const char *x, const char *y)
 /* A deterministic text of @p len bytes: words from a small list. */
 static char *prose(size_t len)
 {
-        static const char *const words[] = { "river", "stone", "cairn", "path", "summit",
-                                             "valley", "mist", "walker", "ridge", "marker" };
+        static const char *const words[] = { "river",  "stone", "cairn",  "path",  "summit",
+                                             "valley", "mist",  "walker", "ridge", "marker" };
         char *s = malloc(len + 1);
         size_t o = 0;
         unsigned x = 1;
@@ -170,8 +170,11 @@ END_TEST
 START_TEST(test_lexical_embed_unit_norm)
 {
         static const char *const texts[] = {
-                "a", "The cat sat on the mat", "the the the the the the",
-                "Ünïcödé ΚΑΛΗΜΕΡΑ Привет 東京都に住んでいます", "x1 y2 z3 2024-01-01",
+                "a",
+                "The cat sat on the mat",
+                "the the the the the the",
+                "Ünïcödé ΚΑΛΗΜΕΡΑ Привет 東京都に住んでいます",
+                "x1 y2 z3 2024-01-01",
                 "😀 emoji 😀 and text",
         };
         float v[DIM];

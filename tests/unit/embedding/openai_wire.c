@@ -58,13 +58,13 @@ START_TEST(test_wire_base64_decode_rejects_garbage)
         size_t n;
 
         ck_assert_int_eq(decode("Zm9v!", out, sizeof(out), &n), -1);
-        ck_assert_int_eq(decode("Z", out, sizeof(out), &n), -1);        /* 6 bits */
+        ck_assert_int_eq(decode("Z", out, sizeof(out), &n), -1); /* 6 bits */
         ck_assert_int_eq(decode("Zg===", out, sizeof(out), &n), -1);
-        ck_assert_int_eq(decode("Zg=", out, sizeof(out), &n), -1);      /* half padding */
-        ck_assert_int_eq(decode("Z=g=", out, sizeof(out), &n), -1);     /* padding inside */
-        ck_assert_int_eq(decode("Zh==", out, sizeof(out), &n), -1);     /* non-zero leftover */
+        ck_assert_int_eq(decode("Zg=", out, sizeof(out), &n), -1);  /* half padding */
+        ck_assert_int_eq(decode("Z=g=", out, sizeof(out), &n), -1); /* padding inside */
+        ck_assert_int_eq(decode("Zh==", out, sizeof(out), &n), -1); /* non-zero leftover */
         ck_assert_int_eq(decode("Zm9v YmFy", out, sizeof(out), &n), -1);
-        ck_assert_int_eq(decode("Zm9vYmFy", out, 5, &n), -1);           /* does not fit */
+        ck_assert_int_eq(decode("Zm9vYmFy", out, 5, &n), -1); /* does not fit */
 }
 END_TEST
 
@@ -116,8 +116,8 @@ static void assert_bad(const char *body, size_t n, size_t dim, const char *reaso
 
         ck_assert_int_eq(parse(body, n, dim, out, &tokens), CAIRN_ERR_UNAVAILABLE);
         ck_assert_str_eq(st.reason, reason);
-        ck_assert_msg(strstr(st.message, needle) != NULL, "message \"%s\" lacks \"%s\"",
-                      st.message, needle);
+        ck_assert_msg(strstr(st.message, needle) != NULL, "message \"%s\" lacks \"%s\"", st.message,
+                      needle);
 }
 
 START_TEST(test_wire_response_parse_wrong_dimensions)
@@ -136,20 +136,21 @@ START_TEST(test_wire_response_parse_malformed)
         assert_bad("{\"data\":{}}", 1, 2, "UPSTREAM_BAD_RESPONSE", "no \"data\"");
         assert_bad("{\"data\":[]}", 1, 2, "UPSTREAM_BAD_RESPONSE", "0 embeddings for 1");
         assert_bad("{\"data\":[1]}", 1, 2, "UPSTREAM_BAD_RESPONSE", "not an object");
-        assert_bad("{\"data\":[{\"index\":5,\"embedding\":[1,2]}]}", 1, 2,
-                   "UPSTREAM_BAD_RESPONSE", "index");
-        assert_bad("{\"data\":[{\"index\":-1,\"embedding\":[1,2]}]}", 1, 2,
-                   "UPSTREAM_BAD_RESPONSE", "index");
-        assert_bad("{\"data\":[{\"index\":0,\"embedding\":[1,2]},{\"index\":0,\"embedding\":[1,2]}]}",
-                   2, 2, "UPSTREAM_BAD_RESPONSE", "twice");
+        assert_bad("{\"data\":[{\"index\":5,\"embedding\":[1,2]}]}", 1, 2, "UPSTREAM_BAD_RESPONSE",
+                   "index");
+        assert_bad("{\"data\":[{\"index\":-1,\"embedding\":[1,2]}]}", 1, 2, "UPSTREAM_BAD_RESPONSE",
+                   "index");
+        assert_bad(
+                "{\"data\":[{\"index\":0,\"embedding\":[1,2]},{\"index\":0,\"embedding\":[1,2]}]}",
+                2, 2, "UPSTREAM_BAD_RESPONSE", "twice");
         assert_bad("{\"data\":[{\"index\":0,\"embedding\":[1,\"x\"]}]}", 1, 2,
                    "UPSTREAM_BAD_RESPONSE", "not a number");
         assert_bad("{\"data\":[{\"index\":0,\"embedding\":[1,1e300]}]}", 1, 2,
                    "UPSTREAM_BAD_RESPONSE", "float range");
         assert_bad("{\"data\":[{\"index\":0,\"embedding\":\"!!!!\"}]}", 1, 2,
                    "UPSTREAM_BAD_RESPONSE", "base64");
-        assert_bad("{\"data\":[{\"index\":0,\"embedding\":null}]}", 1, 2,
-                   "UPSTREAM_BAD_RESPONSE", "neither");
+        assert_bad("{\"data\":[{\"index\":0,\"embedding\":null}]}", 1, 2, "UPSTREAM_BAD_RESPONSE",
+                   "neither");
         /* NaN as float32 bits: 00 00 c0 7f */
         assert_bad("{\"data\":[{\"index\":0,\"embedding\":\"AADAfwAAgD8=\"}]}", 1, 2,
                    "UPSTREAM_BAD_RESPONSE", "finite");
@@ -170,16 +171,19 @@ START_TEST(test_wire_error_message_shapes)
 {
         ck_assert_str_eq(errmsg("{\"error\":{\"message\":\"Invalid model\",\"type\":\"x\"}}"),
                          "Invalid model");
-        ck_assert_str_eq(errmsg("{\"error\":\"Input validation error\",\"error_type\":\"Validation\"}"),
-                         "Input validation error");
+        ck_assert_str_eq(
+                errmsg("{\"error\":\"Input validation error\",\"error_type\":\"Validation\"}"),
+                "Input validation error");
         ck_assert_str_eq(errmsg("{\"message\":\"plain\"}"), "plain");
         ck_assert_str_eq(errmsg("Bad Gateway\n"), "Bad Gateway");
         ck_assert_str_eq(errmsg("{\"error\":{\"message\":\"a\\u0001b\\nc\"}}"), "a?b c");
         ck_assert_str_eq(errmsg(""), "");
         ck_assert_str_eq(errmsg("{}"), "");
         /* cut to the buffer */
-        ck_assert_uint_eq(strlen(errmsg("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx")),
-                          63);
+        ck_assert_uint_eq(
+                strlen(errmsg(
+                        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx")),
+                63);
 }
 END_TEST
 
@@ -210,11 +214,13 @@ START_TEST(test_wire_request_body_fields)
         json_t *root = json_loads(body, 0, NULL);
 
         ck_assert_ptr_nonnull(root);
-        ck_assert_str_eq(json_string_value(json_object_get(root, "model")), "text-embedding-3-small");
+        ck_assert_str_eq(json_string_value(json_object_get(root, "model")),
+                         "text-embedding-3-small");
         ck_assert_str_eq(json_string_value(json_object_get(root, "encoding_format")), "base64");
         ck_assert_int_eq(json_integer_value(json_object_get(root, "dimensions")), 256);
         ck_assert_uint_eq(json_array_size(json_object_get(root, "input")), 2);
-        ck_assert_str_eq(json_string_value(json_array_get(json_object_get(root, "input"), 1)), "w\"");
+        ck_assert_str_eq(json_string_value(json_array_get(json_object_get(root, "input"), 1)),
+                         "w\"");
         json_decref(root);
         free(body);
 

@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/gateway.h"
+#include "gateway/error.h"
+#include "gateway/idem.h"
+#include "gateway/openai.h"
 #include "../unit.h"
 
 static bool parse(const char *body, struct gw_embed_req *req, struct gw_error *e)
@@ -48,7 +50,8 @@ START_TEST(test_gw_embed_req_parse_array_and_options)
         struct gw_error e;
 
         ck_assert(parse("{\"input\":[\"a\",\"b c\"],\"model\":\"m\",\"encoding_format\":\"base64\","
-                        "\"dimensions\":64,\"user\":\"u-1\"}", &req, &e));
+                        "\"dimensions\":64,\"user\":\"u-1\"}",
+                        &req, &e));
         ck_assert_uint_eq(req.n_inputs, 2);
         ck_assert_str_eq(req.inputs[1], "b c");
         ck_assert(req.base64);
@@ -81,8 +84,9 @@ START_TEST(test_gw_embed_req_parse_names_fields)
         expect_400("{\"input\":\"a\",\"model\":\"m\",\"temperature\":1}", "temperature",
                    "unrecognized");
         expect_400("{\"input\":\"a\",\"input\":\"b\",\"model\":\"m\"}", "", "duplicate");
-        expect_400("{\"input\":\"a\",\"model\":\"m\",\"user\":[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]}",
-                   "", "deeper than 16");
+        expect_400(
+                "{\"input\":\"a\",\"model\":\"m\",\"user\":[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]}",
+                "", "deeper than 16");
 }
 END_TEST
 
@@ -138,12 +142,13 @@ START_TEST(test_gw_embed_reply_json_float_byte_for_byte)
         size_t len;
         char *s = gw_embed_reply_json(reply_new(), false, &len);
 
-        ck_assert_str_eq(s,
-                         "{\"object\":\"list\",\"data\":["
-                         "{\"object\":\"embedding\",\"index\":0,\"embedding\":[0.5,-0.25,9.99999975e-06]},"
-                         "{\"object\":\"embedding\",\"index\":1,\"embedding\":[0.100000001,0,-1]}],"
-                         "\"model\":\"cairn-lexical-384\","
-                         "\"usage\":{\"prompt_tokens\":7,\"total_tokens\":7}}");
+        ck_assert_str_eq(
+                s,
+                "{\"object\":\"list\",\"data\":["
+                "{\"object\":\"embedding\",\"index\":0,\"embedding\":[0.5,-0.25,9.99999975e-06]},"
+                "{\"object\":\"embedding\",\"index\":1,\"embedding\":[0.100000001,0,-1]}],"
+                "\"model\":\"cairn-lexical-384\","
+                "\"usage\":{\"prompt_tokens\":7,\"total_tokens\":7}}");
         ck_assert_uint_eq(len, strlen(s));
         free(s);
 }
@@ -222,8 +227,10 @@ START_TEST(test_gw_request_id_valid)
         ck_assert(!gw_request_id_valid(NULL));
         ck_assert(!gw_request_id_valid("a b"));
         ck_assert(!gw_request_id_valid("a\"b"));
-        ck_assert(gw_request_id_valid("0123456789012345678901234567890123456789012345678901234567890123"));
-        ck_assert(!gw_request_id_valid("01234567890123456789012345678901234567890123456789012345678901234"));
+        ck_assert(gw_request_id_valid(
+                "0123456789012345678901234567890123456789012345678901234567890123"));
+        ck_assert(!gw_request_id_valid(
+                "01234567890123456789012345678901234567890123456789012345678901234"));
 }
 END_TEST
 

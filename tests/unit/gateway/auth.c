@@ -5,30 +5,37 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#include "gateway/gateway.h"
+#include "gateway/auth.h"
+#include "gateway/conf.h"
+#include "gateway/jwt_cache.h"
 #include "gw_tokens.h"
 #include "../unit.h"
 
-#define NOW 1900000000LL
-#define SECRET "0123456789abcdef0123456789abcdef-hs"
+#define NOW     1900000000LL
+#define SECRET  "0123456789abcdef0123456789abcdef-hs"
 #define API_KEY "ck_unit_test_key_ABCDEFGHIJ"
 
 static char dir[64];
 static struct gateway_auth_conf aconf;
 static struct gw_auth *auth;
 
-static void write_file(const char *name, const char *text)
+/* Writes @p text to @p name in the test folder with @p mode (secret files
+ * must be 0600 or 0400). */
+static void write_file(const char *name, const char *text, mode_t mode)
 {
         char path[256];
         FILE *fp;
 
         snprintf(path, sizeof(path), "%s/%s", dir, name);
+        unlink(path); /* a file of mode 0400 is not opened for writing */
         fp = fopen(path, "w");
         ck_assert_ptr_nonnull(fp);
         fputs(text, fp);
         fclose(fp);
+        ck_assert_int_eq(chmod(path, mode), 0);
 }
 
 static void conf_defaults(void)
@@ -54,7 +61,7 @@ static void setup_once(void)
         ck_assert_ptr_nonnull(mkdtemp(dir));
         ck_assert_int_eq(gwt_keypair(dir, "rsa", 0), 0);
         ck_assert_int_eq(gwt_keypair(dir, "ec", 1), 0);
-        write_file("hs.secret", SECRET "\n");
+        write_file("hs.secret", SECRET "\n", 0600);
         gw_api_key_hash(API_KEY, strlen(API_KEY), hash);
         snprintf(keys, sizeof(keys),
                  "jwt_keys:\n"
@@ -64,7 +71,7 @@ static void setup_once(void)
                  "api_keys:\n"
                  "  - {sha256: %s, principal: bot, tenant: acme, role: viewer}\n",
                  hash);
-        write_file("keys.yaml", keys);
+        write_file("keys.yaml", keys, 0644);
         conf_defaults();
         snprintf(path, sizeof(path), "%s/keys.yaml", dir);
         aconf.keys_file = strdup(path);
@@ -96,8 +103,7 @@ static char *claims(long long exp, const char *extra)
         return s;
 }
 
-static cairn_err_t check_token(const char *tok, struct gw_principal *who,
-                               struct gw_auth_error *why)
+static cairn_err_t check_token(const char *tok, struct gw_principal *who, struct gw_auth_error *why)
 {
         char header[9000];
 
@@ -366,9 +372,17 @@ START_TEST(test_gw_auth_check_malformed_tokens)
         struct gw_principal who;
         struct gw_auth_error why;
         static const char *const bad[] = {
-                "Bearer abc", "Bearer a.b", "Bearer a.b.c.d", "Bearer a.b.", "Bearer !!.b.c",
-                "Bearer eyJhbGciOiJIUzI1NiJ9.e30.sig", "Bearer e30.e30.c2ln", "Basic dXNlcjpwYXNz",
-                "Bearer ", "Bearer ck_short", NULL,
+                "Bearer abc",
+                "Bearer a.b",
+                "Bearer a.b.c.d",
+                "Bearer a.b.",
+                "Bearer !!.b.c",
+                "Bearer eyJhbGciOiJIUzI1NiJ9.e30.sig",
+                "Bearer e30.e30.c2ln",
+                "Basic dXNlcjpwYXNz",
+                "Bearer ",
+                "Bearer ck_short",
+                NULL,
         };
 
         for (size_t i = 0; bad[i]; i++) {
@@ -422,18 +436,46 @@ END_TEST
 
 /* ---- the keys file ---- */
 
-static void expect_load_error(const char *yaml, const char *part)
+/* Loads @p yaml as the keys file, which must fail; the message goes to
+ * @p errstr. */
+static void load_fails(const char *yaml, char *errstr, size_t errstr_size)
 {
         struct gateway_auth_conf c = aconf;
-        char errstr[512], path[128];
+        char path[128];
         struct gw_auth *a;
 
-        write_file("bad.yaml", yaml);
+        write_file("bad.yaml", yaml, 0644);
         snprintf(path, sizeof(path), "%s/bad.yaml", dir);
         c.keys_file = path;
-        a = gw_auth_new(&c, errstr, sizeof(errstr));
+        a = gw_auth_new(&c, errstr, errstr_size);
         ck_assert_ptr_null(a);
+}
+
+static void expect_load_error(const char *yaml, const char *part)
+{
+        char errstr[512];
+
+        load_fails(yaml, errstr, sizeof(errstr));
         ck_assert_msg(strstr(errstr, part), "\"%s\" lacks \"%s\"", errstr, part);
+}
+
+/* The whole message, with each "DIR" standing for the test folder. */
+static void expect_load_message(const char *yaml, const char *want)
+{
+        char errstr[512], full[512];
+        size_t n = 0;
+
+        for (const char *p = want; *p && n < sizeof(full) - 1;) {
+                if (strncmp(p, "DIR", 3) == 0) {
+                        n += (size_t)snprintf(full + n, sizeof(full) - n, "%s", dir);
+                        p += 3;
+                } else {
+                        full[n++] = *p++;
+                }
+        }
+        full[n < sizeof(full) ? n : sizeof(full) - 1] = '\0';
+        load_fails(yaml, errstr, sizeof(errstr));
+        ck_assert_str_eq(errstr, full);
 }
 
 START_TEST(test_gw_auth_new_names_bad_entries)
@@ -457,6 +499,126 @@ START_TEST(test_gw_auth_new_names_bad_entries)
                           "api_keys[0].role");
         expect_load_error("other: 1\n", "unknown key \"other\"");
         expect_load_error("jwt_keys: [\n", "line");
+}
+END_TEST
+
+/* Messages name the file and the line of what they refuse: the value's
+ * line, or the entry's when the key is missing. */
+START_TEST(test_gw_auth_new_names_file_and_line)
+{
+        expect_load_message("jwt_keys:\n  - {kid: a, alg: HS512, secret_file: hs.secret}\n",
+                            "config: auth.keys_file: DIR/bad.yaml:2: jwt_keys[0].alg: must be "
+                            "HS256, RS256 or ES256");
+        expect_load_message("jwt_keys:\n  - kid: a\n    alg: HS256\n    secret_file: hs.secret\n"
+                            "  - kid: b\n    alg: RS256\n",
+                            "config: auth.keys_file: DIR/bad.yaml:5: jwt_keys[1]: RS256 keys need "
+                            "pem_file (and not secret_file)");
+        expect_load_message("jwt_keys:\n  - kid: a\n    alg: HS256\n    secret_file: hs.secret\n"
+                            "  - kid: a\n    alg: HS256\n    secret_file: hs.secret\n",
+                            "config: auth.keys_file: DIR/bad.yaml:5: jwt_keys[1]: jwt key id \"a\" "
+                            "appears twice");
+        expect_load_message("jwt_keys:\n  - {kid: a, alg: RS256, pem_file: nope.pem}\n",
+                            "config: auth.keys_file: DIR/bad.yaml:2: jwt_keys[0]: cannot open "
+                            "DIR/nope.pem: No such file or directory");
+        expect_load_message("api_keys:\n  - sha256: abc\n    principal: p\n",
+                            "config: auth.keys_file: DIR/bad.yaml:2: api_keys[0].sha256: required, "
+                            "64 lower-case hex digits (sha256sum of the key)");
+        expect_load_message("api_keys:\n  - principal: p\n    tenant: t\n    role: owner\n"
+                            "    owner: me\n",
+                            "config: auth.keys_file: DIR/bad.yaml:5: api_keys[0]: unknown key "
+                            "\"owner\"");
+        expect_load_message("api_keys: []\nother: 1\n",
+                            "config: auth.keys_file: DIR/bad.yaml:2: unknown key \"other\"");
+        expect_load_message("jwt_keys: {kid: a}\n",
+                            "config: auth.keys_file: DIR/bad.yaml:1: jwt_keys: not a list");
+        expect_load_message("- jwt_keys\n",
+                            "config: auth.keys_file: DIR/bad.yaml:1: not a mapping");
+        expect_load_message("api_keys:\n  - [sha256]\n",
+                            "config: auth.keys_file: DIR/bad.yaml:2: api_keys[0]: not a mapping");
+        expect_load_message("jwt_keys: [\n",
+                            "config: auth.keys_file: DIR/bad.yaml: not valid YAML: did not find "
+                            "expected node content while parsing a flow node (line 2)");
+}
+END_TEST
+
+/* Empty or null lists and an empty file hold no keys, and are no error. */
+START_TEST(test_gw_auth_new_empty_keys_file)
+{
+        static const char *const empty[] = { "", "# nothing yet\n", "jwt_keys:\napi_keys: ~\n",
+                                             "jwt_keys: []\napi_keys: []\n", NULL };
+        struct gateway_auth_conf c = aconf;
+        char errstr[512], path[128];
+        struct gw_auth *a;
+
+        snprintf(path, sizeof(path), "%s/empty.yaml", dir);
+        c.keys_file = path;
+        for (size_t i = 0; empty[i]; i++) {
+                write_file("empty.yaml", empty[i], 0644);
+                a = gw_auth_new(&c, errstr, sizeof(errstr));
+                ck_assert_msg(a != NULL, "\"%s\": %s", empty[i], errstr);
+                ck_assert_uint_eq(gw_auth_jwt_key_count(a), 0);
+                ck_assert_uint_eq(gw_auth_api_key_count(a), 0);
+                gw_auth_free(a);
+        }
+}
+END_TEST
+
+/* An HS256 secret file that its group or others may read is refused, by
+ * the policy of every secret file: the message names the file, the mode
+ * found and the mode wanted, and never the secret. */
+START_TEST(test_gw_auth_new_refuses_open_secret_file)
+{
+        static const mode_t modes[] = { 0644, 0640, 0604, 0660 };
+        char errstr[512], want[256];
+
+        for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+                write_file("open.secret", SECRET "\n", modes[i]);
+                load_fails("jwt_keys:\n  - {kid: a, alg: HS256, secret_file: open.secret}\n",
+                           errstr, sizeof(errstr));
+                snprintf(want, sizeof(want),
+                         "/bad.yaml:2: jwt_keys[0]: %s/open.secret has mode %04o", dir,
+                         (unsigned)modes[i]);
+                ck_assert_msg(strstr(errstr, want), "\"%s\" lacks \"%s\"", errstr, want);
+                ck_assert_msg(strstr(errstr, "must be mode 0600 or 0400"), "%s", errstr);
+                ck_assert_ptr_null(strstr(errstr, "0123456789abcdef"));
+        }
+}
+END_TEST
+
+/* auth.hs256_secret_file: read under the same policy; 0600 and 0400 pass. */
+START_TEST(test_gw_auth_new_hs256_secret_file_mode)
+{
+        struct gateway_auth_conf c = aconf;
+        char errstr[512], path[128], want[512];
+        struct gw_auth *a;
+
+        snprintf(path, sizeof(path), "%s/default.secret", dir);
+        c.keys_file = "";
+        c.hs256_secret_file = path;
+        write_file("default.secret", SECRET "\n", 0644);
+        ck_assert_ptr_null(gw_auth_new(&c, errstr, sizeof(errstr)));
+        snprintf(want, sizeof(want),
+                 "config: auth.hs256_secret_file: %s has mode 0644, open to its group or others; a "
+                 "secret file must be mode 0600 or 0400 (chmod 600 %s)",
+                 path, path);
+        ck_assert_str_eq(errstr, want);
+
+        write_file("default.secret", SECRET "\n", 0400);
+        a = gw_auth_new(&c, errstr, sizeof(errstr));
+        ck_assert_msg(a != NULL, "%s", errstr);
+        ck_assert_uint_eq(gw_auth_jwt_key_count(a), 1);
+        gw_auth_free(a);
+
+        write_file("default.secret", "short\n", 0600);
+        ck_assert_ptr_null(gw_auth_new(&c, errstr, sizeof(errstr)));
+        snprintf(want, sizeof(want),
+                 "config: auth.hs256_secret_file: %s: shorter than 32 bytes (RFC 7518 asks for at "
+                 "least the hash size)",
+                 path);
+        ck_assert_str_eq(errstr, want);
+        ck_assert_int_eq(unlink(path), 0);
+        ck_assert_ptr_null(gw_auth_new(&c, errstr, sizeof(errstr)));
+        ck_assert_ptr_nonnull(strstr(errstr, "config: auth.hs256_secret_file: cannot open"));
 }
 END_TEST
 
@@ -520,6 +682,10 @@ static Suite *auth_suite(void)
         tcase_add_test(tc, test_gw_auth_check_no_credentials);
         tcase_add_test(tc, test_gw_auth_check_default_hs256_key_without_kid);
         tcase_add_test(tc, test_gw_auth_new_names_bad_entries);
+        tcase_add_test(tc, test_gw_auth_new_names_file_and_line);
+        tcase_add_test(tc, test_gw_auth_new_empty_keys_file);
+        tcase_add_test(tc, test_gw_auth_new_refuses_open_secret_file);
+        tcase_add_test(tc, test_gw_auth_new_hs256_secret_file_mode);
         tcase_add_test(tc, test_gw_auth_new_short_secret_refused);
         suite_add_tcase(s, tc);
 

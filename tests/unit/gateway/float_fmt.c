@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/gateway.h"
+#include <stdbool.h>
+
+#include "gateway/float_fmt.h"
 #include "../unit.h"
 
 /* Returns false (with a message) when @p v's text differs from printf's or
@@ -36,10 +38,10 @@ static bool check_one(float v, char *why, size_t why_size)
         return true;
 }
 
-#define CHECK(v)                                                                                  \
-        do {                                                                                      \
-                char why_[160];                                                                   \
-                ck_assert_msg(check_one((v), why_, sizeof(why_)), "%s", why_);                    \
+#define CHECK(v)                                                               \
+        do {                                                                   \
+                char why_[160];                                                \
+                ck_assert_msg(check_one((v), why_, sizeof(why_)), "%s", why_); \
         } while (0)
 
 START_TEST(test_gw_float_format_special_values)

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/gateway.h"
+#include "gateway/jwt_cache.h"
 #include "../unit.h"
 
 #define NOW 1900000000LL
@@ -62,8 +62,9 @@ START_TEST(test_gw_jwt_cache_time_claims_checked_on_use)
 {
         struct gw_jwt_cache *c = gw_jwt_cache_new(16);
         struct gw_principal alice = principal("alice", "acme"), got;
-        const struct gw_jwt_times window = { .has_exp = true, .exp = NOW + 300,
-                                             .has_nbf = true, .nbf = NOW - 10 };
+        const struct gw_jwt_times window = {
+                .has_exp = true, .exp = NOW + 300, .has_nbf = true, .nbf = NOW - 10
+        };
         const char *tok = "aaa.bbb.ccc";
 
         gw_jwt_cache_put(c, tok, strlen(tok), &alice, &window);
@@ -82,8 +83,7 @@ END_TEST
 START_TEST(test_gw_jwt_cache_bounded_by_slots)
 {
         struct gw_jwt_cache *c = gw_jwt_cache_new(1);
-        struct gw_principal alice = principal("alice", "acme"), bob = principal("bob", "acme"),
-                            got;
+        struct gw_principal alice = principal("alice", "acme"), bob = principal("bob", "acme"), got;
 
         gw_jwt_cache_put(c, "token-a", 7, &alice, &until_now_plus_300);
         gw_jwt_cache_put(c, "token-b", 7, &bob, &until_now_plus_300);

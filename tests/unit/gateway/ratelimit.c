@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "cairn/metrics.h"
-#include "gateway/gateway.h"
+#include "gateway/ratelimit.h"
 #include "../unit.h"
 
 START_TEST(test_gw_bucket_take_drains_and_refills)
@@ -19,7 +19,7 @@ START_TEST(test_gw_bucket_take_drains_and_refills)
                 ck_assert(gw_bucket_take(&tokens, &stamp, 3, 60000, now, &rem, &retry, &full));
         ck_assert(rem == 0);
         ck_assert(!gw_bucket_take(&tokens, &stamp, 3, 60000, now, &rem, &retry, &full));
-        ck_assert_int_eq(retry, 20000);  /* one token per 20 s */
+        ck_assert_int_eq(retry, 20000); /* one token per 20 s */
         ck_assert_int_eq(full, 60000);
         ck_assert(!gw_bucket_take(&tokens, &stamp, 3, 60000, now + 19999, &rem, &retry, &full));
         ck_assert(gw_bucket_take(&tokens, &stamp, 3, 60000, now + 20000 + 19999 + 2, &rem, &retry,
@@ -33,17 +33,29 @@ END_TEST
 static struct gateway_ratelimit_conf conf_default(void)
 {
         struct gateway_ratelimit_conf c = {
-                .enabled = true, .fail_mode = "open", .default_per_minute = 5,
-                .default_per_hour = 0, .embeddings_per_minute = -1, .embeddings_per_hour = 100,
-                .models_per_minute = 0, .models_per_hour = -1, .local_max_keys = 16,
+                .enabled = true,
+                .fail_mode = "open",
+                .default_per_minute = 5,
+                .default_per_hour = 0,
+                .local_max_keys = 16,
         };
         return c;
 }
 
+/* A class with its own hourly limit, and one that lifts the minute's. */
+static const struct gw_limits embeddings = { -1, 100 };
+static const struct gw_limits models = { 0, -1 };
+
 /* Redis on a port nobody listens on: every call fails at once. */
 static struct cairn_redis_conf dead_redis = {
-        .host = "127.0.0.1", .port = 1, .password = "", .db = 0, .pool_size = 2,
-        .connect_timeout_ms = 50, .command_timeout_ms = 50, .retry_interval_ms = 60000,
+        .host = "127.0.0.1",
+        .port = 1,
+        .password = "",
+        .db = 0,
+        .pool_size = 2,
+        .connect_timeout_ms = 50,
+        .command_timeout_ms = 50,
+        .retry_interval_ms = 60000,
 };
 
 START_TEST(test_gw_ratelimit_limits_per_route)
@@ -53,10 +65,10 @@ START_TEST(test_gw_ratelimit_limits_per_route)
         struct gw_ratelimit *rl = gw_ratelimit_new(&c, NULL, reg);
         struct gw_limits l;
 
-        l = gw_ratelimit_limits(rl, GW_CLASS_EMBEDDINGS_CREATE);
+        l = gw_ratelimit_limits(rl, &embeddings);
         ck_assert_int_eq(l.per_minute, 5);
         ck_assert_int_eq(l.per_hour, 100);
-        l = gw_ratelimit_limits(rl, GW_CLASS_MODELS_READ);
+        l = gw_ratelimit_limits(rl, &models);
         ck_assert_int_eq(l.per_minute, 0);
         ck_assert_int_eq(l.per_hour, 0);
         gw_ratelimit_free(rl);
@@ -74,7 +86,7 @@ START_TEST(test_gw_ratelimit_take_fail_open_limits_locally)
         int allowed = 0;
 
         for (int i = 0; i < 8; i++) {
-                gw_ratelimit_take(rl, "t", "alice", GW_CLASS_EMBEDDINGS_CREATE, &res);
+                gw_ratelimit_take(rl, "t", "alice", "embeddings.create", &embeddings, &res);
                 ck_assert(res.degraded);
                 ck_assert(res.limited);
                 allowed += res.allowed;
@@ -84,10 +96,10 @@ START_TEST(test_gw_ratelimit_take_fail_open_limits_locally)
         ck_assert_int_eq(res.remaining, 0);
         ck_assert_int_ge(res.retry_after_s, 1);
         /* Another principal has a bucket of its own. */
-        gw_ratelimit_take(rl, "t", "bob", GW_CLASS_EMBEDDINGS_CREATE, &res);
+        gw_ratelimit_take(rl, "t", "bob", "embeddings.create", &embeddings, &res);
         ck_assert(res.allowed);
         /* Unlimited classes are not limited at all. */
-        gw_ratelimit_take(rl, "t", "alice", GW_CLASS_MODELS_READ, &res);
+        gw_ratelimit_take(rl, "t", "alice", "models.read", &models, &res);
         ck_assert(res.allowed);
         ck_assert(!res.limited);
         gw_ratelimit_free(rl);
@@ -106,7 +118,7 @@ START_TEST(test_gw_ratelimit_take_fail_closed_refuses)
 
         c.fail_mode = "closed";
         rl = gw_ratelimit_new(&c, redis, reg);
-        gw_ratelimit_take(rl, "t", "alice", GW_CLASS_EMBEDDINGS_CREATE, &res);
+        gw_ratelimit_take(rl, "t", "alice", "embeddings.create", &embeddings, &res);
         ck_assert(!res.allowed);
         ck_assert(res.degraded);
         ck_assert_int_eq(res.retry_after_s, 1);
@@ -128,7 +140,7 @@ START_TEST(test_gw_ratelimit_take_local_table_bounded)
         /* More principals than local_max_keys: the table starts afresh. */
         for (int i = 0; i < 100; i++) {
                 snprintf(who, sizeof(who), "p%d", i);
-                gw_ratelimit_take(rl, "t", who, GW_CLASS_EMBEDDINGS_CREATE, &res);
+                gw_ratelimit_take(rl, "t", who, "embeddings.create", &embeddings, &res);
                 ck_assert(res.allowed);
         }
         gw_ratelimit_free(rl);

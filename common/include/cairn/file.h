@@ -1,0 +1,28 @@
+/* Small files read whole: configuration and keys files, public keys, and
+ * secrets. Secrets are read by one function with one permission policy, so
+ * every service refuses the same files with the same message. */
+#ifndef CAIRN_FILE_H
+#define CAIRN_FILE_H
+
+#include <stddef.h>
+
+/* Reads the file @p path into a malloc'ed buffer (the caller frees it) with a
+ * NUL after its last byte; its length goes to *@p lenp. A file larger than
+ * @p max bytes is refused. Returns NULL with a message naming the file in
+ * @p errstr ("cannot open /etc/cairn/x.yaml: No such file or directory",
+ * "/etc/cairn/x.yaml: larger than 1048576 bytes"). */
+char *cairn_file_read(const char *path, size_t max, size_t *lenp, char *errstr, size_t errstr_size);
+
+/* Reads the secret held in the file @p path (an HS256 key, a provider's API
+ * key) into @p out, @p size bytes, without the line endings at its end and
+ * with a NUL after it. The policy: the file must be a regular file (a
+ * symbolic link is followed) that neither its group nor others may read,
+ * write or execute, i.e. mode 0600 or 0400; otherwise it is refused with a
+ * message that names the mode found and the one wanted. A file of @p size
+ * bytes or more is refused too. Returns the secret's length, or -1 with a
+ * message naming the file in @p errstr; the message never holds the secret,
+ * and on error @p out is wiped. */
+long cairn_secret_file_read(const char *path, char *out, size_t size, char *errstr,
+                            size_t errstr_size);
+
+#endif

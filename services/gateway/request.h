@@ -1,0 +1,161 @@
+/* One HTTP request as the server's parts share it: libmicrohttpd's glue
+ * (server.c) reads it in, the pipeline (pipeline.c) checks it and picks its
+ * row's way to answer, responses (response.c) write the answer, and the
+ * upstream call (upstream.c) sends it over the bus and turns the reply into
+ * that answer. Internal to the server. */
+#ifndef CAIRN_GATEWAY_REQUEST_H
+#define CAIRN_GATEWAY_REQUEST_H
+
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "adapter.h"
+#include "auth.h"
+#include "cairn/bus.h"
+#include "cairn/headers.h"
+#include "cairn/log.h"
+#include "error.h"
+#include "ratelimit.h"
+#include "route.h"
+#include "server.h"
+
+/* What a row resolves to under the configuration, once at start. */
+struct gw_route_rt {
+        long long timeout_ms;
+        const struct gw_limits *limits; /* the class's own settings (-1: defaults) */
+        const char *topic;
+        long long max_body_bytes;
+};
+
+struct gateway {
+        struct gateway_deps deps;
+        const struct gateway_http_conf *hc;
+        const struct gw_route *routes;
+        struct gw_route_rt *rt; /* by row: rt[row - routes] */
+        char *openapi;          /* the document, built once at start */
+        size_t openapi_len;
+        struct MHD_Daemon *daemon;
+        int port;
+
+        atomic_long inflight;
+        atomic_bool broker_up;
+        atomic_bool stop;
+        pthread_t probe_thread;
+        bool probe_started;
+        struct gw_header_deadline *header_deadline;
+
+        struct cairn_metric *m_requests; /* route, status */
+        struct cairn_metric *m_duration; /* route */
+        struct cairn_series *s_inflight;
+        struct cairn_series *s_auth_fail;
+        struct cairn_series *s_overload;
+};
+
+enum gw_req_state {
+        GW_ST_BODY, /* reading headers and body */
+        GW_ST_WAIT, /* suspended on a bus call */
+        GW_ST_DONE, /* a response was queued */
+};
+
+struct gw_req {
+        struct gateway *gw;
+        struct MHD_Connection *conn;
+        enum gw_req_state state;
+        int64_t start_us;
+        const struct gw_route *route;
+        const struct gw_route_rt *rt;
+        const char *route_label; /* the matched path template, for metrics */
+        struct gw_captures caps;
+        char request_id[GW_REQUEST_ID_MAX + 1];
+        bool bad_request_id;
+        char allow[128]; /* for 405 */
+
+        char *body;
+        size_t body_len, body_cap;
+        size_t seen; /* body bytes received, kept or not */
+        bool too_large;
+
+        struct gw_principal who;
+        bool authenticated;
+        struct gw_rl_result rl;
+
+        char idem_key[256];
+        char body_hash[65];
+        bool idem_claimed;
+
+        struct gw_adapter_ctx actx;   /* the adapter's view, parse to render */
+        ProtobufCMessage *page_req;   /* a paged route's request, kept for the next pages */
+        struct gw_page_stream *page;  /* a paged route's stream, once the 200 is queued */
+        bool counted;                 /* holds one of http.max_inflight */
+        struct cairn_span *span;      /* the SERVER span, NULL when tracing is off */
+        struct cairn_log_ctx log_ctx; /* request_id, trace and span ids while handled */
+
+        /* Written by the bus callback before it resumes the connection. */
+        cairn_err_t err;
+        struct cairn_status st;
+        uint8_t *payload;
+        size_t len;
+        char ce_type[CAIRN_HEADER_MAX + 1];
+};
+
+/* The adapter of @p r's route (the proto3 JSON mapping unless it names one). */
+const struct gw_adapter *gw_req_adapter(const struct gw_req *r);
+
+/* ---- pipeline.c ---- */
+
+/* Everything a complete request goes through, in order; answers it or
+ * suspends it on an upstream call. */
+enum MHD_Result gw_pipeline_run(struct gw_req *r, const char *method, const char *url);
+
+/* ---- response.c ---- */
+
+/* Queues @p resp (destroyed here) with @p status, the common headers and
+ * @p content_type (or NULL), and counts the request as answered. */
+enum MHD_Result gw_queue_response(struct gw_req *r, int status, struct MHD_Response *resp,
+                                  const char *content_type);
+
+const char *gw_req_header(struct gw_req *r, const char *name);
+/* Queues @p body (taken over: freed here, even on failure) with @p status;
+ * @p extra_name/@p extra_value add one more header (or NULL). */
+enum MHD_Result gw_send_body(struct gw_req *r, int status, char *body, size_t len,
+                             const char *content_type, const char *extra_name,
+                             const char *extra_value);
+/* Answers @p e in the route's error style. */
+enum MHD_Result gw_send_error(struct gw_req *r, const struct gw_error *e);
+enum MHD_Result gw_fail(struct gw_req *r, int status, const char *code, const char *param,
+                        const char *msg);
+/* A CORS preflight answer for the request's path. */
+enum MHD_Result gw_send_preflight(struct gw_req *r);
+/* Stores the answer under the idempotency key when this request claimed one. */
+void gw_idem_store(struct gw_req *r, int status, const char *body, size_t len);
+/* Ends the request's span and counts it in the metrics. */
+void gw_observe(struct gw_req *r, int status);
+
+/* ---- upstream.c ---- */
+
+/* Builds the request message with the route's adapter and sends it to the
+ * route's service; suspends the connection until the reply (or answers a
+ * bad request at once). */
+enum MHD_Result gw_upstream_call(struct gw_req *r);
+/* The resumed call: turns the bus outcome into the answer. */
+enum MHD_Result gw_upstream_finish(struct gw_req *r);
+/* Gives back the request's place among http.max_inflight. */
+void gw_upstream_release_slot(struct gw_req *r);
+/* Suspends the connection and sends @p msg to the route's service; the
+ * reply resumes it. On a failure to send, resumes it at once and returns
+ * the error (also in r->err and r->st). */
+cairn_err_t gw_upstream_send(struct gw_req *r, const ProtobufCMessage *msg);
+
+/* ---- paged.c ---- */
+
+struct gw_page_stream;
+/* Starts the NDJSON answer of a paged route with its first page @p first
+ * (borrowed); takes over @p req, the request, to ask for the next pages. */
+enum MHD_Result gw_page_start(struct gw_req *r, ProtobufCMessage *req,
+                              const ProtobufCMessage *first);
+void gw_page_stream_free(struct gw_page_stream *ps);
+
+#endif

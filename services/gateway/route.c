@@ -1,0 +1,270 @@
+/* Reading the route table: path templates with {name} captures, finding a
+ * request's row, the methods of a path, and what the table implies for the
+ * configuration (its timeout keys, classes and services). */
+#include <stdio.h>
+#include <string.h>
+
+#include "cairn/hex.h"
+#include "route.h"
+
+/* Percent-decodes @p n bytes of @p s into @p out; false when malformed, too
+ * long, or decoding to a '/' or a NUL (a capture is one segment). */
+static bool segment_decode(const char *s, size_t n, char *out, size_t size)
+{
+        size_t o = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                char c = s[i];
+
+                if (c == '%') {
+                        int hi, lo;
+
+                        if (i + 2 >= n)
+                                return false;
+                        hi = cairn_hex_digit(s[i + 1], 0);
+                        lo = cairn_hex_digit(s[i + 2], 0);
+                        if (hi < 0 || lo < 0)
+                                return false;
+                        c = (char)(hi * 16 + lo);
+                        if (c == '/' || c == '\0')
+                                return false;
+                        i += 2;
+                }
+                if (o + 1 >= size)
+                        return false;
+                out[o++] = c;
+        }
+        out[o] = '\0';
+        return o > 0;
+}
+
+bool gw_path_match(const char *tmpl, const char *path, struct gw_captures *caps)
+{
+        const char *t = tmpl, *p = path;
+
+        if (caps)
+                caps->n = 0;
+        while (*t && *p) {
+                if (*t == '{') {
+                        const char *close = strchr(t, '}');
+                        size_t seg = strcspn(p, "/");
+
+                        if (!close || seg == 0)
+                                return false;
+                        if (caps) {
+                                if (caps->n >= GW_CAPTURES_MAX ||
+                                    !segment_decode(p, seg, caps->value[caps->n], GW_CAPTURE_MAX))
+                                        return false;
+                                caps->name[caps->n] = t + 1;
+                                caps->name_len[caps->n] = (size_t)(close - t - 1);
+                                caps->n++;
+                        }
+                        t = close + 1;
+                        p += seg;
+                        continue;
+                }
+                if (*t != *p)
+                        return false;
+                t++;
+                p++;
+        }
+        return *t == '\0' && *p == '\0';
+}
+
+const struct gw_route *gw_route_find(const struct gw_route *routes, const char *method,
+                                     const char *path, bool *path_known, struct gw_captures *caps)
+{
+        bool is_head = strcmp(method, "HEAD") == 0;
+        bool is_options = strcmp(method, "OPTIONS") == 0;
+
+        *path_known = false;
+        for (const struct gw_route *rt = routes; rt->method; rt++) {
+                bool method_fits = strcmp(rt->method, method) == 0 ||
+                                   (is_head && strcmp(rt->method, "GET") == 0) || is_options;
+
+                /* captures only for the row that answers */
+                if (!gw_path_match(rt->path, path, method_fits ? caps : NULL))
+                        continue;
+                *path_known = true;
+                if (method_fits)
+                        return rt;
+        }
+        return NULL;
+}
+
+void gw_route_allow(const struct gw_route *routes, const char *path, char *out, size_t size)
+{
+        size_t n = 0;
+
+        out[0] = '\0';
+        for (const struct gw_route *rt = routes; rt->method && n < size; rt++) {
+                if (!gw_path_match(rt->path, path, NULL))
+                        continue;
+                n += (size_t)snprintf(out + n, size - n, "%s%s%s", n ? ", " : "", rt->method,
+                                      strcmp(rt->method, "GET") == 0 ? ", HEAD" : "");
+        }
+        if (n && n < size)
+                snprintf(out + n, size - n, ", OPTIONS");
+}
+
+bool gw_class_allows(const struct gw_class *cls, enum gw_role role)
+{
+        if ((unsigned)role >= GW_ROLE__COUNT)
+                return false;
+        return cls->allowed[role];
+}
+
+/* ---- what the table implies ---- */
+
+int gw_plan_timeout_index(const struct gw_route_plan *plan, const struct gw_route *rt)
+{
+        if (!rt->timeout_key)
+                return -1;
+        for (size_t i = 0; i < plan->ntimeouts; i++)
+                if (strcmp(plan->timeout_first[i]->timeout_key, rt->timeout_key) == 0)
+                        return (int)i;
+        return -1;
+}
+
+int gw_plan_class_index(const struct gw_route_plan *plan, const struct gw_class *cls)
+{
+        for (size_t i = 0; i < plan->nclasses; i++)
+                if (plan->classes[i] == cls)
+                        return (int)i;
+        return -1;
+}
+
+int gw_plan_service_index(const struct gw_route_plan *plan, const char *service)
+{
+        if (!service)
+                return -1;
+        for (size_t i = 0; i < plan->nservices; i++)
+                if (strcmp(plan->services[i], service) == 0)
+                        return (int)i;
+        return -1;
+}
+
+/* A paged route: the proto3 JSON mapping, a string page_token in the
+ * request, a string next_page_token and the repeated message field of items
+ * in the reply. */
+static bool page_fields_fit(const struct gw_route *rt, char *errstr, size_t errstr_size)
+{
+        const ProtobufCFieldDescriptor *tok, *next, *items;
+
+        if (rt->adapter || !rt->request || !rt->reply) {
+                snprintf(errstr, errstr_size,
+                         "route %s %s: a paged route uses the proto3 JSON "
+                         "mapping and names its message types",
+                         rt->method, rt->path);
+                return false;
+        }
+        tok = protobuf_c_message_descriptor_get_field_by_name(rt->request, "page_token");
+        next = protobuf_c_message_descriptor_get_field_by_name(rt->reply, "next_page_token");
+        items = protobuf_c_message_descriptor_get_field_by_name(rt->reply, rt->page_field);
+        if (!tok || tok->type != PROTOBUF_C_TYPE_STRING ||
+            tok->label == PROTOBUF_C_LABEL_REPEATED || !next ||
+            next->type != PROTOBUF_C_TYPE_STRING || next->label == PROTOBUF_C_LABEL_REPEATED ||
+            !items || items->type != PROTOBUF_C_TYPE_MESSAGE ||
+            items->label != PROTOBUF_C_LABEL_REPEATED) {
+                snprintf(errstr, errstr_size,
+                         "route %s %s: paged, so %s needs a string page_token and %s a string "
+                         "next_page_token and a repeated message field %s",
+                         rt->method, rt->path, rt->request->name, rt->reply->name, rt->page_field);
+                return false;
+        }
+        return true;
+}
+
+static bool plan_row(const struct gw_route *routes, const struct gw_route *rt,
+                     struct gw_route_plan *plan, char *errstr, size_t errstr_size)
+{
+        if (!rt->path || rt->path[0] != '/' || !rt->cls || !rt->operation) {
+                snprintf(errstr, errstr_size, "route %s %s: needs a path, a class and an operation",
+                         rt->method, rt->path ? rt->path : "(no path)");
+                return false;
+        }
+        for (const struct gw_route *o = routes; o < rt; o++)
+                if (strcmp(o->method, rt->method) == 0 && strcmp(o->path, rt->path) == 0) {
+                        snprintf(errstr, errstr_size, "route %s %s: declared twice", rt->method,
+                                 rt->path);
+                        return false;
+                }
+        if (!rt->local && (!rt->service || !rt->request || !rt->reply)) {
+                snprintf(errstr, errstr_size,
+                         "route %s %s: needs a local answer or a service with request and "
+                         "reply types",
+                         rt->method, rt->path);
+                return false;
+        }
+        if (rt->service && (!rt->timeout_key || rt->timeout_ms <= 0)) {
+                snprintf(errstr, errstr_size, "route %s %s: needs a timeout key and a default",
+                         rt->method, rt->path);
+                return false;
+        }
+        if (rt->page_field && !page_fields_fit(rt, errstr, errstr_size))
+                return false;
+        if (gw_plan_class_index(plan, rt->cls) < 0) {
+                if (plan->nclasses == GW_CLASSES_MAX)
+                        goto too_many;
+                plan->classes[plan->nclasses++] = rt->cls;
+        }
+        if (rt->timeout_key && gw_plan_timeout_index(plan, rt) < 0) {
+                if (plan->ntimeouts == GW_TIMEOUT_KEYS_MAX)
+                        goto too_many;
+                plan->timeout_first[plan->ntimeouts++] = rt;
+        }
+        if (rt->service && gw_plan_service_index(plan, rt->service) < 0) {
+                if (plan->nservices == GW_SERVICES_MAX)
+                        goto too_many;
+                plan->services[plan->nservices++] = rt->service;
+        }
+        return true;
+too_many:
+        snprintf(errstr, errstr_size, "route %s %s: too many classes, timeout keys or services",
+                 rt->method, rt->path);
+        return false;
+}
+
+bool gw_route_plan_make(const struct gw_route *routes, struct gw_route_plan *plan, char *errstr,
+                        size_t errstr_size)
+{
+        memset(plan, 0, sizeof(*plan));
+        for (const struct gw_route *rt = routes; rt->method; rt++)
+                if (!plan_row(routes, rt, plan, errstr, errstr_size))
+                        return false;
+        return true;
+}
+
+void gw_route_rbac_doc(const struct gw_route *routes, FILE *fp)
+{
+        struct gw_route_plan plan;
+        char errstr[256];
+
+        if (!gw_route_plan_make(routes, &plan, errstr, sizeof(errstr))) {
+                fprintf(fp, "(route table: %s)\n", errstr);
+                return;
+        }
+        fprintf(fp, "| route class | routes |");
+        for (int r = 0; r < GW_ROLE__COUNT; r++)
+                fprintf(fp, " %s |", gw_role_str((enum gw_role)r));
+        fprintf(fp, "\n|---|---|");
+        for (int r = 0; r < GW_ROLE__COUNT; r++)
+                fprintf(fp, "---|");
+        fprintf(fp, "\n");
+        for (size_t c = 0; c < plan.nclasses; c++) {
+                const struct gw_class *cls = plan.classes[c];
+                const char *sep = " ";
+
+                fprintf(fp, "| `%s` |", cls->name);
+                for (const struct gw_route *rt = routes; rt->method; rt++) {
+                        if (rt->cls != cls)
+                                continue;
+                        fprintf(fp, "%s`%s %s`", sep, rt->method, rt->path);
+                        sep = ", ";
+                }
+                fprintf(fp, " |");
+                for (int r = 0; r < GW_ROLE__COUNT; r++)
+                        fprintf(fp, " %s |", cls->allowed[r] ? "yes" : "no");
+                fprintf(fp, "\n");
+        }
+}

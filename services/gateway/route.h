@@ -1,0 +1,119 @@
+/* The gateway's one table: a row per route says everything a request on it
+ * needs — method and path template, who may call it and how often (its
+ * class), the body limit, the deadline, the upstream service and message
+ * types, and how JSON becomes protobuf and back (the proto3 JSON mapping,
+ * or a named adapter for a well-known API). The pipeline reads the row; it
+ * never branches on a path. Settings the table implies (a deadline per
+ * timeout key, limits per class, a topic per service) are generated from it
+ * (conf.c), as is the OpenAPI document (openapi.c). */
+#ifndef CAIRN_GATEWAY_ROUTE_H
+#define CAIRN_GATEWAY_ROUTE_H
+
+#include <protobuf-c/protobuf-c.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "auth.h"
+
+struct gw_adapter;
+struct gw_req;
+
+/* A permission and rate-limit class: who may call its routes and how
+ * often. Limits are per principal and class. */
+struct gw_class {
+        const char *name;             /* "embeddings.create": metrics, Redis keys, docs */
+        bool public_route;            /* no credentials, no limits */
+        bool allowed[GW_ROLE__COUNT]; /* owner, admin, member, viewer */
+        /* ratelimit.<limits_key>_per_minute and _per_hour; NULL: the defaults */
+        const char *limits_key;
+};
+
+/* Answers a route inside the gateway (no upstream): queues the response. */
+typedef int (*gw_local_fn)(struct gw_req *r);
+
+struct gw_route {
+        const char *method; /* GET, POST, PUT, PATCH, DELETE */
+        /* "/v1/memories/{id}": each {name} captures one path segment into
+         * the request field of that name (dotted paths reach nested fields) */
+        const char *path;
+        const struct gw_class *cls;
+        const char *operation;    /* operationId in the OpenAPI document */
+        const char *summary;      /* one line for the OpenAPI document */
+        gw_local_fn local;        /* answered here: no upstream, no body */
+        const char *local_schema; /* OpenAPI schema (JSON) of a local answer */
+        /* Upstream: cairn.<service>.v1.requests unless upstream.<service>_topic says otherwise. */
+        const char *service;
+        const ProtobufCMessageDescriptor *request;
+        const ProtobufCMessageDescriptor *reply;
+        /* http.<timeout_key>_timeout_ms, default timeout_ms: the reply's
+         * deadline (sent as cairn_deadline; 504 after it) */
+        const char *timeout_key;
+        long long timeout_ms;
+        long long max_body_bytes;         /* 0: http.max_body_bytes */
+        const struct gw_adapter *adapter; /* NULL: the proto3 JSON mapping */
+        /* Paged: the gateway follows the reply's next_page_token and streams
+         * the items of this repeated reply field as NDJSON. NULL: not paged. */
+        const char *page_field;
+};
+
+/* The gateway's routes, ending with a NULL method (routes.c). */
+extern const struct gw_route gw_routes[];
+
+/* Most path captures in one template, and most bytes of one captured value. */
+#define GW_CAPTURES_MAX 4
+#define GW_CAPTURE_MAX  256
+
+struct gw_captures {
+        size_t n;
+        const char *name[GW_CAPTURES_MAX]; /* points into the template */
+        size_t name_len[GW_CAPTURES_MAX];
+        char value[GW_CAPTURES_MAX][GW_CAPTURE_MAX]; /* percent-decoded */
+};
+
+/* True when @p path (without the query) matches the template @p tmpl; each
+ * {name} matches one non-empty segment, percent-decoded into @p caps (may
+ * be NULL). A segment that decodes to a '/' or a NUL does not match. */
+bool gw_path_match(const char *tmpl, const char *path, struct gw_captures *caps);
+
+/* Finds the route for @p method and @p path in @p routes: the row, or NULL
+ * with *@p path_known true when another method has that path (405). HEAD
+ * matches GET rows and OPTIONS any row of the path. */
+const struct gw_route *gw_route_find(const struct gw_route *routes, const char *method,
+                                     const char *path, bool *path_known, struct gw_captures *caps);
+
+/* "GET, HEAD, POST, OPTIONS": the methods of @p path; empty when none. */
+void gw_route_allow(const struct gw_route *routes, const char *path, char *out, size_t size);
+
+/* True when @p role may call routes of @p cls. */
+bool gw_class_allows(const struct gw_class *cls, enum gw_role role);
+
+/* ---- what the table implies, in the order rows first name it ---- */
+
+#define GW_TIMEOUT_KEYS_MAX 32
+#define GW_CLASSES_MAX      32
+#define GW_SERVICES_MAX     16
+
+struct gw_route_plan {
+        size_t ntimeouts, nclasses, nservices;
+        const struct gw_route *timeout_first[GW_TIMEOUT_KEYS_MAX]; /* the row that names it first */
+        const struct gw_class *classes[GW_CLASSES_MAX];
+        const char *services[GW_SERVICES_MAX];
+};
+
+/* Collects the timeout keys, classes and services of @p routes; false
+ * with a message when the table breaks a rule (too many, a row without a
+ * class or an upstream without message types, two rows for one method and
+ * path, a timeout key without a default). */
+bool gw_route_plan_make(const struct gw_route *routes, struct gw_route_plan *plan, char *errstr,
+                        size_t errstr_size);
+/* Index of @p rt's timeout key, class and service in @p plan (-1: none). */
+int gw_plan_timeout_index(const struct gw_route_plan *plan, const struct gw_route *rt);
+int gw_plan_class_index(const struct gw_route_plan *plan, const struct gw_class *cls);
+int gw_plan_service_index(const struct gw_route_plan *plan, const char *service);
+
+/* Writes the permission table (classes, their routes, roles) as markdown:
+ * docs/api.md embeds it, and a unit test fails when the two differ. */
+void gw_route_rbac_doc(const struct gw_route *routes, FILE *fp);
+
+#endif

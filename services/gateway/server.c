@@ -1,0 +1,350 @@
+/* The gateway's HTTP server on libmicrohttpd: reads each request's headers
+ * and body (bounded), hands the complete request to the pipeline, resumes
+ * requests whose upstream call ended, and frees each request when its
+ * connection is done with it. Also the server's lifecycle: the route table
+ * resolved against the configuration, the OpenAPI document built once, the
+ * broker probe, drain and stop.
+ *
+ * Threads: handlers run on MHD's event-loop threads (http.threads); bus
+ * callbacks run on the bus client's threads and only copy the outcome and
+ * resume; the broker probe and the header deadline's sweeper run on threads
+ * of their own. A request waiting on Kafka holds no thread. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "cairn/clock.h"
+#include "cairn/log.h"
+#include "cairn/metrics.h"
+#include "cairn/trace.h"
+#include "header_deadline.h"
+#include "idem.h"
+#include "openapi.h"
+#include "request.h"
+
+#define PROBE_INTERVAL_MS 1000
+/* An oversized body up to this many times the limit is read and dropped
+ * before the 413; beyond, the connection is closed. */
+#define DISCARD_FACTOR 8
+
+/* What each row resolves to under the configuration, and the document. */
+static bool routes_resolve(struct gateway *gw, char *errstr, size_t errstr_size)
+{
+        const struct gateway_conf *conf = gw->deps.conf;
+        size_t n = 0;
+
+        while (gw->routes[n].method)
+                n++;
+        gw->rt = calloc(n ? n : 1, sizeof(*gw->rt));
+        if (!gw->rt)
+                abort();
+        for (size_t i = 0; i < n; i++) {
+                const struct gw_route *row = &gw->routes[i];
+
+                gw->rt[i].timeout_ms = gateway_conf_timeout_ms(conf, row);
+                gw->rt[i].limits = gateway_conf_limits(conf, row->cls);
+                gw->rt[i].topic = row->service ? gateway_conf_topic(conf, row->service) : NULL;
+                gw->rt[i].max_body_bytes = row->max_body_bytes;
+                if (row->service && !gw->rt[i].topic) {
+                        snprintf(errstr, errstr_size,
+                                 "route %s %s: no topic for service %s (the configuration was "
+                                 "loaded for another route table)",
+                                 row->method, row->path, row->service);
+                        free(gw->rt);
+                        return false;
+                }
+        }
+        gw->openapi = gw_openapi_render(gw->routes, &gw->openapi_len, errstr, errstr_size);
+        if (!gw->openapi) {
+                free(gw->rt);
+                return false;
+        }
+        return true;
+}
+
+static void gateway_free(struct gateway *gw)
+{
+        free(gw->rt);
+        free(gw->openapi);
+        free(gw);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+        struct gateway *gw = cls;
+        struct gw_req *r = *con_cls;
+        enum MHD_Result ret;
+
+        (void)version;
+        if (!r) {
+                /* Headers only: never answer on this first call. */
+                const char *rid, *cl, *expect;
+
+                r = calloc(1, sizeof(*r));
+                if (!r)
+                        return MHD_NO;
+                r->gw = gw;
+                r->conn = conn;
+                r->start_us = cairn_mono_us();
+                gw_header_deadline_headers_done(gw->header_deadline, conn);
+                rid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-ID");
+                if (rid && gw_request_id_valid(rid))
+                        snprintf(r->request_id, sizeof(r->request_id), "%s", rid);
+                else
+                        cairn_uuid(r->request_id);
+                r->bad_request_id = rid && !gw_request_id_valid(rid);
+                r->log_ctx.request_id = r->request_id;
+                cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_CONTENT_LENGTH);
+                if (cl && strtoull(cl, NULL, 10) > (unsigned long long)gw->hc->max_body_bytes)
+                        r->too_large = true;
+                *con_cls = r;
+                expect = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+                if (r->too_large && expect && strcasestr(expect, "100-continue")) {
+                        /* The client waits for our word before sending the
+                         * body: refuse it now, it is never sent. */
+                        cairn_log_ctx_set(&r->log_ctx);
+                        ret = gw_fail(r, 413, "body_too_large", NULL,
+                                      "request body is larger than the limit");
+                        cairn_log_ctx_set(NULL);
+                        return ret;
+                }
+                return MHD_YES;
+        }
+        cairn_log_ctx_set(&r->log_ctx);
+        if (r->state == GW_ST_BODY && *upload_data_size > 0) {
+                size_t n = *upload_data_size;
+
+                *upload_data_size = 0;
+                r->seen += n;
+                if (r->too_large || r->body_len + n > (size_t)gw->hc->max_body_bytes) {
+                        r->too_large = true;
+                        free(r->body);
+                        r->body = NULL;
+                        r->body_len = r->body_cap = 0;
+                        if (r->seen <= (size_t)gw->hc->max_body_bytes * DISCARD_FACTOR) {
+                                /* Read and drop the rest, so the client sees the
+                                 * 413 instead of a reset connection. */
+                                cairn_log_ctx_set(NULL);
+                                return MHD_YES;
+                        }
+                        /* Far too much: answer now; MHD closes the connection. */
+                        ret = gw_fail(r, 413, "body_too_large", NULL,
+                                      "request body is larger than the limit");
+                        cairn_log_ctx_set(NULL);
+                        return ret;
+                }
+                if (r->body_len + n + 1 > r->body_cap) {
+                        size_t cap = r->body_cap ? r->body_cap : 4096;
+                        while (cap < r->body_len + n + 1)
+                                cap *= 2;
+                        r->body = realloc(r->body, cap);
+                        if (!r->body)
+                                abort();
+                        r->body_cap = cap;
+                }
+                memcpy(r->body + r->body_len, upload_data, n);
+                r->body_len += n;
+                r->body[r->body_len] = '\0';
+                cairn_log_ctx_set(NULL);
+                return MHD_YES;
+        }
+        switch (r->state) {
+        case GW_ST_BODY:
+                ret = gw_pipeline_run(r, method, url);
+                break;
+        case GW_ST_WAIT:
+                ret = gw_upstream_finish(r);
+                break;
+        default:
+                /* Upload data after an early answer: drop it. */
+                *upload_data_size = 0;
+                ret = MHD_YES;
+                break;
+        }
+        cairn_log_ctx_set(NULL);
+        return ret;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+        struct gateway *gw = cls;
+        struct gw_req *r = *con_cls;
+
+        (void)toe;
+        gw_header_deadline_request_done(gw->header_deadline, conn);
+        if (!r)
+                return;
+        if (r->idem_claimed)
+                gw_idem_finish(r->gw->deps.redis, r->who.tenant, r->idem_key, r->body_hash, 0, 599,
+                               NULL, 0);
+        gw_upstream_release_slot(r);
+        if (r->span)
+                cairn_trace_http_server_end(r->span, 499); /* the client went away */
+        gw_page_stream_free(r->page);
+        if (r->page_req)
+                protobuf_c_message_free_unpacked(r->page_req, NULL);
+        free(r->payload);
+        free(r->body);
+        free(r);
+        *con_cls = NULL;
+}
+
+static void *probe_main(void *arg)
+{
+        struct gateway *gw = arg;
+        bool was_up = true;
+
+        while (!atomic_load(&gw->stop)) {
+                char why[256] = "";
+                bool up = cairn_bus_client_ready(gw->deps.bus, why, sizeof(why));
+
+                atomic_store(&gw->broker_up, up);
+                if (up != was_up) {
+                        if (up)
+                                cairn_log(INFO, "HTTP", "broker reachable again");
+                        else
+                                cairn_log(WARN, "HTTP", "broker unreachable (%s): answering 503",
+                                          why);
+                }
+                was_up = up;
+                for (int i = 0; i < PROBE_INTERVAL_MS / 50 && !atomic_load(&gw->stop); i++)
+                        usleep(50 * 1000);
+        }
+        return NULL;
+}
+
+static void metrics_init(struct gateway *gw, struct cairn_metrics *reg)
+{
+        gw->m_requests = cairn_metrics_counter(reg, "cairn_gateway_requests_total",
+                                               "HTTP requests answered, by route and status",
+                                               (const char *[]){ "route", "status", NULL });
+        gw->m_duration = cairn_metrics_histogram(reg, "cairn_gateway_request_duration_seconds",
+                                                 "Time from request headers to answer, by route",
+                                                 (const char *[]){ "route", NULL },
+                                                 cairn_metrics_latency_buckets,
+                                                 cairn_metrics_latency_nbuckets);
+        gw->s_inflight = cairn_metric_series(cairn_metrics_gauge(reg, "cairn_gateway_inflight",
+                                                                 "Requests waiting on the bus",
+                                                                 NULL),
+                                             NULL);
+        gw->s_auth_fail = cairn_metric_series(
+                cairn_metrics_counter(reg, "cairn_gateway_auth_failures_total",
+                                      "Requests refused for missing or bad credentials", NULL),
+                NULL);
+        gw->s_overload = cairn_metric_series(
+                cairn_metrics_counter(reg, "cairn_gateway_shed_total",
+                                      "Requests answered 503 before reaching Kafka (in-flight "
+                                      "limit or broker down)",
+                                      NULL),
+                NULL);
+}
+
+struct gateway *gateway_start(const struct gateway_deps *deps, char *errstr, size_t errstr_size)
+{
+        struct gateway *gw = calloc(1, sizeof(*gw));
+        struct sockaddr_storage ss;
+        unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME;
+        const union MHD_DaemonInfo *info;
+
+        if (!gw)
+                abort();
+        gw->deps = *deps;
+        gw->hc = &deps->conf->http;
+        gw->routes = deps->routes;
+        if (!routes_resolve(gw, errstr, errstr_size)) {
+                free(gw);
+                return NULL;
+        }
+        atomic_init(&gw->inflight, 0);
+        atomic_init(&gw->broker_up, true);
+        metrics_init(gw, deps->metrics);
+        gw->header_deadline = gw_header_deadline_start(gw->hc->header_timeout_ms, deps->metrics);
+
+        memset(&ss, 0, sizeof(ss));
+        struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+        if (inet_pton(AF_INET, gw->hc->address, &sin->sin_addr) == 1) {
+                sin->sin_family = AF_INET;
+                sin->sin_port = htons((uint16_t)gw->hc->port);
+        } else if (inet_pton(AF_INET6, gw->hc->address, &sin6->sin6_addr) == 1) {
+                sin6->sin6_family = AF_INET6;
+                sin6->sin6_port = htons((uint16_t)gw->hc->port);
+                flags |= MHD_USE_IPv6;
+        } else {
+                snprintf(errstr, errstr_size, "config: http.address: \"%s\" is not an IP address",
+                         gw->hc->address);
+                gw_header_deadline_stop(gw->header_deadline);
+                gateway_free(gw);
+                return NULL;
+        }
+        gw->daemon = MHD_start_daemon(flags, (uint16_t)gw->hc->port, NULL, NULL, on_request, gw,
+                                      MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+                                      MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)gw->hc->threads,
+                                      MHD_OPTION_CONNECTION_LIMIT,
+                                      (unsigned int)gw->hc->connection_limit,
+                                      MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                                      (unsigned int)gw->hc->per_ip_connection_limit,
+                                      MHD_OPTION_CONNECTION_TIMEOUT,
+                                      (unsigned int)gw->hc->connection_timeout_s,
+                                      MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                                      (size_t)(gw->hc->max_header_bytes + 16384),
+                                      MHD_OPTION_NOTIFY_COMPLETED, on_completed, gw,
+                                      MHD_OPTION_NOTIFY_CONNECTION, gw_header_deadline_notify,
+                                      gw->header_deadline, MHD_OPTION_LISTEN_BACKLOG_SIZE,
+                                      (unsigned int)1024, MHD_OPTION_END);
+        if (!gw->daemon) {
+                snprintf(errstr, errstr_size, "http: cannot listen on %s port %lld",
+                         gw->hc->address, gw->hc->port);
+                gw_header_deadline_stop(gw->header_deadline);
+                gateway_free(gw);
+                return NULL;
+        }
+        info = MHD_get_daemon_info(gw->daemon, MHD_DAEMON_INFO_BIND_PORT);
+        gw->port = info ? info->port : (int)gw->hc->port;
+        pthread_create(&gw->probe_thread, NULL, probe_main, gw);
+        gw->probe_started = true;
+        return gw;
+}
+
+int gateway_port(const struct gateway *gw)
+{
+        return gw->port;
+}
+
+void gateway_drain(struct gateway *gw, long long grace_ms)
+{
+        int64_t until = cairn_mono_us() + grace_ms * 1000;
+
+        MHD_quiesce_daemon(gw->daemon);
+        atomic_store(&gw->stop, true);
+        if (gw->probe_started)
+                pthread_join(gw->probe_thread, NULL);
+        gw->probe_started = false;
+        while (atomic_load(&gw->inflight) > 0 && cairn_mono_us() < until)
+                usleep(10 * 1000);
+}
+
+void gateway_stop(struct gateway *gw)
+{
+        if (!gw)
+                return;
+        atomic_store(&gw->stop, true);
+        if (gw->probe_started)
+                pthread_join(gw->probe_thread, NULL);
+        MHD_stop_daemon(gw->daemon);
+        gw_header_deadline_stop(gw->header_deadline);
+        gateway_free(gw);
+}

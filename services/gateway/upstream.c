@@ -1,0 +1,192 @@
+/* A route's upstream call: its adapter builds the request message, the bus
+ * client sends it to the route's service with the request's deadline,
+ * credentials and trace context, and the connection waits suspended,
+ * holding no thread. The reply (or the failure) resumes it; the adapter
+ * renders the answer on the event-loop thread. */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cairn/log.h"
+#include "cairn/metrics.h"
+#include "cairn/trace.h"
+#include "request.h"
+
+#define JSON_TYPE "application/json"
+
+/* @locality the bus client's reply or timer thread: copy and resume only. */
+static void on_reply(const struct cairn_reply *reply, void *opaque)
+{
+        struct gw_req *r = opaque;
+
+        r->err = reply->err;
+        r->st = reply->st;
+        snprintf(r->ce_type, sizeof(r->ce_type), "%s", reply->ce_type);
+        if (reply->err == CAIRN_OK) {
+                r->payload = malloc(reply->len ? reply->len : 1);
+                if (!r->payload)
+                        abort();
+                memcpy(r->payload, reply->payload, reply->len);
+                r->len = reply->len;
+        }
+        atomic_thread_fence(memory_order_release);
+        MHD_resume_connection(r->conn);
+}
+
+void gw_upstream_release_slot(struct gw_req *r)
+{
+        if (r->counted) {
+                r->counted = false;
+                atomic_fetch_sub(&r->gw->inflight, 1);
+                cairn_series_add(r->gw->s_inflight, -1);
+        }
+}
+
+cairn_err_t gw_upstream_send(struct gw_req *r, const ProtobufCMessage *msg)
+{
+        struct cairn_call_opts opts = { 0 };
+        struct cairn_status st;
+        cairn_err_t err;
+
+        opts.timeout_ms = r->rt->timeout_ms;
+        opts.no_wait = true; /* never block the event loop during a rebalance */
+        /* Only a JWT travels on: API keys never leave the gateway. */
+        if (r->who.is_jwt)
+                opts.authorization = gw_req_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
+        opts.request_id = r->request_id;
+        if (r->span) {
+                opts.traceparent = r->span->traceparent;
+                opts.tracestate = r->span->ctx.tracestate[0] ? r->span->ctx.tracestate : NULL;
+        } else {
+                opts.traceparent = gw_req_header(r, "traceparent");
+                opts.tracestate = gw_req_header(r, "tracestate");
+        }
+        MHD_suspend_connection(r->conn);
+        err = cairn_bus_call_async(r->gw->deps.bus, r->rt->topic, r->who.tenant, msg, &opts,
+                                   on_reply, r, &st);
+        if (err != CAIRN_OK) {
+                /* The callback will not run. */
+                r->err = err;
+                r->st = st;
+                MHD_resume_connection(r->conn);
+        }
+        return err;
+}
+
+/* Sends @p msg; the answer comes on the resumed call (gw_upstream_finish),
+ * a failure to send too. */
+static enum MHD_Result call_bus(struct gw_req *r, const ProtobufCMessage *msg)
+{
+        r->state = GW_ST_WAIT;
+        gw_upstream_send(r, msg);
+        return MHD_YES;
+}
+
+struct query_visit {
+        int (*fn)(void *opaque, const char *key, const char *value);
+        void *opaque;
+        int rc;
+};
+
+static enum MHD_Result visit_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                 const char *value)
+{
+        struct query_visit *v = cls;
+
+        (void)kind;
+        v->rc = v->fn(v->opaque, key, value);
+        return v->rc == 0 ? MHD_YES : MHD_NO;
+}
+
+/* The adapters' view of the query string: MHD's decoded arguments. */
+static int query_each(void *conn, int (*fn)(void *opaque, const char *key, const char *value),
+                      void *opaque)
+{
+        struct query_visit v = { fn, opaque, 0 };
+
+        MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, visit_arg, &v);
+        return v.rc;
+}
+
+enum MHD_Result gw_upstream_call(struct gw_req *r)
+{
+        const struct gw_adapter *ad = gw_req_adapter(r);
+        ProtobufCMessage *msg;
+        enum MHD_Result ret;
+        struct gw_error e;
+
+        r->actx.route = r->route;
+        r->actx.body = r->body;
+        r->actx.body_len = r->body_len;
+        r->actx.max_json_depth = (int)r->gw->hc->max_json_depth;
+        r->actx.caps = &r->caps;
+        r->actx.conn = r->conn;
+        r->actx.query_each = query_each;
+        r->actx.tenant = r->who.tenant;
+        msg = ad->parse(&r->actx, &e);
+        if (!msg)
+                return gw_send_error(r, &e);
+        ret = call_bus(r, msg);
+        if (r->route->page_field)
+                r->page_req = msg; /* asks for the next pages */
+        else
+                ad->release(&r->actx, msg);
+        return ret;
+}
+
+enum MHD_Result gw_upstream_finish(struct gw_req *r)
+{
+        const struct gw_adapter *ad = gw_req_adapter(r);
+        const ProtobufCMessageDescriptor *want = r->route->reply;
+        ProtobufCMessage *msg;
+        struct gw_error e;
+        size_t len;
+        char *body;
+
+        atomic_thread_fence(memory_order_acquire);
+        /* A stream holds its place until it ends (on completion). */
+        if (!r->route->page_field)
+                gw_upstream_release_slot(r);
+        if (r->err != CAIRN_OK) {
+                char field[128];
+
+                if (ad->field_name)
+                        ad->field_name(field, sizeof(field), r->st.field);
+                else
+                        snprintf(field, sizeof(field), "%s", r->st.field);
+                gw_error_from_status(&e, r->err, r->st.message, field);
+                if (r->err == CAIRN_ERR_DEADLINE)
+                        snprintf(e.message, sizeof(e.message),
+                                 "no reply from the %s service within %lld ms", r->route->service,
+                                 r->rt->timeout_ms);
+                return gw_send_error(r, &e);
+        }
+        msg = strcmp(r->ce_type, want->name) == 0
+                      ? protobuf_c_message_unpack(want, NULL, r->len, r->payload)
+                      : NULL;
+        free(r->payload);
+        r->payload = NULL;
+        if (!msg) {
+                char text[160];
+
+                cairn_log(ERROR, "HTTP", "reply of type \"%s\" does not decode as %s", r->ce_type,
+                          want->name);
+                snprintf(text, sizeof(text), "the %s service answered something unexpected",
+                         r->route->service);
+                return gw_fail(r, 502, "bad_gateway", NULL, text);
+        }
+        if (r->route->page_field) {
+                enum MHD_Result ret = gw_page_start(r, r->page_req, msg);
+
+                r->page_req = NULL; /* the stream's now */
+                protobuf_c_message_free_unpacked(msg, NULL);
+                return ret;
+        }
+        body = ad->render(&r->actx, msg, &len);
+        protobuf_c_message_free_unpacked(msg, NULL);
+        if (!body)
+                return gw_fail(r, 500, "internal", NULL, "the reply could not be rendered");
+        gw_idem_store(r, 200, body, len);
+        return gw_send_body(r, 200, body, len, JSON_TYPE, NULL, NULL);
+}

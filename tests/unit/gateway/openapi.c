@@ -1,0 +1,159 @@
+/* Unit tests for the OpenAPI document generated from the route table: every
+ * route appears with its operationId, class and security, nothing else
+ * does, error answers follow each route's style, and docs/openapi.json is
+ * the document the gateway serves. */
+#include <check.h>
+#include <ctype.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway/openapi.h"
+#include "../unit.h"
+
+static json_t *doc;
+static char *text;
+static size_t text_len;
+
+static void setup(void)
+{
+        json_error_t err;
+        char errstr[256];
+
+        text = gw_openapi_render(gw_routes, &text_len, errstr, sizeof(errstr));
+        ck_assert_msg(text != NULL, "%s", errstr);
+        doc = json_loadb(text, text_len, JSON_REJECT_DUPLICATES, &err);
+        ck_assert_msg(doc != NULL, "openapi: %s (line %d)", err.text, err.line);
+}
+
+static void teardown(void)
+{
+        json_decref(doc);
+        free(text);
+}
+
+static void lower(const char *in, char *out, size_t size)
+{
+        size_t i;
+
+        for (i = 0; in[i] && i + 1 < size; i++)
+                out[i] = (char)tolower((unsigned char)in[i]);
+        out[i] = '\0';
+}
+
+START_TEST(test_gw_openapi_render_documents_every_route)
+{
+        json_t *paths = json_object_get(doc, "paths");
+
+        for (const struct gw_route *rt = gw_routes; rt->method; rt++) {
+                char m[16];
+                json_t *op, *sec;
+
+                lower(rt->method, m, sizeof(m));
+                op = json_object_get(json_object_get(paths, rt->path), m);
+                ck_assert_msg(op != NULL, "no %s %s", rt->method, rt->path);
+                ck_assert_str_eq(json_string_value(json_object_get(op, "operationId")),
+                                 rt->operation);
+                ck_assert_str_eq(json_string_value(json_object_get(op, "x-cairn-route-class")),
+                                 rt->cls->name);
+                /* Public routes need no credentials; the others do. */
+                sec = json_object_get(op, "security");
+                if (rt->cls->public_route)
+                        ck_assert(json_is_array(sec) && json_array_size(sec) == 0);
+                else
+                        ck_assert(sec == NULL);
+        }
+}
+END_TEST
+
+START_TEST(test_gw_openapi_render_nothing_extra)
+{
+        json_t *paths = json_object_get(doc, "paths"), *item, *op;
+        const char *path, *method;
+
+        json_object_foreach(paths, path, item) {
+                json_object_foreach(item, method, op) {
+                        bool found = false;
+
+                        for (const struct gw_route *rt = gw_routes; rt->method; rt++) {
+                                char m[16];
+
+                                lower(rt->method, m, sizeof(m));
+                                if (strcmp(rt->path, path) == 0 && strcmp(m, method) == 0)
+                                        found = true;
+                        }
+                        ck_assert_msg(found, "documents %s %s, which no route serves", method,
+                                      path);
+                }
+        }
+}
+END_TEST
+
+START_TEST(test_gw_openapi_render_version)
+{
+        ck_assert_str_eq(json_string_value(json_object_get(doc, "openapi")), "3.1.0");
+        ck_assert_str_eq(json_string_value(
+                                 json_object_get(json_object_get(doc, "info"), "version")),
+                         CAIRN_VERSION);
+}
+END_TEST
+
+/* A Cairn-native route: its body and reply schemas come from the message
+ * descriptors, its errors are cairn.v1.Status. */
+START_TEST(test_gw_openapi_render_native_route)
+{
+        json_t *d = doc, *op, *schemas, *err400;
+        char *s;
+
+        op = json_object_get(json_object_get(json_object_get(d, "paths"), "/v1/embedding/embed"),
+                             "post");
+        ck_assert_ptr_nonnull(op);
+        schemas = json_object_get(json_object_get(d, "components"), "schemas");
+        ck_assert_ptr_nonnull(json_object_get(schemas, "cairn.embedding.v1.EmbedRequest"));
+        ck_assert_ptr_nonnull(json_object_get(schemas, "cairn.embedding.v1.EmbedReply"));
+        err400 = json_object_get(json_object_get(op, "responses"), "400");
+        s = json_dumps(err400, 0);
+        ck_assert_msg(strstr(s, "cairn.v1.Status") != NULL,
+                      "400 of a native route is not a cairn.v1.Status: %s", s);
+        free(s);
+}
+END_TEST
+
+START_TEST(test_gw_openapi_render_matches_docs)
+{
+        const char *root = getenv("TESTS_ROOT");
+        char path[512], *file;
+        size_t n;
+        FILE *fp;
+
+        snprintf(path, sizeof(path), "%s/docs/openapi.json", root && root[0] ? root : ".");
+        fp = fopen(path, "r");
+        ck_assert_msg(fp != NULL, "cannot open %s", path);
+        file = malloc(text_len + 2);
+        n = fread(file, 1, text_len + 1, fp);
+        fclose(fp);
+        ck_assert_msg(n == text_len && memcmp(file, text, n) == 0,
+                      "docs/openapi.json is stale: run make docs");
+        free(file);
+}
+END_TEST
+
+static Suite *openapi_suite(void)
+{
+        Suite *s = suite_create("gateway_openapi");
+        TCase *tc = tcase_create("gw_openapi_render");
+
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_add_test(tc, test_gw_openapi_render_documents_every_route);
+        tcase_add_test(tc, test_gw_openapi_render_nothing_extra);
+        tcase_add_test(tc, test_gw_openapi_render_version);
+        tcase_add_test(tc, test_gw_openapi_render_native_route);
+        tcase_add_test(tc, test_gw_openapi_render_matches_docs);
+        suite_add_tcase(s, tc);
+        return s;
+}
+
+int main(void)
+{
+        return unit_run(openapi_suite());
+}
