@@ -41,7 +41,7 @@ if ((${#missing[@]} == 0)); then
         exit 0
 fi
 
-echo "deps: installing ${#missing[@]} Debian packages with apt-get (build tools and libraries, test tools, PostgreSQL, Redis, Java 17 and Maven for Apache Kafka): ${missing[*]}"
+echo "deps: installing ${#missing[@]} Debian packages with apt-get: ${missing[*]}"
 sudo=()
 if ((EUID != 0)); then
         command -v sudo >/dev/null || { echo "deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }

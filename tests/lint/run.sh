@@ -9,10 +9,14 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
+# Every .c and .h of the tree but build output and the run directory (no
+# git needed: a checkout may come without it).
 files=()
 while IFS= read -r f; do
-        [[ -f $f ]] && files+=("$f")
-done < <(git ls-files --cached --others --exclude-standard -- '*.c' '*.h' | grep -v '^build/')
+        files+=("${f#./}")
+done < <(find . \( -path ./build -o -path ./run -o -path ./.git \) -prune -o \
+        -type f \( -name '*.c' -o -name '*.h' \) -print | sort)
+((${#files[@]})) || { echo "lint: no C sources found" >&2; exit 1; }
 sources=()
 for f in "${files[@]}"; do
         [[ $f == *.c ]] && sources+=("$f")
