@@ -71,7 +71,6 @@ struct gw_req {
         struct gw_captures caps;
         char request_id[GW_REQUEST_ID_MAX + 1];
         bool bad_request_id;
-        char allow[128]; /* for 405 */
 
         char *body;
         size_t body_len, body_cap;
@@ -82,8 +81,6 @@ struct gw_req {
         bool authenticated;
         struct gw_rl_result rl;
 
-        char idem_key[256];
-        char body_hash[65];
         bool idem_claimed;
 
         struct gw_adapter_ctx actx;   /* the adapter's view, parse to render */
@@ -95,10 +92,16 @@ struct gw_req {
 
         /* Written by the bus callback before it resumes the connection. */
         cairn_err_t err;
-        struct cairn_status st;
         uint8_t *payload;
         size_t len;
-        char ce_type[CAIRN_HEADER_MAX + 1];
+
+        /* From st on, not zeroed for each request (it costs more than all
+         * the rest): each is written before it is read. */
+        struct cairn_status st;             /* with err, by the callback or a failed send */
+        char ce_type[CAIRN_HEADER_MAX + 1]; /* by the callback */
+        char allow[128];                    /* by gw_route_allow(), for 405 and preflights */
+        char idem_key[256];                 /* when idem_claimed is set */
+        char body_hash[65];                 /* with idem_key */
 };
 
 /* The adapter of @p r's route (the proto3 JSON mapping unless it names one). */

@@ -7,8 +7,9 @@
 #include "cairn/hex.h"
 #include "route.h"
 
-/* Percent-decodes @p n bytes of @p s into @p out; false when malformed, too
- * long, or decoding to a '/' or a NUL (a capture is one segment). */
+/* Percent-decodes @p n bytes of @p s into @p out (room for @p size bytes;
+ * NULL: only checks); false when malformed, too long, or decoding to a '/'
+ * or a NUL (a capture is one segment). */
 static bool segment_decode(const char *s, size_t n, char *out, size_t size)
 {
         size_t o = 0;
@@ -32,9 +33,12 @@ static bool segment_decode(const char *s, size_t n, char *out, size_t size)
                 }
                 if (o + 1 >= size)
                         return false;
-                out[o++] = c;
+                if (out)
+                        out[o] = c;
+                o++;
         }
-        out[o] = '\0';
+        if (out)
+                out[o] = '\0';
         return o > 0;
 }
 
@@ -49,14 +53,15 @@ bool gw_path_match(const char *tmpl, const char *path, struct gw_captures *caps)
                         const char *close = strchr(t, '}');
                         size_t seg = strcspn(p, "/");
 
-                        if (!close || seg == 0)
+                        if (!close || seg == 0 || !segment_decode(p, seg, NULL, GW_CAPTURE_MAX))
                                 return false;
                         if (caps) {
-                                if (caps->n >= GW_CAPTURES_MAX ||
-                                    !segment_decode(p, seg, caps->value[caps->n], GW_CAPTURE_MAX))
+                                if (caps->n >= GW_CAPTURES_MAX)
                                         return false;
                                 caps->name[caps->n] = t + 1;
                                 caps->name_len[caps->n] = (size_t)(close - t - 1);
+                                caps->value[caps->n] = p;
+                                caps->value_len[caps->n] = seg;
                                 caps->n++;
                         }
                         t = close + 1;
@@ -71,24 +76,32 @@ bool gw_path_match(const char *tmpl, const char *path, struct gw_captures *caps)
         return *t == '\0' && *p == '\0';
 }
 
+void gw_capture_value(const struct gw_captures *caps, size_t i, char out[GW_CAPTURE_MAX])
+{
+        /* checked when it matched */
+        if (!segment_decode(caps->value[i], caps->value_len[i], out, GW_CAPTURE_MAX))
+                out[0] = '\0';
+}
+
 const struct gw_route *gw_route_find(const struct gw_route *routes, const char *method,
                                      const char *path, bool *path_known, struct gw_captures *caps)
 {
         bool is_head = strcmp(method, "HEAD") == 0;
         bool is_options = strcmp(method, "OPTIONS") == 0;
 
+        /* The rows of this method first: most requests stop there. */
         *path_known = false;
         for (const struct gw_route *rt = routes; rt->method; rt++) {
-                bool method_fits = strcmp(rt->method, method) == 0 ||
-                                   (is_head && strcmp(rt->method, "GET") == 0) || is_options;
-
-                /* captures only for the row that answers */
-                if (!gw_path_match(rt->path, path, method_fits ? caps : NULL))
-                        continue;
-                *path_known = true;
-                if (method_fits)
+                if ((strcmp(rt->method, method) == 0 ||
+                     (is_head && strcmp(rt->method, "GET") == 0) || is_options) &&
+                    gw_path_match(rt->path, path, caps)) {
+                        *path_known = true;
                         return rt;
+                }
         }
+        /* None: is the path known under another method (405)? */
+        for (const struct gw_route *rt = routes; rt->method && !*path_known; rt++)
+                *path_known = gw_path_match(rt->path, path, NULL);
         return NULL;
 }
 

@@ -64,17 +64,26 @@ extern const struct gw_route gw_routes[];
 #define GW_CAPTURES_MAX 4
 #define GW_CAPTURE_MAX  256
 
+/* Where the captures are: names in the template, values in the request's
+ * path as sent (percent-encoded), both borrowed. Kept small: a request holds
+ * one, zeroed per request. */
 struct gw_captures {
         size_t n;
-        const char *name[GW_CAPTURES_MAX]; /* points into the template */
+        const char *name[GW_CAPTURES_MAX];
         size_t name_len[GW_CAPTURES_MAX];
-        char value[GW_CAPTURES_MAX][GW_CAPTURE_MAX]; /* percent-decoded */
+        const char *value[GW_CAPTURES_MAX];
+        size_t value_len[GW_CAPTURES_MAX];
 };
 
 /* True when @p path (without the query) matches the template @p tmpl; each
- * {name} matches one non-empty segment, percent-decoded into @p caps (may
- * be NULL). A segment that decodes to a '/' or a NUL does not match. */
+ * {name} matches one non-empty segment, noted in @p caps (may be NULL). A
+ * segment that does not percent-decode, or decodes to a '/' or a NUL, or to
+ * more than GW_CAPTURE_MAX - 1 bytes, does not match. */
 bool gw_path_match(const char *tmpl, const char *path, struct gw_captures *caps);
+
+/* Capture @p i of @p caps, percent-decoded, into @p out (room for
+ * GW_CAPTURE_MAX bytes). */
+void gw_capture_value(const struct gw_captures *caps, size_t i, char out[GW_CAPTURE_MAX]);
 
 /* Finds the route for @p method and @p path in @p routes: the row, or NULL
  * with *@p path_known true when another method has that path (405). HEAD

@@ -113,7 +113,7 @@ static ProtobufCMessage *proto_json_parse(struct gw_adapter_ctx *ctx, struct gw_
                 goto out;
         }
         for (size_t i = 0; i < ctx->caps->n; i++) {
-                char name[GW_CAPTURE_MAX];
+                char name[GW_CAPTURE_MAX], value[GW_CAPTURE_MAX];
 
                 snprintf(name, sizeof(name), "%.*s", (int)ctx->caps->name_len[i],
                          ctx->caps->name[i]);
@@ -127,7 +127,8 @@ static ProtobufCMessage *proto_json_parse(struct gw_adapter_ctx *ctx, struct gw_
                         invalid(e, name, why);
                         goto out;
                 }
-                if (cairn_pbjson_bind(desc, obj, name, ctx->caps->value[i], &perr) != CAIRN_OK) {
+                gw_capture_value(ctx->caps, i, value);
+                if (cairn_pbjson_bind(desc, obj, name, value, &perr) != CAIRN_OK) {
                         invalid(e, name, perr.message);
                         goto out;
                 }

@@ -98,6 +98,14 @@ gateway_ab_run() {
                 baseline_remove
                 return 0
         fi
+        # The same comparison in instructions, which noise does not move.
+        echo "bench: instructions per request of each gateway (callgrind)"
+        for side in current baseline; do
+                local bin=$BUILD/bin/cairn-gateway
+                [[ $side == baseline ]] && bin=$src/build/bin/cairn-gateway
+                BUILD=$BUILD tests/bench/gateway_instructions.sh "$bin" "${BENCH_INSTR_REQUESTS:-3000}" |
+                        sed "s/^/instr_${side}_/" >>"$tmp/gateway_ab" || true
+        done
         {
                 echo "baseline_rev $rev"
                 echo "baseline_commit $short"
@@ -150,6 +158,12 @@ gateway_ab_render() {
                 echo "| $label | requests/s | $(val $f ${ep}_current_rps) | $(val $f ${ep}_baseline_rps) | $(val $f ${ep}_rps_ratio) | $(val $f ${ep}_rps_round_ratio) ($(val $f ${ep}_rps_round_ratio_min)–$(val $f ${ep}_rps_round_ratio_max)) | ≥ 1 ($(verdict "$(val $f ${ep}_rps_ratio)" ">=" 1)) |"
                 echo "| $label | CPU per request | $(val $f ${ep}_current_cpu_us_per_req) µs | $(val $f ${ep}_baseline_cpu_us_per_req) µs | $(val $f ${ep}_cpu_ratio) | $(val $f ${ep}_cpu_round_ratio) ($(val $f ${ep}_cpu_round_ratio_min)–$(val $f ${ep}_cpu_round_ratio_max)) | ≤ 1 ($(verdict "$(val $f ${ep}_cpu_ratio)" "<=" 1)) |"
         done
+        local ic ib
+        ic=$(val $f instr_current_instructions_per_request)
+        ib=$(val $f instr_baseline_instructions_per_request)
+        if [[ -n $ic && -n $ib ]]; then
+                echo "| \`GET /v1/version\` | instructions per request in the handlers (callgrind) | $ic | $ib | $(awk -v a="$ic" -v b="$ib" 'BEGIN { printf "%.3f", a / b }') | exact: the same count every run | ≤ 1 ($(verdict "$(awk -v a="$ic" -v b="$ib" 'BEGIN { printf "%.3f", a / b }')" "<=" 1)) |"
+        fi
         errs_cur=$(( $(val $f version_current_non2xx) + $(val $f version_current_socket_errors) + $(val $f embeddings_current_non2xx) + $(val $f embeddings_current_socket_errors) ))
         errs_base=$(( $(val $f version_baseline_non2xx) + $(val $f version_baseline_socket_errors) + $(val $f embeddings_baseline_non2xx) + $(val $f embeddings_baseline_socket_errors) ))
         echo
@@ -169,7 +183,14 @@ gateway_ab_render() {
         line $f version_baseline_cmd
         line $f embeddings_current_cmd
         line $f embeddings_baseline_cmd
+        echo "# instructions: each gateway alone under callgrind, $(val $f instr_current_requests) GET /v1/version on one connection"
+        echo "tests/bench/gateway_instructions.sh GATEWAY_BIN ${BENCH_INSTR_REQUESTS:-3000}"
         echo '```'
+        echo
+        echo "Instructions are counted only inside the gateway's request callbacks (its pipeline,"
+        echo "the response, and the libc and libmicrohttpd code they call), not in socket I/O,"
+        echo "epoll or the kernel, so their share of a request's whole CPU time is smaller than"
+        echo "the ratio suggests; unlike the timings, they come out the same on every run."
         echo
 }
 
