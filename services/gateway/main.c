@@ -43,6 +43,17 @@ static bool serving_ready(void *opaque, char *why, size_t why_size)
         return false;
 }
 
+/* Before the service counts as started: /readyz waits for the API from then on. */
+static void *init(struct cairn_service_ctx *ctx, char *errstr, size_t errstr_size)
+{
+        static int state;
+
+        (void)errstr;
+        (void)errstr_size;
+        cairn_admin_add_check(ctx->app->admin, "api", serving_ready, NULL);
+        return &state;
+}
+
 static int run(struct cairn_service_ctx *ctx, void *state)
 {
         struct cairn_app *app = ctx->app;
@@ -67,7 +78,6 @@ static int run(struct cairn_service_ctx *ctx, void *state)
         cairn_log(INFO, "AUTH", "%zu JWT keys, %zu API keys loaded", gw_auth_jwt_key_count(auth),
                   gw_auth_api_key_count(auth));
         gw_auth_metrics(auth, app->metrics);
-        cairn_admin_add_check(app->admin, "api", serving_ready, NULL);
         if (conf.rl.enabled)
                 rl = gw_ratelimit_new(&conf.rl, ctx->redis, app->metrics);
         bus = cairn_bus_client_new("gateway", &app->bus_conf, app->conf, app->metrics, errstr,
@@ -119,6 +129,7 @@ static const struct cairn_service gateway_service = {
         .name = "gateway",
         .needs = CAIRN_NEEDS_REDIS,
         .sections = sections,
+        .init = init,
         .run = run,
 };
 
