@@ -192,14 +192,26 @@ static void table_add(struct table *t, const struct cairn_conf_item *it)
         memset(&t->items[t->n], 0, sizeof(*t->items)); /* the NULL row */
 }
 
-static struct cairn_conf_item *table_of(const struct cairn_conf_item *fixed, size_t *nfixed)
+/* Starts @p t with the rows of @p fixed (NULL: none), ending with the NULL row. */
+static void table_start(struct table *t, const struct cairn_conf_item *fixed)
 {
-        struct table t = { 0 };
+        static const struct cairn_conf_item end = CAIRN_CONF_END;
 
-        for (const struct cairn_conf_item *it = fixed; it->name; it++)
-                table_add(&t, it);
-        *nfixed = t.n;
-        return t.items;
+        *t = (struct table){ 0 };
+        table_add(t, &end); /* room, and the NULL row */
+        t->n = 0;
+        for (const struct cairn_conf_item *it = fixed; it && it->name; it++)
+                table_add(t, it);
+}
+
+/* Rows of a static table, its NULL row left out. */
+static size_t rows(const struct cairn_conf_item *fixed)
+{
+        size_t n = 0;
+
+        while (fixed && fixed[n].name)
+                n++;
+        return n;
 }
 
 /* "POST /v1/embeddings, GET /v1/models": the routes for which @p match holds. */
@@ -246,12 +258,11 @@ static void table_free(struct cairn_conf_item *items, size_t nfixed)
 }
 
 static struct cairn_conf_item *http_table(const struct gw_route *routes,
-                                          const struct gw_route_plan *plan, size_t *nfixed)
+                                          const struct gw_route_plan *plan)
 {
-        struct table t = { 0 };
+        struct table t;
 
-        t.items = table_of(http_items, nfixed);
-        t.n = t.cap = *nfixed;
+        table_start(&t, http_items);
         for (size_t i = 0; i < plan->ntimeouts; i++) {
                 const struct gw_route *rt = plan->timeout_first[i];
                 char *which = routes_of(routes, rt, same_timeout);
@@ -274,12 +285,11 @@ static struct cairn_conf_item *http_table(const struct gw_route *routes,
 }
 
 static struct cairn_conf_item *rl_table(const struct gw_route *routes,
-                                        const struct gw_route_plan *plan, size_t *nfixed)
+                                        const struct gw_route_plan *plan)
 {
-        struct table t = { 0 };
+        struct table t;
 
-        t.items = table_of(rl_items, nfixed);
-        t.n = t.cap = *nfixed;
+        table_start(&t, rl_items);
         for (size_t i = 0; i < plan->nclasses; i++) {
                 const struct gw_class *cls = plan->classes[i];
                 const struct gw_route *like = NULL;
@@ -324,11 +334,9 @@ static struct cairn_conf_item *rl_table(const struct gw_route *routes,
 static struct cairn_conf_item *upstream_table(const struct gw_route *routes,
                                               const struct gw_route_plan *plan)
 {
-        static const struct cairn_conf_item none[] = { CAIRN_CONF_END };
-        struct table t = { 0 };
-        size_t nfixed;
+        struct table t;
 
-        t.items = table_of(none, &nfixed);
+        table_start(&t, NULL);
         for (size_t i = 0; i < plan->nservices; i++) {
                 const struct gw_route *like = NULL;
                 char *which;
@@ -350,13 +358,8 @@ static struct cairn_conf_item *upstream_table(const struct gw_route *routes,
                 free(which);
                 table_add(&t, &it);
         }
-        if (!t.items)
-                t.items = calloc(1, sizeof(*t.items));
         return t.items;
 }
-
-/* How many rows of each generated table are fixed (their strings static). */
-static size_t nfixed_http, nfixed_rl;
 
 size_t gateway_conf_sections(struct gateway_conf *conf, const struct gw_route *routes,
                              struct cairn_conf_section *out, char *errstr, size_t errstr_size)
@@ -366,8 +369,8 @@ size_t gateway_conf_sections(struct gateway_conf *conf, const struct gw_route *r
         /* Classes without settings of their own take the defaults. */
         for (size_t i = 0; i < GW_CLASSES_MAX; i++)
                 conf->rl.classes[i] = (struct gw_limits){ -1, -1 };
-        conf->items[0] = http_table(routes, &conf->plan, &nfixed_http);
-        conf->items[1] = rl_table(routes, &conf->plan, &nfixed_rl);
+        conf->items[0] = http_table(routes, &conf->plan);
+        conf->items[1] = rl_table(routes, &conf->plan);
         conf->items[2] = upstream_table(routes, &conf->plan);
         out[0] = (struct cairn_conf_section){ "HTTP API", conf->items[0], &conf->http, http_check };
         out[1] = (struct cairn_conf_section){ "Authentication", auth_items, &conf->auth,
@@ -380,8 +383,9 @@ size_t gateway_conf_sections(struct gateway_conf *conf, const struct gw_route *r
 
 void gateway_conf_cleanup(struct gateway_conf *conf)
 {
-        table_free(conf->items[0], nfixed_http);
-        table_free(conf->items[1], nfixed_rl);
+        /* the fixed rows' strings are static: only the generated ones go */
+        table_free(conf->items[0], rows(http_items));
+        table_free(conf->items[1], rows(rl_items));
         table_free(conf->items[2], 0);
         memset(conf->items, 0, sizeof(conf->items));
 }

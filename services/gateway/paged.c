@@ -125,11 +125,7 @@ static void page_arrived(struct gw_req *r)
                 page_fail(r, r->err, r->st.message[0] ? r->st.message : cairn_err_str(r->err));
                 return;
         }
-        msg = strcmp(r->ce_type, r->route->reply->name) == 0
-                      ? protobuf_c_message_unpack(r->route->reply, NULL, r->len, r->payload)
-                      : NULL;
-        free(r->payload);
-        r->payload = NULL;
+        msg = gw_upstream_reply(r);
         if (!msg) {
                 page_fail(r, CAIRN_ERR_INTERNAL, "the service answered something unexpected");
                 return;

@@ -145,6 +145,10 @@ void gw_observe(struct gw_req *r, int status);
 enum MHD_Result gw_upstream_call(struct gw_req *r);
 /* The resumed call: turns the bus outcome into the answer. */
 enum MHD_Result gw_upstream_finish(struct gw_req *r);
+/* The successful reply of the resumed call as the route's reply type (the
+ * payload is freed); NULL, logged, when it is of another type or does not
+ * decode. The caller frees it with protobuf_c_message_free_unpacked(). */
+ProtobufCMessage *gw_upstream_reply(struct gw_req *r);
 /* Gives back the request's place among http.max_inflight. */
 void gw_upstream_release_slot(struct gw_req *r);
 /* Suspends the connection and sends @p msg to the route's service; the

@@ -135,10 +135,24 @@ enum MHD_Result gw_upstream_call(struct gw_req *r)
         return ret;
 }
 
+ProtobufCMessage *gw_upstream_reply(struct gw_req *r)
+{
+        const ProtobufCMessageDescriptor *want = r->route->reply;
+        ProtobufCMessage *msg = strcmp(r->ce_type, want->name) == 0
+                                        ? protobuf_c_message_unpack(want, NULL, r->len, r->payload)
+                                        : NULL;
+
+        free(r->payload);
+        r->payload = NULL;
+        if (!msg)
+                cairn_log(ERROR, "HTTP", "reply of type \"%s\" does not decode as %s", r->ce_type,
+                          want->name);
+        return msg;
+}
+
 enum MHD_Result gw_upstream_finish(struct gw_req *r)
 {
         const struct gw_adapter *ad = gw_req_adapter(r);
-        const ProtobufCMessageDescriptor *want = r->route->reply;
         ProtobufCMessage *msg;
         struct gw_error e;
         size_t len;
@@ -162,16 +176,10 @@ enum MHD_Result gw_upstream_finish(struct gw_req *r)
                                  r->rt->timeout_ms);
                 return gw_send_error(r, &e);
         }
-        msg = strcmp(r->ce_type, want->name) == 0
-                      ? protobuf_c_message_unpack(want, NULL, r->len, r->payload)
-                      : NULL;
-        free(r->payload);
-        r->payload = NULL;
+        msg = gw_upstream_reply(r);
         if (!msg) {
                 char text[160];
 
-                cairn_log(ERROR, "HTTP", "reply of type \"%s\" does not decode as %s", r->ce_type,
-                          want->name);
                 snprintf(text, sizeof(text), "the %s service answered something unexpected",
                          r->route->service);
                 return gw_fail(r, 502, "bad_gateway", NULL, text);
