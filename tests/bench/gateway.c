@@ -632,30 +632,6 @@ static void wrk_phase(const char *name, int port, const char *path, const char *
         fflush(stdout);
 }
 
-/* CPU time @p pid has used so far (user + system), in microseconds. */
-static double cpu_us(pid_t pid)
-{
-        char path[64], buf[1024], *p;
-        unsigned long long utime = 0, stime = 0;
-        FILE *fp;
-        size_t n;
-
-        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-        fp = fopen(path, "r");
-        ck_assert_ptr_nonnull(fp);
-        n = fread(buf, 1, sizeof(buf) - 1, fp);
-        fclose(fp);
-        buf[n] = '\0';
-        /* After the command name, which may hold spaces: state is field 3,
-         * utime and stime are fields 14 and 15. */
-        p = strrchr(buf, ')');
-        ck_assert_ptr_nonnull(p);
-        ck_assert_int_eq(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
-                                &utime, &stime),
-                         2);
-        return (double)(utime + stime) * 1e6 / (double)sysconf(_SC_CLK_TCK);
-}
-
 /* GET /healthz on the gateway's admin port against nginx: @p rounds rounds
  * of one second each, taking turns in alternating order, so that load from
  * neighbours falls on both alike. Prints totals over the rounds, the median
@@ -845,7 +821,7 @@ static void teardown(void)
 static void cpu_per_req(const char *name, pid_t pid, double since_us, long requests)
 {
         printf("%s_cpu_us_per_req %.1f\n", name,
-               requests > 0 ? (cpu_us(pid) - since_us) / (double)requests : NAN);
+               requests > 0 ? (harness_proc_cpu_us(pid) - since_us) / (double)requests : NAN);
         fflush(stdout);
 }
 
@@ -891,16 +867,16 @@ START_TEST(bench_gateway)
         /* 64 at a time, end to end: the bus alone, then through the gateway,
          * with what each costs the services in CPU */
         bpid = broker_pid();
-        emb_cpu = cpu_us(embedding.pid);
-        broker_cpu = cpu_us(bpid);
+        emb_cpu = harness_proc_cpu_us(embedding.pid);
+        broker_cpu = harness_proc_cpu_us(bpid);
         bus_inflight_phase("bus64", BUS_INFLIGHT, bench_secs);
         cpu_per_req("bus64_embedding", embedding.pid, emb_cpu,
                     (long)harness_samples_count(&samples));
         cpu_per_req("bus64_broker", bpid, broker_cpu, (long)harness_samples_count(&samples));
-        emb_cpu = cpu_us(embedding.pid);
-        gw_cpu = cpu_us(gw.pid);
-        broker_cpu = cpu_us(bpid);
-        redis_cpu = cpu_us(redis.pid);
+        emb_cpu = harness_proc_cpu_us(embedding.pid);
+        gw_cpu = harness_proc_cpu_us(gw.pid);
+        broker_cpu = harness_proc_cpu_us(bpid);
+        redis_cpu = harness_proc_cpu_us(redis.pid);
         wrk_phase("gw64", http_port, "/v1/embeddings", "embeddings.lua");
         cpu_per_req("gw64_embedding", embedding.pid, emb_cpu, last_wrk_requests);
         cpu_per_req("gw64_gateway", gw.pid, gw_cpu, last_wrk_requests);

@@ -195,31 +195,6 @@ static void wrk_run(int port, const struct endpoint *ep, struct wrk_result *res,
 
 /* ---- processes ---- */
 
-/* CPU time @p pid has used so far, user + system over all its threads, in
- * microseconds (/proc counts it in clock ticks). */
-static double cpu_us(pid_t pid)
-{
-        char path[64], buf[1024], *p;
-        unsigned long long utime = 0, stime = 0;
-        FILE *fp;
-        size_t n;
-
-        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-        fp = fopen(path, "r");
-        ck_assert_msg(fp != NULL, "%s: %s", path, strerror(errno));
-        n = fread(buf, 1, sizeof(buf) - 1, fp);
-        fclose(fp);
-        buf[n] = '\0';
-        /* The command name may hold spaces and parentheses: the fields
-         * after its last ')' are state (3) on, utime and stime are 14, 15. */
-        p = strrchr(buf, ')');
-        ck_assert_ptr_nonnull(p);
-        ck_assert_int_eq(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
-                                &utime, &stime),
-                         2);
-        return (double)(utime + stime) * 1e6 / (double)sysconf(_SC_CLK_TCK);
-}
-
 static void write_file(const char *path, const char *text)
 {
         FILE *fp = fopen(path, "w");
@@ -341,9 +316,9 @@ static void measure(const struct endpoint *ep, int i, int r, struct tally *t)
         pid_t pid = sides[i].proc.pid;
         double cpu0, used;
 
-        cpu0 = cpu_us(pid);
+        cpu0 = harness_proc_cpu_us(pid);
         wrk_run(sides[i].http_port, ep, &res, t->cmd, sizeof(t->cmd));
-        used = cpu_us(pid) - cpu0;
+        used = harness_proc_cpu_us(pid) - cpu0;
         fprintf(stderr, "gateway_ab: %s %s %s: %.0f req/s, %.1f us CPU/request, %ld errors\n",
                 ep->name, side_names[i], r < 0 ? "warm-up" : "round", res.rps,
                 res.requests > 0 ? used / (double)res.requests : NAN,

@@ -102,34 +102,12 @@ static void client_tracing(struct load *l, const struct mode *m)
         ck_assert(cairn_trace_enabled());
 }
 
-/* CPU seconds (user + system) @p pid has used so far. */
-static double cpu_of(pid_t pid)
-{
-        char path[64], buf[1024];
-        unsigned long long ut = 0, st = 0;
-        FILE *fp;
-
-        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-        fp = fopen(path, "r");
-        if (!fp)
-                return 0;
-        if (fgets(buf, sizeof(buf), fp)) {
-                const char *p = strrchr(buf, ')'); /* the name may hold spaces */
-
-                if (p)
-                        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
-                               &st);
-        }
-        fclose(fp);
-        return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
 /* Keeps INFLIGHT calls to @p m outstanding for @p usecs. */
 static void round_run(struct load *l, struct mode *m, int64_t usecs)
 {
         int64_t start = cairn_mono_us(), end = start + usecs;
         long base = atomic_load(&l->done), i = 0;
-        double cpu0 = cpu_of(m->svc.pid), secs;
+        double cpu0 = harness_proc_cpu_us(m->svc.pid) / 1e6, secs;
 
         while (cairn_mono_us() < end) {
                 if (atomic_load(&l->inflight) < INFLIGHT)
@@ -143,7 +121,7 @@ static void round_run(struct load *l, struct mode *m, int64_t usecs)
         if (m->nrounds < MAX_ROUNDS)
                 m->round_rps[m->nrounds++] = (double)(atomic_load(&l->done) - base) / secs;
         drain(l);
-        m->cpu_secs += cpu_of(m->svc.pid) - cpu0;
+        m->cpu_secs += harness_proc_cpu_us(m->svc.pid) / 1e6 - cpu0;
 }
 
 static double median_ratio(const struct mode *a, const struct mode *b)

@@ -440,6 +440,29 @@ int harness_proc_wait(struct harness_proc *p, int timeout_ms)
         return -1;
 }
 
+double harness_proc_cpu_us(pid_t pid)
+{
+        char path[64], buf[1024], *p;
+        unsigned long long utime = 0, stime = 0;
+        FILE *fp;
+        size_t n;
+
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+        fp = fopen(path, "r");
+        ck_assert_msg(fp != NULL, "%s: %s", path, strerror(errno));
+        n = fread(buf, 1, sizeof(buf) - 1, fp);
+        fclose(fp);
+        buf[n] = '\0';
+        /* The command name may hold spaces and parentheses: the fields
+         * after its last ')' are state (3) on, utime and stime are 14, 15. */
+        p = strrchr(buf, ')');
+        ck_assert_ptr_nonnull(p);
+        ck_assert_int_eq(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+                                &utime, &stime),
+                         2);
+        return (double)(utime + stime) * 1e6 / (double)sysconf(_SC_CLK_TCK);
+}
+
 int harness_service_stop(struct harness_proc *p, int timeout_ms)
 {
         int status;

@@ -88,6 +88,9 @@ int harness_proc_wait(struct harness_proc *p, int timeout_ms);
  * @p timeout_ms for it to drain and exit; after that SIGKILL. Returns its
  * exit status (as from waitpid), or -1 when it had to be killed. */
 int harness_service_stop(struct harness_proc *p, int timeout_ms);
+/* CPU time (user + system, every thread) @p pid has used so far, in
+ * microseconds, from /proc/PID/stat; aborts the test when it cannot be read. */
+double harness_proc_cpu_us(pid_t pid);
 /* SIGKILL and reap, if still running. */
 void harness_proc_kill(struct harness_proc *p);
 
