@@ -23,8 +23,10 @@ static const struct cairn_conf_item http_items[] = {
                 "event-loop threads (each an epoll loop); requests waiting on Kafka hold none"),
         CAIRN_CONF_ROW("http.connection_limit", CAIRN_CONF_INT, "4096", 1, 1000000, 0,
                        connection_limit, "open connections at most; more are refused at accept"),
-        CAIRN_CONF_ROW("http.per_ip_connection_limit", CAIRN_CONF_INT, "0", 0, 1000000, 0,
-                       per_ip_connection_limit, "open connections per client address; 0: no limit"),
+        CAIRN_CONF_ROW("http.per_ip_connection_limit", CAIRN_CONF_INT, "256", 0, 1000000, 0,
+                       per_ip_connection_limit,
+                       "open connections per client address, more are refused at accept; 0: no "
+                       "limit (behind a load balancer, its addresses are the clients)"),
         CAIRN_CONF_ROW("http.connection_timeout_s", CAIRN_CONF_INT, "10", 1, 3600, 0,
                        connection_timeout_s,
                        "a connection with nothing sent or received for this long is closed"),
@@ -33,6 +35,13 @@ static const struct cairn_conf_item http_items[] = {
                 header_timeout_ms,
                 "time a client has to send a request's headers, from connecting or from its previous "
                 "answer; slower clients (and idle keep-alive connections) are closed"),
+        CAIRN_CONF_ROW("http.body_grace_ms", CAIRN_CONF_INT, "10000", 100, 3600000, 0,
+                       body_grace_ms,
+                       "time a request's body may take at any rate, from the end of its headers"),
+        CAIRN_CONF_ROW("http.body_min_rate", CAIRN_CONF_INT, "16384", 1, 1073741824, 0,
+                       body_min_rate,
+                       "bytes per second a body must average after http.body_grace_ms; slower "
+                       "clients are closed"),
         CAIRN_CONF_ROW("http.max_header_bytes", CAIRN_CONF_INT, "16384", 1024, 1048576, 0,
                        max_header_bytes, "request line and headers larger than this get 431"),
         CAIRN_CONF_ROW("http.max_body_bytes", CAIRN_CONF_INT, "2097152", 1024, 67108864, 0,

@@ -24,6 +24,8 @@ struct gateway_http_conf {
         long long per_ip_connection_limit;
         long long connection_timeout_s;
         long long header_timeout_ms;
+        long long body_grace_ms;
+        long long body_min_rate; /* bytes per second */
         long long max_header_bytes;
         long long max_body_bytes;
         long long max_json_depth;

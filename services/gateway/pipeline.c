@@ -51,11 +51,18 @@ static bool media_type_json(const char *ct)
         /* A charset, when given, must be UTF-8 (RFC 8259). */
         const char *cs = strcasestr(ct, "charset=");
         if (cs) {
+                bool quoted;
+
                 cs += 8;
-                if (*cs == '"')
-                        cs++;
+                quoted = *cs == '"';
+                cs += quoted;
                 if (strncasecmp(cs, "utf-8", 5) != 0)
                         return false;
+                cs += 5;
+                if (quoted && *cs++ != '"')
+                        return false;
+                /* the whole value: utf-8x is another charset */
+                return *cs == '\0' || *cs == ';' || *cs == ' ' || *cs == '\t';
         }
         return true;
 }
@@ -65,6 +72,11 @@ static bool method_has_body(const char *method)
 {
         return strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
                strcmp(method, "PATCH") == 0;
+}
+
+static bool body_over_route_limit(const struct gw_req *r, unsigned long long len)
+{
+        return r->rt->max_body_bytes && len > (unsigned long long)r->rt->max_body_bytes;
 }
 
 static enum MHD_Result authenticate_or_reply(struct gw_req *r)
@@ -86,7 +98,7 @@ static enum MHD_Result authenticate_or_reply(struct gw_req *r)
                                 : "no credentials: send Authorization: Bearer <token or API key>");
 }
 
-enum MHD_Result gw_pipeline_run(struct gw_req *r, const char *method, const char *url)
+enum MHD_Result gw_pipeline_head(struct gw_req *r, const char *method, const char *url)
 {
         struct gateway *gw = r->gw;
         struct header_size hs = { strlen(url) + strlen(method) + 12 };
@@ -135,12 +147,13 @@ enum MHD_Result gw_pipeline_run(struct gw_req *r, const char *method, const char
         }
         if (is_options)
                 return gw_send_preflight(r);
-        if (r->too_large || (r->rt->max_body_bytes && r->body_len > (size_t)r->rt->max_body_bytes))
+        if (r->too_large || body_over_route_limit(r, r->declared_length))
                 return gw_fail(r, 413, "body_too_large", NULL,
                                "request body is larger than the limit");
-
-        if (r->route->cls->public_route && r->route->local)
-                return (enum MHD_Result)r->route->local(r);
+        if (r->route->cls->public_route) {
+                r->head_done = true;
+                return MHD_YES;
+        }
         if (method_has_body(r->route->method) &&
             !media_type_json(gw_req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE)))
                 return gw_fail(r, 415, "unsupported_media_type", NULL,
@@ -169,6 +182,25 @@ enum MHD_Result gw_pipeline_run(struct gw_req *r, const char *method, const char
                                                  "rate limit reached for this route; retry after "
                                                  "the time in Retry-After");
         }
+        r->head_done = true;
+        return MHD_YES;
+}
+
+enum MHD_Result gw_pipeline_run(struct gw_req *r, const char *method, const char *url)
+{
+        struct gateway *gw = r->gw;
+        enum MHD_Result ret;
+
+        if (!r->head_done) {
+                ret = gw_pipeline_head(r, method, url);
+                if (!r->head_done)
+                        return ret;
+        }
+        if (r->too_large || body_over_route_limit(r, r->body_len))
+                return gw_fail(r, 413, "body_too_large", NULL,
+                               "request body is larger than the limit");
+        if (r->route->cls->public_route && r->route->local)
+                return (enum MHD_Result)r->route->local(r);
 
         if (strcmp(r->route->method, "POST") == 0) {
                 const char *key = gw_req_header(r, "Idempotency-Key");

@@ -45,7 +45,7 @@ struct gateway {
         atomic_bool stop;
         pthread_t probe_thread;
         bool probe_started;
-        struct gw_header_deadline *header_deadline;
+        struct gw_deadline *deadline;
 
         struct cairn_metric *m_requests; /* route, status */
         struct cairn_metric *m_duration; /* route */
@@ -72,9 +72,16 @@ struct gw_req {
         char request_id[GW_REQUEST_ID_MAX + 1];
         bool bad_request_id;
 
+        const char *target_refusal; /* why the raw target is refused, or NULL */
+        bool head_done;             /* gw_pipeline_head() admitted it */
+        bool close;         /* answer with Connection: close */
+        bool declared_body; /* a Content-Length above 0 or chunked */
+        unsigned long long declared_length; /* Content-Length, 0 when chunked */
+        struct gw_watch *watch;
+
         char *body;
         size_t body_len, body_cap;
-        size_t seen; /* body bytes received, kept or not */
+        size_t received; /* body bytes received, kept or not */
         bool too_large;
 
         struct gw_principal who;
@@ -109,8 +116,15 @@ const struct gw_adapter *gw_req_adapter(const struct gw_req *r);
 
 /* ---- pipeline.c ---- */
 
-/* Everything a complete request goes through, in order; answers it or
- * suspends it on an upstream call. */
+/* The checks that need only the headers, in order: request id, header
+ * size, route and method, CORS preflight, declared body size, media type,
+ * credentials, permission, rate limit. Run before a body is read, so a
+ * refused request never has its body read; an answer leaves r->state
+ * GW_ST_DONE, an admitted request r->head_done. */
+enum MHD_Result gw_pipeline_head(struct gw_req *r, const char *method, const char *url);
+/* The rest once the body is in (running the head first when it has not
+ * run): body size, local answers, idempotency, backpressure, the upstream
+ * call. Answers the request or suspends it on the call. */
 enum MHD_Result gw_pipeline_run(struct gw_req *r, const char *method, const char *url);
 
 /* ---- response.c ---- */

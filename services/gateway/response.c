@@ -57,6 +57,8 @@ static void add_common_headers(struct gw_req *r, struct MHD_Response *resp, int 
         MHD_add_response_header(resp, "X-Request-ID", r->request_id);
         MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+        if (r->close)
+                MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
         if (r->rl.limited) {
                 snprintf(num, sizeof(num), "%lld", r->rl.limit);
                 MHD_add_response_header(resp, "RateLimit-Limit", num);

@@ -27,15 +27,18 @@
 #include "cairn/log.h"
 #include "cairn/metrics.h"
 #include "cairn/trace.h"
-#include "header_deadline.h"
+#include "deadline.h"
+#include "framing.h"
 #include "idem.h"
 #include "openapi.h"
 #include "request.h"
 
 #define PROBE_INTERVAL_MS 1000
-/* An oversized body up to this many times the limit is read and dropped
- * before the 413; beyond, the connection is closed. */
+/* A chunked body over the limit is read and dropped up to this many times
+ * the limit before its 413; beyond, the connection is closed. */
 #define DISCARD_FACTOR 8
+/* More headers than this get 431. */
+#define GW_HEADERS_MAX 128
 
 /* What each row resolves to under the configuration, and the document. */
 static bool routes_resolve(struct gateway *gw, char *errstr, size_t errstr_size)
@@ -79,6 +82,146 @@ static void gateway_free(struct gateway *gw)
         free(gw);
 }
 
+static struct gw_req *req_alloc(struct gateway *gw)
+{
+        struct gw_req *r = malloc(sizeof(*r));
+
+        if (!r)
+                abort();
+        memset(r, 0, offsetof(struct gw_req, st)); /* the rest: see request.h */
+        r->gw = gw;
+        r->start_us = cairn_mono_us();
+        return r;
+}
+
+/* MHD_OPTION_URI_LOG_CALLBACK: the only place that sees the request target
+ * before libmicrohttpd decodes it (%2F would become a '/'). Its result is
+ * the request's *con_cls, so the request starts here. */
+static void *on_target(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+        struct gw_req *r = req_alloc(cls);
+
+        (void)conn;
+        r->target_refusal = gw_target_check(uri);
+        return r;
+}
+
+/* The first call: what the headers give. */
+static void req_start(struct gw_req *r, struct MHD_Connection *conn)
+{
+        const char *rid;
+
+        r->conn = conn;
+        r->watch = gw_deadline_headers_done(r->gw->deadline, conn);
+        rid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-ID");
+        if (rid && gw_request_id_valid(rid))
+                snprintf(r->request_id, sizeof(r->request_id), "%s", rid);
+        else
+                cairn_uuid(r->request_id);
+        r->bad_request_id = rid && !gw_request_id_valid(rid);
+        r->log_ctx.request_id = r->request_id;
+}
+
+struct header_list {
+        struct gw_header_view h[GW_HEADERS_MAX];
+        size_t n;
+        bool overflow;
+};
+
+static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      size_t key_size, const char *value, size_t value_size)
+{
+        struct header_list *l = cls;
+
+        (void)kind;
+        if (l->n == GW_HEADERS_MAX) {
+                l->overflow = true;
+                return MHD_NO;
+        }
+        l->h[l->n++] = (struct gw_header_view){ key, key_size, value ? value : "",
+                                                value ? value_size : 0 };
+        return MHD_YES;
+}
+
+/* Answers @p e at once and closes the connection: a body, if any, is never
+ * read. */
+static enum MHD_Result refuse(struct gw_req *r, struct gw_error *e)
+{
+        r->close = true;
+        return gw_send_error(r, e);
+}
+
+/* The first call, headers only: the target, the framing, and for a request
+ * with a body everything the headers decide, so that a refused request
+ * never has its body read. A request without a body is answered on the next
+ * call: answering on the first makes libmicrohttpd close the connection. */
+static enum MHD_Result on_headers(struct gw_req *r, const char *method, const char *url,
+                                  const char *version)
+{
+        struct gateway *gw = r->gw;
+        struct header_list hl = { .n = 0 };
+        struct gw_framing f;
+        struct gw_error e;
+        enum MHD_Result ret;
+
+        if (r->target_refusal) {
+                gw_error_set(&e, 400, "invalid_path", NULL, "%s", r->target_refusal);
+                return refuse(r, &e);
+        }
+        MHD_get_connection_values_n(r->conn, MHD_HEADER_KIND, collect_header, &hl);
+        if (hl.overflow) {
+                gw_error_set(&e, 431, "headers_too_large", NULL,
+                             "more than %d request headers", GW_HEADERS_MAX);
+                return refuse(r, &e);
+        }
+        if (!gw_framing_check(hl.h, hl.n, version, &f, &e))
+                return refuse(r, &e);
+        r->declared_body = f.chunked || f.length > 0;
+        r->declared_length = f.length;
+        r->too_large = f.length > (unsigned long long)gw->hc->max_body_bytes;
+        if (!r->declared_body)
+                return MHD_YES;
+        ret = gw_pipeline_head(r, method, url);
+        if (!r->head_done) {
+                r->close = true; /* MHD closes anyway: the body is unread */
+                return ret;
+        }
+        gw_deadline_body_begin(gw->deadline, r->watch);
+        return MHD_YES;
+}
+
+/* A piece of the body: kept up to the limit. Beyond it (chunked, so not
+ * known from the headers) the rest is read and dropped and the 413 comes at
+ * the end: libmicrohttpd 0.9.75 cannot answer in the middle of a body. */
+static enum MHD_Result on_body(struct gw_req *r, const char *data, size_t n)
+{
+        size_t max = (size_t)r->gw->hc->max_body_bytes;
+
+        gw_deadline_body_add(r->watch, n);
+        r->received += n;
+        if (r->too_large || r->body_len + n > max) {
+                r->too_large = true;
+                free(r->body);
+                r->body = NULL;
+                r->body_len = r->body_cap = 0;
+                /* far too much: close without an answer */
+                return r->received <= max * DISCARD_FACTOR ? MHD_YES : MHD_NO;
+        }
+        if (r->body_len + n + 1 > r->body_cap) {
+                size_t cap = r->body_cap ? r->body_cap : 4096;
+                while (cap < r->body_len + n + 1)
+                        cap *= 2;
+                r->body = realloc(r->body, cap);
+                if (!r->body)
+                        abort();
+                r->body_cap = cap;
+        }
+        memcpy(r->body + r->body_len, data, n);
+        r->body_len += n;
+        r->body[r->body_len] = '\0';
+        return MHD_YES;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -87,93 +230,33 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         struct gw_req *r = *con_cls;
         enum MHD_Result ret;
 
-        (void)version;
-        if (!r) {
-                /* Headers only: never answer on this first call. */
-                const char *rid, *cl, *expect;
-
-                r = malloc(sizeof(*r));
-                if (!r)
-                        return MHD_NO;
-                memset(r, 0, offsetof(struct gw_req, st)); /* the rest: see request.h */
-                r->gw = gw;
-                r->conn = conn;
-                r->start_us = cairn_mono_us();
-                gw_header_deadline_headers_done(gw->header_deadline, conn);
-                rid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-ID");
-                if (rid && gw_request_id_valid(rid))
-                        snprintf(r->request_id, sizeof(r->request_id), "%s", rid);
-                else
-                        cairn_uuid(r->request_id);
-                r->bad_request_id = rid && !gw_request_id_valid(rid);
-                r->log_ctx.request_id = r->request_id;
-                cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                 MHD_HTTP_HEADER_CONTENT_LENGTH);
-                if (cl && strtoull(cl, NULL, 10) > (unsigned long long)gw->hc->max_body_bytes)
-                        r->too_large = true;
-                *con_cls = r;
-                expect = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
-                if (r->too_large && expect && strcasestr(expect, "100-continue")) {
-                        /* The client waits for our word before sending the
-                         * body: refuse it now, it is never sent. */
-                        cairn_log_ctx_set(&r->log_ctx);
-                        ret = gw_fail(r, 413, "body_too_large", NULL,
-                                      "request body is larger than the limit");
-                        cairn_log_ctx_set(NULL);
-                        return ret;
-                }
-                return MHD_YES;
-        }
-        cairn_log_ctx_set(&r->log_ctx);
-        if (r->state == GW_ST_BODY && *upload_data_size > 0) {
+        if (!r) /* the target callback always runs first; never here */
+                *con_cls = r = req_alloc(gw);
+        if (!r->conn) {
+                req_start(r, conn);
+                cairn_log_ctx_set(&r->log_ctx);
+                ret = on_headers(r, method, url, version);
+        } else if (*upload_data_size > 0) {
                 size_t n = *upload_data_size;
 
-                *upload_data_size = 0;
-                r->seen += n;
-                if (r->too_large || r->body_len + n > (size_t)gw->hc->max_body_bytes) {
-                        r->too_large = true;
-                        free(r->body);
-                        r->body = NULL;
-                        r->body_len = r->body_cap = 0;
-                        if (r->seen <= (size_t)gw->hc->max_body_bytes * DISCARD_FACTOR) {
-                                /* Read and drop the rest, so the client sees the
-                                 * 413 instead of a reset connection. */
-                                cairn_log_ctx_set(NULL);
-                                return MHD_YES;
-                        }
-                        /* Far too much: answer now; MHD closes the connection. */
-                        ret = gw_fail(r, 413, "body_too_large", NULL,
-                                      "request body is larger than the limit");
-                        cairn_log_ctx_set(NULL);
-                        return ret;
+                *upload_data_size = 0; /* after an answer: dropped */
+                cairn_log_ctx_set(&r->log_ctx);
+                ret = r->state == GW_ST_BODY ? on_body(r, upload_data, n) : MHD_YES;
+        } else {
+                cairn_log_ctx_set(&r->log_ctx);
+                switch (r->state) {
+                case GW_ST_BODY:
+                        if (r->declared_body)
+                                gw_deadline_body_done(gw->deadline, r->watch);
+                        ret = gw_pipeline_run(r, method, url);
+                        break;
+                case GW_ST_WAIT:
+                        ret = gw_upstream_finish(r);
+                        break;
+                default:
+                        ret = MHD_YES;
+                        break;
                 }
-                if (r->body_len + n + 1 > r->body_cap) {
-                        size_t cap = r->body_cap ? r->body_cap : 4096;
-                        while (cap < r->body_len + n + 1)
-                                cap *= 2;
-                        r->body = realloc(r->body, cap);
-                        if (!r->body)
-                                abort();
-                        r->body_cap = cap;
-                }
-                memcpy(r->body + r->body_len, upload_data, n);
-                r->body_len += n;
-                r->body[r->body_len] = '\0';
-                cairn_log_ctx_set(NULL);
-                return MHD_YES;
-        }
-        switch (r->state) {
-        case GW_ST_BODY:
-                ret = gw_pipeline_run(r, method, url);
-                break;
-        case GW_ST_WAIT:
-                ret = gw_upstream_finish(r);
-                break;
-        default:
-                /* Upload data after an early answer: drop it. */
-                *upload_data_size = 0;
-                ret = MHD_YES;
-                break;
         }
         cairn_log_ctx_set(NULL);
         return ret;
@@ -186,7 +269,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         struct gw_req *r = *con_cls;
 
         (void)toe;
-        gw_header_deadline_request_done(gw->header_deadline, conn);
+        gw_deadline_request_done(gw->deadline, conn);
         if (!r)
                 return;
         if (r->idem_claimed)
@@ -273,7 +356,11 @@ struct gateway *gateway_start(const struct gateway_deps *deps, char *errstr, siz
         atomic_init(&gw->inflight, 0);
         atomic_init(&gw->broker_up, true);
         metrics_init(gw, deps->metrics);
-        gw->header_deadline = gw_header_deadline_start(gw->hc->header_timeout_ms, deps->metrics);
+        gw->deadline = gw_deadline_start(
+                &(struct gw_deadline_limits){ .header_timeout_ms = gw->hc->header_timeout_ms,
+                                              .body_grace_ms = gw->hc->body_grace_ms,
+                                              .body_min_rate = gw->hc->body_min_rate },
+                deps->metrics);
 
         memset(&ss, 0, sizeof(ss));
         struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
@@ -288,7 +375,7 @@ struct gateway *gateway_start(const struct gateway_deps *deps, char *errstr, siz
         } else {
                 snprintf(errstr, errstr_size, "config: http.address: \"%s\" is not an IP address",
                          gw->hc->address);
-                gw_header_deadline_stop(gw->header_deadline);
+                gw_deadline_stop(gw->deadline);
                 gateway_free(gw);
                 return NULL;
         }
@@ -304,13 +391,13 @@ struct gateway *gateway_start(const struct gateway_deps *deps, char *errstr, siz
                                       MHD_OPTION_CONNECTION_MEMORY_LIMIT,
                                       (size_t)(gw->hc->max_header_bytes + 16384),
                                       MHD_OPTION_NOTIFY_COMPLETED, on_completed, gw,
-                                      MHD_OPTION_NOTIFY_CONNECTION, gw_header_deadline_notify,
-                                      gw->header_deadline, MHD_OPTION_LISTEN_BACKLOG_SIZE,
+                                      MHD_OPTION_NOTIFY_CONNECTION, gw_deadline_notify,
+                                      gw->deadline, MHD_OPTION_URI_LOG_CALLBACK, on_target, gw, MHD_OPTION_LISTEN_BACKLOG_SIZE,
                                       (unsigned int)1024, MHD_OPTION_END);
         if (!gw->daemon) {
                 snprintf(errstr, errstr_size, "http: cannot listen on %s port %lld",
                          gw->hc->address, gw->hc->port);
-                gw_header_deadline_stop(gw->header_deadline);
+                gw_deadline_stop(gw->deadline);
                 gateway_free(gw);
                 return NULL;
         }
@@ -347,6 +434,6 @@ void gateway_stop(struct gateway *gw)
         if (gw->probe_started)
                 pthread_join(gw->probe_thread, NULL);
         MHD_stop_daemon(gw->daemon);
-        gw_header_deadline_stop(gw->header_deadline);
+        gw_deadline_stop(gw->deadline);
         gateway_free(gw);
 }

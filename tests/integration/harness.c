@@ -483,53 +483,101 @@ void harness_proc_kill(struct harness_proc *p)
         }
 }
 
-int harness_http_get(int port, const char *path, char **body, int timeout_ms)
+int harness_raw_connect(int port, const char *source)
 {
         struct sockaddr_in sa = { .sin_family = AF_INET,
                                   .sin_port = htons((uint16_t)port),
                                   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-        char req[512];
-        char *buf = NULL;
-        size_t len = 0, cap = 0;
-        int fd, status = -1;
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
-        if (body)
-                *body = NULL;
-        fd = socket(AF_INET, SOCK_STREAM, 0);
         if (fd < 0)
                 return -1;
-        struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
-                goto out;
-        int n = snprintf(req, sizeof(req),
-                         "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", path);
-        if (write(fd, req, (size_t)n) != n)
-                goto out;
+        if (source) {
+                struct sockaddr_in src = { .sin_family = AF_INET };
+
+                if (inet_pton(AF_INET, source, &src.sin_addr) != 1 ||
+                    bind(fd, (struct sockaddr *)&src, sizeof(src)) != 0) {
+                        close(fd);
+                        return -1;
+                }
+        }
+        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+                close(fd);
+                return -1;
+        }
+        return fd;
+}
+
+char *harness_raw_read(int fd, int timeout_ms, size_t *lenp, bool *closed)
+{
+        int64_t until = cairn_mono_us() + (int64_t)timeout_ms * 1000;
+        size_t len = 0, cap = 8192;
+        char *buf = malloc(cap);
+
+        if (!buf)
+                abort();
+        *closed = false;
         for (;;) {
+                int64_t left_ms = (until - cairn_mono_us()) / 1000;
+                struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+                if (left_ms <= 0 || poll(&pfd, 1, (int)left_ms) <= 0)
+                        break;
                 if (len + 4096 + 1 > cap) {
-                        cap = cap ? cap * 2 : 8192;
+                        cap *= 2;
                         buf = realloc(buf, cap);
                         if (!buf)
                                 abort();
                 }
                 ssize_t r = read(fd, buf + len, cap - len - 1);
-                if (r <= 0)
+                if (r <= 0) {
+                        *closed = true; /* EOF or reset */
                         break;
+                }
                 len += (size_t)r;
         }
-        if (!buf)
-                goto out;
         buf[len] = '\0';
+        if (lenp)
+                *lenp = len;
+        return buf;
+}
+
+char *harness_raw_exchange(int port, const void *req, size_t len, int timeout_ms, bool *closed)
+{
+        int fd = harness_raw_connect(port, NULL);
+        char *out;
+
+        *closed = false;
+        if (fd < 0)
+                return NULL;
+        if (write(fd, req, len) != (ssize_t)len) {
+                close(fd);
+                return NULL;
+        }
+        out = harness_raw_read(fd, timeout_ms, NULL, closed);
+        close(fd);
+        return out;
+}
+
+int harness_http_get(int port, const char *path, char **body, int timeout_ms)
+{
+        char req[512];
+        bool closed;
+        int status = -1;
+        int n = snprintf(req, sizeof(req),
+                         "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", path);
+        char *buf = harness_raw_exchange(port, req, (size_t)n, timeout_ms, &closed);
+
+        if (body)
+                *body = NULL;
+        if (!buf)
+                return -1;
         if (sscanf(buf, "HTTP/1.%*d %d", &status) != 1)
                 status = -1;
         char *sep = strstr(buf, "\r\n\r\n");
         if (body && sep)
                 *body = strdup(sep + 4);
-out:
         free(buf);
-        close(fd);
         return status;
 }
 

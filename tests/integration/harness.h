@@ -167,6 +167,18 @@ int harness_sh(char *out, size_t size, const char *cmd);
  * the body in a malloc'ed string the caller frees (may be NULL). */
 int harness_http_get(int port, const char *path, char **body, int timeout_ms);
 
+/* Raw HTTP, exact bytes in and out. A socket connected to 127.0.0.1:@p port
+ * from the local address @p source (NULL: any; 127.0.0.2 ... are distinct
+ * client addresses on loopback), or -1. */
+int harness_raw_connect(int port, const char *source);
+/* Reads from @p fd until it closes or @p timeout_ms pass; NUL-terminated,
+ * malloc'ed, length in *@p lenp (may be NULL); *@p closed: the peer closed
+ * (EOF or reset) rather than the time running out. */
+char *harness_raw_read(int fd, int timeout_ms, size_t *lenp, bool *closed);
+/* Sends @p len bytes of @p req on a new connection and reads the answer as
+ * harness_raw_read() does; NULL when it cannot connect or send. */
+char *harness_raw_exchange(int port, const void *req, size_t len, int timeout_ms, bool *closed);
+
 /* A bus client named @p service against @p b with the dev settings; the
  * configuration and metrics registry live in @p h. */
 struct harness_client {

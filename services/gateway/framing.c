@@ -1,0 +1,207 @@
+/* Request framing and header syntax, checked before anything reads the
+ * request (RFC 9110 §5, RFC 9112 §3.2, §5, §6). A gateway behind a proxy
+ * must never read a request's end differently from the proxy: any doubt
+ * about where the body ends is a 400 and a closed connection. */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "framing.h"
+
+/* Headers the gateway reads once: a second copy would let the order of
+ * headers decide (which credential, which key, which body length). */
+static const char *const singletons[] = {
+        "Host",          "Content-Length",  "Transfer-Encoding", "Content-Type",
+        "Authorization", "X-API-Key",       "Idempotency-Key",   "X-Request-ID",
+        "Origin",        "traceparent",     "Expect",            NULL,
+};
+
+/* RFC 9110 §5.6.2: token characters. */
+static bool is_tchar(unsigned char c)
+{
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+static bool name_is(const struct gw_header_view *h, const char *name)
+{
+        return h->name_len == strlen(name) && strncasecmp(h->name, name, h->name_len) == 0;
+}
+
+static bool name_valid(const struct gw_header_view *h)
+{
+        if (h->name_len == 0)
+                return false;
+        for (size_t i = 0; i < h->name_len; i++)
+                if (!is_tchar((unsigned char)h->name[i]))
+                        return false;
+        return true;
+}
+
+/* RFC 9110 §5.5: visible characters, spaces and tabs; no NUL, CR or LF. */
+static bool value_valid(const struct gw_header_view *h)
+{
+        for (size_t i = 0; i < h->value_len; i++) {
+                unsigned char c = (unsigned char)h->value[i];
+
+                if ((c < 0x20 && c != '\t') || c == 0x7f)
+                        return false;
+        }
+        return true;
+}
+
+static bool parse_length(const struct gw_header_view *h, unsigned long long *out)
+{
+        unsigned long long v = 0;
+
+        if (h->value_len == 0)
+                return false;
+        for (size_t i = 0; i < h->value_len; i++) {
+                unsigned d = (unsigned)(h->value[i] - '0');
+
+                if (d > 9 || v > (~0ULL - d) / 10)
+                        return false;
+                v = v * 10 + d;
+        }
+        *out = v;
+        return true;
+}
+
+/* Exactly "chunked", any case, with optional spaces around it. */
+static bool coding_is_chunked(const struct gw_header_view *h)
+{
+        const char *p = h->value, *end = h->value + h->value_len;
+
+        while (p < end && (*p == ' ' || *p == '\t'))
+                p++;
+        while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+                end--;
+        return end - p == 7 && strncasecmp(p, "chunked", 7) == 0;
+}
+
+static bool check_one(const struct gw_header_view *h, struct gw_framing *f, struct gw_error *e)
+{
+        if (!name_valid(h)) {
+                gw_error_set(e, 400, "invalid_header", NULL,
+                             "a header name is not an HTTP token (no spaces before the colon)");
+                return false;
+        }
+        if (!value_valid(h)) {
+                gw_error_set(e, 400, "invalid_header", NULL,
+                             "header %.*s has a control character (NUL, CR or LF) in its value",
+                             (int)(h->name_len > 64 ? 64 : h->name_len), h->name);
+                return false;
+        }
+        if (name_is(h, "Content-Length")) {
+                unsigned long long v;
+
+                if (!parse_length(h, &v)) {
+                        gw_error_set(e, 400, "invalid_content_length", NULL,
+                                     "Content-Length is not a decimal number of bytes");
+                        return false;
+                }
+                if (f->has_length && v != f->length) {
+                        gw_error_set(e, 400, "ambiguous_framing", NULL,
+                                     "two Content-Length headers with different values");
+                        return false;
+                }
+                f->has_length = true;
+                f->length = v;
+        } else if (name_is(h, "Transfer-Encoding")) {
+                if (!coding_is_chunked(h)) {
+                        gw_error_set(e, 501, "unsupported_transfer_coding", NULL,
+                                     "only Transfer-Encoding: chunked is implemented");
+                        return false;
+                }
+                f->chunked = true;
+        }
+        return true;
+}
+
+static bool check_duplicates(const struct gw_header_view *h, size_t n, struct gw_error *e)
+{
+        for (const char *const *s = singletons; *s; s++) {
+                int seen = 0;
+
+                for (size_t i = 0; i < n; i++) {
+                        if (!name_is(&h[i], *s))
+                                continue;
+                        /* identical Content-Lengths are one (RFC 9110 §8.6) */
+                        if (++seen > 1 && strcmp(*s, "Content-Length") != 0) {
+                                gw_error_set(e, 400, "duplicate_header", *s,
+                                             "header %s is given more than once", *s);
+                                return false;
+                        }
+                }
+        }
+        return true;
+}
+
+bool gw_framing_check(const struct gw_header_view *h, size_t n, const char *version,
+                      struct gw_framing *f, struct gw_error *e)
+{
+        bool http11 = version && strcmp(version, "HTTP/1.0") != 0;
+        bool host = false;
+
+        memset(f, 0, sizeof(*f));
+        for (size_t i = 0; i < n; i++) {
+                if (!check_one(&h[i], f, e))
+                        return false;
+                host = host || name_is(&h[i], "Host");
+        }
+        if (!check_duplicates(h, n, e))
+                return false;
+        if (f->chunked && f->has_length) {
+                gw_error_set(e, 400, "ambiguous_framing", NULL,
+                             "Content-Length and Transfer-Encoding together");
+                return false;
+        }
+        if (f->chunked && !http11) {
+                /* RFC 9112 §6.1: HTTP/1.0 has no transfer codings */
+                gw_error_set(e, 400, "ambiguous_framing", NULL,
+                             "Transfer-Encoding in an HTTP/1.0 request");
+                return false;
+        }
+        if (http11 && !host) {
+                gw_error_set(e, 400, "missing_host", "Host", "an HTTP/1.1 request needs a Host header");
+                return false;
+        }
+        return true;
+}
+
+static int hex_value(char c)
+{
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -1;
+}
+
+const char *gw_target_check(const char *target)
+{
+        bool in_path = true;
+
+        if (!target || target[0] != '/')
+                return "the request target is not an absolute path";
+        for (const char *p = target; *p; p++) {
+                unsigned char c = (unsigned char)*p;
+
+                if (c <= 0x20 || c >= 0x7f)
+                        return "the request target has a control, space or non-ASCII byte";
+                if (c == '?' || c == '#')
+                        in_path = false;
+                if (c != '%')
+                        continue;
+                int hi = hex_value(p[1]), lo = hi < 0 ? -1 : hex_value(p[2]);
+                if (hi < 0 || lo < 0)
+                        return "the request target has a '%' not followed by two hex digits";
+                c = (unsigned char)(hi * 16 + lo);
+                if (in_path && (c < 0x20 || c == 0x7f || c == '/' || c == '\\'))
+                        return "the path has an escaped '/', '\\' or control character";
+                p += 2;
+        }
+        return NULL;
+}

@@ -1,0 +1,43 @@
+/* The checks on how a request is framed and written that libmicrohttpd
+ * 0.9.75 lets through: ambiguous body framing (two Content-Lengths,
+ * Content-Length with Transfer-Encoding, unknown transfer codings), header
+ * names and values that are not valid HTTP, duplicated headers the gateway
+ * reads once, a missing Host, and request targets whose escapes hide a '/'
+ * or a NUL (framing.c). Pure functions over what MHD parsed, so they can be
+ * fuzzed on their own; any refusal closes the connection. */
+#ifndef CAIRN_GATEWAY_FRAMING_H
+#define CAIRN_GATEWAY_FRAMING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "error.h"
+
+/* One header as received. */
+struct gw_header_view {
+        const char *name;
+        size_t name_len;
+        const char *value;
+        size_t value_len;
+};
+
+/* What the headers say about the body. */
+struct gw_framing {
+        bool has_length;              /* a Content-Length was given */
+        unsigned long long length;    /* its value */
+        bool chunked;                 /* Transfer-Encoding: chunked */
+};
+
+/* Checks @p n headers of a request of HTTP version @p version ("HTTP/1.1").
+ * Fills @p f and returns true, or fills @p e (400, or 501 for a transfer
+ * coding the gateway does not implement) and returns false. */
+bool gw_framing_check(const struct gw_header_view *h, size_t n, const char *version,
+                      struct gw_framing *f, struct gw_error *e);
+
+/* Checks the request target as received, before any decoding: origin-form,
+ * no control or non-ASCII bytes, every '%' followed by two hex digits, and
+ * no escape in the path that decodes to '/', '\\' or a control character.
+ * Returns NULL when it is acceptable, else why not. */
+const char *gw_target_check(const char *target);
+
+#endif
