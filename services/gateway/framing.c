@@ -8,13 +8,18 @@
 
 #include "framing.h"
 
-/* Headers the gateway reads once: a second copy would let the order of
- * headers decide (which credential, which key, which body length). */
-static const char *const singletons[] = {
-        "Host",          "Content-Length",  "Transfer-Encoding", "Content-Type",
-        "Authorization", "X-API-Key",       "Idempotency-Key",   "X-Request-ID",
-        "Origin",        "traceparent",     "Expect",            NULL,
+/* By enum gw_hdr. */
+#define S(name) { name, sizeof(name) - 1 }
+static const struct {
+        const char *name;
+        size_t len;
+} known[GW_H__COUNT] = {
+        S("Host"),          S("Content-Length"), S("Transfer-Encoding"), S("Content-Type"),
+        S("Authorization"), S("X-API-Key"),      S("Idempotency-Key"),   S("X-Request-ID"),
+        S("Origin"),        S("traceparent"),    S("Expect"),            S("tracestate"),
+        S("User-Agent"),
 };
+#undef S
 
 /* RFC 9110 §5.6.2: token characters. */
 static bool is_tchar(unsigned char c)
@@ -23,9 +28,15 @@ static bool is_tchar(unsigned char c)
                (c && strchr("!#$%&'*+-.^_`|~", c));
 }
 
-static bool name_is(const struct gw_header_view *h, const char *name)
+
+/* The index of @p h's name among the known headers, or -1. */
+static int known_of(const struct gw_header_view *h)
 {
-        return h->name_len == strlen(name) && strncasecmp(h->name, name, h->name_len) == 0;
+        for (int i = 0; i < GW_H__COUNT; i++)
+                if (h->name_len == known[i].len &&
+                    strncasecmp(h->name, known[i].name, h->name_len) == 0)
+                        return i;
+        return -1;
 }
 
 static bool name_valid(const struct gw_header_view *h)
@@ -79,7 +90,8 @@ static bool coding_is_chunked(const struct gw_header_view *h)
         return end - p == 7 && strncasecmp(p, "chunked", 7) == 0;
 }
 
-static bool check_one(const struct gw_header_view *h, struct gw_framing *f, struct gw_error *e)
+static bool check_one(const struct gw_header_view *h, int which, struct gw_framing *f,
+                      struct gw_error *e)
 {
         if (!name_valid(h)) {
                 gw_error_set(e, 400, "invalid_header", NULL,
@@ -92,7 +104,7 @@ static bool check_one(const struct gw_header_view *h, struct gw_framing *f, stru
                              (int)(h->name_len > 64 ? 64 : h->name_len), h->name);
                 return false;
         }
-        if (name_is(h, "Content-Length")) {
+        if (which == GW_H_CONTENT_LENGTH) {
                 unsigned long long v;
 
                 if (!parse_length(h, &v)) {
@@ -107,7 +119,7 @@ static bool check_one(const struct gw_header_view *h, struct gw_framing *f, stru
                 }
                 f->has_length = true;
                 f->length = v;
-        } else if (name_is(h, "Transfer-Encoding")) {
+        } else if (which == GW_H_TRANSFER_ENCODING) {
                 if (!coding_is_chunked(h)) {
                         gw_error_set(e, 501, "unsupported_transfer_coding", NULL,
                                      "only Transfer-Encoding: chunked is implemented");
@@ -118,39 +130,32 @@ static bool check_one(const struct gw_header_view *h, struct gw_framing *f, stru
         return true;
 }
 
-static bool check_duplicates(const struct gw_header_view *h, size_t n, struct gw_error *e)
-{
-        for (const char *const *s = singletons; *s; s++) {
-                int seen = 0;
-
-                for (size_t i = 0; i < n; i++) {
-                        if (!name_is(&h[i], *s))
-                                continue;
-                        /* identical Content-Lengths are one (RFC 9110 §8.6) */
-                        if (++seen > 1 && strcmp(*s, "Content-Length") != 0) {
-                                gw_error_set(e, 400, "duplicate_header", *s,
-                                             "header %s is given more than once", *s);
-                                return false;
-                        }
-                }
-        }
-        return true;
-}
-
 bool gw_framing_check(const struct gw_header_view *h, size_t n, const char *version,
                       struct gw_framing *f, struct gw_error *e)
 {
         bool http11 = version && strcmp(version, "HTTP/1.0") != 0;
-        bool host = false;
 
         memset(f, 0, sizeof(*f));
         for (size_t i = 0; i < n; i++) {
-                if (!check_one(&h[i], f, e))
+                int k = known_of(&h[i]);
+
+                f->header_bytes += h[i].name_len + h[i].value_len + 4;
+                if (!check_one(&h[i], k, f, e))
                         return false;
-                host = host || name_is(&h[i], "Host");
+                if (k < 0)
+                        continue;
+                if (!f->known[k]) {
+                        f->known[k] = h[i].value;
+                        continue;
+                }
+                /* identical Content-Lengths are one (RFC 9110 §8.6), checked above */
+                if (k < GW_H_SINGLETONS && k != GW_H_CONTENT_LENGTH) {
+                        gw_error_set(e, 400, "duplicate_header", known[k].name,
+                                     "header %s is given more than once", known[k].name);
+                        return false;
+                }
         }
-        if (!check_duplicates(h, n, e))
-                return false;
+        bool host = f->known[GW_H_HOST] != NULL;
         if (f->chunked && f->has_length) {
                 gw_error_set(e, 400, "ambiguous_framing", NULL,
                              "Content-Length and Transfer-Encoding together");

@@ -21,16 +21,40 @@ struct gw_header_view {
         size_t value_len;
 };
 
-/* What the headers say about the body. */
+/* The headers the gateway reads, by index. The first GW_H_SINGLETONS may be
+ * given once only: a second copy would let the order of headers decide
+ * (which credential, which key, which body length). */
+enum gw_hdr {
+        GW_H_HOST,
+        GW_H_CONTENT_LENGTH,
+        GW_H_TRANSFER_ENCODING,
+        GW_H_CONTENT_TYPE,
+        GW_H_AUTHORIZATION,
+        GW_H_API_KEY,
+        GW_H_IDEMPOTENCY_KEY,
+        GW_H_REQUEST_ID,
+        GW_H_ORIGIN,
+        GW_H_TRACEPARENT,
+        GW_H_EXPECT,
+        GW_H_SINGLETONS,
+        GW_H_TRACESTATE = GW_H_SINGLETONS,
+        GW_H_USER_AGENT,
+        GW_H__COUNT
+};
+
+/* What the headers say. */
 struct gw_framing {
-        bool has_length;              /* a Content-Length was given */
-        unsigned long long length;    /* its value */
-        bool chunked;                 /* Transfer-Encoding: chunked */
+        bool has_length;                /* a Content-Length was given */
+        unsigned long long length;      /* its value */
+        bool chunked;                   /* Transfer-Encoding: chunked */
+        size_t header_bytes;            /* names, values and separators */
+        const char *known[GW_H__COUNT]; /* the first value of each, or NULL */
 };
 
 /* Checks @p n headers of a request of HTTP version @p version ("HTTP/1.1").
  * Fills @p f and returns true, or fills @p e (400, or 501 for a transfer
- * coding the gateway does not implement) and returns false. */
+ * coding the gateway does not implement) and returns false; f->known is
+ * filled as far as the check went. */
 bool gw_framing_check(const struct gw_header_view *h, size_t n, const char *version,
                       struct gw_framing *f, struct gw_error *e);
 

@@ -23,20 +23,6 @@
 #define CAIRN_VERSION "0.0.0-dev"
 #endif
 
-struct header_size {
-        size_t total;
-};
-
-static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key,
-                                    const char *value)
-{
-        struct header_size *hs = cls;
-
-        (void)kind;
-        hs->total += strlen(key) + (value ? strlen(value) : 0) + 4;
-        return MHD_YES;
-}
-
 static bool media_type_json(const char *ct)
 {
         size_t n;
@@ -84,8 +70,8 @@ static enum MHD_Result authenticate_or_reply(struct gw_req *r)
         struct gw_auth_error why;
         cairn_err_t err;
 
-        err = gw_auth_check(r->gw->deps.auth, gw_req_header(r, MHD_HTTP_HEADER_AUTHORIZATION),
-                            gw_req_header(r, "X-API-Key"), cairn_now_ms() / 1000, &r->who, &why);
+        err = gw_auth_check(r->gw->deps.auth, r->hv[GW_H_AUTHORIZATION], r->hv[GW_H_API_KEY],
+                            cairn_now_ms() / 1000, &r->who, &why);
         if (err == CAIRN_OK) {
                 r->authenticated = true;
                 return MHD_YES;
@@ -101,7 +87,7 @@ static enum MHD_Result authenticate_or_reply(struct gw_req *r)
 enum MHD_Result gw_pipeline_head(struct gw_req *r, const char *method, const char *url)
 {
         struct gateway *gw = r->gw;
-        struct header_size hs = { strlen(url) + strlen(method) + 12 };
+        size_t header_bytes = strlen(url) + strlen(method) + 12 + r->header_bytes;
         bool is_options = strcmp(method, "OPTIONS") == 0;
         bool path_known;
         enum MHD_Result ret;
@@ -117,10 +103,8 @@ enum MHD_Result gw_pipeline_head(struct gw_req *r, const char *method, const cha
                                 r->route_label = rt->path;
         }
         r->span = cairn_trace_http_server_start(method, r->route_label, url,
-                                                gw_req_header(r, "traceparent"),
-                                                gw_req_header(r, "tracestate"),
-                                                gw_req_header(r, "Host"),
-                                                gw_req_header(r, "User-Agent"));
+                                                r->hv[GW_H_TRACEPARENT], r->hv[GW_H_TRACESTATE],
+                                                r->hv[GW_H_HOST], r->hv[GW_H_USER_AGENT]);
         if (r->span) {
                 r->log_ctx.trace_id = r->span->trace_id_hex;
                 r->log_ctx.span_id = r->span->span_id_hex;
@@ -130,8 +114,7 @@ enum MHD_Result gw_pipeline_head(struct gw_req *r, const char *method, const cha
         if (r->bad_request_id)
                 return gw_fail(r, 400, "invalid_request_id", "X-Request-ID",
                                "X-Request-ID must be 1 to 64 characters of A-Z a-z 0-9 . _ : -");
-        MHD_get_connection_values(r->conn, MHD_HEADER_KIND, count_header, &hs);
-        if (hs.total > (size_t)gw->hc->max_header_bytes)
+        if (header_bytes > (size_t)gw->hc->max_header_bytes)
                 return gw_fail(r, 431, "headers_too_large", NULL,
                                "request headers are larger than the limit");
         if (!r->route_label)
@@ -155,7 +138,7 @@ enum MHD_Result gw_pipeline_head(struct gw_req *r, const char *method, const cha
                 return MHD_YES;
         }
         if (method_has_body(r->route->method) &&
-            !media_type_json(gw_req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE)))
+            !media_type_json(r->hv[GW_H_CONTENT_TYPE]))
                 return gw_fail(r, 415, "unsupported_media_type", NULL,
                                "send the body as Content-Type: application/json");
 
@@ -203,7 +186,7 @@ enum MHD_Result gw_pipeline_run(struct gw_req *r, const char *method, const char
                 return (enum MHD_Result)r->route->local(r);
 
         if (strcmp(r->route->method, "POST") == 0) {
-                const char *key = gw_req_header(r, "Idempotency-Key");
+                const char *key = r->hv[GW_H_IDEMPOTENCY_KEY];
 
                 if (key) {
                         struct gw_idem_hit hit;

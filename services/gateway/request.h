@@ -18,6 +18,7 @@
 #include "cairn/headers.h"
 #include "cairn/log.h"
 #include "error.h"
+#include "framing.h"
 #include "ratelimit.h"
 #include "route.h"
 #include "server.h"
@@ -109,6 +110,8 @@ struct gw_req {
         char allow[128];                    /* by gw_route_allow(), for 405 and preflights */
         char idem_key[256];                 /* when idem_claimed is set */
         char body_hash[65];                 /* with idem_key */
+        const char *hv[GW_H__COUNT];        /* on the first call: the headers read, or NULL */
+        size_t header_bytes;                /* on the first call */
 };
 
 /* The adapter of @p r's route (the proto3 JSON mapping unless it names one). */

@@ -33,7 +33,7 @@ const char *gw_req_header(struct gw_req *r, const char *name)
 /* The CORS origin to allow for this request, or NULL. */
 static const char *cors_origin(struct gw_req *r)
 {
-        const char *origin = gw_req_header(r, "Origin");
+        const char *origin = r->hv[GW_H_ORIGIN];
         const char *list = r->gw->hc->cors_origins;
         struct cairn_strlist it;
         const char *o;

@@ -106,14 +106,18 @@ static void *on_target(void *cls, const char *uri, struct MHD_Connection *conn)
         return r;
 }
 
-/* The first call: what the headers give. */
+/* The first call: the connection, and its clock. */
 static void req_start(struct gw_req *r, struct MHD_Connection *conn)
 {
-        const char *rid;
-
         r->conn = conn;
         r->watch = gw_deadline_headers_done(r->gw->deadline, conn);
-        rid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-ID");
+}
+
+/* The request id: the client's when it is valid, else a new one. */
+static void req_id_set(struct gw_req *r)
+{
+        const char *rid = r->hv[GW_H_REQUEST_ID];
+
         if (rid && gw_request_id_valid(rid))
                 snprintf(r->request_id, sizeof(r->request_id), "%s", rid);
         else
@@ -159,22 +163,30 @@ static enum MHD_Result on_headers(struct gw_req *r, const char *method, const ch
                                   const char *version)
 {
         struct gateway *gw = r->gw;
-        struct header_list hl = { .n = 0 };
+        struct header_list hl; /* only the first hl.n are read */
         struct gw_framing f;
         struct gw_error e;
         enum MHD_Result ret;
+        bool framed;
 
+        hl.n = 0;
+        hl.overflow = false;
+        MHD_get_connection_values_n(r->conn, MHD_HEADER_KIND, collect_header, &hl);
+        framed = gw_framing_check(hl.h, hl.n, version, &f, &e);
+        memcpy(r->hv, f.known, sizeof(r->hv));
+        r->header_bytes = f.header_bytes;
+        req_id_set(r);
+        cairn_log_ctx_set(&r->log_ctx);
         if (r->target_refusal) {
                 gw_error_set(&e, 400, "invalid_path", NULL, "%s", r->target_refusal);
                 return refuse(r, &e);
         }
-        MHD_get_connection_values_n(r->conn, MHD_HEADER_KIND, collect_header, &hl);
         if (hl.overflow) {
                 gw_error_set(&e, 431, "headers_too_large", NULL,
                              "more than %d request headers", GW_HEADERS_MAX);
                 return refuse(r, &e);
         }
-        if (!gw_framing_check(hl.h, hl.n, version, &f, &e))
+        if (!framed)
                 return refuse(r, &e);
         r->declared_body = f.chunked || f.length > 0;
         r->declared_length = f.length;
@@ -234,7 +246,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                 *con_cls = r = req_alloc(gw);
         if (!r->conn) {
                 req_start(r, conn);
-                cairn_log_ctx_set(&r->log_ctx);
                 ret = on_headers(r, method, url, version);
         } else if (*upload_data_size > 0) {
                 size_t n = *upload_data_size;

@@ -3,7 +3,7 @@
 # repeatable to about 1 % for the same binary and inputs whatever else the
 # machine does, so two builds compare where wrk's req/s and CPU time are
 # too noisy to.
-# Only the gateway's request handlers count (libmicrohttpd's on_request and
+# Only the gateway's request handlers count (libmicrohttpd's on_target, on_request and
 # on_completed callbacks, with everything they call: the pipeline, the
 # response, libc, libmicrohttpd's queueing); socket I/O, epoll and the
 # kernel do not.
@@ -50,7 +50,7 @@ admin_port=$(free_port)
                 CAIRN_KAFKA_BOOTSTRAP_SERVERS=$(cat "$D/bootstrap") CAIRN_HTTP_PORT=$http_port \
                 CAIRN_ADMIN_PORT=$admin_port CAIRN_REDIS_PORT=$redis_port \
                 CAIRN_AUTH_KEYS_FILE=$D/keys/gateway-keys.yaml
-        exec valgrind --tool=callgrind --toggle-collect=on_request --toggle-collect=on_completed \
+        exec valgrind --tool=callgrind --toggle-collect=on_request --toggle-collect=on_completed --toggle-collect=on_target \
                 --callgrind-out-file="$D/callgrind.out" "$BIN"
 ) >"$D/gateway.log" 2>&1 &
 gw=$!
