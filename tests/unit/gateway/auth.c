@@ -1,7 +1,11 @@
 /* Unit tests for the gateway's authentication: JWTs by kid (HS256, RS256,
- * ES256), claim checks, algorithm confusion, API keys, the keys file. */
+ * ES256), header parameters (typ, crit, alg), claim checks and the reason
+ * for each refusal, algorithm confusion, API keys, the keys file. */
 #define _GNU_SOURCE
 #include <check.h>
+#include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,6 +123,141 @@ static char *key_path(const char *name)
         return path;
 }
 
+/* ---- tokens libjwt's encoder cannot write ---- */
+
+/* @p p[0..n) in base64url without padding (malloc'ed). */
+static char *b64url(const void *p, size_t n)
+{
+        char *out = malloc(4 * (n / 3 + 1) + 1);
+        size_t j = 0;
+        int len;
+
+        ck_assert_ptr_nonnull(out);
+        len = EVP_EncodeBlock((unsigned char *)out, p, (int)n);
+        for (int i = 0; i < len && out[i] != '='; i++)
+                out[j++] = out[i] == '+' ? '-' : out[i] == '/' ? '_' : out[i];
+        out[j] = '\0';
+        return out;
+}
+
+/* Signs @p input with the private key of rsa.pem (RS256) or ec.pem
+ * (ES256, as OpenSSL writes it: DER) into @p der; returns its length. */
+static size_t sign_der(jwt_alg_t alg, const char *input, unsigned char der[512])
+{
+        size_t derlen = 512;
+        EVP_PKEY *pkey;
+        EVP_MD_CTX *ctx;
+        FILE *fp;
+
+        fp = fopen(key_path(alg == JWT_ALG_RS256 ? "rsa.pem" : "ec.pem"), "r");
+        ck_assert_ptr_nonnull(fp);
+        pkey = PEM_read_PrivateKey(fp, NULL, NULL, NULL);
+        fclose(fp);
+        ck_assert_ptr_nonnull(pkey);
+        ctx = EVP_MD_CTX_new();
+        ck_assert_int_eq(EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, pkey), 1);
+        ck_assert_int_eq(EVP_DigestSign(ctx, der, &derlen, (const unsigned char *)input,
+                                        strlen(input)),
+                         1);
+        EVP_MD_CTX_free(ctx);
+        EVP_PKEY_free(pkey);
+        return derlen;
+}
+
+/* Signs @p input as @p alg does with the test keys (SECRET, rsa.pem,
+ * ec.pem) into @p sig and returns its length; ES256 as R || S (RFC 7518
+ * 3.4). */
+static size_t sign_raw(jwt_alg_t alg, const char *input, unsigned char sig[512])
+{
+        unsigned char der[512];
+        const unsigned char *p = der;
+        unsigned int n = 0;
+        const BIGNUM *r, *s;
+        ECDSA_SIG *es;
+        size_t derlen;
+
+        if (alg == JWT_ALG_HS256) {
+                ck_assert_ptr_nonnull(HMAC(EVP_sha256(), SECRET, (int)strlen(SECRET),
+                                           (const unsigned char *)input, strlen(input), sig, &n));
+                return n;
+        }
+        derlen = sign_der(alg, input, der);
+        if (alg == JWT_ALG_RS256) {
+                memcpy(sig, der, derlen);
+                return derlen;
+        }
+        es = d2i_ECDSA_SIG(NULL, &p, (long)derlen);
+        ck_assert_ptr_nonnull(es);
+        ECDSA_SIG_get0(es, &r, &s);
+        ck_assert_int_eq(BN_bn2binpad(r, sig, 32), 32);
+        ck_assert_int_eq(BN_bn2binpad(s, sig + 32, 32), 32);
+        ECDSA_SIG_free(es);
+        return 64;
+}
+
+/* "header.payload" of the JSON text @p header and the bytes
+ * @p payload[0..len), both taken as they are. Malloc'ed. */
+static char *signing_input(const char *header, const char *payload, size_t len)
+{
+        char *h = b64url(header, strlen(header)), *p = b64url(payload, len), *input;
+
+        ck_assert_int_ge(asprintf(&input, "%s.%s", h, p), 0);
+        free(h);
+        free(p);
+        return input;
+}
+
+/* @p input with the signature @p sig[0..n) appended; frees @p input. */
+static char *token_signed(char *input, const unsigned char *sig, size_t n)
+{
+        char *b = b64url(sig, n), *tok;
+
+        ck_assert_int_ge(asprintf(&tok, "%s.%s", input, b), 0);
+        free(b);
+        free(input);
+        return tok;
+}
+
+/* A token validly signed by sign_raw() with @p alg, whatever its header
+ * @p header says and whatever its payload @p payload[0..len) holds: any
+ * typ, crit, alg spelling or payload, which libjwt's encoder cannot write.
+ * Malloc'ed. */
+static char *mint_raw(jwt_alg_t alg, const char *header, const char *payload, size_t len)
+{
+        char *input = signing_input(header, payload, len);
+        unsigned char sig[512];
+        size_t n = sign_raw(alg, input, sig);
+
+        return token_signed(input, sig, n);
+}
+
+/* The same with the payload a string. */
+static char *mint_raw_str(jwt_alg_t alg, const char *header, const char *payload)
+{
+        return mint_raw(alg, header, payload, strlen(payload));
+}
+
+/* The header {"alg":@p alg,"kid":@p kid} plus "typ":@p typ when not NULL. */
+static char *header_typ(const char *alg, const char *kid, const char *typ)
+{
+        char *h;
+
+        ck_assert_int_ge(asprintf(&h, "{\"alg\":\"%s\",\"kid\":\"%s\"%s%s%s}", alg, kid,
+                                  typ ? ",\"typ\":\"" : "", typ ? typ : "", typ ? "\"" : ""),
+                         0);
+        return h;
+}
+
+/* The test keys by algorithm: what signs, the kid, the header's alg. */
+static const struct {
+        jwt_alg_t alg;
+        const char *kid, *name;
+} test_keys[] = {
+        { JWT_ALG_HS256, "hs1", "HS256" },
+        { JWT_ALG_RS256, "rsa1", "RS256" },
+        { JWT_ALG_ES256, "ec1", "ES256" },
+};
+
 /* ---- valid tokens ---- */
 
 START_TEST(test_gw_auth_check_rs256_valid)
@@ -186,6 +325,32 @@ static void expect_refused(const char *tok, const char *reason_part)
                       reason_part);
         /* The reason never quotes the token. */
         ck_assert_ptr_null(strstr(why.reason, tok));
+}
+
+/* Refused with exactly @p reason; frees @p tok. */
+static void expect_reason(char *tok, const char *reason)
+{
+        struct gw_principal who;
+        struct gw_auth_error why;
+
+        ck_assert_ptr_nonnull(tok);
+        ck_assert_int_eq(check_token(tok, &who, &why), CAIRN_ERR_UNAUTHENTICATED);
+        ck_assert_str_eq(why.code, "invalid_token");
+        ck_assert_str_eq(why.reason, reason);
+        free(tok);
+}
+
+/* Accepted as alice of acme; frees @p tok. */
+static void expect_accepted(char *tok)
+{
+        struct gw_principal who;
+        struct gw_auth_error why;
+
+        ck_assert_ptr_nonnull(tok);
+        ck_assert_msg(check_token(tok, &who, &why) == CAIRN_OK, "%s", why.reason);
+        ck_assert_str_eq(who.principal, "alice");
+        ck_assert_str_eq(who.tenant, "acme");
+        free(tok);
 }
 
 START_TEST(test_gw_auth_check_expired)
@@ -393,6 +558,245 @@ START_TEST(test_gw_auth_check_malformed_tokens)
 }
 END_TEST
 
+/* The tokens the tests below build by hand verify as libjwt's do: the
+ * minter is right, so what they refuse is what their headers and payloads
+ * say. */
+START_TEST(test_gw_auth_check_hand_minted_tokens_valid)
+{
+        char *c = claims(NOW + 300, NULL);
+
+        for (size_t i = 0; i < sizeof(test_keys) / sizeof(test_keys[0]); i++) {
+                char *h = header_typ(test_keys[i].name, test_keys[i].kid, "JWT");
+                char *tok = mint_raw_str(test_keys[i].alg, h, c);
+                size_t len = strlen(SECRET);
+                char *key = i == 0 ? strdup(SECRET)
+                                   : gwt_slurp(key_path(i == 1 ? "rsa.pub.pem" : "ec.pub.pem"),
+                                               &len);
+                jwt_t *jwt = NULL;
+
+                ck_assert_int_eq(jwt_decode(&jwt, tok, (unsigned char *)key, (int)len), 0);
+                jwt_free(jwt);
+                expect_accepted(tok);
+                free(key);
+                free(h);
+        }
+        free(c);
+}
+END_TEST
+
+/* RFC 9068 access tokens say typ at+jwt, which libjwt 1.10's jwt_decode()
+ * refused; typ compares as a media type: case-insensitive, "application/"
+ * implied. */
+START_TEST(test_gw_auth_check_typ_access_token_accepted)
+{
+        /* NULL: no typ at all */
+        static const char *const typs[] = {
+                "at+jwt", "AT+JWT", "application/at+jwt", "Application/At+Jwt",
+                "JWT",    "jwt",    "application/jwt",    "JOSE",
+                "jose",   NULL
+        };
+        char *c = claims(NOW + 300, NULL);
+
+        for (size_t i = 0; i < sizeof(test_keys) / sizeof(test_keys[0]); i++) {
+                for (size_t t = 0; t < sizeof(typs) / sizeof(typs[0]); t++) {
+                        char *h = header_typ(test_keys[i].name, test_keys[i].kid, typs[t]);
+
+                        expect_accepted(mint_raw_str(test_keys[i].alg, h, c));
+                        free(h);
+                }
+        }
+        free(c);
+}
+END_TEST
+
+START_TEST(test_gw_auth_check_typ_other_refused)
+{
+        char *c = claims(NOW + 300, NULL);
+
+        expect_reason(mint_raw_str(JWT_ALG_HS256,
+                                   "{\"alg\":\"HS256\",\"kid\":\"hs1\",\"typ\":\"secevent+jwt\"}",
+                                   c),
+                      "token type (typ) secevent+jwt is not an access token");
+        expect_reason(mint_raw_str(JWT_ALG_RS256,
+                                   "{\"alg\":\"RS256\",\"kid\":\"rsa1\",\"typ\":"
+                                   "\"application/logout+jwt\"}",
+                                   c),
+                      "token type (typ) application/logout+jwt is not an access token");
+        expect_reason(mint_raw_str(JWT_ALG_HS256,
+                                   "{\"alg\":\"HS256\",\"kid\":\"hs1\",\"typ\":\"text/jwt\"}", c),
+                      "token type (typ) text/jwt is not an access token");
+        expect_reason(mint_raw_str(JWT_ALG_HS256,
+                                   "{\"alg\":\"HS256\",\"kid\":\"hs1\",\"typ\":\"JOSE+JSON\"}", c),
+                      "token type (typ) JOSE+JSON is not an access token");
+        expect_reason(mint_raw_str(JWT_ALG_HS256, "{\"alg\":\"HS256\",\"kid\":\"hs1\",\"typ\":1}",
+                                   c),
+                      "token type (typ) is not a string");
+        /* What could break out of a quoted header parameter is not repeated. */
+        expect_reason(mint_raw_str(JWT_ALG_HS256,
+                                   "{\"alg\":\"HS256\",\"kid\":\"hs1\",\"typ\":\"a\\\", x=\\\"y\"}",
+                                   c),
+                      "token type (typ) is not an access token");
+        expect_reason(mint_raw_str(JWT_ALG_HS256,
+                                   "{\"alg\":\"HS256\",\"kid\":\"hs1\",\"typ\":\"jwt\\r\\nX: 1\"}",
+                                   c),
+                      "token type (typ) is not an access token");
+        expect_reason(mint_raw_str(JWT_ALG_HS256,
+                                   "{\"alg\":\"HS256\",\"kid\":\"hs1\",\"typ\":\"\"}", c),
+                      "token type (typ) is not an access token");
+        free(c);
+}
+END_TEST
+
+/* RFC 7515 4.1.11: an extension listed in crit must be understood, and the
+ * gateway understands none; libjwt ignored crit. */
+START_TEST(test_gw_auth_check_crit_refused)
+{
+        static const char *const headers[] = {
+                "{\"alg\":\"HS256\",\"kid\":\"hs1\",\"crit\":[\"exp\"],\"exp\":1}",
+                "{\"alg\":\"HS256\",\"kid\":\"hs1\",\"crit\":[\"b64\"],\"b64\":false}",
+                "{\"alg\":\"HS256\",\"kid\":\"hs1\",\"typ\":\"at+jwt\",\"crit\":[]}",
+                "{\"alg\":\"HS256\",\"kid\":\"hs1\",\"crit\":null}",
+                NULL,
+        };
+        char *c = claims(NOW + 300, NULL);
+
+        for (size_t i = 0; headers[i]; i++)
+                expect_reason(mint_raw_str(JWT_ALG_HS256, headers[i], c),
+                              "token header lists critical extensions (crit) the gateway does "
+                              "not understand");
+        free(c);
+}
+END_TEST
+
+/* RFC 7515 names algorithms case-sensitively; libjwt's jwt_str_alg() does
+ * not, and jwt_decode() accepts "hs256": the check must be ours. */
+START_TEST(test_gw_auth_check_alg_case_sensitive)
+{
+        char *c = claims(NOW + 300, NULL);
+        char *tok = mint_raw_str(JWT_ALG_HS256, "{\"alg\":\"hs256\",\"kid\":\"hs1\"}", c);
+        jwt_t *jwt = NULL;
+
+        ck_assert_int_eq(jwt_decode(&jwt, tok, (unsigned char *)SECRET, (int)strlen(SECRET)), 0);
+        jwt_free(jwt);
+        expect_reason(tok, "algorithm does not match the key's (HS256)");
+        expect_reason(mint_raw_str(JWT_ALG_RS256, "{\"alg\":\"Rs256\",\"kid\":\"rsa1\"}", c),
+                      "algorithm does not match the key's (RS256)");
+        expect_reason(mint_raw_str(JWT_ALG_ES256, "{\"alg\":\"es256\",\"kid\":\"ec1\"}", c),
+                      "algorithm does not match the key's (ES256)");
+        expect_reason(mint_raw_str(JWT_ALG_HS256, "{\"alg\":\"HS256 \",\"kid\":\"hs1\"}", c),
+                      "algorithm does not match the key's (HS256)");
+        expect_reason(mint_raw_str(JWT_ALG_HS256, "{\"alg\":256,\"kid\":\"hs1\"}", c),
+                      "algorithm does not match the key's (HS256)");
+        free(c);
+}
+END_TEST
+
+/* Validly signed payloads that hold no claims set: each says what it is. */
+START_TEST(test_gw_auth_check_payload_not_json)
+{
+        static const struct {
+                const char *payload, *reason;
+        } cases[] = {
+                { "not json", "token payload is not JSON" },
+                { "", "token payload is not JSON" },
+                { "{\"sub\":\"alice\"", "token payload is not JSON" },
+                { "{\"sub\":\"alice\"} {}", "token payload is not JSON" },
+                { "[1]", "claims are not a JSON object" },
+                { "\"alice\"", "claims are not a JSON object" },
+                { "1900000300", "claims are not a JSON object" },
+                { "null", "claims are not a JSON object" },
+                { "{\"sub\":\"al\xffice\"}", "token payload is not valid UTF-8" },
+        };
+
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+                expect_reason(mint_raw_str(JWT_ALG_HS256, "{\"alg\":\"HS256\",\"kid\":\"hs1\"}",
+                                           cases[i].payload),
+                              cases[i].reason);
+        expect_reason(mint_raw_str(JWT_ALG_ES256, "{\"alg\":\"ES256\",\"kid\":\"ec1\"}", "[]"),
+                      "claims are not a JSON object");
+}
+END_TEST
+
+/* exp 1e400 is no number a double holds, let alone a NumericDate. */
+START_TEST(test_gw_auth_check_number_out_of_range)
+{
+        static const char *const extra[] = { "\"nbf\":1e400", "\"nbf\":-1e400",
+                                             "\"iat\":123456789012345678901234567890", NULL };
+        char *c = strdup("{\"sub\":\"alice\",\"tenant\":\"acme\",\"role\":\"member\",\"iss\":"
+                         "\"https://issuer.example\",\"aud\":\"cairn\",\"exp\":1e400}");
+
+        expect_reason(mint_raw_str(JWT_ALG_HS256, "{\"alg\":\"HS256\",\"kid\":\"hs1\"}", c),
+                      "claims hold a number out of range");
+        free(c);
+        for (size_t i = 0; extra[i]; i++) {
+                c = claims(NOW + 300, extra[i]);
+                expect_reason(mint_raw_str(JWT_ALG_RS256, "{\"alg\":\"RS256\",\"kid\":\"rsa1\"}",
+                                           c),
+                              "claims hold a number out of range");
+                free(c);
+        }
+}
+END_TEST
+
+/* A NUL, escaped or raw, never reaches the principal, tenant or logs. */
+START_TEST(test_gw_auth_check_nul_in_claims)
+{
+        static const char raw[] = "{\"sub\":\"alice\",\"tenant\":\"acme\",\"role\":\"member\","
+                                  "\"iss\":\"https://issuer.example\",\"aud\":\"cairn\","
+                                  "\"exp\":1900000300,\"x\":\"a\0b\"}";
+        char *c = claims(NOW + 300, "\"note\":\"\\u0000\"");
+
+        expect_reason(mint_raw_str(JWT_ALG_HS256, "{\"alg\":\"HS256\",\"kid\":\"hs1\"}", c),
+                      "claims contain a NUL character");
+        free(c);
+        c = strdup("{\"sub\":\"alice\\u0000admin\",\"tenant\":\"acme\",\"role\":\"member\","
+                   "\"iss\":\"https://issuer.example\",\"aud\":\"cairn\",\"exp\":1900000300}");
+        expect_reason(mint_raw_str(JWT_ALG_ES256, "{\"alg\":\"ES256\",\"kid\":\"ec1\"}", c),
+                      "claims contain a NUL character");
+        free(c);
+        c = claims(NOW + 300, "\"a\\u0000\":1");
+        expect_reason(mint_raw_str(JWT_ALG_HS256, "{\"alg\":\"HS256\",\"kid\":\"hs1\"}", c),
+                      "claims contain a NUL character");
+        free(c);
+        expect_reason(mint_raw(JWT_ALG_HS256, "{\"alg\":\"HS256\",\"kid\":\"hs1\"}", raw,
+                               sizeof(raw) - 1),
+                      "claims contain a NUL character");
+}
+END_TEST
+
+/* Only a signature that does not verify is called one; it is checked
+ * before the payload is read. */
+START_TEST(test_gw_auth_check_bad_signature_reason)
+{
+        char *c = claims(NOW + 300, NULL);
+        unsigned char der[512];
+        char *tok, *dot, *input;
+        size_t n;
+
+        /* A payload that is not JSON behind a wrong signature. */
+        tok = mint_raw_str(JWT_ALG_HS256, "{\"alg\":\"HS256\",\"kid\":\"hs1\"}", "not json");
+        dot = strrchr(tok, '.');
+        dot[1] = dot[1] == 'A' ? 'B' : 'A';
+        expect_reason(tok, "signature verification failed");
+        /* An ES256 signature one byte short, and one of DER length. */
+        tok = mint_raw_str(JWT_ALG_ES256, "{\"alg\":\"ES256\",\"kid\":\"ec1\"}", c);
+        tok[strlen(tok) - 2] = '\0'; /* 86 characters hold 64 bytes, 84 hold 63 */
+        expect_reason(tok, "signature verification failed");
+        input = signing_input("{\"alg\":\"ES256\",\"kid\":\"ec1\"}", c, strlen(c));
+        n = sign_der(JWT_ALG_ES256, input, der);
+        expect_reason(token_signed(input, der, n), "signature verification failed");
+        /* An RSA signature cut short: 342 characters hold 256 bytes, 340 hold 255. */
+        tok = mint_raw_str(JWT_ALG_RS256, "{\"alg\":\"RS256\",\"kid\":\"rsa1\"}", c);
+        tok[strlen(tok) - 2] = '\0';
+        expect_reason(tok, "signature verification failed");
+        /* Unused bits set in the last character: not base64url at all. */
+        tok = mint_raw_str(JWT_ALG_HS256, "{\"alg\":\"HS256\",\"kid\":\"hs1\"}", c);
+        tok[strlen(tok) - 1] = tok[strlen(tok) - 1] == 'B' ? 'C' : 'B';
+        expect_reason(tok, "malformed token signature (not base64url)");
+        free(c);
+}
+END_TEST
+
 /* ---- API keys ---- */
 
 START_TEST(test_gw_auth_check_api_keys)
@@ -541,6 +945,40 @@ START_TEST(test_gw_auth_new_names_file_and_line)
 }
 END_TEST
 
+/* A public key is parsed when the keys file is read, and must be of the
+ * kind its algorithm verifies with: RSA for RS256, P-256 for ES256. */
+START_TEST(test_gw_auth_new_refuses_key_of_other_type)
+{
+        EVP_PKEY *p384 = EVP_EC_gen("P-384");
+        FILE *fp = fopen(key_path("ec384.pub.pem"), "w");
+
+        ck_assert_ptr_nonnull(p384);
+        ck_assert_ptr_nonnull(fp);
+        ck_assert_int_eq(PEM_write_PUBKEY(fp, p384), 1);
+        fclose(fp);
+        EVP_PKEY_free(p384);
+        expect_load_message("jwt_keys:\n  - {kid: a, alg: ES256, pem_file: rsa.pub.pem}\n",
+                            "config: auth.keys_file: DIR/bad.yaml:2: jwt_keys[0]: DIR/rsa.pub.pem "
+                            "holds no P-256 public key, which ES256 needs");
+        expect_load_message("jwt_keys:\n  - {kid: a, alg: ES256, pem_file: ec384.pub.pem}\n",
+                            "config: auth.keys_file: DIR/bad.yaml:2: jwt_keys[0]: "
+                            "DIR/ec384.pub.pem holds no P-256 public key, which ES256 needs");
+        expect_load_message("jwt_keys:\n  - {kid: a, alg: RS256, pem_file: ec.pub.pem}\n",
+                            "config: auth.keys_file: DIR/bad.yaml:2: jwt_keys[0]: DIR/ec.pub.pem "
+                            "holds no RSA public key, which RS256 needs");
+        /* The right armour around no key at all. */
+        write_file("garbled.pem",
+                   "-----BEGIN PUBLIC KEY-----\nbm90IGEga2V5\n-----END PUBLIC KEY-----\n", 0644);
+        expect_load_message("jwt_keys:\n  - {kid: a, alg: RS256, pem_file: garbled.pem}\n",
+                            "config: auth.keys_file: DIR/bad.yaml:2: jwt_keys[0]: DIR/garbled.pem "
+                            "holds no PEM public key");
+        /* The algorithm is named exactly. */
+        expect_load_message("jwt_keys:\n  - {kid: a, alg: rs256, pem_file: rsa.pub.pem}\n",
+                            "config: auth.keys_file: DIR/bad.yaml:2: jwt_keys[0].alg: must be "
+                            "HS256, RS256 or ES256");
+}
+END_TEST
+
 /* Empty or null lists and an empty file hold no keys, and are no error. */
 START_TEST(test_gw_auth_new_empty_keys_file)
 {
@@ -678,11 +1116,21 @@ static Suite *auth_suite(void)
         tcase_add_test(tc, test_gw_auth_check_alg_none_refused);
         tcase_add_test(tc, test_gw_auth_check_claims_required);
         tcase_add_test(tc, test_gw_auth_check_malformed_tokens);
+        tcase_add_test(tc, test_gw_auth_check_hand_minted_tokens_valid);
+        tcase_add_test(tc, test_gw_auth_check_typ_access_token_accepted);
+        tcase_add_test(tc, test_gw_auth_check_typ_other_refused);
+        tcase_add_test(tc, test_gw_auth_check_crit_refused);
+        tcase_add_test(tc, test_gw_auth_check_alg_case_sensitive);
+        tcase_add_test(tc, test_gw_auth_check_payload_not_json);
+        tcase_add_test(tc, test_gw_auth_check_number_out_of_range);
+        tcase_add_test(tc, test_gw_auth_check_nul_in_claims);
+        tcase_add_test(tc, test_gw_auth_check_bad_signature_reason);
         tcase_add_test(tc, test_gw_auth_check_api_keys);
         tcase_add_test(tc, test_gw_auth_check_no_credentials);
         tcase_add_test(tc, test_gw_auth_check_default_hs256_key_without_kid);
         tcase_add_test(tc, test_gw_auth_new_names_bad_entries);
         tcase_add_test(tc, test_gw_auth_new_names_file_and_line);
+        tcase_add_test(tc, test_gw_auth_new_refuses_key_of_other_type);
         tcase_add_test(tc, test_gw_auth_new_empty_keys_file);
         tcase_add_test(tc, test_gw_auth_new_refuses_open_secret_file);
         tcase_add_test(tc, test_gw_auth_new_hs256_secret_file_mode);
