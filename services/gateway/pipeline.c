@@ -137,8 +137,7 @@ enum MHD_Result gw_pipeline_head(struct gw_req *r, const char *method, const cha
                 r->head_done = true;
                 return MHD_YES;
         }
-        if (method_has_body(r->route->method) &&
-            !media_type_json(r->hv[GW_H_CONTENT_TYPE]))
+        if (method_has_body(r->route->method) && !media_type_json(r->hv[GW_H_CONTENT_TYPE]))
                 return gw_fail(r, 415, "unsupported_media_type", NULL,
                                "send the body as Content-Type: application/json");
 

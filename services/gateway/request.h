@@ -73,10 +73,10 @@ struct gw_req {
         char request_id[GW_REQUEST_ID_MAX + 1];
         bool bad_request_id;
 
-        const char *target_refusal; /* why the raw target is refused, or NULL */
-        bool head_done;             /* gw_pipeline_head() admitted it */
-        bool close;         /* answer with Connection: close */
-        bool declared_body; /* a Content-Length above 0 or chunked */
+        const char *target_refusal;         /* why the raw target is refused, or NULL */
+        bool head_done;                     /* gw_pipeline_head() admitted it */
+        bool close;                         /* answer with Connection: close */
+        bool declared_body;                 /* a Content-Length above 0 or chunked */
         unsigned long long declared_length; /* Content-Length, 0 when chunked */
         struct gw_watch *watch;
 

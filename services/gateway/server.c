@@ -182,8 +182,8 @@ static enum MHD_Result on_headers(struct gw_req *r, const char *method, const ch
                 return refuse(r, &e);
         }
         if (hl.overflow) {
-                gw_error_set(&e, 431, "headers_too_large", NULL,
-                             "more than %d request headers", GW_HEADERS_MAX);
+                gw_error_set(&e, 431, "headers_too_large", NULL, "more than %d request headers",
+                             GW_HEADERS_MAX);
                 return refuse(r, &e);
         }
         if (!framed)
@@ -390,21 +390,16 @@ struct gateway *gateway_start(const struct gateway_deps *deps, char *errstr, siz
                 gateway_free(gw);
                 return NULL;
         }
-        gw->daemon = MHD_start_daemon(flags, (uint16_t)gw->hc->port, NULL, NULL, on_request, gw,
-                                      MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-                                      MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)gw->hc->threads,
-                                      MHD_OPTION_CONNECTION_LIMIT,
-                                      (unsigned int)gw->hc->connection_limit,
-                                      MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-                                      (unsigned int)gw->hc->per_ip_connection_limit,
-                                      MHD_OPTION_CONNECTION_TIMEOUT,
-                                      (unsigned int)gw->hc->connection_timeout_s,
-                                      MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-                                      (size_t)(gw->hc->max_header_bytes + 16384),
-                                      MHD_OPTION_NOTIFY_COMPLETED, on_completed, gw,
-                                      MHD_OPTION_NOTIFY_CONNECTION, gw_deadline_notify,
-                                      gw->deadline, MHD_OPTION_URI_LOG_CALLBACK, on_target, gw, MHD_OPTION_LISTEN_BACKLOG_SIZE,
-                                      (unsigned int)1024, MHD_OPTION_END);
+        gw->daemon = MHD_start_daemon(
+                flags, (uint16_t)gw->hc->port, NULL, NULL, on_request, gw, MHD_OPTION_SOCK_ADDR,
+                (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)gw->hc->threads,
+                MHD_OPTION_CONNECTION_LIMIT, (unsigned int)gw->hc->connection_limit,
+                MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)gw->hc->per_ip_connection_limit,
+                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)gw->hc->connection_timeout_s,
+                MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(gw->hc->max_header_bytes + 16384),
+                MHD_OPTION_NOTIFY_COMPLETED, on_completed, gw, MHD_OPTION_NOTIFY_CONNECTION,
+                gw_deadline_notify, gw->deadline, MHD_OPTION_URI_LOG_CALLBACK, on_target, gw,
+                MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024, MHD_OPTION_END);
         if (!gw->daemon) {
                 snprintf(errstr, errstr_size, "http: cannot listen on %s port %lld",
                          gw->hc->address, gw->hc->port);

@@ -149,7 +149,8 @@ static void expect_refused(const char *name, const void *req, size_t len, const 
         free(out);
 }
 
-#define REFUSED(name, bytes, status, code) expect_refused(name, bytes, sizeof(bytes) - 1, status, code)
+#define REFUSED(name, bytes, status, code) \
+        expect_refused(name, bytes, sizeof(bytes) - 1, status, code)
 
 START_TEST(test_ambiguous_framing_refused)
 {
@@ -204,8 +205,9 @@ START_TEST(test_lenient_requests_refused)
         REFUSED("broken escape", "GET /v1/ver%zzsion HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 400",
                 "invalid_path");
         REFUSED("control character in a value",
-                "GET /v1/version HTTP/1.1\r\nHost: x\r\nX-Note: a\x01" "b\r\n\r\n", "HTTP/1.1 400",
-                "invalid_header");
+                "GET /v1/version HTTP/1.1\r\nHost: x\r\nX-Note: a\x01"
+                "b\r\n\r\n",
+                "HTTP/1.1 400", "invalid_header");
         REFUSED("charset that only starts like utf-8",
                 "POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nX-API-Key: " KEY_MEMBER "\r\n"
                 "Content-Type: application/json; charset=utf-8x\r\nContent-Length: 2\r\n\r\n{}",
@@ -339,9 +341,10 @@ END_TEST
  * returns what came back. */
 static char *send_chunked(int chunks, bool *closed)
 {
-        static const char head[] = "POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nX-API-Key: " KEY_MEMBER
-                                   "\r\nContent-Type: application/json\r\n"
-                                   "Transfer-Encoding: chunked\r\n\r\n";
+        static const char head[] =
+                "POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nX-API-Key: " KEY_MEMBER
+                "\r\nContent-Type: application/json\r\n"
+                "Transfer-Encoding: chunked\r\n\r\n";
         static char chunk[6 + 0x2000 + 2];
         int fd = harness_raw_connect(port, NULL);
         char *out;
@@ -382,9 +385,10 @@ END_TEST
 
 START_TEST(test_slow_body_cut)
 {
-        static const char head[] = "POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nX-API-Key: " KEY_MEMBER
-                                   "\r\nContent-Type: application/json\r\n"
-                                   "Content-Length: 4000\r\n\r\n{\"input\":";
+        static const char head[] =
+                "POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nX-API-Key: " KEY_MEMBER
+                "\r\nContent-Type: application/json\r\n"
+                "Content-Length: 4000\r\n\r\n{\"input\":";
         double before = harness_metric(gateway.admin_port, "cairn_gateway_body_timeouts_total");
         int fd = harness_raw_connect(port, NULL);
         int64_t t0 = cairn_mono_us();
@@ -404,8 +408,8 @@ START_TEST(test_slow_body_cut)
         close(fd);
         ck_assert_msg(closed, "a 1 byte / 200 ms body was never cut");
         /* the grace, plus the bytes' allowance, plus a sweep tick */
-        ck_assert_msg(took_ms >= BODY_GRACE && took_ms < BODY_GRACE + 3000,
-                      "cut after %.0f ms", took_ms);
+        ck_assert_msg(took_ms >= BODY_GRACE && took_ms < BODY_GRACE + 3000, "cut after %.0f ms",
+                      took_ms);
         ck_assert_double_ge(harness_metric(gateway.admin_port, "cairn_gateway_body_timeouts_total"),
                             before + 1);
 }

@@ -7,7 +7,10 @@
 #include "gateway/framing.h"
 #include "../unit.h"
 
-#define H(n, v) { n, sizeof(n) - 1, v, sizeof(v) - 1 }
+#define H(n, v)                                    \
+        {                                          \
+                n, sizeof(n) - 1, v, sizeof(v) - 1 \
+        }
 
 static bool check(const struct gw_header_view *h, size_t n, const char *version,
                   struct gw_framing *f, struct gw_error *e)
@@ -16,15 +19,15 @@ static bool check(const struct gw_header_view *h, size_t n, const char *version,
         return gw_framing_check(h, n, version, f, e);
 }
 
-#define REFUSES(version_, status_, code_, ...)                                                    \
-        do {                                                                                   \
-                const struct gw_header_view h_[] = { __VA_ARGS__ };                            \
-                struct gw_framing f_;                                                          \
-                struct gw_error e_;                                                            \
-                ck_assert(!check(h_, sizeof(h_) / sizeof(h_[0]), version_, &f_, &e_));          \
-                ck_assert_int_eq(e_.status, status_);                                           \
-                ck_assert_str_eq(e_.code, code_);                                               \
-                ck_assert(e_.message[0]);                                                      \
+#define REFUSES(version_, status_, code_, ...)                                         \
+        do {                                                                           \
+                const struct gw_header_view h_[] = { __VA_ARGS__ };                    \
+                struct gw_framing f_;                                                  \
+                struct gw_error e_;                                                    \
+                ck_assert(!check(h_, sizeof(h_) / sizeof(h_[0]), version_, &f_, &e_)); \
+                ck_assert_int_eq(e_.status, status_);                                  \
+                ck_assert_str_eq(e_.code, code_);                                      \
+                ck_assert(e_.message[0]);                                              \
         } while (0)
 
 START_TEST(test_ambiguous_framing)
@@ -54,8 +57,8 @@ END_TEST
 START_TEST(test_headers)
 {
         REFUSES("HTTP/1.1", 400, "missing_host", H("Accept", "*/*"));
-        REFUSES("HTTP/1.1", 400, "duplicate_header", H("Host", "x"),
-                H("Authorization", "Bearer a"), H("authorization", "Bearer b"));
+        REFUSES("HTTP/1.1", 400, "duplicate_header", H("Host", "x"), H("Authorization", "Bearer a"),
+                H("authorization", "Bearer b"));
         REFUSES("HTTP/1.1", 400, "duplicate_header", H("Host", "x"), H("Host", "y"));
         REFUSES("HTTP/1.1", 400, "duplicate_header", H("Host", "x"), H("X-API-Key", "a"),
                 H("X-API-Key", "a"));
@@ -69,9 +72,10 @@ END_TEST
 
 START_TEST(test_accepted)
 {
-        const struct gw_header_view h[] = { H("host", "x"), H("Content-Length", "12"),
-                                            H("Content-Length", "12"), H("X-Tab", "a\tb"),
-                                            H("Accept", "a"), H("Accept", "b") };
+        const struct gw_header_view h[] = {
+                H("host", "x"),     H("Content-Length", "12"), H("Content-Length", "12"),
+                H("X-Tab", "a\tb"), H("Accept", "a"),          H("Accept", "b")
+        };
         const struct gw_header_view c[] = { H("Host", "x"), H("Transfer-Encoding", " Chunked ") };
         struct gw_framing f;
         struct gw_error e;
