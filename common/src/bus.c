@@ -114,8 +114,7 @@ static void job_complete(struct job *job)
         free(job);
 }
 
-static void produce_dlq(struct job *job, cairn_err_t code, const char *reason_tag,
-                        const char *reason);
+static void produce_dlq(struct job *job, cairn_err_t code, const char *reason, const char *detail);
 
 /* @locality the producer thread. */
 static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
@@ -142,7 +141,7 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaqu
                         snprintf(why, sizeof(why), "reply to %s failed: %s", topic,
                                  rd_kafka_err2str(rkm->err));
                         cairn_log(WARN, "BUS", "%s", why);
-                        produce_dlq(job, CAIRN_ERR_UNAVAILABLE, "reply_failed", why);
+                        produce_dlq(job, CAIRN_ERR_UNAVAILABLE, CAIRN_DLQ_REPLY_FAILED, why);
                 }
         }
         job_release_ack(job);
@@ -188,8 +187,10 @@ static rd_kafka_resp_err_t produce(struct job *job, const char *topic, int32_t p
         return err;
 }
 
-static void produce_dlq(struct job *job, cairn_err_t code, const char *reason_tag,
-                        const char *reason)
+/* Copies the request to the DLQ with @p reason, a CAIRN_DLQ_* token, in
+ * cairn_dlq_reason and @p detail, the text for people, in cairn_dlq_detail:
+ * tools match the token, which never changes with the wording. */
+static void produce_dlq(struct job *job, cairn_err_t code, const char *reason, const char *detail)
 {
         struct cairn_bus *bus = job->bus;
         rd_kafka_message_t *rkm = job->rkm;
@@ -202,11 +203,12 @@ static void produce_dlq(struct job *job, cairn_err_t code, const char *reason_ta
         else
                 hdrs = rd_kafka_headers_new(8);
         cairn_headers_add(hdrs, CAIRN_H_DLQ_REASON, reason);
+        cairn_headers_add(hdrs, CAIRN_H_DLQ_DETAIL, detail);
         cairn_headers_add(hdrs, CAIRN_H_DLQ_CODE, cairn_err_str(code));
         cairn_headers_add(hdrs, CAIRN_H_DLQ_TOPIC, bus->request_topic);
         cairn_headers_add_i64(hdrs, CAIRN_H_DLQ_PARTITION, rkm->partition);
         cairn_headers_add_i64(hdrs, CAIRN_H_DLQ_OFFSET, rkm->offset);
-        cairn_metric_inc_l(bus->m_dlq, (const char *[]){ reason_tag });
+        cairn_metric_inc_l(bus->m_dlq, (const char *[]){ reason });
         err = produce(job, bus->dlq_topic, RD_KAFKA_PARTITION_UA, rkm->key, rkm->key_len,
                       rkm->payload, rkm->len, hdrs);
         if (err)
@@ -246,7 +248,7 @@ static void produce_reply(struct job *job, const struct cairn_msg_headers *h, co
                 snprintf(why, sizeof(why), "reply to %s failed: %s", h->reply_to,
                          rd_kafka_err2str(err));
                 cairn_log(WARN, "BUS", "%s", why);
-                produce_dlq(job, CAIRN_ERR_UNAVAILABLE, "reply_failed", why);
+                produce_dlq(job, CAIRN_ERR_UNAVAILABLE, CAIRN_DLQ_REPLY_FAILED, why);
         }
 }
 
@@ -333,13 +335,12 @@ static void span_start(struct cairn_bus *bus, struct job *job, struct cairn_msg_
 }
 
 /* A message that cannot be handled at all: answer when possible, keep a
- * copy in the DLQ, count it. */
+ * copy in the DLQ with @p reason (a CAIRN_DLQ_* token), count it. */
 static void reject(struct job *job, const struct cairn_msg_headers *h, cairn_err_t code,
-                   const char *reason_tag, const char *fmt, ...)
-        __attribute__((format(printf, 5, 6)));
+                   const char *reason, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 static void reject(struct job *job, const struct cairn_msg_headers *h, cairn_err_t code,
-                   const char *reason_tag, const char *fmt, ...)
+                   const char *reason, const char *fmt, ...)
 {
         struct cairn_status st;
         va_list ap;
@@ -349,13 +350,13 @@ static void reject(struct job *job, const struct cairn_msg_headers *h, cairn_err
         va_start(ap, fmt);
         vsnprintf(st.message, sizeof(st.message), fmt, ap);
         va_end(ap);
-        snprintf(st.reason, sizeof(st.reason), "%s", reason_tag);
+        snprintf(st.reason, sizeof(st.reason), "%s", reason);
         span_fail(job, code, st.message);
         cairn_log(WARN, "BUS", "rejected %s [%d] @%lld: %s", job->bus->request_topic,
                   (int)job->rkm->partition, (long long)job->rkm->offset, st.message);
         if (h && h->id[0] && cairn_kafka_topic_valid(h->reply_to))
                 reply_status(job, h, &st);
-        produce_dlq(job, code, reason_tag, st.message);
+        produce_dlq(job, code, reason, st.message);
 }
 
 static void observe(struct cairn_bus *bus, struct job *job, const char *type, cairn_err_t code)
@@ -395,7 +396,7 @@ static void handle(struct worker *w, struct job *job)
         cairn_log_ctx_set(&lctx);
 
         if (!headers_ok) {
-                reject(job, &h, CAIRN_ERR_INVALID, "bad_headers", "%s", why);
+                reject(job, &h, CAIRN_ERR_INVALID, CAIRN_DLQ_BAD_HEADERS, "%s", why);
                 observe(bus, job, "invalid", CAIRN_ERR_INVALID);
                 goto out;
         }
@@ -408,25 +409,26 @@ static void handle(struct worker *w, struct job *job)
                 goto out;
         }
         if (!h.id[0]) {
-                reject(job, &h, CAIRN_ERR_INVALID, "bad_headers", "missing header %s", CAIRN_H_ID);
+                reject(job, &h, CAIRN_ERR_INVALID, CAIRN_DLQ_BAD_HEADERS, "missing header %s",
+                       CAIRN_H_ID);
                 observe(bus, job, "invalid", CAIRN_ERR_INVALID);
                 goto out;
         }
         if (h.reply_to[0] && !cairn_kafka_topic_valid(h.reply_to)) {
-                reject(job, &h, CAIRN_ERR_INVALID, "bad_headers",
+                reject(job, &h, CAIRN_ERR_INVALID, CAIRN_DLQ_BAD_HEADERS,
                        "header %s is not a valid topic name", CAIRN_H_REPLY_TO);
                 observe(bus, job, "invalid", CAIRN_ERR_INVALID);
                 goto out;
         }
         if (!h.type[0]) {
-                reject(job, &h, CAIRN_ERR_INVALID, "bad_headers", "missing header %s",
+                reject(job, &h, CAIRN_ERR_INVALID, CAIRN_DLQ_BAD_HEADERS, "missing header %s",
                        CAIRN_H_TYPE);
                 observe(bus, job, "invalid", CAIRN_ERR_INVALID);
                 goto out;
         }
         hd = handler_find(bus, h.type);
         if (!hd) {
-                reject(job, &h, CAIRN_ERR_UNIMPLEMENTED, "unknown_type",
+                reject(job, &h, CAIRN_ERR_UNIMPLEMENTED, CAIRN_DLQ_UNKNOWN_TYPE,
                        "unknown ce_type \"%s\" on %s", h.type, bus->request_topic);
                 observe(bus, job, "unknown", CAIRN_ERR_UNIMPLEMENTED);
                 goto out;
@@ -436,7 +438,7 @@ static void handle(struct worker *w, struct job *job)
         ProtobufCMessage *msg = protobuf_c_message_unpack(hd->desc, cairn_arena_pbc(&w->arena),
                                                           rkm->len, rkm->payload);
         if (!msg) {
-                reject(job, &h, CAIRN_ERR_INVALID, "undecodable",
+                reject(job, &h, CAIRN_ERR_INVALID, CAIRN_DLQ_UNDECODABLE,
                        "payload of %zu bytes does not decode as %s", rkm->len, h.type);
                 observe(bus, job, hd->desc->name, CAIRN_ERR_INVALID);
                 goto out;

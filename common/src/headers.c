@@ -74,17 +74,53 @@ static bool get_text(const rd_kafka_headers_t *hdrs, const char *name, char *buf
         return true;
 }
 
+/* True for what cairn_parse_i64() reads, whatever the magnitude: tells a
+ * number that does not fit from text that is no number at all. */
+static bool is_decimal(const char *s)
+{
+        if (*s == '-')
+                s++;
+        return *s && strspn(s, "0123456789") == strlen(s);
+}
+
 static bool get_number(const rd_kafka_headers_t *hdrs, const char *name, int64_t *out, char *why,
                        size_t why_size)
 {
-        char buf[32];
+        char buf[CAIRN_HEADER_MAX + 1];
 
         if (!get_text(hdrs, name, buf, sizeof(buf), why, why_size))
                 return false;
         if (!buf[0])
                 return true;
-        if (!cairn_parse_i64(buf, out)) {
+        if (!is_decimal(buf)) {
                 snprintf(why, why_size, "header %s is not a decimal number", name);
+                return false;
+        }
+        if (!cairn_parse_i64(buf, out)) {
+                snprintf(why, why_size, "header %s is out of range", name);
+                return false;
+        }
+        return true;
+}
+
+/* Checks a text header the runtime passes on without keeping a copy here,
+ * against the same rules as get_text(): at most @p max bytes, no NUL,
+ * UTF-8. Absent is fine. */
+static bool check_text(const rd_kafka_headers_t *hdrs, const char *name, size_t max, char *why,
+                       size_t why_size)
+{
+        const void *val;
+        size_t len;
+
+        if (!hdrs ||
+            rd_kafka_header_get_last(hdrs, name, &val, &len) != RD_KAFKA_RESP_ERR_NO_ERROR || !val)
+                return true;
+        if (len > max) {
+                snprintf(why, why_size, "header %s is longer than %zu bytes", name, max);
+                return false;
+        }
+        if (memchr(val, '\0', len) || !cairn_utf8_valid(val, len)) {
+                snprintf(why, why_size, "header %s is not UTF-8 text", name);
                 return false;
         }
         return true;
@@ -116,6 +152,11 @@ bool cairn_headers_parse(const rd_kafka_headers_t *hdrs, struct cairn_msg_header
                  sizeof(ignored));
         get_text(hdrs, CAIRN_H_TRACESTATE, out->tracestate, sizeof(out->tracestate), ignored,
                  sizeof(ignored));
+        /* Not kept here, but under the same limits: a service must never
+         * see an authorization the documented contract refuses. */
+        ok &= check_text(hdrs, CAIRN_H_AUTHORIZATION, CAIRN_AUTH_MAX, why, why_size);
+        ok &= check_text(hdrs, CAIRN_H_TIME, CAIRN_HEADER_MAX, why, why_size);
+        ok &= check_text(hdrs, CAIRN_H_REQUEST_ID, CAIRN_HEADER_MAX, why, why_size);
         ok &= get_number(hdrs, CAIRN_H_DEADLINE, &out->deadline_ms, why, why_size);
         if (get_number(hdrs, CAIRN_H_REPLY_PART, &part, why, why_size)) {
                 if (part < -1 || part > INT32_MAX) {

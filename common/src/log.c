@@ -121,12 +121,22 @@ static bool has_prefix_ci(const char *s, size_t i, size_t len, const char *prefi
         return len - i >= n && strncasecmp(s + i, prefix, n) == 0;
 }
 
-/* The markers after which a value is a credential; the first two are
- * authorization headers, whose value may start with a scheme word. */
-#define AUTH_MARKERS 2
-static const char *const markers[] = {
-        "authorization=", "authorization:", "password=", "secret=",
-        "token=",         "api_key=",       "apikey=",   "bearer ",
+/* What follows a marker. */
+enum value_kind {
+        VALUE_PLAIN, /* password=...: everything up to a delimiter */
+        VALUE_AUTH,  /* an authorization header: a scheme word may come first */
+        VALUE_TOKEN, /* after "Bearer ": a token68 credential, or nothing */
+};
+
+/* The markers after which a value is a credential. */
+static const struct marker {
+        const char *text;
+        enum value_kind kind;
+} markers[] = {
+        { "authorization=", VALUE_AUTH }, { "authorization:", VALUE_AUTH },
+        { "password=", VALUE_PLAIN },     { "secret=", VALUE_PLAIN },
+        { "token=", VALUE_PLAIN },        { "api_key=", VALUE_PLAIN },
+        { "apikey=", VALUE_PLAIN },       { "bearer ", VALUE_TOKEN },
 };
 
 /* The length of a JWT (eyJ... . ... . ...) starting at @p i, or 0. */
@@ -181,21 +191,47 @@ static bool is_auth_scheme(const char *s, size_t n)
         return false;
 }
 
-/* The length of a credential starting at @p i; for authorization a scheme
- * ("Bearer", "Basic") goes with it. */
-static size_t credential_len(const char *s, size_t i, size_t len, bool authorization)
+/* RFC 7235 token68: base64, base64url and JWT characters. */
+static bool is_token68(unsigned char c)
 {
-        size_t end = value_end(s, i, len);
+        return is_b64url(c) || c == '.' || c == '~' || c == '+' || c == '/';
+}
 
-        if (authorization && end < len && s[end] == ' ' && is_auth_scheme(s + i, end - i)) {
-                size_t cred = end + 1;
+#define TOKEN68_MIN 3 /* shorter runs are words ("is", "a"), never an issued credential */
 
-                while (cred < len && s[cred] == ' ')
-                        cred++;
-                if (value_end(s, cred, len) > cred)
-                        end = value_end(s, cred, len);
-        }
-        return end - i;
+/* The length of the token68 credential at @p i (with its '=' padding), or 0
+ * when what is there cannot be one: the service's own help text ("send
+ * Authorization: Bearer <token or API key>") is not a credential. */
+static size_t token68_len(const char *s, size_t i, size_t len)
+{
+        size_t j = i;
+
+        while (j < len && is_token68((unsigned char)s[j]))
+                j++;
+        if (j - i < TOKEN68_MIN)
+                return 0;
+        while (j < len && s[j] == '=')
+                j++;
+        return j - i;
+}
+
+/* The length of the credential after a marker of @p kind at @p i, or 0 when
+ * there is none; for authorization a scheme ("Bearer", "Basic") goes with
+ * its credential, and a scheme without one is no secret. */
+static size_t credential_len(const char *s, size_t i, size_t len, enum value_kind kind)
+{
+        size_t end, cred;
+
+        if (kind == VALUE_TOKEN)
+                return token68_len(s, i, len);
+        end = value_end(s, i, len);
+        if (kind == VALUE_PLAIN || !is_auth_scheme(s + i, end - i))
+                return end - i;
+        cred = end;
+        while (cred < len && s[cred] == ' ')
+                cred++;
+        end = token68_len(s, cred, len);
+        return end ? cred + end - i : 0;
 }
 
 /* Copies @p s to @p b with every credential replaced by [REDACTED]. */
@@ -207,12 +243,12 @@ static void redact(struct cairn_buf *b, const char *s, size_t len)
                 size_t skip = 0, keep = 0;
 
                 for (size_t m = 0; m < sizeof(markers) / sizeof(markers[0]); m++) {
-                        if (!has_prefix_ci(s, i, len, markers[m]))
+                        if (!has_prefix_ci(s, i, len, markers[m].text))
                                 continue;
-                        keep = strlen(markers[m]);
+                        keep = strlen(markers[m].text);
                         while (i + keep < len && (s[i + keep] == ' ' || s[i + keep] == '\t'))
                                 keep++;
-                        skip = credential_len(s, i + keep, len, m < AUTH_MARKERS);
+                        skip = credential_len(s, i + keep, len, markers[m].kind);
                         break;
                 }
                 if (skip == 0) {

@@ -52,9 +52,9 @@ struct cairn_redis {
         pthread_cond_t returned; /* a connection went back to the pool */
         redisContext **idle;
         size_t nidle;
-        size_t nopen;          /* idle + lent out + connecting */
-        int64_t down_until_us; /* monotonic; 0 when up */
-        bool down_logged;
+        size_t nopen;            /* idle + lent out + connecting */
+        int64_t down_until_us;   /* monotonic; 0 when up */
+        atomic_bool down_logged; /* read without the lock on every answer */
 
         struct cairn_series *s_up;
         struct cairn_series *s_errors;
@@ -78,6 +78,7 @@ struct cairn_redis *cairn_redis_new(const struct cairn_redis_conf *rconf,
                 abort();
         pthread_mutex_init(&redis->lock, NULL);
         pthread_cond_init(&redis->returned, NULL);
+        atomic_init(&redis->down_logged, false);
         if (metrics) {
                 redis->s_up = cairn_metric_series(
                         cairn_metrics_gauge(metrics, "cairn_redis_up",
@@ -123,32 +124,38 @@ static void mark_down(struct cairn_redis *redis, const char *why)
         redis->down_until_us = cairn_mono_us() + redis->rconf->retry_interval_ms * 1000;
         first = !redis->down_logged;
         redis->down_logged = true;
+        /* Under the lock, so the gauge ends where the state does when an
+         * answer and a failure race. */
+        if (redis->s_up)
+                cairn_series_set(redis->s_up, 0);
         pthread_mutex_unlock(&redis->lock);
         if (redis->s_errors)
                 cairn_series_inc(redis->s_errors);
-        if (redis->s_up)
-                cairn_series_set(redis->s_up, 0);
         if (first)
                 cairn_log(WARN, "REDIS", "redis %s:%lld unreachable: %s; retrying every %lld ms",
                           redis->rconf->host, redis->rconf->port, why,
                           redis->rconf->retry_interval_ms);
 }
 
+/* Records an answer. Only an answer counts: a server frozen by SIGSTOP (or
+ * wedged) still completes TCP connects from its listen backlog, so a
+ * connect alone would report it up again before every command times out. */
 static void mark_up(struct cairn_redis *redis)
 {
         bool was_down;
 
+        if (!atomic_load(&redis->down_logged))
+                return; /* the common case, without the lock */
         pthread_mutex_lock(&redis->lock);
         was_down = redis->down_logged;
         redis->down_logged = false;
         redis->down_until_us = 0;
+        if (was_down && redis->s_up)
+                cairn_series_set(redis->s_up, 1);
         pthread_mutex_unlock(&redis->lock);
-        if (was_down) {
-                if (redis->s_up)
-                        cairn_series_set(redis->s_up, 1);
+        if (was_down)
                 cairn_log(INFO, "REDIS", "redis %s:%lld reachable again", redis->rconf->host,
                           redis->rconf->port);
-        }
 }
 
 /* Opens, authenticates and selects; NULL with @p errstr set on failure. */
@@ -243,7 +250,6 @@ static redisContext *acquire(struct cairn_redis *redis, char *errstr, size_t err
                 mark_down(redis, errstr);
                 return NULL;
         }
-        mark_up(redis);
         return c;
 }
 
@@ -279,6 +285,7 @@ static redisReply *run(struct cairn_redis *redis, int argc, const char **argv,
                 r = redisCommandArgv(c, argc, argv, argvlen);
                 if (r) {
                         release(redis, c);
+                        mark_up(redis);
                         return r;
                 }
                 snprintf(errstr, errstr_size, "%s: %s", argv[0], c->err ? c->errstr : "no reply");
@@ -314,6 +321,7 @@ redisReply *cairn_redis_command(struct cairn_redis *redis, char *errstr, size_t 
                 va_end(ap);
                 if (r) {
                         release(redis, c);
+                        mark_up(redis);
                         return r;
                 }
                 snprintf(errstr, errstr_size, "command: %s", c->err ? c->errstr : "no reply");
@@ -419,6 +427,7 @@ int cairn_redis_pipeline(struct cairn_redis *redis, size_t ncmds, const int *arg
                 replies[got] = r;
         }
         release(redis, c);
+        mark_up(redis);
         return 0;
 fail:
         snprintf(errstr, errstr_size, "pipeline: %s", c->err ? c->errstr : "no reply");

@@ -12,6 +12,7 @@ static const char *const names[] = {
         CAIRN_H_ID,           CAIRN_H_TYPE,        CAIRN_H_SOURCE,     CAIRN_H_SPECVERSION,
         CAIRN_H_CONTENT_TYPE, CAIRN_H_REPLY_TO,    CAIRN_H_REPLY_PART, CAIRN_H_DEADLINE,
         CAIRN_H_CORRELATION,  CAIRN_H_TRACEPARENT, CAIRN_H_TRACESTATE, CAIRN_H_AUTHORIZATION,
+        CAIRN_H_TIME,         CAIRN_H_REQUEST_ID,
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

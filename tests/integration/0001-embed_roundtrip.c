@@ -292,7 +292,7 @@ START_TEST(test_kcat_raw_protobuf_is_answered)
 END_TEST
 
 static void expect_rejected(const void *payload, size_t len, const char *type, cairn_err_t code,
-                            const char *dlq_reason_part)
+                            const char *dlq_reason, const char *dlq_detail_part)
 {
         char id[37];
         struct cairn_status st;
@@ -318,10 +318,11 @@ static void expect_rejected(const void *payload, size_t len, const char *type, c
         ck_assert(memcmp(dlq->payload, payload, len) == 0);
         header_eq(dlq, CAIRN_H_DLQ_TOPIC, TOPIC);
         header_eq(dlq, CAIRN_H_DLQ_CODE, cairn_err_str(code));
-        char reason[CAIRN_HEADER_MAX + 1];
-        ck_assert_int_ge(cairn_headers_get(dlq->hdrs, CAIRN_H_DLQ_REASON, reason, sizeof(reason)),
+        header_eq(dlq, CAIRN_H_DLQ_REASON, dlq_reason); /* the token, for tools */
+        char detail[CAIRN_HEADER_MAX + 1];
+        ck_assert_int_ge(cairn_headers_get(dlq->hdrs, CAIRN_H_DLQ_DETAIL, detail, sizeof(detail)),
                          0);
-        ck_assert_msg(strstr(reason, dlq_reason_part), "dlq reason \"%s\"", reason);
+        ck_assert_msg(strstr(detail, dlq_detail_part), "dlq detail \"%s\"", detail);
         raw_free(dlq);
 }
 
@@ -330,7 +331,7 @@ START_TEST(test_garbage_gets_status_and_dlq)
         static const uint8_t garbage[] = { 0xff, 0xff, 0xff, 0xff, 0x0f, 0x12, 0x99 };
 
         expect_rejected(garbage, sizeof(garbage), "cairn.embedding.v1.EmbedRequest",
-                        CAIRN_ERR_INVALID, "does not decode");
+                        CAIRN_ERR_INVALID, CAIRN_DLQ_UNDECODABLE, "does not decode");
         /* the service is still alive and answering */
         char *inputs[] = { "still here" };
         struct cairn_status st;
@@ -344,7 +345,7 @@ END_TEST
 START_TEST(test_unknown_type_gets_status_and_dlq)
 {
         expect_rejected("x", 1, "cairn.embedding.v1.NoSuchRequest", CAIRN_ERR_UNIMPLEMENTED,
-                        "unknown ce_type");
+                        CAIRN_DLQ_UNKNOWN_TYPE, "unknown ce_type");
 }
 END_TEST
 

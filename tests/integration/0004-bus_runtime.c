@@ -1,7 +1,8 @@
 /* The service runtime in this process with a handler table of the test's
  * own, on a dev broker: one key's requests are handled in order although
  * workers run in parallel, handler errors come back as Status with their
- * field, oversize replies are refused with RESOURCE_EXHAUSTED, and
+ * field, oversize replies are refused with RESOURCE_EXHAUSTED, headers over
+ * the documented limits are refused before any handler runs, and
  * fire-and-forget requests are handled without a reply. */
 #include <check.h>
 #include <pthread.h>
@@ -38,6 +39,7 @@ static pthread_mutex_t seen_lock = PTHREAD_MUTEX_INITIALIZER;
 static int seen[KEYS][PER_KEY];
 static int nseen[KEYS];
 static atomic_int fire_and_forget;
+static atomic_int handled;
 
 /* Requests and replies are cairn.v1.StatusDetail: field = what to do,
  * reason = a sequence number, description = payload. */
@@ -46,6 +48,7 @@ static cairn_err_t test_handle(struct cairn_request *req, const ProtobufCMessage
 {
         const Cairn__V1__StatusDetail *in = (const Cairn__V1__StatusDetail *)msg;
 
+        atomic_fetch_add(&handled, 1);
         if (strcmp(in->field, "order") == 0) {
                 int k = atoi(req->key);
 
@@ -232,6 +235,72 @@ START_TEST(test_cairn_bus_run_fire_and_forget)
 }
 END_TEST
 
+/* The value on the line of the bus's metrics that starts with @p line_start; 0 without one. */
+static double metric_value(const char *line_start)
+{
+        char *text, *p, needle[256];
+        double v;
+
+        snprintf(needle, sizeof(needle), "\n%s", line_start);
+        text = cairn_metrics_render(metrics, NULL);
+        p = strstr(text, needle);
+        v = p ? strtod(p + strlen(needle), NULL) : 0;
+        free(text);
+        return v;
+}
+
+/* Regression: an authorization header of 9,007 bytes, over the documented
+ * 8 KiB, reached the handler. It is refused like any malformed header:
+ * INVALID_ARGUMENT naming the header, a DLQ copy, no handler call. */
+START_TEST(test_cairn_bus_run_refuses_oversize_authorization)
+{
+        static const char dlq_line[] = "cairn_bus_dlq_total{reason=\"" CAIRN_DLQ_BAD_HEADERS "\"} ";
+        Cairn__V1__StatusDetail req = CAIRN__V1__STATUS_DETAIL__INIT;
+        Cairn__V1__StatusDetail *out = NULL;
+        struct cairn_call_opts opts = { 0 };
+        struct cairn_status st;
+        char *auth = malloc(9007 + 1);
+        double dlq_before = metric_value(dlq_line), dlq_after = dlq_before;
+        int handled_before = atomic_load(&handled);
+
+        ck_assert_ptr_nonnull(auth);
+        memcpy(auth, "Bearer ", 7);
+        memset(auth + 7, 'a', 9007 - 7);
+        auth[9007] = '\0';
+        opts.authorization = auth;
+        req.field = "echo";
+        req.reason = "1";
+        ck_assert_int_eq(cairn_bus_call(client.cli, TOPIC, "x", &req.base, &opts,
+                                        &cairn__v1__status_detail__descriptor, NULL,
+                                        (ProtobufCMessage **)&out, &st),
+                         CAIRN_ERR_INVALID);
+        free(auth);
+        ck_assert_ptr_null(out);
+        ck_assert_msg(strstr(st.message, "authorization") && strstr(st.message, "8192"), "%s",
+                      st.message);
+        ck_assert_int_eq(atomic_load(&handled), handled_before);
+        /* counted as it is copied, just after the reply went out */
+        for (int i = 0; i < 200 && dlq_after == dlq_before; i++) {
+                usleep(10000);
+                dlq_after = metric_value(dlq_line);
+        }
+        ck_assert_double_eq(dlq_after, dlq_before + 1);
+        /* exactly the limit is fine */
+        auth = malloc(CAIRN_AUTH_MAX + 1);
+        ck_assert_ptr_nonnull(auth);
+        memset(auth, 'a', CAIRN_AUTH_MAX);
+        auth[CAIRN_AUTH_MAX] = '\0';
+        opts.authorization = auth;
+        ck_assert_int_eq(cairn_bus_call(client.cli, TOPIC, "x", &req.base, &opts,
+                                        &cairn__v1__status_detail__descriptor, NULL,
+                                        (ProtobufCMessage **)&out, &st),
+                         CAIRN_OK);
+        free(auth);
+        ck_assert_str_eq(out->reason, "1");
+        cairn__v1__status_detail__free_unpacked(out, NULL);
+}
+END_TEST
+
 START_TEST(test_cairn_bus_stop_drains_cleanly)
 {
         Cairn__V1__StatusDetail *out = NULL;
@@ -257,6 +326,7 @@ int main(void)
         tcase_add_test(tc, test_cairn_bus_run_handler_error_is_status);
         tcase_add_test(tc, test_cairn_bus_run_oversize_reply_is_refused);
         tcase_add_test(tc, test_cairn_bus_run_fire_and_forget);
+        tcase_add_test(tc, test_cairn_bus_run_refuses_oversize_authorization);
         tcase_add_test(tc, test_cairn_bus_stop_drains_cleanly);
         suite_add_tcase(s, tc);
         return harness_run(s);

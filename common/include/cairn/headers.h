@@ -23,17 +23,25 @@
 #define CAIRN_H_REPLY_PART    "cairn_reply_partition"
 #define CAIRN_H_DEADLINE      "cairn_deadline"
 #define CAIRN_H_CORRELATION   "cairn_correlation_id"
-#define CAIRN_H_DLQ_REASON    "cairn_dlq_reason"
+#define CAIRN_H_DLQ_REASON    "cairn_dlq_reason" /* one of CAIRN_DLQ_* below */
+#define CAIRN_H_DLQ_DETAIL    "cairn_dlq_detail" /* the same, for people */
 #define CAIRN_H_DLQ_CODE      "cairn_dlq_code"
 #define CAIRN_H_DLQ_TOPIC     "cairn_dlq_topic"
 #define CAIRN_H_DLQ_PARTITION "cairn_dlq_partition"
 #define CAIRN_H_DLQ_OFFSET    "cairn_dlq_offset"
 
+/* The closed set of cairn_dlq_reason tokens (docs/topics.md): machine-readable,
+ * stable, and the label of cairn_bus_dlq_total{reason}. */
+#define CAIRN_DLQ_BAD_HEADERS  "bad_headers"  /* a header malformed or missing */
+#define CAIRN_DLQ_UNKNOWN_TYPE "unknown_type" /* no handler for ce_type */
+#define CAIRN_DLQ_UNDECODABLE  "undecodable"  /* value does not decode as ce_type */
+#define CAIRN_DLQ_REPLY_FAILED "reply_failed" /* the broker refused the reply */
+
 #define CAIRN_CONTENT_TYPE_PROTOBUF "application/protobuf"
 #define CAIRN_STATUS_TYPE           "cairn.v1.Status"
 
-#define CAIRN_HEADER_MAX 256  /* longest value we keep (bytes, excluding NUL) */
-#define CAIRN_AUTH_MAX   8192 /* longest authorization value we keep */
+#define CAIRN_HEADER_MAX 256  /* longest value accepted (bytes, excluding NUL) */
+#define CAIRN_AUTH_MAX   8192 /* longest authorization value accepted */
 
 /* What the runtime needs from a message's headers, copied out and
  * NUL-terminated. Absent values are empty strings; reply_partition is -1 and
@@ -54,7 +62,12 @@ struct cairn_msg_headers {
 
 /* Reads the Cairn headers from @p hdrs (may be NULL). Returns false with a
  * reason in @p why when a header is present but malformed (oversize, not
- * UTF-8 text, not a number, negative partition); absent headers are fine.
+ * UTF-8 text, not a decimal number, a number out of range); absent headers
+ * are fine. Headers the struct does not hold (authorization, ce_time,
+ * cairn_request_id) are checked all the same, so no service sees a message
+ * that breaks the documented limits: CAIRN_AUTH_MAX bytes for
+ * authorization, CAIRN_HEADER_MAX for the others (less where a field of
+ * the struct is smaller).
  * traceparent and tracestate are never a reason to refuse (W3C Trace
  * Context: what cannot be used is ignored): when oversize or not text they
  * are left empty. Their contents are checked by cairn/trace.h. */

@@ -113,6 +113,92 @@ START_TEST(test_cairn_headers_parse_rejects_oversize_and_binary)
 }
 END_TEST
 
+/* Regression: a 23-digit cairn_deadline was reported as "not a decimal
+ * number". A number that does not fit is out of range; only text that is
+ * no number is a syntax error. */
+START_TEST(test_cairn_headers_parse_tells_range_from_syntax)
+{
+        static const char *const cases[][3] = {
+                { "cairn_deadline", "17000000000001234567890", "out of range" },
+                { "cairn_deadline", "9223372036854775808", "out of range" },
+                { "cairn_deadline", "-99999999999999999999999", "out of range" },
+                { "cairn_deadline", "1234567890123456789012345678901234567890", "out of range" },
+                { "cairn_reply_partition", "99999999999999999999999", "out of range" },
+                { "cairn_deadline", "12x", "not a decimal number" },
+                { "cairn_deadline", "-", "not a decimal number" },
+                { "cairn_deadline", "1.5e3", "not a decimal number" },
+        };
+
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                const char *pairs[] = { "ce_id", "x", cases[i][0], cases[i][1], NULL };
+                rd_kafka_headers_t *h = hdrs_of(pairs);
+                struct cairn_msg_headers m;
+                char why[128] = "";
+
+                ck_assert_msg(!cairn_headers_parse(h, &m, why, sizeof(why)), "%s accepted",
+                              cases[i][1]);
+                ck_assert_msg(strstr(why, cases[i][0]) && strstr(why, cases[i][2]), "%s=%s: \"%s\"",
+                              cases[i][0], cases[i][1], why);
+                rd_kafka_headers_destroy(h);
+        }
+}
+END_TEST
+
+/* Regression: an authorization of 9,007 bytes reached the handler. The
+ * documented limits (8 KiB for authorization, 256 bytes for the rest) hold
+ * for the headers the struct does not keep too. */
+START_TEST(test_cairn_headers_parse_limits_headers_it_does_not_keep)
+{
+        static const struct {
+                const char *name;
+                size_t len;
+                bool ok;
+        } cases[] = {
+                { "authorization", CAIRN_AUTH_MAX, true },
+                { "authorization", CAIRN_AUTH_MAX + 1, false },
+                { "authorization", 9007, false },
+                { "ce_time", CAIRN_HEADER_MAX, true },
+                { "ce_time", CAIRN_HEADER_MAX + 1, false },
+                { "cairn_request_id", CAIRN_HEADER_MAX + 1, false },
+        };
+        char *big = malloc(CAIRN_AUTH_MAX + 1024);
+        struct cairn_msg_headers m;
+        char why[128];
+
+        ck_assert_ptr_nonnull(big);
+        memcpy(big, "Bearer ", 7);
+        memset(big + 7, 'a', CAIRN_AUTH_MAX + 1024 - 7);
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                rd_kafka_headers_t *h = rd_kafka_headers_new(2);
+
+                cairn_headers_add(h, "ce_id", "x");
+                rd_kafka_header_add(h, cases[i].name, -1, big, (ssize_t)cases[i].len);
+                why[0] = '\0';
+                ck_assert_msg(cairn_headers_parse(h, &m, why, sizeof(why)) == cases[i].ok,
+                              "%s of %zu bytes: \"%s\"", cases[i].name, cases[i].len, why);
+                if (!cases[i].ok) {
+                        ck_assert_ptr_nonnull(strstr(why, cases[i].name));
+                        ck_assert_ptr_nonnull(strstr(why, "longer than"));
+                        ck_assert_ptr_null(strstr(why, "aaaa")); /* never the value */
+                }
+                ck_assert_str_eq(m.id, "x");
+                rd_kafka_headers_destroy(h);
+        }
+        free(big);
+
+        rd_kafka_headers_t *h = rd_kafka_headers_new(2);
+        rd_kafka_header_add(h, "authorization", -1, "Bearer \xff\xfe", 9);
+        ck_assert(!cairn_headers_parse(h, &m, why, sizeof(why)));
+        ck_assert_ptr_nonnull(strstr(why, "authorization is not UTF-8"));
+        rd_kafka_headers_destroy(h);
+
+        h = rd_kafka_headers_new(2);
+        rd_kafka_header_add(h, "authorization", -1, "Bearer a\0b", 10);
+        ck_assert(!cairn_headers_parse(h, &m, why, sizeof(why)));
+        rd_kafka_headers_destroy(h);
+}
+END_TEST
+
 START_TEST(test_cairn_headers_parse_ignores_bad_trace_context)
 {
         char big[600];
@@ -229,6 +315,8 @@ int main(void)
         tcase_add_test(tc, test_cairn_headers_parse_absent_is_fine);
         tcase_add_test(tc, test_cairn_headers_parse_rejects_bad_numbers);
         tcase_add_test(tc, test_cairn_headers_parse_rejects_oversize_and_binary);
+        tcase_add_test(tc, test_cairn_headers_parse_tells_range_from_syntax);
+        tcase_add_test(tc, test_cairn_headers_parse_limits_headers_it_does_not_keep);
         tcase_add_test(tc, test_cairn_headers_parse_ignores_bad_trace_context);
         suite_add_tcase(s, tc);
         tc = tcase_create("cairn_headers_get");

@@ -266,6 +266,44 @@ START_TEST(test_cairn_log_write_redacts_secrets)
 }
 END_TEST
 
+/* Regression: the gateway's own help text came out as "send Authorization:
+ * [REDACTED] or API key>". Only credential values are masked, never the
+ * service's words around them. */
+START_TEST(test_cairn_log_write_redacts_values_not_words)
+{
+        static const char *const kept[] = {
+                "no credentials: send Authorization: Bearer <token or API key>",
+                "/v1/embeddings: credentials refused: no credentials: send Authorization: "
+                "Bearer <token or API key>",
+                "authorization: Bearer",
+                "Authorization: Basic <base64 of user:password>",
+                "the bearer is gone",
+        };
+        static const char *const cases[][2] = {
+                /* a real credential beside the help text is still masked */
+                { "send Authorization: Bearer <token>; got Bearer abc123def",
+                  "send Authorization: Bearer <token>; got Bearer [REDACTED]" },
+                { "Authorization: Bearer abc+/def== next", "Authorization: [REDACTED] next" },
+                { "Bearer <eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig>", "Bearer <[REDACTED]>" },
+                { "Bearer <ck_live_12345678>", "Bearer <[REDACTED]>" },
+        };
+
+        for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++) {
+                char *msg = logged_msg(kept[i]);
+
+                ck_assert_msg(strcmp(msg, kept[i]) == 0, "kept %zu: got \"%s\"", i, msg);
+                free(msg);
+        }
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                char *msg = logged_msg(cases[i][0]);
+
+                ck_assert_msg(strcmp(msg, cases[i][1]) == 0, "case %zu: got \"%s\", want \"%s\"", i,
+                              msg, cases[i][1]);
+                free(msg);
+        }
+}
+END_TEST
+
 START_TEST(test_cairn_log_write_redacts_before_truncating)
 {
         char *big = malloc(8192);
@@ -503,6 +541,7 @@ static Suite *log_suite(void)
         tcase_add_test(tc, test_cairn_log_write_replaces_invalid_utf8_in_fields);
         tcase_add_test(tc, test_cairn_log_write_truncates_long_messages);
         tcase_add_test(tc, test_cairn_log_write_redacts_secrets);
+        tcase_add_test(tc, test_cairn_log_write_redacts_values_not_words);
         tcase_add_test(tc, test_cairn_log_write_redacts_before_truncating);
         tcase_add_test(tc, test_cairn_log_write_concurrent_writers);
         suite_add_tcase(s, tc);
