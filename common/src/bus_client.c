@@ -44,6 +44,7 @@ struct cairn_bus_client {
         char reply_topic[256];
         char source[128];
         const struct cairn_bus_conf *bconf;
+        size_t max_message; /* the producer's message.max.bytes */
 
         rd_kafka_t *producer;
         rd_kafka_t *consumer;
@@ -153,14 +154,17 @@ static void finish(struct cairn_bus_client *cli, struct call *c, struct cairn_re
         free(c);
 }
 
-static void fail(struct cairn_bus_client *cli, struct call *c, cairn_err_t code, const char *fmt,
-                 const char *arg)
+/* Ends @p c with @p code, @p reason (or NULL) and a message of @p fmt
+ * with @p arg. */
+static void fail(struct cairn_bus_client *cli, struct call *c, cairn_err_t code, const char *reason,
+                 const char *fmt, const char *arg)
 {
         struct cairn_reply reply;
 
         memset(&reply, 0, sizeof(reply));
         reply.err = code;
         reply.st.code = code;
+        snprintf(reply.st.reason, sizeof(reply.st.reason), "%s", reason ? reason : "");
         snprintf(reply.st.message, sizeof(reply.st.message), fmt, arg);
         finish(cli, c, &reply);
 }
@@ -207,7 +211,7 @@ static int expire(struct cairn_bus_client *cli)
                 if (c && c->deadline_us <= now) {
                         unlink_call(cli, c);
                         pthread_mutex_unlock(&cli->lock);
-                        fail(cli, c, CAIRN_ERR_DEADLINE, "no reply within the deadline (%s)",
+                        fail(cli, c, CAIRN_ERR_DEADLINE, NULL, "no reply within the deadline (%s)",
                              "call timed out");
                         continue;
                 }
@@ -335,11 +339,11 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaqu
         /* Too large for the topic is final, like gRPC's oversized message:
          * RESOURCE_EXHAUSTED, never retried. */
         if (rkm->err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE)
-                fail(cli, c, CAIRN_ERR_EXHAUSTED,
+                fail(cli, c, CAIRN_ERR_EXHAUSTED, CAIRN_BUS_MESSAGE_TOO_LARGE,
                      "request refused by the broker: %s (over the topic's max.message.bytes)",
                      rd_kafka_err2str(rkm->err));
         else
-                fail(cli, c, CAIRN_ERR_UNAVAILABLE, "request could not be delivered: %s",
+                fail(cli, c, CAIRN_ERR_UNAVAILABLE, NULL, "request could not be delivered: %s",
                      rd_kafka_err2str(rkm->err));
 }
 
@@ -532,7 +536,8 @@ cairn_err_t cairn_bus_call_once(struct cairn_bus_client *cli, const char *topic,
                 if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) {
                         cairn_span_end_err(c->span, CAIRN_ERR_EXHAUSTED, rd_kafka_err2str(err));
                         free(c);
-                        return cairn_status_set(st, CAIRN_ERR_EXHAUSTED, NULL, NULL,
+                        return cairn_status_set(st, CAIRN_ERR_EXHAUSTED, NULL,
+                                                CAIRN_BUS_MESSAGE_TOO_LARGE,
                                                 "request to %s is %zu bytes, over the producer's "
                                                 "message.max.bytes: %s",
                                                 topic, len, rd_kafka_err2str(err));
@@ -602,6 +607,7 @@ int bus_client_start(struct cairn_bus_client *cli, const struct cairn_conf *conf
                 return -1;
         }
 
+        cli->max_message = cairn_kafka_max_message_bytes(conf);
         /* clang-format off */
         const char *producer_overrides[] = {
                 "enable.idempotence", "true",
@@ -685,6 +691,11 @@ bool cairn_bus_client_ready(void *opaque, char *why, size_t why_size)
                                  why, why_size);
 }
 
+size_t cairn_bus_client_max_message_bytes(const struct cairn_bus_client *cli)
+{
+        return cli->max_message;
+}
+
 void bus_client_close(struct cairn_bus_client *cli)
 {
         if (!cli)
@@ -707,7 +718,7 @@ void bus_client_close(struct cairn_bus_client *cli)
                 pthread_mutex_unlock(&cli->lock);
                 if (!c)
                         break;
-                fail(cli, c, CAIRN_ERR_UNAVAILABLE, "%s", "the bus client is shutting down");
+                fail(cli, c, CAIRN_ERR_UNAVAILABLE, NULL, "%s", "the bus client is shutting down");
         }
         if (cli->consumer) {
                 rd_kafka_consumer_close(cli->consumer);

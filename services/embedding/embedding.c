@@ -345,15 +345,15 @@ static cairn_err_t check_request(struct embedding_service *svc,
                     (in->dimensions < EMBEDDING_DIMENSIONS_MIN || in->dimensions > m->dim))
                         return cairn_status_set(st, CAIRN_ERR_INVALID, "dimensions",
                                                 "INVALID_DIMENSIONS",
-                                                "dimensions: %u is outside %d..%zu (0 means the "
-                                                "model's %zu)",
+                                                "dimensions: %u is outside %d..%zu, the range of "
+                                                "model %s (leave it out for all %zu)",
                                                 (unsigned)in->dimensions, EMBEDDING_DIMENSIONS_MIN,
-                                                m->dim, m->dim);
+                                                m->dim, m->name, m->dim);
         } else if (in->dimensions != 0 && in->dimensions != m->dim) {
                 return cairn_status_set(st, CAIRN_ERR_INVALID, "dimensions", "INVALID_DIMENSIONS",
-                                        "dimensions: model %s gives %zu dimensions only (send 0 "
-                                        "or %zu)",
-                                        m->name, m->dim, m->dim);
+                                        "dimensions: %u is not %zu, the only size of model %s "
+                                        "(leave it out, or send %zu)",
+                                        (unsigned)in->dimensions, m->dim, m->name, m->dim);
         }
         *model = m;
         *dim = in->dimensions ? in->dimensions : m->dim;

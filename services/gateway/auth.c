@@ -1063,7 +1063,8 @@ cairn_err_t gw_auth_check(const struct gw_auth *auth, const char *authorization,
                 while (*cred == ' ')
                         cred++;
                 if (!*cred || strlen(cred) > TOKEN_MAX) {
-                        why_set(why, "invalid_request", "the credential after Bearer is empty or too long");
+                        why_set(why, "invalid_request",
+                                "the credential after Bearer is empty or too long");
                         return CAIRN_ERR_UNAUTHENTICATED;
                 }
                 if (strncmp(cred, "ck_", 3) == 0)

@@ -183,10 +183,14 @@ bool gw_embed_req_parse(const char *body, size_t len, int max_depth, size_t max_
         }
         v = json_object_get(root, "dimensions");
         if (v) {
-                if (!json_is_integer(v) || json_integer_value(v) < 1 ||
-                    json_integer_value(v) > 65536) {
+                if (!json_is_integer(v) || json_integer_value(v) < GW_EMBED_DIMENSIONS_MIN ||
+                    json_integer_value(v) > GW_EMBED_DIMENSIONS_MAX) {
                         gw_error_set(e, 400, json_is_integer(v) ? "invalid_value" : "invalid_type",
-                                     "dimensions", "dimensions must be an integer from 1 to 65536");
+                                     "dimensions",
+                                     "dimensions must be an integer from %d to %d, within the "
+                                     "model's own range (cairn-lexical-<N>: 16 to N; any "
+                                     "other model: its own size only)",
+                                     GW_EMBED_DIMENSIONS_MIN, GW_EMBED_DIMENSIONS_MAX);
                         goto fail;
                 }
                 req->dimensions = (uint32_t)json_integer_value(v);

@@ -12,6 +12,15 @@
 #include "cairn/embedding/v1/embedding.pb-c.h"
 #include "error.h"
 
+/* The "dimensions" the gateway passes on: the union of what the embedding
+ * service's models accept. The built-in cairn-lexical-<N> gives 16 to N
+ * (N is embedding.dimensions, 384 by default, at most 4096); any other
+ * model its own size only (embedding.models.<n>.dimensions, 1 to 65536).
+ * The service checks the requested model's own range and answers 400
+ * naming it; the OpenAPI schema states these bounds. */
+#define GW_EMBED_DIMENSIONS_MIN 1
+#define GW_EMBED_DIMENSIONS_MAX 65536
+
 /* A parsed POST /v1/embeddings body. Strings point into @p json owned here. */
 struct gw_embed_req {
         void *json; /* the jansson document */

@@ -194,7 +194,9 @@ static json_t *operation(const struct gw_route *rt, json_t *components)
                                   "a request with this Idempotency-Key is still running");
                 if (has_body(rt)) {
                         add_error(responses, shared, ad->errors, "413", NULL,
-                                  "body larger than http.max_body_bytes");
+                                  "body larger than http.max_body_bytes, or the request, "
+                                  "encoded, larger than one Kafka message "
+                                  "(kafka.message.max.bytes)");
                         add_error(responses, shared, ad->errors, "415", NULL,
                                   "Content-Type is not application/json");
                 }

@@ -2,7 +2,11 @@
  * client sends it to the route's service with the request's deadline,
  * credentials and trace context, and the connection waits suspended,
  * holding no thread. The reply (or the failure) resumes it; the adapter
- * renders the answer on the event-loop thread. */
+ * renders the answer on the event-loop thread.
+ *
+ * A request can be under http.max_body_bytes and still too large for one
+ * Kafka message: it is refused with 413 before it is sent, and a send
+ * that fails for its size gets the same answer. */
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +87,23 @@ static enum MHD_Result call_bus(struct gw_req *r, const ProtobufCMessage *msg)
         return MHD_YES;
 }
 
+/* The answer to a request too large for one Kafka message: the client's
+ * to make smaller, so 413, never retried, and nothing of the bus (topic,
+ * broker text) in it. @p len is the encoded size, or 0 when unknown. */
+static void too_large(struct gw_error *e, const struct gw_req *r, size_t len, size_t max)
+{
+        if (len)
+                gw_error_set(e, 413, "body_too_large", NULL,
+                             "the request is %zu bytes once encoded for the %s service, over the "
+                             "%zu bytes one request can carry; send less in one request",
+                             len, r->route->service, max);
+        else
+                gw_error_set(e, 413, "body_too_large", NULL,
+                             "the request is too large to send to the %s service; send less in "
+                             "one request",
+                             r->route->service);
+}
+
 struct query_visit {
         int (*fn)(void *opaque, const char *key, const char *value);
         void *opaque;
@@ -115,6 +136,7 @@ enum MHD_Result gw_upstream_call(struct gw_req *r)
         ProtobufCMessage *msg;
         enum MHD_Result ret;
         struct gw_error e;
+        size_t len, max;
 
         r->actx.route = r->route;
         r->actx.body = r->body;
@@ -127,6 +149,13 @@ enum MHD_Result gw_upstream_call(struct gw_req *r)
         msg = ad->parse(&r->actx, &e);
         if (!msg)
                 return gw_send_error(r, &e);
+        len = protobuf_c_message_get_packed_size(msg);
+        max = cairn_bus_client_max_message_bytes(r->gw->deps.bus);
+        if (len > max) {
+                ad->release(&r->actx, msg);
+                too_large(&e, r, len, max);
+                return gw_send_error(r, &e);
+        }
         ret = call_bus(r, msg);
         if (r->route->page_field)
                 r->page_req = msg; /* asks for the next pages */
@@ -162,6 +191,15 @@ enum MHD_Result gw_upstream_finish(struct gw_req *r)
         /* A stream holds its place until it ends (on completion). */
         if (!r->route->page_field)
                 gw_upstream_release_slot(r);
+        if (r->err == CAIRN_ERR_EXHAUSTED &&
+            strcmp(r->st.reason, CAIRN_BUS_MESSAGE_TOO_LARGE) == 0) {
+                /* Key and headers pushed it over, or the topic's limit is
+                 * lower: the client hears neither, the log says which. */
+                cairn_log(INFO, "HTTP", "%s: not sent for its size: %s", r->route->path,
+                          r->st.message);
+                too_large(&e, r, 0, 0);
+                return gw_send_error(r, &e);
+        }
         if (r->err != CAIRN_OK) {
                 char field[128];
 

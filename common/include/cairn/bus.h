@@ -6,8 +6,9 @@
  * table, answered on cairn_reply_to/cairn_reply_partition with
  * cairn_correlation_id, and its offset is stored for commit only once the
  * reply (or the DLQ copy) is acknowledged by the broker. Expired deadlines are
- * dropped and counted; undecodable or unknown messages get a cairn.v1.Status
- * reply when they name a reply address and are copied to <topic>.dlq.
+ * dropped and counted; messages with malformed headers (cairn_headers_parse),
+ * undecodable or unknown messages get a cairn.v1.Status reply when they name
+ * a reply address and are copied to <topic>.dlq with a CAIRN_DLQ_* reason.
  *
  * Client side (struct cairn_bus_client): `call` produces a request and waits
  * for the correlated reply on the caller's reply topic (one per calling
@@ -52,7 +53,8 @@ extern const struct cairn_conf_item cairn_bus_conf_items[];
 struct cairn_request {
         const struct cairn_msg_headers *hdrs;
         const char *key;           /* NUL-terminated copy of the message key ("" if none) */
-        const char *authorization; /* raw authorization header or NULL */
+        const char *authorization; /* raw authorization header (valid UTF-8, at most
+                                    * CAIRN_AUTH_MAX bytes) or NULL */
         const char *topic;
         int32_t partition;
         int64_t offset;
@@ -148,11 +150,19 @@ struct cairn_bus_client *cairn_bus_client_new(const char *service,
                                               struct cairn_metrics *metrics, char *errstr,
                                               size_t errstr_size);
 
+/* The reason (cairn_status.reason) of a call whose request is too large to
+ * produce: over the producer's message.max.bytes, or refused by the broker
+ * as over the topic's max.message.bytes. Its code is CAIRN_ERR_EXHAUSTED
+ * and it is never retried: the same request fails the same way. */
+#define CAIRN_BUS_MESSAGE_TOO_LARGE "MESSAGE_TOO_LARGE"
+
 /* Sends @p msg to @p topic keyed by @p key (NUL-terminated, may be "") and
  * calls @p cb exactly once: with the reply, or with CAIRN_ERR_DEADLINE when
  * none arrives in time, or CAIRN_ERR_UNAVAILABLE when the request could not
- * be produced. Returns CAIRN_OK when @p cb will be called; otherwise the
- * error (and @p cb is never called), with @p st filled.
+ * be produced, or CAIRN_ERR_EXHAUSTED with reason
+ * CAIRN_BUS_MESSAGE_TOO_LARGE when it is too large to be. Returns CAIRN_OK
+ * when @p cb will be called; otherwise the error (and @p cb is never
+ * called), with @p st filled.
  *
  * Every call goes through the resilience of the topic's dependency
  * (cairn_bus_dependency_name): a bulkhead (full: CAIRN_ERR_EXHAUSTED at
@@ -174,6 +184,14 @@ cairn_err_t cairn_bus_call(struct cairn_bus_client *cli, const char *topic, cons
                            ProtobufCMessage **reply, struct cairn_status *st);
 
 bool cairn_bus_client_ready(void *cli, char *why, size_t why_size);
+
+/* The largest request, packed, that @p cli can produce: its producer's
+ * message.max.bytes (kafka.message.max.bytes; librdkafka's default
+ * otherwise). A larger one fails with CAIRN_BUS_MESSAGE_TOO_LARGE, so a
+ * caller that checks first spares the call. The record's key, headers and
+ * framing count against the same limit: a request slightly smaller may
+ * still fail that way. Fixed once the client exists; any thread. */
+size_t cairn_bus_client_max_message_bytes(const struct cairn_bus_client *cli);
 
 /* Sets the resilience settings (copied) of @p dependency, or with NULL the
  * defaults of every dependency not named. Takes effect for a dependency

@@ -90,6 +90,39 @@ START_TEST(test_gw_embed_req_parse_names_fields)
 }
 END_TEST
 
+#define DIMS_BODY "{\"input\":\"a\",\"model\":\"m\",\"dimensions\":%lld}"
+
+/* The bounds are the union over every model; each model's own range is
+ * the embedding service's to check. */
+START_TEST(test_gw_embed_req_parse_dimensions_bounds)
+{
+        struct gw_embed_req req;
+        struct gw_error e;
+        char body[128];
+        const long long ok[] = { GW_EMBED_DIMENSIONS_MIN, 16, 384, GW_EMBED_DIMENSIONS_MAX };
+        const long long bad[] = { GW_EMBED_DIMENSIONS_MIN - 1, -1, GW_EMBED_DIMENSIONS_MAX + 1,
+                                  4294967296LL };
+
+        for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+                snprintf(body, sizeof(body), DIMS_BODY, ok[i]);
+                ck_assert_msg(parse(body, &req, &e), "refused %s: %s", body, e.message);
+                ck_assert_uint_eq(req.dimensions, (uint32_t)ok[i]);
+                gw_embed_req_cleanup(&req);
+        }
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                snprintf(body, sizeof(body), DIMS_BODY, bad[i]);
+                ck_assert_msg(!parse(body, &req, &e), "accepted %s", body);
+                ck_assert_int_eq(e.status, 400);
+                ck_assert_str_eq(e.param, "dimensions");
+                ck_assert_str_eq(e.code, "invalid_value");
+                /* the bounds, and that each model takes part of them */
+                ck_assert_msg(strstr(e.message, "from 1 to 65536") &&
+                                      strstr(e.message, "cairn-lexical-<N>: 16 to N"),
+                              "%s", e.message);
+        }
+}
+END_TEST
+
 START_TEST(test_gw_embed_req_parse_too_many_inputs)
 {
         struct gw_embed_req req;
@@ -203,6 +236,26 @@ START_TEST(test_gw_error_json_shape)
 }
 END_TEST
 
+/* The answer to a request too large for a Kafka message: a 413 like the
+ * body limit's, a client error in both styles, never a rate limit. */
+START_TEST(test_gw_error_json_body_too_large)
+{
+        struct gw_error e;
+        size_t len;
+        char *s;
+
+        gw_error_set(&e, 413, "body_too_large", NULL, "too large");
+        s = gw_error_json(&e, "r", &len);
+        ck_assert_str_eq(s, "{\"error\":{\"message\":\"too large\","
+                            "\"type\":\"invalid_request_error\",\"param\":null,"
+                            "\"code\":\"body_too_large\"},\"request_id\":\"r\"}");
+        free(s);
+        s = gw_error_status_json(&e, &len);
+        ck_assert_str_eq(s, "{\"code\":3,\"message\":\"too large\"}");
+        free(s);
+}
+END_TEST
+
 START_TEST(test_gw_error_from_status_maps_http)
 {
         struct gw_error e;
@@ -251,6 +304,7 @@ static Suite *api_suite(void)
         tcase_add_test(tc, test_gw_embed_req_parse_string_input);
         tcase_add_test(tc, test_gw_embed_req_parse_array_and_options);
         tcase_add_test(tc, test_gw_embed_req_parse_names_fields);
+        tcase_add_test(tc, test_gw_embed_req_parse_dimensions_bounds);
         tcase_add_test(tc, test_gw_embed_req_parse_too_many_inputs);
         tcase_add_test(tc, test_gw_json_depth);
         suite_add_tcase(s, tc);
@@ -259,6 +313,7 @@ static Suite *api_suite(void)
         tcase_add_test(tc, test_gw_embed_reply_json_base64_little_endian);
         tcase_add_test(tc, test_gw_models_reply_json);
         tcase_add_test(tc, test_gw_error_json_shape);
+        tcase_add_test(tc, test_gw_error_json_body_too_large);
         tcase_add_test(tc, test_gw_error_from_status_maps_http);
         suite_add_tcase(s, tc);
         tc = tcase_create("gw_headers");

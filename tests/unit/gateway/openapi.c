@@ -1,13 +1,15 @@
 /* Unit tests for the OpenAPI document generated from the route table: every
  * route appears with its operationId, class and security, nothing else
- * does, error answers follow each route's style, and docs/openapi.json is
- * the document the gateway serves. */
+ * does, error answers follow each route's style, the embeddings request
+ * states the bounds the gateway enforces, and docs/openapi.json is the
+ * document the gateway serves. */
 #include <check.h>
 #include <ctype.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "gateway/openai.h"
 #include "gateway/openapi.h"
 #include "../unit.h"
 
@@ -119,6 +121,56 @@ START_TEST(test_gw_openapi_render_native_route)
 }
 END_TEST
 
+/* "dimensions": the bounds the parser enforces (the union over every
+ * model), and each model's own range in words. */
+START_TEST(test_gw_openapi_render_dimensions_bounds)
+{
+        json_t *schemas = json_object_get(json_object_get(doc, "components"), "schemas");
+        json_t *req = json_object_get(schemas, "CreateEmbeddingRequest");
+        json_t *dim = json_object_get(json_object_get(req, "properties"), "dimensions");
+        const char *desc;
+
+        ck_assert_ptr_nonnull(dim);
+        ck_assert_str_eq(json_string_value(json_object_get(dim, "type")), "integer");
+        ck_assert_int_eq(json_integer_value(json_object_get(dim, "minimum")),
+                         GW_EMBED_DIMENSIONS_MIN);
+        ck_assert_int_eq(json_integer_value(json_object_get(dim, "maximum")),
+                         GW_EMBED_DIMENSIONS_MAX);
+        desc = json_string_value(json_object_get(dim, "description"));
+        ck_assert_ptr_nonnull(desc);
+        /* the built-in model's range, the default one's, and the others' */
+        ck_assert_msg(strstr(desc, "cairn-lexical-<N>") && strstr(desc, "16 to N"), "%s", desc);
+        ck_assert_msg(strstr(desc, "cairn-lexical-384 takes 16 to 384"), "%s", desc);
+        ck_assert_msg(strstr(desc, "only its own size"), "%s", desc);
+        ck_assert_msg(strstr(desc, "union"), "%s", desc);
+}
+END_TEST
+
+/* A route with a body documents the 413 of a request too large for one
+ * Kafka message, in its own error style. */
+START_TEST(test_gw_openapi_render_message_limit_413)
+{
+        json_t *paths = json_object_get(doc, "paths");
+        const char *routes[][2] = { { "/v1/embeddings", "ErrorResponse" },
+                                    { "/v1/embedding/embed", "cairn.v1.Status" } };
+
+        for (size_t i = 0; i < 2; i++) {
+                json_t *r413 = json_object_get(
+                        json_object_get(json_object_get(json_object_get(paths, routes[i][0]),
+                                                        "post"),
+                                        "responses"),
+                        "413");
+                char *s = json_dumps(r413, 0);
+
+                ck_assert_msg(s && strstr(s, "http.max_body_bytes") &&
+                                      strstr(s, "kafka.message.max.bytes") &&
+                                      strstr(s, routes[i][1]),
+                              "413 of %s: %s", routes[i][0], s ? s : "(none)");
+                free(s);
+        }
+}
+END_TEST
+
 START_TEST(test_gw_openapi_render_matches_docs)
 {
         const char *root = getenv("TESTS_ROOT");
@@ -148,6 +200,8 @@ static Suite *openapi_suite(void)
         tcase_add_test(tc, test_gw_openapi_render_nothing_extra);
         tcase_add_test(tc, test_gw_openapi_render_version);
         tcase_add_test(tc, test_gw_openapi_render_native_route);
+        tcase_add_test(tc, test_gw_openapi_render_dimensions_bounds);
+        tcase_add_test(tc, test_gw_openapi_render_message_limit_413);
         tcase_add_test(tc, test_gw_openapi_render_matches_docs);
         suite_add_tcase(s, tc);
         return s;
