@@ -208,10 +208,20 @@ enum MHD_Result gw_upstream_finish(struct gw_req *r)
                 else
                         snprintf(field, sizeof(field), "%s", r->st.field);
                 gw_error_from_status(&e, r->err, r->st.message, field);
-                if (r->err == CAIRN_ERR_DEADLINE)
+                if (r->err == CAIRN_ERR_DEADLINE) {
                         snprintf(e.message, sizeof(e.message),
                                  "no reply from the %s service within %lld ms", r->route->service,
                                  r->rt->timeout_ms);
+                } else if (e.status >= 500) {
+                        /* A server-side failure's text names topics, brokers
+                         * or databases: the log keeps it, the client gets
+                         * what it can act on. */
+                        cairn_log(WARN, "HTTP", "%s: %s", r->route->path, r->st.message);
+                        snprintf(e.message, sizeof(e.message),
+                                 "the %s service failed to answer (%s); see the request id in "
+                                 "its logs",
+                                 r->route->service, cairn_err_str(r->err));
+                }
                 return gw_send_error(r, &e);
         }
         msg = gw_upstream_reply(r);
