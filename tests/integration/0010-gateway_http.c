@@ -137,6 +137,9 @@ static void gateway_start_proc(struct harness_proc *p, int *port)
         snprintf(e[n++], sizeof(e[0]), "CAIRN_RATELIMIT_MODELS_PER_MINUTE=0");
         snprintf(e[n++], sizeof(e[0]), "CAIRN_RATELIMIT_MODELS_PER_HOUR=%d", MODELS_PER_HOUR);
         snprintf(e[n++], sizeof(e[0]), "CAIRN_REDIS_RETRY_INTERVAL_MS=200");
+        /* The shared-budget check counts exactly: on a loaded machine the
+         * default 50 ms would now and then fall back to local buckets. */
+        snprintf(e[n++], sizeof(e[0]), "CAIRN_REDIS_COMMAND_TIMEOUT_MS=1000");
         snprintf(e[n++], sizeof(e[0]), "CAIRN_UPSTREAM_EMBEDDING_TOPIC=%s",
                  harness_topic("cairn.embedding.v1.requests"));
         snprintf(e[n++], sizeof(e[0]), "CAIRN_BUS_REPLY_TOPIC=%s",
