@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "cairn/clock.h"
+#include "gw_fixture.h"
 #include "gw_tokens.h"
 #include "harness.h"
 
@@ -55,16 +56,6 @@ static char keydir[512];
 
 /* ---- processes ---- */
 
-static void sha256_hex(const char *s, char out[65])
-{
-        unsigned char md[EVP_MAX_MD_SIZE];
-        unsigned int n = 0;
-
-        EVP_Digest(s, strlen(s), md, &n, EVP_sha256(), NULL);
-        for (unsigned int i = 0; i < n; i++)
-                snprintf(out + 2 * i, 3, "%02x", md[i]);
-}
-
 /* Writes @p text to @p name in the keys folder with @p mode (the gateway
  * reads a secret file of mode 0600 or 0400 only). */
 static void write_text(const char *name, const char *text, mode_t mode)
@@ -82,9 +73,7 @@ static void write_text(const char *name, const char *text, mode_t mode)
 
 static void keys_write(void)
 {
-        static const struct {
-                const char *key, *principal, *tenant, *role;
-        } keys[] = {
+        static const struct gwf_api_key keys[] = {
                 { KEY_OWNER, "it-owner", "acme", "owner" },
                 { KEY_ADMIN, "it-admin", "acme", "admin" },
                 { KEY_MEMBER, "it-member", "acme", "member" },
@@ -93,27 +82,17 @@ static void keys_write(void)
                 { KEY_REDIS, "it-redis", "acme", "member" },
                 { KEY_OTHER_TENANT, "it-other", "globex", "owner" },
         };
-        char text[4096], hash[65];
-        size_t n;
 
         snprintf(keydir, sizeof(keydir), "%s/keys", broker.dir);
         ck_assert_int_eq(mkdir(keydir, 0700), 0);
         ck_assert_int_eq(gwt_keypair(keydir, "rsa", 0), 0);
         ck_assert_int_eq(gwt_keypair(keydir, "ec", 1), 0);
         write_text("hs.secret", HS_SECRET "\n", 0600);
-        n = (size_t)snprintf(text, sizeof(text),
-                             "jwt_keys:\n"
-                             "  - {kid: rsa1, alg: RS256, pem_file: rsa.pub.pem}\n"
-                             "  - {kid: ec1, alg: ES256, pem_file: ec.pub.pem}\n"
-                             "  - {kid: hs1, alg: HS256, secret_file: hs.secret}\n"
-                             "api_keys:\n");
-        for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-                sha256_hex(keys[i].key, hash);
-                n += (size_t)snprintf(text + n, sizeof(text) - n,
-                                      "  - {sha256: %s, principal: %s, tenant: %s, role: %s}\n",
-                                      hash, keys[i].principal, keys[i].tenant, keys[i].role);
-        }
-        write_text("keys.yaml", text, 0644);
+        gwf_keys_write(keydir,
+                       "  - {kid: rsa1, alg: RS256, pem_file: rsa.pub.pem}\n"
+                       "  - {kid: ec1, alg: ES256, pem_file: ec.pub.pem}\n"
+                       "  - {kid: hs1, alg: HS256, secret_file: hs.secret}\n",
+                       keys, sizeof(keys) / sizeof(keys[0]));
 }
 
 static void gateway_start_proc(struct harness_proc *p, int *port)
@@ -188,120 +167,25 @@ static void teardown(void)
                       "gateway b did not exit cleanly (%d)", st_b);
 }
 
-/* ---- an HTTP client ---- */
+/* ---- requests ---- */
 
-struct resp {
-        long status;
-        char *body;
-        size_t len;
-        char *headers;
-        size_t hlen;
-};
-
-static size_t on_data(char *p, size_t size, size_t n, void *opaque)
-{
-        char **buf = opaque;
-        size_t *len = (size_t *)(buf + 1);
-        size_t add = size * n;
-
-        *buf = realloc(*buf, *len + add + 1);
-        memcpy(*buf + *len, p, add);
-        *len += add;
-        (*buf)[*len] = '\0';
-        return add;
-}
-
-static void resp_free(struct resp *r)
-{
-        free(r->body);
-        free(r->headers);
-        memset(r, 0, sizeof(*r));
-}
-
-/* The value of response header @p name (case-insensitive) in a static
- * buffer, or NULL. */
-static const char *resp_header(const struct resp *r, const char *name)
-{
-        static __thread char val[1024];
-        size_t nlen = strlen(name);
-
-        for (const char *line = r->headers; line && *line;) {
-                const char *eol = strstr(line, "\r\n");
-                size_t llen = eol ? (size_t)(eol - line) : strlen(line);
-
-                if (llen > nlen && strncasecmp(line, name, nlen) == 0 && line[nlen] == ':') {
-                        const char *v = line + nlen + 1;
-                        while (*v == ' ')
-                                v++;
-                        snprintf(val, sizeof(val), "%.*s", (int)(llen - (size_t)(v - line)), v);
-                        return val;
-                }
-                line = eol ? eol + 2 : line + llen;
-        }
-        return NULL;
-}
-
-/* One request to @p port; @p headers is NULL-terminated (may be NULL). */
-static long http(int port, const char *method, const char *path, const char *const *headers,
-                 const char *body, size_t body_len, struct resp *r)
-{
-        CURL *c = curl_easy_init();
-        struct curl_slist *hl = NULL;
-        char url[512];
-        struct {
-                char *buf;
-                size_t len;
-        } b = { NULL, 0 }, h = { NULL, 0 };
-
-        memset(r, 0, sizeof(*r));
-        snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
-        curl_easy_setopt(c, CURLOPT_URL, url);
-        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-        if (strcmp(method, "HEAD") == 0)
-                curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-        if (body) {
-                curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-                curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)body_len);
-        }
-        hl = curl_slist_append(hl, "Expect:");
-        for (size_t i = 0; headers && headers[i]; i++)
-                hl = curl_slist_append(hl, headers[i]);
-        curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-        curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_data);
-        curl_easy_setopt(c, CURLOPT_HEADERDATA, &h);
-        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 20000L);
-        if (curl_easy_perform(c) == CURLE_OK)
-                curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-        else
-                r->status = -1;
-        r->body = b.buf;
-        r->len = b.len;
-        r->headers = h.buf;
-        r->hlen = h.len;
-        curl_slist_free_all(hl);
-        curl_easy_cleanup(c);
-        return r->status;
-}
-
-static long get_with_key(int port, const char *path, const char *key, struct resp *r)
+static long get_with_key(int port, const char *path, const char *key, struct gwf_resp *r)
 {
         char auth[256];
         const char *hs[] = { auth, NULL };
 
         snprintf(auth, sizeof(auth), "Authorization: Bearer %s", key);
-        return http(port, "GET", path, hs, NULL, 0, r);
+        return gwf_http(port, "GET", path, hs, NULL, 0, r);
 }
 
-static long embed_with(int port, const char *auth_header, const char *body, struct resp *r)
+static long embed_with(int port, const char *auth_header, const char *body, struct gwf_resp *r)
 {
         const char *hs[] = { "Content-Type: application/json", auth_header, NULL };
 
-        return http(port, "POST", "/v1/embeddings", hs, body, strlen(body), r);
+        return gwf_http(port, "POST", "/v1/embeddings", hs, body, strlen(body), r);
 }
 
-static long embed_key(const char *key, const char *body, struct resp *r)
+static long embed_key(const char *key, const char *body, struct gwf_resp *r)
 {
         char auth[256];
 
@@ -329,7 +213,7 @@ static char *key_file(const char *name)
         return path;
 }
 
-static void expect_error_shape(const struct resp *r, long status, const char *type)
+static void expect_error_shape(const struct gwf_resp *r, long status, const char *type)
 {
         ck_assert_msg(r->status == status, "status %ld, expected %ld: %s", r->status, status,
                       r->body ? r->body : "");
@@ -337,8 +221,8 @@ static void expect_error_shape(const struct resp *r, long status, const char *ty
         ck_assert_msg(strncmp(r->body, "{\"error\":{\"message\":", 20) == 0, "%s", r->body);
         ck_assert_msg(strstr(r->body, type) != NULL, "type %s not in %s", type, r->body);
         ck_assert_ptr_nonnull(strstr(r->body, "\"request_id\":\""));
-        ck_assert_ptr_nonnull(resp_header(r, "X-Request-ID"));
-        ck_assert_str_eq(resp_header(r, "X-Content-Type-Options"), "nosniff");
+        ck_assert_ptr_nonnull(gwf_resp_header(r, "X-Request-ID"));
+        ck_assert_str_eq(gwf_resp_header(r, "X-Content-Type-Options"), "nosniff");
 }
 
 #define EMBED_BODY "{\"input\":\"hello world\",\"model\":\"cairn-lexical-384\"}"
@@ -347,16 +231,16 @@ static void expect_error_shape(const struct resp *r, long status, const char *ty
 
 START_TEST(test_auth_matrix)
 {
-        struct resp r;
+        struct gwf_resp r;
         char auth[4096];
         char *c, *tok;
         size_t len = 0;
 
         /* no credentials */
-        http(port_a, "GET", "/v1/models", NULL, NULL, 0, &r);
+        gwf_http(port_a, "GET", "/v1/models", NULL, NULL, 0, &r);
         expect_error_shape(&r, 401, "authentication_error");
-        ck_assert_str_eq(resp_header(&r, "WWW-Authenticate"), "Bearer realm=\"cairn\"");
-        resp_free(&r);
+        ck_assert_str_eq(gwf_resp_header(&r, "WWW-Authenticate"), "Bearer realm=\"cairn\"");
+        gwf_resp_free(&r);
 
         /* expired */
         c = jwt_claims(-3600, AUDIENCE, "owner");
@@ -365,11 +249,11 @@ START_TEST(test_auth_matrix)
         embed_with(port_a, auth, EMBED_BODY, &r);
         expect_error_shape(&r, 401, "expired");
         ck_assert_ptr_nonnull(
-                strstr(resp_header(&r, "WWW-Authenticate"), "error=\"invalid_token\""));
+                strstr(gwf_resp_header(&r, "WWW-Authenticate"), "error=\"invalid_token\""));
         /* the reason is logged, the token never */
         ck_assert_int_eq(harness_count_in_file(gw_a.log_path, tok), 0);
         ck_assert_int_gt(harness_count_in_file(gw_a.log_path, "token expired"), 0);
-        resp_free(&r);
+        gwf_resp_free(&r);
         free(tok);
         free(c);
 
@@ -379,7 +263,7 @@ START_TEST(test_auth_matrix)
         snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
         embed_with(port_a, auth, EMBED_BODY, &r);
         expect_error_shape(&r, 401, "audience");
-        resp_free(&r);
+        gwf_resp_free(&r);
         free(tok);
 
         /* wrong signature: another RSA key under our kid */
@@ -390,7 +274,7 @@ START_TEST(test_auth_matrix)
         snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
         embed_with(port_a, auth, EMBED_BODY, &r);
         expect_error_shape(&r, 401, "signature");
-        resp_free(&r);
+        gwf_resp_free(&r);
         free(tok);
 
         /* unknown kid */
@@ -398,7 +282,7 @@ START_TEST(test_auth_matrix)
         snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
         embed_with(port_a, auth, EMBED_BODY, &r);
         expect_error_shape(&r, 401, "kid");
-        resp_free(&r);
+        gwf_resp_free(&r);
         free(tok);
 
         /* HS256 keyed with the RSA public key, under the RSA kid */
@@ -408,7 +292,7 @@ START_TEST(test_auth_matrix)
         snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
         embed_with(port_a, auth, EMBED_BODY, &r);
         expect_error_shape(&r, 401, "algorithm");
-        resp_free(&r);
+        gwf_resp_free(&r);
         free(tok);
         free(pub);
 
@@ -425,18 +309,18 @@ START_TEST(test_auth_matrix)
                 snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
                 embed_with(port_a, auth, EMBED_BODY, &r);
                 ck_assert_msg(r.status == 200, "%s: %ld %s", ok[i].kid, r.status, r.body);
-                resp_free(&r);
+                gwf_resp_free(&r);
                 free(tok);
         }
         free(c);
 
         /* API key in X-API-Key, unknown API key */
         const char *hs[] = { "X-API-Key: " KEY_MEMBER, NULL };
-        ck_assert_int_eq(http(port_a, "GET", "/v1/models", hs, NULL, 0, &r), 200);
-        resp_free(&r);
+        ck_assert_int_eq(gwf_http(port_a, "GET", "/v1/models", hs, NULL, 0, &r), 200);
+        gwf_resp_free(&r);
         get_with_key(port_a, "/v1/models", "ck_it_unknown_0123456789abcdef", &r);
         expect_error_shape(&r, 401, "unknown API key");
-        resp_free(&r);
+        gwf_resp_free(&r);
 }
 END_TEST
 
@@ -451,7 +335,7 @@ START_TEST(test_roles)
                 { KEY_MEMBER, 200, 200 },
                 { KEY_VIEWER, 403, 200 },
         };
-        struct resp r;
+        struct gwf_resp r;
 
         for (size_t i = 0; i < 4; i++) {
                 embed_key(rows[i].key, EMBED_BODY, &r);
@@ -459,11 +343,11 @@ START_TEST(test_roles)
                               r.status);
                 if (r.status == 403)
                         expect_error_shape(&r, 403, "permission_error");
-                ck_assert_str_eq(resp_header(&r, "Cache-Control"), "no-store");
-                resp_free(&r);
+                ck_assert_str_eq(gwf_resp_header(&r, "Cache-Control"), "no-store");
+                gwf_resp_free(&r);
                 get_with_key(port_a, "/v1/models", rows[i].key, &r);
                 ck_assert_int_eq(r.status, rows[i].models);
-                resp_free(&r);
+                gwf_resp_free(&r);
         }
         /* A viewer's JWT is refused the same way. */
         char *c = jwt_claims(600, AUDIENCE, "viewer");
@@ -472,7 +356,7 @@ START_TEST(test_roles)
         snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
         embed_with(port_a, auth, EMBED_BODY, &r);
         expect_error_shape(&r, 403, "viewer");
-        resp_free(&r);
+        gwf_resp_free(&r);
         free(tok);
         free(c);
 }
@@ -484,7 +368,7 @@ START_TEST(test_openai_shapes_byte_for_byte)
 {
         const char *prefix = "{\"object\":\"list\",\"data\":[{\"object\":\"embedding\",\"index\":0,"
                              "\"embedding\":[";
-        struct resp r, r64;
+        struct gwf_resp r, r64;
         const char *p;
         int n = 0;
 
@@ -493,7 +377,7 @@ START_TEST(test_openai_shapes_byte_for_byte)
                   "\"cairn-lexical-384\",\"encoding_format\":\"float\"}",
                   &r);
         ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
-        ck_assert_str_eq(resp_header(&r, "Content-Type"), "application/json");
+        ck_assert_str_eq(gwf_resp_header(&r, "Content-Type"), "application/json");
         ck_assert_msg(strncmp(r.body, prefix, strlen(prefix)) == 0, "%.200s", r.body);
         ck_assert_ptr_nonnull(
                 strstr(r.body, "]},{\"object\":\"embedding\",\"index\":1,\"embedding\":["));
@@ -539,35 +423,35 @@ START_TEST(test_openai_shapes_byte_for_byte)
                 ck_assert_msg(x == strtof(f, (char **)&f), "float %d differs", i);
                 f++;
         }
-        resp_free(&r);
-        resp_free(&r64);
+        gwf_resp_free(&r);
+        gwf_resp_free(&r64);
 
         /* the model list */
         get_with_key(port_a, "/v1/models", KEY_OWNER, &r);
         ck_assert_str_eq(r.body, "{\"object\":\"list\",\"data\":[{\"id\":\"cairn-lexical-384\","
                                  "\"object\":\"model\",\"created\":0,\"owned_by\":\"cairn\"}]}");
-        resp_free(&r);
+        gwf_resp_free(&r);
 
         /* errors from the service keep OpenAI's shape and name the field */
         embed_key(KEY_OWNER, "{\"input\":\"x\",\"model\":\"text-embedding-3-small\"}", &r);
         expect_error_shape(&r, 400, "invalid_request_error");
         ck_assert_ptr_nonnull(strstr(r.body, "\"param\":\"model\""));
-        resp_free(&r);
+        gwf_resp_free(&r);
 }
 END_TEST
 
 /* Cairn's own routes: the proto3 JSON mapping both ways, errors as a
  * cairn.v1.Status naming the field, query parameters bound by name. */
-static long native_post(const char *key, const char *path, const char *body, struct resp *r)
+static long native_post(const char *key, const char *path, const char *body, struct gwf_resp *r)
 {
         char auth[256];
         const char *hs[] = { "Content-Type: application/json", auth, NULL };
 
         snprintf(auth, sizeof(auth), "X-API-Key: %s", key);
-        return http(port_a, "POST", path, hs, body, strlen(body), r);
+        return gwf_http(port_a, "POST", path, hs, body, strlen(body), r);
 }
 
-static void expect_status_shape(const struct resp *r, long status, int code, const char *field)
+static void expect_status_shape(const struct gwf_resp *r, long status, int code, const char *field)
 {
         json_t *doc, *details;
 
@@ -585,13 +469,13 @@ static void expect_status_shape(const struct resp *r, long status, int code, con
                                                                      "field")),
                                              field) == 0,
                               "field %s not named in %s", field, r->body);
-        ck_assert_ptr_nonnull(resp_header(r, "X-Request-ID"));
+        ck_assert_ptr_nonnull(gwf_resp_header(r, "X-Request-ID"));
         json_decref(doc);
 }
 
 START_TEST(test_native_routes_transcode)
 {
-        struct resp r;
+        struct gwf_resp r;
         json_t *doc, *embs;
 
         /* lowerCamelCase and proto names alike; the reply by the mapping */
@@ -600,7 +484,7 @@ START_TEST(test_native_routes_transcode)
                     "\"dimensions\":16}",
                     &r);
         ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
-        ck_assert_str_eq(resp_header(&r, "Content-Type"), "application/json");
+        ck_assert_str_eq(gwf_resp_header(&r, "Content-Type"), "application/json");
         doc = json_loads(r.body, 0, NULL);
         ck_assert_ptr_nonnull(doc);
         ck_assert_str_eq(json_string_value(json_object_get(doc, "model")), "cairn-lexical-384");
@@ -613,59 +497,59 @@ START_TEST(test_native_routes_transcode)
         ck_assert_int_eq(json_array_size(json_object_get(json_array_get(embs, 0), "vector")), 16);
         ck_assert(json_is_integer(json_object_get(json_object_get(doc, "usage"), "inputTokens")));
         json_decref(doc);
-        resp_free(&r);
+        gwf_resp_free(&r);
 
         /* an unknown field, a wrong type: 400 naming it */
         native_post(KEY_MEMBER, "/v1/embedding/embed", "{\"inputs\":[\"x\"],\"colour\":1}", &r);
         expect_status_shape(&r, 400, 3, "colour");
-        resp_free(&r);
+        gwf_resp_free(&r);
         native_post(KEY_MEMBER, "/v1/embedding/embed", "{\"inputs\":\"x\"}", &r);
         expect_status_shape(&r, 400, 3, "inputs");
-        resp_free(&r);
+        gwf_resp_free(&r);
         native_post(KEY_MEMBER, "/v1/embedding/embed", "[1]", &r);
         expect_status_shape(&r, 400, 3, NULL);
-        resp_free(&r);
+        gwf_resp_free(&r);
         /* the service's own INVALID_ARGUMENT, its field as it named it */
         native_post(KEY_MEMBER, "/v1/embedding/embed", "{\"inputs\":[]}", &r);
         expect_status_shape(&r, 400, 3, "inputs");
-        resp_free(&r);
+        gwf_resp_free(&r);
         /* the pipeline's errors take the route's style too */
         native_post(KEY_VIEWER, "/v1/embedding/embed", "{\"inputs\":[\"x\"]}", &r);
         expect_status_shape(&r, 403, 7, NULL);
-        resp_free(&r);
+        gwf_resp_free(&r);
 
         /* GET: the reply by the mapping; a query parameter no field has: 400 */
         ck_assert_int_eq(get_with_key(port_a, "/v1/embedding/models", KEY_VIEWER, &r), 200);
         doc = json_loads(r.body, 0, NULL);
         ck_assert_msg(json_array_size(json_object_get(doc, "models")) >= 1, "%s", r.body);
         json_decref(doc);
-        resp_free(&r);
+        gwf_resp_free(&r);
         get_with_key(port_a, "/v1/embedding/models?shade=blue", KEY_VIEWER, &r);
         expect_status_shape(&r, 400, 3, "shade");
-        resp_free(&r);
+        gwf_resp_free(&r);
 }
 END_TEST
 
 START_TEST(test_public_routes_and_openapi)
 {
-        struct resp r;
+        struct gwf_resp r;
 
-        ck_assert_int_eq(http(port_a, "GET", "/v1/version", NULL, NULL, 0, &r), 200);
+        ck_assert_int_eq(gwf_http(port_a, "GET", "/v1/version", NULL, NULL, 0, &r), 200);
         ck_assert_str_eq(r.body,
                          "{\"service\":\"cairn-gateway\",\"version\":\"" CAIRN_VERSION "\"}");
-        resp_free(&r);
+        gwf_resp_free(&r);
         char path[512];
         size_t len = 0;
         /* the document make docs writes: generated from the same route table */
         snprintf(path, sizeof(path), "%s/docs/openapi.json", harness_root());
         char *doc = gwt_slurp(path, &len);
-        ck_assert_int_eq(http(port_a, "GET", "/openapi.json", NULL, NULL, 0, &r), 200);
+        ck_assert_int_eq(gwf_http(port_a, "GET", "/openapi.json", NULL, NULL, 0, &r), 200);
         ck_assert_uint_eq(r.len, len);
         ck_assert(memcmp(r.body, doc, r.len) == 0);
         free(doc);
-        resp_free(&r);
-        ck_assert_int_eq(http(port_a, "HEAD", "/v1/version", NULL, NULL, 0, &r), 200);
-        resp_free(&r);
+        gwf_resp_free(&r);
+        ck_assert_int_eq(gwf_http(port_a, "HEAD", "/v1/version", NULL, NULL, 0, &r), 200);
+        gwf_resp_free(&r);
 }
 END_TEST
 
@@ -673,41 +557,41 @@ END_TEST
 
 START_TEST(test_input_limits)
 {
-        struct resp r;
+        struct gwf_resp r;
         char *big;
 
         /* unknown route, wrong method */
         get_with_key(port_a, "/v1/nothing", KEY_OWNER, &r);
         expect_error_shape(&r, 404, "not_found_error");
-        resp_free(&r);
-        http(port_a, "DELETE", "/v1/embeddings", NULL, NULL, 0, &r);
+        gwf_resp_free(&r);
+        gwf_http(port_a, "DELETE", "/v1/embeddings", NULL, NULL, 0, &r);
         expect_error_shape(&r, 405, "invalid_request_error");
-        ck_assert_str_eq(resp_header(&r, "Allow"), "POST, OPTIONS");
-        resp_free(&r);
+        ck_assert_str_eq(gwf_resp_header(&r, "Allow"), "POST, OPTIONS");
+        gwf_resp_free(&r);
 
         /* media type */
         const char *hs[] = { "Content-Type: text/plain", "Authorization: Bearer " KEY_OWNER, NULL };
-        http(port_a, "POST", "/v1/embeddings", hs, EMBED_BODY, strlen(EMBED_BODY), &r);
+        gwf_http(port_a, "POST", "/v1/embeddings", hs, EMBED_BODY, strlen(EMBED_BODY), &r);
         expect_error_shape(&r, 415, "invalid_request_error");
-        resp_free(&r);
+        gwf_resp_free(&r);
 
         /* malformed JSON, wrong types naming the field, nesting */
         embed_key(KEY_OWNER, "{\"input\": [\"a\", ", &r);
         expect_error_shape(&r, 400, "not valid JSON");
-        resp_free(&r);
+        gwf_resp_free(&r);
         embed_key(KEY_OWNER, "{\"input\":[\"a\",\"b\",\"c\",4],\"model\":\"cairn-lexical-384\"}",
                   &r);
         expect_error_shape(&r, 400, "\"param\":\"input[3]\"");
-        resp_free(&r);
+        gwf_resp_free(&r);
         embed_key(
                 KEY_OWNER,
                 "{\"input\":\"a\",\"model\":\"m\",\"user\":[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]}",
                 &r);
         expect_error_shape(&r, 400, "deeper");
-        resp_free(&r);
+        gwf_resp_free(&r);
         embed_key(KEY_OWNER, "{\"input\":\"\",\"model\":\"cairn-lexical-384\"}", &r);
         expect_error_shape(&r, 400, "\"param\":\"input\"");
-        resp_free(&r);
+        gwf_resp_free(&r);
 
         /* oversized body */
         big = malloc(200000);
@@ -716,7 +600,7 @@ START_TEST(test_input_limits)
         memcpy(big, "{\"input\":\"", 10);
         embed_key(KEY_OWNER, big, &r);
         ck_assert_int_eq(r.status, 413);
-        resp_free(&r);
+        gwf_resp_free(&r);
         free(big);
 
         /* headers over http.max_header_bytes (16 KiB): our 431 */
@@ -725,16 +609,16 @@ START_TEST(test_input_limits)
         memset(pad + 7, 'p', 20000 - 8);
         pad[19999] = '\0';
         const char *hh[] = { pad, NULL };
-        http(port_a, "GET", "/v1/version", hh, NULL, 0, &r);
+        gwf_http(port_a, "GET", "/v1/version", hh, NULL, 0, &r);
         expect_error_shape(&r, 431, "invalid_request_error");
-        resp_free(&r);
+        gwf_resp_free(&r);
         free(pad);
 
         /* a request id that is not one */
         const char *bad[] = { "X-Request-ID: has spaces and \"quotes\"", NULL };
-        http(port_a, "GET", "/v1/version", bad, NULL, 0, &r);
+        gwf_http(port_a, "GET", "/v1/version", bad, NULL, 0, &r);
         expect_error_shape(&r, 400, "X-Request-ID");
-        resp_free(&r);
+        gwf_resp_free(&r);
 }
 END_TEST
 
@@ -742,23 +626,23 @@ START_TEST(test_request_id_echoed_and_logged)
 {
         const char *hs[] = { "X-Request-ID: it-req-0042", "Authorization: Bearer " KEY_OWNER,
                              "Content-Type: application/json", NULL };
-        struct resp r;
+        struct gwf_resp r;
 
-        http(port_a, "POST", "/v1/embeddings", hs, "{\"input\":[1],\"model\":\"m\"}", 24, &r);
+        gwf_http(port_a, "POST", "/v1/embeddings", hs, "{\"input\":[1],\"model\":\"m\"}", 24, &r);
         ck_assert_int_eq(r.status, 400);
-        ck_assert_str_eq(resp_header(&r, "X-Request-ID"), "it-req-0042");
+        ck_assert_str_eq(gwf_resp_header(&r, "X-Request-ID"), "it-req-0042");
         ck_assert_ptr_nonnull(strstr(r.body, "\"request_id\":\"it-req-0042\""));
         ck_assert_int_gt(harness_count_in_file(gw_a.log_path, "\"request_id\":\"it-req-0042\""), 0);
-        resp_free(&r);
+        gwf_resp_free(&r);
 
         /* A request that reaches Kafka carries the id as cairn_request_id,
          * and the tenant as its key. */
         const char *ok[] = { "X-Request-ID: it-req-kafka-7", "Authorization: Bearer " KEY_OWNER,
                              "Content-Type: application/json", NULL };
-        ck_assert_int_eq(http(port_a, "POST", "/v1/embeddings", ok, EMBED_BODY, strlen(EMBED_BODY),
-                              &r),
+        ck_assert_int_eq(gwf_http(port_a, "POST", "/v1/embeddings", ok, EMBED_BODY,
+                                  strlen(EMBED_BODY), &r),
                          200);
-        resp_free(&r);
+        gwf_resp_free(&r);
         char cmd[2048], out[600];
         snprintf(out, sizeof(out), "%s/kcat-requests.txt", broker.dir);
         snprintf(cmd, sizeof(cmd),
@@ -777,24 +661,24 @@ START_TEST(test_cors_preflight)
                              NULL };
         const char *evil[] = { "Origin: https://evil.example",
                                "Access-Control-Request-Method: POST", NULL };
-        struct resp r;
+        struct gwf_resp r;
 
-        ck_assert_int_eq(http(port_a, "OPTIONS", "/v1/embeddings", ok, NULL, 0, &r), 204);
-        ck_assert_str_eq(resp_header(&r, "Access-Control-Allow-Origin"), "https://app.example");
+        ck_assert_int_eq(gwf_http(port_a, "OPTIONS", "/v1/embeddings", ok, NULL, 0, &r), 204);
+        ck_assert_str_eq(gwf_resp_header(&r, "Access-Control-Allow-Origin"), "https://app.example");
         ck_assert_ptr_nonnull(
-                strstr(resp_header(&r, "Access-Control-Allow-Headers"), "Authorization"));
-        ck_assert_ptr_nonnull(strstr(resp_header(&r, "Access-Control-Allow-Methods"), "POST"));
-        resp_free(&r);
-        ck_assert_int_eq(http(port_a, "OPTIONS", "/v1/embeddings", evil, NULL, 0, &r), 204);
-        ck_assert_ptr_null(resp_header(&r, "Access-Control-Allow-Origin"));
-        resp_free(&r);
+                strstr(gwf_resp_header(&r, "Access-Control-Allow-Headers"), "Authorization"));
+        ck_assert_ptr_nonnull(strstr(gwf_resp_header(&r, "Access-Control-Allow-Methods"), "POST"));
+        gwf_resp_free(&r);
+        ck_assert_int_eq(gwf_http(port_a, "OPTIONS", "/v1/embeddings", evil, NULL, 0, &r), 204);
+        ck_assert_ptr_null(gwf_resp_header(&r, "Access-Control-Allow-Origin"));
+        gwf_resp_free(&r);
         /* a real request from an allowed origin carries the header too */
         const char *get[] = { "Origin: https://app.example", "X-API-Key: " KEY_OWNER, NULL };
-        ck_assert_int_eq(http(port_a, "GET", "/v1/models", get, NULL, 0, &r), 200);
-        ck_assert_str_eq(resp_header(&r, "Access-Control-Allow-Origin"), "https://app.example");
-        ck_assert_ptr_nonnull(
-                strstr(resp_header(&r, "Access-Control-Expose-Headers"), "RateLimit-Remaining"));
-        resp_free(&r);
+        ck_assert_int_eq(gwf_http(port_a, "GET", "/v1/models", get, NULL, 0, &r), 200);
+        ck_assert_str_eq(gwf_resp_header(&r, "Access-Control-Allow-Origin"), "https://app.example");
+        ck_assert_ptr_nonnull(strstr(gwf_resp_header(&r, "Access-Control-Expose-Headers"),
+                                     "RateLimit-Remaining"));
+        gwf_resp_free(&r);
 }
 END_TEST
 
@@ -805,43 +689,43 @@ START_TEST(test_idempotent_replay)
         const char *h1[] = { "Content-Type: application/json", "Authorization: Bearer " KEY_OWNER,
                              "Idempotency-Key: it-idem-1", NULL };
         const char *body2 = "{\"input\":\"something else\",\"model\":\"cairn-lexical-384\"}";
-        struct resp r1, r2, r3;
+        struct gwf_resp r1, r2, r3;
         double calls_before, calls_after;
         char series[] = "cairn_bus_calls_total{code=\"OK\"}";
 
-        ck_assert_int_eq(http(port_a, "POST", "/v1/embeddings", h1, EMBED_BODY, strlen(EMBED_BODY),
-                              &r1),
+        ck_assert_int_eq(gwf_http(port_a, "POST", "/v1/embeddings", h1, EMBED_BODY,
+                                  strlen(EMBED_BODY), &r1),
                          200);
         calls_before = harness_metric(gw_a.admin_port, series);
         /* the same key and body on the other gateway: the stored answer */
-        ck_assert_int_eq(http(port_b, "POST", "/v1/embeddings", h1, EMBED_BODY, strlen(EMBED_BODY),
-                              &r2),
+        ck_assert_int_eq(gwf_http(port_b, "POST", "/v1/embeddings", h1, EMBED_BODY,
+                                  strlen(EMBED_BODY), &r2),
                          200);
-        ck_assert_str_eq(resp_header(&r2, "Idempotent-Replayed"), "true");
+        ck_assert_str_eq(gwf_resp_header(&r2, "Idempotent-Replayed"), "true");
         ck_assert_uint_eq(r1.len, r2.len);
         ck_assert(memcmp(r1.body, r2.body, r1.len) == 0);
-        ck_assert_int_eq(http(port_a, "POST", "/v1/embeddings", h1, EMBED_BODY, strlen(EMBED_BODY),
-                              &r3),
+        ck_assert_int_eq(gwf_http(port_a, "POST", "/v1/embeddings", h1, EMBED_BODY,
+                                  strlen(EMBED_BODY), &r3),
                          200);
-        ck_assert_str_eq(resp_header(&r3, "Idempotent-Replayed"), "true");
+        ck_assert_str_eq(gwf_resp_header(&r3, "Idempotent-Replayed"), "true");
         calls_after = harness_metric(gw_a.admin_port, series);
         ck_assert_msg(calls_after == calls_before, "a replay reached Kafka (%g -> %g)",
                       calls_before, calls_after);
-        resp_free(&r2);
-        resp_free(&r3);
+        gwf_resp_free(&r2);
+        gwf_resp_free(&r3);
         /* the same key with another body */
-        http(port_a, "POST", "/v1/embeddings", h1, body2, strlen(body2), &r2);
+        gwf_http(port_a, "POST", "/v1/embeddings", h1, body2, strlen(body2), &r2);
         expect_error_shape(&r2, 422, "invalid_request_error");
-        resp_free(&r2);
+        gwf_resp_free(&r2);
         /* keys are per tenant: another tenant's same key is a new request */
         const char *h2[] = { "Content-Type: application/json",
                              "Authorization: Bearer " KEY_OTHER_TENANT,
                              "Idempotency-Key: it-idem-1", NULL };
-        ck_assert_int_eq(http(port_a, "POST", "/v1/embeddings", h2, body2, strlen(body2), &r2),
+        ck_assert_int_eq(gwf_http(port_a, "POST", "/v1/embeddings", h2, body2, strlen(body2), &r2),
                          200);
-        ck_assert_ptr_null(resp_header(&r2, "Idempotent-Replayed"));
-        resp_free(&r2);
-        resp_free(&r1);
+        ck_assert_ptr_null(gwf_resp_header(&r2, "Idempotent-Replayed"));
+        gwf_resp_free(&r2);
+        gwf_resp_free(&r1);
 }
 END_TEST
 
@@ -857,18 +741,18 @@ static void *rl_main(void *arg)
         struct rl_worker *w = arg;
 
         for (int i = 0; i < 10; i++) {
-                struct resp r;
+                struct gwf_resp r;
 
                 get_with_key(w->port, "/v1/models", KEY_RL, &r);
                 if (r.status == 200) {
                         w->ok++;
-                } else if (r.status == 429 && resp_header(&r, "Retry-After") &&
-                           strcmp(resp_header(&r, "RateLimit-Remaining"), "0") == 0) {
+                } else if (r.status == 429 && gwf_resp_header(&r, "Retry-After") &&
+                           strcmp(gwf_resp_header(&r, "RateLimit-Remaining"), "0") == 0) {
                         w->limited++;
                 } else {
                         w->other++;
                 }
-                resp_free(&r);
+                gwf_resp_free(&r);
         }
         return NULL;
 }
@@ -879,7 +763,7 @@ START_TEST(test_rate_limit_shared_across_gateways)
         struct rl_worker w[N];
         pthread_t t[N];
         int ok = 0, limited = 0, other = 0;
-        struct resp r;
+        struct gwf_resp r;
 
         for (int i = 0; i < N; i++) {
                 memset(&w[i], 0, sizeof(w[i]));
@@ -898,19 +782,19 @@ START_TEST(test_rate_limit_shared_across_gateways)
         ck_assert_int_eq(limited, N * 10 - MODELS_PER_HOUR);
         get_with_key(port_a, "/v1/models", KEY_RL, &r);
         expect_error_shape(&r, 429, "rate_limit_error");
-        ck_assert_str_eq(resp_header(&r, "RateLimit-Limit"), "20");
-        ck_assert_int_ge(atoi(resp_header(&r, "Retry-After")), 1);
-        resp_free(&r);
+        ck_assert_str_eq(gwf_resp_header(&r, "RateLimit-Limit"), "20");
+        ck_assert_int_ge(atoi(gwf_resp_header(&r, "Retry-After")), 1);
+        gwf_resp_free(&r);
         /* another principal is not affected */
         ck_assert_int_eq(get_with_key(port_a, "/v1/models", KEY_MEMBER, &r), 200);
-        ck_assert_str_eq(resp_header(&r, "RateLimit-Limit"), "20");
-        resp_free(&r);
+        ck_assert_str_eq(gwf_resp_header(&r, "RateLimit-Limit"), "20");
+        gwf_resp_free(&r);
 }
 END_TEST
 
 START_TEST(test_redis_stopped_and_restarted)
 {
-        struct resp r;
+        struct gwf_resp r;
         char degraded[] = "cairn_gateway_ratelimit_degraded_total";
         double before = harness_metric(gw_a.admin_port, degraded);
         bool back = false;
@@ -919,8 +803,8 @@ START_TEST(test_redis_stopped_and_restarted)
         /* fail-open: answered, limited by the local fallback */
         for (int i = 0; i < 3; i++) {
                 ck_assert_int_eq(get_with_key(port_a, "/v1/models", KEY_REDIS, &r), 200);
-                ck_assert_ptr_nonnull(resp_header(&r, "RateLimit-Limit"));
-                resp_free(&r);
+                ck_assert_ptr_nonnull(gwf_resp_header(&r, "RateLimit-Limit"));
+                gwf_resp_free(&r);
         }
         ck_assert(harness_metric(gw_a.admin_port, degraded) >= before + 3);
         ck_assert(harness_metric(gw_a.admin_port, "cairn_redis_up") == 0);
@@ -934,7 +818,7 @@ START_TEST(test_redis_stopped_and_restarted)
         for (int i = 0; i < 100 && !back; i++) {
                 get_with_key(port_a, "/v1/models", KEY_REDIS, &r);
                 ck_assert_int_eq(r.status, 200);
-                resp_free(&r);
+                gwf_resp_free(&r);
                 back = harness_metric(gw_a.admin_port, "cairn_redis_up") == 1;
                 if (!back)
                         usleep(100 * 1000);
@@ -943,7 +827,7 @@ START_TEST(test_redis_stopped_and_restarted)
         /* decisions come from Redis again */
         double d = harness_metric(gw_a.admin_port, degraded);
         ck_assert_int_eq(get_with_key(port_a, "/v1/models", KEY_REDIS, &r), 200);
-        resp_free(&r);
+        gwf_resp_free(&r);
         ck_assert(harness_metric(gw_a.admin_port, degraded) == d);
         ck_assert_int_gt(harness_count_in_file(gw_a.log_path, "reachable again"), 0);
 }
@@ -959,14 +843,14 @@ struct slow_worker {
 static void *slow_main(void *arg)
 {
         struct slow_worker *w = arg;
-        struct resp r;
+        struct gwf_resp r;
 
         embed_key(KEY_OWNER, EMBED_BODY, &r);
         w->status = r.status;
-        if (resp_header(&r, "Retry-After"))
+        if (gwf_resp_header(&r, "Retry-After"))
                 snprintf(w->retry_after, sizeof(w->retry_after), "%s",
-                         resp_header(&r, "Retry-After"));
-        resp_free(&r);
+                         gwf_resp_header(&r, "Retry-After"));
+        gwf_resp_free(&r);
         return NULL;
 }
 
@@ -976,7 +860,7 @@ START_TEST(test_deadline_and_overload)
         struct slow_worker w[N];
         pthread_t t[N];
         int n504 = 0, n503 = 0;
-        struct resp r;
+        struct gwf_resp r;
 
         /* The embedding service stops answering: requests wait for their
          * deadline, and those beyond http.max_inflight are shed at once. */
@@ -999,7 +883,7 @@ START_TEST(test_deadline_and_overload)
         embed_key(KEY_OWNER, EMBED_BODY, &r);
         harness_proc_signal(&embedding, SIGCONT);
         expect_error_shape(&r, 504, "timeout_error");
-        resp_free(&r);
+        gwf_resp_free(&r);
         ck_assert_int_eq(n504, MAX_INFLIGHT);
         ck_assert_int_eq(n503, N - MAX_INFLIGHT);
         ck_assert(harness_metric(gw_a.admin_port, "cairn_gateway_shed_total") >= N - MAX_INFLIGHT);
@@ -1008,7 +892,7 @@ START_TEST(test_deadline_and_overload)
         for (int i = 0; i < 200; i++) {
                 embed_key(KEY_OWNER, EMBED_BODY, &r);
                 last = r.status;
-                resp_free(&r);
+                gwf_resp_free(&r);
                 if (last == 200)
                         return;
                 usleep(100 * 1000);
@@ -1168,14 +1052,14 @@ END_TEST
 
 START_TEST(test_broker_down_answers_503_quickly)
 {
-        struct resp r;
+        struct gwf_resp r;
         bool shed = false, back = false;
 
         harness_broker_down(&broker);
         for (int i = 0; i < 100 && !shed; i++) {
                 embed_key(KEY_OWNER, EMBED_BODY, &r);
                 shed = r.status == 503 && strstr(r.body, "broker") != NULL;
-                resp_free(&r);
+                gwf_resp_free(&r);
                 if (!shed)
                         usleep(100 * 1000);
         }
@@ -1184,7 +1068,7 @@ START_TEST(test_broker_down_answers_503_quickly)
         for (int i = 0; i < 300 && !back; i++) {
                 embed_key(KEY_OWNER, EMBED_BODY, &r);
                 back = r.status == 200;
-                resp_free(&r);
+                gwf_resp_free(&r);
                 if (!back)
                         usleep(100 * 1000);
         }

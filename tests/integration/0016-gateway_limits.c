@@ -14,7 +14,6 @@
 #include <check.h>
 #include <curl/curl.h>
 #include <jansson.h>
-#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +23,7 @@
 #include <sys/wait.h>
 
 #include "cairn/embedding/v1/embedding.pb-c.h"
+#include "gw_fixture.h"
 #include "harness.h"
 
 /* The gateway's kafka.message.max.bytes, and its http.max_body_bytes (the
@@ -41,25 +41,6 @@ static int http_port;
 
 /* ---- processes ---- */
 
-static void keys_write(char *path, size_t size)
-{
-        unsigned char md[EVP_MAX_MD_SIZE];
-        unsigned int n = 0;
-        char hash[2 * EVP_MAX_MD_SIZE + 1];
-        FILE *fp;
-
-        EVP_Digest(KEY, strlen(KEY), md, &n, EVP_sha256(), NULL);
-        for (unsigned int i = 0; i < n; i++)
-                snprintf(hash + 2 * i, 3, "%02x", md[i]);
-        snprintf(path, size, "%s/keys.yaml", broker.dir);
-        fp = fopen(path, "w");
-        ck_assert_ptr_nonnull(fp);
-        fprintf(fp, "api_keys:\n");
-        fprintf(fp, "  - {sha256: %s, principal: it-limits, tenant: acme, role: owner}\n", hash);
-        fclose(fp);
-        ck_assert_int_eq(chmod(path, 0600), 0);
-}
-
 static void setup(void)
 {
         char e[10][700], keys[512];
@@ -70,7 +51,9 @@ static void setup(void)
         harness_broker_start(&broker, 1);
         redis_port = harness_free_port();
         harness_redis_start(&redis, broker.dir, redis_port);
-        keys_write(keys, sizeof(keys));
+        gwf_keys_write(broker.dir, NULL, &(struct gwf_api_key){ KEY, "it-limits", "acme", "owner" },
+                       1);
+        snprintf(keys, sizeof(keys), "%s/keys.yaml", broker.dir);
         harness_service_start(&embedding, &broker, "embedding", NULL);
 
         http_port = harness_free_port();
@@ -107,101 +90,15 @@ static void teardown(void)
                       "gateway did not exit cleanly (%d)", st);
 }
 
-/* ---- an HTTP client ---- */
-
-struct resp {
-        long status;
-        char *body;
-        size_t len;
-        char *headers;
-        size_t hlen;
-};
-
-struct sink {
-        char *buf;
-        size_t len;
-};
-
-static size_t on_data(char *p, size_t size, size_t n, void *opaque)
-{
-        struct sink *s = opaque;
-        size_t add = size * n;
-
-        s->buf = realloc(s->buf, s->len + add + 1);
-        ck_assert_ptr_nonnull(s->buf);
-        memcpy(s->buf + s->len, p, add);
-        s->len += add;
-        s->buf[s->len] = '\0';
-        return add;
-}
-
-static void resp_free(struct resp *r)
-{
-        free(r->body);
-        free(r->headers);
-        memset(r, 0, sizeof(*r));
-}
-
-/* The value of response header @p name (case-insensitive) in a static
- * buffer, or NULL. */
-static const char *resp_header(const struct resp *r, const char *name)
-{
-        static char val[1024];
-        size_t nlen = strlen(name);
-
-        for (const char *line = r->headers; line && *line;) {
-                const char *eol = strstr(line, "\r\n");
-                size_t llen = eol ? (size_t)(eol - line) : strlen(line);
-
-                if (llen > nlen && strncasecmp(line, name, nlen) == 0 && line[nlen] == ':') {
-                        const char *v = line + nlen + 1;
-
-                        while (*v == ' ')
-                                v++;
-                        snprintf(val, sizeof(val), "%.*s", (int)(llen - (size_t)(v - line)), v);
-                        return val;
-                }
-                line = eol ? eol + 2 : line + llen;
-        }
-        return NULL;
-}
+/* ---- requests ---- */
 
 /* @p method @p path with our API key; @p body (JSON) may be NULL. */
-static long http(const char *method, const char *path, const char *body, struct resp *r)
+static long http(const char *method, const char *path, const char *body, struct gwf_resp *r)
 {
-        CURL *c = curl_easy_init();
-        struct curl_slist *hl = NULL;
-        struct sink b = { NULL, 0 }, h = { NULL, 0 };
-        char url[512];
+        static const char *const headers[] = { "Content-Type: application/json",
+                                               "Authorization: Bearer " KEY, NULL };
 
-        memset(r, 0, sizeof(*r));
-        snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", http_port, path);
-        curl_easy_setopt(c, CURLOPT_URL, url);
-        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-        if (body) {
-                curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-                curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-        }
-        hl = curl_slist_append(hl, "Expect:");
-        hl = curl_slist_append(hl, "Content-Type: application/json");
-        hl = curl_slist_append(hl, "Authorization: Bearer " KEY);
-        curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-        curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_data);
-        curl_easy_setopt(c, CURLOPT_HEADERDATA, &h);
-        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 20000L);
-        if (curl_easy_perform(c) == CURLE_OK)
-                curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-        else
-                r->status = -1;
-        r->body = b.buf;
-        r->len = b.len;
-        r->headers = h.buf;
-        r->hlen = h.len;
-        curl_slist_free_all(hl);
-        curl_easy_cleanup(c);
-        return r->status;
+        return gwf_http(http_port, method, path, headers, body, body ? strlen(body) : 0, r);
 }
 
 /* ---- bodies ---- */
@@ -259,13 +156,13 @@ static char *body_new(const char *field, char **texts, size_t n)
 
 /* The 413 of a request too large for a Kafka message: no Retry-After, and
  * nothing of the bus in the body. */
-static void expect_too_large(const struct resp *r)
+static void expect_too_large(const struct gwf_resp *r)
 {
         ck_assert_msg(r->status == 413, "status %ld, expected 413: %.300s", r->status,
                       r->body ? r->body : "");
-        ck_assert_ptr_null(resp_header(r, "Retry-After"));
-        ck_assert_ptr_nonnull(resp_header(r, "X-Request-ID"));
-        ck_assert_str_eq(resp_header(r, "Content-Type"), "application/json");
+        ck_assert_ptr_null(gwf_resp_header(r, "Retry-After"));
+        ck_assert_ptr_nonnull(gwf_resp_header(r, "X-Request-ID"));
+        ck_assert_str_eq(gwf_resp_header(r, "Content-Type"), "application/json");
         ck_assert_msg(!strstr(r->body, "cairn.") && !strstr(r->body, "requests") &&
                               !strstr(r->body, "replies") && !strstr(r->body, "Broker") &&
                               !strstr(r->body, "Local:") && !strstr(r->body, "max.bytes"),
@@ -273,7 +170,7 @@ static void expect_too_large(const struct resp *r)
 }
 
 /* The OpenAI route's shape of it; returns the message (borrowed from @p doc). */
-static const char *expect_openai_too_large(const struct resp *r, json_t **doc)
+static const char *expect_openai_too_large(const struct gwf_resp *r, json_t **doc)
 {
         json_t *err;
 
@@ -296,7 +193,7 @@ START_TEST(test_over_message_limit_is_413_before_producing)
         char **texts = texts_new(n, TEXT_BYTES);
         char *body = body_new("input", texts, n), *native = body_new("inputs", texts, n);
         char want[64];
-        struct resp r;
+        struct gwf_resp r;
         json_t *doc;
         const char *msg;
 
@@ -312,7 +209,7 @@ START_TEST(test_over_message_limit_is_413_before_producing)
                               strstr(msg, "embedding service"),
                       "%s", msg);
         json_decref(doc);
-        resp_free(&r);
+        gwf_resp_free(&r);
 
         /* Cairn's own route: a cairn.v1.Status, INVALID_ARGUMENT */
         http("POST", "/v1/embedding/embed", native, &r);
@@ -323,7 +220,7 @@ START_TEST(test_over_message_limit_is_413_before_producing)
         ck_assert_msg(strstr(json_string_value(json_object_get(doc, "message")), want), "%s",
                       r.body);
         json_decref(doc);
-        resp_free(&r);
+        gwf_resp_free(&r);
 
         free(body);
         free(native);
@@ -340,7 +237,7 @@ START_TEST(test_produce_refused_for_size_is_413)
         char **texts = texts_new(n, 0);
         size_t last = target - packed_size(texts, n);
         char *body;
-        struct resp r;
+        struct gwf_resp r;
         json_t *doc;
         const char *msg;
 
@@ -359,7 +256,7 @@ START_TEST(test_produce_refused_for_size_is_413)
         msg = expect_openai_too_large(&r, &doc);
         ck_assert_msg(strstr(msg, "too large to send to the embedding service"), "%s", msg);
         json_decref(doc);
-        resp_free(&r);
+        gwf_resp_free(&r);
 
         free(body);
         texts_free(texts, n);
@@ -371,7 +268,7 @@ START_TEST(test_requests_that_fit_still_pass)
         const size_t n = 3;
         char **texts = texts_new(n, TEXT_BYTES);
         char *body = body_new("input", texts, n);
-        struct resp r;
+        struct gwf_resp r;
         json_t *doc;
 
         ck_assert_uint_lt(packed_size(texts, n), MESSAGE_MAX - 1024);
@@ -383,7 +280,7 @@ START_TEST(test_requests_that_fit_still_pass)
                 ck_assert_ptr_nonnull(doc);
                 ck_assert_int_eq(json_array_size(json_object_get(doc, "data")), n);
                 json_decref(doc);
-                resp_free(&r);
+                gwf_resp_free(&r);
         }
         free(body);
         texts_free(texts, n);
@@ -406,7 +303,7 @@ static json_t *json_path(json_t *v, ...)
 }
 
 /* POST /v1/embeddings of one text with @p model and @p dims. */
-static long embed_dims(const char *model, long long dims, struct resp *r)
+static long embed_dims(const char *model, long long dims, struct gwf_resp *r)
 {
         char body[256];
 
@@ -416,7 +313,7 @@ static long embed_dims(const char *model, long long dims, struct resp *r)
 }
 
 /* A 400 about dimensions whose message holds @p part (and @p part2). */
-static void expect_dims_400(const struct resp *r, const char *code, const char *part,
+static void expect_dims_400(const struct gwf_resp *r, const char *code, const char *part,
                             const char *part2)
 {
         json_t *doc, *err;
@@ -436,7 +333,7 @@ static void expect_dims_400(const struct resp *r, const char *code, const char *
 START_TEST(test_dimensions_bounds)
 {
         static const long long ok[] = { 16, 100, 384 };
-        struct resp r;
+        struct gwf_resp r;
         json_t *doc, *dim;
         const char *desc;
 
@@ -451,25 +348,25 @@ START_TEST(test_dimensions_bounds)
                                          "embedding")),
                                  ok[i]);
                 json_decref(doc);
-                resp_free(&r);
+                gwf_resp_free(&r);
         }
 
         /* outside it: the service's 400 names the model and its range,
          * the alias's too */
         embed_dims(MODEL, 15, &r);
         expect_dims_400(&r, "invalid_argument", "16..384", "model " MODEL);
-        resp_free(&r);
+        gwf_resp_free(&r);
         embed_dims("cairn-lexical", 385, &r);
         expect_dims_400(&r, "invalid_argument", "16..384", "model " MODEL);
-        resp_free(&r);
+        gwf_resp_free(&r);
 
         /* outside every model's: the gateway's own 400 */
         embed_dims(MODEL, 0, &r);
         expect_dims_400(&r, "invalid_value", "from 1 to 65536", "cairn-lexical-<N>: 16 to N");
-        resp_free(&r);
+        gwf_resp_free(&r);
         embed_dims(MODEL, 65537, &r);
         expect_dims_400(&r, "invalid_value", "from 1 to 65536", NULL);
-        resp_free(&r);
+        gwf_resp_free(&r);
 
         /* what the document says: those bounds, and each model's range */
         ck_assert_int_eq(http("GET", "/openapi.json", NULL, &r), 200);
@@ -483,7 +380,7 @@ START_TEST(test_dimensions_bounds)
         ck_assert_msg(desc && strstr(desc, "cairn-lexical-384 takes 16 to 384"), "%s",
                       desc ? desc : "(none)");
         json_decref(doc);
-        resp_free(&r);
+        gwf_resp_free(&r);
 
         /* and where it sends a reader for a model's own size */
         ck_assert_int_eq(http("GET", "/v1/embedding/models", NULL, &r), 200);
@@ -493,7 +390,7 @@ START_TEST(test_dimensions_bounds)
         ck_assert_str_eq(json_string_value(json_object_get(dim, "name")), MODEL);
         ck_assert_int_eq(json_integer_value(json_object_get(dim, "dimensions")), 384);
         json_decref(doc);
-        resp_free(&r);
+        gwf_resp_free(&r);
 }
 END_TEST
 

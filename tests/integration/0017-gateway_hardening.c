@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cairn/clock.h"
+#include "gw_fixture.h"
 #include "harness.h"
 
 #define HS_SECRET      "hardening-test-hs256-secret-0123456789abcd"
@@ -50,23 +51,11 @@ static void write_file(const char *dir, const char *name, const char *text, mode
 
 static void keys_write(char *dir, size_t size)
 {
-        unsigned char md[EVP_MAX_MD_SIZE];
-        unsigned int n = 0;
-        char hash[65], text[1024];
-
         snprintf(dir, size, "%s/keys", broker.dir);
         ck_assert_int_eq(mkdir(dir, 0700), 0);
         write_file(dir, "hs.secret", HS_SECRET "\n", 0600);
-        EVP_Digest(KEY_MEMBER, strlen(KEY_MEMBER), md, &n, EVP_sha256(), NULL);
-        for (unsigned int i = 0; i < n; i++)
-                snprintf(hash + 2 * i, 3, "%02x", md[i]);
-        snprintf(text, sizeof(text),
-                 "jwt_keys:\n"
-                 "  - {kid: hs1, alg: HS256, secret_file: hs.secret}\n"
-                 "api_keys:\n"
-                 "  - {sha256: %s, principal: it-member, tenant: acme, role: member}\n",
-                 hash);
-        write_file(dir, "keys.yaml", text, 0644);
+        gwf_keys_write(dir, "  - {kid: hs1, alg: HS256, secret_file: hs.secret}\n",
+                       &(struct gwf_api_key){ KEY_MEMBER, "it-member", "acme", "member" }, 1);
 }
 
 static void setup(void)
