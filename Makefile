@@ -11,6 +11,12 @@ BUILD    := build/san
 OPT      := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDSAN    := -fsanitize=address,undefined
 endif
+# `make coverage` builds with gcov counters into build/cov (COV=1).
+ifeq ($(COV),1)
+BUILD    := build/cov
+OPT      := -O0 --coverage
+LDCOV    := --coverage
+endif
 
 VERSION  := 0.1.0
 PKGS     := rdkafka libprotobuf-c yaml-0.1 libmicrohttpd jansson uuid libxxhash libutf8proc libcurl \
@@ -20,7 +26,7 @@ CFLAGS   := -std=gnu11 $(OPT) -g -Wall -Wextra -Werror -pthread -MMD -MP \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -DCAIRN_VERSION=\"$(VERSION)\" $(EXTRA_CFLAGS)
 LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lrdkafka -lprotobuf-c -lyaml -lmicrohttpd -ljansson -luuid -lxxhash -lutf8proc -lcurl -ljwt -lhiredis -lcrypto -lpq) -lm -lpthread
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
-LDFLAGS  := -pthread $(LDSAN)
+LDFLAGS  := -pthread $(LDSAN) $(LDCOV)
 
 # ---- protobuf-c, generated at build time ----
 PROTOS   := cairn/v1/common.proto \
@@ -252,6 +258,14 @@ test-unit: build-tests
 
 test-integration: build-tests
 	@tests/run.sh $(BUILD) integration sanitizers
+
+# Line, function and branch coverage of the unit suites and the dev-broker
+# integration pass, built into build/cov; the report goes to build/coverage
+# (tests/coverage.sh, docs/quality.md).
+.PHONY: coverage
+coverage: deps
+	@$(MAKE) --no-print-directory COV=1 build-tests
+	@tests/coverage.sh build/cov build/coverage
 
 bench: deps
 	@deploy/deps.sh bench

@@ -10,8 +10,9 @@ packages=(
         librdkafka-dev libyaml-dev libmicrohttpd-dev libjansson-dev uuid-dev
         libxxhash-dev libutf8proc-dev libcurl4-openssl-dev libjwt-dev libhiredis-dev libssl-dev libpq-dev
         # tests; python3-venv: the client-library tests' venvs (tests/clients);
-        # python3-protobuf: Google's JSON mapping to check ours against (0030-pbjson_python)
-        check libsubunit-dev kcat curl python3 python3-venv prometheus python3-protobuf
+        # python3-protobuf: Google's JSON mapping to check ours against (0030-pbjson_python);
+        # lcov: make coverage's report (lcov, genhtml)
+        check libsubunit-dev kcat curl python3 python3-venv prometheus python3-protobuf lcov
         # Apache Kafka for the second integration pass, the benchmarks and
         # make up KAFKA=apache (deploy/kafka/apache.sh fetches its jars once)
         openjdk-17-jre-headless maven
