@@ -120,6 +120,12 @@ static enum MHD_Result readyz_serve(struct cairn_admin *admin, struct MHD_Connec
         /* Checks run under the lock: they are few, quick, and this keeps
          * cairn_admin_add_check() from moving the array under our feet. */
         pthread_mutex_lock(&admin->lock);
+        if (admin->nchecks == 0) {
+                /* between the admin port opening and the service adding its
+                 * first check: nothing says it is ready yet */
+                ready = false;
+                fprintf(fp, "starting: no readiness check registered yet\n");
+        }
         for (size_t i = 0; i < admin->nchecks; i++) {
                 const struct check *c = &admin->checks[i];
                 char why[ADMIN_WHY_SIZE] = "";

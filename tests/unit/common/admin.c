@@ -478,8 +478,9 @@ START_TEST(test_cairn_admin_add_check_none_ready)
         struct http_reply r;
 
         http_request(cairn_admin_port(admin), "GET", "/readyz", NULL, &r);
-        ck_assert_int_eq(r.status, 200);
-        ck_assert_str_eq(r.body, "");
+        /* a service that has not added its checks yet is not ready */
+        ck_assert_int_eq(r.status, 503);
+        ck_assert_str_eq(r.body, "starting: no readiness check registered yet\n");
         assert_header(&r, "Cache-Control", "no-store");
         cairn_admin_stop(admin);
         cairn_metrics_free(reg);
