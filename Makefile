@@ -20,13 +20,15 @@ endif
 
 VERSION  := 0.1.0
 PKGS     := rdkafka libprotobuf-c yaml-0.1 libmicrohttpd jansson uuid libxxhash libutf8proc libcurl \
-            libjwt hiredis libcrypto libpq
+            libjwt hiredis libcrypto libpq openblas
 CFLAGS   := -std=gnu11 $(OPT) -g -Wall -Wextra -Werror -pthread -MMD -MP \
             -Icommon/include -I$(BUILD)/gen -Iservices \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -DCAIRN_VERSION=\"$(VERSION)\" $(EXTRA_CFLAGS)
-LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lrdkafka -lprotobuf-c -lyaml -lmicrohttpd -ljansson -luuid -lxxhash -lutf8proc -lcurl -ljwt -lhiredis -lcrypto -lpq) -lm -lpthread
+LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lrdkafka -lprotobuf-c -lyaml -lmicrohttpd -ljansson -luuid -lxxhash -lutf8proc -lcurl -ljwt -lhiredis -lcrypto -lpq -lopenblas) -lm -lpthread
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
-LDFLAGS  := -pthread $(LDSAN) $(LDCOV)
+# --as-needed: a binary records only the libraries it uses (OpenBLAS, with its
+# thread pool, stays out of everything but the embedding service)
+LDFLAGS  := -pthread -Wl,--as-needed $(LDSAN) $(LDCOV)
 
 # ---- protobuf-c, generated at build time ----
 PROTOS   := cairn/v1/common.proto \
@@ -235,6 +237,10 @@ $(foreach s,$(SERVICES),$(eval $(call service_rules,$(s))))
 
 # Tests that run a gateway in their own process, over a route table of theirs.
 $(BUILD)/tests/integration/0015-gateway_paged: $(call svc_lib_objs,gateway)
+# Tests of the embedding service's modules against a reference implementation
+# (linked after libcairn, so libcairn comes again).
+$(BUILD)/tests/integration/0031-bert_reference: $(call svc_lib_objs,embedding)
+$(BUILD)/tests/integration/0031-bert_reference: LDLIBS := $(LIBCAIRN) $(LDLIBS)
 
 $(BUILD)/tests/integration/%: $(BUILD)/obj/tests/integration/%.o \
                               $(call obj,$(INTEG_HARNESS)) $(LIBCAIRN)

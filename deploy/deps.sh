@@ -9,6 +9,8 @@ packages=(
         build-essential pkg-config protobuf-c-compiler libprotobuf-c-dev libprotobuf-dev
         librdkafka-dev libyaml-dev libmicrohttpd-dev libjansson-dev uuid-dev
         libxxhash-dev libutf8proc-dev libcurl4-openssl-dev libjwt-dev libhiredis-dev libssl-dev libpq-dev
+        # libopenblas-dev: sgemm for the embedding service's BERT models
+        libopenblas-dev
         # tests; python3-venv: the client-library tests' venvs (tests/clients);
         # python3-protobuf: Google's JSON mapping to check ours against (0030-pbjson_python);
         # lcov: make coverage's report (lcov, genhtml)

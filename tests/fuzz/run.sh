@@ -30,7 +30,7 @@ GATEWAY=($(srcs gateway_LIB_SRCS) $(srcs gateway_GEN_SRCS))
 
 targets=("$@")
 ((${#targets[@]})) || targets=(headers status utf8 embedding_request embedding_provider_response kafka_stats traceparent
-                                    gateway_request gateway_auth gateway_http admin_topics pbjson_parse)
+                                    gateway_request gateway_auth gateway_http admin_topics pbjson_parse embedding_safetensors embedding_bert_tokenize)
 mkdir -p "$OUT/obj"
 objs() { for f in "$@"; do printf '%s\n' "$OUT/obj/${f//\//_}.o"; done; }
 compile() { # source
