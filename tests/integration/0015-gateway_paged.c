@@ -4,7 +4,8 @@
  * one thing per line, every page asked for with the previous page's token;
  * a page that fails after the first ends the stream with an error line; a
  * failing first page is an ordinary error answer; query parameters bind to
- * the request by name. */
+ * the request by name. A route the gateway answers itself that is not
+ * public asks for credentials first. */
 #define _GNU_SOURCE
 #include <check.h>
 #include <curl/curl.h>
@@ -25,6 +26,7 @@
 #include "gateway/auth.h"
 #include "gateway/conf.h"
 #include "gateway/server.h"
+#include "gw_fixture.h"
 #include "harness.h"
 
 #define KEY "ck_it_pages_0123456789abcdef"
@@ -48,6 +50,15 @@ static const struct gw_route routes[] = {
                 .timeout_key = "things",
                 .timeout_ms = 5000,
                 .page_field = "things",
+        },
+        {
+                .method = "GET",
+                .path = "/v1/things/version",
+                .cls = &things_read,
+                .operation = "thingsVersion",
+                .summary = "The gateway's version, for callers with a key",
+                .local = gw_serve_version,
+                .local_schema = "{\"type\":\"object\"}",
         },
         { .method = NULL },
 };
@@ -334,6 +345,23 @@ START_TEST(test_paged_export_first_page_error_is_an_answer)
 }
 END_TEST
 
+START_TEST(test_local_route_not_public_needs_credentials)
+{
+        struct gwf_resp r = { 0 };
+        struct body b;
+        char ctype[128];
+
+        ck_assert_int_eq(gwf_http(gateway_port(gw), "GET", "/v1/things/version", NULL, NULL, 0, &r),
+                         401);
+        gwf_resp_free(&r);
+        ck_assert_int_eq(get("/v1/things/version", &b, ctype, sizeof(ctype)), 200);
+        ck_assert_msg(strstr(b.p, "\"cairn-gateway\"") != NULL, "%s", b.p);
+        free(b.p);
+        /* answered by the gateway: the service never heard of it */
+        ck_assert_int_eq(atomic_load(&calls), 0);
+}
+END_TEST
+
 int main(void)
 {
         Suite *s = suite_create("0015-gateway_paged");
@@ -344,6 +372,7 @@ int main(void)
         tcase_add_test(tc, test_paged_export_streams_every_page);
         tcase_add_test(tc, test_paged_export_cut_ends_with_error_line);
         tcase_add_test(tc, test_paged_export_first_page_error_is_an_answer);
+        tcase_add_test(tc, test_local_route_not_public_needs_credentials);
         suite_add_tcase(s, tc);
         return harness_run(s);
 }
