@@ -3,6 +3,7 @@
  * the checks no single key's bounds express. Redis's section is libcairn's,
  * added by the service entry point. */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -121,6 +122,16 @@ static int http_check(const void *target, char *errstr, size_t errstr_size)
         const char *o;
         size_t n;
 
+        struct in6_addr addr;
+
+        /* here, with the other keys, rather than when the server starts
+         * after the bus: a typo is refused at once, broker or not */
+        if (inet_pton(AF_INET, h->address, &addr) != 1 &&
+            inet_pton(AF_INET6, h->address, &addr) != 1) {
+                snprintf(errstr, errstr_size, "config: http.address: \"%s\" is not an IP address",
+                         h->address);
+                return -1;
+        }
         cairn_strlist_init(&it, h->cors_origins, h->cors_origins ? strlen(h->cors_origins) : 0);
         while (cairn_strlist_next(&it, &o, &n)) {
                 if (n == 0 || (!(n == 1 && o[0] == '*') && strncmp(o, "http://", 7) != 0 &&
