@@ -133,6 +133,17 @@ gateway_keys() {
         install -m 600 "$ROOT/deploy/dev/gateway-hs256.secret" "$dir/gateway-hs256.secret"
 }
 
+# The embedding model's directory (deploy/models.sh fetches it into the
+# user's cache once); the stack does not start without it.
+embedding_model() {
+        local out
+        if ! out=$("$ROOT/deploy/models.sh" path 2>&1); then
+                printf '%s\n' "$out" >&2
+                die "the embedding service's model all-MiniLM-L6-v2 is not available (see above): the dev stack serves it"
+        fi
+        MODEL_DIR=$(printf '%s\n' "$out" | tail -n 1)
+}
+
 start_service() { # name port
         local name=$1 port=$2
         if alive "$RUN/$name.pid"; then return; fi
@@ -149,7 +160,7 @@ start_service() { # name port
                 export CAIRN_CONFIG=$ROOT/deploy/dev/$name.yaml
                 # the stack's own knobs are not service settings (services refuse unknown CAIRN_*)
                 unset CAIRN_RUN_DIR CAIRN_BIN_DIR CAIRN_DEV_PG_PORT CAIRN_DEV_REDIS_PORT \
-                        CAIRN_DEV_API_PORT CAIRN_DEV_ADMIN_PORT CAIRN_PG_ROOT
+                        CAIRN_DEV_API_PORT CAIRN_DEV_ADMIN_PORT CAIRN_PG_ROOT CAIRN_CACHE_DIR
                 export CAIRN_KAFKA_BOOTSTRAP_SERVERS
                 CAIRN_KAFKA_BOOTSTRAP_SERVERS=$(cat "$RUN/bootstrap")
                 export CAIRN_ADMIN_PORT=$port
@@ -158,6 +169,15 @@ start_service() { # name port
                         export CAIRN_HTTP_PORT=$API_PORT
                         export CAIRN_REDIS_PORT=$REDIS_PORT
                         export CAIRN_AUTH_KEYS_FILE=$RUN/gateway/gateway-keys.yaml
+                fi
+                if [[ $name == embedding ]]; then
+                        # model slot 1: all-MiniLM-L6-v2 from the user's cache
+                        # (embedding_model), its vectors cached in the stack's Redis
+                        export CAIRN_REDIS_PORT=$REDIS_PORT
+                        export CAIRN_EMBEDDING_MODELS_1_NAME=all-MiniLM-L6-v2
+                        export CAIRN_EMBEDDING_MODELS_1_ALIASES=sentence-transformers/all-MiniLM-L6-v2
+                        export CAIRN_EMBEDDING_MODELS_1_PROVIDER=bert
+                        export CAIRN_EMBEDDING_MODELS_1_DIR=$MODEL_DIR
                 fi
                 exec "$BIN/cairn-$name" >>"$RUN/logs/$name.log" 2>&1
         ) &
@@ -224,6 +244,7 @@ up() {
         fi
         [[ -x $BIN/cairn-devbroker ]] || die "no binaries in $BIN: run make first"
         command -v redis-server >/dev/null || die "redis-server missing: run make deps"
+        embedding_model
         start_broker
         start_postgres
         start_redis

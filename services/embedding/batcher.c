@@ -25,6 +25,8 @@ struct mb_batch {
         cairn_err_t err;
         struct cairn_status st;
         uint64_t tokens;
+        uint32_t *text_tokens; /* each text's tokens, when the provider knows them */
+        bool text_tokens_set;
         int refs;
 };
 
@@ -76,6 +78,7 @@ static void batch_free(struct mb_batch *b)
         free(b->texts);
         free(b->lens);
         free(b->out);
+        free(b->text_tokens);
         pthread_cond_destroy(&b->cond);
         free(b);
 }
@@ -90,10 +93,12 @@ static struct mb_batch *batch_new(const struct batcher *bt)
         b->texts = calloc(bt->max_batch, sizeof(*b->texts));
         b->lens = calloc(bt->max_batch, sizeof(*b->lens));
         b->out = malloc(bt->max_batch * bt->dim * sizeof(float));
-        if (!b->texts || !b->lens || !b->out) {
+        b->text_tokens = calloc(bt->max_batch, sizeof(*b->text_tokens));
+        if (!b->texts || !b->lens || !b->out || !b->text_tokens) {
                 free(b->texts);
                 free(b->lens);
                 free(b->out);
+                free(b->text_tokens);
                 free(b);
                 return NULL;
         }
@@ -123,7 +128,14 @@ static cairn_err_t direct(struct batcher *bt, const char *const *texts, const si
                           size_t n, int64_t deadline_ms, float *out, uint64_t *tokens,
                           struct cairn_status *st)
 {
-        struct provider_batch pb = { texts, lens, n, bt->dim, deadline_ms, NULL, out, 0 };
+        struct provider_batch pb = {
+                .texts = texts,
+                .lens = lens,
+                .n = n,
+                .dim = bt->dim,
+                .deadline_ms = deadline_ms,
+                .out = out,
+        };
         cairn_err_t err = provider_embed(bt->p, &pb, st);
 
         if (bt->s_size)
@@ -204,14 +216,15 @@ cairn_err_t batcher_embed(struct batcher *bt, const char *const *texts, const si
                 pthread_mutex_unlock(&bt->lock);
 
                 /* b->texts, lens, n and deadline no longer change: closed. */
-                struct provider_batch pb = { (const char *const *)b->texts,
-                                             b->lens,
-                                             b->n,
-                                             bt->dim,
-                                             b->deadline_ms,
-                                             NULL,
-                                             b->out,
-                                             0 };
+                struct provider_batch pb = {
+                        .texts = (const char *const *)b->texts,
+                        .lens = b->lens,
+                        .n = b->n,
+                        .dim = bt->dim,
+                        .deadline_ms = b->deadline_ms,
+                        .out = b->out,
+                        .text_tokens = b->text_tokens,
+                };
                 struct cairn_status bst;
 
                 cairn_status_clear(&bst);
@@ -223,6 +236,7 @@ cairn_err_t batcher_embed(struct batcher *bt, const char *const *texts, const si
                 b->err = err;
                 b->st = bst;
                 b->tokens = pb.tokens;
+                b->text_tokens_set = pb.text_tokens_set;
                 b->done = true;
                 pthread_cond_broadcast(&b->cond);
         } else {
@@ -243,8 +257,13 @@ cairn_err_t batcher_embed(struct batcher *bt, const char *const *texts, const si
                         *st = b->st;
                 else
                         memcpy(out, b->out + off * bt->dim, n * bt->dim * sizeof(float));
-                if (b->n)
+                if (b->text_tokens_set) {
+                        for (size_t i = 0; i < n; i++)
+                                *tokens += b->text_tokens[off + i];
+                } else if (b->n) {
+                        /* the provider gave a total only: a share by texts */
                         *tokens = b->tokens * n / b->n;
+                }
         } else {
                 err = cairn_status_set(st, CAIRN_ERR_DEADLINE, NULL, "DEADLINE",
                                        "the request's deadline passed while its batch was "

@@ -1,7 +1,7 @@
-/* Micro-batching: concurrent requests for the same remote model are
- * coalesced into one upstream call of up to max_batch texts, or whatever
- * arrived within a short window, and the vectors are split back to their
- * callers in order.
+/* Micro-batching: concurrent requests for the same model (remote, or a
+ * BERT model in the service) are coalesced into one provider call of up to
+ * max_batch texts, or whatever arrived within a short window, and the
+ * vectors are split back to their callers in order.
  *
  * The first caller of a batch leads it: it waits for the window (or until
  * the batch is full), then makes the upstream call on its own thread while
@@ -34,7 +34,8 @@ void batcher_free(struct batcher *bt);
  * whose deadline passes before its batch is answered gets
  * CAIRN_ERR_DEADLINE at its deadline. A call of max_batch texts or more,
  * or with batching off, goes straight to the provider. Sets *@p tokens to
- * this caller's share of the batch's input tokens.
+ * this caller's input tokens: its texts' own when the provider counts them
+ * per text (provider_batch.text_tokens), else its share of the batch's.
  * @locality any thread; blocks the calling thread. */
 cairn_err_t batcher_embed(struct batcher *bt, const char *const *texts, const size_t *lens,
                           size_t n, int64_t deadline_ms, float *out, uint64_t *tokens,

@@ -307,6 +307,12 @@ static int reserve(void *buf, size_t *cap, size_t need, size_t size)
         return 0;
 }
 
+size_t bert_work_text_tokens(const struct bert_work *work, size_t i)
+{
+        assert(i < work->lens_cap);
+        return work->lens[i];
+}
+
 int bert_embed(const struct bert_model *model, struct bert_work *w, const char *const *texts,
                const size_t *lens, size_t n, float *out, uint64_t *tokens)
 {

@@ -13,12 +13,13 @@
 
 /* Tokens one forward pass takes at most (or max_seq_length, when a model's
  * is longer): a batch holding more is run in several passes. */
-#define BERT_PASS_TOKENS 4096
+#define BERT_PASS_TOKENS 1024
 
 /* Per-thread working memory of the encoder: activations for up to
- * BERT_PASS_TOKENS tokens (about 15 KiB a token for all-MiniLM-L6-v2),
- * allocated on first use and reused. One must not be used by two threads
- * at once. */
+ * BERT_PASS_TOKENS tokens (about 15 KiB a token for all-MiniLM-L6-v2, so
+ * about 15 MiB: passes of 1024 rows keep sgemm efficient and the service's
+ * resident memory near the weights' size), allocated on first use and
+ * reused. One must not be used by two threads at once. */
 struct bert_work;
 
 /* Returns a new, empty working memory for @p model (borrowed; it must
@@ -34,6 +35,10 @@ void bert_work_free(struct bert_work *work);
  * Returns 0, or -1 when out of memory. */
 int bert_embed(const struct bert_model *model, struct bert_work *work, const char *const *texts,
                const size_t *lens, size_t n, float *out, uint64_t *tokens);
+
+/* The tokens text @p i of the last bert_embed() call on @p work gave the
+ * model ([CLS] and [SEP] included). */
+size_t bert_work_text_tokens(const struct bert_work *work, size_t i);
 
 /* The encoder alone, for tests: @p n sequences of token ids, packed back to
  * back in @p ids (sequence i has lens[i] ids, 1 to max_seq_length, [CLS] and

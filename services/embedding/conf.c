@@ -19,8 +19,17 @@
         MITEM(n, "name", CAIRN_CONF_STRING, "", 0, -1, 0, name,                            \
               "model name requests ask for; empty leaves the slot unused"),             \
         MITEM(n, "provider", CAIRN_CONF_STRING, "openai", 0, -1, 0, provider,              \
-              "openai (any OpenAI-compatible POST /embeddings server) or lexical "      \
-              "(the built-in model under another name)"),                               \
+              "openai (any OpenAI-compatible POST /embeddings server), bert (a BERT "   \
+              "sentence-transformers directory, run in the service) or lexical (the "   \
+              "built-in model under another name)"),                                    \
+        MITEM(n, "aliases", CAIRN_CONF_STRING, "", 0, -1, 0, aliases,                      \
+              "comma-separated other names requests may ask for this model by"),        \
+        MITEM(n, "dir", CAIRN_CONF_STRING, "", 0, -1, 0, dir,                              \
+              "bert: the sentence-transformers directory to load at start (deploy/"     \
+              "models.sh path prints all-MiniLM-L6-v2's); required for bert"),          \
+        MITEM(n, "threads", CAIRN_CONF_INT, "1", 1, 256, 0, threads,                       \
+              "bert: batches computed at once, one core each (OpenBLAS runs one thread " \
+              "per call); other requests wait"),                                        \
         MITEM(n, "upstream_model", CAIRN_CONF_STRING, "", 0, -1, 0, upstream_model,        \
               "model name sent to the provider; empty: the same as name"),              \
         MITEM(n, "base_url", CAIRN_CONF_STRING, "", 0, -1, 0, base_url,                    \
@@ -28,9 +37,10 @@
               "https://api.openai.com/v1"),                                             \
         MITEM(n, "dimensions", CAIRN_CONF_INT, "0", 0, 65536, 0, dimensions,               \
               "vector size the provider returns (checked on every answer); required "   \
-              "for openai"),                                                            \
+              "for openai; bert: 0 or the model's own (checked at start)"),             \
         MITEM(n, "max_batch", CAIRN_CONF_INT, "64", 1, 4096, 0, max_batch,                 \
-              "most texts in one upstream request; larger batches are split"),          \
+              "most texts in one upstream request (bert: one micro-batch); larger "     \
+              "batches are split"),                                                     \
         MITEM(n, "max_input_bytes", CAIRN_CONF_INT, "0", 0, 1048576, 0, max_input_bytes,   \
               "longest text sent to the provider, in bytes; 0: embedding.max_input_bytes"), \
         MITEM(n, "truncate", CAIRN_CONF_STRING, "error", 0, -1, 0, truncate,               \
@@ -44,8 +54,8 @@
               "comma-separated models (same dimensions) that answer when this one is "  \
               "unavailable, in order"),                                                 \
         MITEM(n, "cache", CAIRN_CONF_STRING, "auto", 0, -1, 0, cache,                      \
-              "Redis cache of this model's vectors: on, off, or auto (on for remote "   \
-              "providers, off for lexical)"),                                           \
+              "Redis cache of this model's vectors: on, off, or auto (on for openai "   \
+              "and bert, off for lexical)"),                                            \
         MITEM(n, "encoding", CAIRN_CONF_STRING, "base64", 0, -1, 0, encoding,              \
               "encoding_format asked of the provider: base64 (little-endian float32, "  \
               "smaller) or float"),                                                     \
@@ -117,7 +127,26 @@ static bool one_of(const char *v, const char *const *allowed)
         return false;
 }
 
-/* The dimensions of the model named @p name, or -1 when none has it. */
+/* Whether slot @p m answers to @p name: its name or one of its aliases. */
+static bool slot_answers(const struct embedding_model_conf *m, const char *name)
+{
+        const char *alias;
+        struct cairn_strlist it;
+        size_t len;
+
+        if (!str(m->name)[0])
+                return false;
+        if (strcmp(m->name, name) == 0)
+                return true;
+        cairn_strlist_init(&it, str(m->aliases), strlen(str(m->aliases)));
+        while (cairn_strlist_next(&it, &alias, &len))
+                if (len > 0 && len == strlen(name) && memcmp(alias, name, len) == 0)
+                        return true;
+        return false;
+}
+
+/* The dimensions of the model named @p name, or -1 when none has it; 0 for
+ * a bert model that leaves them to its directory (known once loaded). */
 static long long model_dim(const struct embedding_conf *conf, const char *name, int *slot)
 {
         char lexname[48];
@@ -129,7 +158,7 @@ static long long model_dim(const struct embedding_conf *conf, const char *name, 
         for (int i = 0; i < EMBEDDING_MODEL_SLOTS; i++) {
                 const struct embedding_model_conf *m = &conf->models[i];
 
-                if (str(m->name)[0] && strcmp(m->name, name) == 0) {
+                if (slot_answers(m, name)) {
                         *slot = i + 1;
                         return strcmp(str(m->provider), "lexical") == 0 ? conf->dimensions
                                                                         : m->dimensions;
@@ -150,7 +179,7 @@ static long long model_dim(const struct embedding_conf *conf, const char *name, 
 /* One model slot on its own and against the others. */
 static int slot_check(const struct embedding_conf *conf, int n, char *errstr, size_t errstr_size)
 {
-        static const char *const providers[] = { "openai", "lexical", NULL };
+        static const char *const providers[] = { "openai", "lexical", "bert", NULL };
         static const char *const truncs[] = { "error", "start", "end", NULL };
         static const char *const caches[] = { "auto", "on", "off", NULL };
         static const char *const encodings[] = { "base64", "float", NULL };
@@ -160,7 +189,8 @@ static int slot_check(const struct embedding_conf *conf, int n, char *errstr, si
         int other;
 
         if (!one_of(str(m->provider), providers))
-                SLOTERR(n, "provider", "\"%s\" is not one of openai, lexical", str(m->provider));
+                SLOTERR(n, "provider", "\"%s\" is not one of openai, lexical, bert",
+                        str(m->provider));
         if (!one_of(str(m->truncate), truncs))
                 SLOTERR(n, "truncate", "\"%s\" is not one of error, start, end", str(m->truncate));
         if (!one_of(str(m->cache), caches))
@@ -173,6 +203,27 @@ static int slot_check(const struct embedding_conf *conf, int n, char *errstr, si
         if (other != n)
                 SLOTERR(n, "name", "\"%s\" is already the name of %s", name,
                         other == 0 ? "the built-in lexical model" : "another model slot");
+        /* Aliases: names like any other, answering to this slot only. */
+        const char *alias;
+        struct cairn_strlist ait;
+        size_t alen;
+
+        cairn_strlist_init(&ait, str(m->aliases), strlen(str(m->aliases)));
+        while (cairn_strlist_next(&ait, &alias, &alen)) {
+                char a[128];
+
+                if (alen == 0)
+                        continue;
+                if (alen >= sizeof(a))
+                        SLOTERR(n, "aliases", "a name longer than 127 bytes");
+                memcpy(a, alias, alen);
+                a[alen] = '\0';
+                model_dim(conf, a, &other);
+                if (other != n)
+                        SLOTERR(n, "aliases", "\"%s\" is already the name of %s", a,
+                                other == 0 ? "the built-in lexical model"
+                                           : "another model slot, or one of its aliases");
+        }
         if (strcmp(str(m->provider), "openai") == 0) {
                 const char *url = str(m->base_url);
 
@@ -185,6 +236,14 @@ static int slot_check(const struct embedding_conf *conf, int n, char *errstr, si
                         SLOTERR(n, "dimensions",
                                 "required for model %s: the size of the vectors "
                                 "its provider returns",
+                                name);
+                if (strlen(str(m->upstream_model)) >= 128)
+                        SLOTERR(n, "upstream_model", "longer than 127 bytes");
+        } else if (strcmp(str(m->provider), "bert") == 0) {
+                if (!str(m->dir)[0])
+                        SLOTERR(n, "dir",
+                                "required for model %s: the sentence-transformers directory "
+                                "to load (deploy/models.sh path prints all-MiniLM-L6-v2's)",
                                 name);
                 if (strlen(str(m->upstream_model)) >= 128)
                         SLOTERR(n, "upstream_model", "longer than 127 bytes");
@@ -217,7 +276,8 @@ static int slot_check(const struct embedding_conf *conf, int n, char *errstr, si
                         SLOTERR(n, "fallbacks", "\"%s\" is not a configured model", fb);
                 if (fslot == n)
                         SLOTERR(n, "fallbacks", "model %s cannot fall back to itself", name);
-                if (fdim != dim)
+                /* 0: a bert model's, checked once its directory is loaded */
+                if (fdim != dim && fdim != 0 && dim != 0)
                         SLOTERR(n, "fallbacks",
                                 "\"%s\" has %lld dimensions but %s has "
                                 "%lld: a fallback must give vectors of the same size",
@@ -226,10 +286,29 @@ static int slot_check(const struct embedding_conf *conf, int n, char *errstr, si
         return 0;
 }
 
+int embedding_conf_check_reply(const struct embedding_conf *conf, long long maxdim, char *errstr,
+                               size_t errstr_size)
+{
+        long long per_vector = maxdim * 4 + REPLY_PER_VECTOR;
+        long long worst = conf->max_inputs * per_vector + REPLY_FIXED;
+
+        if (worst > EMBEDDING_REPLY_MAX) {
+                snprintf(
+                        errstr, errstr_size,
+                        "config: embedding.max_inputs: %lld texts of %lld dimensions make replies of up "
+                        "to %lld bytes, over Kafka's default message.max.bytes of %d; set "
+                        "embedding.max_inputs to %lld or less (or use fewer dimensions)",
+                        conf->max_inputs, maxdim, worst, EMBEDDING_REPLY_MAX,
+                        (EMBEDDING_REPLY_MAX - REPLY_FIXED) / per_vector);
+                return -1;
+        }
+        return 0;
+}
+
 int embedding_conf_check(const void *target, char *errstr, size_t errstr_size)
 {
         const struct embedding_conf *conf = target;
-        long long per_vector, worst, maxdim = conf->dimensions;
+        long long maxdim = conf->dimensions;
         int slot;
 
         for (int n = 1; n <= EMBEDDING_MODEL_SLOTS; n++) {
@@ -249,17 +328,5 @@ int embedding_conf_check(const void *target, char *errstr, size_t errstr_size)
                          conf->default_model);
                 return -1;
         }
-        per_vector = maxdim * 4 + REPLY_PER_VECTOR;
-        worst = conf->max_inputs * per_vector + REPLY_FIXED;
-        if (worst > EMBEDDING_REPLY_MAX) {
-                snprintf(
-                        errstr, errstr_size,
-                        "config: embedding.max_inputs: %lld texts of %lld dimensions make replies of up "
-                        "to %lld bytes, over Kafka's default message.max.bytes of %d; set "
-                        "embedding.max_inputs to %lld or less (or use fewer dimensions)",
-                        conf->max_inputs, maxdim, worst, EMBEDDING_REPLY_MAX,
-                        (EMBEDDING_REPLY_MAX - REPLY_FIXED) / per_vector);
-                return -1;
-        }
-        return 0;
+        return embedding_conf_check_reply(conf, maxdim, errstr, errstr_size);
 }

@@ -32,6 +32,9 @@
 #define ECHO_MAX 64
 
 #define REMOTE_DESCRIPTION "served by an OpenAI-compatible provider"
+#define BERT_DESCRIPTION                                                                   \
+        "a BERT sentence-transformers model run in the service: meaning, not just shared " \
+        "words; longer texts are cut to its token limit"
 
 static const double input_bytes_buckets[] = { 16, 64, 256, 1024, 4096, 16384, 65536 };
 
@@ -103,9 +106,14 @@ static cairn_err_t slot_init(struct embedding_service *svc, struct embedding_mod
         const struct embedding_model_conf *mc = &svc->conf.models[n - 1];
         const char *cache = str(mc->cache);
         bool remote = strcmp(str(mc->provider), "openai") == 0;
+        bool bert = strcmp(str(mc->provider), "bert") == 0;
 
         snprintf(m->name, sizeof(m->name), "%s", mc->name);
-        snprintf(m->kind, sizeof(m->kind), "%s", remote ? "openai" : "lexical");
+        snprintf(m->kind, sizeof(m->kind), "%s", remote ? "openai" : bert ? "bert" : "lexical");
+        m->aliases = str(mc->aliases);
+        /* A bert model's cache key holds its name (or upstream_model), not its
+         * directory: a new directory under the same name needs a new name or
+         * a flushed cache (docs/embedding.md). */
         snprintf(m->upstream, sizeof(m->upstream), "%s",
                  str(mc->upstream_model)[0] ? mc->upstream_model : mc->name);
         m->dim = remote ? (size_t)mc->dimensions : svc->model.dim;
@@ -114,9 +122,37 @@ static cairn_err_t slot_init(struct embedding_service *svc, struct embedding_mod
         m->truncate = strcmp(str(mc->truncate), "start") == 0 ? EMBEDDING_TRUNCATE_START
                       : strcmp(str(mc->truncate), "end") == 0 ? EMBEDDING_TRUNCATE_END
                                                               : EMBEDDING_TRUNCATE_ERROR;
-        m->cache = strcmp(cache, "on") == 0 || (strcmp(cache, "auto") == 0 && remote);
+        /* auto: a BERT forward pass costs more than a Redis round trip too */
+        m->cache = strcmp(cache, "on") == 0 || (strcmp(cache, "auto") == 0 && (remote || bert));
         model_metrics(m, metrics);
-        if (!remote) {
+        if (bert) {
+                struct provider_bert_conf bc;
+                char key[64];
+
+                snprintf(key, sizeof(key), "embedding.models.%d.dir", n);
+                bc.name = m->name;
+                bc.dir = mc->dir;
+                bc.key = key;
+                bc.threads = (size_t)mc->threads;
+                m->provider = provider_bert_new(&bc, &m->dim, errstr, errstr_size);
+                if (!m->provider)
+                        return CAIRN_ERR_INVALID;
+                if (mc->dimensions != 0 && (size_t)mc->dimensions != m->dim) {
+                        snprintf(errstr, errstr_size,
+                                 "config: embedding.models.%d.dimensions: %lld, but the model in "
+                                 "%s has %zu (leave it out, or set %zu)",
+                                 n, mc->dimensions, mc->dir, m->dim, m->dim);
+                        return CAIRN_ERR_INVALID;
+                }
+                if (mc->batch_wait_us > 0) {
+                        m->batcher = batcher_new(m->provider, m->name, m->dim,
+                                                 (size_t)mc->max_batch, mc->batch_wait_us, metrics);
+                        if (!m->batcher) {
+                                snprintf(errstr, errstr_size, "out of memory");
+                                return CAIRN_ERR_EXHAUSTED;
+                        }
+                }
+        } else if (!remote) {
                 m->provider = provider_lexical_new(&svc->model);
         } else {
                 struct provider_openai_conf pc;
@@ -168,7 +204,34 @@ static cairn_err_t slot_init(struct embedding_service *svc, struct embedding_mod
                 snprintf(errstr, errstr_size, "out of memory");
                 return CAIRN_ERR_EXHAUSTED;
         }
+        if (m->aliases[0])
+                snprintf(m->description, sizeof(m->description), "%s; also answers to %s",
+                         bert     ? BERT_DESCRIPTION
+                         : remote ? REMOTE_DESCRIPTION
+                                  : MODEL_DESCRIPTION,
+                         m->aliases);
+        else
+                snprintf(m->description, sizeof(m->description), "%s",
+                         bert     ? BERT_DESCRIPTION
+                         : remote ? REMOTE_DESCRIPTION
+                                  : MODEL_DESCRIPTION);
         return CAIRN_OK;
+}
+
+/* Whether @p m answers to @p name through one of its aliases. */
+static bool alias_of(const struct embedding_model *m, const char *name)
+{
+        const char *alias;
+        struct cairn_strlist it;
+        size_t len, nlen = strlen(name);
+
+        if (!m->aliases || !m->aliases[0])
+                return false;
+        cairn_strlist_init(&it, m->aliases, strlen(m->aliases));
+        while (cairn_strlist_next(&it, &alias, &len))
+                if (len == nlen && memcmp(alias, name, len) == 0)
+                        return true;
+        return false;
 }
 
 struct embedding_model *embedding_model_find(struct embedding_service *svc, const char *name)
@@ -180,11 +243,17 @@ struct embedding_model *embedding_model_find(struct embedding_service *svc, cons
         for (size_t i = 0; i < svc->nmodels; i++)
                 if (strcmp(svc->models[i].name, name) == 0)
                         return &svc->models[i];
+        for (size_t i = 1; i < svc->nmodels; i++)
+                if (alias_of(&svc->models[i], name))
+                        return &svc->models[i];
         return NULL;
 }
 
-/* Resolves slot @p n's fallback names (checked by the configuration). */
-static void fallbacks_resolve(struct embedding_service *svc, struct embedding_model *m, int n)
+/* Resolves slot @p n's fallback names (checked by the configuration, but
+ * for the sizes of bert models, known only now). Returns 0, or -1 with
+ * @p errstr. */
+static int fallbacks_resolve(struct embedding_service *svc, struct embedding_model *m, int n,
+                             char *errstr, size_t errstr_size)
 {
         const char *list = str(svc->conf.models[n - 1].fallbacks), *name;
         struct cairn_strlist it;
@@ -200,9 +269,18 @@ static void fallbacks_resolve(struct embedding_service *svc, struct embedding_mo
                 memcpy(fb, name, len);
                 fb[len] = '\0';
                 f = embedding_model_find(svc, fb);
+                if (f && f->dim != m->dim) {
+                        snprintf(errstr, errstr_size,
+                                 "config: embedding.models.%d.fallbacks: \"%s\" has %zu "
+                                 "dimensions but %s has %zu: a fallback must give vectors of the "
+                                 "same size",
+                                 n, fb, f->dim, m->name, m->dim);
+                        return -1;
+                }
                 if (f && f != m && m->nfallbacks < EMBEDDING_MODEL_SLOTS)
                         m->fallbacks[m->nfallbacks++] = f;
         }
+        return 0;
 }
 
 cairn_err_t embedding_service_init_with(struct embedding_service *svc,
@@ -212,6 +290,7 @@ cairn_err_t embedding_service_init_with(struct embedding_service *svc,
                                         size_t errstr_size)
 {
         struct embedding_model *lex;
+        size_t maxdim = 0;
         cairn_err_t err;
 
         if (embedding_conf_check(conf, errstr, errstr_size) != 0)
@@ -251,7 +330,18 @@ cairn_err_t embedding_service_init_with(struct embedding_service *svc,
         for (int n = 1, i = 1; n <= EMBEDDING_MODEL_SLOTS; n++) {
                 if (!str(conf->models[n - 1].name)[0])
                         continue;
-                fallbacks_resolve(svc, &svc->models[i++], n);
+                if (fallbacks_resolve(svc, &svc->models[i++], n, errstr, errstr_size) != 0) {
+                        embedding_service_cleanup(svc);
+                        return CAIRN_ERR_INVALID;
+                }
+        }
+        /* The largest reply again, with the loaded models' sizes. */
+        for (size_t i = 0; i < svc->nmodels; i++)
+                if (svc->models[i].dim > maxdim)
+                        maxdim = svc->models[i].dim;
+        if (embedding_conf_check_reply(&svc->conf, (long long)maxdim, errstr, errstr_size) != 0) {
+                embedding_service_cleanup(svc);
+                return CAIRN_ERR_INVALID;
         }
         svc->default_model = &svc->models[0];
         if (str(conf->default_model)[0])
@@ -465,7 +555,15 @@ static cairn_err_t run_provider(struct embedding_model *m, const char *const *te
                                 const char *traceparent, float *out, uint64_t *tokens,
                                 struct cairn_status *st)
 {
-        struct provider_batch pb = { texts, lens, n, dim, deadline_ms, traceparent, out, 0 };
+        struct provider_batch pb = {
+                .texts = texts,
+                .lens = lens,
+                .n = n,
+                .dim = dim,
+                .deadline_ms = deadline_ms,
+                .traceparent = traceparent,
+                .out = out,
+        };
         cairn_err_t err;
 
         if (m->batcher && dim == m->dim)
@@ -491,6 +589,8 @@ static cairn_err_t model_embed(struct embedding_service *svc, struct embedding_m
         char(*mkeys)[EMBED_CACHE_KEY_LEN] = NULL;
         float *mout = NULL;
         bool *store = NULL;
+        size_t hits;
+        uint64_t miss_tokens = 0;
         cairn_err_t err;
 
         *tokens = 0;
@@ -518,7 +618,22 @@ static cairn_err_t model_embed(struct embedding_service *svc, struct embedding_m
         }
         for (size_t i = 0; i < n; i++)
                 embed_cache_key(m->kind, m->upstream, dim, texts[i], lens[i], keys[i]);
-        if (embed_cache_get(&svc->cache, m->name, keys, n, dim, out, found) == n)
+        hits = embed_cache_get(&svc->cache, m->name, keys, n, dim, out, found);
+
+        /* Texts from the cache count their tokens too, when the provider can
+         * count them without embedding (a model run in the service can). */
+        if (hits > 0 && m->provider->ops->count_tokens) {
+                size_t nh = 0;
+
+                for (size_t i = 0; i < n; i++) {
+                        if (!found[i])
+                                continue;
+                        mtexts[nh] = texts[i];
+                        mlens[nh++] = lens[i];
+                }
+                *tokens = m->provider->ops->count_tokens(m->provider, mtexts, mlens, nh);
+        }
+        if (hits == n)
                 goto out;
         for (size_t i = 0; i < n; i++) {
                 if (found[i])
@@ -534,9 +649,11 @@ static cairn_err_t model_embed(struct embedding_service *svc, struct embedding_m
                 err = cairn_status_set(st, CAIRN_ERR_EXHAUSTED, NULL, NULL, "out of memory");
                 goto out;
         }
-        err = run_provider(m, mtexts, mlens, nm, dim, deadline_ms, traceparent, mout, tokens, st);
+        err = run_provider(m, mtexts, mlens, nm, dim, deadline_ms, traceparent, mout, &miss_tokens,
+                           st);
         if (err)
                 goto out;
+        *tokens += miss_tokens;
         for (size_t i = 0, j = 0; i < n; i++)
                 if (!found[i])
                         memcpy(out + i * dim, mout + (j++) * dim, dim * sizeof(float));
@@ -635,9 +752,8 @@ cairn_err_t embedding_list_models_handle(struct cairn_request *req, const Protob
                 info[i].name = (char *)m->name;
                 info[i].dimensions = (uint32_t)m->dim;
                 info[i].provider = (char *)m->kind;
-                info[i].description = m->native_lexical                 ? MODEL_DESCRIPTION
-                                      : strcmp(m->kind, "lexical") == 0 ? MODEL_DESCRIPTION
-                                                                        : REMOTE_DESCRIPTION;
+                info[i].description = m->native_lexical ? MODEL_DESCRIPTION
+                                                        : (char *)m->description;
                 models[i] = &info[i];
         }
         out->n_models = n;

@@ -24,7 +24,8 @@
  * is unused. Strings live as long as the loaded configuration. */
 struct embedding_model_conf {
         const char *name;           /* what requests ask for */
-        const char *provider;       /* "openai" or "lexical" */
+        const char *provider;       /* "openai", "lexical" or "bert" */
+        const char *aliases;        /* comma-separated other names; "" : none */
         const char *upstream_model; /* "" : the name */
         const char *base_url;       /* openai: up to and with /v1 */
         long long dimensions;
@@ -37,6 +38,8 @@ struct embedding_model_conf {
         const char *encoding;  /* "base64" or "float" */
         bool send_dimensions;
         long long batch_wait_us; /* micro-batching window; 0: off */
+        const char *dir;         /* bert: the sentence-transformers directory */
+        long long threads;       /* bert: batches computed at once */
 };
 
 /* Values of the "embedding." keys. */
@@ -70,6 +73,12 @@ struct cairn_conf_section embedding_conf_section(struct embedding_conf *conf);
  * -1 with a message naming the key to change in @p errstr. */
 int embedding_conf_check(const void *conf, char *errstr, size_t errstr_size);
 
+/* The reply-size part of that check for vectors of @p maxdim floats, which
+ * the service repeats once its bert models are loaded and their sizes
+ * known. Returns 0, or -1 with a message naming embedding.max_inputs. */
+int embedding_conf_check_reply(const struct embedding_conf *conf, long long maxdim, char *errstr,
+                               size_t errstr_size);
+
 /* ---- the service ---- */
 
 /* Every model name "cairn-lexical-<dim>" also answers to this alias. */
@@ -93,7 +102,9 @@ struct cairn_resilience_conf;
  * vectors are cached, and the models that answer when it cannot. */
 struct embedding_model {
         char name[128];
-        char kind[16];      /* provider kind: "lexical", "openai" */
+        char kind[16];       /* provider kind: "lexical", "openai", "bert" */
+        const char *aliases; /* comma-separated other names (the configuration's) */
+        char description[512];
         char upstream[128]; /* upstream model name (cache key, requests) */
         size_t dim;
         bool native_lexical; /* the built-in model: fewer dimensions allowed */
@@ -143,7 +154,8 @@ cairn_err_t embedding_service_init_with(struct embedding_service *svc,
                                         struct cairn_metrics *metrics, char *errstr,
                                         size_t errstr_size);
 
-/* The model answering to @p name ("" : the default), or NULL. */
+/* The model answering to @p name or to one of its aliases ("" : the
+ * default), or NULL. */
 struct embedding_model *embedding_model_find(struct embedding_service *svc, const char *name);
 
 /* Reads a provider API key from @p path with cairn_secret_file_read() (a
@@ -166,8 +178,9 @@ void embedding_service_cleanup(struct embedding_service *svc);
 cairn_err_t embedding_embed_handle(struct cairn_request *req, const ProtobufCMessage *msg,
                                    ProtobufCMessage **reply, struct cairn_status *st);
 
-/* cairn.embedding.v1.ListModelsRequest -> ListModelsReply: the one lexical
- * model. Same ownership and locality as embedding_embed_handle(). */
+/* cairn.embedding.v1.ListModelsRequest -> ListModelsReply: the built-in
+ * lexical model and every configured one, by name. Same ownership and
+ * locality as embedding_embed_handle(). */
 cairn_err_t embedding_list_models_handle(struct cairn_request *req, const ProtobufCMessage *msg,
                                          ProtobufCMessage **reply, struct cairn_status *st);
 

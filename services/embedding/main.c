@@ -1,7 +1,8 @@
 /* cairn-embedding: the description of the embedding service — its
  * configuration, its state built from it (the providers with their
- * resilience settings and the Redis cache when a model uses it) and its
- * handler table — handed to libcairn's one entry point. */
+ * resilience settings, BERT models loaded from their directories, and the
+ * Redis cache when a model uses it) and its handler table — handed to
+ * libcairn's one entry point. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,8 +35,10 @@ static bool cache_wanted(const struct embedding_conf *c)
 
                 if (!m->name || !m->name[0])
                         continue;
-                if (strcmp(cache, "on") == 0 || (strcmp(cache, "auto") == 0 && m->provider &&
-                                                 strcmp(m->provider, "openai") == 0))
+                /* auto: the models that cost more than a Redis round trip */
+                if (strcmp(cache, "on") == 0 ||
+                    (strcmp(cache, "auto") == 0 && m->provider &&
+                     (strcmp(m->provider, "openai") == 0 || strcmp(m->provider, "bert") == 0)))
                         return true;
         }
         return false;

@@ -1,8 +1,9 @@
 /* The one small interface every embedding provider implements: texts in,
  * vectors out, within a deadline. The built-in lexical model
- * (provider_lexical.c) and any OpenAI-compatible HTTP server
- * (provider_openai.c) sit behind it; the service chooses one per model name
- * from the configuration. */
+ * (provider_lexical.c), any OpenAI-compatible HTTP server
+ * (provider_openai.c) and BERT sentence-transformers models run in the
+ * service (provider_bert.c) sit behind it; the service chooses one per
+ * model name from the configuration. */
 #ifndef EMBEDDING_PROVIDER_H
 #define EMBEDDING_PROVIDER_H
 
@@ -28,12 +29,18 @@ struct provider_batch {
         const char *traceparent; /* W3C value to send upstream, or NULL */
         float *out;
         uint64_t tokens; /* set by the provider: input tokens, if known */
+        /* NULL, or room for n counts (owned by the caller): a provider that
+         * knows each text's tokens stores them there and sets
+         * text_tokens_set, so a batch shared by several requests can give
+         * each its own count. */
+        uint32_t *text_tokens;
+        bool text_tokens_set;
 };
 
 struct provider;
 
 struct provider_ops {
-        const char *kind; /* "lexical", "openai" */
+        const char *kind; /* "lexical", "openai", "bert" */
         /* Fills b->out. Returns CAIRN_OK, or an error with @p st filled:
          * CAIRN_ERR_UNAVAILABLE for transient trouble of the provider (worth
          * a fallback), CAIRN_ERR_DEADLINE when the deadline ran out,
@@ -41,6 +48,12 @@ struct provider_ops {
          * refused. @locality any thread; calls run concurrently. */
         cairn_err_t (*embed)(struct provider *p, struct provider_batch *b, struct cairn_status *st);
         void (*free)(struct provider *p);
+        /* Optional (NULL: not known here): the input tokens @p n texts
+         * (borrowed, as in struct provider_batch) would count, without
+         * embedding them, for the texts a request gets from the cache.
+         * @locality any thread. */
+        uint64_t (*count_tokens)(struct provider *p, const char *const *texts, const size_t *lens,
+                                 size_t n);
 };
 
 struct provider {
@@ -93,5 +106,22 @@ struct provider *provider_openai_new(const struct provider_openai_conf *conf,
                                      const struct cairn_resilience_conf *rconf,
                                      struct cairn_metrics *metrics, char *errstr,
                                      size_t errstr_size);
+
+/* ---- BERT sentence-transformers models in the service (provider_bert.c) ---- */
+
+struct provider_bert_conf {
+        const char *name; /* the Cairn model name, for messages */
+        const char *dir;  /* the sentence-transformers directory (bert_model.h) */
+        const char *key;  /* the configuration key of dir, for messages */
+        size_t threads;   /* texts embedded at once at most: one forward pass each */
+};
+
+/* Loads the model in conf->dir (memory-mapped; @p conf's strings are
+ * copied) and sets up conf->threads working memories. Sets *@p dim to the
+ * model's vector size. Sets OpenBLAS to one thread for the whole process
+ * (see provider_bert.c). NULL with a message naming conf->key, the file and
+ * what is wrong in @p errstr on failure. */
+struct provider *provider_bert_new(const struct provider_bert_conf *conf, size_t *dim, char *errstr,
+                                   size_t errstr_size);
 
 #endif

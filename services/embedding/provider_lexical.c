@@ -90,9 +90,9 @@ static void lexical_provider_free(struct provider *p)
 }
 
 static const struct provider_ops lexical_ops = {
-        "lexical",
-        lexical_provider_embed,
-        lexical_provider_free,
+        .kind = "lexical",
+        .embed = lexical_provider_embed,
+        .free = lexical_provider_free,
 };
 
 struct provider *provider_lexical_new(const struct lexical_model *model)

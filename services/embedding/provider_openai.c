@@ -558,9 +558,9 @@ static void openai_free(struct provider *p)
 }
 
 static const struct provider_ops openai_ops = {
-        "openai",
-        openai_embed,
-        openai_free,
+        .kind = "openai",
+        .embed = openai_embed,
+        .free = openai_free,
 };
 
 struct provider *provider_openai_new(const struct provider_openai_conf *conf,

@@ -21,6 +21,7 @@ struct counting {
         size_t largest;
         int delay_ms;
         cairn_err_t fail;
+        bool per_text; /* count each text's tokens: its length */
 };
 
 static cairn_err_t counting_embed(struct provider *p, struct provider_batch *b,
@@ -47,6 +48,14 @@ static cairn_err_t counting_embed(struct provider *p, struct provider_batch *b,
                 b->out[i * b->dim + 3] = 0;
         }
         b->tokens = b->n * 10;
+        if (c->per_text && b->text_tokens) {
+                b->tokens = 0;
+                for (size_t i = 0; i < b->n; i++) {
+                        b->text_tokens[i] = (uint32_t)b->lens[i];
+                        b->tokens += b->lens[i];
+                }
+                b->text_tokens_set = true;
+        }
         return CAIRN_OK;
 }
 
@@ -55,7 +64,11 @@ static void counting_free(struct provider *p)
         (void)p;
 }
 
-static const struct provider_ops counting_ops = { "counting", counting_embed, counting_free };
+static const struct provider_ops counting_ops = {
+        .kind = "counting",
+        .embed = counting_embed,
+        .free = counting_free,
+};
 
 static struct counting prov;
 
@@ -117,6 +130,32 @@ START_TEST(test_batcher_embed_coalesces_concurrent_callers)
                 ck_assert_float_eq(callers[i].out[0], (float)(i + 1));
                 ck_assert_float_eq(callers[i].out[1], (float)('a' + i));
                 ck_assert_uint_eq(callers[i].tokens, 10);
+        }
+        batcher_free(bt);
+}
+END_TEST
+
+START_TEST(test_batcher_embed_gives_each_caller_its_own_tokens)
+{
+        enum { N = 6 };
+        struct batcher *bt = batcher_new(&prov.base, "m", DIM, 64, 300000, NULL);
+        struct caller callers[N];
+        pthread_t th[N];
+
+        prov.per_text = true;
+        for (int i = 0; i < N; i++) {
+                memset(&callers[i], 0, sizeof(callers[i]));
+                callers[i].bt = bt;
+                memset(callers[i].text, 'a' + i, (size_t)(2 * i + 1));
+                pthread_create(&th[i], NULL, caller_main, &callers[i]);
+        }
+        for (int i = 0; i < N; i++)
+                pthread_join(th[i], NULL);
+        ck_assert_int_eq(prov.calls, 1);
+        /* texts of 1, 3, 5 ... tokens: a share by texts would give each 6 */
+        for (int i = 0; i < N; i++) {
+                ck_assert_int_eq(callers[i].err, CAIRN_OK);
+                ck_assert_uint_eq(callers[i].tokens, (uint64_t)(2 * i + 1));
         }
         batcher_free(bt);
 }
@@ -223,6 +262,7 @@ static Suite *batcher_suite(void)
         tc = tcase_create("batcher_embed");
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_add_test(tc, test_batcher_embed_coalesces_concurrent_callers);
+        tcase_add_test(tc, test_batcher_embed_gives_each_caller_its_own_tokens);
         tcase_add_test(tc, test_batcher_embed_full_batch_goes_at_once);
         tcase_add_test(tc, test_batcher_embed_error_reaches_every_member);
         tcase_add_test(tc, test_batcher_embed_member_leaves_at_its_deadline);

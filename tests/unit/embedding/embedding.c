@@ -615,6 +615,90 @@ START_TEST(test_embedding_conf_check_model_slots)
 }
 END_TEST
 
+START_TEST(test_embedding_conf_check_aliases)
+{
+        struct embedding_conf c;
+        char errstr[512];
+
+        conf_defaults(&c);
+        slot_remote(&c, 1, "a", 384);
+        slot_remote(&c, 2, "b", 384);
+        c.models[0].aliases = "org/a, a-too";
+        ck_assert_int_eq(embedding_conf_check(&c, errstr, sizeof(errstr)), 0);
+        /* an alias names the model for fallbacks and the default too */
+        c.models[1].fallbacks = "org/a";
+        c.default_model = "a-too";
+        ck_assert_int_eq(embedding_conf_check(&c, errstr, sizeof(errstr)), 0);
+        c.models[1].aliases = "a-too";
+        ck_assert_int_eq(embedding_conf_check(&c, errstr, sizeof(errstr)), -1);
+        ck_assert_msg(strstr(errstr, "embedding.models.2.aliases") && strstr(errstr, "a-too"), "%s",
+                      errstr);
+        c.models[1].aliases = "cairn-lexical";
+        ck_assert_int_eq(embedding_conf_check(&c, errstr, sizeof(errstr)), -1);
+        ck_assert_msg(strstr(errstr, "built-in lexical model"), "%s", errstr);
+        c.models[1].aliases = "";
+        c.models[1].name = "org/a";
+        ck_assert_int_eq(embedding_conf_check(&c, errstr, sizeof(errstr)), -1);
+        ck_assert_msg(strstr(errstr, "embedding.models.2.name"), "%s", errstr);
+}
+END_TEST
+
+START_TEST(test_embedding_conf_check_bert_slots)
+{
+        struct embedding_conf c;
+        char errstr[512];
+
+        conf_defaults(&c);
+        c.models[0].name = "minilm";
+        c.models[0].provider = "bert";
+        ck_assert_int_eq(embedding_conf_check(&c, errstr, sizeof(errstr)), -1);
+        ck_assert_msg(strstr(errstr, "embedding.models.1.dir") && strstr(errstr, "required"), "%s",
+                      errstr);
+        c.models[0].dir = "/models/minilm";
+        ck_assert_int_eq(embedding_conf_check(&c, errstr, sizeof(errstr)), 0);
+        /* its size is known once loaded: fallbacks of any size pass here and
+         * are checked at start */
+        slot_remote(&c, 2, "wide", 768);
+        c.max_inputs = 100;
+        c.models[0].fallbacks = "wide";
+        ck_assert_int_eq(embedding_conf_check(&c, errstr, sizeof(errstr)), 0);
+}
+END_TEST
+
+START_TEST(test_embedding_service_init_refuses_broken_bert_dir)
+{
+        struct embedding_service s2;
+        char errstr[512];
+
+        conf.models[0].name = "minilm";
+        conf.models[0].provider = "bert";
+        conf.models[0].dir = "/nonexistent/cairn-model";
+        ck_assert_int_eq(embedding_service_init_with(&s2, &conf, NULL, NULL, errstr,
+                                                     sizeof(errstr)),
+                         CAIRN_ERR_INVALID);
+        ck_assert_msg(strstr(errstr, "embedding.models.1.dir: model minilm cannot be loaded") &&
+                              strstr(errstr, "/nonexistent/cairn-model/modules.json"),
+                      "%s", errstr);
+        conf.models[0].name = "";
+}
+END_TEST
+
+START_TEST(test_embedding_embed_handle_by_alias)
+{
+        char *inputs[] = { "hello" };
+        Cairn__Embedding__V1__EmbedReply *r = NULL;
+
+        embedding_service_cleanup(&svc);
+        conf.models[0].name = "short";
+        conf.models[0].provider = "lexical";
+        conf.models[0].aliases = "org/short";
+        start();
+        ck_assert_int_eq(call(inputs, 1, "org/short", 0, &r), CAIRN_OK);
+        ck_assert_str_eq(r->model, "short");
+        ck_assert_int_eq(call(inputs, 1, "org/nothing", 0, NULL), CAIRN_ERR_INVALID);
+}
+END_TEST
+
 START_TEST(test_embedding_api_key_read_checks_permissions)
 {
         char path[] = "/tmp/cairn-key-XXXXXX", errstr[512];
@@ -760,6 +844,7 @@ static Suite *embedding_suite(void)
         tcase_add_test(tc, test_embedding_service_init_names_model_by_dimension);
         tcase_add_test(tc, test_embedding_service_init_refuses_bad_conf);
         tcase_add_test(tc, test_embedding_service_init_without_metrics);
+        tcase_add_test(tc, test_embedding_service_init_refuses_broken_bert_dir);
 
         tc = tcase(s, "embedding_embed_handle");
         tcase_add_test(tc, test_embedding_embed_handle_empty_batch);
@@ -781,6 +866,7 @@ static Suite *embedding_suite(void)
 
         tcase_add_test(tc, test_embedding_embed_handle_truncates);
         tcase_add_test(tc, test_embedding_embed_handle_remote_down_is_unavailable);
+        tcase_add_test(tc, test_embedding_embed_handle_by_alias);
 
         tc = tcase(s, "embedding_list_models_handle");
         tcase_add_test(tc, test_embedding_list_models_handle_lists_lexical);
@@ -789,6 +875,8 @@ static Suite *embedding_suite(void)
         tc = tcase(s, "embedding_conf_check (models)");
         tcase_add_test(tc, test_embedding_conf_check_fallback_dimensions);
         tcase_add_test(tc, test_embedding_conf_check_model_slots);
+        tcase_add_test(tc, test_embedding_conf_check_aliases);
+        tcase_add_test(tc, test_embedding_conf_check_bert_slots);
 
         tc = tcase(s, "embedding_api_key_read");
         tcase_add_test(tc, test_embedding_api_key_read_checks_permissions);
