@@ -172,8 +172,10 @@ start_service() { # name port
                 fi
                 if [[ $name == embedding ]]; then
                         # model slot 1: all-MiniLM-L6-v2 from the user's cache
-                        # (embedding_model), its vectors cached in the stack's Redis
+                        # (embedding_model), its vectors cached in the stack's
+                        # Redis; requests that name no model get it
                         export CAIRN_REDIS_PORT=$REDIS_PORT
+                        export CAIRN_EMBEDDING_DEFAULT_MODEL=all-MiniLM-L6-v2
                         export CAIRN_EMBEDDING_MODELS_1_NAME=all-MiniLM-L6-v2
                         export CAIRN_EMBEDDING_MODELS_1_ALIASES=sentence-transformers/all-MiniLM-L6-v2
                         export CAIRN_EMBEDDING_MODELS_1_PROVIDER=bert
