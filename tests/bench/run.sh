@@ -10,12 +10,18 @@
 #       before the change (HEAD for changes not committed yet).
 #       BENCH_AB_ROUNDS=N (default 10) rounds of BENCH_AB_ROUND_SECONDS=N
 #       (default 3) for that comparison.
+#       BENCH_BERT_SECONDS=N (default 1) per measure of all-MiniLM-L6-v2 in
+#       process and of its numpy reference (a measure runs at least one batch).
 #   PART: with none, every benchmark runs and the whole file is written.
-#   "gateway_ab" runs only the gateway against BENCH_BASELINE and rewrites
-#   only its subsection of the file (it needs $BUILD/bin/* and
-#   $BUILD/tests/bench/gateway_ab built).
+#   Otherwise only the parts named run, each rewriting only its subsection of
+#   the file:
+#   "gateway_ab" the gateway against BENCH_BASELINE (it needs $BUILD/bin/*
+#   and $BUILD/tests/bench/gateway_ab built);
+#   "bert" all-MiniLM-L6-v2: in process, against the numpy reference and
+#   through the gateway (it needs $BUILD/bin/*, $BUILD/tests/bench/bert and
+#   $BUILD/tests/bench/bert_gateway built, and the model: deploy/models.sh).
 set -euo pipefail
-BUILD=${1:?usage: tests/bench/run.sh BUILD_DIR [gateway_ab]}
+BUILD=${1:?usage: tests/bench/run.sh BUILD_DIR [gateway_ab] [bert]}
 shift
 export TESTS_ROOT=$PWD TESTS_BUILD=$BUILD
 SECS=${BENCH_SECONDS:-5}
@@ -194,40 +200,268 @@ gateway_ab_render() {
         echo
 }
 
-# Only some parts: measure them and replace their subsections of the file.
-if (($# > 0)); then
-        for part in "$@"; do
-                if [[ $part != gateway_ab ]]; then
-                        echo "usage: tests/bench/run.sh BUILD_DIR [gateway_ab] (unknown part: $part)" >&2
-                        exit 2
-                fi
-        done
-        gateway_ab_run
-        if [[ -n $ab_skipped ]]; then
-                echo "bench: $out left as it was" >&2
-                exit 1
+# ---- all-MiniLM-L6-v2: in process, against numpy, through the gateway ----
+
+bert_heading="### all-MiniLM-L6-v2 in C"
+BERT_SECS=${BENCH_BERT_SECONDS:-1}
+BERT_NUMPY_TARGET=3 # "several times faster" than the numpy reference
+bert_skipped="" numpy_skipped="" bert_gw_skipped=""
+
+# Measures the model in process (tests/bench/bert.c), the numpy reference on
+# the same texts (tests/bench/bert_numpy.py, in the venv of
+# tests/clients/bert.txt) and the model through the gateway
+# (tests/bench/bert_gateway.c) into $tmp/bert, $tmp/bert_numpy and
+# $tmp/bert_gateway; what could not run is said in bert_skipped (nothing
+# measured), numpy_skipped or bert_gw_skipped.
+bert_run() {
+        local out dir
+        bert_skipped="" numpy_skipped="" bert_gw_skipped=""
+        if ! out=$(deploy/models.sh path 2>&1); then
+                bert_skipped="the model is not available (deploy/models.sh path: $(tail -n 1 <<<"$out"))"
+                echo "bench: SKIPPED all-MiniLM-L6-v2: $bert_skipped" >&2
+                return 0
         fi
-        gateway_ab_render "BENCH_BASELINE=${BENCH_BASELINE:-HEAD~1} tests/bench/run.sh $BUILD gateway_ab" >"$tmp/gateway_ab.md"
-        # In place of the subsection (up to the next heading outside code),
-        # or else at the end of the HTTP gateway section.
-        awk -v h="$ab_heading" -v new="$tmp/gateway_ab.md" '
+        dir=$(tail -n 1 <<<"$out")
+        echo "bench: all-MiniLM-L6-v2 in process (${BERT_SECS}s per measure)"
+        if ! BENCH_BERT_TEXTS=$tmp/bert_texts.jsonl "$BUILD/tests/bench/bert" "$dir" "$BERT_SECS" |
+                tee "$tmp/bert"; then
+                bert_skipped="tests/bench/bert failed"
+                echo "bench: SKIPPED all-MiniLM-L6-v2: $bert_skipped" >&2
+                return 0
+        fi
+        # One thread, as the model's column it is compared with: numpy's
+        # OpenBLAS and the tokenizers library's thread pool would take both
+        # cores otherwise.
+        echo "bench: the numpy reference on the same batches, one thread (${BERT_SECS}s per measure)"
+        if ! OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 RAYON_NUM_THREADS=1 \
+                tests/clients/venv.sh bert tests/bench/bert_numpy.py "$dir" "$tmp/bert_texts.jsonl" \
+                "$BERT_SECS" >"$tmp/bert_numpy"; then
+                numpy_skipped=$(grep -m 1 -o 'SKIPPED.*[^ !]' "$tmp/bert_numpy" || echo "tests/bench/bert_numpy.py failed")
+                echo "bench: SKIPPED the numpy reference: $numpy_skipped" >&2
+        fi
+        cat "$tmp/bert_numpy"
+        echo "bench: all-MiniLM-L6-v2 through the gateway (${SECS}s per load)"
+        if ! "$BUILD/tests/bench/bert_gateway" "$dir" "$SECS" | grep -v '^{' | tee "$tmp/bert_gateway"; then
+                bert_gw_skipped="tests/bench/bert_gateway failed"
+                echo "bench: SKIPPED all-MiniLM-L6-v2 through the gateway: $bert_gw_skipped" >&2
+        fi
+}
+
+# The value of key $2 in $tmp/$1, or "—" when the run has none.
+bval() {
+        local v
+        v=$(val "$1" "$2" 2>/dev/null || true)
+        if [[ -n $v ]]; then echo "$v"; else echo "—"; fi
+}
+
+# The subsection of docs/benchmarks.md for bert_run's figures; $1 is the
+# command that produced them.
+bert_render() {
+        local f=bert n peak eff lat r rmin="" rmax="" words batch t1 tn np
+        echo "$bert_heading"
+        echo
+        if [[ -n $bert_skipped ]]; then
+                echo "Not measured in this run: $bert_skipped."
+                echo
+                return 0
+        fi
+        n=$(val $f threads)
+        peak=$(val $f sgemm_peak_gflops)
+        echo "sentence-transformers' all-MiniLM-L6-v2 ($(val $f bert_layers) layers, hidden size $(val $f bert_hidden), $(val $f bert_heads) heads, feed-forward"
+        echo "$(val $f bert_intermediate); $(calc "%.1f" "$(val $f bert_weights_bytes) / 1048576") MiB of fp32 weights) run by services/embedding/bert_encode.c in the"
+        echo "benchmark's own process (tests/bench/bert.c) on $(line $f openblas), at one"
+        echo "thread per call as the service's bert provider runs it; measured on $(date -u +%Y-%m-%d) by"
+        echo "\`$1\`, commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$([[ -n $(git status --porcelain 2>/dev/null) ]] && echo " with uncommitted changes")."
+        echo "The texts are English sentences of 10 and 100 words drawn from a fixed word list"
+        echo "($(val $f c10w_b1_t1_tokens_per_text) and $(val $f c100w_b1_t1_tokens_per_text) tokens, [CLS] and [SEP] included). Each measure calls \`bert_embed()\`"
+        echo "(tokenization, the encoder, mean pooling, normalisation) on batches of consecutive texts"
+        echo "for $(val $f secs) s, and at least once; \"$n threads\" runs $n such loops at once, each with its own"
+        echo "working memory, as the provider does with \`threads: $n\`."
+        echo
+        echo "Efficiency is the forward pass's floating-point operations per second against the"
+        echo "machine's own single-thread \`cblas_sgemm\` peak, measured in the same process just before:"
+        echo "the best of $(val $f sgemm_runs) products of $(val $f sgemm_n)×$(val $f sgemm_n) matrices, **$peak GFLOP/s** ($(val $f sgemm_peak_end_gflops) GFLOP/s"
+        echo "when measured again after the runs). A text of L tokens costs, per layer, 2·(4·L·H² + 2·L·H·I +"
+        echo "2·L²·H) operations (H = $(val $f bert_hidden), I = $(val $f bert_intermediate)): the query, key, value and output projections,"
+        echo "the two feed-forward matrices, QK^T and softmax·V; each text's own token count is used"
+        echo "(padding is not useful work), and the embeddings, LayerNorm, GELU, softmax and pooling,"
+        echo "all O(L·H), are left out. With $n threads the peak is taken $n times."
+        echo
+        echo "The numpy reference is the forward pass of tests/integration/bert_reference.py (the"
+        echo "tokenizers library, then numpy $(bval bert_numpy numpy_version) with the OpenBLAS of its wheel), timed by"
+        echo "tests/bench/bert_numpy.py on the same batches of the same texts, also on one thread"
+        echo "(\`OPENBLAS_NUM_THREADS=1 RAYON_NUM_THREADS=1\`), a batch padded to its longest text; its"
+        echo "GELU computes erf over whole arrays instead of calling \`math.erf\` per element, so that"
+        echo "numpy, not the interpreter, is measured.$([[ -n $numpy_skipped ]] && echo " **Not measured in this run: $numpy_skipped.**")"
+        echo
+        echo "| words (tokens) | batch | 1 thread: sentences/s | tokens/s | GFLOP/s (of peak) | $n threads: sentences/s | tokens/s | GFLOP/s (of $n × peak) | numpy, 1 thread: sentences/s | Cairn / numpy, 1 thread each |"
+        echo "|---|---|---|---|---|---|---|---|---|---|"
+        for words in 10 100; do
+                for batch in 1 8 32 128; do
+                        t1=c${words}w_b${batch}_t1
+                        tn=c${words}w_b${batch}_t$n
+                        np=$(bval bert_numpy "numpy_${words}w_b${batch}_sps")
+                        r="—"
+                        if [[ $np != "—" ]]; then
+                                r=$(calc "%.2f" "$(val $f "${t1}_sps") / $np")
+                                if [[ -z $rmin ]] || awk -v a="$r" -v b="$rmin" 'BEGIN { exit !(a < b) }'; then rmin=$r; fi
+                                if [[ -z $rmax ]] || awk -v a="$r" -v b="$rmax" 'BEGIN { exit !(a > b) }'; then rmax=$r; fi
+                        fi
+                        echo "| $words ($(val $f "${t1}_tokens_per_text")) | $batch | $(val $f "${t1}_sps") | $(val $f "${t1}_tps") | $(val $f "${t1}_gflops") ($(calc "%.0f%%" "$(val $f "${t1}_efficiency") * 100")) | $(bval $f "${tn}_sps") | $(bval $f "${tn}_tps") | $(bval $f "${tn}_gflops") ($(calc "%.0f%%" "$(bval $f "${tn}_efficiency") * 100")) | $np | $r |"
+                done
+        done
+        echo
+        eff=$(calc "%.3f" "$(val $f c100w_b32_t1_efficiency)")
+        lat=$(val $f lat_p50_ms)
+        echo "| target | measured | verdict |"
+        echo "|---|---|---|"
+        echo "| ≥ 50% of the sgemm peak at batch 32 on 100-word texts, one thread | $(calc "%.0f%%" "$eff * 100") ($(val $f c100w_b32_t1_gflops) of $peak GFLOP/s) | $(verdict "$eff" ">=" 0.5) |"
+        echo "| one 10-word sentence on one thread: p50 ≤ 5 ms ($(val $f lat_runs) runs, one after another) | p50 $lat ms, p99 $(val $f lat_p99_ms) ms | $(verdict "$lat" "<=" 5) |"
+        if [[ -n $rmin ]]; then
+                echo "| several (≥ $BERT_NUMPY_TARGET) times faster than the numpy reference, at every batch, one thread each | $rmin× to $rmax× | $(verdict "$rmin" ">=" "$BERT_NUMPY_TARGET") |"
+        else
+                echo "| several (≥ $BERT_NUMPY_TARGET) times faster than the numpy reference, one thread each | not measured | — |"
+        fi
+        bert_gateway_render "$1"
+        echo "The commands, as run:"
+        echo
+        echo '```'
+        echo "$1"
+        echo "# in process; BENCH_BERT_TEXTS keeps the texts for the numpy reference"
+        echo "BENCH_BERT_TEXTS=TEXTS $BUILD/tests/bench/bert \$(deploy/models.sh path) $BERT_SECS"
+        echo "OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 RAYON_NUM_THREADS=1 tests/clients/venv.sh bert tests/bench/bert_numpy.py \$(deploy/models.sh path) TEXTS $BERT_SECS"
+        echo "# through the gateway (the ports are the run's free ports on 127.0.0.1; \$JWT_1 ... \$JWT_N are"
+        echo "# HS256 tokens the benchmark mints, one a tenant); each load after an unrecorded run of 2 s"
+        echo "$BUILD/tests/bench/bert_gateway \$(deploy/models.sh path) $SECS"
+        if [[ -z $bert_gw_skipped ]]; then
+                line bert_gateway bert1_cmd
+                line bert_gateway bertn_cmd
+                line bert_gateway lexical1_cmd
+        fi
+        echo '```'
+        echo
+        echo "Figures from one run on a shared 2-core machine: the absolute numbers move from run to"
+        echo "run with the neighbours' load (compare the sgemm peak at the start and at the end), and"
+        echo "the $n-thread column gains over one thread only as far as the other cores are free; the"
+        echo "efficiencies and ratios, measured in the same run, move less."
+        echo
+}
+
+# The end-to-end part of bert_render.
+bert_gateway_render() {
+        local g=bert_gateway w rss ratio errs
+        echo
+        echo "End to end: wrk ($(bval $g wrk_threads) threads, $(bval $g wrk_connections) keep-alive connections, closed loop) against the"
+        echo "gateway's \`POST /v1/embeddings\` (tests/bench/embeddings.lua: one 10-word input, HS256 JWT, rate"
+        echo "limiting on with limits no run reaches), through a dev broker to one \`cairn-embedding\`"
+        echo "serving the model from slot 1 as deploy/dev/stack.sh configures it, with the cache off (the"
+        echo "same text each time would be a cache hit), \`threads: $(bval $g threads)\` and \`bus.workers: $(bval $g bus_workers)\`"
+        echo "(tests/bench/bert_gateway.c); everything shares the machine's cores. The gateway keys a"
+        echo "request by its tenant and the service gives one key's requests to one worker, in order: one"
+        echo "tenant's requests are embedded one at a time, whatever the threads and the micro-batcher."
+        echo "The second load spreads the same requests over $(bval $g tenants) tenants. The baselines, in the same"
+        echo "run: the built-in lexical model through the same gateway and service (what the path costs"
+        echo "without the model), and the model in process above (one thread at batch 1 for one tenant;"
+        echo "for $(bval $g tenants) tenants, the best 10-word figure on $(bval $g threads) threads). Before each load the"
+        echo "benchmark waits for the service to go idle, then runs the same load for 2 s unrecorded."
+        echo
+        if [[ -n $bert_gw_skipped ]]; then
+                echo "**Not measured in this run: $bert_gw_skipped.**"
+                echo
+                return 0
+        fi
+        local best=0 b v
+        for b in 1 8 32 128; do
+                v=$(val bert "c10w_b${b}_t$(val $g threads)_sps")
+                [[ -z $v ]] && v=$(val bert "c10w_b${b}_t1_sps")
+                if awk -v a="$v" -v b="$best" 'BEGIN { exit !(a > b) }'; then best=$v; fi
+        done
+        echo "| load | requests/s | p50 | p99 | outside 2xx, socket errors | \`cairn-embedding\` CPU per request | requests/s against the model in process |"
+        echo "|---|---|---|---|---|---|---|"
+        echo "| all-MiniLM-L6-v2, 1 tenant | $(val $g bert1_rps) | $(val $g bert1_p50_ms) ms | $(val $g bert1_p99_ms) ms | $(val $g bert1_non2xx), $(val $g bert1_socket_errors) | $(val $g bert1_embedding_cpu_us_per_req) µs | $(calc "%.2f" "$(val $g bert1_rps) / $(val bert c10w_b1_t1_sps)") of $(val bert c10w_b1_t1_sps) |"
+        echo "| all-MiniLM-L6-v2, $(val $g tenants) tenants | $(val $g bertn_rps) | $(val $g bertn_p50_ms) ms | $(val $g bertn_p99_ms) ms | $(val $g bertn_non2xx), $(val $g bertn_socket_errors) | $(val $g bertn_embedding_cpu_us_per_req) µs | $(calc "%.2f" "$(val $g bertn_rps) / $best") of $best |"
+        echo "| lexical model, 1 tenant (baseline) | $(val $g lexical1_rps) | $(val $g lexical1_p50_ms) ms | $(val $g lexical1_p99_ms) ms | $(val $g lexical1_non2xx), $(val $g lexical1_socket_errors) | $(val $g lexical1_embedding_cpu_us_per_req) µs | — |"
+        echo
+        errs=$(( $(val $g bert1_non2xx) + $(val $g bert1_socket_errors) + $(val $g bertn_non2xx) + $(val $g bertn_socket_errors) + $(val $g lexical1_non2xx) + $(val $g lexical1_socket_errors) ))
+        echo "Responses outside 2xx and socket errors over the three loads: $errs (target 0: $(verdict "$errs" "==" 0); wrk counts a"
+        echo "request unanswered after 15 s, longer than the gateway's 10 s deadline, as a socket error)."
+        echo
+        if ((errs > 0)); then
+                echo "**This run had errors through the gateway: the rows with errors do not describe successful requests.**"
+                echo
+        fi
+        w=$(val bert bert_weights_bytes)
+        rss=$(val $g loaded_vmrss_kib)
+        ratio=$(calc "%.2f" "$rss * 1024 / $w")
+        echo "Resident memory of \`cairn-embedding\` (/proc/PID/status) against the weights' size, $(calc "%.0f" "$w / 1024") KiB"
+        echo "(model.safetensors; file-backed pages are those of the memory-mapped file read so far,"
+        echo "anonymous ones the service's own memory, the model's working memories included):"
+        echo
+        echo "| when | VmRSS | of which file-backed (RssFile) | anonymous (RssAnon) | VmRSS / weights | peak so far (VmHWM) / weights | target |"
+        echo "|---|---|---|---|---|---|---|"
+        echo "| ready, before any request | $(val $g ready_vmrss_kib) KiB | $(val $g ready_rssfile_kib) KiB | $(val $g ready_rssanon_kib) KiB | $(calc "%.2f" "$(val $g ready_vmrss_kib) * 1024 / $w") | $(calc "%.2f" "$(val $g ready_vmhwm_kib) * 1024 / $w") ($(val $g ready_vmhwm_kib) KiB) | — |"
+        echo "| after the two loads of the model | $rss KiB | $(val $g loaded_rssfile_kib) KiB | $(val $g loaded_rssanon_kib) KiB | $ratio | $(calc "%.2f" "$(val $g loaded_vmhwm_kib) * 1024 / $w") ($(val $g loaded_vmhwm_kib) KiB) | VmRSS ≤ 1.5 × ($(verdict "$ratio" "<=" 1.5)) |"
+        echo
+        echo "The service's settings beyond deploy/dev/embedding.yaml:"
+        awk '$1 == "embedding_env" { sub(/^[^ ]+ /, ""); printf "%s`%s`", (n++ ? ", " : ""), $0 } END { print "." }' "$tmp/$g"
+        echo
+}
+
+# Replaces the subsection $1 of the file (up to the next heading outside
+# code) with the file $2, or else adds it at the end of the section $3.
+subsection_write() {
+        awk -v h="$1" -v new="$2" -v parent="$3" '
                 function emit(  l) { while ((getline l < new) > 0) print l; close(new); done = 1 }
                 /^```/ { fence = !fence }
                 !fence && $0 == h { emit(); skip = 1; next }
                 !fence && skip && /^##/ { skip = 0 }
                 skip { next }
-                !fence && !done && in_gw && /^## / { emit() }
-                !fence && /^## / { in_gw = ($0 == "## HTTP gateway") }
+                !fence && !done && in_parent && /^## / { emit() }
+                !fence && /^## / { in_parent = ($0 == parent) }
                 { print }
                 END { if (!done) { print ""; emit() } }
         ' "$out" >"$tmp/benchmarks.md"
         cp "$tmp/benchmarks.md" "$out"
-        echo "bench: wrote \"$ab_heading\" in $out"
-        exit 0
+}
+
+# Only some parts: measure them and replace their subsections of the file.
+if (($# > 0)); then
+        for part in "$@"; do
+                if [[ $part != gateway_ab && $part != bert ]]; then
+                        echo "usage: tests/bench/run.sh BUILD_DIR [gateway_ab] [bert] (unknown part: $part)" >&2
+                        exit 2
+                fi
+        done
+        status=0
+        for part in "$@"; do
+                if [[ $part == gateway_ab ]]; then
+                        gateway_ab_run
+                        if [[ -n $ab_skipped ]]; then
+                                echo "bench: \"$ab_heading\" in $out left as it was" >&2
+                                status=1
+                                continue
+                        fi
+                        gateway_ab_render "BENCH_BASELINE=${BENCH_BASELINE:-HEAD~1} tests/bench/run.sh $BUILD gateway_ab" >"$tmp/part.md"
+                        subsection_write "$ab_heading" "$tmp/part.md" "## HTTP gateway"
+                        echo "bench: wrote \"$ab_heading\" in $out"
+                else
+                        bert_run
+                        if [[ -n $bert_skipped ]]; then
+                                echo "bench: \"$bert_heading\" in $out left as it was" >&2
+                                status=1
+                                continue
+                        fi
+                        bert_render "BENCH_SECONDS=$SECS BENCH_BERT_SECONDS=$BERT_SECS tests/bench/run.sh $BUILD bert" >"$tmp/part.md"
+                        subsection_write "$bert_heading" "$tmp/part.md" "## Embedding models"
+                        echo "bench: wrote \"$bert_heading\" in $out"
+                fi
+        done
+        exit $status
 fi
 
 echo "bench: lexical model"
 "$BUILD/tests/bench/lexical" | tee "$tmp/lexical"
+bert_run
 echo "bench: round trip over the dev broker (${SECS}s per phase)"
 "$BUILD/tests/bench/roundtrip" "$SECS" | tee "$tmp/roundtrip"
 # The same benchmark on a single-node Apache Kafka, raw baseline on the same broker.
@@ -534,7 +768,9 @@ cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
         echo '```'
         echo
         gateway_ab_render "BENCH_BASELINE=${BENCH_BASELINE:-HEAD~1} make bench"
-        echo "## Lexical model"
+        echo "## Embedding models"
+        echo
+        echo "### Lexical model"
         echo
         echo "One thread, 384 dimensions, 10-word sentences: **$(val lexical lexical_embeddings_per_sec) embeddings/s**"
         echo "(target ≥ 100,000: $(verdict "$(val lexical lexical_embeddings_per_sec)" ">=" 100000))."
@@ -543,6 +779,7 @@ cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
         cat "$tmp/lexical"
         echo '```'
         echo
+        bert_render "make bench"
         echo "## Memory"
         echo
         echo "| measure | value | target |"
