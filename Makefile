@@ -105,6 +105,8 @@ INTEG_HARNESS := tests/integration/harness.c tests/integration/otlp_receiver.c \
                  tests/integration/fake_openai.c tests/integration/gw_fixture.c
 BENCH_SRCS := $(sort $(wildcard tests/bench/*.c))
 BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/tests/bench/%)
+# What the benchmark programs share (running wrk and reading its report).
+BENCH_LIB  := $(sort $(wildcard tests/bench/lib/*.c))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
@@ -255,7 +257,7 @@ $(BUILD)/tests/integration/%: $(BUILD)/obj/tests/integration/%.o \
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CHECK_LIBS)
 
-$(BUILD)/tests/bench/%: $(BUILD)/obj/tests/bench/%.o $(call svc_lib_objs,embedding) \
+$(BUILD)/tests/bench/%: $(BUILD)/obj/tests/bench/%.o $(call obj,$(BENCH_LIB)) $(call svc_lib_objs,embedding) \
                         $(call obj,$(INTEG_HARNESS)) $(LIBCAIRN)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CHECK_LIBS)

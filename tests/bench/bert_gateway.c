@@ -33,6 +33,7 @@
 #include "cairn/clock.h"
 #include "gw_tokens.h"
 #include "harness.h"
+#include "lib/wrk.h"
 
 #define WRK_CONNS   64
 #define WRK_THREADS 2
@@ -52,54 +53,7 @@ static char model_dir[1024], wrk_bin[512];
 static char *tokens[TENANTS];
 static int bench_secs = 5, threads = 2, http_port;
 
-/* Finds @p name on PATH; false when absent. */
-static bool find_bin(const char *name, char *path, size_t size)
-{
-        const char *env = getenv("PATH");
-        char *dirs, *save = NULL;
-        bool found = false;
-
-        dirs = strdup(env && env[0] ? env : "/usr/bin:/bin");
-        if (!dirs)
-                abort();
-        for (char *d = strtok_r(dirs, ":", &save); d && !found; d = strtok_r(NULL, ":", &save)) {
-                snprintf(path, size, "%s/%s", d, name);
-                found = access(path, X_OK) == 0;
-        }
-        free(dirs);
-        return found;
-}
-
-static void write_file(const char *path, const char *text)
-{
-        FILE *fp = fopen(path, "w");
-
-        ck_assert_msg(fp != NULL, "cannot write %s: %s", path, strerror(errno));
-        fputs(text, fp);
-        ck_assert_int_eq(fclose(fp), 0);
-}
-
 /* ---- wrk ---- */
-
-struct wrk_result {
-        double rps, p50_ms, p99_ms;
-        long requests;
-        long non2xx;        /* statuses >= 400: the gateway sends no 3xx */
-        long socket_errors; /* connect + read + write + timeout */
-};
-
-static double wrk_time_ms(double v, const char *unit)
-{
-        if (strcmp(unit, "us") == 0)
-                return v / 1000.0;
-        if (strcmp(unit, "ms") == 0)
-                return v;
-        if (strcmp(unit, "s") == 0)
-                return v * 1000.0;
-        if (strcmp(unit, "m") == 0)
-                return v * 60000.0;
-        return NAN;
-}
 
 /* Runs wrk for @p secs with tests/bench/embeddings.lua asking for @p model,
  * from @p ntokens tenants (the first ntokens of tokens[]), and parses its
@@ -109,12 +63,9 @@ static void wrk_run(const char *model, int ntokens, int secs, struct wrk_result 
                     size_t cmd_size)
 {
         char conns[16], thr[16], dur[16], url[256], script[512], model_env[128];
-        char *argv[12], *tok_env, *out = NULL, line[512];
-        size_t len = 0;
-        int argc = 0, pipefd[2], status;
-        bool have_rps = false, in_dist = false;
-        FILE *mem, *fp;
-        pid_t pid;
+        char *argv[12], *tok_env, *env[3];
+        struct wrk_run w;
+        int argc = 0;
 
         snprintf(thr, sizeof(thr), "-t%d", WRK_THREADS);
         snprintf(conns, sizeof(conns), "-c%d", WRK_CONNS);
@@ -145,80 +96,18 @@ static void wrk_run(const char *model, int ntokens, int secs, struct wrk_result 
         argv[argc++] = script;
         argv[argc++] = url;
         argv[argc] = NULL;
+        env[0] = tok_env;
+        env[1] = model_env;
+        env[2] = NULL;
         snprintf(cmd, cmd_size,
                  "BENCH_MODEL=%s BENCH_TOKENS=%s wrk %s %s %s --latency --timeout %s "
                  "-s tests/bench/embeddings.lua %s",
                  model, ntokens > 1 ? "\"$JWT_1 ... $JWT_N\"" : "$JWT", thr, conns, dur,
                  WRK_TIMEOUT, url);
 
-        ck_assert_int_eq(pipe2(pipefd, O_CLOEXEC), 0);
-        pid = fork();
-        ck_assert_int_ge(pid, 0);
-        if (pid == 0) {
-                /* Never outlive the benchmark, even when it crashes. */
-                prctl(PR_SET_PDEATHSIG, SIGKILL);
-                dup2(pipefd[1], 1);
-                dup2(pipefd[1], 2);
-                putenv(tok_env);
-                putenv(model_env);
-                execv(argv[0], argv);
-                fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
-                _exit(127);
-        }
-        close(pipefd[1]);
+        wrk_spawn(&w, argv, env, cmd);
         free(tok_env);
-        mem = open_memstream(&out, &len);
-        ck_assert_ptr_nonnull(mem);
-        for (;;) {
-                char buf[4096];
-                ssize_t n = read(pipefd[0], buf, sizeof(buf));
-
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0)
-                        break;
-                fwrite(buf, 1, (size_t)n, mem);
-        }
-        close(pipefd[0]);
-        fclose(mem);
-        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-        fprintf(stderr, "%s\n%s", cmd, out);
-
-        memset(res, 0, sizeof(*res));
-        res->p50_ms = res->p99_ms = NAN;
-        fp = fmemopen(out, len ? len : 1, "r");
-        ck_assert_ptr_nonnull(fp);
-        while (fgets(line, sizeof(line), fp)) {
-                long c, r, w, t, v;
-                double x;
-                char unit[8];
-                int p;
-
-                if (strstr(line, "Latency Distribution")) {
-                        in_dist = true;
-                } else if (in_dist && sscanf(line, " %d%% %lf%7[a-z]", &p, &x, unit) == 3) {
-                        if (p == 50)
-                                res->p50_ms = wrk_time_ms(x, unit);
-                        else if (p == 99)
-                                res->p99_ms = wrk_time_ms(x, unit);
-                } else if (sscanf(line, " %ld requests in", &v) == 1) {
-                        in_dist = false;
-                        res->requests = v;
-                } else if (sscanf(line, " Non-2xx or 3xx responses: %ld", &v) == 1) {
-                        res->non2xx = v;
-                } else if (sscanf(line,
-                                  " Socket errors: connect %ld, read %ld, write %ld, timeout %ld",
-                                  &c, &r, &w, &t) == 4) {
-                        res->socket_errors = c + r + w + t;
-                } else if (sscanf(line, "Requests/sec: %lf", &x) == 1) {
-                        res->rps = x;
-                        have_rps = true;
-                }
-        }
-        fclose(fp);
-        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0 && have_rps, "%s failed:\n%s",
-                      cmd, out);
-        free(out);
+        wrk_wait(&w, res);
 }
 
 /* /proc/@p pid/status's @p key ("VmRSS", "VmHWM", "RssAnon", "RssFile") in
@@ -300,7 +189,7 @@ static void start_all(void)
         harness_broker_start(&broker, 1);
         harness_redis_start(&redis, broker.dir, harness_free_port());
         snprintf(keys, sizeof(keys), "%s/hs.secret", broker.dir);
-        write_file(keys, SECRET);
+        harness_write_file(keys, SECRET);
         ck_assert_int_eq(chmod(keys, 0600), 0); /* a secret file is mode 0600 or 0400 */
 
         /* Slot 1 as deploy/dev/stack.sh sets it, then what this benchmark
@@ -395,7 +284,7 @@ int main(int argc, char **argv)
         threads = argc > 3 ? atoi(argv[3]) : (int)sysconf(_SC_NPROCESSORS_ONLN);
         if (threads < 1)
                 threads = 1;
-        if (!find_bin("wrk", wrk_bin, sizeof(wrk_bin))) {
+        if (!bench_find_bin("wrk", wrk_bin, sizeof(wrk_bin))) {
                 fprintf(stderr, "bench: wrk not found on PATH: install it with deploy/deps.sh "
                                 "bench\n");
                 return 2;

@@ -37,6 +37,7 @@
 #include "cairn/embedding/v1/embedding.pb-c.h"
 #include "gw_tokens.h"
 #include "harness.h"
+#include "lib/wrk.h"
 
 #define CONC            8  /* threads of the warm-up */
 #define WRK_CONNS       64 /* the load: 64 connections ... */
@@ -338,45 +339,6 @@ static void *gw_embed_main(void *arg)
 
 /* ---- external programs: wrk and nginx ---- */
 
-/* Finds @p name on PATH, then in the sbin directories a non-root PATH may
- * lack (Debian installs nginx as /usr/sbin/nginx); false when absent. */
-static bool find_bin(const char *name, char *path, size_t size)
-{
-        const char *env = getenv("PATH");
-        char *dirs, *save = NULL;
-        bool found = false;
-
-        if (asprintf(&dirs, "%s:/usr/local/sbin:/usr/sbin:/sbin", env ? env : "/usr/bin:/bin") < 0)
-                abort();
-        for (char *d = strtok_r(dirs, ":", &save); d && !found; d = strtok_r(NULL, ":", &save)) {
-                snprintf(path, size, "%s/%s", d, name);
-                found = access(path, X_OK) == 0;
-        }
-        free(dirs);
-        return found;
-}
-
-/* Forks @p argv[0] with stdout and stderr on @p out_fd and @p env added to
- * the environment (NULL-terminated "NAME=value", or NULL). */
-static pid_t spawn(char *const argv[], char *const env[], int out_fd)
-{
-        pid_t pid = fork();
-
-        ck_assert_int_ge(pid, 0);
-        if (pid == 0) {
-                /* Never outlive the benchmark, even when it crashes. */
-                prctl(PR_SET_PDEATHSIG, SIGKILL);
-                dup2(out_fd, 1);
-                dup2(out_fd, 2);
-                for (size_t i = 0; env && env[i]; i++)
-                        putenv(env[i]);
-                execv(argv[0], argv);
-                fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
-                _exit(127);
-        }
-        return pid;
-}
-
 /* nginx serves a directory of its own, with everything it writes in there:
  * -p, -c and -e keep it away from /etc, /var/log and /var/lib. The directory
  * is readable by all, as nginx's workers run as nobody when we are root; it
@@ -384,15 +346,6 @@ static pid_t spawn(char *const argv[], char *const env[], int out_fd)
  * stopping the master (SIGTERM) stops them. */
 static struct harness_proc nginx;
 static char nginx_dir[300];
-
-static void write_file(const char *path, const char *text)
-{
-        FILE *fp = fopen(path, "w");
-
-        ck_assert_msg(fp != NULL, "cannot write %s: %s", path, strerror(errno));
-        fputs(text, fp);
-        ck_assert_int_eq(fclose(fp), 0);
-}
 
 static void nginx_start(struct harness_proc *p, int port)
 {
@@ -413,7 +366,7 @@ static void nginx_start(struct harness_proc *p, int port)
         ck_assert_int_eq(mkdir(path, 0755), 0);
         /* The same body as the gateway's /healthz, at the same path. */
         snprintf(path, sizeof(path), "%s/www/healthz", prefix);
-        write_file(path, "ok\n");
+        harness_write_file(path, "ok\n");
         snprintf(conf, sizeof(conf),
                  "daemon off;\n"
                  "master_process on;\n"
@@ -439,12 +392,12 @@ static void nginx_start(struct harness_proc *p, int port)
                  "}\n",
                  prefix, prefix, prefix, prefix, prefix, prefix, prefix, port, prefix);
         snprintf(conf_path, sizeof(conf_path), "%s/nginx.conf", prefix);
-        write_file(conf_path, conf);
+        harness_write_file(conf_path, conf);
         snprintf(err_path, sizeof(err_path), "%s/error.log", prefix);
         snprintf(p->log_path, sizeof(p->log_path), "%s/nginx.out", prefix);
         fd = open(p->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
         ck_assert_int_ge(fd, 0);
-        p->pid = spawn(argv, NULL, fd);
+        p->pid = bench_spawn(argv, NULL, fd);
         close(fd);
         for (int i = 0; i < 200; i++) {
                 char *body = NULL;
@@ -480,42 +433,13 @@ static void nginx_stop(struct harness_proc *p)
         }
 }
 
-struct wrk_result {
-        double rps;
-        double p50_ms, p99_ms;
-        long requests;
-        double secs;        /* the time those took */
-        long non2xx;        /* wrk's count of statuses >= 400 (the gateway sends no 3xx) */
-        long socket_errors; /* connect + read + write + timeout */
-};
-
-/* A wrk run in progress: its output arrives on fd. */
-struct wrk_run {
-        pid_t pid;
-        int fd;
-        char cmd[1024]; /* the command line, as run.sh shows it */
-};
-
-static double wrk_time_ms(double v, const char *unit)
-{
-        if (strcmp(unit, "us") == 0)
-                return v / 1000.0;
-        if (strcmp(unit, "ms") == 0)
-                return v;
-        if (strcmp(unit, "s") == 0)
-                return v * 1000.0;
-        if (strcmp(unit, "m") == 0)
-                return v * 60000.0;
-        return NAN;
-}
-
 /* Starts wrk at WRK_CONNS connections for @p secs against @p port @p path,
  * with tests/bench/@p script (or none) and the token in $BENCH_TOKEN. */
 static void wrk_start(struct wrk_run *w, int port, const char *path, const char *script, int secs)
 {
         char threads[16], conns[16], dur[16], url[256], script_path[512], tok_env[2100];
-        char *argv[16], *env[] = { tok_env, NULL };
-        int pipefd[2], argc = 0;
+        char *argv[16], *env[] = { tok_env, NULL }, shown[1024];
+        int argc = 0;
 
         snprintf(threads, sizeof(threads), "-t%d", WRK_THREADS);
         snprintf(conns, sizeof(conns), "-c%d", WRK_CONNS);
@@ -535,79 +459,10 @@ static void wrk_start(struct wrk_run *w, int port, const char *path, const char 
         }
         argv[argc++] = url;
         argv[argc] = NULL;
-        snprintf(w->cmd, sizeof(w->cmd), "%swrk %s %s %s --latency %s%s%s%s",
+        snprintf(shown, sizeof(shown), "%swrk %s %s %s --latency %s%s%s%s",
                  script ? "BENCH_TOKEN=$JWT " : "", threads, conns, dur,
                  script ? "-s tests/bench/" : "", script ? script : "", script ? " " : "", url);
-        ck_assert_int_eq(pipe2(pipefd, O_CLOEXEC), 0);
-        w->pid = spawn(argv, env, pipefd[1]);
-        close(pipefd[1]);
-        w->fd = pipefd[0];
-}
-
-/* Waits for @p w to end, echoes its report to stderr and parses it into
- * @p res; fails the benchmark when wrk failed or printed no figures. */
-static void wrk_finish(struct wrk_run *w, struct wrk_result *res)
-{
-        char *out = NULL, line[512];
-        size_t len = 0;
-        FILE *mem = open_memstream(&out, &len), *fp;
-        bool in_dist = false, have_rps = false;
-        int status;
-        ssize_t n;
-
-        ck_assert_ptr_nonnull(mem);
-        for (;;) {
-                char buf[4096];
-
-                n = read(w->fd, buf, sizeof(buf));
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0)
-                        break;
-                fwrite(buf, 1, (size_t)n, mem);
-        }
-        close(w->fd);
-        fclose(mem);
-        ck_assert_int_eq(waitpid(w->pid, &status, 0), w->pid);
-        w->pid = 0;
-        fprintf(stderr, "%s\n%s", w->cmd, out);
-
-        memset(res, 0, sizeof(*res));
-        res->p50_ms = res->p99_ms = NAN;
-        fp = fmemopen(out, len, "r");
-        ck_assert_ptr_nonnull(fp);
-        while (fgets(line, sizeof(line), fp)) {
-                long c, r, wr, t, v;
-                double x;
-                char unit[8];
-                int p;
-
-                if (strstr(line, "Latency Distribution")) {
-                        in_dist = true;
-                } else if (in_dist && sscanf(line, " %d%% %lf%7[a-z]", &p, &x, unit) == 3) {
-                        if (p == 50)
-                                res->p50_ms = wrk_time_ms(x, unit);
-                        else if (p == 99)
-                                res->p99_ms = wrk_time_ms(x, unit);
-                } else if (sscanf(line, " %ld requests in %lf%7[a-z]", &v, &x, unit) == 3) {
-                        in_dist = false;
-                        res->requests = v;
-                        res->secs = wrk_time_ms(x, unit) / 1000.0;
-                } else if (sscanf(line, " Non-2xx or 3xx responses: %ld", &v) == 1) {
-                        res->non2xx = v;
-                } else if (sscanf(line,
-                                  " Socket errors: connect %ld, read %ld, write %ld, timeout %ld",
-                                  &c, &r, &wr, &t) == 4) {
-                        res->socket_errors = c + r + wr + t;
-                } else if (sscanf(line, "Requests/sec: %lf", &x) == 1) {
-                        res->rps = x;
-                        have_rps = true;
-                }
-        }
-        fclose(fp);
-        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0 && have_rps, "%s failed:\n%s",
-                      w->cmd, out);
-        free(out);
+        wrk_spawn(w, argv, env, shown);
 }
 
 /* Requests served in the last wrk_phase(). */
@@ -620,7 +475,7 @@ static void wrk_phase(const char *name, int port, const char *path, const char *
         struct wrk_result res;
 
         wrk_start(&w, port, path, script, bench_secs);
-        wrk_finish(&w, &res);
+        wrk_wait(&w, &res);
         last_wrk_requests = res.requests;
         printf("%s_rps %.0f\n%s_p50_ms %.3f\n%s_p99_ms %.3f\n%s_requests %ld\n%s_non2xx %ld\n"
                "%s_socket_errors %ld\n%s_cmd %s\n",
@@ -656,7 +511,7 @@ static void healthz_phase(int rounds)
                         struct wrk_result res;
 
                         wrk_start(&w, ports[i], "/healthz", NULL, 1);
-                        wrk_finish(&w, &res);
+                        wrk_wait(&w, &res);
                         snprintf(cmd[i], sizeof(cmd[i]), "%s", w.cmd);
                         round_rps[i] = res.rps;
                         requests[i] += res.requests;
@@ -729,7 +584,7 @@ static void memory_phase(void)
                         max = rss[n];
                 n++;
         }
-        wrk_finish(&w, &res);
+        wrk_wait(&w, &res);
         ck_assert_msg(n >= 2, "BENCH_MEMORY_SECONDS=%d leaves fewer than two samples", mem_secs);
         printf("mem_secs %d\nmem_sample_secs %d\nmem_samples %d\n", mem_secs, MEM_SAMPLE_SECS, n);
         printf("mem_rss_first_kib %ld\nmem_rss_max_kib %ld\nmem_rss_last_kib %ld\n", rss[0], max,
@@ -760,7 +615,7 @@ static void start_all(void)
         redis_port = harness_free_port();
         harness_redis_start(&redis, broker.dir, redis_port);
         snprintf(keys, sizeof(keys), "%s/hs.secret", broker.dir);
-        write_file(keys, SECRET);
+        harness_write_file(keys, SECRET);
         ck_assert_int_eq(chmod(keys, 0600), 0); /* a secret file is mode 0600 or 0400 */
         http_port = harness_free_port();
         snprintf(e[n++], sizeof(e[0]), "CAIRN_HTTP_PORT=%d", http_port);
@@ -906,9 +761,9 @@ int main(int argc, char **argv)
                         2 * MEM_SAMPLE_SECS + 1);
                 return 2;
         }
-        missing = !find_bin("wrk", wrk_bin, sizeof(wrk_bin))         ? "wrk"
-                  : !find_bin("nginx", nginx_bin, sizeof(nginx_bin)) ? "nginx"
-                                                                     : NULL;
+        missing = !bench_find_bin("wrk", wrk_bin, sizeof(wrk_bin))         ? "wrk"
+                  : !bench_find_bin("nginx", nginx_bin, sizeof(nginx_bin)) ? "nginx"
+                                                                           : NULL;
         if (missing) {
                 fprintf(stderr,
                         "bench: %s not found on PATH (nor in /usr/sbin): "

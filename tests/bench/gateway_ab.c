@@ -33,6 +33,7 @@
 #include "cairn/clock.h"
 #include "gw_tokens.h"
 #include "harness.h"
+#include "lib/wrk.h"
 
 #define WRK_CONNS   64 /* the load of tests/bench/gateway.c: 64 connections ... */
 #define WRK_THREADS 2  /* ... from 2 wrk threads */
@@ -78,31 +79,6 @@ static int round_secs = 3, rounds = 10;
 
 /* ---- wrk ---- */
 
-struct wrk_result {
-        double rps;
-        long requests;
-        long non2xx;        /* statuses >= 400: the gateway sends no 3xx */
-        long socket_errors; /* connect + read + write + timeout */
-};
-
-/* Finds @p name on PATH; false when absent. */
-static bool find_bin(const char *name, char *path, size_t size)
-{
-        const char *env = getenv("PATH");
-        char *dirs, *save = NULL;
-        bool found = false;
-
-        dirs = strdup(env && env[0] ? env : "/usr/bin:/bin");
-        if (!dirs)
-                abort();
-        for (char *d = strtok_r(dirs, ":", &save); d && !found; d = strtok_r(NULL, ":", &save)) {
-                snprintf(path, size, "%s/%s", d, name);
-                found = access(path, X_OK) == 0;
-        }
-        free(dirs);
-        return found;
-}
-
 /* Runs wrk against @p port for round_secs and parses its report into
  * @p res; writes the command line, as run.sh shows it, into @p cmd. Fails
  * the benchmark when wrk fails or prints no figures. */
@@ -110,12 +86,9 @@ static void wrk_run(int port, const struct endpoint *ep, struct wrk_result *res,
                     size_t cmd_size)
 {
         char threads[16], conns[16], dur[16], url[256], script[512], tok_env[2100];
-        char *argv[12], *out = NULL, line[512];
-        size_t len = 0;
-        int argc = 0, pipefd[2], status;
-        bool have_rps = false;
-        FILE *mem, *fp;
-        pid_t pid;
+        char *argv[12], *env[] = { tok_env, NULL };
+        struct wrk_run w;
+        int argc = 0;
 
         snprintf(threads, sizeof(threads), "-t%d", WRK_THREADS);
         snprintf(conns, sizeof(conns), "-c%d", WRK_CONNS);
@@ -137,72 +110,11 @@ static void wrk_run(int port, const struct endpoint *ep, struct wrk_result *res,
                  threads, conns, dur, ep->script ? "-s tests/bench/" : "",
                  ep->script ? ep->script : "", ep->script ? " " : "", url);
 
-        ck_assert_int_eq(pipe2(pipefd, O_CLOEXEC), 0);
-        pid = fork();
-        ck_assert_int_ge(pid, 0);
-        if (pid == 0) {
-                /* Never outlive the benchmark, even when it crashes. */
-                prctl(PR_SET_PDEATHSIG, SIGKILL);
-                dup2(pipefd[1], 1);
-                dup2(pipefd[1], 2);
-                putenv(tok_env);
-                execv(argv[0], argv);
-                fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
-                _exit(127);
-        }
-        close(pipefd[1]);
-        mem = open_memstream(&out, &len);
-        ck_assert_ptr_nonnull(mem);
-        for (;;) {
-                char buf[4096];
-                ssize_t n = read(pipefd[0], buf, sizeof(buf));
-
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0)
-                        break;
-                fwrite(buf, 1, (size_t)n, mem);
-        }
-        close(pipefd[0]);
-        fclose(mem);
-        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-
-        memset(res, 0, sizeof(*res));
-        fp = fmemopen(out, len ? len : 1, "r");
-        ck_assert_ptr_nonnull(fp);
-        while (fgets(line, sizeof(line), fp)) {
-                long c, r, w, t, v;
-                double x;
-
-                if (sscanf(line, " %ld requests in", &v) == 1)
-                        res->requests = v;
-                else if (sscanf(line, " Non-2xx or 3xx responses: %ld", &v) == 1)
-                        res->non2xx = v;
-                else if (sscanf(line,
-                                " Socket errors: connect %ld, read %ld, write %ld, timeout %ld", &c,
-                                &r, &w, &t) == 4)
-                        res->socket_errors = c + r + w + t;
-                else if (sscanf(line, "Requests/sec: %lf", &x) == 1) {
-                        res->rps = x;
-                        have_rps = true;
-                }
-        }
-        fclose(fp);
-        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0 && have_rps, "%s failed:\n%s",
-                      cmd, out);
-        free(out);
+        wrk_spawn(&w, argv, env, cmd);
+        wrk_wait(&w, res);
 }
 
 /* ---- processes ---- */
-
-static void write_file(const char *path, const char *text)
-{
-        FILE *fp = fopen(path, "w");
-
-        ck_assert_msg(fp != NULL, "cannot write %s: %s", path, strerror(errno));
-        fputs(text, fp);
-        ck_assert_int_eq(fclose(fp), 0);
-}
 
 /* Starts side @p i's gateway with the settings both share, a port and a
  * reply topic of its own, and @p config (NULL: deploy/dev/gateway.yaml). */
@@ -247,7 +159,7 @@ static void start_all(const char *baseline_config)
         harness_broker_start(&broker, 1);
         harness_redis_start(&redis, broker.dir, harness_free_port());
         snprintf(keys, sizeof(keys), "%s/hs.secret", broker.dir);
-        write_file(keys, SECRET);
+        harness_write_file(keys, SECRET);
         /* As a secret file should be: the gateway may refuse one others can read. */
         ck_assert_int_eq(chmod(keys, 0600), 0);
         harness_service_start(&embedding, &broker, "embedding", NULL);
@@ -409,7 +321,7 @@ int main(int argc, char **argv)
                         strerror(errno));
                 return 2;
         }
-        if (!find_bin("wrk", wrk_bin, sizeof(wrk_bin))) {
+        if (!bench_find_bin("wrk", wrk_bin, sizeof(wrk_bin))) {
                 fprintf(stderr, "bench: wrk not found on PATH: install it with deploy/deps.sh "
                                 "bench\n");
                 return 2;

@@ -630,6 +630,15 @@ void harness_client_stop(struct harness_client *h)
         memset(h, 0, sizeof(*h));
 }
 
+void harness_write_file(const char *path, const char *text)
+{
+        FILE *fp = fopen(path, "w");
+
+        ck_assert_msg(fp != NULL, "cannot write %s: %s", path, strerror(errno));
+        fputs(text, fp);
+        ck_assert_int_eq(fclose(fp), 0);
+}
+
 int harness_count_in_file(const char *path, const char *needle)
 {
         FILE *fp = fopen(path, "r");

@@ -200,6 +200,10 @@ struct cairn_conf *harness_kafka_conf(const struct harness_broker *b, struct cai
 const char *harness_build_dir(void);
 const char *harness_root(void);
 
+/* Writes @p text to @p path (created or truncated); fails the test when it
+ * cannot. */
+void harness_write_file(const char *path, const char *text);
+
 /* Counts lines of @p path containing @p needle. */
 int harness_count_in_file(const char *path, const char *needle);
 
