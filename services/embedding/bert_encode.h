@@ -49,4 +49,8 @@ size_t bert_work_text_tokens(const struct bert_work *work, size_t i);
 int bert_forward(const struct bert_model *model, struct bert_work *work, const int32_t *ids,
                  const size_t *lens, size_t n, float *out);
 
+/* erf(@p x) as the encoder's GELU computes it: within one float ulp of the
+ * exact value (bert_encode.c says how close), for tests. Any thread. */
+float bert_erf(float x);
+
 #endif

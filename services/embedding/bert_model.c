@@ -2,13 +2,17 @@
  * size comes from the directory's own JSON files and every tensor is checked
  * against those sizes before it is used, so a broken or foreign model fails
  * at start, naming the file and the key or tensor, instead of computing
- * garbage. Nothing is copied: the weights stay in the mapped file. */
+ * garbage. The embeddings and the small vectors stay in the mapped file; the
+ * layers' linear weights are copied once, in the order the encoder reads
+ * them (bert_model_pack()), and their pages of the file are let go. */
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "cairn/file.h"
 #include "bert_model.h"
@@ -437,6 +441,90 @@ static void *load_weights(struct bert_model *m, const char *path, char *errstr, 
         return m;
 }
 
+/* Writes the [n, k] matrix @p src transposed, as k rows of n, into @p dst,
+ * whose rows are @p ld floats apart. In tiles, so that both sides stay in
+ * the cache. */
+static void transpose(const float *src, size_t n, size_t k, float *dst, size_t ld)
+{
+        const size_t tile = 32;
+
+        for (size_t j0 = 0; j0 < n; j0 += tile) {
+                for (size_t c0 = 0; c0 < k; c0 += tile) {
+                        size_t j1 = j0 + tile < n ? j0 + tile : n;
+                        size_t c1 = c0 + tile < k ? c0 + tile : k;
+
+                        for (size_t c = c0; c < c1; c++)
+                                for (size_t j = j0; j < j1; j++)
+                                        dst[c * ld + j] = src[j * k + c];
+                }
+        }
+}
+
+int bert_model_pack(struct bert_model *model)
+{
+        const struct bert_config *c = &model->conf;
+        const size_t h = c->hidden_size, in = c->intermediate_size;
+        const size_t per_layer = 3 * h * h + 3 * h + h * h + 2 * h * in;
+        float *p;
+
+        /* 64-byte aligned, as sgemm likes its operands */
+        if (posix_memalign((void **)&model->packed, 64, c->num_layers * per_layer * sizeof(float)))
+                return -1;
+        p = model->packed;
+        for (size_t i = 0; i < c->num_layers; i++) {
+                struct bert_layer *l = &model->layers[i];
+                float *qkv = p, *qkv_b = qkv + 3 * h * h, *attn_out = qkv_b + 3 * h;
+                float *inter = attn_out + h * h, *out = inter + h * in;
+
+                transpose(l->query_w, h, h, qkv, 3 * h);
+                transpose(l->key_w, h, h, qkv + h, 3 * h);
+                transpose(l->value_w, h, h, qkv + 2 * h, 3 * h);
+                memcpy(qkv_b, l->query_b, h * sizeof(float));
+                memcpy(qkv_b + h, l->key_b, h * sizeof(float));
+                memcpy(qkv_b + 2 * h, l->value_b, h * sizeof(float));
+                transpose(l->attn_out_w, h, h, attn_out, h);
+                transpose(l->inter_w, in, h, inter, in);
+                transpose(l->out_w, h, in, out, h);
+                l->qkv_w = qkv;
+                l->qkv_b = qkv_b;
+                l->attn_out_wt = attn_out;
+                l->inter_wt = inter;
+                l->out_wt = out;
+                p += per_layer;
+        }
+        return 0;
+}
+
+/* Lets go of the file's pages under the tensor @p t points into, which the
+ * encoder no longer reads (they come back from the file if it ever does):
+ * the weights would otherwise count twice in the resident memory. Only the
+ * pages the tensor fills alone, so its neighbours stay. */
+static void release(const float *t, size_t n)
+{
+        const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+        uintptr_t from = ((uintptr_t)t + page - 1) & ~(page - 1);
+        uintptr_t to = ((uintptr_t)(t + n)) & ~(page - 1);
+
+        if (to > from)
+                madvise((void *)from, to - from, MADV_DONTNEED);
+}
+
+static void release_packed(const struct bert_model *m)
+{
+        const size_t h = m->conf.hidden_size, in = m->conf.intermediate_size;
+
+        for (size_t i = 0; i < m->conf.num_layers; i++) {
+                const struct bert_layer *l = &m->layers[i];
+
+                release(l->query_w, h * h);
+                release(l->key_w, h * h);
+                release(l->value_w, h * h);
+                release(l->attn_out_w, h * h);
+                release(l->inter_w, in * h);
+                release(l->out_w, h * in);
+        }
+}
+
 struct bert_model *bert_model_load(const char *dir, char *errstr, size_t errstr_size)
 {
         struct bert_model *m = calloc(1, sizeof(*m));
@@ -485,6 +573,10 @@ struct bert_model *bert_model_load(const char *dir, char *errstr, size_t errstr_
         }
         if (ok)
                 ok = load_weights(m, path, errstr, errstr_size);
+        if (ok && bert_model_pack(m) != 0)
+                ok = fail(errstr, errstr_size, "out of memory");
+        if (ok)
+                release_packed(m);
         if (!ok) {
                 bert_model_free(m);
                 return NULL;
@@ -499,5 +591,6 @@ void bert_model_free(struct bert_model *model)
         bert_tokenizer_free(model->tok);
         safetensors_cleanup(&model->st);
         free(model->layers);
+        free(model->packed);
         free(model);
 }

@@ -32,8 +32,9 @@ struct bert_config {
         bool normalize; /* L2-normalise the pooled vector */
 };
 
-/* One encoder layer. Linear weights are [out, in], row after row, as
- * PyTorch stores them; every pointer is into the mapped file. */
+/* One encoder layer. The tensors as loaded: linear weights are [out, in],
+ * row after row, as PyTorch stores them, and every one of these pointers is
+ * into the mapped file. */
 struct bert_layer {
         const float *query_w, *query_b;
         const float *key_w, *key_b;
@@ -43,6 +44,15 @@ struct bert_layer {
         const float *inter_w, *inter_b; /* [intermediate, hidden] */
         const float *out_w, *out_b;     /* [hidden, intermediate] */
         const float *out_norm_w, *out_norm_b;
+        /* The linear weights as the encoder reads them, built by
+         * bert_model_pack(): transposed to [in, out], so that each projection
+         * is one sgemm that reads them row after row, and the query, key and
+         * value weights side by side, so that the three are one sgemm. */
+        const float *qkv_w;       /* [hidden, 3 hidden]: query | key | value */
+        const float *qkv_b;       /* [3 hidden] */
+        const float *attn_out_wt; /* [hidden, hidden] */
+        const float *inter_wt;    /* [hidden, intermediate] */
+        const float *out_wt;      /* [intermediate, hidden] */
 };
 
 struct bert_model {
@@ -54,6 +64,7 @@ struct bert_model {
         const float *type_emb; /* [type_vocab_size, hidden] */
         const float *emb_norm_w, *emb_norm_b;
         struct bert_layer *layers; /* num_layers of them */
+        float *packed;             /* owns the layers' weights built by bert_model_pack() */
 };
 
 /* Loads the sentence-transformers directory @p dir: modules.json (a
@@ -70,5 +81,13 @@ struct bert_model {
 struct bert_model *bert_model_load(const char *dir, char *errstr, size_t errstr_size);
 
 void bert_model_free(struct bert_model *model);
+
+/* Builds the encoder's copy of every layer's linear weights (struct
+ * bert_layer, qkv_w to out_wt) from the tensors as loaded, in one allocation,
+ * model->packed, which bert_model_free() frees (a model put together by
+ * hand, as in tests, frees it itself). bert_model_load() calls it; the
+ * values are the loaded ones, only their order changes. Returns 0, or -1
+ * when out of memory. */
+int bert_model_pack(struct bert_model *model);
 
 #endif

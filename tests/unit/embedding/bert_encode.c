@@ -101,6 +101,7 @@ static void build(enum bert_pooling pooling, bool normalize)
                 L->out_norm_w = tensor(H, 1, 0.2f);
                 L->out_norm_b = tensor(H, 0, 0.2f);
         }
+        ck_assert_int_eq(bert_model_pack(&model), 0);
         work = bert_work_new(&model);
         ck_assert_ptr_nonnull(work);
 }
@@ -115,6 +116,7 @@ static void teardown(void)
         bert_work_free(work);
         bert_tokenizer_free(model.tok);
         free(model.layers);
+        free(model.packed);
         free(weights);
 }
 
@@ -237,6 +239,36 @@ static void check_forward(const size_t *lens, size_t n)
         }
 }
 
+/* The GELU's erf against libm's double erf rounded to float, on floats
+ * spread over every interval of the polynomial and beyond: at most one ulp
+ * off, and nearly always equal. */
+START_TEST(test_bert_erf_within_one_ulp)
+{
+        size_t n = 0, equal = 0;
+
+        for (uint32_t bits = 0x0d000000u; bits < 0x41200000u; bits += 4099) {
+                for (int sign = 0; sign < 2; sign++) {
+                        uint32_t u = bits | (sign ? 0x80000000u : 0);
+                        float x, want, got;
+
+                        memcpy(&x, &u, sizeof(x));
+                        want = (float)erf((double)x);
+                        got = bert_erf(x);
+                        ck_assert_msg(got == want || got == nextafterf(want, 2.0f) ||
+                                              got == nextafterf(want, -2.0f),
+                                      "erf(%a): %a, want %a", (double)x, (double)got, (double)want);
+                        equal += got == want;
+                        n++;
+                }
+        }
+        ck_assert_uint_ge(equal, n - n / 100000);
+        ck_assert(bert_erf(0.0f) == 0.0f);
+        ck_assert(bert_erf(4.0f) == 1.0f && bert_erf(-100.0f) == -1.0f);
+        ck_assert(bert_erf(INFINITY) == 1.0f);
+        ck_assert(isnan(bert_erf(NAN)));
+}
+END_TEST
+
 START_TEST(test_bert_forward_matches_textbook)
 {
         static const size_t lens[] = { 1, 2, 16, 5, 9, 3, 16, 7 };
@@ -317,6 +349,10 @@ static Suite *suite(void)
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_add_test(tc, test_bert_forward_matches_textbook);
         tcase_add_test(tc, test_bert_forward_cls_unnormalized);
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("bert_erf");
+        tcase_add_test(tc, test_bert_erf_within_one_ulp);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("bert_embed");
