@@ -89,17 +89,10 @@ static bool model_dir(void)
         while (len && buf[len - 1] == '\n')
                 buf[--len] = '\0';
         last = strrchr(buf, '\n');
-        snprintf(mdir, sizeof(mdir), "%s", last ? last + 1 : buf);
+        last = last ? last + 1 : buf;
+        ck_assert_msg(strlen(last) < sizeof(mdir), "model directory path too long: %s", last);
+        memcpy(mdir, last, strlen(last) + 1);
         return true;
-}
-
-static void write_file(const char *path, const char *text)
-{
-        FILE *fp = fopen(path, "w");
-
-        ck_assert_ptr_nonnull(fp);
-        fputs(text, fp);
-        fclose(fp);
 }
 
 /* Starts the service on @p p with model slot 1 loading @p model_dir. */
@@ -118,7 +111,7 @@ static void start(struct harness_proc *p, const char *name, const char *model_di
                  "        threads: 2, cache: \"off\", batch_wait_us: 50000}\n"
                  "    2: {name: minilm-cached, provider: bert, dir: \"%s\"}\n",
                  redis_port, MODEL, ALIAS, model_dir, model_dir);
-        write_file(cfg, yaml);
+        harness_write_file(cfg, yaml);
         snprintf(env_cfg, sizeof(env_cfg), "CAIRN_CONFIG=%s", cfg);
         harness_service_start(p, &broker, "embedding", (const char *const[]){ env_cfg, NULL });
 }
