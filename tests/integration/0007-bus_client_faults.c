@@ -24,6 +24,7 @@
 #include "cairn/resilience.h"
 #include "cairn/status.h"
 #include "cairn/v1/common.pb-c.h"
+#include "fake_service.h"
 #include "harness.h"
 
 #define TOPIC   "cairn.fake.v1.requests"
@@ -127,60 +128,17 @@ static void call_end(struct pending *p)
                 protobuf_c_message_free_unpacked(p->reply, NULL);
 }
 
-/* The request the fake service received next: its ce_id, reply topic and
- * partition. */
-struct received {
-        char id[CAIRN_HEADER_MAX + 1];
-        char traceparent[CAIRN_HEADER_MAX + 1];
-        char reply_to[CAIRN_HEADER_MAX + 1];
-        int32_t partition;
-};
-
-static void receive(struct received *r)
+static void receive(struct fake_request *r)
 {
-        rd_kafka_message_t *rkm = NULL;
-        rd_kafka_headers_t *hdrs = NULL;
-        char part[32];
-
-        for (int i = 0; i < 100 && !rkm; i++) {
-                rkm = rd_kafka_consumer_poll(svc_in, 100);
-                if (rkm && rkm->err) {
-                        rd_kafka_message_destroy(rkm);
-                        rkm = NULL;
-                }
-        }
-        ck_assert_msg(rkm != NULL, "no request reached the fake service");
-        ck_assert_int_eq(rd_kafka_message_headers(rkm, &hdrs), 0);
-        ck_assert_int_gt(cairn_headers_get(hdrs, CAIRN_H_ID, r->id, sizeof(r->id)), 0);
-        ck_assert_int_gt(cairn_headers_get(hdrs, CAIRN_H_REPLY_TO, r->reply_to,
-                                           sizeof(r->reply_to)),
-                         0);
-        ck_assert_int_gt(cairn_headers_get(hdrs, CAIRN_H_REPLY_PART, part, sizeof(part)), 0);
-        r->partition = atoi(part);
-        if (cairn_headers_get(hdrs, CAIRN_H_TRACEPARENT, r->traceparent, sizeof(r->traceparent)) <
-            0)
-                r->traceparent[0] = '\0';
-        rd_kafka_message_destroy(rkm);
+        fake_service_receive(svc_in, 10000, r);
 }
 
 /* Answers @p r with @p payload, typed @p type and correlated to @p corr
  * (each NULL: header left out). */
-static void answer(const struct received *r, const char *corr, const char *type,
+static void answer(const struct fake_request *r, const char *corr, const char *type,
                    const void *payload, size_t len)
 {
-        rd_kafka_headers_t *hdrs = rd_kafka_headers_new(4);
-
-        if (corr)
-                cairn_headers_add(hdrs, CAIRN_H_CORRELATION, corr);
-        if (type)
-                cairn_headers_add(hdrs, CAIRN_H_TYPE, type);
-        ck_assert_int_eq(rd_kafka_producev(svc_out, RD_KAFKA_V_TOPIC(r->reply_to),
-                                           RD_KAFKA_V_PARTITION(r->partition),
-                                           RD_KAFKA_V_VALUE((void *)payload, len),
-                                           RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                           RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END),
-                         0);
-        ck_assert_int_eq(rd_kafka_flush(svc_out, 10000), 0);
+        fake_service_answer(svc_out, r, corr, type, payload, len);
 }
 
 static double orphans(void)
@@ -198,7 +156,7 @@ static const uint8_t not_protobuf[] = { 0xff, 0xff, 0xff };
 START_TEST(test_cairn_bus_call_reply_without_correlation_is_orphan)
 {
         struct pending p;
-        struct received r;
+        struct fake_request r;
         double before = orphans();
 
         call_start(&p);
@@ -217,7 +175,7 @@ END_TEST
 START_TEST(test_cairn_bus_call_reply_without_type_fails)
 {
         struct pending p;
-        struct received r;
+        struct fake_request r;
 
         call_start(&p);
         receive(&r);
@@ -231,7 +189,7 @@ END_TEST
 START_TEST(test_cairn_bus_call_reply_of_other_type_fails)
 {
         struct pending p;
-        struct received r;
+        struct fake_request r;
 
         call_start(&p);
         receive(&r);
@@ -245,7 +203,7 @@ END_TEST
 START_TEST(test_cairn_bus_call_undecodable_reply_fails)
 {
         struct pending p;
-        struct received r;
+        struct fake_request r;
 
         call_start(&p);
         receive(&r);
@@ -260,7 +218,7 @@ END_TEST
 START_TEST(test_cairn_bus_call_retries_run_out)
 {
         struct pending p;
-        struct received r[3];
+        struct fake_request r[3];
         struct cairn_status st;
         uint8_t *buf;
         size_t len;
@@ -308,7 +266,7 @@ START_TEST(test_cairn_bus_call_refused_before_sending)
         Cairn__V1__StatusDetail req = CAIRN__V1__STATUS_DETAIL__INIT;
         struct cairn_call_opts opts = { .deadline_ms = cairn_now_ms() - 1000 };
         struct cairn_status st;
-        struct received r;
+        struct fake_request r;
         int done = 0;
 
         req.field = "ask";

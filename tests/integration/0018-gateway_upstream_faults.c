@@ -17,6 +17,7 @@
 #include "cairn/headers.h"
 #include "cairn/status.h"
 #include "gw_fixture.h"
+#include "fake_service.h"
 #include "harness.h"
 
 #define KEY   "ck_it_upstream_0123456789abcdef"
@@ -113,54 +114,18 @@ static void teardown(void)
         ck_assert_msg(st == 0, "gateway did not exit cleanly (%d)", st);
 }
 
-/* The request the fake service received next: its ce_id, reply topic and
- * partition. */
-struct received {
-        char id[CAIRN_HEADER_MAX + 1];
-        char reply_to[CAIRN_HEADER_MAX + 1];
-        int32_t partition;
-};
-
-static void receive(struct received *r)
+static void receive(struct fake_request *r)
 {
-        rd_kafka_message_t *rkm = NULL;
-        rd_kafka_headers_t *hdrs = NULL;
-        char part[32];
-
-        for (int i = 0; i < 150 && !rkm; i++) {
-                rkm = rd_kafka_consumer_poll(svc_in, 100);
-                if (rkm && rkm->err) {
-                        rd_kafka_message_destroy(rkm);
-                        rkm = NULL;
-                }
-        }
-        ck_assert_msg(rkm != NULL, "no request reached the fake service");
-        ck_assert_int_eq(rd_kafka_message_headers(rkm, &hdrs), 0);
-        ck_assert_int_gt(cairn_headers_get(hdrs, CAIRN_H_ID, r->id, sizeof(r->id)), 0);
-        ck_assert_int_gt(cairn_headers_get(hdrs, CAIRN_H_REPLY_TO, r->reply_to,
-                                           sizeof(r->reply_to)),
-                         0);
-        ck_assert_int_gt(cairn_headers_get(hdrs, CAIRN_H_REPLY_PART, part, sizeof(part)), 0);
-        r->partition = atoi(part);
-        rd_kafka_message_destroy(rkm);
+        fake_service_receive(svc_in, 15000, r);
 }
 
-static void answer(const struct received *r, const char *type, const void *payload, size_t len)
+/* Answers @p r, correlated, with @p payload typed @p type. */
+static void answer(const struct fake_request *r, const char *type, const void *payload, size_t len)
 {
-        rd_kafka_headers_t *hdrs = rd_kafka_headers_new(4);
-
-        cairn_headers_add(hdrs, CAIRN_H_CORRELATION, r->id);
-        cairn_headers_add(hdrs, CAIRN_H_TYPE, type);
-        ck_assert_int_eq(rd_kafka_producev(svc_out, RD_KAFKA_V_TOPIC(r->reply_to),
-                                           RD_KAFKA_V_PARTITION(r->partition),
-                                           RD_KAFKA_V_VALUE((void *)payload, len),
-                                           RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                           RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END),
-                         0);
-        ck_assert_int_eq(rd_kafka_flush(svc_out, 10000), 0);
+        fake_service_answer(svc_out, r, r->id, type, payload, len);
 }
 
-static void answer_status(const struct received *r, cairn_err_t code)
+static void answer_status(const struct fake_request *r, cairn_err_t code)
 {
         struct cairn_status st;
         uint8_t *buf;
@@ -215,7 +180,7 @@ static const uint8_t not_protobuf[] = { 0xff, 0xff, 0xff };
 START_TEST(test_gw_upstream_undecodable_reply_is_502)
 {
         struct http_call c;
-        struct received r;
+        struct fake_request r;
 
         http_start(&c, NULL);
         receive(&r);
@@ -231,7 +196,7 @@ END_TEST
 START_TEST(test_gw_upstream_reply_of_other_type_is_502)
 {
         struct http_call c;
-        struct received r;
+        struct fake_request r;
 
         http_start(&c, NULL);
         receive(&r);
@@ -244,7 +209,7 @@ END_TEST
 START_TEST(test_gw_pipeline_idempotency_key_in_progress_is_409)
 {
         struct http_call first, second, third;
-        struct received r;
+        struct fake_request r;
 
         http_start(&first, "in-progress-1");
         receive(&r); /* the first is upstream now, its key claimed */
