@@ -137,7 +137,6 @@ enum MHD_Result gw_pipeline_run(struct gw_req *r, const char *method, const char
 enum MHD_Result gw_queue_response(struct gw_req *r, int status, struct MHD_Response *resp,
                                   const char *content_type);
 
-const char *gw_req_header(struct gw_req *r, const char *name);
 /* Queues @p body (taken over: freed here, even on failure) with @p status;
  * @p extra_name/@p extra_value add one more header (or NULL). */
 enum MHD_Result gw_send_body(struct gw_req *r, int status, char *body, size_t len,

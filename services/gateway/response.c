@@ -25,11 +25,6 @@ const struct gw_adapter *gw_req_adapter(const struct gw_req *r)
         return r->route && r->route->adapter ? r->route->adapter : &gw_proto_json;
 }
 
-const char *gw_req_header(struct gw_req *r, const char *name)
-{
-        return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
-}
-
 /* The CORS origin to allow for this request, or NULL. */
 static const char *cors_origin(struct gw_req *r)
 {

@@ -57,14 +57,14 @@ cairn_err_t gw_upstream_send(struct gw_req *r, const ProtobufCMessage *msg)
         opts.no_wait = true; /* never block the event loop during a rebalance */
         /* Only a JWT travels on: API keys never leave the gateway. */
         if (r->who.is_jwt)
-                opts.authorization = gw_req_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
+                opts.authorization = r->hv[GW_H_AUTHORIZATION];
         opts.request_id = r->request_id;
         if (r->span) {
                 opts.traceparent = r->span->traceparent;
                 opts.tracestate = r->span->ctx.tracestate[0] ? r->span->ctx.tracestate : NULL;
         } else {
-                opts.traceparent = gw_req_header(r, "traceparent");
-                opts.tracestate = gw_req_header(r, "tracestate");
+                opts.traceparent = r->hv[GW_H_TRACEPARENT];
+                opts.tracestate = r->hv[GW_H_TRACESTATE];
         }
         MHD_suspend_connection(r->conn);
         err = cairn_bus_call_async(r->gw->deps.bus, r->rt->topic, r->who.tenant, msg, &opts,
