@@ -553,7 +553,7 @@ static void dispatch(struct cairn_bus *bus, rd_kafka_message_t *rkm)
         job->gen = cairn_offsets_add(bus->offsets, rkm->partition, rkm->offset);
         cairn_series_add(bus->s_inflight, 1);
 
-        if (rkm->key_len)
+        if (rkm->key_len && !bus->bconf->any_order)
                 idx = XXH3_64bits(rkm->key, rkm->key_len) % bus->nworkers;
         else
                 idx = atomic_fetch_add(&bus->rr, 1) % bus->nworkers;

@@ -147,8 +147,10 @@ int cairn_service_main(const struct cairn_service *svc, int argc, char **argv)
                 rc = svc->run(&r.ctx, r.state);
         else if (stop_requested)
                 rc = 0; /* asked to stop while starting: nothing to drain */
-        else
+        else {
+                r.app.bus_conf.any_order = svc->any_order;
                 rc = cairn_app_serve(&r.app, svc->handlers, r.state);
+        }
         service_cleanup(&r);
         return rc;
 fail:

@@ -1,7 +1,7 @@
-/* BERT's encoder, forward only, in float32 with OpenBLAS:
+/* BERT's encoder, forward only, in float32:
  *
  *   x = LayerNorm(word[id] + position[t] + type[0])
- *   per layer:  q | k | v = x [Wq' Wk' Wv'] + [bq bk bv]   (one sgemm)
+ *   per layer:  q | k | v = x [Wq' Wk' Wv'] + [bq bk bv]   (one product)
  *               per text and head: softmax(q k' / sqrt(d)) v
  *               x = LayerNorm(x + attention Wo' + bo)
  *               x = LayerNorm(x + GELU(x Wi' + bi) Wout' + bout)
@@ -9,18 +9,14 @@
  *               L2-normalised when the model says so.
  *
  * Batches are packed, not padded: the texts' tokens lie back to back, every
- * projection is one sgemm over all of them, and attention runs per text
- * over that text's own tokens. That is exactly what an attention mask over
- * a padded batch computes (masked keys get weight zero, padded rows are
- * thrown away), without computing the padding at all, so texts of any mix
- * of lengths cost only their own tokens and need no grouping by length.
- * A text's vector does not depend on the other texts of its batch, up to
- * the rounding of sgemm's blocking.
- *
- * Every sgemm reads its weights untransposed, from the copy
- * bert_model_pack() lays out: with weights as PyTorch stores them, OpenBLAS
- * spends more time packing them than multiplying when a pass holds few
- * tokens. */
+ * projection is one product over all of them (bert_gemm.h, over weights
+ * packed at load), and attention runs per text over that text's own tokens
+ * (OpenBLAS sgemm). That is exactly what an attention mask over a padded
+ * batch computes (masked keys get weight zero, padded rows are thrown
+ * away), without computing the padding at all, so texts of any mix of
+ * lengths cost only their own tokens and need no grouping by length. A
+ * text's vector does not depend on the other texts of its batch: every
+ * product sums in the same order whatever the batch. */
 #include <assert.h>
 #include <cblas.h>
 #include <math.h>
@@ -29,6 +25,7 @@
 #include <string.h>
 
 #include "bert_encode.h"
+#include "bert_gemm.h"
 
 struct bert_work {
         const struct bert_model *model;
@@ -46,17 +43,17 @@ struct bert_work {
 };
 
 /* erf for the GELU, in double and rounded to float once: on each of
- * ERF_SEGS intervals of width 1/4 covering [0, 4), the degree ERF_DEGREE
+ * ERF_SEGS intervals of width 1/16 covering [0, 4), the degree ERF_DEGREE
  * Taylor polynomial of erf around the interval's middle (around 0 for the
- * first, so that tiny arguments keep their relative precision); from 4 on,
- * 1, which is what erf is in float there (1 - erf(4) is below half a float
- * ulp of 1). Against libm's double erf rounded to float, on every float of
- * magnitude 1e-30 to 10: all but 194 of those 1.75e9 results equal, the
- * others one ulp off, a relative error of at most 6.0e-8 (glibc's erff:
- * 8.1e-8). Branch-free and inlined, the GELU takes some 60% of the time
- * it takes with erff, which was a tenth of a pass. */
-#define ERF_SEGS   16
-#define ERF_DEGREE 12
+ * first, so that tiny arguments keep their relative precision; its
+ * remainder is below 1e-13 of erf on every interval); from 4 on, 1, which
+ * is what erf is in float there (1 - erf(4) is below half a float ulp of
+ * 1). Against libm's double erf rounded to float (tests/unit), at most
+ * one ulp off and nearly always equal (glibc's erff is up to 8.1e-8
+ * relative off). Branch-free and inlined, the GELU costs far less than
+ * with erff, which took a tenth of a pass. */
+#define ERF_SEGS   64
+#define ERF_DEGREE 7
 
 /* Per interval: its center, then the polynomial's coefficients, constant
  * term first; row ERF_SEGS is the constant 1. */
@@ -71,7 +68,7 @@ static void erf_init(void)
         const double two_over_sqrt_pi = 2.0 / sqrt(M_PI);
 
         for (int i = 0; i < ERF_SEGS; i++) {
-                double *p = erf_poly[i], c = i ? (i + 0.5) / 4 : 0, g[ERF_DEGREE];
+                double *p = erf_poly[i], c = i ? (i + 0.5) / 16 : 0, g[ERF_DEGREE];
 
                 g[0] = exp(-c * c);
                 g[1] = -2 * c * g[0];
@@ -90,15 +87,14 @@ static void erf_init(void)
 static inline float erf_fast(float x)
 {
         const double a = fabs((double)x) < 4.0 ? fabs((double)x) : 4.0;
-        const double *row = erf_poly[(int)(a * 4.0)];
+        const double *row = erf_poly[(int)(a * 16.0)];
         const double *c = row + 1, t = a - row[0];
-        const double t2 = t * t, t4 = t2 * t2, t8 = t4 * t4;
+        const double t2 = t * t, t4 = t2 * t2;
         /* Estrin's scheme: short dependency chains */
         const double q0 = (c[0] + c[1] * t) + (c[2] + c[3] * t) * t2;
         const double q1 = (c[4] + c[5] * t) + (c[6] + c[7] * t) * t2;
-        const double q2 = (c[8] + c[9] * t) + (c[10] + c[11] * t) * t2 + c[12] * t4;
 
-        return (float)copysign(q0 + q1 * t4 + q2 * t8, (double)x);
+        return (float)copysign(q0 + q1 * t4, (double)x);
 }
 
 float bert_erf(float x)
@@ -179,27 +175,6 @@ static int reserve_rows(struct bert_work *w, size_t rows)
         }
         w->rows = want;
         return 0;
-}
-
-/* out[r] = (add ? add[r] : 0) + bias + in[r] W for @p rows rows: @p in is
- * [rows, k], @p W is [k, n] (bert_model_pack()), @p out is [rows, n]. */
-static void linear(const float *in, size_t rows, size_t k, const float *W, const float *bias,
-                   size_t n, const float *add, float *out)
-{
-        for (size_t r = 0; r < rows; r++) {
-                float *o = out + r * n;
-
-                if (add) {
-                        const float *a = add + r * n;
-
-                        for (size_t j = 0; j < n; j++)
-                                o[j] = a[j] + bias[j];
-                } else {
-                        memcpy(o, bias, n * sizeof(float));
-                }
-        }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)n, (int)k, 1.0f, in,
-                    (int)k, W, (int)n, 1.0f, out, (int)n);
 }
 
 static void layer_norm(float *x, size_t rows, size_t n, const float *weight, const float *bias,
@@ -342,14 +317,14 @@ int bert_forward(const struct bert_model *model, struct bert_work *w, const int3
         for (size_t l = 0; l < c->num_layers; l++) {
                 const struct bert_layer *L = &model->layers[l];
 
-                linear(w->x, rows, h, L->qkv_w, L->qkv_b, 3 * h, NULL, w->qkv);
+                bert_gemm(w->x, rows, h, L->qkv_p, 3 * h, L->qkv_b, NULL, w->qkv);
                 attention(w, lens, n);
-                linear(w->ctx, rows, h, L->attn_out_wt, L->attn_out_b, h, w->x, w->tmp);
+                bert_gemm(w->ctx, rows, h, L->attn_out_p, h, L->attn_out_b, w->x, w->tmp);
                 layer_norm(w->tmp, rows, h, L->attn_norm_w, L->attn_norm_b, c->layer_norm_eps);
                 t = w->x, w->x = w->tmp, w->tmp = t;
-                linear(w->x, rows, h, L->inter_wt, L->inter_b, in, NULL, w->inter);
+                bert_gemm(w->x, rows, h, L->inter_p, in, L->inter_b, NULL, w->inter);
                 gelu(w->inter, rows * in);
-                linear(w->inter, rows, in, L->out_wt, L->out_b, h, w->x, w->tmp);
+                bert_gemm(w->inter, rows, in, L->out_p, h, L->out_b, w->x, w->tmp);
                 layer_norm(w->tmp, rows, h, L->out_norm_w, L->out_norm_b, c->layer_norm_eps);
                 t = w->x, w->x = w->tmp, w->tmp = t;
         }

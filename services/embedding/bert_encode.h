@@ -1,6 +1,6 @@
 /* Sentence embeddings from a loaded BERT model (bert_model.h): texts are
- * tokenized, run through the encoder (OpenBLAS sgemm for every
- * projection, exact erf GELU, LayerNorm with the model's epsilon), pooled
+ * tokenized, run through the encoder (bert_gemm.h for the projections,
+ * OpenBLAS sgemm for attention, exact erf GELU, LayerNorm with the model's epsilon), pooled
  * over their tokens and L2-normalised as the model's sentence-transformers
  * directory says, giving the vectors sentence-transformers gives. */
 #ifndef EMBEDDING_BERT_ENCODE_H

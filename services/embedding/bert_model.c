@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cairn/file.h"
+#include "bert_gemm.h"
 #include "bert_model.h"
 
 /* Largest JSON file of a model directory but tokenizer.json. */
@@ -441,57 +442,52 @@ static void *load_weights(struct bert_model *m, const char *path, char *errstr, 
         return m;
 }
 
-/* Writes the [n, k] matrix @p src transposed, as k rows of n, into @p dst,
- * whose rows are @p ld floats apart. In tiles, so that both sides stay in
- * the cache. */
-static void transpose(const float *src, size_t n, size_t k, float *dst, size_t ld)
-{
-        const size_t tile = 32;
-
-        for (size_t j0 = 0; j0 < n; j0 += tile) {
-                for (size_t c0 = 0; c0 < k; c0 += tile) {
-                        size_t j1 = j0 + tile < n ? j0 + tile : n;
-                        size_t c1 = c0 + tile < k ? c0 + tile : k;
-
-                        for (size_t c = c0; c < c1; c++)
-                                for (size_t j = j0; j < j1; j++)
-                                        dst[c * ld + j] = src[j * k + c];
-                }
-        }
-}
-
 int bert_model_pack(struct bert_model *model)
 {
         const struct bert_config *c = &model->conf;
         const size_t h = c->hidden_size, in = c->intermediate_size;
-        const size_t per_layer = 3 * h * h + 3 * h + h * h + 2 * h * in;
-        float *p;
+        const size_t qkv_size = bert_gemm_packed_size(3 * h, h);
+        const size_t attn_size = bert_gemm_packed_size(h, h);
+        const size_t inter_size = bert_gemm_packed_size(in, h);
+        const size_t out_size = bert_gemm_packed_size(h, in);
+        /* multiples of 16 floats, so that every part stays 64-byte aligned */
+        const size_t bias_size = (3 * h + 15) / 16 * 16;
+        const size_t per_layer = qkv_size + bias_size + attn_size + inter_size + out_size;
+        float *p, *qkv = malloc(3 * h * h * sizeof(float));
 
-        /* 64-byte aligned, as sgemm likes its operands */
-        if (posix_memalign((void **)&model->packed, 64, c->num_layers * per_layer * sizeof(float)))
+        /* on 2 MiB boundaries and in huge pages where the kernel has them:
+         * each pass streams all of it, and with 4 KiB pages the TLB misses
+         * cost some 7% of a short pass */
+        if (!qkv || posix_memalign((void **)&model->packed, 2 << 20,
+                                   c->num_layers * per_layer * sizeof(float))) {
+                free(qkv);
                 return -1;
+        }
+        madvise(model->packed, c->num_layers * per_layer * sizeof(float), MADV_HUGEPAGE);
         p = model->packed;
         for (size_t i = 0; i < c->num_layers; i++) {
                 struct bert_layer *l = &model->layers[i];
-                float *qkv = p, *qkv_b = qkv + 3 * h * h, *attn_out = qkv_b + 3 * h;
-                float *inter = attn_out + h * h, *out = inter + h * in;
+                float *qkv_p = p, *qkv_b = qkv_p + qkv_size, *attn_out = qkv_b + bias_size;
+                float *inter = attn_out + attn_size, *out = inter + inter_size;
 
-                transpose(l->query_w, h, h, qkv, 3 * h);
-                transpose(l->key_w, h, h, qkv + h, 3 * h);
-                transpose(l->value_w, h, h, qkv + 2 * h, 3 * h);
+                memcpy(qkv, l->query_w, h * h * sizeof(float));
+                memcpy(qkv + h * h, l->key_w, h * h * sizeof(float));
+                memcpy(qkv + 2 * h * h, l->value_w, h * h * sizeof(float));
+                bert_gemm_pack(qkv, 3 * h, h, qkv_p);
                 memcpy(qkv_b, l->query_b, h * sizeof(float));
                 memcpy(qkv_b + h, l->key_b, h * sizeof(float));
                 memcpy(qkv_b + 2 * h, l->value_b, h * sizeof(float));
-                transpose(l->attn_out_w, h, h, attn_out, h);
-                transpose(l->inter_w, in, h, inter, in);
-                transpose(l->out_w, h, in, out, h);
-                l->qkv_w = qkv;
+                bert_gemm_pack(l->attn_out_w, h, h, attn_out);
+                bert_gemm_pack(l->inter_w, in, h, inter);
+                bert_gemm_pack(l->out_w, h, in, out);
+                l->qkv_p = qkv_p;
                 l->qkv_b = qkv_b;
-                l->attn_out_wt = attn_out;
-                l->inter_wt = inter;
-                l->out_wt = out;
+                l->attn_out_p = attn_out;
+                l->inter_p = inter;
+                l->out_p = out;
                 p += per_layer;
         }
+        free(qkv);
         return 0;
 }
 

@@ -45,14 +45,14 @@ struct bert_layer {
         const float *out_w, *out_b;     /* [hidden, intermediate] */
         const float *out_norm_w, *out_norm_b;
         /* The linear weights as the encoder reads them, built by
-         * bert_model_pack(): transposed to [in, out], so that each projection
-         * is one sgemm that reads them row after row, and the query, key and
-         * value weights side by side, so that the three are one sgemm. */
-        const float *qkv_w;       /* [hidden, 3 hidden]: query | key | value */
-        const float *qkv_b;       /* [3 hidden] */
-        const float *attn_out_wt; /* [hidden, hidden] */
-        const float *inter_wt;    /* [hidden, intermediate] */
-        const float *out_wt;      /* [intermediate, hidden] */
+         * bert_model_pack() in bert_gemm.h's panels, the query, key and
+         * value weights as one [3 hidden, hidden] weight, so that the three
+         * are one product. */
+        const float *qkv_p;      /* query | key | value */
+        const float *qkv_b;      /* [3 hidden] */
+        const float *attn_out_p; /* [hidden, hidden] */
+        const float *inter_p;    /* [intermediate, hidden] */
+        const float *out_p;      /* [hidden, intermediate] */
 };
 
 struct bert_model {
@@ -83,7 +83,7 @@ struct bert_model *bert_model_load(const char *dir, char *errstr, size_t errstr_
 void bert_model_free(struct bert_model *model);
 
 /* Builds the encoder's copy of every layer's linear weights (struct
- * bert_layer, qkv_w to out_wt) from the tensors as loaded, in one allocation,
+ * bert_layer, qkv_p to out_p) from the tensors as loaded, in one allocation,
  * model->packed, which bert_model_free() frees (a model put together by
  * hand, as in tests, frees it itself). bert_model_load() calls it; the
  * values are the loaded ones, only their order changes. Returns 0, or -1

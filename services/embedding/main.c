@@ -88,6 +88,9 @@ static void cleanup(void *state)
 
 static const struct cairn_service embedding_service = {
         .name = "embedding",
+        /* an embedding depends on its request alone: one tenant's requests
+         * run on every worker at once, and the micro-batcher can batch them */
+        .any_order = true,
         .sections = sections,
         .init = init,
         .handlers = embedding_handlers,

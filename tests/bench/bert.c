@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "embedding/bert_encode.h"
+#include "embedding/bert_gemm.h"
 #include "embedding/bert_model.h"
 
 #define POOL        256 /* texts of each length */
@@ -128,6 +129,93 @@ static double sgemm_peak(double secs, int *runs)
         free(b);
         free(c);
         return best;
+}
+
+/* The [n, k] weight @p w transposed to [k, n], as cblas_sgemm reads it
+ * untransposed; malloc'ed. */
+static float *transposed(const float *w, size_t n, size_t k)
+{
+        float *t = malloc(n * k * sizeof(float));
+
+        if (!t)
+                abort();
+        for (size_t j = 0; j < n; j++)
+                for (size_t c = 0; c < k; c++)
+                        t[c * n + j] = w[j * k + c];
+        return t;
+}
+
+/* The encoder's projections alone, every layer's query, key, value,
+ * output and feed-forward products over @p rows token rows, two ways: with
+ * cblas_sgemm over weights transposed once ([in, out], which OpenBLAS reads
+ * fastest), and with bert_gemm() over the model's packed panels, as the
+ * encoder runs them. The best of repeated passes over @p secs each (at
+ * least three); prints proj_<words>w_{rows,sgemm_ms,packed_ms}. */
+static void projections(int words, size_t rows, double secs)
+{
+        const struct bert_config *c = &model->conf;
+        const size_t h = c->hidden_size, in = c->intermediate_size, nl = c->num_layers;
+        float **wt = calloc(nl * 6, sizeof(float *));
+        float *a = malloc(rows * in * sizeof(float)), *out = malloc(rows * in * sizeof(float));
+        double best[2] = { 1e30, 1e30 };
+
+        if (!wt || !a || !out)
+                abort();
+        for (size_t i = 0; i < rows * in; i++)
+                a[i] = (float)(i % 101) / 101.0f - 0.5f;
+        for (size_t l = 0; l < nl; l++) {
+                const struct bert_layer *L = &model->layers[l];
+
+                wt[l * 6 + 0] = transposed(L->query_w, h, h);
+                wt[l * 6 + 1] = transposed(L->key_w, h, h);
+                wt[l * 6 + 2] = transposed(L->value_w, h, h);
+                wt[l * 6 + 3] = transposed(L->attn_out_w, h, h);
+                wt[l * 6 + 4] = transposed(L->inter_w, in, h);
+                wt[l * 6 + 5] = transposed(L->out_w, h, in);
+        }
+        for (int way = 0; way < 2; way++) {
+                double t0 = now();
+                int runs = 0;
+
+                do {
+                        double t = now();
+
+                        for (size_t l = 0; l < nl; l++) {
+                                const struct bert_layer *L = &model->layers[l];
+
+                                if (way == 0) {
+                                        for (int q = 0; q < 4; q++)
+                                                cblas_sgemm(CblasRowMajor, CblasNoTrans,
+                                                            CblasNoTrans, (int)rows, (int)h, (int)h,
+                                                            1.0f, a, (int)h, wt[l * 6 + q], (int)h,
+                                                            0.0f, out, (int)h);
+                                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
+                                                    (int)rows, (int)in, (int)h, 1.0f, a, (int)h,
+                                                    wt[l * 6 + 4], (int)in, 0.0f, out, (int)in);
+                                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
+                                                    (int)rows, (int)h, (int)in, 1.0f, a, (int)in,
+                                                    wt[l * 6 + 5], (int)h, 0.0f, out, (int)h);
+                                } else {
+                                        bert_gemm(a, rows, h, L->qkv_p, 3 * h, L->qkv_b, NULL, out);
+                                        bert_gemm(a, rows, h, L->attn_out_p, h, L->attn_out_b, NULL,
+                                                  out);
+                                        bert_gemm(a, rows, h, L->inter_p, in, L->inter_b, NULL,
+                                                  out);
+                                        bert_gemm(a, rows, in, L->out_p, h, L->out_b, NULL, out);
+                                }
+                        }
+                        t = now() - t;
+                        best[way] = t < best[way] ? t : best[way];
+                        runs++;
+                } while (now() - t0 < secs || runs < 3);
+        }
+        printf("proj_%dw_rows %zu\nproj_%dw_sgemm_ms %.3f\nproj_%dw_packed_ms %.3f\n", words, rows,
+               words, best[0] * 1e3, words, best[1] * 1e3);
+        for (size_t i = 0; i < nl * 6; i++)
+                free(wt[i]);
+        free(wt);
+        free(a);
+        free(out);
 }
 
 /* One thread of a measure: embeds batches of @p batch texts of length index
@@ -321,6 +409,13 @@ int main(int argc, char **argv)
         peak = sgemm_peak(secs, &runs);
         printf("sgemm_n %d\nsgemm_runs %d\nsgemm_peak_gflops %.2f\n", PEAK_N, runs, peak);
         latency(ws[0].work);
+        /* the projections alone, at the tokens of the first text of each length */
+        for (size_t li = 0; li < NLENGTHS; li++) {
+                if (bert_embed(model, ws[0].work, (const char *const *)texts[li], lens[li], 1,
+                               ws[0].out, NULL) != 0)
+                        return 1;
+                projections(lengths[li], bert_work_text_tokens(ws[0].work, 0), secs / 2);
+        }
         for (size_t li = 0; li < NLENGTHS; li++)
                 for (size_t bi = 0; bi < NBATCHES; bi++) {
                         measure(ws, 1, li, (size_t)batches[bi], secs, peak);

@@ -9,9 +9,11 @@
  * tests/bench/bert.c (run.sh sets the two side by side).
  * Loads, BENCH_SECONDS each after a warm-up of 2 s:
  *   - one tenant, as tests/bench/gateway.c loads the lexical model: the
- *     gateway keys a request by its tenant, so one bus worker takes them all;
- *   - TENANTS tenants in turn: the service's workers take them at once, and
+ *     gateway keys a request by its tenant, and the service, which keeps
+ *     no state per key, spreads one key's requests over its workers, so
  *     its micro-batcher can group them;
+ *   - TENANTS tenants in turn, the same requests over several keys (and
+ *     so partitions);
  *   - the lexical model, one tenant.
  * Prints "key value" lines for run.sh; wrk's own report goes to stderr.
  *   bert_gateway MODEL_DIR [SECONDS [THREADS]]

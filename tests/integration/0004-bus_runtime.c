@@ -3,7 +3,8 @@
  * workers run in parallel, handler errors come back as Status with their
  * field, oversize replies are refused with RESOURCE_EXHAUSTED, headers over
  * the documented limits are refused before any handler runs, and
- * fire-and-forget requests are handled without a reply. */
+ * fire-and-forget requests are handled without a reply; a service that
+ * keeps no per-key state has one key's requests handled concurrently. */
 #include <check.h>
 #include <pthread.h>
 #include <signal.h>
@@ -40,6 +41,8 @@ static int seen[KEYS][PER_KEY];
 static int nseen[KEYS];
 static atomic_int fire_and_forget;
 static atomic_int handled;
+/* "hold" requests being handled now, and the most at once */
+static atomic_int holding, most_holding;
 
 /* Requests and replies are cairn.v1.StatusDetail: field = what to do,
  * reason = a sequence number, description = payload. */
@@ -73,6 +76,13 @@ static cairn_err_t test_handle(struct cairn_request *req, const ProtobufCMessage
                 return CAIRN_OK;
         } else if (strcmp(in->field, "forget") == 0) {
                 atomic_fetch_add(&fire_and_forget, 1);
+        } else if (strcmp(in->field, "hold") == 0) {
+                int now = atomic_fetch_add(&holding, 1) + 1, most = atomic_load(&most_holding);
+
+                while (now > most && !atomic_compare_exchange_weak(&most_holding, &most, now))
+                        ;
+                usleep(100 * 1000);
+                atomic_fetch_sub(&holding, 1);
         }
         Cairn__V1__StatusDetail *out = cairn_arena_alloc(req->arena, sizeof(*out));
         cairn__v1__status_detail__init(out);
@@ -94,19 +104,24 @@ static void *bus_main(void *arg)
         return NULL;
 }
 
-static void setup(void)
+static void bus_start(void)
 {
         char errstr[512];
 
-        harness_broker_start(&broker, 1);
-        conf = harness_kafka_conf(&broker, &bconf);
-        bconf.workers = 4;
-        metrics = cairn_metrics_new();
         bus = cairn_bus_new("bustest", &bconf, conf, handlers, NULL, metrics, errstr,
                             sizeof(errstr));
         ck_assert_msg(bus != NULL, "%s", errstr);
         pthread_create(&bus_thread, NULL, bus_main, NULL);
         bus_running = true;
+}
+
+static void setup(void)
+{
+        harness_broker_start(&broker, 1);
+        conf = harness_kafka_conf(&broker, &bconf);
+        bconf.workers = 4;
+        metrics = cairn_metrics_new();
+        bus_start();
         harness_client_start(&client, &broker, "bustestclient");
 }
 
@@ -301,6 +316,46 @@ START_TEST(test_cairn_bus_run_refuses_oversize_authorization)
 }
 END_TEST
 
+/* HOLDS requests of one key at once; returns the most the handler ran at
+ * the same time. */
+#define HOLDS 8
+static int hold_one_key(void)
+{
+        struct cairn_status st;
+
+        atomic_store(&order_replies, 0);
+        atomic_store(&most_holding, 0);
+        for (int i = 0; i < HOLDS; i++) {
+                Cairn__V1__StatusDetail req = CAIRN__V1__STATUS_DETAIL__INIT;
+
+                req.field = "hold";
+                req.reason = "0";
+                ck_assert_int_eq(cairn_bus_call_async(client.cli, TOPIC, "h", &req.base, NULL,
+                                                      order_cb, NULL, &st),
+                                 CAIRN_OK);
+        }
+        int64_t until = cairn_mono_us() + 60 * 1000000LL;
+        while (atomic_load(&order_replies) < HOLDS && cairn_mono_us() < until)
+                usleep(10000);
+        ck_assert_int_eq(atomic_load(&order_replies), HOLDS);
+        return atomic_load(&most_holding);
+}
+
+/* A service whose handlers keep no per-key state (any_order) has one key's
+ * requests handled by every worker at once; by default, one at a time. */
+START_TEST(test_cairn_bus_run_any_order_spreads_one_key)
+{
+        ck_assert_int_eq(hold_one_key(), 1);
+        cairn_bus_stop(bus);
+        pthread_join(bus_thread, NULL);
+        ck_assert_int_eq(bus_rc, 0);
+        cairn_bus_free(bus);
+        bconf.any_order = true;
+        bus_start();
+        ck_assert_int_ge(hold_one_key(), 2);
+}
+END_TEST
+
 START_TEST(test_cairn_bus_stop_drains_cleanly)
 {
         Cairn__V1__StatusDetail *out = NULL;
@@ -327,6 +382,7 @@ int main(void)
         tcase_add_test(tc, test_cairn_bus_run_oversize_reply_is_refused);
         tcase_add_test(tc, test_cairn_bus_run_fire_and_forget);
         tcase_add_test(tc, test_cairn_bus_run_refuses_oversize_authorization);
+        tcase_add_test(tc, test_cairn_bus_run_any_order_spreads_one_key);
         tcase_add_test(tc, test_cairn_bus_stop_drains_cleanly);
         suite_add_tcase(s, tc);
         return harness_run(s);

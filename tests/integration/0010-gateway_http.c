@@ -48,6 +48,11 @@
 
 static struct harness_broker broker;
 static struct harness_proc embedding;
+/* all-MiniLM-L6-v2 in slot 1 when the model is here */
+#define BERT_MODEL "all-MiniLM-L6-v2"
+#define BERT_ALIAS "sentence-transformers/all-MiniLM-L6-v2"
+static bool with_bert;
+static char mdir[1024], bert_dir[1100];
 static struct harness_proc gw_a, gw_b;
 static int port_a, port_b;
 static int redis_port;
@@ -136,7 +141,17 @@ static void setup(void)
         redis_port = harness_free_port();
         harness_redis_start(&redis, broker.dir, redis_port);
         keys_write();
-        harness_service_start(&embedding, &broker, "embedding", NULL);
+        /* all-MiniLM-L6-v2 beside the lexical model, for the SDK test */
+        with_bert = harness_bert_model_dir("0010-gateway_http (all-MiniLM-L6-v2 through the SDK)",
+                                           mdir, sizeof(mdir));
+        snprintf(bert_dir, sizeof(bert_dir), "CAIRN_EMBEDDING_MODELS_1_DIR=%s", mdir);
+        harness_service_start(
+                &embedding, &broker, "embedding",
+                with_bert ? (const char *const[]){ "CAIRN_EMBEDDING_MODELS_1_NAME=" BERT_MODEL,
+                                                   "CAIRN_EMBEDDING_MODELS_1_ALIASES=" BERT_ALIAS,
+                                                   "CAIRN_EMBEDDING_MODELS_1_PROVIDER=bert",
+                                                   bert_dir, NULL }
+                          : NULL);
         /* Both gateways append to one log file, gateway.log. */
         gateway_start_proc(&gw_a, &port_a);
         gateway_start_proc(&gw_b, &port_b);
@@ -428,8 +443,14 @@ START_TEST(test_openai_shapes_byte_for_byte)
 
         /* the model list */
         get_with_key(port_a, "/v1/models", KEY_OWNER, &r);
-        ck_assert_str_eq(r.body, "{\"object\":\"list\",\"data\":[{\"id\":\"cairn-lexical-384\","
-                                 "\"object\":\"model\",\"created\":0,\"owned_by\":\"cairn\"}]}");
+        ck_assert_str_eq(r.body, with_bert ? "{\"object\":\"list\",\"data\":["
+                                             "{\"id\":\"cairn-lexical-384\",\"object\":\"model\","
+                                             "\"created\":0,\"owned_by\":\"cairn\"},"
+                                             "{\"id\":\"" BERT_MODEL "\",\"object\":\"model\","
+                                             "\"created\":0,\"owned_by\":\"cairn\"}]}"
+                                           : "{\"object\":\"list\",\"data\":["
+                                             "{\"id\":\"cairn-lexical-384\",\"object\":\"model\","
+                                             "\"created\":0,\"owned_by\":\"cairn\"}]}");
         gwf_resp_free(&r);
 
         /* errors from the service keep OpenAI's shape and name the field */
@@ -1039,8 +1060,9 @@ START_TEST(test_openai_python_sdk)
          * venv.sh fails there instead). */
         snprintf(cmd, sizeof(cmd),
                  "'%s/tests/clients/venv.sh' openai '%s/tests/integration/openai_sdk.py' "
-                 "http://127.0.0.1:%d/v1 %s",
-                 harness_root(), harness_root(), port_a, KEY_OWNER);
+                 "http://127.0.0.1:%d/v1 %s %s",
+                 harness_root(), harness_root(), port_a, KEY_OWNER,
+                 with_bert ? BERT_MODEL " " BERT_ALIAS : "");
         rc = system(cmd);
         ck_assert_msg(WIFEXITED(rc), "the OpenAI SDK test did not exit");
         if (WEXITSTATUS(rc) == 77)

@@ -45,43 +45,12 @@ static const int max_lens[] = { 256, 128, 5 };
 
 static char dir[512];
 
-static bool ci(void)
-{
-        const char *v = getenv("CI");
-
-        return v && strcmp(v, "true") == 0;
-}
-
 static void skip_banner(const char *why)
 {
         printf("######################################################################\n"
                "## SKIPPED: 0031-bert_reference: %s\n"
                "######################################################################\n",
                why);
-}
-
-/* The model's directory in *@p out, fetched when missing; false (after a
- * banner) when it cannot be fetched here and may be skipped. */
-static bool model_dir(char *out, size_t size)
-{
-        char cmd[1024], buf[4096];
-        char *last;
-        size_t len;
-        int rc;
-
-        snprintf(cmd, sizeof(cmd), "'%s/deploy/models.sh' path 2>&1", harness_root());
-        rc = harness_sh(buf, sizeof(buf), cmd);
-        if (rc == 75 && !ci()) {
-                skip_banner("the model cannot be fetched (deploy/models.sh: no PyPI, no cache)");
-                return false;
-        }
-        ck_assert_msg(rc == 0, "deploy/models.sh path failed (%d):\n%s", rc, buf);
-        len = strlen(buf);
-        while (len && buf[len - 1] == '\n')
-                buf[--len] = '\0';
-        last = strrchr(buf, '\n');
-        snprintf(out, size, "%s", last ? last + 1 : buf);
-        return true;
 }
 
 /* Runs bert_reference.py @p args with stdin and stdout from and to files;
@@ -198,7 +167,7 @@ START_TEST(test_model_loads)
         struct bert_model *m;
         const struct bert_config *c;
 
-        if (!model_dir(mdir, sizeof(mdir)))
+        if (!harness_bert_model_dir("0031-bert_reference", mdir, sizeof(mdir)))
                 return;
         m = bert_model_load(mdir, errstr, sizeof(errstr));
         ck_assert_msg(m, "%s", errstr);
@@ -333,7 +302,7 @@ START_TEST(test_ids_equal_reference)
         int32_t *want, *got, *full;
         FILE *fp;
 
-        if (!model_dir(mdir, sizeof(mdir)))
+        if (!harness_bert_model_dir("0031-bert_reference", mdir, sizeof(mdir)))
                 return;
         snprintf(tok_path, sizeof(tok_path), "%s/tokenizer.json", mdir);
         tok = bert_tokenizer_load(tok_path, errstr, sizeof(errstr));
@@ -438,7 +407,7 @@ START_TEST(test_embeddings_equal_reference)
         size_t worst = 0;
         FILE *fp;
 
-        if (!model_dir(mdir, sizeof(mdir)))
+        if (!harness_bert_model_dir("0031-bert_reference", mdir, sizeof(mdir)))
                 return;
         m = bert_model_load(mdir, errstr, sizeof(errstr));
         ck_assert_msg(m, "%s", errstr);

@@ -59,42 +59,6 @@ static char *texts[] = {
 };
 #define N_TEXTS (sizeof(texts) / sizeof(texts[0]))
 
-static bool ci(void)
-{
-        const char *v = getenv("CI");
-
-        return v && strcmp(v, "true") == 0;
-}
-
-/* The model's directory into mdir, fetched when missing; false (after a
- * banner) when it cannot be fetched here and the test may be skipped. */
-static bool model_dir(void)
-{
-        char cmd[1024], buf[4096];
-        char *last;
-        size_t len;
-        int rc;
-
-        snprintf(cmd, sizeof(cmd), "'%s/deploy/models.sh' path 2>&1", harness_root());
-        rc = harness_sh(buf, sizeof(buf), cmd);
-        if (rc == 75 && !ci()) {
-                printf("######################################################################\n"
-                       "## SKIPPED: 0032-embedding_bert: the model cannot be fetched "
-                       "(deploy/models.sh: no PyPI, no cache)\n"
-                       "######################################################################\n");
-                return false;
-        }
-        ck_assert_msg(rc == 0, "deploy/models.sh path failed (%d):\n%s", rc, buf);
-        len = strlen(buf);
-        while (len && buf[len - 1] == '\n')
-                buf[--len] = '\0';
-        last = strrchr(buf, '\n');
-        last = last ? last + 1 : buf;
-        ck_assert_msg(strlen(last) < sizeof(mdir), "model directory path too long: %s", last);
-        memcpy(mdir, last, strlen(last) + 1);
-        return true;
-}
-
 /* Starts the service on @p p with model slot 1 loading @p model_dir. */
 static void start(struct harness_proc *p, const char *name, const char *model_dir, int redis_port)
 {
@@ -123,7 +87,7 @@ static void setup(void)
 
         snprintf(dir, sizeof(dir), "%s/emb-bert-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
         ck_assert_ptr_nonnull(mkdtemp(dir));
-        if (!model_dir()) {
+        if (!harness_bert_model_dir("0032-embedding_bert", mdir, sizeof(mdir))) {
                 skipped = true;
                 return;
         }

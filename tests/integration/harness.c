@@ -726,6 +726,35 @@ int harness_sh(char *out, size_t size, const char *cmd)
         return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 
+bool harness_bert_model_dir(const char *test, char *out, size_t size)
+{
+        const char *ci = getenv("CI");
+        char cmd[1024], buf[4096];
+        char *last;
+        size_t len;
+        int rc;
+
+        snprintf(cmd, sizeof(cmd), "'%s/deploy/models.sh' path", harness_root());
+        rc = harness_sh(buf, sizeof(buf), cmd);
+        if (rc == 75 && !(ci && strcmp(ci, "true") == 0)) {
+                printf("######################################################################\n"
+                       "## SKIPPED: %s: the model cannot be fetched "
+                       "(deploy/models.sh: no PyPI, no cache)\n"
+                       "######################################################################\n",
+                       test);
+                return false;
+        }
+        ck_assert_msg(rc == 0, "deploy/models.sh path failed (%d):\n%s", rc, buf);
+        len = strlen(buf);
+        while (len && buf[len - 1] == '\n')
+                buf[--len] = '\0';
+        last = strrchr(buf, '\n');
+        last = last ? last + 1 : buf;
+        ck_assert_msg(strlen(last) < size, "model directory path too long: %s", last);
+        memcpy(out, last, strlen(last) + 1);
+        return true;
+}
+
 void harness_pg_start(struct harness_pg *pg, const char *state)
 {
         char cmd[1400], out[1024];

