@@ -33,6 +33,7 @@ LDFLAGS  := -pthread -Wl,--as-needed $(LDSAN) $(LDCOV)
 # ---- protobuf-c, generated at build time ----
 PROTOS   := cairn/v1/common.proto \
             cairn/embedding/v1/embedding.proto \
+            cairn/memory/v1/memory.proto \
             google/protobuf/timestamp.proto google/protobuf/duration.proto \
             google/protobuf/struct.proto google/protobuf/wrappers.proto \
             google/protobuf/empty.proto google/protobuf/field_mask.proto
@@ -70,11 +71,10 @@ LIBCAIRN := $(BUILD)/lib/libcairn.a
 # main.c, its binary is cairn-NAME, its unit tests are tests/unit/NAME/*.c, and
 # the rules below (service_rules) are the same for all. docs/architecture.md
 # has the checklist for adding one.
-SERVICES := gateway embedding
+SERVICES := gateway embedding memory
 
 svc_lib_srcs = $(filter-out services/$(1)/main.c,$(sort $(wildcard services/$(1)/*.c)))
-embedding_LIB_SRCS := $(call svc_lib_srcs,embedding)
-gateway_LIB_SRCS   := $(call svc_lib_srcs,gateway)
+$(foreach s,$(SERVICES),$(eval $(s)_LIB_SRCS := $(call svc_lib_srcs,$(s))))
 # Files a service generates at build time, compiled into its library.
 gateway_GEN_SRCS   := $(BUILD)/gen/gateway/openapi_base.c
 # A service with a migrations/ folder gets its numbered SQL files compiled in

@@ -201,3 +201,16 @@ void cairn_uuid(char out[37])
         u[8] = (uint8_t)((u[8] & 0x3f) | 0x80); /* variant RFC 4122 */
         uuid_unparse_lower(u, out);
 }
+
+void cairn_uuid7(char out[37], int64_t unix_ms)
+{
+        uuid_t u;
+
+        /* cppcheck-suppress uninitvar ; cairn_random() fills u */
+        cairn_random(u, sizeof(u));
+        for (int i = 0; i < 6; i++)
+                u[i] = (uint8_t)((uint64_t)unix_ms >> (40 - 8 * i));
+        u[6] = (uint8_t)((u[6] & 0x0f) | 0x70); /* version 7 */
+        u[8] = (uint8_t)((u[8] & 0x3f) | 0x80); /* variant RFC 4122 */
+        uuid_unparse_lower(u, out);
+}

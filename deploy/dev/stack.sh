@@ -181,6 +181,9 @@ start_service() { # name port
                         export CAIRN_EMBEDDING_MODELS_1_PROVIDER=bert
                         export CAIRN_EMBEDDING_MODELS_1_DIR=$MODEL_DIR
                 fi
+                if [[ $name == memory ]]; then
+                        export CAIRN_PG_URL=postgresql://postgres@127.0.0.1:$PG_PORT/postgres
+                fi
                 exec "$BIN/cairn-$name" >>"$RUN/logs/$name.log" 2>&1
         ) &
         echo $! >"$RUN/$name.pid"

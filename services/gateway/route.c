@@ -1,7 +1,10 @@
 /* Reading the route table: path templates with {name} captures, finding a
- * request's row, the methods of a path, and what the table implies for the
- * configuration (its timeout keys, classes and services). */
+ * request's row, the methods of a path, a request's Kafka key, and what the
+ * table implies for the configuration (its timeout keys, classes and
+ * services). */
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cairn/hex.h"
@@ -120,6 +123,53 @@ void gw_route_allow(const struct gw_route *routes, const char *path, char *out, 
                 snprintf(out + n, size - n, ", OPTIONS");
 }
 
+/* The singular string field @p name of @p desc, or NULL. */
+static const ProtobufCFieldDescriptor *string_field(const ProtobufCMessageDescriptor *desc,
+                                                    const char *name)
+{
+        const ProtobufCFieldDescriptor *f =
+                desc ? protobuf_c_message_descriptor_get_field_by_name(desc, name) : NULL;
+
+        if (!f || f->type != PROTOBUF_C_TYPE_STRING || f->label == PROTOBUF_C_LABEL_REPEATED)
+                return NULL;
+        return f;
+}
+
+/* The value of string field @p f of @p msg; "" when unset (a oneof on
+ * another case, a proto2 field left out). */
+static const char *string_value(const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f)
+{
+        const char *base = (const char *)msg;
+        const char *s;
+
+        if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+            *(const uint32_t *)(base + f->quantifier_offset) != f->id)
+                return "";
+        s = *(const char *const *)(base + f->offset);
+        return s ? s : "";
+}
+
+char *gw_route_key(const struct gw_route *rt, const char *tenant, const ProtobufCMessage *req)
+{
+        const ProtobufCFieldDescriptor *f = rt->key_field
+                                                    ? string_field(req->descriptor, rt->key_field)
+                                                    : NULL;
+        const char *value = f ? string_value(req, f) : "";
+        size_t tlen = strlen(tenant), vlen = strlen(value);
+        char *key = malloc(tlen + 1 + vlen + 1);
+
+        if (!key)
+                abort();
+        memcpy(key, tenant, tlen);
+        if (vlen) {
+                key[tlen] = '/';
+                memcpy(key + tlen + 1, value, vlen);
+                tlen += 1 + vlen;
+        }
+        key[tlen] = '\0';
+        return key;
+}
+
 bool gw_class_allows(const struct gw_class *cls, enum gw_role role)
 {
         if ((unsigned)role >= GW_ROLE__COUNT)
@@ -216,6 +266,12 @@ static bool plan_row(const struct gw_route *routes, const struct gw_route *rt,
         }
         if (rt->page_field && !page_fields_fit(rt, errstr, errstr_size))
                 return false;
+        if (rt->key_field && !string_field(rt->request, rt->key_field)) {
+                snprintf(errstr, errstr_size,
+                         "route %s %s: key_field %s is not a string field of %s", rt->method,
+                         rt->path, rt->key_field, rt->request ? rt->request->name : "its request");
+                return false;
+        }
         if (gw_plan_class_index(plan, rt->cls) < 0) {
                 if (plan->nclasses == GW_CLASSES_MAX)
                         goto too_many;

@@ -55,6 +55,12 @@ struct gw_route {
         /* Paged: the gateway follows the reply's next_page_token and streams
          * the items of this repeated reply field as NDJSON. NULL: not paged. */
         const char *page_field;
+        /* The Kafka key: "<tenant>/<value>" of this string field of the
+         * request (read once path, query and body are bound), "<tenant>"
+         * when it is empty; NULL: always "<tenant>". Keyed by user, one
+         * user's requests stay in order without one tenant's all landing on
+         * one partition. A tenant holds no '/': the key splits at its first. */
+        const char *key_field;
 };
 
 /* The gateway's routes, ending with a NULL method (routes.c). */
@@ -94,6 +100,10 @@ const struct gw_route *gw_route_find(const struct gw_route *routes, const char *
 /* "GET, HEAD, POST, OPTIONS": the methods of @p path; empty when none. */
 void gw_route_allow(const struct gw_route *routes, const char *path, char *out, size_t size);
 
+/* The Kafka key of @p req, a request of @p rt's, for @p tenant (key_field
+ * above): malloc'ed, the caller frees it. */
+char *gw_route_key(const struct gw_route *rt, const char *tenant, const ProtobufCMessage *req);
+
 /* True when @p role may call routes of @p cls. */
 bool gw_class_allows(const struct gw_class *cls, enum gw_role role);
 
@@ -113,7 +123,8 @@ struct gw_route_plan {
 /* Collects the timeout keys, classes and services of @p routes; false
  * with a message when the table breaks a rule (too many, a row without a
  * class or an upstream without message types, two rows for one method and
- * path, a timeout key without a default). */
+ * path, a timeout key without a default, a key_field that is not a string
+ * field of the request). */
 bool gw_route_plan_make(const struct gw_route *routes, struct gw_route_plan *plan, char *errstr,
                         size_t errstr_size);
 /* Index of @p rt's timeout key, class and service in @p plan (-1: none). */

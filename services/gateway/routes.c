@@ -3,6 +3,7 @@
  * plus one row here; everything else (permissions, limits, deadlines,
  * topics, the OpenAPI document, docs/api.md's permission table) follows. */
 #include "cairn/embedding/v1/embedding.pb-c.h"
+#include "cairn/memory/v1/memory.pb-c.h"
 #include "openai.h"
 #include "route.h"
 #include "server.h"
@@ -24,6 +25,16 @@ static const struct gw_class embeddings_create = {
         .name = "embeddings.create",
         .allowed = { true, true, true, false },
         .limits_key = "embeddings",
+};
+static const struct gw_class memories_read = {
+        .name = "memories.read",
+        .allowed = { true, true, true, true },
+        .limits_key = "memories_read",
+};
+static const struct gw_class memories_write = {
+        .name = "memories.write",
+        .allowed = { true, true, true, false },
+        .limits_key = "memories_write",
 };
 
 /* ---- routes ---- */
@@ -79,6 +90,99 @@ const struct gw_route gw_routes[] = {
                 .reply = &cairn__embedding__v1__list_models_reply__descriptor,
                 .timeout_key = "models",
                 .timeout_ms = 5000,
+        },
+        /* The memory service, keyed by user: one user's memories change in
+         * order. user_id may come in the query on every route. */
+        {
+                .method = "POST",
+                .path = "/v1/memories",
+                .cls = &memories_write,
+                .operation = "storeMemories",
+                .summary = "Store a memory, or a batch of one user's memories",
+                .service = "memory",
+                .request = &cairn__memory__v1__store_request__descriptor,
+                .reply = &cairn__memory__v1__store_reply__descriptor,
+                .timeout_key = "memories",
+                .timeout_ms = 10000,
+                .key_field = "user_id",
+        },
+        {
+                .method = "POST",
+                .path = "/v1/memories/search",
+                .cls = &memories_read,
+                .operation = "searchMemories",
+                .summary = "Search a user's memories by meaning and by keywords",
+                .service = "memory",
+                .request = &cairn__memory__v1__search_request__descriptor,
+                .reply = &cairn__memory__v1__search_reply__descriptor,
+                .timeout_key = "memories",
+                .timeout_ms = 10000,
+                .key_field = "user_id",
+        },
+        {
+                .method = "GET",
+                .path = "/v1/memories",
+                .cls = &memories_read,
+                .operation = "listMemories",
+                .summary = "A user's current memories, newest first, a page at a time",
+                .service = "memory",
+                .request = &cairn__memory__v1__list_request__descriptor,
+                .reply = &cairn__memory__v1__list_reply__descriptor,
+                .timeout_key = "memories",
+                .timeout_ms = 10000,
+                .key_field = "user_id",
+        },
+        {
+                .method = "GET",
+                .path = "/v1/memories/{id}",
+                .cls = &memories_read,
+                .operation = "getMemory",
+                .summary = "A memory's current version",
+                .service = "memory",
+                .request = &cairn__memory__v1__get_request__descriptor,
+                .reply = &cairn__memory__v1__get_reply__descriptor,
+                .timeout_key = "memories",
+                .timeout_ms = 10000,
+                .key_field = "user_id",
+        },
+        {
+                .method = "PATCH",
+                .path = "/v1/memories/{id}",
+                .cls = &memories_write,
+                .operation = "updateMemory",
+                .summary = "Change a memory's content, metadata or expiry (a new version)",
+                .service = "memory",
+                .request = &cairn__memory__v1__update_request__descriptor,
+                .reply = &cairn__memory__v1__update_reply__descriptor,
+                .timeout_key = "memories",
+                .timeout_ms = 10000,
+                .key_field = "user_id",
+        },
+        {
+                .method = "DELETE",
+                .path = "/v1/memories/{id}",
+                .cls = &memories_write,
+                .operation = "deleteMemory",
+                .summary = "Forget a memory (its current version is closed)",
+                .service = "memory",
+                .request = &cairn__memory__v1__delete_request__descriptor,
+                .reply = &cairn__memory__v1__delete_reply__descriptor,
+                .timeout_key = "memories",
+                .timeout_ms = 10000,
+                .key_field = "user_id",
+        },
+        {
+                .method = "GET",
+                .path = "/v1/memories/{id}/history",
+                .cls = &memories_read,
+                .operation = "getMemoryHistory",
+                .summary = "The changes made to a memory, oldest first",
+                .service = "memory",
+                .request = &cairn__memory__v1__history_request__descriptor,
+                .reply = &cairn__memory__v1__history_reply__descriptor,
+                .timeout_key = "memories",
+                .timeout_ms = 10000,
+                .key_field = "user_id",
         },
         {
                 .method = "GET",

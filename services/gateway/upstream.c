@@ -1,8 +1,9 @@
 /* A route's upstream call: its adapter builds the request message, the bus
- * client sends it to the route's service with the request's deadline,
- * credentials and trace context, and the connection waits suspended,
- * holding no thread. The reply (or the failure) resumes it; the adapter
- * renders the answer on the event-loop thread.
+ * client sends it to the route's service, keyed by the caller's tenant (and
+ * the row's key_field), with the request's deadline, credentials and trace
+ * context, and the connection waits suspended, holding no thread. The reply
+ * (or the failure) resumes it; the adapter renders the answer on the
+ * event-loop thread.
  *
  * A request can be under http.max_body_bytes and still too large for one
  * Kafka message: it is refused with 413 before it is sent, and a send
@@ -52,6 +53,7 @@ cairn_err_t gw_upstream_send(struct gw_req *r, const ProtobufCMessage *msg)
         struct cairn_call_opts opts = { 0 };
         struct cairn_status st;
         cairn_err_t err;
+        char *key;
 
         opts.timeout_ms = r->rt->timeout_ms;
         opts.no_wait = true; /* never block the event loop during a rebalance */
@@ -66,9 +68,12 @@ cairn_err_t gw_upstream_send(struct gw_req *r, const ProtobufCMessage *msg)
                 opts.traceparent = r->hv[GW_H_TRACEPARENT];
                 opts.tracestate = r->hv[GW_H_TRACESTATE];
         }
+        /* the client copies the key */
+        key = gw_route_key(r->route, r->who.tenant, msg);
         MHD_suspend_connection(r->conn);
-        err = cairn_bus_call_async(r->gw->deps.bus, r->rt->topic, r->who.tenant, msg, &opts,
-                                   on_reply, r, &st);
+        err = cairn_bus_call_async(r->gw->deps.bus, r->rt->topic, key, msg, &opts, on_reply, r,
+                                   &st);
+        free(key);
         if (err != CAIRN_OK) {
                 /* The callback will not run. */
                 r->err = err;

@@ -89,4 +89,9 @@ void cairn_headers_add_i64(rd_kafka_headers_t *hdrs, const char *name, int64_t v
 /* Writes a random (version 4) UUID, 36 characters + NUL. */
 void cairn_uuid(char out[37]);
 
+/* Writes a time-ordered (version 7, RFC 9562) UUID for @p unix_ms: the
+ * milliseconds in the first 48 bits, then random bits; ids made later sort
+ * after, so they index like a sequence. 36 characters + NUL. */
+void cairn_uuid7(char out[37], int64_t unix_ms);
+
 #endif

@@ -286,6 +286,25 @@ START_TEST(test_cairn_uuid_v4_shape)
 }
 END_TEST
 
+/* Version 7: the milliseconds up front (hex of 1700000000123 is
+ * 018bcfe5687b), so ids of later times sort after; random bits behind. */
+START_TEST(test_cairn_uuid7_time_ordered)
+{
+        char a[37], b[37], c[37];
+
+        cairn_uuid7(a, 1700000000123LL);
+        ck_assert_uint_eq(strlen(a), 36);
+        ck_assert_msg(strncmp(a, "018bcfe5-687b-7", 15) == 0, "%s", a);
+        ck_assert_msg(strchr("89ab", a[19]) != NULL, "%s", a);
+        cairn_uuid7(b, 1700000000123LL);
+        ck_assert_str_ne(a, b);
+        ck_assert_msg(strncmp(b, "018bcfe5-687b-7", 15) == 0, "%s", b);
+        cairn_uuid7(c, 1700000000124LL);
+        ck_assert_int_lt(strcmp(a, c), 0);
+        ck_assert_int_lt(strcmp(b, c), 0);
+}
+END_TEST
+
 START_TEST(test_cairn_rfc3339_formats_utc_millis)
 {
         char out[32];
@@ -330,6 +349,7 @@ int main(void)
         suite_add_tcase(s, tc);
         tc = tcase_create("cairn_uuid");
         tcase_add_test(tc, test_cairn_uuid_v4_shape);
+        tcase_add_test(tc, test_cairn_uuid7_time_ordered);
         suite_add_tcase(s, tc);
         tc = tcase_create("cairn_rfc3339");
         tcase_add_test(tc, test_cairn_rfc3339_formats_utc_millis);

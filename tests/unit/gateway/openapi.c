@@ -1,8 +1,8 @@
 /* Unit tests for the OpenAPI document generated from the route table: every
  * route appears with its operationId, class and security, nothing else
  * does, error answers follow each route's style, the embeddings request
- * states the bounds the gateway enforces, and docs/openapi.json is the
- * document the gateway serves. */
+ * states the bounds the gateway enforces, the memory routes take user_id in
+ * the query, and docs/openapi.json is the document the gateway serves. */
 #include <check.h>
 #include <ctype.h>
 #include <jansson.h>
@@ -171,6 +171,61 @@ START_TEST(test_gw_openapi_render_message_limit_413)
 }
 END_TEST
 
+static bool has_query_parameter(const json_t *op, const char *name)
+{
+        const json_t *p;
+        size_t i;
+
+        json_array_foreach(json_object_get(op, "parameters"), i, p)
+                if (json_is_string(json_object_get(p, "name")) &&
+                    strcmp(json_string_value(json_object_get(p, "name")), name) == 0 &&
+                    strcmp(json_string_value(json_object_get(p, "in")), "query") == 0)
+                        return true;
+        return false;
+}
+
+/* The memory routes: their classes, user_id in the query of those without
+ * a body, and the list answered as one page (JSON with nextPageToken), not
+ * streamed. */
+START_TEST(test_gw_openapi_render_memory_routes)
+{
+        static const char *const ops[][4] = {
+                { "/v1/memories", "post", "storeMemories", "memories.write" },
+                { "/v1/memories", "get", "listMemories", "memories.read" },
+                { "/v1/memories/search", "post", "searchMemories", "memories.read" },
+                { "/v1/memories/{id}", "get", "getMemory", "memories.read" },
+                { "/v1/memories/{id}", "patch", "updateMemory", "memories.write" },
+                { "/v1/memories/{id}", "delete", "deleteMemory", "memories.write" },
+                { "/v1/memories/{id}/history", "get", "getMemoryHistory", "memories.read" },
+        };
+        json_t *paths = json_object_get(doc, "paths"), *list200;
+
+        for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+                json_t *op = json_object_get(json_object_get(paths, ops[i][0]), ops[i][1]);
+
+                ck_assert_msg(op != NULL, "no %s %s", ops[i][1], ops[i][0]);
+                ck_assert_str_eq(json_string_value(json_object_get(op, "operationId")), ops[i][2]);
+                ck_assert_str_eq(json_string_value(json_object_get(op, "x-cairn-route-class")),
+                                 ops[i][3]);
+                if (!json_object_get(op, "requestBody"))
+                        ck_assert_msg(has_query_parameter(op, "user_id"), "%s: no user_id",
+                                      ops[i][2]);
+        }
+        list200 = json_object_get(json_object_get(json_object_get(json_object_get(paths,
+                                                                                  "/v1/memories"),
+                                                                  "get"),
+                                                  "responses"),
+                                  "200");
+        ck_assert_str_eq(json_string_value(json_object_get(
+                                 json_object_get(json_object_get(json_object_get(list200,
+                                                                                 "content"),
+                                                                 "application/json"),
+                                                 "schema"),
+                                 "$ref")),
+                         "#/components/schemas/cairn.memory.v1.ListReply");
+}
+END_TEST
+
 START_TEST(test_gw_openapi_render_matches_docs)
 {
         const char *root = getenv("TESTS_ROOT");
@@ -202,6 +257,7 @@ static Suite *openapi_suite(void)
         tcase_add_test(tc, test_gw_openapi_render_native_route);
         tcase_add_test(tc, test_gw_openapi_render_dimensions_bounds);
         tcase_add_test(tc, test_gw_openapi_render_message_limit_413);
+        tcase_add_test(tc, test_gw_openapi_render_memory_routes);
         tcase_add_test(tc, test_gw_openapi_render_matches_docs);
         suite_add_tcase(s, tc);
         return s;

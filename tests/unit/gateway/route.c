@@ -1,13 +1,16 @@
 /* Unit tests for reading the route table: path templates and captures,
- * finding a request's row, the methods of a path, who may call a class, the
- * plan the configuration is generated from, and that docs/api.md carries the
- * permission table exactly as the code renders it. */
+ * finding a request's row, the methods of a path, who may call a class, a
+ * request's Kafka key, the plan the configuration is generated from, and
+ * that docs/api.md carries the permission table exactly as the code renders
+ * it. */
 #define _GNU_SOURCE
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cairn/embedding/v1/embedding.pb-c.h"
+#include "cairn/memory/v1/memory.pb-c.h"
 #include "cairn/v1/common.pb-c.h"
 #include "gateway/route.h"
 #include "../unit.h"
@@ -110,6 +113,58 @@ START_TEST(test_gw_route_find_methods)
 }
 END_TEST
 
+/* The memory routes of the gateway's own table: a literal segment
+ * (search) and a capture ({id}) under one prefix, a capture mid-path. */
+static void expect_row(const char *method, const char *path, const char *operation, const char *id)
+{
+        struct gw_captures caps;
+        char value[GW_CAPTURE_MAX];
+        bool known;
+        const struct gw_route *rt = gw_route_find(gw_routes, method, path, &known, &caps);
+
+        ck_assert_msg(rt != NULL, "%s %s: no row", method, path);
+        ck_assert_msg(strcmp(rt->operation, operation) == 0, "%s %s: %s, not %s", method, path,
+                      rt->operation, operation);
+        ck_assert_uint_eq(caps.n, id ? 1 : 0);
+        if (id) {
+                gw_capture_value(&caps, 0, value);
+                ck_assert_str_eq(value, id);
+        }
+}
+
+START_TEST(test_gw_route_find_memories)
+{
+        char allow[128];
+        bool known;
+
+        expect_row("POST", "/v1/memories", "storeMemories", NULL);
+        expect_row("GET", "/v1/memories", "listMemories", NULL);
+        expect_row("HEAD", "/v1/memories", "listMemories", NULL);
+        expect_row("POST", "/v1/memories/search", "searchMemories", NULL);
+        expect_row("GET", "/v1/memories/m-1", "getMemory", "m-1");
+        expect_row("PATCH", "/v1/memories/m-1", "updateMemory", "m-1");
+        expect_row("DELETE", "/v1/memories/m%201", "deleteMemory", "m 1");
+        expect_row("GET", "/v1/memories/m-1/history", "getMemoryHistory", "m-1");
+        /* "search" is only a literal for POST; for GET it is an id */
+        expect_row("GET", "/v1/memories/search", "getMemory", "search");
+        ck_assert_ptr_null(gw_route_find(gw_routes, "POST", "/v1/memories/m-1", &known, NULL));
+        ck_assert(known);
+        ck_assert_ptr_null(
+                gw_route_find(gw_routes, "POST", "/v1/memories/m-1/history", &known, NULL));
+        ck_assert(known);
+        ck_assert_ptr_null(gw_route_find(gw_routes, "GET", "/v1/memories/m-1/other", &known, NULL));
+        ck_assert(!known);
+        ck_assert_ptr_null(gw_route_find(gw_routes, "GET", "/v1/memories/", &known, NULL));
+        ck_assert(!known);
+        gw_route_allow(gw_routes, "/v1/memories", allow, sizeof(allow));
+        ck_assert_str_eq(allow, "POST, GET, HEAD, OPTIONS");
+        gw_route_allow(gw_routes, "/v1/memories/m-1", allow, sizeof(allow));
+        ck_assert_str_eq(allow, "GET, HEAD, PATCH, DELETE, OPTIONS");
+        gw_route_allow(gw_routes, "/v1/memories/m-1/history", allow, sizeof(allow));
+        ck_assert_str_eq(allow, "GET, HEAD, OPTIONS");
+}
+END_TEST
+
 START_TEST(test_gw_route_allow_lists_methods)
 {
         char allow[128];
@@ -169,6 +224,106 @@ START_TEST(test_gw_route_plan_make_refuses)
 }
 END_TEST
 
+/* A route keyed by user_id, as the memory routes are. */
+static const struct gw_route keyed = { .method = "GET",
+                                       .path = "/v1/keyed/{id}",
+                                       .cls = &open_cls,
+                                       .operation = "getKeyed",
+                                       .service = "keyed",
+                                       .request = &cairn__memory__v1__get_request__descriptor,
+                                       .reply = &cairn__memory__v1__get_reply__descriptor,
+                                       .timeout_key = "keyed",
+                                       .timeout_ms = 100,
+                                       .key_field = "user_id" };
+
+static void expect_key(const struct gw_route *rt, const char *user_id, const char *want)
+{
+        Cairn__Memory__V1__GetRequest req = CAIRN__MEMORY__V1__GET_REQUEST__INIT;
+        char *key;
+
+        req.id = "m-1";
+        if (user_id)
+                req.user_id = (char *)user_id;
+        key = gw_route_key(rt, "acme", &req.base);
+        ck_assert_str_eq(key, want);
+        free(key);
+}
+
+START_TEST(test_gw_route_key_field)
+{
+        struct gw_route unkeyed = keyed;
+
+        unkeyed.key_field = NULL;
+        expect_key(&keyed, "u1", "acme/u1");
+        /* the tenant holds no '/': the first one ends it */
+        expect_key(&keyed, "team/u1", "acme/team/u1");
+        expect_key(&keyed, "", "acme");
+        expect_key(&keyed, NULL, "acme");
+        expect_key(&unkeyed, "u1", "acme");
+}
+END_TEST
+
+START_TEST(test_gw_route_key_field_every_memory_route)
+{
+        struct gw_route_plan plan;
+        char err[256];
+        size_t n = 0;
+
+        for (const struct gw_route *rt = gw_routes; rt->method; rt++) {
+                if (!rt->service || strcmp(rt->service, "memory") != 0)
+                        continue;
+                ck_assert_msg(rt->key_field && strcmp(rt->key_field, "user_id") == 0,
+                              "%s %s is not keyed by user_id", rt->method, rt->path);
+                n++;
+        }
+        ck_assert_uint_eq(n, 7);
+        ck_assert_msg(gw_route_plan_make(gw_routes, &plan, err, sizeof(err)), "%s", err);
+}
+END_TEST
+
+static int local_answer(struct gw_req *r)
+{
+        (void)r;
+        return 0;
+}
+
+START_TEST(test_gw_route_plan_refuses_bad_key_field)
+{
+        struct gw_route_plan plan;
+        char err[256];
+        struct gw_route rows[] = { keyed, { .method = NULL } };
+
+        ck_assert_msg(gw_route_plan_make(rows, &plan, err, sizeof(err)), "%s", err);
+        rows[0].key_field = "no_such_field";
+        ck_assert(!gw_route_plan_make(rows, &plan, err, sizeof(err)));
+        ck_assert_msg(strstr(err, "key_field no_such_field is not a string field of "
+                                  "cairn.memory.v1.GetRequest"),
+                      "%s", err);
+        /* a field, but not a string: cairn.v1.Status.code is an int32 */
+        rows[0].request = &cairn__v1__status__descriptor;
+        rows[0].key_field = "code";
+        ck_assert(!gw_route_plan_make(rows, &plan, err, sizeof(err)));
+        ck_assert_msg(strstr(err, "route GET /v1/keyed/{id}: key_field code is not a string "
+                                  "field of cairn.v1.Status"),
+                      "%s", err);
+        /* a repeated string is no one value */
+        rows[0].request = &cairn__embedding__v1__embed_request__descriptor;
+        rows[0].key_field = "inputs";
+        ck_assert(!gw_route_plan_make(rows, &plan, err, sizeof(err)));
+        ck_assert_msg(strstr(err, "key_field inputs is not a string field"), "%s", err);
+        /* a local answer has no request to read it from */
+        rows[0] = (struct gw_route){ .method = "GET",
+                                     .path = "/v1/local",
+                                     .cls = &open_cls,
+                                     .operation = "local",
+                                     .local = local_answer,
+                                     .key_field = "user_id" };
+        ck_assert(!gw_route_plan_make(rows, &plan, err, sizeof(err)));
+        ck_assert_msg(strstr(err, "key_field user_id is not a string field of its request"), "%s",
+                      err);
+}
+END_TEST
+
 START_TEST(test_gw_route_rbac_doc_matches_docs_api_md)
 {
         const char *root = getenv("TESTS_ROOT");
@@ -205,6 +360,12 @@ static Suite *route_suite(void)
         tc = tcase_create("gw_route_find");
         tcase_add_test(tc, test_gw_route_find_methods);
         tcase_add_test(tc, test_gw_route_allow_lists_methods);
+        tcase_add_test(tc, test_gw_route_find_memories);
+        suite_add_tcase(s, tc);
+        tc = tcase_create("gw_route_key");
+        tcase_add_test(tc, test_gw_route_key_field);
+        tcase_add_test(tc, test_gw_route_key_field_every_memory_route);
+        tcase_add_test(tc, test_gw_route_plan_refuses_bad_key_field);
         suite_add_tcase(s, tc);
         tc = tcase_create("gw_class_allows");
         tcase_add_test(tc, test_gw_class_allows_roles);

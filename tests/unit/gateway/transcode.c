@@ -2,11 +2,16 @@
  * message of the test's own that has a tenant field: the tenant comes from
  * the credentials and is refused from the body or the query, path captures
  * are bound and may not be repeated in the body, and a body that is not a
- * JSON object, or is nested too deep, is refused naming no field. */
+ * JSON object, or is nested too deep, is refused naming no field. Then the
+ * memory routes of the gateway's table: what path, query and body bind to,
+ * and the Kafka key that follows. */
 #include <check.h>
 #include <protobuf-c/protobuf-c.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "cairn/memory/v1/memory.pb-c.h"
 
 #include "gateway/adapter.h"
 #include "gateway/route.h"
@@ -172,6 +177,167 @@ START_TEST(test_proto_json_parse_refuses_bad_bodies)
 }
 END_TEST
 
+/* Parses @p method @p path (its query in @p q) on the gateway's own table
+ * as tenant "acme"; NULL with @p e filled when refused. The request's Kafka
+ * key in *@p key (freed by the caller) when @p key is not NULL. */
+static ProtobufCMessage *parse_on_table(const char *method, const char *path, const char *body,
+                                        const char *const *q, struct gw_error *e, char **key)
+{
+        struct gw_captures caps;
+        struct gw_adapter_ctx ctx = { 0 };
+        ProtobufCMessage *msg;
+        bool known;
+        const struct gw_route *rt = gw_route_find(gw_routes, method, path, &known, &caps);
+
+        ck_assert_msg(rt != NULL, "%s %s: no route", method, path);
+        query = q;
+        ctx.route = rt;
+        ctx.body = body;
+        ctx.body_len = body ? strlen(body) : 0;
+        ctx.max_json_depth = 8;
+        ctx.caps = &caps;
+        ctx.query_each = query_each;
+        ctx.tenant = "acme";
+        memset(e, 0, sizeof(*e));
+        msg = gw_proto_json.parse(&ctx, e);
+        if (msg && key)
+                *key = gw_route_key(rt, "acme", msg);
+        /* cppcheck-suppress returnDanglingLifetime ; parse() returns a new message, not ctx */
+        return msg;
+}
+
+static ProtobufCMessage *parse_routed(const char *method, const char *path, const char *body,
+                                      const char *const *q, char **key)
+{
+        struct gw_error e;
+        ProtobufCMessage *msg = parse_on_table(method, path, body, q, &e, key);
+
+        ck_assert_msg(msg != NULL, "%s %s: %s", method, path, e.message);
+        return msg;
+}
+
+START_TEST(test_memory_routes_user_id_from_query)
+{
+        const char *const user[] = { "user_id", "u1", NULL };
+        ProtobufCMessage *msg;
+        char *key;
+
+        msg = parse_routed("GET", "/v1/memories/m-1", NULL, user, &key);
+        ck_assert_str_eq(((Cairn__Memory__V1__GetRequest *)msg)->id, "m-1");
+        ck_assert_str_eq(((Cairn__Memory__V1__GetRequest *)msg)->user_id, "u1");
+        ck_assert_str_eq(key, "acme/u1");
+        free(key);
+        gw_proto_json.release(NULL, msg);
+
+        msg = parse_routed("DELETE", "/v1/memories/m-1", NULL, user, &key);
+        ck_assert_str_eq(((Cairn__Memory__V1__DeleteRequest *)msg)->user_id, "u1");
+        ck_assert_str_eq(key, "acme/u1");
+        free(key);
+        gw_proto_json.release(NULL, msg);
+
+        msg = parse_routed("GET", "/v1/memories/m-1/history", NULL, user, &key);
+        ck_assert_str_eq(((Cairn__Memory__V1__HistoryRequest *)msg)->id, "m-1");
+        ck_assert_str_eq(key, "acme/u1");
+        free(key);
+        gw_proto_json.release(NULL, msg);
+
+        /* a memory by id alone: the tenant's key */
+        msg = parse_routed("GET", "/v1/memories/m-1", NULL, NULL, &key);
+        ck_assert_str_eq(key, "acme");
+        free(key);
+        gw_proto_json.release(NULL, msg);
+}
+END_TEST
+
+START_TEST(test_memory_routes_list_query)
+{
+        Cairn__Memory__V1__ListRequest *lr;
+        char *key;
+
+        lr = (Cairn__Memory__V1__ListRequest *)
+                parse_routed("GET", "/v1/memories", NULL,
+                             (const char *[]){ "user_id", "u1", "agent_id", "a1", "run_id", "r1",
+                                               "page_size", "20", "page_token", "t-2", NULL },
+                             &key);
+        ck_assert_str_eq(lr->user_id, "u1");
+        ck_assert_str_eq(lr->agent_id, "a1");
+        ck_assert_str_eq(lr->run_id, "r1");
+        ck_assert_uint_eq(lr->page_size, 20);
+        ck_assert_str_eq(lr->page_token, "t-2");
+        ck_assert_str_eq(key, "acme/u1");
+        free(key);
+        gw_proto_json.release(NULL, &lr->base);
+}
+END_TEST
+
+START_TEST(test_memory_routes_refuse)
+{
+        struct gw_error e;
+
+        /* a Struct has no text form: no metadata filter in a query */
+        ck_assert_ptr_null(
+                parse_on_table("GET", "/v1/memories", NULL,
+                               (const char *[]){ "user_id", "u1", "metadata", "{}", NULL }, &e,
+                               NULL));
+        ck_assert_int_eq(e.status, 400);
+        ck_assert_str_eq(e.param, "metadata");
+        /* the id is the path's */
+        ck_assert_ptr_null(
+                parse_on_table("PATCH", "/v1/memories/m-1", "{\"id\":\"m-2\"}", NULL, &e, NULL));
+        ck_assert_int_eq(e.status, 400);
+        ck_assert_str_eq(e.param, "id");
+}
+END_TEST
+
+START_TEST(test_memory_routes_user_id_from_body)
+{
+        Cairn__Memory__V1__StoreRequest *sr;
+        Cairn__Memory__V1__UpdateRequest *ur;
+        ProtobufCMessage *msg;
+        char *key;
+
+        sr = (Cairn__Memory__V1__StoreRequest *)
+                parse_routed("POST", "/v1/memories",
+                             "{\"userId\":\"u1\",\"content\":\"likes tea\"}", NULL, &key);
+        ck_assert_str_eq(sr->user_id, "u1");
+        ck_assert_str_eq(sr->content, "likes tea");
+        ck_assert_str_eq(key, "acme/u1");
+        free(key);
+        gw_proto_json.release(NULL, &sr->base);
+
+        msg = parse_routed("POST", "/v1/memories/search", "{\"user_id\":\"u2\",\"query\":\"tea\"}",
+                           NULL, &key);
+        ck_assert_str_eq(key, "acme/u2");
+        free(key);
+        gw_proto_json.release(NULL, msg);
+
+        ur = (Cairn__Memory__V1__UpdateRequest *)
+                parse_routed("PATCH", "/v1/memories/m-1", "{\"content\":\"likes coffee\"}",
+                             (const char *[]){ "user_id", "u1", NULL }, &key);
+        ck_assert_str_eq(ur->id, "m-1");
+        ck_assert_ptr_nonnull(ur->content);
+        ck_assert_str_eq(ur->content->value, "likes coffee");
+        ck_assert_str_eq(key, "acme/u1");
+        free(key);
+        gw_proto_json.release(NULL, &ur->base);
+
+        /* in the body and the query: the query's, and the key follows */
+        sr = (Cairn__Memory__V1__StoreRequest *)
+                parse_routed("POST", "/v1/memories", "{\"user_id\":\"u1\",\"content\":\"x\"}",
+                             (const char *[]){ "user_id", "u2", NULL }, &key);
+        ck_assert_str_eq(sr->user_id, "u2");
+        ck_assert_str_eq(key, "acme/u2");
+        free(key);
+        gw_proto_json.release(NULL, &sr->base);
+
+        /* no user_id: the tenant's key, the service's to refuse */
+        msg = parse_routed("POST", "/v1/memories", "{\"content\":\"x\"}", NULL, &key);
+        ck_assert_str_eq(key, "acme");
+        free(key);
+        gw_proto_json.release(NULL, msg);
+}
+END_TEST
+
 int main(void)
 {
         Suite *s = suite_create("gateway_transcode");
@@ -183,6 +349,12 @@ int main(void)
         tcase_add_test(tc, test_proto_json_parse_query_binds_fields);
         tcase_add_test(tc, test_proto_json_parse_refuses_capture_in_body);
         tcase_add_test(tc, test_proto_json_parse_refuses_bad_bodies);
+        suite_add_tcase(s, tc);
+        tc = tcase_create("memory_routes");
+        tcase_add_test(tc, test_memory_routes_user_id_from_query);
+        tcase_add_test(tc, test_memory_routes_list_query);
+        tcase_add_test(tc, test_memory_routes_refuse);
+        tcase_add_test(tc, test_memory_routes_user_id_from_body);
         suite_add_tcase(s, tc);
         return unit_run(s);
 }

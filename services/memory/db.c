@@ -1,0 +1,246 @@
+/* The memory service's statements and row conversions (db.h). Times go in
+ * as RFC 3339 text and come out as unix milliseconds; vectors as the hex of
+ * their little-endian float32 bytes. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cairn/hex.h"
+#include "cairn/pbjson.h"
+#include "db.h"
+
+/* Milliseconds of a timestamptz column; NULL stays NULL. */
+#define MS(col) "(extract(epoch from " col ") * 1000)::bigint"
+
+#define MEMORY_COLS                                                                          \
+        "id::text, version, user_id, agent_id, run_id, content, metadata::text, model, " MS( \
+                "created_at") ", " MS("updated_at") ", " MS("valid_from") ", " MS("valid_to") ", " MS("expires_at")
+
+/* The filters every search and list applies to current memories: tenant
+ * $1, user $2; then agent, run ("" matches any), metadata containment
+ * (NULL: none), created at or after, created before (NULL: none). */
+#define FILTERS(a, r, m, after, before)                                                        \
+        "tenant = $1 AND user_id = $2 AND valid_to IS NULL AND ($" a " = '' OR agent_id = $" a \
+        ") AND ($" r " = '' OR run_id = $" r ") AND ($" m "::jsonb IS NULL OR metadata @> $" m \
+        "::jsonb) AND ($" after "::timestamptz IS NULL OR created_at >= $" after               \
+        "::timestamptz) AND ($" before "::timestamptz IS NULL OR created_at < $" before        \
+        "::timestamptz)"
+
+const struct cairn_pg_stmt memory_sql[MS__COUNT] = {
+        [MS_REQUEST_GET] = { "memory_request_get",
+                             "SELECT encode(reply, 'hex') FROM memory_requests "
+                             "WHERE tenant = $1 AND request_id = $2" },
+        [MS_REQUEST_PUT] = { "memory_request_put",
+                             "INSERT INTO memory_requests (tenant, request_id, reply) "
+                             "VALUES ($1, $2, decode($3, 'hex'))" },
+        [MS_FIND_HASH] = { "memory_find_hash",
+                           "SELECT " MEMORY_COLS " FROM memories WHERE tenant = $1 AND "
+                           "user_id = $2 AND agent_id = $3 AND run_id = $4 AND "
+                           "content_hash = decode($5, 'hex') AND valid_to IS NULL" },
+        [MS_LOCK] = { "memory_lock",
+                      "SELECT " MEMORY_COLS ", encode(embedding, 'hex') FROM memories "
+                      "WHERE tenant = $1 AND id = $2::uuid AND valid_to IS NULL FOR UPDATE" },
+        [MS_CLOSE] = { "memory_close", "UPDATE memories SET valid_to = $3::timestamptz "
+                                       "WHERE tenant = $1 AND id = $2::uuid AND valid_to IS NULL" },
+        /* id, version, tenant, user, agent, run, content, metadata, model,
+         * hex vector, hex hash, text search configuration, created_at, now,
+         * expires_at */
+        [MS_INSERT] = { "memory_insert",
+                        "INSERT INTO memories (id, version, tenant, user_id, agent_id, run_id, "
+                        "content, metadata, model, embedding, content_hash, fts, created_at, "
+                        "updated_at, valid_from, expires_at) VALUES ($1::uuid, $2, $3, $4, $5, "
+                        "$6, $7, $8::jsonb, $9, decode($10, 'hex'), decode($11, 'hex'), "
+                        "to_tsvector($12::regconfig, $7), $13::timestamptz, $14::timestamptz, "
+                        "$14::timestamptz, $15::timestamptz)" },
+        /* tenant, user, memory id, event, version, old content, new content,
+         * old metadata, new metadata, request id, at */
+        [MS_HISTORY_ADD] = { "memory_history_add",
+                             "INSERT INTO memory_history (tenant, user_id, memory_id, event, "
+                             "version, old_content, new_content, old_metadata, new_metadata, "
+                             "request_id, at) VALUES ($1, $2, $3::uuid, $4, $5, $6, $7, "
+                             "$8::jsonb, $9::jsonb, $10, $11::timestamptz)" },
+        [MS_GET] = { "memory_get", "SELECT " MEMORY_COLS " FROM memories "
+                                   "WHERE tenant = $1 AND id = $2::uuid AND valid_to IS NULL" },
+        [MS_HISTORY] = { "memory_history",
+                         "SELECT memory_id::text, event, version, old_content, new_content, "
+                         "old_metadata::text, new_metadata::text, " MS(
+                                 "at") ", request_id, user_id FROM memory_history "
+                                       "WHERE tenant = $1 AND memory_id = $2::uuid ORDER BY seq" },
+        /* FILTERS, then the cursor (created_at, id) to start below (NULL:
+         * from the newest) and the page size */
+        [MS_LIST] = { "memory_list", "SELECT " MEMORY_COLS " FROM memories WHERE " FILTERS(
+                                             "3", "4", "5", "6",
+                                             "7") " AND ($8::timestamptz IS NULL OR (created_at, "
+                                                  "id) < ($8::timestamptz, $9::uuid)) "
+                                                  "ORDER BY created_at DESC, id DESC LIMIT $10" },
+        [MS_LOAD] = { "memory_load",
+                      "SELECT id::text, version, agent_id, run_id, encode(embedding, 'hex') "
+                      "FROM memories WHERE tenant = $1 AND user_id = $2 AND valid_to IS NULL" },
+        /* FILTERS, then the ids ({a,b,...}) */
+        [MS_ROWS] = { "memory_rows",
+                      "SELECT " MEMORY_COLS
+                      " FROM memories WHERE " FILTERS("3", "4", "5", "6",
+                                                      "7") " AND id = ANY($8::uuid[])" },
+        /* FILTERS, then the text search configuration, the query and the
+         * number of candidates */
+        [MS_KEYWORD] = { "memory_keyword",
+                         "SELECT id::text, ts_rank_cd(fts, q)::float4 FROM memories, "
+                         "websearch_to_tsquery($8::regconfig, $9) q WHERE " FILTERS(
+                                 "3", "4", "5", "6",
+                                 "7") " AND fts @@ q ORDER BY 2 DESC, id LIMIT $10" },
+};
+
+Google__Protobuf__Timestamp *memory_ts(struct cairn_arena *arena, int64_t unix_ms)
+{
+        Google__Protobuf__Timestamp *ts = cairn_arena_alloc(arena, sizeof(*ts));
+        int64_t s = unix_ms / 1000, ms = unix_ms % 1000;
+
+        if (!ts)
+                return NULL;
+        if (ms < 0) {
+                ms += 1000;
+                s--;
+        }
+        google__protobuf__timestamp__init(ts);
+        ts->seconds = s;
+        ts->nanos = (int32_t)(ms * 1000000);
+        return ts;
+}
+
+int64_t memory_ts_ms(const Google__Protobuf__Timestamp *ts)
+{
+        return ts->seconds * 1000 + ts->nanos / 1000000;
+}
+
+/* A Timestamp from a bigint column, NULL for SQL NULL (or a full arena). */
+static Google__Protobuf__Timestamp *ts_col(struct cairn_arena *arena, const PGresult *res, int row,
+                                           int col)
+{
+        if (PQgetisnull(res, row, col))
+                return NULL;
+        return memory_ts(arena, strtoll(PQgetvalue(res, row, col), NULL, 10));
+}
+
+Google__Protobuf__Struct *memory_struct_from_json(struct cairn_arena *arena, const char *json)
+{
+        ProtobufCMessage *parsed = NULL, *copy;
+        uint8_t *buf;
+        size_t len;
+
+        if (cairn_pbjson_parse(&google__protobuf__struct__descriptor, json, strlen(json), 64,
+                               &parsed, NULL) != CAIRN_OK)
+                return NULL;
+        /* into the arena, so that it lives as long as the reply */
+        len = protobuf_c_message_get_packed_size(parsed);
+        buf = malloc(len ? len : 1);
+        if (!buf) {
+                protobuf_c_message_free_unpacked(parsed, NULL);
+                return NULL;
+        }
+        protobuf_c_message_pack(parsed, buf);
+        protobuf_c_message_free_unpacked(parsed, NULL);
+        copy = protobuf_c_message_unpack(&google__protobuf__struct__descriptor,
+                                         cairn_arena_pbc(arena), len, buf);
+        free(buf);
+        return (Google__Protobuf__Struct *)copy;
+}
+
+static char *col_str(struct cairn_arena *arena, const PGresult *res, int row, int col)
+{
+        return cairn_arena_strdup(arena, PQgetvalue(res, row, col));
+}
+
+Cairn__Memory__V1__Memory *memory_from_row(struct cairn_arena *arena, const PGresult *res, int row,
+                                           int col)
+{
+        Cairn__Memory__V1__Memory *m = cairn_arena_alloc(arena, sizeof(*m));
+
+        if (!m)
+                return NULL;
+        cairn__memory__v1__memory__init(m);
+        m->id = col_str(arena, res, row, col);
+        m->version = (uint32_t)strtoul(PQgetvalue(res, row, col + 1), NULL, 10);
+        m->user_id = col_str(arena, res, row, col + 2);
+        m->agent_id = col_str(arena, res, row, col + 3);
+        m->run_id = col_str(arena, res, row, col + 4);
+        m->content = col_str(arena, res, row, col + 5);
+        m->metadata = memory_struct_from_json(arena, PQgetvalue(res, row, col + 6));
+        m->model = col_str(arena, res, row, col + 7);
+        m->created_at = ts_col(arena, res, row, col + 8);
+        m->updated_at = ts_col(arena, res, row, col + 9);
+        m->valid_from = ts_col(arena, res, row, col + 10);
+        m->valid_to = ts_col(arena, res, row, col + 11);
+        m->expires_at = ts_col(arena, res, row, col + 12);
+        if (!m->id || !m->user_id || !m->agent_id || !m->run_id || !m->content || !m->metadata ||
+            !m->model || !m->created_at)
+                return NULL;
+        return m;
+}
+
+void memory_vec_hex(const float *v, size_t n, char *out)
+{
+        for (size_t i = 0; i < n; i++) {
+                uint32_t u;
+                uint8_t b[4];
+
+                memcpy(&u, &v[i], 4);
+                b[0] = (uint8_t)u, b[1] = (uint8_t)(u >> 8), b[2] = (uint8_t)(u >> 16),
+                b[3] = (uint8_t)(u >> 24);
+                cairn_hex_encode(b, 4, out + 8 * i);
+        }
+        out[8 * n] = '\0';
+}
+
+bool memory_unhex(const char *text, uint8_t **out, size_t *lenp)
+{
+        size_t len;
+        uint8_t *bytes;
+
+        if (text[0] == '\\' && text[1] == 'x')
+                text += 2;
+        len = strlen(text);
+        if (len % 2)
+                return false;
+        bytes = malloc(len / 2 + 1);
+        if (!bytes)
+                return false;
+        for (size_t i = 0; i < len / 2; i++) {
+                int hi = cairn_hex_digit(text[2 * i], 0), lo = cairn_hex_digit(text[2 * i + 1], 0);
+
+                if (hi < 0 || lo < 0) {
+                        free(bytes);
+                        return false;
+                }
+                bytes[i] = (uint8_t)(hi << 4 | lo);
+        }
+        *out = bytes;
+        *lenp = len / 2;
+        return true;
+}
+
+bool memory_vec_unhex(const char *text, float *v, size_t n)
+{
+        uint8_t *b;
+        size_t len;
+
+        if (!memory_unhex(text, &b, &len))
+                return false;
+        if (len != 4 * n) {
+                free(b);
+                return false;
+        }
+        for (size_t i = 0; i < n; i++) {
+                uint32_t u = (uint32_t)b[4 * i] | (uint32_t)b[4 * i + 1] << 8 |
+                             (uint32_t)b[4 * i + 2] << 16 | (uint32_t)b[4 * i + 3] << 24;
+
+                memcpy(&v[i], &u, 4);
+        }
+        free(b);
+        return true;
+}
+
+char *memory_struct_json(const Google__Protobuf__Struct *s)
+{
+        if (!s)
+                return strdup("{}");
+        return cairn_pbjson_render(&s->base, 0, NULL);
+}

@@ -1,0 +1,68 @@
+/* The memory service's SQL: its statements, and the conversions between
+ * rows and messages (a memory's row into a Memory, vectors into bytea and
+ * back). Migrations: services/memory/migrations/. */
+#ifndef MEMORY_DB_H
+#define MEMORY_DB_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cairn/arena.h"
+#include "cairn/memory/v1/memory.pb-c.h"
+#include "cairn/pg.h"
+
+enum memory_sql {
+        MS_REQUEST_GET, /* tenant, request_id -> hex reply */
+        MS_REQUEST_PUT, /* tenant, request_id, hex reply */
+        MS_FIND_HASH,   /* tenant, user, agent, run, hex hash -> MEMORY_COLS */
+        MS_LOCK,        /* tenant, id -> MEMORY_COLS, hex embedding (FOR UPDATE) */
+        MS_CLOSE,       /* tenant, id, valid_to */
+        MS_INSERT,      /* see db.c */
+        MS_HISTORY_ADD, /* see db.c */
+        MS_GET,         /* tenant, id -> MEMORY_COLS */
+        MS_HISTORY,     /* tenant, id -> history columns */
+        MS_LIST,        /* see db.c */
+        MS_LOAD,        /* tenant, user -> id, version, agent, run, hex embedding */
+        MS_ROWS,        /* see db.c */
+        MS_KEYWORD,     /* see db.c */
+        MS__COUNT
+};
+
+extern const struct cairn_pg_stmt memory_sql[MS__COUNT];
+
+/* The columns MEMORY_COLS selects, in order, for memory_from_row(). */
+#define MEMORY_NCOLS 13
+
+/* The memory in columns @p col .. col + MEMORY_NCOLS - 1 of @p row,
+ * allocated from @p arena; NULL when the arena is full or the metadata
+ * does not read back as a JSON object. */
+Cairn__Memory__V1__Memory *memory_from_row(struct cairn_arena *arena, const PGresult *res, int row,
+                                           int col);
+
+/* @p v (n floats) as the hex of its little-endian float32 bytes, into
+ * @p out (8 n + 1 bytes). */
+void memory_vec_hex(const float *v, size_t n, char *out);
+/* The reverse from the text of a bytea column (PostgreSQL's hex output,
+ * "\x" first) or plain hex; false when it is not n floats. */
+bool memory_vec_unhex(const char *text, float *v, size_t n);
+
+/* Bytes as hex from PostgreSQL's bytea text ("\x..." or plain) into
+ * malloc'ed *@p out; false when malformed. */
+bool memory_unhex(const char *text, uint8_t **out, size_t *lenp);
+
+/* Unix milliseconds as a Timestamp in @p arena (NULL when full). */
+Google__Protobuf__Timestamp *memory_ts(struct cairn_arena *arena, int64_t unix_ms);
+/* A Timestamp as unix milliseconds (rounded down). */
+int64_t memory_ts_ms(const Google__Protobuf__Timestamp *ts);
+
+/* The JSON object text @p json as a Struct in @p arena; NULL when it is
+ * not one or the arena is full. */
+Google__Protobuf__Struct *memory_struct_from_json(struct cairn_arena *arena, const char *json);
+
+/* The Struct as JSON text for a jsonb parameter: malloc'ed, "{}" for NULL;
+ * NULL when it has no JSON form. */
+char *memory_struct_json(const Google__Protobuf__Struct *s);
+
+#endif

@@ -1,0 +1,86 @@
+/* What the memory service's handlers share: the request's tenant and user
+ * from its key, its deadline, the checks every request makes, embedding
+ * through the embedding service, and the user's vectors loaded on first
+ * use. Handlers: memory.c (reads), store.c (writes), search.c. */
+#ifndef MEMORY_HANDLERS_H
+#define MEMORY_HANDLERS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cairn/bus.h"
+#include "cairn/memory/v1/memory.pb-c.h"
+#include "cairn/status.h"
+#include "memory.h"
+#include "vindex.h"
+
+/* One request as the handlers see it. */
+struct mctx {
+        struct memory_service *svc;
+        struct cairn_request *req;
+        char tenant[65];      /* from the key, up to its first '/' */
+        const char *key_user; /* the rest of the key; NULL when it has no '/' */
+        int64_t deadline_us;  /* monotonic; 0: none */
+        int64_t deadline_ms;  /* unix ms, as received; 0: none */
+};
+
+/* Fills @p c from @p req: the tenant from the key (required), the
+ * deadline. */
+cairn_err_t mctx_init(struct mctx *c, struct cairn_request *req, struct cairn_status *st);
+
+/* The user a request names: required when @p required, and when the key
+ * names a user, the same one. */
+cairn_err_t mctx_user(const struct mctx *c, const char *user_id, bool required,
+                      struct cairn_status *st);
+
+/* A memory's row must be the key's (and the request's) user's when they
+ * name one: else NOT_FOUND, as if it did not exist. */
+cairn_err_t mctx_owner(const struct mctx *c, const char *request_user, const char *row_user,
+                       const char *id, struct cairn_status *st);
+
+/* A UUID in canonical text form (any version), as ids are. */
+bool memory_id_valid(const char *id);
+
+/* Checks a content: 1 byte to memory.max_content_bytes of UTF-8, not only
+ * white space. @p field names it in the error. */
+cairn_err_t memory_content_check(const struct mctx *c, const char *content, const char *field,
+                                 struct cairn_status *st);
+
+/* The sha256 of @p content normalised (NFKC, case folded, white space runs
+ * made one space, trimmed) as 64 hex digits into @p out. Returns 0, or -1
+ * when out of memory. */
+int memory_content_hash(const char *content, char out[65]);
+
+/* Embeds @p n texts with memory.embedding_model through the embedding
+ * service into @p out (n x dimensions floats, unit length). Errors:
+ * UNAVAILABLE when no embedding service is configured or it cannot be
+ * reached, its own errors otherwise, INTERNAL on a vector of the wrong size. */
+cairn_err_t memory_embed(const struct mctx *c, const char *const *texts, size_t n, float *out,
+                         struct cairn_status *st);
+
+/* The index entries of @p user, loaded from PostgreSQL when they are not
+ * (returned unlocked). */
+cairn_err_t memory_user_index(const struct mctx *c, const char *user, struct memory_vuser **out,
+                              struct cairn_status *st);
+
+/* A PostgreSQL error as the request's status. */
+cairn_err_t memory_pg_status(cairn_err_t err, const char *errstr, struct cairn_status *st);
+
+/* The reply of an earlier request with this ce_id, unpacked into the
+ * request's arena: CAIRN_OK with *@p reply set, CAIRN_ERR_NOT_FOUND when
+ * there is none (go on), another error on failure. */
+cairn_err_t memory_replay(const struct mctx *c, const ProtobufCMessageDescriptor *desc,
+                          ProtobufCMessage **reply, struct cairn_status *st);
+
+/* Handlers. */
+cairn_err_t memory_store_handle(struct cairn_request *req, const ProtobufCMessage *msg,
+                                ProtobufCMessage **reply, struct cairn_status *st);
+cairn_err_t memory_update_handle(struct cairn_request *req, const ProtobufCMessage *msg,
+                                 ProtobufCMessage **reply, struct cairn_status *st);
+cairn_err_t memory_delete_handle(struct cairn_request *req, const ProtobufCMessage *msg,
+                                 ProtobufCMessage **reply, struct cairn_status *st);
+cairn_err_t memory_search_handle(struct cairn_request *req, const ProtobufCMessage *msg,
+                                 ProtobufCMessage **reply, struct cairn_status *st);
+
+#endif

@@ -1,0 +1,50 @@
+/* The memory service: long-term memories of users, stored in PostgreSQL
+ * (the system of record: every version, the history of every change, the
+ * reply of every write by its ce_id), embedded through the embedding
+ * service, and searched by meaning (an in-process index of each user's
+ * vectors, vindex.h), by keywords (PostgreSQL full-text search) or both,
+ * fused by Reciprocal Rank Fusion before the cut. */
+#ifndef MEMORY_MEMORY_H
+#define MEMORY_MEMORY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "cairn/bus.h"
+#include "cairn/conf.h"
+#include "cairn/metrics.h"
+#include "cairn/pg.h"
+
+struct memory_vindex;
+
+struct memory_conf {
+        const char *embedding_topic;
+        const char *embedding_model;
+        long long dimensions;
+        double dedupe_threshold;
+        const char *fts_language;
+        long long max_content_bytes;
+        long long max_batch;
+        long long max_top_k;
+        long long candidates;
+        long long rrf_k;
+};
+
+extern const struct cairn_conf_item memory_conf_items[];
+struct cairn_conf_section memory_conf_section(struct memory_conf *conf);
+
+struct memory_service {
+        const struct memory_conf *conf;
+        struct cairn_pg *pg;
+        struct cairn_bus_client *embedder; /* NULL: only caller vectors are accepted */
+        struct memory_vindex *index;
+        struct cairn_metric *stores;   /* cairn_memory_stores_total{outcome} */
+        struct cairn_metric *searches; /* cairn_memory_searches_total{mode} */
+        struct cairn_metric *changes;  /* cairn_memory_changes_total{event} */
+};
+
+/* The handler table (NULL-terminated); the handlers' opaque is a struct
+ * memory_service. */
+extern const struct cairn_handler memory_handlers[];
+
+#endif

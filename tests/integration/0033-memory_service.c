@@ -1,0 +1,652 @@
+/* cairn-memory over the bus, on a real PostgreSQL, with cairn-embedding
+ * (its lexical model) embedding what comes without a vector:
+ *   - store and get, the history of every change, UUIDv7 ids;
+ *   - an identical content (however spaced or cased) in the same scope is
+ *     the same memory, returned unchanged; in another scope, a new one;
+ *   - a near duplicate (cosine >= the threshold) updates the memory: a
+ *     new version, the old one closed, both kept;
+ *   - a redelivered request (same ce_id) gets the same reply and changes
+ *     nothing;
+ *   - hybrid search keeps a keyword-only hit that vector search misses,
+ *     and reports each ranking; filters, scopes, and nothing across users
+ *     or tenants;
+ *   - update and delete: new versions, deleted memories gone from get,
+ *     list and search, the history complete;
+ *   - list pages; bad input named by field;
+ *   - the same through the gateway's /v1/memories routes: roles, tenants,
+ *     the user in the key. */
+#include <check.h>
+#include <curl/curl.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cairn/memory/v1/memory.pb-c.h"
+#include "cairn/resilience.h"
+#include "gw_fixture.h"
+#include "harness.h"
+
+#define DIM 384
+#define KEY "t1/u1"
+
+static struct harness_broker broker;
+static struct harness_proc embedding, memory, gateway, redis;
+static int http_port, redis_port;
+
+#define KEY_MEMBER "ck_it_mem_member_0123456789abcdef"
+#define KEY_VIEWER "ck_it_mem_viewer_0123456789abcdef"
+#define KEY_OTHER  "ck_it_mem_other_0123456789abcdefg"
+static struct harness_client client;
+static char pg_url[512];
+static const char *topic;
+
+static void gateway_start(void)
+{
+        static const struct gwf_api_key keys[] = {
+                { KEY_MEMBER, "it-member", "t1", "member" },
+                { KEY_VIEWER, "it-viewer", "t1", "viewer" },
+                { KEY_OTHER, "it-other", "t2", "owner" },
+        };
+        char keydir[600], e[6][700];
+
+        curl_global_init(CURL_GLOBAL_ALL);
+        snprintf(keydir, sizeof(keydir), "%s/keys", broker.dir);
+        ck_assert_int_eq(mkdir(keydir, 0700), 0);
+        gwf_keys_write(keydir, NULL, keys, sizeof(keys) / sizeof(keys[0]));
+        http_port = harness_free_port();
+        redis_port = harness_free_port();
+        harness_redis_start(&redis, broker.dir, redis_port);
+        snprintf(e[5], sizeof(e[5]), "CAIRN_REDIS_PORT=%d", redis_port);
+        snprintf(e[0], sizeof(e[0]), "CAIRN_HTTP_PORT=%d", http_port);
+        snprintf(e[1], sizeof(e[1]), "CAIRN_AUTH_KEYS_FILE=%s/keys.yaml", keydir);
+        snprintf(e[2], sizeof(e[2]), "CAIRN_UPSTREAM_MEMORY_TOPIC=%s", topic);
+        snprintf(e[3], sizeof(e[3]), "CAIRN_UPSTREAM_EMBEDDING_TOPIC=%s",
+                 harness_topic("cairn.embedding.v1.requests"));
+        snprintf(e[4], sizeof(e[4]), "CAIRN_BUS_REPLY_TOPIC=%s",
+                 harness_topic("cairn.gateway.replies"));
+        harness_service_start(&gateway, &broker, "gateway",
+                              (const char *const[]){ e[0], e[1], e[2], e[3], e[4], e[5], NULL });
+}
+
+static void setup(void)
+{
+        char env_pg[600], env_topic[300], env_reply[300];
+        struct cairn_resilience_conf rc;
+        char dep[64];
+
+        harness_broker_start(&broker, 1);
+        harness_pg_database(pg_url, sizeof(pg_url));
+        topic = harness_topic("cairn.memory.v1.requests");
+        harness_service_start(&embedding, &broker, "embedding", NULL);
+        snprintf(env_pg, sizeof(env_pg), "CAIRN_PG_URL=%s", pg_url);
+        snprintf(env_topic, sizeof(env_topic), "CAIRN_MEMORY_EMBEDDING_TOPIC=%s",
+                 harness_topic("cairn.embedding.v1.requests"));
+        snprintf(env_reply, sizeof(env_reply), "CAIRN_BUS_REPLY_TOPIC=%s",
+                 harness_topic("cairn.memory.replies"));
+        harness_service_start(&memory, &broker, "memory",
+                              (const char *const[]){ env_pg, env_topic, env_reply,
+                                                     "CAIRN_MEMORY_EMBEDDING_MODEL="
+                                                     "cairn-lexical-384",
+                                                     NULL });
+        gateway_start();
+        ck_assert_msg(harness_wait_ready(&embedding, 30000), "embedding not ready (%s)",
+                      embedding.log_path);
+        ck_assert_msg(harness_wait_ready(&memory, 30000), "memory not ready (%s)", memory.log_path);
+        ck_assert_msg(harness_wait_ready(&gateway, 30000), "gateway not ready (%s)",
+                      gateway.log_path);
+        harness_client_start(&client, &broker, "itest");
+        /* each answer as it is: no retries, no breaker of the test's own */
+        cairn_bus_dependency_name(topic, dep, sizeof(dep));
+        cairn_resilience_conf_init(&rc, dep);
+        rc.max_attempts = 1;
+        rc.breaker_failures = 0;
+        rc.breaker_failure_rate = 0;
+        cairn_bus_client_resilience(client.cli, dep, &rc);
+}
+
+static void teardown(void)
+{
+        harness_client_stop(&client);
+        harness_service_stop(&gateway, 10000);
+        harness_proc_kill(&redis);
+        harness_service_stop(&memory, 10000);
+        harness_service_stop(&embedding, 10000);
+        harness_broker_stop(&broker);
+}
+
+/* Calls the service with @p ce_id (NULL: a new one); returns the code. */
+static cairn_err_t call(const char *key, const ProtobufCMessage *msg,
+                        const ProtobufCMessageDescriptor *reply_desc, const char *ce_id,
+                        ProtobufCMessage **reply, struct cairn_status *st)
+{
+        struct cairn_call_opts opts = { .timeout_ms = 20000, .ce_id = ce_id };
+
+        *reply = NULL;
+        return cairn_bus_call(client.cli, topic, key, msg, &opts, reply_desc, NULL, reply, st);
+}
+
+/* A unit vector along axis @p a, turned by @p mix towards axis @p b. */
+static void vec(float *v, int a, int b, float mix)
+{
+        memset(v, 0, DIM * sizeof(float));
+        v[a] = 1.0f - mix;
+        v[b] += mix;
+}
+
+static Cairn__Memory__V1__StoreReply *store(const char *key, const char *user, const char *agent,
+                                            const char *content, const float *v, const char *ce_id,
+                                            cairn_err_t want, struct cairn_status *st)
+{
+        Cairn__Memory__V1__StoreRequest in = CAIRN__MEMORY__V1__STORE_REQUEST__INIT;
+        ProtobufCMessage *out = NULL;
+        cairn_err_t err;
+
+        in.user_id = (char *)user;
+        in.agent_id = (char *)agent;
+        in.content = (char *)content;
+        if (v) {
+                in.embedding = (float *)v;
+                in.n_embedding = DIM;
+        }
+        err = call(key, &in.base, &cairn__memory__v1__store_reply__descriptor, ce_id, &out, st);
+        ck_assert_msg(err == want, "store %s: %d (%s), want %d", content, err, st->message, want);
+        return (Cairn__Memory__V1__StoreReply *)out;
+}
+
+static void store_free(Cairn__Memory__V1__StoreReply *r)
+{
+        if (r)
+                protobuf_c_message_free_unpacked(&r->base, NULL);
+}
+
+static long long sql_count(const char *sql)
+{
+        char out[64];
+
+        ck_assert_msg(harness_pg_scalar(pg_url, sql, out, sizeof(out)) == 0, "%s: %s", sql, out);
+        return atoll(out);
+}
+
+START_TEST(test_store_get_and_history)
+{
+        Cairn__Memory__V1__GetRequest get = CAIRN__MEMORY__V1__GET_REQUEST__INIT;
+        Cairn__Memory__V1__HistoryRequest hist = CAIRN__MEMORY__V1__HISTORY_REQUEST__INIT;
+        Cairn__Memory__V1__GetReply *g;
+        Cairn__Memory__V1__HistoryReply *h;
+        Cairn__Memory__V1__StoreReply *r;
+        struct cairn_status st;
+        float v[DIM];
+
+        vec(v, 0, 1, 0);
+        r = store(KEY, "u1", "", "Alice prefers window seats", v, NULL, CAIRN_OK, &st);
+        ck_assert_uint_eq(r->n_results, 1);
+        ck_assert_int_eq(r->results[0]->outcome,
+                         CAIRN__MEMORY__V1__STORE_OUTCOME__STORE_OUTCOME_CREATED);
+        ck_assert_uint_eq(strlen(r->results[0]->memory->id), 36);
+        ck_assert_int_eq(r->results[0]->memory->id[14], '7'); /* UUIDv7 */
+        ck_assert_str_eq(r->results[0]->memory->model, "caller");
+        ck_assert_uint_eq(r->results[0]->memory->version, 1);
+        get.id = r->results[0]->memory->id;
+        ck_assert_int_eq(call(KEY, &get.base, &cairn__memory__v1__get_reply__descriptor, NULL,
+                              (ProtobufCMessage **)&g, &st),
+                         CAIRN_OK);
+        ck_assert_str_eq(g->memory->content, "Alice prefers window seats");
+        ck_assert_str_eq(g->memory->user_id, "u1");
+        ck_assert_ptr_null(g->memory->valid_to);
+        protobuf_c_message_free_unpacked(&g->base, NULL);
+        hist.id = r->results[0]->memory->id;
+        ck_assert_int_eq(call(KEY, &hist.base, &cairn__memory__v1__history_reply__descriptor, NULL,
+                              (ProtobufCMessage **)&h, &st),
+                         CAIRN_OK);
+        ck_assert_uint_eq(h->n_entries, 1);
+        ck_assert_int_eq(h->entries[0]->event, CAIRN__MEMORY__V1__HISTORY_EVENT__HISTORY_EVENT_ADD);
+        ck_assert_str_eq(h->entries[0]->new_content, "Alice prefers window seats");
+        protobuf_c_message_free_unpacked(&h->base, NULL);
+        /* another tenant, or another user of this one, does not see it */
+        ck_assert_int_eq(call("t2/u1", &get.base, &cairn__memory__v1__get_reply__descriptor, NULL,
+                              (ProtobufCMessage **)&g, &st),
+                         CAIRN_ERR_NOT_FOUND);
+        ck_assert_int_eq(call("t1/u2", &get.base, &cairn__memory__v1__get_reply__descriptor, NULL,
+                              (ProtobufCMessage **)&g, &st),
+                         CAIRN_ERR_NOT_FOUND);
+        store_free(r);
+}
+END_TEST
+
+START_TEST(test_exact_duplicate_is_returned_unchanged)
+{
+        Cairn__Memory__V1__StoreReply *a, *b, *c;
+        struct cairn_status st;
+        float v[DIM], w[DIM];
+
+        vec(v, 2, 3, 0);
+        vec(w, 4, 5, 0);
+        a = store(KEY, "u1", "", "The wifi password is hunter2", v, NULL, CAIRN_OK, &st);
+        /* the same text however spaced or cased, even with another vector */
+        b = store(KEY, "u1", "", "  the WIFI password  is hunter2 ", w, NULL, CAIRN_OK, &st);
+        ck_assert_int_eq(b->results[0]->outcome,
+                         CAIRN__MEMORY__V1__STORE_OUTCOME__STORE_OUTCOME_DUPLICATE);
+        ck_assert_str_eq(b->results[0]->memory->id, a->results[0]->memory->id);
+        ck_assert_str_eq(b->results[0]->memory->content, "The wifi password is hunter2");
+        ck_assert_uint_eq(b->results[0]->memory->version, 1);
+        /* another scope (an agent's) is another memory */
+        c = store(KEY, "u1", "agent-7", "The wifi password is hunter2", v, NULL, CAIRN_OK, &st);
+        ck_assert_int_eq(c->results[0]->outcome,
+                         CAIRN__MEMORY__V1__STORE_OUTCOME__STORE_OUTCOME_CREATED);
+        ck_assert_str_ne(c->results[0]->memory->id, a->results[0]->memory->id);
+        ck_assert_int_eq(sql_count("SELECT count(*) FROM memories WHERE content ILIKE "
+                                   "'%hunter2%'"),
+                         2);
+        store_free(a);
+        store_free(b);
+        store_free(c);
+}
+END_TEST
+
+START_TEST(test_near_duplicate_updates_and_keeps_versions)
+{
+        Cairn__Memory__V1__StoreReply *a, *b;
+        struct cairn_status st;
+        float v[DIM], w[DIM];
+        char sql[256];
+
+        vec(v, 10, 11, 0);
+        vec(w, 10, 11, 0.05f); /* cosine about 0.9986 */
+        a = store(KEY, "u1", "", "Bob lives in Lisbon", v, NULL, CAIRN_OK, &st);
+        b = store(KEY, "u1", "", "Bob lives in Porto now", w, NULL, CAIRN_OK, &st);
+        ck_assert_int_eq(b->results[0]->outcome,
+                         CAIRN__MEMORY__V1__STORE_OUTCOME__STORE_OUTCOME_MERGED);
+        ck_assert_str_eq(b->results[0]->memory->id, a->results[0]->memory->id);
+        ck_assert_uint_eq(b->results[0]->memory->version, 2);
+        ck_assert_str_eq(b->results[0]->memory->content, "Bob lives in Porto now");
+        ck_assert_float_ge(b->results[0]->similarity, 0.95f);
+        snprintf(sql, sizeof(sql),
+                 "SELECT count(*) FROM memories WHERE id = '%s' AND valid_to IS NOT NULL",
+                 a->results[0]->memory->id);
+        ck_assert_int_eq(sql_count(sql), 1);
+        snprintf(sql, sizeof(sql),
+                 "SELECT count(*) FROM memory_history WHERE memory_id = '%s' AND event = "
+                 "'UPDATE' AND old_content = 'Bob lives in Lisbon'",
+                 a->results[0]->memory->id);
+        ck_assert_int_eq(sql_count(sql), 1);
+        store_free(a);
+        store_free(b);
+}
+END_TEST
+
+START_TEST(test_redelivery_changes_nothing)
+{
+        Cairn__Memory__V1__StoreReply *a, *b;
+        struct cairn_status st;
+        float v[DIM];
+        const char *ce_id = "7d0e4a52-5f1c-4b0e-9b7e-5a4c1d2e3f40";
+
+        vec(v, 20, 21, 0);
+        a = store(KEY, "u1", "", "Carol's birthday is 3 May", v, ce_id, CAIRN_OK, &st);
+        b = store(KEY, "u1", "", "Carol's birthday is 3 May", v, ce_id, CAIRN_OK, &st);
+        /* the very same reply: created, not duplicate */
+        ck_assert_int_eq(b->results[0]->outcome,
+                         CAIRN__MEMORY__V1__STORE_OUTCOME__STORE_OUTCOME_CREATED);
+        ck_assert_str_eq(b->results[0]->memory->id, a->results[0]->memory->id);
+        ck_assert_int_eq(sql_count("SELECT count(*) FROM memories WHERE content LIKE 'Carol%'"), 1);
+        ck_assert_int_eq(sql_count("SELECT count(*) FROM memory_history h JOIN memories m ON "
+                                   "m.id = h.memory_id WHERE m.content LIKE 'Carol%'"),
+                         1);
+        store_free(a);
+        store_free(b);
+}
+END_TEST
+
+static Cairn__Memory__V1__SearchReply *search(const char *key, const char *user, const char *q,
+                                              const float *v, Cairn__Memory__V1__SearchMode mode,
+                                              uint32_t top_k, struct cairn_status *st)
+{
+        Cairn__Memory__V1__SearchRequest in = CAIRN__MEMORY__V1__SEARCH_REQUEST__INIT;
+        ProtobufCMessage *out;
+
+        in.user_id = (char *)user;
+        in.query = (char *)q;
+        in.mode = mode;
+        in.top_k = top_k;
+        if (v) {
+                in.vector = (float *)v;
+                in.n_vector = DIM;
+        }
+        ck_assert_int_eq(call(key, &in.base, &cairn__memory__v1__search_reply__descriptor, NULL,
+                              &out, st),
+                         CAIRN_OK);
+        return (Cairn__Memory__V1__SearchReply *)out;
+}
+
+static const Cairn__Memory__V1__SearchResult *find(const Cairn__Memory__V1__SearchReply *r,
+                                                   const char *content)
+{
+        for (size_t i = 0; i < r->n_results; i++)
+                if (strcmp(r->results[i]->memory->content, content) == 0)
+                        return r->results[i];
+        return NULL;
+}
+
+START_TEST(test_hybrid_keeps_keyword_only_hit)
+{
+        Cairn__Memory__V1__StoreReply *s[4];
+        Cairn__Memory__V1__SearchReply *r;
+        const Cairn__Memory__V1__SearchResult *code, *near;
+        struct cairn_status st;
+        float v[DIM], q[DIM];
+
+        /* the query vector points at the travel memories; the order code
+         * is far from it but is the only text with the code */
+        vec(v, 30, 31, 0);
+        s[0] = store("t1/u3", "u3", "", "Flight to Oslo on Friday morning", v, NULL, CAIRN_OK, &st);
+        vec(v, 30, 32, 0.5f); /* cosine 0.71 to the first: not a near duplicate */
+        s[1] = store("t1/u3", "u3", "", "Hotel near the Oslo harbour", v, NULL, CAIRN_OK, &st);
+        vec(v, 30, 33, 0.6f);
+        s[2] = store("t1/u3", "u3", "", "Train from Oslo to Bergen", v, NULL, CAIRN_OK, &st);
+        vec(v, 40, 41, 0);
+        s[3] = store("t1/u3", "u3", "", "Replacement part order XK-4471 shipped", v, NULL, CAIRN_OK,
+                     &st);
+        vec(q, 30, 31, 0.01f);
+
+        r = search("t1/u3", "u3", "XK-4471", q, CAIRN__MEMORY__V1__SEARCH_MODE__SEARCH_MODE_VECTOR,
+                   1, &st);
+        ck_assert_uint_eq(r->n_results, 1);
+        ck_assert_str_eq(r->results[0]->memory->content, "Flight to Oslo on Friday morning");
+        protobuf_c_message_free_unpacked(&r->base, NULL);
+
+        r = search("t1/u3", "u3", "XK-4471", q, CAIRN__MEMORY__V1__SEARCH_MODE__SEARCH_MODE_HYBRID,
+                   2, &st);
+        code = find(r, "Replacement part order XK-4471 shipped");
+        near = find(r, "Flight to Oslo on Friday morning");
+        ck_assert_msg(code && near, "hybrid top 2 lost a ranking's best (%zu results)",
+                      r->n_results);
+        ck_assert_uint_eq(code->keyword_rank, 1);
+        ck_assert_float_gt(code->keyword_score, 0);
+        ck_assert_uint_eq(near->vector_rank, 1);
+        ck_assert_float_gt(near->vector_score, 0.99f);
+        protobuf_c_message_free_unpacked(&r->base, NULL);
+
+        r = search("t1/u3", "u3", "harbour", NULL,
+                   CAIRN__MEMORY__V1__SEARCH_MODE__SEARCH_MODE_KEYWORD, 5, &st);
+        ck_assert_uint_eq(r->n_results, 1);
+        ck_assert_str_eq(r->results[0]->memory->content, "Hotel near the Oslo harbour");
+        protobuf_c_message_free_unpacked(&r->base, NULL);
+
+        /* another user and another tenant find nothing */
+        r = search("t1/u4", "u4", "Oslo", q, CAIRN__MEMORY__V1__SEARCH_MODE__SEARCH_MODE_HYBRID, 5,
+                   &st);
+        ck_assert_uint_eq(r->n_results, 0);
+        protobuf_c_message_free_unpacked(&r->base, NULL);
+        r = search("t9/u3", "u3", "Oslo", q, CAIRN__MEMORY__V1__SEARCH_MODE__SEARCH_MODE_HYBRID, 5,
+                   &st);
+        ck_assert_uint_eq(r->n_results, 0);
+        protobuf_c_message_free_unpacked(&r->base, NULL);
+        for (int i = 0; i < 4; i++)
+                store_free(s[i]);
+}
+END_TEST
+
+START_TEST(test_update_and_delete)
+{
+        Cairn__Memory__V1__UpdateRequest up = CAIRN__MEMORY__V1__UPDATE_REQUEST__INIT;
+        Cairn__Memory__V1__DeleteRequest del = CAIRN__MEMORY__V1__DELETE_REQUEST__INIT;
+        Cairn__Memory__V1__GetRequest get = CAIRN__MEMORY__V1__GET_REQUEST__INIT;
+        Cairn__Memory__V1__HistoryRequest hist = CAIRN__MEMORY__V1__HISTORY_REQUEST__INIT;
+        Google__Protobuf__StringValue content = GOOGLE__PROTOBUF__STRING_VALUE__INIT;
+        Cairn__Memory__V1__StoreReply *s;
+        Cairn__Memory__V1__UpdateReply *u;
+        Cairn__Memory__V1__HistoryReply *h;
+        Cairn__Memory__V1__SearchReply *r;
+        ProtobufCMessage *out;
+        struct cairn_status st;
+        float v[DIM];
+
+        vec(v, 50, 51, 0);
+        s = store("t1/u5", "u5", "", "Dentist appointment on Tuesday", v, NULL, CAIRN_OK, &st);
+        /* new content, embedded by the embedding service */
+        up.id = s->results[0]->memory->id;
+        content.value = "Dentist appointment moved to Thursday";
+        up.content = &content;
+        ck_assert_int_eq(call("t1/u5", &up.base, &cairn__memory__v1__update_reply__descriptor, NULL,
+                              (ProtobufCMessage **)&u, &st),
+                         CAIRN_OK);
+        ck_assert_uint_eq(u->memory->version, 2);
+        ck_assert_str_eq(u->memory->content, "Dentist appointment moved to Thursday");
+        ck_assert_str_eq(u->memory->model, "cairn-lexical-384");
+        protobuf_c_message_free_unpacked(&u->base, NULL);
+
+        r = search("t1/u5", "u5", "Thursday", NULL,
+                   CAIRN__MEMORY__V1__SEARCH_MODE__SEARCH_MODE_HYBRID, 5, &st);
+        ck_assert_uint_eq(r->n_results, 1);
+        ck_assert_uint_eq(r->results[0]->memory->version, 2);
+        protobuf_c_message_free_unpacked(&r->base, NULL);
+
+        del.id = s->results[0]->memory->id;
+        ck_assert_int_eq(call("t1/u5", &del.base, &cairn__memory__v1__delete_reply__descriptor,
+                              NULL, &out, &st),
+                         CAIRN_OK);
+        protobuf_c_message_free_unpacked(out, NULL);
+        /* gone from get and search; deleting again is NOT_FOUND */
+        get.id = del.id;
+        ck_assert_int_eq(call("t1/u5", &get.base, &cairn__memory__v1__get_reply__descriptor, NULL,
+                              &out, &st),
+                         CAIRN_ERR_NOT_FOUND);
+        ck_assert_str_eq(st.field, "id");
+        r = search("t1/u5", "u5", "Dentist Thursday", NULL,
+                   CAIRN__MEMORY__V1__SEARCH_MODE__SEARCH_MODE_HYBRID, 5, &st);
+        ck_assert_uint_eq(r->n_results, 0);
+        protobuf_c_message_free_unpacked(&r->base, NULL);
+        ck_assert_int_eq(call("t1/u5", &del.base, &cairn__memory__v1__delete_reply__descriptor,
+                              NULL, &out, &st),
+                         CAIRN_ERR_NOT_FOUND);
+        hist.id = del.id;
+        ck_assert_int_eq(call("t1/u5", &hist.base, &cairn__memory__v1__history_reply__descriptor,
+                              NULL, (ProtobufCMessage **)&h, &st),
+                         CAIRN_OK);
+        ck_assert_uint_eq(h->n_entries, 3);
+        ck_assert_int_eq(h->entries[1]->event,
+                         CAIRN__MEMORY__V1__HISTORY_EVENT__HISTORY_EVENT_UPDATE);
+        ck_assert_str_eq(h->entries[1]->old_content, "Dentist appointment on Tuesday");
+        ck_assert_int_eq(h->entries[2]->event,
+                         CAIRN__MEMORY__V1__HISTORY_EVENT__HISTORY_EVENT_DELETE);
+        protobuf_c_message_free_unpacked(&h->base, NULL);
+        store_free(s);
+}
+END_TEST
+
+START_TEST(test_list_pages)
+{
+        Cairn__Memory__V1__ListRequest in = CAIRN__MEMORY__V1__LIST_REQUEST__INIT;
+        Cairn__Memory__V1__ListReply *r;
+        struct cairn_status st;
+        char text[64], token[128] = "";
+        int seen = 0, pages = 0;
+
+        for (int i = 0; i < 7; i++) {
+                snprintf(text, sizeof(text), "list item number %d", i);
+                store_free(store("t1/u6", "u6", "", text, NULL, NULL, CAIRN_OK, &st));
+        }
+        in.user_id = "u6";
+        in.page_size = 3;
+        do {
+                in.page_token = token;
+                ck_assert_int_eq(call("t1/u6", &in.base, &cairn__memory__v1__list_reply__descriptor,
+                                      NULL, (ProtobufCMessage **)&r, &st),
+                                 CAIRN_OK);
+                seen += (int)r->n_memories;
+                pages++;
+                snprintf(token, sizeof(token), "%s", r->next_page_token);
+                protobuf_c_message_free_unpacked(&r->base, NULL);
+        } while (token[0] && pages < 10);
+        ck_assert_int_eq(seen, 7);
+        ck_assert_int_eq(pages, 3);
+}
+END_TEST
+
+static cairn_err_t get_id(const char *key, const char *id, struct cairn_status *st)
+{
+        Cairn__Memory__V1__GetRequest get = CAIRN__MEMORY__V1__GET_REQUEST__INIT;
+        ProtobufCMessage *out = NULL;
+        cairn_err_t err;
+
+        get.id = (char *)id;
+        err = call(key, &get.base, &cairn__memory__v1__get_reply__descriptor, NULL, &out, st);
+        if (out)
+                protobuf_c_message_free_unpacked(out, NULL);
+        return err;
+}
+
+START_TEST(test_bad_input_names_the_field)
+{
+        Cairn__Memory__V1__StoreRequest in = CAIRN__MEMORY__V1__STORE_REQUEST__INIT;
+        ProtobufCMessage *out;
+        struct cairn_status st;
+        float v[DIM], short_v[8] = { 1 };
+
+        vec(v, 60, 61, 0);
+        store(KEY, "u1", "", "", v, NULL, CAIRN_ERR_INVALID, &st);
+        ck_assert_str_eq(st.field, "content");
+        store(KEY, "u1", "", "   ", v, NULL, CAIRN_ERR_INVALID, &st);
+        ck_assert_str_eq(st.field, "content");
+        store(KEY, "", "", "no user", v, NULL, CAIRN_ERR_INVALID, &st);
+        ck_assert_str_eq(st.field, "user_id");
+        store(KEY, "someone-else", "", "wrong user", v, NULL, CAIRN_ERR_INVALID, &st);
+        ck_assert_str_eq(st.reason, "KEY_MISMATCH");
+        in.user_id = "u1";
+        in.content = "short vector";
+        in.embedding = short_v;
+        in.n_embedding = 8;
+        ck_assert_int_eq(call(KEY, &in.base, &cairn__memory__v1__store_reply__descriptor, NULL,
+                              &out, &st),
+                         CAIRN_ERR_INVALID);
+        ck_assert_str_eq(st.field, "embedding");
+        ck_assert_int_eq(get_id(KEY, "not-a-uuid", &st), CAIRN_ERR_INVALID);
+        ck_assert_str_eq(st.field, "id");
+        ck_assert_int_eq(get_id(KEY, "018bcfe5-687b-7000-8000-000000000000", &st),
+                         CAIRN_ERR_NOT_FOUND);
+        {
+                Cairn__Memory__V1__SearchRequest s = CAIRN__MEMORY__V1__SEARCH_REQUEST__INIT;
+
+                s.user_id = "u1";
+                s.query = "anything";
+                s.top_k = 100000;
+                ck_assert_int_eq(call(KEY, &s.base, &cairn__memory__v1__search_reply__descriptor,
+                                      NULL, &out, &st),
+                                 CAIRN_ERR_INVALID);
+                ck_assert_str_eq(st.field, "top_k");
+        }
+}
+END_TEST
+
+/* @p method @p path with @p key and a JSON @p body (or NULL); the body
+ * parsed into *@p json when it is JSON. Returns the status. */
+static long http(const char *method, const char *path, const char *key, const char *body,
+                 json_t **json)
+{
+        char auth[128];
+        const char *headers[] = { auth, "Content-Type: application/json", NULL };
+        struct gwf_resp r;
+        long status;
+
+        snprintf(auth, sizeof(auth), "X-API-Key: %s", key);
+        status = gwf_http(http_port, method, path, headers, body, body ? strlen(body) : 0, &r);
+        *json = r.body ? json_loads(r.body, 0, NULL) : NULL;
+        gwf_resp_free(&r);
+        return status;
+}
+
+START_TEST(test_http_routes)
+{
+        json_t *j, *res;
+        char path[256], id[64];
+
+        ck_assert_int_eq(http("POST", "/v1/memories", KEY_MEMBER,
+                              "{\"user_id\": \"h1\", \"content\": \"Dana drinks oat milk\", "
+                              "\"metadata\": {\"source\": \"chat\"}}",
+                              &j),
+                         200);
+        res = json_array_get(json_object_get(j, "results"), 0);
+        ck_assert_str_eq(json_string_value(json_object_get(res, "outcome")),
+                         "STORE_OUTCOME_CREATED");
+        snprintf(id, sizeof(id), "%s",
+                 json_string_value(json_object_get(json_object_get(res, "memory"), "id")));
+        json_decref(j);
+
+        /* a viewer reads but does not write */
+        ck_assert_int_eq(http("POST", "/v1/memories", KEY_VIEWER,
+                              "{\"user_id\": \"h1\", \"content\": \"x\"}", &j),
+                         403);
+        json_decref(j);
+        ck_assert_int_eq(http("POST", "/v1/memories/search", KEY_VIEWER,
+                              "{\"user_id\": \"h1\", \"query\": \"oat milk\", "
+                              "\"metadata\": {\"source\": \"chat\"}}",
+                              &j),
+                         200);
+        res = json_array_get(json_object_get(j, "results"), 0);
+        ck_assert_ptr_nonnull(res);
+        ck_assert_str_eq(json_string_value(
+                                 json_object_get(json_object_get(res, "memory"), "content")),
+                         "Dana drinks oat milk");
+        ck_assert_int_eq(json_integer_value(json_object_get(res, "keywordRank")), 1);
+        json_decref(j);
+
+        snprintf(path, sizeof(path), "/v1/memories/%s?user_id=h1", id);
+        ck_assert_int_eq(http("GET", path, KEY_VIEWER, NULL, &j), 200);
+        json_decref(j);
+        /* another tenant, or another user in the key, finds nothing */
+        ck_assert_int_eq(http("GET", path, KEY_OTHER, NULL, &j), 404);
+        json_decref(j);
+        snprintf(path, sizeof(path), "/v1/memories/%s?user_id=h2", id);
+        ck_assert_int_eq(http("GET", path, KEY_MEMBER, NULL, &j), 404);
+        json_decref(j);
+
+        ck_assert_int_eq(http("GET", "/v1/memories?user_id=h1", KEY_VIEWER, NULL, &j), 200);
+        ck_assert_uint_eq(json_array_size(json_object_get(j, "memories")), 1);
+        json_decref(j);
+
+        snprintf(path, sizeof(path), "/v1/memories/%s", id);
+        ck_assert_int_eq(http("DELETE", path, KEY_MEMBER, NULL, &j), 200);
+        json_decref(j);
+        ck_assert_int_eq(http("GET", path, KEY_MEMBER, NULL, &j), 404);
+        json_decref(j);
+        snprintf(path, sizeof(path), "/v1/memories/%s/history", id);
+        ck_assert_int_eq(http("GET", path, KEY_VIEWER, NULL, &j), 200);
+        ck_assert_uint_eq(json_array_size(json_object_get(j, "entries")), 2);
+        json_decref(j);
+
+        /* bad input: 400 naming the field */
+        ck_assert_int_eq(http("POST", "/v1/memories", KEY_MEMBER,
+                              "{\"user_id\": \"h1\", \"content\": \"\"}", &j),
+                         400);
+        {
+                char *text = json_dumps(j, 0);
+
+                ck_assert_msg(text && strstr(text, "content"), "%s", text ? text : "(none)");
+                free(text);
+        }
+        json_decref(j);
+}
+END_TEST
+
+int main(void)
+{
+        Suite *s = suite_create("0033-memory_service");
+        TCase *tc = tcase_create("memory");
+
+        tcase_add_unchecked_fixture(tc, setup, teardown);
+        tcase_set_timeout(tc, 120);
+        tcase_add_test(tc, test_store_get_and_history);
+        tcase_add_test(tc, test_exact_duplicate_is_returned_unchanged);
+        tcase_add_test(tc, test_near_duplicate_updates_and_keeps_versions);
+        tcase_add_test(tc, test_redelivery_changes_nothing);
+        tcase_add_test(tc, test_hybrid_keeps_keyword_only_hit);
+        tcase_add_test(tc, test_update_and_delete);
+        tcase_add_test(tc, test_list_pages);
+        tcase_add_test(tc, test_bad_input_names_the_field);
+        tcase_add_test(tc, test_http_routes);
+        suite_add_tcase(s, tc);
+        return harness_run(s);
+}
