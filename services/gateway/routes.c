@@ -31,6 +31,12 @@ static const struct gw_class memories_read = {
         .allowed = { true, true, true, true },
         .limits_key = "memories_read",
 };
+/* erasing and exporting all of a user: the tenant's owners and admins */
+static const struct gw_class memories_admin = {
+        .name = "memories.admin",
+        .allowed = { true, true, false, false },
+        .limits_key = "memories_admin",
+};
 static const struct gw_class memories_write = {
         .name = "memories.write",
         .allowed = { true, true, true, false },
@@ -183,6 +189,34 @@ const struct gw_route gw_routes[] = {
                 .timeout_key = "memories",
                 .timeout_ms = 10000,
                 .key_field = "user_id",
+        },
+        {
+                .method = "DELETE",
+                .path = "/v1/users/{user_id}/memories",
+                .cls = &memories_admin,
+                .operation = "eraseUserMemories",
+                .summary = "Erase everything held about a user (memories, versions, history)",
+                .service = "memory",
+                .request = &cairn__memory__v1__erase_user_request__descriptor,
+                .reply = &cairn__memory__v1__erase_user_reply__descriptor,
+                .timeout_key = "memories",
+                .timeout_ms = 10000,
+                .key_field = "user_id",
+        },
+        {
+                .method = "GET",
+                .path = "/v1/users/{user_id}/memories/export",
+                .cls = &memories_admin,
+                .operation = "exportUserMemories",
+                .summary = "Everything held about a user, as NDJSON: every version, then the "
+                           "history",
+                .service = "memory",
+                .request = &cairn__memory__v1__export_user_request__descriptor,
+                .reply = &cairn__memory__v1__export_user_reply__descriptor,
+                .timeout_key = "memories",
+                .timeout_ms = 10000,
+                .key_field = "user_id",
+                .page_field = "items",
         },
         {
                 .method = "GET",

@@ -30,8 +30,8 @@ const struct cairn_pg_stmt memory_sql[MS__COUNT] = {
                              "SELECT encode(reply, 'hex') FROM memory_requests "
                              "WHERE tenant = $1 AND request_id = $2" },
         [MS_REQUEST_PUT] = { "memory_request_put",
-                             "INSERT INTO memory_requests (tenant, request_id, reply) "
-                             "VALUES ($1, $2, decode($3, 'hex'))" },
+                             "INSERT INTO memory_requests (tenant, request_id, reply, user_id) "
+                             "VALUES ($1, $2, decode($3, 'hex'), $4)" },
         [MS_FIND_HASH] = { "memory_find_hash",
                            "SELECT " MEMORY_COLS " FROM memories WHERE tenant = $1 AND "
                            "user_id = $2 AND agent_id = $3 AND run_id = $4 AND "
@@ -82,6 +82,33 @@ const struct cairn_pg_stmt memory_sql[MS__COUNT] = {
                                                       "7") " AND id = ANY($8::uuid[])" },
         /* FILTERS, then the text search configuration, the query and the
          * number of candidates */
+        [MS_ERASE_COUNT] = { "memory_erase_count",
+                             "SELECT count(DISTINCT id), count(*) FROM memories "
+                             "WHERE tenant = $1 AND user_id = $2" },
+        [MS_ERASE_MEMORIES] = { "memory_erase_memories",
+                                "DELETE FROM memories WHERE tenant = $1 AND user_id = $2" },
+        [MS_ERASE_HISTORY] = { "memory_erase_history",
+                               "DELETE FROM memory_history WHERE tenant = $1 AND user_id = $2" },
+        [MS_ERASE_REQUESTS] = { "memory_erase_requests",
+                                "DELETE FROM memory_requests WHERE tenant = $1 AND user_id = $2" },
+        /* tenant, user, request id, requested by, memories, versions,
+         * history entries, requests, at */
+        [MS_ERASE_RECORD] = { "memory_erase_record",
+                              "INSERT INTO memory_erasures (tenant, user_id, request_id, "
+                              "requested_by, memories, versions, history_entries, requests, at) "
+                              "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::timestamptz)" },
+        /* tenant, user, after (id, version; NULL: from the start), limit */
+        [MS_EXPORT_MEMORIES] = { "memory_export_memories",
+                                 "SELECT " MEMORY_COLS " FROM memories WHERE tenant = $1 AND "
+                                 "user_id = $2 AND ($3::uuid IS NULL OR (id, version) > "
+                                 "($3::uuid, $4::integer)) ORDER BY id, version LIMIT $5" },
+        /* tenant, user, after seq, limit */
+        [MS_EXPORT_HISTORY] = { "memory_export_history",
+                                "SELECT memory_id::text, event, version, old_content, "
+                                "new_content, old_metadata::text, new_metadata::text, " MS(
+                                        "at") ", request_id, seq FROM memory_history WHERE "
+                                              "tenant = $1 AND user_id = $2 AND seq > $3 "
+                                              "ORDER BY seq LIMIT $4" },
         [MS_KEYWORD] = { "memory_keyword",
                          "SELECT id::text, ts_rank_cd(fts, q)::float4 FROM memories, "
                          "websearch_to_tsquery($8::regconfig, $9) q WHERE " FILTERS(
@@ -174,6 +201,46 @@ Cairn__Memory__V1__Memory *memory_from_row(struct cairn_arena *arena, const PGre
             !m->model || !m->created_at)
                 return NULL;
         return m;
+}
+
+static Cairn__Memory__V1__HistoryEvent history_event(const char *s)
+{
+        if (strcmp(s, "ADD") == 0)
+                return CAIRN__MEMORY__V1__HISTORY_EVENT__HISTORY_EVENT_ADD;
+        if (strcmp(s, "UPDATE") == 0)
+                return CAIRN__MEMORY__V1__HISTORY_EVENT__HISTORY_EVENT_UPDATE;
+        return CAIRN__MEMORY__V1__HISTORY_EVENT__HISTORY_EVENT_DELETE;
+}
+
+/* A jsonb column as a Struct in the arena; NULL for SQL NULL. */
+static Google__Protobuf__Struct *struct_col(struct cairn_arena *a, const PGresult *res, int row,
+                                            int col)
+{
+        if (PQgetisnull(res, row, col))
+                return NULL;
+        return memory_struct_from_json(a, PQgetvalue(res, row, col));
+}
+
+Cairn__Memory__V1__HistoryEntry *memory_history_from_row(struct cairn_arena *arena,
+                                                         const PGresult *res, int row)
+{
+        Cairn__Memory__V1__HistoryEntry *e = cairn_arena_alloc(arena, sizeof(*e));
+
+        if (!e)
+                return NULL;
+        cairn__memory__v1__history_entry__init(e);
+        e->memory_id = col_str(arena, res, row, 0);
+        e->event = history_event(PQgetvalue(res, row, 1));
+        e->version = (uint32_t)strtoul(PQgetvalue(res, row, 2), NULL, 10);
+        e->old_content = col_str(arena, res, row, 3);
+        e->new_content = col_str(arena, res, row, 4);
+        e->old_metadata = struct_col(arena, res, row, 5);
+        e->new_metadata = struct_col(arena, res, row, 6);
+        e->at = ts_col(arena, res, row, 7);
+        e->request_id = col_str(arena, res, row, 8);
+        if (!e->memory_id || !e->old_content || !e->new_content || !e->at || !e->request_id)
+                return NULL;
+        return e;
 }
 
 void memory_vec_hex(const float *v, size_t n, char *out)

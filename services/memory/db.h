@@ -14,19 +14,26 @@
 #include "cairn/pg.h"
 
 enum memory_sql {
-        MS_REQUEST_GET, /* tenant, request_id -> hex reply */
-        MS_REQUEST_PUT, /* tenant, request_id, hex reply */
-        MS_FIND_HASH,   /* tenant, user, agent, run, hex hash -> MEMORY_COLS */
-        MS_LOCK,        /* tenant, id -> MEMORY_COLS, hex embedding (FOR UPDATE) */
-        MS_CLOSE,       /* tenant, id, valid_to */
-        MS_INSERT,      /* see db.c */
-        MS_HISTORY_ADD, /* see db.c */
-        MS_GET,         /* tenant, id -> MEMORY_COLS */
-        MS_HISTORY,     /* tenant, id -> history columns */
-        MS_LIST,        /* see db.c */
-        MS_LOAD,        /* tenant, user -> id, version, agent, run, hex embedding */
-        MS_ROWS,        /* see db.c */
-        MS_KEYWORD,     /* see db.c */
+        MS_REQUEST_GET,     /* tenant, request_id -> hex reply */
+        MS_REQUEST_PUT,     /* tenant, request_id, hex reply */
+        MS_FIND_HASH,       /* tenant, user, agent, run, hex hash -> MEMORY_COLS */
+        MS_LOCK,            /* tenant, id -> MEMORY_COLS, hex embedding (FOR UPDATE) */
+        MS_CLOSE,           /* tenant, id, valid_to */
+        MS_INSERT,          /* see db.c */
+        MS_HISTORY_ADD,     /* see db.c */
+        MS_GET,             /* tenant, id -> MEMORY_COLS */
+        MS_HISTORY,         /* tenant, id -> history columns */
+        MS_LIST,            /* see db.c */
+        MS_LOAD,            /* tenant, user -> id, version, agent, run, hex embedding */
+        MS_ROWS,            /* see db.c */
+        MS_ERASE_COUNT,     /* tenant, user -> memories, versions */
+        MS_ERASE_MEMORIES,  /* tenant, user */
+        MS_ERASE_HISTORY,   /* tenant, user */
+        MS_ERASE_REQUESTS,  /* tenant, user */
+        MS_ERASE_RECORD,    /* see db.c */
+        MS_EXPORT_MEMORIES, /* see db.c */
+        MS_EXPORT_HISTORY,  /* see db.c */
+        MS_KEYWORD,         /* see db.c */
         MS__COUNT
 };
 
@@ -44,6 +51,12 @@ Cairn__Memory__V1__Memory *memory_from_row(struct cairn_arena *arena, const PGre
 /* @p v (n floats) as the hex of its little-endian float32 bytes, into
  * @p out (8 n + 1 bytes). */
 void memory_vec_hex(const float *v, size_t n, char *out);
+/* The history columns of MS_HISTORY and MS_EXPORT_HISTORY (memory id,
+ * event, version, old and new content, old and new metadata, at, request
+ * id) of @p row as an entry in @p arena; NULL when the arena is full. */
+Cairn__Memory__V1__HistoryEntry *memory_history_from_row(struct cairn_arena *arena,
+                                                         const PGresult *res, int row);
+
 /* The reverse from the text of a bytea column (PostgreSQL's hex output,
  * "\x" first) or plain hex; false when it is not n floats. */
 bool memory_vec_unhex(const char *text, float *v, size_t n);

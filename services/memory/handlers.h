@@ -73,12 +73,23 @@ cairn_err_t memory_pg_status(cairn_err_t err, const char *errstr, struct cairn_s
 cairn_err_t memory_replay(const struct mctx *c, const ProtobufCMessageDescriptor *desc,
                           ProtobufCMessage **reply, struct cairn_status *st);
 
+/* In a write's transaction: keeps @p reply under the request's ce_id (no
+ * ce_id: nothing), as @p user's, for memory_replay() to find. A CONFLICT
+ * means another delivery of the request committed first. */
+cairn_err_t memory_reply_keep(struct cairn_pg_conn *conn, const struct mctx *c,
+                              const ProtobufCMessage *reply, const char *user, char *errstr,
+                              size_t errstr_size);
+
 /* Handlers. */
 cairn_err_t memory_store_handle(struct cairn_request *req, const ProtobufCMessage *msg,
                                 ProtobufCMessage **reply, struct cairn_status *st);
 cairn_err_t memory_update_handle(struct cairn_request *req, const ProtobufCMessage *msg,
                                  ProtobufCMessage **reply, struct cairn_status *st);
 cairn_err_t memory_delete_handle(struct cairn_request *req, const ProtobufCMessage *msg,
+                                 ProtobufCMessage **reply, struct cairn_status *st);
+cairn_err_t memory_erase_handle(struct cairn_request *req, const ProtobufCMessage *msg,
+                                ProtobufCMessage **reply, struct cairn_status *st);
+cairn_err_t memory_export_handle(struct cairn_request *req, const ProtobufCMessage *msg,
                                  ProtobufCMessage **reply, struct cairn_status *st);
 cairn_err_t memory_search_handle(struct cairn_request *req, const ProtobufCMessage *msg,
                                  ProtobufCMessage **reply, struct cairn_status *st);

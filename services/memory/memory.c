@@ -252,24 +252,6 @@ static cairn_err_t get_handle(struct cairn_request *req, const ProtobufCMessage 
         return err;
 }
 
-static Cairn__Memory__V1__HistoryEvent history_event(const char *s)
-{
-        if (strcmp(s, "ADD") == 0)
-                return CAIRN__MEMORY__V1__HISTORY_EVENT__HISTORY_EVENT_ADD;
-        if (strcmp(s, "UPDATE") == 0)
-                return CAIRN__MEMORY__V1__HISTORY_EVENT__HISTORY_EVENT_UPDATE;
-        return CAIRN__MEMORY__V1__HISTORY_EVENT__HISTORY_EVENT_DELETE;
-}
-
-/* A jsonb column as a Struct in the arena; NULL for SQL NULL. */
-static Google__Protobuf__Struct *struct_col(struct cairn_arena *a, const PGresult *res, int row,
-                                            int col)
-{
-        if (PQgetisnull(res, row, col))
-                return NULL;
-        return memory_struct_from_json(a, PQgetvalue(res, row, col));
-}
-
 static cairn_err_t history_handle(struct cairn_request *req, const ProtobufCMessage *msg,
                                   ProtobufCMessage **reply, struct cairn_status *st)
 {
@@ -306,22 +288,12 @@ static cairn_err_t history_handle(struct cairn_request *req, const ProtobufCMess
                 out->entries = cairn_arena_calloc(req->arena, (size_t)n, sizeof(*out->entries));
         }
         for (int i = 0; out && out->entries && i < n; i++) {
-                Cairn__Memory__V1__HistoryEntry *e = cairn_arena_alloc(req->arena, sizeof(*e));
+                Cairn__Memory__V1__HistoryEntry *e = memory_history_from_row(req->arena, res, i);
 
                 if (!e) {
                         out->entries = NULL;
                         break;
                 }
-                cairn__memory__v1__history_entry__init(e);
-                e->memory_id = cairn_arena_strdup(req->arena, PQgetvalue(res, i, 0));
-                e->event = history_event(PQgetvalue(res, i, 1));
-                e->version = (uint32_t)strtoul(PQgetvalue(res, i, 2), NULL, 10);
-                e->old_content = cairn_arena_strdup(req->arena, PQgetvalue(res, i, 3));
-                e->new_content = cairn_arena_strdup(req->arena, PQgetvalue(res, i, 4));
-                e->old_metadata = struct_col(req->arena, res, i, 5);
-                e->new_metadata = struct_col(req->arena, res, i, 6);
-                e->at = memory_ts(req->arena, strtoll(PQgetvalue(res, i, 7), NULL, 10));
-                e->request_id = cairn_arena_strdup(req->arena, PQgetvalue(res, i, 8));
                 out->entries[out->n_entries++] = e;
         }
         PQclear(res);
@@ -429,5 +401,7 @@ const struct cairn_handler memory_handlers[] = {
         { &cairn__memory__v1__history_request__descriptor, history_handle },
         { &cairn__memory__v1__list_request__descriptor, list_handle },
         { &cairn__memory__v1__search_request__descriptor, memory_search_handle },
+        { &cairn__memory__v1__erase_user_request__descriptor, memory_erase_handle },
+        { &cairn__memory__v1__export_user_request__descriptor, memory_export_handle },
         { NULL, NULL },
 };

@@ -146,15 +146,16 @@ static cairn_err_t insert(struct cairn_pg_conn *conn, struct write *w, const cha
         return exec(conn, MS_INSERT, p, 15, NULL, errstr, errstr_size);
 }
 
-/* Keeps the packed reply under the request's ce_id. */
-static cairn_err_t keep_reply(struct cairn_pg_conn *conn, struct write *w, char *errstr,
+cairn_err_t memory_reply_keep(struct cairn_pg_conn *conn, const struct mctx *c,
+                              const ProtobufCMessage *reply, const char *user, char *errstr,
                               size_t errstr_size)
 {
-        const char *ce_id = w->c->req->hdrs ? w->c->req->hdrs->id : "";
-        size_t len = protobuf_c_message_get_packed_size(w->reply);
+        const char *ce_id = c->req->hdrs ? c->req->hdrs->id : "";
+        size_t len = protobuf_c_message_get_packed_size(reply);
         uint8_t *buf;
         char *hex;
-        const char *p[3];
+        const char *p[4];
+        PGresult *res = NULL;
         cairn_err_t err;
 
         if (!ce_id[0])
@@ -167,14 +168,22 @@ static cairn_err_t keep_reply(struct cairn_pg_conn *conn, struct write *w, char 
                 snprintf(errstr, errstr_size, "out of memory");
                 return CAIRN_ERR_EXHAUSTED;
         }
-        protobuf_c_message_pack(w->reply, buf);
+        protobuf_c_message_pack(reply, buf);
         cairn_hex_encode(buf, len, hex);
         hex[2 * len] = '\0';
-        p[0] = w->c->tenant, p[1] = ce_id, p[2] = hex;
-        err = exec(conn, MS_REQUEST_PUT, p, 3, NULL, errstr, errstr_size);
+        p[0] = c->tenant, p[1] = ce_id, p[2] = hex, p[3] = user;
+        err = cairn_pg_conn_exec(conn, &memory_sql[MS_REQUEST_PUT], p, 4, &res, errstr,
+                                 errstr_size);
+        PQclear(res);
         free(buf);
         free(hex);
         return err;
+}
+
+static cairn_err_t keep_reply(struct cairn_pg_conn *conn, struct write *w, const char *user,
+                              char *errstr, size_t errstr_size)
+{
+        return memory_reply_keep(conn, w->c, w->reply, user, errstr, errstr_size);
 }
 
 /* The milliseconds column @p col of @p res as RFC 3339 into @p out, or
@@ -375,7 +384,7 @@ static cairn_err_t store_tx(struct cairn_pg_conn *conn, void *opaque, char *errs
                 out->results[out->n_results++] = w->items[i].result;
         }
         w->reply = &out->base;
-        return keep_reply(conn, w, errstr, errstr_size);
+        return keep_reply(conn, w, w->user, errstr, errstr_size);
 }
 
 /* Checks a store request's memories into @p w->items. */
@@ -642,7 +651,7 @@ static cairn_err_t update_tx(struct cairn_pg_conn *conn, void *opaque, char *err
         }
         it->version = out->memory->version;
         w->reply = &out->base;
-        return keep_reply(conn, w, errstr, errstr_size);
+        return keep_reply(conn, w, w->row_user, errstr, errstr_size);
 }
 
 /* After a committed change of memory w->id: its index entry follows, when
@@ -803,7 +812,7 @@ static cairn_err_t delete_tx(struct cairn_pg_conn *conn, void *opaque, char *err
                 return CAIRN_ERR_EXHAUSTED;
         }
         w->reply = &out->base;
-        return keep_reply(conn, w, errstr, errstr_size);
+        return keep_reply(conn, w, w->row_user, errstr, errstr_size);
 }
 
 cairn_err_t memory_delete_handle(struct cairn_request *req, const ProtobufCMessage *msg,

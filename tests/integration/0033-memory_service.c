@@ -13,6 +13,9 @@
  *   - update and delete: new versions, deleted memories gone from get,
  *     list and search, the history complete;
  *   - list pages; bad input named by field;
+ *   - a user exported page by page (every version, then the history), then
+ *     erased: nothing of them left in any table, the erasure recorded, other
+ *     users untouched;
  *   - the same through the gateway's /v1/memories routes: roles, tenants,
  *     the user in the key. */
 #include <check.h>
@@ -39,6 +42,7 @@ static int http_port, redis_port;
 #define KEY_MEMBER "ck_it_mem_member_0123456789abcdef"
 #define KEY_VIEWER "ck_it_mem_viewer_0123456789abcdef"
 #define KEY_OTHER  "ck_it_mem_other_0123456789abcdefg"
+#define KEY_ADMIN  "ck_it_mem_admin_0123456789abcdefg"
 static struct harness_client client;
 static char pg_url[512];
 static const char *topic;
@@ -49,6 +53,7 @@ static void gateway_start(void)
                 { KEY_MEMBER, "it-member", "t1", "member" },
                 { KEY_VIEWER, "it-viewer", "t1", "viewer" },
                 { KEY_OTHER, "it-other", "t2", "owner" },
+                { KEY_ADMIN, "it-admin", "t1", "admin" },
         };
         char keydir[600], e[6][700];
 
@@ -486,6 +491,101 @@ START_TEST(test_list_pages)
 }
 END_TEST
 
+START_TEST(test_export_then_erase)
+{
+        Cairn__Memory__V1__ExportUserRequest ex = CAIRN__MEMORY__V1__EXPORT_USER_REQUEST__INIT;
+        Cairn__Memory__V1__EraseUserRequest er = CAIRN__MEMORY__V1__ERASE_USER_REQUEST__INIT;
+        Cairn__Memory__V1__UpdateRequest up = CAIRN__MEMORY__V1__UPDATE_REQUEST__INIT;
+        Google__Protobuf__StringValue content = GOOGLE__PROTOBUF__STRING_VALUE__INIT;
+        const char *erase_id = "0b5e1a52-5f1c-4b0e-9b7e-5a4c1d2e3f41";
+        Cairn__Memory__V1__EraseUserReply *e1, *e2;
+        Cairn__Memory__V1__ExportUserReply *r;
+        Cairn__Memory__V1__StoreReply *a, *b, *other;
+        ProtobufCMessage *out;
+        struct cairn_status st;
+        char token[128] = "";
+        int memories = 0, history = 0, pages = 0;
+        bool history_started = false;
+        float v[DIM];
+
+        vec(v, 70, 71, 0);
+        a = store("t1/e1", "e1", "", "Erin keeps bees", v, NULL, CAIRN_OK, &st);
+        vec(v, 72, 73, 0);
+        b = store("t1/e1", "e1", "", "Erin's hives are on the roof", v, NULL, CAIRN_OK, &st);
+        other = store("t1/e2", "e2", "", "Emil keeps chickens", v, NULL, CAIRN_OK, &st);
+        up.id = a->results[0]->memory->id;
+        content.value = "Erin keeps three bee hives";
+        up.content = &content;
+        ck_assert_int_eq(call("t1/e1", &up.base, &cairn__memory__v1__update_reply__descriptor, NULL,
+                              &out, &st),
+                         CAIRN_OK);
+        protobuf_c_message_free_unpacked(out, NULL);
+
+        /* 3 versions, then 3 history entries, 2 a page */
+        ex.user_id = "e1";
+        ex.page_size = 2;
+        do {
+                ex.page_token = token;
+                ck_assert_int_eq(call("t1/e1", &ex.base,
+                                      &cairn__memory__v1__export_user_reply__descriptor, NULL,
+                                      (ProtobufCMessage **)&r, &st),
+                                 CAIRN_OK);
+                for (size_t i = 0; i < r->n_items; i++) {
+                        if (r->items[i]->item_case == CAIRN__MEMORY__V1__EXPORT_ITEM__ITEM_MEMORY) {
+                                ck_assert_msg(!history_started, "a version after the history");
+                                ck_assert_str_eq(r->items[i]->memory->user_id, "e1");
+                                memories++;
+                        } else {
+                                history_started = true;
+                                history++;
+                        }
+                }
+                snprintf(token, sizeof(token), "%s", r->next_page_token);
+                protobuf_c_message_free_unpacked(&r->base, NULL);
+        } while (token[0] && ++pages < 10);
+        ck_assert_int_eq(memories, 3);
+        ck_assert_int_eq(history, 3);
+
+        er.user_id = "e1";
+        ck_assert_int_eq(call("t1/e1", &er.base, &cairn__memory__v1__erase_user_reply__descriptor,
+                              erase_id, (ProtobufCMessage **)&e1, &st),
+                         CAIRN_OK);
+        ck_assert_uint_eq(e1->memories, 2);
+        ck_assert_uint_eq(e1->versions, 3);
+        ck_assert_uint_eq(e1->history_entries, 3);
+        ck_assert_uint_ge(e1->requests, 3);
+        /* nothing of e1 anywhere; e2 untouched; the erasure recorded */
+        ck_assert_int_eq(sql_count("SELECT count(*) FROM memories WHERE user_id = 'e1'"), 0);
+        ck_assert_int_eq(sql_count("SELECT count(*) FROM memory_history WHERE user_id = 'e1'"), 0);
+        ck_assert_int_eq(sql_count("SELECT count(*) FROM memory_requests WHERE user_id = 'e1'"), 0);
+        ck_assert_int_eq(sql_count("SELECT count(*) FROM memory_requests WHERE "
+                                   "encode(reply, 'escape') LIKE '%bee%'"),
+                         0);
+        ck_assert_int_eq(sql_count("SELECT count(*) FROM memories WHERE user_id = 'e2'"), 1);
+        ck_assert_int_eq(sql_count("SELECT versions FROM memory_erasures WHERE user_id = 'e1'"), 3);
+        /* the same erase again: the same reply */
+        ck_assert_int_eq(call("t1/e1", &er.base, &cairn__memory__v1__erase_user_reply__descriptor,
+                              erase_id, (ProtobufCMessage **)&e2, &st),
+                         CAIRN_OK);
+        ck_assert_uint_eq(e2->versions, 3);
+        ck_assert_int_eq(sql_count("SELECT count(*) FROM memory_erasures WHERE user_id = 'e1'"), 1);
+        {
+                Cairn__Memory__V1__SearchReply *sr;
+
+                vec(v, 70, 71, 0);
+                sr = search("t1/e1", "e1", "bees", v,
+                            CAIRN__MEMORY__V1__SEARCH_MODE__SEARCH_MODE_HYBRID, 5, &st);
+                ck_assert_uint_eq(sr->n_results, 0);
+                protobuf_c_message_free_unpacked(&sr->base, NULL);
+        }
+        protobuf_c_message_free_unpacked(&e1->base, NULL);
+        protobuf_c_message_free_unpacked(&e2->base, NULL);
+        store_free(a);
+        store_free(b);
+        store_free(other);
+}
+END_TEST
+
 static cairn_err_t get_id(const char *key, const char *id, struct cairn_status *st)
 {
         Cairn__Memory__V1__GetRequest get = CAIRN__MEMORY__V1__GET_REQUEST__INIT;
@@ -617,6 +717,36 @@ START_TEST(test_http_routes)
         ck_assert_uint_eq(json_array_size(json_object_get(j, "entries")), 2);
         json_decref(j);
 
+        /* export (NDJSON, one item a line) and erase: admins only */
+        {
+                char auth[128];
+                const char *headers[] = { auth, NULL };
+                struct gwf_resp r;
+                int lines = 0;
+
+                snprintf(auth, sizeof(auth), "X-API-Key: %s", KEY_MEMBER);
+                ck_assert_int_eq(gwf_http(http_port, "GET", "/v1/users/h1/memories/export", headers,
+                                          NULL, 0, &r),
+                                 403);
+                gwf_resp_free(&r);
+                snprintf(auth, sizeof(auth), "X-API-Key: %s", KEY_ADMIN);
+                ck_assert_int_eq(gwf_http(http_port, "GET", "/v1/users/h1/memories/export", headers,
+                                          NULL, 0, &r),
+                                 200);
+                for (const char *l = r.body; l && *l;
+                     l = strchr(l, '\n') ? strchr(l, '\n') + 1 : "")
+                        lines++;
+                ck_assert_msg(lines == 3, "%d lines: %s", lines,
+                              r.body); /* 1 version, ADD, DELETE */
+                gwf_resp_free(&r);
+        }
+        ck_assert_int_eq(http("DELETE", "/v1/users/h1/memories", KEY_MEMBER, NULL, &j), 403);
+        json_decref(j);
+        ck_assert_int_eq(http("DELETE", "/v1/users/h1/memories", KEY_ADMIN, NULL, &j), 200);
+        /* 64-bit integers are JSON strings in the proto3 mapping */
+        ck_assert_str_eq(json_string_value(json_object_get(j, "versions")), "1");
+        json_decref(j);
+
         /* bad input: 400 naming the field */
         ck_assert_int_eq(http("POST", "/v1/memories", KEY_MEMBER,
                               "{\"user_id\": \"h1\", \"content\": \"\"}", &j),
@@ -646,6 +776,7 @@ int main(void)
         tcase_add_test(tc, test_update_and_delete);
         tcase_add_test(tc, test_list_pages);
         tcase_add_test(tc, test_bad_input_names_the_field);
+        tcase_add_test(tc, test_export_then_erase);
         tcase_add_test(tc, test_http_routes);
         suite_add_tcase(s, tc);
         return harness_run(s);

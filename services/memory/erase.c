@@ -1,0 +1,282 @@
+/* All of one user: EraseUser removes it (every version, the history, the
+ * stored replies of their requests, the in-process vectors) in one
+ * transaction and records the erasure without its content; ExportUser
+ * returns it a page at a time. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cairn/clock.h"
+#include "db.h"
+#include "handlers.h"
+
+#define EXPORT_DEFAULT 200
+#define EXPORT_MAX     1000
+
+struct erase {
+        struct mctx *c;
+        const char *user;
+        Cairn__Memory__V1__EraseUserReply *reply;
+};
+
+static cairn_err_t erase_exec(struct cairn_pg_conn *conn, enum memory_sql s, const char *const *p,
+                              int n, uint64_t *affected, char *errstr, size_t errstr_size)
+{
+        PGresult *res = NULL;
+        cairn_err_t err = cairn_pg_conn_exec(conn, &memory_sql[s], p, n, &res, errstr, errstr_size);
+
+        if (err == CAIRN_OK && affected)
+                *affected = strtoull(PQcmdTuples(res), NULL, 10);
+        PQclear(res);
+        return err;
+}
+
+static cairn_err_t erase_tx(struct cairn_pg_conn *conn, void *opaque, char *errstr,
+                            size_t errstr_size)
+{
+        struct erase *e = opaque;
+        Cairn__Memory__V1__EraseUserReply *r = e->reply;
+        const struct cairn_msg_headers *h = e->c->req->hdrs;
+        const char *p[9] = { e->c->tenant, e->user };
+        char n[4][24], now[32];
+        PGresult *res = NULL;
+        cairn_err_t err;
+
+        cairn__memory__v1__erase_user_reply__init(r);
+        err = cairn_pg_conn_exec(conn, &memory_sql[MS_ERASE_COUNT], p, 2, &res, errstr,
+                                 errstr_size);
+        if (err != CAIRN_OK)
+                return err;
+        r->memories = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+        PQclear(res);
+        if ((err = erase_exec(conn, MS_ERASE_MEMORIES, p, 2, &r->versions, errstr, errstr_size)) !=
+                    CAIRN_OK ||
+            (err = erase_exec(conn, MS_ERASE_HISTORY, p, 2, &r->history_entries, errstr,
+                              errstr_size)) != CAIRN_OK ||
+            (err = erase_exec(conn, MS_ERASE_REQUESTS, p, 2, &r->requests, errstr, errstr_size)) !=
+                    CAIRN_OK)
+                return err;
+        snprintf(n[0], sizeof(n[0]), "%llu", (unsigned long long)r->memories);
+        snprintf(n[1], sizeof(n[1]), "%llu", (unsigned long long)r->versions);
+        snprintf(n[2], sizeof(n[2]), "%llu", (unsigned long long)r->history_entries);
+        snprintf(n[3], sizeof(n[3]), "%llu", (unsigned long long)r->requests);
+        cairn_rfc3339(cairn_now_ms(), now);
+        p[2] = h ? h->id : "";
+        /* who: the sender; the gateway's request id in the log names the caller */
+        p[3] = h && h->source[0] ? h->source : "unknown";
+        p[4] = n[0], p[5] = n[1], p[6] = n[2], p[7] = n[3], p[8] = now;
+        if ((err = erase_exec(conn, MS_ERASE_RECORD, p, 9, NULL, errstr, errstr_size)) != CAIRN_OK)
+                return err;
+        /* the reply holds counts only: kept as no user's, it outlives the erasure */
+        return memory_reply_keep(conn, e->c, &r->base, "", errstr, errstr_size);
+}
+
+cairn_err_t memory_erase_handle(struct cairn_request *req, const ProtobufCMessage *msg,
+                                ProtobufCMessage **reply, struct cairn_status *st)
+{
+        const Cairn__Memory__V1__EraseUserRequest *in =
+                (const Cairn__Memory__V1__EraseUserRequest *)msg;
+        struct erase e = { 0 };
+        struct mctx c;
+        char errstr[512];
+        cairn_err_t err;
+
+        if ((err = mctx_init(&c, req, st)) != CAIRN_OK ||
+            (err = mctx_user(&c, in->user_id, true, st)) != CAIRN_OK)
+                return err;
+        err = memory_replay(&c, &cairn__memory__v1__erase_user_reply__descriptor, reply, st);
+        if (err != CAIRN_ERR_NOT_FOUND)
+                return err;
+        e.c = &c;
+        e.user = in->user_id;
+        e.reply = cairn_arena_alloc(req->arena, sizeof(*e.reply));
+        if (!e.reply)
+                return cairn_status_set(st, CAIRN_ERR_EXHAUSTED, NULL, NULL,
+                                        "out of request memory");
+        err = cairn_pg_tx(c.svc->pg, c.deadline_us, erase_tx, &e, errstr, sizeof(errstr));
+        if (err == CAIRN_ERR_CONFLICT &&
+            memory_replay(&c, &cairn__memory__v1__erase_user_reply__descriptor, reply, st) ==
+                    CAIRN_OK)
+                return CAIRN_OK; /* another delivery erased first */
+        if (err != CAIRN_OK)
+                return memory_pg_status(err, errstr, st);
+        memory_vindex_forget(c.svc->index, c.tenant, in->user_id);
+        cairn_metric_inc_l(c.svc->changes, (const char *const[]){ "erase" });
+        *reply = &e.reply->base;
+        return CAIRN_OK;
+}
+
+/* page_token: "m<id>.<version>" (memories after that one) or "h<seq>"
+ * (history after that entry). */
+struct export_pos {
+        bool history;
+        char id[37], version[12], seq[24];
+};
+
+static bool export_token(const char *t, struct export_pos *pos)
+{
+        char *end;
+
+        memset(pos, 0, sizeof(*pos));
+        if (!t || !t[0]) {
+                snprintf(pos->seq, sizeof(pos->seq), "0");
+                return true;
+        }
+        if (t[0] == 'h') {
+                long long seq = strtoll(t + 1, &end, 10);
+
+                if (end == t + 1 || *end || seq < 0)
+                        return false;
+                pos->history = true;
+                snprintf(pos->seq, sizeof(pos->seq), "%lld", seq);
+                return true;
+        }
+        if (t[0] != 'm' || strlen(t) < 39 || t[37] != '.')
+                return false;
+        memcpy(pos->id, t + 1, 36);
+        if (!memory_id_valid(pos->id) || strtol(t + 38, &end, 10) < 1 || *end ||
+            strlen(t + 38) >= sizeof(pos->version))
+                return false;
+        snprintf(pos->version, sizeof(pos->version), "%s", t + 38);
+        snprintf(pos->seq, sizeof(pos->seq), "0");
+        return true;
+}
+
+static Cairn__Memory__V1__ExportItem *item_new(struct cairn_arena *a)
+{
+        Cairn__Memory__V1__ExportItem *it = cairn_arena_alloc(a, sizeof(*it));
+
+        if (it)
+                cairn__memory__v1__export_item__init(it);
+        return it;
+}
+
+/* Adds up to @p room versions after @p pos to @p out; *@p full when more
+ * may follow. */
+static cairn_err_t export_memories(const struct mctx *c, const char *user,
+                                   const struct export_pos *pos, size_t room,
+                                   Cairn__Memory__V1__ExportUserReply *out, bool *full,
+                                   struct cairn_status *st)
+{
+        struct cairn_arena *a = c->req->arena;
+        const char *p[5] = { c->tenant, user, pos->id[0] ? pos->id : NULL,
+                             pos->id[0] ? pos->version : NULL };
+        char limit[24], errstr[512];
+        PGresult *res = NULL;
+        cairn_err_t err;
+        int n;
+
+        snprintf(limit, sizeof(limit), "%zu", room);
+        p[4] = limit;
+        err = cairn_pg_exec(c->svc->pg, c->deadline_us, &memory_sql[MS_EXPORT_MEMORIES], p, 5, &res,
+                            errstr, sizeof(errstr));
+        if (err != CAIRN_OK)
+                return memory_pg_status(err, errstr, st);
+        n = PQntuples(res);
+        for (int i = 0; i < n; i++) {
+                Cairn__Memory__V1__ExportItem *it = item_new(a);
+
+                if (it) {
+                        it->item_case = CAIRN__MEMORY__V1__EXPORT_ITEM__ITEM_MEMORY;
+                        it->memory = memory_from_row(a, res, i, 0);
+                }
+                if (!it || !it->memory) {
+                        PQclear(res);
+                        return cairn_status_set(st, CAIRN_ERR_EXHAUSTED, NULL, NULL,
+                                                "out of request memory: ask for smaller pages");
+                }
+                out->items[out->n_items++] = it;
+        }
+        *full = (size_t)n == room;
+        PQclear(res);
+        return CAIRN_OK;
+}
+
+static cairn_err_t export_history(const struct mctx *c, const char *user, const char *after,
+                                  size_t room, Cairn__Memory__V1__ExportUserReply *out,
+                                  char *last_seq, size_t last_size, bool *full,
+                                  struct cairn_status *st)
+{
+        struct cairn_arena *a = c->req->arena;
+        const char *p[4] = { c->tenant, user, after };
+        char limit[24], errstr[512];
+        PGresult *res = NULL;
+        cairn_err_t err;
+        int n;
+
+        snprintf(limit, sizeof(limit), "%zu", room);
+        p[3] = limit;
+        err = cairn_pg_exec(c->svc->pg, c->deadline_us, &memory_sql[MS_EXPORT_HISTORY], p, 4, &res,
+                            errstr, sizeof(errstr));
+        if (err != CAIRN_OK)
+                return memory_pg_status(err, errstr, st);
+        n = PQntuples(res);
+        for (int i = 0; i < n; i++) {
+                Cairn__Memory__V1__ExportItem *it = item_new(a);
+
+                if (it) {
+                        it->item_case = CAIRN__MEMORY__V1__EXPORT_ITEM__ITEM_HISTORY;
+                        it->history = memory_history_from_row(a, res, i);
+                }
+                if (!it || !it->history) {
+                        PQclear(res);
+                        return cairn_status_set(st, CAIRN_ERR_EXHAUSTED, NULL, NULL,
+                                                "out of request memory: ask for smaller pages");
+                }
+                out->items[out->n_items++] = it;
+                snprintf(last_seq, last_size, "%s", PQgetvalue(res, i, 9));
+        }
+        *full = (size_t)n == room;
+        PQclear(res);
+        return CAIRN_OK;
+}
+
+cairn_err_t memory_export_handle(struct cairn_request *req, const ProtobufCMessage *msg,
+                                 ProtobufCMessage **reply, struct cairn_status *st)
+{
+        const Cairn__Memory__V1__ExportUserRequest *in =
+                (const Cairn__Memory__V1__ExportUserRequest *)msg;
+        const size_t size = in->page_size ? in->page_size : EXPORT_DEFAULT;
+        Cairn__Memory__V1__ExportUserReply *out;
+        struct export_pos pos;
+        struct mctx c;
+        char last_seq[24] = "";
+        bool full = false;
+        cairn_err_t err;
+
+        if ((err = mctx_init(&c, req, st)) != CAIRN_OK ||
+            (err = mctx_user(&c, in->user_id, true, st)) != CAIRN_OK)
+                return err;
+        if (size > EXPORT_MAX)
+                return cairn_status_set(st, CAIRN_ERR_INVALID, "page_size", "OUT_OF_RANGE",
+                                        "page_size is at most %d", EXPORT_MAX);
+        if (!export_token(in->page_token, &pos))
+                return cairn_status_set(st, CAIRN_ERR_INVALID, "page_token", "BAD_TOKEN",
+                                        "page_token is not one this service gave");
+        out = cairn_arena_alloc(req->arena, sizeof(*out));
+        if (out) {
+                cairn__memory__v1__export_user_reply__init(out);
+                out->items = cairn_arena_calloc(req->arena, size, sizeof(*out->items));
+        }
+        if (!out || !out->items)
+                return cairn_status_set(st, CAIRN_ERR_EXHAUSTED, NULL, NULL,
+                                        "out of request memory");
+        if (!pos.history)
+                err = export_memories(&c, in->user_id, &pos, size, out, &full, st);
+        if (err == CAIRN_OK && !full)
+                err = export_history(&c, in->user_id, pos.seq, size - out->n_items, out, last_seq,
+                                     sizeof(last_seq), &full, st);
+        if (err != CAIRN_OK)
+                return err;
+        if (full && out->n_items) {
+                const Cairn__Memory__V1__ExportItem *last = out->items[out->n_items - 1];
+
+                out->next_page_token =
+                        last->item_case == CAIRN__MEMORY__V1__EXPORT_ITEM__ITEM_MEMORY
+                                ? cairn_arena_sprintf(req->arena, "m%s.%u", last->memory->id,
+                                                      last->memory->version)
+                                : cairn_arena_sprintf(req->arena, "h%s", last_seq);
+        }
+        *reply = &out->base;
+        return CAIRN_OK;
+}
