@@ -109,6 +109,20 @@ const struct cairn_pg_stmt memory_sql[MS__COUNT] = {
                                         "at") ", request_id, seq FROM memory_history WHERE "
                                               "tenant = $1 AND user_id = $2 AND seq > $3 "
                                               "ORDER BY seq LIMIT $4" },
+        /* tenant, user, agent, run, metadata, created after, created before
+         * (as FILTERS, but over the versions current at $8), the time, the
+         * text search configuration, the query ("" : no keyword ranking);
+         * MEMORY_COLS, the hex vector, the keyword score (NULL: no match) */
+        [MS_AS_OF] = { "memory_as_of",
+                       "SELECT " MEMORY_COLS ", encode(embedding, 'hex'), CASE WHEN $10 <> '' AND "
+                       "fts @@ websearch_to_tsquery($9::regconfig, $10) THEN ts_rank_cd(fts, "
+                       "websearch_to_tsquery($9::regconfig, $10))::float4 END FROM memories "
+                       "WHERE tenant = $1 AND user_id = $2 AND valid_from <= $8::timestamptz "
+                       "AND (valid_to IS NULL OR valid_to > $8::timestamptz) AND (expires_at IS "
+                       "NULL OR expires_at > $8::timestamptz) AND ($3 = '' OR agent_id = $3) AND "
+                       "($4 = '' OR run_id = $4) AND ($5::jsonb IS NULL OR metadata @> "
+                       "$5::jsonb) AND ($6::timestamptz IS NULL OR created_at >= $6::timestamptz) "
+                       "AND ($7::timestamptz IS NULL OR created_at < $7::timestamptz)" },
         [MS_KEYWORD] = { "memory_keyword",
                          "SELECT id::text, ts_rank_cd(fts, q)::float4 FROM memories, "
                          "websearch_to_tsquery($8::regconfig, $9) q WHERE " FILTERS(

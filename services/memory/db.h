@@ -33,6 +33,7 @@ enum memory_sql {
         MS_ERASE_RECORD,    /* see db.c */
         MS_EXPORT_MEMORIES, /* see db.c */
         MS_EXPORT_HISTORY,  /* see db.c */
+        MS_AS_OF,           /* see db.c */
         MS_KEYWORD,         /* see db.c */
         MS__COUNT
 };

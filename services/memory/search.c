@@ -20,6 +20,7 @@ struct cand {
         uint32_t version;
         float vscore, kscore;
         uint32_t vrank, krank; /* 1-based; 0: not in that ranking */
+        bool kmatch;           /* as of a past time: the keyword query matched */
         double fused;
         Cairn__Memory__V1__Memory *memory;
 };
@@ -169,6 +170,95 @@ static cairn_err_t vector_candidates(struct search *s, size_t want, struct cairn
         return err;
 }
 
+static int by_vscore(const void *a, const void *b)
+{
+        const struct cand *x = *(const struct cand *const *)a, *y = *(const struct cand *const *)b;
+
+        return x->vscore < y->vscore ? 1 : x->vscore > y->vscore ? -1 : strcmp(x->id, y->id);
+}
+
+static int by_kscore(const void *a, const void *b)
+{
+        const struct cand *x = *(const struct cand *const *)a, *y = *(const struct cand *const *)b;
+
+        return x->kscore < y->kscore ? 1 : x->kscore > y->kscore ? -1 : strcmp(x->id, y->id);
+}
+
+/* Ranks the best @p want candidates by @p cmp: their vector ranks, or with
+ * @p keyword their keyword ranks among those the query matched. */
+static cairn_err_t rank_by(struct search *s, size_t want, int (*cmp)(const void *, const void *),
+                           bool keyword, struct cairn_status *st)
+{
+        struct cand **order = malloc((s->n + 1) * sizeof(*order));
+        size_t n = 0;
+
+        if (!order)
+                return cairn_status_set(st, CAIRN_ERR_EXHAUSTED, NULL, NULL, "out of memory");
+        for (size_t i = 0; i < s->n; i++)
+                if (!keyword || s->cands[i].kmatch)
+                        order[n++] = &s->cands[i];
+        qsort(order, n, sizeof(*order), cmp);
+        for (size_t i = 0; i < n && i < want; i++) {
+                if (keyword)
+                        order[i]->krank = (uint32_t)i + 1;
+                else
+                        order[i]->vrank = (uint32_t)i + 1;
+        }
+        free(order);
+        return CAIRN_OK;
+}
+
+/* As of a past time: the versions current then, read from PostgreSQL with
+ * their vectors (the index holds only today's), scored here; the keyword
+ * score comes with them. Costs a read of every such version of the user. */
+static cairn_err_t as_of_candidates(struct search *s, size_t want, bool vector, bool keyword,
+                                    struct cairn_status *st)
+{
+        const size_t dim = (size_t)s->c->svc->conf->dimensions;
+        const char *p[10];
+        char errstr[512], when[32];
+        float *v = malloc(dim * sizeof(float));
+        PGresult *res = NULL;
+        cairn_err_t err;
+
+        if (!v)
+                return cairn_status_set(st, CAIRN_ERR_EXHAUSTED, NULL, NULL, "out of memory");
+        cairn_rfc3339(memory_ts_ms(s->in->as_of), when);
+        memcpy(p, s->filters, sizeof(s->filters));
+        p[7] = when;
+        p[8] = s->c->svc->conf->fts_language;
+        p[9] = keyword ? s->in->query : "";
+        err = cairn_pg_exec(s->c->svc->pg, s->c->deadline_us, &memory_sql[MS_AS_OF], p, 10, &res,
+                            errstr, sizeof(errstr));
+        if (err != CAIRN_OK) {
+                free(v);
+                return memory_pg_status(err, errstr, st);
+        }
+        for (int i = 0; i < PQntuples(res) && err == CAIRN_OK; i++) {
+                struct cand *c = cand_add(s, PQgetvalue(res, i, 0));
+
+                if (!c || !(c->memory = memory_from_row(s->c->req->arena, res, i, 0))) {
+                        err = cairn_status_set(st, CAIRN_ERR_EXHAUSTED, NULL, NULL,
+                                               "out of memory");
+                        break;
+                }
+                if (vector && memory_vec_unhex(PQgetvalue(res, i, MEMORY_NCOLS), v, dim) &&
+                    memory_normalize(v, dim))
+                        c->vscore = memory_dot(s->q, v, dim);
+                if (!PQgetisnull(res, i, MEMORY_NCOLS + 1)) {
+                        c->kmatch = true;
+                        c->kscore = strtof(PQgetvalue(res, i, MEMORY_NCOLS + 1), NULL);
+                }
+        }
+        PQclear(res);
+        free(v);
+        if (err == CAIRN_OK && vector)
+                err = rank_by(s, want, by_vscore, false, st);
+        if (err == CAIRN_OK && keyword)
+                err = rank_by(s, want, by_kscore, true, st);
+        return err;
+}
+
 static cairn_err_t keyword_candidates(struct search *s, size_t want, struct cairn_status *st)
 {
         const char *p[10];
@@ -301,12 +391,19 @@ static cairn_err_t search_run(struct search *s, Cairn__Memory__V1__SearchReply *
                                 return err;
                         out->model = (char *)conf->embedding_model;
                 }
-                if ((err = memory_user_index(s->c, in->user_id, &s->u, st)) != CAIRN_OK ||
-                    (err = vector_candidates(s, want, st)) != CAIRN_OK)
+                if (!in->as_of &&
+                    ((err = memory_user_index(s->c, in->user_id, &s->u, st)) != CAIRN_OK ||
+                     (err = vector_candidates(s, want, st)) != CAIRN_OK))
                         return err;
         }
-        if (mode != CAIRN__MEMORY__V1__SEARCH_MODE__SEARCH_MODE_VECTOR &&
-            (err = keyword_candidates(s, want, st)) != CAIRN_OK)
+        if (in->as_of)
+                err = as_of_candidates(s, want,
+                                       mode != CAIRN__MEMORY__V1__SEARCH_MODE__SEARCH_MODE_KEYWORD,
+                                       mode != CAIRN__MEMORY__V1__SEARCH_MODE__SEARCH_MODE_VECTOR,
+                                       st);
+        else if (mode != CAIRN__MEMORY__V1__SEARCH_MODE__SEARCH_MODE_VECTOR)
+                err = keyword_candidates(s, want, st);
+        if (err != CAIRN_OK)
                 return err;
         stale_check(s);
         for (size_t i = 0; i < s->n; i++) {

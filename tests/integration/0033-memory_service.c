@@ -11,7 +11,8 @@
  *     and reports each ranking; filters, scopes, and nothing across users
  *     or tenants;
  *   - update and delete: new versions, deleted memories gone from get,
- *     list and search, the history complete;
+ *     list and search, the history complete; a search as of a past time
+ *     sees the versions current then;
  *   - list pages; bad input named by field;
  *   - a user exported page by page (every version, then the history), then
  *     erased: nothing of them left in any table, the erasure recorded, other
@@ -391,6 +392,74 @@ START_TEST(test_hybrid_keeps_keyword_only_hit)
         protobuf_c_message_free_unpacked(&r->base, NULL);
         for (int i = 0; i < 4; i++)
                 store_free(s[i]);
+}
+END_TEST
+
+/* User u8's memories matching @p query (hybrid) as of @p when (NULL: now). */
+static Cairn__Memory__V1__SearchReply *search_as_of(const char *query,
+                                                    Google__Protobuf__Timestamp *when)
+{
+        Cairn__Memory__V1__SearchRequest in = CAIRN__MEMORY__V1__SEARCH_REQUEST__INIT;
+        ProtobufCMessage *out = NULL;
+        struct cairn_status st;
+
+        in.user_id = "u8";
+        in.query = (char *)query;
+        in.top_k = 5;
+        in.as_of = when;
+        ck_assert_int_eq(call("t1/u8", &in.base, &cairn__memory__v1__search_reply__descriptor, NULL,
+                              &out, &st),
+                         CAIRN_OK);
+        return (Cairn__Memory__V1__SearchReply *)out;
+}
+
+/* A search as of a past time sees the versions current then: before an
+ * update, the old content; after a delete, what was deleted. */
+START_TEST(test_search_as_of)
+{
+        Cairn__Memory__V1__UpdateRequest up = CAIRN__MEMORY__V1__UPDATE_REQUEST__INIT;
+        Cairn__Memory__V1__DeleteRequest del = CAIRN__MEMORY__V1__DELETE_REQUEST__INIT;
+        Google__Protobuf__StringValue content = GOOGLE__PROTOBUF__STRING_VALUE__INIT;
+        Google__Protobuf__Timestamp t1, t2;
+        Cairn__Memory__V1__StoreReply *s;
+        Cairn__Memory__V1__UpdateReply *u;
+        Cairn__Memory__V1__SearchReply *r;
+        ProtobufCMessage *out;
+        struct cairn_status st;
+        float v[DIM];
+
+        vec(v, 80, 81, 0);
+        s = store("t1/u8", "u8", "", "Frank works at Acme", v, NULL, CAIRN_OK, &st);
+        t1 = *s->results[0]->memory->valid_from;
+        up.id = s->results[0]->memory->id;
+        content.value = "Frank works at Globex";
+        up.content = &content;
+        ck_assert_int_eq(call("t1/u8", &up.base, &cairn__memory__v1__update_reply__descriptor, NULL,
+                              (ProtobufCMessage **)&u, &st),
+                         CAIRN_OK);
+        t2 = *u->memory->valid_from;
+        protobuf_c_message_free_unpacked(&u->base, NULL);
+        del.id = up.id;
+        ck_assert_int_eq(call("t1/u8", &del.base, &cairn__memory__v1__delete_reply__descriptor,
+                              NULL, &out, &st),
+                         CAIRN_OK);
+        protobuf_c_message_free_unpacked(out, NULL);
+
+        r = search_as_of("Frank works", &t1);
+        ck_assert_uint_eq(r->n_results, 1);
+        ck_assert_str_eq(r->results[0]->memory->content, "Frank works at Acme");
+        ck_assert_uint_eq(r->results[0]->memory->version, 1);
+        ck_assert_uint_eq(r->results[0]->keyword_rank, 1);
+        ck_assert_uint_eq(r->results[0]->vector_rank, 1);
+        protobuf_c_message_free_unpacked(&r->base, NULL);
+        r = search_as_of("Frank works", &t2);
+        ck_assert_uint_eq(r->n_results, 1);
+        ck_assert_str_eq(r->results[0]->memory->content, "Frank works at Globex");
+        protobuf_c_message_free_unpacked(&r->base, NULL);
+        r = search_as_of("Frank works", NULL); /* now: deleted */
+        ck_assert_uint_eq(r->n_results, 0);
+        protobuf_c_message_free_unpacked(&r->base, NULL);
+        store_free(s);
 }
 END_TEST
 
@@ -774,6 +843,7 @@ int main(void)
         tcase_add_test(tc, test_redelivery_changes_nothing);
         tcase_add_test(tc, test_hybrid_keeps_keyword_only_hit);
         tcase_add_test(tc, test_update_and_delete);
+        tcase_add_test(tc, test_search_as_of);
         tcase_add_test(tc, test_list_pages);
         tcase_add_test(tc, test_bad_input_names_the_field);
         tcase_add_test(tc, test_export_then_erase);
