@@ -34,6 +34,12 @@ const struct cairn_conf_item memory_conf_items[] = {
         CAIRN_CONF_ROW("memory.rrf_k", CAIRN_CONF_INT, "60", 1, 1000, 0, rrf_k,
                        "k of Reciprocal Rank Fusion: a candidate scores 1 / (k + rank) in each "
                        "ranking it is in"),
+        CAIRN_CONF_ROW("memory.expiry_interval_ms", CAIRN_CONF_INT, "10000", 0, 86400000, 0,
+                       expiry_interval_ms,
+                       "how often the sweeper closes memories past their expires_at (they are "
+                       "gone from reads at once either way); 0: no sweeper"),
+        CAIRN_CONF_ROW("memory.expiry_batch", CAIRN_CONF_INT, "500", 1, 100000, 0, expiry_batch,
+                       "memories one sweeper statement closes at most"),
         CAIRN_CONF_END,
 };
 

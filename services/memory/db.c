@@ -15,15 +15,28 @@
         "id::text, version, user_id, agent_id, run_id, content, metadata::text, model, " MS( \
                 "created_at") ", " MS("updated_at") ", " MS("valid_from") ", " MS("valid_to") ", " MS("expires_at")
 
+/* Past its expiry, a memory is gone at once, whenever the sweeper closes it. */
+#define NOT_EXPIRED "(expires_at IS NULL OR expires_at > now())"
+
 /* The filters every search and list applies to current memories: tenant
  * $1, user $2; then agent, run ("" matches any), metadata containment
  * (NULL: none), created at or after, created before (NULL: none). */
-#define FILTERS(a, r, m, after, before)                                                        \
-        "tenant = $1 AND user_id = $2 AND valid_to IS NULL AND ($" a " = '' OR agent_id = $" a \
-        ") AND ($" r " = '' OR run_id = $" r ") AND ($" m "::jsonb IS NULL OR metadata @> $" m \
-        "::jsonb) AND ($" after "::timestamptz IS NULL OR created_at >= $" after               \
-        "::timestamptz) AND ($" before "::timestamptz IS NULL OR created_at < $" before        \
-        "::timestamptz)"
+#define FILTERS(a, r, m, after, before)                                                  \
+        "tenant = $1 AND user_id = $2 AND valid_to IS NULL AND " NOT_EXPIRED " AND ($" a \
+        " = '' OR agent_id = $" a ") AND ($" r " = '' OR run_id = $" r ") AND ($" m      \
+        "::jsonb IS NULL OR metadata @> $" m "::jsonb) AND ($" after                     \
+        "::timestamptz IS NULL OR created_at >= $" after "::timestamptz) AND ($" before  \
+        "::timestamptz IS NULL OR created_at < $" before "::timestamptz)"
+
+#define EXPIRE(where)                                                                             \
+        "WITH due AS (SELECT id, version FROM memories WHERE valid_to IS NULL AND expires_at <= " \
+        "now() " where " FOR UPDATE SKIP LOCKED), closed AS (UPDATE memories m SET valid_to = "   \
+        "m.expires_at FROM due WHERE m.id = due.id AND m.version = due.version RETURNING "        \
+        "m.tenant, m.user_id, m.id, m.version, m.content, m.metadata, m.expires_at) INSERT "      \
+        "INTO memory_history (tenant, user_id, memory_id, event, version, old_content, "          \
+        "old_metadata, request_id, at) SELECT tenant, user_id, id, 'DELETE', version, "           \
+        "content, metadata, 'expiry', expires_at FROM closed RETURNING tenant, user_id, "         \
+        "memory_id::text"
 
 const struct cairn_pg_stmt memory_sql[MS__COUNT] = {
         [MS_REQUEST_GET] = { "memory_request_get",
@@ -38,7 +51,8 @@ const struct cairn_pg_stmt memory_sql[MS__COUNT] = {
                            "content_hash = decode($5, 'hex') AND valid_to IS NULL" },
         [MS_LOCK] = { "memory_lock",
                       "SELECT " MEMORY_COLS ", encode(embedding, 'hex') FROM memories "
-                      "WHERE tenant = $1 AND id = $2::uuid AND valid_to IS NULL FOR UPDATE" },
+                      "WHERE tenant = $1 AND id = $2::uuid AND valid_to IS NULL AND " NOT_EXPIRED
+                      " FOR UPDATE" },
         [MS_CLOSE] = { "memory_close", "UPDATE memories SET valid_to = $3::timestamptz "
                                        "WHERE tenant = $1 AND id = $2::uuid AND valid_to IS NULL" },
         /* id, version, tenant, user, agent, run, content, metadata, model,
@@ -58,8 +72,8 @@ const struct cairn_pg_stmt memory_sql[MS__COUNT] = {
                              "version, old_content, new_content, old_metadata, new_metadata, "
                              "request_id, at) VALUES ($1, $2, $3::uuid, $4, $5, $6, $7, "
                              "$8::jsonb, $9::jsonb, $10, $11::timestamptz)" },
-        [MS_GET] = { "memory_get", "SELECT " MEMORY_COLS " FROM memories "
-                                   "WHERE tenant = $1 AND id = $2::uuid AND valid_to IS NULL" },
+        [MS_GET] = { "memory_get", "SELECT " MEMORY_COLS " FROM memories WHERE tenant = $1 AND "
+                                   "id = $2::uuid AND valid_to IS NULL AND " NOT_EXPIRED },
         [MS_HISTORY] = { "memory_history",
                          "SELECT memory_id::text, event, version, old_content, new_content, "
                          "old_metadata::text, new_metadata::text, " MS(
@@ -123,6 +137,16 @@ const struct cairn_pg_stmt memory_sql[MS__COUNT] = {
                        "($4 = '' OR run_id = $4) AND ($5::jsonb IS NULL OR metadata @> "
                        "$5::jsonb) AND ($6::timestamptz IS NULL OR created_at >= $6::timestamptz) "
                        "AND ($7::timestamptz IS NULL OR created_at < $7::timestamptz)" },
+        /* The sweeper: closes up to $1 memories past their expiry (valid_to
+         * is the expiry itself, so a search as of an earlier time still
+         * sees them), each with a DELETE in the history, in one statement;
+         * returns tenant, user, id of each */
+        [MS_EXPIRE] = { "memory_expire", EXPIRE("ORDER BY expires_at LIMIT $1") },
+        /* The same for the one memory of a scope with this content
+         * (tenant, user, agent, run, hex hash), before a store of it */
+        [MS_EXPIRE_CONTENT] = { "memory_expire_content",
+                                EXPIRE("AND tenant = $1 AND user_id = $2 AND agent_id = $3 AND "
+                                       "run_id = $4 AND content_hash = decode($5, 'hex')") },
         [MS_KEYWORD] = { "memory_keyword",
                          "SELECT id::text, ts_rank_cd(fts, q)::float4 FROM memories, "
                          "websearch_to_tsquery($8::regconfig, $9) q WHERE " FILTERS(

@@ -34,6 +34,8 @@ enum memory_sql {
         MS_EXPORT_MEMORIES, /* see db.c */
         MS_EXPORT_HISTORY,  /* see db.c */
         MS_AS_OF,           /* see db.c */
+        MS_EXPIRE,          /* limit -> tenant, user, id of each memory closed */
+        MS_EXPIRE_CONTENT,  /* tenant, user, agent, run, hex hash -> the same */
         MS_KEYWORD,         /* see db.c */
         MS__COUNT
 };

@@ -12,6 +12,12 @@ extern const struct cairn_pg_migrations memory_migrations;
 
 static struct memory_conf conf;
 
+/* The service and what runs beside its handlers. */
+struct memory_state {
+        struct memory_service svc; /* first: the handlers' opaque */
+        struct memory_expiry *expiry;
+};
+
 static size_t sections(struct cairn_conf_section *out)
 {
         out[0] = memory_conf_section(&conf);
@@ -20,10 +26,11 @@ static size_t sections(struct cairn_conf_section *out)
 
 static void *init(struct cairn_service_ctx *ctx, char *errstr, size_t errstr_size)
 {
-        struct memory_service *svc = calloc(1, sizeof(*svc));
+        struct memory_state *state = calloc(1, sizeof(*state));
+        struct memory_service *svc = &state->svc;
         struct cairn_metrics *m = ctx->app->metrics;
 
-        if (!svc)
+        if (!state)
                 abort();
         svc->conf = &conf;
         svc->pg = ctx->pg;
@@ -33,7 +40,7 @@ static void *init(struct cairn_service_ctx *ctx, char *errstr, size_t errstr_siz
         if (!svc->index || !svc->embedder) {
                 memory_vindex_free(svc->index);
                 cairn_bus_client_free(svc->embedder);
-                free(svc);
+                free(state);
                 return NULL;
         }
         cairn_bus_client_resilience(svc->embedder, NULL, &ctx->app->bus_resilience);
@@ -48,16 +55,21 @@ static void *init(struct cairn_service_ctx *ctx, char *errstr, size_t errstr_siz
         svc->changes = cairn_metrics_counter(m, "cairn_memory_changes_total",
                                              "memories updated or deleted by request, by event",
                                              (const char *const[]){ "event", NULL });
-        return svc;
+        svc->expired = cairn_metrics_counter(m, "cairn_memory_expired_total",
+                                             "memories closed by the sweeper past their expires_at",
+                                             NULL);
+        state->expiry = memory_expiry_start(svc);
+        return state;
 }
 
-static void cleanup(void *state)
+static void cleanup(void *opaque)
 {
-        struct memory_service *svc = state;
+        struct memory_state *state = opaque;
 
-        cairn_bus_client_free(svc->embedder);
-        memory_vindex_free(svc->index);
-        free(svc);
+        memory_expiry_stop(state->expiry);
+        cairn_bus_client_free(state->svc.embedder);
+        memory_vindex_free(state->svc.index);
+        free(state);
 }
 
 static const struct cairn_service memory_service_def = {

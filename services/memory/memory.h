@@ -28,6 +28,8 @@ struct memory_conf {
         long long max_top_k;
         long long candidates;
         long long rrf_k;
+        long long expiry_interval_ms;
+        long long expiry_batch;
 };
 
 extern const struct cairn_conf_item memory_conf_items[];
@@ -41,7 +43,18 @@ struct memory_service {
         struct cairn_metric *stores;   /* cairn_memory_stores_total{outcome} */
         struct cairn_metric *searches; /* cairn_memory_searches_total{mode} */
         struct cairn_metric *changes;  /* cairn_memory_changes_total{event} */
+        struct cairn_metric *expired;  /* cairn_memory_expired_total */
 };
+
+/* The sweeper that closes memories past their expires_at, every
+ * memory.expiry_interval_ms, on a thread of its own (expiry.c). */
+struct memory_expiry;
+struct memory_expiry *memory_expiry_start(struct memory_service *svc);
+/* Stops and joins it (NULL is fine). */
+void memory_expiry_stop(struct memory_expiry *e);
+/* One sweep: closes every memory due now, in batches; returns how many,
+ * or -1 when the database failed (logged). */
+long memory_expiry_sweep(struct memory_service *svc);
 
 /* The handler table (NULL-terminated); the handlers' opaque is a struct
  * memory_service. */

@@ -319,7 +319,11 @@ static cairn_err_t store_one(struct cairn_pg_conn *conn, struct write *w, size_t
         const char *p[5] = { w->c->tenant, w->user, it->agent, it->run, it->hash };
         struct memory_hit near;
         PGresult *res;
-        cairn_err_t err = exec(conn, MS_FIND_HASH, p, 5, &res, errstr, errstr_size);
+        /* the same content past its expiry is closed first, not returned */
+        cairn_err_t err = exec(conn, MS_EXPIRE_CONTENT, p, 5, NULL, errstr, errstr_size);
+
+        if (err == CAIRN_OK)
+                err = exec(conn, MS_FIND_HASH, p, 5, &res, errstr, errstr_size);
 
         if (err != CAIRN_OK)
                 return err;

@@ -13,7 +13,7 @@
  *   - update and delete: new versions, deleted memories gone from get,
  *     list and search, the history complete; a search as of a past time
  *     sees the versions current then;
- *   - list pages; bad input named by field;
+ *   - list pages; bad input named by field; expiry;
  *   - a user exported page by page (every version, then the history), then
  *     erased: nothing of them left in any table, the erasure recorded, other
  *     users untouched;
@@ -27,7 +27,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "cairn/clock.h"
 #include "cairn/memory/v1/memory.pb-c.h"
 #include "cairn/resilience.h"
 #include "gw_fixture.h"
@@ -96,7 +98,7 @@ static void setup(void)
                               (const char *const[]){ env_pg, env_topic, env_reply,
                                                      "CAIRN_MEMORY_EMBEDDING_MODEL="
                                                      "cairn-lexical-384",
-                                                     NULL });
+                                                     "CAIRN_MEMORY_EXPIRY_INTERVAL_MS=200", NULL });
         gateway_start();
         ck_assert_msg(harness_wait_ready(&embedding, 30000), "embedding not ready (%s)",
                       embedding.log_path);
@@ -668,6 +670,56 @@ static cairn_err_t get_id(const char *key, const char *id, struct cairn_status *
         return err;
 }
 
+/* Past expires_at a memory is gone: at once from reads, and within a
+ * sweep closed for good (valid_to = expires_at, a DELETE "expiry" in the
+ * history); the same content stored again is a new memory. */
+START_TEST(test_expiry)
+{
+        Cairn__Memory__V1__StoreRequest in = CAIRN__MEMORY__V1__STORE_REQUEST__INIT;
+        Google__Protobuf__Timestamp exp = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+        Cairn__Memory__V1__StoreReply *a, *b;
+        struct cairn_status st;
+        char sql[256], id[37];
+        int64_t at = cairn_now_ms() + 1500;
+        float v[DIM];
+        long long closed = 0;
+
+        vec(v, 90, 91, 0);
+        exp.seconds = at / 1000;
+        exp.nanos = (int32_t)(at % 1000) * 1000000;
+        in.user_id = "u9";
+        in.content = "Temporary parking code 4411";
+        in.expires_at = &exp;
+        in.embedding = v;
+        in.n_embedding = DIM;
+        ck_assert_int_eq(call("t1/u9", &in.base, &cairn__memory__v1__store_reply__descriptor, NULL,
+                              (ProtobufCMessage **)&a, &st),
+                         CAIRN_OK);
+        snprintf(id, sizeof(id), "%s", a->results[0]->memory->id);
+        ck_assert_int_eq(get_id("t1/u9", id, &st), CAIRN_OK);
+        while (cairn_now_ms() < at + 100)
+                usleep(50 * 1000);
+        ck_assert_int_eq(get_id("t1/u9", id, &st), CAIRN_ERR_NOT_FOUND);
+        snprintf(sql, sizeof(sql),
+                 "SELECT count(*) FROM memories m JOIN memory_history h ON h.memory_id = m.id "
+                 "WHERE m.id = '%s' AND m.valid_to = m.expires_at AND h.event = 'DELETE' AND "
+                 "h.request_id = 'expiry'",
+                 id);
+        for (int i = 0; i < 100 && closed == 0; i++) {
+                closed = sql_count(sql);
+                if (!closed)
+                        usleep(50 * 1000);
+        }
+        ck_assert_int_eq(closed, 1);
+        b = store("t1/u9", "u9", "", "Temporary parking code 4411", v, NULL, CAIRN_OK, &st);
+        ck_assert_int_eq(b->results[0]->outcome,
+                         CAIRN__MEMORY__V1__STORE_OUTCOME__STORE_OUTCOME_CREATED);
+        ck_assert_str_ne(b->results[0]->memory->id, id);
+        store_free(a);
+        store_free(b);
+}
+END_TEST
+
 START_TEST(test_bad_input_names_the_field)
 {
         Cairn__Memory__V1__StoreRequest in = CAIRN__MEMORY__V1__STORE_REQUEST__INIT;
@@ -844,6 +896,7 @@ int main(void)
         tcase_add_test(tc, test_hybrid_keeps_keyword_only_hit);
         tcase_add_test(tc, test_update_and_delete);
         tcase_add_test(tc, test_search_as_of);
+        tcase_add_test(tc, test_expiry);
         tcase_add_test(tc, test_list_pages);
         tcase_add_test(tc, test_bad_input_names_the_field);
         tcase_add_test(tc, test_export_then_erase);
