@@ -40,6 +40,14 @@ const struct cairn_conf_item memory_conf_items[] = {
                        "gone from reads at once either way); 0: no sweeper"),
         CAIRN_CONF_ROW("memory.expiry_batch", CAIRN_CONF_INT, "500", 1, 100000, 0, expiry_batch,
                        "memories one sweeper statement closes at most"),
+        CAIRN_CONF_ROW("memory.events_topic", CAIRN_CONF_STRING, "cairn.memory.v1.events", 0, -1, 0,
+                       events_topic,
+                       "topic the change events (stored, updated, deleted, erased, expired) are "
+                       "published on"),
+        CAIRN_CONF_ROW("memory.events_interval_ms", CAIRN_CONF_INT, "1000", 0, 3600000, 0,
+                       events_interval_ms,
+                       "how often waiting events are published at the latest (a change wakes "
+                       "the publisher at once); 0: no events are recorded"),
         CAIRN_CONF_END,
 };
 

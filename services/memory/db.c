@@ -28,15 +28,17 @@
         "::timestamptz IS NULL OR created_at >= $" after "::timestamptz) AND ($" before  \
         "::timestamptz IS NULL OR created_at < $" before "::timestamptz)"
 
-#define EXPIRE(where)                                                                             \
-        "WITH due AS (SELECT id, version FROM memories WHERE valid_to IS NULL AND expires_at <= " \
-        "now() " where " FOR UPDATE SKIP LOCKED), closed AS (UPDATE memories m SET valid_to = "   \
-        "m.expires_at FROM due WHERE m.id = due.id AND m.version = due.version RETURNING "        \
-        "m.tenant, m.user_id, m.id, m.version, m.content, m.metadata, m.expires_at) INSERT "      \
-        "INTO memory_history (tenant, user_id, memory_id, event, version, old_content, "          \
-        "old_metadata, request_id, at) SELECT tenant, user_id, id, 'DELETE', version, "           \
-        "content, metadata, 'expiry', expires_at FROM closed RETURNING tenant, user_id, "         \
-        "memory_id::text"
+#define EXPIRE(where, events)                                                                  \
+        "WITH due AS (SELECT id, version FROM memories WHERE valid_to IS NULL AND expires_at " \
+        "<= now() " where " FOR UPDATE SKIP LOCKED), closed AS (UPDATE memories m SET "        \
+        "valid_to = m.expires_at FROM due WHERE m.id = due.id AND m.version = due.version "    \
+        "RETURNING m.tenant, m.user_id, m.id, m.version, m.content, m.metadata, "              \
+        "m.expires_at), ev AS (INSERT INTO memory_outbox (type, tenant, user_id, memory_id, "  \
+        "version, request_id, at) SELECT 'EXPIRED', tenant, user_id, id, version, 'expiry', "  \
+        "expires_at FROM closed WHERE $" events "::boolean) INSERT INTO memory_history "       \
+        "(tenant, user_id, memory_id, event, version, old_content, old_metadata, request_id, " \
+        "at) SELECT tenant, user_id, id, 'DELETE', version, content, metadata, 'expiry', "     \
+        "expires_at FROM closed RETURNING tenant, user_id, memory_id::text"
 
 const struct cairn_pg_stmt memory_sql[MS__COUNT] = {
         [MS_REQUEST_GET] = { "memory_request_get",
@@ -139,14 +141,34 @@ const struct cairn_pg_stmt memory_sql[MS__COUNT] = {
                        "AND ($7::timestamptz IS NULL OR created_at < $7::timestamptz)" },
         /* The sweeper: closes up to $1 memories past their expiry (valid_to
          * is the expiry itself, so a search as of an earlier time still
-         * sees them), each with a DELETE in the history, in one statement;
-         * returns tenant, user, id of each */
-        [MS_EXPIRE] = { "memory_expire", EXPIRE("ORDER BY expires_at LIMIT $1") },
+         * sees them), each with a DELETE in the history and, when $2, an
+         * EXPIRED event, in one statement; returns tenant, user, id of each */
+        [MS_EXPIRE] = { "memory_expire", EXPIRE("ORDER BY expires_at LIMIT $1", "2") },
         /* The same for the one memory of a scope with this content
-         * (tenant, user, agent, run, hex hash), before a store of it */
+         * (tenant, user, agent, run, hex hash; events $6), before a store
+         * of it */
         [MS_EXPIRE_CONTENT] = { "memory_expire_content",
                                 EXPIRE("AND tenant = $1 AND user_id = $2 AND agent_id = $3 AND "
-                                       "run_id = $4 AND content_hash = decode($5, 'hex')") },
+                                       "run_id = $4 AND content_hash = decode($5, 'hex')",
+                                       "6") },
+        /* type, tenant, user, memory id (NULL), version (NULL), memories
+         * (NULL), request id, at */
+        [MS_OUTBOX_ADD] = { "memory_outbox_add",
+                            "INSERT INTO memory_outbox (type, tenant, user_id, memory_id, "
+                            "version, memories, request_id, at) VALUES ($1, $2, $3, $4::uuid, "
+                            "$5::integer, $6::bigint, $7, $8::timestamptz)" },
+        /* the oldest $1 events -> seq, event id, type, tenant, user, memory
+         * id, version, memories, request id, at (ms) */
+        [MS_OUTBOX_TAKE] = { "memory_outbox_take",
+                             "SELECT seq, event_id::text, type, tenant, user_id, "
+                             "coalesce(memory_id::text, ''), coalesce(version, 0), "
+                             "coalesce(memories, 0), request_id, " MS(
+                                     "at") " FROM memory_outbox ORDER BY seq LIMIT $1" },
+        [MS_OUTBOX_DONE] = { "memory_outbox_done",
+                             "DELETE FROM memory_outbox WHERE seq = ANY($1::bigint[])" },
+        /* one publisher at a time, so that events leave in order */
+        [MS_OUTBOX_LOCK] = { "memory_outbox_lock",
+                             "SELECT pg_try_advisory_xact_lock(hashtext('cairn.memory.outbox'))" },
         [MS_KEYWORD] = { "memory_keyword",
                          "SELECT id::text, ts_rank_cd(fts, q)::float4 FROM memories, "
                          "websearch_to_tsquery($8::regconfig, $9) q WHERE " FILTERS(

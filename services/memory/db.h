@@ -34,8 +34,12 @@ enum memory_sql {
         MS_EXPORT_MEMORIES, /* see db.c */
         MS_EXPORT_HISTORY,  /* see db.c */
         MS_AS_OF,           /* see db.c */
-        MS_EXPIRE,          /* limit -> tenant, user, id of each memory closed */
-        MS_EXPIRE_CONTENT,  /* tenant, user, agent, run, hex hash -> the same */
+        MS_EXPIRE,          /* limit, events -> tenant, user, id of each memory closed */
+        MS_EXPIRE_CONTENT,  /* tenant, user, agent, run, hex hash, events -> the same */
+        MS_OUTBOX_ADD,      /* see db.c */
+        MS_OUTBOX_TAKE,     /* see db.c */
+        MS_OUTBOX_DONE,     /* {seq,...} */
+        MS_OUTBOX_LOCK,     /* -> t when this transaction may publish */
         MS_KEYWORD,         /* see db.c */
         MS__COUNT
 };

@@ -67,6 +67,9 @@ static cairn_err_t erase_tx(struct cairn_pg_conn *conn, void *opaque, char *errs
         p[4] = n[0], p[5] = n[1], p[6] = n[2], p[7] = n[3], p[8] = now;
         if ((err = erase_exec(conn, MS_ERASE_RECORD, p, 9, NULL, errstr, errstr_size)) != CAIRN_OK)
                 return err;
+        if ((err = memory_event_add(conn, e->c, "ERASED", e->user, NULL, 0, r->memories, now,
+                                    errstr, errstr_size)) != CAIRN_OK)
+                return err;
         /* the reply holds counts only: kept as no user's, it outlives the erasure */
         return memory_reply_keep(conn, e->c, &r->base, "", errstr, errstr_size);
 }
@@ -101,6 +104,7 @@ cairn_err_t memory_erase_handle(struct cairn_request *req, const ProtobufCMessag
         if (err != CAIRN_OK)
                 return memory_pg_status(err, errstr, st);
         memory_vindex_forget(c.svc->index, c.tenant, in->user_id);
+        memory_outbox_wake(c.svc->outbox);
         cairn_metric_inc_l(c.svc->changes, (const char *const[]){ "erase" });
         *reply = &e.reply->base;
         return CAIRN_OK;

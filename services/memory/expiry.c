@@ -27,7 +27,7 @@ struct memory_expiry {
 long memory_expiry_sweep(struct memory_service *svc)
 {
         char limit[24], errstr[512];
-        const char *p[1] = { limit };
+        const char *p[2] = { limit, svc->outbox ? "true" : "false" };
         long total = 0;
         int n;
 
@@ -35,7 +35,7 @@ long memory_expiry_sweep(struct memory_service *svc)
         do {
                 PGresult *res = NULL;
                 cairn_err_t err = cairn_pg_exec(svc->pg, cairn_mono_us() + SWEEP_BUDGET_US,
-                                                &memory_sql[MS_EXPIRE], p, 1, &res, errstr,
+                                                &memory_sql[MS_EXPIRE], p, 2, &res, errstr,
                                                 sizeof(errstr));
 
                 if (err != CAIRN_OK) {
@@ -54,6 +54,8 @@ long memory_expiry_sweep(struct memory_service *svc)
                 }
                 PQclear(res);
                 total += n;
+                if (n)
+                        memory_outbox_wake(svc->outbox);
                 cairn_metric_add_l(svc->expired, NULL, n);
         } while (n == svc->conf->expiry_batch);
         if (total)

@@ -80,6 +80,14 @@ cairn_err_t memory_reply_keep(struct cairn_pg_conn *conn, const struct mctx *c,
                               const ProtobufCMessage *reply, const char *user, char *errstr,
                               size_t errstr_size);
 
+/* In a write's transaction: records an event of @p type (STORED, UPDATED,
+ * DELETED, ERASED) for the outbox, unless events are off. @p memory_id may
+ * be NULL (ERASED), @p version 0 and @p memories 0 when they do not apply;
+ * @p at is RFC 3339. */
+cairn_err_t memory_event_add(struct cairn_pg_conn *conn, const struct mctx *c, const char *type,
+                             const char *user, const char *memory_id, uint32_t version,
+                             uint64_t memories, const char *at, char *errstr, size_t errstr_size);
+
 /* Handlers. */
 cairn_err_t memory_store_handle(struct cairn_request *req, const ProtobufCMessage *msg,
                                 ProtobufCMessage **reply, struct cairn_status *st);

@@ -3,6 +3,7 @@
  * index, and its handler table, handed to libcairn's one entry point. */
 #include <stdlib.h>
 
+#include "cairn/events.h"
 #include "cairn/pg_migrate.h"
 #include "cairn/service.h"
 #include "memory.h"
@@ -16,6 +17,7 @@ static struct memory_conf conf;
 struct memory_state {
         struct memory_service svc; /* first: the handlers' opaque */
         struct memory_expiry *expiry;
+        struct cairn_events *events;
 };
 
 static size_t sections(struct cairn_conf_section *out)
@@ -58,6 +60,16 @@ static void *init(struct cairn_service_ctx *ctx, char *errstr, size_t errstr_siz
         svc->expired = cairn_metrics_counter(m, "cairn_memory_expired_total",
                                              "memories closed by the sweeper past their expires_at",
                                              NULL);
+        if (conf.events_interval_ms > 0) {
+                state->events = cairn_events_new("memory", ctx->app->conf, m, errstr, errstr_size);
+                if (!state->events) {
+                        cairn_bus_client_free(svc->embedder);
+                        memory_vindex_free(svc->index);
+                        free(state);
+                        return NULL;
+                }
+                svc->outbox = memory_outbox_start(svc, state->events);
+        }
         state->expiry = memory_expiry_start(svc);
         return state;
 }
@@ -67,6 +79,9 @@ static void cleanup(void *opaque)
         struct memory_state *state = opaque;
 
         memory_expiry_stop(state->expiry);
+        /* after the sweeper, whose last events it publishes */
+        memory_outbox_stop(state->svc.outbox);
+        cairn_events_free(state->events);
         cairn_bus_client_free(state->svc.embedder);
         memory_vindex_free(state->svc.index);
         free(state);

@@ -16,6 +16,7 @@
 #include "cairn/pg.h"
 
 struct memory_vindex;
+struct cairn_events;
 
 struct memory_conf {
         const char *embedding_topic;
@@ -30,6 +31,8 @@ struct memory_conf {
         long long rrf_k;
         long long expiry_interval_ms;
         long long expiry_batch;
+        const char *events_topic;
+        long long events_interval_ms;
 };
 
 extern const struct cairn_conf_item memory_conf_items[];
@@ -44,7 +47,17 @@ struct memory_service {
         struct cairn_metric *searches; /* cairn_memory_searches_total{mode} */
         struct cairn_metric *changes;  /* cairn_memory_changes_total{event} */
         struct cairn_metric *expired;  /* cairn_memory_expired_total */
+        struct memory_outbox *outbox;  /* NULL: events are not recorded */
 };
+
+/* The publisher of the outbox's events on memory.events_topic, every
+ * memory.events_interval_ms and when woken, on a thread of its own
+ * (outbox.c). */
+struct memory_outbox;
+struct memory_outbox *memory_outbox_start(struct memory_service *svc, struct cairn_events *events);
+/* Asks for a publish now (after a commit that wrote events). */
+void memory_outbox_wake(struct memory_outbox *o);
+void memory_outbox_stop(struct memory_outbox *o);
 
 /* The sweeper that closes memories past their expires_at, every
  * memory.expiry_interval_ms, on a thread of its own (expiry.c). */

@@ -180,6 +180,27 @@ cairn_err_t memory_reply_keep(struct cairn_pg_conn *conn, const struct mctx *c,
         return err;
 }
 
+cairn_err_t memory_event_add(struct cairn_pg_conn *conn, const struct mctx *c, const char *type,
+                             const char *user, const char *memory_id, uint32_t version,
+                             uint64_t memories, const char *at, char *errstr, size_t errstr_size)
+{
+        char v[16], m[24];
+        const char *p[8];
+        PGresult *res = NULL;
+        cairn_err_t err;
+
+        if (!c->svc->outbox)
+                return CAIRN_OK;
+        snprintf(v, sizeof(v), "%u", version);
+        snprintf(m, sizeof(m), "%llu", (unsigned long long)memories);
+        p[0] = type, p[1] = c->tenant, p[2] = user, p[3] = memory_id;
+        p[4] = version ? v : NULL, p[5] = memories ? m : NULL;
+        p[6] = c->req->hdrs ? c->req->hdrs->id : "", p[7] = at;
+        err = cairn_pg_conn_exec(conn, &memory_sql[MS_OUTBOX_ADD], p, 8, &res, errstr, errstr_size);
+        PQclear(res);
+        return err;
+}
+
 static cairn_err_t keep_reply(struct cairn_pg_conn *conn, struct write *w, const char *user,
                               char *errstr, size_t errstr_size)
 {
@@ -298,6 +319,9 @@ static cairn_err_t merge(struct cairn_pg_conn *conn, struct write *w, size_t i,
                 err = history_add(conn, w, w->user, it->id, "UPDATE", version,
                                   PQgetvalue(res, 0, 5), it->content, old_meta, meta, errstr,
                                   errstr_size);
+        if (err == CAIRN_OK)
+                err = memory_event_add(conn, w->c, "UPDATED", w->user, it->id, version, 0, w->now,
+                                       errstr, errstr_size);
         PQclear(res);
         free(old_meta);
         if (err == CAIRN_OK)
@@ -316,11 +340,12 @@ static cairn_err_t store_one(struct cairn_pg_conn *conn, struct write *w, size_t
 {
         const struct memory_conf *conf = w->c->svc->conf;
         struct item *it = &w->items[i];
-        const char *p[5] = { w->c->tenant, w->user, it->agent, it->run, it->hash };
+        const char *p[6] = { w->c->tenant, w->user,  it->agent,
+                             it->run,      it->hash, w->c->svc->outbox ? "true" : "false" };
         struct memory_hit near;
         PGresult *res;
         /* the same content past its expiry is closed first, not returned */
-        cairn_err_t err = exec(conn, MS_EXPIRE_CONTENT, p, 5, NULL, errstr, errstr_size);
+        cairn_err_t err = exec(conn, MS_EXPIRE_CONTENT, p, 6, NULL, errstr, errstr_size);
 
         if (err == CAIRN_OK)
                 err = exec(conn, MS_FIND_HASH, p, 5, &res, errstr, errstr_size);
@@ -353,6 +378,9 @@ static cairn_err_t store_one(struct cairn_pg_conn *conn, struct write *w, size_t
         if (err == CAIRN_OK)
                 err = history_add(conn, w, w->user, it->id, "ADD", 1, NULL, it->content, NULL,
                                   it->meta, errstr, errstr_size);
+        if (err == CAIRN_OK)
+                err = memory_event_add(conn, w->c, "STORED", w->user, it->id, 1, 0, w->now, errstr,
+                                       errstr_size);
         if (err == CAIRN_OK)
                 err = result_row(conn, w, it,
                                  CAIRN__MEMORY__V1__STORE_OUTCOME__STORE_OUTCOME_CREATED, errstr,
@@ -559,8 +587,10 @@ cairn_err_t memory_store_handle(struct cairn_request *req, const ProtobufCMessag
                 }
                 memory_vuser_unlock(w.u);
         }
-        if (err == CAIRN_OK)
+        if (err == CAIRN_OK) {
                 *reply = w.reply;
+                memory_outbox_wake(c.svc->outbox);
+        }
         items_free(w.items, w.n);
         free(vecs);
         free(w.vec_hex);
@@ -637,6 +667,9 @@ static cairn_err_t update_tx(struct cairn_pg_conn *conn, void *opaque, char *err
                         err = history_add(conn, w, w->row_user, w->id, "UPDATE", version,
                                           PQgetvalue(res, 0, 5), content, PQgetvalue(res, 0, 6),
                                           meta, errstr, errstr_size);
+                if (err == CAIRN_OK)
+                        err = memory_event_add(conn, w->c, "UPDATED", w->row_user, w->id, version,
+                                               0, w->now, errstr, errstr_size);
         }
         PQclear(res);
         if (err == CAIRN_OK)
@@ -774,8 +807,10 @@ cairn_err_t memory_update_handle(struct cairn_request *req, const ProtobufCMessa
                 }
                 cairn_metric_inc_l(c.svc->changes, (const char *const[]){ "update" });
         }
-        if (err == CAIRN_OK)
+        if (err == CAIRN_OK) {
                 *reply = w.reply;
+                memory_outbox_wake(c.svc->outbox);
+        }
         free(it.meta);
         free(vec);
         free(w.vec_hex);
@@ -801,6 +836,10 @@ static cairn_err_t delete_tx(struct cairn_pg_conn *conn, void *opaque, char *err
                                   (uint32_t)strtoul(PQgetvalue(res, 0, 1), NULL, 10),
                                   PQgetvalue(res, 0, 5), NULL, PQgetvalue(res, 0, 6), NULL, errstr,
                                   errstr_size);
+        if (err == CAIRN_OK)
+                err = memory_event_add(conn, w->c, "DELETED", w->row_user, w->id,
+                                       (uint32_t)strtoul(PQgetvalue(res, 0, 1), NULL, 10), 0,
+                                       w->now, errstr, errstr_size);
         out = err == CAIRN_OK ? cairn_arena_alloc(a, sizeof(*out)) : NULL;
         if (out) {
                 cairn__memory__v1__delete_reply__init(out);
@@ -841,7 +880,9 @@ cairn_err_t memory_delete_handle(struct cairn_request *req, const ProtobufCMessa
                 index_follow(&w, NULL, 0, true);
                 cairn_metric_inc_l(c.svc->changes, (const char *const[]){ "delete" });
         }
-        if (err == CAIRN_OK)
+        if (err == CAIRN_OK) {
                 *reply = w.reply;
+                memory_outbox_wake(c.svc->outbox);
+        }
         return err;
 }

@@ -13,7 +13,7 @@
  *   - update and delete: new versions, deleted memories gone from get,
  *     list and search, the history complete; a search as of a past time
  *     sees the versions current then;
- *   - list pages; bad input named by field; expiry;
+ *   - list pages; bad input named by field; expiry; change events;
  *   - a user exported page by page (every version, then the history), then
  *     erased: nothing of them left in any table, the erasure recorded, other
  *     users untouched;
@@ -29,7 +29,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <librdkafka/rdkafka.h>
+
 #include "cairn/clock.h"
+#include "cairn/headers.h"
 #include "cairn/memory/v1/memory.pb-c.h"
 #include "cairn/resilience.h"
 #include "gw_fixture.h"
@@ -81,7 +84,7 @@ static void gateway_start(void)
 
 static void setup(void)
 {
-        char env_pg[600], env_topic[300], env_reply[300];
+        char env_pg[600], env_topic[300], env_reply[300], env_events[300];
         struct cairn_resilience_conf rc;
         char dep[64];
 
@@ -94,11 +97,14 @@ static void setup(void)
                  harness_topic("cairn.embedding.v1.requests"));
         snprintf(env_reply, sizeof(env_reply), "CAIRN_BUS_REPLY_TOPIC=%s",
                  harness_topic("cairn.memory.replies"));
+        snprintf(env_events, sizeof(env_events), "CAIRN_MEMORY_EVENTS_TOPIC=%s",
+                 harness_topic("cairn.memory.v1.events"));
         harness_service_start(&memory, &broker, "memory",
                               (const char *const[]){ env_pg, env_topic, env_reply,
                                                      "CAIRN_MEMORY_EMBEDDING_MODEL="
                                                      "cairn-lexical-384",
-                                                     "CAIRN_MEMORY_EXPIRY_INTERVAL_MS=200", NULL });
+                                                     "CAIRN_MEMORY_EXPIRY_INTERVAL_MS=200",
+                                                     env_events, NULL });
         gateway_start();
         ck_assert_msg(harness_wait_ready(&embedding, 30000), "embedding not ready (%s)",
                       embedding.log_path);
@@ -670,6 +676,63 @@ static cairn_err_t get_id(const char *key, const char *id, struct cairn_status *
         return err;
 }
 
+/* The MemoryEvents of key @p key on the events topic, from its start, until
+ * @p want arrived or 20 s passed; returns how many, types in @p types. Each
+ * carries the CloudEvents headers, its event_id as ce_id. */
+static int events_of(const char *key, Cairn__Memory__V1__MemoryEventType *types, int want)
+{
+        const char *topic_ev = harness_topic("cairn.memory.v1.events");
+        rd_kafka_conf_t *conf = rd_kafka_conf_new();
+        const struct rd_kafka_metadata *md = NULL;
+        rd_kafka_topic_partition_list_t *parts;
+        rd_kafka_topic_t *rkt;
+        rd_kafka_t *rk;
+        char errstr[512];
+        int64_t until = cairn_mono_us() + 20 * 1000000LL;
+        int n = 0;
+
+        rd_kafka_conf_set(conf, "bootstrap.servers", broker.bootstrap, errstr, sizeof(errstr));
+        rd_kafka_conf_set(conf, "group.id", harness_topic("itest-events"), errstr, sizeof(errstr));
+        rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+        ck_assert_msg(rk != NULL, "%s", errstr);
+        rkt = rd_kafka_topic_new(rk, topic_ev, NULL);
+        ck_assert(rd_kafka_metadata(rk, 0, rkt, &md, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR);
+        parts = rd_kafka_topic_partition_list_new(md->topics[0].partition_cnt);
+        for (int p = 0; p < md->topics[0].partition_cnt; p++)
+                rd_kafka_topic_partition_list_add(parts, topic_ev, p)->offset =
+                        RD_KAFKA_OFFSET_BEGINNING;
+        rd_kafka_metadata_destroy(md);
+        rd_kafka_topic_destroy(rkt);
+        rd_kafka_assign(rk, parts);
+        rd_kafka_topic_partition_list_destroy(parts);
+        while (n < want && cairn_mono_us() < until) {
+                rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
+                rd_kafka_headers_t *h = NULL;
+                Cairn__Memory__V1__MemoryEvent *ev;
+                char ce_type[128], ce_id[64];
+
+                if (!m)
+                        continue;
+                if (m->err || m->key_len != strlen(key) || memcmp(m->key, key, m->key_len) != 0) {
+                        rd_kafka_message_destroy(m);
+                        continue;
+                }
+                ck_assert(rd_kafka_message_headers(m, &h) == RD_KAFKA_RESP_ERR_NO_ERROR);
+                ck_assert_int_gt(cairn_headers_get(h, CAIRN_H_TYPE, ce_type, sizeof(ce_type)), 0);
+                ck_assert_str_eq(ce_type, "cairn.memory.v1.MemoryEvent");
+                ck_assert_int_gt(cairn_headers_get(h, CAIRN_H_ID, ce_id, sizeof(ce_id)), 0);
+                ev = cairn__memory__v1__memory_event__unpack(NULL, m->len, m->payload);
+                ck_assert_ptr_nonnull(ev);
+                ck_assert_str_eq(ev->event_id, ce_id);
+                types[n++] = ev->type;
+                cairn__memory__v1__memory_event__free_unpacked(ev, NULL);
+                rd_kafka_message_destroy(m);
+        }
+        rd_kafka_consumer_close(rk);
+        rd_kafka_destroy(rk);
+        return n;
+}
+
 /* Past expires_at a memory is gone: at once from reads, and within a
  * sweep closed for good (valid_to = expires_at, a DELETE "expiry" in the
  * history); the same content stored again is a new memory. */
@@ -715,8 +778,58 @@ START_TEST(test_expiry)
         ck_assert_int_eq(b->results[0]->outcome,
                          CAIRN__MEMORY__V1__STORE_OUTCOME__STORE_OUTCOME_CREATED);
         ck_assert_str_ne(b->results[0]->memory->id, id);
+        {
+                Cairn__Memory__V1__MemoryEventType types[4];
+
+                ck_assert_int_eq(events_of("t1/u9", types, 3), 3);
+                ck_assert_int_eq(types[1],
+                                 CAIRN__MEMORY__V1__MEMORY_EVENT_TYPE__MEMORY_EVENT_TYPE_EXPIRED);
+        }
         store_free(a);
         store_free(b);
+}
+END_TEST
+
+/* Every change is published after it commits, in order, on the events
+ * topic keyed like the requests: stored, updated, deleted, erased. */
+START_TEST(test_events)
+{
+        Cairn__Memory__V1__UpdateRequest up = CAIRN__MEMORY__V1__UPDATE_REQUEST__INIT;
+        Cairn__Memory__V1__DeleteRequest del = CAIRN__MEMORY__V1__DELETE_REQUEST__INIT;
+        Cairn__Memory__V1__EraseUserRequest er = CAIRN__MEMORY__V1__ERASE_USER_REQUEST__INIT;
+        Google__Protobuf__StringValue content = GOOGLE__PROTOBUF__STRING_VALUE__INIT;
+        Cairn__Memory__V1__MemoryEventType types[8];
+        Cairn__Memory__V1__StoreReply *s;
+        ProtobufCMessage *out;
+        struct cairn_status st;
+        float v[DIM];
+
+        vec(v, 100, 101, 0);
+        s = store("t1/ev1", "ev1", "", "Gus plays the cello", v, NULL, CAIRN_OK, &st);
+        up.id = s->results[0]->memory->id;
+        content.value = "Gus plays the cello and the piano";
+        up.content = &content;
+        ck_assert_int_eq(call("t1/ev1", &up.base, &cairn__memory__v1__update_reply__descriptor,
+                              NULL, &out, &st),
+                         CAIRN_OK);
+        protobuf_c_message_free_unpacked(out, NULL);
+        del.id = up.id;
+        ck_assert_int_eq(call("t1/ev1", &del.base, &cairn__memory__v1__delete_reply__descriptor,
+                              NULL, &out, &st),
+                         CAIRN_OK);
+        protobuf_c_message_free_unpacked(out, NULL);
+        er.user_id = "ev1";
+        ck_assert_int_eq(call("t1/ev1", &er.base, &cairn__memory__v1__erase_user_reply__descriptor,
+                              NULL, &out, &st),
+                         CAIRN_OK);
+        protobuf_c_message_free_unpacked(out, NULL);
+        ck_assert_int_eq(events_of("t1/ev1", types, 4), 4);
+        ck_assert_int_eq(types[0], CAIRN__MEMORY__V1__MEMORY_EVENT_TYPE__MEMORY_EVENT_TYPE_STORED);
+        ck_assert_int_eq(types[1], CAIRN__MEMORY__V1__MEMORY_EVENT_TYPE__MEMORY_EVENT_TYPE_UPDATED);
+        ck_assert_int_eq(types[2], CAIRN__MEMORY__V1__MEMORY_EVENT_TYPE__MEMORY_EVENT_TYPE_DELETED);
+        ck_assert_int_eq(types[3], CAIRN__MEMORY__V1__MEMORY_EVENT_TYPE__MEMORY_EVENT_TYPE_ERASED);
+        ck_assert_int_eq(sql_count("SELECT count(*) FROM memory_outbox WHERE user_id = 'ev1'"), 0);
+        store_free(s);
 }
 END_TEST
 
@@ -897,6 +1010,7 @@ int main(void)
         tcase_add_test(tc, test_update_and_delete);
         tcase_add_test(tc, test_search_as_of);
         tcase_add_test(tc, test_expiry);
+        tcase_add_test(tc, test_events);
         tcase_add_test(tc, test_list_pages);
         tcase_add_test(tc, test_bad_input_names_the_field);
         tcase_add_test(tc, test_export_then_erase);
