@@ -40,6 +40,11 @@ const struct cairn_conf_item memory_conf_items[] = {
                        "gone from reads at once either way); 0: no sweeper"),
         CAIRN_CONF_ROW("memory.expiry_batch", CAIRN_CONF_INT, "500", 1, 100000, 0, expiry_batch,
                        "memories one sweeper statement closes at most"),
+        CAIRN_CONF_ROW("memory.link_top_k", CAIRN_CONF_INT, "3", 0, 100, 0, link_top_k,
+                       "a stored memory is linked (kind similar) to at most this many of its "
+                       "closest memories in the user's scope; 0: no links are made"),
+        CAIRN_CONF_ROW("memory.link_threshold", CAIRN_CONF_DOUBLE, "0.7", 0.0, 1.0, 0,
+                       link_threshold, "cosine from which a close memory gets a similar link"),
         CAIRN_CONF_ROW("memory.events_topic", CAIRN_CONF_STRING, "cairn.memory.v1.events", 0, -1, 0,
                        events_topic,
                        "topic the change events (stored, updated, deleted, erased, expired) are "

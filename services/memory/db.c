@@ -169,6 +169,41 @@ const struct cairn_pg_stmt memory_sql[MS__COUNT] = {
         /* one publisher at a time, so that events leave in order */
         [MS_OUTBOX_LOCK] = { "memory_outbox_lock",
                              "SELECT pg_try_advisory_xact_lock(hashtext('cairn.memory.outbox'))" },
+        /* tenant, user, from, to, kind, strength, now */
+        [MS_LINK_PUT] = { "memory_link_put",
+                          "INSERT INTO memory_links (tenant, user_id, from_id, to_id, kind, "
+                          "strength, created_at) VALUES ($1, $2, $3::uuid, $4::uuid, $5, "
+                          "$6::real, $7::timestamptz) ON CONFLICT (tenant, from_id, to_id, kind) "
+                          "DO UPDATE SET strength = EXCLUDED.strength RETURNING from_id::text, "
+                          "to_id::text, kind, strength, " MS("created_at") },
+        /* tenant, user, a, b -> how many of the two are current memories of
+         * the user */
+        [MS_LINK_CHECK] = { "memory_link_check",
+                            "SELECT count(*) FROM memories WHERE tenant = $1 AND user_id = $2 "
+                            "AND id IN ($3::uuid, $4::uuid) AND valid_to IS NULL AND " NOT_EXPIRED },
+        /* tenant, user, a, b, kind ("": any), either direction */
+        [MS_UNLINK] = { "memory_unlink",
+                        "DELETE FROM memory_links WHERE tenant = $1 AND user_id = $2 AND "
+                        "((from_id = $3::uuid AND to_id = $4::uuid) OR (from_id = $4::uuid AND "
+                        "to_id = $3::uuid)) AND ($5 = '' OR kind = $5)" },
+        /* tenant, {ids} -> MEMORY_COLS of each current memory linked to one
+         * of them, then that one's id, the kind, the strength */
+        [MS_LINKED] = { "memory_linked",
+                        "SELECT " MEMORY_COLS ", l.anchor::text, l.kind, l.strength FROM (SELECT "
+                        "from_id AS anchor, to_id AS other, kind, strength FROM memory_links "
+                        "WHERE tenant = $1 AND from_id = ANY($2::uuid[]) UNION ALL SELECT to_id, "
+                        "from_id, kind, strength FROM memory_links WHERE tenant = $1 AND to_id = "
+                        "ANY($2::uuid[])) l JOIN memories m ON m.id = l.other AND m.tenant = $1 "
+                        "AND m.valid_to IS NULL AND " NOT_EXPIRED " ORDER BY l.strength DESC, "
+                        "m.id" },
+        [MS_ERASE_LINKS] = { "memory_erase_links",
+                             "DELETE FROM memory_links WHERE tenant = $1 AND user_id = $2" },
+        /* tenant, user, offset, limit */
+        [MS_EXPORT_LINKS] = { "memory_export_links",
+                              "SELECT from_id::text, to_id::text, kind, strength, " MS(
+                                      "created_at") " FROM memory_links WHERE tenant = $1 AND "
+                                                    "user_id = $2 ORDER BY from_id, to_id, kind "
+                                                    "OFFSET $3 LIMIT $4" },
         [MS_KEYWORD] = { "memory_keyword",
                          "SELECT id::text, ts_rank_cd(fts, q)::float4 FROM memories, "
                          "websearch_to_tsquery($8::regconfig, $9) q WHERE " FILTERS(
@@ -279,6 +314,22 @@ static Google__Protobuf__Struct *struct_col(struct cairn_arena *a, const PGresul
         if (PQgetisnull(res, row, col))
                 return NULL;
         return memory_struct_from_json(a, PQgetvalue(res, row, col));
+}
+
+Cairn__Memory__V1__Link *memory_link_from_row(struct cairn_arena *arena, const PGresult *res,
+                                              int row)
+{
+        Cairn__Memory__V1__Link *l = cairn_arena_alloc(arena, sizeof(*l));
+
+        if (!l)
+                return NULL;
+        cairn__memory__v1__link__init(l);
+        l->from_id = col_str(arena, res, row, 0);
+        l->to_id = col_str(arena, res, row, 1);
+        l->kind = col_str(arena, res, row, 2);
+        l->strength = strtof(PQgetvalue(res, row, 3), NULL);
+        l->created_at = ts_col(arena, res, row, 4);
+        return l->from_id && l->to_id && l->kind && l->created_at ? l : NULL;
 }
 
 Cairn__Memory__V1__HistoryEntry *memory_history_from_row(struct cairn_arena *arena,

@@ -40,6 +40,12 @@ enum memory_sql {
         MS_OUTBOX_TAKE,     /* see db.c */
         MS_OUTBOX_DONE,     /* {seq,...} */
         MS_OUTBOX_LOCK,     /* -> t when this transaction may publish */
+        MS_LINK_PUT,        /* see db.c */
+        MS_LINK_CHECK,      /* see db.c */
+        MS_UNLINK,          /* see db.c */
+        MS_LINKED,          /* see db.c */
+        MS_ERASE_LINKS,     /* tenant, user */
+        MS_EXPORT_LINKS,    /* see db.c */
         MS_KEYWORD,         /* see db.c */
         MS__COUNT
 };
@@ -63,6 +69,11 @@ void memory_vec_hex(const float *v, size_t n, char *out);
  * id) of @p row as an entry in @p arena; NULL when the arena is full. */
 Cairn__Memory__V1__HistoryEntry *memory_history_from_row(struct cairn_arena *arena,
                                                          const PGresult *res, int row);
+
+/* The link columns of MS_LINK_PUT and MS_EXPORT_LINKS (from, to, kind,
+ * strength, created at) of @p row in @p arena; NULL when it is full. */
+Cairn__Memory__V1__Link *memory_link_from_row(struct cairn_arena *arena, const PGresult *res,
+                                              int row);
 
 /* The reverse from the text of a bytea column (PostgreSQL's hex output,
  * "\x" first) or plain hex; false when it is not n floats. */

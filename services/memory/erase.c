@@ -51,6 +51,7 @@ static cairn_err_t erase_tx(struct cairn_pg_conn *conn, void *opaque, char *errs
         PQclear(res);
         if ((err = erase_exec(conn, MS_ERASE_MEMORIES, p, 2, &r->versions, errstr, errstr_size)) !=
                     CAIRN_OK ||
+            (err = erase_exec(conn, MS_ERASE_LINKS, p, 2, NULL, errstr, errstr_size)) != CAIRN_OK ||
             (err = erase_exec(conn, MS_ERASE_HISTORY, p, 2, &r->history_entries, errstr,
                               errstr_size)) != CAIRN_OK ||
             (err = erase_exec(conn, MS_ERASE_REQUESTS, p, 2, &r->requests, errstr, errstr_size)) !=
@@ -110,11 +111,11 @@ cairn_err_t memory_erase_handle(struct cairn_request *req, const ProtobufCMessag
         return CAIRN_OK;
 }
 
-/* page_token: "m<id>.<version>" (memories after that one) or "h<seq>"
- * (history after that entry). */
+/* page_token: "m<id>.<version>" (memories after that one), "h<seq>"
+ * (history after that entry) or "l<n>" (links after the first n). */
 struct export_pos {
-        bool history;
-        char id[37], version[12], seq[24];
+        bool history, links;
+        char id[37], version[12], seq[24], offset[24];
 };
 
 static bool export_token(const char *t, struct export_pos *pos)
@@ -122,8 +123,18 @@ static bool export_token(const char *t, struct export_pos *pos)
         char *end;
 
         memset(pos, 0, sizeof(*pos));
+        snprintf(pos->offset, sizeof(pos->offset), "0");
         if (!t || !t[0]) {
                 snprintf(pos->seq, sizeof(pos->seq), "0");
+                return true;
+        }
+        if (t[0] == 'l') {
+                long long off = strtoll(t + 1, &end, 10);
+
+                if (end == t + 1 || *end || off < 0)
+                        return false;
+                pos->history = pos->links = true;
+                snprintf(pos->offset, sizeof(pos->offset), "%lld", off);
                 return true;
         }
         if (t[0] == 'h') {
@@ -235,6 +246,43 @@ static cairn_err_t export_history(const struct mctx *c, const char *user, const 
         return CAIRN_OK;
 }
 
+static cairn_err_t export_links(const struct mctx *c, const char *user, const char *offset,
+                                size_t room, Cairn__Memory__V1__ExportUserReply *out, bool *full,
+                                struct cairn_status *st)
+{
+        struct cairn_arena *a = c->req->arena;
+        const char *p[4] = { c->tenant, user, offset };
+        char limit[24], errstr[512];
+        PGresult *res = NULL;
+        cairn_err_t err;
+        int n;
+
+        snprintf(limit, sizeof(limit), "%zu", room);
+        p[3] = limit;
+        err = cairn_pg_exec(c->svc->pg, c->deadline_us, &memory_sql[MS_EXPORT_LINKS], p, 4, &res,
+                            errstr, sizeof(errstr));
+        if (err != CAIRN_OK)
+                return memory_pg_status(err, errstr, st);
+        n = PQntuples(res);
+        for (int i = 0; i < n; i++) {
+                Cairn__Memory__V1__ExportItem *it = item_new(a);
+
+                if (it) {
+                        it->item_case = CAIRN__MEMORY__V1__EXPORT_ITEM__ITEM_LINK;
+                        it->link = memory_link_from_row(a, res, i);
+                }
+                if (!it || !it->link) {
+                        PQclear(res);
+                        return cairn_status_set(st, CAIRN_ERR_EXHAUSTED, NULL, NULL,
+                                                "out of request memory: ask for smaller pages");
+                }
+                out->items[out->n_items++] = it;
+        }
+        *full = (size_t)n == room;
+        PQclear(res);
+        return CAIRN_OK;
+}
+
 cairn_err_t memory_export_handle(struct cairn_request *req, const ProtobufCMessage *msg,
                                  ProtobufCMessage **reply, struct cairn_status *st)
 {
@@ -245,6 +293,7 @@ cairn_err_t memory_export_handle(struct cairn_request *req, const ProtobufCMessa
         struct export_pos pos;
         struct mctx c;
         char last_seq[24] = "";
+        size_t links_before;
         bool full = false;
         cairn_err_t err;
 
@@ -267,19 +316,29 @@ cairn_err_t memory_export_handle(struct cairn_request *req, const ProtobufCMessa
                                         "out of request memory");
         if (!pos.history)
                 err = export_memories(&c, in->user_id, &pos, size, out, &full, st);
-        if (err == CAIRN_OK && !full)
+        if (err == CAIRN_OK && !full && !pos.links)
                 err = export_history(&c, in->user_id, pos.seq, size - out->n_items, out, last_seq,
                                      sizeof(last_seq), &full, st);
+        links_before = out->n_items;
+        if (err == CAIRN_OK && !full)
+                err = export_links(&c, in->user_id, pos.offset, size - out->n_items, out, &full,
+                                   st);
         if (err != CAIRN_OK)
                 return err;
         if (full && out->n_items) {
                 const Cairn__Memory__V1__ExportItem *last = out->items[out->n_items - 1];
 
-                out->next_page_token =
-                        last->item_case == CAIRN__MEMORY__V1__EXPORT_ITEM__ITEM_MEMORY
-                                ? cairn_arena_sprintf(req->arena, "m%s.%u", last->memory->id,
-                                                      last->memory->version)
-                                : cairn_arena_sprintf(req->arena, "h%s", last_seq);
+                if (last->item_case == CAIRN__MEMORY__V1__EXPORT_ITEM__ITEM_MEMORY)
+                        out->next_page_token = cairn_arena_sprintf(req->arena, "m%s.%u",
+                                                                   last->memory->id,
+                                                                   last->memory->version);
+                else if (last->item_case == CAIRN__MEMORY__V1__EXPORT_ITEM__ITEM_HISTORY)
+                        out->next_page_token = cairn_arena_sprintf(req->arena, "h%s", last_seq);
+                else
+                        out->next_page_token =
+                                cairn_arena_sprintf(req->arena, "l%lld",
+                                                    atoll(pos.offset) + (long long)(out->n_items -
+                                                                                    links_before));
         }
         *reply = &out->base;
         return CAIRN_OK;

@@ -88,6 +88,18 @@ cairn_err_t memory_event_add(struct cairn_pg_conn *conn, const struct mctx *c, c
                              const char *user, const char *memory_id, uint32_t version,
                              uint64_t memories, const char *at, char *errstr, size_t errstr_size);
 
+/* In a store's transaction: links memory @p id (vector @p vec, scope
+ * @p agent, @p run) to its memory.link_top_k closest memories in @p u of
+ * the scope above memory.link_threshold, kind "similar". */
+cairn_err_t memory_links_similar(struct cairn_pg_conn *conn, const struct mctx *c,
+                                 struct memory_vuser *u, const char *user, const char *id,
+                                 const char *agent, const char *run, const float *vec,
+                                 const char *now, char *errstr, size_t errstr_size);
+
+/* Fills each result's linked memories (one hop, current ones only). */
+cairn_err_t memory_links_attach(const struct mctx *c, Cairn__Memory__V1__SearchResult **results,
+                                size_t n, struct cairn_status *st);
+
 /* Handlers. */
 cairn_err_t memory_store_handle(struct cairn_request *req, const ProtobufCMessage *msg,
                                 ProtobufCMessage **reply, struct cairn_status *st);
@@ -98,6 +110,10 @@ cairn_err_t memory_delete_handle(struct cairn_request *req, const ProtobufCMessa
 cairn_err_t memory_erase_handle(struct cairn_request *req, const ProtobufCMessage *msg,
                                 ProtobufCMessage **reply, struct cairn_status *st);
 cairn_err_t memory_export_handle(struct cairn_request *req, const ProtobufCMessage *msg,
+                                 ProtobufCMessage **reply, struct cairn_status *st);
+cairn_err_t memory_link_handle(struct cairn_request *req, const ProtobufCMessage *msg,
+                               ProtobufCMessage **reply, struct cairn_status *st);
+cairn_err_t memory_unlink_handle(struct cairn_request *req, const ProtobufCMessage *msg,
                                  ProtobufCMessage **reply, struct cairn_status *st);
 cairn_err_t memory_search_handle(struct cairn_request *req, const ProtobufCMessage *msg,
                                  ProtobufCMessage **reply, struct cairn_status *st);

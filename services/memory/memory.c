@@ -403,5 +403,7 @@ const struct cairn_handler memory_handlers[] = {
         { &cairn__memory__v1__search_request__descriptor, memory_search_handle },
         { &cairn__memory__v1__erase_user_request__descriptor, memory_erase_handle },
         { &cairn__memory__v1__export_user_request__descriptor, memory_export_handle },
+        { &cairn__memory__v1__link_request__descriptor, memory_link_handle },
+        { &cairn__memory__v1__unlink_request__descriptor, memory_unlink_handle },
         { NULL, NULL },
 };

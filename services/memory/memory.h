@@ -31,6 +31,8 @@ struct memory_conf {
         long long rrf_k;
         long long expiry_interval_ms;
         long long expiry_batch;
+        long long link_top_k;
+        double link_threshold;
         const char *events_topic;
         long long events_interval_ms;
 };

@@ -450,6 +450,8 @@ static cairn_err_t search_run(struct search *s, Cairn__Memory__V1__SearchReply *
                 out->results[kept++] = r;
         }
         out->n_results = kept;
+        if (in->include_linked)
+                return memory_links_attach(s->c, out->results, kept, st);
         return CAIRN_OK;
 }
 

@@ -382,6 +382,9 @@ static cairn_err_t store_one(struct cairn_pg_conn *conn, struct write *w, size_t
                 err = memory_event_add(conn, w->c, "STORED", w->user, it->id, 1, 0, w->now, errstr,
                                        errstr_size);
         if (err == CAIRN_OK)
+                err = memory_links_similar(conn, w->c, w->u, w->user, it->id, it->agent, it->run,
+                                           it->vec, w->now, errstr, errstr_size);
+        if (err == CAIRN_OK)
                 err = result_row(conn, w, it,
                                  CAIRN__MEMORY__V1__STORE_OUTCOME__STORE_OUTCOME_CREATED, errstr,
                                  errstr_size);

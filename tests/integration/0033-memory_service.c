@@ -13,7 +13,7 @@
  *   - update and delete: new versions, deleted memories gone from get,
  *     list and search, the history complete; a search as of a past time
  *     sees the versions current then;
- *   - list pages; bad input named by field; expiry; change events;
+ *   - list pages; bad input named by field; expiry; change events; links;
  *   - a user exported page by page (every version, then the history), then
  *     erased: nothing of them left in any table, the erasure recorded, other
  *     users untouched;
@@ -676,6 +676,95 @@ static cairn_err_t get_id(const char *key, const char *id, struct cairn_status *
         return err;
 }
 
+static cairn_err_t link_memories(const char *user, const char *from, const char *to,
+                                 const char *kind, float strength, struct cairn_status *st)
+{
+        Cairn__Memory__V1__LinkRequest in = CAIRN__MEMORY__V1__LINK_REQUEST__INIT;
+        ProtobufCMessage *out = NULL;
+        char key[64];
+        cairn_err_t err;
+
+        snprintf(key, sizeof(key), "t1/%s", user);
+        in.user_id = (char *)user;
+        in.from_id = (char *)from;
+        in.to_id = (char *)to;
+        in.kind = (char *)kind;
+        in.strength = strength;
+        err = call(key, &in.base, &cairn__memory__v1__link_reply__descriptor, NULL, &out, st);
+        if (out)
+                protobuf_c_message_free_unpacked(out, NULL);
+        return err;
+}
+
+/* A store links the new memory to its close neighbours (similar); Link
+ * adds links of any kind; a search with include_linked brings each
+ * result's links one hop, strongest first; Unlink removes them, either
+ * way round; the export carries them. */
+START_TEST(test_links)
+{
+        Cairn__Memory__V1__UnlinkRequest un = CAIRN__MEMORY__V1__UNLINK_REQUEST__INIT;
+        Cairn__Memory__V1__SearchRequest in = CAIRN__MEMORY__V1__SEARCH_REQUEST__INIT;
+        Cairn__Memory__V1__StoreReply *a, *b, *c;
+        Cairn__Memory__V1__SearchReply *r;
+        Cairn__Memory__V1__UnlinkReply *u;
+        struct cairn_status st;
+        float v[DIM];
+
+        vec(v, 110, 111, 0);
+        a = store("t1/l1", "l1", "", "Hana runs the Berlin marathon", v, NULL, CAIRN_OK, &st);
+        vec(v, 110, 111, 0.3f); /* cosine 0.92 to a: linked, not merged */
+        b = store("t1/l1", "l1", "", "Hana trains on Sundays", v, NULL, CAIRN_OK, &st);
+        ck_assert_int_eq(b->results[0]->outcome,
+                         CAIRN__MEMORY__V1__STORE_OUTCOME__STORE_OUTCOME_CREATED);
+        vec(v, 112, 113, 0);
+        c = store("t1/l1", "l1", "", "Hana's coach is Ida", v, NULL, CAIRN_OK, &st);
+        ck_assert_int_eq(link_memories("l1", c->results[0]->memory->id, a->results[0]->memory->id,
+                                       "mentions", 0.5f, &st),
+                         CAIRN_OK);
+        ck_assert_int_eq(link_memories("l1", a->results[0]->memory->id, a->results[0]->memory->id,
+                                       "", 0, &st),
+                         CAIRN_ERR_INVALID);
+        ck_assert_int_eq(link_memories("l1", a->results[0]->memory->id,
+                                       "018bcfe5-687b-7000-8000-000000000000", "", 0, &st),
+                         CAIRN_ERR_NOT_FOUND);
+        ck_assert_int_eq(link_memories("l2", c->results[0]->memory->id, a->results[0]->memory->id,
+                                       "", 0, &st),
+                         CAIRN_ERR_NOT_FOUND); /* another user's */
+
+        vec(v, 110, 111, 0);
+        in.user_id = "l1";
+        in.vector = v;
+        in.n_vector = DIM;
+        in.mode = CAIRN__MEMORY__V1__SEARCH_MODE__SEARCH_MODE_VECTOR;
+        in.top_k = 1;
+        in.include_linked = true;
+        ck_assert_int_eq(call("t1/l1", &in.base, &cairn__memory__v1__search_reply__descriptor, NULL,
+                              (ProtobufCMessage **)&r, &st),
+                         CAIRN_OK);
+        ck_assert_uint_eq(r->n_results, 1);
+        ck_assert_str_eq(r->results[0]->memory->id, a->results[0]->memory->id);
+        ck_assert_uint_eq(r->results[0]->n_linked, 2);
+        ck_assert_str_eq(r->results[0]->linked[0]->memory->content, "Hana trains on Sundays");
+        ck_assert_str_eq(r->results[0]->linked[0]->kind, "similar");
+        ck_assert_float_gt(r->results[0]->linked[0]->strength, 0.9f);
+        ck_assert_str_eq(r->results[0]->linked[1]->kind, "mentions");
+        protobuf_c_message_free_unpacked(&r->base, NULL);
+
+        un.user_id = "l1";
+        un.from_id = a->results[0]->memory->id; /* the other way round */
+        un.to_id = c->results[0]->memory->id;
+        ck_assert_int_eq(call("t1/l1", &un.base, &cairn__memory__v1__unlink_reply__descriptor, NULL,
+                              (ProtobufCMessage **)&u, &st),
+                         CAIRN_OK);
+        ck_assert_uint_eq(u->removed, 1);
+        protobuf_c_message_free_unpacked(&u->base, NULL);
+        ck_assert_int_eq(sql_count("SELECT count(*) FROM memory_links WHERE user_id = 'l1'"), 1);
+        store_free(a);
+        store_free(b);
+        store_free(c);
+}
+END_TEST
+
 /* The MemoryEvents of key @p key on the events topic, from its start, until
  * @p want arrived or 20 s passed; returns how many, types in @p types. Each
  * carries the CloudEvents headers, its event_id as ce_id. */
@@ -1011,6 +1100,7 @@ int main(void)
         tcase_add_test(tc, test_search_as_of);
         tcase_add_test(tc, test_expiry);
         tcase_add_test(tc, test_events);
+        tcase_add_test(tc, test_links);
         tcase_add_test(tc, test_list_pages);
         tcase_add_test(tc, test_bad_input_names_the_field);
         tcase_add_test(tc, test_export_then_erase);

@@ -276,7 +276,7 @@ START_TEST(test_gw_route_key_field_every_memory_route)
                               "%s %s is not keyed by user_id", rt->method, rt->path);
                 n++;
         }
-        ck_assert_uint_eq(n, 9);
+        ck_assert_uint_eq(n, 11);
         ck_assert_msg(gw_route_plan_make(gw_routes, &plan, err, sizeof(err)), "%s", err);
 }
 END_TEST
