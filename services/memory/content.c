@@ -6,6 +6,7 @@
 #include <string.h>
 #include <utf8proc.h>
 
+#include "cairn/clock.h"
 #include "cairn/embedding/v1/embedding.pb-c.h"
 #include "cairn/hex.h"
 #include "cairn/utf8.h"
@@ -90,9 +91,14 @@ cairn_err_t memory_embed(const struct mctx *c, const char *const *texts, size_t 
                              &cairn__embedding__v1__embed_reply__descriptor, NULL,
                              (ProtobufCMessage **)&got, st);
         if (err != CAIRN_OK) {
-                /* say whose failure it is; the code stays the embedding service's */
+                /* say whose failure it is; the code stays the embedding
+                 * service's, but its silence while this request still had
+                 * time is its unavailability, not this request's deadline */
                 struct cairn_status inner = *st;
 
+                if (err == CAIRN_ERR_DEADLINE &&
+                    (!c->deadline_ms || cairn_now_ms() < c->deadline_ms))
+                        err = CAIRN_ERR_UNAVAILABLE;
                 return cairn_status_set(st, err, "embedding", inner.reason, "embedding service: %s",
                                         inner.message);
         }
