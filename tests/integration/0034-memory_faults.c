@@ -236,6 +236,7 @@ END_TEST
 START_TEST(test_embedding_down)
 {
         Cairn__Memory__V1__StoreRequest in = CAIRN__MEMORY__V1__STORE_REQUEST__INIT;
+        Cairn__Memory__V1__StoreRequest own = CAIRN__MEMORY__V1__STORE_REQUEST__INIT;
         ProtobufCMessage *out = NULL;
         struct cairn_call_opts opts = { .timeout_ms = 20000 };
         struct cairn_status st;
@@ -255,10 +256,11 @@ START_TEST(test_embedding_down)
                       (long long)(cairn_mono_us() - t0) / 1000);
         /* with the caller's vector it needs no embedding service */
         axis(v, 300);
-        in.content = "comes with its own vector";
-        in.embedding = v;
-        in.n_embedding = DIM;
-        ck_assert_int_eq(cairn_bus_call(client.cli, topic, "t1/k2", &in.base, &opts,
+        own.user_id = "k2";
+        own.content = "comes with its own vector";
+        own.embedding = v;
+        own.n_embedding = DIM;
+        ck_assert_int_eq(cairn_bus_call(client.cli, topic, "t1/k2", &own.base, &opts,
                                         &cairn__memory__v1__store_reply__descriptor, NULL, &out,
                                         &st),
                          CAIRN_OK);
