@@ -9,6 +9,7 @@
 #include "cairn/clock.h"
 #include "db.h"
 #include "handlers.h"
+#include "tokens.h"
 
 #define EXPORT_DEFAULT 200
 #define EXPORT_MAX     1000
@@ -111,52 +112,6 @@ cairn_err_t memory_erase_handle(struct cairn_request *req, const ProtobufCMessag
         return CAIRN_OK;
 }
 
-/* page_token: "m<id>.<version>" (memories after that one), "h<seq>"
- * (history after that entry) or "l<n>" (links after the first n). */
-struct export_pos {
-        bool history, links;
-        char id[37], version[12], seq[24], offset[24];
-};
-
-static bool export_token(const char *t, struct export_pos *pos)
-{
-        char *end;
-
-        memset(pos, 0, sizeof(*pos));
-        snprintf(pos->offset, sizeof(pos->offset), "0");
-        if (!t || !t[0]) {
-                snprintf(pos->seq, sizeof(pos->seq), "0");
-                return true;
-        }
-        if (t[0] == 'l') {
-                long long off = strtoll(t + 1, &end, 10);
-
-                if (end == t + 1 || *end || off < 0)
-                        return false;
-                pos->history = pos->links = true;
-                snprintf(pos->offset, sizeof(pos->offset), "%lld", off);
-                return true;
-        }
-        if (t[0] == 'h') {
-                long long seq = strtoll(t + 1, &end, 10);
-
-                if (end == t + 1 || *end || seq < 0)
-                        return false;
-                pos->history = true;
-                snprintf(pos->seq, sizeof(pos->seq), "%lld", seq);
-                return true;
-        }
-        if (t[0] != 'm' || strlen(t) < 39 || t[37] != '.')
-                return false;
-        memcpy(pos->id, t + 1, 36);
-        if (!memory_id_valid(pos->id) || strtol(t + 38, &end, 10) < 1 || *end ||
-            strlen(t + 38) >= sizeof(pos->version))
-                return false;
-        snprintf(pos->version, sizeof(pos->version), "%s", t + 38);
-        snprintf(pos->seq, sizeof(pos->seq), "0");
-        return true;
-}
-
 static Cairn__Memory__V1__ExportItem *item_new(struct cairn_arena *a)
 {
         Cairn__Memory__V1__ExportItem *it = cairn_arena_alloc(a, sizeof(*it));
@@ -169,7 +124,7 @@ static Cairn__Memory__V1__ExportItem *item_new(struct cairn_arena *a)
 /* Adds up to @p room versions after @p pos to @p out; *@p full when more
  * may follow. */
 static cairn_err_t export_memories(const struct mctx *c, const char *user,
-                                   const struct export_pos *pos, size_t room,
+                                   const struct memory_export_pos *pos, size_t room,
                                    Cairn__Memory__V1__ExportUserReply *out, bool *full,
                                    struct cairn_status *st)
 {
@@ -290,7 +245,7 @@ cairn_err_t memory_export_handle(struct cairn_request *req, const ProtobufCMessa
                 (const Cairn__Memory__V1__ExportUserRequest *)msg;
         const size_t size = in->page_size ? in->page_size : EXPORT_DEFAULT;
         Cairn__Memory__V1__ExportUserReply *out;
-        struct export_pos pos;
+        struct memory_export_pos pos;
         struct mctx c;
         char last_seq[24] = "";
         size_t links_before;
@@ -303,7 +258,7 @@ cairn_err_t memory_export_handle(struct cairn_request *req, const ProtobufCMessa
         if (size > EXPORT_MAX)
                 return cairn_status_set(st, CAIRN_ERR_INVALID, "page_size", "OUT_OF_RANGE",
                                         "page_size is at most %d", EXPORT_MAX);
-        if (!export_token(in->page_token, &pos))
+        if (!memory_export_token_parse(in->page_token, &pos))
                 return cairn_status_set(st, CAIRN_ERR_INVALID, "page_token", "BAD_TOKEN",
                                         "page_token is not one this service gave");
         out = cairn_arena_alloc(req->arena, sizeof(*out));

@@ -8,6 +8,7 @@
 #include "cairn/hex.h"
 #include "db.h"
 #include "handlers.h"
+#include "tokens.h"
 
 #define LIST_DEFAULT 50
 #define LIST_MAX     500
@@ -304,23 +305,6 @@ static cairn_err_t history_handle(struct cairn_request *req, const ProtobufCMess
         return CAIRN_OK;
 }
 
-/* page_token: "<unix ms>_<id>" of the last memory of the previous page. */
-static bool token_parse(const char *token, char when[32], char id[37])
-{
-        const char *us = strchr(token, '_');
-        char *end;
-        long long ms;
-
-        if (!us || us - token > 19 || !memory_id_valid(us + 1))
-                return false;
-        ms = strtoll(token, &end, 10);
-        if (end != us || ms < 0)
-                return false;
-        cairn_rfc3339(ms, when);
-        memcpy(id, us + 1, 37);
-        return true;
-}
-
 static cairn_err_t list_handle(struct cairn_request *req, const ProtobufCMessage *msg,
                                ProtobufCMessage **reply, struct cairn_status *st)
 {
@@ -340,7 +324,8 @@ static cairn_err_t list_handle(struct cairn_request *req, const ProtobufCMessage
         if (size > LIST_MAX)
                 return cairn_status_set(st, CAIRN_ERR_INVALID, "page_size", "OUT_OF_RANGE",
                                         "page_size is at most %d", LIST_MAX);
-        if (in->page_token && in->page_token[0] && !token_parse(in->page_token, when, id))
+        if (in->page_token && in->page_token[0] &&
+            !memory_list_token_parse(in->page_token, when, id))
                 return cairn_status_set(st, CAIRN_ERR_INVALID, "page_token", "BAD_TOKEN",
                                         "page_token is not one this service gave");
         if (in->metadata && !(meta = memory_struct_json(in->metadata)))

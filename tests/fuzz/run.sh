@@ -27,10 +27,12 @@ make --no-print-directory "${TESTPROTO[@]}" >/dev/null
 EMBED=($(srcs embedding_LIB_SRCS))
 ADMIN=($(srcs ADMIN_LIB_SRCS))
 GATEWAY=($(srcs gateway_LIB_SRCS) $(srcs gateway_GEN_SRCS))
+MEMORY=($(srcs memory_LIB_SRCS))
 
 targets=("$@")
 ((${#targets[@]})) || targets=(headers status utf8 embedding_request embedding_provider_response kafka_stats traceparent
-                                    gateway_request gateway_auth gateway_http admin_topics pbjson_parse embedding_safetensors embedding_bert_tokenize)
+                                    gateway_request gateway_auth gateway_http admin_topics pbjson_parse embedding_safetensors embedding_bert_tokenize
+                                    memory_tokens)
 mkdir -p "$OUT/obj"
 objs() { for f in "$@"; do printf '%s\n' "$OUT/obj/${f//\//_}.o"; done; }
 compile() { # source
@@ -39,7 +41,7 @@ compile() { # source
 }
 export OUT
 CFLAGS_Q=$(printf '%q ' "${CFLAGS[@]}")
-printf '%s\n' "${COMMON[@]}" "${EMBED[@]}" "${ADMIN[@]}" "${GATEWAY[@]}" "${TESTPROTO[@]}" |
+printf '%s\n' "${COMMON[@]}" "${EMBED[@]}" "${ADMIN[@]}" "${GATEWAY[@]}" "${MEMORY[@]}" "${TESTPROTO[@]}" |
         xargs -P "$(nproc)" -I{} bash -c "CFLAGS=($CFLAGS_Q); $(declare -f compile); compile {}"
 
 for t in "${targets[@]}"; do
@@ -47,6 +49,7 @@ for t in "${targets[@]}"; do
         [[ $t == embedding_* ]] && extra=("${EMBED[@]}")
         [[ $t == gateway_* ]] && extra=("${GATEWAY[@]}")
         [[ $t == admin_* ]] && extra=("${ADMIN[@]}")
+        [[ $t == memory_* ]] && extra=("${MEMORY[@]}")
         [[ $t == pbjson_* ]] && extra=("${TESTPROTO[@]}")
         mapfile -t linked < <(objs "${COMMON[@]}" "${extra[@]}")
         clang "${CFLAGS[@]/fuzzer-no-link/fuzzer}" -o "$OUT/$t" "tests/fuzz/$t.c" "${linked[@]}" "${LIBS[@]}"
