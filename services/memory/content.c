@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <utf8proc.h>
 
 #include "cairn/clock.h"
@@ -125,4 +126,50 @@ cairn_err_t memory_embed(const struct mctx *c, const char *const *texts, size_t 
         }
         protobuf_c_message_free_unpacked(&got->base, NULL);
         return CAIRN_OK;
+}
+
+/* The next token of @p s holding a digit (letters, digits and - _ . / : #
+ * around it), from *@p at on; its start and length, false at the end. */
+static bool next_code(const char *s, size_t *at, size_t *start, size_t *len)
+{
+        static const char extra[] = "-_./:#";
+
+        while (s[*at]) {
+                size_t b = *at, e = b;
+                bool digit = false;
+
+                while (s[e] && (isalnum((unsigned char)s[e]) || strchr(extra, s[e]))) {
+                        digit |= isdigit((unsigned char)s[e]) != 0;
+                        e++;
+                }
+                *at = e > b ? e : e + 1;
+                if (digit) {
+                        *start = b;
+                        *len = e - b;
+                        return true;
+                }
+        }
+        return false;
+}
+
+/* Whether every code of @p a is one of @p b's. */
+static bool codes_in(const char *a, const char *b)
+{
+        size_t at = 0, start, len;
+
+        while (next_code(a, &at, &start, &len)) {
+                size_t bt = 0, bs, bl;
+                bool found = false;
+
+                while (!found && next_code(b, &bt, &bs, &bl))
+                        found = bl == len && strncasecmp(a + start, b + bs, len) == 0;
+                if (!found)
+                        return false;
+        }
+        return true;
+}
+
+bool memory_same_codes(const char *a, const char *b)
+{
+        return codes_in(a, b) && codes_in(b, a);
 }

@@ -52,6 +52,12 @@ cairn_err_t memory_content_check(const struct mctx *c, const char *content, cons
  * when out of memory. */
 int memory_content_hash(const char *content, char out[65]);
 
+/* Whether @p a and @p b hold the same codes: the tokens with a digit in
+ * them (numbers, dates, ids such as INV-20931), compared as sets, case
+ * aside. Two texts that differ in one are different facts, however close
+ * their meaning: they are never merged as near duplicates. */
+bool memory_same_codes(const char *a, const char *b);
+
 /* Embeds @p n texts with memory.embedding_model through the embedding
  * service into @p out (n x dimensions floats, unit length). Errors:
  * UNAVAILABLE when no embedding service is configured or it cannot be

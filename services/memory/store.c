@@ -285,7 +285,8 @@ static cairn_err_t result_row(struct cairn_pg_conn *conn, struct write *w, struc
 }
 
 /* Item @p i is near memory @p near: that memory takes its content. Returns
- * CAIRN_ERR_NOT_FOUND when it is no longer current (then insert). */
+ * CAIRN_ERR_NOT_FOUND when it is no longer current or holds other codes
+ * (then insert). */
 static cairn_err_t merge(struct cairn_pg_conn *conn, struct write *w, size_t i,
                          const struct memory_hit *near, char *errstr, size_t errstr_size)
 {
@@ -299,7 +300,10 @@ static cairn_err_t merge(struct cairn_pg_conn *conn, struct write *w, size_t i,
 
         if (err != CAIRN_OK)
                 return err;
-        if (PQntuples(res) == 0 || strcmp(PQgetvalue(res, 0, 2), w->user) != 0) {
+        /* gone meanwhile, or a different fact (another number or code):
+         * stored beside it instead */
+        if (PQntuples(res) == 0 || strcmp(PQgetvalue(res, 0, 2), w->user) != 0 ||
+            !memory_same_codes(PQgetvalue(res, 0, 5), it->content)) {
                 PQclear(res);
                 return CAIRN_ERR_NOT_FOUND;
         }

@@ -157,6 +157,17 @@ START_TEST(test_content_hash_normalises)
 }
 END_TEST
 
+START_TEST(test_same_codes)
+{
+        ck_assert(!memory_same_codes("Invoice INV-20931 was paid", "Invoice INV-20913 was paid"));
+        ck_assert(memory_same_codes("Bob lives in Lisbon", "Bob lives in Porto now"));
+        ck_assert(memory_same_codes("meeting at 3pm, room B12", "Meeting in room b12 at 3PM!"));
+        ck_assert(!memory_same_codes("room 12", "room 12 and 13"));
+        ck_assert(!memory_same_codes("flight on 2026-03-03", "flight on 2026-03-04"));
+        ck_assert(memory_same_codes("", "no digits at all"));
+}
+END_TEST
+
 START_TEST(test_vectors_as_hex)
 {
         float v[3] = { 1.0f, -2.5f, 1e-30f }, back[3];
@@ -207,6 +218,7 @@ static Suite *suite(void)
         tcase_add_test(tc, test_put_replaces_remove_and_nearest);
         tcase_add_test(tc, test_zero_and_non_finite_vectors);
         tcase_add_test(tc, test_content_hash_normalises);
+        tcase_add_test(tc, test_same_codes);
         tcase_add_test(tc, test_vectors_as_hex);
         tcase_add_test(tc, test_ids_and_times);
         suite_add_tcase(s, tc);
