@@ -56,7 +56,7 @@ COMMON_SRCS := common/src/err.c common/src/arena.c common/src/buf.c common/src/b
                common/src/headers.c common/src/status.c common/src/conf.c common/src/log.c \
                common/src/metrics.c common/src/admin.c common/src/offsets.c \
                common/src/bus_conf.c common/src/bus_kafka.c common/src/bus.c \
-               common/src/bus_client.c common/src/events.c common/src/app.c \
+               common/src/bus_client.c common/src/events.c common/src/periodic.c common/src/app.c \
                common/src/retry.c common/src/breaker.c common/src/bulkhead.c \
                common/src/resilience.c common/src/bus_call.c common/src/kafka_stats.c common/src/random.c common/src/trace.c common/src/otlp.c \
                common/src/redis.c common/src/service.c common/src/pg.c common/src/pg_err.c common/src/pg_migrate.c \
@@ -95,7 +95,7 @@ BINS := $(SERVICES:%=$(BUILD)/bin/cairn-%) $(BUILD)/bin/cairn-devbroker $(BUILD)
 UNIT_COMMON    := err arena buf base64 headers utf8 status conf log metrics admin offsets \
                   strlist hex file yaml kafka_conf \
                   retry breaker bulkhead resilience kafka_stats trace pg pg_err pg_migrate \
-                  pbjson
+                  pbjson periodic
 UNIT_BINS := $(UNIT_COMMON:%=$(BUILD)/tests/unit/common_%) \
              $(foreach s,$(SERVICES),$(patsubst tests/unit/$(s)/%.c,$(BUILD)/tests/unit/$(s)_%,$(sort $(wildcard tests/unit/$(s)/*.c)))) \
              $(BUILD)/tests/unit/admin_topics

@@ -112,6 +112,10 @@ cairn_err_t memory_erase_handle(struct cairn_request *req, const ProtobufCMessag
         return CAIRN_OK;
 }
 
+/* One export item from row @p row of an export statement's result. */
+typedef Cairn__Memory__V1__ExportItem *(*item_fn)(struct cairn_arena *a, const PGresult *res,
+                                                  int row);
+
 static Cairn__Memory__V1__ExportItem *item_new(struct cairn_arena *a)
 {
         Cairn__Memory__V1__ExportItem *it = cairn_arena_alloc(a, sizeof(*it));
@@ -121,119 +125,71 @@ static Cairn__Memory__V1__ExportItem *item_new(struct cairn_arena *a)
         return it;
 }
 
-/* Adds up to @p room versions after @p pos to @p out; *@p full when more
- * may follow. */
-static cairn_err_t export_memories(const struct mctx *c, const char *user,
-                                   const struct memory_export_pos *pos, size_t room,
-                                   Cairn__Memory__V1__ExportUserReply *out, bool *full,
-                                   struct cairn_status *st)
+static Cairn__Memory__V1__ExportItem *memory_item(struct cairn_arena *a, const PGresult *res,
+                                                  int row)
 {
-        struct cairn_arena *a = c->req->arena;
-        const char *p[5] = { c->tenant, user, pos->id[0] ? pos->id : NULL,
-                             pos->id[0] ? pos->version : NULL };
-        char limit[24], errstr[512];
-        PGresult *res = NULL;
-        cairn_err_t err;
-        int n;
+        Cairn__Memory__V1__ExportItem *it = item_new(a);
 
-        snprintf(limit, sizeof(limit), "%zu", room);
-        p[4] = limit;
-        err = cairn_pg_exec(c->svc->pg, c->deadline_us, &memory_sql[MS_EXPORT_MEMORIES], p, 5, &res,
-                            errstr, sizeof(errstr));
-        if (err != CAIRN_OK)
-                return memory_pg_status(err, errstr, st);
-        n = PQntuples(res);
-        for (int i = 0; i < n; i++) {
-                Cairn__Memory__V1__ExportItem *it = item_new(a);
-
-                if (it) {
-                        it->item_case = CAIRN__MEMORY__V1__EXPORT_ITEM__ITEM_MEMORY;
-                        it->memory = memory_from_row(a, res, i, 0);
-                }
-                if (!it || !it->memory) {
-                        PQclear(res);
-                        return cairn_status_set(st, CAIRN_ERR_EXHAUSTED, NULL, NULL,
-                                                "out of request memory: ask for smaller pages");
-                }
-                out->items[out->n_items++] = it;
-        }
-        *full = (size_t)n == room;
-        PQclear(res);
-        return CAIRN_OK;
+        if (!it || !(it->memory = memory_from_row(a, res, row, 0)))
+                return NULL;
+        it->item_case = CAIRN__MEMORY__V1__EXPORT_ITEM__ITEM_MEMORY;
+        return it;
 }
 
-static cairn_err_t export_history(const struct mctx *c, const char *user, const char *after,
-                                  size_t room, Cairn__Memory__V1__ExportUserReply *out,
-                                  char *last_seq, size_t last_size, bool *full,
-                                  struct cairn_status *st)
+static Cairn__Memory__V1__ExportItem *history_item(struct cairn_arena *a, const PGresult *res,
+                                                   int row)
 {
-        struct cairn_arena *a = c->req->arena;
-        const char *p[4] = { c->tenant, user, after };
-        char limit[24], errstr[512];
-        PGresult *res = NULL;
-        cairn_err_t err;
-        int n;
+        Cairn__Memory__V1__ExportItem *it = item_new(a);
 
-        snprintf(limit, sizeof(limit), "%zu", room);
-        p[3] = limit;
-        err = cairn_pg_exec(c->svc->pg, c->deadline_us, &memory_sql[MS_EXPORT_HISTORY], p, 4, &res,
-                            errstr, sizeof(errstr));
-        if (err != CAIRN_OK)
-                return memory_pg_status(err, errstr, st);
-        n = PQntuples(res);
-        for (int i = 0; i < n; i++) {
-                Cairn__Memory__V1__ExportItem *it = item_new(a);
-
-                if (it) {
-                        it->item_case = CAIRN__MEMORY__V1__EXPORT_ITEM__ITEM_HISTORY;
-                        it->history = memory_history_from_row(a, res, i);
-                }
-                if (!it || !it->history) {
-                        PQclear(res);
-                        return cairn_status_set(st, CAIRN_ERR_EXHAUSTED, NULL, NULL,
-                                                "out of request memory: ask for smaller pages");
-                }
-                out->items[out->n_items++] = it;
-                snprintf(last_seq, last_size, "%s", PQgetvalue(res, i, 9));
-        }
-        *full = (size_t)n == room;
-        PQclear(res);
-        return CAIRN_OK;
+        if (!it || !(it->history = memory_history_from_row(a, res, row)))
+                return NULL;
+        it->item_case = CAIRN__MEMORY__V1__EXPORT_ITEM__ITEM_HISTORY;
+        return it;
 }
 
-static cairn_err_t export_links(const struct mctx *c, const char *user, const char *offset,
-                                size_t room, Cairn__Memory__V1__ExportUserReply *out, bool *full,
-                                struct cairn_status *st)
+static Cairn__Memory__V1__ExportItem *link_item(struct cairn_arena *a, const PGresult *res, int row)
 {
-        struct cairn_arena *a = c->req->arena;
-        const char *p[4] = { c->tenant, user, offset };
+        Cairn__Memory__V1__ExportItem *it = item_new(a);
+
+        if (!it || !(it->link = memory_link_from_row(a, res, row)))
+                return NULL;
+        it->item_case = CAIRN__MEMORY__V1__EXPORT_ITEM__ITEM_LINK;
+        return it;
+}
+
+/* Runs export statement @p s (@p p, @p n parameters, the last its limit,
+ * @p room) and adds an item per row to @p out; *@p full when the page may
+ * go on. With @p seq_col >= 0, that column of the last row into @p last. */
+static cairn_err_t export_rows(const struct mctx *c, enum memory_sql s, const char **p, int n,
+                               size_t room, item_fn make, int seq_col, char *last, size_t last_size,
+                               Cairn__Memory__V1__ExportUserReply *out, bool *full,
+                               struct cairn_status *st)
+{
         char limit[24], errstr[512];
         PGresult *res = NULL;
         cairn_err_t err;
-        int n;
+        int rows;
 
         snprintf(limit, sizeof(limit), "%zu", room);
-        p[3] = limit;
-        err = cairn_pg_exec(c->svc->pg, c->deadline_us, &memory_sql[MS_EXPORT_LINKS], p, 4, &res,
-                            errstr, sizeof(errstr));
+        p[n - 1] = limit;
+        err = cairn_pg_exec(c->svc->pg, c->deadline_us, &memory_sql[s], p, n, &res, errstr,
+                            sizeof(errstr));
         if (err != CAIRN_OK)
                 return memory_pg_status(err, errstr, st);
-        n = PQntuples(res);
-        for (int i = 0; i < n; i++) {
-                Cairn__Memory__V1__ExportItem *it = item_new(a);
+        rows = PQntuples(res);
+        for (int i = 0; i < rows; i++) {
+                Cairn__Memory__V1__ExportItem *it = make(c->req->arena, res, i);
 
-                if (it) {
-                        it->item_case = CAIRN__MEMORY__V1__EXPORT_ITEM__ITEM_LINK;
-                        it->link = memory_link_from_row(a, res, i);
-                }
-                if (!it || !it->link) {
+                if (!it) {
                         PQclear(res);
                         return cairn_status_set(st, CAIRN_ERR_EXHAUSTED, NULL, NULL,
                                                 "out of request memory: ask for smaller pages");
                 }
                 out->items[out->n_items++] = it;
+                if (seq_col >= 0)
+                        snprintf(last, last_size, "%s", PQgetvalue(res, i, seq_col));
         }
-        *full = (size_t)n == room;
+        *full = (size_t)rows == room;
         PQclear(res);
         return CAIRN_OK;
 }
@@ -269,15 +225,26 @@ cairn_err_t memory_export_handle(struct cairn_request *req, const ProtobufCMessa
         if (!out || !out->items)
                 return cairn_status_set(st, CAIRN_ERR_EXHAUSTED, NULL, NULL,
                                         "out of request memory");
-        if (!pos.history)
-                err = export_memories(&c, in->user_id, &pos, size, out, &full, st);
-        if (err == CAIRN_OK && !full && !pos.links)
-                err = export_history(&c, in->user_id, pos.seq, size - out->n_items, out, last_seq,
-                                     sizeof(last_seq), &full, st);
+        if (!pos.history) {
+                const char *p[5] = { c.tenant, in->user_id, pos.id[0] ? pos.id : NULL,
+                                     pos.id[0] ? pos.version : NULL };
+
+                err = export_rows(&c, MS_EXPORT_MEMORIES, p, 5, size, memory_item, -1, NULL, 0, out,
+                                  &full, st);
+        }
+        if (err == CAIRN_OK && !full && !pos.links) {
+                const char *p[4] = { c.tenant, in->user_id, pos.seq };
+
+                err = export_rows(&c, MS_EXPORT_HISTORY, p, 4, size - out->n_items, history_item, 9,
+                                  last_seq, sizeof(last_seq), out, &full, st);
+        }
         links_before = out->n_items;
-        if (err == CAIRN_OK && !full)
-                err = export_links(&c, in->user_id, pos.offset, size - out->n_items, out, &full,
-                                   st);
+        if (err == CAIRN_OK && !full) {
+                const char *p[4] = { c.tenant, in->user_id, pos.offset };
+
+                err = export_rows(&c, MS_EXPORT_LINKS, p, 4, size - out->n_items, link_item, -1,
+                                  NULL, 0, out, &full, st);
+        }
         if (err != CAIRN_OK)
                 return err;
         if (full && out->n_items) {

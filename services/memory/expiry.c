@@ -3,26 +3,17 @@
  * one statement a batch; replicas share the work with SKIP LOCKED) and
  * drops their vectors. Reads skip expired memories at once: the sweeper
  * only makes it permanent. */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "cairn/clock.h"
 #include "cairn/log.h"
+#include "cairn/periodic.h"
 #include "db.h"
 #include "memory.h"
 #include "vindex.h"
 
 #define SWEEP_BUDGET_US (30 * 1000000LL)
-
-struct memory_expiry {
-        struct memory_service *svc;
-        pthread_t thread;
-        pthread_mutex_t lock;
-        pthread_cond_t cond;
-        bool stop;
-};
 
 long memory_expiry_sweep(struct memory_service *svc)
 {
@@ -63,60 +54,14 @@ long memory_expiry_sweep(struct memory_service *svc)
         return total;
 }
 
-static void *expiry_main(void *arg)
+static void sweep(void *svc)
 {
-        struct memory_expiry *e = arg;
-
-        pthread_mutex_lock(&e->lock);
-        while (!e->stop) {
-                struct timespec until;
-                long long ms = e->svc->conf->expiry_interval_ms;
-
-                clock_gettime(CLOCK_REALTIME, &until);
-                until.tv_sec += ms / 1000;
-                until.tv_nsec += (ms % 1000) * 1000000;
-                if (until.tv_nsec >= 1000000000) {
-                        until.tv_sec++;
-                        until.tv_nsec -= 1000000000;
-                }
-                pthread_cond_timedwait(&e->cond, &e->lock, &until);
-                if (e->stop)
-                        break;
-                pthread_mutex_unlock(&e->lock);
-                memory_expiry_sweep(e->svc);
-                pthread_mutex_lock(&e->lock);
-        }
-        pthread_mutex_unlock(&e->lock);
-        return NULL;
+        memory_expiry_sweep(svc);
 }
 
-struct memory_expiry *memory_expiry_start(struct memory_service *svc)
+struct cairn_periodic *memory_expiry_start(struct memory_service *svc)
 {
-        struct memory_expiry *e;
-
         if (svc->conf->expiry_interval_ms == 0)
                 return NULL;
-        e = calloc(1, sizeof(*e));
-        if (!e)
-                abort();
-        e->svc = svc;
-        pthread_mutex_init(&e->lock, NULL);
-        pthread_cond_init(&e->cond, NULL);
-        if (pthread_create(&e->thread, NULL, expiry_main, e) != 0)
-                abort();
-        return e;
-}
-
-void memory_expiry_stop(struct memory_expiry *e)
-{
-        if (!e)
-                return;
-        pthread_mutex_lock(&e->lock);
-        e->stop = true;
-        pthread_cond_signal(&e->cond);
-        pthread_mutex_unlock(&e->lock);
-        pthread_join(e->thread, NULL);
-        pthread_cond_destroy(&e->cond);
-        pthread_mutex_destroy(&e->lock);
-        free(e);
+        return cairn_periodic_start(svc->conf->expiry_interval_ms, sweep, svc, false);
 }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "cairn/events.h"
+#include "cairn/periodic.h"
 #include "cairn/pg_migrate.h"
 #include "cairn/service.h"
 #include "memory.h"
@@ -16,7 +17,7 @@ static struct memory_conf conf;
 /* The service and what runs beside its handlers. */
 struct memory_state {
         struct memory_service svc; /* first: the handlers' opaque */
-        struct memory_expiry *expiry;
+        struct cairn_periodic *expiry;
         struct cairn_events *events;
 };
 
@@ -78,7 +79,7 @@ static void cleanup(void *opaque)
 {
         struct memory_state *state = opaque;
 
-        memory_expiry_stop(state->expiry);
+        cairn_periodic_stop(state->expiry);
         /* after the sweeper, whose last events it publishes */
         memory_outbox_stop(state->svc.outbox);
         cairn_events_free(state->events);

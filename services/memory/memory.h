@@ -63,10 +63,10 @@ void memory_outbox_stop(struct memory_outbox *o);
 
 /* The sweeper that closes memories past their expires_at, every
  * memory.expiry_interval_ms, on a thread of its own (expiry.c). */
-struct memory_expiry;
-struct memory_expiry *memory_expiry_start(struct memory_service *svc);
-/* Stops and joins it (NULL is fine). */
-void memory_expiry_stop(struct memory_expiry *e);
+struct cairn_periodic;
+/* NULL when memory.expiry_interval_ms is 0; stop it with
+ * cairn_periodic_stop(). */
+struct cairn_periodic *memory_expiry_start(struct memory_service *svc);
 /* One sweep: closes every memory due now, in batches; returns how many,
  * or -1 when the database failed (logged). */
 long memory_expiry_sweep(struct memory_service *svc);

@@ -6,15 +6,14 @@
  * fails leaves them for the next round, so an event may arrive twice
  * (consumers dedupe on event_id, its ce_id), never not at all. */
 #define _GNU_SOURCE /* asprintf */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cairn/clock.h"
 #include "cairn/events.h"
 #include "cairn/log.h"
+#include "cairn/periodic.h"
 #include "db.h"
 #include "memory.h"
 
@@ -25,10 +24,7 @@
 struct memory_outbox {
         struct memory_service *svc;
         struct cairn_events *events;
-        pthread_t thread;
-        pthread_mutex_t lock;
-        pthread_cond_t cond;
-        bool stop, woken;
+        struct cairn_periodic *job;
 };
 
 static Cairn__Memory__V1__MemoryEventType event_type(const char *s)
@@ -162,8 +158,9 @@ static cairn_err_t round_tx(struct cairn_pg_conn *conn, void *opaque, char *errs
 }
 
 /* Publishes until the outbox is empty (or a round fails). */
-static void drain(struct memory_outbox *o)
+static void drain(void *opaque)
 {
+        struct memory_outbox *o = opaque;
         struct round r = { o, 0 };
         char errstr[512];
 
@@ -176,37 +173,6 @@ static void drain(struct memory_outbox *o)
         } while (r.published == BATCH);
 }
 
-static void *outbox_main(void *arg)
-{
-        struct memory_outbox *o = arg;
-
-        pthread_mutex_lock(&o->lock);
-        while (!o->stop) {
-                if (!o->woken) {
-                        struct timespec until;
-                        long long ms = o->svc->conf->events_interval_ms;
-
-                        clock_gettime(CLOCK_REALTIME, &until);
-                        until.tv_sec += ms / 1000;
-                        until.tv_nsec += (ms % 1000) * 1000000;
-                        if (until.tv_nsec >= 1000000000) {
-                                until.tv_sec++;
-                                until.tv_nsec -= 1000000000;
-                        }
-                        pthread_cond_timedwait(&o->cond, &o->lock, &until);
-                }
-                if (o->stop)
-                        break;
-                o->woken = false;
-                pthread_mutex_unlock(&o->lock);
-                drain(o);
-                pthread_mutex_lock(&o->lock);
-        }
-        pthread_mutex_unlock(&o->lock);
-        drain(o); /* what the last changes wrote, before the exit */
-        return NULL;
-}
-
 struct memory_outbox *memory_outbox_start(struct memory_service *svc, struct cairn_events *events)
 {
         struct memory_outbox *o = calloc(1, sizeof(*o));
@@ -215,33 +181,21 @@ struct memory_outbox *memory_outbox_start(struct memory_service *svc, struct cai
                 abort();
         o->svc = svc;
         o->events = events;
-        pthread_mutex_init(&o->lock, NULL);
-        pthread_cond_init(&o->cond, NULL);
-        if (pthread_create(&o->thread, NULL, outbox_main, o) != 0)
-                abort();
+        /* the last run publishes what the last changes wrote */
+        o->job = cairn_periodic_start(svc->conf->events_interval_ms, drain, o, true);
         return o;
 }
 
 void memory_outbox_wake(struct memory_outbox *o)
 {
-        if (!o)
-                return;
-        pthread_mutex_lock(&o->lock);
-        o->woken = true;
-        pthread_cond_signal(&o->cond);
-        pthread_mutex_unlock(&o->lock);
+        if (o)
+                cairn_periodic_wake(o->job);
 }
 
 void memory_outbox_stop(struct memory_outbox *o)
 {
         if (!o)
                 return;
-        pthread_mutex_lock(&o->lock);
-        o->stop = true;
-        pthread_cond_signal(&o->cond);
-        pthread_mutex_unlock(&o->lock);
-        pthread_join(o->thread, NULL);
-        pthread_cond_destroy(&o->cond);
-        pthread_mutex_destroy(&o->lock);
+        cairn_periodic_stop(o->job);
         free(o);
 }

@@ -106,15 +106,7 @@ static void setup(void)
         harness_client_start(&client, &broker, "itest");
         /* This test looks at each answer of the service as it is: the
          * client neither retries nor trips its own breaker on them. */
-        struct cairn_resilience_conf rc;
-        char dep[64];
-        /* "embedding", or this test's own topic's name in the Apache pass */
-        cairn_bus_dependency_name(TOPIC, dep, sizeof(dep));
-        cairn_resilience_conf_init(&rc, dep);
-        rc.max_attempts = 1;
-        rc.breaker_failures = 0;
-        rc.breaker_failure_rate = 0;
-        cairn_bus_client_resilience(client.cli, dep, &rc);
+        harness_client_direct(&client, TOPIC);
 }
 
 static void teardown(void)

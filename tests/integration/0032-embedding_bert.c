@@ -102,16 +102,7 @@ static void setup(void)
         ck_assert_msg(harness_wait_ready(&svc, 30000), "embedding not ready (see %s)",
                       svc.log_path);
         harness_client_start(&client, &broker, "itest");
-        /* each answer as it is: no client retries, no breaker of its own */
-        struct cairn_resilience_conf rc;
-        char dep[64];
-
-        cairn_bus_dependency_name(TOPIC, dep, sizeof(dep));
-        cairn_resilience_conf_init(&rc, dep);
-        rc.max_attempts = 1;
-        rc.breaker_failures = 0;
-        rc.breaker_failure_rate = 0;
-        cairn_bus_client_resilience(client.cli, dep, &rc);
+        harness_client_direct(&client, TOPIC);
 }
 
 static void teardown(void)

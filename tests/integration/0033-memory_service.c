@@ -85,8 +85,6 @@ static void gateway_start(void)
 static void setup(void)
 {
         char env_pg[600], env_topic[300], env_reply[300], env_events[300];
-        struct cairn_resilience_conf rc;
-        char dep[64];
 
         harness_broker_start(&broker, 1);
         harness_pg_database(pg_url, sizeof(pg_url));
@@ -112,13 +110,7 @@ static void setup(void)
         ck_assert_msg(harness_wait_ready(&gateway, 30000), "gateway not ready (%s)",
                       gateway.log_path);
         harness_client_start(&client, &broker, "itest");
-        /* each answer as it is: no retries, no breaker of the test's own */
-        cairn_bus_dependency_name(topic, dep, sizeof(dep));
-        cairn_resilience_conf_init(&rc, dep);
-        rc.max_attempts = 1;
-        rc.breaker_failures = 0;
-        rc.breaker_failure_rate = 0;
-        cairn_bus_client_resilience(client.cli, dep, &rc);
+        harness_client_direct(&client, topic);
 }
 
 static void teardown(void)

@@ -80,8 +80,6 @@ static char ids[N_MEMORIES][37];
 static void setup(void)
 {
         char env_pg[600], env_topic[300], env_reply[300], env_dir[1100];
-        struct cairn_resilience_conf rc;
-        char dep[64];
 
         if (!harness_bert_model_dir("0035-memory_quality", mdir, sizeof(mdir))) {
                 skipped = true;
@@ -108,10 +106,7 @@ static void setup(void)
                       embedding.log_path);
         ck_assert_msg(harness_wait_ready(&memory, 30000), "memory not ready (%s)", memory.log_path);
         harness_client_start(&client, &broker, "itest");
-        cairn_bus_dependency_name(topic, dep, sizeof(dep));
-        cairn_resilience_conf_init(&rc, dep);
-        rc.max_attempts = 1;
-        cairn_bus_client_resilience(client.cli, dep, &rc);
+        harness_client_direct(&client, topic);
 }
 
 static void teardown(void)

@@ -23,6 +23,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "cairn/clock.h"
+#include "cairn/resilience.h"
 #include "harness.h"
 
 const char *harness_root(void)
@@ -724,6 +725,19 @@ int harness_sh(char *out, size_t size, const char *cmd)
         out[len] = '\0';
         rc = pclose(fp);
         return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+void harness_client_direct(struct harness_client *h, const char *topic)
+{
+        struct cairn_resilience_conf rc;
+        char dep[64];
+
+        cairn_bus_dependency_name(topic, dep, sizeof(dep));
+        cairn_resilience_conf_init(&rc, dep);
+        rc.max_attempts = 1;
+        rc.breaker_failures = 0;
+        rc.breaker_failure_rate = 0;
+        cairn_bus_client_resilience(h->cli, dep, &rc);
 }
 
 bool harness_bert_model_dir(const char *test, char *out, size_t size)

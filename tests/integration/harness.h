@@ -197,6 +197,9 @@ struct harness_client {
 void harness_client_start(struct harness_client *h, const struct harness_broker *b,
                           const char *service);
 void harness_client_stop(struct harness_client *h);
+/* Calls of @p h to @p topic get each answer as it is: no retries, no
+ * breaker of the client's own (tests that check a service's errors). */
+void harness_client_direct(struct harness_client *h, const char *topic);
 
 /* Loads a configuration holding the dev broker settings plus
  * kafka.bootstrap.servers; for tests that build raw librdkafka clients. */
