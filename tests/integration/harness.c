@@ -964,6 +964,10 @@ int harness_run(Suite *s)
         SRunner *sr = srunner_create(s);
         int failed;
 
+        /* A peer that closes a socket the test still writes to (the
+         * gateway cutting a slow body) is an EPIPE the test checks, not a
+         * signal that ends the whole suite without a word. */
+        signal(SIGPIPE, SIG_IGN);
         srunner_set_fork_status(sr, CK_NOFORK);
         srunner_run_all(sr, CK_NORMAL);
         failed = srunner_ntests_failed(sr);
