@@ -149,7 +149,8 @@ static cairn_err_t vector_candidates(struct search *s, size_t want, struct cairn
                         }
                         c->version = hits[i].version;
                         c->vscore = hits[i].score;
-                        ids[i - from] = c->id;
+                        /* the hit's own copy: adding candidates moves s->cands */
+                        ids[i - from] = hits[i].id;
                 }
                 if (err == CAIRN_OK && got > from)
                         err = rows_read(s, ids, got - from, &passed, st);
@@ -264,7 +265,7 @@ static cairn_err_t keyword_candidates(struct search *s, size_t want, struct cair
         const char *p[10];
         char errstr[512], limit[24];
         const char **missing = NULL;
-        size_t nmissing = 0, passed = 0;
+        size_t *which = NULL, nmissing = 0, passed = 0;
         PGresult *res = NULL;
         cairn_err_t err;
         int n;
@@ -280,7 +281,8 @@ static cairn_err_t keyword_candidates(struct search *s, size_t want, struct cair
                 return memory_pg_status(err, errstr, st);
         n = PQntuples(res);
         missing = calloc((size_t)n + 1, sizeof(*missing));
-        for (int i = 0; missing && i < n; i++) {
+        which = calloc((size_t)n + 1, sizeof(*which));
+        for (int i = 0; missing && which && i < n; i++) {
                 struct cand *c = cand_add(s, PQgetvalue(res, i, 0));
 
                 if (!c) {
@@ -291,11 +293,18 @@ static cairn_err_t keyword_candidates(struct search *s, size_t want, struct cair
                 c->krank = (uint32_t)i + 1;
                 c->kscore = strtof(PQgetvalue(res, i, 1), NULL);
                 if (!c->memory)
-                        missing[nmissing++] = c->id;
+                        which[nmissing++] = (size_t)(c - s->cands);
         }
         PQclear(res);
-        if (!missing)
+        if (!missing || !which) {
+                free(missing);
+                free(which);
                 return cairn_status_set(st, CAIRN_ERR_EXHAUSTED, NULL, NULL, "out of memory");
+        }
+        /* pointers only now: adding candidates moves s->cands */
+        for (size_t i = 0; i < nmissing; i++)
+                missing[i] = s->cands[which[i]].id;
+        free(which);
         err = nmissing ? rows_read(s, missing, nmissing, &passed, st) : CAIRN_OK;
         free(missing);
         return err;

@@ -34,6 +34,7 @@
 #include "cairn/clock.h"
 #include "cairn/headers.h"
 #include "cairn/memory/v1/memory.pb-c.h"
+#include "cairn/pbjson.h"
 #include "cairn/resilience.h"
 #include "gw_fixture.h"
 #include "harness.h"
@@ -655,6 +656,79 @@ START_TEST(test_export_then_erase)
 }
 END_TEST
 
+/* A metadata filter that only a far memory passes: the vector ranking
+ * widens past memory.candidates until the filter lets one through. */
+START_TEST(test_filters_widen_the_vector_ranking)
+{
+        static Cairn__Memory__V1__MemoryInput items[60], *ptrs[60];
+        static float vecs[60][DIM];
+        static char texts[60][48];
+        Cairn__Memory__V1__StoreRequest in = CAIRN__MEMORY__V1__STORE_REQUEST__INIT;
+        Cairn__Memory__V1__SearchRequest q = CAIRN__MEMORY__V1__SEARCH_REQUEST__INIT;
+        Google__Protobuf__Struct *near_meta, *far_meta;
+        Cairn__Memory__V1__SearchReply *r;
+        ProtobufCMessage *out;
+        struct cairn_status st;
+        float v[DIM];
+
+        ck_assert_int_eq(cairn_pbjson_parse(&google__protobuf__struct__descriptor, "{\"k\": \"x\"}",
+                                            10, 8, (ProtobufCMessage **)&near_meta, NULL),
+                         CAIRN_OK);
+        ck_assert_int_eq(cairn_pbjson_parse(&google__protobuf__struct__descriptor, "{\"k\": \"y\"}",
+                                            10, 8, (ProtobufCMessage **)&far_meta, NULL),
+                         CAIRN_OK);
+        /* 120 memories at cosine 0.71 to the query, 0.5 to each other */
+        in.user_id = "w1";
+        for (int batch = 0; batch < 2; batch++) {
+                for (int i = 0; i < 60; i++) {
+                        int n = batch * 60 + i;
+
+                        cairn__memory__v1__memory_input__init(&items[i]);
+                        snprintf(texts[i], sizeof(texts[i]), "near memory %c%c", 'a' + n / 26,
+                                 'a' + n % 26);
+                        vec(vecs[i], 1 + n, 0, 0.5f);
+                        items[i].content = texts[i];
+                        items[i].metadata = near_meta;
+                        items[i].embedding = vecs[i];
+                        items[i].n_embedding = DIM;
+                        ptrs[i] = &items[i];
+                }
+                in.items = ptrs;
+                in.n_items = 60;
+                ck_assert_int_eq(call("t1/w1", &in.base,
+                                      &cairn__memory__v1__store_reply__descriptor, NULL, &out, &st),
+                                 CAIRN_OK);
+                protobuf_c_message_free_unpacked(out, NULL);
+        }
+        vec(v, 200, 201, 0);
+        ck_assert_int_eq(sql_count("SELECT count(*) FROM memories WHERE user_id = 'w1'"), 120);
+        store_free(store("t1/w1", "w1", "", "the far one", v, NULL, CAIRN_OK, &st));
+        ck_assert_int_eq(sql_count("UPDATE memories SET metadata = '{\"k\": \"y\"}' WHERE "
+                                   "user_id = 'w1' AND content = 'the far one' RETURNING 1"),
+                         1);
+        vec(v, 0, 1, 0);
+        q.user_id = "w1";
+        q.vector = v;
+        q.n_vector = DIM;
+        q.mode = CAIRN__MEMORY__V1__SEARCH_MODE__SEARCH_MODE_VECTOR;
+        q.top_k = 1;
+        q.metadata = far_meta;
+        {
+                cairn_err_t err = call("t1/w1", &q.base,
+                                       &cairn__memory__v1__search_reply__descriptor, NULL,
+                                       (ProtobufCMessage **)&r, &st);
+
+                ck_assert_msg(err == CAIRN_OK, "search: %d %s", err, st.message);
+        }
+        ck_assert_uint_eq(r->n_results, 1);
+        ck_assert_str_eq(r->results[0]->memory->content, "the far one");
+        ck_assert_uint_eq(r->results[0]->vector_rank, 1);
+        protobuf_c_message_free_unpacked(&r->base, NULL);
+        protobuf_c_message_free_unpacked(&near_meta->base, NULL);
+        protobuf_c_message_free_unpacked(&far_meta->base, NULL);
+}
+END_TEST
+
 static cairn_err_t get_id(const char *key, const char *id, struct cairn_status *st)
 {
         Cairn__Memory__V1__GetRequest get = CAIRN__MEMORY__V1__GET_REQUEST__INIT;
@@ -1093,6 +1167,7 @@ int main(void)
         tcase_add_test(tc, test_expiry);
         tcase_add_test(tc, test_events);
         tcase_add_test(tc, test_links);
+        tcase_add_test(tc, test_filters_widen_the_vector_ranking);
         tcase_add_test(tc, test_list_pages);
         tcase_add_test(tc, test_bad_input_names_the_field);
         tcase_add_test(tc, test_export_then_erase);
