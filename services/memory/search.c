@@ -434,7 +434,8 @@ static cairn_err_t search_run(struct search *s, Cairn__Memory__V1__SearchReply *
                 if (!c->memory || (!c->vrank && !c->krank))
                         c->fused = -2; /* filtered out, or ranked by neither */
         }
-        qsort(s->cands, s->n, sizeof(*s->cands), by_score);
+        if (s->n) /* no candidates: s->cands is NULL, which qsort may not get */
+                qsort(s->cands, s->n, sizeof(*s->cands), by_score);
         out->results = cairn_arena_calloc(a, top_k, sizeof(*out->results));
         if (!out->results)
                 return cairn_status_set(st, CAIRN_ERR_EXHAUSTED, NULL, NULL,

@@ -629,7 +629,7 @@ START_TEST(test_export_then_erase)
         ck_assert_int_eq(sql_count("SELECT count(*) FROM memory_history WHERE user_id = 'e1'"), 0);
         ck_assert_int_eq(sql_count("SELECT count(*) FROM memory_requests WHERE user_id = 'e1'"), 0);
         ck_assert_int_eq(sql_count("SELECT count(*) FROM memory_requests WHERE "
-                                   "encode(reply, 'escape') LIKE '%bee%'"),
+                                   "encode(reply, 'escape') LIKE '%Erin%'"),
                          0);
         ck_assert_int_eq(sql_count("SELECT count(*) FROM memories WHERE user_id = 'e2'"), 1);
         ck_assert_int_eq(sql_count("SELECT versions FROM memory_erasures WHERE user_id = 'e1'"), 3);
