@@ -34,13 +34,19 @@ cairn_err_t mctx_init(struct mctx *c, struct cairn_request *req, struct cairn_st
 cairn_err_t mctx_user(const struct mctx *c, const char *user_id, bool required,
                       struct cairn_status *st);
 
-/* A memory's row must be the key's (and the request's) user's when they
- * name one: else NOT_FOUND, as if it did not exist. */
+/* Whether a memory of @p row_user is the key's (and the request's) user's,
+ * as far as they name one. */
+bool mctx_owns(const struct mctx *c, const char *request_user, const char *row_user);
+
+/* mctx_owns(), or NOT_FOUND naming @p id, as if it did not exist. */
 cairn_err_t mctx_owner(const struct mctx *c, const char *request_user, const char *row_user,
                        const char *id, struct cairn_status *st);
 
 /* A UUID in canonical text form (any version), as ids are. */
 bool memory_id_valid(const char *id);
+
+/* A request's id: present and a UUID, else INVALID_ARGUMENT on "id". */
+cairn_err_t memory_id_check(const char *id, struct cairn_status *st);
 
 /* Checks a content: 1 byte to memory.max_content_bytes of UTF-8, not only
  * white space. @p field names it in the error. */

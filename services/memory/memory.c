@@ -55,11 +55,16 @@ cairn_err_t mctx_user(const struct mctx *c, const char *user_id, bool required,
         return CAIRN_OK;
 }
 
+bool mctx_owns(const struct mctx *c, const char *request_user, const char *row_user)
+{
+        return !((request_user && request_user[0] && strcmp(request_user, row_user) != 0) ||
+                 (c->key_user && c->key_user[0] && strcmp(c->key_user, row_user) != 0));
+}
+
 cairn_err_t mctx_owner(const struct mctx *c, const char *request_user, const char *row_user,
                        const char *id, struct cairn_status *st)
 {
-        if ((request_user && request_user[0] && strcmp(request_user, row_user) != 0) ||
-            (c->key_user && c->key_user[0] && strcmp(c->key_user, row_user) != 0))
+        if (!mctx_owns(c, request_user, row_user))
                 return cairn_status_set(st, CAIRN_ERR_NOT_FOUND, "id", "NO_MEMORY", "no memory %s",
                                         id);
         return CAIRN_OK;
@@ -80,7 +85,7 @@ bool memory_id_valid(const char *id)
         return true;
 }
 
-static cairn_err_t id_check(const char *id, struct cairn_status *st)
+cairn_err_t memory_id_check(const char *id, struct cairn_status *st)
 {
         if (!id || !id[0])
                 return cairn_status_set(st, CAIRN_ERR_INVALID, "id", "REQUIRED", "id is required");
@@ -234,7 +239,8 @@ static cairn_err_t get_handle(struct cairn_request *req, const ProtobufCMessage 
 
         if ((err = mctx_init(&c, req, st)) != CAIRN_OK ||
             (err = mctx_user(&c, in->user_id, false, st)) != CAIRN_OK ||
-            (err = id_check(in->id, st)) != CAIRN_OK || (err = get_row(&c, in->id, &res, st)))
+            (err = memory_id_check(in->id, st)) != CAIRN_OK ||
+            (err = get_row(&c, in->id, &res, st)))
                 return err;
         err = mctx_owner(&c, in->user_id, PQgetvalue(res, 0, 2), in->id, st);
         if (err == CAIRN_OK) {
@@ -268,7 +274,7 @@ static cairn_err_t history_handle(struct cairn_request *req, const ProtobufCMess
 
         if ((err = mctx_init(&c, req, st)) != CAIRN_OK ||
             (err = mctx_user(&c, in->user_id, false, st)) != CAIRN_OK ||
-            (err = id_check(in->id, st)) != CAIRN_OK)
+            (err = memory_id_check(in->id, st)) != CAIRN_OK)
                 return err;
         params[0] = c.tenant;
         params[1] = in->id;

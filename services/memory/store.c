@@ -610,17 +610,12 @@ cairn_err_t memory_store_handle(struct cairn_request *req, const ProtobufCMessag
 static cairn_err_t lock_row(struct cairn_pg_conn *conn, struct write *w, PGresult **res,
                             char *errstr, size_t errstr_size)
 {
-        const char *req_user = w->req_user;
-
         const char *p[2] = { w->c->tenant, w->id };
         cairn_err_t err = exec(conn, MS_LOCK, p, 2, res, errstr, errstr_size);
 
         if (err != CAIRN_OK)
                 return err;
-        if (PQntuples(*res) == 0 ||
-            (req_user && req_user[0] && strcmp(req_user, PQgetvalue(*res, 0, 2)) != 0) ||
-            (w->c->key_user && w->c->key_user[0] &&
-             strcmp(w->c->key_user, PQgetvalue(*res, 0, 2)) != 0)) {
+        if (PQntuples(*res) == 0 || !mctx_owns(w->c, w->req_user, PQgetvalue(*res, 0, 2))) {
                 PQclear(*res);
                 *res = NULL;
                 snprintf(errstr, errstr_size, "no memory %s", w->id);
@@ -722,12 +717,7 @@ static cairn_err_t id_and_user(struct mctx *c, struct cairn_request *req, const 
         if ((err = mctx_init(c, req, st)) != CAIRN_OK ||
             (err = mctx_user(c, user, false, st)) != CAIRN_OK)
                 return err;
-        if (!id || !id[0])
-                return cairn_status_set(st, CAIRN_ERR_INVALID, "id", "REQUIRED", "id is required");
-        if (!memory_id_valid(id))
-                return cairn_status_set(st, CAIRN_ERR_INVALID, "id", "BAD_ID",
-                                        "id is not a UUID (8-4-4-4-12 hex digits)");
-        return CAIRN_OK;
+        return memory_id_check(id, st);
 }
 
 /* NOT_FOUND from a transaction carries its message in st. */
