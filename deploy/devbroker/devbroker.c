@@ -36,6 +36,7 @@ static void usage(FILE *fp)
                 "  -p, --partitions N       partitions of pre-created topics (default 4)\n"
                 "  -f, --bootstrap-file F   write the bootstrap servers to F once ready\n"
                 "  -t, --topic NAME[:N]     pre-create a topic (repeatable)\n"
+                "  -d, --debug CONTEXTS     librdkafka debug contexts on stderr (e.g. mock)\n"
                 "In-memory, for development and tests only; production uses Apache Kafka.\n");
 }
 
@@ -85,16 +86,17 @@ int main(int argc, char **argv)
                 { "partitions", required_argument, NULL, 'p' },
                 { "bootstrap-file", required_argument, NULL, 'f' },
                 { "topic", required_argument, NULL, 't' },
+                { "debug", required_argument, NULL, 'd' },
                 { "help", no_argument, NULL, 'h' },
                 { NULL, 0, NULL, 0 },
         };
         int brokers = 3, partitions = 4, opt;
-        const char *bootstrap_file = NULL;
+        const char *bootstrap_file = NULL, *debug = NULL;
         char *topics[256];
         int ntopics = 0;
         char errstr[512];
 
-        while ((opt = getopt_long(argc, argv, "b:p:f:t:h", longopts, NULL)) != -1) {
+        while ((opt = getopt_long(argc, argv, "b:p:f:t:d:h", longopts, NULL)) != -1) {
                 switch (opt) {
                 case 'b':
                         brokers = parse_count(optarg, 1, 16, "--brokers");
@@ -112,6 +114,9 @@ int main(int argc, char **argv)
                         }
                         topics[ntopics++] = optarg;
                         break;
+                case 'd':
+                        debug = optarg;
+                        break;
                 case 'h':
                         usage(stdout);
                         return 0;
@@ -122,7 +127,12 @@ int main(int argc, char **argv)
         }
 
         rd_kafka_conf_t *conf = rd_kafka_conf_new();
-        rd_kafka_conf_set(conf, "log_level", "3", NULL, 0);
+        rd_kafka_conf_set(conf, "log_level", debug ? "7" : "3", NULL, 0);
+        if (debug &&
+            rd_kafka_conf_set(conf, "debug", debug, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
+                fprintf(stderr, "cairn-devbroker: --debug: %s\n", errstr);
+                return 2;
+        }
         rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
         if (!rk) {
                 fprintf(stderr, "cairn-devbroker: %s\n", errstr);
