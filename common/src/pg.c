@@ -36,13 +36,17 @@ const struct cairn_conf_item cairn_pg_conf_items[] = {
              "empty: not configured"),
         ITEM("pg.pool_size", CAIRN_CONF_INT, "4", 1, 256, 0, pool_size,
              "connections kept open at most; more concurrent calls wait for one"),
-        ITEM("pg.connect_timeout_ms", CAIRN_CONF_INT, "3000", 1, 600000, 0, connect_timeout_ms,
-             "time a connect (TCP, TLS, authentication) may take"),
+        ITEM("pg.connect_timeout_ms", CAIRN_CONF_INT, "10000", 1, 600000, 0, connect_timeout_ms,
+             "time a connect (TCP, TLS, authentication) may take; a busy server can take "
+             "seconds to start a backend"),
         ITEM("pg.statement_timeout_ms", CAIRN_CONF_INT, "5000", 1, 86400000, 0,
              statement_timeout_ms,
              "statement_timeout of calls without a deadline; a call with one gets the time it has left"),
         ITEM("pg.retry_interval_ms", CAIRN_CONF_INT, "1000", 10, 600000, 0, retry_interval_ms,
              "after a failed connect, calls fail at once for this long before a reconnect is tried"),
+        ITEM("pg.startup_wait_ms", CAIRN_CONF_INT, "60000", 0, 3600000, 0, startup_wait_ms,
+             "at start, how long a service waits for an unreachable server before it exits; "
+             "0: exit at the first failed connect"),
         { NULL, 0, NULL, 0, 0, 0, 0, NULL },
 };
 

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cairn/clock.h"
 #include "cairn/log.h"
 #include "cairn/service.h"
 
@@ -76,6 +77,34 @@ static size_t sections_fill(struct service_run *r, struct cairn_conf_section *ou
         return n;
 }
 
+/* Applies the service's migrations, waiting up to pg.startup_wait_ms for a
+ * server that does not answer yet (it may be starting beside the service);
+ * any other failure, and a stop request, end the wait at once. */
+static cairn_err_t migrations_apply(struct service_run *r, char *errstr, size_t errstr_size)
+{
+        const struct cairn_service *svc = r->svc;
+        int64_t until = cairn_mono_us() + r->pg_conf.startup_wait_ms * 1000;
+        bool logged = false;
+        cairn_err_t err;
+
+        for (;;) {
+                err = cairn_pg_migrate(r->ctx.pg, svc->name, svc->migrations->list,
+                                       svc->migrations->n, errstr, errstr_size);
+                if (err != CAIRN_ERR_UNAVAILABLE || stop_requested || cairn_mono_us() >= until)
+                        return err;
+                if (!logged)
+                        cairn_log(WARN, "APP",
+                                  "waiting up to %lld ms for postgresql to apply the migrations "
+                                  "of %s: %s",
+                                  r->pg_conf.startup_wait_ms, svc->name, errstr);
+                logged = true;
+                /* the pool fails fast until its retry interval has passed */
+                for (int64_t next = cairn_mono_us() + r->pg_conf.retry_interval_ms * 1000;
+                     !stop_requested && cairn_mono_us() < next;)
+                        usleep(50 * 1000);
+        }
+}
+
 /* Creates what the description needs; 0, or -1 with @p errstr filled. */
 static int deps_start(struct service_run *r, char *errstr, size_t errstr_size)
 {
@@ -92,9 +121,7 @@ static int deps_start(struct service_run *r, char *errstr, size_t errstr_size)
                 r->ctx.pg = cairn_pg_new(&r->pg_conf, r->app.metrics, errstr, errstr_size);
                 if (!r->ctx.pg)
                         return -1;
-                if (svc->migrations &&
-                    cairn_pg_migrate(r->ctx.pg, svc->name, svc->migrations->list,
-                                     svc->migrations->n, errstr, errstr_size) != CAIRN_OK)
+                if (svc->migrations && migrations_apply(r, errstr, errstr_size) != CAIRN_OK)
                         return -1;
                 cairn_admin_add_check(r->app.admin, "postgres", cairn_pg_ready, r->ctx.pg);
         }
@@ -154,6 +181,11 @@ int cairn_service_main(const struct cairn_service *svc, int argc, char **argv)
         service_cleanup(&r);
         return rc;
 fail:
+        if (stop_requested) { /* asked to stop while it waited: an orderly end */
+                cairn_log(INFO, "APP", "stopped while starting: %s", errstr);
+                service_cleanup(&r);
+                return 0;
+        }
         cairn_log(ERROR, "APP", "%s", errstr);
         fprintf(stderr, "cairn-%s: %s\n", svc->name, errstr);
         service_cleanup(&r);

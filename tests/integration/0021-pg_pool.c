@@ -42,7 +42,7 @@ static void setup(void)
         harness_pg_database(url, sizeof(url));
         pconf = (struct cairn_pg_conf){ .url = url,
                                         .pool_size = 2,
-                                        .connect_timeout_ms = 2000,
+                                        .connect_timeout_ms = 10000,
                                         .statement_timeout_ms = 5000,
                                         .retry_interval_ms = 100 };
         metrics = cairn_metrics_new();
@@ -281,7 +281,7 @@ static void busy_setup(void)
 
         busy_conf = (struct cairn_pg_conf){ .url = url,
                                             .pool_size = 2,
-                                            .connect_timeout_ms = 2000,
+                                            .connect_timeout_ms = 10000,
                                             .statement_timeout_ms = 300,
                                             .retry_interval_ms = 100 };
         metrics = cairn_metrics_new();

@@ -46,7 +46,7 @@ static void setup(void)
                       "%s", out);
         pconf = (struct cairn_pg_conf){ .url = url,
                                         .pool_size = 4,
-                                        .connect_timeout_ms = 2000,
+                                        .connect_timeout_ms = 10000,
                                         .statement_timeout_ms = 5000,
                                         .retry_interval_ms = 100 };
         metrics = cairn_metrics_new();

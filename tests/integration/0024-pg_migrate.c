@@ -37,7 +37,7 @@ static void db_open(struct db *db)
         harness_pg_database(db->url, sizeof(db->url));
         db->pconf = (struct cairn_pg_conf){ .url = db->url,
                                             .pool_size = 2,
-                                            .connect_timeout_ms = 2000,
+                                            .connect_timeout_ms = 10000,
                                             .statement_timeout_ms = 5000,
                                             .retry_interval_ms = 100 };
         db->pg = cairn_pg_new(&db->pconf, NULL, errstr, sizeof(errstr));
@@ -242,7 +242,7 @@ START_TEST(test_cairn_pg_migrate_concurrent_processes_apply_once)
                 if (pids[i] == 0) {
                         struct cairn_pg_conf pconf = { .url = db.url,
                                                        .pool_size = 1,
-                                                       .connect_timeout_ms = 5000,
+                                                       .connect_timeout_ms = 10000,
                                                        .statement_timeout_ms = 10000,
                                                        .retry_interval_ms = 100 };
                         char errstr[512], c;

@@ -28,7 +28,7 @@ static void setup(void)
         harness_pg_database(url, sizeof(url));
         pconf = (struct cairn_pg_conf){ .url = url,
                                         .pool_size = 4,
-                                        .connect_timeout_ms = 3000,
+                                        .connect_timeout_ms = 10000,
                                         .statement_timeout_ms = 5000,
                                         .retry_interval_ms = 1000 };
 }

@@ -50,6 +50,7 @@ struct cairn_pg_conf {
         long long connect_timeout_ms;
         long long statement_timeout_ms; /* statement_timeout of calls without a deadline */
         long long retry_interval_ms;    /* after a failed connect, no new one before this */
+        long long startup_wait_ms;      /* a service's start waits this long for the server */
         /* Not in the table: the settings of the dependency around the pool
          * (breaker, bulkhead), borrowed; NULL uses the defaults of
          * resilience.pg.* (cairn_resilience_conf_init(rc, "pg")). */

@@ -73,7 +73,8 @@ START_TEST(test_cairn_pg_conf_items_defaults_and_environment)
         ck_assert_msg(conf != NULL, "%s", errstr);
         ck_assert_str_eq(pconf.url, "");
         ck_assert_int_eq(pconf.pool_size, 4);
-        ck_assert_int_eq(pconf.connect_timeout_ms, 3000);
+        ck_assert_int_eq(pconf.connect_timeout_ms, 10000);
+        ck_assert_int_eq(pconf.startup_wait_ms, 60000);
         ck_assert_int_eq(pconf.statement_timeout_ms, 5000);
         ck_assert_int_eq(pconf.retry_interval_ms, 1000);
         cairn_conf_free(conf);
