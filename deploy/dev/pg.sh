@@ -58,6 +58,8 @@ stop() { # STATE
                 "${as[@]}" "$PG_BIN/pg_ctl" -D "$dir/data" -m fast -w -t 30 stop >/dev/null ||
                         die "PostgreSQL in $dir did not stop"
         fi
+        # the server's log outlives its data: a failed test's evidence
+        [[ -s $dir/server.log ]] && cp "$dir/server.log" "$state/server.log"
         # only ever a directory this script made
         [[ $dir == */cairn-pg.* ]] && rm -rf --one-file-system "$dir"
         rm -f "$state/datadir" "$state/url"

@@ -103,6 +103,7 @@ static long long sql_count(const char *sql)
 struct async_reply {
         atomic_int done;
         cairn_err_t err;
+        struct cairn_status st;
         size_t results;
 };
 
@@ -112,6 +113,7 @@ static void on_reply(const struct cairn_reply *reply, void *opaque)
         Cairn__Memory__V1__StoreReply *out;
 
         r->err = reply->err;
+        r->st = reply->st;
         if (reply->err == CAIRN_OK) {
                 out = cairn__memory__v1__store_reply__unpack(NULL, reply->len, reply->payload);
                 r->results = out ? out->n_results : 0;
@@ -168,7 +170,8 @@ START_TEST(test_kill_during_batch_store)
         while (!atomic_load(&r.done) && cairn_mono_us() < until)
                 usleep(20 * 1000);
         ck_assert_msg(atomic_load(&r.done), "no reply after the restart");
-        ck_assert_int_eq(r.err, CAIRN_OK);
+        ck_assert_msg(r.err == CAIRN_OK, "the batch store: %d %s %s: %s", r.err, r.st.field,
+                      r.st.reason, r.st.message);
         ck_assert_uint_eq(r.results, BATCH);
         ck_assert_int_eq(sql_count("SELECT count(*) FROM memories WHERE user_id = 'k1'"), BATCH);
         ck_assert_int_eq(sql_count("SELECT count(*) FROM memory_history WHERE user_id = 'k1'"),
@@ -240,6 +243,7 @@ START_TEST(test_embedding_down)
         ProtobufCMessage *out = NULL;
         struct cairn_call_opts opts = { .timeout_ms = 20000 };
         struct cairn_status st;
+        cairn_err_t err;
         int64_t t0;
         float v[DIM];
 
@@ -260,10 +264,10 @@ START_TEST(test_embedding_down)
         own.content = "comes with its own vector";
         own.embedding = v;
         own.n_embedding = DIM;
-        ck_assert_int_eq(cairn_bus_call(client.cli, topic, "t1/k2", &own.base, &opts,
-                                        &cairn__memory__v1__store_reply__descriptor, NULL, &out,
-                                        &st),
-                         CAIRN_OK);
+        err = cairn_bus_call(client.cli, topic, "t1/k2", &own.base, &opts,
+                             &cairn__memory__v1__store_reply__descriptor, NULL, &out, &st);
+        ck_assert_msg(err == CAIRN_OK, "store with its own vector: %d %s %s: %s", err, st.field,
+                      st.reason, st.message);
         protobuf_c_message_free_unpacked(out, NULL);
         ck_assert_int_eq(sql_count("SELECT count(*) FROM memories WHERE user_id = 'k2'"), 1);
         harness_service_start(&embedding, &broker, "embedding", NULL);
