@@ -131,6 +131,7 @@ int main(int argc, char **argv)
         if (debug &&
             rd_kafka_conf_set(conf, "debug", debug, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
                 fprintf(stderr, "cairn-devbroker: --debug: %s\n", errstr);
+                rd_kafka_conf_destroy(conf);
                 return 2;
         }
         rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));

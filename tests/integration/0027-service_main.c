@@ -92,6 +92,24 @@ static pid_t service_fork(int admin_port, const char *errlog)
         return pid;
 }
 
+/* Polls /readyz until it answers 200 or @p tries polls passed; its status,
+ * and its last body in @p body (NULL: not kept; free() it). */
+static int readyz_wait(int port, int tries, char **body)
+{
+        int status = -1;
+
+        for (int i = 0; i < tries && status != 200; i++) {
+                if (body) {
+                        free(*body);
+                        *body = NULL;
+                }
+                status = harness_http_get(port, "/readyz", body, 1000);
+                if (status != 200)
+                        usleep(100 * 1000);
+        }
+        return status;
+}
+
 static int wait_exit(pid_t pid, int timeout_ms)
 {
         int status;
@@ -137,13 +155,7 @@ START_TEST(test_service_main_migrates_serves_and_stops)
 
         snprintf(log, sizeof(log), "%s.stderr", marker);
         pid = service_fork(port, log);
-        for (int i = 0; i < 200 && status != 200; i++) {
-                free(body);
-                body = NULL;
-                status = harness_http_get(port, "/readyz", &body, 1000);
-                if (status != 200)
-                        usleep(100 * 1000);
-        }
+        status = readyz_wait(port, 200, &body);
         ck_assert_msg(status == 200, "not ready: %d %s (see %s)", status, body ? body : "", log);
         ck_assert_msg(body && strstr(body, "postgres: ok"), "readyz answered %d: %s", status,
                       body ? body : "(no body)");
@@ -172,8 +184,7 @@ START_TEST(test_service_main_refuses_a_changed_migration)
         snprintf(log, sizeof(log), "%s.stderr", marker);
         /* once as it should be, then the record of 0002 no longer matches */
         pid = service_fork(port, log);
-        for (int i = 0; i < 200 && harness_http_get(port, "/readyz", NULL, 1000) != 200; i++)
-                usleep(100 * 1000);
+        readyz_wait(port, 200, NULL);
         kill(pid, SIGTERM);
         ck_assert_int_eq(wait_exit(pid, 15000), 0);
         ck_assert_int_eq(harness_pg_scalar(url,
@@ -200,7 +211,7 @@ START_TEST(test_service_main_waits_for_postgres)
 {
         const char *tmp = getenv("TMPDIR");
         int port = harness_free_port();
-        char log[640], outlog[700], state[400], cmd[1500], out[1024], *body = NULL;
+        char log[640], outlog[700], state[400], *body = NULL;
         int status = -1;
         pid_t pid;
 
@@ -221,17 +232,8 @@ START_TEST(test_service_main_waits_for_postgres)
         ck_assert_msg(harness_count_in_file(outlog, "waiting up to 60000 ms for postgresql") > 0,
                       "the wait is not logged (see %s)", outlog);
 
-        snprintf(cmd, sizeof(cmd), "'%s/deploy/dev/pg.sh' start '%s' %d fast", harness_root(),
-                 state, pg.port);
-        ck_assert_msg(harness_sh(out, sizeof(out), cmd) == 0, "%s: %s", cmd, out);
-        snprintf(pg.state, sizeof(pg.state), "%s", state);
-        for (int i = 0; i < 300 && status != 200; i++) {
-                free(body);
-                body = NULL;
-                status = harness_http_get(port, "/readyz", &body, 1000);
-                if (status != 200)
-                        usleep(100 * 1000);
-        }
+        harness_pg_restart(&pg, state);
+        status = readyz_wait(port, 300, &body);
         ck_assert_msg(status == 200, "not ready once the server is up: %d %s", status,
                       body ? body : "");
         free(body);

@@ -769,16 +769,21 @@ bool harness_bert_model_dir(const char *test, char *out, size_t size)
         return true;
 }
 
-void harness_pg_start(struct harness_pg *pg, const char *state)
+void harness_pg_restart(struct harness_pg *pg, const char *state)
 {
         char cmd[1400], out[1024];
 
-        memset(pg, 0, sizeof(*pg));
         snprintf(pg->state, sizeof(pg->state), "%s", state);
-        pg->port = harness_free_port();
         snprintf(cmd, sizeof(cmd), "'%s/deploy/dev/pg.sh' start '%s' %d fast", harness_root(),
                  state, pg->port);
         ck_assert_msg(harness_sh(out, sizeof(out), cmd) == 0, "%s: %s", cmd, out);
+}
+
+void harness_pg_start(struct harness_pg *pg, const char *state)
+{
+        memset(pg, 0, sizeof(*pg));
+        pg->port = harness_free_port();
+        harness_pg_restart(pg, state);
         snprintf(pg->url, sizeof(pg->url), "postgresql://postgres@127.0.0.1:%d/postgres", pg->port);
 }
 

@@ -142,6 +142,8 @@ struct harness_pg {
         int port;
 };
 void harness_pg_start(struct harness_pg *pg, const char *state);
+/* Starts it again, in @p state, on the port and URL it had before its stop. */
+void harness_pg_restart(struct harness_pg *pg, const char *state);
 /* Stops it and deletes its data directory. */
 void harness_pg_stop(struct harness_pg *pg);
 
