@@ -25,6 +25,10 @@ CFLAGS   := -std=gnu11 $(OPT) -g -Wall -Wextra -Werror -pthread -MMD -MP \
             -Icommon/include -I$(BUILD)/gen -Iservices \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -DCAIRN_VERSION=\"$(VERSION)\" $(EXTRA_CFLAGS)
 LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lrdkafka -lprotobuf-c -lyaml -lmicrohttpd -ljansson -luuid -lxxhash -lutf8proc -lcurl -ljwt -lhiredis -lcrypto -lpq -lopenblas) -lm -lpthread
+# C++ only where a C++ library is the one to use (memory's HNSW graph, hnswlib)
+CXX      ?= g++
+CXXFLAGS := -std=gnu++17 $(OPT) -g -Wall -Wextra -Werror -pthread -MMD -MP -Iservices $(EXTRA_CXXFLAGS)
+LDLIBS   += -lstdc++
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
 # --as-needed: a binary records only the libraries it uses (OpenBLAS, with its
 # thread pool, stays out of everything but the embedding service)
@@ -73,7 +77,7 @@ LIBCAIRN := $(BUILD)/lib/libcairn.a
 # has the checklist for adding one.
 SERVICES := gateway embedding memory
 
-svc_lib_srcs = $(filter-out services/$(1)/main.c,$(sort $(wildcard services/$(1)/*.c)))
+svc_lib_srcs = $(filter-out services/$(1)/main.c,$(sort $(wildcard services/$(1)/*.c services/$(1)/*.cc)))
 $(foreach s,$(SERVICES),$(eval $(s)_LIB_SRCS := $(call svc_lib_srcs,$(s))))
 # Files a service generates at build time, compiled into its library.
 gateway_GEN_SRCS   := $(BUILD)/gen/gateway/openapi_base.c
@@ -109,7 +113,7 @@ BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/tests/bench/%)
 # What the benchmark programs share (running wrk and reading its report).
 BENCH_LIB  := $(sort $(wildcard tests/bench/lib/*.c))
 
-obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+obj = $(patsubst %.cc,$(BUILD)/obj/%.o,$(patsubst %.c,$(BUILD)/obj/%.o,$(1)))
 
 .PHONY: all deps build test test-unit test-integration up down status bench fuzz \
         docs check-docs clean lint
@@ -156,6 +160,10 @@ $(PB_REGISTRY_C): $(GEN_H) Makefile
 $(BUILD)/obj/%.o: %.c | $(GEN_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/%.o: %.cc
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) -c $< -o $@
 
 # Generated code is not ours to keep warning-clean under -Wextra.
 $(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c | $(GEN_H)

@@ -11,6 +11,8 @@ packages=(
         libxxhash-dev libutf8proc-dev libcurl4-openssl-dev libjwt-dev libhiredis-dev libssl-dev libpq-dev
         # libopenblas-dev: sgemm for the embedding service's BERT models
         libopenblas-dev
+        # libhnswlib-dev: the memory service's approximate index (header-only C++; g++ from build-essential)
+        libhnswlib-dev
         # tests; python3-venv: the client-library tests' venvs (tests/clients);
         # python3-protobuf: Google's JSON mapping to check ours against (0030-pbjson_python);
         # lcov: make coverage's report (lcov, genhtml)

@@ -611,6 +611,15 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         rd_kafka_commit(rk, NULL, 0);
         for (int i = 0; i < parts->cnt; i++)
                 cairn_offsets_reset(bus->offsets, parts->elems[i].partition);
+        if (bus->bconf->revoked && parts->cnt > 0) {
+                int32_t *nums = malloc((size_t)parts->cnt * sizeof(*nums));
+
+                for (int i = 0; nums && i < parts->cnt; i++)
+                        nums[i] = parts->elems[i].partition;
+                if (nums)
+                        bus->bconf->revoked(bus->opaque, nums, (size_t)parts->cnt);
+                free(nums);
+        }
         cairn_log(INFO, "BUS", "revoked %d partition(s) of %s", parts->cnt, bus->request_topic);
         rd_kafka_assign(rk, NULL);
 }

@@ -176,6 +176,7 @@ int cairn_service_main(const struct cairn_service *svc, int argc, char **argv)
                 rc = 0; /* asked to stop while starting: nothing to drain */
         else {
                 r.app.bus_conf.any_order = svc->any_order;
+                r.app.bus_conf.revoked = svc->revoked;
                 rc = cairn_app_serve(&r.app, svc->handlers, r.state);
         }
         service_cleanup(&r);

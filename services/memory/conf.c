@@ -53,6 +53,26 @@ const struct cairn_conf_item memory_conf_items[] = {
                        events_interval_ms,
                        "how often waiting events are published at the latest (a change wakes "
                        "the publisher at once); 0: no events are recorded"),
+        CAIRN_CONF_ROW("memory.ann_min", CAIRN_CONF_INT, "20000", 0, 100000000, 0, ann_min,
+                       "memories from which a user is searched through an HNSW graph (built in "
+                       "the background) rather than exactly; 0: always exactly"),
+        CAIRN_CONF_ROW("memory.hnsw_m", CAIRN_CONF_INT, "16", 4, 64, 0, hnsw_m,
+                       "links per node of the graph (twice that on its bottom layer): more is "
+                       "better recall, more memory and slower inserts"),
+        CAIRN_CONF_ROW("memory.hnsw_ef_construction", CAIRN_CONF_INT, "100", 10, 2000, 0,
+                       hnsw_ef_construction,
+                       "candidates considered per insert into the graph: more is a better graph "
+                       "built more slowly"),
+        CAIRN_CONF_ROW("memory.hnsw_ef_search", CAIRN_CONF_INT, "128", 10, 10000, 0, hnsw_ef_search,
+                       "candidates a graph search considers (at least memory.candidates): more "
+                       "is better recall, slower"),
+        CAIRN_CONF_ROW("memory.snapshot_dir", CAIRN_CONF_STRING, "", 0, -1, 0, snapshot_dir,
+                       "directory where graphs are kept with their entries so that a restart "
+                       "loads rather than rebuilds them (created if missing); empty: none kept"),
+        CAIRN_CONF_ROW("memory.snapshot_interval_ms", CAIRN_CONF_INT, "60000", 1000, 86400000, 0,
+                       snapshot_interval_ms,
+                       "how often the snapshots of changed graphs are written (and at a stop, "
+                       "and when a partition leaves)"),
         CAIRN_CONF_END,
 };
 

@@ -91,6 +91,13 @@ const struct cairn_pg_stmt memory_sql[MS__COUNT] = {
         [MS_LOAD] = { "memory_load",
                       "SELECT id::text, version, agent_id, run_id, encode(embedding, 'hex') "
                       "FROM memories WHERE tenant = $1 AND user_id = $2 AND valid_to IS NULL" },
+        [MS_LOAD_VERSIONS] = { "memory_load_versions",
+                               "SELECT id::text, version FROM memories "
+                               "WHERE tenant = $1 AND user_id = $2 AND valid_to IS NULL" },
+        [MS_LOAD_IDS] = { "memory_load_ids",
+                          "SELECT id::text, version, agent_id, run_id, encode(embedding, 'hex') "
+                          "FROM memories WHERE tenant = $1 AND user_id = $2 AND valid_to IS NULL "
+                          "AND id = ANY($3::uuid[])" },
         /* FILTERS, then the ids ({a,b,...}) */
         [MS_ROWS] = { "memory_rows",
                       "SELECT " MEMORY_COLS

@@ -25,6 +25,8 @@ enum memory_sql {
         MS_HISTORY,         /* tenant, id -> history columns */
         MS_LIST,            /* see db.c */
         MS_LOAD,            /* tenant, user -> id, version, agent, run, hex embedding */
+        MS_LOAD_VERSIONS,   /* tenant, user -> id, version */
+        MS_LOAD_IDS,        /* tenant, user, ids ({a,b,...}) -> as MS_LOAD */
         MS_ROWS,            /* see db.c */
         MS_ERASE_COUNT,     /* tenant, user -> memories, versions */
         MS_ERASE_MEMORIES,  /* tenant, user */

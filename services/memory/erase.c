@@ -106,6 +106,7 @@ cairn_err_t memory_erase_handle(struct cairn_request *req, const ProtobufCMessag
         if (err != CAIRN_OK)
                 return memory_pg_status(err, errstr, st);
         memory_vindex_forget(c.svc->index, c.tenant, in->user_id);
+        memory_vindex_snapshot_delete(c.svc->index, c.tenant, in->user_id);
         memory_outbox_wake(c.svc->outbox);
         cairn_metric_inc_l(c.svc->changes, (const char *const[]){ "erase" });
         *reply = &e.reply->base;

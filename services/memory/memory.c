@@ -4,8 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cairn/buf.h"
 #include "cairn/clock.h"
 #include "cairn/hex.h"
+#include "cairn/log.h"
 #include "db.h"
 #include "handlers.h"
 #include "tokens.h"
@@ -145,44 +147,141 @@ cairn_err_t memory_replay(const struct mctx *c, const ProtobufCMessageDescriptor
         return CAIRN_OK;
 }
 
-/* Reads @p user's current vectors from PostgreSQL into @p u (write-locked). */
-static cairn_err_t user_load(const struct mctx *c, const char *user, struct memory_vuser *u,
-                             struct cairn_status *st)
+/* Puts the rows of an MS_LOAD or MS_LOAD_IDS result into @p u
+ * (write-locked). */
+static cairn_err_t put_rows(const struct mctx *c, PGresult *res, struct memory_vuser *u,
+                            struct cairn_status *st)
 {
         const size_t dim = (size_t)c->svc->conf->dimensions;
-        const char *params[2] = { c->tenant, user };
-        char errstr[512];
-        PGresult *res = NULL;
         float *vec = malloc(dim * sizeof(float));
-        cairn_err_t err;
 
-        if (!vec)
-                return cairn_status_set(st, CAIRN_ERR_EXHAUSTED, NULL, NULL, "out of memory");
-        err = cairn_pg_exec(c->svc->pg, c->deadline_us, &memory_sql[MS_LOAD], params, 2, &res,
-                            errstr, sizeof(errstr));
-        if (err != CAIRN_OK) {
-                free(vec);
-                return memory_pg_status(err, errstr, st);
-        }
-        memory_vuser_reset(u, false);
-        for (int i = 0; i < PQntuples(res); i++) {
+        for (int i = 0; vec && i < PQntuples(res); i++) {
                 /* a vector of another size (memory.dimensions changed) never matches */
                 if (!memory_vec_unhex(PQgetvalue(res, i, 4), vec, dim))
                         memset(vec, 0, dim * sizeof(float));
                 if (memory_vuser_put(u, PQgetvalue(res, i, 0),
                                      (uint32_t)strtoul(PQgetvalue(res, i, 1), NULL, 10),
                                      PQgetvalue(res, i, 2), PQgetvalue(res, i, 3), vec) != 0) {
-                        memory_vuser_reset(u, false);
-                        PQclear(res);
                         free(vec);
-                        return cairn_status_set(st, CAIRN_ERR_EXHAUSTED, NULL, NULL,
-                                                "out of memory loading the user's vectors");
+                        vec = NULL;
                 }
         }
-        PQclear(res);
+        if (!vec)
+                return cairn_status_set(st, CAIRN_ERR_EXHAUSTED, NULL, NULL,
+                                        "out of memory loading the user's vectors");
         free(vec);
-        memory_vuser_set_loaded(u, true);
         return CAIRN_OK;
+}
+
+static int by_str(const void *a, const void *b)
+{
+        return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* What a snapshot holds that PostgreSQL no longer has. */
+struct extras {
+        const char **ids; /* PostgreSQL's current ids, sorted */
+        size_t n;
+        struct cairn_buf gone; /* ids of 36 bytes, each with its NUL */
+        size_t ngone;
+};
+
+static void note_gone(const char *id, uint32_t version, void *arg)
+{
+        struct extras *x = arg;
+
+        (void)version;
+        if (!bsearch(&id, x->ids, x->n, sizeof(*x->ids), by_str)) {
+                cairn_buf_add(&x->gone, id, 37);
+                x->ngone++;
+        }
+}
+
+/* Brings @p u, just read from a snapshot, in line with PostgreSQL: entries
+ * whose version differs or that it lacks are read again, entries of
+ * memories no longer current removed. */
+static cairn_err_t user_reconcile(const struct mctx *c, const char *user, struct memory_vuser *u,
+                                  struct cairn_status *st)
+{
+        const char *params[3] = { c->tenant, user, NULL };
+        struct extras x = { 0 };
+        struct cairn_buf stale = { 0 };
+        PGresult *res = NULL, *rows = NULL;
+        size_t nstale = 0;
+        char errstr[512];
+        cairn_err_t err;
+        int n;
+
+        err = cairn_pg_exec(c->svc->pg, c->deadline_us, &memory_sql[MS_LOAD_VERSIONS], params, 2,
+                            &res, errstr, sizeof(errstr));
+        if (err != CAIRN_OK)
+                return memory_pg_status(err, errstr, st);
+        n = PQntuples(res);
+        x.ids = malloc(((size_t)n + 1) * sizeof(*x.ids));
+        if (!x.ids) {
+                PQclear(res);
+                return cairn_status_set(st, CAIRN_ERR_EXHAUSTED, NULL, NULL, "out of memory");
+        }
+        cairn_buf_adds(&stale, "{");
+        for (int i = 0; i < n; i++) {
+                uint32_t have, want = (uint32_t)strtoul(PQgetvalue(res, i, 1), NULL, 10);
+
+                x.ids[x.n++] = PQgetvalue(res, i, 0);
+                if (memory_vuser_version(u, x.ids[i], &have) && have == want)
+                        continue;
+                cairn_buf_printf(&stale, "%s%s", nstale++ ? "," : "", x.ids[i]);
+        }
+        cairn_buf_adds(&stale, "}");
+        qsort(x.ids, x.n, sizeof(*x.ids), by_str);
+        memory_vuser_each(u, note_gone, &x);
+        for (size_t i = 0; !x.gone.oom && i < x.ngone; i++)
+                memory_vuser_remove(u, x.gone.p + i * 37);
+        if (stale.oom || x.gone.oom)
+                err = cairn_status_set(st, CAIRN_ERR_EXHAUSTED, NULL, NULL, "out of memory");
+        else if (nstale) {
+                params[2] = stale.p;
+                err = cairn_pg_exec(c->svc->pg, c->deadline_us, &memory_sql[MS_LOAD_IDS], params, 3,
+                                    &rows, errstr, sizeof(errstr));
+                err = err == CAIRN_OK ? put_rows(c, rows, u, st)
+                                      : memory_pg_status(err, errstr, st);
+        }
+        if (err == CAIRN_OK)
+                cairn_log(INFO, "MEMORY", "%zu vectors from a snapshot, %zu read again, %zu gone",
+                          memory_vuser_count(u), nstale, x.ngone);
+        cairn_buf_cleanup(&x.gone);
+        cairn_buf_cleanup(&stale);
+        free(x.ids);
+        PQclear(rows);
+        PQclear(res);
+        return err;
+}
+
+/* Reads @p user's current vectors into @p u (write-locked): from their
+ * snapshot checked against PostgreSQL, or else from PostgreSQL. */
+static cairn_err_t user_load(const struct mctx *c, const char *user, struct memory_vuser *u,
+                             struct cairn_status *st)
+{
+        const char *params[2] = { c->tenant, user };
+        char errstr[512];
+        PGresult *res = NULL;
+        cairn_err_t err;
+
+        if (memory_vuser_snapshot_load(u)) {
+                err = user_reconcile(c, user, u, st);
+        } else {
+                err = cairn_pg_exec(c->svc->pg, c->deadline_us, &memory_sql[MS_LOAD], params, 2,
+                                    &res, errstr, sizeof(errstr));
+                if (err != CAIRN_OK)
+                        return memory_pg_status(err, errstr, st);
+                memory_vuser_reset(u, false);
+                err = put_rows(c, res, u, st);
+                PQclear(res);
+        }
+        if (err == CAIRN_OK)
+                memory_vuser_set_loaded(u, true);
+        else
+                memory_vuser_reset(u, false);
+        return err;
 }
 
 cairn_err_t memory_user_index(const struct mctx *c, const char *user, struct memory_vuser **out,
@@ -191,6 +290,8 @@ cairn_err_t memory_user_index(const struct mctx *c, const char *user, struct mem
         struct memory_vuser *u = memory_vindex_user(c->svc->index, c->tenant, user);
         cairn_err_t err = CAIRN_OK;
 
+        if (c->req)
+                memory_vuser_set_partition(u, c->req->partition);
         memory_vuser_rdlock(u);
         if (memory_vuser_loaded(u)) {
                 memory_vuser_unlock(u);

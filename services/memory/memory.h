@@ -35,6 +35,12 @@ struct memory_conf {
         double link_threshold;
         const char *events_topic;
         long long events_interval_ms;
+        long long ann_min;
+        long long hnsw_m;
+        long long hnsw_ef_construction;
+        long long hnsw_ef_search;
+        const char *snapshot_dir;
+        long long snapshot_interval_ms;
 };
 
 extern const struct cairn_conf_item memory_conf_items[];

@@ -48,6 +48,12 @@ struct cairn_bus_conf {
          * requests are spread over every worker, in no particular order,
          * instead of queueing for one. */
         bool any_order;
+        /* Not configuration either: called by the polling thread once
+         * partitions of the request topic are revoked (what was in flight
+         * on them finished and committed), with the bus's opaque and their
+         * numbers, so that a service drops what it keeps for their keys.
+         * NULL: nothing to do. */
+        void (*revoked)(void *opaque, const int32_t *parts, size_t n);
 };
 
 extern const struct cairn_conf_item cairn_bus_conf_items[];

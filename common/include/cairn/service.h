@@ -67,6 +67,9 @@ struct cairn_service {
          * returns the exit code; it calls cairn_service_wait_stop() to block
          * until SIGTERM or SIGINT. */
         int (*run)(struct cairn_service_ctx *ctx, void *state);
+        /* With handlers: partitions of the request topic this replica no
+         * longer owns (cairn_bus_conf's revoked). May be NULL. */
+        void (*revoked)(void *state, const int32_t *parts, size_t n);
         /* Frees the state; runs after serving stopped, before the
          * dependencies are freed. May be NULL. */
         void (*cleanup)(void *state);

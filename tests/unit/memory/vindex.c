@@ -20,6 +20,14 @@ static void random_vec(float *v, unsigned *seed)
                 v[i] = (float)rand_r(seed) / (float)RAND_MAX - 0.5f;
 }
 
+/* An index searched exactly, whatever its size. */
+static struct memory_vindex *exact_index(void)
+{
+        struct memory_vindex_conf conf = { .dim = DIM };
+
+        return memory_vindex_new(&conf);
+}
+
 static void id_of(int i, char id[37])
 {
         snprintf(id, 37, "018bcfe5-687b-7000-8000-%012d", i);
@@ -34,7 +42,7 @@ static int by_score_desc(const void *a, const void *b)
 
 START_TEST(test_rank_is_exact_and_scoped)
 {
-        struct memory_vindex *ix = memory_vindex_new(DIM);
+        struct memory_vindex *ix = exact_index();
         struct memory_vuser *u = memory_vindex_user(ix, "t", "u");
         struct memory_hit got[10], all[300];
         float vecs[300][DIM], q[DIM];
@@ -83,12 +91,12 @@ END_TEST
 
 START_TEST(test_put_replaces_remove_and_nearest)
 {
-        struct memory_vindex *ix = memory_vindex_new(DIM);
+        struct memory_vindex *ix = exact_index();
         struct memory_vuser *u = memory_vindex_user(ix, "t", "u"), *same;
         struct memory_hit hit, got[4];
         float a[DIM] = { 1 }, b[DIM] = { 0, 1 }, q[DIM] = { 0.9f, 0.1f };
         char ida[37], idb[37];
-        size_t users, vectors;
+        struct memory_vindex_stats stats;
         float s;
 
         id_of(1, ida);
@@ -103,9 +111,10 @@ START_TEST(test_put_replaces_remove_and_nearest)
         same = memory_vindex_user(ix, "t", "u");
         ck_assert_ptr_eq(same, u);
         ck_assert_ptr_ne(memory_vindex_user(ix, "t", "v"), u);
-        memory_vindex_stats(ix, &users, &vectors);
-        ck_assert_uint_eq(users, 1);
-        ck_assert_uint_eq(vectors, 2);
+        memory_vindex_stats(ix, &stats);
+        ck_assert_uint_eq(stats.users, 1);
+        ck_assert_uint_eq(stats.vectors, 2);
+        ck_assert_uint_eq(stats.graphs, 0);
         /* nearest is of exactly the scope: run "" is not run "r1" */
         ck_assert(memory_vuser_nearest(u, q, "", "", &hit));
         ck_assert_str_eq(hit.id, ida);
