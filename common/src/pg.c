@@ -62,17 +62,17 @@ static const struct cairn_retry_policy tx_retry = {
 #define MIN_ATTEMPT_MS 10
 
 static const struct cairn_pg_stmt stmt_set_timeout = {
-        "cairn_statement_timeout", "SELECT set_config('statement_timeout', $1, $2)"
+        "cairn_statement_timeout", "SELECT set_config('statement_timeout', $1, $2)", false
 };
 static const struct cairn_pg_stmt stmt_begin[] = {
-        [CAIRN_PG_READ_COMMITTED] = { "cairn_begin", "BEGIN" },
+        [CAIRN_PG_READ_COMMITTED] = { "cairn_begin", "BEGIN", false },
         [CAIRN_PG_REPEATABLE_READ] = { "cairn_begin_repeatable_read",
-                                       "BEGIN ISOLATION LEVEL REPEATABLE READ" },
+                                       "BEGIN ISOLATION LEVEL REPEATABLE READ", false },
         [CAIRN_PG_SERIALIZABLE] = { "cairn_begin_serializable",
-                                    "BEGIN ISOLATION LEVEL SERIALIZABLE" },
+                                    "BEGIN ISOLATION LEVEL SERIALIZABLE", false },
 };
-static const struct cairn_pg_stmt stmt_commit = { "cairn_commit", "COMMIT" };
-static const struct cairn_pg_stmt stmt_ping = { "cairn_ping", "SELECT 1" };
+static const struct cairn_pg_stmt stmt_commit = { "cairn_commit", "COMMIT", false };
+static const struct cairn_pg_stmt stmt_ping = { "cairn_ping", "SELECT 1", false };
 
 struct cairn_pg_conn {
         struct cairn_pg *pg;
@@ -700,8 +700,9 @@ static void prepared_add(struct cairn_pg_conn *conn, const struct cairn_pg_stmt 
         conn->prepared[conn->nprepared++] = stmt;
 }
 
-/* Prepares @p stmt (unless done already on this connection), runs it and
- * waits for the result until @p until_us (0: no limit). */
+/* Prepares @p stmt (unless done already on this connection, or planned at
+ * each call), runs it and waits for the result until @p until_us (0: no
+ * limit). */
 static cairn_err_t run_prepared(struct cairn_pg_conn *conn, const struct cairn_pg_stmt *stmt,
                                 const char *const *params, int nparams, int64_t until_us,
                                 PGresult **res, char sqlstate[6], char *errstr, size_t errstr_size)
@@ -712,7 +713,7 @@ static cairn_err_t run_prepared(struct cairn_pg_conn *conn, const struct cairn_p
         cairn_err_t err;
 
         sqlstate[0] = '\0';
-        if (!prepared_has(conn, stmt)) {
+        if (!stmt->plan_each && !prepared_has(conn, stmt)) {
                 if (!PQsendPrepare(conn->pq, stmt->name, stmt->sql, 0, NULL))
                         return send_failed(conn, stmt->name, errstr, errstr_size);
                 r = results_wait(conn, until_us, &timed_out);
@@ -723,7 +724,9 @@ static cairn_err_t run_prepared(struct cairn_pg_conn *conn, const struct cairn_p
                 prepared_add(conn, stmt);
         }
         start = cairn_mono_us();
-        if (!PQsendQueryPrepared(conn->pq, stmt->name, nparams, params, NULL, NULL, 0))
+        if (!(stmt->plan_each
+                      ? PQsendQueryParams(conn->pq, stmt->sql, nparams, NULL, params, NULL, NULL, 0)
+                      : PQsendQueryPrepared(conn->pq, stmt->name, nparams, params, NULL, NULL, 0)))
                 return send_failed(conn, stmt->name, errstr, errstr_size);
         r = results_wait(conn, until_us, &timed_out);
         if (conn->pg->m_duration)

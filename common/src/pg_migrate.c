@@ -12,21 +12,24 @@
 #include "pg_conn.h"
 
 static const struct cairn_pg_stmt stmt_lock = { "cairn_migrate_lock",
-                                                "SELECT pg_advisory_lock($1::bigint)" };
+                                                "SELECT pg_advisory_lock($1::bigint)", false };
 static const struct cairn_pg_stmt stmt_unlock = { "cairn_migrate_unlock",
-                                                  "SELECT pg_advisory_unlock($1::bigint)" };
+                                                  "SELECT pg_advisory_unlock($1::bigint)", false };
 static const struct cairn_pg_stmt stmt_table_exists = {
-        "cairn_migrate_table_exists", "SELECT to_regclass('cairn_schema_migrations') IS NOT NULL"
+        "cairn_migrate_table_exists", "SELECT to_regclass('cairn_schema_migrations') IS NOT NULL",
+        false
 };
 static const struct cairn_pg_stmt stmt_applied = {
         "cairn_migrate_applied",
         "SELECT version, name, checksum, applied_at FROM cairn_schema_migrations "
-        "WHERE service = $1 ORDER BY version"
+        "WHERE service = $1 ORDER BY version",
+        false
 };
 static const struct cairn_pg_stmt stmt_record = {
         "cairn_migrate_record",
         "INSERT INTO cairn_schema_migrations (service, version, name, checksum) "
-        "VALUES ($1, $2, $3, $4)"
+        "VALUES ($1, $2, $3, $4)",
+        false
 };
 
 /* Services migrating the same database at once each hold their own lock;

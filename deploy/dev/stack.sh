@@ -183,6 +183,8 @@ start_service() { # name port
                 fi
                 if [[ $name == memory ]]; then
                         export CAIRN_PG_URL=postgresql://postgres@127.0.0.1:$PG_PORT/postgres
+                        # graphs of large users kept across restarts (docs/memory.md)
+                        export CAIRN_MEMORY_SNAPSHOT_DIR=$RUN/memory-snapshots
                 fi
                 exec "$BIN/cairn-$name" >>"$RUN/logs/$name.log" 2>&1
         ) &

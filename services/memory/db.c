@@ -43,20 +43,26 @@
 const struct cairn_pg_stmt memory_sql[MS__COUNT] = {
         [MS_REQUEST_GET] = { "memory_request_get",
                              "SELECT encode(reply, 'hex') FROM memory_requests "
-                             "WHERE tenant = $1 AND request_id = $2" },
+                             "WHERE tenant = $1 AND request_id = $2",
+                             false },
         [MS_REQUEST_PUT] = { "memory_request_put",
                              "INSERT INTO memory_requests (tenant, request_id, reply, user_id) "
-                             "VALUES ($1, $2, decode($3, 'hex'), $4)" },
+                             "VALUES ($1, $2, decode($3, 'hex'), $4)",
+                             false },
         [MS_FIND_HASH] = { "memory_find_hash",
                            "SELECT " MEMORY_COLS " FROM memories WHERE tenant = $1 AND "
                            "user_id = $2 AND agent_id = $3 AND run_id = $4 AND "
-                           "content_hash = decode($5, 'hex') AND valid_to IS NULL" },
+                           "content_hash = decode($5, 'hex') AND valid_to IS NULL",
+                           false },
         [MS_LOCK] = { "memory_lock",
                       "SELECT " MEMORY_COLS ", encode(embedding, 'hex') FROM memories "
                       "WHERE tenant = $1 AND id = $2::uuid AND valid_to IS NULL AND " NOT_EXPIRED
-                      " FOR UPDATE" },
-        [MS_CLOSE] = { "memory_close", "UPDATE memories SET valid_to = $3::timestamptz "
-                                       "WHERE tenant = $1 AND id = $2::uuid AND valid_to IS NULL" },
+                      " FOR UPDATE",
+                      false },
+        [MS_CLOSE] = { "memory_close",
+                       "UPDATE memories SET valid_to = $3::timestamptz "
+                       "WHERE tenant = $1 AND id = $2::uuid AND valid_to IS NULL",
+                       false },
         /* id, version, tenant, user, agent, run, content, metadata, model,
          * hex vector, hex hash, text search configuration, created_at, now,
          * expires_at */
@@ -66,72 +72,89 @@ const struct cairn_pg_stmt memory_sql[MS__COUNT] = {
                         "updated_at, valid_from, expires_at) VALUES ($1::uuid, $2, $3, $4, $5, "
                         "$6, $7, $8::jsonb, $9, decode($10, 'hex'), decode($11, 'hex'), "
                         "to_tsvector($12::regconfig, $7), $13::timestamptz, $14::timestamptz, "
-                        "$14::timestamptz, $15::timestamptz)" },
+                        "$14::timestamptz, $15::timestamptz)",
+                        false },
         /* tenant, user, memory id, event, version, old content, new content,
          * old metadata, new metadata, request id, at */
         [MS_HISTORY_ADD] = { "memory_history_add",
                              "INSERT INTO memory_history (tenant, user_id, memory_id, event, "
                              "version, old_content, new_content, old_metadata, new_metadata, "
                              "request_id, at) VALUES ($1, $2, $3::uuid, $4, $5, $6, $7, "
-                             "$8::jsonb, $9::jsonb, $10, $11::timestamptz)" },
-        [MS_GET] = { "memory_get", "SELECT " MEMORY_COLS " FROM memories WHERE tenant = $1 AND "
-                                   "id = $2::uuid AND valid_to IS NULL AND " NOT_EXPIRED },
+                             "$8::jsonb, $9::jsonb, $10, $11::timestamptz)",
+                             false },
+        [MS_GET] = { "memory_get",
+                     "SELECT " MEMORY_COLS " FROM memories WHERE tenant = $1 AND "
+                     "id = $2::uuid AND valid_to IS NULL AND " NOT_EXPIRED,
+                     false },
         [MS_HISTORY] = { "memory_history",
                          "SELECT memory_id::text, event, version, old_content, new_content, "
                          "old_metadata::text, new_metadata::text, " MS(
                                  "at") ", request_id, user_id FROM memory_history "
-                                       "WHERE tenant = $1 AND memory_id = $2::uuid ORDER BY seq" },
+                                       "WHERE tenant = $1 AND memory_id = $2::uuid ORDER BY seq",
+                         false },
         /* FILTERS, then the cursor (created_at, id) to start below (NULL:
          * from the newest) and the page size */
-        [MS_LIST] = { "memory_list", "SELECT " MEMORY_COLS " FROM memories WHERE " FILTERS(
-                                             "3", "4", "5", "6",
-                                             "7") " AND ($8::timestamptz IS NULL OR (created_at, "
-                                                  "id) < ($8::timestamptz, $9::uuid)) "
-                                                  "ORDER BY created_at DESC, id DESC LIMIT $10" },
+        [MS_LIST] = { "memory_list",
+                      "SELECT " MEMORY_COLS " FROM memories WHERE " FILTERS(
+                              "3", "4", "5", "6",
+                              "7") " AND ($8::timestamptz IS NULL OR (created_at, "
+                                   "id) < ($8::timestamptz, $9::uuid)) "
+                                   "ORDER BY created_at DESC, id DESC LIMIT $10",
+                      false },
         [MS_LOAD] = { "memory_load",
                       "SELECT id::text, version, agent_id, run_id, encode(embedding, 'hex') "
-                      "FROM memories WHERE tenant = $1 AND user_id = $2 AND valid_to IS NULL" },
+                      "FROM memories WHERE tenant = $1 AND user_id = $2 AND valid_to IS NULL",
+                      false },
         [MS_LOAD_VERSIONS] = { "memory_load_versions",
                                "SELECT id::text, version FROM memories "
-                               "WHERE tenant = $1 AND user_id = $2 AND valid_to IS NULL" },
+                               "WHERE tenant = $1 AND user_id = $2 AND valid_to IS NULL",
+                               false },
         [MS_LOAD_IDS] = { "memory_load_ids",
                           "SELECT id::text, version, agent_id, run_id, encode(embedding, 'hex') "
                           "FROM memories WHERE tenant = $1 AND user_id = $2 AND valid_to IS NULL "
-                          "AND id = ANY($3::uuid[])" },
-        /* FILTERS, then the ids ({a,b,...}) */
+                          "AND id = ANY($3::uuid[])",
+                          false },
+        /* FILTERS, then the ids ({a,b,..., false}) */
         [MS_ROWS] = { "memory_rows",
                       "SELECT " MEMORY_COLS
                       " FROM memories WHERE " FILTERS("3", "4", "5", "6",
-                                                      "7") " AND id = ANY($8::uuid[])" },
+                                                      "7") " AND id = ANY($8::uuid[])",
+                      false },
         /* FILTERS, then the text search configuration, the query and the
          * number of candidates */
         [MS_ERASE_COUNT] = { "memory_erase_count",
                              "SELECT count(DISTINCT id), count(*) FROM memories "
-                             "WHERE tenant = $1 AND user_id = $2" },
+                             "WHERE tenant = $1 AND user_id = $2",
+                             false },
         [MS_ERASE_MEMORIES] = { "memory_erase_memories",
-                                "DELETE FROM memories WHERE tenant = $1 AND user_id = $2" },
+                                "DELETE FROM memories WHERE tenant = $1 AND user_id = $2", false },
         [MS_ERASE_HISTORY] = { "memory_erase_history",
-                               "DELETE FROM memory_history WHERE tenant = $1 AND user_id = $2" },
+                               "DELETE FROM memory_history WHERE tenant = $1 AND user_id = $2",
+                               false },
         [MS_ERASE_REQUESTS] = { "memory_erase_requests",
-                                "DELETE FROM memory_requests WHERE tenant = $1 AND user_id = $2" },
+                                "DELETE FROM memory_requests WHERE tenant = $1 AND user_id = $2",
+                                false },
         /* tenant, user, request id, requested by, memories, versions,
          * history entries, requests, at */
         [MS_ERASE_RECORD] = { "memory_erase_record",
                               "INSERT INTO memory_erasures (tenant, user_id, request_id, "
                               "requested_by, memories, versions, history_entries, requests, at) "
-                              "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::timestamptz)" },
+                              "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::timestamptz)",
+                              false },
         /* tenant, user, after (id, version; NULL: from the start), limit */
         [MS_EXPORT_MEMORIES] = { "memory_export_memories",
                                  "SELECT " MEMORY_COLS " FROM memories WHERE tenant = $1 AND "
                                  "user_id = $2 AND ($3::uuid IS NULL OR (id, version) > "
-                                 "($3::uuid, $4::integer)) ORDER BY id, version LIMIT $5" },
+                                 "($3::uuid, $4::integer)) ORDER BY id, version LIMIT $5",
+                                 false },
         /* tenant, user, after seq, limit */
         [MS_EXPORT_HISTORY] = { "memory_export_history",
                                 "SELECT memory_id::text, event, version, old_content, "
                                 "new_content, old_metadata::text, new_metadata::text, " MS(
                                         "at") ", request_id, seq FROM memory_history WHERE "
                                               "tenant = $1 AND user_id = $2 AND seq > $3 "
-                                              "ORDER BY seq LIMIT $4" },
+                                              "ORDER BY seq LIMIT $4",
+                                false },
         /* tenant, user, agent, run, metadata, created after, created before
          * (as FILTERS, but over the versions current at $8), the time, the
          * text search configuration, the query ("" : no keyword ranking);
@@ -145,55 +168,63 @@ const struct cairn_pg_stmt memory_sql[MS__COUNT] = {
                        "NULL OR expires_at > $8::timestamptz) AND ($3 = '' OR agent_id = $3) AND "
                        "($4 = '' OR run_id = $4) AND ($5::jsonb IS NULL OR metadata @> "
                        "$5::jsonb) AND ($6::timestamptz IS NULL OR created_at >= $6::timestamptz) "
-                       "AND ($7::timestamptz IS NULL OR created_at < $7::timestamptz)" },
+                       "AND ($7::timestamptz IS NULL OR created_at < $7::timestamptz)",
+                       false },
         /* The sweeper: closes up to $1 memories past their expiry (valid_to
          * is the expiry itself, so a search as of an earlier time still
          * sees them), each with a DELETE in the history and, when $2, an
          * EXPIRED event, in one statement; returns tenant, user, id of each */
-        [MS_EXPIRE] = { "memory_expire", EXPIRE("ORDER BY expires_at LIMIT $1", "2") },
+        [MS_EXPIRE] = { "memory_expire", EXPIRE("ORDER BY expires_at LIMIT $1", "2"), false },
         /* The same for the one memory of a scope with this content
          * (tenant, user, agent, run, hex hash; events $6), before a store
          * of it */
         [MS_EXPIRE_CONTENT] = { "memory_expire_content",
                                 EXPIRE("AND tenant = $1 AND user_id = $2 AND agent_id = $3 AND "
                                        "run_id = $4 AND content_hash = decode($5, 'hex')",
-                                       "6") },
+                                       "6"),
+                                false },
         /* type, tenant, user, memory id (NULL), version (NULL), memories
          * (NULL), request id, at */
         [MS_OUTBOX_ADD] = { "memory_outbox_add",
                             "INSERT INTO memory_outbox (type, tenant, user_id, memory_id, "
                             "version, memories, request_id, at) VALUES ($1, $2, $3, $4::uuid, "
-                            "$5::integer, $6::bigint, $7, $8::timestamptz)" },
+                            "$5::integer, $6::bigint, $7, $8::timestamptz)",
+                            false },
         /* the oldest $1 events -> seq, event id, type, tenant, user, memory
          * id, version, memories, request id, at (ms) */
         [MS_OUTBOX_TAKE] = { "memory_outbox_take",
                              "SELECT seq, event_id::text, type, tenant, user_id, "
                              "coalesce(memory_id::text, ''), coalesce(version, 0), "
                              "coalesce(memories, 0), request_id, " MS(
-                                     "at") " FROM memory_outbox ORDER BY seq LIMIT $1" },
+                                     "at") " FROM memory_outbox ORDER BY seq LIMIT $1",
+                             false },
         [MS_OUTBOX_DONE] = { "memory_outbox_done",
-                             "DELETE FROM memory_outbox WHERE seq = ANY($1::bigint[])" },
+                             "DELETE FROM memory_outbox WHERE seq = ANY($1::bigint[])", false },
         /* one publisher at a time, so that events leave in order */
         [MS_OUTBOX_LOCK] = { "memory_outbox_lock",
-                             "SELECT pg_try_advisory_xact_lock(hashtext('cairn.memory.outbox'))" },
+                             "SELECT pg_try_advisory_xact_lock(hashtext('cairn.memory.outbox'))",
+                             false },
         /* tenant, user, from, to, kind, strength, now */
         [MS_LINK_PUT] = { "memory_link_put",
                           "INSERT INTO memory_links (tenant, user_id, from_id, to_id, kind, "
                           "strength, created_at) VALUES ($1, $2, $3::uuid, $4::uuid, $5, "
                           "$6::real, $7::timestamptz) ON CONFLICT (tenant, from_id, to_id, kind) "
                           "DO UPDATE SET strength = EXCLUDED.strength RETURNING from_id::text, "
-                          "to_id::text, kind, strength, " MS("created_at") },
+                          "to_id::text, kind, strength, " MS("created_at"),
+                          false },
         /* tenant, user, a, b -> how many of the two are current memories of
          * the user */
         [MS_LINK_CHECK] = { "memory_link_check",
                             "SELECT count(*) FROM memories WHERE tenant = $1 AND user_id = $2 "
-                            "AND id IN ($3::uuid, $4::uuid) AND valid_to IS NULL AND " NOT_EXPIRED },
+                            "AND id IN ($3::uuid, $4::uuid) AND valid_to IS NULL AND " NOT_EXPIRED,
+                            false },
         /* tenant, user, a, b, kind ("": any), either direction */
         [MS_UNLINK] = { "memory_unlink",
                         "DELETE FROM memory_links WHERE tenant = $1 AND user_id = $2 AND "
                         "((from_id = $3::uuid AND to_id = $4::uuid) OR (from_id = $4::uuid AND "
-                        "to_id = $3::uuid)) AND ($5 = '' OR kind = $5)" },
-        /* tenant, {ids} -> MEMORY_COLS of each current memory linked to one
+                        "to_id = $3::uuid)) AND ($5 = '' OR kind = $5)",
+                        false },
+        /* tenant, {ids, false} -> MEMORY_COLS of each current memory linked to one
          * of them, then that one's id, the kind, the strength */
         [MS_LINKED] = { "memory_linked",
                         "SELECT " MEMORY_COLS ", l.anchor::text, l.kind, l.strength FROM (SELECT "
@@ -202,20 +233,26 @@ const struct cairn_pg_stmt memory_sql[MS__COUNT] = {
                         "from_id, kind, strength FROM memory_links WHERE tenant = $1 AND to_id = "
                         "ANY($2::uuid[])) l JOIN memories m ON m.id = l.other AND m.tenant = $1 "
                         "AND m.valid_to IS NULL AND " NOT_EXPIRED " ORDER BY l.strength DESC, "
-                        "m.id" },
+                        "m.id",
+                        false },
         [MS_ERASE_LINKS] = { "memory_erase_links",
-                             "DELETE FROM memory_links WHERE tenant = $1 AND user_id = $2" },
+                             "DELETE FROM memory_links WHERE tenant = $1 AND user_id = $2", false },
         /* tenant, user, offset, limit */
         [MS_EXPORT_LINKS] = { "memory_export_links",
                               "SELECT from_id::text, to_id::text, kind, strength, " MS(
                                       "created_at") " FROM memory_links WHERE tenant = $1 AND "
                                                     "user_id = $2 ORDER BY from_id, to_id, kind "
-                                                    "OFFSET $3 LIMIT $4" },
+                                                    "OFFSET $3 LIMIT $4",
+                              false },
+        /* planned for each user: one of 100,000 memories wants the text
+         * index, one of 100 its own rows (a plan cached for the average
+         * user took 120 ms a search of the large one) */
         [MS_KEYWORD] = { "memory_keyword",
                          "SELECT id::text, ts_rank_cd(fts, q)::float4 FROM memories, "
                          "websearch_to_tsquery($8::regconfig, $9) q WHERE " FILTERS(
                                  "3", "4", "5", "6",
-                                 "7") " AND fts @@ q ORDER BY 2 DESC, id LIMIT $10" },
+                                 "7") " AND fts @@ q ORDER BY 2 DESC, id LIMIT $10",
+                         true },
 };
 
 Google__Protobuf__Timestamp *memory_ts(struct cairn_arena *arena, int64_t unix_ms)

@@ -197,11 +197,11 @@ static void note_gone(const char *id, uint32_t version, void *arg)
         }
 }
 
-/* Brings @p u, just read from a snapshot, in line with PostgreSQL: entries
- * whose version differs or that it lacks are read again, entries of
- * memories no longer current removed. */
+/* Brings @p u, just read from a snapshot (since @p t0), in line with
+ * PostgreSQL: entries whose version differs or that it lacks are read
+ * again, entries of memories no longer current removed. */
 static cairn_err_t user_reconcile(const struct mctx *c, const char *user, struct memory_vuser *u,
-                                  struct cairn_status *st)
+                                  int64_t t0, struct cairn_status *st)
 {
         const char *params[3] = { c->tenant, user, NULL };
         struct extras x = { 0 };
@@ -246,8 +246,10 @@ static cairn_err_t user_reconcile(const struct mctx *c, const char *user, struct
                                       : memory_pg_status(err, errstr, st);
         }
         if (err == CAIRN_OK)
-                cairn_log(INFO, "MEMORY", "%zu vectors from a snapshot, %zu read again, %zu gone",
-                          memory_vuser_count(u), nstale, x.ngone);
+                cairn_log(INFO, "MEMORY",
+                          "%zu vectors from a snapshot, %zu read again, %zu gone, in %.2f s",
+                          memory_vuser_count(u), nstale, x.ngone,
+                          (double)(cairn_mono_us() - t0) / 1e6);
         cairn_buf_cleanup(&x.gone);
         cairn_buf_cleanup(&stale);
         free(x.ids);
@@ -266,8 +268,10 @@ static cairn_err_t user_load(const struct mctx *c, const char *user, struct memo
         PGresult *res = NULL;
         cairn_err_t err;
 
+        int64_t t0 = cairn_mono_us();
+
         if (memory_vuser_snapshot_load(u)) {
-                err = user_reconcile(c, user, u, st);
+                err = user_reconcile(c, user, u, t0, st);
         } else {
                 err = cairn_pg_exec(c->svc->pg, c->deadline_us, &memory_sql[MS_LOAD], params, 2,
                                     &res, errstr, sizeof(errstr));

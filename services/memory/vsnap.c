@@ -247,7 +247,7 @@ static bool read_entries(struct sfile *s, struct memory_vuser *u, char **graph, 
                          uint64_t *gsum)
 {
         char magic[8], *key = NULL;
-        float *vec = malloc(u->dim * sizeof(float));
+        float *vec = calloc(u->dim, sizeof(float)); /* zeros: the free slots' placeholders */
         uint64_t slots;
 
         if (!vec || !get(s, magic, 8) || memcmp(magic, MAGIC, 8) != 0 || get_u32(s) != u->dim)

@@ -35,6 +35,7 @@
 #include "cairn/clock.h"
 #include "gw_tokens.h"
 #include "harness.h"
+#include "lib/proc.h"
 #include "lib/wrk.h"
 
 #define WRK_CONNS   64
@@ -112,32 +113,13 @@ static void wrk_run(const char *model, int ntokens, int secs, struct wrk_result 
         wrk_wait(&w, res);
 }
 
-/* /proc/@p pid/status's @p key ("VmRSS", "VmHWM", "RssAnon", "RssFile") in
- * KiB, -1 when absent. */
-static long status_kib(pid_t pid, const char *key)
-{
-        char path[64], line[256];
-        size_t klen = strlen(key);
-        long kib = -1;
-        FILE *fp;
-
-        snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-        fp = fopen(path, "r");
-        while (fp && fgets(line, sizeof(line), fp))
-                if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
-                        kib = atol(line + klen + 1);
-                        break;
-                }
-        if (fp)
-                fclose(fp);
-        return kib;
-}
-
 static void print_memory(const char *name)
 {
         printf("%s_vmrss_kib %ld\n%s_vmhwm_kib %ld\n%s_rssanon_kib %ld\n%s_rssfile_kib %ld\n", name,
-               status_kib(embedding.pid, "VmRSS"), name, status_kib(embedding.pid, "VmHWM"), name,
-               status_kib(embedding.pid, "RssAnon"), name, status_kib(embedding.pid, "RssFile"));
+               bench_status_kib(embedding.pid, "VmRSS"), name,
+               bench_status_kib(embedding.pid, "VmHWM"), name,
+               bench_status_kib(embedding.pid, "RssAnon"), name,
+               bench_status_kib(embedding.pid, "RssFile"));
         fflush(stdout);
 }
 

@@ -37,6 +37,7 @@
 #include "cairn/embedding/v1/embedding.pb-c.h"
 #include "gw_tokens.h"
 #include "harness.h"
+#include "lib/proc.h"
 #include "lib/wrk.h"
 
 #define CONC            8  /* threads of the warm-up */
@@ -680,25 +681,6 @@ static void cpu_per_req(const char *name, pid_t pid, double since_us, long reque
         fflush(stdout);
 }
 
-/* The broker's process: the dev broker the harness started, or the Apache
- * Kafka broker whose pid deploy/kafka/apache.sh wrote beside its data. */
-static pid_t broker_pid(void)
-{
-        const char *dir = getenv("TESTS_KAFKA_DIR");
-        char path[512];
-        long pid = 0;
-        FILE *fp;
-
-        if (!broker.apache)
-                return broker.proc.pid;
-        snprintf(path, sizeof(path), "%s/pid", dir);
-        fp = fopen(path, "r");
-        ck_assert_msg(fp != NULL, "no %s", path);
-        ck_assert_int_eq(fscanf(fp, "%ld", &pid), 1);
-        fclose(fp);
-        return (pid_t)pid;
-}
-
 /* Inside a check test: the harness reports its failures through check. */
 START_TEST(bench_gateway)
 {
@@ -721,7 +703,7 @@ START_TEST(bench_gateway)
         wrk_phase("version", http_port, "/v1/version", NULL);
         /* 64 at a time, end to end: the bus alone, then through the gateway,
          * with what each costs the services in CPU */
-        bpid = broker_pid();
+        bpid = bench_broker_pid(&broker);
         emb_cpu = harness_proc_cpu_us(embedding.pid);
         broker_cpu = harness_proc_cpu_us(bpid);
         bus_inflight_phase("bus64", BUS_INFLIGHT, bench_secs);

@@ -19,7 +19,9 @@
 #   and $BUILD/tests/bench/gateway_ab built);
 #   "bert" all-MiniLM-L6-v2: in process, against the numpy reference and
 #   through the gateway (it needs $BUILD/bin/*, $BUILD/tests/bench/bert and
-#   $BUILD/tests/bench/bert_gateway built, and the model: deploy/models.sh).
+#   $BUILD/tests/bench/bert_gateway built, and the model: deploy/models.sh);
+#   "memory" the memory service (it needs $BUILD/bin/* and
+#   $BUILD/tests/bench/memory built; the model for its MiniLM phase).
 set -euo pipefail
 BUILD=${1:?usage: tests/bench/run.sh BUILD_DIR [gateway_ab] [bert]}
 shift
@@ -31,6 +33,7 @@ tmp=$(mktemp -d)
 baseline_dir="" # the baseline's worktree and build, while they exist
 cleanup() {
         deploy/kafka/apache.sh stop "$tmp/kafka" 2>/dev/null || true
+        deploy/kafka/apache.sh stop "$tmp/kafka-memory" 2>/dev/null || true
         baseline_remove
         rm -rf "$tmp"
 }
@@ -429,6 +432,107 @@ bert_gateway_render() {
         echo
 }
 
+# ---- the memory service ----
+
+memory_heading="## Memory service"
+memory_skipped=""
+
+# Runs tests/bench/memory.c into $tmp/memory, on Apache Kafka (a broker of
+# its own, in $tmp/kafka-memory) where it can run, else on the dev broker,
+# whose round trip alone takes about 3 ms; says why in memory_skipped when
+# it fails.
+memory_run() {
+        local why kdir=$tmp/kafka-memory
+        local -a env=()
+        memory_skipped=""
+        if why=$(deploy/kafka/apache.sh check) && CAIRN_KAFKA_JIT=full deploy/kafka/apache.sh start "$kdir"; then
+                env=(TESTS_KAFKA=apache "TESTS_KAFKA_DIR=$kdir")
+                echo "broker Apache Kafka $(deploy/kafka/apache.sh version)" >"$tmp/memory"
+        else
+                echo "bench: the memory service runs on the dev broker: Apache Kafka ${why:-did not start}" >&2
+                echo "broker the dev broker (Apache Kafka: ${why:-did not start})" >"$tmp/memory"
+        fi
+        echo "bench: the memory service, 200,000 memories (${SECS}s per store phase; about a quarter of an hour)"
+        if ! env "${env[@]}" "$BUILD/tests/bench/memory" "$SECS" | grep -v '^{' | tee -a "$tmp/memory"; then
+                memory_skipped="tests/bench/memory failed"
+                echo "bench: SKIPPED the memory service: $memory_skipped" >&2
+        fi
+        ((${#env[@]})) && deploy/kafka/apache.sh stop "$kdir"
+        return 0
+}
+
+# The section of docs/benchmarks.md for memory_run's figures; $1 is the
+# command that produced them.
+memory_render() {
+        local f=memory raw rss ratio w
+        echo "$memory_heading"
+        echo
+        if [[ -n $memory_skipped ]]; then
+                echo "Not measured in this run: $memory_skipped."
+                echo
+                return 0
+        fi
+        raw=$(val $f vectors_raw_kib)
+        rss=$(val $f rss_kib)
+        ratio=$(calc "%.2f" "$rss / $raw")
+        echo "\`cairn-memory\` on $(line $f broker), with a PostgreSQL (\`fsync=off\`, as in the tests) and a"
+        echo "\`cairn-embedding\` of its own, measured on $(date -u +%Y-%m-%d) by \`$1\` (tests/bench/memory.c)."
+        echo "Everything (broker, PostgreSQL, both services, the benchmark's client) shares the machine's"
+        echo "$(nproc) cores. The data set: $(val $f large_memories) memories of one user and $(val $f per_small) of each of"
+        echo "$(val $f small_users) others, $(val $f dim)-d caller vectors near one of 2,000 subjects, themselves near one of"
+        echo "100 topics (so that a query's neighbours come from several subjects, as with embeddings of"
+        echo "real text), each content eight words of its subject's share of a 3,000-word vocabulary; stored"
+        echo "through the bus in batches of 100, then \`ANALYZE\` (the statistics any bulk import needs)."
+        echo "Searches are one at a time through the bus (a closed loop of one caller), each with a"
+        echo "two-word query and its vector, so no embedding is involved; the baseline of the graph is"
+        echo "exact search computed by the benchmark itself over the same vectors."
+        echo
+        echo "| measure | value | target |"
+        echo "|---|---|---|"
+        echo "| large user: recall@10 of vector search against exact search, $(val $f recall_queries) queries | $(val $f recall_at_10) | ≥ 0.95 ($(verdict "$(val $f recall_at_10)" ">=" 0.95)) |"
+        echo "| large user: hybrid search p99 | $(val $f hybrid_large_p99_ms) ms | ≤ 20 ms ($(verdict "$(val $f hybrid_large_p99_ms)" "<=" 20)) |"
+        echo "| small users: hybrid search p99 | $(val $f hybrid_small_p99_ms) ms | ≤ 5 ms ($(verdict "$(val $f hybrid_small_p99_ms)" "<=" 5)) |"
+        echo "| store, caller vectors, one memory a request, 16 in flight | $(val $f store_w16_per_sec)/s, p50 $(val $f store_w16_p50_ms) ms, p99 $(val $f store_w16_p99_ms) ms | ≥ 2,000/s ($(verdict "$(val $f store_w16_per_sec)" ">=" 2000)), p99 ≤ 15 ms ($(verdict "$(val $f store_w16_p99_ms)" "<=" 15)) |"
+        echo "| store, caller vectors, one in flight | $(val $f store_w1_per_sec)/s, p50 $(val $f store_w1_p50_ms) ms, p99 $(val $f store_w1_p99_ms) ms | — |"
+        if [[ -n $(val $f minilm_skipped) ]]; then
+                echo "| store, all-MiniLM-L6-v2 embedding | not measured: $(line $f minilm_skipped) | — |"
+        else
+                echo "| store, all-MiniLM-L6-v2 embedding, 16 in flight | $(val $f store_minilm_w16_per_sec)/s, p50 $(val $f store_minilm_w16_p50_ms) ms, p99 $(val $f store_minilm_w16_p99_ms) ms; $(calc "%.0f%%" "$(val $f minilm_embed_share) * 100") of the store time waiting for the embedding | report |"
+        fi
+        echo "| load, batches of 100 | $(val $f load_per_sec) memories/s ($(val $f load_seconds) s), a batch p50 $(val $f load_batch_p50_ms) ms | — |"
+        echo "| restart: stop, start, then the large user's first search answered | $(val $f restart_large_answer_s) s (ready $(val $f restart_ready_s) s; the snapshot read and checked in $(val $f restart_snapshot_load_s) s) | ≤ 10 s ($(verdict "$(val $f restart_large_answer_s)" "<=" 10)) |"
+        echo "| resident memory with every user loaded / the vectors' raw bytes | $((rss / 1024)) MiB / $((raw / 1024)) MiB = $ratio | ≤ 2 ($(verdict "$ratio" "<=" 2)) |"
+        echo
+        echo "Searches one at a time, p50 / p99, beside their floor: a Get of one memory (the same bus,"
+        echo "one row from PostgreSQL):"
+        echo
+        echo "| user | vector | keyword | hybrid |"
+        echo "|---|---|---|---|"
+        echo "| large ($(val $f large_memories) memories, graph) | $(val $f vector_large_p50_ms) / $(val $f vector_large_p99_ms) ms | $(val $f keyword_large_p50_ms) / $(val $f keyword_large_p99_ms) ms | $(val $f hybrid_large_p50_ms) / $(val $f hybrid_large_p99_ms) ms |"
+        echo "| small ($(val $f per_small) memories, exact) | $(val $f vector_small_p50_ms) / $(val $f vector_small_p99_ms) ms | $(val $f keyword_small_p50_ms) / $(val $f keyword_small_p99_ms) ms | $(val $f hybrid_small_p50_ms) / $(val $f hybrid_small_p99_ms) ms |"
+        echo "| small, first use (read from PostgreSQL) | — | — | $(val $f hybrid_small_cold_p50_ms) / $(val $f hybrid_small_cold_p99_ms) ms |"
+        echo "| floor: Get of one memory | $(val $f get_p50_ms) / $(val $f get_p99_ms) ms | | |"
+        echo
+        echo "CPU time per memory stored, by process (user and system time over the phase):"
+        echo
+        echo "| phase | \`cairn-memory\` | PostgreSQL | broker | \`cairn-embedding\` |"
+        echo "|---|---|---|---|---|"
+        for w in load_memory store_w1 store_w16 store_minilm_w16; do
+                [[ -z $(val $f "${w}_cpu_us_memory") ]] && continue
+                echo "| ${w//_/ } | $(val $f "${w}_cpu_us_memory") µs | $(val $f "${w}_cpu_us_pg") µs | $(val $f "${w}_cpu_us_broker") µs | $(bval $f "${w}_cpu_us_embedding") µs |"
+        done
+        echo
+        echo "At 16 in flight a store costs $(( $(val $f store_w16_cpu_us_memory) + $(val $f store_w16_cpu_us_pg) + $(val $f store_w16_cpu_us_broker) )) µs of CPU in the service, PostgreSQL and the broker together:"
+        echo "2,000 stores a second would take $(calc "%.1f" "($(val $f store_w16_cpu_us_memory) + $(val $f store_w16_cpu_us_pg) + $(val $f store_w16_cpu_us_broker)) * 2000 / 1e6") cores, more than the machine's $(nproc) before the benchmark's own"
+        echo "client. The graph of the large user was built while it was loaded (the last build took"
+        echo "$(val $f graph_build_s) s); exact search over its $(val $f large_memories) vectors took $(val $f exact_scan_ms) ms a query in the benchmark"
+        echo "(one thread, plain C). After the restart the first search waits for the consumer's partitions"
+        echo "(on the dev broker a consumer joining an empty group waits about 3 s, docs/operations.md) and"
+        echo "for the large user's snapshot to be read and checked against PostgreSQL. Resident memory after"
+        echo "the restart, with only the large user loaded: $(( $(val $f restart_rss_kib) / 1024 )) MiB."
+        echo
+}
+
 # Replaces the subsection $1 of the file (up to the next heading outside
 # code) with the file $2, or else adds it at the end of the section $3.
 subsection_write() {
@@ -449,8 +553,8 @@ subsection_write() {
 # Only some parts: measure them and replace their subsections of the file.
 if (($# > 0)); then
         for part in "$@"; do
-                if [[ $part != gateway_ab && $part != bert ]]; then
-                        echo "usage: tests/bench/run.sh BUILD_DIR [gateway_ab] [bert] (unknown part: $part)" >&2
+                if [[ $part != gateway_ab && $part != bert && $part != memory ]]; then
+                        echo "usage: tests/bench/run.sh BUILD_DIR [gateway_ab] [bert] [memory] (unknown part: $part)" >&2
                         exit 2
                 fi
         done
@@ -466,6 +570,16 @@ if (($# > 0)); then
                         gateway_ab_render "BENCH_BASELINE=${BENCH_BASELINE:-HEAD~1} tests/bench/run.sh $BUILD gateway_ab" >"$tmp/part.md"
                         subsection_write "$ab_heading" "$tmp/part.md" "## HTTP gateway"
                         echo "bench: wrote \"$ab_heading\" in $out"
+                elif [[ $part == memory ]]; then
+                        memory_run
+                        if [[ -n $memory_skipped ]]; then
+                                echo "bench: \"$memory_heading\" in $out left as it was" >&2
+                                status=1
+                                continue
+                        fi
+                        memory_render "BENCH_SECONDS=$SECS tests/bench/run.sh $BUILD memory" >"$tmp/part.md"
+                        subsection_write "$memory_heading" "$tmp/part.md" ""
+                        echo "bench: wrote \"$memory_heading\" in $out"
                 else
                         bert_run
                         if [[ -n $bert_skipped ]]; then
@@ -517,6 +631,7 @@ echo "bench: tracing overhead on the round trip (${SECS}s per phase)"
 "$BUILD/tests/bench/tracing" "$SECS" | tee "$tmp/tracing"
 echo "bench: embedding with remote models: cache and micro-batching (${SECS}s per phase)"
 "$BUILD/tests/bench/embedding_remote" "$SECS" | grep -v '^{' | tee "$tmp/remote"
+memory_run
 echo "bench: HTTP gateway vs the bus directly and nginx (${SECS}s per phase, ${MEMSECS}s memory run)"
 BENCH_MEMORY_SECONDS=$MEMSECS "$BUILD/tests/bench/gateway" "$SECS" | grep -v '^{' | tee "$tmp/gateway"
 gateway_ab_run
@@ -809,5 +924,7 @@ cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
         idle=$(val roundtrip embedding_idle_rss_kib)
         echo "| resident memory of an idle \`cairn-embedding\` | $((idle / 1024)) MiB ($idle KiB) | ≤ 20 MiB ($(verdict "$idle" "<=" 20480)) |"
         echo "| resident memory after the load above | $(( $(val roundtrip embedding_rss_after_load_kib) / 1024 )) MiB | — |"
+        echo
+        memory_render "make bench"
 } >"$out"
 echo "bench: wrote $out"

@@ -20,7 +20,7 @@ PKGS=($(srcs PKGS)) # the libraries, as the Makefile links them
 CFLAGS=(-std=gnu11 -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
         -Icommon/include -Icommon/src -I"$BUILD/gen" -Iservices -Ideploy/admin
         $(pkg-config --cflags "${PKGS[@]}"))
-LIBS=($(pkg-config --libs "${PKGS[@]}") -lm -lpthread)
+LIBS=($(pkg-config --libs "${PKGS[@]}") -lm -lpthread -lstdc++)
 COMMON=($(srcs COMMON_SRCS) $(srcs GEN_C) $(srcs PB_REGISTRY_C))
 TESTPROTO=($(srcs TEST_GEN_C)) # the test protos (tests/proto), for pbjson_*
 make --no-print-directory "${TESTPROTO[@]}" >/dev/null
@@ -35,9 +35,14 @@ targets=("$@")
                                     memory_tokens)
 mkdir -p "$OUT/obj"
 objs() { for f in "$@"; do printf '%s\n' "$OUT/obj/${f//\//_}.o"; done; }
-compile() { # source
+compile() { # source (C, or C++ for memory's graph)
         local o=$OUT/obj/${1//\//_}.o
-        [[ $o -nt $1 ]] || clang "${CFLAGS[@]}" -c "$1" -o "$o"
+        [[ $o -nt $1 ]] && return 0
+        if [[ $1 == *.cc ]]; then
+                clang++ "${CFLAGS[@]/-std=gnu11/-std=gnu++17}" -c "$1" -o "$o"
+        else
+                clang "${CFLAGS[@]}" -c "$1" -o "$o"
+        fi
 }
 export OUT
 CFLAGS_Q=$(printf '%q ' "${CFLAGS[@]}")

@@ -20,13 +20,15 @@
 #include "harness.h"
 
 static const struct cairn_pg_stmt stmts[] = {
-        { "it_create", "CREATE TABLE kv (k text PRIMARY KEY, v int NOT NULL CHECK (v >= 0), "
-                       "parent text REFERENCES kv (k))" },
-        { "it_put", "INSERT INTO kv (k, v, parent) VALUES ($1, $2, $3)" },
-        { "it_get", "SELECT v, parent FROM kv WHERE k = $1" },
-        { "it_sleep", "SELECT pg_sleep($1::float8)" },
-        { "it_timeout", "SELECT current_setting('statement_timeout')" },
-        { "it_backend", "SELECT pg_backend_pid()" },
+        { "it_create",
+          "CREATE TABLE kv (k text PRIMARY KEY, v int NOT NULL CHECK (v >= 0), "
+          "parent text REFERENCES kv (k))",
+          false },
+        { "it_put", "INSERT INTO kv (k, v, parent) VALUES ($1, $2, $3)", false },
+        { "it_get", "SELECT v, parent FROM kv WHERE k = $1", false },
+        { "it_sleep", "SELECT pg_sleep($1::float8)", false },
+        { "it_timeout", "SELECT current_setting('statement_timeout')", false },
+        { "it_backend", "SELECT pg_backend_pid()", false },
 };
 enum { CREATE, PUT, GET, SLEEP, TIMEOUT, BACKEND };
 

@@ -18,13 +18,13 @@
 #include "harness.h"
 
 static const struct cairn_pg_stmt stmts[] = {
-        { "tx_add", "INSERT INTO t (who) VALUES ($1)" },
-        { "tx_count", "SELECT count(*) FROM t" },
-        { "tx_move", "UPDATE acct SET balance = balance + $2 WHERE id = $1" },
-        { "tx_sleep", "SELECT pg_sleep($1::float8)" },
-        { "tx_timeout", "SELECT current_setting('statement_timeout')" },
-        { "tx_isolation", "SELECT current_setting('transaction_isolation')" },
-        { "tx_fast_deadlocks", "SELECT set_config('deadlock_timeout', '50ms', true)" },
+        { "tx_add", "INSERT INTO t (who) VALUES ($1)", false },
+        { "tx_count", "SELECT count(*) FROM t", false },
+        { "tx_move", "UPDATE acct SET balance = balance + $2 WHERE id = $1", false },
+        { "tx_sleep", "SELECT pg_sleep($1::float8)", false },
+        { "tx_timeout", "SELECT current_setting('statement_timeout')", false },
+        { "tx_isolation", "SELECT current_setting('transaction_isolation')", false },
+        { "tx_fast_deadlocks", "SELECT set_config('deadlock_timeout', '50ms', true)", false },
 };
 enum { ADD, COUNT, MOVE, SLEEP, TIMEOUT, ISOLATION, FAST_DEADLOCKS };
 

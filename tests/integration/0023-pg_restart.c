@@ -20,8 +20,8 @@
 #include "cairn/resilience.h"
 #include "harness.h"
 
-static const struct cairn_pg_stmt stmt_add = { "rs_add", "SELECT $1::int + 1" };
-static const struct cairn_pg_stmt stmt_sleep = { "rs_sleep", "SELECT pg_sleep($1::float8)" };
+static const struct cairn_pg_stmt stmt_add = { "rs_add", "SELECT $1::int + 1", false };
+static const struct cairn_pg_stmt stmt_sleep = { "rs_sleep", "SELECT pg_sleep($1::float8)", false };
 
 static char state[512];
 static struct harness_pg srv;

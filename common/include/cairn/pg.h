@@ -68,10 +68,17 @@ extern const struct cairn_conf_item cairn_pg_conf_items[];
  *
  * @p name is the name it is prepared under, unique in the process; names
  * starting with "cairn_" are libcairn's own. @p sql has $1..$n placeholders
- * and holds exactly one statement. Both must outlive the pool. */
+ * and holds exactly one statement. Both must outlive the pool.
+ *
+ * With @p plan_each the statement is not prepared but planned at each call
+ * for the values given: for a statement whose best plan depends on them,
+ * as when one user has a thousand times the rows of the average (a plan
+ * cached for the average user reads all of that one's rows). Planning costs
+ * a fraction of a millisecond each time. */
 struct cairn_pg_stmt {
         const char *name;
         const char *sql;
+        bool plan_each;
 };
 
 struct cairn_pg;
