@@ -240,31 +240,20 @@ static double search(const char *user, const float *v, const char *text, int mod
 
 static void memory_start(void)
 {
-        char env_pg[600], env_topic[300], env_reply[300], env_events[300], env_snap[700];
-        char env_ann[64];
+        char env_snap[700], env_ann[64];
 
-        snprintf(env_pg, sizeof(env_pg), "CAIRN_PG_URL=%s", pg.url);
-        snprintf(env_topic, sizeof(env_topic), "CAIRN_MEMORY_EMBEDDING_TOPIC=%s",
-                 harness_topic("cairn.embedding.v1.requests"));
-        snprintf(env_reply, sizeof(env_reply), "CAIRN_BUS_REPLY_TOPIC=%s",
-                 harness_topic("cairn.memory.replies"));
-        snprintf(env_events, sizeof(env_events), "CAIRN_MEMORY_EVENTS_TOPIC=%s",
-                 harness_topic("cairn.memory.v1.events"));
         snprintf(env_snap, sizeof(env_snap), "CAIRN_MEMORY_SNAPSHOT_DIR=%s", snapdir);
         /* the default, unless the data set is scaled below it */
         snprintf(env_ann, sizeof(env_ann), "CAIRN_MEMORY_ANN_MIN=%d",
                  n_large / 2 < 20000 ? n_large / 2 : 20000);
-        harness_service_start(&memory, &broker, "memory",
-                              (const char *const[]){ env_pg, env_topic, env_reply, env_events,
-                                                     env_snap, env_ann, NULL });
+        harness_memory_start(&memory, &broker, pg.url,
+                             (const char *const[]){ env_snap, env_ann, NULL });
 }
 
 static void stack_start(void)
 {
         const char *tmp = getenv("TMPDIR");
         char env_dir[1100];
-        struct cairn_resilience_conf rc;
-        char dep[64];
 
         snprintf(state, sizeof(state), "%s/bench-memory-%d", tmp && tmp[0] ? tmp : "/tmp",
                  (int)getpid());
@@ -287,13 +276,7 @@ static void stack_start(void)
         memory_start();
         ck_assert_msg(harness_wait_ready(&memory, 60000), "memory not ready (%s)", memory.log_path);
         harness_client_start(&client, &broker, "bench");
-        cairn_bus_dependency_name(topic, dep, sizeof(dep));
-        cairn_resilience_conf_init(&rc, dep);
-        rc.max_attempts = 1;
-        rc.breaker_failures = 0;
-        rc.breaker_failure_rate = 0;
-        rc.timeout_ms = 120000;
-        cairn_bus_client_resilience(client.cli, dep, &rc);
+        harness_client_direct(&client, topic, 120000);
 }
 
 static void stack_stop(void)

@@ -106,7 +106,7 @@ static void setup(void)
         harness_client_start(&client, &broker, "itest");
         /* This test looks at each answer of the service as it is: the
          * client neither retries nor trips its own breaker on them. */
-        harness_client_direct(&client, TOPIC);
+        harness_client_direct(&client, TOPIC, 0);
 }
 
 static void teardown(void)

@@ -102,7 +102,7 @@ static void setup(void)
         ck_assert_msg(harness_wait_ready(&svc, 30000), "embedding not ready (see %s)",
                       svc.log_path);
         harness_client_start(&client, &broker, "itest");
-        harness_client_direct(&client, TOPIC);
+        harness_client_direct(&client, TOPIC, 0);
 }
 
 static void teardown(void)

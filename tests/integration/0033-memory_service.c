@@ -85,25 +85,14 @@ static void gateway_start(void)
 
 static void setup(void)
 {
-        char env_pg[600], env_topic[300], env_reply[300], env_events[300];
-
         harness_broker_start(&broker, 1);
         harness_pg_database(pg_url, sizeof(pg_url));
         topic = harness_topic("cairn.memory.v1.requests");
         harness_service_start(&embedding, &broker, "embedding", NULL);
-        snprintf(env_pg, sizeof(env_pg), "CAIRN_PG_URL=%s", pg_url);
-        snprintf(env_topic, sizeof(env_topic), "CAIRN_MEMORY_EMBEDDING_TOPIC=%s",
-                 harness_topic("cairn.embedding.v1.requests"));
-        snprintf(env_reply, sizeof(env_reply), "CAIRN_BUS_REPLY_TOPIC=%s",
-                 harness_topic("cairn.memory.replies"));
-        snprintf(env_events, sizeof(env_events), "CAIRN_MEMORY_EVENTS_TOPIC=%s",
-                 harness_topic("cairn.memory.v1.events"));
-        harness_service_start(&memory, &broker, "memory",
-                              (const char *const[]){ env_pg, env_topic, env_reply,
-                                                     "CAIRN_MEMORY_EMBEDDING_MODEL="
-                                                     "cairn-lexical-384",
-                                                     "CAIRN_MEMORY_EXPIRY_INTERVAL_MS=200",
-                                                     env_events, NULL });
+        harness_memory_start(&memory, &broker, pg_url,
+                             (const char *const[]){ "CAIRN_MEMORY_EMBEDDING_MODEL="
+                                                    "cairn-lexical-384",
+                                                    "CAIRN_MEMORY_EXPIRY_INTERVAL_MS=200", NULL });
         gateway_start();
         ck_assert_msg(harness_wait_ready(&embedding, 30000), "embedding not ready (%s)",
                       embedding.log_path);
@@ -111,7 +100,7 @@ static void setup(void)
         ck_assert_msg(harness_wait_ready(&gateway, 30000), "gateway not ready (%s)",
                       gateway.log_path);
         harness_client_start(&client, &broker, "itest");
-        harness_client_direct(&client, topic);
+        harness_client_direct(&client, topic, 0);
 }
 
 static void teardown(void)

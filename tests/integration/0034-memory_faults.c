@@ -32,32 +32,19 @@ static const char *topic;
 
 static void memory_start(void)
 {
-        char env_pg[600], env_topic[300], env_reply[300], env_events[300];
-
-        snprintf(env_pg, sizeof(env_pg), "CAIRN_PG_URL=%s", pg.url);
-        snprintf(env_topic, sizeof(env_topic), "CAIRN_MEMORY_EMBEDDING_TOPIC=%s",
-                 harness_topic("cairn.embedding.v1.requests"));
-        snprintf(env_reply, sizeof(env_reply), "CAIRN_BUS_REPLY_TOPIC=%s",
-                 harness_topic("cairn.memory.replies"));
-        snprintf(env_events, sizeof(env_events), "CAIRN_MEMORY_EVENTS_TOPIC=%s",
-                 harness_topic("cairn.memory.v1.events"));
-        harness_service_start(&memory, &broker, "memory",
-                              (const char *const[]){ env_pg, env_topic, env_reply, env_events,
-                                                     "CAIRN_MEMORY_EMBEDDING_MODEL="
-                                                     "cairn-lexical-384",
-                                                     /* a silent embedding service is
-                                                      * given up on after 2 s */
-                                                     "CAIRN_RESILIENCE_BUS_TIMEOUT_MS=2000",
-                                                     "CAIRN_PG_POOL_SIZE=4", NULL });
+        harness_memory_start(&memory, &broker, pg.url,
+                             (const char *const[]){ "CAIRN_MEMORY_EMBEDDING_MODEL="
+                                                    "cairn-lexical-384",
+                                                    /* a silent embedding service is
+                                                     * given up on after 2 s */
+                                                    "CAIRN_RESILIENCE_BUS_TIMEOUT_MS=2000",
+                                                    "CAIRN_PG_POOL_SIZE=4", NULL });
         ck_assert_msg(harness_wait_ready(&memory, 30000), "memory not ready (%s)", memory.log_path);
 }
 
 static void setup(void)
 {
         const char *tmp = getenv("TMPDIR");
-        struct cairn_resilience_conf rc;
-        char dep[64];
-
         snprintf(state, sizeof(state), "%s/memory-faults-%d", tmp && tmp[0] ? tmp : "/tmp",
                  (int)getpid());
         harness_broker_start(&broker, 1);
@@ -68,13 +55,7 @@ static void setup(void)
                       embedding.log_path);
         memory_start();
         harness_client_start(&client, &broker, "itest");
-        cairn_bus_dependency_name(topic, dep, sizeof(dep));
-        cairn_resilience_conf_init(&rc, dep);
-        rc.max_attempts = 1;
-        rc.breaker_failures = 0;
-        rc.breaker_failure_rate = 0;
-        rc.timeout_ms = 60000;
-        cairn_bus_client_resilience(client.cli, dep, &rc);
+        harness_client_direct(&client, topic, 60000);
 }
 
 static void teardown(void)

@@ -79,7 +79,7 @@ static char ids[N_MEMORIES][37];
 
 static void setup(void)
 {
-        char env_pg[600], env_topic[300], env_reply[300], env_dir[1100];
+        char env_dir[1100];
 
         if (!harness_bert_model_dir("0035-memory_quality", mdir, sizeof(mdir))) {
                 skipped = true;
@@ -94,19 +94,13 @@ static void setup(void)
                                                      "all-MiniLM-L6-v2",
                                                      "CAIRN_EMBEDDING_MODELS_1_PROVIDER=bert",
                                                      env_dir, NULL });
-        snprintf(env_pg, sizeof(env_pg), "CAIRN_PG_URL=%s", pg_url);
-        snprintf(env_topic, sizeof(env_topic), "CAIRN_MEMORY_EMBEDDING_TOPIC=%s",
-                 harness_topic("cairn.embedding.v1.requests"));
-        snprintf(env_reply, sizeof(env_reply), "CAIRN_BUS_REPLY_TOPIC=%s",
-                 harness_topic("cairn.memory.replies"));
-        harness_service_start(&memory, &broker, "memory",
-                              (const char *const[]){ env_pg, env_topic, env_reply,
-                                                     "CAIRN_MEMORY_EVENTS_INTERVAL_MS=0", NULL });
+        harness_memory_start(&memory, &broker, pg_url,
+                             (const char *const[]){ "CAIRN_MEMORY_EVENTS_INTERVAL_MS=0", NULL });
         ck_assert_msg(harness_wait_ready(&embedding, 30000), "embedding not ready (%s)",
                       embedding.log_path);
         ck_assert_msg(harness_wait_ready(&memory, 30000), "memory not ready (%s)", memory.log_path);
         harness_client_start(&client, &broker, "itest");
-        harness_client_direct(&client, topic);
+        harness_client_direct(&client, topic, 0);
 }
 
 static void teardown(void)

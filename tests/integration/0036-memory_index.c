@@ -31,21 +31,13 @@ static const char *topic;
 
 static void replica_start(int r)
 {
-        char env_pg[600], env_topic[300], env_reply[300], env_events[300], env_snap[700];
+        char env_snap[700];
 
-        snprintf(env_pg, sizeof(env_pg), "CAIRN_PG_URL=%s", pg.url);
-        snprintf(env_topic, sizeof(env_topic), "CAIRN_MEMORY_EMBEDDING_TOPIC=%s",
-                 harness_topic("cairn.embedding.v1.requests"));
-        snprintf(env_reply, sizeof(env_reply), "CAIRN_BUS_REPLY_TOPIC=%s",
-                 harness_topic("cairn.memory.replies"));
-        snprintf(env_events, sizeof(env_events), "CAIRN_MEMORY_EVENTS_TOPIC=%s",
-                 harness_topic("cairn.memory.v1.events"));
         snprintf(env_snap, sizeof(env_snap), "CAIRN_MEMORY_SNAPSHOT_DIR=%s", snapdir[r]);
-        harness_service_start(&replica[r], &broker, "memory",
-                              (const char *const[]){ env_pg, env_topic, env_reply, env_events,
-                                                     env_snap, "CAIRN_MEMORY_ANN_MIN=300",
-                                                     "CAIRN_MEMORY_LINK_TOP_K=0",
-                                                     "CAIRN_PG_POOL_SIZE=4", NULL });
+        harness_memory_start(&replica[r], &broker, pg.url,
+                             (const char *const[]){ env_snap, "CAIRN_MEMORY_ANN_MIN=300",
+                                                    "CAIRN_MEMORY_LINK_TOP_K=0",
+                                                    "CAIRN_PG_POOL_SIZE=4", NULL });
         ck_assert_msg(harness_wait_ready(&replica[r], 30000), "memory not ready (%s)",
                       replica[r].log_path);
 }

@@ -361,6 +361,26 @@ void harness_service_start(struct harness_proc *p, const struct harness_broker *
         harness_service_start_bin(p, b, service, service, bin, extra_env);
 }
 
+void harness_memory_start(struct harness_proc *p, const struct harness_broker *b,
+                          const char *pg_url, const char *const *extra_env)
+{
+        char pgv[600], emb[300], reply[300], events[300];
+        const char *env[48] = { pgv, emb, reply, events };
+        size_t n = 4;
+
+        snprintf(pgv, sizeof(pgv), "CAIRN_PG_URL=%s", pg_url);
+        snprintf(emb, sizeof(emb), "CAIRN_MEMORY_EMBEDDING_TOPIC=%s",
+                 harness_topic("cairn.embedding.v1.requests"));
+        snprintf(reply, sizeof(reply), "CAIRN_BUS_REPLY_TOPIC=%s",
+                 harness_topic("cairn.memory.replies"));
+        snprintf(events, sizeof(events), "CAIRN_MEMORY_EVENTS_TOPIC=%s",
+                 harness_topic("cairn.memory.v1.events"));
+        for (size_t i = 0; extra_env && extra_env[i] && n < 47; i++)
+                env[n++] = extra_env[i];
+        env[n] = NULL;
+        harness_service_start(p, b, "memory", env);
+}
+
 void harness_service_start_bin(struct harness_proc *p, const struct harness_broker *b,
                                const char *service, const char *name, const char *bin,
                                const char *const *extra_env)
@@ -727,7 +747,7 @@ int harness_sh(char *out, size_t size, const char *cmd)
         return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 
-void harness_client_direct(struct harness_client *h, const char *topic)
+void harness_client_direct(struct harness_client *h, const char *topic, int timeout_ms)
 {
         struct cairn_resilience_conf rc;
         char dep[64];
@@ -737,6 +757,8 @@ void harness_client_direct(struct harness_client *h, const char *topic)
         rc.max_attempts = 1;
         rc.breaker_failures = 0;
         rc.breaker_failure_rate = 0;
+        if (timeout_ms > 0)
+                rc.timeout_ms = timeout_ms;
         cairn_bus_client_resilience(h->cli, dep, &rc);
 }
 

@@ -77,6 +77,12 @@ void harness_service_start_bin(struct harness_proc *p, const struct harness_brok
                                const char *service, const char *name, const char *bin,
                                const char *const *extra_env);
 
+/* Starts cairn-memory as harness_service_start() does, on the PostgreSQL of
+ * @p pg_url, with this test's embedding, reply and events topics, and
+ * @p extra_env (NULL-terminated, or NULL) after them. */
+void harness_memory_start(struct harness_proc *p, const struct harness_broker *b,
+                          const char *pg_url, const char *const *extra_env);
+
 /* Waits until /readyz answers 200; false after @p timeout_ms. */
 bool harness_wait_ready(const struct harness_proc *p, int timeout_ms);
 
@@ -200,8 +206,9 @@ void harness_client_start(struct harness_client *h, const struct harness_broker 
                           const char *service);
 void harness_client_stop(struct harness_client *h);
 /* Calls of @p h to @p topic get each answer as it is: no retries, no
- * breaker of the client's own (tests that check a service's errors). */
-void harness_client_direct(struct harness_client *h, const char *topic);
+ * breaker of the client's own (tests that check a service's errors);
+ * @p timeout_ms per call (0: the default). */
+void harness_client_direct(struct harness_client *h, const char *topic, int timeout_ms);
 
 /* Loads a configuration holding the dev broker settings plus
  * kafka.bootstrap.servers; for tests that build raw librdkafka clients. */
