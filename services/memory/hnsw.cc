@@ -2,6 +2,11 @@
 // computed by memory_dot (vindex.c), which picks AVX2 at run time: hnswlib's
 // own spaces choose their instructions when compiled, for the oldest CPU.
 #include <cerrno>
+#include <cstring>
+// No hnswlib SIMD: its distances are not used (see above), and its search
+// prefetches read one link past the end of a node's list, a heap over-read
+// that AddressSanitizer rightly reports.
+#define NO_MANUAL_VECTORIZATION
 #include <hnswlib/hnswlib.h>
 #include <new>
 
@@ -125,6 +130,17 @@ extern "C" size_t memory_hnsw_search(const struct memory_hnsw *h, const float *q
                 found.pop();
         }
         return n;
+}
+
+extern "C" int memory_hnsw_vector(const struct memory_hnsw *h, uint64_t label, float *out)
+{
+        auto *gr = h->graph;
+        auto at = gr->label_lookup_.find(label);
+
+        if (at == gr->label_lookup_.end())
+                return -1;
+        memcpy(out, gr->getDataByInternalId(at->second), gr->data_size_);
+        return gr->isMarkedDeleted(at->second) ? 0 : 1;
 }
 
 extern "C" void memory_hnsw_counts(const struct memory_hnsw *h, size_t *labels, size_t *removed)

@@ -44,6 +44,10 @@ void memory_hnsw_remove(struct memory_hnsw *h, uint64_t label);
 size_t memory_hnsw_search(const struct memory_hnsw *h, const float *q, size_t k, uint64_t *labels,
                           float *scores);
 
+/* The vector held for @p label into @p out: 1 when live, 0 when a
+ * tombstone, -1 (out untouched) when absent. */
+int memory_hnsw_vector(const struct memory_hnsw *h, uint64_t label, float *out);
+
 /* Labels held (tombstones included) and tombstones. */
 void memory_hnsw_counts(const struct memory_hnsw *h, size_t *labels, size_t *removed);
 

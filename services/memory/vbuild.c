@@ -4,6 +4,7 @@
  * and writes go on, exactly, while it works; what writes change meanwhile
  * is noted (vuser.c's touch) and replayed under the write lock before the
  * graph is attached. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -86,8 +87,10 @@ static bool insert_all(struct memory_vbuild *b, struct memory_vuser *u, uint64_t
                         }
                         done = from >= u->slots;
                         /* the one writer of it; puts and removes read it under
-                         * the write lock */
-                        u->frontier = from;
+                         * the write lock. Once every slot is copied, a slot
+                         * added later is past the end of the copy: it is
+                         * replayed too. */
+                        u->frontier = done ? SIZE_MAX : from;
                 }
                 pthread_rwlock_unlock(&u->lock);
                 for (size_t i = 0; ok && i < n; i++)

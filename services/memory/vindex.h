@@ -107,6 +107,9 @@ void memory_vuser_each(const struct memory_vuser *u,
 /* Under either lock: @p id's version into *@p version; false when it has
  * no entry. */
 bool memory_vuser_version(const struct memory_vuser *u, const char *id, uint32_t *version);
+/* Under either lock: whether the user has a graph holding every live entry
+ * with its vector, and no other live node (a consistency check). */
+bool memory_vuser_graph_check(const struct memory_vuser *u);
 /* Under either lock: live entries. */
 size_t memory_vuser_count(const struct memory_vuser *u);
 

@@ -464,6 +464,24 @@ void memory_vuser_each(const struct memory_vuser *u,
                         fn(u->ids[i], u->versions[i], arg);
 }
 
+bool memory_vuser_graph_check(const struct memory_vuser *u)
+{
+        float *v = u->graph ? malloc(u->dim * sizeof(float)) : NULL;
+        bool ok = v != NULL;
+
+        for (size_t s = 0; ok && s < u->slots; s++) {
+                int held = memory_hnsw_vector(u->graph, s, v);
+
+                if (u->ids[s][0])
+                        ok = held == 1 &&
+                             memcmp(v, u->vecs + s * u->dim, u->dim * sizeof(float)) == 0;
+                else
+                        ok = held != 1;
+        }
+        free(v);
+        return ok;
+}
+
 size_t memory_vuser_count(const struct memory_vuser *u)
 {
         return u->n;

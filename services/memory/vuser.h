@@ -37,7 +37,7 @@ struct memory_vuser {
         uint64_t epoch;    /* bumped when the entries are dropped */
         bool building;     /* vbuild.c has it queued or in hand */
         bool loading;      /* from a snapshot, graph and all: no build */
-        size_t frontier;   /* slots below it are copied into the build in hand */
+        size_t frontier;   /* slots below it are copied into the build in hand (all: SIZE_MAX) */
         uint32_t *touched; /* slots below the frontier changed while building */
         size_t ntouched, touched_cap;
         uint64_t changes; /* puts and removes since the last snapshot */

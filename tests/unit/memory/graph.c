@@ -169,6 +169,7 @@ START_TEST(test_graph_recall_and_tombstones)
         memory_vindex_stats(gix, &st);
         ck_assert_uint_eq(st.tombstones, N / 3 - 1000);
         ck_assert_uint_eq(st.vectors, N - N / 3 + 1000);
+        ck_assert(memory_vuser_graph_check(g));
         r = recall(g, e, 13);
         printf("recall@%d after reusing them: %.3f\n", K, r);
         ck_assert(r >= 0.95);
@@ -177,10 +178,13 @@ START_TEST(test_graph_recall_and_tombstones)
 }
 END_TEST
 
-/* Every live entry is its own nearest neighbour through the graph. */
+/* Live entries are found by their own vector through the graph: nearly
+ * all as their own nearest (the search is approximate). */
 static void assert_findable(struct memory_vuser *u, int from, int to, int step, uint32_t version)
 {
-        for (int i = from; i < to; i += step) {
+        int n = 0, found = 0;
+
+        for (int i = from; i < to; i += step, n++) {
                 unsigned seed = (unsigned)i * 7919u + version;
                 struct memory_hit hit;
                 float v[DIM];
@@ -190,8 +194,9 @@ static void assert_findable(struct memory_vuser *u, int from, int to, int step, 
                 memory_normalize(v, DIM);
                 id_of(i, id);
                 ck_assert_uint_eq(memory_vuser_rank(u, v, "", "", &hit, 1), 1);
-                ck_assert_str_eq(hit.id, id);
+                found += strcmp(hit.id, id) == 0;
         }
+        ck_assert_msg(found >= n * 95 / 100, "%d of %d found", found, n);
 }
 
 START_TEST(test_writes_while_building)
@@ -220,6 +225,8 @@ START_TEST(test_writes_while_building)
         memory_vindex_stats(ix, &st);
         ck_assert_uint_eq(st.graphs, 1);
         ck_assert_uint_eq(st.vectors, 5400);
+        /* the graph holds what the entries hold, whatever the interleaving */
+        ck_assert(memory_vuser_graph_check(u));
         assert_findable(u, 1, 6000, 10, 2);
         assert_findable(u, 2, 6000, 10, 1);
         assert_never_returned(u, 10, 500);
