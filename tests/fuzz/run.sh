@@ -50,14 +50,15 @@ printf '%s\n' "${COMMON[@]}" "${EMBED[@]}" "${ADMIN[@]}" "${GATEWAY[@]}" "${MEMO
         xargs -P "$(nproc)" -I{} bash -c "CFLAGS=($CFLAGS_Q); $(declare -f compile); compile {}"
 
 for t in "${targets[@]}"; do
-        extra=()
+        extra=() link=()
         [[ $t == embedding_* ]] && extra=("${EMBED[@]}")
         [[ $t == gateway_* ]] && extra=("${GATEWAY[@]}")
         [[ $t == admin_* ]] && extra=("${ADMIN[@]}")
-        [[ $t == memory_* ]] && extra=("${MEMORY[@]}")
+        # memory's graph is C++: its sanitizer checks need the C++ runtimes
+        [[ $t == memory_* ]] && extra=("${MEMORY[@]}") && link=(-fsanitize-link-c++-runtime)
         [[ $t == pbjson_* ]] && extra=("${TESTPROTO[@]}")
         mapfile -t linked < <(objs "${COMMON[@]}" "${extra[@]}")
-        clang "${CFLAGS[@]/fuzzer-no-link/fuzzer}" -o "$OUT/$t" "tests/fuzz/$t.c" "${linked[@]}" "${LIBS[@]}"
+        clang "${CFLAGS[@]/fuzzer-no-link/fuzzer}" "${link[@]}" -o "$OUT/$t" "tests/fuzz/$t.c" "${linked[@]}" "${LIBS[@]}"
         mkdir -p "$OUT/corpus/$t"
         seeds=()
         [[ -d tests/fuzz/corpus/$t ]] && seeds=("tests/fuzz/corpus/$t")
