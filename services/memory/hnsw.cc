@@ -55,7 +55,6 @@ struct memory_hnsw {
         }
         CosineSpace space;
         hnswlib::HierarchicalNSW<float> *graph = nullptr;
-        std::mutex grow; // concurrent puts of a build meet here when it is full
 };
 
 extern "C" struct memory_hnsw *memory_hnsw_new(size_t dim, size_t capacity,
@@ -86,16 +85,13 @@ extern "C" void memory_hnsw_free(struct memory_hnsw *h)
 
 extern "C" int memory_hnsw_put(struct memory_hnsw *h, uint64_t label, const float *vec)
 {
-        try {
-                {
-                        std::lock_guard<std::mutex> g(h->grow);
-                        auto *gr = h->graph;
+        auto *gr = h->graph;
 
-                        // room for one more, grown by doubling
-                        if (gr->cur_element_count >= gr->max_elements_)
-                                gr->resizeIndex(gr->max_elements_ * 2);
-                }
-                h->graph->addPoint(vec, label);
+        try {
+                // room for one more, grown by doubling
+                if (gr->cur_element_count >= gr->max_elements_)
+                        gr->resizeIndex(gr->max_elements_ * 2);
+                gr->addPoint(vec, label);
         } catch (...) {
                 return -1;
         }

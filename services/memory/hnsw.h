@@ -6,7 +6,8 @@
  * than piling up.
  *
  * Not thread-safe for writers: searches may run together, a put or remove
- * needs the caller's exclusive lock (vindex.h's user lock). */
+ * needs the caller's exclusive lock (vindex.h's user lock, or a graph
+ * only the builder sees). */
 #ifndef MEMORY_HNSW_H
 #define MEMORY_HNSW_H
 
@@ -33,8 +34,7 @@ struct memory_hnsw *memory_hnsw_new(size_t dim, size_t capacity,
 void memory_hnsw_free(struct memory_hnsw *h);
 
 /* Adds @p label with @p vec (unit length), or gives an existing or removed
- * label the new vector. Several threads may put distinct labels at once into
- * a graph nobody searches (a build). Returns 0, or -1 when out of memory. */
+ * label the new vector. Returns 0, or -1 when out of memory. */
 int memory_hnsw_put(struct memory_hnsw *h, uint64_t label, const float *vec);
 /* Makes @p label a tombstone; nothing when it is absent or removed already. */
 void memory_hnsw_remove(struct memory_hnsw *h, uint64_t label);

@@ -364,14 +364,6 @@ static size_t rank_exact(const struct memory_vuser *u, const float *q, const cha
         return n;
 }
 
-/* The graph's @p k best of the user's whole scope into @p slots, best
- * first; 0 when out of memory. */
-static size_t rank_graph(const struct memory_vuser *u, const float *q, size_t k, uint64_t *slots,
-                         float *scores)
-{
-        return memory_hnsw_search(u->graph, q, k, slots, scores);
-}
-
 size_t memory_vuser_rank(const struct memory_vuser *u, const float *q, const char *agent,
                          const char *run, struct memory_hit *out, size_t max)
 {
@@ -387,7 +379,7 @@ size_t memory_vuser_rank(const struct memory_vuser *u, const float *q, const cha
         slots = malloc(max * sizeof(*slots));
         scores = malloc(max * sizeof(*scores));
         if (slots && scores) {
-                size_t got = rank_graph(u, q, max, slots, scores);
+                size_t got = memory_hnsw_search(u->graph, q, max, slots, scores);
 
                 for (size_t i = 0; i < got; i++)
                         if (slots[i] < u->slots && u->ids[slots[i]][0])
@@ -408,7 +400,7 @@ bool memory_vuser_nearest(const struct memory_vuser *u, const float *q, const ch
         if (u->graph) {
                 uint64_t slots[NEAREST_PROBE];
                 float scores[NEAREST_PROBE];
-                size_t got = rank_graph(u, q, NEAREST_PROBE, slots, scores);
+                size_t got = memory_hnsw_search(u->graph, q, NEAREST_PROBE, slots, scores);
 
                 for (size_t i = 0; i < got; i++) {
                         size_t s = slots[i];
