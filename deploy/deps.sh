@@ -4,8 +4,10 @@
 # what is missing. Needs root (or sudo) only when something is missing.
 set -euo pipefail
 
-packages=(
-        # build; libprotobuf-dev: the well-known types' .proto files (google/protobuf/*.proto)
+# What compiles the services and tools: all a container image's build stage
+# needs (deps.sh --build-only).
+build_packages=(
+        # libprotobuf-dev: the well-known types' .proto files (google/protobuf/*.proto)
         build-essential pkg-config protobuf-c-compiler libprotobuf-c-dev libprotobuf-dev
         librdkafka-dev libyaml-dev libmicrohttpd-dev libjansson-dev uuid-dev
         libxxhash-dev libutf8proc-dev libcurl4-openssl-dev libjwt-dev libhiredis-dev libssl-dev libpq-dev
@@ -13,6 +15,9 @@ packages=(
         libopenblas-dev
         # libhnswlib-dev: the memory service's approximate index (header-only C++; g++ from build-essential)
         libhnswlib-dev
+)
+packages=(
+        "${build_packages[@]}"
         # tests; python3-venv: the client-library tests' venvs (tests/clients);
         # python3-protobuf: Google's JSON mapping to check ours against (0030-pbjson_python);
         # lcov: make coverage's report (lcov, genhtml)
@@ -27,11 +32,18 @@ packages=(
 # Optional groups, asked for by name: deps.sh fuzz, deps.sh bench, deps.sh lint
 for group in "$@"; do
         case $group in
+        --build-only) packages=("${build_packages[@]}") ;;
         fuzz) packages+=(clang libclang-rt-14-dev) ;;
         # make bench: HTTP load generator and the nginx the gateway is measured against
         bench) packages+=(wrk nginx-light) ;;
         # make lint: formatting and static analysis
         lint) packages+=(clang-format cppcheck) ;;
+        # make image: podman and buildah build and run images without a
+        # Docker engine; debootstrap makes the base image (deploy/image/)
+        image) packages+=(podman buildah debootstrap) ;;
+        # make deploy-check: compose.yaml's validator (the Helm chart's and
+        # the rules' tools come from registries: deploy/tools.sh, tests/clients)
+        deploy) packages+=(docker-compose) ;;
         *) echo "deps: unknown group $group" >&2; exit 2 ;;
         esac
 done

@@ -54,6 +54,7 @@ static void usage(FILE *fp)
                 "usage: cairn-admin [-c FILE] topics apply|diff TOPICS.yaml\n"
                 "       cairn-admin topics list TOPICS.yaml [MAX_PARTITIONS]\n"
                 "       cairn-admin [-c FILE] migrate status|up SERVICE\n"
+                "       cairn-admin [-c FILE] --check-config\n"
                 "  topics apply   create missing topics, add partitions, set configs that drifted\n"
                 "                 (never deletes, never lowers partitions); a second run changes\n"
                 "                 nothing\n"
@@ -68,7 +69,10 @@ static void usage(FILE *fp)
                 "  -c FILE  configuration (kafka.* keys, topics.timeout_ms, pg.*); default\n"
                 "           $CAIRN_CONFIG; CAIRN_KAFKA_BOOTSTRAP_SERVERS, CAIRN_PG_URL etc.\n"
                 "           override it\n"
-                "  --config-doc  print the configuration reference\n");
+                "  --check-config  load the configuration, say whether it is valid and exit\n"
+                "                  (0 valid, 2 not)\n"
+                "  --config-doc  print the configuration reference\n"
+                "  -V, --version print the version\n");
 }
 
 static int admin_open(struct admin *a, const struct cairn_conf *conf, char *errstr,
@@ -581,6 +585,8 @@ int main(int argc, char **argv)
                 { "config", required_argument, NULL, 'c' },
                 { "help", no_argument, NULL, 'h' },
                 { "config-doc", no_argument, NULL, 'D' },
+                { "check-config", no_argument, NULL, 'K' },
+                { "version", no_argument, NULL, 'V' },
                 { NULL, 0, NULL, 0 },
         };
         const struct cairn_conf_section secs[] = {
@@ -591,9 +597,10 @@ int main(int argc, char **argv)
         const char *path = getenv("CAIRN_CONFIG");
         struct cairn_conf *conf;
         char errstr[1024];
+        bool check_only = false;
         int c, rc;
 
-        while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "c:hV", longopts, NULL)) != -1) {
                 switch (c) {
                 case 'c':
                         path = optarg;
@@ -603,6 +610,12 @@ int main(int argc, char **argv)
                         return 0;
                 case 'D': /* the reference for docs/config.md (tests/docs.sh) */
                         cairn_conf_doc(secs, nsecs, stdout);
+                        return 0;
+                case 'K':
+                        check_only = true;
+                        break;
+                case 'V':
+                        printf("cairn-admin %s\n", CAIRN_VERSION);
                         return 0;
                 default:
                         usage(stderr);
@@ -619,7 +632,7 @@ int main(int argc, char **argv)
             strcmp(argv[optind + 1], "list") == 0)
                 return topics_list_cmd(argv[optind + 2],
                                        argc - optind == 4 ? argv[optind + 3] : NULL);
-        if (!topics && !migrate) {
+        if (!topics && !migrate && !check_only) {
                 usage(stderr);
                 return 2;
         }
@@ -628,6 +641,12 @@ int main(int argc, char **argv)
         if (!conf) {
                 fprintf(stderr, "cairn-admin: %s\n", errstr);
                 return 2;
+        }
+        if (check_only) {
+                printf("cairn-admin: configuration %s is valid\n",
+                       path && path[0] ? path : "(environment only)");
+                cairn_conf_free(conf);
+                return 0;
         }
         if (topics) {
                 rc = topics_cmd(conf, strcmp(argv[optind + 1], "apply") == 0, argv[optind + 2]);

@@ -144,6 +144,12 @@ START_TEST(test_cairn_admin_migrate_usage)
         ck_assert_int_eq(admin("migrate status", out, sizeof(out)), 2);
         ck_assert_int_eq(admin("--config-doc", out, sizeof(out)), 0);
         ck_assert_ptr_nonnull(strstr(out, "`CAIRN_PG_URL`"));
+        ck_assert_int_eq(admin("-V", out, sizeof(out)), 0);
+        ck_assert_ptr_nonnull(strstr(out, "cairn-admin " CAIRN_VERSION));
+        ck_assert_int_eq(admin("--check-config", out, sizeof(out)), 0);
+        ck_assert_ptr_nonnull(strstr(out, "is valid"));
+        ck_assert_int_eq(admin("--check-config -c /nonexistent.yaml", out, sizeof(out)), 2);
+        ck_assert_msg(strstr(out, "/nonexistent.yaml") != NULL, "%s", out);
 }
 END_TEST
 
