@@ -73,7 +73,10 @@ long cairn_secret_file_read(const char *path, char *out, size_t size, char *errs
                 snprintf(errstr, errstr_size, "%s is not a regular file", path);
                 goto fail;
         }
-        if (sb.st_mode & (S_IRWXG | S_IRWXO)) {
+        /* Owner only; a file root owns may also be read by its group: how
+         * Kubernetes mounts a Secret for a pod's fsGroup (0440). */
+        mode_t open_bits = sb.st_uid == 0 ? (S_IWGRP | S_IXGRP | S_IRWXO) : (S_IRWXG | S_IRWXO);
+        if (sb.st_mode & open_bits) {
                 snprintf(errstr, errstr_size,
                          "%s has mode %04o, open to its group or others; a secret file must be "
                          "mode 0600 or 0400 (chmod 600 %s)",

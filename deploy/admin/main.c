@@ -30,6 +30,7 @@
 
 struct tool_conf {
         long long timeout_ms;
+        long long replicas;
 };
 
 static struct tool_conf tconf;
@@ -39,6 +40,9 @@ static struct cairn_pg_conf pconf;
 static const struct cairn_conf_item tool_conf_items[] = {
         CAIRN_CONF_ROW("topics.timeout_ms", CAIRN_CONF_INT, "30000", 100, 600000, 0, timeout_ms,
                        "how long cairn-admin waits for each answer of the cluster"),
+        CAIRN_CONF_ROW("topics.replication_factor", CAIRN_CONF_INT, "0", 0, 32767, 0, replicas,
+                       "0: as the topics file says; N: every topic with N replicas and "
+                       "min.insync.replicas at most N (a cluster smaller than the file's)"),
         CAIRN_CONF_END,
 };
 
@@ -475,6 +479,8 @@ static int topics_cmd(const struct cairn_conf *conf, bool apply, const char *pat
                 fprintf(stderr, "cairn-admin: %s\n", errstr);
                 return 2;
         }
+        if (tconf.replicas > 0)
+                topics_file_set_replicas(&tf, (int)tconf.replicas);
         if (admin_open(&a, conf, errstr, sizeof(errstr)) != 0) {
                 fprintf(stderr, "cairn-admin: %s\n", errstr);
                 topics_file_cleanup(&tf);

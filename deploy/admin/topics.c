@@ -282,6 +282,27 @@ out:
         return rc;
 }
 
+void topics_file_set_replicas(struct topics_file *tf, int replicas)
+{
+        for (size_t i = 0; i < tf->ntopics; i++) {
+                struct topic_spec *spec = &tf->topics[i];
+
+                spec->replication_factor = replicas;
+                for (size_t j = 0; j < spec->nconfigs; j++) {
+                        struct topic_config *c = &spec->configs[j];
+                        char value[16];
+
+                        if (strcmp(c->name, "min.insync.replicas") != 0 || atoi(c->value) <= replicas)
+                                continue;
+                        snprintf(value, sizeof(value), "%d", replicas);
+                        free(c->value);
+                        c->value = strdup(value);
+                        if (!c->value)
+                                abort();
+                }
+        }
+}
+
 int topics_file_load(const char *path, struct topics_file *tf, char *errstr, size_t errstr_size)
 {
         size_t len;

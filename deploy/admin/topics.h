@@ -39,6 +39,11 @@ int topics_file_parse(const char *buf, size_t len, const char *fname, struct top
 /* topics_file_parse() on the contents of @p path. */
 int topics_file_load(const char *path, struct topics_file *tf, char *errstr, size_t errstr_size);
 
+/* Every topic of @p tf with @p replicas replicas, and min.insync.replicas
+ * capped at that: the one file on a smaller cluster (a single broker in
+ * compose.yaml) without a second copy of it. */
+void topics_file_set_replicas(struct topics_file *tf, int replicas);
+
 void topics_file_cleanup(struct topics_file *tf);
 
 /* What a cluster has for one topic (filled by the caller). */

@@ -49,7 +49,7 @@
         MITEM(n, "api_key_file", CAIRN_CONF_STRING, "", 0, -1, CAIRN_CONF_SECRET,       \
               api_key_file,                                                             \
               "file holding the provider API key (sent as a Bearer token), readable by "   \
-              "its owner only (mode 0600 or 0400); empty: no key"),                     \
+              "its owner only (mode 0600 or 0400; 0440 if root owns it); empty: no key"), \
         MITEM(n, "fallbacks", CAIRN_CONF_STRING, "", 0, -1, 0, fallbacks,                  \
               "comma-separated models (same dimensions) that answer when this one is "  \
               "unavailable, in order"),                                                 \

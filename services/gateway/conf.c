@@ -74,7 +74,7 @@ static const struct cairn_conf_item auth_items[] = {
         CAIRN_CONF_ROW(
                 "auth.hs256_secret_file", CAIRN_CONF_STRING, "", 0, -1, 0, hs256_secret_file,
                 "file holding the HS256 secret (trailing newline ignored), readable by its owner "
-                "only (mode 0600 or 0400); instead of auth.hs256_secret"),
+                "only (mode 0600 or 0400; 0440 if root owns it); instead of auth.hs256_secret"),
         CAIRN_CONF_ROW("auth.issuer", CAIRN_CONF_STRING, "", 0, -1, 0, issuer,
                        "required iss claim of JWTs; empty: not checked"),
         CAIRN_CONF_ROW("auth.audience", CAIRN_CONF_STRING, "", 0, -1, 0, audience,

@@ -17,7 +17,9 @@ char *cairn_file_read(const char *path, size_t max, size_t *lenp, char *errstr, 
  * key) into @p out, @p size bytes, without the line endings at its end and
  * with a NUL after it. The policy: the file must be a regular file (a
  * symbolic link is followed) that neither its group nor others may read,
- * write or execute, i.e. mode 0600 or 0400; otherwise it is refused with a
+ * write or execute, i.e. mode 0600 or 0400 — except that a file owned by
+ * root may be read by its group (0640, 0440: a Kubernetes Secret mounted for
+ * the pod's fsGroup); otherwise it is refused with a
  * message that names the mode found and the one wanted. A file of @p size
  * bytes or more is refused too. Returns the secret's length, or -1 with a
  * message naming the file in @p errstr; the message never holds the secret,

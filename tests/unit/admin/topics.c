@@ -74,6 +74,30 @@ START_TEST(test_topics_file_parse_repo_file)
 }
 END_TEST
 
+START_TEST(test_topics_file_set_replicas_caps_min_insync)
+{
+        static const char yaml[] =
+                "defaults: {partitions: 2, replication_factor: 3, configs: {min.insync.replicas: 2}}\n"
+                "topics:\n  a: {}\n  b: {configs: {retention.ms: 5}}\n";
+        struct topics_file tf;
+        char err[512];
+
+        ck_assert_msg(topics_file_parse(yaml, strlen(yaml), "t.yaml", &tf, err, sizeof(err)) == 0,
+                      "%s", err);
+        topics_file_set_replicas(&tf, 1);
+        for (size_t i = 0; i < tf.ntopics; i++) {
+                ck_assert_int_eq(tf.topics[i].replication_factor, 1);
+                ck_assert_str_eq(spec_config(&tf.topics[i], "min.insync.replicas"), "1");
+        }
+        ck_assert_str_eq(spec_config(&tf.topics[1], "retention.ms"), "5");
+        /* a cap above what is asked changes the replicas only */
+        topics_file_set_replicas(&tf, 5);
+        ck_assert_int_eq(tf.topics[0].replication_factor, 5);
+        ck_assert_str_eq(spec_config(&tf.topics[0], "min.insync.replicas"), "1");
+        topics_file_cleanup(&tf);
+}
+END_TEST
+
 /* Each bad file and the words its message must hold. */
 static const struct {
         /* cppcheck-suppress unusedStructMember ; read through bad[i] */
@@ -196,6 +220,7 @@ int main(void)
 
         tcase_add_test(tc, test_topics_file_parse_defaults_and_overrides);
         tcase_add_test(tc, test_topics_file_parse_repo_file);
+        tcase_add_test(tc, test_topics_file_set_replicas_caps_min_insync);
         tcase_add_test(tc, test_topics_file_parse_errors_name_line_and_key);
         suite_add_tcase(s, tc);
         tc = tcase_create("topic_plan_make");

@@ -41,6 +41,9 @@ static const char *put(const char *name, const char *text, size_t len, mode_t mo
         ck_assert_uint_eq(fwrite(text, 1, len, fp), len);
         fclose(fp);
         ck_assert_int_eq(chmod(path, mode), 0);
+        /* as root, the owner a service would have: the owner-only rule */
+        if (geteuid() == 0)
+                ck_assert_int_eq(chown(path, 65534, 65534), 0);
         return path;
 }
 
@@ -148,6 +151,35 @@ START_TEST(test_cairn_secret_file_read_refuses_open_modes)
 }
 END_TEST
 
+/* A file root owns may be read by its group (a Kubernetes Secret with an
+ * fsGroup), never written or executed by it, nor opened by others. */
+START_TEST(test_cairn_secret_file_read_root_owned_group_readable)
+{
+        static const mode_t ok[] = { 0440, 0640 }, refused[] = { 0460, 0450, 0444, 0644 };
+        char out[64], errstr[512];
+
+        if (geteuid() != 0)
+                return; /* only root can give a file to root */
+        for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+                const char *path = put("key", "sk-secret-value\n", 16, ok[i]);
+
+                ck_assert_int_eq(chown(path, 0, 65534), 0);
+                ck_assert_int_eq(cairn_secret_file_read(path, out, sizeof(out), errstr,
+                                                        sizeof(errstr)),
+                                 15);
+        }
+        for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+                const char *path = put("key", "sk-secret-value\n", 16, refused[i]);
+
+                ck_assert_int_eq(chown(path, 0, 65534), 0);
+                ck_assert_int_eq(cairn_secret_file_read(path, out, sizeof(out), errstr,
+                                                        sizeof(errstr)),
+                                 -1);
+                ck_assert_ptr_nonnull(strstr(errstr, "open to its group or others"));
+        }
+}
+END_TEST
+
 START_TEST(test_cairn_secret_file_read_follows_links_to_regular_files)
 {
         char out[64], errstr[512], link[300];
@@ -209,6 +241,7 @@ int main(void)
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_add_test(tc, test_cairn_secret_file_read_trims_line_endings);
         tcase_add_test(tc, test_cairn_secret_file_read_refuses_open_modes);
+        tcase_add_test(tc, test_cairn_secret_file_read_root_owned_group_readable);
         tcase_add_test(tc, test_cairn_secret_file_read_follows_links_to_regular_files);
         tcase_add_test(tc, test_cairn_secret_file_read_refuses_too_large);
         tcase_add_test(tc, test_cairn_secret_file_read_names_missing_file);

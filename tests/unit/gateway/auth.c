@@ -40,6 +40,9 @@ static void write_file(const char *name, const char *text, mode_t mode)
         fputs(text, fp);
         fclose(fp);
         ck_assert_int_eq(chmod(path, mode), 0);
+        /* as root, the owner a service would have: the owner-only rule */
+        if (geteuid() == 0)
+                ck_assert_int_eq(chown(path, 65534, 65534), 0);
 }
 
 static void conf_defaults(void)
