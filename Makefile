@@ -116,7 +116,7 @@ BENCH_LIB  := $(sort $(wildcard tests/bench/lib/*.c))
 obj = $(patsubst %.cc,$(BUILD)/obj/%.o,$(patsubst %.c,$(BUILD)/obj/%.o,$(1)))
 
 .PHONY: all deps build test test-unit test-integration up down status bench fuzz \
-        docs check-docs clean lint
+        docs check-docs clean lint image deploy-check
 .DEFAULT_GOAL := build
 # Keep generated headers and objects that make would otherwise treat as
 # intermediate and delete.
@@ -296,6 +296,21 @@ bench: deps
 	@deploy/deps.sh bench
 	@$(MAKE) --no-print-directory $(BINS) $(BENCH_BINS)
 	@tests/bench/run.sh $(BUILD)
+
+# ---- deploy: the container image, compose.yaml, the Helm chart, the rules ----
+# make image: builds cairn:$(VERSION) with podman (no Docker engine needed;
+# deploy/image/) and runs the services from it (tests/deploy/image.sh).
+image: deps
+	@deploy/deps.sh image
+	@deploy/image/build.sh
+	@tests/deploy/image.sh
+
+# compose.yaml, the Helm chart and the alert rules and dashboards, validated
+# offline against the build's binaries (tests/deploy/run.sh).
+deploy-check: deps
+	@deploy/deps.sh deploy
+	@$(MAKE) --no-print-directory build
+	@tests/deploy/run.sh $(BUILD)
 
 # ---- docs generated from the code: docs/config.md from the config tables ----
 docs: $(BINS)

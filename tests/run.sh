@@ -79,6 +79,80 @@ run() { # name command...
         printf '== %s: %s (%d.%01ds)\n' "$name" "$status" $((ms / 1000)) $((ms % 1000 / 100))
 }
 
+# Tests that take the shared broker down (harness_broker_down) or restart
+# it: they run alone, after the others, since their neighbours would fail.
+SOLO='0003-shutdown_readiness 0010-gateway_http 0101-apache_broker_restart'
+# Integration tests at once: each has its own processes, topics, groups and
+# databases, and spends most of its time waiting on them.
+JOBS=${TESTS_JOBS:-2}
+
+# One test in the background: its output to OUT, "ok"/"FAILED" and the time
+# to OUT.status.
+run_job() { # out test
+        local out=$1 start end rc
+        shift
+        start=$(date +%s%N)
+        "$@" >"$out" 2>&1
+        rc=$?
+        end=$(date +%s%N)
+        echo "$rc $(((end - start) / 1000000))" >"$out.status"
+}
+
+# Reports the jobs that have finished, in the order they finished.
+collect() { # dir
+        local f name rc ms
+        for f in "$1"/*.status; do
+                [[ -e $f ]] || continue
+                name=$(basename "$f" .status)
+                read -r rc ms <"$f"
+                cat "$1/$name"
+                if ((rc == 0)); then
+                        passed=$((passed + 1))
+                        status=ok
+                else
+                        failed=$((failed + 1))
+                        failures+=("$prefix/$name")
+                        status=FAILED
+                fi
+                printf '== %s/%s: %s (%d.%01ds)\n' "$prefix" "$name" "$status" $((ms / 1000)) $((ms % 1000 / 100))
+                rm -f "$f" "$1/$name"
+        done
+}
+
+# Runs integration tests, JOBS at a time, then those of SOLO one by one.
+# TESTS_KAFKA_DIR set: the Apache broker is restarted before a solo test if
+# the one before left it down.
+run_parallel() { # prefix test...
+        prefix=$1
+        shift
+        local dir=$TMPDIR/jobs-$prefix t name running=0 solo=()
+        mkdir -p "$dir"
+        for t in "$@"; do
+                name=$(basename "$t")
+                if [[ " $SOLO " == *" $name "* ]]; then
+                        solo+=("$t")
+                        continue
+                fi
+                while ((running >= JOBS)); do
+                        wait -n
+                        running=$((running - 1))
+                        collect "$dir"
+                done
+                run_job "$dir/$name" "$t" &
+                running=$((running + 1))
+        done
+        wait
+        collect "$dir"
+        for t in "${solo[@]}"; do
+                if [[ -n ${TESTS_KAFKA_DIR:-} ]]; then
+                        [[ -s $TESTS_KAFKA_DIR/pid ]] && kill -0 "$(cat "$TESTS_KAFKA_DIR/pid")" 2>/dev/null ||
+                                deploy/kafka/apache.sh restart "$TESTS_KAFKA_DIR"
+                fi
+                run_job "$dir/$(basename "$t")" "$t"
+                collect "$dir"
+        done
+}
+
 for part in "${parts[@]}"; do
         case $part in
         unit)
@@ -88,10 +162,12 @@ for part in "${parts[@]}"; do
                 ;;
         integration)
                 pg_shared
+                tests=()
                 for t in "$BUILD"/tests/integration/[0-9]*; do
                         [[ $t == *-apache_* ]] && continue # real broker only
-                        [[ -x $t ]] && run "integration/$(basename "$t")" "$t"
+                        [[ -x $t ]] && tests+=("$t")
                 done
+                run_parallel integration "${tests[@]}"
                 ;;
         apache)
                 pass_start=$(date +%s%N)
@@ -118,13 +194,13 @@ for part in "${parts[@]}"; do
                 fi
                 kafka_dir=$kdir
                 pg_shared
+                tests=()
                 for t in "$BUILD"/tests/integration/[0-9]*; do
-                        [[ -x $t ]] || continue
-                        # a test that died with the broker down must not fail the next ones
-                        [[ -s $kdir/pid ]] && kill -0 "$(cat "$kdir/pid")" 2>/dev/null ||
-                                deploy/kafka/apache.sh restart "$kdir"
-                        TESTS_KAFKA=apache TESTS_KAFKA_DIR=$kdir run "apache/$(basename "$t")" "$t"
+                        [[ -x $t ]] && tests+=("$t")
                 done
+                export TESTS_KAFKA=apache TESTS_KAFKA_DIR=$kdir
+                run_parallel apache "${tests[@]}"
+                unset TESTS_KAFKA TESTS_KAFKA_DIR
                 deploy/kafka/apache.sh stop "$kdir"
                 kafka_dir=
                 ms=$((($(date +%s%N) - pass_start) / 1000000))
