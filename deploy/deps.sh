@@ -39,11 +39,12 @@ for group in "$@"; do
         # make lint: formatting and static analysis
         lint) packages+=(clang-format cppcheck) ;;
         # make image: podman and buildah build and run images without a
-        # Docker engine; debootstrap makes the base image (deploy/image/)
-        image) packages+=(podman buildah debootstrap) ;;
+        # Docker engine; debootstrap makes the base image (deploy/image/);
+        # python3-yaml: the image test reads the rendered chart (tests/deploy/pods.py)
+        image) packages+=(podman buildah debootstrap python3-yaml) ;;
         # make deploy-check: compose.yaml's validator (the Helm chart's and
         # the rules' tools come from registries: deploy/tools.sh, tests/clients)
-        deploy) packages+=(docker-compose) ;;
+        deploy) packages+=(docker-compose python3-yaml) ;;
         *) echo "deps: unknown group $group" >&2; exit 2 ;;
         esac
 done

@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
-# The image test: runs the services from the built image (cairn:<version>,
-# deploy/image/build.sh) as the image's own user, on the host network, the
-# way an orchestrator would: the dev broker and cairn-admin from the image
-# too, PostgreSQL and Redis from Debian's packages on 127.0.0.1. Then it
-# provisions (topics, migrations), waits for every /readyz, calls the
-# gateway (embeddings on the model shipped in the image, a memory stored and
-# found again), runs the image's HEALTHCHECK, and stops each service with
+# The image test: runs the built image (cairn:<version>, deploy/image/build.sh)
+# the way the Helm chart deploys it. The chart is rendered (helm template,
+# tests/deploy/image-values.yaml) and tests/deploy/pods.py turns its setup
+# Job and Deployments into `buildah run` command lines: each container's
+# command, environment and volumes as a cluster would give them, as the
+# image's own user, on the host network. Against one Apache Kafka broker
+# (topic auto-creation off), PostgreSQL and Redis on 127.0.0.1, it runs the
+# setup Job's steps (cairn-admin topics apply, migrate up), the gateway's
+# init container and every service; waits for each /readyz; calls the
+# gateway (an embedding from the model in the image, a memory stored and
+# found again); runs the image's HEALTHCHECK; and stops each service with
 # SIGTERM, which must end it cleanly (exit 0).
-#   tests/image.sh   (make image runs it after building)
-# Containers run with `buildah run --isolation chroot`: no Docker engine or
-# container runtime is needed, only podman's storage.
+#   tests/deploy/image.sh   (make image runs it after building)
+# No Docker engine or container runtime is needed, only podman's storage;
+# helm comes from deploy/tools.sh, Kafka from deploy/kafka/apache.sh.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
@@ -31,16 +35,22 @@ check() { # description command...
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/cairn-image.XXXXXX")
 chmod 0755 "$WORK"
-mkdir -m 0777 "$WORK/shared" # the containers' user writes the bootstrap file here
 CTR=cairn-it-$$
 pids=()     # the buildah run processes, to wait for
 pg_state=
 redis_pid=
+kafka_dir=
 
 cleanup() {
-        for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
+        local p inner
+        for p in "${pids[@]}"; do
+                # the service first: buildah killed outright would leave it running
+                inner=$(service_pid "$p") && kill -KILL "$inner" 2>/dev/null
+                kill -KILL "$p" 2>/dev/null
+        done
         [[ -n $redis_pid ]] && kill "$redis_pid" 2>/dev/null
         [[ -n $pg_state ]] && deploy/dev/pg.sh stop "$pg_state" >/dev/null 2>&1
+        [[ -n $kafka_dir ]] && deploy/kafka/apache.sh stop "$kafka_dir" >/dev/null 2>&1
         "${BUILDAH[@]}" rm "$CTR" >/dev/null 2>&1
         rm -rf "$WORK"
 }
@@ -60,8 +70,7 @@ in_image() { # [NAME=VALUE...] -- command...
         local env=()
         while [[ $1 != -- ]]; do env+=(-e "$1"); shift; done
         shift
-        "${BUILDAH[@]}" run --isolation chroot "${env[@]}" \
-                -v "$WORK/shared:/shared" "$CTR" -- "$@"
+        "${BUILDAH[@]}" run --isolation chroot "${env[@]}" "$CTR" -- "$@"
 }
 
 # The service process under a buildah run: SIGTERM goes to it, since
@@ -75,14 +84,6 @@ service_pid() { # buildah-pid
                 pid=$child
         done
         return 1
-}
-
-start() { # name log [NAME=VALUE...] -- command...
-        local name=$1 log=$2
-        shift 2
-        in_image "$@" >"$WORK/$log.log" 2>&1 &
-        pids+=($!)
-        eval "pid_$name=$!"
 }
 
 ready() { # port seconds
@@ -112,7 +113,18 @@ for s in gateway embedding memory admin; do
         check "cairn-$s runs (--version)" bash -c "${BUILDAH[*]} run --isolation chroot $CTR -- cairn-$s --version | grep -q $VERSION"
 done
 
-# ---- infrastructure: PostgreSQL and Redis on the host, the broker from the image ----
+# ---- infrastructure: Apache Kafka, PostgreSQL and Redis on the host ----
+if ! why=$(deploy/kafka/apache.sh check); then
+        bad "Apache Kafka can run here: $why"
+        exit 1
+fi
+if CAIRN_KAFKA_AUTO_CREATE=false deploy/kafka/apache.sh start "$WORK/kafka" >"$WORK/kafka.log" 2>&1; then
+        kafka_dir=$WORK/kafka
+        BOOT=$(cat "$WORK/kafka/bootstrap")
+else
+        bad "Apache Kafka started (see $WORK/kafka.log)"
+        exit 1
+fi
 pg_port=$(free_port)
 if deploy/dev/pg.sh start "$WORK/pg" "$pg_port" fast >"$WORK/pg.log" 2>&1; then
         pg_state=$WORK/pg
@@ -122,46 +134,61 @@ else
         exit 1
 fi
 redis_port=$(free_port)
-redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no >"$WORK/redis.log" 2>&1 &
+REDIS_PASSWORD=image-test-redis-password
+redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
+        --requirepass "$REDIS_PASSWORD" >"$WORK/redis.log" 2>&1 &
 redis_pid=$!
 
-topics=()
-while read -r name parts; do topics+=(-t "$name:$parts"); done < <(in_image -- cairn-admin topics list /usr/share/cairn/topics.yaml 4)
-check "cairn-admin lists the image's topics.yaml" test "${#topics[@]}" -gt 10
-start devbroker devbroker -- cairn-devbroker -b 1 -f /shared/bootstrap "${topics[@]}"
-for _ in $(seq 50); do [[ -s $WORK/shared/bootstrap ]] && break; sleep 0.2; done
-BOOT=$(cat "$WORK/shared/bootstrap" 2>/dev/null)
-check "the image's dev broker listens ($BOOT)" test -n "$BOOT"
+# ---- the chart, rendered for this machine ----
+helm=$(deploy/tools.sh helm | tail -n 1) || { bad "helm (deploy/tools.sh helm)"; exit 1; }
+check "helm template with tests/deploy/image-values.yaml" bash -c \
+        "'$helm' template cairn helm/cairn --kube-version 1.31.0 -f tests/deploy/image-values.yaml \
+         --set kafka.bootstrapServers=$BOOT --set redis.port=$redis_port >'$WORK/rendered.yaml'"
+# The Secrets an SRE creates (docs/operations.md), from the dev stack's keys.
+KEYS=$(cat deploy/dev/gateway-keys.yaml) HS256=$(cat deploy/dev/gateway-hs256.secret) \
+        PG_URL=$PG_URL REDIS_PASSWORD=$REDIS_PASSWORD python3 -c '
+import json, os
+print(json.dumps({
+    "cairn-postgres": {"url": os.environ["PG_URL"]},
+    "cairn-redis": {"password": os.environ["REDIS_PASSWORD"]},
+    "cairn-gateway-auth": {"keys.yaml": os.environ["KEYS"],
+                           "gateway-hs256.secret": os.environ["HS256"]},
+}))' >"$WORK/secrets.json"
+plan=$(python3 tests/deploy/pods.py "$WORK/rendered.yaml" "$WORK/pods" "$WORK/secrets.json" \
+        "$CTR" "${BUILDAH[@]}") || { bad "the chart's pods planned (tests/deploy/pods.py)"; exit 1; }
 
-check "cairn-admin migrate up memory" in_image CAIRN_PG_URL="$PG_URL" -- cairn-admin migrate up memory
-check "cairn-admin migrate status memory: current" in_image CAIRN_PG_URL="$PG_URL" -- cairn-admin migrate status memory
-
-# ---- the services ----
-api=$(free_port)
-adm_gw=$(free_port)
-adm_emb=$(free_port)
-adm_mem=$(free_port)
-mkdir -m 0755 "$WORK/keys"
-cp deploy/dev/gateway-keys.yaml deploy/dev/gateway-hs256.secret "$WORK/keys/"
-chown -R 10001:10001 "$WORK/keys"
-chmod 0600 "$WORK/keys/gateway-hs256.secret"
-client=()
-while IFS= read -r line; do [[ $line == CAIRN_* ]] && client+=("$line"); done <deploy/dev/devbroker.env
-
-start embedding embedding "${client[@]}" CAIRN_KAFKA_BOOTSTRAP_SERVERS="$BOOT" CAIRN_ADMIN_PORT="$adm_emb" \
-        CAIRN_REDIS_PORT="$redis_port" CAIRN_EMBEDDING_DEFAULT_MODEL=all-MiniLM-L6-v2 \
-        CAIRN_EMBEDDING_MODELS_1_NAME=all-MiniLM-L6-v2 CAIRN_EMBEDDING_MODELS_1_PROVIDER=bert \
-        CAIRN_EMBEDDING_MODELS_1_DIR=/usr/share/cairn/models/all-MiniLM-L6-v2 -- cairn-embedding
-start memory memory "${client[@]}" CAIRN_KAFKA_BOOTSTRAP_SERVERS="$BOOT" CAIRN_ADMIN_PORT="$adm_mem" \
-        CAIRN_PG_URL="$PG_URL" CAIRN_MEMORY_EMBEDDING_MODEL=all-MiniLM-L6-v2 CAIRN_MEMORY_DIMENSIONS=384 \
-        -- cairn-memory
-"${BUILDAH[@]}" run --isolation chroot -v "$WORK/keys:/etc/cairn/keys:ro" \
-        $(printf -- '-e %s ' "${client[@]}") -e CAIRN_KAFKA_BOOTSTRAP_SERVERS="$BOOT" \
-        -e CAIRN_ADMIN_PORT="$adm_gw" -e CAIRN_HTTP_PORT="$api" -e CAIRN_REDIS_PORT="$redis_port" \
-        -e CAIRN_AUTH_KEYS_FILE=/etc/cairn/keys/gateway-keys.yaml "$CTR" -- cairn-gateway \
-        >"$WORK/gateway.log" 2>&1 &
-pids+=($!)
-pid_gateway=$!
+words() { mapfile -d '' -t cmd <"$1"; }
+logged() { # log command...: stdin closed (buildah reads it)
+        local log=$1
+        shift
+        "$@" </dev/null >>"$log" 2>&1
+}
+declare -A admin_port outer
+api=
+while IFS=$'\t' read -r phase workload container file adm http; do
+        words "$file"
+        case $phase in
+        job | init)
+                check "$workload: $container runs to completion" logged "$WORK/$workload.log" "${cmd[@]}"
+                ;;
+        main)
+                "${cmd[@]}" </dev/null >"$WORK/$container.log" 2>&1 &
+                pids+=($!)
+                outer[$container]=$!
+                admin_port[$container]=$adm
+                [[ $http != - ]] && api=$http
+                ;;
+        esac
+done <<<"$plan"
+check "the chart's gateway has an API port" test -n "$api"
+check "the setup Job created the topics (a second apply changes nothing)" bash -c \
+        "${BUILDAH[*]} run --isolation chroot -e CAIRN_KAFKA_BOOTSTRAP_SERVERS=$BOOT \
+         -e CAIRN_TOPICS_REPLICATION_FACTOR=1 $CTR -- cairn-admin topics diff /usr/share/cairn/topics.yaml \
+         >>'$WORK/cairn-setup.log' 2>&1"
+check "the setup Job applied the migrations" logged "$WORK/cairn-setup.log" in_image CAIRN_PG_URL="$PG_URL" -- cairn-admin migrate status memory
+adm_gw=${admin_port[gateway]}
+adm_emb=${admin_port[embedding]}
+adm_mem=${admin_port[memory]}
 
 check "embedding ready" ready "$adm_emb" 120
 check "memory ready" ready "$adm_mem" 60
@@ -193,13 +220,11 @@ check "HEALTHCHECK fails where nothing listens" bash -c "! ${BUILDAH[*]} run --i
 
 # ---- SIGTERM: each service drains and exits 0 ----
 for name in gateway memory embedding; do
-        var=pid_$name
-        outer=${!var}
-        inner=$(service_pid "$outer") || { bad "$name: service process found"; continue; }
+        inner=$(service_pid "${outer[$name]}") || { bad "$name: service process found"; continue; }
         check "$name runs as uid 10001" test "$(awk '/^Uid:/ { print $2 }' "/proc/$inner/status")" = 10001
         kill -TERM "$inner"
         rc=0
-        wait "$outer" || rc=$?
+        wait "${outer[$name]}" || rc=$?
         check "$name exits 0 on SIGTERM" test "$rc" -eq 0
 done
 if ((failed)); then
