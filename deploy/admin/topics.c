@@ -292,7 +292,8 @@ void topics_file_set_replicas(struct topics_file *tf, int replicas)
                         struct topic_config *c = &spec->configs[j];
                         char value[16];
 
-                        if (strcmp(c->name, "min.insync.replicas") != 0 || atoi(c->value) <= replicas)
+                        if (strcmp(c->name, "min.insync.replicas") != 0 ||
+                            atoi(c->value) <= replicas)
                                 continue;
                         snprintf(value, sizeof(value), "%d", replicas);
                         free(c->value);

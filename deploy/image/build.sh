@@ -5,7 +5,8 @@
 # long the build took. The base image comes from deploy/image/base.sh, the
 # embedding model from deploy/models.sh (both cached outside the checkout).
 #   deploy/image/build.sh            build (layers cached by podman between runs)
-# Environment: IMAGE (default cairn:<Makefile VERSION>).
+# Environment: IMAGE (default cairn:<Makefile VERSION>); CAIRN_IMAGE_NO_CACHE=1
+# builds every layer again (make bench measures a cold build so).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
@@ -22,7 +23,9 @@ source=$(git config --get remote.origin.url 2>/dev/null || echo unknown)
 
 start=$(date +%s)
 # --format docker: the OCI format has no HEALTHCHECK
-"${PODMAN[@]}" build --isolation chroot --format docker --layers \
+cache=(--layers)
+[[ ${CAIRN_IMAGE_NO_CACHE:-} == 1 ]] && cache=(--no-cache)
+"${PODMAN[@]}" build --isolation chroot --format docker "${cache[@]}" \
         -f deploy/Dockerfile -t "$IMAGE" \
         --build-context "models=$models" \
         --build-arg "VERSION=$VERSION" --build-arg "REVISION=$revision" \

@@ -21,7 +21,9 @@
 #   through the gateway (it needs $BUILD/bin/*, $BUILD/tests/bench/bert and
 #   $BUILD/tests/bench/bert_gateway built, and the model: deploy/models.sh);
 #   "memory" the memory service (it needs $BUILD/bin/* and
-#   $BUILD/tests/bench/memory built; the model for its MiniLM phase).
+#   $BUILD/tests/bench/memory built; the model for its MiniLM phase);
+#   "image" the container image: a cold and a cached build, its size (root,
+#   podman; deploy/image/).
 set -euo pipefail
 BUILD=${1:?usage: tests/bench/run.sh BUILD_DIR [gateway_ab] [bert]}
 shift
@@ -435,6 +437,7 @@ bert_gateway_render() {
 # ---- the memory service ----
 
 memory_heading="## Memory service"
+image_heading="## Container image"
 memory_skipped=""
 
 # Runs tests/bench/memory.c into $tmp/memory, on Apache Kafka (a broker of
@@ -533,6 +536,66 @@ memory_render() {
         echo
 }
 
+# Builds the container image twice into $tmp/image: from nothing (every
+# layer again: the base's packages fetched and the project compiled) and
+# again with nothing changed (podman's layer cache); then its size, whole,
+# compressed as a registry stores it, and by layer, against its base image.
+image_run() {
+        local f=$tmp/image podman=(podman --storage-driver vfs) t0 size
+        image_skipped=""
+        if ! deploy/deps.sh image >/dev/null || ! deploy/image/base.sh; then
+                image_skipped="podman or the base image is not available"
+                return 0
+        fi
+        echo "bench: the container image: a cold build (about 5 minutes), then a cached one"
+        t0=$(date +%s%N)
+        CAIRN_IMAGE_NO_CACHE=1 deploy/image/build.sh >"$tmp/image.log" 2>&1 ||
+                { image_skipped="the build failed (deploy/image/build.sh)"; return 0; }
+        echo "cold_s $(calc "%.0f" "($(date +%s%N) - $t0) / 1e9")" >"$f"
+        t0=$(date +%s%N)
+        deploy/image/build.sh >>"$tmp/image.log" 2>&1
+        echo "cached_s $(calc "%.1f" "($(date +%s%N) - $t0) / 1e9")" >>"$f"
+        size=$("${podman[@]}" image inspect --format '{{.Size}}' "cairn:$(sed -n 's/^VERSION *:= *//p' Makefile)")
+        echo "size $size" >>"$f"
+        echo "base $("${podman[@]}" image inspect --format '{{.Size}}' debian:bookworm-slim)" >>"$f"
+        echo "gzip $("${podman[@]}" save --format docker-archive "cairn:$(sed -n 's/^VERSION *:= *//p' Makefile)" | gzip -c | wc -c)" >>"$f"
+        # the layers above the base, by what made them
+        "${podman[@]}" history --human=false --format '{{.Size}} {{.CreatedBy}}' \
+                "cairn:$(sed -n 's/^VERSION *:= *//p' Makefile)" | awk '
+                /apt-get install/ { print "libs", $1 } /COPY dir/ && $1 > 50000000 { print "model", $1 }
+                /COPY dir/ && $1 > 500000 && $1 <= 50000000 { print "bins", $1 }' >>"$f"
+        cat "$f"
+}
+
+# The section of docs/benchmarks.md for image_run's figures; $1 is the
+# command that produced them.
+image_render() {
+        local f=image mb
+        mb() { calc "%.1f MB" "$1 / 1e6"; }
+        echo "$image_heading"
+        echo
+        if [[ -n $image_skipped ]]; then
+                echo "Not measured in this run: $image_skipped."
+                echo
+                return 0
+        fi
+        echo "\`deploy/Dockerfile\` built by \`deploy/image/build.sh\` (podman, chroot isolation, vfs storage),"
+        echo "measured on $(date -u +%Y-%m-%d) by \`$1\` on $(nproc) cores. The cold build fetches"
+        echo "the build and runtime packages from Debian's mirror and compiles everything; the base image"
+        echo "comes from the cache (deploy/image/base.sh; bootstrapping it once takes about a minute more)."
+        echo
+        echo "| measure | value |"
+        echo "|---|---|"
+        echo "| cold build (no layer cached) | $(val $f cold_s) s |"
+        echo "| build again, nothing changed | $(val $f cached_s) s |"
+        echo "| image, uncompressed | $(mb "$(val $f size)") ($(calc "%.2f" "$(val $f size) / $(val $f base)")× its base, debian:bookworm-slim from Debian's packages: $(mb "$(val $f base)")) |"
+        echo "| image, gzip-compressed as a registry holds it | $(mb "$(val $f gzip)") |"
+        echo "| of which the runtime libraries (OpenBLAS, librdkafka, libpq, libcurl, … and curl) | $(mb "$(val $f libs)") |"
+        echo "| of which the all-MiniLM-L6-v2 model | $(mb "$(val $f model)") |"
+        echo "| of which the binaries, stripped | $(mb "$(val $f bins)") |"
+        echo
+}
+
 # Replaces the subsection $1 of the file (up to the next heading outside
 # code) with the file $2, or else adds it at the end of the section $3.
 subsection_write() {
@@ -553,8 +616,8 @@ subsection_write() {
 # Only some parts: measure them and replace their subsections of the file.
 if (($# > 0)); then
         for part in "$@"; do
-                if [[ $part != gateway_ab && $part != bert && $part != memory ]]; then
-                        echo "usage: tests/bench/run.sh BUILD_DIR [gateway_ab] [bert] [memory] (unknown part: $part)" >&2
+                if [[ $part != gateway_ab && $part != bert && $part != memory && $part != image ]]; then
+                        echo "usage: tests/bench/run.sh BUILD_DIR [gateway_ab] [bert] [memory] [image] (unknown part: $part)" >&2
                         exit 2
                 fi
         done
@@ -570,6 +633,16 @@ if (($# > 0)); then
                         gateway_ab_render "BENCH_BASELINE=${BENCH_BASELINE:-HEAD~1} tests/bench/run.sh $BUILD gateway_ab" >"$tmp/part.md"
                         subsection_write "$ab_heading" "$tmp/part.md" "## HTTP gateway"
                         echo "bench: wrote \"$ab_heading\" in $out"
+                elif [[ $part == image ]]; then
+                        image_run
+                        if [[ -n $image_skipped ]]; then
+                                echo "bench: \"$image_heading\" in $out left as it was" >&2
+                                status=1
+                                continue
+                        fi
+                        image_render "tests/bench/run.sh $BUILD image" >"$tmp/part.md"
+                        subsection_write "$image_heading" "$tmp/part.md" ""
+                        echo "bench: wrote \"$image_heading\" in $out"
                 elif [[ $part == memory ]]; then
                         memory_run
                         if [[ -n $memory_skipped ]]; then
@@ -632,6 +705,7 @@ echo "bench: tracing overhead on the round trip (${SECS}s per phase)"
 echo "bench: embedding with remote models: cache and micro-batching (${SECS}s per phase)"
 "$BUILD/tests/bench/embedding_remote" "$SECS" | grep -v '^{' | tee "$tmp/remote"
 memory_run
+image_run
 echo "bench: HTTP gateway vs the bus directly and nginx (${SECS}s per phase, ${MEMSECS}s memory run)"
 BENCH_MEMORY_SECONDS=$MEMSECS "$BUILD/tests/bench/gateway" "$SECS" | grep -v '^{' | tee "$tmp/gateway"
 gateway_ab_run
@@ -926,5 +1000,6 @@ cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
         echo "| resident memory after the load above | $(( $(val roundtrip embedding_rss_after_load_kib) / 1024 )) MiB | — |"
         echo
         memory_render "make bench"
+        image_render "make bench"
 } >"$out"
 echo "bench: wrote $out"

@@ -100,8 +100,7 @@ START_TEST(test_cairn_app_init_command_line)
         ck_assert_str_eq(out, "");
         /* --check-config: the configuration's verdict, nothing started */
         ck_assert_int_eq(run_service("", "--check-config", out, sizeof(out)), 0);
-        ck_assert_int_eq(run_service("CAIRN_BUS_WORKERS=0", "--check-config", out, sizeof(out)),
-                         1);
+        ck_assert_int_eq(run_service("CAIRN_BUS_WORKERS=0", "--check-config", out, sizeof(out)), 1);
         ck_assert_msg(strstr(out, "bus.workers: 0 is below the minimum 1") != NULL, "%s", out);
 }
 END_TEST
