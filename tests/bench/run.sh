@@ -547,11 +547,13 @@ image_run() {
                 image_skipped="podman or the base image is not available"
                 return 0
         fi
-        echo "bench: the container image: a cold build (about 5 minutes), then a cached one"
+        echo "bench: the container image: a cold build, then a cached one (about 6 minutes in all)"
         t0=$(date +%s%N)
         CAIRN_IMAGE_NO_CACHE=1 deploy/image/build.sh >"$tmp/image.log" 2>&1 ||
                 { image_skipped="the build failed (deploy/image/build.sh)"; return 0; }
         echo "cold_s $(calc "%.0f" "($(date +%s%N) - $t0) / 1e9")" >"$f"
+        # a --no-cache build leaves no layers to reuse: one build fills the cache
+        deploy/image/build.sh >>"$tmp/image.log" 2>&1
         t0=$(date +%s%N)
         deploy/image/build.sh >>"$tmp/image.log" 2>&1
         echo "cached_s $(calc "%.1f" "($(date +%s%N) - $t0) / 1e9")" >>"$f"
@@ -560,10 +562,12 @@ image_run() {
         echo "base $("${podman[@]}" image inspect --format '{{.Size}}' debian:bookworm-slim)" >>"$f"
         echo "gzip $("${podman[@]}" save --format docker-archive "cairn:$(sed -n 's/^VERSION *:= *//p' Makefile)" | gzip -c | wc -c)" >>"$f"
         # the layers above the base, by what made them
-        "${podman[@]}" history --human=false --format '{{.Size}} {{.CreatedBy}}' \
+        "${podman[@]}" history --no-trunc --format '{{.Size}} {{.CreatedBy}}' \
                 "cairn:$(sed -n 's/^VERSION *:= *//p' Makefile)" | awk '
-                /apt-get install/ { print "libs", $1 } /COPY dir/ && $1 > 50000000 { print "model", $1 }
-                /COPY dir/ && $1 > 500000 && $1 <= 50000000 { print "bins", $1 }' >>"$f"
+                { n = $1 * ($2 == "GB" ? 1e9 : $2 == "MB" ? 1e6 : $2 == "kB" ? 1e3 : 1) }
+                /apt-get install/ { print "libs", n }
+                /COPY dir:.* in \/usr\/share\/cairn\/models/ { print "model", n }
+                /COPY dir:.* in \/usr\/bin\// { print "bins", n }' >>"$f"
         cat "$f"
 }
 
@@ -593,6 +597,10 @@ image_render() {
         echo "| of which the runtime libraries (OpenBLAS, librdkafka, libpq, libcurl, … and curl) | $(mb "$(val $f libs)") |"
         echo "| of which the all-MiniLM-L6-v2 model | $(mb "$(val $f model)") |"
         echo "| of which the binaries, stripped | $(mb "$(val $f bins)") |"
+        echo
+        echo "Every step of the second build comes from podman's layer cache: its time is podman"
+        echo "checking the context (the model's 91 MB included) and committing the image on vfs storage,"
+        echo "where every layer is a full copy."
         echo
 }
 
