@@ -62,11 +62,10 @@ pg_shared() {
         return 1
 }
 
-run() { # name command...
-        local name=$1 start end
-        shift
-        start=$(date +%s%N)
-        if "$@"; then
+# Counts one result and prints its line.
+record() { # name exit-status milliseconds
+        local name=$1 rc=$2 ms=$3
+        if ((rc == 0)); then
                 passed=$((passed + 1))
                 status=ok
         else
@@ -74,9 +73,15 @@ run() { # name command...
                 failures+=("$name")
                 status=FAILED
         fi
-        end=$(date +%s%N)
-        local ms=$(((end - start) / 1000000))
         printf '== %s: %s (%d.%01ds)\n' "$name" "$status" $((ms / 1000)) $((ms % 1000 / 100))
+}
+
+run() { # name command...
+        local name=$1 start rc=0
+        shift
+        start=$(date +%s%N)
+        "$@" || rc=$?
+        record "$name" "$rc" $((($(date +%s%N) - start) / 1000000))
 }
 
 # Tests that take the shared broker down (harness_broker_down) or restart
@@ -106,15 +111,7 @@ collect() { # dir
                 name=$(basename "$f" .status)
                 read -r rc ms <"$f"
                 cat "$1/$name"
-                if ((rc == 0)); then
-                        passed=$((passed + 1))
-                        status=ok
-                else
-                        failed=$((failed + 1))
-                        failures+=("$prefix/$name")
-                        status=FAILED
-                fi
-                printf '== %s/%s: %s (%d.%01ds)\n' "$prefix" "$name" "$status" $((ms / 1000)) $((ms % 1000 / 100))
+                record "$prefix/$name" "$rc" "$ms"
                 rm -f "$f" "$1/$name"
         done
 }

@@ -631,47 +631,28 @@ if (($# > 0)); then
         done
         status=0
         for part in "$@"; do
-                if [[ $part == gateway_ab ]]; then
-                        gateway_ab_run
-                        if [[ -n $ab_skipped ]]; then
-                                echo "bench: \"$ab_heading\" in $out left as it was" >&2
-                                status=1
-                                continue
-                        fi
-                        gateway_ab_render "BENCH_BASELINE=${BENCH_BASELINE:-HEAD~1} tests/bench/run.sh $BUILD gateway_ab" >"$tmp/part.md"
-                        subsection_write "$ab_heading" "$tmp/part.md" "## HTTP gateway"
-                        echo "bench: wrote \"$ab_heading\" in $out"
-                elif [[ $part == image ]]; then
-                        image_run
-                        if [[ -n $image_skipped ]]; then
-                                echo "bench: \"$image_heading\" in $out left as it was" >&2
-                                status=1
-                                continue
-                        fi
-                        image_render "tests/bench/run.sh $BUILD image" >"$tmp/part.md"
-                        subsection_write "$image_heading" "$tmp/part.md" ""
-                        echo "bench: wrote \"$image_heading\" in $out"
-                elif [[ $part == memory ]]; then
-                        memory_run
-                        if [[ -n $memory_skipped ]]; then
-                                echo "bench: \"$memory_heading\" in $out left as it was" >&2
-                                status=1
-                                continue
-                        fi
-                        memory_render "BENCH_SECONDS=$SECS tests/bench/run.sh $BUILD memory" >"$tmp/part.md"
-                        subsection_write "$memory_heading" "$tmp/part.md" ""
-                        echo "bench: wrote \"$memory_heading\" in $out"
-                else
-                        bert_run
-                        if [[ -n $bert_skipped ]]; then
-                                echo "bench: \"$bert_heading\" in $out left as it was" >&2
-                                status=1
-                                continue
-                        fi
-                        bert_render "BENCH_SECONDS=$SECS BENCH_BERT_SECONDS=$BERT_SECS tests/bench/run.sh $BUILD bert" >"$tmp/part.md"
-                        subsection_write "$bert_heading" "$tmp/part.md" "## Embedding models"
-                        echo "bench: wrote \"$bert_heading\" in $out"
+                # each part: its subsection, the section it goes under when
+                # new, the command that reproduces it, and the variable its
+                # run sets to say why it measured nothing
+                skipped=${part}_skipped
+                case $part in
+                gateway_ab) heading=$ab_heading parent="## HTTP gateway" skipped=ab_skipped
+                        cmd="BENCH_BASELINE=${BENCH_BASELINE:-HEAD~1} tests/bench/run.sh $BUILD gateway_ab" ;;
+                bert) heading=$bert_heading parent="## Embedding models"
+                        cmd="BENCH_SECONDS=$SECS BENCH_BERT_SECONDS=$BERT_SECS tests/bench/run.sh $BUILD bert" ;;
+                memory) heading=$memory_heading parent=""
+                        cmd="BENCH_SECONDS=$SECS tests/bench/run.sh $BUILD memory" ;;
+                image) heading=$image_heading parent="" cmd="tests/bench/run.sh $BUILD image" ;;
+                esac
+                "${part}_run"
+                if [[ -n ${!skipped} ]]; then
+                        echo "bench: \"$heading\" in $out left as it was" >&2
+                        status=1
+                        continue
                 fi
+                "${part}_render" "$cmd" >"$tmp/part.md"
+                subsection_write "$heading" "$tmp/part.md" "$parent"
+                echo "bench: wrote \"$heading\" in $out"
         done
         exit $status
 fi

@@ -708,6 +708,9 @@ START_TEST(test_embedding_api_key_read_checks_permissions)
         ck_assert_int_ge(fd, 0);
         ck_assert_int_eq(write(fd, "sk-abc123\n", 10), 10);
         close(fd);
+        /* as root, the owner a service would have: the owner-only rule */
+        if (geteuid() == 0)
+                ck_assert_int_eq(chown(path, 65534, 65534), 0);
         chmod(path, 0644);
         key = embedding_api_key_read("embedding.models.1.api_key_file", path, errstr,
                                      sizeof(errstr));
