@@ -76,7 +76,7 @@ static void on_reply(const struct cairn_reply *reply, void *opaque)
 /* Requests from..to-1, each with a key of its own (spread over the partitions). */
 static void send_requests(int from, int to)
 {
-        static char keys[N][16];
+        static char keys[N][24];
         struct cairn_status st;
 
         for (int i = from; i < to; i++) {
