@@ -8,6 +8,8 @@
 # Environment: IMAGE (default cairn:<Makefile VERSION>); CAIRN_IMAGE_NO_CACHE=1
 # builds every layer again (make bench measures a cold build so).
 set -euo pipefail
+# shellcheck source=deploy/image/mountns.sh
+. "$(dirname "$0")/mountns.sh"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 

@@ -15,6 +15,8 @@
 # No Docker engine or container runtime is needed, only podman's storage;
 # helm comes from deploy/tools.sh, Kafka from deploy/kafka/apache.sh.
 set -uo pipefail
+# shellcheck source=deploy/image/mountns.sh
+. "$(dirname "$0")/../../deploy/image/mountns.sh"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 

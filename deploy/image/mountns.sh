@@ -1,0 +1,15 @@
+# Sourced by the scripts that use podman's storage (deploy/image/base.sh,
+# build.sh, tests/deploy/image.sh): inside a chroot whose root is not a
+# mount point (a freshly bootstrapped build root, say), podman cannot apply
+# a layer, since it makes "/" a private mount first ("remount /, flags:
+# 0x44000: invalid argument"). There the calling script runs again in a
+# mount namespace of its own whose root is a bind mount of the chroot; the
+# namespace, and the mount with it, ends with the script. Elsewhere this does
+# nothing.
+if [[ -z ${CAIRN_IMAGE_MOUNTNS:-} ]] && ! mountpoint -q /; then
+        mkdir -p /run/cairn-root
+        export CAIRN_IMAGE_MOUNTNS=1
+        exec unshare --mount --propagation unchanged sh -c \
+                'mount --rbind / /run/cairn-root && exec chroot /run/cairn-root sh -c "cd \"\$0\" && exec \"\$@\"" "$@"' \
+                sh "$PWD" bash "$0" "$@"
+fi
