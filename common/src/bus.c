@@ -78,10 +78,6 @@ struct cairn_bus {
         struct cairn_metric *m_dlq;
         struct cairn_series *s_reply_failures;
         struct cairn_metric *m_lag;
-        /* Partitions of the request topic assigned here (polling thread
-         * only): lag is reported for these alone. */
-        int32_t *owned;
-        size_t nowned;
 };
 
 static void job_complete(struct job *job);
@@ -591,35 +587,6 @@ static bool drain(struct cairn_bus *bus, int32_t partition, int64_t budget_ms)
 
 static void lag_put(struct cairn_bus *bus, const char *topic, int32_t partition, int64_t lag);
 
-static bool owned(const struct cairn_bus *bus, int32_t partition)
-{
-        for (size_t i = 0; i < bus->nowned; i++)
-                if (bus->owned[i] == partition)
-                        return true;
-        return false;
-}
-
-/* The partitions of @p parts join (@p add) or leave the owned set. */
-static void owned_update(struct cairn_bus *bus, const rd_kafka_topic_partition_list_t *parts,
-                         bool add)
-{
-        for (int i = 0; i < parts->cnt; i++) {
-                int32_t p = parts->elems[i].partition;
-
-                if (add && !owned(bus, p)) {
-                        int32_t *grown = realloc(bus->owned, (bus->nowned + 1) * sizeof(*grown));
-
-                        if (!grown)
-                                abort();
-                        bus->owned = grown;
-                        bus->owned[bus->nowned++] = p;
-                }
-                for (size_t j = 0; !add && j < bus->nowned; j++)
-                        if (bus->owned[j] == p)
-                                bus->owned[j--] = bus->owned[--bus->nowned];
-        }
-}
-
 /* @locality the polling thread, inside rd_kafka_consumer_poll(). */
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
@@ -629,7 +596,6 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
                 for (int i = 0; i < parts->cnt; i++)
                         cairn_offsets_reset(bus->offsets, parts->elems[i].partition);
-                owned_update(bus, parts, true);
                 cairn_log(INFO, "BUS", "assigned %d partition(s) of %s", parts->cnt,
                           bus->request_topic);
                 rd_kafka_assign(rk, parts);
@@ -645,10 +611,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                                   cairn_offsets_pending(bus->offsets, p));
         }
         rd_kafka_commit(rk, NULL, 0);
-        /* Their lag is their next owner's to report now (a group's lag is
-         * the sum of its replicas' series), also when a statistics report
-         * made before this point is served after it. */
-        owned_update(bus, parts, false);
+        /* Their lag is their next owner's to report now: a group's lag is
+         * the sum of its replicas' series. */
         for (int i = 0; i < parts->cnt; i++) {
                 cairn_offsets_reset(bus->offsets, parts->elems[i].partition);
                 lag_put(bus, parts->elems[i].topic, parts->elems[i].partition, 0);
@@ -711,21 +675,33 @@ static void lag_put(struct cairn_bus *bus, const char *topic, int32_t partition,
         cairn_metric_set_l(bus->m_lag, (const char *[]){ topic, p }, (double)lag);
 }
 
+/* One statistics report: the bus and the partitions assigned as it is served. */
+struct lag_report {
+        struct cairn_bus *bus;
+        rd_kafka_topic_partition_list_t *assigned;
+};
+
 static void lag_set(const char *topic, int32_t partition, int64_t lag, void *opaque)
 {
-        struct cairn_bus *bus = opaque;
+        struct lag_report *r = opaque;
 
-        if (owned(bus, partition))
-                lag_put(bus, topic, partition, lag);
+        /* A report made before a revocation may be served after it, with
+         * the lag of partitions no longer ours. */
+        if (rd_kafka_topic_partition_list_find(r->assigned, topic, partition))
+                lag_put(r->bus, topic, partition, lag);
 }
 
 /* librdkafka's statistics, every statistics.interval.ms: consumer lag.
  * @locality the thread polling the consumer. */
 static int stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
 {
-        (void)rk;
-        if (cairn_kafka_stats_lag(json, len, lag_set, opaque) < 0)
+        struct lag_report r = { opaque, NULL };
+
+        if (rd_kafka_assignment(rk, &r.assigned) != RD_KAFKA_RESP_ERR_NO_ERROR)
+                return 0;
+        if (cairn_kafka_stats_lag(json, len, lag_set, &r) < 0)
                 cairn_log(DEBUG, "BUS", "statistics report is not the expected JSON");
+        rd_kafka_topic_partition_list_destroy(r.assigned);
         return 0; /* librdkafka frees json */
 }
 
@@ -936,6 +912,5 @@ void cairn_bus_free(struct cairn_bus *bus)
         }
         free(bus->workers);
         cairn_offsets_free(bus->offsets);
-        free(bus->owned);
         free(bus);
 }
