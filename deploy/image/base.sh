@@ -9,8 +9,8 @@
 #   deploy/image/base.sh      import (bootstrapping first when not cached)
 # Needs root (debootstrap, podman's storage).
 set -euo pipefail
-# shellcheck source=deploy/image/mountns.sh
-. "$(dirname "$0")/mountns.sh"
+# shellcheck source=deploy/image/env.sh
+. "$(dirname "$0")/env.sh"
 
 CACHE=${CAIRN_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/cairn}
 TARBALL=$CACHE/image/bookworm-slim.tar

@@ -8,13 +8,8 @@
 # Environment: IMAGE (default cairn:<Makefile VERSION>); CAIRN_IMAGE_NO_CACHE=1
 # builds every layer again (make bench measures a cold build so).
 set -euo pipefail
-# shellcheck source=deploy/image/mountns.sh
-. "$(dirname "$0")/mountns.sh"
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$ROOT"
-
-VERSION=$(sed -n 's/^VERSION *:= *//p' Makefile)
-IMAGE=${IMAGE:-cairn:$VERSION}
+# shellcheck source=deploy/image/env.sh
+. "$(dirname "$0")/env.sh"
 PODMAN=(podman --storage-driver vfs)
 
 deploy/image/base.sh

@@ -541,7 +541,8 @@ memory_render() {
 # again with nothing changed (podman's layer cache); then its size, whole,
 # compressed as a registry stores it, and by layer, against its base image.
 image_run() {
-        local f=$tmp/image podman=(podman --storage-driver vfs) t0 size
+        local f=$tmp/image podman=(podman --storage-driver vfs) t0 size image
+        image=cairn:$(sed -n 's/^VERSION *:= *//p' Makefile)
         image_skipped=""
         if ! deploy/deps.sh image >/dev/null || ! deploy/image/base.sh; then
                 image_skipped="podman or the base image is not available"
@@ -557,13 +558,13 @@ image_run() {
         t0=$(date +%s%N)
         deploy/image/build.sh >>"$tmp/image.log" 2>&1
         echo "cached_s $(calc "%.1f" "($(date +%s%N) - $t0) / 1e9")" >>"$f"
-        size=$("${podman[@]}" image inspect --format '{{.Size}}' "cairn:$(sed -n 's/^VERSION *:= *//p' Makefile)")
+        size=$("${podman[@]}" image inspect --format '{{.Size}}' "$image")
         echo "size $size" >>"$f"
         echo "base $("${podman[@]}" image inspect --format '{{.Size}}' debian:bookworm-slim)" >>"$f"
-        echo "gzip $("${podman[@]}" save --format docker-archive "cairn:$(sed -n 's/^VERSION *:= *//p' Makefile)" | gzip -c | wc -c)" >>"$f"
+        echo "gzip $("${podman[@]}" save --format docker-archive "$image" | gzip -c | wc -c)" >>"$f"
         # the layers above the base, by what made them
         "${podman[@]}" history --no-trunc --format '{{.Size}} {{.CreatedBy}}' \
-                "cairn:$(sed -n 's/^VERSION *:= *//p' Makefile)" | awk '
+                "$image" | awk '
                 { n = $1 * ($2 == "GB" ? 1e9 : $2 == "MB" ? 1e6 : $2 == "kB" ? 1e3 : 1) }
                 /apt-get install/ { print "libs", n }
                 /COPY dir:.* in \/usr\/share\/cairn\/models/ { print "model", n }

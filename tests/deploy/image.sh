@@ -15,13 +15,8 @@
 # No Docker engine or container runtime is needed, only podman's storage;
 # helm comes from deploy/tools.sh, Kafka from deploy/kafka/apache.sh.
 set -uo pipefail
-# shellcheck source=deploy/image/mountns.sh
-. "$(dirname "$0")/../../deploy/image/mountns.sh"
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$ROOT"
-
-VERSION=$(sed -n 's/^VERSION *:= *//p' Makefile)
-IMAGE=${IMAGE:-cairn:$VERSION}
+# shellcheck source=deploy/image/env.sh
+. "$(dirname "$0")/../../deploy/image/env.sh"
 BUILDAH=(buildah --storage-driver vfs)
 KEY=ck_dev_local_key_0123456789 # the dev stack's published key (deploy/dev)
 

@@ -1,5 +1,7 @@
-# Sourced by the scripts that use podman's storage (deploy/image/base.sh,
-# build.sh, tests/deploy/image.sh): inside a chroot whose root is not a
+# What the scripts that use podman's storage share (deploy/image/base.sh,
+# build.sh, tests/deploy/image.sh; sourced first): they run from the
+# checkout's root, name the image IMAGE (default cairn:<Makefile VERSION>),
+# and run where podman can apply a layer. Inside a chroot whose root is not a
 # mount point (a freshly bootstrapped build root, say), podman cannot apply
 # a layer, since it makes "/" a private mount first ("remount /, flags:
 # 0x44000: invalid argument"). There the calling script runs again in a
@@ -13,3 +15,7 @@ if [[ -z ${CAIRN_IMAGE_MOUNTNS:-} ]] && ! mountpoint -q /; then
                 'mount --rbind / /run/cairn-root && exec chroot /run/cairn-root sh -c "cd \"\$0\" && exec \"\$@\"" "$@"' \
                 sh "$PWD" bash "$0" "$@"
 fi
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$ROOT"
+VERSION=$(sed -n 's/^VERSION *:= *//p' Makefile)
+IMAGE=${IMAGE:-cairn:$VERSION}
