@@ -145,8 +145,7 @@ run_parallel() { # prefix test...
                         [[ -s $TESTS_KAFKA_DIR/pid ]] && kill -0 "$(cat "$TESTS_KAFKA_DIR/pid")" 2>/dev/null ||
                                 deploy/kafka/apache.sh restart "$TESTS_KAFKA_DIR"
                 fi
-                run_job "$dir/$(basename "$t")" "$t"
-                collect "$dir"
+                run "$prefix/$(basename "$t")" "$t"
         done
 }
 
