@@ -20,11 +20,11 @@ endif
 
 VERSION  := 0.1.0
 PKGS     := rdkafka libprotobuf-c yaml-0.1 libmicrohttpd jansson uuid libxxhash libutf8proc libcurl \
-            libjwt hiredis libcrypto libpq openblas
+            libjwt hiredis libcrypto libpq openblas libsodium
 CFLAGS   := -std=gnu11 $(OPT) -g -Wall -Wextra -Werror -pthread -MMD -MP \
             -Icommon/include -I$(BUILD)/gen -Iservices \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -DCAIRN_VERSION=\"$(VERSION)\" $(EXTRA_CFLAGS)
-LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lrdkafka -lprotobuf-c -lyaml -lmicrohttpd -ljansson -luuid -lxxhash -lutf8proc -lcurl -ljwt -lhiredis -lcrypto -lpq -lopenblas) -lm -lpthread
+LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lrdkafka -lprotobuf-c -lyaml -lmicrohttpd -ljansson -luuid -lxxhash -lutf8proc -lcurl -ljwt -lhiredis -lcrypto -lpq -lopenblas -lsodium) -lm -lpthread
 # C++ only where a C++ library is the one to use (memory's HNSW graph, hnswlib)
 CXX      ?= g++
 CXXFLAGS := -std=gnu++17 $(OPT) -g -Wall -Wextra -Werror -pthread -MMD -MP -Iservices $(EXTRA_CXXFLAGS)
@@ -38,6 +38,7 @@ LDFLAGS  := -pthread -Wl,--as-needed $(LDSAN) $(LDCOV)
 PROTOS   := cairn/v1/common.proto \
             cairn/embedding/v1/embedding.proto \
             cairn/memory/v1/memory.proto \
+            cairn/secrets/v1/secrets.proto \
             google/protobuf/timestamp.proto google/protobuf/duration.proto \
             google/protobuf/struct.proto google/protobuf/wrappers.proto \
             google/protobuf/empty.proto google/protobuf/field_mask.proto
@@ -55,7 +56,7 @@ TEST_GEN_OBJS := $(TEST_GEN_C:$(BUILD)/gen/%.c=$(BUILD)/obj/gen/%.o)
 
 # ---- libcairn ----
 COMMON_SRCS := common/src/err.c common/src/arena.c common/src/buf.c common/src/base64.c common/src/clock.c common/src/utf8.c \
-               common/src/strlist.c common/src/hex.c common/src/file.c common/src/yaml.c \
+               common/src/strlist.c common/src/hex.c common/src/file.c common/src/yaml.c common/src/seal.c \
                common/src/kafka_conf.c \
                common/src/headers.c common/src/status.c common/src/conf.c common/src/log.c \
                common/src/metrics.c common/src/admin.c common/src/offsets.c \
@@ -99,7 +100,7 @@ BINS := $(SERVICES:%=$(BUILD)/bin/cairn-%) $(BUILD)/bin/cairn-devbroker $(BUILD)
 UNIT_COMMON    := err arena buf base64 headers utf8 status conf log metrics admin offsets \
                   strlist hex file yaml kafka_conf \
                   retry breaker bulkhead resilience kafka_stats trace pg pg_err pg_migrate \
-                  pbjson periodic
+                  pbjson periodic seal
 UNIT_BINS := $(UNIT_COMMON:%=$(BUILD)/tests/unit/common_%) \
              $(foreach s,$(SERVICES),$(patsubst tests/unit/$(s)/%.c,$(BUILD)/tests/unit/$(s)_%,$(sort $(wildcard tests/unit/$(s)/*.c)))) \
              $(BUILD)/tests/unit/admin_topics

@@ -15,6 +15,8 @@ build_packages=(
         libopenblas-dev
         # libhnswlib-dev: the memory service's approximate index (header-only C++; g++ from build-essential)
         libhnswlib-dev
+        # libsodium-dev: the secrets service's envelope encryption and sealed boxes
+        libsodium-dev
 )
 packages=(
         "${build_packages[@]}"

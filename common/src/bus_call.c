@@ -38,6 +38,8 @@ struct rcall {
         char *traceparent;
         char *tracestate;
         char *request_id;
+        char *principal;
+        char *role;
         bool no_wait;        /* never block for a reply partition */
         int64_t deadline_ms; /* the whole call's, unix ms */
         int attempts;
@@ -88,6 +90,8 @@ static void rcall_free(struct rcall *rc)
         free(rc->traceparent);
         free(rc->tracestate);
         free(rc->request_id);
+        free(rc->principal);
+        free(rc->role);
         free(rc);
 }
 
@@ -189,6 +193,8 @@ static cairn_err_t attempt_start(struct rcall *rc, struct cairn_status *st, bool
         opts.traceparent = rc->traceparent;
         opts.tracestate = rc->tracestate;
         opts.request_id = rc->request_id;
+        opts.principal = rc->principal;
+        opts.role = rc->role;
         opts.no_wait = rc->no_wait;
         err = cairn_bus_call_once(rc->bc->cli, rc->topic, rc->key, rc->payload, rc->len,
                                   rc->ce_type, &opts, attempt_cb, rc, st);
@@ -387,6 +393,8 @@ cairn_err_t cairn_bus_call_async(struct cairn_bus_client *cli, const char *topic
                 rc->traceparent = dup_or_null(tp);
         }
         rc->request_id = dup_or_null(opts->request_id);
+        rc->principal = dup_or_null(opts->principal);
+        rc->role = dup_or_null(opts->role);
         rc->no_wait = opts->no_wait;
         timeout = opts->timeout_ms > 0 ? opts->timeout_ms : bc->bconf->call_timeout_ms;
         if (timeout > INT64_MAX - now)

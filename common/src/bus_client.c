@@ -445,7 +445,7 @@ cairn_err_t cairn_bus_call_once(struct cairn_bus_client *cli, const char *topic,
         c->attempt = atomic_fetch_add(&cli->attempts, 1) + 1;
         c->span = producer_span(topic, key, c->id, opts);
 
-        rd_kafka_headers_t *hdrs = rd_kafka_headers_new(12);
+        rd_kafka_headers_t *hdrs = rd_kafka_headers_new(14);
         cairn_rfc3339(now_ms, time);
         cairn_headers_add(hdrs, CAIRN_H_SPECVERSION, "1.0");
         cairn_headers_add(hdrs, CAIRN_H_ID, c->id);
@@ -460,6 +460,10 @@ cairn_err_t cairn_bus_call_once(struct cairn_bus_client *cli, const char *topic,
                 cairn_headers_add(hdrs, CAIRN_H_AUTHORIZATION, opts->authorization);
         if (opts->request_id)
                 cairn_headers_add(hdrs, CAIRN_H_REQUEST_ID, opts->request_id);
+        if (opts->principal)
+                cairn_headers_add(hdrs, CAIRN_H_PRINCIPAL, opts->principal);
+        if (opts->role)
+                cairn_headers_add(hdrs, CAIRN_H_ROLE, opts->role);
         if (c->span) {
                 /* The service's span becomes a child of ours. */
                 cairn_headers_add(hdrs, CAIRN_H_TRACEPARENT, c->span->traceparent);

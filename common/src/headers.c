@@ -147,6 +147,9 @@ bool cairn_headers_parse(const rd_kafka_headers_t *hdrs, struct cairn_msg_header
         ok &= get_text(hdrs, CAIRN_H_REPLY_TO, out->reply_to, sizeof(out->reply_to), why, why_size);
         ok &= get_text(hdrs, CAIRN_H_CORRELATION, out->correlation_id, sizeof(out->correlation_id),
                        why, why_size);
+        ok &= get_text(hdrs, CAIRN_H_PRINCIPAL, out->principal, sizeof(out->principal), why,
+                       why_size);
+        ok &= get_text(hdrs, CAIRN_H_ROLE, out->role, sizeof(out->role), why, why_size);
         /* Trace context that cannot be used is ignored, not refused. */
         get_text(hdrs, CAIRN_H_TRACEPARENT, out->traceparent, sizeof(out->traceparent), ignored,
                  sizeof(ignored));

@@ -131,6 +131,10 @@ struct cairn_call_opts {
         const char *traceparent;   /* W3C trace context to forward, or NULL */
         const char *tracestate;
         const char *request_id; /* the HTTP X-Request-ID, sent as cairn_request_id, or NULL */
+        /* Who the call is made for, sent as cairn_principal and cairn_role
+         * (the gateway: its caller; a service: itself), or NULL. */
+        const char *principal;
+        const char *role;
         /* No reply partition assigned (a rebalance): fail at once with
          * UNAVAILABLE instead of blocking (event loops). */
         bool no_wait;

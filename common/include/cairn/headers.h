@@ -19,6 +19,8 @@
 #define CAIRN_H_TRACESTATE    "tracestate"
 #define CAIRN_H_AUTHORIZATION "authorization"
 #define CAIRN_H_REQUEST_ID    "cairn_request_id"
+#define CAIRN_H_PRINCIPAL     "cairn_principal" /* who the caller acts for (trusted producers) */
+#define CAIRN_H_ROLE          "cairn_role"
 #define CAIRN_H_REPLY_TO      "cairn_reply_to"
 #define CAIRN_H_REPLY_PART    "cairn_reply_partition"
 #define CAIRN_H_DEADLINE      "cairn_deadline"
@@ -54,6 +56,8 @@ struct cairn_msg_headers {
         char content_type[64];
         char reply_to[CAIRN_HEADER_MAX + 1];
         char correlation_id[CAIRN_HEADER_MAX + 1];
+        char principal[CAIRN_HEADER_MAX + 1]; /* "" when absent */
+        char role[32];                        /* "" when absent */
         char traceparent[64];
         char tracestate[512 + 1]; /* W3C: at least 512 characters are forwarded */
         int32_t reply_partition;
