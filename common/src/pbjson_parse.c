@@ -384,3 +384,26 @@ cairn_err_t cairn_pbjson_parse(const ProtobufCMessageDescriptor *desc, const cha
         json_decref(json);
         return e;
 }
+
+ProtobufCMessage *cairn_pbjson_parse_arena(const ProtobufCMessageDescriptor *desc, const char *text,
+                                           int max_depth, struct cairn_arena *arena)
+{
+        ProtobufCMessage *parsed = NULL, *copy;
+        uint8_t *buf;
+        size_t len;
+
+        if (cairn_pbjson_parse(desc, text, strlen(text), max_depth, &parsed, NULL) != CAIRN_OK)
+                return NULL;
+        /* packed and unpacked again: the copy's every part is in the arena */
+        len = protobuf_c_message_get_packed_size(parsed);
+        buf = malloc(len ? len : 1);
+        if (!buf) {
+                protobuf_c_message_free_unpacked(parsed, NULL);
+                return NULL;
+        }
+        protobuf_c_message_pack(parsed, buf);
+        protobuf_c_message_free_unpacked(parsed, NULL);
+        copy = protobuf_c_message_unpack(desc, cairn_arena_pbc(arena), len, buf);
+        free(buf);
+        return copy;
+}

@@ -288,26 +288,8 @@ static Google__Protobuf__Timestamp *ts_col(struct cairn_arena *arena, const PGre
 
 Google__Protobuf__Struct *memory_struct_from_json(struct cairn_arena *arena, const char *json)
 {
-        ProtobufCMessage *parsed = NULL, *copy;
-        uint8_t *buf;
-        size_t len;
-
-        if (cairn_pbjson_parse(&google__protobuf__struct__descriptor, json, strlen(json), 64,
-                               &parsed, NULL) != CAIRN_OK)
-                return NULL;
-        /* into the arena, so that it lives as long as the reply */
-        len = protobuf_c_message_get_packed_size(parsed);
-        buf = malloc(len ? len : 1);
-        if (!buf) {
-                protobuf_c_message_free_unpacked(parsed, NULL);
-                return NULL;
-        }
-        protobuf_c_message_pack(parsed, buf);
-        protobuf_c_message_free_unpacked(parsed, NULL);
-        copy = protobuf_c_message_unpack(&google__protobuf__struct__descriptor,
-                                         cairn_arena_pbc(arena), len, buf);
-        free(buf);
-        return (Google__Protobuf__Struct *)copy;
+        return (Google__Protobuf__Struct *)
+                cairn_pbjson_parse_arena(&google__protobuf__struct__descriptor, json, 64, arena);
 }
 
 static char *col_str(struct cairn_arena *arena, const PGresult *res, int row, int col)
@@ -412,39 +394,12 @@ void memory_vec_hex(const float *v, size_t n, char *out)
         out[8 * n] = '\0';
 }
 
-bool memory_unhex(const char *text, uint8_t **out, size_t *lenp)
-{
-        size_t len;
-        uint8_t *bytes;
-
-        if (text[0] == '\\' && text[1] == 'x')
-                text += 2;
-        len = strlen(text);
-        if (len % 2)
-                return false;
-        bytes = malloc(len / 2 + 1);
-        if (!bytes)
-                return false;
-        for (size_t i = 0; i < len / 2; i++) {
-                int hi = cairn_hex_digit(text[2 * i], 0), lo = cairn_hex_digit(text[2 * i + 1], 0);
-
-                if (hi < 0 || lo < 0) {
-                        free(bytes);
-                        return false;
-                }
-                bytes[i] = (uint8_t)(hi << 4 | lo);
-        }
-        *out = bytes;
-        *lenp = len / 2;
-        return true;
-}
-
 bool memory_vec_unhex(const char *text, float *v, size_t n)
 {
         uint8_t *b;
         size_t len;
 
-        if (!memory_unhex(text, &b, &len))
+        if (!cairn_pg_bytea_decode(text, &b, &len))
                 return false;
         if (len != 4 * n) {
                 free(b);

@@ -81,10 +81,6 @@ Cairn__Memory__V1__Link *memory_link_from_row(struct cairn_arena *arena, const P
  * "\x" first) or plain hex; false when it is not n floats. */
 bool memory_vec_unhex(const char *text, float *v, size_t n);
 
-/* Bytes as hex from PostgreSQL's bytea text ("\x..." or plain) into
- * malloc'ed *@p out; false when malformed. */
-bool memory_unhex(const char *text, uint8_t **out, size_t *lenp);
-
 /* Unix milliseconds as a Timestamp in @p arena (NULL when full). */
 Google__Protobuf__Timestamp *memory_ts(struct cairn_arena *arena, int64_t unix_ms);
 /* A Timestamp as unix milliseconds (rounded down). */

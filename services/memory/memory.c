@@ -133,7 +133,7 @@ cairn_err_t memory_replay(const struct mctx *c, const ProtobufCMessageDescriptor
                 PQclear(res);
                 return CAIRN_ERR_NOT_FOUND;
         }
-        if (!memory_unhex(PQgetvalue(res, 0, 0), &bytes, &len)) {
+        if (!cairn_pg_bytea_decode(PQgetvalue(res, 0, 0), &bytes, &len)) {
                 PQclear(res);
                 return cairn_status_set(st, CAIRN_ERR_INTERNAL, NULL, NULL,
                                         "stored reply of %s is not hex", params[1]);

@@ -31,6 +31,7 @@
 
 #include <protobuf-c/protobuf-c.h>
 
+#include "cairn/arena.h"
 #include "cairn/err.h"
 #include "cairn/pb_registry.h"
 
@@ -65,6 +66,12 @@ cairn_err_t cairn_pbjson_from_json(const ProtobufCMessageDescriptor *desc, const
 cairn_err_t cairn_pbjson_parse(const ProtobufCMessageDescriptor *desc, const char *text, size_t len,
                                int max_depth, ProtobufCMessage **out,
                                struct cairn_pbjson_error *err);
+
+/* cairn_pbjson_parse() of a NUL-terminated @p text into @p arena, so the
+ * message lives as long as a reply built there: NULL when @p text does not
+ * parse or the arena is full. */
+ProtobufCMessage *cairn_pbjson_parse_arena(const ProtobufCMessageDescriptor *desc, const char *text,
+                                           int max_depth, struct cairn_arena *arena);
 
 /* Binds one text value (a URL path capture or a query parameter) to the
  * field at dotted @p path ("filter.user_id"; JSON or proto names) inside the

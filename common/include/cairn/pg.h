@@ -177,4 +177,12 @@ cairn_err_t cairn_pg_err_from_sqlstate(const char *sqlstate, bool connection_los
  * or there is no SQLSTATE. Written into @p out (at least 11 bytes). */
 void cairn_pg_err_class(const char *sqlstate, bool connection_lost, char *out, size_t size);
 
+/* @p n bytes as a bytea parameter ("\x" and lower-case hex): malloc'ed,
+ * NULL when out of memory. */
+char *cairn_pg_bytea_encode(const uint8_t *bytes, size_t n);
+
+/* The bytes of a bytea column's text ("\x..." or bare hex) into malloc'ed
+ * *@p out; false when malformed or out of memory. */
+bool cairn_pg_bytea_decode(const char *text, uint8_t **out, size_t *lenp);
+
 #endif

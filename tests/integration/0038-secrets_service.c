@@ -1,0 +1,540 @@
+/* cairn-secrets over the bus, on a real PostgreSQL:
+ *   - values travel sealed both ways: a write sealed to the service key, a
+ *     read sealed to the caller's key; no plaintext in any table;
+ *   - versions, check-and-set (cas 0 creates only; a mismatch is refused
+ *     with Vault's message), two writers racing on one cas: one wins;
+ *   - soft delete, undelete, destroy; metadata; max_versions trims;
+ *   - list by folder and recursively;
+ *   - policies: deny by default, the role defaults, a stored policy,
+ *     tenants disjoint;
+ *   - a ciphertext moved to another row does not decrypt;
+ *   - the audit chain verifies, and names an edited and a deleted row;
+ *   - a redelivered write changes nothing;
+ *   - bad paths, values and keys are named. */
+#include <check.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cairn/seal.h"
+#include "cairn/secrets/v1/secrets.pb-c.h"
+#include "harness.h"
+
+#define ROOT_KEY "k1 MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=\n"
+
+static struct harness_broker broker;
+static struct harness_proc secrets;
+static struct harness_client client;
+static struct cairn_seal_keys *me;
+static char pg_url[512];
+static const char *topic;
+
+static void setup(void)
+{
+        char keyfile[600], e[3][700];
+
+        harness_broker_start(&broker, 1);
+        harness_pg_database(pg_url, sizeof(pg_url));
+        topic = harness_topic("cairn.secrets.v1.requests");
+        snprintf(keyfile, sizeof(keyfile), "%s/root.key", broker.dir);
+        harness_write_file(keyfile, ROOT_KEY);
+        ck_assert_int_eq(chmod(keyfile, 0600), 0);
+        snprintf(e[0], sizeof(e[0]), "CAIRN_PG_URL=%s", pg_url);
+        snprintf(e[1], sizeof(e[1]), "CAIRN_SECRETS_ROOT_KEY_FILE=%s", keyfile);
+        snprintf(e[2], sizeof(e[2]), "CAIRN_SECRETS_AUDIT_TOPIC=%s",
+                 harness_topic("cairn.audit.v1"));
+        harness_service_start(&secrets, &broker, "secrets",
+                              (const char *const[]){ e[0], e[1], e[2], NULL });
+        ck_assert_msg(harness_wait_ready(&secrets, 30000), "secrets not ready (%s)",
+                      secrets.log_path);
+        harness_client_start(&client, &broker, "itest");
+        harness_client_direct(&client, topic, 0);
+        me = cairn_seal_keys_new();
+}
+
+static void teardown(void)
+{
+        cairn_seal_keys_free(me);
+        harness_client_stop(&client);
+        ck_assert_int_eq(harness_service_stop(&secrets, 10000), 0);
+        harness_broker_stop(&broker);
+}
+
+/* A call as @p principal of @p role in @p tenant. */
+static cairn_err_t call_as(const char *tenant, const char *principal, const char *role,
+                           const ProtobufCMessage *msg, const ProtobufCMessageDescriptor *rd,
+                           const char *ce_id, ProtobufCMessage **reply, struct cairn_status *st)
+{
+        struct cairn_call_opts opts = {
+                .timeout_ms = 20000, .ce_id = ce_id, .principal = principal, .role = role
+        };
+
+        *reply = NULL;
+        return cairn_bus_call(client.cli, topic, tenant, msg, &opts, rd, NULL, reply, st);
+}
+
+static cairn_err_t call(const ProtobufCMessage *msg, const ProtobufCMessageDescriptor *rd,
+                        ProtobufCMessage **reply, struct cairn_status *st)
+{
+        return call_as("t1", "alice", "owner", msg, rd, NULL, reply, st);
+}
+
+static void service_key(uint32_t *version, uint8_t pk[32])
+{
+        Cairn__Secrets__V1__GetServiceKeyRequest in =
+                CAIRN__SECRETS__V1__GET_SERVICE_KEY_REQUEST__INIT;
+        Cairn__Secrets__V1__ServiceKeyReply *out;
+        struct cairn_status st;
+
+        ck_assert_int_eq(call(&in.base, &cairn__secrets__v1__service_key_reply__descriptor,
+                              (ProtobufCMessage **)&out, &st),
+                         CAIRN_OK);
+        ck_assert_uint_eq(out->public_key.len, 32);
+        *version = out->key_version;
+        memcpy(pk, out->public_key.data, 32);
+        protobuf_c_message_free_unpacked(&out->base, NULL);
+}
+
+/* Writes @p json at @p path as @p role; cas < 0: none. */
+static cairn_err_t write_as(const char *tenant, const char *role, const char *path,
+                            const char *json, long long cas, const char *ce_id, uint64_t *version,
+                            struct cairn_status *st)
+{
+        Cairn__Secrets__V1__WriteRequest in = CAIRN__SECRETS__V1__WRITE_REQUEST__INIT;
+        Cairn__Secrets__V1__SealedValue sv = CAIRN__SECRETS__V1__SEALED_VALUE__INIT;
+        Google__Protobuf__UInt64Value c = GOOGLE__PROTOBUF__UINT64_VALUE__INIT;
+        Cairn__Secrets__V1__WriteReply *out = NULL;
+        size_t n = strlen(json);
+        uint8_t pk[32], *box = malloc(n + CAIRN_SEAL_OVERHEAD);
+        cairn_err_t err;
+
+        service_key(&sv.key_version, pk);
+        ck_assert_int_eq(cairn_seal(pk, json, n, box), 0);
+        sv.box.data = box;
+        sv.box.len = n + CAIRN_SEAL_OVERHEAD;
+        in.path = (char *)path;
+        in.data = &sv;
+        if (cas >= 0) {
+                c.value = (uint64_t)cas;
+                in.cas = &c;
+        }
+        err = call_as(tenant, "alice", role, &in.base, &cairn__secrets__v1__write_reply__descriptor,
+                      ce_id, (ProtobufCMessage **)&out, st);
+        if (err == CAIRN_OK && version)
+                *version = out->version->version;
+
+        if (out)
+                protobuf_c_message_free_unpacked(&out->base, NULL);
+        free(box);
+        return err;
+}
+
+static cairn_err_t write_secret(const char *path, const char *json, long long cas,
+                                uint64_t *version, struct cairn_status *st)
+{
+        return write_as("t1", "owner", path, json, cas, NULL, version, st);
+}
+
+/* Reads @p path at @p version into @p json (opened); "" when deleted. */
+static cairn_err_t read_as(const char *tenant, const char *role, const char *path, uint64_t version,
+                           char *json, size_t size, Cairn__Secrets__V1__VersionMetadata *meta,
+                           struct cairn_status *st)
+{
+        Cairn__Secrets__V1__ReadRequest in = CAIRN__SECRETS__V1__READ_REQUEST__INIT;
+        Cairn__Secrets__V1__ReadReply *out = NULL;
+        cairn_err_t err;
+
+        in.path = (char *)path;
+        in.version = version;
+        in.reply_key.data = me->pk;
+        in.reply_key.len = 32;
+        json[0] = '\0';
+        err = call_as(tenant, "alice", role, &in.base, &cairn__secrets__v1__read_reply__descriptor,
+                      NULL, (ProtobufCMessage **)&out, st);
+        if (err != CAIRN_OK)
+                return err;
+        if (out->data.len) {
+                ck_assert_uint_lt(out->data.len - CAIRN_SEAL_OVERHEAD, size);
+                ck_assert_int_eq(cairn_seal_open(me, out->data.data, out->data.len,
+                                                 (uint8_t *)json),
+                                 0);
+                json[out->data.len - CAIRN_SEAL_OVERHEAD] = '\0';
+        }
+        if (meta) {
+                meta->version = out->version->version;
+                meta->deleted = out->version->deleted;
+                meta->destroyed = out->version->destroyed;
+        }
+        protobuf_c_message_free_unpacked(&out->base, NULL);
+        return err;
+}
+
+static cairn_err_t read_secret(const char *path, uint64_t version, char *json, size_t size,
+                               Cairn__Secrets__V1__VersionMetadata *meta, struct cairn_status *st)
+{
+        return read_as("t1", "owner", path, version, json, size, meta, st);
+}
+
+static void sql(const char *q, char *out, size_t size)
+{
+        ck_assert_msg(harness_pg_scalar(pg_url, q, out, size) == 0, "sql failed: %s", q);
+}
+
+START_TEST(test_write_read_versions_cas)
+{
+        struct cairn_status st;
+        Cairn__Secrets__V1__VersionMetadata meta;
+        char json[256], out[64];
+        uint64_t v = 0;
+
+        ck_assert_int_eq(write_secret("app/db", "{\"password\":\"hunter2-one\"}", 0, &v, &st),
+                         CAIRN_OK);
+        ck_assert_uint_eq(v, 1);
+        /* cas 0 creates only */
+        ck_assert_int_eq(write_secret("app/db", "{\"password\":\"x\"}", 0, &v, &st),
+                         CAIRN_ERR_PRECONDITION);
+        ck_assert_str_eq(st.message, "check-and-set parameter did not match the current version");
+        ck_assert_int_eq(write_secret("app/db", "{\"password\":\"hunter2-two\",\"n\":2}", 1, &v,
+                                      &st),
+                         CAIRN_OK);
+        ck_assert_uint_eq(v, 2);
+        ck_assert_int_eq(write_secret("app/db", "{\"password\":\"hunter2-three\"}", -1, &v, &st),
+                         CAIRN_OK);
+        ck_assert_uint_eq(v, 3);
+        ck_assert_int_eq(read_secret("app/db", 0, json, sizeof(json), &meta, &st), CAIRN_OK);
+        ck_assert_str_eq(json, "{\"password\":\"hunter2-three\"}");
+        ck_assert_uint_eq(meta.version, 3);
+        ck_assert_int_eq(read_secret("app/db", 2, json, sizeof(json), &meta, &st), CAIRN_OK);
+        ck_assert_str_eq(json, "{\"password\":\"hunter2-two\",\"n\":2}");
+        ck_assert_int_eq(read_secret("app/db", 9, json, sizeof(json), NULL, &st),
+                         CAIRN_ERR_NOT_FOUND);
+        ck_assert_int_eq(read_secret("app/none", 0, json, sizeof(json), NULL, &st),
+                         CAIRN_ERR_NOT_FOUND);
+        /* no plaintext rests in the database */
+        sql("SELECT count(*) FROM secrets_versions WHERE position('hunter2'::bytea in "
+            "ciphertext) > 0 OR position('hunter2'::bytea in wrapped_key) > 0",
+            out, sizeof(out));
+        ck_assert_str_eq(out, "0");
+        sql("SELECT count(*) FROM secrets_requests WHERE position('hunter2'::bytea in reply) > 0",
+            out, sizeof(out));
+        ck_assert_str_eq(out, "0");
+}
+END_TEST
+
+struct racer {
+        uint64_t version;
+        cairn_err_t err;
+        const char *value;
+};
+
+static void *race(void *arg)
+{
+        struct racer *r = arg;
+        struct cairn_status st;
+
+        r->err = write_secret("race/one", r->value, 1, &r->version, &st);
+        return NULL;
+}
+
+START_TEST(test_cas_race_one_wins)
+{
+        struct cairn_status st;
+        struct racer a = { 0, 0, "{\"who\":\"a\"}" }, b = { 0, 0, "{\"who\":\"b\"}" };
+        pthread_t ta, tb;
+
+        ck_assert_int_eq(write_secret("race/one", "{\"who\":\"first\"}", 0, NULL, &st), CAIRN_OK);
+        pthread_create(&ta, NULL, race, &a);
+        pthread_create(&tb, NULL, race, &b);
+        pthread_join(ta, NULL);
+        pthread_join(tb, NULL);
+        ck_assert_msg((a.err == CAIRN_OK) != (b.err == CAIRN_OK), "a: %d, b: %d", a.err, b.err);
+        ck_assert_int_eq(a.err == CAIRN_OK ? b.err : a.err, CAIRN_ERR_PRECONDITION);
+}
+END_TEST
+
+static cairn_err_t versions_op(const ProtobufCMessageDescriptor *req,
+                               const ProtobufCMessageDescriptor *rd, const char *path,
+                               uint64_t *versions, size_t n, struct cairn_status *st)
+{
+        /* Delete, Undelete and Destroy requests share their layout */
+        Cairn__Secrets__V1__DestroyRequest in = CAIRN__SECRETS__V1__DESTROY_REQUEST__INIT;
+        ProtobufCMessage *out = NULL;
+        cairn_err_t err;
+
+        in.base.descriptor = req;
+        in.path = (char *)path;
+        in.versions = versions;
+        in.n_versions = n;
+        err = call(&in.base, rd, &out, st);
+        if (out)
+                protobuf_c_message_free_unpacked(out, NULL);
+        return err;
+}
+
+START_TEST(test_delete_undelete_destroy)
+{
+        struct cairn_status st;
+        Cairn__Secrets__V1__VersionMetadata meta;
+        char json[256], out[64];
+        uint64_t one = 1, two = 2;
+
+        ck_assert_int_eq(write_secret("life/s", "{\"v\":\"one\"}", -1, NULL, &st), CAIRN_OK);
+        ck_assert_int_eq(write_secret("life/s", "{\"v\":\"two\"}", -1, NULL, &st), CAIRN_OK);
+        /* delete the current one */
+        ck_assert_int_eq(versions_op(&cairn__secrets__v1__delete_request__descriptor,
+                                     &cairn__secrets__v1__delete_reply__descriptor, "life/s", NULL,
+                                     0, &st),
+                         CAIRN_OK);
+        ck_assert_int_eq(read_secret("life/s", 0, json, sizeof(json), &meta, &st), CAIRN_OK);
+        ck_assert_str_eq(json, "");
+        ck_assert(meta.deleted);
+        ck_assert_int_eq(versions_op(&cairn__secrets__v1__undelete_request__descriptor,
+                                     &cairn__secrets__v1__undelete_reply__descriptor, "life/s",
+                                     &two, 1, &st),
+                         CAIRN_OK);
+        ck_assert_int_eq(read_secret("life/s", 0, json, sizeof(json), &meta, &st), CAIRN_OK);
+        ck_assert_str_eq(json, "{\"v\":\"two\"}");
+        ck_assert_int_eq(versions_op(&cairn__secrets__v1__destroy_request__descriptor,
+                                     &cairn__secrets__v1__destroy_reply__descriptor, "life/s", &one,
+                                     1, &st),
+                         CAIRN_OK);
+        ck_assert_int_eq(read_secret("life/s", 1, json, sizeof(json), &meta, &st), CAIRN_OK);
+        ck_assert_str_eq(json, "");
+        ck_assert(meta.destroyed);
+        sql("SELECT count(*) FROM secrets_versions WHERE path = 'life/s' AND version = 1 AND "
+            "ciphertext IS NULL AND wrapped_key IS NULL",
+            out, sizeof(out));
+        ck_assert_str_eq(out, "1");
+        /* undelete needs versions */
+        ck_assert_int_eq(versions_op(&cairn__secrets__v1__undelete_request__descriptor,
+                                     &cairn__secrets__v1__undelete_reply__descriptor, "life/s",
+                                     NULL, 0, &st),
+                         CAIRN_ERR_INVALID);
+        ck_assert_str_eq(st.field, "versions");
+}
+END_TEST
+
+static void list(const char *prefix, bool recursive, char *joined, size_t size)
+{
+        Cairn__Secrets__V1__ListRequest in = CAIRN__SECRETS__V1__LIST_REQUEST__INIT;
+        Cairn__Secrets__V1__ListReply *out;
+        struct cairn_status st;
+        size_t at = 0;
+
+        in.prefix = (char *)prefix;
+        in.recursive = recursive;
+        ck_assert_int_eq(call(&in.base, &cairn__secrets__v1__list_reply__descriptor,
+                              (ProtobufCMessage **)&out, &st),
+                         CAIRN_OK);
+        joined[0] = '\0';
+        for (size_t i = 0; i < out->n_keys; i++)
+                at += (size_t)snprintf(joined + at, size - at, "%s%s", i ? "," : "", out->keys[i]);
+        protobuf_c_message_free_unpacked(&out->base, NULL);
+}
+
+START_TEST(test_list_and_metadata)
+{
+        struct cairn_status st;
+        char keys[512];
+        Cairn__Secrets__V1__WriteMetadataRequest wm =
+                CAIRN__SECRETS__V1__WRITE_METADATA_REQUEST__INIT;
+        Cairn__Secrets__V1__ReadMetadataRequest rm =
+                CAIRN__SECRETS__V1__READ_METADATA_REQUEST__INIT;
+        Cairn__Secrets__V1__MetadataReply *meta;
+        Google__Protobuf__UInt32Value maxv = GOOGLE__PROTOBUF__UINT32_VALUE__INIT;
+        Cairn__Secrets__V1__WriteMetadataRequest__CustomMetadataEntry e =
+                CAIRN__SECRETS__V1__WRITE_METADATA_REQUEST__CUSTOM_METADATA_ENTRY__INIT;
+        Cairn__Secrets__V1__WriteMetadataRequest__CustomMetadataEntry *ep[1] = { &e };
+        ProtobufCMessage *out;
+
+        const char *paths[] = { "l/a", "l/b/c", "l/b/d/e", "l/z", "l.x", "lx/y" };
+        for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+                ck_assert_int_eq(write_secret(paths[i], "{\"k\":1}", -1, NULL, &st), CAIRN_OK);
+        list("l", false, keys, sizeof(keys));
+        ck_assert_str_eq(keys, "a,b/,z");
+        list("l/", true, keys, sizeof(keys));
+        ck_assert_str_eq(keys, "a,b/c,b/d/e,z");
+        list("l/b", false, keys, sizeof(keys));
+        ck_assert_str_eq(keys, "c,d/");
+
+        maxv.value = 2;
+        wm.path = "l/a";
+        wm.max_versions = &maxv;
+        e.key = "owner";
+        e.value = "team-db";
+        wm.custom_metadata = ep;
+        wm.n_custom_metadata = 1;
+        ck_assert_int_eq(call(&wm.base, &cairn__secrets__v1__write_metadata_reply__descriptor, &out,
+                              &st),
+                         CAIRN_OK);
+        protobuf_c_message_free_unpacked(out, NULL);
+        for (int i = 0; i < 3; i++)
+                ck_assert_int_eq(write_secret("l/a", "{\"k\":2}", -1, NULL, &st), CAIRN_OK);
+        rm.path = "l/a";
+        ck_assert_int_eq(call(&rm.base, &cairn__secrets__v1__metadata_reply__descriptor,
+                              (ProtobufCMessage **)&meta, &st),
+                         CAIRN_OK);
+        ck_assert_uint_eq(meta->metadata->current_version, 4);
+        ck_assert_uint_eq(meta->metadata->oldest_version, 3);
+        ck_assert_uint_eq(meta->metadata->n_versions, 2);
+        ck_assert_uint_eq(meta->metadata->max_versions, 2);
+        ck_assert_uint_eq(meta->metadata->n_custom_metadata, 1);
+        ck_assert_str_eq(meta->metadata->custom_metadata[0]->value, "team-db");
+        protobuf_c_message_free_unpacked(&meta->base, NULL);
+}
+END_TEST
+
+START_TEST(test_policies_and_tenants)
+{
+        struct cairn_status st;
+        char json[256];
+
+        ck_assert_int_eq(write_secret("pol/x", "{\"k\":\"v\"}", -1, NULL, &st), CAIRN_OK);
+        /* viewers list, never read or write */
+        ck_assert_int_eq(read_as("t1", "viewer", "pol/x", 0, json, sizeof(json), NULL, &st),
+                         CAIRN_ERR_PERMISSION);
+        ck_assert_int_eq(write_as("t1", "viewer", "pol/x", "{}", -1, NULL, NULL, &st),
+                         CAIRN_ERR_PERMISSION);
+        /* members read and write */
+        ck_assert_int_eq(read_as("t1", "member", "pol/x", 0, json, sizeof(json), NULL, &st),
+                         CAIRN_OK);
+        /* another tenant's owner sees nothing of t1 */
+        ck_assert_int_eq(read_as("t2", "owner", "pol/x", 0, json, sizeof(json), NULL, &st),
+                         CAIRN_ERR_NOT_FOUND);
+        /* a service reads only services/<itself>/ */
+        ck_assert_int_eq(read_as("t1", "service", "pol/x", 0, json, sizeof(json), NULL, &st),
+                         CAIRN_ERR_PERMISSION);
+        /* an unknown role is refused */
+        ck_assert_int_eq(read_as("t1", "root", "pol/x", 0, json, sizeof(json), NULL, &st),
+                         CAIRN_ERR_PERMISSION);
+}
+END_TEST
+
+START_TEST(test_moved_ciphertext_does_not_decrypt)
+{
+        struct cairn_status st;
+        char json[256], out[64];
+
+        ck_assert_int_eq(write_secret("move/a", "{\"k\":\"aaa\"}", -1, NULL, &st), CAIRN_OK);
+        ck_assert_int_eq(write_secret("move/b", "{\"k\":\"bbb\"}", -1, NULL, &st), CAIRN_OK);
+        sql("UPDATE secrets_versions SET (ciphertext, wrapped_key, kek_version) = (SELECT "
+            "ciphertext, wrapped_key, kek_version FROM secrets_versions WHERE path = 'move/a') "
+            "WHERE path = 'move/b' RETURNING 1",
+            out, sizeof(out));
+        ck_assert_int_eq(read_secret("move/b", 0, json, sizeof(json), NULL, &st),
+                         CAIRN_ERR_DATA_LOSS);
+        ck_assert_int_eq(read_secret("move/a", 0, json, sizeof(json), NULL, &st), CAIRN_OK);
+        ck_assert_str_eq(json, "{\"k\":\"aaa\"}");
+}
+END_TEST
+
+static void verify(bool *ok, uint64_t *broken)
+{
+        Cairn__Secrets__V1__VerifyAuditRequest in = CAIRN__SECRETS__V1__VERIFY_AUDIT_REQUEST__INIT;
+        Cairn__Secrets__V1__VerifyAuditReply *out;
+        struct cairn_status st;
+
+        ck_assert_int_eq(call(&in.base, &cairn__secrets__v1__verify_audit_reply__descriptor,
+                              (ProtobufCMessage **)&out, &st),
+                         CAIRN_OK);
+        *ok = out->ok;
+        *broken = out->first_broken_seq;
+        protobuf_c_message_free_unpacked(&out->base, NULL);
+}
+
+START_TEST(test_audit_chain)
+{
+        struct cairn_status st;
+        char json[64], out[64];
+        bool ok;
+        uint64_t broken;
+
+        ck_assert_int_eq(write_secret("audit/a", "{\"k\":\"v\"}", -1, NULL, &st), CAIRN_OK);
+        ck_assert_int_eq(read_as("t1", "viewer", "audit/a", 0, json, sizeof(json), NULL, &st),
+                         CAIRN_ERR_PERMISSION);
+        verify(&ok, &broken);
+        ck_assert(ok);
+        sql("SELECT count(*) FROM secrets_audit WHERE outcome = 'denied' AND path = 'audit/a'", out,
+            sizeof(out));
+        ck_assert_str_eq(out, "1");
+        sql("SELECT count(*) FROM secrets_audit WHERE operation = 'write' AND path = 'audit/a' "
+            "AND version = 1",
+            out, sizeof(out));
+        ck_assert_str_eq(out, "1");
+        /* an edited row */
+        sql("UPDATE secrets_audit SET principal = 'mallory' WHERE seq = 3 RETURNING seq", out,
+            sizeof(out));
+        verify(&ok, &broken);
+        ck_assert(!ok);
+        ck_assert_uint_eq(broken, 3);
+        sql("UPDATE secrets_audit SET principal = 'alice' WHERE seq = 3 RETURNING seq", out,
+            sizeof(out));
+        verify(&ok, &broken);
+        ck_assert(ok);
+        /* a deleted row */
+        sql("DELETE FROM secrets_audit WHERE seq = 2 RETURNING seq", out, sizeof(out));
+        verify(&ok, &broken);
+        ck_assert(!ok);
+        ck_assert_uint_eq(broken, 2);
+}
+END_TEST
+
+START_TEST(test_redelivery_changes_nothing)
+{
+        struct cairn_status st;
+        uint64_t v1 = 0, v2 = 0;
+        char out[64];
+
+        ck_assert_int_eq(write_as("t1", "owner", "redo/x", "{\"k\":1}", -1,
+                                  "11111111-2222-4333-8444-555555555555", &v1, &st),
+                         CAIRN_OK);
+        ck_assert_int_eq(write_as("t1", "owner", "redo/x", "{\"k\":2}", -1,
+                                  "11111111-2222-4333-8444-555555555555", &v2, &st),
+                         CAIRN_OK);
+        ck_assert_uint_eq(v1, 1);
+        ck_assert_uint_eq(v2, 1);
+        sql("SELECT count(*) FROM secrets_versions WHERE path = 'redo/x'", out, sizeof(out));
+        ck_assert_str_eq(out, "1");
+}
+END_TEST
+
+START_TEST(test_bad_input_named)
+{
+        struct cairn_status st;
+        char json[64];
+        const char *bad[] = { "a/../b", "a//b", "/a", "a/", "a/./b", "a\tb", "" };
+
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                ck_assert_int_eq(write_secret(bad[i], "{}", -1, NULL, &st), CAIRN_ERR_INVALID);
+                ck_assert_str_eq(st.field, "path");
+        }
+        ck_assert_int_eq(write_secret("ok/x", "[1,2]", -1, NULL, &st), CAIRN_ERR_INVALID);
+        ck_assert_str_eq(st.field, "data");
+        ck_assert_int_eq(write_secret("ok/x", "{\"a\":", -1, NULL, &st), CAIRN_ERR_INVALID);
+        ck_assert_int_eq(read_secret("a/../b", 0, json, sizeof(json), NULL, &st),
+                         CAIRN_ERR_INVALID);
+        ck_assert_str_eq(st.field, "path");
+}
+END_TEST
+
+int main(void)
+{
+        Suite *s = suite_create("secrets_service");
+        TCase *tc = tcase_create("bus");
+
+        tcase_add_unchecked_fixture(tc, setup, teardown);
+        tcase_set_timeout(tc, 120);
+        tcase_add_test(tc, test_write_read_versions_cas);
+        tcase_add_test(tc, test_cas_race_one_wins);
+        tcase_add_test(tc, test_delete_undelete_destroy);
+        tcase_add_test(tc, test_list_and_metadata);
+        tcase_add_test(tc, test_policies_and_tenants);
+        tcase_add_test(tc, test_moved_ciphertext_does_not_decrypt);
+        tcase_add_test(tc, test_redelivery_changes_nothing);
+        tcase_add_test(tc, test_bad_input_named);
+        tcase_add_test(tc, test_audit_chain);
+        suite_add_tcase(s, tc);
+        return harness_run(s);
+}
