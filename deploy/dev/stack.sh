@@ -186,6 +186,15 @@ start_service() { # name port
                         # graphs of large users kept across restarts (docs/memory.md)
                         export CAIRN_MEMORY_SNAPSHOT_DIR=$RUN/memory-snapshots
                 fi
+                if [[ $name == secrets ]]; then
+                        export CAIRN_PG_URL=postgresql://postgres@127.0.0.1:$PG_PORT/postgres
+                        # the stack's root key, made once (docs/secrets.md)
+                        export CAIRN_SECRETS_ROOT_KEY_FILE=$RUN/secrets-root.key
+                        if [[ ! -s $CAIRN_SECRETS_ROOT_KEY_FILE ]]; then
+                                (umask 077 && printf 'dev %s\n' "$(head -c 32 /dev/urandom | base64)" \
+                                        >"$CAIRN_SECRETS_ROOT_KEY_FILE")
+                        fi
+                fi
                 exec "$BIN/cairn-$name" >>"$RUN/logs/$name.log" 2>&1
         ) &
         echo $! >"$RUN/$name.pid"

@@ -106,7 +106,7 @@ check "OCI revision label set" test "$(inspect '{{index .Config.Labels "org.open
 check "root filesystem not writable by the service user" \
         bash -c "! ${BUILDAH[*]} run --isolation chroot $CTR -- touch /usr/bin/x 2>/dev/null"
 check "no compiler in the runtime image" bash -c "! ${BUILDAH[*]} run --isolation chroot $CTR -- sh -c 'command -v cc' >/dev/null 2>&1"
-for s in gateway embedding memory admin; do
+for s in gateway embedding memory secrets admin; do
         check "cairn-$s runs (--version)" bash -c "${BUILDAH[*]} run --isolation chroot $CTR -- cairn-$s --version | grep -q $VERSION"
 done
 
@@ -143,6 +143,7 @@ check "helm template with tests/deploy/image-values.yaml" bash -c \
          --set kafka.bootstrapServers=$BOOT --set redis.port=$redis_port >'$WORK/rendered.yaml'"
 # The Secrets an SRE creates (docs/operations.md), from the dev stack's keys.
 KEYS=$(cat deploy/dev/gateway-keys.yaml) HS256=$(cat deploy/dev/gateway-hs256.secret) \
+        ROOT_KEY=$(head -c 32 /dev/urandom | base64) \
         PG_URL=$PG_URL REDIS_PASSWORD=$REDIS_PASSWORD python3 -c '
 import json, os
 print(json.dumps({
@@ -150,6 +151,7 @@ print(json.dumps({
     "cairn-redis": {"password": os.environ["REDIS_PASSWORD"]},
     "cairn-gateway-auth": {"keys.yaml": os.environ["KEYS"],
                            "gateway-hs256.secret": os.environ["HS256"]},
+    "cairn-secrets-root-key": {"root.key": "img " + os.environ["ROOT_KEY"] + "\n"},
 }))' >"$WORK/secrets.json"
 plan=$(python3 tests/deploy/pods.py "$WORK/rendered.yaml" "$WORK/pods" "$WORK/secrets.json" \
         "$CTR" "${BUILDAH[@]}") || { bad "the chart's pods planned (tests/deploy/pods.py)"; exit 1; }
@@ -182,13 +184,17 @@ check "the setup Job created the topics (a second apply changes nothing)" bash -
         "${BUILDAH[*]} run --isolation chroot -e CAIRN_KAFKA_BOOTSTRAP_SERVERS=$BOOT \
          -e CAIRN_TOPICS_REPLICATION_FACTOR=1 $CTR -- cairn-admin topics diff /usr/share/cairn/topics.yaml \
          >>'$WORK/cairn-setup.log' 2>&1"
-check "the setup Job applied the migrations" logged "$WORK/cairn-setup.log" in_image CAIRN_PG_URL="$PG_URL" -- cairn-admin migrate status memory
+for s in memory secrets; do
+        check "the setup Job applied the migrations of $s" logged "$WORK/cairn-setup.log" \
+                in_image CAIRN_PG_URL="$PG_URL" -- cairn-admin migrate status $s
+done
 adm_gw=${admin_port[gateway]}
 adm_emb=${admin_port[embedding]}
 adm_mem=${admin_port[memory]}
 
 check "embedding ready" ready "$adm_emb" 120
 check "memory ready" ready "$adm_mem" 60
+check "secrets ready (its root key from the chart's Secret)" ready "${admin_port[secrets]}" 60
 check "gateway ready" ready "$adm_gw" 60
 
 # ---- calls through the gateway ----
@@ -216,7 +222,7 @@ check "HEALTHCHECK passes on a ready service" in_image CAIRN_ADMIN_PORT="$adm_gw
 check "HEALTHCHECK fails where nothing listens" bash -c "! ${BUILDAH[*]} run --isolation chroot -e CAIRN_ADMIN_PORT=$(free_port) $CTR -- sh -c '$(printf '%s' "$hc" | tail -n 1)' 2>/dev/null"
 
 # ---- SIGTERM: each service drains and exits 0 ----
-for name in gateway memory embedding; do
+for name in gateway memory embedding secrets; do
         inner=$(service_pid "${outer[$name]}") || { bad "$name: service process found"; continue; }
         check "$name runs as uid 10001" test "$(awk '/^Uid:/ { print $2 }' "/proc/$inner/status")" = 10001
         kill -TERM "$inner"
