@@ -9,8 +9,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "cairn/status.h"
 #include "error.h"
 #include "route.h"
+
+struct gw_sealing;
 
 /* What an adapter sees of one request, from parse to render. */
 struct gw_adapter_ctx {
@@ -25,27 +28,56 @@ struct gw_adapter_ctx {
                           void *opaque);
         void *conn;
         const char *tenant; /* from the credentials, never from the request */
-        unsigned flags;     /* the adapter's own notes from parse to render */
-        void *state;        /* the adapter's own, freed by release() */
+        const char *request_id;
+        struct gw_sealing *sealing; /* the gateway's keys for sealed values */
+        unsigned flags;             /* the adapter's own notes from parse to render */
+        void *state;                /* the adapter's own, freed by release() */
+        /* The reply type of the request in flight: set by parse() or next()
+         * when it is not the route's (NULL: the route's reply type). */
+        const ProtobufCMessageDescriptor *reply_type;
+        /* Set by render() when the answer is not a 200: 204 with an empty
+         * body, or 404 with a body (Vault answers a deleted version so). */
+        int status;
+        /* Set by render() when the answer holds a secret's plaintext: it is
+         * wiped when freed, and never stored for an idempotent replay. */
+        bool secret;
 };
 
 struct gw_adapter {
         const char *name; /* "openai.embeddings", "proto3-json" */
         enum gw_error_style errors;
-        /* Builds the request message; NULL with @p e filled (400 naming the
-         * field, in the API's own field names). */
+        /* Builds the request message (the first of a conversation, see
+         * next()); NULL with @p e filled (400 naming the field, in the
+         * API's own field names). */
         ProtobufCMessage *(*parse)(struct gw_adapter_ctx *ctx, struct gw_error *e);
-        /* Frees what parse() made, once the request was sent (or not). */
+        /* Frees what parse() and next() made, once the request was answered
+         * (or its client went away). */
         void (*release)(struct gw_adapter_ctx *ctx, ProtobufCMessage *msg);
-        /* Renders a reply as the body of a 200; malloc'ed, NULL on failure. */
-        char *(*render)(const struct gw_adapter_ctx *ctx, const ProtobufCMessage *reply,
-                        size_t *lenp);
+        /* Optional, for an answer that takes more than one call (a key to
+         * fetch first, a retry, the pages of a list): sees each outcome, the
+         * decoded @p reply (borrowed; NULL on failure, then @p st says why),
+         * and returns the next request to send, which the adapter keeps until
+         * release(); or NULL to answer: the outcome as usual, or the error it
+         * wrote into @p e (e->status non-zero). */
+        const ProtobufCMessage *(*next)(struct gw_adapter_ctx *ctx, const ProtobufCMessage *reply,
+                                        const struct cairn_status *st, struct gw_error *e);
+        /* Renders a reply as the body of a 200 (or of ctx->status);
+         * malloc'ed, NULL on failure. */
+        char *(*render)(struct gw_adapter_ctx *ctx, const ProtobufCMessage *reply, size_t *lenp);
         /* The API's name for a field the service named (NULL: the same). */
         void (*field_name)(char *out, size_t size, const char *field);
         /* OpenAPI schemas (JSON text) of the request body and the reply; NULL:
          * derived from the message types. */
         const char *openapi_request;
         const char *openapi_reply;
+        /* Its query parameters: a JSON array of OpenAPI parameter objects. */
+        const char *openapi_parameters;
+        /* The answer's status in the OpenAPI document when it is not 200
+         * (204: no body). */
+        int openapi_status;
+        /* A body sent without Content-Type is taken as the route's media
+         * type: Vault's own clients send none. */
+        bool untyped_body_ok;
 };
 
 /* The proto3 JSON mapping over the route's message types (transcode.c):

@@ -1045,6 +1045,21 @@ static cairn_err_t check_jwt(const struct gw_auth *auth, const char *token, int6
         return err;
 }
 
+char *gw_auth_bearer(const char *token)
+{
+        size_t n;
+        char *bearer;
+
+        if (!token || !token[0])
+                return NULL;
+        n = strlen(token) + 8;
+        bearer = malloc(n);
+        if (!bearer)
+                abort();
+        snprintf(bearer, n, "Bearer %s", token);
+        return bearer;
+}
+
 cairn_err_t gw_auth_check(const struct gw_auth *auth, const char *authorization,
                           const char *api_key, int64_t now, struct gw_principal *who,
                           struct gw_auth_error *why)

@@ -59,6 +59,11 @@ cairn_err_t gw_auth_check(const struct gw_auth *auth, const char *authorization,
                           const char *api_key, int64_t now, struct gw_principal *who,
                           struct gw_auth_error *why);
 
+/* "Bearer <@p token>": a token sent as X-Vault-Token (Vault's clients)
+ * checked as Authorization would be, JWT or API key alike. Malloc'ed, the
+ * caller frees it; NULL when @p token is NULL or empty. */
+char *gw_auth_bearer(const char *token);
+
 /* SHA-256 of @p key as 64 lower-case hex digits (what the keys file stores). */
 void gw_api_key_hash(const char *key, size_t len, char out[65]);
 

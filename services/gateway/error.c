@@ -1,5 +1,6 @@
-/* Errors as the gateway answers them: OpenAI's error body, cairn.v1.Status in
- * JSON, and which gRPC code an HTTP status stands for; request ids. */
+/* Errors as the gateway answers them: OpenAI's error body, Vault's,
+ * cairn.v1.Status in JSON, and which gRPC code an HTTP status stands for;
+ * request ids. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,6 +132,43 @@ void gw_error_from_status(struct gw_error *e, cairn_err_t code, const char *mess
         };
         e->code = (unsigned)code < CAIRN_ERR__COUNT ? codes[code] : "unknown";
         e->err = code;
+}
+
+/* ---- Vault's errors ---- */
+
+char *gw_error_vault_json(const struct gw_error *e, int *status, size_t *lenp)
+{
+        struct cairn_buf b = { 0 };
+        char msg[sizeof(e->message)];
+
+        *status = e->status;
+        snprintf(msg, sizeof(msg), "%s", e->message);
+        if (!cairn_utf8_valid(msg, strlen(msg)))
+                snprintf(msg, sizeof(msg), "%s", "invalid request");
+        switch (e->status) {
+        case 401:
+                /* Vault answers a missing or unknown token so; hvac raises
+                 * Forbidden, which its is_authenticated() expects */
+                *status = 403;
+                cairn_buf_adds(&b, "{\"errors\":[\"permission denied\"]}");
+                break;
+        case 403:
+                cairn_buf_adds(&b, "{\"errors\":[\"1 error occurred:\\n\\t* permission "
+                                   "denied\\n\\n\"]}");
+                break;
+        case 404:
+                cairn_buf_adds(&b, "{\"errors\":[]}");
+                break;
+        default:
+                cairn_buf_adds(&b, "{\"errors\":[");
+                cairn_buf_add_json_string(&b, msg);
+                cairn_buf_adds(&b, "]}");
+                break;
+        }
+        if (b.oom)
+                abort(); /* out of memory: nothing sensible left to send */
+        *lenp = b.len;
+        return b.p;
 }
 
 /* ---- cairn.v1.Status in JSON ---- */

@@ -1,5 +1,5 @@
-/* Errors as the gateway answers them, in OpenAI's shape or as a
- * cairn.v1.Status, and the checks of request ids (error.c). */
+/* Errors as the gateway answers them, in OpenAI's shape, in Vault's or as
+ * a cairn.v1.Status, and the checks of request ids (error.c). */
 #ifndef CAIRN_GATEWAY_ERROR_H
 #define CAIRN_GATEWAY_ERROR_H
 
@@ -15,10 +15,12 @@ bool gw_request_id_valid(const char *id);
 
 /* How a route answers errors: OpenAI's shape ({"error": {...}}) on the
  * OpenAI-compatible routes, cairn.v1.Status by the proto3 JSON mapping
- * ({"code": 3, "message": ..., "details": [...]}) on Cairn's own. */
+ * ({"code": 3, "message": ..., "details": [...]}) on Cairn's own, Vault's
+ * ({"errors": ["..."]}) on the Vault-compatible ones. */
 enum gw_error_style {
         GW_ERRORS_OPENAI = 0,
         GW_ERRORS_STATUS,
+        GW_ERRORS_VAULT,
 };
 
 /* An error as the gateway answers it. */
@@ -41,6 +43,12 @@ char *gw_error_json(const struct gw_error *e, const char *request_id, size_t *le
  * the one the HTTP status stands for), the message, and the field as a
  * detail. Malloc'ed, caller frees. */
 char *gw_error_status_json(const struct gw_error *e, size_t *lenp);
+/* Renders @p e as Vault does: {"errors":["message"]}, with Vault's own
+ * answers where its clients look for them: 404 {"errors":[]}, 403
+ * "permission denied" in Vault's multierror text, and a refused credential
+ * (401) as Vault's 403 "permission denied". *@p status is the HTTP status
+ * to answer with. Malloc'ed, caller frees. */
+char *gw_error_vault_json(const struct gw_error *e, int *status, size_t *lenp);
 /* The gRPC code an HTTP error status stands for (400 → INVALID_ARGUMENT ...). */
 cairn_err_t gw_error_code_of_http(int status);
 /* Fills @p e from a bus outcome: the HTTP status of @p st's code, its

@@ -17,19 +17,10 @@ static const struct {
         const char *name;
         size_t len;
 } known[GW_H__COUNT] = {
-        S("Host"),
-        S("Content-Length"),
-        S("Transfer-Encoding"),
-        S("Content-Type"),
-        S("Authorization"),
-        S("X-API-Key"),
-        S("Idempotency-Key"),
-        S("X-Request-ID"),
-        S("Origin"),
-        S("traceparent"),
-        S("Expect"),
-        S("tracestate"),
-        S("User-Agent"),
+        S("Host"),          S("Content-Length"), S("Transfer-Encoding"), S("Content-Type"),
+        S("Authorization"), S("X-API-Key"),      S("X-Vault-Token"),     S("Idempotency-Key"),
+        S("X-Request-ID"),  S("Origin"),         S("traceparent"),       S("Expect"),
+        S("tracestate"),    S("User-Agent"),
 };
 #undef S
 

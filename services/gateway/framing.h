@@ -31,6 +31,7 @@ enum gw_hdr {
         GW_H_CONTENT_TYPE,
         GW_H_AUTHORIZATION,
         GW_H_API_KEY,
+        GW_H_VAULT_TOKEN,
         GW_H_IDEMPOTENCY_KEY,
         GW_H_REQUEST_ID,
         GW_H_ORIGIN,

@@ -15,7 +15,15 @@
 #include "cairn/service.h"
 #include "openapi.h"
 #include "ratelimit.h"
+#include "sealing.h"
 #include "server.h"
+
+/* How often the secrets service's public key is asked for again once
+ * writes use it (each ask is audited), and how long one ask may take. A
+ * rotation that retires the key before then costs one write a retry
+ * (SEAL_KEY_UNKNOWN). */
+#define SEAL_REFRESH_MS 300000
+#define SEAL_TIMEOUT_MS 5000
 
 static struct gateway_conf conf;
 static atomic_bool serving;
@@ -61,6 +69,7 @@ static int run(struct cairn_service_ctx *ctx, void *state)
         struct gw_auth *auth = NULL;
         struct gw_ratelimit *rl = NULL;
         struct cairn_bus_client *bus = NULL;
+        struct gw_sealing *sealing = NULL;
         struct gateway *gw = NULL;
         char errstr[1024];
         int exit_code = 1;
@@ -88,6 +97,15 @@ static int run(struct cairn_service_ctx *ctx, void *state)
         }
         cairn_bus_client_resilience(bus, NULL, &app->bus_resilience);
         cairn_admin_add_check(app->admin, "broker", cairn_bus_client_ready, bus);
+        sealing = gw_sealing_new();
+        if (!sealing) {
+                fprintf(stderr, "cairn-gateway: cannot make the key pair for sealed values "
+                                "(libsodium, locked memory)\n");
+                goto out;
+        }
+        if (gateway_conf_topic(&conf, "secrets"))
+                gw_sealing_refresh_start(sealing, bus, gateway_conf_topic(&conf, "secrets"),
+                                         SEAL_REFRESH_MS, SEAL_TIMEOUT_MS);
 
         deps.conf = &conf;
         deps.routes = gw_routes;
@@ -96,6 +114,7 @@ static int run(struct cairn_service_ctx *ctx, void *state)
         deps.redis = ctx->redis;
         deps.bus = bus;
         deps.metrics = app->metrics;
+        deps.sealing = sealing;
         gw = gateway_start(&deps, errstr, sizeof(errstr));
         if (!gw) {
                 fprintf(stderr, "cairn-gateway: %s\n", errstr);
@@ -113,12 +132,14 @@ out:
                 cairn_admin_stop(app->admin);
                 app->admin = NULL;
         }
+        gw_sealing_refresh_stop(sealing); /* it calls over the bus */
         /* Fails calls still waiting, which resumes their connections. */
         cairn_bus_client_free(bus);
         if (gw) {
                 usleep(100 * 1000);
                 gateway_stop(gw);
         }
+        gw_sealing_free(sealing);
         gw_ratelimit_free(rl);
         gw_auth_free(auth);
         cairn_log(INFO, "APP", "cairn-gateway exiting with %d", exit_code);

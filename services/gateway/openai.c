@@ -338,7 +338,7 @@ static void embeddings_release(struct gw_adapter_ctx *ctx, ProtobufCMessage *msg
         ctx->state = NULL;
 }
 
-static char *embeddings_render(const struct gw_adapter_ctx *ctx, const ProtobufCMessage *reply,
+static char *embeddings_render(struct gw_adapter_ctx *ctx, const ProtobufCMessage *reply,
                                size_t *lenp)
 {
         return gw_embed_reply_json((const Cairn__Embedding__V1__EmbedReply *)reply,
@@ -383,8 +383,7 @@ static void models_release(struct gw_adapter_ctx *ctx, ProtobufCMessage *msg)
         free(msg);
 }
 
-static char *models_render(const struct gw_adapter_ctx *ctx, const ProtobufCMessage *reply,
-                           size_t *lenp)
+static char *models_render(struct gw_adapter_ctx *ctx, const ProtobufCMessage *reply, size_t *lenp)
 {
         (void)ctx;
         return gw_models_reply_json((const Cairn__Embedding__V1__ListModelsReply *)reply, lenp);

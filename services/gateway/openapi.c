@@ -65,6 +65,8 @@ static void add_error(json_t *responses, json_t *shared, enum gw_error_style sty
                                       "X-Request-ID", ref("headers", "X-Request-ID"), "content",
                                       json_content(ref("schemas", style == GW_ERRORS_STATUS
                                                                           ? "cairn.v1.Status"
+                                                                  : style == GW_ERRORS_VAULT
+                                                                          ? "VaultErrors"
                                                                           : "ErrorResponse"),
                                                    "application/json")));
 }
@@ -79,10 +81,19 @@ static json_t *path_parameters(const struct gw_route *rt)
 
                 if (!close)
                         break;
-                name = json_stringn(p + 1, (size_t)(close - p - 1));
-                json_array_append_new(params,
-                                      json_pack("{s:o, s:s, s:b, s:{s:s}}", "name", name, "in",
-                                                "path", "required", 1, "schema", "type", "string"));
+                bool rest = close[-1] == '*';
+
+                name = json_stringn(p + 1, (size_t)(close - p - 1) - (rest ? 1 : 0));
+                if (rest)
+                        json_array_append_new(
+                                params, json_pack("{s:o, s:s, s:b, s:s, s:{s:s}}", "name", name,
+                                                  "in", "path", "required", 1, "description",
+                                                  "the rest of the path: segments separated by '/'",
+                                                  "schema", "type", "string"));
+                else
+                        json_array_append_new(params, json_pack("{s:o, s:s, s:b, s:{s:s}}", "name",
+                                                                name, "in", "path", "required", 1,
+                                                                "schema", "type", "string"));
         }
         return params;
 }
@@ -125,6 +136,20 @@ static void query_parameters(const struct gw_route *rt, json_t *params)
         }
 }
 
+/* The request body's schema: the adapter's, the field's the body is
+ * (body_field), or the request message's. */
+static json_t *body_schema(const struct gw_route *rt, const struct gw_adapter *ad, json_t *schemas)
+{
+        const ProtobufCFieldDescriptor *f =
+                rt->body_field ? protobuf_c_message_descriptor_get_field_by_name(rt->request,
+                                                                                 rt->body_field)
+                               : NULL;
+
+        if (f && f->type == PROTOBUF_C_TYPE_MESSAGE && !ad->openapi_request)
+                return cairn_pbjson_schema(f->descriptor, schemas);
+        return message_schema(ad->openapi_request, rt->request, schemas);
+}
+
 /* The reply's schema; for a paged route, the schema of one streamed item. */
 static json_t *reply_schema(const struct gw_route *rt, const struct gw_adapter *ad, json_t *schemas)
 {
@@ -153,6 +178,12 @@ static json_t *operation(const struct gw_route *rt, json_t *components)
 
         json_object_set_new(op, "operationId", json_string(rt->operation));
         json_object_set_new(op, "summary", json_string(rt->summary ? rt->summary : ""));
+        if (strcmp(rt->method, "LIST") == 0)
+                json_object_set_new(op, "description",
+                                    json_string("Vault's clients send the method LIST to the "
+                                                "path without the query; OpenAPI has no LIST, "
+                                                "so it is written here as Vault's GET with "
+                                                "list=true, which the gateway takes too."));
         if (pub)
                 json_object_set_new(op, "security", json_array());
         json_object_set_new(op, "x-cairn-route-class", json_string(rt->cls->name));
@@ -162,16 +193,25 @@ static json_t *operation(const struct gw_route *rt, json_t *components)
                         json_array_insert_new(params, 1, ref("parameters", "Idempotency-Key"));
         }
         query_parameters(rt, params);
-        if (json_array_size(params))
+        if (json_array_size(params) || ad->openapi_parameters) {
                 json_object_set_new(op, "parameters", params);
-        else
+        } else {
                 json_decref(params);
+                params = NULL;
+        }
+        if (ad->openapi_parameters) {
+                json_error_t jerr;
+                json_t *extra = json_loads(ad->openapi_parameters, 0, &jerr);
+
+                json_array_extend(params, extra);
+                json_decref(extra);
+        }
         if (has_body(rt))
                 json_object_set_new(op, "requestBody",
                                     json_pack("{s:b, s:o}", "required", 1, "content",
-                                              json_content(message_schema(ad->openapi_request,
-                                                                          rt->request, schemas),
-                                                           "application/json")));
+                                              json_content(body_schema(rt, ad, schemas),
+                                                           rt->media_type ? rt->media_type
+                                                                          : "application/json")));
         if (!pub) {
                 json_object_set_new(ok_headers, "X-Request-ID", ref("headers", "X-Request-ID"));
                 json_object_set_new(ok_headers, "RateLimit-Limit",
@@ -181,13 +221,19 @@ static json_t *operation(const struct gw_route *rt, json_t *components)
                 json_object_set_new(ok_headers, "RateLimit-Reset",
                                     ref("headers", "RateLimit-Reset"));
         }
-        json_object_set_new(responses, "200",
-                            json_pack("{s:s, s:o, s:o}", "description",
-                                      rt->page_field ? "every item of every page, one JSON "
-                                                       "object per line"
-                                                     : (rt->summary ? rt->summary : "OK"),
-                                      "headers", ok_headers, "content",
-                                      json_content(reply_schema(rt, ad, schemas), media)));
+        if (ad->openapi_status == 204)
+                json_object_set_new(responses, "204",
+                                    json_pack("{s:s, s:o}", "description",
+                                              rt->summary ? rt->summary : "Done", "headers",
+                                              ok_headers));
+        else
+                json_object_set_new(responses, "200",
+                                    json_pack("{s:s, s:o, s:o}", "description",
+                                              rt->page_field ? "every item of every page, one JSON "
+                                                               "object per line"
+                                                             : (rt->summary ? rt->summary : "OK"),
+                                              "headers", ok_headers, "content",
+                                              json_content(reply_schema(rt, ad, schemas), media)));
         if (!pub) {
                 if (strcmp(rt->method, "POST") == 0)
                         add_error(responses, shared, ad->errors, "409", NULL,
@@ -198,7 +244,8 @@ static json_t *operation(const struct gw_route *rt, json_t *components)
                                   "encoded, larger than one Kafka message "
                                   "(kafka.message.max.bytes)");
                         add_error(responses, shared, ad->errors, "415", NULL,
-                                  "Content-Type is not application/json");
+                                  rt->media_type ? "Content-Type is not the body's media type"
+                                                 : "Content-Type is not application/json");
                 }
                 if (strcmp(rt->method, "POST") == 0)
                         add_error(responses, shared, ad->errors, "422", NULL,
@@ -218,6 +265,28 @@ static json_t *operation(const struct gw_route *rt, json_t *components)
         return op;
 }
 
+void gw_openapi_operation_of(const struct gw_route *rt, char *path, size_t path_size, char *method,
+                             size_t method_size)
+{
+        bool list = strcmp(rt->method, "LIST") == 0;
+        size_t o = 0, i;
+
+        for (const char *p = rt->path; *p && o + 2 < path_size; p++)
+                if (!(*p == '*' && p[1] == '}'))
+                        path[o++] = *p;
+        /* Vault's own document lists on the folder's path */
+        if (list && o && path[o - 1] != '/')
+                path[o++] = '/';
+        path[o] = '\0';
+        if (list) {
+                snprintf(method, method_size, "get");
+                return;
+        }
+        for (i = 0; rt->method[i] && i + 1 < method_size; i++)
+                method[i] = (char)(rt->method[i] + ('a' - 'A'));
+        method[i] = '\0';
+}
+
 char *gw_openapi_render(const struct gw_route *routes, size_t *lenp, char *errstr,
                         size_t errstr_size)
 {
@@ -234,17 +303,15 @@ char *gw_openapi_render(const struct gw_route *routes, size_t *lenp, char *errst
         components = json_object_get(doc, "components");
         paths = json_object();
         for (const struct gw_route *rt = routes; rt->method; rt++) {
-                json_t *item = json_object_get(paths, rt->path);
-                char method[16];
-                size_t i;
+                char path[256], method[16];
+                json_t *item;
 
+                gw_openapi_operation_of(rt, path, sizeof(path), method, sizeof(method));
+                item = json_object_get(paths, path);
                 if (!item) {
                         item = json_object();
-                        json_object_set_new(paths, rt->path, item);
+                        json_object_set_new(paths, path, item);
                 }
-                for (i = 0; rt->method[i] && i + 1 < sizeof(method); i++)
-                        method[i] = (char)(rt->method[i] + ('a' - 'A'));
-                method[i] = '\0';
                 json_object_set_new(item, method, operation(rt, components));
         }
         /* paths go before components, as a reader expects */

@@ -18,4 +18,10 @@ char *gw_openapi_render(const struct gw_route *routes, size_t *lenp, char *errst
 extern const char gw_openapi_base_json[];
 extern const size_t gw_openapi_base_json_len;
 
+/* Where the document puts @p rt: its path as OpenAPI writes it ({name*} is
+ * {name}; a LIST's is the folder's, ending in '/') and its method in lower
+ * case ("get" for LIST: OpenAPI has none). */
+void gw_openapi_operation_of(const struct gw_route *rt, char *path, size_t path_size, char *method,
+                             size_t method_size);
+
 #endif

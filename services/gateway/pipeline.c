@@ -23,16 +23,15 @@
 #define CAIRN_VERSION "0.0.0-dev"
 #endif
 
-static bool media_type_json(const char *ct)
+/* True when Content-Type @p ct names @p want (parameters aside). */
+static bool media_type_is(const char *ct, const char *want)
 {
-        size_t n;
+        size_t n, wlen = strlen(want);
 
-        if (!ct)
-                return false;
         while (*ct == ' ')
                 ct++;
         n = strcspn(ct, "; ");
-        if (n != 16 || strncasecmp(ct, JSON_TYPE, 16) != 0)
+        if (n != wlen || strncasecmp(ct, want, wlen) != 0)
                 return false;
         /* A charset, when given, must be UTF-8 (RFC 8259). */
         const char *cs = strcasestr(ct, "charset=");
@@ -53,6 +52,17 @@ static bool media_type_json(const char *ct)
         return true;
 }
 
+/* The body's media type is the row's (JSON unless it names another); a
+ * body without one passes where the adapter says its clients send none. */
+static bool media_type_fits(const struct gw_req *r)
+{
+        const char *ct = r->hv[GW_H_CONTENT_TYPE];
+
+        if (!ct)
+                return gw_req_adapter(r)->untyped_body_ok;
+        return media_type_is(ct, r->route->media_type ? r->route->media_type : JSON_TYPE);
+}
+
 /* Methods whose requests carry a JSON body. */
 static bool method_has_body(const char *method)
 {
@@ -67,10 +77,16 @@ static bool body_over_route_limit(const struct gw_req *r, unsigned long long len
 
 static enum MHD_Result authenticate_or_reply(struct gw_req *r)
 {
+        const char *authorization = r->hv[GW_H_AUTHORIZATION];
         struct gw_auth_error why;
         cairn_err_t err;
 
-        err = gw_auth_check(r->gw->deps.auth, r->hv[GW_H_AUTHORIZATION], r->hv[GW_H_API_KEY],
+        /* Vault's clients send their token as X-Vault-Token */
+        if (!authorization || !authorization[0]) {
+                r->bearer = gw_auth_bearer(r->hv[GW_H_VAULT_TOKEN]);
+                authorization = r->bearer;
+        }
+        err = gw_auth_check(r->gw->deps.auth, authorization, r->hv[GW_H_API_KEY],
                             cairn_now_ms() / 1000, &r->who, &why);
         if (err == CAIRN_OK) {
                 r->authenticated = true;
@@ -81,7 +97,8 @@ static enum MHD_Result authenticate_or_reply(struct gw_req *r)
         cairn_log(INFO, "AUTH", "%s: credentials refused: %s", r->route->path, why.reason);
         return gw_fail(r, 401, why.code ? why.code : "missing_credentials", NULL,
                        why.code ? why.reason
-                                : "no credentials: send Authorization: Bearer <token or API key>");
+                                : "no credentials: send Authorization: Bearer <token or API key> "
+                                  "(or X-Vault-Token: <token or API key>)");
 }
 
 enum MHD_Result gw_pipeline_head(struct gw_req *r, const char *method, const char *url)
@@ -92,6 +109,10 @@ enum MHD_Result gw_pipeline_head(struct gw_req *r, const char *method, const cha
         bool path_known;
         enum MHD_Result ret;
 
+        /* GET ?list=true is a LIST where the path has one (Vault's clients) */
+        method = gw_route_method(gw->routes, method, url,
+                                 MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND,
+                                                             "list"));
         r->route = gw_route_find(gw->routes, method, url, &path_known, &r->caps);
         if (r->route) {
                 r->rt = &gw->rt[r->route - gw->routes];
@@ -137,9 +158,14 @@ enum MHD_Result gw_pipeline_head(struct gw_req *r, const char *method, const cha
                 r->head_done = true;
                 return MHD_YES;
         }
-        if (method_has_body(r->route->method) && !media_type_json(r->hv[GW_H_CONTENT_TYPE]))
-                return gw_fail(r, 415, "unsupported_media_type", NULL,
-                               "send the body as Content-Type: application/json");
+        if (method_has_body(r->route->method) && !media_type_fits(r)) {
+                struct gw_error e;
+
+                gw_error_set(&e, 415, "unsupported_media_type", NULL,
+                             "send the body as Content-Type: %s",
+                             r->route->media_type ? r->route->media_type : JSON_TYPE);
+                return gw_send_error(r, &e);
+        }
 
         ret = authenticate_or_reply(r);
         if (!r->authenticated)

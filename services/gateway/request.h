@@ -74,6 +74,7 @@ struct gw_req {
         bool bad_request_id;
 
         const char *target_refusal;         /* why the raw target is refused, or NULL */
+        char *path;                         /* the target's path as sent, before MHD decodes it */
         bool head_done;                     /* gw_pipeline_head() admitted it */
         bool close;                         /* answer with Connection: close */
         bool declared_body;                 /* a Content-Length above 0 or chunked */
@@ -87,11 +88,13 @@ struct gw_req {
 
         struct gw_principal who;
         bool authenticated;
+        char *bearer; /* "Bearer <X-Vault-Token>": the credential, when sent so */
         struct gw_rl_result rl;
 
         bool idem_claimed;
 
         struct gw_adapter_ctx actx;   /* the adapter's view, parse to render */
+        ProtobufCMessage *msg;        /* what parse() made, until release() */
         ProtobufCMessage *page_req;   /* a paged route's request, kept for the next pages */
         struct gw_page_stream *page;  /* a paged route's stream, once the 200 is queued */
         bool counted;                 /* holds one of http.max_inflight */
@@ -142,6 +145,8 @@ enum MHD_Result gw_queue_response(struct gw_req *r, int status, struct MHD_Respo
 enum MHD_Result gw_send_body(struct gw_req *r, int status, char *body, size_t len,
                              const char *content_type, const char *extra_name,
                              const char *extra_value);
+/* gw_send_body() of JSON that holds a secret: wiped when freed. */
+enum MHD_Result gw_send_secret_body(struct gw_req *r, int status, char *body, size_t len);
 /* Answers @p e in the route's error style. */
 enum MHD_Result gw_send_error(struct gw_req *r, const struct gw_error *e);
 enum MHD_Result gw_fail(struct gw_req *r, int status, const char *code, const char *param,
@@ -167,6 +172,8 @@ enum MHD_Result gw_upstream_finish(struct gw_req *r);
 ProtobufCMessage *gw_upstream_reply(struct gw_req *r);
 /* Gives back the request's place among http.max_inflight. */
 void gw_upstream_release_slot(struct gw_req *r);
+/* Lets the adapter free what it made for the request (once; any time). */
+void gw_upstream_release_msg(struct gw_req *r);
 /* Suspends the connection and sends @p msg to the route's service; the
  * reply resumes it. On a failure to send, resumes it at once and returns
  * the error (also in r->err and r->st). */

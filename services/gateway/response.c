@@ -1,6 +1,7 @@
 /* Writing a request's answer: the headers every answer carries (request id,
  * rate limits, CORS), errors in the route's style, CORS preflights, the
  * idempotency record, and the metrics and span of the request. */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,12 +14,13 @@
 #include "cairn/strlist.h"
 #include "idem.h"
 #include "request.h"
+#include "sealing.h"
 
 #define JSON_TYPE "application/json"
 #define EXPOSED_HEADERS \
         "X-Request-ID, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, Retry-After"
 #define ALLOWED_HEADERS \
-        "Authorization, Content-Type, X-API-Key, X-Request-ID, Idempotency-Key, OpenAI-Organization, OpenAI-Project"
+        "Authorization, Content-Type, X-API-Key, X-Vault-Token, X-Request-ID, Idempotency-Key, OpenAI-Organization, OpenAI-Project"
 
 const struct gw_adapter *gw_req_adapter(const struct gw_req *r)
 {
@@ -130,6 +132,24 @@ enum MHD_Result gw_send_body(struct gw_req *r, int status, char *body, size_t le
         return queue(r, status, resp, content_type, extra_name, extra_value);
 }
 
+/* Frees a body that held a secret's plaintext, wiped first. */
+static void free_wiped(void *body)
+{
+        gw_sealing_wipe(body, malloc_usable_size(body));
+}
+
+enum MHD_Result gw_send_secret_body(struct gw_req *r, int status, char *body, size_t len)
+{
+        struct MHD_Response *resp;
+
+        resp = MHD_create_response_from_buffer_with_free_callback(len, body, free_wiped);
+        if (!resp) {
+                free_wiped(body);
+                return MHD_NO;
+        }
+        return queue(r, status, resp, JSON_TYPE, NULL, NULL);
+}
+
 enum MHD_Result gw_queue_response(struct gw_req *r, int status, struct MHD_Response *resp,
                                   const char *content_type)
 {
@@ -150,9 +170,12 @@ enum MHD_Result gw_send_error(struct gw_req *r, const struct gw_error *e)
 {
         size_t len;
         /* Local routes, like requests that match none, answer in the default style. */
-        char *body = r->route && !r->route->local && gw_req_adapter(r)->errors == GW_ERRORS_STATUS
-                             ? gw_error_status_json(e, &len)
-                             : gw_error_json(e, r->request_id, &len);
+        enum gw_error_style style = r->route && !r->route->local ? gw_req_adapter(r)->errors
+                                                                 : GW_ERRORS_OPENAI;
+        int status = e->status;
+        char *body = style == GW_ERRORS_STATUS  ? gw_error_status_json(e, &len)
+                     : style == GW_ERRORS_VAULT ? gw_error_vault_json(e, &status, &len)
+                                                : gw_error_json(e, r->request_id, &len);
         const char *xname = NULL;
         char xval[512];
 
@@ -160,8 +183,8 @@ enum MHD_Result gw_send_error(struct gw_req *r, const struct gw_error *e)
                 cairn_log(INFO, "HTTP", "%s: %d %s (param %s)",
                           r->route ? r->route->path : "request", e->status, e->message,
                           e->param[0] ? e->param : "-");
-        gw_idem_store(r, e->status, body, len);
-        if (e->status == 401) {
+        gw_idem_store(r, status, body, len);
+        if (status == 401) {
                 /* RFC 6750: the error code only when a credential was presented. */
                 xname = MHD_HTTP_HEADER_WWW_AUTHENTICATE;
                 if (e->code && strcmp(e->code, "missing_credentials") != 0)
@@ -175,7 +198,7 @@ enum MHD_Result gw_send_error(struct gw_req *r, const struct gw_error *e)
                 xname = MHD_HTTP_HEADER_ALLOW;
                 snprintf(xval, sizeof(xval), "%s", r->allow);
         }
-        return gw_send_body(r, e->status, body, len, JSON_TYPE, xname, xval);
+        return gw_send_body(r, status, body, len, JSON_TYPE, xname, xval);
 }
 
 enum MHD_Result gw_fail(struct gw_req *r, int status, const char *code, const char *param,

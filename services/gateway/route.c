@@ -11,9 +11,10 @@
 #include "route.h"
 
 /* Percent-decodes @p n bytes of @p s into @p out (room for @p size bytes;
- * NULL: only checks); false when malformed, too long, or decoding to a '/'
- * or a NUL (a capture is one segment). */
-static bool segment_decode(const char *s, size_t n, char *out, size_t size)
+ * NULL: only checks); false when malformed, too long, empty (unless
+ * @p empty_ok), or when an escape decodes to a '/' (which would change the
+ * segments) or a NUL. */
+static bool segment_decode(const char *s, size_t n, char *out, size_t size, bool empty_ok)
 {
         size_t o = 0;
 
@@ -42,7 +43,23 @@ static bool segment_decode(const char *s, size_t n, char *out, size_t size)
         }
         if (out)
                 out[o] = '\0';
-        return o > 0;
+        return o > 0 || empty_ok;
+}
+
+/* The {name} at @p t: its name, its end (after '}'), and whether it is a
+ * rest capture ({name*}); false when unterminated. */
+static bool capture_at(const char *t, const char **name, size_t *name_len, const char **end,
+                       bool *rest)
+{
+        const char *close = strchr(t, '}');
+
+        if (!close)
+                return false;
+        *rest = close > t + 1 && close[-1] == '*';
+        *name = t + 1;
+        *name_len = (size_t)(close - t - 1) - (*rest ? 1 : 0);
+        *end = close + 1;
+        return true;
 }
 
 bool gw_path_match(const char *tmpl, const char *path, struct gw_captures *caps)
@@ -51,24 +68,31 @@ bool gw_path_match(const char *tmpl, const char *path, struct gw_captures *caps)
 
         if (caps)
                 caps->n = 0;
-        while (*t && *p) {
+        while (*t) {
                 if (*t == '{') {
-                        const char *close = strchr(t, '}');
-                        size_t seg = strcspn(p, "/");
+                        const char *name, *end;
+                        size_t name_len, len;
+                        bool rest;
 
-                        if (!close || seg == 0 || !segment_decode(p, seg, NULL, GW_CAPTURE_MAX))
+                        if (!capture_at(t, &name, &name_len, &end, &rest) || (rest && *end))
+                                return false;
+                        /* a rest capture may be empty: the folder the path ends in */
+                        len = rest ? strlen(p) : strcspn(p, "/");
+                        if ((!rest && len == 0) ||
+                            !segment_decode(p, len, NULL,
+                                            rest ? GW_CAPTURE_REST_MAX : GW_CAPTURE_MAX, rest))
                                 return false;
                         if (caps) {
                                 if (caps->n >= GW_CAPTURES_MAX)
                                         return false;
-                                caps->name[caps->n] = t + 1;
-                                caps->name_len[caps->n] = (size_t)(close - t - 1);
+                                caps->name[caps->n] = name;
+                                caps->name_len[caps->n] = name_len;
                                 caps->value[caps->n] = p;
-                                caps->value_len[caps->n] = seg;
+                                caps->value_len[caps->n] = len;
                                 caps->n++;
                         }
-                        t = close + 1;
-                        p += seg;
+                        t = end;
+                        p += len;
                         continue;
                 }
                 if (*t != *p)
@@ -76,14 +100,16 @@ bool gw_path_match(const char *tmpl, const char *path, struct gw_captures *caps)
                 t++;
                 p++;
         }
-        return *t == '\0' && *p == '\0';
+        return *p == '\0';
 }
 
-void gw_capture_value(const struct gw_captures *caps, size_t i, char out[GW_CAPTURE_MAX])
+bool gw_capture_value(const struct gw_captures *caps, size_t i, char *out, size_t size)
 {
-        /* checked when it matched */
-        if (!segment_decode(caps->value[i], caps->value_len[i], out, GW_CAPTURE_MAX))
+        if (segment_decode(caps->value[i], caps->value_len[i], out, size, true))
+                return true;
+        if (size)
                 out[0] = '\0';
+        return false;
 }
 
 const struct gw_route *gw_route_find(const struct gw_route *routes, const char *method,
@@ -106,6 +132,28 @@ const struct gw_route *gw_route_find(const struct gw_route *routes, const char *
         for (const struct gw_route *rt = routes; rt->method && !*path_known; rt++)
                 *path_known = gw_path_match(rt->path, path, NULL);
         return NULL;
+}
+
+/* Vault reads the parameter with Go's strconv.ParseBool. */
+static bool list_true(const char *v)
+{
+        static const char *const yes[] = { "1", "t", "T", "TRUE", "true", "True" };
+
+        for (size_t i = 0; v && i < sizeof(yes) / sizeof(yes[0]); i++)
+                if (strcmp(v, yes[i]) == 0)
+                        return true;
+        return false;
+}
+
+const char *gw_route_method(const struct gw_route *routes, const char *method, const char *path,
+                            const char *list_param)
+{
+        if (strcmp(method, "GET") != 0 || !list_true(list_param))
+                return method;
+        for (const struct gw_route *rt = routes; rt->method; rt++)
+                if (strcmp(rt->method, "LIST") == 0 && gw_path_match(rt->path, path, NULL))
+                        return "LIST";
+        return method;
 }
 
 void gw_route_allow(const struct gw_route *routes, const char *path, char *out, size_t size)
@@ -244,6 +292,14 @@ static bool plan_row(const struct gw_route *routes, const struct gw_route *rt,
         if (!rt->path || rt->path[0] != '/' || !rt->cls || !rt->operation) {
                 snprintf(errstr, errstr_size, "route %s %s: needs a path, a class and an operation",
                          rt->method, rt->path ? rt->path : "(no path)");
+                return false;
+        }
+        const char *rest = strstr(rt->path, "*}");
+
+        if (rest && rest[2] != '\0') {
+                snprintf(errstr, errstr_size,
+                         "route %s %s: a rest-of-path capture {name*} must end the path",
+                         rt->method, rt->path);
                 return false;
         }
         for (const struct gw_route *o = routes; o < rt; o++)

@@ -33,9 +33,14 @@ struct gw_class {
 typedef int (*gw_local_fn)(struct gw_req *r);
 
 struct gw_route {
-        const char *method; /* GET, POST, PUT, PATCH, DELETE */
+        /* GET, POST, PUT, PATCH, DELETE, or LIST (Vault's: also reached as
+         * GET with ?list=true, gw_route_method()) */
+        const char *method;
         /* "/v1/memories/{id}": each {name} captures one path segment into
-         * the request field of that name (dotted paths reach nested fields) */
+         * the request field of that name (dotted paths reach nested fields).
+         * A last {name*} captures the rest of the path, '/' and all:
+         * "/v1/secret/data/{path*}" gives path "app/db" for
+         * /v1/secret/data/app/db, "" for /v1/secret/data/. */
         const char *path;
         const struct gw_class *cls;
         const char *operation;    /* operationId in the OpenAPI document */
@@ -52,6 +57,13 @@ struct gw_route {
         long long timeout_ms;
         long long max_body_bytes;         /* 0: http.max_body_bytes */
         const struct gw_adapter *adapter; /* NULL: the proto3 JSON mapping */
+        /* The body's media type; NULL: application/json. A JSON merge patch
+         * is "application/merge-patch+json" (RFC 7396). */
+        const char *media_type;
+        /* The body is this message field of the request (google.api.http's
+         * body: "policy"), the rest coming from the path; NULL: the whole
+         * request. The proto3 JSON mapping only. */
+        const char *body_field;
         /* Paged: the gateway follows the reply's next_page_token and streams
          * the items of this repeated reply field as NDJSON. NULL: not paged. */
         const char *page_field;
@@ -66,9 +78,11 @@ struct gw_route {
 /* The gateway's routes, ending with a NULL method (routes.c). */
 extern const struct gw_route gw_routes[];
 
-/* Most path captures in one template, and most bytes of one captured value. */
-#define GW_CAPTURES_MAX 4
-#define GW_CAPTURE_MAX  256
+/* Most path captures in one template, and most bytes of one captured value
+ * (with its NUL): one segment, or the rest of the path ({name*}). */
+#define GW_CAPTURES_MAX     4
+#define GW_CAPTURE_MAX      256
+#define GW_CAPTURE_REST_MAX 1024
 
 /* Where the captures are: names in the template, values in the request's
  * path as sent (percent-encoded), both borrowed. Kept small: a request holds
@@ -81,21 +95,32 @@ struct gw_captures {
         size_t value_len[GW_CAPTURES_MAX];
 };
 
-/* True when @p path (without the query) matches the template @p tmpl; each
- * {name} matches one non-empty segment, noted in @p caps (may be NULL). A
- * segment that does not percent-decode, or decodes to a '/' or a NUL, or to
- * more than GW_CAPTURE_MAX - 1 bytes, does not match. */
+/* True when @p path (without the query, as sent: percent-encoded) matches
+ * the template @p tmpl; each {name} matches one non-empty segment, a last
+ * {name*} the rest of the path (empty segments, "." and ".." included: what
+ * the path means is the route's service's to judge), noted in @p caps (may
+ * be NULL). A capture that does not percent-decode, or decodes to a '/' or
+ * a NUL, or to GW_CAPTURE_MAX bytes or more (GW_CAPTURE_REST_MAX for the
+ * rest), does not match. */
 bool gw_path_match(const char *tmpl, const char *path, struct gw_captures *caps);
 
-/* Capture @p i of @p caps, percent-decoded, into @p out (room for
- * GW_CAPTURE_MAX bytes). */
-void gw_capture_value(const struct gw_captures *caps, size_t i, char out[GW_CAPTURE_MAX]);
+/* Capture @p i of @p caps, percent-decoded, into @p out of @p size bytes
+ * (GW_CAPTURE_REST_MAX holds any). False, with @p out empty, when it does
+ * not fit. */
+bool gw_capture_value(const struct gw_captures *caps, size_t i, char *out, size_t size);
 
 /* Finds the route for @p method and @p path in @p routes: the row, or NULL
  * with *@p path_known true when another method has that path (405). HEAD
  * matches GET rows and OPTIONS any row of the path. */
 const struct gw_route *gw_route_find(const struct gw_route *routes, const char *method,
                                      const char *path, bool *path_known, struct gw_captures *caps);
+
+/* The method @p method is routed as: LIST for a GET whose query parameter
+ * list is true (@p list_param, Vault's "true", "1", "t" ...; NULL: none)
+ * when @p path has a LIST row, as Vault's clients without the LIST method
+ * ask; otherwise @p method. */
+const char *gw_route_method(const struct gw_route *routes, const char *method, const char *path,
+                            const char *list_param);
 
 /* "GET, HEAD, POST, OPTIONS": the methods of @p path; empty when none. */
 void gw_route_allow(const struct gw_route *routes, const char *path, char *out, size_t size);

@@ -4,9 +4,11 @@
  * topics, the OpenAPI document, docs/api.md's permission table) follows. */
 #include "cairn/embedding/v1/embedding.pb-c.h"
 #include "cairn/memory/v1/memory.pb-c.h"
+#include "cairn/secrets/v1/secrets.pb-c.h"
 #include "openai.h"
 #include "route.h"
 #include "server.h"
+#include "vault.h"
 
 /* ---- classes: who may call, and how often ---- */
 
@@ -42,6 +44,37 @@ static const struct gw_class memories_write = {
         .allowed = { true, true, true, false },
         .limits_key = "memories_write",
 };
+
+/* Secrets: every role reaches the service, whose policies decide (deny by
+ * default); reads and writes are limited apart. */
+static const struct gw_class secrets_read = {
+        .name = "secrets.read",
+        .allowed = { true, true, true, true },
+        .limits_key = "secrets_read",
+};
+static const struct gw_class secrets_write = {
+        .name = "secrets.write",
+        .allowed = { true, true, true, true },
+        .limits_key = "secrets_write",
+};
+/* keys, policies and the audit chain: the tenant's owners and admins */
+static const struct gw_class secrets_admin = {
+        .name = "secrets.admin",
+        .allowed = { true, true, false, false },
+        .limits_key = "secrets_admin",
+};
+
+#define MERGE_PATCH   "application/merge-patch+json"
+#define SECRETS(desc) &cairn__secrets__v1__##desc##__descriptor
+
+/* A row of the secrets service; of Vault's KV v2 API (the mount "secret")
+ * with an adapter, a JSON merge patch body with media type MERGE_PATCH. */
+#define SECRETS_ROW(m, p, c, op, sum, req, rep, ad, mt)                                         \
+        {                                                                                       \
+                .method = m, .path = p, .cls = &c, .operation = op, .summary = sum,             \
+                .service = "secrets", .request = SECRETS(req), .reply = SECRETS(rep),           \
+                .timeout_key = "secrets", .timeout_ms = 10000, .adapter = ad, .media_type = mt, \
+        }
 
 /* ---- routes ---- */
 
@@ -244,6 +277,99 @@ const struct gw_route gw_routes[] = {
                 .key_field = "user_id",
                 .page_field = "items",
         },
+        /* The secrets service as Vault's KV v2 API (docs/api.md): values
+         * sealed on their way, the mount fixed at "secret". */
+        SECRETS_ROW("GET", "/v1/secret/data/{path*}", secrets_read, "readSecret",
+                    "Read a secret's version (Vault KV v2)", read_request, read_reply,
+                    &gw_vault_read, NULL),
+        SECRETS_ROW("POST", "/v1/secret/data/{path*}", secrets_write, "writeSecret",
+                    "Write a secret's new version (Vault KV v2)", write_request, write_reply,
+                    &gw_vault_write, NULL),
+        SECRETS_ROW("PUT", "/v1/secret/data/{path*}", secrets_write, "putSecret",
+                    "Write a secret's new version, as POST (Vault KV v2)", write_request,
+                    write_reply, &gw_vault_write, NULL),
+        SECRETS_ROW("PATCH", "/v1/secret/data/{path*}", secrets_write, "patchSecret",
+                    "Write a new version merging a JSON merge patch into the current one "
+                    "(Vault KV v2)",
+                    patch_request, write_reply, &gw_vault_patch, MERGE_PATCH),
+        SECRETS_ROW("DELETE", "/v1/secret/data/{path*}", secrets_write, "deleteSecretLatest",
+                    "Soft-delete a secret's current version (Vault KV v2)", delete_request,
+                    delete_reply, &gw_vault_delete_latest, NULL),
+        SECRETS_ROW("POST", "/v1/secret/delete/{path*}", secrets_write, "deleteSecretVersions",
+                    "Soft-delete versions of a secret (Vault KV v2)", delete_request, delete_reply,
+                    &gw_vault_delete, NULL),
+        SECRETS_ROW("POST", "/v1/secret/undelete/{path*}", secrets_write, "undeleteSecretVersions",
+                    "Restore soft-deleted versions of a secret (Vault KV v2)", undelete_request,
+                    undelete_reply, &gw_vault_undelete, NULL),
+        SECRETS_ROW("POST", "/v1/secret/destroy/{path*}", secrets_write, "destroySecretVersions",
+                    "Destroy versions of a secret for good (Vault KV v2)", destroy_request,
+                    destroy_reply, &gw_vault_destroy, NULL),
+        SECRETS_ROW("GET", "/v1/secret/metadata/{path*}", secrets_read, "readSecretMetadata",
+                    "A secret's metadata and versions (Vault KV v2)", read_metadata_request,
+                    metadata_reply, &gw_vault_metadata_read, NULL),
+        SECRETS_ROW("POST", "/v1/secret/metadata/{path*}", secrets_write, "writeSecretMetadata",
+                    "Set a secret's settings and custom metadata (Vault KV v2)",
+                    write_metadata_request, write_metadata_reply, &gw_vault_metadata_write, NULL),
+        SECRETS_ROW("PUT", "/v1/secret/metadata/{path*}", secrets_write, "putSecretMetadata",
+                    "Set a secret's settings and custom metadata, as POST (Vault KV v2)",
+                    write_metadata_request, write_metadata_reply, &gw_vault_metadata_write, NULL),
+        SECRETS_ROW("PATCH", "/v1/secret/metadata/{path*}", secrets_write, "patchSecretMetadata",
+                    "Change some of a secret's settings; a null custom_metadata value removes "
+                    "its key (Vault KV v2)",
+                    write_metadata_request, write_metadata_reply, &gw_vault_metadata_patch,
+                    MERGE_PATCH),
+        SECRETS_ROW("DELETE", "/v1/secret/metadata/{path*}", secrets_write, "deleteSecretMetadata",
+                    "Remove a secret: its metadata and every version (Vault KV v2)",
+                    delete_metadata_request, delete_metadata_reply, &gw_vault_metadata_delete,
+                    NULL),
+        SECRETS_ROW("LIST", "/v1/secret/metadata/{path*}", secrets_read, "listSecrets",
+                    "The keys under a folder (Vault KV v2: LIST, or GET with list=true)",
+                    list_request, list_reply, &gw_vault_list, NULL),
+        SECRETS_ROW("LIST", "/v1/secret/metadata", secrets_read, "listSecretsTop",
+                    "The keys at the top of the mount (Vault KV v2: LIST, or GET with "
+                    "list=true)",
+                    list_request, list_reply, &gw_vault_list, NULL),
+        SECRETS_ROW("GET", "/v1/secret/subkeys/{path*}", secrets_read, "readSecretSubkeys",
+                    "The keys of a version's data, every value null (Vault KV v2)", subkeys_request,
+                    subkeys_reply, &gw_vault_subkeys, NULL),
+        SECRETS_ROW("GET", "/v1/secret/config", secrets_read, "readSecretsConfig",
+                    "The tenant's defaults for its secrets (Vault KV v2)", get_config_request,
+                    config_reply, &gw_vault_config_read, NULL),
+        SECRETS_ROW("POST", "/v1/secret/config", secrets_write, "writeSecretsConfig",
+                    "Set the tenant's defaults for its secrets (Vault KV v2)", set_config_request,
+                    config_reply, &gw_vault_config_write, NULL),
+        /* The secrets service's own administration (the proto3 JSON mapping). */
+        SECRETS_ROW("POST", "/v1/secrets/keys/rotate", secrets_admin, "rotateSecretsKey",
+                    "Make a new key-encryption key current and rewrap every data key to it",
+                    rotate_key_request, key_status_reply, NULL, NULL),
+        SECRETS_ROW("GET", "/v1/secrets/keys", secrets_admin, "getSecretsKeyStatus",
+                    "The key-encryption keys, and how far a rewrap has come", key_status_request,
+                    key_status_reply, NULL, NULL),
+        SECRETS_ROW("GET", "/v1/secrets/policies", secrets_admin, "listSecretsPolicies",
+                    "The tenant's secrets policies, the defaults first", list_policies_request,
+                    list_policies_reply, NULL, NULL),
+        SECRETS_ROW("GET", "/v1/secrets/policies/{name}", secrets_admin, "getSecretsPolicy",
+                    "One secrets policy", get_policy_request, policy_reply, NULL, NULL),
+        {
+                .method = "PUT",
+                .path = "/v1/secrets/policies/{policy.name}",
+                .cls = &secrets_admin,
+                .operation = "putSecretsPolicy",
+                .summary = "Create or replace a secrets policy: the body is the policy, its "
+                           "name the path's",
+                .service = "secrets",
+                .request = SECRETS(put_policy_request),
+                .reply = SECRETS(policy_reply),
+                .timeout_key = "secrets",
+                .timeout_ms = 10000,
+                .body_field = "policy",
+        },
+        SECRETS_ROW("DELETE", "/v1/secrets/policies/{name}", secrets_admin, "deleteSecretsPolicy",
+                    "Remove a secrets policy", delete_policy_request, delete_policy_reply, NULL,
+                    NULL),
+        SECRETS_ROW("POST", "/v1/secrets/audit/verify", secrets_admin, "verifySecretsAudit",
+                    "Walk the audit chain from its first row and say where it breaks",
+                    verify_audit_request, verify_audit_reply, NULL, NULL),
         {
                 .method = "GET",
                 .path = "/v1/version",

@@ -103,6 +103,13 @@ static void *on_target(void *cls, const char *uri, struct MHD_Connection *conn)
 
         (void)conn;
         r->target_refusal = gw_target_check(uri);
+        /* Routes match the path as sent: MHD's decoded URL would have
+         * routes decode it a second time (%2541 read as 'A'). */
+        if (!r->target_refusal) {
+                r->path = strndup(uri, strcspn(uri, "?#"));
+                if (!r->path)
+                        abort();
+        }
         return r;
 }
 
@@ -193,7 +200,7 @@ static enum MHD_Result on_headers(struct gw_req *r, const char *method, const ch
         r->too_large = f.length > (unsigned long long)gw->hc->max_body_bytes;
         if (!r->declared_body)
                 return MHD_YES;
-        ret = gw_pipeline_head(r, method, url);
+        ret = gw_pipeline_head(r, method, r->path ? r->path : url);
         if (!r->head_done) {
                 r->close = true; /* MHD closes anyway: the body is unread */
                 return ret;
@@ -259,7 +266,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                 case GW_ST_BODY:
                         if (r->declared_body)
                                 gw_deadline_body_done(gw->deadline, r->watch);
-                        ret = gw_pipeline_run(r, method, url);
+                        ret = gw_pipeline_run(r, method, r->path ? r->path : url);
                         break;
                 case GW_ST_WAIT:
                         ret = gw_upstream_finish(r);
@@ -287,6 +294,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                 gw_idem_finish(r->gw->deps.redis, r->who.tenant, r->idem_key, r->body_hash, 0, 599,
                                NULL, 0);
         gw_upstream_release_slot(r);
+        gw_upstream_release_msg(r);
         if (r->span)
                 cairn_trace_http_server_end(r->span, 499); /* the client went away */
         gw_page_stream_free(r->page);
@@ -294,6 +302,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                 protobuf_c_message_free_unpacked(r->page_req, NULL);
         free(r->payload);
         free(r->body);
+        free(r->bearer);
+        free(r->path);
         free(r);
         *con_cls = NULL;
 }

@@ -15,6 +15,7 @@ struct cairn_redis;
 struct gw_auth;
 struct gw_ratelimit;
 struct gw_req;
+struct gw_sealing;
 
 struct gateway;
 
@@ -26,6 +27,7 @@ struct gateway_deps {
         struct cairn_redis *redis;
         struct cairn_bus_client *bus;
         struct cairn_metrics *metrics;
+        struct gw_sealing *sealing; /* keys for sealed values (secrets); NULL: none */
 };
 
 /* Starts listening; NULL with a message in @p errstr. @p deps and what it

@@ -20,16 +20,17 @@ static void invalid(struct gw_error *e, const char *field, const char *message)
         e->err = CAIRN_ERR_INVALID;
 }
 
-/* True when @p obj sets the field named @p name (proto name) under its proto
- * or its lowerCamelCase name. */
-static bool sets_field(const json_t *obj, const char *name)
+/* The value @p obj sets for the field named @p name (proto name) under its
+ * proto or its lowerCamelCase name, or NULL. */
+static json_t *field_value(const json_t *obj, const char *name)
 {
         char camel[128];
         size_t o = 0;
         bool up = false;
+        json_t *v = json_object_get(obj, name);
 
-        if (json_object_get(obj, name))
-                return true;
+        if (v)
+                return v;
         for (const char *p = name; *p && o + 1 < sizeof(camel); p++) {
                 if (*p == '_') {
                         up = true;
@@ -39,7 +40,28 @@ static bool sets_field(const json_t *obj, const char *name)
                 up = false;
         }
         camel[o] = '\0';
-        return json_object_get(obj, camel) != NULL;
+        return json_object_get(obj, camel);
+}
+
+/* True when @p obj sets the field at dotted path @p name ("policy.name"). */
+static bool sets_field(const json_t *obj, const char *name)
+{
+        char seg[128];
+
+        for (;;) {
+                size_t len = strcspn(name, ".");
+
+                if (len >= sizeof(seg))
+                        return false;
+                memcpy(seg, name, len);
+                seg[len] = '\0';
+                obj = field_value(obj, seg);
+                if (!obj || !name[len])
+                        return obj != NULL;
+                if (!json_is_object(obj))
+                        return false;
+                name += len + 1;
+        }
 }
 
 struct query_ctx {
@@ -108,12 +130,19 @@ static ProtobufCMessage *proto_json_parse(struct gw_adapter_ctx *ctx, struct gw_
 
         if (!obj)
                 return NULL;
+        if (ctx->route->body_field) {
+                /* the body is one field; path and query bind around it */
+                json_t *whole = json_object();
+
+                json_object_set_new(whole, ctx->route->body_field, obj);
+                obj = whole;
+        }
         if (sets_field(obj, TENANT_FIELD)) {
                 invalid(e, TENANT_FIELD, "the tenant comes from the credentials, not the request");
                 goto out;
         }
         for (size_t i = 0; i < ctx->caps->n; i++) {
-                char name[GW_CAPTURE_MAX], value[GW_CAPTURE_MAX];
+                char name[GW_CAPTURE_MAX], value[GW_CAPTURE_REST_MAX];
 
                 snprintf(name, sizeof(name), "%.*s", (int)ctx->caps->name_len[i],
                          ctx->caps->name[i]);
@@ -127,7 +156,7 @@ static ProtobufCMessage *proto_json_parse(struct gw_adapter_ctx *ctx, struct gw_
                         invalid(e, name, why);
                         goto out;
                 }
-                gw_capture_value(ctx->caps, i, value);
+                gw_capture_value(ctx->caps, i, value, sizeof(value));
                 if (cairn_pbjson_bind(desc, obj, name, value, &perr) != CAIRN_OK) {
                         invalid(e, name, perr.message);
                         goto out;
@@ -153,7 +182,7 @@ static void proto_json_release(struct gw_adapter_ctx *ctx, ProtobufCMessage *msg
         protobuf_c_message_free_unpacked(msg, NULL);
 }
 
-static char *proto_json_render(const struct gw_adapter_ctx *ctx, const ProtobufCMessage *reply,
+static char *proto_json_render(struct gw_adapter_ctx *ctx, const ProtobufCMessage *reply,
                                size_t *lenp)
 {
         (void)ctx;

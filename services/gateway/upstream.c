@@ -59,7 +59,10 @@ cairn_err_t gw_upstream_send(struct gw_req *r, const ProtobufCMessage *msg)
         opts.no_wait = true; /* never block the event loop during a rebalance */
         /* Only a JWT travels on: API keys never leave the gateway. */
         if (r->who.is_jwt)
-                opts.authorization = r->hv[GW_H_AUTHORIZATION];
+                opts.authorization = r->bearer ? r->bearer : r->hv[GW_H_AUTHORIZATION];
+        /* who the call is for, as the credential says: services authorise by it */
+        opts.principal = r->who.principal;
+        opts.role = gw_role_str(r->who.role);
         opts.request_id = r->request_id;
         if (r->span) {
                 opts.traceparent = r->span->traceparent;
@@ -135,13 +138,32 @@ static int query_each(void *conn, int (*fn)(void *opaque, const char *key, const
         return v.rc;
 }
 
+/* False, with @p e filled, when @p msg is too large for one Kafka message. */
+static bool fits(struct gw_req *r, const ProtobufCMessage *msg, struct gw_error *e)
+{
+        size_t len = protobuf_c_message_get_packed_size(msg);
+        size_t max = cairn_bus_client_max_message_bytes(r->gw->deps.bus);
+
+        if (len <= max)
+                return true;
+        too_large(e, r, len, max);
+        return false;
+}
+
+void gw_upstream_release_msg(struct gw_req *r)
+{
+        if (r->msg) {
+                gw_req_adapter(r)->release(&r->actx, r->msg);
+                r->msg = NULL;
+        }
+}
+
 enum MHD_Result gw_upstream_call(struct gw_req *r)
 {
         const struct gw_adapter *ad = gw_req_adapter(r);
         ProtobufCMessage *msg;
         enum MHD_Result ret;
         struct gw_error e;
-        size_t len, max;
 
         r->actx.route = r->route;
         r->actx.body = r->body;
@@ -151,27 +173,29 @@ enum MHD_Result gw_upstream_call(struct gw_req *r)
         r->actx.conn = r->conn;
         r->actx.query_each = query_each;
         r->actx.tenant = r->who.tenant;
+        r->actx.request_id = r->request_id;
+        r->actx.sealing = r->gw->deps.sealing;
         msg = ad->parse(&r->actx, &e);
         if (!msg)
                 return gw_send_error(r, &e);
-        len = protobuf_c_message_get_packed_size(msg);
-        max = cairn_bus_client_max_message_bytes(r->gw->deps.bus);
-        if (len > max) {
-                ad->release(&r->actx, msg);
-                too_large(&e, r, len, max);
+        /* kept until answered: a conversation of several calls reads it */
+        r->msg = msg;
+        if (!fits(r, msg, &e)) {
+                gw_upstream_release_msg(r);
                 return gw_send_error(r, &e);
         }
         ret = call_bus(r, msg);
-        if (r->route->page_field)
+        if (r->route->page_field) {
                 r->page_req = msg; /* asks for the next pages */
-        else
-                ad->release(&r->actx, msg);
+                r->msg = NULL;
+        }
         return ret;
 }
 
 ProtobufCMessage *gw_upstream_reply(struct gw_req *r)
 {
-        const ProtobufCMessageDescriptor *want = r->route->reply;
+        const ProtobufCMessageDescriptor *want = r->actx.reply_type ? r->actx.reply_type
+                                                                    : r->route->reply;
         ProtobufCMessage *msg = strcmp(r->ce_type, want->name) == 0
                                         ? protobuf_c_message_unpack(want, NULL, r->len, r->payload)
                                         : NULL;
@@ -184,18 +208,87 @@ ProtobufCMessage *gw_upstream_reply(struct gw_req *r)
         return msg;
 }
 
-enum MHD_Result gw_upstream_finish(struct gw_req *r)
+/* The adapter's next call of a conversation, when it has one: sent, or
+ * its error answered. MHD_NO with *@p done false when there is none. */
+static enum MHD_Result next_call(struct gw_req *r, const ProtobufCMessage *reply, bool *done)
 {
         const struct gw_adapter *ad = gw_req_adapter(r);
-        ProtobufCMessage *msg;
+        const ProtobufCMessage *next;
         struct gw_error e;
+
+        *done = false;
+        if (!ad->next || r->route->page_field)
+                return MHD_NO;
+        memset(&e, 0, sizeof(e));
+        next = ad->next(&r->actx, reply, &r->st, &e);
+        if (!next && !e.status)
+                return MHD_NO;
+        *done = true;
+        if (next && fits(r, next, &e))
+                return call_bus(r, next);
+        gw_upstream_release_slot(r);
+        gw_upstream_release_msg(r);
+        return gw_send_error(r, &e);
+}
+
+/* The answer of a request that failed upstream, in the route's style. */
+static enum MHD_Result send_failure(struct gw_req *r)
+{
+        const struct gw_adapter *ad = gw_req_adapter(r);
+        struct gw_error e;
+        char field[128];
+
+        if (ad->field_name)
+                ad->field_name(field, sizeof(field), r->st.field);
+        else
+                snprintf(field, sizeof(field), "%s", r->st.field);
+        gw_error_from_status(&e, r->err, r->st.message, field);
+        if (r->err == CAIRN_ERR_DEADLINE) {
+                snprintf(e.message, sizeof(e.message),
+                         "no reply from the %s service within %lld ms", r->route->service,
+                         r->rt->timeout_ms);
+        } else if (e.status >= 500) {
+                /* A server-side failure's text names topics, brokers or
+                 * databases: the log keeps it, the client gets what it can
+                 * act on. */
+                cairn_log(WARN, "HTTP", "%s: %s", r->route->path, r->st.message);
+                snprintf(e.message, sizeof(e.message),
+                         "the %s service failed to answer (%s); see the request id in its logs",
+                         r->route->service, cairn_err_str(r->err));
+        }
+        return gw_send_error(r, &e);
+}
+
+/* Renders @p msg with the route's adapter and answers with it. */
+static enum MHD_Result send_rendered(struct gw_req *r, const ProtobufCMessage *msg)
+{
+        const struct gw_adapter *ad = gw_req_adapter(r);
         size_t len;
         char *body;
+        int status;
+
+        r->actx.status = 0;
+        r->actx.secret = false;
+        body = ad->render(&r->actx, msg, &len);
+        if (!body)
+                return gw_fail(r, 500, "internal", NULL, "the reply could not be rendered");
+        status = r->actx.status ? r->actx.status : 200;
+        if (status == 204)
+                return gw_send_body(r, 204, body, 0, NULL, NULL, NULL);
+        if (r->actx.secret)
+                return gw_send_secret_body(r, status, body, len);
+        gw_idem_store(r, status, body, len);
+        return gw_send_body(r, status, body, len, JSON_TYPE, NULL, NULL);
+}
+
+enum MHD_Result gw_upstream_finish(struct gw_req *r)
+{
+        ProtobufCMessage *msg = NULL;
+        enum MHD_Result ret;
+        struct gw_error e;
+        bool done;
 
         atomic_thread_fence(memory_order_acquire);
-        /* A stream holds its place until it ends (on completion). */
-        if (!r->route->page_field)
-                gw_upstream_release_slot(r);
         if (r->err == CAIRN_ERR_EXHAUSTED &&
             strcmp(r->st.reason, CAIRN_BUS_MESSAGE_TOO_LARGE) == 0) {
                 /* Key and headers pushed it over, or the topic's limit is
@@ -203,51 +296,42 @@ enum MHD_Result gw_upstream_finish(struct gw_req *r)
                 cairn_log(INFO, "HTTP", "%s: not sent for its size: %s", r->route->path,
                           r->st.message);
                 too_large(&e, r, 0, 0);
-                return gw_send_error(r, &e);
+                ret = gw_send_error(r, &e);
+                goto out;
         }
-        if (r->err != CAIRN_OK) {
-                char field[128];
+        if (r->err == CAIRN_OK) {
+                msg = gw_upstream_reply(r);
+                if (!msg) {
+                        char text[160];
 
-                if (ad->field_name)
-                        ad->field_name(field, sizeof(field), r->st.field);
-                else
-                        snprintf(field, sizeof(field), "%s", r->st.field);
-                gw_error_from_status(&e, r->err, r->st.message, field);
-                if (r->err == CAIRN_ERR_DEADLINE) {
-                        snprintf(e.message, sizeof(e.message),
-                                 "no reply from the %s service within %lld ms", r->route->service,
-                                 r->rt->timeout_ms);
-                } else if (e.status >= 500) {
-                        /* A server-side failure's text names topics, brokers
-                         * or databases: the log keeps it, the client gets
-                         * what it can act on. */
-                        cairn_log(WARN, "HTTP", "%s: %s", r->route->path, r->st.message);
-                        snprintf(e.message, sizeof(e.message),
-                                 "the %s service failed to answer (%s); see the request id in "
-                                 "its logs",
-                                 r->route->service, cairn_err_str(r->err));
+                        snprintf(text, sizeof(text), "the %s service answered something unexpected",
+                                 r->route->service);
+                        ret = gw_fail(r, 502, "bad_gateway", NULL, text);
+                        goto out;
                 }
-                return gw_send_error(r, &e);
         }
-        msg = gw_upstream_reply(r);
-        if (!msg) {
-                char text[160];
-
-                snprintf(text, sizeof(text), "the %s service answered something unexpected",
-                         r->route->service);
-                return gw_fail(r, 502, "bad_gateway", NULL, text);
-        }
-        if (r->route->page_field) {
-                enum MHD_Result ret = gw_page_start(r, r->page_req, msg);
-
-                r->page_req = NULL; /* the stream's now */
-                protobuf_c_message_free_unpacked(msg, NULL);
+        ret = next_call(r, msg, &done);
+        if (done) {
+                if (msg)
+                        protobuf_c_message_free_unpacked(msg, NULL);
                 return ret;
         }
-        body = ad->render(&r->actx, msg, &len);
-        protobuf_c_message_free_unpacked(msg, NULL);
-        if (!body)
-                return gw_fail(r, 500, "internal", NULL, "the reply could not be rendered");
-        gw_idem_store(r, 200, body, len);
-        return gw_send_body(r, 200, body, len, JSON_TYPE, NULL, NULL);
+        if (!msg) {
+                ret = send_failure(r);
+                goto out;
+        }
+        if (r->route->page_field) {
+                ret = gw_page_start(r, r->page_req, msg);
+                r->page_req = NULL; /* the stream's now */
+                protobuf_c_message_free_unpacked(msg, NULL);
+                return ret; /* a stream holds its place until it ends */
+        }
+        ret = send_rendered(r, msg);
+out:
+        if (msg)
+                protobuf_c_message_free_unpacked(msg, NULL);
+        if (!r->route->page_field)
+                gw_upstream_release_slot(r);
+        gw_upstream_release_msg(r);
+        return ret;
 }

@@ -821,6 +821,36 @@ START_TEST(test_gw_auth_check_api_keys)
 }
 END_TEST
 
+/* X-Vault-Token carries the same credentials as Authorization: Bearer. */
+START_TEST(test_gw_auth_bearer_vault_token)
+{
+        char *c = claims(NOW + 300, NULL);
+        char *tok = gwt_mint_file(JWT_ALG_RS256, key_path("rsa.pem"), "rsa1", c);
+        char *bearer = gw_auth_bearer(API_KEY);
+        struct gw_principal who;
+        struct gw_auth_error why;
+
+        ck_assert_str_eq(bearer, "Bearer " API_KEY);
+        ck_assert_int_eq(gw_auth_check(auth, bearer, NULL, NOW, &who, &why), CAIRN_OK);
+        ck_assert_str_eq(who.principal, "bot");
+        ck_assert(!who.is_jwt);
+        free(bearer);
+        bearer = gw_auth_bearer(tok);
+        ck_assert_int_eq(gw_auth_check(auth, bearer, NULL, NOW, &who, &why), CAIRN_OK);
+        ck_assert_str_eq(who.principal, "alice");
+        ck_assert(who.is_jwt);
+        free(bearer);
+        bearer = gw_auth_bearer("ck_unit_test_key_ABCDEFGHIK");
+        ck_assert_int_eq(gw_auth_check(auth, bearer, NULL, NOW, &who, &why),
+                         CAIRN_ERR_UNAUTHENTICATED);
+        free(bearer);
+        ck_assert_ptr_null(gw_auth_bearer(NULL));
+        ck_assert_ptr_null(gw_auth_bearer(""));
+        free(tok);
+        free(c);
+}
+END_TEST
+
 START_TEST(test_gw_auth_check_no_credentials)
 {
         struct gw_principal who;
@@ -1129,6 +1159,7 @@ static Suite *auth_suite(void)
         tcase_add_test(tc, test_gw_auth_check_nul_in_claims);
         tcase_add_test(tc, test_gw_auth_check_bad_signature_reason);
         tcase_add_test(tc, test_gw_auth_check_api_keys);
+        tcase_add_test(tc, test_gw_auth_bearer_vault_token);
         tcase_add_test(tc, test_gw_auth_check_no_credentials);
         tcase_add_test(tc, test_gw_auth_check_default_hs256_key_without_kid);
         tcase_add_test(tc, test_gw_auth_new_names_bad_entries);

@@ -4,7 +4,6 @@
  * states the bounds the gateway enforces, the memory routes take user_id in
  * the query, and docs/openapi.json is the document the gateway serves. */
 #include <check.h>
-#include <ctype.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,25 +33,16 @@ static void teardown(void)
         free(text);
 }
 
-static void lower(const char *in, char *out, size_t size)
-{
-        size_t i;
-
-        for (i = 0; in[i] && i + 1 < size; i++)
-                out[i] = (char)tolower((unsigned char)in[i]);
-        out[i] = '\0';
-}
-
 START_TEST(test_gw_openapi_render_documents_every_route)
 {
         json_t *paths = json_object_get(doc, "paths");
 
         for (const struct gw_route *rt = gw_routes; rt->method; rt++) {
-                char m[16];
+                char m[16], path[256];
                 json_t *op, *sec;
 
-                lower(rt->method, m, sizeof(m));
-                op = json_object_get(json_object_get(paths, rt->path), m);
+                gw_openapi_operation_of(rt, path, sizeof(path), m, sizeof(m));
+                op = json_object_get(json_object_get(paths, path), m);
                 ck_assert_msg(op != NULL, "no %s %s", rt->method, rt->path);
                 ck_assert_str_eq(json_string_value(json_object_get(op, "operationId")),
                                  rt->operation);
@@ -78,10 +68,10 @@ START_TEST(test_gw_openapi_render_nothing_extra)
                         bool found = false;
 
                         for (const struct gw_route *rt = gw_routes; rt->method; rt++) {
-                                char m[16];
+                                char m[16], p[256];
 
-                                lower(rt->method, m, sizeof(m));
-                                if (strcmp(rt->path, path) == 0 && strcmp(m, method) == 0)
+                                gw_openapi_operation_of(rt, p, sizeof(p), m, sizeof(m));
+                                if (strcmp(p, path) == 0 && strcmp(m, method) == 0)
                                         found = true;
                         }
                         ck_assert_msg(found, "documents %s %s, which no route serves", method,

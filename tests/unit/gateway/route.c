@@ -62,13 +62,13 @@ START_TEST(test_gw_path_match_captures)
         ck_assert_int_eq(caps.n, 1);
         ck_assert_int_eq(caps.name_len[0], 2);
         ck_assert(strncmp(caps.name[0], "id", 2) == 0);
-        gw_capture_value(&caps, 0, value);
+        gw_capture_value(&caps, 0, value, sizeof(value));
         ck_assert_str_eq(value, "abc");
         ck_assert(gw_path_match("/v1/things/{id}/parts/{part}", "/v1/things/a%20b/parts/7", &caps));
         ck_assert_int_eq(caps.n, 2);
-        gw_capture_value(&caps, 0, value);
+        gw_capture_value(&caps, 0, value, sizeof(value));
         ck_assert_str_eq(value, "a b");
-        gw_capture_value(&caps, 1, value);
+        gw_capture_value(&caps, 1, value, sizeof(value));
         ck_assert_str_eq(value, "7");
         ck_assert(gw_path_match("/v1/models", "/v1/models", NULL));
 }
@@ -93,6 +93,95 @@ START_TEST(test_gw_path_match_refuses)
 }
 END_TEST
 
+/* {name*}: the rest of the path, '/' kept, decoded once, passed on
+ * undamaged for the service to judge (empty segments, "..", a trailing
+ * '/'). */
+START_TEST(test_gw_path_match_rest)
+{
+        struct gw_captures caps;
+        char value[GW_CAPTURE_REST_MAX];
+        const char *tmpl = "/v1/secret/data/{path*}";
+
+        ck_assert(gw_path_match(tmpl, "/v1/secret/data/app/db", &caps));
+        ck_assert_uint_eq(caps.n, 1);
+        ck_assert_uint_eq(caps.name_len[0], 4);
+        ck_assert(strncmp(caps.name[0], "path", 4) == 0);
+        ck_assert(gw_capture_value(&caps, 0, value, sizeof(value)));
+        ck_assert_str_eq(value, "app/db");
+        ck_assert(gw_path_match(tmpl, "/v1/secret/data/a%20b/c%25d", &caps));
+        gw_capture_value(&caps, 0, value, sizeof(value));
+        ck_assert_str_eq(value, "a b/c%d");
+        ck_assert(gw_path_match(tmpl, "/v1/secret/data/a//../b/", &caps));
+        gw_capture_value(&caps, 0, value, sizeof(value));
+        ck_assert_str_eq(value, "a//../b/");
+        ck_assert(gw_path_match(tmpl, "/v1/secret/data/", &caps)); /* the top folder */
+        gw_capture_value(&caps, 0, value, sizeof(value));
+        ck_assert_str_eq(value, "");
+        ck_assert(!gw_path_match(tmpl, "/v1/secret/data", &caps));
+        ck_assert(!gw_path_match(tmpl, "/v1/secret/data/a%2Fb", &caps)); /* an escaped '/' */
+        ck_assert(!gw_path_match(tmpl, "/v1/secret/data/a%00", &caps));
+        ck_assert(!gw_path_match(tmpl, "/v1/secret/data/a%zz", &caps));
+        /* up to GW_CAPTURE_REST_MAX - 1 bytes, decoded */
+        char path[GW_CAPTURE_REST_MAX + 64];
+        int n = snprintf(path, sizeof(path), "/v1/secret/data/");
+        for (int i = 0; i < GW_CAPTURE_REST_MAX - 1; i++)
+                path[n++] = i % 10 == 9 ? '/' : 'a';
+        path[n] = '\0';
+        ck_assert(gw_path_match(tmpl, path, &caps));
+        ck_assert(gw_capture_value(&caps, 0, value, sizeof(value)));
+        ck_assert_uint_eq(strlen(value), GW_CAPTURE_REST_MAX - 1);
+        char small[8];
+        ck_assert(!gw_capture_value(&caps, 0, small, sizeof(small)));
+        ck_assert_str_eq(small, "");
+        path[n++] = 'a';
+        path[n] = '\0';
+        ck_assert(!gw_path_match(tmpl, path, &caps));
+        /* a rest capture ends the template */
+        ck_assert(!gw_path_match("/v1/{path*}/x", "/v1/a/x", &caps));
+}
+END_TEST
+
+/* Vault's routes: the path with slashes, LIST, and GET ?list=true. */
+START_TEST(test_gw_route_find_vault)
+{
+        struct gw_captures caps;
+        char value[GW_CAPTURE_REST_MAX], allow[128];
+        const struct gw_route *rt;
+        bool known;
+
+        rt = gw_route_find(gw_routes, "GET", "/v1/secret/data/team/app/db", &known, &caps);
+        ck_assert_str_eq(rt->operation, "readSecret");
+        gw_capture_value(&caps, 0, value, sizeof(value));
+        ck_assert_str_eq(value, "team/app/db");
+        rt = gw_route_find(gw_routes, "PATCH", "/v1/secret/data/x", &known, &caps);
+        ck_assert_str_eq(rt->media_type, "application/merge-patch+json");
+        rt = gw_route_find(gw_routes, "LIST", "/v1/secret/metadata/team/", &known, &caps);
+        ck_assert_str_eq(rt->operation, "listSecrets");
+        gw_capture_value(&caps, 0, value, sizeof(value));
+        ck_assert_str_eq(value, "team/");
+        rt = gw_route_find(gw_routes, "LIST", "/v1/secret/metadata/", &known, &caps);
+        ck_assert_str_eq(rt->operation, "listSecrets");
+        rt = gw_route_find(gw_routes, "LIST", "/v1/secret/metadata", &known, &caps);
+        ck_assert_str_eq(rt->operation, "listSecretsTop");
+        ck_assert_uint_eq(caps.n, 0);
+        /* GET with list=true is a LIST where the path has one */
+        ck_assert_str_eq(gw_route_method(gw_routes, "GET", "/v1/secret/metadata/a", "true"),
+                         "LIST");
+        ck_assert_str_eq(gw_route_method(gw_routes, "GET", "/v1/secret/metadata", "1"), "LIST");
+        ck_assert_str_eq(gw_route_method(gw_routes, "GET", "/v1/secret/metadata/a", "false"),
+                         "GET");
+        ck_assert_str_eq(gw_route_method(gw_routes, "GET", "/v1/secret/metadata/a", NULL), "GET");
+        ck_assert_str_eq(gw_route_method(gw_routes, "GET", "/v1/memories", "true"), "GET");
+        ck_assert_str_eq(gw_route_method(gw_routes, "POST", "/v1/secret/metadata/a", "true"),
+                         "POST");
+        gw_route_allow(gw_routes, "/v1/secret/metadata/a", allow, sizeof(allow));
+        ck_assert_str_eq(allow, "GET, HEAD, POST, PUT, PATCH, DELETE, LIST, OPTIONS");
+        rt = gw_route_find(gw_routes, "PUT", "/v1/secrets/policies/ops", &known, &caps);
+        ck_assert_str_eq(rt->body_field, "policy");
+        ck_assert_uint_eq(caps.name_len[0], strlen("policy.name"));
+}
+END_TEST
+
 START_TEST(test_gw_route_find_methods)
 {
         struct gw_captures caps;
@@ -102,7 +191,7 @@ START_TEST(test_gw_route_find_methods)
 
         rt = gw_route_find(table, "GET", "/v1/things/x", &known, &caps);
         ck_assert_ptr_eq(rt, &table[0]);
-        gw_capture_value(&caps, 0, value);
+        gw_capture_value(&caps, 0, value, sizeof(value));
         ck_assert_str_eq(value, "x");
         ck_assert_ptr_eq(gw_route_find(table, "HEAD", "/v1/things/x", &known, NULL), &table[0]);
         ck_assert_ptr_eq(gw_route_find(table, "DELETE", "/v1/things/x", &known, NULL), &table[1]);
@@ -127,7 +216,7 @@ static void expect_row(const char *method, const char *path, const char *operati
                       rt->operation, operation);
         ck_assert_uint_eq(caps.n, id ? 1 : 0);
         if (id) {
-                gw_capture_value(&caps, 0, value);
+                gw_capture_value(&caps, 0, value, sizeof(value));
                 ck_assert_str_eq(value, id);
         }
 }
@@ -221,6 +310,10 @@ START_TEST(test_gw_route_plan_make_refuses)
         no_timeout[0].timeout_ms = 0;
         ck_assert(!gw_route_plan_make(no_timeout, &plan, err, sizeof(err)));
         ck_assert_msg(strstr(err, "timeout"), "%s", err);
+        struct gw_route rest_mid[] = { table[0], { .method = NULL } };
+        rest_mid[0].path = "/v1/things/{id*}/parts";
+        ck_assert(!gw_route_plan_make(rest_mid, &plan, err, sizeof(err)));
+        ck_assert_msg(strstr(err, "must end the path"), "%s", err);
 }
 END_TEST
 
@@ -356,11 +449,13 @@ static Suite *route_suite(void)
         tc = tcase_create("gw_path_match");
         tcase_add_test(tc, test_gw_path_match_captures);
         tcase_add_test(tc, test_gw_path_match_refuses);
+        tcase_add_test(tc, test_gw_path_match_rest);
         suite_add_tcase(s, tc);
         tc = tcase_create("gw_route_find");
         tcase_add_test(tc, test_gw_route_find_methods);
         tcase_add_test(tc, test_gw_route_allow_lists_methods);
         tcase_add_test(tc, test_gw_route_find_memories);
+        tcase_add_test(tc, test_gw_route_find_vault);
         suite_add_tcase(s, tc);
         tc = tcase_create("gw_route_key");
         tcase_add_test(tc, test_gw_route_key_field);
