@@ -211,7 +211,6 @@ static char *text_array(char *const *items, size_t n)
 
 struct meta_write {
         struct sreq *c;
-        const Cairn__Secrets__V1__WriteMetadataRequest *in;
         unsigned caps;
         const char *params[9];
         ProtobufCMessage *reply;
@@ -249,7 +248,7 @@ SECRETS_HANDLER(secrets_write_metadata_handle)
 {
         const Cairn__Secrets__V1__WriteMetadataRequest *in = (const void *)msg;
         struct sreq c;
-        struct meta_write mw = { .c = &c, .in = in, .st = st };
+        struct meta_write mw = { .c = &c, .st = st };
         char maxv[16], cas[8], dva[24], rot[24], errstr[300];
         char *custom = NULL, *remove = NULL;
         int64_t secs;
@@ -408,10 +407,10 @@ static cairn_err_t list_page(struct sreq *c, const char *folder, bool recursive,
                         lower = arena_new(c->req, fl + kl + 1);
                         memcpy(lower, folder, fl);
                         memcpy(lower + fl, key, kl + 1);
-                        if (slash)
+                        if (slash) {
                                 lower[fl + kl - 1] = '0';
-                        if (slash)
                                 break; /* the next query starts past it */
+                        }
                 }
                 PQclear(res);
                 if (rows == 0)

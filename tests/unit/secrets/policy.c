@@ -84,6 +84,7 @@ START_TEST(test_most_specific_glob_decides)
         /* the default still applies elsewhere */
         ck_assert_uint_eq(secrets_policy_caps(pols, 1, "viewer", "v", "other"), SECRETS_CAP_LIST);
         /* by principal, whatever the role */
+        /* cppcheck-suppress redundantAssignment ; read through pols */
         pol.n_roles = 0;
         pol.principals = who;
         pol.n_principals = 1;
@@ -123,11 +124,13 @@ START_TEST(test_policy_check)
                               "%s accepted", bad_globs[i]);
                 ck_assert_str_eq(field, "policy.rules[0].path");
         }
+        /* cppcheck-suppress redundantAssignment ; read through p */
         r.path = "app/+/db/*";
         ck_assert(secrets_policy_check(&p, 512, field, sizeof(field), why, sizeof(why)));
         r.capabilities = badcap;
         ck_assert(!secrets_policy_check(&p, 512, field, sizeof(field), why, sizeof(why)));
         ck_assert_str_eq(field, "policy.rules[0].capabilities[0]");
+        /* cppcheck-suppress redundantAssignment ; read through p */
         r.capabilities = caps;
         p.roles = badrole;
         ck_assert(!secrets_policy_check(&p, 512, field, sizeof(field), why, sizeof(why)));
