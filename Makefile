@@ -108,7 +108,7 @@ INTEG_SRCS := $(sort $(wildcard tests/integration/[0-9]*.c))
 INTEG_BINS := $(INTEG_SRCS:tests/integration/%.c=$(BUILD)/tests/integration/%)
 INTEG_HARNESS := tests/integration/harness.c tests/integration/otlp_receiver.c \
                  tests/integration/fake_openai.c tests/integration/gw_fixture.c \
-                 tests/integration/fake_service.c
+                 tests/integration/fake_service.c tests/integration/secrets_fixture.c
 BENCH_SRCS := $(sort $(wildcard tests/bench/*.c))
 BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/tests/bench/%)
 # What the benchmark programs share (running wrk and reading its report).

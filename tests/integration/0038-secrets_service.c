@@ -16,170 +16,59 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
-#include "cairn/seal.h"
-#include "cairn/secrets/v1/secrets.pb-c.h"
-#include "harness.h"
-
-#define ROOT_KEY "k1 MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=\n"
+#include "secrets_fixture.h"
 
 static struct harness_broker broker;
-static struct harness_proc secrets;
-static struct harness_client client;
-static struct cairn_seal_keys *me;
-static char pg_url[512];
-static const char *topic;
+static struct sfx f;
 
 static void setup(void)
 {
-        char keyfile[600], e[3][700];
-
         harness_broker_start(&broker, 1);
-        harness_pg_database(pg_url, sizeof(pg_url));
-        topic = harness_topic("cairn.secrets.v1.requests");
-        snprintf(keyfile, sizeof(keyfile), "%s/root.key", broker.dir);
-        harness_write_file(keyfile, ROOT_KEY);
-        ck_assert_int_eq(chmod(keyfile, 0600), 0);
-        snprintf(e[0], sizeof(e[0]), "CAIRN_PG_URL=%s", pg_url);
-        snprintf(e[1], sizeof(e[1]), "CAIRN_SECRETS_ROOT_KEY_FILE=%s", keyfile);
-        snprintf(e[2], sizeof(e[2]), "CAIRN_SECRETS_AUDIT_TOPIC=%s",
-                 harness_topic("cairn.audit.v1"));
-        harness_service_start(&secrets, &broker, "secrets",
-                              (const char *const[]){ e[0], e[1], e[2], NULL });
-        ck_assert_msg(harness_wait_ready(&secrets, 30000), "secrets not ready (%s)",
-                      secrets.log_path);
-        harness_client_start(&client, &broker, "itest");
-        harness_client_direct(&client, topic, 0);
-        me = cairn_seal_keys_new();
+        sfx_start(&f, &broker, NULL);
 }
 
 static void teardown(void)
 {
-        cairn_seal_keys_free(me);
-        harness_client_stop(&client);
-        ck_assert_int_eq(harness_service_stop(&secrets, 10000), 0);
+        sfx_stop(&f);
         harness_broker_stop(&broker);
-}
-
-/* A call as @p principal of @p role in @p tenant. */
-static cairn_err_t call_as(const char *tenant, const char *principal, const char *role,
-                           const ProtobufCMessage *msg, const ProtobufCMessageDescriptor *rd,
-                           const char *ce_id, ProtobufCMessage **reply, struct cairn_status *st)
-{
-        struct cairn_call_opts opts = {
-                .timeout_ms = 20000, .ce_id = ce_id, .principal = principal, .role = role
-        };
-
-        *reply = NULL;
-        return cairn_bus_call(client.cli, topic, tenant, msg, &opts, rd, NULL, reply, st);
 }
 
 static cairn_err_t call(const ProtobufCMessage *msg, const ProtobufCMessageDescriptor *rd,
                         ProtobufCMessage **reply, struct cairn_status *st)
 {
-        return call_as("t1", "alice", "owner", msg, rd, NULL, reply, st);
+        return sfx_call(&f, "t1", "alice", "owner", msg, rd, NULL, reply, st);
 }
 
-static void service_key(uint32_t *version, uint8_t pk[32])
-{
-        Cairn__Secrets__V1__GetServiceKeyRequest in =
-                CAIRN__SECRETS__V1__GET_SERVICE_KEY_REQUEST__INIT;
-        Cairn__Secrets__V1__ServiceKeyReply *out;
-        struct cairn_status st;
-
-        ck_assert_int_eq(call(&in.base, &cairn__secrets__v1__service_key_reply__descriptor,
-                              (ProtobufCMessage **)&out, &st),
-                         CAIRN_OK);
-        ck_assert_uint_eq(out->public_key.len, 32);
-        *version = out->key_version;
-        memcpy(pk, out->public_key.data, 32);
-        protobuf_c_message_free_unpacked(&out->base, NULL);
-}
-
-/* Writes @p json at @p path as @p role; cas < 0: none. */
 static cairn_err_t write_as(const char *tenant, const char *role, const char *path,
                             const char *json, long long cas, const char *ce_id, uint64_t *version,
                             struct cairn_status *st)
 {
-        Cairn__Secrets__V1__WriteRequest in = CAIRN__SECRETS__V1__WRITE_REQUEST__INIT;
-        Cairn__Secrets__V1__SealedValue sv = CAIRN__SECRETS__V1__SEALED_VALUE__INIT;
-        Google__Protobuf__UInt64Value c = GOOGLE__PROTOBUF__UINT64_VALUE__INIT;
-        Cairn__Secrets__V1__WriteReply *out = NULL;
-        size_t n = strlen(json);
-        uint8_t pk[32], *box = malloc(n + CAIRN_SEAL_OVERHEAD);
-        cairn_err_t err;
-
-        service_key(&sv.key_version, pk);
-        ck_assert_int_eq(cairn_seal(pk, json, n, box), 0);
-        sv.box.data = box;
-        sv.box.len = n + CAIRN_SEAL_OVERHEAD;
-        in.path = (char *)path;
-        in.data = &sv;
-        if (cas >= 0) {
-                c.value = (uint64_t)cas;
-                in.cas = &c;
-        }
-        err = call_as(tenant, "alice", role, &in.base, &cairn__secrets__v1__write_reply__descriptor,
-                      ce_id, (ProtobufCMessage **)&out, st);
-        if (err == CAIRN_OK && version)
-                *version = out->version->version;
-
-        if (out)
-                protobuf_c_message_free_unpacked(&out->base, NULL);
-        free(box);
-        return err;
+        return sfx_write(&f, tenant, role, path, json, cas, ce_id, version, st);
 }
 
 static cairn_err_t write_secret(const char *path, const char *json, long long cas,
                                 uint64_t *version, struct cairn_status *st)
 {
-        return write_as("t1", "owner", path, json, cas, NULL, version, st);
+        return sfx_write(&f, "t1", "owner", path, json, cas, NULL, version, st);
 }
 
-/* Reads @p path at @p version into @p json (opened); "" when deleted. */
 static cairn_err_t read_as(const char *tenant, const char *role, const char *path, uint64_t version,
                            char *json, size_t size, Cairn__Secrets__V1__VersionMetadata *meta,
                            struct cairn_status *st)
 {
-        Cairn__Secrets__V1__ReadRequest in = CAIRN__SECRETS__V1__READ_REQUEST__INIT;
-        Cairn__Secrets__V1__ReadReply *out = NULL;
-        cairn_err_t err;
-
-        in.path = (char *)path;
-        in.version = version;
-        in.reply_key.data = me->pk;
-        in.reply_key.len = 32;
-        json[0] = '\0';
-        err = call_as(tenant, "alice", role, &in.base, &cairn__secrets__v1__read_reply__descriptor,
-                      NULL, (ProtobufCMessage **)&out, st);
-        if (err != CAIRN_OK)
-                return err;
-        if (out->data.len) {
-                ck_assert_uint_lt(out->data.len - CAIRN_SEAL_OVERHEAD, size);
-                ck_assert_int_eq(cairn_seal_open(me, out->data.data, out->data.len,
-                                                 (uint8_t *)json),
-                                 0);
-                json[out->data.len - CAIRN_SEAL_OVERHEAD] = '\0';
-        }
-        if (meta) {
-                meta->version = out->version->version;
-                meta->deleted = out->version->deleted;
-                meta->destroyed = out->version->destroyed;
-        }
-        protobuf_c_message_free_unpacked(&out->base, NULL);
-        return err;
+        return sfx_read(&f, tenant, role, path, version, json, size, meta, st);
 }
 
 static cairn_err_t read_secret(const char *path, uint64_t version, char *json, size_t size,
                                Cairn__Secrets__V1__VersionMetadata *meta, struct cairn_status *st)
 {
-        return read_as("t1", "owner", path, version, json, size, meta, st);
+        return sfx_read(&f, "t1", "owner", path, version, json, size, meta, st);
 }
 
 static void sql(const char *q, char *out, size_t size)
 {
-        ck_assert_msg(harness_pg_scalar(pg_url, q, out, size) == 0, "sql failed: %s", q);
+        sfx_sql(&f, q, out, size);
 }
 
 START_TEST(test_write_read_versions_cas)
