@@ -125,9 +125,25 @@ SECRETS_HANDLER(secrets_key_status_handle)
         return err;
 }
 
+/* In the rotation's transaction: the reply kept for a redelivery (the new
+ * version; a redelivered rotation answers with the status then, and never
+ * rotates again), the audit row. */
+static cairn_err_t rotate_hook(struct cairn_pg_conn *conn, void *opaque, uint32_t version,
+                               char *errstr, size_t errstr_size)
+{
+        struct sreq *c = opaque;
+        Cairn__Secrets__V1__KeyStatusReply kept = CAIRN__SECRETS__V1__KEY_STATUS_REPLY__INIT;
+        cairn_err_t err;
+
+        kept.current_version = version;
+        err = sreq_reply_keep(conn, c, &kept.base, errstr, errstr_size);
+        return err == CAIRN_OK ? sreq_audit_tx(c, conn, version, errstr, errstr_size) : err;
+}
+
 SECRETS_HANDLER(secrets_rotate_handle)
 {
         Cairn__Secrets__V1__KeyStatusReply *out = NULL;
+        ProtobufCMessage *kept = NULL;
         struct sreq c;
         char errstr[256];
         uint32_t version = 0;
@@ -137,12 +153,16 @@ SECRETS_HANDLER(secrets_rotate_handle)
         if ((err = sreq_init(&c, req, "keys.rotate", "", st)) != CAIRN_OK ||
             (err = sreq_admin(&c, st)) != CAIRN_OK)
                 return sreq_finish(&c, err, st);
-        err = secrets_keyring_rotate(c.svc->keyring, c.deadline_us, &version, errstr,
-                                     sizeof(errstr));
-        if (err != CAIRN_OK)
-                return sreq_finish(&c, sreq_pg_status(err, errstr, st), st);
-        c.audit.version = version;
-        secrets_rewrap_wake(c.svc->rewrap);
+        if (sreq_replay(&c, &cairn__secrets__v1__key_status_reply__descriptor, &kept, st) ==
+            CAIRN_OK) {
+                c.audit.outcome = "replayed";
+        } else {
+                err = secrets_keyring_rotate(c.svc->keyring, c.deadline_us, rotate_hook, &c,
+                                             &version, errstr, sizeof(errstr));
+                if (err != CAIRN_OK)
+                        return sreq_finish(&c, sreq_pg_status(err, errstr, st), st);
+                secrets_rewrap_wake(c.svc->rewrap);
+        }
         if ((err = key_status(&c, &out, st)) != CAIRN_OK)
                 return sreq_finish(&c, err, st);
         if ((err = sreq_finish(&c, CAIRN_OK, st)) == CAIRN_OK)

@@ -586,6 +586,8 @@ enum secrets_key_result secrets_keyring_unseal(struct secrets_keyring *kr, uint3
 
 struct rotation {
         struct secrets_keyring *kr;
+        secrets_rotate_hook hook;
+        void *opaque;
         uint32_t version;
 };
 
@@ -622,13 +624,16 @@ static cairn_err_t rotate_tx(struct cairn_pg_conn *conn, void *opaque, char *err
         if (err == CAIRN_OK)
                 err = cairn_pg_conn_exec(conn, &sql_ring_rotate, p, 1, &res, errstr, errstr_size);
         PQclear(res);
+        if (err == CAIRN_OK && rot->hook)
+                err = rot->hook(conn, rot->opaque, rot->version, errstr, errstr_size);
         return err;
 }
 
 cairn_err_t secrets_keyring_rotate(struct secrets_keyring *kr, int64_t deadline_us,
-                                   uint32_t *version, char *errstr, size_t errstr_size)
+                                   secrets_rotate_hook hook, void *opaque, uint32_t *version,
+                                   char *errstr, size_t errstr_size)
 {
-        struct rotation rot = { kr, 0 };
+        struct rotation rot = { kr, hook, opaque, 0 };
         cairn_err_t err = cairn_pg_tx(kr->pg, deadline_us, rotate_tx, &rot, errstr, errstr_size);
 
         if (err == CAIRN_OK)

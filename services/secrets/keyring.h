@@ -64,9 +64,15 @@ void secrets_keyring_service_key(struct secrets_keyring *kr, uint32_t *version, 
 enum secrets_key_result secrets_keyring_unseal(struct secrets_keyring *kr, uint32_t version,
                                                const uint8_t *box, size_t len, uint8_t *out);
 
+/* What a rotation's transaction also does before it commits (keep the
+ * request's reply, append its audit row), given the new version. */
+typedef cairn_err_t (*secrets_rotate_hook)(struct cairn_pg_conn *conn, void *opaque,
+                                           uint32_t version, char *errstr, size_t errstr_size);
+
 /* Makes a new KEK version current and starts a rewrap to it (the keyring
- * row's rewrap_* columns), in one transaction. */
+ * row's rewrap_* columns), in one transaction with @p hook. */
 cairn_err_t secrets_keyring_rotate(struct secrets_keyring *kr, int64_t deadline_us,
-                                   uint32_t *version, char *errstr, size_t errstr_size);
+                                   secrets_rotate_hook hook, void *opaque, uint32_t *version,
+                                   char *errstr, size_t errstr_size);
 
 #endif
