@@ -45,8 +45,11 @@ void secrets_vjson_merge(json_t *target, const json_t *patch)
 
                         secrets_vjson_merge(fresh, value);
                         json_object_set_new(target, key, fresh);
-                } else
-                        json_object_set(target, key, value);
+                } else {
+                        /* a copy: the result is wiped, and a retried
+                         * transaction merges the same patch again */
+                        json_object_set_new(target, key, json_deep_copy(value));
+                }
         }
 }
 

@@ -10,7 +10,8 @@
 json_t *secrets_vjson_object(const char *text, size_t n, char *why, size_t why_size);
 
 /* Applies @p patch to @p target in place (RFC 7396: a null removes a key,
- * objects merge, anything else replaces). */
+ * objects merge, anything else replaces). @p patch is borrowed: @p target
+ * gets copies of its values, so wiping @p target leaves @p patch intact. */
 void secrets_vjson_merge(json_t *target, const json_t *patch);
 
 /* The keys of @p obj, nested down to @p depth levels (0: all), every
