@@ -39,6 +39,7 @@ void sfx_start(struct sfx *f, const struct harness_broker *b, const char *const 
         harness_client_direct(&f->client, f->topic, 0);
         f->me = cairn_seal_keys_new();
         ck_assert_ptr_nonnull(f->me);
+        pthread_mutex_init(&f->key_lock, NULL);
 }
 
 void sfx_restart(struct sfx *f, const char *const *extra_env)
@@ -50,6 +51,7 @@ void sfx_stop(struct sfx *f)
 {
         cairn_seal_keys_free(f->me);
         harness_client_stop(&f->client);
+        pthread_mutex_destroy(&f->key_lock);
         ck_assert_int_eq(harness_service_stop(&f->proc, 10000), 0);
 }
 
@@ -83,9 +85,10 @@ void sfx_service_key(struct sfx *f, uint32_t *version, uint8_t *pk)
         protobuf_c_message_free_unpacked(&out->base, NULL);
 }
 
-cairn_err_t sfx_write(struct sfx *f, const char *tenant, const char *role, const char *path,
-                      const char *json, long long cas, const char *ce_id, uint64_t *version,
-                      struct cairn_status *st)
+/* One write sealed to the kept service key. */
+static cairn_err_t write_once(struct sfx *f, const char *tenant, const char *role, const char *path,
+                              const char *json, long long cas, const char *ce_id, uint64_t *version,
+                              struct cairn_status *st)
 {
         Cairn__Secrets__V1__WriteRequest in = CAIRN__SECRETS__V1__WRITE_REQUEST__INIT;
         Cairn__Secrets__V1__SealedValue sv = CAIRN__SECRETS__V1__SEALED_VALUE__INIT;
@@ -95,7 +98,14 @@ cairn_err_t sfx_write(struct sfx *f, const char *tenant, const char *role, const
         uint8_t pk[CAIRN_SEAL_KEY_BYTES], *box = malloc(n + CAIRN_SEAL_OVERHEAD);
         cairn_err_t err;
 
-        sfx_service_key(f, &sv.key_version, pk);
+        pthread_mutex_lock(&f->key_lock);
+        if (!f->have_key) {
+                sfx_service_key(f, &f->key_version, f->key);
+                f->have_key = true;
+        }
+        sv.key_version = f->key_version;
+        memcpy(pk, f->key, sizeof(pk));
+        pthread_mutex_unlock(&f->key_lock);
         ck_assert_int_eq(cairn_seal(pk, json, n, box), 0);
         sv.box.data = box;
         sv.box.len = n + CAIRN_SEAL_OVERHEAD;
@@ -113,6 +123,21 @@ cairn_err_t sfx_write(struct sfx *f, const char *tenant, const char *role, const
         if (out)
                 protobuf_c_message_free_unpacked(&out->base, NULL);
         free(box);
+        return err;
+}
+
+cairn_err_t sfx_write(struct sfx *f, const char *tenant, const char *role, const char *path,
+                      const char *json, long long cas, const char *ce_id, uint64_t *version,
+                      struct cairn_status *st)
+{
+        cairn_err_t err = write_once(f, tenant, role, path, json, cas, ce_id, version, st);
+
+        if (err == CAIRN_ERR_PRECONDITION && strcmp(st->reason, "SEAL_KEY_UNKNOWN") == 0) {
+                pthread_mutex_lock(&f->key_lock);
+                f->have_key = false;
+                pthread_mutex_unlock(&f->key_lock);
+                err = write_once(f, tenant, role, path, json, cas, ce_id, version, st);
+        }
         return err;
 }
 

@@ -4,6 +4,7 @@
 #ifndef CAIRN_TEST_SECRETS_FIXTURE_H
 #define CAIRN_TEST_SECRETS_FIXTURE_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -20,6 +21,11 @@ struct sfx {
         char key_file[600];
         const char *topic;
         const struct harness_broker *broker;
+        /* the service key writes are sealed to, kept from the first write on */
+        pthread_mutex_t key_lock;
+        bool have_key;
+        uint32_t key_version;
+        uint8_t key[CAIRN_SEAL_KEY_BYTES];
 };
 
 /* The root key the fixture writes (a public test key). */
@@ -42,7 +48,8 @@ cairn_err_t sfx_call(struct sfx *f, const char *tenant, const char *principal, c
 void sfx_service_key(struct sfx *f, uint32_t *version, uint8_t *pk);
 
 /* Writes the JSON object @p json at @p path as alice of @p role in
- * @p tenant, sealed to the current service key; @p cas < 0: none. */
+ * @p tenant, sealed to the service key (fetched once, and again when the
+ * service says it was retired, as a client would); @p cas < 0: none. */
 cairn_err_t sfx_write(struct sfx *f, const char *tenant, const char *role, const char *path,
                       const char *json, long long cas, const char *ce_id, uint64_t *version,
                       struct cairn_status *st);
