@@ -3,6 +3,7 @@
  * Vault where its clients rely on it (numbers given as strings, versions
  * as "1,2", durations as seconds or Go's text). Unknown fields are left
  * alone, as Vault leaves them. */
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,8 +86,9 @@ static bool uint_of(const json_t *v, uint64_t max, uint64_t *out)
 
                 if (!*s || strspn(s, "0123456789") != strlen(s) || strlen(s) > 20)
                         return false;
+                errno = 0;
                 u = strtoull(s, &end, 10);
-                if (u > max)
+                if (u > max || errno == ERANGE) /* 20 digits may be over UINT64_MAX */
                         return false;
                 *out = u;
                 return true;
@@ -506,8 +508,9 @@ bool gw_vault_parse_uint(const char *name, const char *value, uint64_t max, uint
 {
         size_t n = value ? strlen(value) : 0;
 
+        errno = 0;
         if (n == 0 || n > 20 || strspn(value, "0123456789") != n ||
-            strtoull(value, NULL, 10) > max) {
+            strtoull(value, NULL, 10) > max || errno == ERANGE) {
                 char field[64];
 
                 snprintf(field, sizeof(field), "%s", name);

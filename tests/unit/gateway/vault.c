@@ -294,6 +294,26 @@ START_TEST(test_gw_vault_parse_config_and_query)
 }
 END_TEST
 
+/* Regression (found by the gateway_vault fuzz target): 20 digits over
+ * UINT64_MAX were read as UINT64_MAX, a number other than the one sent. */
+START_TEST(test_gw_vault_parse_numbers_over_64_bits)
+{
+        const char *body = "{\"data\":{},\"options\":{\"cas\":\"19446744073709551615\"}}";
+        struct cairn_buf plain = { 0 };
+        Google__Protobuf__UInt64Value *cas;
+        struct gw_error e;
+        uint64_t n;
+
+        ck_assert(gw_vault_parse_uint("version", "18446744073709551615", UINT64_MAX, &n, &e));
+        ck_assert_uint_eq(n, UINT64_MAX);
+        ck_assert(!gw_vault_parse_uint("version", "18446744073709551616", UINT64_MAX, &n, &e));
+        ck_assert(!gw_vault_parse_uint("version", "19446744073709551615", UINT64_MAX, &n, &e));
+        ck_assert(!gw_vault_parse_value(body, strlen(body), 16, &plain, &arena, &cas, &e));
+        ck_assert_str_eq(e.param, "options.cas");
+        cairn_buf_cleanup(&plain);
+}
+END_TEST
+
 /* ---- answers ---- */
 
 #define ENVELOPE_HEAD \
@@ -730,6 +750,7 @@ static Suite *vault_suite(void)
         tcase_add_test(tc, test_gw_vault_parse_metadata_fields);
         tcase_add_test(tc, test_gw_vault_parse_metadata_refuses);
         tcase_add_test(tc, test_gw_vault_parse_config_and_query);
+        tcase_add_test(tc, test_gw_vault_parse_numbers_over_64_bits);
         suite_add_tcase(s, tc);
         tc = tcase_create("gw_vault_render");
         tcase_add_test(tc, test_gw_vault_read_json_shapes);
