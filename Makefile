@@ -56,7 +56,7 @@ TEST_GEN_OBJS := $(TEST_GEN_C:$(BUILD)/gen/%.c=$(BUILD)/obj/gen/%.o)
 
 # ---- libcairn ----
 COMMON_SRCS := common/src/err.c common/src/arena.c common/src/buf.c common/src/base64.c common/src/clock.c common/src/utf8.c \
-               common/src/strlist.c common/src/hex.c common/src/file.c common/src/yaml.c common/src/seal.c \
+               common/src/strlist.c common/src/hex.c common/src/file.c common/src/yaml.c common/src/seal.c common/src/secret_ref.c \
                common/src/kafka_conf.c \
                common/src/headers.c common/src/status.c common/src/conf.c common/src/log.c \
                common/src/metrics.c common/src/admin.c common/src/offsets.c \
@@ -92,7 +92,9 @@ MIGRATION_OBJS := $(MIGRATION_SERVICES:%=$(BUILD)/obj/gen/migrations/%.o) \
 # ---- tools ----
 DEVBROKER_SRCS := deploy/devbroker/devbroker.c
 ADMIN_LIB_SRCS := deploy/admin/topics.c
-ADMIN_SRCS     := deploy/admin/main.c deploy/admin/migrate.c $(ADMIN_LIB_SRCS)
+# audit verify walks the secrets service's chain with the service's own code
+ADMIN_SRCS     := deploy/admin/main.c deploy/admin/migrate.c deploy/admin/audit.c $(ADMIN_LIB_SRCS) \
+                  services/secrets/audit_verify.c services/secrets/audit_chain.c
 
 BINS := $(SERVICES:%=$(BUILD)/bin/cairn-%) $(BUILD)/bin/cairn-devbroker $(BUILD)/bin/cairn-admin
 
@@ -100,7 +102,7 @@ BINS := $(SERVICES:%=$(BUILD)/bin/cairn-%) $(BUILD)/bin/cairn-devbroker $(BUILD)
 UNIT_COMMON    := err arena buf base64 headers utf8 status conf log metrics admin offsets \
                   strlist hex file yaml kafka_conf \
                   retry breaker bulkhead resilience kafka_stats trace pg pg_err pg_migrate \
-                  pbjson periodic seal
+                  pbjson periodic seal secret_ref
 UNIT_BINS := $(UNIT_COMMON:%=$(BUILD)/tests/unit/common_%) \
              $(foreach s,$(SERVICES),$(patsubst tests/unit/$(s)/%.c,$(BUILD)/tests/unit/$(s)_%,$(sort $(wildcard tests/unit/$(s)/*.c)))) \
              $(BUILD)/tests/unit/admin_topics

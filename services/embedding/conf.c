@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cairn/secret_ref.h"
 #include "cairn/strlist.h"
 #include "embedding.h"
 
@@ -50,6 +51,10 @@
               api_key_file,                                                             \
               "file holding the provider API key (sent as a Bearer token), readable by "   \
               "its owner only (mode 0600 or 0400; 0440 if root owns it); empty: no key"), \
+        MITEM(n, "api_key_secret", CAIRN_CONF_STRING, "", 0, -1, 0, api_key_secret,        \
+              "the provider API key in the secrets service, <path>#<field> (e.g. "         \
+              "services/embedding/openai#api_key), fetched again every "                   \
+              "secrets_client.ttl_ms; instead of api_key_file"),                           \
         MITEM(n, "fallbacks", CAIRN_CONF_STRING, "", 0, -1, 0, fallbacks,                  \
               "comma-separated models (same dimensions) that answer when this one is "  \
               "unavailable, in order"),                                                 \
@@ -239,6 +244,20 @@ static int slot_check(const struct embedding_conf *conf, int n, char *errstr, si
                                 name);
                 if (strlen(str(m->upstream_model)) >= 128)
                         SLOTERR(n, "upstream_model", "longer than 127 bytes");
+                if (str(m->api_key_secret)[0]) {
+                        struct cairn_secret_ref_spec spec;
+                        char key[64];
+
+                        if (str(m->api_key_file)[0])
+                                SLOTERR(n, "api_key_secret",
+                                        "set api_key_file or api_key_secret for model %s, not "
+                                        "both",
+                                        name);
+                        snprintf(key, sizeof(key), "embedding.models.%d.api_key_secret", n);
+                        if (cairn_secret_ref_parse(key, m->api_key_secret, &spec, errstr,
+                                                   errstr_size) != 0)
+                                return -1;
+                }
         } else if (strcmp(str(m->provider), "bert") == 0) {
                 if (!str(m->dir)[0])
                         SLOTERR(n, "dir",

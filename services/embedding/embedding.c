@@ -17,6 +17,7 @@
 #include "cairn/log.h"
 #include "cairn/redis.h"
 #include "cairn/resilience.h"
+#include "cairn/secret_ref.h"
 #include "cairn/strlist.h"
 #include "cairn/utf8.h"
 #include "cairn/v1/common.pb-c.h"
@@ -160,11 +161,28 @@ static cairn_err_t slot_init(struct embedding_service *svc, struct embedding_mod
                 char key[64];
                 char *api_key = NULL;
 
+                struct cairn_secret_ref *key_ref = NULL;
+
                 if (str(mc->api_key_file)[0]) {
                         snprintf(key, sizeof(key), "embedding.models.%d.api_key_file", n);
                         api_key = embedding_api_key_read(key, mc->api_key_file, errstr,
                                                          errstr_size);
                         if (!api_key)
+                                return CAIRN_ERR_INVALID;
+                } else if (str(mc->api_key_secret)[0]) {
+                        snprintf(key, sizeof(key), "embedding.models.%d.api_key_secret", n);
+                        if (!deps || !deps->secrets) {
+                                snprintf(errstr, errstr_size,
+                                         "config: %s: no client of the secrets service to "
+                                         "fetch it with",
+                                         key);
+                                return CAIRN_ERR_INVALID;
+                        }
+                        /* Fetched in the background: the service starts
+                         * whether or not the secrets service is up. */
+                        key_ref = cairn_secret_ref_add(deps->secrets, key, mc->api_key_secret,
+                                                       CAIRN_SECRET_TOKEN, errstr, errstr_size);
+                        if (!key_ref)
                                 return CAIRN_ERR_INVALID;
                 }
                 if (deps && deps->resilience)
@@ -182,6 +200,7 @@ static cairn_err_t slot_init(struct embedding_service *svc, struct embedding_mod
                 pc.base64 = strcmp(str(mc->encoding), "float") != 0;
                 pc.max_batch = (size_t)mc->max_batch;
                 pc.api_key = api_key;
+                pc.api_key_ref = key_ref;
                 pc.connect_timeout_ms = svc->conf.connect_timeout_ms;
                 pc.max_response_bytes = (size_t)svc->conf.max_response_bytes;
                 m->provider = provider_openai_new(&pc, &rc, metrics, errstr, errstr_size);

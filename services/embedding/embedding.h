@@ -33,9 +33,10 @@ struct embedding_model_conf {
         long long max_input_bytes; /* 0: embedding.max_input_bytes */
         const char *truncate;      /* "error", "start" or "end" */
         const char *api_key_file;
-        const char *fallbacks; /* comma-separated model names */
-        const char *cache;     /* "auto", "on", "off" */
-        const char *encoding;  /* "base64" or "float" */
+        const char *api_key_secret; /* "<path>#<field>" in the secrets service; "" : none */
+        const char *fallbacks;      /* comma-separated model names */
+        const char *cache;          /* "auto", "on", "off" */
+        const char *encoding;       /* "base64" or "float" */
         bool send_dimensions;
         long long batch_wait_us; /* micro-batching window; 0: off */
         const char *dir;         /* bert: the sentence-transformers directory */
@@ -97,6 +98,7 @@ struct provider;
 struct batcher;
 struct cairn_redis;
 struct cairn_resilience_conf;
+struct cairn_secret_refs;
 
 /* A model the service answers for: a provider, its limits, whether its
  * vectors are cached, and the models that answer when it cannot. */
@@ -125,6 +127,9 @@ struct embedding_deps {
         /* Settings shared by every provider's dependency (retries, breaker,
          * bulkhead); NULL: the documented defaults. Borrowed. */
         const struct cairn_resilience_conf *resilience;
+        /* Where api_key_secret references are fetched and kept fresh
+         * (borrowed); NULL: a model with api_key_secret is refused. */
+        struct cairn_secret_refs *secrets;
 };
 
 struct embedding_service {
@@ -142,7 +147,8 @@ struct embedding_service {
 /* Sets up @p svc from @p conf (copied), which cairn_conf_load() validated,
  * with @p deps (borrowed; must outlive @p svc; NULL: no cache and the
  * providers' default resilience): the configured models' providers are
- * created (API key files read, fallbacks resolved), and cached models use
+ * created (API key files read, api_key_secret references added to
+ * deps->secrets, fallbacks resolved), and cached models use
  * deps->redis. Registers the service's metrics in @p metrics (borrowed, must
  * outlive @p svc; NULL for none): cairn_embedding_inputs_total{model} and
  * the histogram cairn_embedding_input_bytes. Returns CAIRN_OK, or an error
@@ -161,8 +167,8 @@ struct embedding_model *embedding_model_find(struct embedding_service *svc, cons
 /* Reads a provider API key from @p path with cairn_secret_file_read() (a
  * regular file readable by its owner only: mode 0600 or 0400; anything else
  * is refused, naming @p key). Trailing whitespace is dropped; a key is one
- * line of printable ASCII. This is the seam for the secrets service: when it
- * exists, a reference to a secret resolves here instead of a file.
+ * line of printable ASCII. (A key in the secrets service, api_key_secret,
+ * is fetched by the provider on each call instead: cairn/secret_ref.h.)
  * Returns a malloc'ed key (wipe and free it), or NULL with @p errstr. */
 char *embedding_api_key_read(const char *key, const char *path, char *errstr, size_t errstr_size);
 

@@ -1,12 +1,15 @@
 /* cairn-embedding: the description of the embedding service — its
  * configuration, its state built from it (the providers with their
- * resilience settings, BERT models loaded from their directories, and the
- * Redis cache when a model uses it) and its handler table — handed to
+ * resilience settings, BERT models loaded from their directories, the
+ * Redis cache when a model uses it, and a client of the secrets service
+ * when a model's API key lives there) and its handler table — handed to
  * libcairn's one entry point. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cairn/resilience.h"
+#include "cairn/secret_ref.h"
 #include "cairn/service.h"
 #include "embedding.h"
 
@@ -17,12 +20,26 @@ static struct embedding_conf conf;
 static struct cairn_redis_conf cache_conf;
 static struct cairn_resilience_conf provider_conf;
 static struct cairn_conf_item *provider_items;
+static struct cairn_secret_ref_conf secrets_conf;
 
-/* The service's state: the logic and the cache it may own. */
+/* The service's state: the logic, the cache it may own, and the bus
+ * client and secret references its API keys may come through. */
 struct embedding_state {
         struct embedding_service svc;
         struct cairn_redis *cache;
+        struct cairn_bus_client *bus;
+        struct cairn_secret_refs *secrets;
 };
+
+/* Whether any configured model takes its API key from the secrets service. */
+static bool secrets_wanted(const struct embedding_conf *c)
+{
+        for (int i = 0; i < EMBEDDING_MODEL_SLOTS; i++)
+                if (c->models[i].name && c->models[i].name[0] && c->models[i].api_key_secret &&
+                    c->models[i].api_key_secret[0])
+                        return true;
+        return false;
+}
 
 /* Whether any configured model would use the cache. */
 static bool cache_wanted(const struct embedding_conf *c)
@@ -52,16 +69,39 @@ static size_t sections(struct cairn_conf_section *out)
         out[1] = (struct cairn_conf_section){ "Redis (embedding cache)", cairn_redis_conf_items,
                                               &cache_conf, NULL };
         out[2] = cairn_resilience_conf_section(provider_items, &provider_conf);
-        return 3;
+        out[3] = cairn_secret_ref_conf_section(&secrets_conf);
+        return 4;
 }
 
 static void *init(struct cairn_service_ctx *ctx, char *errstr, size_t errstr_size)
 {
         struct embedding_state *st = calloc(1, sizeof(*st));
-        struct embedding_deps deps = { NULL, &provider_conf };
+        struct embedding_deps deps = { NULL, &provider_conf, NULL };
 
         if (!st)
                 abort();
+        /* Keys in the secrets service: fetched in the background through a
+         * client of the service's own. Readiness does not wait for them: a
+         * request whose key cannot be fetched fails UNAVAILABLE instead. */
+        if (secrets_wanted(&conf)) {
+                st->bus = cairn_bus_client_new(ctx->app->service, &ctx->app->bus_conf,
+                                               ctx->app->conf, ctx->app->metrics, errstr,
+                                               errstr_size);
+                if (!st->bus) {
+                        free(st);
+                        return NULL;
+                }
+                cairn_bus_client_resilience(st->bus, NULL, &ctx->app->bus_resilience);
+                st->secrets = cairn_secret_refs_new(&secrets_conf, ctx->app->service, st->bus,
+                                                    ctx->app->metrics);
+                if (!st->secrets) {
+                        snprintf(errstr, errstr_size, "out of memory for secret references");
+                        cairn_bus_client_free(st->bus);
+                        free(st);
+                        return NULL;
+                }
+        }
+        deps.secrets = st->secrets;
         /* Readiness does not wait for the cache: without Redis, requests
          * are still answered, uncached. */
         if (cache_wanted(&conf))
@@ -70,6 +110,8 @@ static void *init(struct cairn_service_ctx *ctx, char *errstr, size_t errstr_siz
         if (embedding_service_init_with(&st->svc, &conf, &deps, ctx->app->metrics, errstr,
                                         errstr_size) != CAIRN_OK) {
                 cairn_redis_free(st->cache);
+                cairn_secret_refs_free(st->secrets);
+                cairn_bus_client_free(st->bus);
                 free(st);
                 return NULL;
         }
@@ -83,6 +125,9 @@ static void cleanup(void *state)
 
         embedding_service_cleanup(&st->svc);
         cairn_redis_free(st->cache);
+        /* after the providers, which read the references */
+        cairn_secret_refs_free(st->secrets);
+        cairn_bus_client_free(st->bus);
         free(st);
 }
 

@@ -16,6 +16,7 @@
 
 struct cairn_metrics;
 struct cairn_resilience_conf;
+struct cairn_secret_ref;
 
 /* One call: @p n texts (borrowed; texts[i] has lens[i] bytes of valid
  * UTF-8, already checked and truncated) into @p out, n x dim floats laid
@@ -92,7 +93,13 @@ struct provider_openai_conf {
         bool send_dimensions;       /* send "dimensions" in the request body */
         bool base64;                /* ask for encoding_format=base64 */
         size_t max_batch;
-        const char *api_key;        /* borrowed; NULL or "" for none; never logged */
+        const char *api_key; /* borrowed; NULL or "" for none; never logged */
+        /* Or the key in the secrets service (borrowed; must outlive the
+         * provider): its cached value is read on every call, so a new
+         * version is sent once fetched, without a restart. A call whose
+         * key cannot be had fails UNAVAILABLE (SECRET_UNAVAILABLE) naming
+         * the reference, before anything is sent upstream. */
+        struct cairn_secret_ref *api_key_ref;
         int64_t connect_timeout_ms; /* cap on connecting; the deadline caps it too */
         size_t max_response_bytes;
 };

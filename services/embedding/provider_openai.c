@@ -24,6 +24,7 @@
 #include "cairn/log.h"
 #include "cairn/metrics.h"
 #include "cairn/resilience.h"
+#include "cairn/secret_ref.h"
 #include "cairn/trace.h"
 #include "openai_wire.h"
 #include "provider.h"
@@ -32,6 +33,8 @@
 #define MIN_ATTEMPT_MS 5
 /* A request without a deadline is given one this far away. */
 #define NO_DEADLINE_TIMEOUT_MS 30000
+/* Longest API key taken from the secrets service. */
+#define API_KEY_MAX 4096
 
 /* One HTTP request: a chunk of a batch. */
 struct job {
@@ -58,7 +61,9 @@ struct job {
 
 struct provider_openai {
         struct provider base;
-        char *name, *url, *upstream_model, *auth_header;
+        char *name, *url, *upstream_model;
+        char *auth_header;                /* from a fixed key; NULL: none or key_ref */
+        struct cairn_secret_ref *key_ref; /* borrowed; NULL: a fixed key or none */
         size_t dim;
         bool send_dimensions, base64;
         int64_t connect_timeout_ms;
@@ -213,6 +218,9 @@ static void job_reset(struct job *job)
 {
         if (job->easy)
                 curl_easy_cleanup(job->easy);
+        /* curl copied the Authorization header into the list: wipe it */
+        for (struct curl_slist *h = job->hdrs; h; h = h->next)
+                explicit_bzero(h->data, strlen(h->data));
         curl_slist_free_all(job->hdrs);
         free(job->body);
         free(job->resp);
@@ -229,10 +237,11 @@ static void job_reset(struct job *job)
         job->done = false;
 }
 
-/* Sets up @p job's request for texts [off, off + n) of @p b. */
+/* Sets up @p job's request for texts [off, off + n) of @p b, with the
+ * header line @p auth (NULL: none). */
 static cairn_err_t job_prepare(struct provider_openai *po, struct job *job,
                                const struct provider_batch *b, int64_t timeout_ms,
-                               const char *traceparent, struct cairn_status *st)
+                               const char *traceparent, const char *auth, struct cairn_status *st)
 {
         struct wire_request wr = { po->upstream_model, po->dim, po->send_dimensions, po->base64 };
         char tp[32 + CAIRN_TRACEPARENT_LEN];
@@ -247,8 +256,8 @@ static cairn_err_t job_prepare(struct provider_openai *po, struct job *job,
         job->resp_max = po->max_response_bytes;
         job->hdrs = curl_slist_append(job->hdrs, "Content-Type: application/json");
         job->hdrs = curl_slist_append(job->hdrs, "Accept: application/json");
-        if (po->auth_header)
-                job->hdrs = curl_slist_append(job->hdrs, po->auth_header);
+        if (auth)
+                job->hdrs = curl_slist_append(job->hdrs, auth);
         if (traceparent && traceparent[0]) {
                 snprintf(tp, sizeof(tp), "traceparent: %s", traceparent);
                 job->hdrs = curl_slist_append(job->hdrs, tp);
@@ -371,10 +380,10 @@ static void sleep_ms(int64_t ms)
                 ;
 }
 
-static cairn_err_t openai_embed(struct provider *p, struct provider_batch *b,
-                                struct cairn_status *st)
+/* One call with the Authorization header line @p auth (NULL: none). */
+static cairn_err_t embed_with(struct provider_openai *po, struct provider_batch *b,
+                              const char *auth, struct cairn_status *st)
 {
-        struct provider_openai *po = (struct provider_openai *)p;
         size_t per = po->base.max_batch ? po->base.max_batch : b->n;
         size_t njobs = (b->n + per - 1) / per;
         char tp[CAIRN_TRACEPARENT_LEN + 1];
@@ -388,12 +397,6 @@ static cairn_err_t openai_embed(struct provider *p, struct provider_batch *b,
         int64_t deadline = b->deadline_ms > 0 ? b->deadline_ms
                                               : cairn_now_ms() + NO_DEADLINE_TIMEOUT_MS;
 
-        if (b->n == 0)
-                return CAIRN_OK;
-        if (b->dim != po->dim)
-                return cairn_status_set(st, CAIRN_ERR_INVALID, "dimensions", "INVALID_DIMENSIONS",
-                                        "dimensions: %zu, but %s gives %zu", b->dim, po->name,
-                                        po->dim);
         /* A CLIENT span for the upstream call when tracing is on; its
          * context is what the provider receives. */
         span = cairn_span_start("POST /embeddings", CAIRN_SPAN_CLIENT, cairn_trace_current());
@@ -451,7 +454,7 @@ static cairn_err_t openai_embed(struct provider *p, struct provider_batch *b,
                         job->err = cairn_dependency_attempt(po->dep, &job->ticket, &job->st);
                         if (job->err)
                                 continue;
-                        job->err = job_prepare(po, job, b, timeout, traceparent, &job->st);
+                        job->err = job_prepare(po, job, b, timeout, traceparent, auth, &job->st);
                         if (job->err) {
                                 cairn_dependency_attempt_done(po->dep, &job->ticket, CAIRN_OK);
                                 continue;
@@ -534,6 +537,41 @@ static cairn_err_t openai_embed(struct provider *p, struct provider_batch *b,
         return err;
 }
 
+static cairn_err_t openai_embed(struct provider *p, struct provider_batch *b,
+                                struct cairn_status *st)
+{
+        struct provider_openai *po = (struct provider_openai *)p;
+        char key[API_KEY_MAX], auth[API_KEY_MAX + 32];
+        cairn_err_t err;
+
+        if (b->n == 0)
+                return CAIRN_OK;
+        if (b->dim != po->dim)
+                return cairn_status_set(st, CAIRN_ERR_INVALID, "dimensions", "INVALID_DIMENSIONS",
+                                        "dimensions: %zu, but %s gives %zu", b->dim, po->name,
+                                        po->dim);
+        if (!po->key_ref)
+                return embed_with(po, b, po->auth_header, st);
+        /* The key of the moment: the cached value, refreshed in the
+         * background, so a new version goes out without a restart. */
+        err = cairn_secret_ref_get(po->key_ref, b->deadline_ms, key, sizeof(key), st);
+        if (err) {
+                char inner[CAIRN_STATUS_MSG_MAX];
+
+                snprintf(inner, sizeof(inner), "%s", st->message);
+                snprintf(st->message, sizeof(st->message), "provider %.60s: %.440s", po->name,
+                         inner);
+                /* a key too long for a header is as unusable as a missing one */
+                st->code = CAIRN_ERR_UNAVAILABLE;
+                return CAIRN_ERR_UNAVAILABLE;
+        }
+        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", key);
+        explicit_bzero(key, sizeof(key));
+        err = embed_with(po, b, auth, st);
+        explicit_bzero(auth, sizeof(auth));
+        return err;
+}
+
 static void openai_free(struct provider *p)
 {
         struct provider_openai *po = (struct provider_openai *)p;
@@ -578,6 +616,7 @@ struct provider *provider_openai_new(const struct provider_openai_conf *conf,
         po->base.ops = &openai_ops;
         po->base.max_batch = conf->max_batch;
         po->name = strdup(conf->name);
+        po->key_ref = conf->api_key_ref;
         po->upstream_model = strdup(conf->upstream_model);
         blen = strlen(conf->base_url);
         while (blen > 0 && conf->base_url[blen - 1] == '/')

@@ -32,6 +32,7 @@ struct fake_openai {
         unsigned requests, inputs, connections, aborted;
         int64_t prev_ms, last_ms;
         char last_model[128];
+        char last_auth[512]; /* the Authorization header of the last request */
 };
 
 struct upload {
@@ -181,7 +182,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (strcmp(method, "POST") != 0 || strcmp(url, "/v1/embeddings") != 0)
                 return respond(c, 404, "{\"error\":{\"message\":\"no such route\"}}", NULL);
 
+        const char *auth_seen = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+
         pthread_mutex_lock(&f->lock);
+        snprintf(f->last_auth, sizeof(f->last_auth), "%s", auth_seen ? auth_seen : "");
         f->requests++;
         f->prev_ms = f->last_ms;
         f->last_ms = cairn_now_ms();
@@ -379,5 +383,12 @@ void fake_openai_last_model(struct fake_openai *f, char *buf, size_t size)
 {
         pthread_mutex_lock(&f->lock);
         snprintf(buf, size, "%s", f->last_model);
+        pthread_mutex_unlock(&f->lock);
+}
+
+void fake_openai_last_auth(struct fake_openai *f, char *buf, size_t size)
+{
+        pthread_mutex_lock(&f->lock);
+        snprintf(buf, size, "%s", f->last_auth);
         pthread_mutex_unlock(&f->lock);
 }

@@ -44,6 +44,9 @@ unsigned fake_openai_aborted(struct fake_openai *f); /* client closed while dela
 void fake_openai_last_times(struct fake_openai *f, int64_t *prev_ms, int64_t *last_ms);
 /* The "model" of the last request, copied into @p buf. */
 void fake_openai_last_model(struct fake_openai *f, char *buf, size_t size);
+/* The Authorization header of the last request ("" without one), copied
+ * into @p buf. */
+void fake_openai_last_auth(struct fake_openai *f, char *buf, size_t size);
 
 /* The vector the fake gives @p text: what the test expects back. */
 void fake_openai_vector(uint64_t seed, const char *text, size_t len, float *out, size_t dim);

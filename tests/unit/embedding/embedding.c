@@ -615,6 +615,40 @@ START_TEST(test_embedding_conf_check_model_slots)
 }
 END_TEST
 
+START_TEST(test_embedding_conf_check_api_key_secret)
+{
+        struct embedding_conf c;
+        struct embedding_service other;
+        char errstr[512];
+
+        conf_defaults(&c);
+        slot_remote(&c, 2, "r", 64);
+        c.models[1].api_key_secret = "services/embedding/openai#api_key";
+        ck_assert_int_eq(embedding_conf_check(&c, errstr, sizeof(errstr)), 0);
+        /* a file or a secret, not both */
+        c.models[1].api_key_file = "/etc/cairn/openai.key";
+        ck_assert_int_eq(embedding_conf_check(&c, errstr, sizeof(errstr)), -1);
+        ck_assert_msg(strstr(errstr, "embedding.models.2.api_key_secret") &&
+                              strstr(errstr, "not both"),
+                      "%s", errstr);
+        c.models[1].api_key_file = "";
+        c.models[1].api_key_secret = "services/embedding/openai";
+        ck_assert_int_eq(embedding_conf_check(&c, errstr, sizeof(errstr)), -1);
+        ck_assert_msg(strstr(errstr, "embedding.models.2.api_key_secret: ") &&
+                              strstr(errstr, "<path>#<field>"),
+                      "%s", errstr);
+        c.models[1].api_key_secret = "services/embedding/openai#";
+        ck_assert_int_eq(embedding_conf_check(&c, errstr, sizeof(errstr)), -1);
+        ck_assert_msg(strstr(errstr, "embedding.models.2.api_key_secret: the field"), "%s", errstr);
+        /* without a client of the secrets service, the model cannot start */
+        c.models[1].api_key_secret = "services/embedding/openai#api_key";
+        ck_assert_int_eq(embedding_service_init_with(&other, &c, NULL, NULL, errstr,
+                                                     sizeof(errstr)),
+                         CAIRN_ERR_INVALID);
+        ck_assert_msg(strstr(errstr, "embedding.models.2.api_key_secret"), "%s", errstr);
+}
+END_TEST
+
 START_TEST(test_embedding_conf_check_aliases)
 {
         struct embedding_conf c;
@@ -879,6 +913,7 @@ static Suite *embedding_suite(void)
         tcase_add_test(tc, test_embedding_conf_check_fallback_dimensions);
         tcase_add_test(tc, test_embedding_conf_check_model_slots);
         tcase_add_test(tc, test_embedding_conf_check_aliases);
+        tcase_add_test(tc, test_embedding_conf_check_api_key_secret);
         tcase_add_test(tc, test_embedding_conf_check_bert_slots);
 
         tc = tcase(s, "embedding_api_key_read");
