@@ -64,6 +64,13 @@ const struct cairn_conf_item secrets_conf_items[] = {
                        policy_cache_ms,
                        "how long a tenant's policies are cached: a change made through another "
                        "replica applies here within this time"),
+        CAIRN_CONF_ROW("secrets.replies_keep_hours", CAIRN_CONF_INT, "168", 25, 87600, 0,
+                       replies_keep_hours,
+                       "how long a write's reply is kept for a redelivery of it (more than the "
+                       "request topics' retention, a day)"),
+        CAIRN_CONF_ROW("secrets.sweep_interval_ms", CAIRN_CONF_INT, "600000", 0, 86400000, 0,
+                       sweep_interval_ms,
+                       "how often replies past secrets.replies_keep_hours are deleted; 0: never"),
         CAIRN_CONF_END,
 };
 

@@ -13,6 +13,7 @@
 #include "policies.h"
 #include "reminders.h"
 #include "rewrap.h"
+#include "sweep.h"
 
 extern const struct cairn_pg_migrations secrets_migrations;
 
@@ -22,6 +23,7 @@ struct secrets_state {
         struct secrets_service svc; /* first: the handlers' opaque */
         struct cairn_events *events;
         struct secrets_reminders *reminders;
+        struct secrets_sweep *sweep;
 };
 
 static size_t sections(struct cairn_conf_section *out)
@@ -34,6 +36,7 @@ static void cleanup(void *opaque)
 {
         struct secrets_state *state = opaque;
 
+        secrets_sweep_stop(state->sweep);
         secrets_reminders_stop(state->reminders);
         secrets_rewrap_stop(state->svc.rewrap);
         secrets_audit_stop(state->svc.audit); /* its last rows published */
@@ -81,6 +84,7 @@ static void *init(struct cairn_service_ctx *ctx, char *errstr, size_t errstr_siz
                                          m);
         svc->rewrap = secrets_rewrap_start(svc, m);
         state->reminders = secrets_reminders_start(svc, state->events, m);
+        state->sweep = secrets_sweep_start(svc, m);
         return state;
 }
 

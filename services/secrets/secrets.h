@@ -36,6 +36,8 @@ struct secrets_conf {
         long long keyring_refresh_ms;
         long long reminder_interval_ms;
         long long policy_cache_ms;
+        long long replies_keep_hours;
+        long long sweep_interval_ms;
 };
 
 extern const struct cairn_conf_item secrets_conf_items[];

@@ -40,6 +40,28 @@ START_TEST(test_merge_patch_rfc7396)
 }
 END_TEST
 
+/* Regression (found by the secrets_sealed fuzz target): the merged value
+ * shared the patch's strings, so wiping it (as the write does) wiped the
+ * patch, and a patch's transaction run again after a serialization failure
+ * wrote zeroed strings. */
+START_TEST(test_merge_leaves_patch)
+{
+        char why[128];
+        const char *ts = "{\"s\":\"old\",\"o\":{\"p\":\"q\"}}";
+        const char *ps = "{\"s\":\"new\",\"o\":{\"p\":\"r\"},\"n\":[\"x\"]}";
+        json_t *t = secrets_vjson_object(ts, strlen(ts), why, sizeof(why));
+        json_t *p = secrets_vjson_object(ps, strlen(ps), why, sizeof(why));
+        json_t *kept = json_deep_copy(p);
+
+        secrets_vjson_merge(t, p);
+        secrets_vjson_wipe(t);
+        ck_assert(json_equal(p, kept));
+        json_decref(t);
+        json_decref(p);
+        json_decref(kept);
+}
+END_TEST
+
 START_TEST(test_objects_only)
 {
         char why[128];
@@ -109,6 +131,7 @@ int main(void)
         TCase *tc = tcase_create("vjson");
 
         tcase_add_test(tc, test_merge_patch_rfc7396);
+        tcase_add_test(tc, test_merge_leaves_patch);
         tcase_add_test(tc, test_objects_only);
         tcase_add_test(tc, test_subkeys_by_depth);
         tcase_add_test(tc, test_audit_hash_covers_every_field);
