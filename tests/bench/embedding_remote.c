@@ -258,7 +258,7 @@ static void inproc_start(struct inproc *ip, struct fake_openai *fa, const char *
         if (max_batch)
                 ip->conf.models[0].max_batch = max_batch;
         ip->conf.models[0].batch_wait_us = batch_wait_us;
-        struct embedding_deps deps = { ip->redis, NULL };
+        struct embedding_deps deps = { .redis = ip->redis };
         if (!ip->loaded || embedding_service_init_with(&ip->svc, &ip->conf, &deps, NULL, errstr,
                                                        sizeof(errstr)) != CAIRN_OK) {
                 fprintf(stderr, "in-process service: %s\n", errstr);
