@@ -212,6 +212,11 @@ check "POST /v1/memories stores (CREATED)" grep -q CREATED <<<"$out"
 out=$(curl -sS -m 30 "http://127.0.0.1:$api/v1/memories/search" -H "X-API-Key: $KEY" \
         -H 'Content-Type: application/json' -d '{"user_id": "alice", "query": "where does she like to sit?"}')
 check "POST /v1/memories/search finds it" grep -q "window seats" <<<"$out"
+out=$(curl -sS -m 30 -X POST "http://127.0.0.1:$api/v1/secret/data/image/check" -H "X-Vault-Token: $KEY" \
+        -H 'Content-Type: application/json' -d '{"data": {"password": "from-the-image"}}')
+check "POST /v1/secret/data stores a secret (version 1)" grep -q '"version":1' <<<"$out"
+out=$(curl -sS -m 30 "http://127.0.0.1:$api/v1/secret/data/image/check" -H "X-Vault-Token: $KEY")
+check "GET /v1/secret/data reads it back" grep -q '"password":"from-the-image"' <<<"$out"
 metrics=$(curl -fsS -m 5 "http://127.0.0.1:$adm_mem/metrics")
 check "/metrics names the service and version" \
         grep -qF "cairn_build_info{service=\"memory\",version=\"$VERSION\"} 1" <<<"$metrics"
