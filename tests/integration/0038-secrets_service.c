@@ -10,12 +10,14 @@
  *   - a ciphertext moved to another row does not decrypt;
  *   - the audit chain verifies, and names an edited and a deleted row;
  *   - a redelivered write changes nothing;
- *   - bad paths, values and keys are named. */
+ *   - bad paths, values and keys are named;
+ *   - a secret past its rotate_after is counted and announced once. */
 #include <check.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "secrets_fixture.h"
 
@@ -25,7 +27,8 @@ static struct sfx f;
 static void setup(void)
 {
         harness_broker_start(&broker, 1);
-        sfx_start(&f, &broker, NULL);
+        sfx_start(&f, &broker,
+                  (const char *const[]){ "CAIRN_SECRETS_REMINDER_INTERVAL_MS=200", NULL });
 }
 
 static void teardown(void)
@@ -408,6 +411,52 @@ START_TEST(test_bad_input_named)
 }
 END_TEST
 
+START_TEST(test_rotation_reminder)
+{
+        Cairn__Secrets__V1__WriteMetadataRequest wm =
+                CAIRN__SECRETS__V1__WRITE_METADATA_REQUEST__INIT;
+        Google__Protobuf__Duration one = GOOGLE__PROTOBUF__DURATION__INIT;
+        struct cairn_status st;
+        ProtobufCMessage *out;
+        char cmd[1024], n[32] = "";
+
+        ck_assert_int_eq(write_secret("remind/key", "{\"k\":\"v\"}", -1, NULL, &st), CAIRN_OK);
+        one.seconds = 1;
+        wm.path = "remind/key";
+        wm.rotate_after = &one;
+        ck_assert_int_eq(call(&wm.base, &cairn__secrets__v1__write_metadata_reply__descriptor, &out,
+                              &st),
+                         CAIRN_OK);
+        protobuf_c_message_free_unpacked(out, NULL);
+        snprintf(cmd, sizeof(cmd),
+                 "kcat -C -b '%s' -t '%s' -e -q -f '%%k %%s\\n' 2>/dev/null | grep -a -c "
+                 "remind/key",
+                 broker.bootstrap, harness_topic("cairn.secrets.v1.events"));
+        for (int i = 0; i < 100 && atoi(n) == 0; i++) {
+                usleep(100000);
+                harness_sh(n, sizeof(n), cmd);
+        }
+        ck_assert_int_eq(atoi(n), 1);
+        ck_assert(harness_metric(f.proc.admin_port, "cairn_secrets_rotation_overdue") >= 1);
+        usleep(600000); /* more sweeps: announced once per version */
+        harness_sh(n, sizeof(n), cmd);
+        ck_assert_int_eq(atoi(n), 1);
+        /* a new version ends it (under a rotate_after it is not past yet) */
+        ck_assert_int_eq(write_secret("remind/key", "{\"k\":\"w\"}", -1, NULL, &st), CAIRN_OK);
+        one.seconds = 3600;
+        ck_assert_int_eq(call(&wm.base, &cairn__secrets__v1__write_metadata_reply__descriptor,
+                              &out, &st),
+                         CAIRN_OK);
+        protobuf_c_message_free_unpacked(out, NULL);
+        double overdue = 1;
+        for (int i = 0; i < 50 && overdue > 0; i++) {
+                usleep(100000);
+                overdue = harness_metric(f.proc.admin_port, "cairn_secrets_rotation_overdue");
+        }
+        ck_assert(overdue == 0);
+}
+END_TEST
+
 int main(void)
 {
         Suite *s = suite_create("secrets_service");
@@ -423,6 +472,7 @@ int main(void)
         tcase_add_test(tc, test_moved_ciphertext_does_not_decrypt);
         tcase_add_test(tc, test_redelivery_changes_nothing);
         tcase_add_test(tc, test_bad_input_named);
+        tcase_add_test(tc, test_rotation_reminder);
         tcase_add_test(tc, test_audit_chain);
         suite_add_tcase(s, tc);
         return harness_run(s);

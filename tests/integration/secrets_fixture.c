@@ -9,14 +9,16 @@
 
 static void start(struct sfx *f, const char *const *extra_env)
 {
-        char e[3][700];
-        const char *env[32] = { e[0], e[1], e[2] };
-        size_t n = 3;
+        char e[4][700];
+        const char *env[32] = { e[0], e[1], e[2], e[3] };
+        size_t n = 4;
 
         snprintf(e[0], sizeof(e[0]), "CAIRN_PG_URL=%s", f->pg_url);
         snprintf(e[1], sizeof(e[1]), "CAIRN_SECRETS_ROOT_KEY_FILE=%s", f->key_file);
         snprintf(e[2], sizeof(e[2]), "CAIRN_SECRETS_AUDIT_TOPIC=%s",
                  harness_topic("cairn.audit.v1"));
+        snprintf(e[3], sizeof(e[3]), "CAIRN_SECRETS_EVENTS_TOPIC=%s",
+                 harness_topic("cairn.secrets.v1.events"));
         for (size_t i = 0; extra_env && extra_env[i] && n < 31; i++)
                 env[n++] = extra_env[i];
         env[n] = NULL;
