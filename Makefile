@@ -92,7 +92,9 @@ MIGRATION_OBJS := $(MIGRATION_SERVICES:%=$(BUILD)/obj/gen/migrations/%.o) \
 # ---- tools ----
 DEVBROKER_SRCS := deploy/devbroker/devbroker.c
 ADMIN_LIB_SRCS := deploy/admin/topics.c
-ADMIN_SRCS     := deploy/admin/main.c deploy/admin/migrate.c $(ADMIN_LIB_SRCS)
+# audit verify walks the secrets service's chain with the service's own code
+ADMIN_SRCS     := deploy/admin/main.c deploy/admin/migrate.c deploy/admin/audit.c $(ADMIN_LIB_SRCS) \
+                  services/secrets/audit_verify.c services/secrets/audit_chain.c
 
 BINS := $(SERVICES:%=$(BUILD)/bin/cairn-%) $(BUILD)/bin/cairn-devbroker $(BUILD)/bin/cairn-admin
 

@@ -6,12 +6,14 @@
  *   cairn-admin [-c FILE] migrate status SERVICE     list a service's migrations, applied or
  *                                                    pending; exit 1 when some are pending
  *   cairn-admin [-c FILE] migrate up SERVICE         apply the pending ones (migrate.c)
+ *   cairn-admin [-c FILE] audit verify               walk the secrets service's audit chain;
+ *                                                    exit 1 when it is broken (audit.c)
  * Connection settings are the usual kafka.* keys (file or CAIRN_KAFKA_*) and
  * pg.url (file or CAIRN_PG_URL).
  * It never deletes a topic, never lowers partitions and never touches a
  * topic the file does not name. Exit codes: 0 as declared (or made so),
- * 1 drift found (diff) or left behind (apply), or migrations pending
- * (status), 2 an error. */
+ * 1 drift found (diff) or left behind (apply), migrations pending
+ * (status), or an audit chain broken (verify), 2 an error. */
 #include <getopt.h>
 #include <librdkafka/rdkafka.h>
 #include <stddef.h>
@@ -24,6 +26,7 @@
 #include "cairn/conf.h"
 #include "cairn/kafka_conf.h"
 #include "cairn/log.h"
+#include "audit.h"
 #include "cairn/pg.h"
 #include "migrate.h"
 #include "topics.h"
@@ -58,6 +61,7 @@ static void usage(FILE *fp)
                 "usage: cairn-admin [-c FILE] topics apply|diff TOPICS.yaml\n"
                 "       cairn-admin topics list TOPICS.yaml [MAX_PARTITIONS]\n"
                 "       cairn-admin [-c FILE] migrate status|up SERVICE\n"
+                "       cairn-admin [-c FILE] audit verify\n"
                 "       cairn-admin [-c FILE] --check-config\n"
                 "  topics apply   create missing topics, add partitions, set configs that drifted\n"
                 "                 (never deletes, never lowers partitions); a second run changes\n"
@@ -70,6 +74,10 @@ static void usage(FILE *fp)
                 "                 pending, against the database of pg.url; exit 1 when some are\n"
                 "                 pending\n"
                 "  migrate up     apply the pending ones, each in its own transaction\n"
+                "  audit verify   walk the secrets service's audit hash chain in the database of\n"
+                "                 pg.url from its first row to its head; print the rows checked\n"
+                "                 and ok, or the first broken row's seq and why; exit 1 when\n"
+                "                 broken\n"
                 "  -c FILE  configuration (kafka.* keys, topics.timeout_ms, pg.*); default\n"
                 "           $CAIRN_CONFIG; CAIRN_KAFKA_BOOTSTRAP_SERVERS, CAIRN_PG_URL etc.\n"
                 "           override it\n"
@@ -634,11 +642,13 @@ int main(int argc, char **argv)
         bool migrate = argc - optind == 3 && strcmp(argv[optind], "migrate") == 0 &&
                        (strcmp(argv[optind + 1], "status") == 0 ||
                         strcmp(argv[optind + 1], "up") == 0);
+        bool audit = argc - optind == 2 && strcmp(argv[optind], "audit") == 0 &&
+                     strcmp(argv[optind + 1], "verify") == 0;
         if (argc - optind >= 3 && argc - optind <= 4 && strcmp(argv[optind], "topics") == 0 &&
             strcmp(argv[optind + 1], "list") == 0)
                 return topics_list_cmd(argv[optind + 2],
                                        argc - optind == 4 ? argv[optind + 3] : NULL);
-        if (!topics && !migrate && !check_only) {
+        if (!topics && !migrate && !audit && !check_only) {
                 usage(stderr);
                 return 2;
         }
@@ -661,7 +671,9 @@ int main(int argc, char **argv)
                  * log lines would only repeat them. */
                 cairn_log_set_stream(stderr);
                 cairn_log_set_level(CAIRN_LOG_ERROR);
-                rc = migrate_cmd(&pconf, strcmp(argv[optind + 1], "up") == 0, argv[optind + 2]);
+                rc = audit ? audit_verify_cmd(&pconf)
+                           : migrate_cmd(&pconf, strcmp(argv[optind + 1], "up") == 0,
+                                         argv[optind + 2]);
         }
         cairn_conf_free(conf);
         return rc;

@@ -1,7 +1,8 @@
 /* Walking the audit chain (audit.h): every row must follow the previous
  * one (seq + 1, its prev_hash the previous hash) and hash to its hash, and
- * the last row must be the head, so an edited, inserted or deleted row is
- * named by the first seq where the chain breaks. */
+ * the last row must be the head (rows appended while the walk runs are
+ * walked too), so an edited, inserted or deleted row is named by the first
+ * seq where the chain breaks. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,8 @@
 #include "audit.h"
 
 #define PAGE "1000"
+/* times the walk follows rows appended while it ran */
+#define CHASE_MAX 100
 
 static const struct cairn_pg_stmt sql_page = {
         .name = "secrets_audit_verify_page",
@@ -83,7 +86,7 @@ cairn_err_t secrets_audit_verify(struct cairn_pg *pg, int64_t deadline_us,
                                  struct secrets_audit_verdict *v, char *errstr, size_t errstr_size)
 {
         uint8_t prev[SECRETS_AUDIT_HASH_BYTES] = { 0 }, *hh = NULL;
-        uint64_t last = 0;
+        uint64_t last = 0, head, chased = 0;
         char after[24];
         const char *p[1] = { after };
         PGresult *res = NULL;
@@ -93,36 +96,55 @@ cairn_err_t secrets_audit_verify(struct cairn_pg *pg, int64_t deadline_us,
 
         memset(v, 0, sizeof(*v));
         v->ok = true;
-        do {
-                snprintf(after, sizeof(after), "%llu", (unsigned long long)last);
-                err = cairn_pg_exec(pg, deadline_us, &sql_page, p, 1, &res, errstr, errstr_size);
+        for (int round = 0;; round++) {
+                do {
+                        snprintf(after, sizeof(after), "%llu", (unsigned long long)last);
+                        err = cairn_pg_exec(pg, deadline_us, &sql_page, p, 1, &res, errstr,
+                                            errstr_size);
+                        if (err != CAIRN_OK)
+                                return err;
+                        n = PQntuples(res);
+                        for (int i = 0; i < n; i++) {
+                                if (!row_ok(res, i, last, prev, v)) {
+                                        PQclear(res);
+                                        return CAIRN_OK;
+                                }
+                                last++;
+                                v->rows++;
+                        }
+                        PQclear(res);
+                        res = NULL;
+                } while (n == atoi(PAGE));
+                err = cairn_pg_exec(pg, deadline_us, &sql_head, NULL, 0, &res, errstr, errstr_size);
                 if (err != CAIRN_OK)
                         return err;
-                n = PQntuples(res);
-                for (int i = 0; i < n; i++) {
-                        if (!row_ok(res, i, last, prev, v)) {
-                                PQclear(res);
-                                return CAIRN_OK;
-                        }
-                        last++;
-                        v->rows++;
+                if (PQntuples(res) != 1 ||
+                    !cairn_pg_bytea_decode(PQgetvalue(res, 0, 1), &hh, &hl) ||
+                    hl != SECRETS_AUDIT_HASH_BYTES) {
+                        broken(v, last + 1, "the chain's head row is missing or malformed");
+                        break;
                 }
-                PQclear(res);
-                res = NULL;
-        } while (n == atoi(PAGE));
-        err = cairn_pg_exec(pg, deadline_us, &sql_head, NULL, 0, &res, errstr, errstr_size);
-        if (err != CAIRN_OK)
-                return err;
-        if (PQntuples(res) != 1 || !cairn_pg_bytea_decode(PQgetvalue(res, 0, 1), &hh, &hl) ||
-            hl != SECRETS_AUDIT_HASH_BYTES) {
-                broken(v, last + 1, "the chain's head row is missing or malformed");
-        } else if (strtoull(PQgetvalue(res, 0, 0), NULL, 10) != last ||
-                   memcmp(hh, prev, SECRETS_AUDIT_HASH_BYTES) != 0) {
-                char why[128];
+                head = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+                /* Rows appended while the walk went on (a row and its head
+                 * commit together, so a walk after reading a head reaches
+                 * it): walk on to them. */
+                if (head > last && last >= chased && round < CHASE_MAX) {
+                        chased = head;
+                        free(hh);
+                        hh = NULL;
+                        PQclear(res);
+                        res = NULL;
+                        continue;
+                }
+                if (head != last || memcmp(hh, prev, SECRETS_AUDIT_HASH_BYTES) != 0) {
+                        char why[128];
 
-                snprintf(why, sizeof(why), "the chain ends at row %llu but its head is row %s",
-                         (unsigned long long)last, PQgetvalue(res, 0, 0));
-                broken(v, last + 1, why);
+                        snprintf(why, sizeof(why),
+                                 "the chain ends at row %llu but its head is row %s",
+                                 (unsigned long long)last, PQgetvalue(res, 0, 0));
+                        broken(v, last + 1, why);
+                }
+                break;
         }
         free(hh);
         PQclear(res);
