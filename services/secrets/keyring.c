@@ -100,7 +100,9 @@ static int roots_parse(struct secrets_keyring *kr, const char *text, const char 
         while (*p) {
                 const char *end = strchr(p, '\n'), *sp;
                 size_t len = end ? (size_t)(end - p) : strlen(p);
-                uint8_t key[SECRETS_KEY_BYTES + 4];
+                /* room for any line's key: one of the wrong length is named
+                 * by its length, not taken for text that is not base64 */
+                uint8_t key[ROOT_TEXT];
                 long n;
 
                 line++;
@@ -142,12 +144,10 @@ static int roots_parse(struct secrets_keyring *kr, const char *text, const char 
                                          from, line, r->id);
                         else
                                 snprintf(errstr, errstr_size,
-                                         "%s: line %d: key %s is %s%ld bytes; a root key is %d "
+                                         "%s: line %d: key %s is %ld bytes; a root key is %d "
                                          "random bytes in base64 (head -c 32 /dev/urandom | "
                                          "base64)",
-                                         from, line, r->id, n > SECRETS_KEY_BYTES ? "over " : "",
-                                         n > SECRETS_KEY_BYTES ? (long)SECRETS_KEY_BYTES : n,
-                                         SECRETS_KEY_BYTES);
+                                         from, line, r->id, n, SECRETS_KEY_BYTES);
                         return -1;
                 }
                 if (!(r->key = sodium_malloc(SECRETS_KEY_BYTES))) {
