@@ -5,9 +5,7 @@
  *
  *   roundtrip [seconds-per-phase]   (default 5) */
 #include <check.h>
-#include <librdkafka/rdkafka.h>
 #include <signal.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,10 +13,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "bus_kafka.h"
 #include "cairn/clock.h"
 #include "cairn/embedding/v1/embedding.pb-c.h"
 #include "harness.h"
+#include "lib/pingpong.h"
 
 #define TOPIC       harness_topic("cairn.embedding.v1.requests")
 #define RATE        1000
@@ -99,176 +97,6 @@ static void cairn_send(struct cairn_run *r, int64_t t0)
                 free(tc);
         }
         cairn__embedding__v1__embed_request__free_unpacked(req, NULL);
-}
-
-/* ---- raw ping-pong ---- */
-
-struct raw_run {
-        rd_kafka_t *cli_prod, *cli_cons, *srv_prod, *srv_cons;
-        pthread_t srv_thread, cli_thread;
-        atomic_bool stop;
-        struct harness_samples lat;
-        atomic_long inflight;
-        atomic_long done;
-        char ping[64], pong[64];
-};
-
-static rd_kafka_t *raw_client(rd_kafka_type_t type, const char *group)
-{
-        struct cairn_bus_conf bconf;
-        struct cairn_conf *conf = harness_kafka_conf(&broker, &bconf);
-        const char *prod[] = { "enable.idempotence", "true", NULL };
-        /* clang-format off */
-        const char *cons[] = {
-                "group.id", group,
-                "enable.auto.commit", "true",
-                "enable.auto.offset.store", "false",
-                "auto.offset.reset", "latest",
-                NULL,
-        };
-        /* clang-format on */
-        char errstr[512];
-        rd_kafka_conf_t *kconf = cairn_kafka_conf_new(conf, NULL,
-                                                      type == RD_KAFKA_PRODUCER ? prod : cons,
-                                                      errstr, sizeof(errstr));
-        if (!kconf) {
-                fprintf(stderr, "%s\n", errstr);
-                exit(1);
-        }
-        rd_kafka_t *rk = cairn_kafka_new(type, kconf, errstr, sizeof(errstr));
-        if (!rk) {
-                fprintf(stderr, "%s\n", errstr);
-                exit(1);
-        }
-        if (type == RD_KAFKA_CONSUMER)
-                rd_kafka_poll_set_consumer(rk);
-        cairn_conf_free(conf);
-        return rk;
-}
-
-static void subscribe(rd_kafka_t *rk, const char *topic)
-{
-        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-        rd_kafka_topic_partition_list_add(l, topic, RD_KAFKA_PARTITION_UA);
-        rd_kafka_subscribe(rk, l);
-        rd_kafka_topic_partition_list_destroy(l);
-}
-
-/* The raw "service": consume a ping, produce a pong of a reply's size,
- * store the offset once the pong is acknowledged (like the runtime). */
-static void *raw_server(void *arg)
-{
-        struct raw_run *r = arg;
-        uint8_t *pong = calloc(1, reply_len ? reply_len : 1600);
-        size_t pong_len = reply_len ? reply_len : 1600;
-
-        while (!atomic_load(&r->stop)) {
-                rd_kafka_message_t *m = rd_kafka_consumer_poll(r->srv_cons, 50);
-                if (!m)
-                        continue;
-                if (!m->err) {
-                        memcpy(pong, m->payload, m->len < 8 ? m->len : 8); /* echo the send time */
-                        rd_kafka_producev(r->srv_prod, RD_KAFKA_V_TOPIC(r->pong),
-                                          RD_KAFKA_V_KEY(m->key, m->key_len),
-                                          RD_KAFKA_V_VALUE(pong, pong_len),
-                                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
-                        rd_kafka_poll(r->srv_prod, 0);
-                        rd_kafka_offset_store(m->rkt, m->partition, m->offset);
-                }
-                rd_kafka_message_destroy(m);
-        }
-        free(pong);
-        return NULL;
-}
-
-static void *raw_receiver(void *arg)
-{
-        struct raw_run *r = arg;
-
-        while (!atomic_load(&r->stop)) {
-                rd_kafka_message_t *m = rd_kafka_consumer_poll(r->cli_cons, 50);
-                if (!m)
-                        continue;
-                if (!m->err && m->len >= 8) {
-                        int64_t t0;
-                        memcpy(&t0, m->payload, 8);
-                        harness_samples_add(&r->lat, (double)(cairn_mono_us() - t0));
-                        atomic_fetch_sub(&r->inflight, 1);
-                        atomic_fetch_add(&r->done, 1);
-                }
-                rd_kafka_message_destroy(m);
-                rd_kafka_poll(r->cli_prod, 0);
-        }
-        return NULL;
-}
-
-static void raw_send(struct raw_run *r, int64_t t0)
-{
-        uint8_t buf[256];
-        char key[16];
-
-        memcpy(buf, req_buf, req_len);
-        memcpy(buf, &t0, 8);
-        snprintf(key, sizeof(key), "k%ld", (long)(t0 % 64));
-        atomic_fetch_add(&r->inflight, 1);
-        while (rd_kafka_producev(r->cli_prod, RD_KAFKA_V_TOPIC(r->ping),
-                                 RD_KAFKA_V_KEY(key, strlen(key)),
-                                 RD_KAFKA_V_VALUE(buf, req_len > 8 ? req_len : 8),
-                                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                 RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
-                rd_kafka_poll(r->cli_prod, 1);
-        rd_kafka_poll(r->cli_prod, 0);
-}
-
-static void raw_start(struct raw_run *r, const char *tag)
-{
-        memset(r, 0, sizeof(*r));
-        snprintf(r->ping, sizeof(r->ping), "bench.%s.ping", tag);
-        snprintf(r->pong, sizeof(r->pong), "bench.%s.pong", tag);
-        harness_samples_init(&r->lat, MAX_SAMPLES);
-        r->cli_prod = raw_client(RD_KAFKA_PRODUCER, NULL);
-        r->srv_prod = raw_client(RD_KAFKA_PRODUCER, NULL);
-        r->srv_cons = raw_client(RD_KAFKA_CONSUMER, "bench.raw.server");
-        r->cli_cons = raw_client(RD_KAFKA_CONSUMER, "bench.raw.client");
-        /* Apache Kafka: consumers do not create what they subscribe to. */
-        harness_topic_create(&broker, r->ping, 4);
-        harness_topic_create(&broker, r->pong, 4);
-        /* create the topics and join both groups before measuring */
-        raw_send(r, cairn_mono_us());
-        rd_kafka_flush(r->cli_prod, 5000);
-        subscribe(r->srv_cons, r->ping);
-        subscribe(r->cli_cons, r->pong);
-        pthread_create(&r->srv_thread, NULL, raw_server, r);
-        pthread_create(&r->cli_thread, NULL, raw_receiver, r);
-        /* warm up until pongs flow */
-        int64_t until = cairn_mono_us() + 30 * 1000000LL;
-        while (cairn_mono_us() < until) {
-                long before = atomic_load(&r->done);
-                raw_send(r, cairn_mono_us());
-                usleep(100000);
-                if (atomic_load(&r->done) > before && atomic_load(&r->done) >= 5)
-                        break;
-        }
-        usleep(200000);
-        harness_samples_reset(&r->lat);
-        atomic_store(&r->done, 0);
-        atomic_store(&r->inflight, 0);
-}
-
-static void raw_stop(struct raw_run *r)
-{
-        atomic_store(&r->stop, true);
-        pthread_join(r->srv_thread, NULL);
-        pthread_join(r->cli_thread, NULL);
-        rd_kafka_consumer_close(r->srv_cons);
-        rd_kafka_consumer_close(r->cli_cons);
-        rd_kafka_destroy(r->srv_cons);
-        rd_kafka_destroy(r->cli_cons);
-        rd_kafka_flush(r->srv_prod, 2000);
-        rd_kafka_flush(r->cli_prod, 2000);
-        rd_kafka_destroy(r->srv_prod);
-        rd_kafka_destroy(r->cli_prod);
-        harness_samples_free(&r->lat);
 }
 
 /* ---- load shapes ---- */
@@ -355,7 +183,7 @@ static void cairn_send_v(void *run, int64_t t0)
 
 static void raw_send_v(void *run, int64_t t0)
 {
-        raw_send(run, t0);
+        bench_pingpong_send(run, t0);
 }
 
 /* Runs as a check test (without fork) because the harness asserts with check. */
@@ -363,7 +191,7 @@ START_TEST(bench_roundtrip)
 {
         struct harness_proc svc;
         struct cairn_run cr;
-        struct raw_run rr;
+        struct bench_pingpong rr;
 
         request_init();
         harness_broker_start(&broker, 3);
@@ -381,7 +209,8 @@ START_TEST(bench_roundtrip)
                 usleep(1000);
         harness_samples_reset(&cr.lat);
 
-        raw_start(&rr, "rt");
+        bench_pingpong_start(&rr, &broker, "rt", NULL, req_buf, req_len,
+                             reply_len ? reply_len : 1600);
         struct side sides[2] = {
                 { cairn_send_v, &cr, &cr.inflight, &cr.done },
                 { raw_send_v, &rr, &rr.inflight, &rr.done },
@@ -398,7 +227,7 @@ START_TEST(bench_roundtrip)
         double tput[2];
         throughput_rounds(sides, tput);
         double ctput = tput[0], rtput = tput[1];
-        raw_stop(&rr);
+        bench_pingpong_stop(&rr);
 
         printf("rate_rps %d\n", RATE);
         printf("inflight %d\n", INFLIGHT);
