@@ -135,6 +135,7 @@ static cairn_err_t rotate_hook(struct cairn_pg_conn *conn, void *opaque, uint32_
         Cairn__Secrets__V1__KeyStatusReply kept = CAIRN__SECRETS__V1__KEY_STATUS_REPLY__INIT;
         cairn_err_t err;
 
+        /* cppcheck-suppress unreadVariable ; packed by sreq_reply_keep() */
         kept.current_version = version;
         err = sreq_reply_keep(conn, c, &kept.base, errstr, errstr_size);
         return err == CAIRN_OK ? sreq_audit_tx(c, conn, version, errstr, errstr_size) : err;

@@ -444,8 +444,8 @@ START_TEST(test_rotation_reminder)
         /* a new version ends it (under a rotate_after it is not past yet) */
         ck_assert_int_eq(write_secret("remind/key", "{\"k\":\"w\"}", -1, NULL, &st), CAIRN_OK);
         one.seconds = 3600;
-        ck_assert_int_eq(call(&wm.base, &cairn__secrets__v1__write_metadata_reply__descriptor,
-                              &out, &st),
+        ck_assert_int_eq(call(&wm.base, &cairn__secrets__v1__write_metadata_reply__descriptor, &out,
+                              &st),
                          CAIRN_OK);
         protobuf_c_message_free_unpacked(out, NULL);
         double overdue = 1;
