@@ -7,7 +7,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "cairn/buf.h"
 #include "cairn/clock.h"
+#include "cairn/hex.h"
 #include "cairn/log.h"
 #include "cairn/metrics.h"
 #include "cairn/periodic.h"
@@ -24,15 +26,17 @@ static const struct cairn_pg_stmt sql_head = {
         .name = "secrets_audit_head",
         .sql = "SELECT seq, hash FROM secrets_audit_head FOR UPDATE",
 };
+/* Every row of a batch in one statement (arrays, one per column), and the
+ * head moved past them. */
 static const struct cairn_pg_stmt sql_insert = {
         .name = "secrets_audit_insert",
-        .sql = "INSERT INTO secrets_audit (seq, at_us, tenant, principal, role, operation, path, "
-               "version, outcome, code, ce_id, request_id, prev_hash, hash) "
-               "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-};
-static const struct cairn_pg_stmt sql_head_set = {
-        .name = "secrets_audit_head_set",
-        .sql = "UPDATE secrets_audit_head SET seq = $1, hash = $2",
+        .sql = "WITH rows AS (INSERT INTO secrets_audit (seq, at_us, tenant, principal, role, "
+               "operation, path, version, outcome, code, ce_id, request_id, prev_hash, hash) "
+               "SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], "
+               "$5::text[], $6::text[], $7::text[], $8::bigint[], $9::text[], $10::int[], "
+               "$11::text[], $12::text[], $13::bytea[], $14::bytea[]) RETURNING 1) "
+               "UPDATE secrets_audit_head SET seq = $15, hash = $16 "
+               "WHERE (SELECT count(*) FROM rows) > 0",
 };
 static const struct cairn_pg_stmt sql_published = {
         .name = "secrets_audit_published",
@@ -95,14 +99,62 @@ static cairn_err_t exec(struct cairn_pg_conn *conn, const struct cairn_pg_stmt *
         return err;
 }
 
-/* Appends @p rows (n) after the head, in the transaction on @p conn. */
+/* Appends @p s to the array literal @p b as one quoted element. */
+static void element(struct cairn_buf *b, const char *s)
+{
+        cairn_buf_adds(b, b->len > 1 ? ",\"" : "\"");
+        for (; *s; s++) {
+                if (*s == '"' || *s == '\\')
+                        cairn_buf_add(b, "\\", 1);
+                cairn_buf_add(b, s, 1);
+        }
+        cairn_buf_adds(b, "\"");
+}
+
+static void element_u64(struct cairn_buf *b, unsigned long long v)
+{
+        char t[24];
+
+        snprintf(t, sizeof(t), "%llu", v);
+        element(b, t);
+}
+
+static void element_hash(struct cairn_buf *b, const uint8_t *h)
+{
+        char t[2 * SECRETS_AUDIT_HASH_BYTES + 3] = "\\x";
+
+        cairn_hex_encode(h, SECRETS_AUDIT_HASH_BYTES, t + 2);
+        element(b, t);
+}
+
+enum {
+        C_SEQ,
+        C_AT,
+        C_TENANT,
+        C_PRINCIPAL,
+        C_ROLE,
+        C_OP,
+        C_PATH,
+        C_VERSION,
+        C_OUTCOME,
+        C_CODE,
+        C_CE_ID,
+        C_REQUEST_ID,
+        C_PREV,
+        C_HASH,
+        C__COUNT
+};
+
+/* Appends @p rows (n) after the head, in the transaction on @p conn: one
+ * statement for the head's lock, one for every row and the head's move. */
 static cairn_err_t append(struct secrets_audit *a, struct cairn_pg_conn *conn,
                           struct secrets_audit_row **rows, size_t n, char *errstr,
                           size_t errstr_size)
 {
-        char lt[32], seq[24], at[24], ver[24], code[16];
+        char lt[32], last_seq[24], last_hash[2 * SECRETS_AUDIT_HASH_BYTES + 3] = "\\x";
         uint8_t prev[SECRETS_AUDIT_HASH_BYTES], hash[SECRETS_AUDIT_HASH_BYTES], *h = NULL;
-        const char *lp[1] = { lt };
+        struct cairn_buf cols[C__COUNT] = { 0 };
+        const char *lp[1] = { lt }, *p[C__COUNT + 2];
         PGresult *res = NULL;
         size_t hl = 0;
         uint64_t s;
@@ -123,42 +175,44 @@ static cairn_err_t append(struct secrets_audit *a, struct cairn_pg_conn *conn,
         memcpy(prev, h, sizeof(prev));
         free(h);
         PQclear(res);
-        for (size_t i = 0; i < n && err == CAIRN_OK; i++) {
+        for (int c = 0; c < C__COUNT; c++)
+                cairn_buf_adds(&cols[c], "{");
+        for (size_t i = 0; i < n; i++) {
                 struct secrets_audit_row *r = rows[i];
-                char *ph = cairn_pg_bytea_encode(prev, sizeof(prev)), *hh;
 
                 r->seq = ++s;
                 r->at_us = now_us();
                 secrets_audit_hash(prev, r, hash);
-                hh = cairn_pg_bytea_encode(hash, sizeof(hash));
-                if (!ph || !hh) {
-                        free(ph);
-                        free(hh);
-                        return CAIRN_ERR_EXHAUSTED;
-                }
-                snprintf(seq, sizeof(seq), "%llu", (unsigned long long)r->seq);
-                snprintf(at, sizeof(at), "%lld", (long long)r->at_us);
-                snprintf(ver, sizeof(ver), "%llu", (unsigned long long)r->version);
-                snprintf(code, sizeof(code), "%d", r->code);
-                const char *p[14] = { seq,          at,       r->tenant,
-                                      r->principal, r->role,  r->operation,
-                                      r->path,      ver,      r->outcome,
-                                      code,         r->ce_id, r->request_id,
-                                      ph,           hh };
-                err = exec(conn, &sql_insert, p, 14, NULL, errstr, errstr_size);
-                free(ph);
-                free(hh);
+                element_u64(&cols[C_SEQ], r->seq);
+                element_u64(&cols[C_AT], (unsigned long long)r->at_us);
+                element(&cols[C_TENANT], r->tenant);
+                element(&cols[C_PRINCIPAL], r->principal);
+                element(&cols[C_ROLE], r->role);
+                element(&cols[C_OP], r->operation);
+                element(&cols[C_PATH], r->path);
+                element_u64(&cols[C_VERSION], r->version);
+                element(&cols[C_OUTCOME], r->outcome);
+                element_u64(&cols[C_CODE], (unsigned long long)r->code);
+                element(&cols[C_CE_ID], r->ce_id);
+                element(&cols[C_REQUEST_ID], r->request_id);
+                element_hash(&cols[C_PREV], prev);
+                element_hash(&cols[C_HASH], hash);
                 memcpy(prev, hash, sizeof(prev));
         }
-        if (err == CAIRN_OK) {
-                char *hh = cairn_pg_bytea_encode(prev, sizeof(prev));
-                const char *p[2] = { seq, hh };
-
-                if (!hh)
-                        return CAIRN_ERR_EXHAUSTED;
-                err = exec(conn, &sql_head_set, p, 2, NULL, errstr, errstr_size);
-                free(hh);
+        bool oom = false;
+        for (int c = 0; c < C__COUNT; c++) {
+                cairn_buf_adds(&cols[c], "}");
+                oom |= cols[c].oom;
+                p[c] = cols[c].p;
         }
+        snprintf(last_seq, sizeof(last_seq), "%llu", (unsigned long long)s);
+        cairn_hex_encode(prev, sizeof(prev), last_hash + 2);
+        p[C__COUNT] = last_seq;
+        p[C__COUNT + 1] = last_hash;
+        err = oom ? CAIRN_ERR_EXHAUSTED
+                  : exec(conn, &sql_insert, p, C__COUNT + 2, NULL, errstr, errstr_size);
+        for (int c = 0; c < C__COUNT; c++)
+                cairn_buf_cleanup(&cols[c]);
         return err;
 }
 

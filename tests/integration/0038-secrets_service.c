@@ -346,6 +346,11 @@ START_TEST(test_audit_chain)
         ck_assert_int_eq(write_secret("audit/a", "{\"k\":\"v\"}", -1, NULL, &st), CAIRN_OK);
         ck_assert_int_eq(read_as("t1", "viewer", "audit/a", 0, json, sizeof(json), NULL, &st),
                          CAIRN_ERR_PERMISSION);
+        /* quotes, backslashes and braces in what is audited */
+        ck_assert_int_eq(write_secret("audit/q\"{x},\\y", "{\"k\":\"v\"}", -1, NULL, &st),
+                         CAIRN_OK);
+        sql("SELECT count(*) FROM secrets_audit WHERE path = 'audit/q\"{x},\\y'", out, sizeof(out));
+        ck_assert_str_eq(out, "1");
         verify(&ok, &broken);
         ck_assert(ok);
         sql("SELECT count(*) FROM secrets_audit WHERE outcome = 'denied' AND path = 'audit/a'", out,
