@@ -47,6 +47,14 @@ static json_t *load(const char *body, size_t len, int max_depth, struct gw_error
 
         if (!body || len == 0)
                 return json_object();
+        /* jansson skips NUL bytes where JSON allows none; the text of "data"
+         * is copied raw (data_text), so refuse them as Vault does */
+        if (memchr(body, '\0', len)) {
+                gw_error_set(e, 400, "invalid_argument", NULL,
+                             "error parsing JSON: invalid character '\\x00'");
+                e->err = CAIRN_ERR_INVALID;
+                return NULL;
+        }
         if (gw_json_depth(body, len, max_depth) > max_depth) {
                 gw_error_set(e, 400, "invalid_argument", NULL,
                              "error parsing JSON: nested deeper than %d levels", max_depth);

@@ -294,6 +294,27 @@ START_TEST(test_gw_vault_parse_config_and_query)
 }
 END_TEST
 
+/* Regression (found by the gateway_vault fuzz target): jansson skips a NUL
+ * byte between tokens, and copying the text of "data" then never got past
+ * it (the request's thread spun for good). */
+START_TEST(test_gw_vault_parse_value_nul_byte)
+{
+        static const char body[] = "{\"data\":{\"o\":[1\0,2]}}";
+        struct cairn_buf plain = { 0 };
+        Google__Protobuf__UInt64Value *cas;
+        uint64_t *versions;
+        size_t n;
+        struct gw_error e;
+
+        ck_assert(!gw_vault_parse_value(body, sizeof(body) - 1, 16, &plain, &arena, &cas, &e));
+        ck_assert_int_eq(e.status, 400);
+        ck_assert_msg(strstr(e.message, "invalid character"), "%s", e.message);
+        ck_assert(!gw_vault_parse_versions("{\"versions\":[1]}\0", 17, 16, true, &arena, &versions,
+                                           &n, &e));
+        cairn_buf_cleanup(&plain);
+}
+END_TEST
+
 /* Regression (found by the gateway_vault fuzz target): 20 digits over
  * UINT64_MAX were read as UINT64_MAX, a number other than the one sent. */
 START_TEST(test_gw_vault_parse_numbers_over_64_bits)
@@ -751,6 +772,7 @@ static Suite *vault_suite(void)
         tcase_add_test(tc, test_gw_vault_parse_metadata_refuses);
         tcase_add_test(tc, test_gw_vault_parse_config_and_query);
         tcase_add_test(tc, test_gw_vault_parse_numbers_over_64_bits);
+        tcase_add_test(tc, test_gw_vault_parse_value_nul_byte);
         suite_add_tcase(s, tc);
         tc = tcase_create("gw_vault_render");
         tcase_add_test(tc, test_gw_vault_read_json_shapes);
