@@ -1,10 +1,12 @@
-/* bytea in PostgreSQL's text form ("\x" and hex digits), both ways: the
- * pool passes and reads every value as text (cairn/pg.h). */
+/* Values in PostgreSQL's text forms: bytea ("\x" and hex digits) both
+ * ways, and array literals; the pool passes and reads every value as text
+ * (cairn/pg.h). */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cairn/buf.h"
 #include "cairn/hex.h"
 #include "cairn/pg.h"
 
@@ -46,4 +48,26 @@ bool cairn_pg_bytea_decode(const char *text, uint8_t **out, size_t *lenp)
         *out = bytes;
         *lenp = len / 2;
         return true;
+}
+
+void cairn_pg_array_begin(struct cairn_buf *b)
+{
+        cairn_buf_adds(b, "{");
+}
+
+void cairn_pg_array_add(struct cairn_buf *b, const char *elem)
+{
+        /* quoted, so NULL, blanks, commas and braces stay text */
+        cairn_buf_adds(b, b->len > 0 && b->p[b->len - 1] != '{' ? ",\"" : "\"");
+        for (; *elem; elem++) {
+                if (*elem == '"' || *elem == '\\')
+                        cairn_buf_add(b, "\\", 1);
+                cairn_buf_add(b, elem, 1);
+        }
+        cairn_buf_adds(b, "\"");
+}
+
+void cairn_pg_array_end(struct cairn_buf *b)
+{
+        cairn_buf_adds(b, "}");
 }

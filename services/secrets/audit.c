@@ -99,24 +99,12 @@ static cairn_err_t exec(struct cairn_pg_conn *conn, const struct cairn_pg_stmt *
         return err;
 }
 
-/* Appends @p s to the array literal @p b as one quoted element. */
-static void element(struct cairn_buf *b, const char *s)
-{
-        cairn_buf_adds(b, b->len > 1 ? ",\"" : "\"");
-        for (; *s; s++) {
-                if (*s == '"' || *s == '\\')
-                        cairn_buf_add(b, "\\", 1);
-                cairn_buf_add(b, s, 1);
-        }
-        cairn_buf_adds(b, "\"");
-}
-
 static void element_u64(struct cairn_buf *b, unsigned long long v)
 {
         char t[24];
 
         snprintf(t, sizeof(t), "%llu", v);
-        element(b, t);
+        cairn_pg_array_add(b, t);
 }
 
 static void element_hash(struct cairn_buf *b, const uint8_t *h)
@@ -124,7 +112,7 @@ static void element_hash(struct cairn_buf *b, const uint8_t *h)
         char t[2 * SECRETS_AUDIT_HASH_BYTES + 3] = "\\x";
 
         cairn_hex_encode(h, SECRETS_AUDIT_HASH_BYTES, t + 2);
-        element(b, t);
+        cairn_pg_array_add(b, t);
 }
 
 enum {
@@ -176,7 +164,7 @@ static cairn_err_t append(struct secrets_audit *a, struct cairn_pg_conn *conn,
         free(h);
         PQclear(res);
         for (int c = 0; c < C__COUNT; c++)
-                cairn_buf_adds(&cols[c], "{");
+                cairn_pg_array_begin(&cols[c]);
         for (size_t i = 0; i < n; i++) {
                 struct secrets_audit_row *r = rows[i];
 
@@ -185,23 +173,23 @@ static cairn_err_t append(struct secrets_audit *a, struct cairn_pg_conn *conn,
                 secrets_audit_hash(prev, r, hash);
                 element_u64(&cols[C_SEQ], r->seq);
                 element_u64(&cols[C_AT], (unsigned long long)r->at_us);
-                element(&cols[C_TENANT], r->tenant);
-                element(&cols[C_PRINCIPAL], r->principal);
-                element(&cols[C_ROLE], r->role);
-                element(&cols[C_OP], r->operation);
-                element(&cols[C_PATH], r->path);
+                cairn_pg_array_add(&cols[C_TENANT], r->tenant);
+                cairn_pg_array_add(&cols[C_PRINCIPAL], r->principal);
+                cairn_pg_array_add(&cols[C_ROLE], r->role);
+                cairn_pg_array_add(&cols[C_OP], r->operation);
+                cairn_pg_array_add(&cols[C_PATH], r->path);
                 element_u64(&cols[C_VERSION], r->version);
-                element(&cols[C_OUTCOME], r->outcome);
+                cairn_pg_array_add(&cols[C_OUTCOME], r->outcome);
                 element_u64(&cols[C_CODE], (unsigned long long)r->code);
-                element(&cols[C_CE_ID], r->ce_id);
-                element(&cols[C_REQUEST_ID], r->request_id);
+                cairn_pg_array_add(&cols[C_CE_ID], r->ce_id);
+                cairn_pg_array_add(&cols[C_REQUEST_ID], r->request_id);
                 element_hash(&cols[C_PREV], prev);
                 element_hash(&cols[C_HASH], hash);
                 memcpy(prev, hash, sizeof(prev));
         }
         bool oom = false;
         for (int c = 0; c < C__COUNT; c++) {
-                cairn_buf_adds(&cols[c], "}");
+                cairn_pg_array_end(&cols[c]);
                 oom |= cols[c].oom;
                 p[c] = cols[c].p;
         }

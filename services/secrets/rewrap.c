@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cairn/buf.h"
 #include "cairn/clock.h"
 #include "cairn/log.h"
 #include "cairn/periodic.h"
@@ -23,10 +24,12 @@ static const struct cairn_pg_stmt sql_claim = {
         .sql = "SELECT tenant, path, version, kek_version, wrapped_key FROM secrets_versions "
                "WHERE kek_version < $1 AND NOT destroyed LIMIT $2 FOR UPDATE SKIP LOCKED",
 };
+/* a batch's new wrapped keys in one statement (one array per column) */
 static const struct cairn_pg_stmt sql_rewrapped = {
         .name = "secrets_rewrap_put",
-        .sql = "UPDATE secrets_versions SET kek_version = $4, wrapped_key = $5 "
-               "WHERE tenant = $1 AND path = $2 AND version = $3",
+        .sql = "UPDATE secrets_versions v SET kek_version = $1, wrapped_key = u.w "
+               "FROM unnest($2::text[], $3::text[], $4::bigint[], $5::bytea[]) AS u(t, p, n, w) "
+               "WHERE v.tenant = u.t AND v.path = u.p AND v.version = u.n",
 };
 static const struct cairn_pg_stmt sql_progress = {
         .name = "secrets_rewrap_progress",
@@ -64,9 +67,11 @@ static cairn_err_t batch_tx(struct cairn_pg_conn *conn, void *opaque, char *errs
 {
         struct pass *ps = opaque;
         struct secrets_keyring *kr = ps->rw->svc->keyring;
+        struct cairn_buf cols[4] = { 0 }; /* tenant, path, version, wrapped key */
         char t[16], lim[16], n[16];
         const char *p[2] = { t, lim };
         PGresult *res = NULL, *r = NULL;
+        bool oom = false;
         cairn_err_t err;
 
         ps->n = 0;
@@ -77,6 +82,8 @@ static cairn_err_t batch_tx(struct cairn_pg_conn *conn, void *opaque, char *errs
                 PQclear(res);
                 return err;
         }
+        for (int c = 0; c < 4; c++)
+                cairn_pg_array_begin(&cols[c]);
         for (int i = 0; i < PQntuples(res) && err == CAIRN_OK; i++) {
                 const char *tenant = PQgetvalue(res, i, 0), *path = PQgetvalue(res, i, 1);
                 uint64_t version = strtoull(PQgetvalue(res, i, 2), NULL, 10);
@@ -99,16 +106,32 @@ static cairn_err_t batch_tx(struct cairn_pg_conn *conn, void *opaque, char *errs
                         err = CAIRN_ERR_DATA_LOSS;
                         break;
                 }
-                wh = cairn_pg_bytea_encode(out, sizeof(out));
-                const char *q[5] = { tenant, path, PQgetvalue(res, i, 2), t, wh };
-                err = wh ? cairn_pg_conn_exec(conn, &sql_rewrapped, q, 5, &r, errstr, errstr_size)
-                         : CAIRN_ERR_EXHAUSTED;
-                PQclear(r);
-                r = NULL;
+                if (!(wh = cairn_pg_bytea_encode(out, sizeof(out)))) {
+                        err = CAIRN_ERR_EXHAUSTED;
+                        break;
+                }
+                cairn_pg_array_add(&cols[0], tenant);
+                cairn_pg_array_add(&cols[1], path);
+                cairn_pg_array_add(&cols[2], PQgetvalue(res, i, 2));
+                cairn_pg_array_add(&cols[3], wh);
                 free(wh);
                 ps->n++;
         }
         PQclear(res);
+        for (int c = 0; c < 4; c++) {
+                cairn_pg_array_end(&cols[c]);
+                oom |= cols[c].oom;
+        }
+        if (err == CAIRN_OK && ps->n > 0) {
+                const char *q[5] = { t, cols[0].p, cols[1].p, cols[2].p, cols[3].p };
+
+                err = oom ? CAIRN_ERR_EXHAUSTED
+                          : cairn_pg_conn_exec(conn, &sql_rewrapped, q, 5, &r, errstr, errstr_size);
+                PQclear(r);
+                r = NULL;
+        }
+        for (int c = 0; c < 4; c++)
+                cairn_buf_cleanup(&cols[c]);
         if (err == CAIRN_OK && ps->n > 0) {
                 snprintf(n, sizeof(n), "%d", ps->n);
                 const char *q[1] = { n };

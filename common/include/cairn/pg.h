@@ -181,6 +181,15 @@ void cairn_pg_err_class(const char *sqlstate, bool connection_lost, char *out, s
  * NULL when out of memory. */
 char *cairn_pg_bytea_encode(const uint8_t *bytes, size_t n);
 
+/* A PostgreSQL array literal built in @p b (cairn/buf.h), for passing a
+ * column of many rows as one parameter (unnest($1::text[])): begin, add each
+ * element as text (quoted and escaped here; a bytea as its "\x..." text),
+ * end. */
+struct cairn_buf;
+void cairn_pg_array_begin(struct cairn_buf *b);
+void cairn_pg_array_add(struct cairn_buf *b, const char *elem);
+void cairn_pg_array_end(struct cairn_buf *b);
+
 /* The bytes of a bytea column's text ("\x..." or bare hex) into malloc'ed
  * *@p out; false when malformed or out of memory. */
 bool cairn_pg_bytea_decode(const char *text, uint8_t **out, size_t *lenp);

@@ -4,8 +4,10 @@
 #include <check.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "cairn/buf.h"
 #include "cairn/conf.h"
 #include "cairn/pg.h"
 #include "../unit.h"
@@ -146,6 +148,44 @@ START_TEST(test_cairn_pg_new_connects_lazily)
 }
 END_TEST
 
+START_TEST(test_cairn_pg_array_quotes_every_element)
+{
+        struct cairn_buf b = { 0 };
+
+        cairn_pg_array_begin(&b);
+        cairn_pg_array_end(&b);
+        ck_assert_str_eq(b.p, "{}");
+        cairn_buf_cleanup(&b);
+        cairn_pg_array_begin(&b);
+        cairn_pg_array_add(&b, "a");
+        cairn_pg_array_add(&b, "");
+        cairn_pg_array_add(&b, "NULL");
+        cairn_pg_array_add(&b, "q\"{x},\\y");
+        cairn_pg_array_add(&b, "\\x00ff");
+        cairn_pg_array_end(&b);
+        ck_assert_str_eq(b.p, "{\"a\",\"\",\"NULL\",\"q\\\"{x},\\\\y\",\"\\\\x00ff\"}");
+        cairn_buf_cleanup(&b);
+}
+END_TEST
+
+START_TEST(test_cairn_pg_bytea_both_ways)
+{
+        const uint8_t bytes[] = { 0x00, 0x7f, 0xff };
+        char *text = cairn_pg_bytea_encode(bytes, sizeof(bytes));
+        uint8_t *back = NULL;
+        size_t len = 0;
+
+        ck_assert_str_eq(text, "\\x007fff");
+        ck_assert(cairn_pg_bytea_decode(text, &back, &len));
+        ck_assert_uint_eq(len, 3);
+        ck_assert_mem_eq(back, bytes, 3);
+        free(back);
+        ck_assert(!cairn_pg_bytea_decode("\\x0", &back, &len));
+        ck_assert(!cairn_pg_bytea_decode("\\xzz", &back, &len));
+        free(text);
+}
+END_TEST
+
 int main(void)
 {
         Suite *s = suite_create("pg");
@@ -156,6 +196,10 @@ int main(void)
         tcase_add_test(tc, test_cairn_pg_statement_timeout_ms_time_left_two_digits);
         tcase_add_test(tc, test_cairn_pg_statement_timeout_ms_never_past_the_deadline);
         tcase_add_test(tc, test_cairn_pg_statement_timeout_ms_passed_is_zero);
+        suite_add_tcase(s, tc);
+        tc = tcase_create("cairn_pg_text_values");
+        tcase_add_test(tc, test_cairn_pg_array_quotes_every_element);
+        tcase_add_test(tc, test_cairn_pg_bytea_both_ways);
         suite_add_tcase(s, tc);
         tc = tcase_create("cairn_pg_conf_items");
         tcase_add_test(tc, test_cairn_pg_conf_items_defaults_and_environment);
