@@ -68,8 +68,8 @@ static json_t *load(const char *body, size_t len, int max_depth, struct gw_error
                 return NULL;
         }
         if (!json_is_object(root)) {
-                json_decref(root);
                 bad(e, NULL, "error parsing JSON: the body must be an object, not %s", kind(root));
+                json_decref(root);
                 return NULL;
         }
         return root;
