@@ -28,11 +28,12 @@ EMBED=($(srcs embedding_LIB_SRCS))
 ADMIN=($(srcs ADMIN_LIB_SRCS))
 GATEWAY=($(srcs gateway_LIB_SRCS) $(srcs gateway_GEN_SRCS))
 MEMORY=($(srcs memory_LIB_SRCS))
+SECRETS=($(srcs secrets_LIB_SRCS))
 
 targets=("$@")
 ((${#targets[@]})) || targets=(headers status utf8 embedding_request embedding_provider_response kafka_stats traceparent
                                     gateway_request gateway_auth gateway_http admin_topics pbjson_parse embedding_safetensors embedding_bert_tokenize
-                                    memory_tokens)
+                                    memory_tokens gateway_vault secrets_request secrets_sealed)
 mkdir -p "$OUT/obj"
 objs() { for f in "$@"; do printf '%s\n' "$OUT/obj/${f//\//_}.o"; done; }
 compile() { # source (C, or C++ for memory's graph)
@@ -46,7 +47,7 @@ compile() { # source (C, or C++ for memory's graph)
 }
 export OUT
 CFLAGS_Q=$(printf '%q ' "${CFLAGS[@]}")
-printf '%s\n' "${COMMON[@]}" "${EMBED[@]}" "${ADMIN[@]}" "${GATEWAY[@]}" "${MEMORY[@]}" "${TESTPROTO[@]}" |
+printf '%s\n' "${COMMON[@]}" "${EMBED[@]}" "${ADMIN[@]}" "${GATEWAY[@]}" "${MEMORY[@]}" "${SECRETS[@]}" "${TESTPROTO[@]}" |
         xargs -P "$(nproc)" -I{} bash -c "CFLAGS=($CFLAGS_Q); $(declare -f compile); compile {}"
 
 for t in "${targets[@]}"; do
@@ -57,13 +58,15 @@ for t in "${targets[@]}"; do
         # memory's graph is C++: its sanitizer checks need the C++ runtimes
         [[ $t == memory_* ]] && extra=("${MEMORY[@]}") && link=(-fsanitize-link-c++-runtime)
         [[ $t == pbjson_* ]] && extra=("${TESTPROTO[@]}")
+        [[ $t == secrets_* ]] && extra=("${SECRETS[@]}")
         mapfile -t linked < <(objs "${COMMON[@]}" "${extra[@]}")
         clang "${CFLAGS[@]/fuzzer-no-link/fuzzer}" "${link[@]}" -o "$OUT/$t" "tests/fuzz/$t.c" "${linked[@]}" "${LIBS[@]}"
         mkdir -p "$OUT/corpus/$t"
         seeds=()
         [[ -d tests/fuzz/corpus/$t ]] && seeds=("tests/fuzz/corpus/$t")
         echo "fuzz: $t for ${SECONDS_EACH}s"
-        "$OUT/$t" -max_total_time="$SECONDS_EACH" -max_len=65536 -print_final_stats=1 \
+        # -timeout: an input that hangs fails the run (libFuzzer waits 20 minutes)
+        "$OUT/$t" -max_total_time="$SECONDS_EACH" -max_len=65536 -timeout=30 -print_final_stats=1 \
                 "$OUT/corpus/$t" "${seeds[@]}" 2>&1 | grep -E '^(stat::number_of_executed_units|SUMMARY|==[0-9]+==ERROR)' | tail -n 3
 done
 echo "fuzz: all targets ran clean"
