@@ -56,7 +56,7 @@ TEST_GEN_OBJS := $(TEST_GEN_C:$(BUILD)/gen/%.c=$(BUILD)/obj/gen/%.o)
 
 # ---- libcairn ----
 COMMON_SRCS := common/src/err.c common/src/arena.c common/src/buf.c common/src/base64.c common/src/clock.c common/src/utf8.c \
-               common/src/strlist.c common/src/hex.c common/src/file.c common/src/yaml.c common/src/seal.c common/src/secret_ref.c \
+               common/src/strlist.c common/src/hex.c common/src/file.c common/src/yaml.c common/src/seal.c common/src/json.c common/src/secret_ref.c \
                common/src/kafka_conf.c \
                common/src/headers.c common/src/status.c common/src/conf.c common/src/log.c \
                common/src/metrics.c common/src/admin.c common/src/offsets.c \

@@ -18,6 +18,7 @@
 
 #include "cairn/bus.h"
 #include "cairn/clock.h"
+#include "cairn/json.h"
 #include "cairn/log.h"
 #include "cairn/metrics.h"
 #include "cairn/seal.h"
@@ -186,45 +187,6 @@ int cairn_secret_ref_parse(const char *key, const char *text, struct cairn_secre
         return 0;
 }
 
-/* Overwrites the strings of @p v before it is freed. */
-static void json_wipe(json_t *v)
-{
-        const char *key;
-        json_t *value;
-        size_t i;
-
-        if (json_is_string(v)) {
-                /* jansson keeps the text in a buffer of its own: overwrite in place */
-                sodium_memzero((char *)json_string_value(v), json_string_length(v));
-        } else if (json_is_object(v)) {
-                json_object_foreach(v, key, value)
-                        json_wipe(value);
-        } else if (json_is_array(v)) {
-                json_array_foreach(v, i, value)
-                        json_wipe(value);
-        }
-}
-
-static const char *json_kind(const json_t *v)
-{
-        switch (json_typeof(v)) {
-        case JSON_OBJECT:
-                return "an object";
-        case JSON_ARRAY:
-                return "an array";
-        case JSON_INTEGER:
-        case JSON_REAL:
-                return "a number";
-        case JSON_TRUE:
-        case JSON_FALSE:
-                return "a boolean";
-        case JSON_NULL:
-                return "null";
-        default:
-                return "a string";
-        }
-}
-
 static bool blank(char c)
 {
         return c == ' ' || c == '\t' || c == '\r' || c == '\n';
@@ -249,7 +211,7 @@ int cairn_secret_ref_extract(const struct cairn_secret_ref_spec *spec, const cha
         }
         if (!json_is_object(root)) {
                 snprintf(why, why_size, "the value of %s is %s, not a JSON object", spec->path,
-                         json_kind(root));
+                         cairn_json_kind(root));
                 goto out;
         }
         f = json_object_get(root, spec->field);
@@ -259,7 +221,7 @@ int cairn_secret_ref_extract(const struct cairn_secret_ref_spec *spec, const cha
         }
         if (!json_is_string(f)) {
                 snprintf(why, why_size, "field \"%s\" of %s is %s, not a string", spec->field,
-                         spec->path, json_kind(f));
+                         spec->path, cairn_json_kind(f));
                 goto out;
         }
         s = json_string_value(f);
@@ -296,7 +258,7 @@ int cairn_secret_ref_extract(const struct cairn_secret_ref_spec *spec, const cha
         *vlen = n;
         rc = 0;
 out:
-        json_wipe(root);
+        cairn_json_wipe(root);
         json_decref(root);
         return rc;
 }

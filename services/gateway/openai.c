@@ -11,28 +11,8 @@
 #include "cairn/buf.h"
 #include "cairn/utf8.h"
 #include "float_fmt.h"
+#include "cairn/json.h"
 #include "openai.h"
-
-static const char *json_kind(const json_t *v)
-{
-        switch (json_typeof(v)) {
-        case JSON_OBJECT:
-                return "an object";
-        case JSON_ARRAY:
-                return "an array";
-        case JSON_STRING:
-                return "a string";
-        case JSON_INTEGER:
-                return "an integer";
-        case JSON_REAL:
-                return "a number";
-        case JSON_TRUE:
-        case JSON_FALSE:
-                return "a boolean";
-        default:
-                return "null";
-        }
-}
 
 bool gw_embed_req_parse(const char *body, size_t len, int max_depth, size_t max_inputs,
                         struct gw_embed_req *req, struct gw_error *e)
@@ -63,7 +43,7 @@ bool gw_embed_req_parse(const char *body, size_t len, int max_depth, size_t max_
         req->json = root;
         if (!json_is_object(root)) {
                 gw_error_set(e, 400, "invalid_type", NULL, "the body must be a JSON object, not %s",
-                             json_kind(root));
+                             cairn_json_kind(root));
                 goto fail;
         }
         json_object_foreach(root, key, v) {
@@ -86,7 +66,7 @@ bool gw_embed_req_parse(const char *body, size_t len, int max_depth, size_t max_
         }
         if (!json_is_string(v)) {
                 gw_error_set(e, 400, "invalid_type", "model", "model must be a string, not %s",
-                             json_kind(v));
+                             cairn_json_kind(v));
                 goto fail;
         }
         req->model = json_string_value(v);
@@ -148,7 +128,8 @@ bool gw_embed_req_parse(const char *body, size_t len, int max_depth, size_t max_
                         }
                         if (!json_is_string(it)) {
                                 gw_error_set(e, 400, "invalid_type", field,
-                                             "%s must be a string, not %s", field, json_kind(it));
+                                             "%s must be a string, not %s", field,
+                                             cairn_json_kind(it));
                                 goto fail;
                         }
                         req->inputs[i] = json_string_value(it);
@@ -166,7 +147,8 @@ bool gw_embed_req_parse(const char *body, size_t len, int max_depth, size_t max_
                 req->n_inputs = n;
         } else {
                 gw_error_set(e, 400, "invalid_type", "input",
-                             "input must be a string or an array of strings, not %s", json_kind(v));
+                             "input must be a string or an array of strings, not %s",
+                             cairn_json_kind(v));
                 goto fail;
         }
 

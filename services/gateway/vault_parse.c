@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cairn/json.h"
 #include "vault_parse.h"
 #include "vault_time.h"
 
@@ -17,26 +18,6 @@ static bool bad(struct gw_error *e, const char *field, const char *fmt, const ch
         gw_error_set(e, 400, "invalid_argument", field, fmt, arg);
         e->err = CAIRN_ERR_INVALID;
         return false;
-}
-
-static const char *kind(const json_t *v)
-{
-        switch (json_typeof(v)) {
-        case JSON_OBJECT:
-                return "an object";
-        case JSON_ARRAY:
-                return "an array";
-        case JSON_STRING:
-                return "a string";
-        case JSON_INTEGER:
-        case JSON_REAL:
-                return "a number";
-        case JSON_TRUE:
-        case JSON_FALSE:
-                return "a boolean";
-        default:
-                return "null";
-        }
 }
 
 /* The body's object; an empty one for an empty body. NULL with @p e set. */
@@ -68,7 +49,8 @@ static json_t *load(const char *body, size_t len, int max_depth, struct gw_error
                 return NULL;
         }
         if (!json_is_object(root)) {
-                bad(e, NULL, "error parsing JSON: the body must be an object, not %s", kind(root));
+                bad(e, NULL, "error parsing JSON: the body must be an object, not %s",
+                    cairn_json_kind(root));
                 json_decref(root);
                 return NULL;
         }
@@ -273,12 +255,13 @@ bool gw_vault_parse_value(const char *body, size_t len, int max_depth, struct ca
                 goto out;
         }
         if (!json_is_object(data)) {
-                bad(e, "data", "data must be a JSON object, not %s", kind(data));
+                bad(e, "data", "data must be a JSON object, not %s", cairn_json_kind(data));
                 goto out;
         }
         options = json_object_get(root, "options");
         if (options && !json_is_null(options) && !json_is_object(options)) {
-                bad(e, "options", "options must be a JSON object, not %s", kind(options));
+                bad(e, "options", "options must be a JSON object, not %s",
+                    cairn_json_kind(options));
                 goto out;
         }
         v = options ? json_object_get(options, "cas") : NULL;
@@ -410,7 +393,7 @@ static bool cas_required_of(const json_t *root, struct cairn_arena *arena,
                 return true;
         if (!bool_of(v, &b))
                 return bad(e, "cas_required", "cas_required must be true or false, not %s",
-                           kind(v));
+                           cairn_json_kind(v));
         *out = cairn_arena_alloc(arena, sizeof(**out));
         if (!*out)
                 abort();

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cairn/json.h"
 #include "cairn/seal.h"
 #include "envelope.h"
 #include "handlers.h"
@@ -156,7 +157,7 @@ static cairn_err_t write_tx(struct cairn_pg_conn *conn, void *opaque, char *errs
                         return err;
                 secrets_vjson_merge(value, w->value);
                 text = secrets_vjson_text(value, &len);
-                secrets_vjson_wipe(value);
+                cairn_json_wipe(value);
                 json_decref(value);
         } else {
                 text = secrets_vjson_text(w->value, &len);
@@ -294,7 +295,7 @@ static cairn_err_t write_run(struct cairn_request *req, const char *op, const ch
         if ((err = unseal(&c, sv, patch ? "patch" : "data", &w.value, st)) != CAIRN_OK)
                 return sreq_finish(&c, err, st);
         err = cairn_pg_tx(c.svc->pg, c.deadline_us, write_tx, &w, errstr, sizeof(errstr));
-        secrets_vjson_wipe(w.value);
+        cairn_json_wipe(w.value);
         json_decref(w.value);
         if (err == CAIRN_ERR_CONFLICT &&
             sreq_replay(&c, &cairn__secrets__v1__write_reply__descriptor, reply, st) == CAIRN_OK)
@@ -459,7 +460,7 @@ SECRETS_HANDLER(secrets_read_handle)
                 uint8_t *box = text ? cairn_arena_alloc(req->arena, len + CAIRN_SEAL_OVERHEAD)
                                     : NULL;
 
-                secrets_vjson_wipe(value);
+                cairn_json_wipe(value);
                 json_decref(value);
                 if (!box || cairn_seal(in->reply_key.data, text, len, box) != 0) {
                         if (text)
@@ -511,7 +512,7 @@ SECRETS_HANDLER(secrets_subkeys_handle)
                         return sreq_finish(&c, err, st);
                 }
                 keys = secrets_vjson_subkeys(value, in->depth);
-                secrets_vjson_wipe(value);
+                cairn_json_wipe(value);
                 json_decref(value);
                 text = json_dumps(keys, JSON_COMPACT);
                 json_decref(keys);

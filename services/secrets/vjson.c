@@ -1,9 +1,10 @@
 /* A secret's value as JSON (vjson.h). */
 #include "vjson.h"
 
-#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "cairn/json.h"
 
 #define DEPTH_MAX 64
 
@@ -19,7 +20,7 @@ json_t *secrets_vjson_object(const char *text, size_t n, char *why, size_t why_s
                 return NULL;
         }
         if (!json_is_object(v)) {
-                secrets_vjson_wipe(v);
+                cairn_json_wipe(v);
                 json_decref(v);
                 snprintf(why, why_size, "the value must be a JSON object");
                 return NULL;
@@ -80,22 +81,4 @@ char *secrets_vjson_text(const json_t *obj, size_t *len)
         if (s)
                 *len = strlen(s);
         return s;
-}
-
-void secrets_vjson_wipe(json_t *v)
-{
-        const char *key;
-        json_t *value;
-        size_t i;
-
-        if (json_is_string(v)) {
-                /* jansson keeps the text in a buffer of its own: overwrite in place */
-                sodium_memzero((char *)json_string_value(v), json_string_length(v));
-        } else if (json_is_object(v)) {
-                json_object_foreach(v, key, value)
-                        secrets_vjson_wipe(value);
-        } else if (json_is_array(v)) {
-                json_array_foreach(v, i, value)
-                        secrets_vjson_wipe(value);
-        }
 }

@@ -22,7 +22,4 @@ json_t *secrets_vjson_subkeys(const json_t *obj, unsigned depth);
  * secret). */
 char *secrets_vjson_text(const json_t *obj, size_t *len);
 
-/* Overwrites the strings of @p v before it is freed. */
-void secrets_vjson_wipe(json_t *v);
-
 #endif

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cairn/json.h"
 #include "cairn/seal.h"
 #include "secrets/vjson.h"
 
@@ -136,18 +137,18 @@ static void merge_check(const char *a, size_t an, const char *b, size_t bn, unsi
                 json_decref(sub);
                 /* the data handler wipes the merged value, then may merge
                  * the same patch again when its transaction is retried */
-                secrets_vjson_wipe(target);
+                cairn_json_wipe(target);
                 if (!json_equal(patch, kept))
                         abort();
                 json_decref(before);
                 json_decref(kept);
         }
         if (target) {
-                secrets_vjson_wipe(target);
+                cairn_json_wipe(target);
                 json_decref(target);
         }
         if (patch) {
-                secrets_vjson_wipe(patch);
+                cairn_json_wipe(patch);
                 json_decref(patch);
         }
 }

@@ -126,8 +126,8 @@ START_TEST(test_cairn_secret_ref_extract_names_the_field_never_the_value)
                   "field \"api_key\" is missing from "
                   "services/embedding/openai" },
                 { "{\"api_key\":42}", 0,
-                  "field \"api_key\" of services/embedding/openai is a "
-                  "number, not a string" },
+                  "field \"api_key\" of services/embedding/openai is an "
+                  "integer, not a string" },
                 { "{\"api_key\":{\"k\":\"sk-secret\"}}", 0, "is an object, not a string" },
                 { "{\"api_key\":null}", 0, "is null, not a string" },
                 { "{\"api_key\":true}", 0, "is a boolean" },

@@ -3,6 +3,7 @@
 #include <check.h>
 #include <string.h>
 
+#include "cairn/json.h"
 #include "../unit.h"
 #include "secrets/audit_chain.h"
 #include "secrets/vjson.h"
@@ -54,7 +55,7 @@ START_TEST(test_merge_leaves_patch)
         json_t *kept = json_deep_copy(p);
 
         secrets_vjson_merge(t, p);
-        secrets_vjson_wipe(t);
+        cairn_json_wipe(t);
         ck_assert(json_equal(p, kept));
         json_decref(t);
         json_decref(p);
