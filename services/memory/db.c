@@ -42,12 +42,12 @@
 
 const struct cairn_pg_stmt memory_sql[MS__COUNT] = {
         [MS_REQUEST_GET] = { "memory_request_get",
-                             "SELECT encode(reply, 'hex') FROM memory_requests "
+                             "SELECT reply FROM memory_requests "
                              "WHERE tenant = $1 AND request_id = $2",
                              false },
         [MS_REQUEST_PUT] = { "memory_request_put",
-                             "INSERT INTO memory_requests (tenant, request_id, reply, user_id) "
-                             "VALUES ($1, $2, decode($3, 'hex'), $4)",
+                             "INSERT INTO memory_requests (tenant, request_id, user_id, reply) "
+                             "VALUES ($1, $2, $3, $4)",
                              false },
         [MS_FIND_HASH] = { "memory_find_hash",
                            "SELECT " MEMORY_COLS " FROM memories WHERE tenant = $1 AND "

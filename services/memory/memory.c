@@ -8,6 +8,7 @@
 #include "cairn/clock.h"
 #include "cairn/hex.h"
 #include "cairn/log.h"
+#include "cairn/pg_reply.h"
 #include "db.h"
 #include "handlers.h"
 #include "tokens.h"
@@ -118,33 +119,16 @@ cairn_err_t memory_replay(const struct mctx *c, const ProtobufCMessageDescriptor
 {
         const char *params[2] = { c->tenant, c->req->hdrs ? c->req->hdrs->id : "" };
         char errstr[512];
-        PGresult *res = NULL;
-        uint8_t *bytes;
-        size_t len;
         cairn_err_t err;
 
         if (!params[1][0])
                 return CAIRN_ERR_NOT_FOUND; /* no ce_id: nothing to replay */
-        err = cairn_pg_exec(c->svc->pg, c->deadline_us, &memory_sql[MS_REQUEST_GET], params, 2,
-                            &res, errstr, sizeof(errstr));
-        if (err != CAIRN_OK)
-                return memory_pg_status(err, errstr, st);
-        if (PQntuples(res) == 0) {
-                PQclear(res);
-                return CAIRN_ERR_NOT_FOUND;
-        }
-        if (!cairn_pg_bytea_decode(PQgetvalue(res, 0, 0), &bytes, &len)) {
-                PQclear(res);
-                return cairn_status_set(st, CAIRN_ERR_INTERNAL, NULL, NULL,
-                                        "stored reply of %s is not hex", params[1]);
-        }
-        PQclear(res);
-        *reply = protobuf_c_message_unpack(desc, cairn_arena_pbc(c->req->arena), len, bytes);
-        free(bytes);
-        if (!*reply)
-                return cairn_status_set(st, CAIRN_ERR_INTERNAL, NULL, NULL,
-                                        "stored reply of %s does not unpack", params[1]);
-        return CAIRN_OK;
+        err = cairn_pg_reply_find(c->svc->pg, c->deadline_us, &memory_sql[MS_REQUEST_GET], params,
+                                  2, desc, c->req->arena, reply, errstr, sizeof(errstr));
+        if (err == CAIRN_ERR_INTERNAL)
+                return cairn_status_set(st, err, NULL, NULL, "%s of %s", errstr, params[1]);
+        return err == CAIRN_OK || err == CAIRN_ERR_NOT_FOUND ? err
+                                                             : memory_pg_status(err, errstr, st);
 }
 
 /* Puts the rows of an MS_LOAD or MS_LOAD_IDS result into @p u

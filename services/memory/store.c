@@ -11,6 +11,7 @@
 #include "cairn/clock.h"
 #include "cairn/headers.h"
 #include "cairn/hex.h"
+#include "cairn/pg_reply.h"
 #include "db.h"
 #include "handlers.h"
 
@@ -151,33 +152,12 @@ cairn_err_t memory_reply_keep(struct cairn_pg_conn *conn, const struct mctx *c,
                               size_t errstr_size)
 {
         const char *ce_id = c->req->hdrs ? c->req->hdrs->id : "";
-        size_t len = protobuf_c_message_get_packed_size(reply);
-        uint8_t *buf;
-        char *hex;
-        const char *p[4];
-        PGresult *res = NULL;
-        cairn_err_t err;
+        const char *p[3] = { c->tenant, ce_id, user };
 
         if (!ce_id[0])
                 return CAIRN_OK;
-        buf = malloc(len ? len : 1);
-        hex = malloc(2 * len + 1);
-        if (!buf || !hex) {
-                free(buf);
-                free(hex);
-                snprintf(errstr, errstr_size, "out of memory");
-                return CAIRN_ERR_EXHAUSTED;
-        }
-        protobuf_c_message_pack(reply, buf);
-        cairn_hex_encode(buf, len, hex);
-        hex[2 * len] = '\0';
-        p[0] = c->tenant, p[1] = ce_id, p[2] = hex, p[3] = user;
-        err = cairn_pg_conn_exec(conn, &memory_sql[MS_REQUEST_PUT], p, 4, &res, errstr,
-                                 errstr_size);
-        PQclear(res);
-        free(buf);
-        free(hex);
-        return err;
+        return cairn_pg_reply_keep(conn, &memory_sql[MS_REQUEST_PUT], p, 3, reply, errstr,
+                                   errstr_size);
 }
 
 cairn_err_t memory_event_add(struct cairn_pg_conn *conn, const struct mctx *c, const char *type,

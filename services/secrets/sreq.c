@@ -6,6 +6,7 @@
 
 #include "cairn/clock.h"
 #include "cairn/log.h"
+#include "cairn/pg_reply.h"
 #include "cairn/utf8.h"
 #include "handlers.h"
 #include "paths.h"
@@ -221,58 +222,26 @@ cairn_err_t sreq_replay(const struct sreq *c, const ProtobufCMessageDescriptor *
 {
         const char *params[2] = { c->tenant, c->req->hdrs->id };
         char errstr[256];
-        PGresult *res = NULL;
-        uint8_t *bytes = NULL;
-        size_t len = 0;
         cairn_err_t err;
 
         if (!params[1][0])
                 return CAIRN_ERR_NOT_FOUND;
-        err = cairn_pg_exec(c->svc->pg, c->deadline_us, &sql_reply_get, params, 2, &res, errstr,
-                            sizeof(errstr));
-        if (err != CAIRN_OK)
-                return sreq_pg_status(err, errstr, st);
-        if (PQntuples(res) == 0) {
-                PQclear(res);
-                return CAIRN_ERR_NOT_FOUND;
-        }
-        if (!cairn_pg_bytea_decode(PQgetvalue(res, 0, 0), &bytes, &len)) {
-                PQclear(res);
-                return cairn_status_set(st, CAIRN_ERR_INTERNAL, NULL, NULL,
-                                        "the stored reply of %s is not bytea", params[1]);
-        }
-        PQclear(res);
-        *reply = protobuf_c_message_unpack(desc, cairn_arena_pbc(c->req->arena), len, bytes);
-        free(bytes);
-        if (!*reply)
-                return cairn_status_set(st, CAIRN_ERR_INTERNAL, NULL, NULL,
-                                        "the stored reply of %s does not unpack", params[1]);
-        return CAIRN_OK;
+        err = cairn_pg_reply_find(c->svc->pg, c->deadline_us, &sql_reply_get, params, 2, desc,
+                                  c->req->arena, reply, errstr, sizeof(errstr));
+        if (err == CAIRN_ERR_INTERNAL)
+                return cairn_status_set(st, err, NULL, NULL, "%s of %s", errstr, params[1]);
+        return err == CAIRN_OK || err == CAIRN_ERR_NOT_FOUND ? err
+                                                             : sreq_pg_status(err, errstr, st);
 }
 
 cairn_err_t sreq_reply_keep(struct cairn_pg_conn *conn, const struct sreq *c,
                             const ProtobufCMessage *reply, char *errstr, size_t errstr_size)
 {
-        size_t len = protobuf_c_message_get_packed_size(reply);
-        uint8_t *buf;
-        char *hex;
-        PGresult *res = NULL;
-        cairn_err_t err;
+        const char *params[2] = { c->tenant, c->req->hdrs->id };
 
-        if (!c->req->hdrs->id[0])
+        if (!params[1][0])
                 return CAIRN_OK;
-        if (!(buf = malloc(len ? len : 1)))
-                return CAIRN_ERR_EXHAUSTED;
-        protobuf_c_message_pack(reply, buf);
-        hex = cairn_pg_bytea_encode(buf, len);
-        free(buf);
-        if (!hex)
-                return CAIRN_ERR_EXHAUSTED;
-        const char *params[3] = { c->tenant, c->req->hdrs->id, hex };
-        err = cairn_pg_conn_exec(conn, &sql_reply_put, params, 3, &res, errstr, errstr_size);
-        PQclear(res);
-        free(hex);
-        return err;
+        return cairn_pg_reply_keep(conn, &sql_reply_put, params, 2, reply, errstr, errstr_size);
 }
 
 Google__Protobuf__Timestamp *sreq_ts(const struct sreq *c, int64_t unix_us)
