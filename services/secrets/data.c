@@ -20,11 +20,6 @@ static const struct cairn_pg_stmt sql_keyring_share = {
         .name = "secrets_keyring_share",
         .sql = "SELECT current_version FROM secrets_keyring FOR SHARE",
 };
-static const struct cairn_pg_stmt sql_meta_create = {
-        .name = "secrets_meta_create",
-        .sql = "INSERT INTO secrets_meta (tenant, path, created_at, updated_at) "
-               "VALUES ($1, $2, now(), now()) ON CONFLICT DO NOTHING",
-};
 static const struct cairn_pg_stmt sql_version_put = {
         .name = "secrets_version_put",
         .sql = "INSERT INTO secrets_versions (tenant, path, version, created_at, deletion_time, "
@@ -132,7 +127,8 @@ static cairn_err_t write_tx(struct cairn_pg_conn *conn, void *opaque, char *errs
                 return err;
         kek_version = (uint32_t)strtoul(PQgetvalue(res, 0, 0), NULL, 10);
         PQclear(res);
-        if ((err = exec(conn, &sql_meta_create, tp, 2, &res, errstr, errstr_size)) != CAIRN_OK)
+        if ((err = exec(conn, &secrets_sql_meta_create, tp, 2, &res, errstr, errstr_size)) !=
+            CAIRN_OK)
                 return err;
         created = strcmp(PQcmdTuples(res), "1") == 0;
         PQclear(res);

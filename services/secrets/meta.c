@@ -29,11 +29,6 @@ static const struct cairn_pg_stmt sql_meta_versions = {
                 "deletion_time") ", destroyed FROM secrets_versions WHERE tenant = $1 AND path = "
                                  "$2 ORDER BY version",
 };
-static const struct cairn_pg_stmt sql_meta_create = {
-        .name = "secrets_meta_create2",
-        .sql = "INSERT INTO secrets_meta (tenant, path, created_at, updated_at) "
-               "VALUES ($1, $2, now(), now()) ON CONFLICT DO NOTHING",
-};
 /* NULL parameters keep what is there; $7: replace custom_metadata with $8,
  * else merge $8 in and remove the keys of $9 */
 static const struct cairn_pg_stmt sql_meta_set = {
@@ -154,6 +149,43 @@ SECRETS_HANDLER(secrets_read_metadata_handle)
         return err;
 }
 
+/* The settings a metadata write and a config write share, as SQL
+ * parameters (NULL: keep what is there), in @p sp's buffers. */
+struct settings_params {
+        char maxv[16], cas[8], dva[24];
+        const char *p[3]; /* max_versions, cas_required, delete_version_after_s */
+};
+
+static cairn_err_t settings_params(const Google__Protobuf__UInt32Value *max_versions,
+                                   const Google__Protobuf__BoolValue *cas_required,
+                                   const Google__Protobuf__Duration *delete_version_after,
+                                   struct settings_params *sp, struct cairn_status *st)
+{
+        int64_t secs;
+        cairn_err_t err;
+
+        memset(sp->p, 0, sizeof(sp->p));
+        if (max_versions) {
+                if (max_versions->value > 1000000)
+                        return cairn_status_set(st, CAIRN_ERR_INVALID, "max_versions", NULL,
+                                                "max_versions is at most 1000000");
+                snprintf(sp->maxv, sizeof(sp->maxv), "%u", max_versions->value);
+                sp->p[0] = sp->maxv;
+        }
+        if (cas_required) {
+                snprintf(sp->cas, sizeof(sp->cas), "%s", cas_required->value ? "true" : "false");
+                sp->p[1] = sp->cas;
+        }
+        if (delete_version_after) {
+                if ((err = sreq_seconds(delete_version_after, "delete_version_after", &secs, st)) !=
+                    CAIRN_OK)
+                        return err;
+                snprintf(sp->dva, sizeof(sp->dva), "%lld", (long long)secs);
+                sp->p[2] = sp->dva;
+        }
+        return CAIRN_OK;
+}
+
 /* ---- write ---- */
 
 /* custom_metadata as a JSON object's text (malloc'ed), checked against
@@ -225,7 +257,8 @@ static cairn_err_t meta_write_tx(struct cairn_pg_conn *conn, void *opaque, char 
         bool created;
         cairn_err_t err;
 
-        err = cairn_pg_conn_exec(conn, &sql_meta_create, mw->params, 2, &res, errstr, errstr_size);
+        err = cairn_pg_conn_exec(conn, &secrets_sql_meta_create, mw->params, 2, &res, errstr,
+                                 errstr_size);
         if (err != CAIRN_OK) {
                 PQclear(res);
                 return err;
@@ -249,7 +282,8 @@ SECRETS_HANDLER(secrets_write_metadata_handle)
         const Cairn__Secrets__V1__WriteMetadataRequest *in = (const void *)msg;
         struct sreq c;
         struct meta_write mw = { .c = &c, .st = st };
-        char maxv[16], cas[8], dva[24], rot[24], errstr[300];
+        struct settings_params sp;
+        char rot[24], errstr[300];
         char *custom = NULL, *remove = NULL;
         int64_t secs;
         cairn_err_t err;
@@ -265,27 +299,12 @@ SECRETS_HANDLER(secrets_write_metadata_handle)
                                    st);
         mw.params[0] = c.tenant;
         mw.params[1] = in->path;
-        if (in->max_versions) {
-                if (in->max_versions->value > 1000000)
-                        return sreq_finish(&c,
-                                           cairn_status_set(st, CAIRN_ERR_INVALID, "max_versions",
-                                                            NULL,
-                                                            "max_versions is at most 1000000"),
-                                           st);
-                snprintf(maxv, sizeof(maxv), "%u", in->max_versions->value);
-                mw.params[2] = maxv;
-        }
-        if (in->cas_required) {
-                snprintf(cas, sizeof(cas), "%s", in->cas_required->value ? "true" : "false");
-                mw.params[3] = cas;
-        }
-        if (in->delete_version_after) {
-                if ((err = sreq_seconds(in->delete_version_after, "delete_version_after", &secs,
-                                        st)) != CAIRN_OK)
-                        return sreq_finish(&c, err, st);
-                snprintf(dva, sizeof(dva), "%lld", (long long)secs);
-                mw.params[4] = dva;
-        }
+        if ((err = settings_params(in->max_versions, in->cas_required, in->delete_version_after,
+                                   &sp, st)) != CAIRN_OK)
+                return sreq_finish(&c, err, st);
+        mw.params[2] = sp.p[0];
+        mw.params[3] = sp.p[1];
+        mw.params[4] = sp.p[2];
         if (in->rotate_after) {
                 if ((err = sreq_seconds(in->rotate_after, "rotate_after", &secs, st)) != CAIRN_OK)
                         return sreq_finish(&c, err, st);
@@ -512,37 +531,22 @@ SECRETS_HANDLER(secrets_set_config_handle)
         const Cairn__Secrets__V1__SetConfigRequest *in = (const void *)msg;
         Cairn__Secrets__V1__ConfigReply *out = NULL;
         struct sreq c;
-        char maxv[16], cas[8], dva[24], errstr[256];
+        struct settings_params sp;
+        char errstr[256];
         const char *p[4] = { NULL };
         PGresult *res = NULL;
-        int64_t secs;
         cairn_err_t err;
 
         if ((err = sreq_init(&c, req, "config.write", "", st)) != CAIRN_OK ||
             (err = sreq_admin(&c, st)) != CAIRN_OK)
                 return sreq_finish(&c, err, st);
         p[0] = c.tenant;
-        if (in->max_versions) {
-                if (in->max_versions->value > 1000000)
-                        return sreq_finish(&c,
-                                           cairn_status_set(st, CAIRN_ERR_INVALID, "max_versions",
-                                                            NULL,
-                                                            "max_versions is at most 1000000"),
-                                           st);
-                snprintf(maxv, sizeof(maxv), "%u", in->max_versions->value);
-                p[1] = maxv;
-        }
-        if (in->cas_required) {
-                snprintf(cas, sizeof(cas), "%s", in->cas_required->value ? "true" : "false");
-                p[2] = cas;
-        }
-        if (in->delete_version_after) {
-                if ((err = sreq_seconds(in->delete_version_after, "delete_version_after", &secs,
-                                        st)) != CAIRN_OK)
-                        return sreq_finish(&c, err, st);
-                snprintf(dva, sizeof(dva), "%lld", (long long)secs);
-                p[3] = dva;
-        }
+        if ((err = settings_params(in->max_versions, in->cas_required, in->delete_version_after,
+                                   &sp, st)) != CAIRN_OK)
+                return sreq_finish(&c, err, st);
+        p[1] = sp.p[0];
+        p[2] = sp.p[1];
+        p[3] = sp.p[2];
         err = cairn_pg_exec(c.svc->pg, c.deadline_us, &sql_config_set, p, 4, &res, errstr,
                             sizeof(errstr));
         PQclear(res);

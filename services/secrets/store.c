@@ -8,6 +8,12 @@
 
 #include "cairn/pbjson.h"
 
+const struct cairn_pg_stmt secrets_sql_meta_create = {
+        .name = "secrets_meta_create",
+        .sql = "INSERT INTO secrets_meta (tenant, path, created_at, updated_at) "
+               "VALUES ($1, $2, now(), now()) ON CONFLICT DO NOTHING",
+};
+
 static const struct cairn_pg_stmt sql_settings = {
         .name = "secrets_settings",
         .sql = "SELECT m.current_version, m.oldest_version, m.max_versions, m.cas_required, "

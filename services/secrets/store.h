@@ -13,6 +13,10 @@
 #define SECRETS_SQL_US(col)    "(extract(epoch from " col ") * 1000000)::bigint"
 #define SECRETS_SQL_FROM_US(p) "('epoch'::timestamptz + " p "::bigint * interval '1 microsecond')"
 
+/* Makes a secret's metadata row when it has none ($1 tenant, $2 path);
+ * PQcmdTuples says whether it did. */
+extern const struct cairn_pg_stmt secrets_sql_meta_create;
+
 struct secrets_settings {
         uint64_t current_version, oldest_version;
         uint32_t max_versions; /* in effect: never 0 */
