@@ -611,7 +611,7 @@ START_TEST(test_gw_vault_write_fetches_key_and_retries_once)
         cairn_status_set(&st, CAIRN_ERR_PRECONDITION, "data", "SEAL_KEY_UNKNOWN", "retired");
         msg = gw_vault_write.next(&ctx, NULL, &st, &e);
         ck_assert_ptr_eq(msg->descriptor, &cairn__secrets__v1__get_service_key_request__descriptor);
-        protobuf_c_message_free_unpacked(key, NULL); /* not unpacked: calloc'ed, no fields owned */
+        free(key); /* made by key_reply(): its key is borrowed, not owned */
         key = key_reply(2);
         msg = gw_vault_write.next(&ctx, key, &st, &e);
         ck_assert_uint_eq(((const Cairn__Secrets__V1__WriteRequest *)msg)->data->key_version, 2);
