@@ -213,7 +213,7 @@ SECRETS_HANDLER(secrets_put_policy_handle)
 {
         const Cairn__Secrets__V1__PutPolicyRequest *in = (const void *)msg;
         Cairn__Secrets__V1__PolicyReply *out;
-        Cairn__Secrets__V1__Policy copy;
+        Cairn__Secrets__V1__Policy *copy;
         struct sreq c;
         char field[64], why[256];
         cairn_err_t err;
@@ -232,14 +232,16 @@ SECRETS_HANDLER(secrets_put_policy_handle)
                                    cairn_status_set(st, CAIRN_ERR_INVALID, field, NULL, "%s", why),
                                    st);
         c.audit.path = in->policy->name;
-        copy = *in->policy;
-        copy.builtin = false;
-        struct policy_change pc = { &c, &copy, copy.name, st };
+        /* in the arena: the reply is packed after this returns */
+        copy = arena_new(req, sizeof(*copy));
+        *copy = *in->policy;
+        copy->builtin = false;
+        struct policy_change pc = { &c, copy, copy->name, st };
         if ((err = policy_change(&c, &pc, st)) != CAIRN_OK)
                 return sreq_finish(&c, err, st);
         out = arena_new(req, sizeof(*out));
         cairn__secrets__v1__policy_reply__init(out);
-        out->policy = &copy;
+        out->policy = copy;
         if ((err = sreq_finish(&c, CAIRN_OK, st)) == CAIRN_OK)
                 *reply = &out->base;
         return err;
