@@ -226,7 +226,11 @@ user, mode 0400, in memory. dict "root" $ "files" MAP "resources" R.
       for src in /run/cairn/secret-src/*/; do
         dst=/run/cairn/secrets/$(basename "$src")
         mkdir -p "$dst"
-        for f in "$src"*; do install -m 0400 "$f" "$dst/$(basename "$f")"; done
+        for f in "$src"*; do
+          # an empty source (a glob that matched nothing) copies nothing
+          [ -f "$f" ] || continue
+          install -m 0400 "$f" "$dst/$(basename "$f")"
+        done
       done
   securityContext:
     {{- include "cairn.securityContext" . | nindent 4 }}
