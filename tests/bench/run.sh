@@ -47,6 +47,8 @@ cleanup() {
 trap cleanup EXIT
 
 val() { awk -v k="$2" '$1 == k { print $2 }' "$tmp/$1"; }
+# A setting of a dev stack config: dev_setting SECTION KEY (deploy/dev/secrets.yaml).
+dev_setting() { awk -v s="$1:" -v k="$2:" '$1 == s { in_s = 1; next } /^[a-z]/ { in_s = 0 } in_s && $1 == k { print $2; exit }' deploy/dev/secrets.yaml; }
 # The whole value of a key whose value has spaces (a command line).
 line() { awk -v k="$2" '$1 == k { sub(/^[^ ]+ /, ""); print }' "$tmp/$1"; }
 calc() { awk "BEGIN { printf \"$1\", ($2) }"; }
@@ -585,7 +587,7 @@ secrets_render() {
         p99=$(val $f open_read_p99_ms)
         errs=$(($(val $f rewrap_read_before_errors) + $(val $f rewrap_read_during_errors) + $(val $f rewrap_read_after_errors)))
         echo "\`cairn-secrets\` on $(line $f broker), with a PostgreSQL of its own (\`fsync=off\`, as in the"
-        echo "tests) and the settings of deploy/dev/secrets.yaml (\`bus.workers: 4\`, \`pg.pool_size: 4\`, every"
+        echo "tests) and the settings of deploy/dev/secrets.yaml (\`bus.workers: $(dev_setting bus workers)\`, \`pg.pool_size: $(dev_setting pg pool_size)\`, every"
         echo "request audited, \`secrets.audit_failure: closed\`), measured on $(date -u +%Y-%m-%d) by \`$1\`"
         echo "(tests/bench/secrets.c), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown), on $(nproc) cores"
         echo "($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)) that the broker, PostgreSQL, the service and the benchmark's"
@@ -615,7 +617,7 @@ secrets_render() {
         echo "crypto. The raw ping-pong (tests/bench/lib/pingpong.c, as in the round trip above) sends a"
         echo "read's bytes ($(val $f read_request_bytes) B request, $(val $f read_reply_bytes) B reply) with the same client settings"
         echo "and key, with no service at all. \"In the service\" is the mean time from the message's"
-        echo "consumption to its reply, waiting for one of the 4 workers included"
+        echo "consumption to its reply, waiting for one of the $(dev_setting bus workers) workers included"
         echo "(\`cairn_bus_request_duration_seconds\`). CPU is each process's user and system time over the"
         echo "load's requests (PostgreSQL: the postmaster and its backends)."
         echo
@@ -755,13 +757,13 @@ secrets_open_render() {
                 echo "- **The read's own work tips it.** GetServiceKey at the same rate (the same bus, checks and"
                 echo "  audit row, no query, no crypto) had p99 $(val $f open_key_p99_ms) ms."
         fi
-        echo "- **The 4 workers.** Each of the service's \`bus.workers\` holds its request until the audit"
-        echo "  row is committed by the appender, so at most 4 requests are served at once and a group"
-        echo "  commit gathers at most 4 rows; a read's time in the service includes its wait for a worker"
+        echo "- **The workers.** Each of the service's \`bus.workers\` ($(dev_setting bus workers)) holds its request until the audit"
+        echo "  row is committed by the appender, so at most that many requests are served at once and a group"
+        echo "  commit gathers at most that many rows; a read's time in the service includes its wait for a worker"
         echo "  ($(val $f open_read_in_service_ms) ms on average at $(val $f open_read_rate)/s). With \`bus.workers: $w\` (the last runs, the service"
         echo "  restarted) the time in the service was $(val $f workers_open_read_in_service_ms) ms and p99 $(val $f workers_open_read_p99_ms) ms at $(val $f open_read_rate) reads/s"
         echo "  (GetServiceKey: $(val $f workers_open_key_in_service_ms) ms, p99 $(val $f workers_open_key_p99_ms) ms); closed loop, $(val $f workers_closed_read_per_sec) reads/s and"
-        echo "  $(val $f workers_closed_key_per_sec) GetServiceKey/s (against $(val $f closed_read_per_sec) and $(val $f closed_key_per_sec) with 4)."
+        echo "  $(val $f workers_closed_key_per_sec) GetServiceKey/s (against $(val $f closed_read_per_sec) and $(val $f closed_key_per_sec) in the first runs)."
         echo
 }
 
