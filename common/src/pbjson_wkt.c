@@ -128,6 +128,15 @@ static cairn_err_t buf_to_json(struct pbjson_walk *w, struct cairn_buf *b, json_
 
 /* ---- Timestamp ---- */
 
+void cairn_timestamp_set_us(Google__Protobuf__Timestamp *ts, int64_t unix_us)
+{
+        int64_t us = unix_us % 1000000;
+
+        google__protobuf__timestamp__init(ts);
+        ts->seconds = unix_us / 1000000 - (us < 0);
+        ts->nanos = (int32_t)((us < 0 ? us + 1000000 : us) * 1000);
+}
+
 static bool timestamp_parse(const char *s, int64_t *secs, int32_t *nanos)
 {
         unsigned y, mo, d, h, mi, sec, oh = 0, om = 0;

@@ -831,7 +831,12 @@ cairn_err_t cairn_pg_conn_exec(struct cairn_pg_conn *conn, const struct cairn_pg
                                const char *const *params, int nparams, PGresult **res, char *errstr,
                                size_t errstr_size)
 {
-        return exec_on(conn, stmt, params, nparams, res, errstr, errstr_size);
+        PGresult *unread = NULL;
+        cairn_err_t err = exec_on(conn, stmt, params, nparams, res ? res : &unread, errstr,
+                                  errstr_size);
+
+        PQclear(unread);
+        return err;
 }
 
 cairn_err_t cairn_pg_conn_script(struct cairn_pg_conn *conn, const char *sql, const char *what,

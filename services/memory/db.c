@@ -258,17 +258,9 @@ const struct cairn_pg_stmt memory_sql[MS__COUNT] = {
 Google__Protobuf__Timestamp *memory_ts(struct cairn_arena *arena, int64_t unix_ms)
 {
         Google__Protobuf__Timestamp *ts = cairn_arena_alloc(arena, sizeof(*ts));
-        int64_t s = unix_ms / 1000, ms = unix_ms % 1000;
 
-        if (!ts)
-                return NULL;
-        if (ms < 0) {
-                ms += 1000;
-                s--;
-        }
-        google__protobuf__timestamp__init(ts);
-        ts->seconds = s;
-        ts->nanos = (int32_t)(ms * 1000000);
+        if (ts)
+                cairn_timestamp_set_us(ts, unix_ms * 1000);
         return ts;
 }
 

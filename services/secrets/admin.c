@@ -32,15 +32,6 @@ static const struct cairn_pg_stmt sql_keks = {
                                 "BY k.version",
 };
 
-static void *arena_new(struct cairn_request *req, size_t size)
-{
-        void *p = cairn_arena_alloc(req->arena, size);
-
-        if (!p)
-                abort();
-        return p;
-}
-
 SECRETS_HANDLER(secrets_service_key_handle)
 {
         Cairn__Secrets__V1__ServiceKeyReply *out;
@@ -50,9 +41,9 @@ SECRETS_HANDLER(secrets_service_key_handle)
         (void)msg;
         if ((err = sreq_init(&c, req, "service_key", "", st)) != CAIRN_OK)
                 return sreq_finish(&c, err, st);
-        out = arena_new(req, sizeof(*out));
+        out = sreq_alloc(req, sizeof(*out));
         cairn__secrets__v1__service_key_reply__init(out);
-        out->public_key.data = arena_new(req, CAIRN_SEAL_KEY_BYTES);
+        out->public_key.data = sreq_alloc(req, CAIRN_SEAL_KEY_BYTES);
         out->public_key.len = CAIRN_SEAL_KEY_BYTES;
         secrets_keyring_service_key(c.svc->keyring, &out->key_version, out->public_key.data);
         if ((err = sreq_finish(&c, CAIRN_OK, st)) == CAIRN_OK)
@@ -78,11 +69,11 @@ static cairn_err_t key_status(struct sreq *c, Cairn__Secrets__V1__KeyStatusReply
                 PQclear(res);
                 return sreq_pg_status(err, errstr, st);
         }
-        *out = arena_new(c->req, sizeof(**out));
+        *out = sreq_alloc(c->req, sizeof(**out));
         cairn__secrets__v1__key_status_reply__init(*out);
         (*out)->current_version = (uint32_t)strtoul(PQgetvalue(res, 0, 0), NULL, 10);
         (*out)->min_decryption_version = (uint32_t)strtoul(PQgetvalue(res, 0, 1), NULL, 10);
-        rw = arena_new(c->req, sizeof(*rw));
+        rw = sreq_alloc(c->req, sizeof(*rw));
         cairn__secrets__v1__rewrap_status__init(rw);
         rw->target_version = (uint32_t)strtoul(PQgetvalue(res, 0, 2), NULL, 10);
         rw->total = strtoull(PQgetvalue(res, 0, 3), NULL, 10);
@@ -95,9 +86,9 @@ static cairn_err_t key_status(struct sreq *c, Cairn__Secrets__V1__KeyStatusReply
         if (rw->target_version)
                 (*out)->rewrap = rw;
         (*out)->n_versions = (size_t)PQntuples(keks);
-        (*out)->versions = arena_new(c->req, ((*out)->n_versions + 1) * sizeof(void *));
+        (*out)->versions = sreq_alloc(c->req, ((*out)->n_versions + 1) * sizeof(void *));
         for (int i = 0; i < PQntuples(keks); i++) {
-                Cairn__Secrets__V1__KeyVersion *kv = arena_new(c->req, sizeof(*kv));
+                Cairn__Secrets__V1__KeyVersion *kv = sreq_alloc(c->req, sizeof(*kv));
 
                 cairn__secrets__v1__key_version__init(kv);
                 kv->version = (uint32_t)strtoul(PQgetvalue(keks, i, 0), NULL, 10);
@@ -233,13 +224,13 @@ SECRETS_HANDLER(secrets_put_policy_handle)
                                    st);
         c.audit.path = in->policy->name;
         /* in the arena: the reply is packed after this returns */
-        copy = arena_new(req, sizeof(*copy));
+        copy = sreq_alloc(req, sizeof(*copy));
         *copy = *in->policy;
         copy->builtin = false;
         struct policy_change pc = { &c, copy, copy->name, st };
         if ((err = policy_change(&c, &pc, st)) != CAIRN_OK)
                 return sreq_finish(&c, err, st);
-        out = arena_new(req, sizeof(*out));
+        out = sreq_alloc(req, sizeof(*out));
         cairn__secrets__v1__policy_reply__init(out);
         out->policy = copy;
         if ((err = sreq_finish(&c, CAIRN_OK, st)) == CAIRN_OK)
@@ -265,7 +256,7 @@ SECRETS_HANDLER(secrets_delete_policy_handle)
                                    st);
         if ((err = policy_change(&c, &pc, st)) != CAIRN_OK)
                 return sreq_finish(&c, err, st);
-        Cairn__Secrets__V1__DeletePolicyReply *out = arena_new(req, sizeof(*out));
+        Cairn__Secrets__V1__DeletePolicyReply *out = sreq_alloc(req, sizeof(*out));
         cairn__secrets__v1__delete_policy_reply__init(out);
         if ((err = sreq_finish(&c, CAIRN_OK, st)) == CAIRN_OK)
                 *reply = &out->base;
@@ -288,7 +279,7 @@ static cairn_err_t all_policies(struct sreq *c, Cairn__Secrets__V1__Policy ***ou
                                     sizeof(errstr));
         if (err != CAIRN_OK)
                 return sreq_pg_status(err, errstr, st);
-        *out = arena_new(c->req, (ndefs + nstored + 1) * sizeof(**out));
+        *out = sreq_alloc(c->req, (ndefs + nstored + 1) * sizeof(**out));
         *n = 0;
         for (size_t i = 0; i < ndefs; i++)
                 (*out)[(*n)++] = (Cairn__Secrets__V1__Policy *)defs[i];
@@ -307,7 +298,7 @@ SECRETS_HANDLER(secrets_list_policies_handle)
         if ((err = sreq_init(&c, req, "policy.list", "", st)) != CAIRN_OK ||
             (err = sreq_admin(&c, st)) != CAIRN_OK)
                 return sreq_finish(&c, err, st);
-        out = arena_new(req, sizeof(*out));
+        out = sreq_alloc(req, sizeof(*out));
         cairn__secrets__v1__list_policies_reply__init(out);
         if ((err = all_policies(&c, &out->policies, &out->n_policies, st)) != CAIRN_OK)
                 return sreq_finish(&c, err, st);
@@ -330,7 +321,7 @@ SECRETS_HANDLER(secrets_get_policy_handle)
             (err = all_policies(&c, &all, &n, st)) != CAIRN_OK)
                 return sreq_finish(&c, err, st);
         c.audit.path = in->name;
-        out = arena_new(req, sizeof(*out));
+        out = sreq_alloc(req, sizeof(*out));
         cairn__secrets__v1__policy_reply__init(out);
         for (size_t i = 0; i < n && !out->policy; i++)
                 if (strcmp(all[i]->name, in->name) == 0)
@@ -362,7 +353,7 @@ SECRETS_HANDLER(secrets_verify_audit_handle)
         err = secrets_audit_verify(c.svc->pg, c.deadline_us, &v, errstr, sizeof(errstr));
         if (err != CAIRN_OK)
                 return sreq_finish(&c, sreq_pg_status(err, errstr, st), st);
-        out = arena_new(req, sizeof(*out));
+        out = sreq_alloc(req, sizeof(*out));
         cairn__secrets__v1__verify_audit_reply__init(out);
         out->rows = v.rows;
         out->ok = v.ok;

@@ -12,6 +12,7 @@
 #include "cairn/hex.h"
 #include "cairn/log.h"
 #include "cairn/metrics.h"
+#include "cairn/pbjson.h"
 #include "cairn/periodic.h"
 #include "cairn/secrets/v1/secrets.pb-c.h"
 
@@ -77,28 +78,6 @@ struct secrets_audit {
         struct cairn_series *rows, *failures;
 };
 
-static int64_t now_us(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static cairn_err_t exec(struct cairn_pg_conn *conn, const struct cairn_pg_stmt *stmt,
-                        const char *const *p, int n, PGresult **res, char *errstr,
-                        size_t errstr_size)
-{
-        PGresult *r = NULL;
-        cairn_err_t err = cairn_pg_conn_exec(conn, stmt, p, n, &r, errstr, errstr_size);
-
-        if (res)
-                *res = r;
-        else
-                PQclear(r);
-        return err;
-}
-
 static void element_u64(struct cairn_buf *b, unsigned long long v)
 {
         char t[24];
@@ -149,8 +128,10 @@ static cairn_err_t append(struct secrets_audit *a, struct cairn_pg_conn *conn,
         cairn_err_t err;
 
         snprintf(lt, sizeof(lt), "%lldms", a->conf->audit_timeout_ms);
-        if ((err = exec(conn, &sql_lock_timeout, lp, 1, NULL, errstr, errstr_size)) != CAIRN_OK ||
-            (err = exec(conn, &sql_head, NULL, 0, &res, errstr, errstr_size)) != CAIRN_OK)
+        if ((err = cairn_pg_conn_exec(conn, &sql_lock_timeout, lp, 1, NULL, errstr, errstr_size)) !=
+                    CAIRN_OK ||
+            (err = cairn_pg_conn_exec(conn, &sql_head, NULL, 0, &res, errstr, errstr_size)) !=
+                    CAIRN_OK)
                 return err;
         if (PQntuples(res) != 1 || !cairn_pg_bytea_decode(PQgetvalue(res, 0, 1), &h, &hl) ||
             hl != sizeof(prev)) {
@@ -169,7 +150,7 @@ static cairn_err_t append(struct secrets_audit *a, struct cairn_pg_conn *conn,
                 struct secrets_audit_row *r = rows[i];
 
                 r->seq = ++s;
-                r->at_us = now_us();
+                r->at_us = cairn_now_us();
                 secrets_audit_hash(prev, r, hash);
                 element_u64(&cols[C_SEQ], r->seq);
                 element_u64(&cols[C_AT], (unsigned long long)r->at_us);
@@ -198,7 +179,8 @@ static cairn_err_t append(struct secrets_audit *a, struct cairn_pg_conn *conn,
         p[C__COUNT] = last_seq;
         p[C__COUNT + 1] = last_hash;
         err = oom ? CAIRN_ERR_EXHAUSTED
-                  : exec(conn, &sql_insert, p, C__COUNT + 2, NULL, errstr, errstr_size);
+                  : cairn_pg_conn_exec(conn, &sql_insert, p, C__COUNT + 2, NULL, errstr,
+                                       errstr_size);
         for (int c = 0; c < C__COUNT; c++)
                 cairn_buf_cleanup(&cols[c]);
         return err;
@@ -401,14 +383,15 @@ static cairn_err_t publish_tx(struct cairn_pg_conn *conn, void *opaque, char *er
         int n;
 
         pb->published = 0;
-        if ((err = exec(conn, &sql_published, NULL, 0, &res, errstr, errstr_size)) != CAIRN_OK)
+        if ((err = cairn_pg_conn_exec(conn, &sql_published, NULL, 0, &res, errstr, errstr_size)) !=
+            CAIRN_OK)
                 return err;
         if (PQntuples(res) == 0) { /* another replica publishes */
                 PQclear(res);
                 return CAIRN_OK;
         }
         const char *p[1] = { PQgetvalue(res, 0, 0) };
-        err = exec(conn, &sql_unpublished, p, 1, &rows, errstr, errstr_size);
+        err = cairn_pg_conn_exec(conn, &sql_unpublished, p, 1, &rows, errstr, errstr_size);
         PQclear(res);
         if (err != CAIRN_OK)
                 return err;
@@ -418,9 +401,7 @@ static cairn_err_t publish_tx(struct cairn_pg_conn *conn, void *opaque, char *er
                 int64_t us = strtoll(PQgetvalue(rows, i, 1), NULL, 10);
 
                 cairn__secrets__v1__audit_event__init(&ev[i]);
-                google__protobuf__timestamp__init(&ts[i]);
-                ts[i].seconds = us / 1000000;
-                ts[i].nanos = (int32_t)(us % 1000000) * 1000;
+                cairn_timestamp_set_us(&ts[i], us);
                 ev[i].seq = strtoull(PQgetvalue(rows, i, 0), NULL, 10);
                 ev[i].time = &ts[i];
                 ev[i].tenant = PQgetvalue(rows, i, 2);
@@ -459,7 +440,8 @@ static cairn_err_t publish_tx(struct cairn_pg_conn *conn, void *opaque, char *er
                 else {
                         const char *q[1] = { PQgetvalue(rows, n - 1, 0) };
 
-                        err = exec(conn, &sql_published_set, q, 1, NULL, errstr, errstr_size);
+                        err = cairn_pg_conn_exec(conn, &sql_published_set, q, 1, NULL, errstr,
+                                                 errstr_size);
                         pb->published = (size_t)n;
                 }
         }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cairn/clock.h"
 #include "cairn/json.h"
 #include "cairn/seal.h"
 #include "envelope.h"
@@ -63,20 +64,6 @@ struct write {
         int64_t now_us;
 };
 
-static cairn_err_t exec(struct cairn_pg_conn *conn, const struct cairn_pg_stmt *s,
-                        const char *const *p, int n, PGresult **res, char *errstr,
-                        size_t errstr_size)
-{
-        PGresult *r = NULL;
-        cairn_err_t err = cairn_pg_conn_exec(conn, s, p, n, &r, errstr, errstr_size);
-
-        if (res && err == CAIRN_OK)
-                *res = r;
-        else
-                PQclear(r);
-        return err;
-}
-
 /* Reads and decrypts @p version of the row in @p res (sql_data's columns)
  * into a JSON object. */
 static cairn_err_t decrypt_row(struct sreq *c, const char *path, PGresult *res, json_t **out,
@@ -89,7 +76,7 @@ static cairn_err_t patch_base(struct cairn_pg_conn *conn, struct write *w, json_
 {
         const char *p[3] = { w->c->tenant, w->path, "0" };
         PGresult *res = NULL;
-        cairn_err_t err = exec(conn, &sql_data, p, 3, &res, errstr, errstr_size);
+        cairn_err_t err = cairn_pg_conn_exec(conn, &sql_data, p, 3, &res, errstr, errstr_size);
 
         if (err != CAIRN_OK)
                 return err;
@@ -113,31 +100,23 @@ static cairn_err_t write_tx(struct cairn_pg_conn *conn, void *opaque, char *errs
         const struct secrets_conf *conf = c->svc->conf;
         struct secrets_settings set;
         PGresult *res = NULL;
-        const char *tp[2] = { c->tenant, w->path };
         json_t *value = NULL;
         uint8_t ad[SECRETS_AD_MAX], wrapped[SECRETS_WRAPPED_BYTES], *ct = NULL;
         char v[24], now[24], dva[24], kek[16], maxv[16], *text = NULL, *wh = NULL, *ch = NULL;
         size_t len = 0, ad_len;
         uint32_t kek_version;
-        bool created;
         cairn_err_t err;
 
-        w->now_us = secrets_now_us();
-        if ((err = exec(conn, &sql_keyring_share, NULL, 0, &res, errstr, errstr_size)) != CAIRN_OK)
+        w->now_us = cairn_now_us();
+        if ((err = cairn_pg_conn_exec(conn, &sql_keyring_share, NULL, 0, &res, errstr,
+                                      errstr_size)) != CAIRN_OK)
                 return err;
         kek_version = (uint32_t)strtoul(PQgetvalue(res, 0, 0), NULL, 10);
         PQclear(res);
-        if ((err = exec(conn, &secrets_sql_meta_create, tp, 2, &res, errstr, errstr_size)) !=
-            CAIRN_OK)
+        if ((err = secrets_meta_claim(conn, c, w->path, w->caps, w->st, errstr, errstr_size)) !=
+                    CAIRN_OK ||
+            (err = secrets_settings_lock(conn, c, w->path, &set, errstr, errstr_size)) != CAIRN_OK)
                 return err;
-        created = strcmp(PQcmdTuples(res), "1") == 0;
-        PQclear(res);
-        if ((err = secrets_settings_lock(conn, c, w->path, &set, errstr, errstr_size)) != CAIRN_OK)
-                return err;
-        if (!(w->caps & (created ? SECRETS_CAP_CREATE : SECRETS_CAP_UPDATE))) {
-                cairn_status_set(w->st, CAIRN_ERR_PERMISSION, NULL, "DENIED", "permission denied");
-                return CAIRN_ERR_PERMISSION;
-        }
         if (set.cas_required && !w->cas) {
                 cairn_status_set(w->st, CAIRN_ERR_INVALID, "cas", "CAS_REQUIRED",
                                  "check-and-set parameter required for this call");
@@ -192,20 +171,20 @@ static cairn_err_t write_tx(struct cairn_pg_conn *conn, void *opaque, char *errs
         snprintf(maxv, sizeof(maxv), "%u", set.max_versions);
         const char *vp[8] = { c->tenant, w->path, v, now, dva, kek, wh, ch };
         const char *bp[5] = { c->tenant, w->path, v, now, maxv };
-        err = wh && ch ? exec(conn, &sql_version_put, vp, 8, NULL, errstr, errstr_size)
-                       : CAIRN_ERR_EXHAUSTED;
+        err = wh && ch
+                      ? cairn_pg_conn_exec(conn, &sql_version_put, vp, 8, NULL, errstr, errstr_size)
+                      : CAIRN_ERR_EXHAUSTED;
         free(wh);
         free(ch);
         if (err == CAIRN_OK)
-                err = exec(conn, &sql_meta_bump, bp, 5, NULL, errstr, errstr_size);
+                err = cairn_pg_conn_exec(conn, &sql_meta_bump, bp, 5, NULL, errstr, errstr_size);
         if (err == CAIRN_OK)
-                err = exec(conn, &sql_trim, (const char *[]){ c->tenant, w->path, v, maxv }, 4,
-                           NULL, errstr, errstr_size);
+                err = cairn_pg_conn_exec(conn, &sql_trim,
+                                         (const char *[]){ c->tenant, w->path, v, maxv }, 4, NULL,
+                                         errstr, errstr_size);
         if (err != CAIRN_OK)
                 return err;
-        w->reply = cairn_arena_alloc(c->req->arena, sizeof(*w->reply));
-        if (!w->reply)
-                abort();
+        w->reply = sreq_alloc(c->req, sizeof(*w->reply));
         cairn__secrets__v1__write_reply__init(w->reply);
         w->reply->version = secrets_version_meta(c, w->version, w->now_us,
                                                  set.delete_version_after_s
@@ -399,7 +378,7 @@ static cairn_err_t version_get(struct sreq *c, const char *path, uint64_t versio
         vr->deletion_us = PQgetisnull(vr->res, 0, 2) ? 0
                                                      : strtoll(PQgetvalue(vr->res, 0, 2), NULL, 10);
         vr->destroyed = strcmp(PQgetvalue(vr->res, 0, 3), "t") == 0;
-        vr->deleted = vr->deletion_us && vr->deletion_us <= secrets_now_us();
+        vr->deleted = vr->deletion_us && vr->deletion_us <= cairn_now_us();
         vr->custom = PQgetvalue(vr->res, 0, 7);
         return CAIRN_OK;
 }
@@ -442,9 +421,7 @@ SECRETS_HANDLER(secrets_read_handle)
                 return sreq_finish(&c, err, st);
         }
         c.audit.version = vr.version;
-        out = cairn_arena_alloc(req->arena, sizeof(*out));
-        if (!out)
-                abort();
+        out = sreq_alloc(req, sizeof(*out));
         cairn__secrets__v1__read_reply__init(out);
         out->version = secrets_version_meta(&c, vr.version, vr.created_us, vr.deletion_us,
                                             vr.destroyed);
@@ -495,9 +472,7 @@ SECRETS_HANDLER(secrets_subkeys_handle)
             (err = version_get(&c, in->path, in->version, &vr, st)) != CAIRN_OK)
                 return sreq_finish(&c, err, st);
         c.audit.version = vr.version;
-        out = cairn_arena_alloc(req->arena, sizeof(*out));
-        if (!out)
-                abort();
+        out = sreq_alloc(req, sizeof(*out));
         cairn__secrets__v1__subkeys_reply__init(out);
         out->version = secrets_version_meta(&c, vr.version, vr.created_us, vr.deletion_us,
                                             vr.destroyed);

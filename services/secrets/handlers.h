@@ -69,6 +69,10 @@ cairn_err_t sreq_replay(const struct sreq *c, const ProtobufCMessageDescriptor *
 cairn_err_t sreq_reply_keep(struct cairn_pg_conn *conn, const struct sreq *c,
                             const ProtobufCMessage *reply, char *errstr, size_t errstr_size);
 
+/* @p size bytes of the request's arena. Replies are small beside the
+ * request the arena was sized for, so a full one is a bug: it aborts. */
+void *sreq_alloc(struct cairn_request *req, size_t size);
+
 /* Unix microseconds as a Timestamp in the request's arena. */
 Google__Protobuf__Timestamp *sreq_ts(const struct sreq *c, int64_t unix_us);
 /* Seconds as a Duration in the request's arena. */
@@ -77,9 +81,6 @@ Google__Protobuf__Duration *sreq_duration(const struct sreq *c, int64_t seconds)
  * negative, fractional or over 100 years. */
 cairn_err_t sreq_seconds(const Google__Protobuf__Duration *d, const char *field, int64_t *out,
                          struct cairn_status *st);
-
-/* unix microseconds, realtime */
-int64_t secrets_now_us(void);
 
 /* Handlers. */
 #define SECRETS_HANDLER(name)                                                    \

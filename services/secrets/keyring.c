@@ -406,33 +406,39 @@ cairn_err_t secrets_keyring_reload(struct secrets_keyring *kr, int64_t deadline_
         return err;
 }
 
-/* Makes KEK version 1 when the keyring is empty (every replica may race
- * here: the first insert wins, the others load it). */
-static cairn_err_t first_kek(struct cairn_pg_conn *conn, void *opaque, char *errstr,
-                             size_t errstr_size)
+/* Adds KEK @p version: a new random key, wrapped by the current root key
+ * (a version already there is kept: the first insert wins). */
+static cairn_err_t kek_insert(struct cairn_pg_conn *conn, const struct secrets_keyring *kr,
+                              uint32_t version, char *errstr, size_t errstr_size)
 {
-        struct secrets_keyring *kr = opaque;
         uint8_t *key = sodium_malloc(SECRETS_KEY_BYTES);
-        char *wrapped;
-        PGresult *res = NULL;
+        char v[16], *wrapped;
         cairn_err_t err;
 
         if (!key)
                 return CAIRN_ERR_EXHAUSTED;
         crypto_aead_xchacha20poly1305_ietf_keygen(key);
-        wrapped = kek_wrap_text(kr, 1, key);
+        wrapped = kek_wrap_text(kr, version, key);
         sodium_free(key);
         if (!wrapped)
                 return CAIRN_ERR_EXHAUSTED;
-        const char *p[3] = { "1", kr->roots[0].id, wrapped };
-        err = cairn_pg_conn_exec(conn, &sql_kek_put, p, 3, &res, errstr, errstr_size);
-        PQclear(res);
-        res = NULL;
+        snprintf(v, sizeof(v), "%u", version);
+        const char *p[3] = { v, kr->roots[0].id, wrapped };
+        err = cairn_pg_conn_exec(conn, &sql_kek_put, p, 3, NULL, errstr, errstr_size);
         free(wrapped);
-        if (err == CAIRN_OK)
-                err = cairn_pg_conn_exec(conn, &sql_ring_init, NULL, 0, &res, errstr, errstr_size);
-        PQclear(res);
         return err;
+}
+
+/* Makes KEK version 1 when the keyring is empty (every replica may race
+ * here: the first insert wins, the others load it). */
+static cairn_err_t first_kek(struct cairn_pg_conn *conn, void *opaque, char *errstr,
+                             size_t errstr_size)
+{
+        cairn_err_t err = kek_insert(conn, opaque, 1, errstr, errstr_size);
+
+        return err == CAIRN_OK ? cairn_pg_conn_exec(conn, &sql_ring_init, NULL, 0, NULL, errstr,
+                                                    errstr_size)
+                               : err;
 }
 
 struct secrets_keyring *secrets_keyring_open(struct cairn_pg *pg, const struct secrets_conf *conf,
@@ -595,35 +601,19 @@ static cairn_err_t rotate_tx(struct cairn_pg_conn *conn, void *opaque, char *err
                              size_t errstr_size)
 {
         struct rotation *rot = opaque;
-        uint8_t *key = sodium_malloc(SECRETS_KEY_BYTES);
         PGresult *res = NULL;
-        char v[16], *wrapped;
+        char v[16];
         cairn_err_t err;
 
-        if (!key)
-                return CAIRN_ERR_EXHAUSTED;
         err = cairn_pg_conn_exec(conn, &sql_ring_lock, NULL, 0, &res, errstr, errstr_size);
-        if (err != CAIRN_OK) {
-                sodium_free(key);
+        if (err != CAIRN_OK)
                 return err;
-        }
         rot->version = (uint32_t)strtoul(PQgetvalue(res, 0, 0), NULL, 10) + 1;
         PQclear(res);
-        res = NULL;
         snprintf(v, sizeof(v), "%u", rot->version);
-        crypto_aead_xchacha20poly1305_ietf_keygen(key);
-        wrapped = kek_wrap_text(rot->kr, rot->version, key);
-        sodium_free(key);
-        if (!wrapped)
-                return CAIRN_ERR_EXHAUSTED;
-        const char *p[3] = { v, rot->kr->roots[0].id, wrapped };
-        err = cairn_pg_conn_exec(conn, &sql_kek_put, p, 3, &res, errstr, errstr_size);
-        free(wrapped);
-        PQclear(res);
-        res = NULL;
-        if (err == CAIRN_OK)
-                err = cairn_pg_conn_exec(conn, &sql_ring_rotate, p, 1, &res, errstr, errstr_size);
-        PQclear(res);
+        const char *p[1] = { v };
+        if ((err = kek_insert(conn, rot->kr, rot->version, errstr, errstr_size)) == CAIRN_OK)
+                err = cairn_pg_conn_exec(conn, &sql_ring_rotate, p, 1, NULL, errstr, errstr_size);
         if (err == CAIRN_OK && rot->hook)
                 err = rot->hook(conn, rot->opaque, rot->version, errstr, errstr_size);
         return err;

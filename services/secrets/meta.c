@@ -68,15 +68,6 @@ static const struct cairn_pg_stmt sql_config_set = {
                "delete_version_after_s = COALESCE($4::bigint, c.delete_version_after_s)",
 };
 
-static void *arena_new(struct cairn_request *req, size_t size)
-{
-        void *p = cairn_arena_alloc(req->arena, size);
-
-        if (!p)
-                abort();
-        return p;
-}
-
 /* ---- read ---- */
 
 SECRETS_HANDLER(secrets_read_metadata_handle)
@@ -111,8 +102,8 @@ SECRETS_HANDLER(secrets_read_metadata_handle)
                                                     "no secret at %s", in->path),
                                    st);
         }
-        out = arena_new(req, sizeof(*out));
-        m = arena_new(req, sizeof(*m));
+        out = sreq_alloc(req, sizeof(*out));
+        m = sreq_alloc(req, sizeof(*m));
         cairn__secrets__v1__metadata_reply__init(out);
         cairn__secrets__v1__metadata__init(m);
         out->metadata = m;
@@ -128,7 +119,7 @@ SECRETS_HANDLER(secrets_read_metadata_handle)
         m->created_time = sreq_ts(&c, strtoll(PQgetvalue(res, 0, 7), NULL, 10));
         m->updated_time = sreq_ts(&c, strtoll(PQgetvalue(res, 0, 8), NULL, 10));
         m->n_versions = (size_t)PQntuples(vres);
-        m->versions = arena_new(req, (m->n_versions + 1) * sizeof(*m->versions));
+        m->versions = sreq_alloc(req, (m->n_versions + 1) * sizeof(*m->versions));
         for (int i = 0; i < PQntuples(vres); i++) {
                 uint64_t v = strtoull(PQgetvalue(vres, i, 0), NULL, 10);
                 int64_t created = strtoll(PQgetvalue(vres, i, 1), NULL, 10);
@@ -253,25 +244,12 @@ static cairn_err_t meta_write_tx(struct cairn_pg_conn *conn, void *opaque, char 
                                  size_t errstr_size)
 {
         struct meta_write *mw = opaque;
-        PGresult *res = NULL;
-        bool created;
         cairn_err_t err;
 
-        err = cairn_pg_conn_exec(conn, &secrets_sql_meta_create, mw->params, 2, &res, errstr,
-                                 errstr_size);
-        if (err != CAIRN_OK) {
-                PQclear(res);
-                return err;
-        }
-        created = strcmp(PQcmdTuples(res), "1") == 0;
-        PQclear(res);
-        res = NULL;
-        if (!(mw->caps & (created ? SECRETS_CAP_CREATE : SECRETS_CAP_UPDATE))) {
-                cairn_status_set(mw->st, CAIRN_ERR_PERMISSION, NULL, "DENIED", "permission denied");
-                return CAIRN_ERR_PERMISSION;
-        }
-        err = cairn_pg_conn_exec(conn, &sql_meta_set, mw->params, 9, &res, errstr, errstr_size);
-        PQclear(res);
+        err = secrets_meta_claim(conn, mw->c, mw->params[1], mw->caps, mw->st, errstr, errstr_size);
+        if (err == CAIRN_OK)
+                err = cairn_pg_conn_exec(conn, &sql_meta_set, mw->params, 9, NULL, errstr,
+                                         errstr_size);
         if (err == CAIRN_OK)
                 err = sreq_reply_keep(conn, mw->c, mw->reply, errstr, errstr_size);
         return err == CAIRN_OK ? sreq_audit_tx(mw->c, conn, 0, errstr, errstr_size) : err;
@@ -325,7 +303,7 @@ SECRETS_HANDLER(secrets_write_metadata_handle)
         }
         mw.params[7] = custom;
         mw.params[8] = remove;
-        mw.reply = arena_new(req, sizeof(Cairn__Secrets__V1__WriteMetadataReply));
+        mw.reply = sreq_alloc(req, sizeof(Cairn__Secrets__V1__WriteMetadataReply));
         cairn__secrets__v1__write_metadata_reply__init((void *)mw.reply);
         err = cairn_pg_tx(c.svc->pg, c.deadline_us, meta_write_tx, &mw, errstr, sizeof(errstr));
         free(custom);
@@ -350,11 +328,9 @@ static cairn_err_t meta_delete_tx(struct cairn_pg_conn *conn, void *opaque, char
 {
         struct meta_delete *md = opaque;
         const char *p[2] = { md->c->tenant, md->path };
-        PGresult *res = NULL;
-        cairn_err_t err = cairn_pg_conn_exec(conn, &sql_meta_delete, p, 2, &res, errstr,
+        cairn_err_t err = cairn_pg_conn_exec(conn, &sql_meta_delete, p, 2, NULL, errstr,
                                              errstr_size);
 
-        PQclear(res);
         if (err == CAIRN_OK)
                 err = sreq_reply_keep(conn, md->c, md->reply, errstr, errstr_size);
         return err == CAIRN_OK ? sreq_audit_tx(md->c, conn, 0, errstr, errstr_size) : err;
@@ -372,7 +348,7 @@ SECRETS_HANDLER(secrets_delete_metadata_handle)
             (err = sreq_path(&c, in->path, st)) != CAIRN_OK ||
             (err = sreq_allow(&c, in->path, SECRETS_CAP_DESTROY, st)) != CAIRN_OK)
                 return sreq_finish(&c, err, st);
-        md.reply = arena_new(req, sizeof(Cairn__Secrets__V1__DeleteMetadataReply));
+        md.reply = sreq_alloc(req, sizeof(Cairn__Secrets__V1__DeleteMetadataReply));
         cairn__secrets__v1__delete_metadata_reply__init((void *)md.reply);
         err = cairn_pg_tx(c.svc->pg, c.deadline_us, meta_delete_tx, &md, errstr, sizeof(errstr));
         if (err == CAIRN_ERR_CONFLICT) /* another delivery of it committed first */
@@ -395,7 +371,7 @@ static cairn_err_t list_page(struct sreq *c, const char *folder, bool recursive,
         char *lower = cairn_arena_strdup(c->req->arena, after[0] ? after : folder);
         char *upper = NULL, limit[16], errstr[256];
 
-        *keys = arena_new(c->req, cap * sizeof(char *));
+        *keys = sreq_alloc(c->req, cap * sizeof(char *));
         *n = 0;
         *next = "";
         if (fl) { /* just past the folder: its last '/' as '0' */
@@ -417,13 +393,13 @@ static cairn_err_t list_page(struct sreq *c, const char *folder, bool recursive,
                         const char *rel = PQgetvalue(res, i, 0) + fl;
                         const char *slash = recursive ? NULL : strchr(rel, '/');
                         size_t kl = slash ? (size_t)(slash - rel) + 1 : strlen(rel);
-                        char *key = arena_new(c->req, kl + 1);
+                        char *key = sreq_alloc(c->req, kl + 1);
 
                         memcpy(key, rel, kl);
                         key[kl] = '\0';
                         (*keys)[(*n)++] = key;
                         /* a folder once: go on past everything in it */
-                        lower = arena_new(c->req, fl + kl + 1);
+                        lower = sreq_alloc(c->req, fl + kl + 1);
                         memcpy(lower, folder, fl);
                         memcpy(lower + fl, key, kl + 1);
                         if (slash) {
@@ -437,7 +413,7 @@ static cairn_err_t list_page(struct sreq *c, const char *folder, bool recursive,
         }
         if (*n > want) { /* one more than the page: there is a next one */
                 *n = want;
-                *next = arena_new(c->req, strlen(folder) + strlen((*keys)[want - 1]) + 1);
+                *next = sreq_alloc(c->req, strlen(folder) + strlen((*keys)[want - 1]) + 1);
                 sprintf(*next, "%s%s", folder, (*keys)[want - 1]);
                 if ((*next)[strlen(*next) - 1] == '/')
                         (*next)[strlen(*next) - 1] = '0';
@@ -451,7 +427,7 @@ SECRETS_HANDLER(secrets_list_handle)
         const struct secrets_conf *conf = ((struct secrets_service *)req->opaque)->conf;
         Cairn__Secrets__V1__ListReply *out;
         struct sreq c;
-        char *folder = arena_new(req, (size_t)conf->max_path_bytes + 2), why[160];
+        char *folder = sreq_alloc(req, (size_t)conf->max_path_bytes + 2), why[160];
         size_t want = in->page_size ? in->page_size : (size_t)conf->list_page_size;
         cairn_err_t err;
 
@@ -472,7 +448,7 @@ SECRETS_HANDLER(secrets_list_handle)
                                    st);
         if ((err = sreq_allow(&c, folder, SECRETS_CAP_LIST, st)) != CAIRN_OK)
                 return sreq_finish(&c, err, st);
-        out = arena_new(req, sizeof(*out));
+        out = sreq_alloc(req, sizeof(*out));
         cairn__secrets__v1__list_reply__init(out);
         err = list_page(&c, folder, in->recursive, want, in->page_token, &out->keys, &out->n_keys,
                         &out->next_page_token, st);
@@ -494,7 +470,7 @@ static cairn_err_t config_reply(struct sreq *c, Cairn__Secrets__V1__ConfigReply 
 
         if (err != CAIRN_OK)
                 return sreq_pg_status(err, errstr, st);
-        *out = arena_new(c->req, sizeof(**out));
+        *out = sreq_alloc(c->req, sizeof(**out));
         cairn__secrets__v1__config_reply__init(*out);
         (*out)->max_versions = (uint32_t)c->svc->conf->max_versions;
         (*out)->delete_version_after = sreq_duration(c, 0);

@@ -8,6 +8,7 @@
 
 #include "cairn/clock.h"
 #include "cairn/log.h"
+#include "cairn/pbjson.h"
 #include "cairn/periodic.h"
 #include "cairn/secrets/v1/secrets.pb-c.h"
 #include "store.h"
@@ -89,9 +90,7 @@ static cairn_err_t remind_tx(struct cairn_pg_conn *conn, void *opaque, char *err
                 int64_t us = strtoll(PQgetvalue(res, i, 3), NULL, 10);
 
                 cairn__secrets__v1__rotation_overdue__init(&ev[i]);
-                google__protobuf__timestamp__init(&ts[i]);
-                ts[i].seconds = us / 1000000;
-                ts[i].nanos = (int32_t)(us % 1000000) * 1000;
+                cairn_timestamp_set_us(&ts[i], us);
                 ev[i].tenant = PQgetvalue(res, i, 0);
                 ev[i].path = PQgetvalue(res, i, 1);
                 ev[i].current_version = strtoull(PQgetvalue(res, i, 2), NULL, 10);

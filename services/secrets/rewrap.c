@@ -70,7 +70,7 @@ static cairn_err_t batch_tx(struct cairn_pg_conn *conn, void *opaque, char *errs
         struct cairn_buf cols[4] = { 0 }; /* tenant, path, version, wrapped key */
         char t[16], lim[16], n[16];
         const char *p[2] = { t, lim };
-        PGresult *res = NULL, *r = NULL;
+        PGresult *res = NULL;
         bool oom = false;
         cairn_err_t err;
 
@@ -126,17 +126,15 @@ static cairn_err_t batch_tx(struct cairn_pg_conn *conn, void *opaque, char *errs
                 const char *q[5] = { t, cols[0].p, cols[1].p, cols[2].p, cols[3].p };
 
                 err = oom ? CAIRN_ERR_EXHAUSTED
-                          : cairn_pg_conn_exec(conn, &sql_rewrapped, q, 5, &r, errstr, errstr_size);
-                PQclear(r);
-                r = NULL;
+                          : cairn_pg_conn_exec(conn, &sql_rewrapped, q, 5, NULL, errstr,
+                                               errstr_size);
         }
         for (int c = 0; c < 4; c++)
                 cairn_buf_cleanup(&cols[c]);
         if (err == CAIRN_OK && ps->n > 0) {
                 snprintf(n, sizeof(n), "%d", ps->n);
                 const char *q[1] = { n };
-                err = cairn_pg_conn_exec(conn, &sql_progress, q, 1, &r, errstr, errstr_size);
-                PQclear(r);
+                err = cairn_pg_conn_exec(conn, &sql_progress, q, 1, NULL, errstr, errstr_size);
         }
         return err;
 }
@@ -155,16 +153,12 @@ static cairn_err_t finish_tx(struct cairn_pg_conn *conn, void *opaque, char *err
         err = cairn_pg_conn_exec(conn, &sql_left, p, 1, &res, errstr, errstr_size);
         ps->n = err == CAIRN_OK ? PQntuples(res) : 0;
         PQclear(res);
-        res = NULL;
         if (err != CAIRN_OK || ps->n > 0) /* some are still being rewrapped elsewhere */
                 return err;
-        err = cairn_pg_conn_exec(conn, &sql_finish, p, 1, &res, errstr, errstr_size);
-        PQclear(res);
-        res = NULL;
-        if (err == CAIRN_OK)
-                err = cairn_pg_conn_exec(conn, &sql_retire, p, 1, &res, errstr, errstr_size);
-        PQclear(res);
-        return err;
+        err = cairn_pg_conn_exec(conn, &sql_finish, p, 1, NULL, errstr, errstr_size);
+        return err == CAIRN_OK
+                       ? cairn_pg_conn_exec(conn, &sql_retire, p, 1, NULL, errstr, errstr_size)
+                       : err;
 }
 
 static void pass(void *arg)

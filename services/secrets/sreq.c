@@ -6,6 +6,7 @@
 
 #include "cairn/clock.h"
 #include "cairn/log.h"
+#include "cairn/pbjson.h"
 #include "cairn/pg_reply.h"
 #include "cairn/utf8.h"
 #include "handlers.h"
@@ -31,14 +32,6 @@ static const struct cairn_pg_stmt sql_rollback_to = {
         .name = "secrets_rollback_to",
         .sql = "ROLLBACK TO SAVEPOINT audit",
 };
-
-int64_t secrets_now_us(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 cairn_err_t sreq_init(struct sreq *c, struct cairn_request *req, const char *operation,
                       const char *path, struct cairn_status *st)
@@ -127,7 +120,6 @@ cairn_err_t sreq_admin(const struct sreq *c, struct cairn_status *st)
 cairn_err_t sreq_audit_tx(struct sreq *c, struct cairn_pg_conn *conn, uint64_t version,
                           char *errstr, size_t errstr_size)
 {
-        PGresult *res = NULL;
         cairn_err_t err;
 
         c->audit.version = version;
@@ -138,20 +130,14 @@ cairn_err_t sreq_audit_tx(struct sreq *c, struct cairn_pg_conn *conn, uint64_t v
         if (!c->svc->fail_open)
                 return secrets_audit_append_tx(c->svc->audit, conn, &c->audit, errstr, errstr_size);
         /* open: a failed append must not take the write with it */
-        if ((err = cairn_pg_conn_exec(conn, &sql_savepoint, NULL, 0, &res, errstr, errstr_size)) !=
-            CAIRN_OK) {
-                PQclear(res);
+        if ((err = cairn_pg_conn_exec(conn, &sql_savepoint, NULL, 0, NULL, errstr, errstr_size)) !=
+            CAIRN_OK)
                 return err;
-        }
-        PQclear(res);
-        res = NULL;
         if (secrets_audit_append_tx(c->svc->audit, conn, &c->audit, errstr, errstr_size) ==
             CAIRN_OK)
                 return CAIRN_OK;
         c->audit_failed = true;
-        err = cairn_pg_conn_exec(conn, &sql_rollback_to, NULL, 0, &res, errstr, errstr_size);
-        PQclear(res);
-        return err;
+        return cairn_pg_conn_exec(conn, &sql_rollback_to, NULL, 0, NULL, errstr, errstr_size);
 }
 
 static const char *outcome_of(cairn_err_t err)
@@ -244,28 +230,27 @@ cairn_err_t sreq_reply_keep(struct cairn_pg_conn *conn, const struct sreq *c,
         return cairn_pg_reply_keep(conn, &sql_reply_put, params, 2, reply, errstr, errstr_size);
 }
 
+void *sreq_alloc(struct cairn_request *req, size_t size)
+{
+        void *p = cairn_arena_alloc(req->arena, size);
+
+        if (!p)
+                abort();
+        return p;
+}
+
 Google__Protobuf__Timestamp *sreq_ts(const struct sreq *c, int64_t unix_us)
 {
-        Google__Protobuf__Timestamp *ts = cairn_arena_alloc(c->req->arena, sizeof(*ts));
+        Google__Protobuf__Timestamp *ts = sreq_alloc(c->req, sizeof(*ts));
 
-        if (!ts)
-                abort(); /* replies are small: the arena holds the request and more */
-        google__protobuf__timestamp__init(ts);
-        ts->seconds = unix_us / 1000000;
-        ts->nanos = (int32_t)(unix_us % 1000000) * 1000;
-        if (ts->nanos < 0) {
-                ts->nanos += 1000000000;
-                ts->seconds--;
-        }
+        cairn_timestamp_set_us(ts, unix_us);
         return ts;
 }
 
 Google__Protobuf__Duration *sreq_duration(const struct sreq *c, int64_t seconds)
 {
-        Google__Protobuf__Duration *d = cairn_arena_alloc(c->req->arena, sizeof(*d));
+        Google__Protobuf__Duration *d = sreq_alloc(c->req, sizeof(*d));
 
-        if (!d)
-                abort();
         google__protobuf__duration__init(d);
         d->seconds = seconds;
         return d;

@@ -6,9 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cairn/clock.h"
 #include "cairn/pbjson.h"
+#include "policy.h"
 
-const struct cairn_pg_stmt secrets_sql_meta_create = {
+static const struct cairn_pg_stmt sql_meta_create = {
         .name = "secrets_meta_create",
         .sql = "INSERT INTO secrets_meta (tenant, path, created_at, updated_at) "
                "VALUES ($1, $2, now(), now()) ON CONFLICT DO NOTHING",
@@ -21,6 +23,26 @@ static const struct cairn_pg_stmt sql_settings = {
                "c.delete_version_after_s FROM secrets_meta m LEFT JOIN secrets_config c ON c.tenant = "
                "m.tenant WHERE m.tenant = $1 AND m.path = $2 FOR UPDATE OF m",
 };
+
+cairn_err_t secrets_meta_claim(struct cairn_pg_conn *conn, const struct sreq *c, const char *path,
+                               unsigned caps, struct cairn_status *st, char *errstr,
+                               size_t errstr_size)
+{
+        const char *p[2] = { c->tenant, path };
+        PGresult *res = NULL;
+        bool created;
+        cairn_err_t err;
+
+        err = cairn_pg_conn_exec(conn, &sql_meta_create, p, 2, &res, errstr, errstr_size);
+        if (err != CAIRN_OK)
+                return err;
+        created = strcmp(PQcmdTuples(res), "1") == 0;
+        PQclear(res);
+        if (!(caps & (created ? SECRETS_CAP_CREATE : SECRETS_CAP_UPDATE)))
+                return cairn_status_set(st, CAIRN_ERR_PERMISSION, NULL, "DENIED",
+                                        "permission denied");
+        return CAIRN_OK;
+}
 
 cairn_err_t secrets_settings_lock(struct cairn_pg_conn *conn, struct sreq *c, const char *path,
                                   struct secrets_settings *set, char *errstr, size_t errstr_size)
@@ -64,16 +86,13 @@ Cairn__Secrets__V1__VersionMetadata *secrets_version_meta(const struct sreq *c, 
                                                           int64_t created_us, int64_t deletion_us,
                                                           bool destroyed)
 {
-        Cairn__Secrets__V1__VersionMetadata *v = cairn_arena_alloc(c->req->arena, sizeof(*v));
-
-        if (!v)
-                abort();
+        Cairn__Secrets__V1__VersionMetadata *v = sreq_alloc(c->req, sizeof(*v));
         cairn__secrets__v1__version_metadata__init(v);
         v->version = version;
         v->created_time = sreq_ts(c, created_us);
         if (deletion_us) {
                 v->deletion_time = sreq_ts(c, deletion_us);
-                v->deleted = deletion_us <= secrets_now_us();
+                v->deleted = deletion_us <= cairn_now_us();
         }
         v->destroyed = destroyed;
         return v;
@@ -100,14 +119,9 @@ void secrets_custom_metadata(const struct sreq *c, const char *json,
                 json_decref(obj);
                 return;
         }
-        *entries = cairn_arena_alloc(c->req->arena, json_object_size(obj) * sizeof(**entries));
-        if (!*entries)
-                abort();
+        *entries = sreq_alloc(c->req, json_object_size(obj) * sizeof(**entries));
         json_object_foreach(obj, key, value) {
-                struct map_entry *e = cairn_arena_alloc(c->req->arena, sizeof(*e));
-
-                if (!e)
-                        abort();
+                struct map_entry *e = sreq_alloc(c->req, sizeof(*e));
                 protobuf_c_message_init(entry, e);
                 e->key = cairn_arena_strdup(c->req->arena, key);
                 e->value = cairn_arena_strdup(c->req->arena, json_is_string(value)

@@ -13,10 +13,6 @@
 #define SECRETS_SQL_US(col)    "(extract(epoch from " col ") * 1000000)::bigint"
 #define SECRETS_SQL_FROM_US(p) "('epoch'::timestamptz + " p "::bigint * interval '1 microsecond')"
 
-/* Makes a secret's metadata row when it has none ($1 tenant, $2 path);
- * PQcmdTuples says whether it did. */
-extern const struct cairn_pg_stmt secrets_sql_meta_create;
-
 struct secrets_settings {
         uint64_t current_version, oldest_version;
         uint32_t max_versions; /* in effect: never 0 */
@@ -24,6 +20,13 @@ struct secrets_settings {
         int64_t delete_version_after_s;
         const char *custom_metadata; /* JSON object text, in the request's arena */
 };
+
+/* In a write's transaction: makes @p path's metadata row when it has
+ * none, then PERMISSION_DENIED (with @p st filled) unless @p caps hold
+ * create (the secret is new) or update (it was there). */
+cairn_err_t secrets_meta_claim(struct cairn_pg_conn *conn, const struct sreq *c, const char *path,
+                               unsigned caps, struct cairn_status *st, char *errstr,
+                               size_t errstr_size);
 
 /* Locks @p path's metadata row in the transaction on @p conn and reads its
  * settings; NOT_FOUND when it has none. */

@@ -51,7 +51,6 @@ static cairn_err_t change_tx(struct cairn_pg_conn *conn, void *opaque, char *err
         struct change *ch = opaque;
         struct secrets_settings set;
         struct cairn_buf list = { 0 };
-        PGresult *res = NULL;
         uint64_t only = 0;
         cairn_err_t err;
 
@@ -70,19 +69,21 @@ static cairn_err_t change_tx(struct cairn_pg_conn *conn, void *opaque, char *err
                 }
                 only = set.current_version;
         }
-        cairn_buf_adds(&list, "{");
-        for (size_t i = 0; i < (ch->n ? ch->n : 1); i++)
-                cairn_buf_printf(&list, "%s%llu", i ? "," : "",
-                                 (unsigned long long)(ch->n ? ch->versions[i] : only));
-        cairn_buf_adds(&list, "}");
-        const char *p[3] = { ch->c->tenant, ch->path, list.p ? list.p : "{}" };
-        err = cairn_pg_conn_exec(conn, ch->stmt, p, 3, &res, errstr, errstr_size);
-        PQclear(res);
-        res = NULL;
+        cairn_pg_array_begin(&list);
+        for (size_t i = 0; i < (ch->n ? ch->n : 1); i++) {
+                char v[24];
+
+                snprintf(v, sizeof(v), "%llu",
+                         (unsigned long long)(ch->n ? ch->versions[i] : only));
+                cairn_pg_array_add(&list, v);
+        }
+        cairn_pg_array_end(&list);
+        const char *p[3] = { ch->c->tenant, ch->path, list.p };
+        err = list.oom ? CAIRN_ERR_EXHAUSTED
+                       : cairn_pg_conn_exec(conn, ch->stmt, p, 3, NULL, errstr, errstr_size);
         cairn_buf_cleanup(&list);
         if (err == CAIRN_OK)
-                err = cairn_pg_conn_exec(conn, &sql_touch, p, 2, &res, errstr, errstr_size);
-        PQclear(res);
+                err = cairn_pg_conn_exec(conn, &sql_touch, p, 2, NULL, errstr, errstr_size);
         if (err == CAIRN_OK)
                 err = sreq_reply_keep(conn, ch->c, ch->reply, errstr, errstr_size);
         return err == CAIRN_OK ? sreq_audit_tx(ch->c, conn, ch->n == 1 ? ch->versions[0] : only,
@@ -137,10 +138,8 @@ static cairn_err_t change(struct cairn_request *req, const char *op, const char 
 static ProtobufCMessage *empty_reply(struct cairn_request *req,
                                      const ProtobufCMessageDescriptor *desc)
 {
-        ProtobufCMessage *m = cairn_arena_alloc(req->arena, desc->sizeof_message);
+        ProtobufCMessage *m = sreq_alloc(req, desc->sizeof_message);
 
-        if (!m)
-                abort();
         protobuf_c_message_init(desc, m);
         return m;
 }

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 int64_t cairn_now_ms(void);  /* realtime, unix milliseconds */
+int64_t cairn_now_us(void);  /* realtime, unix microseconds */
 int64_t cairn_mono_us(void); /* monotonic microseconds */
 
 /* RFC 3339 UTC time with milliseconds, e.g. 2026-11-23T16:30:07.123Z. */

@@ -34,6 +34,7 @@
 #include "cairn/arena.h"
 #include "cairn/err.h"
 #include "cairn/pb_registry.h"
+#include "google/protobuf/timestamp.pb-c.h"
 
 /* Nesting (JSON objects and arrays, or messages) beyond this is refused both
  * ways, whatever depth a caller allows. */
@@ -66,6 +67,10 @@ cairn_err_t cairn_pbjson_from_json(const ProtobufCMessageDescriptor *desc, const
 cairn_err_t cairn_pbjson_parse(const ProtobufCMessageDescriptor *desc, const char *text, size_t len,
                                int max_depth, ProtobufCMessage **out,
                                struct cairn_pbjson_error *err);
+
+/* Sets @p ts to @p unix_us (microseconds since the epoch; negative ones
+ * too, nanos kept in [0, 1e9) as the type requires). */
+void cairn_timestamp_set_us(Google__Protobuf__Timestamp *ts, int64_t unix_us);
 
 /* cairn_pbjson_parse() of a NUL-terminated @p text into @p arena, so the
  * message lives as long as a reply built there: NULL when @p text does not

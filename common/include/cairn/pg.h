@@ -113,7 +113,8 @@ cairn_err_t cairn_pg_exec(struct cairn_pg *pg, int64_t deadline_us,
                           PGresult **res, char *errstr, size_t errstr_size);
 
 /* The same on a connection already lent out (a transaction's): bounded by
- * that transaction's deadline. */
+ * that transaction's deadline. @p res may be NULL for a statement whose
+ * result is not read (it is cleared here). */
 cairn_err_t cairn_pg_conn_exec(struct cairn_pg_conn *conn, const struct cairn_pg_stmt *stmt,
                                const char *const *params, int nparams, PGresult **res, char *errstr,
                                size_t errstr_size);

@@ -998,10 +998,30 @@ START_TEST(test_cairn_pb_message_find_by_full_name)
 }
 END_TEST
 
+START_TEST(test_cairn_timestamp_set_us)
+{
+        Google__Protobuf__Timestamp ts;
+
+        cairn_timestamp_set_us(&ts, 1700000000123456LL);
+        ck_assert_int_eq(ts.seconds, 1700000000);
+        ck_assert_int_eq(ts.nanos, 123456000);
+        cairn_timestamp_set_us(&ts, -1); /* a microsecond before the epoch */
+        ck_assert_int_eq(ts.seconds, -1);
+        ck_assert_int_eq(ts.nanos, 999999000);
+        cairn_timestamp_set_us(&ts, -2000000);
+        ck_assert_int_eq(ts.seconds, -2);
+        ck_assert_int_eq(ts.nanos, 0);
+}
+END_TEST
+
 int main(void)
 {
         Suite *s = suite_create("pbjson");
-        TCase *tc = tcase_create("cairn_pbjson_parse");
+        TCase *tc = tcase_create("cairn_timestamp_set_us");
+
+        tcase_add_test(tc, test_cairn_timestamp_set_us);
+        suite_add_tcase(s, tc);
+        tc = tcase_create("cairn_pbjson_parse");
 
         tcase_add_test(tc, test_cairn_pbjson_parse_scalars);
         tcase_add_test(tc, test_cairn_pbjson_parse_proto_names);
