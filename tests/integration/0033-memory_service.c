@@ -26,7 +26,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <librdkafka/rdkafka.h>
@@ -43,8 +42,9 @@
 #define KEY "t1/u1"
 
 static struct harness_broker broker;
-static struct harness_proc embedding, memory, gateway, redis;
-static int http_port, redis_port;
+static struct harness_proc embedding, memory;
+static struct gwf_gateway gateway;
+static int http_port;
 
 #define KEY_MEMBER "ck_it_mem_member_0123456789abcdef"
 #define KEY_VIEWER "ck_it_mem_viewer_0123456789abcdef"
@@ -62,25 +62,15 @@ static void gateway_start(void)
                 { KEY_OTHER, "it-other", "t2", "owner" },
                 { KEY_ADMIN, "it-admin", "t1", "admin" },
         };
-        char keydir[600], e[6][700];
+        char e[2][700];
 
         curl_global_init(CURL_GLOBAL_ALL);
-        snprintf(keydir, sizeof(keydir), "%s/keys", broker.dir);
-        ck_assert_int_eq(mkdir(keydir, 0700), 0);
-        gwf_keys_write(keydir, NULL, keys, sizeof(keys) / sizeof(keys[0]));
-        http_port = harness_free_port();
-        redis_port = harness_free_port();
-        harness_redis_start(&redis, broker.dir, redis_port);
-        snprintf(e[5], sizeof(e[5]), "CAIRN_REDIS_PORT=%d", redis_port);
-        snprintf(e[0], sizeof(e[0]), "CAIRN_HTTP_PORT=%d", http_port);
-        snprintf(e[1], sizeof(e[1]), "CAIRN_AUTH_KEYS_FILE=%s/keys.yaml", keydir);
-        snprintf(e[2], sizeof(e[2]), "CAIRN_UPSTREAM_MEMORY_TOPIC=%s", topic);
-        snprintf(e[3], sizeof(e[3]), "CAIRN_UPSTREAM_EMBEDDING_TOPIC=%s",
+        snprintf(e[0], sizeof(e[0]), "CAIRN_UPSTREAM_MEMORY_TOPIC=%s", topic);
+        snprintf(e[1], sizeof(e[1]), "CAIRN_UPSTREAM_EMBEDDING_TOPIC=%s",
                  harness_topic("cairn.embedding.v1.requests"));
-        snprintf(e[4], sizeof(e[4]), "CAIRN_BUS_REPLY_TOPIC=%s",
-                 harness_topic("cairn.gateway.replies"));
-        harness_service_start(&gateway, &broker, "gateway",
-                              (const char *const[]){ e[0], e[1], e[2], e[3], e[4], e[5], NULL });
+        gwf_gateway_start(&gateway, &broker, keys, sizeof(keys) / sizeof(keys[0]),
+                          (const char *const[]){ e[0], e[1], NULL });
+        http_port = gateway.http_port;
 }
 
 static void setup(void)
@@ -97,8 +87,8 @@ static void setup(void)
         ck_assert_msg(harness_wait_ready(&embedding, 30000), "embedding not ready (%s)",
                       embedding.log_path);
         ck_assert_msg(harness_wait_ready(&memory, 30000), "memory not ready (%s)", memory.log_path);
-        ck_assert_msg(harness_wait_ready(&gateway, 30000), "gateway not ready (%s)",
-                      gateway.log_path);
+        ck_assert_msg(harness_wait_ready(&gateway.proc, 30000), "gateway not ready (%s)",
+                      gateway.proc.log_path);
         harness_client_start(&client, &broker, "itest");
         harness_client_direct(&client, topic, 0);
 }
@@ -106,8 +96,7 @@ static void setup(void)
 static void teardown(void)
 {
         harness_client_stop(&client);
-        harness_service_stop(&gateway, 10000);
-        harness_proc_kill(&redis);
+        gwf_gateway_stop(&gateway);
         harness_service_stop(&memory, 10000);
         harness_service_stop(&embedding, 10000);
         harness_broker_stop(&broker);

@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,7 +26,7 @@
 
 static struct harness_broker broker;
 static struct sfx f;
-static struct harness_proc gateway, redis;
+static struct gwf_gateway gateway;
 static int http_port;
 
 static void setup(void)
@@ -38,34 +37,22 @@ static void setup(void)
                 { KEY_VIEWER, "it-viewer", "t1", "viewer" },
                 { KEY_OTHER, "it-other", "t2", "owner" },
         };
-        char keydir[600], e[6][700];
-        int redis_port;
+        char e[700];
 
         curl_global_init(CURL_GLOBAL_ALL);
         harness_broker_start(&broker, 1);
         sfx_start(&f, &broker, NULL);
-        snprintf(keydir, sizeof(keydir), "%s/keys", broker.dir);
-        ck_assert_int_eq(mkdir(keydir, 0700), 0);
-        gwf_keys_write(keydir, NULL, keys, sizeof(keys) / sizeof(keys[0]));
-        http_port = harness_free_port();
-        redis_port = harness_free_port();
-        harness_redis_start(&redis, broker.dir, redis_port);
-        snprintf(e[0], sizeof(e[0]), "CAIRN_HTTP_PORT=%d", http_port);
-        snprintf(e[1], sizeof(e[1]), "CAIRN_AUTH_KEYS_FILE=%s/keys.yaml", keydir);
-        snprintf(e[2], sizeof(e[2]), "CAIRN_UPSTREAM_SECRETS_TOPIC=%s", f.topic);
-        snprintf(e[3], sizeof(e[3]), "CAIRN_BUS_REPLY_TOPIC=%s",
-                 harness_topic("cairn.gateway.replies"));
-        snprintf(e[4], sizeof(e[4]), "CAIRN_REDIS_PORT=%d", redis_port);
-        harness_service_start(&gateway, &broker, "gateway",
-                              (const char *const[]){ e[0], e[1], e[2], e[3], e[4], NULL });
-        ck_assert_msg(harness_wait_ready(&gateway, 30000), "gateway not ready (%s)",
-                      gateway.log_path);
+        snprintf(e, sizeof(e), "CAIRN_UPSTREAM_SECRETS_TOPIC=%s", f.topic);
+        gwf_gateway_start(&gateway, &broker, keys, sizeof(keys) / sizeof(keys[0]),
+                          (const char *const[]){ e, NULL });
+        http_port = gateway.http_port;
+        ck_assert_msg(harness_wait_ready(&gateway.proc, 30000), "gateway not ready (%s)",
+                      gateway.proc.log_path);
 }
 
 static void teardown(void)
 {
-        ck_assert_int_eq(harness_service_stop(&gateway, 10000), 0);
-        harness_proc_kill(&redis);
+        ck_assert_int_eq(gwf_gateway_stop(&gateway), 0);
         sfx_stop(&f);
         harness_broker_stop(&broker);
 }

@@ -123,3 +123,35 @@ void gwf_keys_write(const char *dir, const char *jwt_keys, const struct gwf_api_
         fclose(fp);
         ck_assert_int_eq(chmod(path, 0600), 0);
 }
+
+void gwf_gateway_start(struct gwf_gateway *g, const struct harness_broker *b,
+                       const struct gwf_api_key *keys, size_t n, const char *const *extra_env)
+{
+        char keydir[600], e[4][700];
+        const char *env[32] = { e[0], e[1], e[2], e[3] };
+        size_t k = 4;
+        int redis_port = harness_free_port();
+
+        snprintf(keydir, sizeof(keydir), "%s/keys", b->dir);
+        ck_assert_int_eq(mkdir(keydir, 0700), 0);
+        gwf_keys_write(keydir, NULL, keys, n);
+        g->http_port = harness_free_port();
+        harness_redis_start(&g->redis, b->dir, redis_port);
+        snprintf(e[0], sizeof(e[0]), "CAIRN_HTTP_PORT=%d", g->http_port);
+        snprintf(e[1], sizeof(e[1]), "CAIRN_AUTH_KEYS_FILE=%s/keys.yaml", keydir);
+        snprintf(e[2], sizeof(e[2]), "CAIRN_BUS_REPLY_TOPIC=%s",
+                 harness_topic("cairn.gateway.replies"));
+        snprintf(e[3], sizeof(e[3]), "CAIRN_REDIS_PORT=%d", redis_port);
+        for (size_t i = 0; extra_env && extra_env[i] && k < 31; i++)
+                env[k++] = extra_env[i];
+        env[k] = NULL;
+        harness_service_start(&g->proc, b, "gateway", env);
+}
+
+int gwf_gateway_stop(struct gwf_gateway *g)
+{
+        int status = harness_service_stop(&g->proc, 10000);
+
+        harness_proc_kill(&g->redis);
+        return status;
+}

@@ -6,6 +6,8 @@
 
 #include <stddef.h>
 
+#include "harness.h"
+
 /* An answer. */
 struct gwf_resp {
         long status; /* -1: no answer */
@@ -34,5 +36,20 @@ struct gwf_api_key {
  * (YAML, may be NULL) and the SHA-256 of each of the @p n API keys. */
 void gwf_keys_write(const char *dir, const char *jwt_keys, const struct gwf_api_key *keys,
                     size_t n);
+
+/* A gateway of a test on its broker: its keys file (the @p n API keys of
+ * @p keys) in the broker's directory, its own Redis, a free API port,
+ * replies on the test's cairn.gateway.replies, and @p extra_env
+ * (NULL-terminated "NAME=value", e.g. an upstream topic; or NULL). Does not
+ * wait for readiness. */
+struct harness_broker;
+struct gwf_gateway {
+        struct harness_proc proc, redis;
+        int http_port;
+};
+void gwf_gateway_start(struct gwf_gateway *g, const struct harness_broker *b,
+                       const struct gwf_api_key *keys, size_t n, const char *const *extra_env);
+/* SIGTERM (the exit status, as harness_service_stop()), then Redis killed. */
+int gwf_gateway_stop(struct gwf_gateway *g);
 
 #endif
