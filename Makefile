@@ -39,6 +39,7 @@ PROTOS   := cairn/v1/common.proto \
             cairn/embedding/v1/embedding.proto \
             cairn/memory/v1/memory.proto \
             cairn/secrets/v1/secrets.proto \
+            cairn/translation/v1/translation.proto \
             google/protobuf/timestamp.proto google/protobuf/duration.proto \
             google/protobuf/struct.proto google/protobuf/wrappers.proto \
             google/protobuf/empty.proto google/protobuf/field_mask.proto
