@@ -20,11 +20,11 @@ endif
 
 VERSION  := 0.1.0
 PKGS     := rdkafka libprotobuf-c yaml-0.1 libmicrohttpd jansson uuid libxxhash libutf8proc libcurl \
-            libjwt hiredis libcrypto libpq openblas libsodium
+            libjwt hiredis libcrypto libpq openblas libsodium libexttextcat
 CFLAGS   := -std=gnu11 $(OPT) -g -Wall -Wextra -Werror -pthread -MMD -MP \
             -Icommon/include -I$(BUILD)/gen -Iservices \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -DCAIRN_VERSION=\"$(VERSION)\" $(EXTRA_CFLAGS)
-LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lrdkafka -lprotobuf-c -lyaml -lmicrohttpd -ljansson -luuid -lxxhash -lutf8proc -lcurl -ljwt -lhiredis -lcrypto -lpq -lopenblas -lsodium) -lm -lpthread
+LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lrdkafka -lprotobuf-c -lyaml -lmicrohttpd -ljansson -luuid -lxxhash -lutf8proc -lcurl -ljwt -lhiredis -lcrypto -lpq -lopenblas -lsodium -lexttextcat-2.0) -lcld2 -lm -lpthread
 # C++ only where a C++ library is the one to use (memory's HNSW graph, hnswlib)
 CXX      ?= g++
 CXXFLAGS := -std=gnu++17 $(OPT) -g -Wall -Wextra -Werror -pthread -MMD -MP -Iservices $(EXTRA_CXXFLAGS)

@@ -17,9 +17,16 @@ build_packages=(
         libhnswlib-dev
         # libsodium-dev: the secrets service's envelope encryption and sealed boxes
         libsodium-dev
+        # the translation service's language detection: CLD2 (C++, behind a
+        # small C shim) and libexttextcat with its language models
+        libcld2-dev libexttextcat-dev libexttextcat-data
 )
+# The translation service's engine and language pairs (run, not linked):
+# Apertium and the pairs docs/translation.md lists.
+apertium_packages=(apertium apertium-eng-spa apertium-eng-cat apertium-fr-es apertium-spa-ita
+        apertium-es-pt apertium-es-ro apertium-spa-cat apertium-es-gl)
 packages=(
-        "${build_packages[@]}"
+        "${build_packages[@]}" "${apertium_packages[@]}"
         # tests; python3-venv: the client-library tests' venvs (tests/clients);
         # python3-protobuf: Google's JSON mapping to check ours against (0030-pbjson_python);
         # lcov: make coverage's report (lcov, genhtml)
