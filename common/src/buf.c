@@ -28,6 +28,8 @@ void cairn_buf_reserve(struct cairn_buf *b, size_t n)
                 }
                 b->p = p;
                 b->cap = cap;
+                /* NUL-terminated even before the first append */
+                b->p[b->len] = '\0';
         }
 }
 

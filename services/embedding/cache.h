@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cairn/rcache.h"
+
 struct cairn_redis;
 struct cairn_metrics;
 
@@ -17,10 +19,7 @@ struct cairn_metrics;
 #define EMBED_CACHE_KEY_LEN 46
 
 struct embed_cache {
-        struct cairn_redis *redis; /* borrowed; NULL: the cache is off */
-        int64_t ttl_s;
-        size_t max_entry_bytes; /* vectors larger than this are not stored */
-        struct cairn_metric *m_hits, *m_misses, *m_errors;
+        struct cairn_rcache rc; /* values: vectors; larger than its max are not stored */
 };
 
 /* Sets up @p c over @p redis (borrowed; may be NULL for no cache) and

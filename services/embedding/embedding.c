@@ -620,7 +620,7 @@ static cairn_err_t model_embed(struct embedding_service *svc, struct embedding_m
         err = apply_limits(m, inputs, n, texts, lens, st);
         if (err)
                 goto out;
-        if (!m->cache || !svc->cache.redis) {
+        if (!m->cache || !svc->cache.rc.redis) {
                 err = run_provider(m, texts, lens, n, dim, deadline_ms, traceparent, out, tokens,
                                    st);
                 goto out;
