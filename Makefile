@@ -64,7 +64,7 @@ COMMON_SRCS := common/src/err.c common/src/arena.c common/src/buf.c common/src/b
                common/src/bus_conf.c common/src/bus_kafka.c common/src/bus.c \
                common/src/bus_client.c common/src/events.c common/src/periodic.c common/src/app.c \
                common/src/retry.c common/src/breaker.c common/src/bulkhead.c \
-               common/src/resilience.c common/src/bus_call.c common/src/kafka_stats.c common/src/random.c common/src/trace.c common/src/otlp.c \
+               common/src/resilience.c common/src/http_client.c common/src/bus_call.c common/src/kafka_stats.c common/src/random.c common/src/trace.c common/src/otlp.c \
                common/src/redis.c common/src/rcache.c common/src/service.c common/src/pg.c common/src/pg_err.c common/src/pg_bytea.c common/src/pg_reply.c common/src/pg_migrate.c \
                common/src/pbjson_desc.c common/src/pbjson_scalar.c common/src/pbjson_wkt.c \
                common/src/pbjson_parse.c common/src/pbjson_render.c common/src/pbjson_bind.c \
@@ -103,7 +103,7 @@ BINS := $(SERVICES:%=$(BUILD)/bin/cairn-%) $(BUILD)/bin/cairn-devbroker $(BUILD)
 UNIT_COMMON    := err arena buf base64 headers utf8 status conf log metrics admin offsets \
                   strlist hex file yaml kafka_conf \
                   retry breaker bulkhead resilience kafka_stats trace pg pg_err pg_migrate \
-                  pbjson periodic seal secret_ref
+                  pbjson periodic seal secret_ref http_client
 UNIT_BINS := $(UNIT_COMMON:%=$(BUILD)/tests/unit/common_%) \
              $(foreach s,$(SERVICES),$(patsubst tests/unit/$(s)/%.c,$(BUILD)/tests/unit/$(s)_%,$(sort $(wildcard tests/unit/$(s)/*.c)))) \
              $(BUILD)/tests/unit/admin_topics

@@ -1,4 +1,5 @@
 /* Reading small files whole, and the one policy for files that hold secrets. */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -109,4 +110,41 @@ fail:
         close(fd);
         explicit_bzero(out, size);
         return -1;
+}
+
+char *cairn_secret_file_token(const char *key, const char *path, char *errstr, size_t errstr_size)
+{
+        char buf[4096], why[512];
+        long n = cairn_secret_file_read(path, buf, sizeof(buf), why, sizeof(why));
+        size_t len;
+        char *out;
+
+        if (n < 0) {
+                snprintf(errstr, errstr_size, "config: %s: %s", key, why);
+                return NULL;
+        }
+        /* A token is one word: blanks at its end go too, any other is refused. */
+        len = (size_t)n;
+        while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' ' ||
+                           buf[len - 1] == '\t'))
+                len--;
+        for (size_t i = 0; i < len; i++) {
+                if ((unsigned char)buf[i] < 0x21 || (unsigned char)buf[i] > 0x7e) {
+                        explicit_bzero(buf, sizeof(buf));
+                        snprintf(errstr, errstr_size,
+                                 "config: %s: %s holds more than one line or "
+                                 "characters a key cannot have",
+                                 key, path);
+                        return NULL;
+                }
+        }
+        if (len == 0) {
+                snprintf(errstr, errstr_size, "config: %s: %s is empty", key, path);
+                return NULL;
+        }
+        out = strndup(buf, len);
+        explicit_bzero(buf, sizeof(buf));
+        if (!out)
+                snprintf(errstr, errstr_size, "config: %s: out of memory", key);
+        return out;
 }

@@ -50,43 +50,6 @@ static const char *str(const char *s)
         return s ? s : "";
 }
 
-char *embedding_api_key_read(const char *key, const char *path, char *errstr, size_t errstr_size)
-{
-        char buf[4096], why[512];
-        long n = cairn_secret_file_read(path, buf, sizeof(buf), why, sizeof(why));
-        size_t len;
-        char *out;
-
-        if (n < 0) {
-                snprintf(errstr, errstr_size, "config: %s: %s", key, why);
-                return NULL;
-        }
-        /* A key is one token: blanks at its end go too, any other is refused. */
-        len = (size_t)n;
-        while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' ' ||
-                           buf[len - 1] == '\t'))
-                len--;
-        for (size_t i = 0; i < len; i++) {
-                if ((unsigned char)buf[i] < 0x21 || (unsigned char)buf[i] > 0x7e) {
-                        explicit_bzero(buf, sizeof(buf));
-                        snprintf(errstr, errstr_size,
-                                 "config: %s: %s holds more than one line or "
-                                 "characters a key cannot have",
-                                 key, path);
-                        return NULL;
-                }
-        }
-        if (len == 0) {
-                snprintf(errstr, errstr_size, "config: %s: %s is empty", key, path);
-                return NULL;
-        }
-        out = strndup(buf, len);
-        explicit_bzero(buf, sizeof(buf));
-        if (!out)
-                snprintf(errstr, errstr_size, "config: %s: out of memory", key);
-        return out;
-}
-
 static void model_metrics(struct embedding_model *m, struct cairn_metrics *metrics)
 {
         struct cairn_metric *f;
@@ -165,8 +128,8 @@ static cairn_err_t slot_init(struct embedding_service *svc, struct embedding_mod
 
                 if (str(mc->api_key_file)[0]) {
                         snprintf(key, sizeof(key), "embedding.models.%d.api_key_file", n);
-                        api_key = embedding_api_key_read(key, mc->api_key_file, errstr,
-                                                         errstr_size);
+                        api_key = cairn_secret_file_token(key, mc->api_key_file, errstr,
+                                                          errstr_size);
                         if (!api_key)
                                 return CAIRN_ERR_INVALID;
                 } else if (str(mc->api_key_secret)[0]) {

@@ -164,14 +164,6 @@ cairn_err_t embedding_service_init_with(struct embedding_service *svc,
  * default), or NULL. */
 struct embedding_model *embedding_model_find(struct embedding_service *svc, const char *name);
 
-/* Reads a provider API key from @p path with cairn_secret_file_read() (a
- * regular file readable by its owner only: mode 0600 or 0400; anything else
- * is refused, naming @p key). Trailing whitespace is dropped; a key is one
- * line of printable ASCII. (A key in the secrets service, api_key_secret,
- * is fetched by the provider on each call instead: cairn/secret_ref.h.)
- * Returns a malloc'ed key (wipe and free it), or NULL with @p errstr. */
-char *embedding_api_key_read(const char *key, const char *path, char *errstr, size_t errstr_size);
-
 /* Frees what @p svc holds. No handler may be running on it. */
 void embedding_service_cleanup(struct embedding_service *svc);
 

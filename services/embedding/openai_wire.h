@@ -1,7 +1,8 @@
 /* The wire format of OpenAI-compatible embeddings servers, as pure
- * functions: the request body, the response parser (float arrays or
- * base64 little-endian float32), error bodies and Retry-After. No I/O, so
- * unit tests and the fuzz target call them directly. */
+ * functions: the request body and the response parser (float arrays or
+ * base64 little-endian float32); error bodies and Retry-After are
+ * libcairn's (cairn/http_client.h). No I/O, so unit tests and the fuzz
+ * target call them directly. */
 #ifndef EMBEDDING_OPENAI_WIRE_H
 #define EMBEDDING_OPENAI_WIRE_H
 
@@ -41,15 +42,5 @@ char *wire_request_body(const struct wire_request *wr, const char *const *texts,
  * what is wrong in @p st. @p out may be partly written on error. */
 cairn_err_t wire_response_parse(const char *body, size_t len, size_t n, size_t dim, float *out,
                                 uint64_t *tokens, struct cairn_status *st);
-
-/* The provider's message from an error body (OpenAI's
- * {"error":{"message":...}}, TEI's {"error":"...","error_type":...}, or a
- * plain text body), cut to @p size - 1 bytes of printable ASCII (other
- * bytes become '?'). Writes "" when there is none. */
-void wire_error_message(const char *body, size_t len, char *msg, size_t size);
-
-/* A Retry-After value in delta-seconds ("2", "0.5") as milliseconds, or
- * -1 when it is not one (HTTP dates are the caller's: curl_getdate). */
-int64_t wire_retry_after_ms(const char *value);
 
 #endif

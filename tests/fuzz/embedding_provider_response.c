@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cairn/http_client.h"
 #include "embedding/openai_wire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -37,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         } else if (err != CAIRN_ERR_UNAVAILABLE || st.message[0] == '\0') {
                 abort();
         }
-        wire_error_message((const char *)data + 1, size - 1, msg, sizeof(msg));
+        cairn_http_error_message((const char *)data + 1, size - 1, msg, sizeof(msg));
         if (strlen(msg) >= sizeof(msg))
                 abort();
         if (wire_base64_decode((const char *)data + 1, size - 1, raw, sizeof(raw), &got) == 0 &&

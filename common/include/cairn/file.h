@@ -27,4 +27,12 @@ char *cairn_file_read(const char *path, size_t max, size_t *lenp, char *errstr, 
 long cairn_secret_file_read(const char *path, char *out, size_t size, char *errstr,
                             size_t errstr_size);
 
+/* Reads a token (a provider's API key) from @p path, the value of
+ * configuration key @p key, with cairn_secret_file_read()'s policy. Blanks
+ * at its end are dropped; what is left must be one non-empty line of
+ * printable ASCII without spaces. Returns a malloc'ed copy (the caller
+ * wipes and frees it), or NULL with "config: <key>: ..." in @p errstr (the
+ * file refused, empty, or holding what a token cannot), never the value. */
+char *cairn_secret_file_token(const char *key, const char *path, char *errstr, size_t errstr_size);
+
 #endif

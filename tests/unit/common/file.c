@@ -227,6 +227,41 @@ START_TEST(test_cairn_secret_file_read_names_missing_file)
 }
 END_TEST
 
+START_TEST(test_cairn_secret_file_token_checks_file_and_token)
+{
+        char errstr[512];
+        const char *path;
+        char *key;
+
+        path = put("k1", "sk-abc123\n", 10, 0644);
+        key = cairn_secret_file_token("embedding.models.1.api_key_file", path, errstr,
+                                      sizeof(errstr));
+        ck_assert_ptr_null(key);
+        ck_assert_msg(strstr(errstr, "config: embedding.models.1.api_key_file: ") == errstr &&
+                              strstr(errstr, "chmod 600"),
+                      "%s", errstr);
+        ck_assert_ptr_null(strstr(errstr, "sk-abc123"));
+        path = put("k2", "sk-abc123 \r\n", 12, 0400);
+        key = cairn_secret_file_token("k", path, errstr, sizeof(errstr));
+        ck_assert_ptr_nonnull(key);
+        ck_assert_str_eq(key, "sk-abc123");
+        free(key);
+        /* one token: a second line or a space inside is refused, unquoted */
+        path = put("k3", "sk-abc\nsecond\n", 14, 0600);
+        ck_assert_ptr_null(cairn_secret_file_token("k", path, errstr, sizeof(errstr)));
+        ck_assert_msg(strstr(errstr, "more than one line"), "%s", errstr);
+        ck_assert_ptr_null(strstr(errstr, "second"));
+        path = put("k4", "sk abc", 6, 0600);
+        ck_assert_ptr_null(cairn_secret_file_token("k", path, errstr, sizeof(errstr)));
+        path = put("k5", " \n", 2, 0600);
+        ck_assert_ptr_null(cairn_secret_file_token("k", path, errstr, sizeof(errstr)));
+        ck_assert_msg(strstr(errstr, "is empty"), "%s", errstr);
+        ck_assert_ptr_null(
+                cairn_secret_file_token("k", "/nonexistent/key", errstr, sizeof(errstr)));
+        ck_assert_msg(strstr(errstr, "cannot open"), "%s", errstr);
+}
+END_TEST
+
 int main(void)
 {
         Suite *s = suite_create("file");
@@ -245,6 +280,10 @@ int main(void)
         tcase_add_test(tc, test_cairn_secret_file_read_follows_links_to_regular_files);
         tcase_add_test(tc, test_cairn_secret_file_read_refuses_too_large);
         tcase_add_test(tc, test_cairn_secret_file_read_names_missing_file);
+        suite_add_tcase(s, tc);
+        tc = tcase_create("cairn_secret_file_token");
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_add_test(tc, test_cairn_secret_file_token_checks_file_and_token);
         suite_add_tcase(s, tc);
         return unit_run(s);
 }

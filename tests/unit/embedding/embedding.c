@@ -733,48 +733,6 @@ START_TEST(test_embedding_embed_handle_by_alias)
 }
 END_TEST
 
-START_TEST(test_embedding_api_key_read_checks_permissions)
-{
-        char path[] = "/tmp/cairn-key-XXXXXX", errstr[512];
-        int fd = mkstemp(path);
-        char *key;
-
-        ck_assert_int_ge(fd, 0);
-        ck_assert_int_eq(write(fd, "sk-abc123\n", 10), 10);
-        close(fd);
-        /* as root, the owner a service would have: the owner-only rule */
-        if (geteuid() == 0)
-                ck_assert_int_eq(chown(path, 65534, 65534), 0);
-        chmod(path, 0644);
-        key = embedding_api_key_read("embedding.models.1.api_key_file", path, errstr,
-                                     sizeof(errstr));
-        ck_assert_ptr_null(key);
-        ck_assert_msg(strstr(errstr, "embedding.models.1.api_key_file") &&
-                              strstr(errstr, "chmod 600"),
-                      "%s", errstr);
-        ck_assert_ptr_null(strstr(errstr, "sk-abc123"));
-        chmod(path, 0620);
-        ck_assert_ptr_null(embedding_api_key_read("k", path, errstr, sizeof(errstr)));
-        chmod(path, 0600);
-        key = embedding_api_key_read("k", path, errstr, sizeof(errstr));
-        ck_assert_ptr_nonnull(key);
-        ck_assert_str_eq(key, "sk-abc123");
-        free(key);
-        /* readable by its group is open too: one policy for every secret file */
-        chmod(path, 0640);
-        ck_assert_ptr_null(embedding_api_key_read("k", path, errstr, sizeof(errstr)));
-        ck_assert_msg(strstr(errstr, "mode 0640"), "%s", errstr);
-        chmod(path, 0400);
-        key = embedding_api_key_read("k", path, errstr, sizeof(errstr));
-        ck_assert_ptr_nonnull(key);
-        ck_assert_str_eq(key, "sk-abc123");
-        free(key);
-        unlink(path);
-        ck_assert_ptr_null(embedding_api_key_read("k", path, errstr, sizeof(errstr)));
-        ck_assert_msg(strstr(errstr, "cannot open") != NULL, "%s", errstr);
-}
-END_TEST
-
 /* A lexical model under another name with an 8-byte limit. */
 static void restart_with_short_model(const char *truncate)
 {
@@ -915,9 +873,6 @@ static Suite *embedding_suite(void)
         tcase_add_test(tc, test_embedding_conf_check_aliases);
         tcase_add_test(tc, test_embedding_conf_check_api_key_secret);
         tcase_add_test(tc, test_embedding_conf_check_bert_slots);
-
-        tc = tcase(s, "embedding_api_key_read");
-        tcase_add_test(tc, test_embedding_api_key_read_checks_permissions);
 
         tc = tcase(s, "embedding_handlers");
         tcase_add_test(tc, test_embedding_handlers_by_ce_type);

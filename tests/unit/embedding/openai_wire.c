@@ -1,5 +1,5 @@
-/* Unit tests for the OpenAI wire format: base64, the response parser,
- * error bodies, Retry-After and the request body. */
+/* Unit tests for the OpenAI wire format: base64, the response parser and
+ * the request body (error bodies and Retry-After: tests/unit/common/http_client.c). */
 #include <check.h>
 #include <jansson.h>
 #include <math.h>
@@ -157,52 +157,6 @@ START_TEST(test_wire_response_parse_malformed)
 }
 END_TEST
 
-/* ---- wire_error_message ---- */
-
-static const char *errmsg(const char *body)
-{
-        static char msg[64];
-
-        wire_error_message(body, strlen(body), msg, sizeof(msg));
-        return msg;
-}
-
-START_TEST(test_wire_error_message_shapes)
-{
-        ck_assert_str_eq(errmsg("{\"error\":{\"message\":\"Invalid model\",\"type\":\"x\"}}"),
-                         "Invalid model");
-        ck_assert_str_eq(
-                errmsg("{\"error\":\"Input validation error\",\"error_type\":\"Validation\"}"),
-                "Input validation error");
-        ck_assert_str_eq(errmsg("{\"message\":\"plain\"}"), "plain");
-        ck_assert_str_eq(errmsg("Bad Gateway\n"), "Bad Gateway");
-        ck_assert_str_eq(errmsg("{\"error\":{\"message\":\"a\\u0001b\\nc\"}}"), "a?b c");
-        ck_assert_str_eq(errmsg(""), "");
-        ck_assert_str_eq(errmsg("{}"), "");
-        /* cut to the buffer */
-        ck_assert_uint_eq(
-                strlen(errmsg(
-                        "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx")),
-                63);
-}
-END_TEST
-
-/* ---- wire_retry_after_ms ---- */
-
-START_TEST(test_wire_retry_after_ms_values)
-{
-        ck_assert_int_eq(wire_retry_after_ms("2"), 2000);
-        ck_assert_int_eq(wire_retry_after_ms(" 0.5 "), 500);
-        ck_assert_int_eq(wire_retry_after_ms("0"), 0);
-        ck_assert_int_eq(wire_retry_after_ms("abc"), -1);
-        ck_assert_int_eq(wire_retry_after_ms("-1"), -1);
-        ck_assert_int_eq(wire_retry_after_ms("3s"), -1);
-        ck_assert_int_eq(wire_retry_after_ms("Wed, 21 Oct 2015 07:28:00 GMT"), -1);
-        ck_assert_int_eq(wire_retry_after_ms(NULL), -1);
-        ck_assert_int_eq(wire_retry_after_ms("99999999"), 86400000);
-}
-END_TEST
-
 /* ---- wire_request_body ---- */
 
 START_TEST(test_wire_request_body_fields)
@@ -250,12 +204,6 @@ static Suite *wire_suite(void)
         tcase_add_test(tc, test_wire_response_parse_base64_little_endian);
         tcase_add_test(tc, test_wire_response_parse_wrong_dimensions);
         tcase_add_test(tc, test_wire_response_parse_malformed);
-        suite_add_tcase(s, tc);
-        tc = tcase_create("wire_error_message");
-        tcase_add_test(tc, test_wire_error_message_shapes);
-        suite_add_tcase(s, tc);
-        tc = tcase_create("wire_retry_after_ms");
-        tcase_add_test(tc, test_wire_retry_after_ms_values);
         suite_add_tcase(s, tc);
         tc = tcase_create("wire_request_body");
         tcase_add_test(tc, test_wire_request_body_fields);
