@@ -34,8 +34,7 @@ void cairn_rcache_init(struct cairn_rcache *c, struct cairn_redis *redis, int64_
         snprintf(help, sizeof(help), "%s whose %s came from the Redis cache", names->items,
                  names->value);
         c->m_hits = counter(metrics, names->metric, "hits", help, names->label);
-        snprintf(help, sizeof(help), "%s looked up in the Redis cache and not found",
-                 names->items);
+        snprintf(help, sizeof(help), "%s looked up in the Redis cache and not found", names->items);
         c->m_misses = counter(metrics, names->metric, "misses", help, names->label);
         c->m_errors = counter(metrics, names->metric, "errors",
                               "Cache look-ups or stores skipped because Redis failed or was down "
@@ -71,8 +70,8 @@ static void count(struct cairn_metric *m, const char *label_value, double v)
 }
 
 size_t cairn_rcache_get(struct cairn_rcache *c, const char *label_value, const char *const *keys,
-                        size_t n, bool (*take)(void *opaque, size_t i, const char *value,
-                                               size_t len),
+                        size_t n,
+                        bool (*take)(void *opaque, size_t i, const char *value, size_t len),
                         void *opaque)
 {
         const char **argv;

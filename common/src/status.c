@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cairn/arena.h"
 #include "cairn/status.h"
 #include "cairn/v1/common.pb-c.h"
 
@@ -69,4 +70,33 @@ int cairn_status_unpack(const uint8_t *buf, size_t len, struct cairn_status *st)
         }
         cairn__v1__status__free_unpacked(msg, NULL);
         return 1;
+}
+
+Cairn__V1__Status *cairn_status_to_pb(struct cairn_arena *arena, const struct cairn_status *st)
+{
+        Cairn__V1__Status *msg = cairn_arena_alloc(arena, sizeof(*msg));
+        Cairn__V1__StatusDetail *detail, **details;
+
+        if (!msg)
+                return NULL;
+        cairn__v1__status__init(msg);
+        msg->code = (int32_t)st->code;
+        msg->message = cairn_arena_strdup(arena, st->message);
+        if (!msg->message)
+                return NULL;
+        if (st->field[0] || st->reason[0]) {
+                detail = cairn_arena_alloc(arena, sizeof(*detail));
+                details = cairn_arena_alloc(arena, sizeof(*details));
+                if (!detail || !details)
+                        return NULL;
+                cairn__v1__status_detail__init(detail);
+                detail->field = cairn_arena_strdup(arena, st->field);
+                detail->reason = cairn_arena_strdup(arena, st->reason);
+                if (!detail->field || !detail->reason)
+                        return NULL;
+                details[0] = detail;
+                msg->n_details = 1;
+                msg->details = details;
+        }
+        return msg;
 }

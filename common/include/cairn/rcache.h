@@ -52,8 +52,8 @@ void cairn_rcache_key(const char *prefix, const char *const *fields, const size_
  * Redis cannot answer (counted as an error). @p label_value labels the
  * counters. @locality any thread. */
 size_t cairn_rcache_get(struct cairn_rcache *c, const char *label_value, const char *const *keys,
-                        size_t n, bool (*take)(void *opaque, size_t i, const char *value,
-                                               size_t len),
+                        size_t n,
+                        bool (*take)(void *opaque, size_t i, const char *value, size_t len),
                         void *opaque);
 
 /* Stores values[i] (lens[i] bytes) under keys[i] with the TTL, in one

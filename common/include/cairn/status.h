@@ -32,4 +32,13 @@ uint8_t *cairn_status_pack(const struct cairn_status *st, size_t *lenp);
  * @p st says CAIRN_ERR_INTERNAL with a message saying so). */
 int cairn_status_unpack(const uint8_t *buf, size_t len, struct cairn_status *st);
 
+struct cairn_arena;
+struct Cairn__V1__Status;
+
+/* @p st as a cairn.v1.Status message allocated from @p arena, for replies
+ * that carry an error per item (a batch's bad text). NULL when the arena
+ * is full. */
+struct Cairn__V1__Status *cairn_status_to_pb(struct cairn_arena *arena,
+                                             const struct cairn_status *st);
+
 #endif

@@ -1,0 +1,187 @@
+/* The service's handler table, and its two small requests: Detect and
+ * ListLanguages. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cairn/arena.h"
+#include "cairn/translation/v1/translation.pb-c.h"
+#include "cairn/utf8.h"
+#include "detect.h"
+#include "translation.h"
+
+/* Candidates per text when the request names no number. */
+#define DEFAULT_CANDIDATES 3
+#define MAX_CANDIDATES     16
+
+const struct cairn_handler translation_handlers[] = {
+        { &cairn__translation__v1__translate_request__descriptor, translation_translate_handle },
+        { &cairn__translation__v1__detect_request__descriptor, translation_detect_handle },
+        { &cairn__translation__v1__list_languages_request__descriptor,
+          translation_languages_handle },
+        { NULL, NULL },
+};
+
+static Cairn__Translation__V1__DetectResult *detect_one(struct cairn_arena *arena,
+                                                        const struct translation_service *svc,
+                                                        const char *text, size_t i, size_t max)
+{
+        Cairn__Translation__V1__DetectResult *r = cairn_arena_alloc(arena, sizeof(*r));
+        struct tr_detection found[MAX_CANDIDATES];
+        struct cairn_status st = { 0 };
+        size_t len = strlen(text), n;
+        char field[32];
+
+        if (!r)
+                return NULL;
+        cairn__translation__v1__detect_result__init(r);
+        r->index = (uint32_t)i;
+        snprintf(field, sizeof(field), "texts[%zu]", i);
+        if (len == 0)
+                cairn_status_set(&st, CAIRN_ERR_INVALID, field, "EMPTY", "%s is empty", field);
+        else if (len > (size_t)svc->conf.max_text_bytes)
+                cairn_status_set(&st, CAIRN_ERR_INVALID, field, "TOO_LONG",
+                                 "%s is %zu bytes, more than %lld (translation.max_text_bytes)",
+                                 field, len, svc->conf.max_text_bytes);
+        else if (!cairn_utf8_valid(text, len))
+                cairn_status_set(&st, CAIRN_ERR_INVALID, field, "INVALID_UTF8",
+                                 "%s is not valid UTF-8", field);
+        if (st.code) {
+                r->error = cairn_status_to_pb(arena, &st);
+                return r->error ? r : NULL;
+        }
+        n = tr_detect(svc->detector, text, len, found, max);
+        r->candidates = cairn_arena_calloc(arena, n ? n : 1, sizeof(*r->candidates));
+        if (!r->candidates)
+                return NULL;
+        for (size_t k = 0; k < n; k++) {
+                Cairn__Translation__V1__Detection *d = cairn_arena_alloc(arena, sizeof(*d));
+
+                if (!d)
+                        return NULL;
+                cairn__translation__v1__detection__init(d);
+                d->language = cairn_arena_strdup(arena, found[k].language);
+                d->confidence = found[k].confidence;
+                if (!d->language)
+                        return NULL;
+                r->candidates[k] = d;
+        }
+        r->n_candidates = n;
+        return r;
+}
+
+cairn_err_t translation_detect_handle(struct cairn_request *req, const ProtobufCMessage *msg,
+                                      ProtobufCMessage **reply, struct cairn_status *st)
+{
+        const Cairn__Translation__V1__DetectRequest *in =
+                (const Cairn__Translation__V1__DetectRequest *)msg;
+        struct translation_service *svc = req->opaque;
+        Cairn__Translation__V1__DetectReply *out;
+        size_t max = in->max_candidates ? in->max_candidates : DEFAULT_CANDIDATES;
+
+        if (in->n_texts == 0)
+                return cairn_status_set(st, CAIRN_ERR_INVALID, "texts", "REQUIRED",
+                                        "texts: at least one text is needed");
+        if (in->n_texts > (size_t)svc->conf.max_batch)
+                return cairn_status_set(st, CAIRN_ERR_INVALID, "texts", "TOO_MANY",
+                                        "texts: %zu texts, more than the %lld one request may "
+                                        "carry (translation.max_batch)",
+                                        in->n_texts, svc->conf.max_batch);
+        if (max > MAX_CANDIDATES)
+                max = MAX_CANDIDATES;
+        out = cairn_arena_alloc(req->arena, sizeof(*out));
+        if (!out)
+                goto full;
+        cairn__translation__v1__detect_reply__init(out);
+        out->results = cairn_arena_calloc(req->arena, in->n_texts, sizeof(*out->results));
+        if (!out->results)
+                goto full;
+        out->n_results = in->n_texts;
+        for (size_t i = 0; i < in->n_texts; i++) {
+                out->results[i] = detect_one(req->arena, svc, in->texts[i] ? in->texts[i] : "", i,
+                                             max);
+                if (!out->results[i])
+                        goto full;
+        }
+        *reply = &out->base;
+        return CAIRN_OK;
+full:
+        return cairn_status_set(st, CAIRN_ERR_EXHAUSTED, NULL, "REPLY_TOO_LARGE",
+                                "the reply does not fit in this request's memory "
+                                "(bus.max_request_bytes)");
+}
+
+/* ListLanguages: every language some mode translates from, with each
+ * language its routes reach. */
+static Cairn__Translation__V1__Language *
+language_of(struct cairn_arena *arena, const struct translation_service *svc, const char *code)
+{
+        const struct tr_graph *g = &svc->graph;
+        Cairn__Translation__V1__Language *l = cairn_arena_alloc(arena, sizeof(*l));
+        size_t n = 0;
+
+        if (!l)
+                return NULL;
+        cairn__translation__v1__language__init(l);
+        l->code = (char *)code;
+        l->name = (char *)tr_lang_name(code);
+        l->targets = cairn_arena_calloc(arena, g->nlangs, sizeof(*l->targets));
+        if (!l->targets)
+                return NULL;
+        for (size_t b = 0; b < g->nlangs; b++) {
+                const struct tr_route *r = tr_graph_route(g, code, g->langs[b]);
+                Cairn__Translation__V1__Target *t;
+
+                if (!r)
+                        continue;
+                t = cairn_arena_alloc(arena, sizeof(*t));
+                if (!t)
+                        return NULL;
+                cairn__translation__v1__target__init(t);
+                t->code = (char *)g->langs[b];
+                t->pivoted = r->nhops > 1;
+                t->engine = "apertium";
+                t->n_route = r->nhops + 1;
+                t->route = cairn_arena_calloc(arena, t->n_route, sizeof(*t->route));
+                if (!t->route)
+                        return NULL;
+                t->route[0] = (char *)code;
+                for (size_t h = 0; h < r->nhops; h++)
+                        t->route[h + 1] = (char *)svc->modes[r->mode[h]].target;
+                l->targets[n++] = t;
+        }
+        l->n_targets = n;
+        return l;
+}
+
+cairn_err_t translation_languages_handle(struct cairn_request *req, const ProtobufCMessage *msg,
+                                         ProtobufCMessage **reply, struct cairn_status *st)
+{
+        struct translation_service *svc = req->opaque;
+        const struct tr_graph *g = &svc->graph;
+        Cairn__Translation__V1__ListLanguagesReply *out = cairn_arena_alloc(req->arena,
+                                                                            sizeof(*out));
+
+        (void)msg;
+        if (!out)
+                goto full;
+        cairn__translation__v1__list_languages_reply__init(out);
+        out->languages = cairn_arena_calloc(req->arena, g->nlangs ? g->nlangs : 1,
+                                            sizeof(*out->languages));
+        if (!out->languages)
+                goto full;
+        for (size_t a = 0; a < g->nlangs; a++) {
+                if (!tr_graph_is_source(g, g->langs[a]))
+                        continue;
+                out->languages[out->n_languages] = language_of(req->arena, svc, g->langs[a]);
+                if (!out->languages[out->n_languages])
+                        goto full;
+                out->n_languages++;
+        }
+        *reply = &out->base;
+        return CAIRN_OK;
+full:
+        return cairn_status_set(st, CAIRN_ERR_EXHAUSTED, NULL, "REPLY_TOO_LARGE",
+                                "the reply does not fit in this request's memory "
+                                "(bus.max_request_bytes)");
+}
