@@ -181,6 +181,10 @@ start_service() { # name port
                         export CAIRN_EMBEDDING_MODELS_1_PROVIDER=bert
                         export CAIRN_EMBEDDING_MODELS_1_DIR=$MODEL_DIR
                 fi
+                if [[ $name == translation ]]; then
+                        # translations cached in the stack's Redis
+                        export CAIRN_REDIS_PORT=$REDIS_PORT
+                fi
                 if [[ $name == memory ]]; then
                         export CAIRN_PG_URL=postgresql://postgres@127.0.0.1:$PG_PORT/postgres
                         # graphs of large users kept across restarts (docs/memory.md)

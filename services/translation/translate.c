@@ -290,6 +290,16 @@ out:
 
 /* ---- the reply ---- */
 
+/* The outcome label of a text: a caller's mistake is not the service's. */
+static const char *outcome(const struct text *t)
+{
+        if (t->st.code == CAIRN_ERR_INVALID)
+                return "invalid";
+        if (t->st.code)
+                return "failed";
+        return t->cached ? "cached" : "translated";
+}
+
 static char **route_codes(struct cairn_arena *arena, const struct translation_service *svc,
                           const struct text *t, const char *target, size_t *n)
 {
@@ -407,10 +417,7 @@ cairn_err_t translation_translate_handle(struct cairn_request *req, const Protob
                         err = CAIRN_ERR_EXHAUSTED;
                 if (svc->m_texts)
                         cairn_metric_inc_l(svc->m_texts,
-                                           (const char *const[]){ texts[i].st.code ? "error"
-                                                                  : texts[i].cached
-                                                                          ? "cached"
-                                                                          : "translated" });
+                                           (const char *const[]){ outcome(&texts[i]) });
         }
         if (svc->m_seconds)
                 cairn_metric_observe_l(svc->m_seconds, (const char *const[]){ "translate" },

@@ -128,7 +128,8 @@ static void metrics_init(struct translation_service *svc, struct cairn_metrics *
                 return;
         svc->m_texts = cairn_metrics_counter(metrics, "cairn_translation_texts_total",
                                              "Texts asked to be translated, by outcome "
-                                             "(translated, cached, error)",
+                                             "(translated, cached, invalid: refused as the "
+                                             "caller sent it, failed: the service's fault)",
                                              (const char *const[]){ "outcome", NULL });
         svc->m_seconds =
                 cairn_metrics_histogram(metrics, "cairn_translation_request_seconds",

@@ -49,6 +49,9 @@ def read(path):
 # ---- what the code exports ----
 
 CALL = re.compile(r'\b(cairn_metrics_(counter|gauge|histogram)|gauge)\s*\(\s*[\w>.-]+\s*,\s*"(cairn_\w+)"')
+# libcairn's Redis cache registers <prefix>_{hits,misses,errors}_total for
+# the prefix its struct cairn_rcache_names starts with
+RCACHE = re.compile(r'struct\s+cairn_rcache_names\s+\w+\s*=\s*\{\s*"(cairn_\w+)"')
 
 
 def exported_metrics():
@@ -68,6 +71,8 @@ def exported_metrics():
                     names.add(name)
                     if m.group(2) == "histogram":
                         names.update(name + s for s in ("_bucket", "_sum", "_count"))
+                for m in RCACHE.finditer(text):
+                    names.update(m.group(1) + s for s in ("_hits_total", "_misses_total", "_errors_total"))
     return names
 
 

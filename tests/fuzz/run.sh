@@ -20,7 +20,7 @@ PKGS=($(srcs PKGS)) # the libraries, as the Makefile links them
 CFLAGS=(-std=gnu11 -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
         -Icommon/include -Icommon/src -I"$BUILD/gen" -Iservices -Ideploy/admin
         $(pkg-config --cflags "${PKGS[@]}"))
-LIBS=($(pkg-config --libs "${PKGS[@]}") -lm -lpthread -lstdc++)
+LIBS=($(pkg-config --libs "${PKGS[@]}") -lcld2 -lm -lpthread -lstdc++)
 COMMON=($(srcs COMMON_SRCS) $(srcs GEN_C) $(srcs PB_REGISTRY_C))
 TESTPROTO=($(srcs TEST_GEN_C)) # the test protos (tests/proto), for pbjson_*
 make --no-print-directory "${TESTPROTO[@]}" >/dev/null
@@ -29,14 +29,18 @@ ADMIN=($(srcs ADMIN_LIB_SRCS))
 GATEWAY=($(srcs gateway_LIB_SRCS) $(srcs gateway_GEN_SRCS))
 MEMORY=($(srcs memory_LIB_SRCS))
 SECRETS=($(srcs secrets_LIB_SRCS))
+# the translation service's language detection alone (its C++ shim over CLD2 too)
+DETECT=(services/translation/detect.c services/translation/cld2_shim.cc)
+# its stream format and mode files
+TRSTREAM=(services/translation/stream.c services/translation/modes.c services/translation/langs.c)
 
 targets=("$@")
 ((${#targets[@]})) || targets=(headers status utf8 embedding_request embedding_provider_response kafka_stats traceparent
                                     gateway_request gateway_auth gateway_http admin_topics pbjson_parse embedding_safetensors embedding_bert_tokenize
-                                    memory_tokens gateway_vault secrets_request secrets_sealed)
+                                    memory_tokens gateway_vault secrets_request secrets_sealed translation_detect translation_stream)
 mkdir -p "$OUT/obj"
 objs() { for f in "$@"; do printf '%s\n' "$OUT/obj/${f//\//_}.o"; done; }
-compile() { # source (C, or C++ for memory's graph)
+compile() { # source (C, or C++ for memory's graph and the CLD2 shim)
         local o=$OUT/obj/${1//\//_}.o
         [[ $o -nt $1 ]] && return 0
         if [[ $1 == *.cc ]]; then
@@ -47,7 +51,7 @@ compile() { # source (C, or C++ for memory's graph)
 }
 export OUT
 CFLAGS_Q=$(printf '%q ' "${CFLAGS[@]}")
-printf '%s\n' "${COMMON[@]}" "${EMBED[@]}" "${ADMIN[@]}" "${GATEWAY[@]}" "${MEMORY[@]}" "${SECRETS[@]}" "${TESTPROTO[@]}" |
+printf '%s\n' "${COMMON[@]}" "${EMBED[@]}" "${ADMIN[@]}" "${GATEWAY[@]}" "${MEMORY[@]}" "${SECRETS[@]}" "${DETECT[@]}" "${TRSTREAM[@]}" "${TESTPROTO[@]}" |
         xargs -P "$(nproc)" -I{} bash -c "CFLAGS=($CFLAGS_Q); $(declare -f compile); compile {}"
 
 for t in "${targets[@]}"; do
@@ -59,6 +63,8 @@ for t in "${targets[@]}"; do
         [[ $t == memory_* ]] && extra=("${MEMORY[@]}") && link=(-fsanitize-link-c++-runtime)
         [[ $t == pbjson_* ]] && extra=("${TESTPROTO[@]}")
         [[ $t == secrets_* ]] && extra=("${SECRETS[@]}")
+        [[ $t == translation_detect ]] && extra=("${DETECT[@]}") && link=(-fsanitize-link-c++-runtime)
+        [[ $t == translation_stream ]] && extra=("${TRSTREAM[@]}")
         mapfile -t linked < <(objs "${COMMON[@]}" "${extra[@]}")
         clang "${CFLAGS[@]/fuzzer-no-link/fuzzer}" "${link[@]}" -o "$OUT/$t" "tests/fuzz/$t.c" "${linked[@]}" "${LIBS[@]}"
         mkdir -p "$OUT/corpus/$t"
