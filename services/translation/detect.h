@@ -53,7 +53,8 @@ struct tr_detector *tr_detector_new(enum tr_detect_method m, const char *const *
 /* Ranks the languages of @p text[0..len) (UTF-8; borrowed) into
  * @p out[0..max), most confident first, leaving out those below 0.01.
  * Returns how many it wrote; 0 when nothing was recognised: an empty text,
- * one without letters, or one whose language is none of the detector's.
+ * one without letters, or (CLD2 alone) one in none of the detector's
+ * languages, which the combined method gives low confidences instead.
  * Bytes that are not UTF-8 are read as spaces: refusing such a text is the
  * caller's job, but it does no harm here. Any thread, at any time. */
 size_t tr_detect(const struct tr_detector *d, const char *text, size_t len,
