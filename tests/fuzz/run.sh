@@ -33,11 +33,14 @@ SECRETS=($(srcs secrets_LIB_SRCS))
 DETECT=(services/translation/detect.c services/translation/cld2_shim.cc)
 # its stream format and mode files
 TRSTREAM=(services/translation/stream.c services/translation/modes.c services/translation/langs.c)
+# the remote provider's wire format
+TRREMOTE=(services/translation/remote_wire.c)
 
 targets=("$@")
 ((${#targets[@]})) || targets=(headers status utf8 embedding_request embedding_provider_response kafka_stats traceparent
                                     gateway_request gateway_auth gateway_http admin_topics pbjson_parse embedding_safetensors embedding_bert_tokenize
-                                    memory_tokens gateway_vault secrets_request secrets_sealed translation_detect translation_stream)
+                                    memory_tokens gateway_vault secrets_request secrets_sealed translation_detect translation_stream
+                                    translation_remote_response)
 mkdir -p "$OUT/obj"
 objs() { for f in "$@"; do printf '%s\n' "$OUT/obj/${f//\//_}.o"; done; }
 compile() { # source (C, or C++ for memory's graph and the CLD2 shim)
@@ -51,7 +54,7 @@ compile() { # source (C, or C++ for memory's graph and the CLD2 shim)
 }
 export OUT
 CFLAGS_Q=$(printf '%q ' "${CFLAGS[@]}")
-printf '%s\n' "${COMMON[@]}" "${EMBED[@]}" "${ADMIN[@]}" "${GATEWAY[@]}" "${MEMORY[@]}" "${SECRETS[@]}" "${DETECT[@]}" "${TRSTREAM[@]}" "${TESTPROTO[@]}" |
+printf '%s\n' "${COMMON[@]}" "${EMBED[@]}" "${ADMIN[@]}" "${GATEWAY[@]}" "${MEMORY[@]}" "${SECRETS[@]}" "${DETECT[@]}" "${TRSTREAM[@]}" "${TRREMOTE[@]}" "${TESTPROTO[@]}" |
         xargs -P "$(nproc)" -I{} bash -c "CFLAGS=($CFLAGS_Q); $(declare -f compile); compile {}"
 
 for t in "${targets[@]}"; do
@@ -65,6 +68,7 @@ for t in "${targets[@]}"; do
         [[ $t == secrets_* ]] && extra=("${SECRETS[@]}")
         [[ $t == translation_detect ]] && extra=("${DETECT[@]}") && link=(-fsanitize-link-c++-runtime)
         [[ $t == translation_stream ]] && extra=("${TRSTREAM[@]}")
+        [[ $t == translation_remote_response ]] && extra=("${TRREMOTE[@]}")
         mapfile -t linked < <(objs "${COMMON[@]}" "${extra[@]}")
         clang "${CFLAGS[@]/fuzzer-no-link/fuzzer}" "${link[@]}" -o "$OUT/$t" "tests/fuzz/$t.c" "${linked[@]}" "${LIBS[@]}"
         mkdir -p "$OUT/corpus/$t"
