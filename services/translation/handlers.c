@@ -8,6 +8,7 @@
 #include "cairn/translation/v1/translation.pb-c.h"
 #include "cairn/utf8.h"
 #include "detect.h"
+#include "remote.h"
 #include "translation.h"
 
 /* Candidates per text when the request names no number. */
@@ -111,75 +112,147 @@ full:
                                 "(bus.max_request_bytes)");
 }
 
-/* ListLanguages: every language some mode translates from, with each
- * language its routes reach. */
-static Cairn__Translation__V1__Language *
-language_of(struct cairn_arena *arena, const struct translation_service *svc, const char *code)
+/* ListLanguages: every language Apertium's modes or the remote provider
+ * translate from, with each language reachable from it and how. */
+
+#define REMOTE_PAIRS_MAX 1024
+
+/* What is known for the reply: the provider's pairs, copied once. */
+struct catalogue {
+        const struct translation_service *svc;
+        struct tr_remote_pair *pairs;
+        size_t npairs;
+        bool prefer_remote;
+};
+
+static bool remote_pair(const struct catalogue *c, const char *source, const char *target)
 {
-        const struct tr_graph *g = &svc->graph;
+        for (size_t i = 0; i < c->npairs; i++)
+                if (strcmp(c->pairs[i].source, source) == 0 &&
+                    strcmp(c->pairs[i].target, target) == 0)
+                        return true;
+        return false;
+}
+
+/* Adds @p code to the sorted set @p codes (of @p n, at most @p max). */
+static void add_code(const char **codes, size_t *n, size_t max, const char *code)
+{
+        size_t i;
+
+        for (i = 0; i < *n; i++) {
+                int c = strcmp(codes[i], code);
+
+                if (c == 0)
+                        return;
+                if (c > 0)
+                        break;
+        }
+        if (*n == max)
+                return;
+        memmove(codes + i + 1, codes + i, (*n - i) * sizeof(*codes));
+        codes[i] = code;
+        (*n)++;
+}
+
+static Cairn__Translation__V1__Target *
+target_of(struct cairn_arena *arena, const struct catalogue *c, const char *from, const char *to)
+{
+        const struct translation_service *svc = c->svc;
+        const struct tr_route *r = tr_graph_route(&svc->graph, from, to);
+        bool remote = remote_pair(c, from, to) && (!r || c->prefer_remote);
+        Cairn__Translation__V1__Target *t;
+
+        if (!r && !remote)
+                return NULL;
+        t = cairn_arena_alloc(arena, sizeof(*t));
+        if (!t)
+                return NULL;
+        cairn__translation__v1__target__init(t);
+        t->code = (char *)to;
+        t->engine = remote ? "remote" : "apertium";
+        t->n_route = remote ? 2 : r->nhops + 1;
+        t->pivoted = t->n_route > 2;
+        t->route = cairn_arena_calloc(arena, t->n_route, sizeof(*t->route));
+        if (!t->route)
+                return NULL;
+        t->route[0] = (char *)from;
+        t->route[t->n_route - 1] = (char *)to;
+        for (size_t h = 0; !remote && h + 1 < r->nhops; h++)
+                t->route[h + 1] = (char *)svc->modes[r->mode[h]].target;
+        return t;
+}
+
+static Cairn__Translation__V1__Language *language_of(struct cairn_arena *arena,
+                                                     const struct catalogue *c, const char *code,
+                                                     const char **all, size_t nall)
+{
         Cairn__Translation__V1__Language *l = cairn_arena_alloc(arena, sizeof(*l));
-        size_t n = 0;
 
         if (!l)
                 return NULL;
         cairn__translation__v1__language__init(l);
         l->code = (char *)code;
         l->name = (char *)tr_lang_name(code);
-        l->targets = cairn_arena_calloc(arena, g->nlangs, sizeof(*l->targets));
+        l->targets = cairn_arena_calloc(arena, nall ? nall : 1, sizeof(*l->targets));
         if (!l->targets)
                 return NULL;
-        for (size_t b = 0; b < g->nlangs; b++) {
-                const struct tr_route *r = tr_graph_route(g, code, g->langs[b]);
-                Cairn__Translation__V1__Target *t;
-
-                if (!r)
+        for (size_t b = 0; b < nall; b++) {
+                if (strcmp(all[b], code) == 0)
                         continue;
-                t = cairn_arena_alloc(arena, sizeof(*t));
-                if (!t)
-                        return NULL;
-                cairn__translation__v1__target__init(t);
-                t->code = (char *)g->langs[b];
-                t->pivoted = r->nhops > 1;
-                t->engine = "apertium";
-                t->n_route = r->nhops + 1;
-                t->route = cairn_arena_calloc(arena, t->n_route, sizeof(*t->route));
-                if (!t->route)
-                        return NULL;
-                t->route[0] = (char *)code;
-                for (size_t h = 0; h < r->nhops; h++)
-                        t->route[h + 1] = (char *)svc->modes[r->mode[h]].target;
-                l->targets[n++] = t;
+                l->targets[l->n_targets] = target_of(arena, c, code, all[b]);
+                if (l->targets[l->n_targets])
+                        l->n_targets++;
         }
-        l->n_targets = n;
         return l;
 }
 
 cairn_err_t translation_languages_handle(struct cairn_request *req, const ProtobufCMessage *msg,
                                          ProtobufCMessage **reply, struct cairn_status *st)
 {
-        struct translation_service *svc = req->opaque;
+        const struct translation_service *svc = req->opaque;
         const struct tr_graph *g = &svc->graph;
         Cairn__Translation__V1__ListLanguagesReply *out = cairn_arena_alloc(req->arena,
                                                                             sizeof(*out));
+        struct catalogue c = { svc, NULL, 0, false };
+        const char *sources[TR_LANGS_MAX + REMOTE_PAIRS_MAX], *all[TR_LANGS_MAX + REMOTE_PAIRS_MAX];
+        size_t nsources = 0, nall = 0, max = TR_LANGS_MAX + REMOTE_PAIRS_MAX;
+        cairn_err_t err = CAIRN_OK;
 
         (void)msg;
+        if (svc->remote) {
+                c.pairs = cairn_arena_calloc(req->arena, REMOTE_PAIRS_MAX, sizeof(*c.pairs));
+                if (!c.pairs)
+                        goto full;
+                c.npairs = tr_remote_pairs(svc->remote, c.pairs, REMOTE_PAIRS_MAX);
+                if (c.npairs > REMOTE_PAIRS_MAX)
+                        c.npairs = REMOTE_PAIRS_MAX;
+                c.prefer_remote = tr_remote_mode(svc->remote) == TR_REMOTE_PREFER;
+        }
+        for (size_t a = 0; a < g->nlangs; a++) {
+                add_code(all, &nall, max, g->langs[a]);
+                if (tr_graph_is_source(g, g->langs[a]))
+                        add_code(sources, &nsources, max, g->langs[a]);
+        }
+        for (size_t i = 0; i < c.npairs; i++) {
+                add_code(all, &nall, max, c.pairs[i].source);
+                add_code(all, &nall, max, c.pairs[i].target);
+                add_code(sources, &nsources, max, c.pairs[i].source);
+        }
         if (!out)
                 goto full;
         cairn__translation__v1__list_languages_reply__init(out);
-        out->languages = cairn_arena_calloc(req->arena, g->nlangs ? g->nlangs : 1,
+        out->languages = cairn_arena_calloc(req->arena, nsources ? nsources : 1,
                                             sizeof(*out->languages));
         if (!out->languages)
                 goto full;
-        for (size_t a = 0; a < g->nlangs; a++) {
-                if (!tr_graph_is_source(g, g->langs[a]))
-                        continue;
-                out->languages[out->n_languages] = language_of(req->arena, svc, g->langs[a]);
-                if (!out->languages[out->n_languages])
+        for (size_t a = 0; a < nsources; a++) {
+                out->languages[a] = language_of(req->arena, &c, sources[a], all, nall);
+                if (!out->languages[a])
                         goto full;
-                out->n_languages++;
         }
+        out->n_languages = nsources;
         *reply = &out->base;
-        return CAIRN_OK;
+        return err;
 full:
         return cairn_status_set(st, CAIRN_ERR_EXHAUSTED, NULL, "REPLY_TOO_LARGE",
                                 "the reply does not fit in this request's memory "

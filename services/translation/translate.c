@@ -1,6 +1,6 @@
-/* TranslateRequest: checked, each text detected when the source is "auto",
- * looked up in the cache, grouped by source language and translated along
- * its route, answered text by text. A bad text fails alone. */
+/* TranslateRequest: the request and each text checked (each text's source
+ * detected when the source is "auto"), translated (translate_run.c) and
+ * answered text by text. A bad text fails alone. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,24 +12,11 @@
 #include "cairn/utf8.h"
 #include "cairn/v1/common.pb-c.h"
 #include "detect.h"
-#include "engine.h"
+#include "remote.h"
+#include "translate.h"
 #include "translation.h"
 
-#define CACHE_PREFIX "cairn:tr:v1:"
-
 typedef Cairn__Translation__V1__Translation Translation;
-
-/* What the handler keeps per text. */
-struct text {
-        struct tr_job job;
-        char source[TR_LANG_MAX];
-        struct tr_detection detected; /* language[0] when detected */
-        const struct tr_route *route;
-        char key[CAIRN_RCACHE_KEY_MAX];
-        bool cached, done;
-        char cached_route[64];
-        struct cairn_status st; /* code set: this text failed */
-};
 
 int64_t translation_deadline(const struct translation_service *svc, const struct cairn_request *req)
 {
@@ -43,7 +30,16 @@ bool translation_reachable_target(const struct translation_service *svc, const c
         for (size_t m = 0; m < svc->nmodes; m++)
                 if (strcmp(svc->modes[m].target, lang) == 0)
                         return true;
-        return false;
+        return tr_remote_knows(svc, NULL, lang);
+}
+
+/* Before saying a language or pair is not served: UNAVAILABLE instead when
+ * the remote provider's language list is not known yet (it may serve it). */
+static cairn_err_t unsupported(const struct translation_service *svc, struct cairn_status *st)
+{
+        if (svc->remote && tr_remote_languages_status(svc->remote, st) != CAIRN_OK)
+                return st->code;
+        return CAIRN_OK;
 }
 
 /* Checks what concerns the whole request. */
@@ -68,18 +64,20 @@ static cairn_err_t check_request(const struct translation_service *svc,
         if (!tgt[0])
                 return cairn_status_set(st, CAIRN_ERR_INVALID, "target", "REQUIRED",
                                         "target: the language to translate into is required");
-        if (!tr_lang_valid(tgt))
+        if (!tr_lang_valid(tgt) && !tr_remote_knows(svc, NULL, tgt))
                 return cairn_status_set(st, CAIRN_ERR_INVALID, "target", "INVALID_LANGUAGE",
                                         "target: \"%.16s\" is not a language code (\"es\")", tgt);
         if (!translation_reachable_target(svc, tgt))
-                return cairn_status_set(st, CAIRN_ERR_INVALID, "target", "UNSUPPORTED_LANGUAGE",
-                                        "target: nothing can be translated into %s here (the "
-                                        "language list names what can)",
-                                        tgt);
+                return unsupported(svc, st)
+                               ?: cairn_status_set(
+                                          st, CAIRN_ERR_INVALID, "target", "UNSUPPORTED_LANGUAGE",
+                                          "target: nothing can be translated into %s here (the "
+                                          "language list names what can)",
+                                          tgt);
         *autodetect = !src[0] || strcmp(src, "auto") == 0;
         if (*autodetect)
                 return CAIRN_OK;
-        if (!tr_lang_valid(src))
+        if (!tr_lang_valid(src) && !tr_remote_knows(svc, src, NULL))
                 return cairn_status_set(st, CAIRN_ERR_INVALID, "source", "INVALID_LANGUAGE",
                                         "source: \"%.16s\" is not a language code (\"en\") or "
                                         "\"auto\"",
@@ -87,16 +85,20 @@ static cairn_err_t check_request(const struct translation_service *svc,
         if (strcmp(src, tgt) == 0)
                 return cairn_status_set(st, CAIRN_ERR_INVALID, "target", "SAME_LANGUAGE",
                                         "source and target are both %s", src);
-        if (!tr_graph_is_source(&svc->graph, src))
-                return cairn_status_set(st, CAIRN_ERR_INVALID, "source", "UNSUPPORTED_LANGUAGE",
-                                        "source: nothing can be translated from %s here (the "
-                                        "language list names what can)",
-                                        src);
-        if (!tr_graph_route(&svc->graph, src, tgt))
-                return cairn_status_set(st, CAIRN_ERR_INVALID, "target", "UNSUPPORTED_PAIR",
-                                        "no route from %s to %s: no language pair joins them, "
-                                        "directly or through a pivot",
-                                        src, tgt);
+        if (!tr_graph_is_source(&svc->graph, src) && !tr_remote_knows(svc, src, NULL))
+                return unsupported(svc, st)
+                               ?: cairn_status_set(
+                                          st, CAIRN_ERR_INVALID, "source", "UNSUPPORTED_LANGUAGE",
+                                          "source: nothing can be translated from %s here (the "
+                                          "language list names what can)",
+                                          src);
+        if (!tr_graph_route(&svc->graph, src, tgt) && !tr_remote_knows(svc, src, tgt))
+                return unsupported(svc, st)
+                               ?: cairn_status_set(
+                                          st, CAIRN_ERR_INVALID, "target", "UNSUPPORTED_PAIR",
+                                          "no route from %s to %s: no language pair joins them, "
+                                          "directly or through a pivot",
+                                          src, tgt);
         return CAIRN_OK;
 }
 
@@ -136,156 +138,10 @@ static void check_text(const struct translation_service *svc, struct text *t, si
         if (strcmp(t->source, target) == 0)
                 return; /* already in the target language: answered as it is */
         t->route = tr_graph_route(&svc->graph, t->source, target);
-        if (!t->route)
+        if (!t->route && !tr_remote_knows(svc, t->source, target))
                 cairn_status_set(&t->st, CAIRN_ERR_INVALID, field, "UNSUPPORTED_PAIR",
                                  "%s looks like %s, which cannot be translated into %s here", field,
                                  t->source, target);
-}
-
-/* ---- the cache: "<route>\n<translation>", route as "en,es,fr" ---- */
-
-static void cache_key(struct text *t, const char *target, bool html, bool show)
-{
-        const char *fields[5] = { t->source, target, html ? "html" : "text", show ? "1" : "0",
-                                  t->job.text };
-        size_t lens[5] = { strlen(t->source), strlen(target), strlen(fields[2]), 1, t->job.len };
-
-        cairn_rcache_key(CACHE_PREFIX, fields, lens, 5, t->key);
-}
-
-static bool cache_take(void *opaque, size_t i, const char *value, size_t len)
-{
-        struct text **ts = opaque;
-        struct text *t = ts[i];
-        const char *nl = memchr(value, '\n', len);
-
-        if (!nl || (size_t)(nl - value) >= sizeof(t->cached_route))
-                return false;
-        memcpy(t->cached_route, value, (size_t)(nl - value));
-        t->cached_route[nl - value] = '\0';
-        cairn_buf_add(&t->job.result, nl + 1, len - (size_t)(nl - value) - 1);
-        if (t->job.result.oom || !cairn_utf8_valid(t->job.result.p, t->job.result.len)) {
-                cairn_buf_cleanup(&t->job.result);
-                return false;
-        }
-        t->cached = t->done = true;
-        return true;
-}
-
-/* The route of @p t as "en,es,fr". */
-static void route_text(const struct translation_service *svc, const struct text *t,
-                       const char *target, char *out, size_t size)
-{
-        size_t off = (size_t)snprintf(out, size, "%s", t->source);
-
-        (void)target;
-        if (!t->route)
-                return;
-        for (size_t h = 0; h < t->route->nhops && off < size; h++)
-                off += (size_t)snprintf(out + off, size - off, ",%s",
-                                        svc->modes[t->route->mode[h]].target);
-}
-
-static void cache_lookup(struct translation_service *svc, struct text **ts, size_t n,
-                         const char *target, bool html, bool show)
-{
-        const char **keys = calloc(n ? n : 1, sizeof(*keys));
-        struct text **want = calloc(n ? n : 1, sizeof(*want));
-        size_t m = 0;
-
-        if (keys && want) {
-                for (size_t i = 0; i < n; i++) {
-                        if (ts[i]->st.code || ts[i]->done || !ts[i]->route)
-                                continue;
-                        cache_key(ts[i], target, html, show);
-                        keys[m] = ts[i]->key;
-                        want[m++] = ts[i];
-                }
-                cairn_rcache_get(&svc->cache, "apertium", keys, m, cache_take, want);
-        }
-        free(keys);
-        free(want);
-}
-
-static void cache_store(struct translation_service *svc, struct text **ts, size_t n,
-                        const char *target)
-{
-        const char **keys = calloc(n ? n : 1, sizeof(*keys));
-        const char **vals = calloc(n ? n : 1, sizeof(*vals));
-        size_t *lens = calloc(n ? n : 1, sizeof(*lens));
-        struct cairn_buf *bufs = calloc(n ? n : 1, sizeof(*bufs));
-        size_t m = 0;
-
-        if (keys && vals && lens && bufs) {
-                for (size_t i = 0; i < n; i++) {
-                        struct text *t = ts[i];
-                        char route[64];
-
-                        if (t->st.code || t->cached || !t->route || !t->done)
-                                continue;
-                        route_text(svc, t, target, route, sizeof(route));
-                        cairn_buf_printf(&bufs[m], "%s\n", route);
-                        cairn_buf_add(&bufs[m], t->job.result.p, t->job.result.len);
-                        if (bufs[m].oom)
-                                continue;
-                        keys[m] = t->key;
-                        vals[m] = bufs[m].p;
-                        lens[m] = bufs[m].len;
-                        m++;
-                }
-                cairn_rcache_put(&svc->cache, "apertium", keys, vals, lens, m);
-        }
-        for (size_t i = 0; bufs && i < m; i++)
-                cairn_buf_cleanup(&bufs[i]);
-        free(keys);
-        free(vals);
-        free(lens);
-        free(bufs);
-}
-
-/* ---- translating ---- */
-
-/* Texts with the same route go through it together. */
-static void translate_all(struct translation_service *svc, struct text **ts, size_t n, bool html,
-                          bool show, int64_t deadline_ms)
-{
-        struct tr_job **jobs = calloc(n ? n : 1, sizeof(*jobs));
-        struct text **group = calloc(n ? n : 1, sizeof(*group));
-        bool *taken = calloc(n ? n : 1, sizeof(*taken));
-
-        if (!jobs || !group || !taken) {
-                for (size_t i = 0; i < n; i++)
-                        if (!ts[i]->st.code && !ts[i]->done)
-                                cairn_status_set(&ts[i]->st, CAIRN_ERR_EXHAUSTED, NULL, NULL,
-                                                 "out of memory");
-                goto out;
-        }
-        for (size_t i = 0; i < n; i++) {
-                size_t m = 0;
-
-                if (taken[i] || ts[i]->st.code || ts[i]->done || !ts[i]->route)
-                        continue;
-                for (size_t j = i; j < n; j++) {
-                        if (taken[j] || ts[j]->st.code || ts[j]->done ||
-                            ts[j]->route != ts[i]->route)
-                                continue;
-                        taken[j] = true;
-                        group[m] = ts[j];
-                        jobs[m++] = &ts[j]->job;
-                }
-                tr_engine_run(svc, ts[i]->route, html, show, jobs, m, deadline_ms);
-                for (size_t k = 0; k < m; k++) {
-                        if (group[k]->job.err)
-                                cairn_status_set(&group[k]->st, group[k]->job.err, NULL,
-                                                 "TRANSLATION_FAILED", "%s", group[k]->job.why);
-                        else
-                                group[k]->done = true;
-                }
-        }
-out:
-        free(jobs);
-        free(group);
-        free(taken);
 }
 
 /* ---- the reply ---- */
@@ -300,40 +156,25 @@ static const char *outcome(const struct text *t)
         return t->cached ? "cached" : "translated";
 }
 
-static char **route_codes(struct cairn_arena *arena, const struct translation_service *svc,
-                          const struct text *t, const char *target, size_t *n)
+/* "en,es,fr" → { "en", "es", "fr" } in @p arena. */
+static char **route_codes(struct cairn_arena *arena, const struct text *t, size_t *n)
 {
+        size_t count = 1, k = 0;
+        char *copy = cairn_arena_strdup(arena, t->route_text), *save = NULL, *tok;
         char **codes;
 
-        if (t->cached) {
-                /* "en,es,fr" as stored */
-                size_t count = 1, k = 0;
-                char *copy = cairn_arena_strdup(arena, t->cached_route), *save = NULL, *tok;
-
-                for (const char *p = t->cached_route; *p; p++)
-                        count += *p == ',';
-                codes = cairn_arena_calloc(arena, count, sizeof(*codes));
-                if (!codes || !copy)
-                        return NULL;
-                for (tok = strtok_r(copy, ",", &save); tok && k < count;
-                     tok = strtok_r(NULL, ",", &save))
-                        codes[k++] = tok;
-                *n = k;
-                return codes;
-        }
-        *n = t->route ? t->route->nhops + 1 : 1;
-        codes = cairn_arena_calloc(arena, *n, sizeof(*codes));
-        if (!codes)
+        for (const char *p = t->route_text; *p; p++)
+                count += *p == ',';
+        codes = cairn_arena_calloc(arena, count, sizeof(*codes));
+        if (!codes || !copy)
                 return NULL;
-        codes[0] = cairn_arena_strdup(arena, t->source);
-        for (size_t h = 0; t->route && h < t->route->nhops; h++)
-                codes[h + 1] = cairn_arena_strdup(arena, svc->modes[t->route->mode[h]].target);
-        (void)target;
+        for (tok = strtok_r(copy, ",", &save); tok && k < count; tok = strtok_r(NULL, ",", &save))
+                codes[k++] = tok;
+        *n = k;
         return codes;
 }
 
-static Translation *result_of(struct cairn_arena *arena, const struct translation_service *svc,
-                              const struct text *t, size_t i, const char *target)
+static Translation *result_of(struct cairn_arena *arena, const struct text *t, size_t i)
 {
         Translation *r = cairn_arena_alloc(arena, sizeof(*r));
 
@@ -357,9 +198,9 @@ static Translation *result_of(struct cairn_arena *arena, const struct translatio
         }
         r->source = cairn_arena_strdup(arena, t->source);
         r->text = cairn_arena_strdup(arena, t->job.result.p ? t->job.result.p : t->job.text);
-        r->route = route_codes(arena, svc, t, target, &r->n_route);
+        r->route = route_codes(arena, t, &r->n_route);
         r->pivoted = r->n_route > 2;
-        r->engine = r->n_route > 1 ? "apertium" : "";
+        r->engine = r->n_route < 2 ? "" : t->remote ? "remote" : "apertium";
         r->cached = t->cached;
         return r->text && r->source && r->route ? r : NULL;
 }
@@ -376,6 +217,9 @@ cairn_err_t translation_translate_handle(struct cairn_request *req, const Protob
         struct text *texts, **ts;
         cairn_err_t err;
         size_t n = in->n_texts;
+        struct tr_ask ask = { in->target, html, in->show_unknown, deadline_ms,
+                              req->hdrs && req->hdrs->traceparent[0] ? req->hdrs->traceparent
+                                                                     : NULL };
 
         err = check_request(svc, in, &autodetect, st);
         if (err)
@@ -400,19 +244,14 @@ cairn_err_t translation_translate_handle(struct cairn_request *req, const Protob
                         t->route = tr_graph_route(&svc->graph, t->source, in->target);
                 }
                 check_text(svc, t, i, autodetect, in->target);
-                /* already in the target language: the text is its own translation */
-                if (!t->st.code && !t->route)
-                        t->done = true;
         }
-        cache_lookup(svc, ts, n, in->target, html, in->show_unknown);
-        translate_all(svc, ts, n, html, in->show_unknown, deadline_ms);
-        cache_store(svc, ts, n, in->target);
+        tr_translate_texts(svc, ts, n, &ask);
 
         out->translations = cairn_arena_calloc(req->arena, n, sizeof(*out->translations));
         out->n_translations = n;
         err = out->translations ? CAIRN_OK : CAIRN_ERR_EXHAUSTED;
         for (size_t i = 0; !err && i < n; i++) {
-                out->translations[i] = result_of(req->arena, svc, &texts[i], i, in->target);
+                out->translations[i] = result_of(req->arena, &texts[i], i);
                 if (!out->translations[i])
                         err = CAIRN_ERR_EXHAUSTED;
                 if (svc->m_texts)
