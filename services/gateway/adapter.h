@@ -20,6 +20,7 @@ struct gw_adapter_ctx {
         const struct gw_route *route;
         const char *body; /* NUL-terminated; NULL when none was sent */
         size_t body_len;
+        const char *content_type; /* the body's Content-Type as sent, or NULL */
         int max_json_depth;
         const struct gw_captures *caps; /* path captures */
         /* Calls @p fn for each query parameter (decoded); stops and returns
@@ -78,6 +79,17 @@ struct gw_adapter {
         /* A body sent without Content-Type is taken as the route's media
          * type: Vault's own clients send none. */
         bool untyped_body_ok;
+        /* The body's media types parse() reads (ctx->content_type says
+         * which was sent), NULL-terminated; NULL: the route's one. */
+        const char *const *media_types;
+        /* Optional, for an API whose clients send their credential in the
+         * body or the query (LibreTranslate's api_key): called once the body
+         * is in when the headers carry no credential, with ctx filled as for
+         * parse(). Sets *@p key to the credential, malloc'ed (the caller
+         * frees it), or NULL when there is none; false, with @p e filled,
+         * when the request cannot be read. The pipeline checks the key as it
+         * checks Authorization: Bearer <key>. */
+        bool (*credential)(struct gw_adapter_ctx *ctx, char **key, struct gw_error *e);
 };
 
 /* The proto3 JSON mapping over the route's message types (transcode.c):

@@ -1,5 +1,5 @@
 /* Errors as the gateway answers them: OpenAI's error body, Vault's,
- * cairn.v1.Status in JSON, and which gRPC code an HTTP status stands for;
+ * LibreTranslate's, cairn.v1.Status in JSON, and which gRPC code an HTTP status stands for;
  * request ids. */
 #include <stdarg.h>
 #include <stdio.h>
@@ -165,6 +165,39 @@ char *gw_error_vault_json(const struct gw_error *e, int *status, size_t *lenp)
                 cairn_buf_adds(&b, "]}");
                 break;
         }
+        if (b.oom)
+                abort(); /* out of memory: nothing sensible left to send */
+        *lenp = b.len;
+        return b.p;
+}
+
+/* ---- LibreTranslate's errors ---- */
+
+char *gw_error_lt_json(const struct gw_error *e, int *status, size_t *lenp)
+{
+        struct cairn_buf b = { 0 };
+        char msg[sizeof(e->message) + 32];
+
+        *status = e->status;
+        snprintf(msg, sizeof(msg), "%s", e->message);
+        if (e->status == 401) {
+                /* LibreTranslate refuses a key with 403; what was wrong
+                 * with it is in the message */
+                *status = 403;
+                if (e->code && strcmp(e->code, "missing_credentials") == 0)
+                        snprintf(msg, sizeof(msg), "%s",
+                                 "an API key is required: send api_key, or Authorization: "
+                                 "Bearer <token or API key>");
+                else
+                        snprintf(msg, sizeof(msg), "Invalid API key: %s", e->message);
+        }
+        if (e->status == 404)
+                *status = 400;
+        if (!cairn_utf8_valid(msg, strlen(msg)))
+                snprintf(msg, sizeof(msg), "%s", "invalid request");
+        cairn_buf_adds(&b, "{\"error\":");
+        cairn_buf_add_json_string(&b, msg);
+        cairn_buf_adds(&b, "}");
         if (b.oom)
                 abort(); /* out of memory: nothing sensible left to send */
         *lenp = b.len;

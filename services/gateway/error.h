@@ -1,5 +1,6 @@
-/* Errors as the gateway answers them, in OpenAI's shape, in Vault's or as
- * a cairn.v1.Status, and the checks of request ids (error.c). */
+/* Errors as the gateway answers them, in OpenAI's shape, in Vault's, in
+ * LibreTranslate's or as a cairn.v1.Status, and the checks of request ids
+ * (error.c). */
 #ifndef CAIRN_GATEWAY_ERROR_H
 #define CAIRN_GATEWAY_ERROR_H
 
@@ -16,11 +17,13 @@ bool gw_request_id_valid(const char *id);
 /* How a route answers errors: OpenAI's shape ({"error": {...}}) on the
  * OpenAI-compatible routes, cairn.v1.Status by the proto3 JSON mapping
  * ({"code": 3, "message": ..., "details": [...]}) on Cairn's own, Vault's
- * ({"errors": ["..."]}) on the Vault-compatible ones. */
+ * ({"errors": ["..."]}) on the Vault-compatible ones, LibreTranslate's
+ * ({"error": "..."}) on the LibreTranslate-compatible ones. */
 enum gw_error_style {
         GW_ERRORS_OPENAI = 0,
         GW_ERRORS_STATUS,
         GW_ERRORS_VAULT,
+        GW_ERRORS_LIBRETRANSLATE,
 };
 
 /* An error as the gateway answers it. */
@@ -49,6 +52,13 @@ char *gw_error_status_json(const struct gw_error *e, size_t *lenp);
  * (401) as Vault's 403 "permission denied". *@p status is the HTTP status
  * to answer with. Malloc'ed, caller frees. */
 char *gw_error_vault_json(const struct gw_error *e, int *status, size_t *lenp);
+/* Renders @p e as LibreTranslate does: {"error":"message"} (messages name
+ * their field themselves: "q[2] must be a string"), with
+ * LibreTranslate's statuses where they differ from the gateway's: a missing
+ * or refused credential (401) is its 403, and what a request names not
+ * existing (404: a language no pair serves) its 400. *@p status is the
+ * HTTP status to answer with. Malloc'ed, caller frees. */
+char *gw_error_lt_json(const struct gw_error *e, int *status, size_t *lenp);
 /* The gRPC code an HTTP error status stands for (400 → INVALID_ARGUMENT ...). */
 cairn_err_t gw_error_code_of_http(int status);
 /* Fills @p e from a bus outcome: the HTTP status of @p st's code, its

@@ -47,6 +47,20 @@ static json_t *json_content(json_t *schema, const char *media)
         return json_pack("{s:{s:o}}", media, "schema", schema);
 }
 
+static const char *error_schema(enum gw_error_style style)
+{
+        switch (style) {
+        case GW_ERRORS_STATUS:
+                return "cairn.v1.Status";
+        case GW_ERRORS_VAULT:
+                return "VaultErrors";
+        case GW_ERRORS_LIBRETRANSLATE:
+                return "LibreTranslateError";
+        default:
+                return "ErrorResponse";
+        }
+}
+
 /* One error answer of the route, shared (OpenAI style) or inline (Status). */
 static void add_error(json_t *responses, json_t *shared, enum gw_error_style style,
                       const char *status, const char *shared_name, const char *description)
@@ -63,11 +77,7 @@ static void add_error(json_t *responses, json_t *shared, enum gw_error_style sty
                             json_pack("{s:s, s:{s:o}, s:o}", "description",
                                       desc ? json_string_value(desc) : description, "headers",
                                       "X-Request-ID", ref("headers", "X-Request-ID"), "content",
-                                      json_content(ref("schemas", style == GW_ERRORS_STATUS
-                                                                          ? "cairn.v1.Status"
-                                                                  : style == GW_ERRORS_VAULT
-                                                                          ? "VaultErrors"
-                                                                          : "ErrorResponse"),
+                                      json_content(ref("schemas", error_schema(style)),
                                                    "application/json")));
 }
 
@@ -150,6 +160,20 @@ static json_t *body_schema(const struct gw_route *rt, const struct gw_adapter *a
         return message_schema(ad->openapi_request, rt->request, schemas);
 }
 
+/* The body's content: its schema under each media type the route reads. */
+static json_t *body_content(const struct gw_route *rt, const struct gw_adapter *ad, json_t *schemas)
+{
+        json_t *schema = body_schema(rt, ad, schemas), *content;
+
+        if (!ad->media_types)
+                return json_content(schema, rt->media_type ? rt->media_type : "application/json");
+        content = json_object();
+        for (const char *const *m = ad->media_types; *m; m++)
+                json_object_set_new(content, *m, json_pack("{s:O}", "schema", schema));
+        json_decref(schema);
+        return content;
+}
+
 /* The reply's schema; for a paged route, the schema of one streamed item. */
 static json_t *reply_schema(const struct gw_route *rt, const struct gw_adapter *ad, json_t *schemas)
 {
@@ -209,9 +233,7 @@ static json_t *operation(const struct gw_route *rt, json_t *components)
         if (has_body(rt))
                 json_object_set_new(op, "requestBody",
                                     json_pack("{s:b, s:o}", "required", 1, "content",
-                                              json_content(body_schema(rt, ad, schemas),
-                                                           rt->media_type ? rt->media_type
-                                                                          : "application/json")));
+                                              body_content(rt, ad, schemas)));
         if (!pub) {
                 json_object_set_new(ok_headers, "X-Request-ID", ref("headers", "X-Request-ID"));
                 json_object_set_new(ok_headers, "RateLimit-Limit",
@@ -244,14 +266,18 @@ static json_t *operation(const struct gw_route *rt, json_t *components)
                                   "encoded, larger than one Kafka message "
                                   "(kafka.message.max.bytes)");
                         add_error(responses, shared, ad->errors, "415", NULL,
-                                  rt->media_type ? "Content-Type is not the body's media type"
-                                                 : "Content-Type is not application/json");
+                                  ad->media_types
+                                          ? "Content-Type is not one of the body's media types"
+                                  : rt->media_type ? "Content-Type is not the body's media type"
+                                                   : "Content-Type is not application/json");
                 }
                 if (strcmp(rt->method, "POST") == 0)
                         add_error(responses, shared, ad->errors, "422", NULL,
                                   "Idempotency-Key reused with a different body");
                 add_error(responses, shared, ad->errors, "400", "BadRequest", NULL);
-                add_error(responses, shared, ad->errors, "401", "Unauthorized", NULL);
+                /* LibreTranslate refuses a key with 403 */
+                if (ad->errors != GW_ERRORS_LIBRETRANSLATE)
+                        add_error(responses, shared, ad->errors, "401", "Unauthorized", NULL);
                 add_error(responses, shared, ad->errors, "403", "Forbidden", NULL);
                 if (!ad->openapi_reply && !rt->local)
                         add_error(responses, shared, ad->errors, "404", NULL,

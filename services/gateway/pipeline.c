@@ -1,7 +1,8 @@
 /* The checks every request goes through, in one order, read off its route
  * row: request id, header size, route and method, CORS preflight, body size,
- * local answers, media type, credentials, permission, rate limit,
- * idempotency, backpressure; then the row's upstream call. Nothing here
+ * local answers, media type, credentials (from the body where the row's
+ * adapter reads them there), permission, rate limit, idempotency,
+ * backpressure; then the row's upstream call. Nothing here
  * knows a path or a service. */
 #define _GNU_SOURCE
 #include <stdatomic.h>
@@ -52,15 +53,54 @@ static bool media_type_is(const char *ct, const char *want)
         return true;
 }
 
-/* The body's media type is the row's (JSON unless it names another); a
- * body without one passes where the adapter says its clients send none. */
+/* The body's media type is one the adapter reads, else the row's (JSON
+ * unless it names another); a body without one passes where the adapter
+ * says its clients send none. */
 static bool media_type_fits(const struct gw_req *r)
 {
+        const struct gw_adapter *ad = gw_req_adapter(r);
         const char *ct = r->hv[GW_H_CONTENT_TYPE];
 
         if (!ct)
-                return gw_req_adapter(r)->untyped_body_ok;
+                return ad->untyped_body_ok;
+        if (ad->media_types) {
+                for (const char *const *m = ad->media_types; *m; m++)
+                        if (media_type_is(ct, *m))
+                                return true;
+                return false;
+        }
         return media_type_is(ct, r->route->media_type ? r->route->media_type : JSON_TYPE);
+}
+
+/* The 415 naming the media types the route reads. */
+static enum MHD_Result media_type_refused(struct gw_req *r)
+{
+        const struct gw_adapter *ad = gw_req_adapter(r);
+        char types[256] = "";
+        struct gw_error e;
+
+        if (ad->media_types)
+                for (const char *const *m = ad->media_types; *m; m++)
+                        snprintf(types + strlen(types), sizeof(types) - strlen(types), "%s%s",
+                                 m == ad->media_types ? "" : " or ", *m);
+        else
+                snprintf(types, sizeof(types), "%s",
+                         r->route->media_type ? r->route->media_type : JSON_TYPE);
+        gw_error_set(&e, 415, "unsupported_media_type", NULL, "send the body as Content-Type: %s",
+                     types);
+        return gw_send_error(r, &e);
+}
+
+/* True when the headers carry a credential of any kind. */
+static bool header_credential(const struct gw_req *r)
+{
+        const char *h[] = { r->hv[GW_H_AUTHORIZATION], r->hv[GW_H_API_KEY],
+                            r->hv[GW_H_VAULT_TOKEN] };
+
+        for (size_t i = 0; i < sizeof(h) / sizeof(h[0]); i++)
+                if (h[i] && h[i][0])
+                        return true;
+        return false;
 }
 
 /* Methods whose requests carry a JSON body. */
@@ -81,9 +121,12 @@ static enum MHD_Result authenticate_or_reply(struct gw_req *r)
         struct gw_auth_error why;
         cairn_err_t err;
 
-        /* Vault's clients send their token as X-Vault-Token */
+        /* Vault's clients send their token as X-Vault-Token; a credential
+         * read from the body (r->bearer, LibreTranslate's api_key) is there
+         * already */
         if (!authorization || !authorization[0]) {
-                r->bearer = gw_auth_bearer(r->hv[GW_H_VAULT_TOKEN]);
+                if (!r->bearer)
+                        r->bearer = gw_auth_bearer(r->hv[GW_H_VAULT_TOKEN]);
                 authorization = r->bearer;
         }
         err = gw_auth_check(r->gw->deps.auth, authorization, r->hv[GW_H_API_KEY],
@@ -99,6 +142,42 @@ static enum MHD_Result authenticate_or_reply(struct gw_req *r)
                        why.code ? why.reason
                                 : "no credentials: send Authorization: Bearer <token or API key> "
                                   "(or X-Vault-Token: <token or API key>)");
+}
+
+/* Credentials, permission and rate limit: true when the request may go
+ * on; otherwise false with the answer queued (*@p ret). */
+static bool admitted_or_reply(struct gw_req *r, enum MHD_Result *ret)
+{
+        struct gateway *gw = r->gw;
+
+        *ret = authenticate_or_reply(r);
+        if (!r->authenticated)
+                return false;
+        cairn_log(DEBUG, "HTTP", "%s %s by %s of %s (%s)", r->route->method,
+                  r->path ? r->path : r->route->path, r->who.principal, r->who.tenant,
+                  gw_role_str(r->who.role));
+        if (!gw_class_allows(r->route->cls, r->who.role)) {
+                char msg[160];
+
+                snprintf(msg, sizeof(msg), "role %s may not call %s %s", gw_role_str(r->who.role),
+                         r->route->method, r->route->path);
+                *ret = gw_fail(r, 403, "permission_denied", NULL, msg);
+                return false;
+        }
+        if (gw->deps.rl) {
+                gw_ratelimit_take(gw->deps.rl, r->who.tenant, r->who.principal, r->route->cls->name,
+                                  r->rt->limits, &r->rl);
+                if (!r->rl.allowed) {
+                        *ret = r->rl.degraded
+                                       ? gw_fail(r, 503, "rate_limiter_unavailable", NULL,
+                                                 "the rate limiter cannot be reached; try again later")
+                                       : gw_fail(r, 429, "rate_limit_exceeded", NULL,
+                                                 "rate limit reached for this route; retry after "
+                                                 "the time in Retry-After");
+                        return false;
+                }
+        }
+        return true;
 }
 
 enum MHD_Result gw_pipeline_head(struct gw_req *r, const char *method, const char *url)
@@ -158,40 +237,37 @@ enum MHD_Result gw_pipeline_head(struct gw_req *r, const char *method, const cha
                 r->head_done = true;
                 return MHD_YES;
         }
-        if (method_has_body(r->route->method) && !media_type_fits(r)) {
-                struct gw_error e;
-
-                gw_error_set(&e, 415, "unsupported_media_type", NULL,
-                             "send the body as Content-Type: %s",
-                             r->route->media_type ? r->route->media_type : JSON_TYPE);
-                return gw_send_error(r, &e);
+        if (method_has_body(r->route->method) && !media_type_fits(r))
+                return media_type_refused(r);
+        if (gw_req_adapter(r)->credential && !header_credential(r)) {
+                /* LibreTranslate's clients send api_key in the body: it is
+                 * checked once the body is in (gw_pipeline_run) */
+                r->auth_deferred = true;
+                r->head_done = true;
+                return MHD_YES;
         }
-
-        ret = authenticate_or_reply(r);
-        if (!r->authenticated)
+        if (!admitted_or_reply(r, &ret))
                 return ret;
-        cairn_log(DEBUG, "HTTP", "%s %s by %s of %s (%s)", method, url, r->who.principal,
-                  r->who.tenant, gw_role_str(r->who.role));
-        if (!gw_class_allows(r->route->cls, r->who.role)) {
-                char msg[160];
-
-                snprintf(msg, sizeof(msg), "role %s may not call %s %s", gw_role_str(r->who.role),
-                         r->route->method, r->route->path);
-                return gw_fail(r, 403, "permission_denied", NULL, msg);
-        }
-        if (gw->deps.rl) {
-                gw_ratelimit_take(gw->deps.rl, r->who.tenant, r->who.principal, r->route->cls->name,
-                                  r->rt->limits, &r->rl);
-                if (!r->rl.allowed)
-                        return r->rl.degraded
-                                       ? gw_fail(r, 503, "rate_limiter_unavailable", NULL,
-                                                 "the rate limiter cannot be reached; try again later")
-                                       : gw_fail(r, 429, "rate_limit_exceeded", NULL,
-                                                 "rate limit reached for this route; retry after "
-                                                 "the time in Retry-After");
-        }
         r->head_done = true;
         return MHD_YES;
+}
+
+/* The credential read from the body by the route's adapter, then checked
+ * as a header's would have been. */
+static bool body_credential_admitted_or_reply(struct gw_req *r, enum MHD_Result *ret)
+{
+        struct gw_error e;
+        char *key = NULL;
+
+        r->auth_deferred = false;
+        gw_upstream_ctx_init(r);
+        if (!gw_req_adapter(r)->credential(&r->actx, &key, &e)) {
+                *ret = gw_send_error(r, &e);
+                return false;
+        }
+        r->bearer = gw_auth_bearer(key);
+        free(key);
+        return admitted_or_reply(r, ret);
 }
 
 enum MHD_Result gw_pipeline_run(struct gw_req *r, const char *method, const char *url)
@@ -209,6 +285,8 @@ enum MHD_Result gw_pipeline_run(struct gw_req *r, const char *method, const char
                                "request body is larger than the limit");
         if (r->route->cls->public_route && r->route->local)
                 return (enum MHD_Result)r->route->local(r);
+        if (r->auth_deferred && !body_credential_admitted_or_reply(r, &ret))
+                return ret;
 
         if (strcmp(r->route->method, "POST") == 0) {
                 const char *key = r->hv[GW_H_IDEMPOTENCY_KEY];

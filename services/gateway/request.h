@@ -88,7 +88,8 @@ struct gw_req {
 
         struct gw_principal who;
         bool authenticated;
-        char *bearer; /* "Bearer <X-Vault-Token>": the credential, when sent so */
+        bool auth_deferred; /* the credential is in the body: checked once it is in */
+        char *bearer;       /* "Bearer <X-Vault-Token>": the credential, when sent so */
         struct gw_rl_result rl;
 
         bool idem_claimed;
@@ -126,7 +127,10 @@ const struct gw_adapter *gw_req_adapter(const struct gw_req *r);
  * size, route and method, CORS preflight, declared body size, media type,
  * credentials, permission, rate limit. Run before a body is read, so a
  * refused request never has its body read; an answer leaves r->state
- * GW_ST_DONE, an admitted request r->head_done. */
+ * GW_ST_DONE, an admitted request r->head_done. A request without a
+ * credential in its headers, on a route whose adapter reads one from the
+ * body (LibreTranslate's api_key), has the last three checked once the
+ * body is in (r->auth_deferred). */
 enum MHD_Result gw_pipeline_head(struct gw_req *r, const char *method, const char *url);
 /* The rest once the body is in (running the head first when it has not
  * run): body size, local answers, idempotency, backpressure, the upstream
@@ -160,6 +164,8 @@ void gw_observe(struct gw_req *r, int status);
 
 /* ---- upstream.c ---- */
 
+/* Fills the adapter's view of the request (r->actx) from what was read. */
+void gw_upstream_ctx_init(struct gw_req *r);
 /* Builds the request message with the route's adapter and sends it to the
  * route's service; suspends the connection until the reply (or answers a
  * bad request at once). */

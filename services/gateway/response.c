@@ -173,9 +173,10 @@ enum MHD_Result gw_send_error(struct gw_req *r, const struct gw_error *e)
         enum gw_error_style style = r->route && !r->route->local ? gw_req_adapter(r)->errors
                                                                  : GW_ERRORS_OPENAI;
         int status = e->status;
-        char *body = style == GW_ERRORS_STATUS  ? gw_error_status_json(e, &len)
-                     : style == GW_ERRORS_VAULT ? gw_error_vault_json(e, &status, &len)
-                                                : gw_error_json(e, r->request_id, &len);
+        char *body = style == GW_ERRORS_STATUS           ? gw_error_status_json(e, &len)
+                     : style == GW_ERRORS_VAULT          ? gw_error_vault_json(e, &status, &len)
+                     : style == GW_ERRORS_LIBRETRANSLATE ? gw_error_lt_json(e, &status, &len)
+                                                         : gw_error_json(e, r->request_id, &len);
         const char *xname = NULL;
         char xval[512];
 

@@ -5,6 +5,8 @@
 #include "cairn/embedding/v1/embedding.pb-c.h"
 #include "cairn/memory/v1/memory.pb-c.h"
 #include "cairn/secrets/v1/secrets.pb-c.h"
+#include "cairn/translation/v1/translation.pb-c.h"
+#include "libretranslate.h"
 #include "openai.h"
 #include "route.h"
 #include "server.h"
@@ -64,6 +66,19 @@ static const struct gw_class secrets_admin = {
         .limits_key = "secrets_admin",
 };
 
+/* Translation: translating and detecting is work done for the caller, as
+ * embedding is (no viewers); the language list is for every role. */
+static const struct gw_class translations_create = {
+        .name = "translations.create",
+        .allowed = { true, true, true, false },
+        .limits_key = "translations",
+};
+static const struct gw_class languages_read = {
+        .name = "languages.read",
+        .allowed = { true, true, true, true },
+        .limits_key = "languages",
+};
+
 #define MERGE_PATCH   "application/merge-patch+json"
 #define SECRETS(desc) &cairn__secrets__v1__##desc##__descriptor
 
@@ -74,6 +89,17 @@ static const struct gw_class secrets_admin = {
                 .method = m, .path = p, .cls = &c, .operation = op, .summary = sum,             \
                 .service = "secrets", .request = SECRETS(req), .reply = SECRETS(rep),           \
                 .timeout_key = "secrets", .timeout_ms = 10000, .adapter = ad, .media_type = mt, \
+        }
+
+#define TRANSLATION(desc) &cairn__translation__v1__##desc##__descriptor
+
+/* A row of the translation service: LibreTranslate's API with an adapter,
+ * or the service's own messages (the proto3 JSON mapping). */
+#define TRANSLATION_ROW(m, p, c, op, sum, req, rep, tk, tms, ad)                                  \
+        {                                                                                         \
+                .method = m, .path = p, .cls = &c, .operation = op, .summary = sum,               \
+                .service = "translation", .request = TRANSLATION(req), .reply = TRANSLATION(rep), \
+                .timeout_key = tk, .timeout_ms = tms, .adapter = ad,                              \
         }
 
 /* ---- routes ---- */
@@ -370,6 +396,32 @@ const struct gw_route gw_routes[] = {
         SECRETS_ROW("POST", "/v1/secrets/audit/verify", secrets_admin, "verifySecretsAudit",
                     "Walk the audit chain from its first row and say where it breaks",
                     verify_audit_request, verify_audit_reply, NULL, NULL),
+        /* The translation service as LibreTranslate's API (docs/api.md), its
+         * api_key read from the body or the query as well as the headers. */
+        TRANSLATION_ROW("POST", "/translate", translations_create, "ltTranslate",
+                        "Translate a text or a batch (LibreTranslate)", translate_request,
+                        translate_reply, "translations", 10000, &gw_lt_translate),
+        TRANSLATION_ROW("POST", "/detect", translations_create, "ltDetect",
+                        "Detect a text's language (LibreTranslate)", detect_request, detect_reply,
+                        "translations", 10000, &gw_lt_detect),
+        TRANSLATION_ROW("GET", "/languages", languages_read, "ltLanguages",
+                        "The languages and what each translates into (LibreTranslate)",
+                        list_languages_request, list_languages_reply, "languages", 5000,
+                        &gw_lt_languages),
+        TRANSLATION_ROW("POST", "/languages", languages_read, "ltLanguagesPost",
+                        "The languages, as GET (LibreTranslate before 1.4)", list_languages_request,
+                        list_languages_reply, "languages", 5000, &gw_lt_languages),
+        /* The translation service in its own shapes (the proto3 JSON mapping). */
+        TRANSLATION_ROW("POST", "/v1/translations", translations_create, "translate",
+                        "Translate texts (cairn.translation.v1.TranslateRequest)",
+                        translate_request, translate_reply, "translations", 10000, NULL),
+        TRANSLATION_ROW("POST", "/v1/translations:detect", translations_create, "detectLanguage",
+                        "Detect the language of texts (cairn.translation.v1.DetectRequest)",
+                        detect_request, detect_reply, "translations", 10000, NULL),
+        TRANSLATION_ROW("GET", "/v1/languages", languages_read, "listLanguages",
+                        "The languages the service translates, with their targets and routes "
+                        "(cairn.translation.v1.ListLanguagesReply)",
+                        list_languages_request, list_languages_reply, "languages", 5000, NULL),
         {
                 .method = "GET",
                 .path = "/v1/version",

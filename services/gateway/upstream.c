@@ -158,16 +158,12 @@ void gw_upstream_release_msg(struct gw_req *r)
         }
 }
 
-enum MHD_Result gw_upstream_call(struct gw_req *r)
+void gw_upstream_ctx_init(struct gw_req *r)
 {
-        const struct gw_adapter *ad = gw_req_adapter(r);
-        ProtobufCMessage *msg;
-        enum MHD_Result ret;
-        struct gw_error e;
-
         r->actx.route = r->route;
         r->actx.body = r->body;
         r->actx.body_len = r->body_len;
+        r->actx.content_type = r->hv[GW_H_CONTENT_TYPE];
         r->actx.max_json_depth = (int)r->gw->hc->max_json_depth;
         r->actx.caps = &r->caps;
         r->actx.conn = r->conn;
@@ -175,6 +171,16 @@ enum MHD_Result gw_upstream_call(struct gw_req *r)
         r->actx.tenant = r->who.tenant;
         r->actx.request_id = r->request_id;
         r->actx.sealing = r->gw->deps.sealing;
+}
+
+enum MHD_Result gw_upstream_call(struct gw_req *r)
+{
+        const struct gw_adapter *ad = gw_req_adapter(r);
+        ProtobufCMessage *msg;
+        enum MHD_Result ret;
+        struct gw_error e;
+
+        gw_upstream_ctx_init(r);
         msg = ad->parse(&r->actx, &e);
         if (!msg)
                 return gw_send_error(r, &e);
@@ -237,12 +243,19 @@ static enum MHD_Result send_failure(struct gw_req *r)
         const struct gw_adapter *ad = gw_req_adapter(r);
         struct gw_error e;
         char field[128];
+        size_t flen;
 
         if (ad->field_name)
                 ad->field_name(field, sizeof(field), r->st.field);
         else
                 snprintf(field, sizeof(field), "%s", r->st.field);
         gw_error_from_status(&e, r->err, r->st.message, field);
+        /* a message that begins with the service's name of the field begins
+         * with the route's ("inputs[3] is empty": "input[3] is empty") */
+        flen = strlen(r->st.field);
+        if (flen && strcmp(field, r->st.field) != 0 &&
+            strncmp(r->st.message, r->st.field, flen) == 0)
+                snprintf(e.message, sizeof(e.message), "%s%s", field, r->st.message + flen);
         if (r->err == CAIRN_ERR_DEADLINE) {
                 snprintf(e.message, sizeof(e.message),
                          "no reply from the %s service within %lld ms", r->route->service,
