@@ -39,7 +39,7 @@ TRREMOTE=(services/translation/remote_wire.c)
 targets=("$@")
 ((${#targets[@]})) || targets=(headers status utf8 embedding_request embedding_provider_response kafka_stats traceparent
                                     gateway_request gateway_auth gateway_http admin_topics pbjson_parse embedding_safetensors embedding_bert_tokenize
-                                    memory_tokens gateway_vault secrets_request secrets_sealed translation_detect translation_stream
+                                    memory_tokens gateway_vault gateway_libretranslate secrets_request secrets_sealed translation_detect translation_stream
                                     translation_remote_response)
 mkdir -p "$OUT/obj"
 objs() { for f in "$@"; do printf '%s\n' "$OUT/obj/${f//\//_}.o"; done; }
