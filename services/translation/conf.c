@@ -47,8 +47,9 @@ const struct cairn_conf_item translation_conf_items[] = {
                        "compares them)"),
         CAIRN_CONF_ROW("translation.health_interval_ms", CAIRN_CONF_INT, "5000", 100, 3600000, 0,
                        health_ms,
-                       "how often idle pipelines are checked (a dead one is restarted when its "
-                       "pair is preloaded)"),
+                       "how often each idle pipeline translates a probe: one that ended or does "
+                       "not answer in stall_timeout_ms is stopped (and restarted when its pair "
+                       "is preloaded)"),
         CAIRN_CONF_ROW("translation.cache.enabled", CAIRN_CONF_BOOL, "true", 0, -1, 0,
                        cache_enabled, "keep translations in the Redis cache (redis.*)"),
         CAIRN_CONF_ROW("translation.cache.ttl_s", CAIRN_CONF_INT, "86400", 1, 31536000, 0,

@@ -254,7 +254,22 @@ void tr_pool_release(struct tr_pool *pool, struct tr_pipeline *const *ps, size_t
         }
 }
 
-void tr_pool_check(struct tr_pool *pool)
+/* Whether running pipeline @p p answers a probe (stopped when not). */
+static bool probe(struct tr_pipeline *p, const struct tr_run_limits *lim)
+{
+        struct tr_pipeline *ps[1] = { p };
+        struct tr_item item = { .in = "ok", .in_len = 2 };
+
+        tr_pipelines_run(ps, 1, &item, 1, lim);
+        cairn_buf_cleanup(&item.out);
+        if (item.err && p->running) {
+                snprintf(p->why, sizeof(p->why), "%.150s", item.why);
+                tr_pipeline_stop(p);
+        }
+        return item.err == CAIRN_OK;
+}
+
+void tr_pool_check(struct tr_pool *pool, const struct tr_run_limits *lim)
 {
         for (size_t i = 0; i < pool->size; i++) {
                 struct tr_pipeline *p = &pool->slots[i];
@@ -266,7 +281,7 @@ void tr_pool_check(struct tr_pool *pool)
                 }
                 pool->lent[i] = true;
                 pthread_mutex_unlock(&pool->mu);
-                if (p->running && !tr_pipeline_alive(p))
+                if (p->running && (!tr_pipeline_alive(p) || !probe(p, lim)))
                         count_failure(pool, p);
                 give_back(pool, i);
         }

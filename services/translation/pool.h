@@ -54,8 +54,9 @@ size_t tr_pool_acquire(struct tr_pool *pool, size_t want, int64_t deadline_ms,
  * next use (at once when the pool is warm). */
 void tr_pool_release(struct tr_pool *pool, struct tr_pipeline *const *ps, size_t n);
 
-/* The health check: idle pipelines whose processes ended are reaped, counted
- * and (warm pool) started again. */
-void tr_pool_check(struct tr_pool *pool);
+/* The health check: each idle pipeline translates a probe within @p lim;
+ * one whose processes ended or that does not answer (a stage stopped or
+ * stuck) is stopped and counted, and started again when the pool is warm. */
+void tr_pool_check(struct tr_pool *pool, const struct tr_run_limits *lim);
 
 #endif

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cairn/clock.h"
 #include "cairn/log.h"
 #include "cairn/metrics.h"
 #include "cairn/periodic.h"
@@ -117,9 +118,12 @@ static int detector_init(struct translation_service *svc, char *errstr, size_t e
 static void health_check(void *arg)
 {
         struct translation_service *svc = arg;
+        struct tr_run_limits lim = { .stall_ms = svc->conf.stall_ms, .max_out = 4096, .depth = 1 };
 
-        for (size_t m = 0; m < svc->nmodes; m++)
-                tr_pool_check(&svc->pools[m]);
+        for (size_t m = 0; m < svc->nmodes; m++) {
+                lim.deadline_ms = cairn_now_ms() + svc->conf.stall_ms;
+                tr_pool_check(&svc->pools[m], &lim);
+        }
 }
 
 static void metrics_init(struct translation_service *svc, struct cairn_metrics *metrics)
