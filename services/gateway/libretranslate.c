@@ -236,5 +236,7 @@ LT_ADAPTER(gw_lt_translate, "libretranslate.translate", GW_LT_TRANSLATE,
            REF("LibreTranslateRequest"), REF("LibreTranslateResponse"));
 LT_ADAPTER(gw_lt_detect, "libretranslate.detect", GW_LT_DETECT, REF("LibreTranslateDetectRequest"),
            REF("LibreTranslateDetections"));
-LT_ADAPTER(gw_lt_languages, "libretranslate.languages", GW_LT_LANGUAGES, NULL,
+LT_ADAPTER(gw_lt_languages, "libretranslate.languages", GW_LT_LANGUAGES,
+           "{\"type\":\"object\",\"description\":\"POST's body: the credential only, as "
+           "the query's\",\"properties\":{\"api_key\":{\"type\":\"string\"}}}",
            REF("LibreTranslateLanguages"));
