@@ -72,7 +72,7 @@ static void keep_blanks(const char *text, size_t len, const char *tr, size_t tle
 
         while (lead < len && blank(text[lead]))
                 lead++;
-        while (trail < len - lead && blank(text[len - 1 - trail]))
+        while (len - trail > lead && blank(text[len - 1 - trail]))
                 trail++;
         while (b < e && blank(tr[b]))
                 b++;

@@ -94,7 +94,6 @@ static int start_stages(struct tr_pipeline *p, char *const *const *argvs, size_t
                 p->npids = i + 1;
         }
         p->out_fd = prev_read;
-        prev_read = -1;
         close(devnull);
         /* neither side may block the driver: poll says when to go on */
         fcntl(p->in_fd, F_SETFL, O_NONBLOCK);
