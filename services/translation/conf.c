@@ -34,7 +34,7 @@ const struct cairn_conf_item translation_conf_items[] = {
                        timeout_ms, "time budget of a request whose deadline header names none"),
         CAIRN_CONF_ROW("translation.max_text_bytes", CAIRN_CONF_INT, "32768", 1, 1048576, 0,
                        max_text_bytes, "longest text, in bytes of UTF-8"),
-        CAIRN_CONF_ROW("translation.max_batch", CAIRN_CONF_INT, "128", 1, 10000, 0, max_batch,
+        CAIRN_CONF_ROW("translation.max_batch", CAIRN_CONF_INT, "1024", 1, 10000, 0, max_batch,
                        "most texts in one request"),
         CAIRN_CONF_ROW("translation.max_hops", CAIRN_CONF_INT, "2", 1, 4, 0, max_hops,
                        "most Apertium pairs chained to join two languages (1: direct pairs "

@@ -376,16 +376,16 @@ static void expect_request_error(const char *source, const char *target, char **
 START_TEST(test_request_errors)
 {
         char *one[] = { "Hello." };
-        char *many[200];
+        char *many[1100];
 
-        for (int i = 0; i < 200; i++)
+        for (int i = 0; i < 1100; i++)
                 many[i] = "Hello.";
         expect_request_error("en", "en", one, 1, "SAME_LANGUAGE");
         expect_request_error("en", "xx", one, 1, "UNSUPPORTED_LANGUAGE");
         expect_request_error("en", "", one, 1, "REQUIRED");
         expect_request_error("english", "es", one, 1, "INVALID_LANGUAGE");
         expect_request_error("en", "es", one, 0, "REQUIRED");
-        expect_request_error("en", "es", many, 200, "TOO_MANY");
+        expect_request_error("en", "es", many, 1100, "TOO_MANY");
 }
 END_TEST
 
