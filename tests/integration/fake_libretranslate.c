@@ -7,6 +7,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -434,6 +435,11 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
 struct fake_libretranslate *fake_libretranslate_start(void)
 {
+        return fake_libretranslate_start_on(0);
+}
+
+struct fake_libretranslate *fake_libretranslate_start_on(int port)
+{
         struct fake_libretranslate *f = calloc(1, sizeof(*f));
         const union MHD_DaemonInfo *info;
         struct sockaddr_in sa = { .sin_family = AF_INET };
@@ -441,7 +447,7 @@ struct fake_libretranslate *fake_libretranslate_start(void)
         ck_assert_ptr_nonnull(f);
         pthread_mutex_init(&f->lock, NULL);
         sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        sa.sin_port = 0;
+        sa.sin_port = htons((uint16_t)port);
         f->d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
                                         MHD_USE_ERROR_LOG,
                                 0, NULL, NULL, on_request, f, MHD_OPTION_SOCK_ADDR, &sa,

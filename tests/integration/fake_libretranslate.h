@@ -34,6 +34,8 @@ struct fake_libretranslate_mode {
 /* Starts a server offering en<->de, en<->fr, en<->es and en<->zh-Hans
  * (with old_languages, any pair of those five). Aborts the test on failure. */
 struct fake_libretranslate *fake_libretranslate_start(void);
+/* The same on 127.0.0.1:@p port (a provider back where it was). */
+struct fake_libretranslate *fake_libretranslate_start_on(int port);
 void fake_libretranslate_stop(struct fake_libretranslate *f);
 int fake_libretranslate_port(const struct fake_libretranslate *f);
 
