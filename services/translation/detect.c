@@ -33,7 +33,10 @@
  * thing libexttextcat allocates per call, the text's own fingerprint,
  * belongs to that call (the library keeps no global state: its .data and
  * .bss are the C runtime's 8 bytes each). So there is no lock, and no pool
- * of textcat handles either. */
+ * of textcat handles either: the text's fingerprint is what
+ * textcat_ClassifyFull() would make per call too, and it is most of
+ * textcat's 55 µs of CPU a text, the same on one thread and on two
+ * (docs/benchmarks.md). */
 #include <limits.h>
 #include <math.h>
 #include <stdbool.h>
