@@ -4,7 +4,8 @@
  * comes out followed by a NUL. Several texts may be in flight at once: the
  * stages work on different texts at the same time. A pipeline that stops
  * answering, dies or floods its output is killed (by PID, every stage) and
- * must be started again. */
+ * must be started again. Writes to a stage that ended fail with EPIPE only
+ * where SIGPIPE is ignored, as cairn_service_main() has it. */
 #ifndef TRANSLATION_PIPELINE_H
 #define TRANSLATION_PIPELINE_H
 
