@@ -69,9 +69,6 @@ int translation_service_init(struct translation_service *svc, const struct trans
 
 void translation_service_cleanup(struct translation_service *svc);
 
-/* Readiness: the modes loaded and every preloaded pipeline runs. */
-bool translation_ready(void *svc, char *why, size_t why_size);
-
 extern const struct cairn_handler translation_handlers[];
 
 cairn_err_t translation_translate_handle(struct cairn_request *req, const ProtobufCMessage *msg,
