@@ -45,6 +45,11 @@ const struct cairn_conf_item translation_conf_items[] = {
                        detect_method,
                        "language detection: cld2, textcat or combined (docs/translation.md "
                        "compares them)"),
+        CAIRN_CONF_ROW("translation.detect_min_confidence", CAIRN_CONF_DOUBLE, "0.1", 0, 1, 0,
+                       detect_min_confidence,
+                       "source auto: a text whose most likely language is less likely than "
+                       "this is not translated (UNDETECTED) rather than translated from a "
+                       "guess"),
         CAIRN_CONF_ROW("translation.health_interval_ms", CAIRN_CONF_INT, "5000", 100, 3600000, 0,
                        health_ms,
                        "how often each idle pipeline translates a probe: one that ended or does "

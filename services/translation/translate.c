@@ -134,6 +134,15 @@ static void check_text(const struct translation_service *svc, struct text *t, si
                                  field);
                 return;
         }
+        if (t->detected.confidence < svc->conf.detect_min_confidence) {
+                /* a text in none of the service's languages still gets a
+                 * weak best guess: not one to translate from */
+                cairn_status_set(&t->st, CAIRN_ERR_INVALID, field, "UNDETECTED",
+                                 "%s: its language is none the service can recognise for sure "
+                                 "(%s at most, confidence %.2f); name the source language",
+                                 field, t->detected.language, t->detected.confidence);
+                return;
+        }
         snprintf(t->source, sizeof(t->source), "%s", t->detected.language);
         if (strcmp(t->source, target) == 0)
                 return; /* already in the target language: answered as it is */

@@ -26,6 +26,7 @@ struct translation_conf {
         const char *preload; /* pipelines started at start: "", "all" or a list */
         const char *pivots;
         const char *detect_method;
+        double detect_min_confidence;
         long long pipelines; /* per pair */
         long long depth;
         long long stall_ms;

@@ -292,8 +292,9 @@ START_TEST(test_source_detected)
 {
         char *texts[] = { "Los niños juegan en el jardín con sus amigos.",
                           "The children are playing in the garden.",
-                          "Les enfants jouent dans le jardin avec leurs amis." };
-        TranslateReply *r = translate("auto", "en", texts, 3);
+                          "Les enfants jouent dans le jardin avec leurs amis.",
+                          "Die Kinder spielen mit ihren Freunden im Garten.", "12345 67890" };
+        TranslateReply *r = translate("auto", "en", texts, 5);
 
         ck_assert_ptr_null(r->translations[0]->error);
         ck_assert_ptr_nonnull(r->translations[0]->detected);
@@ -308,6 +309,12 @@ START_TEST(test_source_detected)
         ck_assert_str_eq(r->translations[2]->detected->language, "fr");
         ck_assert_ptr_null(r->translations[2]->error);
         ck_assert(r->translations[2]->pivoted);
+        /* German is none of the service's languages: not translated from a guess */
+        for (int i = 3; i < 5; i++) {
+                ck_assert_ptr_nonnull(r->translations[i]->error);
+                ck_assert_int_eq(r->translations[i]->error->code, CAIRN_ERR_INVALID);
+                ck_assert_str_eq(r->translations[i]->error->details[0]->reason, "UNDETECTED");
+        }
         protobuf_c_message_free_unpacked(&r->base, NULL);
 }
 END_TEST
