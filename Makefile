@@ -270,6 +270,11 @@ $(BUILD)/tests/integration/%: $(BUILD)/obj/tests/integration/%.o \
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CHECK_LIBS)
 
+# The language detection benchmark runs the translation service's detector
+# in its own process (the detector needs nothing of libcairn).
+$(BUILD)/tests/bench/translation_detect: $(call obj,services/translation/detect.c \
+                                                     services/translation/cld2_shim.cc)
+
 $(BUILD)/tests/bench/%: $(BUILD)/obj/tests/bench/%.o $(call obj,$(BENCH_LIB)) $(call svc_lib_objs,embedding) \
                         $(call obj,$(INTEG_HARNESS)) $(LIBCAIRN)
 	@mkdir -p $(dir $@)
