@@ -1,23 +1,30 @@
 /* Benchmarks of the translation service (Apertium's eng-spa mode run as
- * long-lived pipelines) through the bus, each against what a thin wrapper
- * around Apertium does on the same machine in the same run:
+ * long-lived pipelines), each against what a thin wrapper around Apertium
+ * does on the same machine in the same run:
  *
- *  1. single sentences: THREADS callers in a closed loop, each request one
- *     distinct English sentence en→es, against `apertium -u eng-spa` run
- *     once per sentence (the same sentences), as many at once as the
- *     machine has cores; the two take turns in ROUNDS rounds;
+ *  1. single sentences through the bus: THREADS callers in a closed loop,
+ *     each request one distinct English sentence en→es, against
+ *     `apertium -u eng-spa` run once per sentence (the same sentences), as
+ *     many at once as the machine has cores; the two take turns in ROUNDS
+ *     rounds; then one caller alone, for the latency without a queue;
  *  2. one large batch: BATCH sentences in one TranslateRequest, against one
  *     `apertium -u eng-spa` over the same sentences as one input, with
  *     translation.pipelines 2 (the dev setting) and then 1; BATCH_RUNS runs
- *     each, taking turns with the baseline's, medians.
+ *     each, taking turns with the baseline's, medians (each configuration's
+ *     against the baseline's runs taken in turn with it);
+ *  3. single sentences through the gateway: wrk with GW_CONNS connections
+ *     (closed loop) against POST /v1/translations and LibreTranslate's
+ *     POST /translate (tests/bench/translations.lua, a different sentence
+ *     each request, HS256 JWT, rate limiting on with limits no run
+ *     reaches), and with one connection: latency without queueing.
  *
  * The service runs with the settings of deploy/dev/translation.yaml, its
  * cache off (CAIRN_TRANSLATION_CACHE_ENABLED=false: no text repeats, and
- * Apertium is what is measured).
- * `-u` drops Apertium's marks on unknown words, as the service does unless
- * asked (show_unknown). CPU time is read from /proc for the service, its
- * pipelines (its children), the broker and this process, and from
- * getrusage(RUSAGE_CHILDREN) for the baseline's Apertium processes.
+ * Apertium is what is measured). `-u` drops Apertium's marks on unknown
+ * words, as the service does unless asked (show_unknown). CPU time is read
+ * from /proc for the service, its pipelines (its children), the broker, the
+ * gateway and this process, and from getrusage(RUSAGE_CHILDREN) for this
+ * process's reaped children: the baseline's Apertium processes, and wrk.
  *
  * Prints "name value" lines for tests/bench/run.sh.
  *   translation [seconds-per-round]   (default 5) */
@@ -25,6 +32,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <curl/curl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <spawn.h>
@@ -33,15 +41,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "cairn/buf.h"
 #include "cairn/clock.h"
 #include "cairn/translation/v1/translation.pb-c.h"
+#include "gw_fixture.h"
+#include "gw_tokens.h"
 #include "harness.h"
 #include "lib/proc.h"
-#include "lib/wrk.h" /* bench_find_bin */
+#include "lib/wrk.h"
 
 #define THREADS    16  /* single-sentence callers */
 #define ROUNDS     3   /* turns of the service and the baseline, single sentences */
@@ -54,6 +65,13 @@
 #define MAX_SAMPLES     1000000
 #define CALL_TIMEOUT_MS 120000
 #define MODE            "eng-spa"
+#define GW_CONNS        16
+#define GW_THREADS      2
+/* Longer than the gateway's 10 s for a translation: wrk waits for every
+ * answer, a 504 at worst. */
+#define GW_TIMEOUT "15s"
+#define GW_BODIES  20000
+#define SECRET     "bench-hs256-secret-bench-hs256-secret-0123"
 
 typedef Cairn__Translation__V1__TranslateReply TranslateReply;
 
@@ -61,10 +79,10 @@ extern char **environ;
 
 static int seconds = 5, cores = 2;
 static struct harness_broker broker;
-static struct harness_proc svc, redis;
+static struct harness_proc svc, redis, gw;
 static struct harness_client client;
 static const char *topic;
-static char apertium_bin[512];
+static char apertium_bin[512], wrk_bin[512];
 
 /* ---- sentences ---- */
 
@@ -127,7 +145,7 @@ static int sentence(size_t i, char *out, size_t size)
 struct cpu {
         double svc;       /* cairn-translation itself */
         double pipelines; /* its children: the Apertium stages */
-        double broker, self;
+        double broker, gw, self;
         double children; /* this process's reaped children: the baseline's Apertium */
         double all;      /* the whole machine's busy time (/proc/stat) */
         int64_t at;      /* when, monotonic µs */
@@ -160,6 +178,7 @@ static void cpu_now(struct cpu *c)
         c->svc = harness_proc_cpu_us(svc.pid);
         c->pipelines = svc_tree - c->svc;
         c->broker = harness_proc_cpu_us(bench_broker_pid(&broker));
+        c->gw = gw.pid > 0 ? harness_proc_cpu_us(gw.pid) : 0;
         c->self = harness_proc_cpu_us(getpid());
         c->children = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 +
                       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
@@ -171,6 +190,7 @@ static void cpu_add(struct cpu *sum, const struct cpu *a, const struct cpu *b)
         sum->svc += b->svc - a->svc;
         sum->pipelines += b->pipelines - a->pipelines;
         sum->broker += b->broker - a->broker;
+        sum->gw += b->gw - a->gw;
         sum->self += b->self - a->self;
         sum->children += b->children - a->children;
         sum->all += b->all - a->all;
@@ -181,14 +201,14 @@ static void cpu_add(struct cpu *sum, const struct cpu *a, const struct cpu *b)
  * was busy: ours (every process above) and the neighbours'. */
 static void cpu_print(const char *name, const struct cpu *c, double units)
 {
-        double ours = c->svc + c->pipelines + c->broker + c->self + c->children;
+        double ours = c->svc + c->pipelines + c->broker + c->gw + c->self + c->children;
 
         if (units <= 0 || c->at <= 0)
                 return;
         printf("%s_cpu_us_service %.0f\n%s_cpu_us_pipelines %.0f\n%s_cpu_us_broker %.0f\n"
-               "%s_cpu_us_client %.0f\n%s_cpu_us_children %.0f\n",
+               "%s_cpu_us_gateway %.0f\n%s_cpu_us_client %.0f\n%s_cpu_us_children %.0f\n",
                name, c->svc / units, name, c->pipelines / units, name, c->broker / units, name,
-               c->self / units, name, c->children / units);
+               c->gw / units, name, c->self / units, name, c->children / units);
         printf("%s_cores_ours %.2f\n%s_cores_others %.2f\n", name, ours / (double)c->at, name,
                c->all > ours ? (c->all - ours) / (double)c->at : 0.0);
 }
@@ -553,7 +573,7 @@ static int same_as_baseline(const TranslateReply *r)
  * baseline. */
 static void batches(int pipelines)
 {
-        double secs[BATCH_RUNS], s;
+        double secs[BATCH_RUNS], base[BATCH_RUNS], s, b_s;
         struct cpu sum = { 0 }, a, b;
         char name[32];
         long errors = 0;
@@ -583,8 +603,15 @@ static void batches(int pipelines)
                         secs[run], base_secs[base_runs - 1]);
         }
         s = median(secs, BATCH_RUNS);
-        printf("%s_secs %.3f\n%s_words_per_s %.0f\n%s_errors %ld\n%s_same_as_apertium %d\n", name,
-               s, name, (double)batch_words / s, name, errors, name, same);
+        /* against the baseline's runs taken in turn with these: the same
+         * neighbours' load */
+        memcpy(base, base_secs + base_runs - BATCH_RUNS, sizeof(base));
+        b_s = median(base, BATCH_RUNS);
+        printf("%s_secs %.3f\n%s_words_per_s %.0f\n%s_apertium_secs %.3f\n"
+               "%s_apertium_words_per_s %.0f\n%s_ratio %.2f\n%s_errors %ld\n"
+               "%s_same_as_apertium %d\n",
+               name, s, name, (double)batch_words / s, name, b_s, name, (double)batch_words / b_s,
+               name, b_s / s, name, errors, name, same);
         cpu_print(name, &sum, BATCH_RUNS);
         fflush(stdout);
 }
@@ -619,6 +646,156 @@ static void batch_summary(void)
                (double)batch_words / s);
         cpu_print("batch_apertium", &base_cpu, base_runs);
         printf("apertium_start_secs %.3f\n", apertium_start_secs());
+        fflush(stdout);
+}
+
+/* ---- 3: through the gateway ---- */
+
+/* After the sentences of the other runs. */
+#define GW_FIRST 100000
+
+static int http_port;
+static char *token, bodies_v1[600], bodies_lt[600];
+
+/* GW_BODIES request bodies, a sentence each, into @p path: the service's
+ * own shape, or LibreTranslate's (@p lt). */
+static void bodies_write(const char *path, size_t first, bool lt)
+{
+        FILE *fp = fopen(path, "w");
+        char text[256];
+
+        ck_assert_msg(fp != NULL, "%s: %s", path, strerror(errno));
+        for (size_t i = 0; i < GW_BODIES; i++) {
+                sentence(first + i, text, sizeof(text));
+                /* nothing to escape in JSON */
+                ck_assert(!strpbrk(text, "\"\\"));
+                if (lt)
+                        fprintf(fp, "{\"q\":\"%s\",\"source\":\"en\",\"target\":\"es\"}\n", text);
+                else
+                        fprintf(fp, "{\"texts\":[\"%s\"],\"source\":\"en\",\"target\":\"es\"}\n",
+                                text);
+        }
+        ck_assert_int_eq(fclose(fp), 0);
+}
+
+static void gateway_start(void)
+{
+        char e[8][700], keys[300], *claims;
+
+        snprintf(keys, sizeof(keys), "%s/hs.secret", broker.dir);
+        harness_write_file(keys, SECRET);
+        ck_assert_int_eq(chmod(keys, 0600), 0); /* a secret file is mode 0600 or 0400 */
+        http_port = harness_free_port();
+        snprintf(e[0], sizeof(e[0]), "CAIRN_HTTP_PORT=%d", http_port);
+        snprintf(e[1], sizeof(e[1]), "CAIRN_REDIS_PORT=%d", redis.port);
+        snprintf(e[2], sizeof(e[2]), "CAIRN_AUTH_HS256_SECRET_FILE=%s", keys);
+        /* rate limiting stays on, with limits no run reaches: no 429s */
+        snprintf(e[3], sizeof(e[3]), "CAIRN_RATELIMIT_DEFAULT_PER_MINUTE=100000000");
+        snprintf(e[4], sizeof(e[4]), "CAIRN_LOG_LEVEL=warn");
+        snprintf(e[5], sizeof(e[5]), "CAIRN_UPSTREAM_TRANSLATION_TOPIC=%s", topic);
+        snprintf(e[6], sizeof(e[6]), "CAIRN_BUS_REPLY_TOPIC=%s",
+                 harness_topic("cairn.gateway.replies"));
+        harness_service_start(&gw, &broker, "gateway",
+                              (const char *const[]){ e[0], e[1], e[2], e[3], e[4], e[5], e[6],
+                                                     NULL });
+        ck_assert_msg(harness_wait_ready(&gw, 30000), "gateway not ready (see %s)", gw.log_path);
+        if (asprintf(&claims,
+                     "{\"sub\":\"bench\",\"tenant\":\"bench\",\"role\":\"member\","
+                     "\"exp\":%lld}",
+                     (long long)cairn_now_ms() / 1000 + 3600) < 0)
+                abort();
+        token = gwt_mint(JWT_ALG_HS256, SECRET, strlen(SECRET), NULL, claims);
+        ck_assert_ptr_nonnull(token);
+        free(claims);
+        snprintf(bodies_v1, sizeof(bodies_v1), "%s/bodies-v1.jsonl", broker.dir);
+        snprintf(bodies_lt, sizeof(bodies_lt), "%s/bodies-lt.jsonl", broker.dir);
+        bodies_write(bodies_v1, GW_FIRST, false);
+        bodies_write(bodies_lt, GW_FIRST + GW_BODIES, true);
+}
+
+static void gateway_stop(void)
+{
+        harness_service_stop(&gw, 15000);
+        gw.pid = 0;
+        free(token);
+}
+
+/* Both routes translate a known sentence. */
+static void gateway_check(void)
+{
+        static const struct {
+                const char *path, *body;
+        } c[] = {
+                { "/v1/translations",
+                  "{\"texts\":[\"The house is red.\"],\"source\":\"en\",\"target\":\"es\"}" },
+                { "/translate",
+                  "{\"q\":\"The house is red.\",\"source\":\"en\",\"target\":\"es\"}" },
+        };
+        char auth[2048];
+        const char *headers[] = { auth, "Content-Type: application/json", NULL };
+
+        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+        for (size_t i = 0; i < COUNT(c); i++) {
+                struct gwf_resp r = { 0 };
+                long status = gwf_http(http_port, "POST", c[i].path, headers, c[i].body,
+                                       strlen(c[i].body), &r);
+
+                ck_assert_msg(status == 200 && r.body && strstr(r.body, "La casa es roja."),
+                              "POST %s: %ld %s", c[i].path, status, r.body ? r.body : "");
+                gwf_resp_free(&r);
+        }
+}
+
+/* wrk for @p secs against @p path with the bodies of @p bodies over
+ * @p conns connections. */
+static void gw_wrk(const char *path, const char *bodies, int conns, int secs,
+                   struct wrk_result *res, char *cmd, size_t cmd_size)
+{
+        char c[16], t[16], d[16], url[256], script[512], benv[700], tenv[2100], thenv[32];
+        char *argv[] = { wrk_bin,    t,    c,      d,   "--latency", "--timeout",
+                         GW_TIMEOUT, "-s", script, url, NULL };
+        char *env[] = { benv, tenv, thenv, NULL };
+        char shown[1024];
+        int threads = conns < GW_THREADS ? conns : GW_THREADS;
+        struct wrk_run w = { 0 };
+
+        snprintf(t, sizeof(t), "-t%d", threads);
+        snprintf(c, sizeof(c), "-c%d", conns);
+        snprintf(d, sizeof(d), "-d%ds", secs);
+        snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", http_port, path);
+        snprintf(script, sizeof(script), "%s/tests/bench/translations.lua", harness_root());
+        snprintf(benv, sizeof(benv), "BENCH_BODIES=%s", bodies);
+        snprintf(tenv, sizeof(tenv), "BENCH_TOKEN=%s", token);
+        snprintf(thenv, sizeof(thenv), "BENCH_THREADS=%d", threads);
+        snprintf(shown, sizeof(shown),
+                 "BENCH_BODIES=%s BENCH_TOKEN=$JWT BENCH_THREADS=%d wrk %s %s %s --latency "
+                 "--timeout %s -s tests/bench/translations.lua %s",
+                 bodies == bodies_lt ? "bodies-lt.jsonl" : "bodies-v1.jsonl", threads, t, c, d,
+                 GW_TIMEOUT, url);
+        wrk_spawn(&w, argv, env, shown);
+        wrk_wait(&w, res);
+        snprintf(cmd, cmd_size, "%s", shown);
+}
+
+/* A load of @p conns connections on @p path after an unrecorded one of
+ * WARMUP_S, as NAME_*. */
+static void gw_phase(const char *name, const char *path, const char *bodies, int conns)
+{
+        struct wrk_result res;
+        struct cpu sum = { 0 }, a, b;
+        char cmd[1024];
+
+        gw_wrk(path, bodies, conns, WARMUP_S, &res, cmd, sizeof(cmd));
+        cpu_now(&a);
+        gw_wrk(path, bodies, conns, seconds, &res, cmd, sizeof(cmd));
+        cpu_now(&b);
+        cpu_add(&sum, &a, &b);
+        printf("%s_connections %d\n%s_rps %.1f\n%s_p50_ms %.3f\n%s_p99_ms %.3f\n"
+               "%s_requests %ld\n%s_non2xx %ld\n%s_socket_errors %ld\n",
+               name, conns, name, res.rps, name, res.p50_ms, name, res.p99_ms, name, res.requests,
+               name, res.non2xx, name, res.socket_errors);
+        cpu_print(name, &sum, (double)res.requests);
+        printf("%s_cmd %s\n", name, cmd);
         fflush(stdout);
 }
 
@@ -669,6 +846,12 @@ START_TEST(bench_translation)
         check_known();
         singles();
         batches(2);
+        gateway_start();
+        gateway_check();
+        gw_phase("gw16", "/v1/translations", bodies_v1, GW_CONNS);
+        gw_phase("lt16", "/translate", bodies_lt, GW_CONNS);
+        gw_phase("gw1", "/v1/translations", bodies_v1, 1);
+        gateway_stop();
         service_stop();
 
         service_start(1);
@@ -692,5 +875,11 @@ int main(int argc, char **argv)
                                 "deploy/deps.sh\n");
                 return 2;
         }
+        if (!bench_find_bin("wrk", wrk_bin, sizeof(wrk_bin))) {
+                fprintf(stderr, "bench: wrk not found on PATH: install it with deploy/deps.sh "
+                                "bench\n");
+                return 2;
+        }
+        curl_global_init(CURL_GLOBAL_DEFAULT);
         return harness_bench_run("translation", bench_translation, 900, NULL);
 }

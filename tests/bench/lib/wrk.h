@@ -13,8 +13,8 @@
 bool bench_find_bin(const char *name, char *path, size_t size);
 
 /* Forks @p argv[0] with stdout and stderr on @p out_fd and @p env added to
- * the environment (NULL-terminated "NAME=value", or NULL). The child dies
- * with the benchmark. */
+ * the environment (NULL-terminated "NAME=value", or NULL), and no other
+ * descriptor of the benchmark's. The child dies with the benchmark. */
 pid_t bench_spawn(char *const argv[], char *const env[], int out_fd);
 
 /* What wrk reported. */
