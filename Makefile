@@ -111,7 +111,8 @@ INTEG_SRCS := $(sort $(wildcard tests/integration/[0-9]*.c))
 INTEG_BINS := $(INTEG_SRCS:tests/integration/%.c=$(BUILD)/tests/integration/%)
 INTEG_HARNESS := tests/integration/harness.c tests/integration/otlp_receiver.c \
                  tests/integration/fake_openai.c tests/integration/gw_fixture.c \
-                 tests/integration/fake_service.c tests/integration/secrets_fixture.c
+                 tests/integration/fake_service.c tests/integration/secrets_fixture.c \
+                 tests/integration/fake_libretranslate.c
 BENCH_SRCS := $(sort $(wildcard tests/bench/*.c))
 BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/tests/bench/%)
 # What the benchmark programs share (running wrk and reading its report).
@@ -254,6 +255,9 @@ $$(BUILD)/tests/unit/$(1)_%: $$(BUILD)/obj/tests/unit/$(1)/%.o $$(call svc_lib_o
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS) $$(CHECK_LIBS)
 endef
 $(foreach s,$(SERVICES),$(eval $(call service_rules,$(s))))
+
+# The remote translation provider's unit test talks to the fake LibreTranslate server.
+$(BUILD)/tests/unit/translation_remote: $(BUILD)/obj/tests/integration/fake_libretranslate.o
 
 # Tests that run a gateway in their own process, over a route table of theirs.
 $(BUILD)/tests/integration/0015-gateway_paged: $(call svc_lib_objs,gateway)
