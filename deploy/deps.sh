@@ -25,6 +25,9 @@ build_packages=(
 # Apertium and the pairs docs/translation.md lists.
 apertium_packages=(apertium apertium-eng-spa apertium-eng-cat apertium-fr-es apertium-spa-ita
         apertium-es-pt apertium-es-ro apertium-spa-cat apertium-es-gl)
+# What the translation service reads at run time without linking it: what an
+# image's runtime stage installs besides the libraries (deps.sh --print-runtime-data)
+runtime_data_packages=("${apertium_packages[@]}" libexttextcat-data)
 packages=(
         "${build_packages[@]}" "${apertium_packages[@]}"
         # tests; python3-venv: the client-library tests' venvs (tests/clients);
@@ -42,6 +45,7 @@ packages=(
 for group in "$@"; do
         case $group in
         --build-only) packages=("${build_packages[@]}") ;;
+        --print-runtime-data) printf '%s\n' "${runtime_data_packages[@]}"; exit 0 ;;
         fuzz) packages+=(clang libclang-rt-14-dev) ;;
         # make bench: HTTP load generator and the nginx the gateway is measured against
         bench) packages+=(wrk nginx-light) ;;

@@ -12,12 +12,12 @@
 # found again); runs the image's HEALTHCHECK; and stops each service with
 # SIGTERM, which must end it cleanly (exit 0).
 #   tests/deploy/image.sh   (make image runs it after building)
-# No Docker engine or container runtime is needed, only podman's storage;
-# helm comes from deploy/tools.sh, Kafka from deploy/kafka/apache.sh.
+# No Docker engine or container runtime is needed, only podman's storage
+# (PODMAN and BUILDAH: deploy/image/env.sh); helm comes from deploy/tools.sh,
+# Kafka from deploy/kafka/apache.sh.
 set -uo pipefail
 # shellcheck source=deploy/image/env.sh
 . "$(dirname "$0")/../../deploy/image/env.sh"
-BUILDAH=(buildah --storage-driver vfs)
 KEY=ck_dev_local_key_0123456789 # the dev stack's published key (deploy/dev)
 
 passed=0
@@ -92,12 +92,12 @@ ready() { # port seconds
         return 1
 }
 
-"${BUILDAH[@]}" image exists "$IMAGE" 2>/dev/null || podman --storage-driver vfs image exists "$IMAGE" ||
+"${PODMAN[@]}" image exists "$IMAGE" ||
         { echo "image: $IMAGE is not built (make image)"; exit 1; }
 "${BUILDAH[@]}" from --name "$CTR" "$IMAGE" >/dev/null || { echo "image: buildah from $IMAGE failed"; exit 1; }
 
 # ---- what the image says about itself ----
-inspect() { podman --storage-driver vfs image inspect --format "$1" "$IMAGE"; }
+inspect() { "${PODMAN[@]}" image inspect --format "$1" "$IMAGE"; }
 check "runs as uid 10001, not root" test "$(in_image -- id -u)" = 10001
 check "user from the image config" test "$(inspect '{{.Config.User}}')" = 10001:10001
 check "STOPSIGNAL SIGTERM" test "$(inspect '{{.Config.StopSignal}}')" = SIGTERM
@@ -106,9 +106,17 @@ check "OCI revision label set" test "$(inspect '{{index .Config.Labels "org.open
 check "root filesystem not writable by the service user" \
         bash -c "! ${BUILDAH[*]} run --isolation chroot $CTR -- touch /usr/bin/x 2>/dev/null"
 check "no compiler in the runtime image" bash -c "! ${BUILDAH[*]} run --isolation chroot $CTR -- sh -c 'command -v cc' >/dev/null 2>&1"
-for s in gateway embedding memory secrets admin; do
+for s in gateway embedding memory secrets translation admin; do
         check "cairn-$s runs (--version)" bash -c "${BUILDAH[*]} run --isolation chroot $CTR -- cairn-$s --version | grep -q $VERSION"
 done
+# What the translation service reads at run time: deploy/deps.sh's list, installed.
+mapfile -t runtime_data < <(deploy/deps.sh --print-runtime-data)
+installed=$(in_image -- dpkg-query -W -f '${Status}\n' "${runtime_data[@]}" 2>/dev/null | grep -cx 'install ok installed')
+check "the ${#runtime_data[@]} packages of deps.sh --print-runtime-data installed" \
+        test "$installed" = "${#runtime_data[@]}"
+check "Apertium translates in the image (eng-spa)" bash -c \
+        "${BUILDAH[*]} run --isolation chroot $CTR -- sh -c 'echo the house | apertium eng-spa' | grep -q 'La casa'"
+check "libexttextcat's language models in the image" in_image -- test -s /usr/share/libexttextcat/fpdb.conf
 
 # ---- infrastructure: Apache Kafka, PostgreSQL and Redis on the host ----
 if ! why=$(deploy/kafka/apache.sh check); then
