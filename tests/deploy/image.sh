@@ -9,7 +9,7 @@
 # setup Job's steps (cairn-admin topics apply, migrate up), the gateway's
 # init container and every service; waits for each /readyz; calls the
 # gateway (an embedding from the model in the image, a memory stored and
-# found again); runs the image's HEALTHCHECK; and stops each service with
+# found again, a secret, a translation by the image's Apertium); runs the image's HEALTHCHECK; and stops each service with
 # SIGTERM, which must end it cleanly (exit 0).
 #   tests/deploy/image.sh   (make image runs it after building)
 # No Docker engine or container runtime is needed, only podman's storage
@@ -203,6 +203,7 @@ adm_mem=${admin_port[memory]}
 check "embedding ready" ready "$adm_emb" 120
 check "memory ready" ready "$adm_mem" 60
 check "secrets ready (its root key from the chart's Secret)" ready "${admin_port[secrets]}" 60
+check "translation ready (its English-Spanish pipelines started)" ready "${admin_port[translation]}" 60
 check "gateway ready" ready "$adm_gw" 60
 
 # ---- calls through the gateway ----
@@ -225,6 +226,13 @@ out=$(curl -sS -m 30 -X POST "http://127.0.0.1:$api/v1/secret/data/image/check" 
 check "POST /v1/secret/data stores a secret (version 1)" grep -q '"version":1' <<<"$out"
 out=$(curl -sS -m 30 "http://127.0.0.1:$api/v1/secret/data/image/check" -H "X-Vault-Token: $KEY")
 check "GET /v1/secret/data reads it back" grep -q '"password":"from-the-image"' <<<"$out"
+out=$(curl -sS -m 30 "http://127.0.0.1:$api/translate" -H 'Content-Type: application/json' \
+        -d "{\"q\": \"The house is red.\", \"source\": \"en\", \"target\": \"es\", \"api_key\": \"$KEY\"}")
+check "POST /translate (LibreTranslate's API): Apertium in the image" grep -q '"translatedText":"La casa es roja."' <<<"$out"
+out=$(curl -sS -m 30 "http://127.0.0.1:$api/translate" -H "X-API-Key: $KEY" \
+        -H 'Content-Type: application/json' -d '{"q": "Bon dia, com estàs?", "source": "auto", "target": "es"}')
+check "POST /translate detects Catalan (CLD2 and libexttextcat's models in the image)" \
+        grep -q '"language":"ca"' <<<"$out"
 metrics=$(curl -fsS -m 5 "http://127.0.0.1:$adm_mem/metrics")
 check "/metrics names the service and version" \
         grep -qF "cairn_build_info{service=\"memory\",version=\"$VERSION\"} 1" <<<"$metrics"
@@ -235,7 +243,7 @@ check "HEALTHCHECK passes on a ready service" in_image CAIRN_ADMIN_PORT="$adm_gw
 check "HEALTHCHECK fails where nothing listens" bash -c "! ${BUILDAH[*]} run --isolation chroot -e CAIRN_ADMIN_PORT=$(free_port) $CTR -- sh -c '$(printf '%s' "$hc" | tail -n 1)' 2>/dev/null"
 
 # ---- SIGTERM: each service drains and exits 0 ----
-for name in gateway memory embedding secrets; do
+for name in gateway memory embedding secrets translation; do
         inner=$(service_pid "${outer[$name]}") || { bad "$name: service process found"; continue; }
         check "$name runs as uid 10001" test "$(awk '/^Uid:/ { print $2 }' "/proc/$inner/status")" = 10001
         kill -TERM "$inner"
