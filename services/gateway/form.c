@@ -7,18 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cairn/hex.h"
 #include "form.h"
-
-static int hexval(char c)
-{
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
 
 /* Appends a field (its strings already in the arena). The array grows by
  * doubling; the old one stays in the arena, so the arena holds at most
@@ -64,12 +54,14 @@ static char *unescape(const char *s, size_t len, struct cairn_arena *arena, size
                 if (s[i] == '+') {
                         out[o++] = ' ';
                 } else if (s[i] == '%') {
-                        if (len - i < 3 || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0) {
+                        if (len - i < 3 || cairn_hex_digit(s[i + 1], 0) < 0 ||
+                            cairn_hex_digit(s[i + 2], 0) < 0) {
                                 snprintf(why, why_size,
                                          "a %% in the form is not followed by two hex digits");
                                 return NULL;
                         }
-                        out[o++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+                        out[o++] = (char)(cairn_hex_digit(s[i + 1], 0) * 16 +
+                                          cairn_hex_digit(s[i + 2], 0));
                         i += 2;
                 } else {
                         out[o++] = s[i];

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cairn/hex.h"
 #include "framing.h"
 
 /* By enum gw_hdr. */
@@ -178,17 +179,6 @@ bool gw_framing_check(const struct gw_header_view *h, size_t n, const char *vers
         return true;
 }
 
-static int hex_value(char c)
-{
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 const char *gw_target_check(const char *target)
 {
         bool in_path = true;
@@ -204,7 +194,7 @@ const char *gw_target_check(const char *target)
                         in_path = false;
                 if (c != '%')
                         continue;
-                int hi = hex_value(p[1]), lo = hi < 0 ? -1 : hex_value(p[2]);
+                int hi = cairn_hex_digit(p[1], 0), lo = hi < 0 ? -1 : cairn_hex_digit(p[2], 0);
                 if (hi < 0 || lo < 0)
                         return "the request target has a '%' not followed by two hex digits";
                 c = (unsigned char)(hi * 16 + lo);

@@ -31,23 +31,11 @@ static Cairn__Translation__V1__DetectResult *detect_one(struct cairn_arena *aren
         struct tr_detection found[MAX_CANDIDATES];
         struct cairn_status st = { 0 };
         size_t len = strlen(text), n;
-        char field[32];
-
         if (!r)
                 return NULL;
         cairn__translation__v1__detect_result__init(r);
         r->index = (uint32_t)i;
-        snprintf(field, sizeof(field), "texts[%zu]", i);
-        if (len == 0)
-                cairn_status_set(&st, CAIRN_ERR_INVALID, field, "EMPTY", "%s is empty", field);
-        else if (len > (size_t)svc->conf.max_text_bytes)
-                cairn_status_set(&st, CAIRN_ERR_INVALID, field, "TOO_LONG",
-                                 "%s is %zu bytes, more than %lld (translation.max_text_bytes)",
-                                 field, len, svc->conf.max_text_bytes);
-        else if (!cairn_utf8_valid(text, len))
-                cairn_status_set(&st, CAIRN_ERR_INVALID, field, "INVALID_UTF8",
-                                 "%s is not valid UTF-8", field);
-        if (st.code) {
+        if (translation_check_text(svc, text, len, i, &st) != CAIRN_OK) {
                 r->error = cairn_status_to_pb(arena, &st);
                 return r->error ? r : NULL;
         }
@@ -80,14 +68,8 @@ cairn_err_t translation_detect_handle(struct cairn_request *req, const ProtobufC
         Cairn__Translation__V1__DetectReply *out;
         size_t max = in->max_candidates ? in->max_candidates : DEFAULT_CANDIDATES;
 
-        if (in->n_texts == 0)
-                return cairn_status_set(st, CAIRN_ERR_INVALID, "texts", "REQUIRED",
-                                        "texts: at least one text is needed");
-        if (in->n_texts > (size_t)svc->conf.max_batch)
-                return cairn_status_set(st, CAIRN_ERR_INVALID, "texts", "TOO_MANY",
-                                        "texts: %zu texts, more than the %lld one request may "
-                                        "carry (translation.max_batch)",
-                                        in->n_texts, svc->conf.max_batch);
+        if (translation_check_batch(svc, in->n_texts, st) != CAIRN_OK)
+                return st->code;
         if (max > MAX_CANDIDATES)
                 max = MAX_CANDIDATES;
         out = cairn_arena_alloc(req->arena, sizeof(*out));

@@ -49,14 +49,8 @@ static cairn_err_t check_request(const struct translation_service *svc,
 {
         const char *src = in->source ? in->source : "", *tgt = in->target ? in->target : "";
 
-        if (in->n_texts == 0)
-                return cairn_status_set(st, CAIRN_ERR_INVALID, "texts", "REQUIRED",
-                                        "texts: at least one text is needed");
-        if (in->n_texts > (size_t)svc->conf.max_batch)
-                return cairn_status_set(st, CAIRN_ERR_INVALID, "texts", "TOO_MANY",
-                                        "texts: %zu texts, more than the %lld one request may "
-                                        "carry (translation.max_batch)",
-                                        in->n_texts, svc->conf.max_batch);
+        if (translation_check_batch(svc, in->n_texts, st) != CAIRN_OK)
+                return st->code;
         if (in->format != CAIRN__TRANSLATION__V1__FORMAT__FORMAT_TEXT &&
             in->format != CAIRN__TRANSLATION__V1__FORMAT__FORMAT_HTML)
                 return cairn_status_set(st, CAIRN_ERR_INVALID, "format", "UNKNOWN_FORMAT",
@@ -109,22 +103,8 @@ static void check_text(const struct translation_service *svc, struct text *t, si
         char field[32];
 
         snprintf(field, sizeof(field), "texts[%zu]", i);
-        if (t->job.len == 0) {
-                cairn_status_set(&t->st, CAIRN_ERR_INVALID, field, "EMPTY", "%s is empty", field);
+        if (translation_check_text(svc, t->job.text, t->job.len, i, &t->st) != CAIRN_OK)
                 return;
-        }
-        if (t->job.len > (size_t)svc->conf.max_text_bytes) {
-                cairn_status_set(&t->st, CAIRN_ERR_INVALID, field, "TOO_LONG",
-                                 "%s is %zu bytes, more than %lld "
-                                 "(translation.max_text_bytes)",
-                                 field, t->job.len, svc->conf.max_text_bytes);
-                return;
-        }
-        if (!cairn_utf8_valid(t->job.text, t->job.len)) {
-                cairn_status_set(&t->st, CAIRN_ERR_INVALID, field, "INVALID_UTF8",
-                                 "%s is not valid UTF-8", field);
-                return;
-        }
         if (!autodetect)
                 return;
         if (tr_detect(svc->detector, t->job.text, t->job.len, &t->detected, 1) == 0) {

@@ -9,8 +9,43 @@
 #include "cairn/metrics.h"
 #include "cairn/periodic.h"
 #include "cairn/strlist.h"
+#include "cairn/utf8.h"
 #include "detect.h"
 #include "translation.h"
+
+cairn_err_t translation_check_batch(const struct translation_service *svc, size_t n,
+                                    struct cairn_status *st)
+{
+        if (n == 0)
+                return cairn_status_set(st, CAIRN_ERR_INVALID, "texts", "REQUIRED",
+                                        "texts: at least one text is needed");
+        if (n > (size_t)svc->conf.max_batch)
+                return cairn_status_set(st, CAIRN_ERR_INVALID, "texts", "TOO_MANY",
+                                        "texts: %zu texts, more than the %lld one request may "
+                                        "carry (translation.max_batch)",
+                                        n, svc->conf.max_batch);
+        return CAIRN_OK;
+}
+
+cairn_err_t translation_check_text(const struct translation_service *svc, const char *text,
+                                   size_t len, size_t i, struct cairn_status *st)
+{
+        char field[32];
+
+        snprintf(field, sizeof(field), "texts[%zu]", i);
+        if (len == 0)
+                return cairn_status_set(st, CAIRN_ERR_INVALID, field, "EMPTY", "%s is empty",
+                                        field);
+        if (len > (size_t)svc->conf.max_text_bytes)
+                return cairn_status_set(st, CAIRN_ERR_INVALID, field, "TOO_LONG",
+                                        "%s is %zu bytes, more than %lld "
+                                        "(translation.max_text_bytes)",
+                                        field, len, svc->conf.max_text_bytes);
+        if (!cairn_utf8_valid(text, len))
+                return cairn_status_set(st, CAIRN_ERR_INVALID, field, "INVALID_UTF8",
+                                        "%s is not valid UTF-8", field);
+        return CAIRN_OK;
+}
 
 static const double seconds_buckets[] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                           0.1,   0.25,   0.5,   1,    2.5,   10 };

@@ -83,6 +83,16 @@ cairn_err_t translation_languages_handle(struct cairn_request *req, const Protob
 int64_t translation_deadline(const struct translation_service *svc,
                              const struct cairn_request *req);
 
+/* The checks every request's texts pass: 1..translation.max_batch of them
+ * (CAIRN_OK or INVALID_ARGUMENT in @p st) ... */
+cairn_err_t translation_check_batch(const struct translation_service *svc, size_t n,
+                                    struct cairn_status *st);
+
+/* ... and each one non-empty, within translation.max_text_bytes, UTF-8
+ * (the error names "texts[@p i]"). */
+cairn_err_t translation_check_text(const struct translation_service *svc, const char *text,
+                                   size_t len, size_t i, struct cairn_status *st);
+
 /* Whether some mode translates into @p lang. */
 bool translation_reachable_target(const struct translation_service *svc, const char *lang);
 
