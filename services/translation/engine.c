@@ -28,6 +28,7 @@ static struct tr_run_limits limits(const struct translation_service *svc, size_t
 {
         return (struct tr_run_limits){ .deadline_ms = deadline_ms,
                                        .stall_ms = svc->conf.stall_ms,
+                                       .start_grace_ms = TR_START_GRACE_MS,
                                        .max_out = len * MAX_GROWTH + MAX_MARGIN,
                                        .depth = (size_t)svc->conf.depth };
 }

@@ -300,6 +300,7 @@ static void lane_read(struct lane *l, struct tr_item *items, size_t cap,
                         return;
                 }
                 l->last_us = cairn_mono_us();
+                l->p->answered = true;
                 lane_output(l, items, cap, chunk, (size_t)r, lim);
                 if (l->failed || r < READ_CHUNK)
                         return;
@@ -362,23 +363,26 @@ void tr_pipelines_run(struct tr_pipeline *const *ps, size_t np, struct tr_item *
                         wait_ms = left;
                 for (size_t k = 0; k < np; k++) {
                         struct lane *l = &lanes[k];
-                        int64_t idle_ms;
+                        int64_t idle_ms, stall_ms;
 
                         if (l->failed || l->count == 0)
                                 continue;
                         idle_ms = (cairn_mono_us() - l->last_us) / 1000;
-                        if (lim->stall_ms > 0 && idle_ms >= lim->stall_ms) {
+                        /* a pipeline that never answered is still loading its
+                         * dictionaries, slowly on a busy machine */
+                        stall_ms = lim->stall_ms + (l->p->answered ? 0 : lim->start_grace_ms);
+                        if (lim->stall_ms > 0 && idle_ms >= stall_ms) {
                                 char why[200];
 
                                 snprintf(why, sizeof(why),
                                          "the translation pipeline stopped answering (no "
                                          "output in %lld ms): it was replaced",
-                                         (long long)lim->stall_ms);
+                                         (long long)stall_ms);
                                 lane_fail(l, items, n, CAIRN_ERR_UNAVAILABLE, why);
                                 continue;
                         }
-                        if (lim->stall_ms > 0 && lim->stall_ms - idle_ms < wait_ms)
-                                wait_ms = lim->stall_ms - idle_ms;
+                        if (lim->stall_ms > 0 && stall_ms - idle_ms < wait_ms)
+                                wait_ms = stall_ms - idle_ms;
                         pfd[nfd++] = (struct pollfd){ .fd = l->p->out_fd, .events = POLLIN };
                         if (l->woff < l->wbuf.len)
                                 pfd[nfd++] = (struct pollfd){ .fd = l->p->in_fd,

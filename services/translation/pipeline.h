@@ -24,8 +24,13 @@ struct tr_pipeline {
         int in_fd;  /* the first stage's standard input (ours to write) */
         int out_fd; /* the last stage's standard output (ours to read) */
         bool running;
+        bool answered; /* has written output since it started */
         char why[160]; /* why it stopped, once it has */
 };
+
+/* How much longer than its stall time a pipeline that has not answered
+ * since it started may take: it loads its dictionaries first. */
+#define TR_START_GRACE_MS 20000
 
 /* One text through a pipeline: @p in is in stream format (stream.h),
  * without the newline and NUL that frame it. */
@@ -53,8 +58,9 @@ bool tr_pipeline_alive(struct tr_pipeline *p);
 struct tr_run_limits {
         int64_t deadline_ms; /* absolute (cairn_now_ms clock); 0: none */
         int64_t stall_ms;    /* a pipeline with texts in flight and no output for this long hangs */
-        size_t max_out;      /* most bytes one translation may have */
-        size_t depth;        /* most texts in flight in one pipeline */
+        int64_t start_grace_ms; /* added to stall_ms until a new pipeline first answers */
+        size_t max_out;         /* most bytes one translation may have */
+        size_t depth;           /* most texts in flight in one pipeline */
 };
 
 /* Translates @p items (each err set) over the @p np pipelines in @p ps,

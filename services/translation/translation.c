@@ -153,10 +153,13 @@ static int detector_init(struct translation_service *svc, char *errstr, size_t e
 static void health_check(void *arg)
 {
         struct translation_service *svc = arg;
-        struct tr_run_limits lim = { .stall_ms = svc->conf.stall_ms, .max_out = 4096, .depth = 1 };
+        struct tr_run_limits lim = { .stall_ms = svc->conf.stall_ms,
+                                     .start_grace_ms = TR_START_GRACE_MS,
+                                     .max_out = 4096,
+                                     .depth = 1 };
 
         for (size_t m = 0; m < svc->nmodes; m++) {
-                lim.deadline_ms = cairn_now_ms() + svc->conf.stall_ms;
+                lim.deadline_ms = cairn_now_ms() + svc->conf.stall_ms + TR_START_GRACE_MS;
                 tr_pool_check(&svc->pools[m], &lim);
         }
 }

@@ -18,7 +18,7 @@
 #define REQUESTS "cairn.translation.v1.requests"
 #define TOPIC    harness_topic(REQUESTS)
 /* A hung pipeline is given up after this long in this test. */
-#define STALL_MS 5000
+#define STALL_MS 2000
 
 typedef Cairn__Translation__V1__TranslateReply TranslateReply;
 
@@ -455,9 +455,17 @@ START_TEST(test_killed_stage_replaced)
 
         /* the preloaded en-es and es-en pipelines */
         ck_assert_int_ge(n, 2);
+        struct cairn_status st;
+
         for (int i = 0; i < n; i++)
                 kill(pids[i], SIGKILL);
-        /* the next requests succeed, on pipelines started again */
+        /* a request that reaches a pipeline as its stage dies fails
+         * UNAVAILABLE (its pipeline replaced); the next ones succeed */
+        r = translate_opts("en", "es", texts, 1, false, false, &st);
+        ck_assert_msg(r, "%s", st.message);
+        ck_assert(!r->translations[0]->error ||
+                  r->translations[0]->error->code == CAIRN_ERR_UNAVAILABLE);
+        protobuf_c_message_free_unpacked(&r->base, NULL);
         for (int k = 0; k < 3; k++) {
                 r = translate("en", "es", texts, 1);
                 ck_assert_str_eq(only_text(r), "El jardín es verde.");
@@ -473,7 +481,7 @@ START_TEST(test_hung_stage_replaced)
         pid_t pids[64];
         struct cairn_status st;
         int n = children("apertium-postchunk", pids, 64);
-        int64_t t0 = cairn_mono_us();
+        int64_t until;
         TranslateReply *r;
         int failed = 0;
 
@@ -496,19 +504,18 @@ START_TEST(test_hung_stage_replaced)
         }
         ck_assert_int_ge(failed, 1);
         /* the stopped processes were killed, not left behind: by a request
-         * or, in pipelines no request took, by the health check's probe */
+         * or, in pipelines no request took, by the health check's probes
+         * (one pipeline after another, a stall time each) */
+        until = cairn_mono_us() + 120 * 1000000LL;
         for (int i = 0; i < n; i++) {
-                int64_t until = cairn_mono_us() + 20 * 1000000LL;
-
                 while (kill(pids[i], 0) == 0 && cairn_mono_us() < until)
                         usleep(50000);
                 ck_assert_msg(kill(pids[i], 0) != 0, "stage %d still exists", (int)pids[i]);
         }
-        /* and the next request succeeds at once */
+        /* and the next request succeeds */
         r = translate("en", "es", texts, 1);
         ck_assert_str_eq(only_text(r), "El mar es azul.");
         protobuf_c_message_free_unpacked(&r->base, NULL);
-        ck_assert_int_lt((cairn_mono_us() - t0) / 1000, 30000);
 }
 END_TEST
 
@@ -518,7 +525,7 @@ int main(void)
         TCase *tc = tcase_create("service");
 
         tcase_add_unchecked_fixture(tc, setup, teardown);
-        tcase_set_timeout(tc, 180);
+        tcase_set_timeout(tc, 240);
         tcase_add_test(tc, test_known_sentence);
         tcase_add_test(tc, test_every_direct_pair_translates);
         tcase_add_test(tc, test_pivot_through_spanish);
