@@ -20,11 +20,15 @@ endif
 
 VERSION  := 0.1.0
 PKGS     := rdkafka libprotobuf-c yaml-0.1 libmicrohttpd jansson uuid libxxhash libutf8proc libcurl \
-            libjwt hiredis libcrypto libpq openblas libsodium libexttextcat
+            libjwt hiredis libcrypto libpq openblas libsodium libexttextcat \
+            sndfile samplerate speexdsp libavformat libavcodec libavutil libswresample espeak-ng
 CFLAGS   := -std=gnu11 $(OPT) -g -Wall -Wextra -Werror -pthread -MMD -MP \
             -Icommon/include -I$(BUILD)/gen -Iservices \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -DCAIRN_VERSION=\"$(VERSION)\" $(EXTRA_CFLAGS)
-LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lrdkafka -lprotobuf-c -lyaml -lmicrohttpd -ljansson -luuid -lxxhash -lutf8proc -lcurl -ljwt -lhiredis -lcrypto -lpq -lopenblas -lsodium -lexttextcat-2.0) -lcld2 -lm -lpthread
+LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lrdkafka -lprotobuf-c -lyaml -lmicrohttpd -ljansson -luuid -lxxhash -lutf8proc -lcurl -ljwt -lhiredis -lcrypto -lpq -lopenblas -lsodium -lexttextcat-2.0 -lsndfile -lsamplerate -lspeexdsp -lavformat -lavcodec -lavutil -lswresample -lespeak-ng) -lcld2 -lm -lpthread
+# flite has no pkg-config file: its core, the US English front end, and the voices the speech service ships
+LDLIBS   += -lflite_cmu_us_slt -lflite_cmu_us_kal16 -lflite_cmu_us_awb -lflite_cmu_us_rms -lflite_cmu_us_kal \
+            -lflite_usenglish -lflite_cmulex -lflite
 # C++ only where a C++ library is the one to use (memory's HNSW graph, hnswlib)
 CXX      ?= g++
 CXXFLAGS := -std=gnu++17 $(OPT) -g -Wall -Wextra -Werror -pthread -MMD -MP -Iservices $(EXTRA_CXXFLAGS)
@@ -40,6 +44,7 @@ PROTOS   := cairn/v1/common.proto \
             cairn/memory/v1/memory.proto \
             cairn/secrets/v1/secrets.proto \
             cairn/translation/v1/translation.proto \
+            cairn/speech/v1/speech.proto \
             google/protobuf/timestamp.proto google/protobuf/duration.proto \
             google/protobuf/struct.proto google/protobuf/wrappers.proto \
             google/protobuf/empty.proto google/protobuf/field_mask.proto
@@ -134,7 +139,7 @@ all build: $(BINS)
 # only the dev stack and CI treat as fatal: the model's tests skip loudly).
 deps:
 	@deploy/deps.sh
-	@deploy/models.sh fetch || { rc=$$?; [ $$rc -eq 75 ] && [ "$$CI" != true ] && \
+	@deploy/models.sh fetch all || { rc=$$?; [ $$rc -eq 75 ] && [ "$$CI" != true ] && \
 	  echo "deps: going on without the embedding model: its tests are skipped, make up stops" >&2; }
 
 # ---- compile ----

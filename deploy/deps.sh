@@ -20,6 +20,11 @@ build_packages=(
         # the translation service's language detection: CLD2 (C++, behind a
         # small C shim) and libexttextcat with its language models
         libcld2-dev libexttextcat-dev libexttextcat-data
+        # the speech service: audio decoding (libsndfile; FFmpeg's libraries
+        # for MP4/WebM/MPEG and AAC output), resampling, denoising, and the
+        # text-to-speech engines (flite for English, espeak-ng for the rest)
+        libsndfile1-dev libavformat-dev libavcodec-dev libavutil-dev libswresample-dev
+        libsamplerate0-dev libspeexdsp-dev flite1-dev libespeak-ng-dev espeak-ng-data
 )
 # The translation service's engine and language pairs (run, not linked):
 # Apertium and the pairs docs/translation.md lists.
@@ -27,13 +32,16 @@ apertium_packages=(apertium apertium-eng-spa apertium-eng-cat apertium-fr-es ape
         apertium-es-pt apertium-es-ro apertium-spa-cat apertium-es-gl)
 # What the translation service reads at run time without linking it: what an
 # image's runtime stage installs besides the libraries (deps.sh --print-runtime-data)
-runtime_data_packages=("${apertium_packages[@]}" libexttextcat-data)
+runtime_data_packages=("${apertium_packages[@]}" libexttextcat-data espeak-ng-data)
 packages=(
         "${build_packages[@]}" "${apertium_packages[@]}"
         # tests; python3-venv: the client-library tests' venvs (tests/clients);
         # python3-protobuf: Google's JSON mapping to check ours against (0030-pbjson_python);
         # lcov: make coverage's report (lcov, genhtml)
         check libsubunit-dev kcat curl python3 python3-venv prometheus python3-protobuf lcov
+        # the speech tests' clips: flite and espeak-ng voices, ffmpeg for the
+        # containers the service reads through FFmpeg's libraries
+        flite espeak-ng ffmpeg
         # Apache Kafka for the second integration pass, the benchmarks and
         # make up KAFKA=apache (deploy/kafka/apache.sh fetches its jars once)
         openjdk-17-jre-headless maven

