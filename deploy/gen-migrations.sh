@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Compiles numbered SQL migrations into C for libcairn's migration runner
 # (common/include/cairn/pg_migrate.h); the Makefile calls it.
-#   gen-migrations.sh set NAME DIR         DIR/NNNN_<what>.sql as
-#                                          const struct cairn_pg_migrations NAME_migrations
+#   gen-migrations.sh set NAME DIR [SYMBOL]
+#                                          DIR/NNNN_<what>.sql as the set NAME,
+#                                          const struct cairn_pg_migrations SYMBOL_migrations
+#                                          (SYMBOL: NAME unless given; libcairn's
+#                                          own sets are cairn_<name>)
 #   gen-migrations.sh registry SYMBOL NAME...
 #                                          const struct cairn_pg_migrations *const SYMBOL[],
 #                                          &NAME_migrations for each NAME, NULL-terminated
@@ -19,11 +22,12 @@ name_check() { # NAME: a C identifier the set is named after
         [[ $1 =~ ^[a-z][a-z0-9_]*$ ]] || die "$1: a migration set's name is [a-z][a-z0-9_]*"
 }
 
-set_c() { # NAME DIR
-        local name=$1 dir=$2 path f v n=0
+set_c() { # NAME DIR [SYMBOL]
+        local name=$1 dir=$2 symbol=${3:-$1} path f v n=0
         local -A taken=()
         local -a files=() versions=()
         name_check "$name"
+        name_check "$symbol"
         [[ -d $dir ]] || die "$dir: no such folder"
         for path in "$dir"/*; do
                 [[ -e $path ]] || continue # an empty folder
@@ -47,7 +51,7 @@ set_c() { # NAME DIR
         done
         if ((n == 0)); then
                 printf 'const struct cairn_pg_migrations %s_migrations = { "%s", NULL, 0 };\n' \
-                        "$name" "$name"
+                        "$symbol" "$name"
                 return
         fi
         printf 'static const struct cairn_pg_migration list[] = {\n'
@@ -56,7 +60,7 @@ set_c() { # NAME DIR
         done
         printf '};\n\n'
         printf 'const struct cairn_pg_migrations %s_migrations = { "%s", list, %d };\n' \
-                "$name" "$name" "$n"
+                "$symbol" "$name" "$n"
 }
 
 registry_c() { # SYMBOL NAME...
@@ -77,7 +81,7 @@ registry_c() { # SYMBOL NAME...
 }
 
 case ${1:-} in
-set) (($# == 3)) || die "usage: gen-migrations.sh set NAME DIR"; set_c "$2" "$3" ;;
+set) (($# == 3 || $# == 4)) || die "usage: gen-migrations.sh set NAME DIR [SYMBOL]"; shift; set_c "$@" ;;
 registry) (($# >= 2)) || die "usage: gen-migrations.sh registry SYMBOL NAME..."; shift; registry_c "$@" ;;
-*) die "usage: gen-migrations.sh set NAME DIR | registry SYMBOL NAME..." ;;
+*) die "usage: gen-migrations.sh set NAME DIR [SYMBOL] | registry SYMBOL NAME..." ;;
 esac

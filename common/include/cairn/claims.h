@@ -39,9 +39,10 @@ cairn_err_t cairn_claims_put(struct cairn_claims *c, int64_t deadline_us, const 
                              size_t len, struct cairn_claim *claim, char *errstr,
                              size_t errstr_size);
 
-/* Fetches the bytes of @p claim into @p out: CAIRN_ERR_NOT_FOUND when there
- * are none (never stored, or expired and swept); CAIRN_ERR_INVALID when the
- * stored bytes do not match the claim's size or hash. */
+/* Appends the bytes of @p claim to @p out: CAIRN_ERR_NOT_FOUND when there
+ * are none (never stored, or expired, swept or not); CAIRN_ERR_INVALID when
+ * the stored bytes do not match the claim's size or hash, or the claim's id
+ * is not a UUID (checked before the database is asked). */
 cairn_err_t cairn_claims_get(struct cairn_claims *c, int64_t deadline_us,
                              const struct cairn_claim *claim, struct cairn_buf *out, char *errstr,
                              size_t errstr_size);
