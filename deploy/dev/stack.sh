@@ -144,6 +144,16 @@ embedding_model() {
         MODEL_DIR=$(printf '%s\n' "$out" | tail -n 1)
 }
 
+# The speech service's Whisper model, the same way.
+whisper_model() {
+        local out
+        if ! out=$("$ROOT/deploy/models.sh" path whisper-tiny.en 2>&1); then
+                printf '%s\n' "$out" >&2
+                die "the speech service's model whisper-tiny.en is not available (see above): the dev stack serves it"
+        fi
+        WHISPER_DIR=$(printf '%s\n' "$out" | tail -n 1)
+}
+
 start_service() { # name port
         local name=$1 port=$2
         if alive "$RUN/$name.pid"; then return; fi
@@ -184,6 +194,11 @@ start_service() { # name port
                 if [[ $name == translation ]]; then
                         # translations cached in the stack's Redis
                         export CAIRN_REDIS_PORT=$REDIS_PORT
+                fi
+                if [[ $name == speech ]]; then
+                        # audio too large for a message goes by claim check into the stack's PostgreSQL
+                        export CAIRN_PG_URL=postgresql://postgres@127.0.0.1:$PG_PORT/postgres
+                        export CAIRN_SPEECH_WHISPER_DIR=$WHISPER_DIR
                 fi
                 if [[ $name == memory ]]; then
                         export CAIRN_PG_URL=postgresql://postgres@127.0.0.1:$PG_PORT/postgres
@@ -265,6 +280,7 @@ up() {
         [[ -x $BIN/cairn-devbroker ]] || die "no binaries in $BIN: run make first"
         command -v redis-server >/dev/null || die "redis-server missing: run make deps"
         embedding_model
+        whisper_model
         start_broker
         start_postgres
         start_redis

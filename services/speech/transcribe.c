@@ -1,0 +1,282 @@
+/* Transcribe: the audio's bytes (inline or by claim), decoded to 16 kHz
+ * mono, optionally denoised, checked for speech, then Whisper. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "audio.h"
+#include "cairn/arena.h"
+#include "cairn/clock.h"
+#include "cairn/metrics.h"
+#include "speech.h"
+#include "whisper.h"
+
+#define WHISPER_RATE 16000
+
+/* Waits for one of the speech.whisper.concurrency slots until @p deadline_ms. */
+static bool slot_take(struct speech_service *svc, int64_t deadline_ms)
+{
+        struct timespec until = { (time_t)(deadline_ms / 1000),
+                                  (long)(deadline_ms % 1000) * 1000000 };
+        bool ok = true;
+
+        pthread_mutex_lock(&svc->lock);
+        while (svc->computing >= svc->conf.concurrency && ok)
+                ok = pthread_cond_timedwait(&svc->freed, &svc->lock, &until) == 0 ||
+                     svc->computing < svc->conf.concurrency;
+        if (ok)
+                svc->computing++;
+        pthread_mutex_unlock(&svc->lock);
+        return ok;
+}
+
+static void slot_give(struct speech_service *svc)
+{
+        pthread_mutex_lock(&svc->lock);
+        svc->computing--;
+        pthread_cond_signal(&svc->freed);
+        pthread_mutex_unlock(&svc->lock);
+}
+
+/* Whether [start, end) seconds overlaps a span where speech was found. */
+static bool heard(const struct audio_span *spans, size_t n, double start, double end)
+{
+        for (size_t i = 0; i < n; i++) {
+                double s = (double)spans[i].start / WHISPER_RATE;
+                double e = (double)spans[i].end / WHISPER_RATE;
+
+                if (start < e && s < end)
+                        return true;
+        }
+        return false;
+}
+
+static Cairn__Speech__V1__Segment *segment_pb(struct cairn_arena *a,
+                                              const struct whisper_segment *s, uint32_t id)
+{
+        Cairn__Speech__V1__Segment *p = cairn_arena_alloc(a, sizeof(*p));
+
+        if (!p)
+                return NULL;
+        cairn__speech__v1__segment__init(p);
+        p->id = id;
+        p->start = s->start;
+        p->end = s->end;
+        p->text = cairn_arena_strdup(a, s->text ? s->text : "");
+        p->no_speech_prob = s->no_speech_prob;
+        p->avg_logprob = s->avg_logprob;
+        p->compression_ratio = s->compression_ratio;
+        p->temperature = s->temperature;
+        p->seek = s->seek;
+        p->tokens = cairn_arena_calloc(a, s->n_tokens ? s->n_tokens : 1, sizeof(*p->tokens));
+        if (!p->text || !p->tokens)
+                return NULL;
+        for (size_t i = 0; i < s->n_tokens; i++)
+                p->tokens[i] = s->tokens[i];
+        p->n_tokens = s->n_tokens;
+        return p;
+}
+
+static Cairn__Speech__V1__Word *word_pb(struct cairn_arena *a, const struct whisper_word *w)
+{
+        Cairn__Speech__V1__Word *p = cairn_arena_alloc(a, sizeof(*p));
+
+        if (!p)
+                return NULL;
+        cairn__speech__v1__word__init(p);
+        p->start = w->start;
+        p->end = w->end;
+        p->probability = w->probability;
+        p->word = cairn_arena_strdup(a, w->word ? w->word : "");
+        return p->word ? p : NULL;
+}
+
+/* Appends @p text to the transcript @p out (of @p len), one space between. */
+static char *append_text(struct cairn_arena *a, char *out, const char *text)
+{
+        while (*text == ' ')
+                text++;
+        if (!*text)
+                return out;
+        if (!out || !*out)
+                return cairn_arena_strdup(a, text);
+        return cairn_arena_sprintf(a, "%s %s", out, text);
+}
+
+/* The reply from Whisper's result: segments over stretches where voice
+ * activity detection heard nothing are dropped (Whisper writes text over
+ * silence and noise), with their words. */
+static Cairn__Speech__V1__TranscribeReply *
+reply_of(struct cairn_arena *a, const struct speech_service *svc, const struct whisper_result *r,
+         const struct audio_span *spans, size_t nspans, bool filter)
+{
+        Cairn__Speech__V1__TranscribeReply *out = cairn_arena_alloc(a, sizeof(*out));
+
+        if (!out)
+                return NULL;
+        cairn__speech__v1__transcribe_reply__init(out);
+        out->language = "en";
+        out->model = (char *)svc->stt.id;
+        out->engine = "whisper";
+        out->text = "";
+        out->segments = cairn_arena_calloc(a, r->n_segments + 1, sizeof(*out->segments));
+        out->words = cairn_arena_calloc(a, r->n_words + 1, sizeof(*out->words));
+        if (!out->segments || !out->words)
+                return NULL;
+        for (size_t i = 0; i < r->n_segments; i++) {
+                const struct whisper_segment *s = &r->segments[i];
+
+                if (filter && !heard(spans, nspans, s->start, s->end))
+                        continue;
+                out->segments[out->n_segments] = segment_pb(a, s, (uint32_t)out->n_segments);
+                out->text = append_text(a, out->text, s->text ? s->text : "");
+                if (!out->segments[out->n_segments] || !out->text)
+                        return NULL;
+                out->n_segments++;
+        }
+        for (size_t i = 0; i < r->n_words; i++) {
+                const struct whisper_word *w = &r->words[i];
+
+                if (filter && !heard(spans, nspans, w->start, w->end))
+                        continue;
+                out->words[out->n_words] = word_pb(a, w);
+                if (!out->words[out->n_words])
+                        return NULL;
+                out->n_words++;
+        }
+        return out;
+}
+
+static cairn_err_t decode(struct speech_service *svc,
+                          const Cairn__Speech__V1__TranscribeRequest *in, const uint8_t *bytes,
+                          size_t len, struct audio_pcm *pcm, struct cairn_status *st)
+{
+        const char *name = in->audio->filename && *in->audio->filename ? in->audio->filename
+                                                                       : "the audio";
+        struct audio_info info;
+        char err[256];
+
+        switch (audio_decode(bytes, len, name, WHISPER_RATE, svc->conf.max_audio_seconds, pcm,
+                             &info, err, sizeof(err))) {
+        case AUDIO_OK:
+                return CAIRN_OK;
+        case AUDIO_INVALID:
+                return cairn_status_set(st, CAIRN_ERR_INVALID, "audio", "BAD_AUDIO", "%s", err);
+        case AUDIO_TOO_LONG:
+                return cairn_status_set(st, CAIRN_ERR_INVALID, "audio", "AUDIO_TOO_LONG",
+                                        "%s (speech.max_audio_seconds is %g)", err,
+                                        svc->conf.max_audio_seconds);
+        default:
+                return cairn_status_set(st, CAIRN_ERR_INTERNAL, "audio", NULL, "%s", err);
+        }
+}
+
+static cairn_err_t check(const struct speech_service *svc,
+                         const Cairn__Speech__V1__TranscribeRequest *in, struct cairn_status *st)
+{
+        const char *lang = in->language ? in->language : "";
+
+        if (!speech_model_matches(&svc->stt, in->model))
+                return cairn_status_set(st, CAIRN_ERR_NOT_FOUND, "model", "UNKNOWN_MODEL",
+                                        "no transcription model \"%.64s\" (ListModels lists "
+                                        "them; %s is the default)",
+                                        in->model, svc->stt.id);
+        if (*lang && strcmp(lang, "en") != 0 && whisper_model_english_only(svc->whisper))
+                return cairn_status_set(st, CAIRN_ERR_PRECONDITION, "language",
+                                        "LANGUAGE_UNSUPPORTED",
+                                        "%s transcribes English only; \"%.32s\" needs a "
+                                        "remote provider, and none is configured",
+                                        svc->stt.id, lang);
+        if (!(in->temperature >= 0 && in->temperature <= 1))
+                return cairn_status_set(st, CAIRN_ERR_INVALID, "temperature", NULL,
+                                        "temperature must be within 0..1");
+        return CAIRN_OK;
+}
+
+/* Whisper over @p pcm, filtered by voice activity; the reply in @p out. */
+static cairn_err_t recognise(struct speech_service *svc, struct cairn_request *req,
+                             const Cairn__Speech__V1__TranscribeRequest *in, struct audio_pcm *pcm,
+                             Cairn__Speech__V1__TranscribeReply **out, struct cairn_status *st)
+{
+        struct whisper_result r = { 0 };
+        struct whisper_opts o;
+        struct audio_span *spans = NULL;
+        size_t nspans = 0;
+        char err[256];
+        cairn_err_t rc = CAIRN_OK;
+
+        if (svc->conf.denoise && audio_denoise(pcm, err, sizeof(err)) < 0)
+                return cairn_status_set(st, CAIRN_ERR_INTERNAL, NULL, NULL, "denoise: %s", err);
+        if (svc->conf.vad) {
+                if (audio_vad(pcm, &spans, &nspans, err, sizeof(err)) < 0)
+                        return cairn_status_set(st, CAIRN_ERR_INTERNAL, NULL, NULL,
+                                                "voice activity detection: %s", err);
+                if (nspans == 0) { /* nothing said: nothing to decode */
+                        cairn_metric_inc_l(svc->m_empty, NULL);
+                        *out = reply_of(req->arena, svc, &r, NULL, 0, false);
+                        goto done;
+                }
+        }
+        whisper_opts_default(&o);
+        o.prompt = in->prompt && *in->prompt ? in->prompt : NULL;
+        o.temperature = in->temperature;
+        o.word_timestamps = in->word_timestamps;
+        if (!slot_take(svc, speech_deadline(svc, req))) {
+                rc = cairn_status_set(st, CAIRN_ERR_DEADLINE, NULL, NULL,
+                                      "the deadline passed while waiting for a free "
+                                      "transcription slot (speech.whisper.concurrency %lld)",
+                                      svc->conf.concurrency);
+                goto done;
+        }
+        int w = whisper_transcribe(svc->whisper, pcm->samples, pcm->n, &o, &r, err, sizeof(err));
+        slot_give(svc);
+        if (w < 0) {
+                rc = cairn_status_set(st, CAIRN_ERR_INTERNAL, NULL, NULL, "whisper: %s", err);
+                goto done;
+        }
+        *out = reply_of(req->arena, svc, &r, spans, nspans, svc->conf.vad);
+done:
+        whisper_result_free(&r);
+        free(spans);
+        if (rc == CAIRN_OK && !*out)
+                rc = cairn_status_set(st, CAIRN_ERR_EXHAUSTED, NULL, "REPLY_TOO_LARGE",
+                                      "the reply does not fit in this request's memory "
+                                      "(bus.max_request_bytes)");
+        return rc;
+}
+
+cairn_err_t speech_transcribe_handle(struct cairn_request *req, const ProtobufCMessage *msg,
+                                     ProtobufCMessage **reply, struct cairn_status *st)
+{
+        const Cairn__Speech__V1__TranscribeRequest *in =
+                (const Cairn__Speech__V1__TranscribeRequest *)msg;
+        struct speech_service *svc = req->opaque;
+        Cairn__Speech__V1__TranscribeReply *out = NULL;
+        struct audio_pcm pcm = { 0 };
+        const uint8_t *bytes;
+        int64_t t0 = cairn_mono_us();
+        size_t len;
+        cairn_err_t rc;
+
+        rc = check(svc, in, st);
+        if (rc == CAIRN_OK)
+                rc = speech_audio_bytes(svc, req, in->audio, "audio", &bytes, &len, st);
+        if (rc == CAIRN_OK)
+                rc = decode(svc, in, bytes, len, &pcm, st);
+        if (rc == CAIRN_OK)
+                rc = recognise(svc, req, in, &pcm, &out, st);
+        if (rc == CAIRN_OK) {
+                out->duration = (double)pcm.n / WHISPER_RATE;
+                cairn_metric_add_l(svc->m_audio_seconds, (const char *const[]){ "in" },
+                                   out->duration);
+                *reply = &out->base;
+        }
+        audio_pcm_free(&pcm);
+        cairn_metric_inc_l(svc->m_requests,
+                           (const char *const[]){ "transcribe", cairn_err_str(rc) });
+        cairn_metric_observe_l(svc->m_seconds, (const char *const[]){ "transcribe" },
+                               (double)(cairn_mono_us() - t0) / 1e6);
+        return rc;
+}
