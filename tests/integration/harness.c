@@ -764,13 +764,18 @@ void harness_client_direct(struct harness_client *h, const char *topic, int time
 
 bool harness_bert_model_dir(const char *test, char *out, size_t size)
 {
+        return harness_model_dir(test, "all-MiniLM-L6-v2", out, size);
+}
+
+bool harness_model_dir(const char *test, const char *model, char *out, size_t size)
+{
         const char *ci = getenv("CI");
         char cmd[1024], buf[4096];
         char *last;
         size_t len;
         int rc;
 
-        snprintf(cmd, sizeof(cmd), "'%s/deploy/models.sh' path", harness_root());
+        snprintf(cmd, sizeof(cmd), "'%s/deploy/models.sh' path '%s'", harness_root(), model);
         rc = harness_sh(buf, sizeof(buf), cmd);
         if (rc == 75 && !(ci && strcmp(ci, "true") == 0)) {
                 printf("######################################################################\n"

@@ -176,6 +176,8 @@ int harness_sh(char *out, size_t size, const char *cmd);
  * cannot be fetched here (no PyPI, no cache) and CI is not "true" (under
  * CI=true that fails the test). */
 bool harness_bert_model_dir(const char *test, char *out, size_t size);
+/* The same for any model deploy/models.sh knows ("whisper-tiny.en"). */
+bool harness_model_dir(const char *test, const char *model, char *out, size_t size);
 
 /* GET http://127.0.0.1:@p port@p path; returns the status code (or -1) and
  * the body in a malloc'ed string the caller frees (may be NULL). */
