@@ -1,14 +1,14 @@
 /* Form bodies decoded into fields: the urlencoded kind split and unescaped,
- * the multipart kind cut at its boundary lines with each part's name read
- * from its Content-Disposition header. Nothing is read past a body's end,
- * and every copy goes to the caller's arena. */
+ * the multipart kind read by the multipart reader (multipart.c) with each
+ * part copied. Nothing is read past a body's end, and every copy goes to
+ * the caller's arena. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #include "cairn/hex.h"
 #include "form.h"
+#include "multipart.h"
 
 /* Appends a field (its strings already in the arena). The array grows by
  * doubling; the old one stays in the arena, so the arena holds at most
@@ -129,181 +129,36 @@ bool gw_form_add(struct gw_form *form, const char *name, const char *value, size
 
 /* ---- multipart/form-data ---- */
 
-/* Reads a parameter value at @p p (up to @p end): a quoted string (with
- * backslash escapes) or a token ending at ';', a blank or @p end. Copies at
- * most @p size - 1 bytes into @p out; returns where it stopped, or NULL
- * when a quoted string does not end, the value does not fit or holds a
- * NUL. */
-static const char *param_value(const char *p, const char *end, char *out, size_t size)
-{
-        size_t o = 0;
-
-        if (p < end && *p == '"') {
-                for (p++; p < end && *p != '"'; p++) {
-                        if (*p == '\\' && p + 1 < end)
-                                p++;
-                        if (o + 1 >= size || *p == '\0')
-                                return NULL;
-                        out[o++] = *p;
-                }
-                if (p >= end)
-                        return NULL;
-                p++;
-        } else {
-                for (; p < end && *p != ';' && *p != ' ' && *p != '\t'; p++) {
-                        if (o + 1 >= size || *p == '\0')
-                                return NULL;
-                        out[o++] = *p;
-                }
-        }
-        out[o] = '\0';
-        return p;
-}
-
-/* Finds parameter @p want ("name", "boundary") among the ";"-separated
- * parameters of a header value [p, end) and reads its value into @p out.
- * "filename" is not "name": names must match whole. */
-static bool find_param(const char *p, const char *end, const char *want, char *out, size_t size)
-{
-        size_t wlen = strlen(want);
-
-        while (p < end) {
-                const char *semi;
-                bool quoted = false;
-
-                /* the next ';' outside a quoted string */
-                for (semi = p; semi < end && (quoted || *semi != ';'); semi++) {
-                        if (*semi == '\\' && quoted && semi + 1 < end)
-                                semi++;
-                        else if (*semi == '"')
-                                quoted = !quoted;
-                }
-                if (semi >= end)
-                        return false;
-                p = semi + 1;
-                while (p < end && (*p == ' ' || *p == '\t'))
-                        p++;
-                if (p + wlen < end && strncasecmp(p, want, wlen) == 0 && p[wlen] == '=')
-                        return param_value(p + wlen + 1, end, out, size) != NULL;
-        }
-        return false;
-}
-
 bool gw_form_boundary(const char *content_type, char out[GW_FORM_BOUNDARY_MAX + 1])
 {
-        const char *end = content_type + strlen(content_type);
-
-        if (!find_param(content_type, end, "boundary", out, GW_FORM_BOUNDARY_MAX + 1))
-                return false;
-        return out[0] != '\0';
-}
-
-/* The name of a part from its headers [p, end): CRLF-separated lines, one
- * of them Content-Disposition: form-data; name="...". */
-static bool part_name(const char *p, const char *end, char *out, size_t size)
-{
-        static const char cd[] = "content-disposition:";
-
-        while (p < end) {
-                const char *eol = memmem(p, (size_t)(end - p), "\r\n", 2);
-                const char *line_end = eol ? eol : end;
-
-                if ((size_t)(line_end - p) > sizeof(cd) - 1 &&
-                    strncasecmp(p, cd, sizeof(cd) - 1) == 0) {
-                        const char *v = p + sizeof(cd) - 1;
-
-                        while (v < line_end && (*v == ' ' || *v == '\t'))
-                                v++;
-                        if (v + 9 > line_end || strncasecmp(v, "form-data", 9) != 0)
-                                return false;
-                        return find_param(v + 9, line_end, "name", out, size);
-                }
-                p = eol ? eol + 2 : end;
-        }
-        return false;
+        return gw_multipart_boundary(content_type, out);
 }
 
 bool gw_form_multipart(const char *boundary, const char *body, size_t len, size_t max_fields,
                        struct cairn_arena *arena, struct gw_form *form, char *why, size_t why_size)
 {
-        char delim[GW_FORM_BOUNDARY_MAX + 5]; /* CRLF "--" boundary */
-        size_t blen = strlen(boundary), dlen = blen + 4;
-        const char *end = body + len, *p;
+        /* the form's own field limit counts fields already in it */
+        const struct gw_multipart_limits limits = { 0, 0 };
+        struct gw_multipart mp;
+        struct gw_multipart_part part;
+        int rc;
 
-        if (blen == 0 || blen > GW_FORM_BOUNDARY_MAX) {
-                snprintf(why, why_size, "the multipart boundary is not 1 to %d characters",
-                         GW_FORM_BOUNDARY_MAX);
+        if (!gw_multipart_begin(&mp, boundary, body, len, &limits, why, why_size))
                 return false;
-        }
-        snprintf(delim, sizeof(delim), "\r\n--%s", boundary);
-        /* the first delimiter: at the very start, or after a preamble */
-        if (len >= dlen - 2 && memcmp(body, delim + 2, dlen - 2) == 0) {
-                p = body + dlen - 2;
-        } else {
-                p = memmem(body, len, delim, dlen);
-                if (!p) {
-                        snprintf(why, why_size,
-                                 "the multipart body has no part: its boundary "
-                                 "is not in it");
-                        return false;
-                }
-                p += dlen;
-        }
-        for (;;) {
-                const char *headers, *hend, *content, *next;
-                char name[256];
-                char *n, *v;
+        while ((rc = gw_multipart_next(&mp, &part, why, why_size)) == 1) {
+                char *n = cairn_arena_strdup(arena, part.name);
+                char *v = cairn_arena_alloc(arena, part.len + 1);
 
-                /* p is just past a delimiter: "--" closes, CRLF opens a part */
-                if (end - p >= 2 && p[0] == '-' && p[1] == '-')
-                        return true;
-                while (p < end && (*p == ' ' || *p == '\t'))
-                        p++;
-                if (end - p < 2 || p[0] != '\r' || p[1] != '\n') {
-                        snprintf(why, why_size, "%s",
-                                 p >= end ? "the multipart body ends before its closing boundary"
-                                          : "a multipart boundary line does not end with CRLF");
-                        return false;
-                }
-                headers = p + 2;
-                if (end - headers >= 2 && headers[0] == '\r' && headers[1] == '\n') {
-                        hend = headers; /* no headers at all */
-                        content = headers + 2;
-                } else {
-                        hend = memmem(headers, (size_t)(end - headers), "\r\n\r\n", 4);
-                        if (!hend) {
-                                snprintf(why, why_size,
-                                         "a multipart part's headers do not end with a blank line");
-                                return false;
-                        }
-                        content = hend + 4;
-                }
-                if (!part_name(headers, hend, name, sizeof(name)) || !name[0]) {
-                        snprintf(why, why_size,
-                                 "a multipart part has no Content-Disposition: form-data; "
-                                 "name=\"...\" (or a name longer than %zu bytes, or with a "
-                                 "NUL byte)",
-                                 sizeof(name) - 1);
-                        return false;
-                }
-                next = memmem(content, (size_t)(end - content), delim, dlen);
-                if (!next) {
-                        snprintf(why, why_size,
-                                 "the multipart body ends before its closing boundary");
-                        return false;
-                }
-                n = cairn_arena_strdup(arena, name);
-                v = cairn_arena_alloc(arena, (size_t)(next - content) + 1);
                 if (!n || !v) {
                         snprintf(why, why_size, "the form is too large");
                         return false;
                 }
-                memcpy(v, content, (size_t)(next - content));
-                v[next - content] = '\0';
-                if (!push(form, n, v, (size_t)(next - content), max_fields, arena, why, why_size))
+                memcpy(v, part.data, part.len);
+                v[part.len] = '\0';
+                if (!push(form, n, v, part.len, max_fields, arena, why, why_size))
                         return false;
-                p = next + dlen;
         }
+        return rc == 0;
 }
 
 const struct gw_form_field *gw_form_get(const struct gw_form *form, const char *name, size_t *count)
