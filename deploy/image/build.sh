@@ -3,7 +3,8 @@
 # podman, which needs no Docker engine (chroot isolation, vfs storage: what
 # works as root in a plain VM or container), then prints its size and how
 # long the build took. The base image comes from deploy/image/base.sh, the
-# embedding model from deploy/models.sh (both cached outside the checkout).
+# models (all-MiniLM-L6-v2, whisper-tiny.en) from deploy/models.sh (all cached
+# outside the checkout).
 #   deploy/image/build.sh            build (from the base image every time)
 # Environment: IMAGE (default cairn:<Makefile VERSION>).
 set -euo pipefail
@@ -12,6 +13,7 @@ set -euo pipefail
 
 deploy/image/base.sh
 models=$(deploy/models.sh path | tail -n 1)
+whisper=$(deploy/models.sh path whisper-tiny.en | tail -n 1)
 revision=$(git rev-parse HEAD 2>/dev/null || echo unknown)
 git diff --quiet HEAD 2>/dev/null || revision="$revision-dirty"
 source=$(git config --get remote.origin.url 2>/dev/null || echo unknown)
@@ -29,7 +31,7 @@ start=$(date +%s)
 # build leaves no container behind either.
 "${PODMAN[@]}" build --isolation chroot --format docker --layers=false --force-rm \
         -f deploy/Dockerfile -t "$IMAGE" \
-        --build-context "models=$models" \
+        --build-context "models=$models" --build-context "whisper=$whisper" \
         --build-arg "VERSION=$VERSION" --build-arg "REVISION=$revision" \
         --build-arg "SOURCE=$source" \
         --build-arg "CREATED=$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
