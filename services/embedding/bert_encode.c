@@ -20,11 +20,11 @@
 #include <assert.h>
 #include <cblas.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bert_encode.h"
+#include "cairn/nn.h"
 #include "bert_gemm.h"
 
 struct bert_work {
@@ -42,72 +42,15 @@ struct bert_work {
         size_t lens_cap;
 };
 
-/* erf for the GELU, in double and rounded to float once: on each of
- * ERF_SEGS intervals of width 1/16 covering [0, 4), the degree ERF_DEGREE
- * Taylor polynomial of erf around the interval's middle (around 0 for the
- * first, so that tiny arguments keep their relative precision; its
- * remainder is below 1e-13 of erf on every interval); from 4 on, 1, which
- * is what erf is in float there (1 - erf(4) is below half a float ulp of
- * 1). Against libm's double erf rounded to float (tests/unit), at most
- * one ulp off and nearly always equal (glibc's erff is up to 8.1e-8
- * relative off). Branch-free and inlined, the GELU costs far less than
- * with erff, which took a tenth of a pass. */
-#define ERF_SEGS   64
-#define ERF_DEGREE 7
-
-/* Per interval: its center, then the polynomial's coefficients, constant
- * term first; row ERF_SEGS is the constant 1. */
-static double erf_poly[ERF_SEGS + 1][ERF_DEGREE + 2];
-static pthread_once_t erf_once = PTHREAD_ONCE_INIT;
-
-/* The Taylor coefficients of erf around c: erf' = 2/sqrt(pi) g with
- * g = exp(-z^2), whose coefficients follow from g' = -2 z g:
- * (k + 1) g[k + 1] = -2 (c g[k] + g[k - 1]). */
-static void erf_init(void)
-{
-        const double two_over_sqrt_pi = 2.0 / sqrt(M_PI);
-
-        for (int i = 0; i < ERF_SEGS; i++) {
-                double *p = erf_poly[i], c = i ? (i + 0.5) / 16 : 0, g[ERF_DEGREE];
-
-                g[0] = exp(-c * c);
-                g[1] = -2 * c * g[0];
-                for (int k = 1; k + 1 < ERF_DEGREE; k++)
-                        g[k + 1] = -2 * (c * g[k] + g[k - 1]) / (k + 1);
-                p[0] = c;
-                p[1] = erf(c);
-                for (int k = 0; k < ERF_DEGREE; k++)
-                        p[k + 2] = two_over_sqrt_pi * g[k] / (k + 1);
-        }
-        erf_poly[ERF_SEGS][0] = 4;
-        erf_poly[ERF_SEGS][1] = 1;
-}
-
-/* NaN gives 1 (the GELU of NaN stays NaN). */
-static inline float erf_fast(float x)
-{
-        const double a = fabs((double)x) < 4.0 ? fabs((double)x) : 4.0;
-        const double *row = erf_poly[(int)(a * 16.0)];
-        const double *c = row + 1, t = a - row[0];
-        const double t2 = t * t, t4 = t2 * t2;
-        /* Estrin's scheme: short dependency chains */
-        const double q0 = (c[0] + c[1] * t) + (c[2] + c[3] * t) * t2;
-        const double q1 = (c[4] + c[5] * t) + (c[6] + c[7] * t) * t2;
-
-        return (float)copysign(q0 + q1 * t4, (double)x);
-}
-
 float bert_erf(float x)
 {
-        pthread_once(&erf_once, erf_init);
-        return isnan(x) ? x : erf_fast(x);
+        return cairn_nn_erf(x);
 }
 
 struct bert_work *bert_work_new(const struct bert_model *model)
 {
         struct bert_work *w;
 
-        pthread_once(&erf_once, erf_init);
         w = calloc(1, sizeof(*w));
         if (!w)
                 return NULL;
@@ -177,54 +120,6 @@ static int reserve_rows(struct bert_work *w, size_t rows)
         return 0;
 }
 
-static void layer_norm(float *x, size_t rows, size_t n, const float *weight, const float *bias,
-                       double eps)
-{
-        for (size_t r = 0; r < rows; r++) {
-                float *v = x + r * n;
-                double sum = 0, squares = 0, mean, var;
-                float scale, shift;
-
-                /* one pass: in double, E[x^2] - E[x]^2 loses nothing that
-                 * matters for hidden states of float magnitude */
-                for (size_t j = 0; j < n; j++) {
-                        sum += v[j];
-                        squares += (double)v[j] * v[j];
-                }
-                mean = sum / (double)n;
-                var = squares / (double)n - mean * mean;
-                var = var > 0 ? var : 0;
-                scale = (float)(1.0 / sqrt(var + eps));
-                shift = (float)-mean * scale;
-                for (size_t j = 0; j < n; j++)
-                        v[j] = (v[j] * scale + shift) * weight[j] + bias[j];
-        }
-}
-
-/* The exact GELU: x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)). */
-static void gelu(float *x, size_t n)
-{
-        for (size_t i = 0; i < n; i++)
-                x[i] = 0.5f * x[i] * (1.0f + erf_fast(x[i] * (float)M_SQRT1_2));
-}
-
-static void softmax_rows(float *s, size_t rows, size_t n)
-{
-        for (size_t r = 0; r < rows; r++) {
-                float *row = s + r * n, max = row[0], sum = 0, inv;
-
-                for (size_t j = 1; j < n; j++)
-                        max = row[j] > max ? row[j] : max;
-                for (size_t j = 0; j < n; j++) {
-                        row[j] = expf(row[j] - max);
-                        sum += row[j];
-                }
-                inv = 1.0f / sum;
-                for (size_t j = 0; j < n; j++)
-                        row[j] *= inv;
-        }
-}
-
 /* Multi-head self-attention of each text over its own tokens: w->ctx from
  * the queries, keys and values in w->qkv. */
 static void attention(struct bert_work *w, const size_t *lens, size_t n)
@@ -243,7 +138,7 @@ static void attention(struct bert_work *w, const size_t *lens, size_t n)
                         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, len, len, (int)dh,
                                     scale, q, (int)(3 * h), q + h, (int)(3 * h), 0.0f, w->scores,
                                     len);
-                        softmax_rows(w->scores, (size_t)len, (size_t)len);
+                        cairn_nn_softmax_rows(w->scores, (size_t)len, (size_t)len);
                         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, len, (int)dh, len,
                                     1.0f, w->scores, len, q + 2 * h, (int)(3 * h), 0.0f,
                                     w->ctx + off * h + head * dh, (int)h);
@@ -313,19 +208,22 @@ int bert_forward(const struct bert_model *model, struct bert_work *w, const int3
                                 x[j] = tok[j] + pos[j] + model->type_emb[j];
                 }
         }
-        layer_norm(w->x, rows, h, model->emb_norm_w, model->emb_norm_b, c->layer_norm_eps);
+        cairn_nn_layer_norm(w->x, w->x, rows, h, model->emb_norm_w, model->emb_norm_b,
+                            c->layer_norm_eps);
         for (size_t l = 0; l < c->num_layers; l++) {
                 const struct bert_layer *L = &model->layers[l];
 
                 bert_gemm(w->x, rows, h, L->qkv_p, 3 * h, L->qkv_b, NULL, w->qkv);
                 attention(w, lens, n);
                 bert_gemm(w->ctx, rows, h, L->attn_out_p, h, L->attn_out_b, w->x, w->tmp);
-                layer_norm(w->tmp, rows, h, L->attn_norm_w, L->attn_norm_b, c->layer_norm_eps);
+                cairn_nn_layer_norm(w->tmp, w->tmp, rows, h, L->attn_norm_w, L->attn_norm_b,
+                                    c->layer_norm_eps);
                 t = w->x, w->x = w->tmp, w->tmp = t;
                 bert_gemm(w->x, rows, h, L->inter_p, in, L->inter_b, NULL, w->inter);
-                gelu(w->inter, rows * in);
+                cairn_nn_gelu(w->inter, rows * in);
                 bert_gemm(w->inter, rows, in, L->out_p, h, L->out_b, w->x, w->tmp);
-                layer_norm(w->tmp, rows, h, L->out_norm_w, L->out_norm_b, c->layer_norm_eps);
+                cairn_nn_layer_norm(w->tmp, w->tmp, rows, h, L->out_norm_w, L->out_norm_b,
+                                    c->layer_norm_eps);
                 t = w->x, w->x = w->tmp, w->tmp = t;
         }
         pool(w, lens, n, out);
