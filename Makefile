@@ -21,7 +21,7 @@ endif
 VERSION  := 0.1.0
 PKGS     := rdkafka libprotobuf-c yaml-0.1 libmicrohttpd jansson uuid libxxhash libutf8proc libcurl \
             libjwt hiredis libcrypto libpq openblas libsodium libexttextcat \
-            sndfile samplerate speexdsp libavformat libavcodec libavutil libswresample espeak-ng
+            sndfile samplerate speexdsp libavformat libavcodec libavutil libswresample espeak-ng zlib
 CFLAGS   := -std=gnu11 $(OPT) -g -Wall -Wextra -Werror -pthread -MMD -MP \
             -Icommon/include -I$(BUILD)/gen -Iservices \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -DCAIRN_VERSION=\"$(VERSION)\" $(EXTRA_CFLAGS)

@@ -1,0 +1,549 @@
+/* Transcription (whisper.h) as faster-whisper does it with its defaults
+ * for English: the clip's log-mel cut into 30 s windows; per window, the
+ * previous text as prompt, greedy decoding under Whisper's rules
+ * (suppress_blank, suppress_tokens, timestamps in pairs and increasing,
+ * the first at most 1 s in), temperature fallback (0, 0.2, ... 1.0) while
+ * the text compresses too well or its mean log-probability is too low,
+ * windows without speech skipped, and the next window starting at the
+ * last timestamp. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "whisper.h"
+#include "whisper_mel.h"
+#include "whisper_model.h"
+#include "whisper_net.h"
+
+#define TIME_PRECISION           0.02 /* seconds a timestamp token stands for */
+#define INPUT_STRIDE             2    /* mel frames per encoder step */
+#define MAX_INITIAL_TIMESTAMP    50   /* 1.0 s: the first timestamp's last allowed index */
+#define COMPRESSION_THRESHOLD    2.4f
+#define PROMPT_RESET_TEMPERATURE 0.5f
+static const float temperatures[] = { 0.0f, 0.2f, 0.4f, 0.6f, 0.8f, 1.0f };
+#define N_TEMPERATURES (sizeof(temperatures) / sizeof(*temperatures))
+
+void whisper_opts_default(struct whisper_opts *o)
+{
+        memset(o, 0, sizeof(*o));
+        o->no_speech_threshold = 0.6f;
+        o->logprob_threshold = -1.0f;
+}
+
+/* One decoding of one window. */
+struct attempt {
+        unsigned *tokens;
+        size_t n;
+        float avg_logprob, compression_ratio, temperature;
+};
+
+struct run {
+        const struct whisper_model *m;
+        const struct whisper_opts *opts;
+        struct whisper_state *s;
+        float *first;  /* the logits after the prompt, n_vocab */
+        float *logits; /* the working copy, n_vocab */
+        uint64_t rng;
+        struct whisper_result *out;
+        size_t seg_cap;
+        unsigned *history; /* every kept segment's tokens: the next prompts */
+        size_t n_history, history_cap, prompt_since;
+        char *errstr;
+        size_t errstr_size;
+};
+
+static float compression_ratio(const char *text)
+{
+        const size_t len = strlen(text);
+        uLongf clen = compressBound(len);
+        Bytef *buf = malloc(clen);
+        float r = 0.0f;
+
+        if (!buf)
+                return 0.0f;
+        if (compress2(buf, &clen, (const Bytef *)text, len, Z_DEFAULT_COMPRESSION) == Z_OK && clen)
+                r = (float)len / (float)clen;
+        free(buf);
+        return r;
+}
+
+/* xorshift64*: the seeded sampler's randomness, uniform in [0, 1) */
+static double uniform(uint64_t *x)
+{
+        *x ^= *x >> 12;
+        *x ^= *x << 25;
+        *x ^= *x >> 27;
+        return (double)((*x * 0x2545f4914f6cdd1dULL) >> 11) / 9007199254740992.0;
+}
+
+static void suppress(float *l, size_t from, size_t to)
+{
+        for (size_t i = from; i < to; i++)
+                l[i] = -INFINITY;
+}
+
+/* Whisper's logit filters for the next token after @p seq[0..n). */
+static void apply_rules(const struct whisper_model *m, float *l, const unsigned *seq, size_t n)
+{
+        const struct whisper_vocab *v = &m->vocab;
+        const size_t tb = (size_t)v->timestamp_begin, V = m->n_vocab;
+        double max_all = -INFINITY, sum = 0, ts_sum = 0, max_text = -INFINITY;
+
+        if (n == 0) {
+                /* suppress_blank */
+                for (size_t i = 0; i < m->n_suppress_begin; i++)
+                        l[m->suppress_begin[i]] = -INFINITY;
+        }
+        for (size_t i = 0; i < m->n_suppress; i++)
+                l[m->suppress[i]] = -INFINITY;
+        /* faster-whisper adds these to suppress_tokens */
+        l[v->sot] = l[v->sot_prev] = -INFINITY;
+        if (v->translate >= 0)
+                l[v->translate] = -INFINITY;
+        if (v->transcribe >= 0)
+                l[v->transcribe] = -INFINITY;
+        if (v->sot_lm >= 0)
+                l[v->sot_lm] = -INFINITY;
+        if (v->no_speech >= 0)
+                l[v->no_speech] = -INFINITY;
+        l[v->no_timestamps] = -INFINITY;
+        if (n > 0) {
+                const int last_ts = seq[n - 1] >= tb;
+                const int penult_ts = n < 2 || seq[n - 2] >= tb;
+                size_t ts_last = 0;
+                int have_ts = 0;
+
+                if (last_ts) {
+                        if (penult_ts)
+                                suppress(l, tb, V);
+                        else
+                                suppress(l, 0, (size_t)v->eot);
+                }
+                for (size_t i = n; i-- > 0;) {
+                        if (seq[i] >= tb) {
+                                ts_last = seq[i];
+                                have_ts = 1;
+                                break;
+                        }
+                }
+                if (have_ts) {
+                        /* timestamps do not decrease, and a segment is
+                         * never empty */
+                        if (!(last_ts && !penult_ts))
+                                ts_last++;
+                        suppress(l, tb, ts_last < V ? ts_last : V);
+                }
+        } else {
+                suppress(l, 0, tb);
+                suppress(l, tb + MAX_INITIAL_TIMESTAMP + 1, V);
+        }
+        /* a timestamp when their summed probability beats every text token */
+        for (size_t i = 0; i < V; i++)
+                max_all = l[i] > max_all ? l[i] : max_all;
+        if (isinf(max_all))
+                return;
+        for (size_t i = 0; i < V; i++) {
+                const double e = exp((double)l[i] - max_all);
+
+                sum += e;
+                if (i >= tb)
+                        ts_sum += e;
+                else if (l[i] > max_text)
+                        max_text = l[i];
+        }
+        if (ts_sum > 0 && log(ts_sum) > max_text - max_all)
+                suppress(l, 0, tb);
+}
+
+static float log_softmax_at(const float *l, size_t V, size_t id)
+{
+        double max = -INFINITY, sum = 0;
+
+        for (size_t i = 0; i < V; i++)
+                max = l[i] > max ? l[i] : max;
+        for (size_t i = 0; i < V; i++)
+                sum += exp((double)l[i] - max);
+        return (float)((double)l[id] - max - log(sum));
+}
+
+static size_t pick(struct run *r, const float *l, float temperature)
+{
+        const size_t V = r->m->n_vocab;
+        size_t best = 0;
+
+        for (size_t i = 1; i < V; i++)
+                best = l[i] > l[best] ? i : best;
+        if (temperature > 0) {
+                double sum = 0, u, acc = 0;
+
+                for (size_t i = 0; i < V; i++)
+                        sum += exp(((double)l[i] - l[best]) / temperature);
+                u = uniform(&r->rng) * sum;
+                for (size_t i = 0; i < V; i++) {
+                        const double p = exp(((double)l[i] - l[best]) / temperature);
+
+                        if (p > 0 && (acc += p) > u)
+                                return i;
+                }
+        }
+        return best;
+}
+
+/* Decodes one window at @p temperature after a prompt of @p np tokens
+ * already in the cache; @p a gets the tokens (without the end token). */
+static int attempt(struct run *r, size_t np, float temperature, struct attempt *a)
+{
+        const struct whisper_model *m = r->m;
+        const size_t V = m->n_vocab, room = m->n_text_ctx - np;
+        double sum_logprob = 0;
+        char *text;
+
+        memset(a, 0, sizeof(*a));
+        a->temperature = temperature;
+        a->tokens = malloc(sizeof(unsigned) * (room + 1));
+        if (!a->tokens)
+                return -1;
+        whisper_rewind(r->s, np);
+        memcpy(r->logits, r->first, V * sizeof(float));
+        for (;;) {
+                size_t id;
+
+                apply_rules(m, r->logits, a->tokens, a->n);
+                id = pick(r, r->logits, temperature);
+                sum_logprob += log_softmax_at(r->logits, V, id);
+                if (id == (size_t)m->vocab.eot)
+                        break;
+                a->tokens[a->n++] = (unsigned)id;
+                if (a->n >= room)
+                        break;
+                memcpy(r->logits, whisper_decode_step(r->s, &a->tokens[a->n - 1], 1),
+                       V * sizeof(float));
+        }
+        a->avg_logprob = (float)(sum_logprob / (double)(a->n + 1));
+        text = whisper_vocab_decode(&m->vocab, a->tokens, a->n);
+        if (!text)
+                return -1;
+        {
+                /* the ratio of the stripped text, as faster-whisper measures it */
+                char *p = text, *e;
+
+                while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+                        p++;
+                e = p + strlen(p);
+                while (e > p && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
+                        *--e = '\0';
+                a->compression_ratio = compression_ratio(p);
+        }
+        free(text);
+        return 0;
+}
+
+static int add_segment(struct run *r, unsigned seek, double start, double end,
+                       const unsigned *tokens, size_t n, const struct attempt *a,
+                       float no_speech_prob)
+{
+        struct whisper_result *out = r->out;
+        struct whisper_segment *sg;
+        char *text = whisper_vocab_decode(&r->m->vocab, tokens, n);
+        int blank = 1;
+
+        if (!text)
+                return -1;
+        for (const char *p = text; *p; p++)
+                blank &= *p == ' ' || *p == '\t' || *p == '\n' || *p == '\r';
+        if (start == end || blank) {
+                free(text);
+                return 0;
+        }
+        if (out->n_segments == r->seg_cap) {
+                const size_t cap = r->seg_cap ? 2 * r->seg_cap : 8;
+                struct whisper_segment *grown = realloc(out->segments, cap * sizeof(*grown));
+
+                if (!grown) {
+                        free(text);
+                        return -1;
+                }
+                out->segments = grown;
+                r->seg_cap = cap;
+        }
+        if (r->n_history + n > r->history_cap) {
+                const size_t cap = 2 * (r->n_history + n);
+                unsigned *grown = realloc(r->history, cap * sizeof(*grown));
+
+                if (!grown) {
+                        free(text);
+                        return -1;
+                }
+                r->history = grown;
+                r->history_cap = cap;
+        }
+        sg = &out->segments[out->n_segments];
+        memset(sg, 0, sizeof(*sg));
+        sg->tokens = malloc(sizeof(unsigned) * (n ? n : 1));
+        if (!sg->tokens) {
+                free(text);
+                return -1;
+        }
+        memcpy(sg->tokens, tokens, n * sizeof(unsigned));
+        memcpy(r->history + r->n_history, tokens, n * sizeof(unsigned));
+        r->n_history += n;
+        sg->n_tokens = n;
+        sg->text = text;
+        sg->start = start;
+        sg->end = end;
+        sg->seek = seek;
+        sg->avg_logprob = a->avg_logprob;
+        sg->compression_ratio = a->compression_ratio;
+        sg->temperature = a->temperature;
+        sg->no_speech_prob = no_speech_prob;
+        out->n_segments++;
+        return 0;
+}
+
+/* faster-whisper's _split_segments_by_timestamps: the segments of one
+ * window's tokens, and where the next window starts. */
+static int split(struct run *r, const struct attempt *a, size_t seek, size_t segment_size,
+                 float no_speech_prob, size_t *next_seek)
+{
+        const unsigned tb = (unsigned)r->m->vocab.timestamp_begin;
+        const unsigned *t = a->tokens;
+        const size_t n = a->n;
+        const double offset = (double)seek * WHISPER_HOP / WHISPER_SAMPLE_RATE;
+        const int single_ending = n >= 2 && t[n - 2] < tb && t[n - 1] >= tb;
+        size_t last = 0, consecutive = 0;
+
+        for (size_t i = 1; i < n; i++)
+                consecutive += t[i] >= tb && t[i - 1] >= tb;
+        if (consecutive) {
+                for (size_t i = 1; i <= n; i++) {
+                        const int cut = i < n ? t[i] >= tb && t[i - 1] >= tb : single_ending;
+
+                        if (!cut)
+                                continue;
+                        if (add_segment(r, (unsigned)seek, offset + (t[last] - tb) * TIME_PRECISION,
+                                        offset + (t[i - 1] - tb) * TIME_PRECISION, t + last,
+                                        i - last, a, no_speech_prob))
+                                return -1;
+                        last = i;
+                }
+                if (single_ending)
+                        *next_seek = seek + segment_size;
+                else
+                        *next_seek = seek + (t[last - 1] - tb) * INPUT_STRIDE;
+        } else {
+                double duration = (double)segment_size * WHISPER_HOP / WHISPER_SAMPLE_RATE;
+
+                for (size_t i = n; i-- > 0;) {
+                        if (t[i] >= tb) {
+                                if (t[i] != tb)
+                                        duration = (t[i] - tb) * TIME_PRECISION;
+                                break;
+                        }
+                }
+                if (add_segment(r, (unsigned)seek, offset, offset + duration, t, n, a,
+                                no_speech_prob))
+                        return -1;
+                *next_seek = seek + segment_size;
+        }
+        return 0;
+}
+
+/* One window: mel frames [seek, seek + segment_size) of @p mel. */
+static int window(struct run *r, const float *mel, size_t frames, size_t seek, size_t segment_size,
+                  size_t *next_seek)
+{
+        const struct whisper_model *m = r->m;
+        const size_t V = m->n_vocab, max_prev = m->n_text_ctx / 2 - 1;
+        float *win = calloc(WHISPER_N_MELS * WHISPER_N_FRAMES, sizeof(float));
+        unsigned *prompt = malloc(sizeof(unsigned) * (max_prev + 2));
+        struct attempt tries[N_TEMPERATURES], *best = NULL;
+        size_t np = 0, n_tries = 0, prev = r->n_history - r->prompt_since;
+        float no_speech_prob, temperature = 0.0f;
+        double max = -INFINITY, sum = 0;
+        int rc = -1;
+
+        if (!win || !prompt)
+                goto out;
+        for (size_t c = 0; c < WHISPER_N_MELS; c++)
+                memcpy(win + c * WHISPER_N_FRAMES, mel + c * frames + seek,
+                       segment_size * sizeof(float));
+        whisper_encode(r->s, win);
+        if (prev) {
+                if (prev > max_prev)
+                        prev = max_prev;
+                prompt[np++] = (unsigned)m->vocab.sot_prev;
+                memcpy(prompt + np, r->history + r->n_history - prev, prev * sizeof(unsigned));
+                np += prev;
+        }
+        prompt[np++] = (unsigned)m->vocab.sot;
+        memcpy(r->first, whisper_decode_step(r->s, prompt, np), V * sizeof(float));
+        for (size_t i = 0; i < V; i++)
+                max = r->first[i] > max ? r->first[i] : max;
+        for (size_t i = 0; i < V; i++)
+                sum += exp((double)r->first[i] - max);
+        no_speech_prob = m->vocab.no_speech < 0
+                                 ? 0.0f
+                                 : (float)(exp((double)r->first[m->vocab.no_speech] - max) / sum);
+
+        while (n_tries < N_TEMPERATURES) {
+                struct attempt *a = &tries[n_tries];
+                const float t = r->opts->temperature > 0 && n_tries == 0 ? r->opts->temperature
+                                                                         : temperatures[n_tries];
+                int fallback = 0;
+
+                if (attempt(r, np, t, a)) {
+                        free(a->tokens);
+                        goto out;
+                }
+                n_tries++;
+                best = a;
+                temperature = t;
+                if (a->compression_ratio > COMPRESSION_THRESHOLD)
+                        fallback = 1;
+                if (a->avg_logprob < r->opts->logprob_threshold)
+                        fallback = 1;
+                if (no_speech_prob > r->opts->no_speech_threshold &&
+                    a->avg_logprob < r->opts->logprob_threshold)
+                        fallback = 0; /* silence */
+                if (!fallback)
+                        break;
+                best = NULL;
+        }
+        if (!best) {
+                /* every attempt failed: the most likely one that does not
+                 * repeat itself, else the most likely of all; reported at
+                 * the last temperature, as faster-whisper does */
+                for (size_t i = 0; i < n_tries; i++) {
+                        if (tries[i].compression_ratio <= COMPRESSION_THRESHOLD &&
+                            (!best || tries[i].avg_logprob > best->avg_logprob))
+                                best = &tries[i];
+                }
+                for (size_t i = 0; !best && i < n_tries; i++) {
+                        if (!best || tries[i].avg_logprob > best->avg_logprob)
+                                best = &tries[i];
+                }
+                best->temperature = temperature;
+        }
+        rc = 0;
+        if (no_speech_prob > r->opts->no_speech_threshold &&
+            !(best->avg_logprob > r->opts->logprob_threshold)) {
+                *next_seek = seek + segment_size; /* no speech: skip the window */
+        } else {
+                rc = split(r, best, seek, segment_size, no_speech_prob, next_seek);
+        }
+        if (temperature > PROMPT_RESET_TEMPERATURE)
+                r->prompt_since = r->n_history;
+out:
+        for (size_t i = 0; i < n_tries; i++)
+                free(tries[i].tokens);
+        free(win);
+        free(prompt);
+        if (rc)
+                snprintf(r->errstr, r->errstr_size, "out of memory");
+        return rc;
+}
+
+static void trim_join(struct whisper_result *out, char *text)
+{
+        size_t len = 0;
+        char *p = text, *e;
+
+        for (size_t i = 0; i < out->n_segments; i++) {
+                const size_t l = strlen(out->segments[i].text);
+
+                memcpy(text + len, out->segments[i].text, l);
+                len += l;
+        }
+        text[len] = '\0';
+        while (*p == ' ' || *p == '\n')
+                p++;
+        e = p + strlen(p);
+        while (e > p && (e[-1] == ' ' || e[-1] == '\n'))
+                *--e = '\0';
+        memmove(text, p, (size_t)(e - p) + 1);
+        out->text = text;
+}
+
+int whisper_transcribe(const struct whisper_model *m, const float *pcm, size_t n,
+                       const struct whisper_opts *opts, struct whisper_result *out, char *errstr,
+                       size_t errstr_size)
+{
+        struct run r = {
+                .m = m, .opts = opts, .out = out, .errstr = errstr, .errstr_size = errstr_size
+        };
+        size_t frames, content, seek = 0, len = 0;
+        float *mel = NULL;
+        char *text;
+        int rc = -1;
+
+        memset(out, 0, sizeof(*out));
+        if (opts->word_timestamps) {
+                snprintf(errstr, errstr_size, "word timestamps are not implemented");
+                return -1;
+        }
+        if (opts->prompt && opts->prompt[0]) {
+                snprintf(errstr, errstr_size, "a prompt is not implemented");
+                return -1;
+        }
+        for (size_t i = 0; i < n; i++) {
+                if (!isfinite(pcm[i])) {
+                        snprintf(errstr, errstr_size, "sample %zu is not a finite number", i);
+                        return -1;
+                }
+        }
+        r.rng = (uint64_t)opts->seed * 0x9e3779b97f4a7c15ULL + 1;
+        r.s = whisper_state_new(m);
+        r.first = malloc(m->n_vocab * sizeof(float));
+        r.logits = malloc(m->n_vocab * sizeof(float));
+        mel = whisper_mel(pcm, n, &frames);
+        if (!r.s || !r.first || !r.logits || !mel) {
+                snprintf(errstr, errstr_size, "out of memory");
+                goto out;
+        }
+        content = frames - 1;
+        while (seek < content) {
+                const size_t size = content - seek < WHISPER_N_FRAMES ? content - seek
+                                                                      : WHISPER_N_FRAMES;
+                size_t next = seek + size;
+
+                if (window(&r, mel, frames, seek, size, &next))
+                        goto out;
+                /* the next window starts later, whatever the timestamps say */
+                seek = next > seek ? next : seek + size;
+        }
+        for (size_t i = 0; i < out->n_segments; i++)
+                len += strlen(out->segments[i].text);
+        text = malloc(len + 1);
+        if (!text) {
+                snprintf(errstr, errstr_size, "out of memory");
+                goto out;
+        }
+        trim_join(out, text);
+        rc = 0;
+out:
+        if (rc)
+                whisper_result_free(out);
+        whisper_state_free(r.s);
+        free(r.first);
+        free(r.logits);
+        free(r.history);
+        free(mel);
+        return rc;
+}
+
+void whisper_result_free(struct whisper_result *r)
+{
+        for (size_t i = 0; i < r->n_segments; i++) {
+                free(r->segments[i].text);
+                free(r->segments[i].tokens);
+        }
+        free(r->segments);
+        for (size_t i = 0; i < r->n_words; i++)
+                free(r->words[i].word);
+        free(r->words);
+        free(r->text);
+        memset(r, 0, sizeof(*r));
+}
