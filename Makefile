@@ -29,6 +29,8 @@ LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lrdkafka -lpr
 # flite has no pkg-config file: its core, the US English front end, and the voices the speech service ships
 LDLIBS   += -lflite_cmu_us_slt -lflite_cmu_us_kal16 -lflite_cmu_us_awb -lflite_cmu_us_rms -lflite_cmu_us_kal \
             -lflite_usenglish -lflite_cmulex -lflite
+# libsonic (no pkg-config file either): the speech service's tempo change past its engines' own range
+LDLIBS   += -lsonic
 # C++ only where a C++ library is the one to use (memory's HNSW graph, hnswlib)
 CXX      ?= g++
 CXXFLAGS := -std=gnu++17 $(OPT) -g -Wall -Wextra -Werror -pthread -MMD -MP -Iservices $(EXTRA_CXXFLAGS)

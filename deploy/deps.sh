@@ -25,6 +25,8 @@ build_packages=(
         # text-to-speech engines (flite for English, espeak-ng for the rest)
         libsndfile1-dev libavformat-dev libavcodec-dev libavutil-dev libswresample-dev
         libsamplerate0-dev libspeexdsp-dev flite1-dev libespeak-ng-dev espeak-ng-data
+        # libsonic-dev: text-to-speech speeds past what flite and espeak-ng do themselves
+        libsonic-dev
 )
 # The translation service's engine and language pairs (run, not linked):
 # Apertium and the pairs docs/translation.md lists.
