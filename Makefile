@@ -277,6 +277,14 @@ $(foreach s,$(SERVICES),$(eval $(call service_rules,$(s))))
 # The remote translation provider's unit test talks to the fake LibreTranslate server.
 $(BUILD)/tests/unit/translation_remote: $(BUILD)/obj/tests/integration/fake_libretranslate.o
 
+# Whisper against faster-whisper, with only the engine's files of the speech
+# service (linked after libcairn, so libcairn comes again).
+SPEECH_WHISPER_SRCS := services/speech/ct2_model.c services/speech/whisper_mel.c \
+                       services/speech/whisper_vocab.c services/speech/whisper_model.c \
+                       services/speech/whisper_net.c services/speech/whisper_transcribe.c
+$(BUILD)/tests/integration/0060-speech_whisper_reference: $(call obj,$(SPEECH_WHISPER_SRCS))
+$(BUILD)/tests/integration/0060-speech_whisper_reference: LDLIBS := $(LIBCAIRN) $(LDLIBS)
+
 # Tests that run a gateway in their own process, over a route table of theirs.
 $(BUILD)/tests/integration/0015-gateway_paged: $(call svc_lib_objs,gateway)
 # Tests that run the embedding service's modules in their own process, to

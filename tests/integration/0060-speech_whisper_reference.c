@@ -1,0 +1,333 @@
+/* The speech service's Whisper engine against faster-whisper on the same
+ * samples: clips synthesised here (flite's voices slt, kal, awb and rms,
+ * espeak-ng's en-us; each also with white noise at 10 dB SNR; 3 s of
+ * silence), resampled to 16 kHz by ffmpeg, transcribed by the engine and by
+ * tests/integration/speech_reference.py (faster-whisper, greedy, float32, 2
+ * threads, no VAD) in the venv of tests/clients/fasterwhisper.txt. Checks:
+ *   (a) every clean clip gets exactly the reference's text;
+ *   (b) over every clip, the word error rate against the sentences spoken is
+ *       no worse than the reference's (both printed);
+ *   (c) silence gets empty text.
+ * Without the model, the synthesisers or PyPI, and outside CI, the test is
+ * skipped, loudly; under CI=true it fails instead. Needs no broker. */
+#define _GNU_SOURCE
+#include <cblas.h>
+#include <check.h>
+#include <ctype.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "speech/whisper.h"
+
+struct clip {
+        const char *voice; /* flite voice, or "espeak" */
+        const char *text;
+        int noisy;
+        char path[512];
+        char *ours, *theirs;
+};
+
+#define SLT    "The quick brown fox jumps over the lazy dog. Please call me tomorrow at noon."
+#define KAL    "She sells sea shells by the sea shore. The weather is nice today."
+#define AWB    "Open the window and let the fresh air in. We will meet at the station."
+#define RMS    "My favourite colour is blue. The train leaves at seven in the morning."
+#define ESPEAK "Speech recognition turns spoken words into text. It works well on clear audio."
+
+static struct clip clips[] = {
+        { .voice = "slt", .text = SLT },
+        { .voice = "kal", .text = KAL },
+        { .voice = "awb", .text = AWB },
+        { .voice = "rms", .text = RMS },
+        { .voice = "espeak", .text = ESPEAK },
+        { .voice = "slt", .text = SLT, .noisy = 1 },
+        { .voice = "kal", .text = KAL, .noisy = 1 },
+        { .voice = "awb", .text = AWB, .noisy = 1 },
+        { .voice = "rms", .text = RMS, .noisy = 1 },
+        { .voice = "espeak", .text = ESPEAK, .noisy = 1 },
+        { .voice = "silence", .text = "" },
+};
+#define N_CLIPS (sizeof(clips) / sizeof(*clips))
+
+static char dir[256], model_dir[512];
+
+static void skip_banner(const char *why)
+{
+        if (getenv("CI") && !strcmp(getenv("CI"), "true"))
+                ck_abort_msg("0060-speech_whisper_reference cannot run under CI: %s", why);
+        printf("######################################################################\n"
+               "## SKIPPED: 0060-speech_whisper_reference: %s\n"
+               "######################################################################\n",
+               why);
+}
+
+static float *read_f32(const char *path, size_t *n)
+{
+        FILE *fp = fopen(path, "rb");
+        float *x;
+        long size;
+
+        ck_assert_msg(fp != NULL, "cannot open %s", path);
+        fseek(fp, 0, SEEK_END);
+        size = ftell(fp);
+        rewind(fp);
+        x = malloc((size_t)size + sizeof(float));
+        ck_assert_ptr_nonnull(x);
+        *n = (size_t)size / sizeof(float);
+        ck_assert_uint_eq(fread(x, sizeof(float), *n, fp), *n);
+        fclose(fp);
+        return x;
+}
+
+static void write_f32(const char *path, const float *x, size_t n)
+{
+        FILE *fp = fopen(path, "wb");
+
+        ck_assert_msg(fp != NULL, "cannot create %s", path);
+        ck_assert_uint_eq(fwrite(x, sizeof(float), n, fp), n);
+        fclose(fp);
+}
+
+/* Gaussian noise, seeded: the same clips on every run */
+static uint64_t rng = 0x9E3779B97F4A7C15ull;
+
+static double gauss(void)
+{
+        double u, v;
+
+        rng ^= rng >> 12, rng ^= rng << 25, rng ^= rng >> 27;
+        u = ((rng * 0x2545F4914F6CDD1Dull) >> 11) / 9007199254740992.0 + 1e-12;
+        rng ^= rng >> 12, rng ^= rng << 25, rng ^= rng >> 27;
+        v = ((rng * 0x2545F4914F6CDD1Dull) >> 11) / 9007199254740992.0;
+        return sqrt(-2 * log(u)) * cos(2 * M_PI * v);
+}
+
+/* Synthesises clip @p c into c->path (16 kHz float32); false when a
+ * synthesiser is missing. */
+static bool synthesise(struct clip *c, size_t i)
+{
+        char wav[600], cmd[2048];
+        float *x;
+        size_t n;
+
+        snprintf(c->path, sizeof(c->path), "%s/clip%zu.f32", dir, i);
+        if (!strcmp(c->voice, "silence")) {
+                x = calloc(3 * 16000, sizeof(float));
+                write_f32(c->path, x, 3 * 16000);
+                free(x);
+                return true;
+        }
+        snprintf(wav, sizeof(wav), "%s/clip%zu.wav", dir, i);
+        if (!strcmp(c->voice, "espeak"))
+                snprintf(cmd, sizeof(cmd), "espeak-ng -v en-us -w '%s' '%s' 2>/dev/null", wav,
+                         c->text);
+        else
+                snprintf(cmd, sizeof(cmd), "flite -voice %s -t '%s' -o '%s' 2>/dev/null", c->voice,
+                         c->text, wav);
+        if (system(cmd) != 0)
+                return false;
+        snprintf(cmd, sizeof(cmd),
+                 "ffmpeg -nostdin -loglevel error -y -i '%s' -ar 16000 -ac 1 -f f32le '%s'", wav,
+                 c->path);
+        if (system(cmd) != 0)
+                return false;
+        if (c->noisy) {
+                double power = 0, scale;
+
+                x = read_f32(c->path, &n);
+                for (size_t k = 0; k < n; k++)
+                        power += (double)x[k] * x[k];
+                /* 10 dB below the clip's mean power */
+                scale = sqrt(power / (double)n / 10.0);
+                for (size_t k = 0; k < n; k++)
+                        x[k] += (float)(scale * gauss());
+                write_f32(c->path, x, n);
+                free(x);
+        }
+        return true;
+}
+
+/* The words of @p text, lower case, punctuation dropped, into @p words
+ * (at most @p max); returns how many. */
+static size_t words_of(const char *text, char words[][32], size_t max)
+{
+        size_t n = 0, len = 0;
+
+        for (const char *p = text;; p++) {
+                if (*p && (isalnum((unsigned char)*p) || *p == '\'')) {
+                        if (len < 31)
+                                words[n][len++] = (char)tolower((unsigned char)*p);
+                        continue;
+                }
+                if (len && n < max) {
+                        words[n][len] = '\0';
+                        n++;
+                }
+                len = 0;
+                if (!*p || n == max)
+                        return n;
+        }
+}
+
+/* Word-level edit distance between @p hyp and @p ref; *@p n_ref gets the
+ * reference's words. */
+static size_t word_errors(const char *hyp, const char *ref, size_t *n_ref)
+{
+        static char h[256][32], r[256][32];
+        static size_t d[257][257];
+        const size_t nh = words_of(hyp, h, 256), nr = words_of(ref, r, 256);
+
+        for (size_t i = 0; i <= nh; i++)
+                d[i][0] = i;
+        for (size_t j = 0; j <= nr; j++)
+                d[0][j] = j;
+        for (size_t i = 1; i <= nh; i++) {
+                for (size_t j = 1; j <= nr; j++) {
+                        size_t best = d[i - 1][j - 1] + (strcmp(h[i - 1], r[j - 1]) != 0);
+
+                        best = d[i - 1][j] + 1 < best ? d[i - 1][j] + 1 : best;
+                        best = d[i][j - 1] + 1 < best ? d[i][j - 1] + 1 : best;
+                        d[i][j] = best;
+                }
+        }
+        *n_ref = nr;
+        return d[nh][nr];
+}
+
+/* Runs speech_reference.py over every clip; false when its venv cannot be
+ * made here. */
+static bool reference(void)
+{
+        char cmd[16384], out[600];
+        size_t len;
+        FILE *fp;
+        char line[65536];
+        int rc;
+
+        snprintf(out, sizeof(out), "%s/reference.jsonl", dir);
+        len = (size_t)snprintf(cmd, sizeof(cmd),
+                               "'%s/tests/clients/venv.sh' fasterwhisper "
+                               "'%s/tests/integration/speech_reference.py' '%s'",
+                               harness_root(), harness_root(), model_dir);
+        for (size_t i = 0; i < N_CLIPS; i++)
+                len += (size_t)snprintf(cmd + len, sizeof(cmd) - len, " '%s'", clips[i].path);
+        snprintf(cmd + len, sizeof(cmd) - len, " >'%s'", out);
+        rc = system(cmd);
+        ck_assert_msg(WIFEXITED(rc), "speech_reference.py did not exit");
+        if (WEXITSTATUS(rc) == 77) {
+                skip_banner("no venv with faster-whisper (tests/clients/venv.sh fasterwhisper)");
+                return false;
+        }
+        ck_assert_msg(WEXITSTATUS(rc) == 0, "speech_reference.py failed (exit %d)",
+                      WEXITSTATUS(rc));
+        fp = fopen(out, "r");
+        ck_assert_ptr_nonnull(fp);
+        for (size_t i = 0; i < N_CLIPS; i++) {
+                json_error_t jerr;
+                json_t *o;
+
+                ck_assert_msg(fgets(line, sizeof(line), fp) != NULL, "reference: clip %zu missing",
+                              i);
+                o = json_loads(line, 0, &jerr);
+                ck_assert_msg(o && json_is_string(json_object_get(o, "text")), "reference: %s",
+                              line);
+                clips[i].theirs = strdup(json_string_value(json_object_get(o, "text")));
+                json_decref(o);
+        }
+        fclose(fp);
+        return true;
+}
+
+START_TEST(test_whisper_matches_faster_whisper)
+{
+        const char *home = getenv("HOME");
+        struct whisper_model *m;
+        struct whisper_opts opts;
+        char errstr[512];
+        size_t errs_ours = 0, errs_theirs = 0, words = 0;
+
+        snprintf(model_dir, sizeof(model_dir), "%s/.cache/cairn/models/whisper-tiny.en",
+                 home ? home : "/");
+        if (access(model_dir, R_OK)) {
+                skip_banner("no whisper-tiny.en model (deploy/models.sh fetch whisper-tiny.en)");
+                return;
+        }
+        snprintf(dir, sizeof(dir), "%s/speech-whisper-XXXXXX",
+                 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+        ck_assert_ptr_nonnull(mkdtemp(dir));
+        for (size_t i = 0; i < N_CLIPS; i++) {
+                if (!synthesise(&clips[i], i)) {
+                        skip_banner("flite, espeak-ng or ffmpeg missing");
+                        return;
+                }
+        }
+        if (!reference())
+                return;
+        openblas_set_num_threads(2);
+        m = whisper_model_load(model_dir, errstr, sizeof(errstr));
+        ck_assert_msg(m != NULL, "%s", errstr);
+        whisper_opts_default(&opts);
+        for (size_t i = 0; i < N_CLIPS; i++) {
+                struct clip *c = &clips[i];
+                struct whisper_result r;
+                size_t n, n_ref, e_ours, e_theirs;
+                float *x = read_f32(c->path, &n);
+
+                ck_assert_msg(whisper_transcribe(m, x, n, &opts, &r, errstr, sizeof(errstr)) == 0,
+                              "%s", errstr);
+                c->ours = strdup(r.text);
+                whisper_result_free(&r);
+                free(x);
+                e_ours = word_errors(c->ours, c->text, &n_ref);
+                e_theirs = word_errors(c->theirs, c->text, &n_ref);
+                errs_ours += e_ours;
+                errs_theirs += e_theirs;
+                words += n_ref;
+                printf("%-7s %-5s ours   (%zu errors): %s\n", c->voice,
+                       c->noisy ? "noisy" : "clean", e_ours, c->ours);
+                printf("%-7s %-5s theirs (%zu errors): %s\n", c->voice,
+                       c->noisy ? "noisy" : "clean", e_theirs, c->theirs);
+        }
+        printf("word error rate: ours %.2f%%, faster-whisper %.2f%% (%zu words)\n",
+               100.0 * (double)errs_ours / (double)words,
+               100.0 * (double)errs_theirs / (double)words, words);
+        for (size_t i = 0; i < N_CLIPS; i++) {
+                const struct clip *c = &clips[i];
+
+                if (!c->noisy)
+                        ck_assert_msg(!strcmp(c->ours, c->theirs),
+                                      "%s: \"%s\", faster-whisper \"%s\"", c->voice, c->ours,
+                                      c->theirs);
+                if (!strcmp(c->voice, "silence"))
+                        ck_assert_msg(c->ours[0] == '\0', "silence: \"%s\"", c->ours);
+                free(clips[i].ours);
+                free(clips[i].theirs);
+        }
+        ck_assert_msg(errs_ours <= errs_theirs, "word errors: ours %zu, faster-whisper %zu",
+                      errs_ours, errs_theirs);
+        whisper_model_free(m);
+        {
+                char cmd[600];
+
+                snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+                ck_assert_int_eq(system(cmd), 0);
+        }
+}
+END_TEST
+
+int main(void)
+{
+        Suite *s = suite_create("0060-speech_whisper_reference");
+        TCase *tc = tcase_create("whisper");
+
+        tcase_set_timeout(tc, 300);
+        tcase_add_test(tc, test_whisper_matches_faster_whisper);
+        suite_add_tcase(s, tc);
+        return harness_run(s);
+}
