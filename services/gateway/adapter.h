@@ -13,6 +13,7 @@
 #include "error.h"
 #include "route.h"
 
+struct gw_audio;
 struct gw_sealing;
 
 /* What an adapter sees of one request, from parse to render. */
@@ -30,12 +31,24 @@ struct gw_adapter_ctx {
         void *conn;
         const char *tenant; /* from the credentials, never from the request */
         const char *request_id;
-        struct gw_sealing *sealing; /* the gateway's keys for sealed values */
-        unsigned flags;             /* the adapter's own notes from parse to render */
-        void *state;                /* the adapter's own, freed by release() */
+        struct gw_sealing *sealing;   /* the gateway's keys for sealed values */
+        const struct gw_audio *audio; /* the gateway's audio settings and claim store */
+        unsigned flags;               /* the adapter's own notes from parse to render */
+        void *state;                  /* the adapter's own, freed by release() */
         /* The reply type of the request in flight: set by parse() or next()
          * when it is not the route's (NULL: the route's reply type). */
         const ProtobufCMessageDescriptor *reply_type;
+        /* The service the request in flight goes to: set by next() when it
+         * is not the route's (NULL: the route's), one the route table
+         * names. */
+        const char *service;
+        /* Set by next() to have a failed last call answered by render()
+         * with a NULL reply (what the earlier calls gathered) rather than
+         * as an error. */
+        bool render_failure;
+        /* Set by render() when the answer is not JSON: its media type
+         * ("text/vtt", "audio/mpeg"), borrowed until the answer is sent. */
+        const char *reply_content_type;
         /* Set by render() when the answer is not a 200: 204 with an empty
          * body, or 404 with a body (Vault answers a deleted version so). */
         int status;
@@ -71,6 +84,9 @@ struct gw_adapter {
          * derived from the message types. */
         const char *openapi_request;
         const char *openapi_reply;
+        /* The 200's content (media type to schema) when the answer is not
+         * JSON, or not only JSON; NULL: openapi_reply as application/json. */
+        const char *openapi_reply_content;
         /* Its query parameters: a JSON array of OpenAPI parameter objects. */
         const char *openapi_parameters;
         /* The answer's status in the OpenAPI document when it is not 200

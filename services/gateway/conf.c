@@ -1,5 +1,6 @@
 /* The gateway's configuration tables ("http.", "auth.", "ratelimit.",
- * "upstream.", the last three partly generated from the route table) and
+ * "upstream.", "audio.", the pg section of libcairn; "http.", "ratelimit."
+ * and "upstream." partly generated from the route table) and
  * the checks no single key's bounds express. Redis's section is libcairn's,
  * added by the service entry point. */
 #define _GNU_SOURCE
@@ -112,6 +113,23 @@ static const struct cairn_conf_item rl_items[] = {
         CAIRN_CONF_ROW("ratelimit.local_max_keys", CAIRN_CONF_INT, "65536", 16, 10000000, 0,
                        local_max_keys,
                        "buckets the per-process fallback limiter keeps before starting afresh"),
+        CAIRN_CONF_END,
+};
+
+#undef CAIRN_CONF_STRUCT
+#define CAIRN_CONF_STRUCT struct gateway_audio_conf
+static const struct cairn_conf_item audio_items[] = {
+        CAIRN_CONF_ROW(
+                "audio.inline_max_bytes", CAIRN_CONF_INT, "524288", 0, 67108864, 0,
+                inline_max_bytes,
+                "POST /v1/audio/transcriptions: uploads up to this size travel to the speech "
+                "service inside the Kafka message; larger ones are stored by claim check "
+                "when pg.url is set (else sent inline, up to Kafka's message limit)"),
+        CAIRN_CONF_ROW("audio.claims_ttl_s", CAIRN_CONF_INT, "3600", 60, 604800, 0, claims_ttl_s,
+                       "how long an upload stored by claim check is kept, in seconds"),
+        CAIRN_CONF_ROW("audio.claim_timeout_ms", CAIRN_CONF_INT, "10000", 100, 600000, 0,
+                       claim_timeout_ms,
+                       "time to store an upload or fetch synthesised audio by claim check"),
         CAIRN_CONF_END,
 };
 
@@ -301,6 +319,33 @@ static struct cairn_conf_item *http_table(const struct gw_route *routes,
                 free(which);
                 table_add(&t, &it);
         }
+        /* a body limit of their own for the rows that set one */
+        for (size_t i = 0; i < plan->ntimeouts; i++) {
+                const struct gw_route *rt = plan->timeout_first[i], *own = NULL;
+
+                for (const struct gw_route *r = routes; r->method && !own; r++)
+                        if (same_timeout(r, rt) && r->max_body_bytes)
+                                own = r;
+                if (!own)
+                        continue;
+                char *which = routes_of(routes, rt, same_timeout);
+                struct cairn_conf_item it = {
+                        dupf("http.%s_max_body_bytes", rt->timeout_key),
+                        CAIRN_CONF_INT,
+                        dupf("%lld", own->max_body_bytes),
+                        1024,
+                        1073741824,
+                        0,
+                        offsetof(struct gateway_http_conf, max_body_bytes_of) +
+                                i * sizeof(long long),
+                        dupf("%s: request bodies larger than this get 413 (instead of "
+                             "http.max_body_bytes)",
+                             which),
+                };
+
+                free(which);
+                table_add(&t, &it);
+        }
         return t.items;
 }
 
@@ -398,6 +443,9 @@ size_t gateway_conf_sections(struct gateway_conf *conf, const struct gw_route *r
         out[2] = (struct cairn_conf_section){ "Rate limits", conf->items[1], &conf->rl, rl_check };
         out[3] = (struct cairn_conf_section){ "Upstream services", conf->items[2], &conf->upstream,
                                               NULL };
+        out[4] = (struct cairn_conf_section){ "OpenAI audio", audio_items, &conf->audio, NULL };
+        out[5] = (struct cairn_conf_section){ "PostgreSQL (claim check of audio)",
+                                              cairn_pg_conf_items, &conf->pg, NULL };
         return GATEWAY_CONF_SECTIONS;
 }
 
@@ -415,6 +463,13 @@ long long gateway_conf_timeout_ms(const struct gateway_conf *conf, const struct 
         int i = gw_plan_timeout_index(&conf->plan, rt);
 
         return i < 0 ? 0 : conf->http.timeout_ms[i];
+}
+
+long long gateway_conf_max_body_bytes(const struct gateway_conf *conf, const struct gw_route *rt)
+{
+        int i = rt->max_body_bytes ? gw_plan_timeout_index(&conf->plan, rt) : -1;
+
+        return i < 0 ? conf->http.max_body_bytes : conf->http.max_body_bytes_of[i];
 }
 
 const struct gw_limits *gateway_conf_limits(const struct gateway_conf *conf,

@@ -1,5 +1,6 @@
 /* The gateway's configuration: the HTTP server, authentication, rate
- * limits, Redis, and the settings its route table implies (conf.c). */
+ * limits, Redis, OpenAI's audio routes (with PostgreSQL for their claim
+ * check), and the settings its route table implies (conf.c). */
 #ifndef CAIRN_GATEWAY_CONF_H
 #define CAIRN_GATEWAY_CONF_H
 
@@ -7,6 +8,7 @@
 #include <stddef.h>
 
 #include "cairn/conf.h"
+#include "cairn/pg.h"
 #include "cairn/redis.h"
 #include "route.h"
 
@@ -35,6 +37,9 @@ struct gateway_http_conf {
         long long cors_max_age_s;
         /* http.<key>_timeout_ms, one per timeout key of the route table */
         long long timeout_ms[GW_TIMEOUT_KEYS_MAX];
+        /* http.<key>_max_body_bytes, for the timeout keys whose rows set
+         * a body limit of their own */
+        long long max_body_bytes_of[GW_TIMEOUT_KEYS_MAX];
 };
 
 struct gateway_auth_conf {
@@ -66,6 +71,13 @@ struct gateway_upstream_conf {
         const char *topics[GW_SERVICES_MAX];
 };
 
+/* OpenAI's audio routes: how uploads and synthesised audio travel. */
+struct gateway_audio_conf {
+        long long inline_max_bytes;
+        long long claims_ttl_s;
+        long long claim_timeout_ms;
+};
+
 struct gateway_conf {
         struct gw_route_plan plan;        /* what the route table implies */
         struct cairn_conf_item *items[3]; /* generated tables; gateway_conf_cleanup() frees them */
@@ -73,9 +85,11 @@ struct gateway_conf {
         struct gateway_upstream_conf upstream;
         struct gateway_auth_conf auth;
         struct gateway_ratelimit_conf rl;
+        struct gateway_audio_conf audio;
+        struct cairn_pg_conf pg; /* for claims; pg.url empty: none */
 };
 
-#define GATEWAY_CONF_SECTIONS 4
+#define GATEWAY_CONF_SECTIONS 6
 
 /* Fills @p out (room for GATEWAY_CONF_SECTIONS) with the gateway's sections
  * over @p conf: the fixed tables plus the settings @p routes implies (a
@@ -85,8 +99,9 @@ size_t gateway_conf_sections(struct gateway_conf *conf, const struct gw_route *r
                              struct cairn_conf_section *out, char *errstr, size_t errstr_size);
 void gateway_conf_cleanup(struct gateway_conf *conf);
 
-/* The deadline, limits and topic of @p rt under @p conf. */
+/* The deadline, body limit, limits and topic of @p rt under @p conf. */
 long long gateway_conf_timeout_ms(const struct gateway_conf *conf, const struct gw_route *rt);
+long long gateway_conf_max_body_bytes(const struct gateway_conf *conf, const struct gw_route *rt);
 const struct gw_limits *gateway_conf_limits(const struct gateway_conf *conf,
                                             const struct gw_class *cls);
 const char *gateway_conf_topic(const struct gateway_conf *conf, const char *service);

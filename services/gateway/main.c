@@ -1,6 +1,7 @@
 /* cairn-gateway: the description of the gateway — its configuration (fixed
  * tables plus what the route table implies), Redis for rate limits and
- * idempotency, and a run function that serves HTTP until SIGTERM — handed
+ * idempotency, PostgreSQL (optional) for audio sent by claim check, and a
+ * run function that serves HTTP until SIGTERM — handed
  * to libcairn's one entry point. `cairn-gateway --openapi` prints the
  * OpenAPI document of the route table (make docs writes docs/openapi.json). */
 #include <stdatomic.h>
@@ -11,8 +12,10 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "cairn/claims.h"
 #include "cairn/log.h"
 #include "cairn/service.h"
+#include "openai_audio.h"
 #include "openapi.h"
 #include "ratelimit.h"
 #include "sealing.h"
@@ -70,6 +73,9 @@ static int run(struct cairn_service_ctx *ctx, void *state)
         struct gw_ratelimit *rl = NULL;
         struct cairn_bus_client *bus = NULL;
         struct gw_sealing *sealing = NULL;
+        struct cairn_pg *pg = NULL;
+        struct cairn_claims *claims = NULL;
+        struct gw_audio audio = { conf.audio.inline_max_bytes, conf.audio.claim_timeout_ms, NULL };
         struct gateway *gw = NULL;
         char errstr[1024];
         int exit_code = 1;
@@ -107,7 +113,25 @@ static int run(struct cairn_service_ctx *ctx, void *state)
                 gw_sealing_refresh_start(sealing, bus, gateway_conf_topic(&conf, "secrets"),
                                          SEAL_REFRESH_MS, SEAL_TIMEOUT_MS);
 
+        /* Uploads over audio.inline_max_bytes go by claim check when the
+         * gateway has a database. */
+        if (conf.pg.url && conf.pg.url[0]) {
+                pg = cairn_pg_new(&conf.pg, app->metrics, errstr, sizeof(errstr));
+                claims = pg ? cairn_claims_new(pg, conf.audio.claims_ttl_s * 1000, app->metrics,
+                                               errstr, sizeof(errstr))
+                            : NULL;
+                if (!claims) {
+                        fprintf(stderr, "cairn-gateway: claim store: %s\n", errstr);
+                        goto out;
+                }
+                audio.claims = claims;
+        } else {
+                cairn_log(INFO, "APP",
+                          "no pg.url: audio uploads travel inline (up to Kafka's message limit)");
+        }
+
         deps.conf = &conf;
+        deps.audio = &audio;
         deps.routes = gw_routes;
         deps.auth = auth;
         deps.rl = rl;
@@ -140,6 +164,8 @@ out:
                 gateway_stop(gw);
         }
         gw_sealing_free(sealing);
+        cairn_claims_free(claims);
+        cairn_pg_free(pg);
         gw_ratelimit_free(rl);
         gw_auth_free(auth);
         cairn_log(INFO, "APP", "cairn-gateway exiting with %d", exit_code);

@@ -165,9 +165,8 @@ static bool part_headers(const char *p, const char *end, struct gw_multipart_par
                 if (header_is(p, line_end, "content-disposition", &v)) {
                         int rc;
 
-                        while (v < line_end && (*v == ' ' || *v == '\t'))
-                                v++;
-                        if (line_end - v < 9 || strncasecmp(v, "form-data", 9) != 0) {
+                        v += strspn(v, " \t"); /* the line ends in CR or the blank line */
+                        if ((size_t)(line_end - v) < 9 || strncasecmp(v, "form-data", 9) != 0) {
                                 snprintf(why, why_size,
                                          "a multipart part's Content-Disposition is not "
                                          "form-data");

@@ -1,7 +1,8 @@
 /* OpenAI's embeddings and models API over the embedding service: the
  * embeddings request parsed strictly (every wrong type names its field), the
  * embedding and model list replies rendered in OpenAI's field order, and the
- * adapters the route table names. */
+ * embeddings adapter the route table names (the model list's is in
+ * openai_models.c). */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include "float_fmt.h"
 #include "cairn/json.h"
 #include "openai.h"
+#include "openai_models.h"
 
 bool gw_embed_req_parse(const char *body, size_t len, int max_depth, size_t max_inputs,
                         struct gw_embed_req *req, struct gw_error *e)
@@ -258,19 +260,16 @@ char *gw_embed_reply_json(const Cairn__Embedding__V1__EmbedReply *reply, bool ba
 
 char *gw_models_reply_json(const Cairn__Embedding__V1__ListModelsReply *reply, size_t *lenp)
 {
-        struct cairn_buf b = { 0 };
+        const char **ids = calloc(reply->n_models ? reply->n_models : 1, sizeof(*ids));
+        char *out;
 
-        cairn_buf_adds(&b, "{\"object\":\"list\",\"data\":[");
-        for (size_t i = 0; i < reply->n_models; i++) {
-                cairn_buf_adds(&b, i ? ",{\"id\":" : "{\"id\":");
-                cairn_buf_add_json_string(&b, reply->models[i]->name ? reply->models[i]->name : "");
-                cairn_buf_adds(&b, ",\"object\":\"model\",\"created\":0,\"owned_by\":\"cairn\"}");
-        }
-        cairn_buf_adds(&b, "]}");
-        if (b.oom)
-                abort(); /* out of memory: nothing sensible left to send */
-        *lenp = b.len;
-        return b.p;
+        if (!ids)
+                abort();
+        for (size_t i = 0; i < reply->n_models; i++)
+                ids[i] = reply->models[i]->name ? reply->models[i]->name : "";
+        out = gw_models_list_json(ids, reply->n_models, lenp);
+        free(ids);
+        return out;
 }
 
 /* ---- the adapters ---- */
@@ -345,37 +344,4 @@ const struct gw_adapter gw_openai_embeddings = {
         .field_name = embeddings_field_name,
         .openapi_request = "{\"$ref\":\"#/components/schemas/CreateEmbeddingRequest\"}",
         .openapi_reply = "{\"$ref\":\"#/components/schemas/CreateEmbeddingResponse\"}",
-};
-
-static ProtobufCMessage *models_parse(struct gw_adapter_ctx *ctx, struct gw_error *e)
-{
-        Cairn__Embedding__V1__ListModelsRequest *msg = malloc(sizeof(*msg));
-
-        (void)ctx;
-        (void)e;
-        if (!msg)
-                abort();
-        cairn__embedding__v1__list_models_request__init(msg);
-        return &msg->base;
-}
-
-static void models_release(struct gw_adapter_ctx *ctx, ProtobufCMessage *msg)
-{
-        (void)ctx;
-        free(msg);
-}
-
-static char *models_render(struct gw_adapter_ctx *ctx, const ProtobufCMessage *reply, size_t *lenp)
-{
-        (void)ctx;
-        return gw_models_reply_json((const Cairn__Embedding__V1__ListModelsReply *)reply, lenp);
-}
-
-const struct gw_adapter gw_openai_models = {
-        .name = "openai.models",
-        .errors = GW_ERRORS_OPENAI,
-        .parse = models_parse,
-        .release = models_release,
-        .render = models_render,
-        .openapi_reply = "{\"$ref\":\"#/components/schemas/ListModelsResponse\"}",
 };

@@ -46,8 +46,7 @@ char *gw_embed_reply_json(const Cairn__Embedding__V1__EmbedReply *reply, bool ba
 /* Renders a ListModelsReply as OpenAI's model list. */
 char *gw_models_reply_json(const Cairn__Embedding__V1__ListModelsReply *reply, size_t *lenp);
 
-/* The adapters of POST /v1/embeddings and GET /v1/models. */
+/* The adapter of POST /v1/embeddings. */
 extern const struct gw_adapter gw_openai_embeddings;
-extern const struct gw_adapter gw_openai_models;
 
 #endif

@@ -255,7 +255,10 @@ static json_t *operation(const struct gw_route *rt, json_t *components)
                                                                "object per line"
                                                              : (rt->summary ? rt->summary : "OK"),
                                               "headers", ok_headers, "content",
-                                              json_content(reply_schema(rt, ad, schemas), media)));
+                                              ad->openapi_reply_content
+                                                      ? schema_text(ad->openapi_reply_content)
+                                                      : json_content(reply_schema(rt, ad, schemas),
+                                                                     media)));
         if (!pub) {
                 if (strcmp(rt->method, "POST") == 0)
                         add_error(responses, shared, ad->errors, "409", NULL,

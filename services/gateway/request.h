@@ -28,7 +28,7 @@ struct gw_route_rt {
         long long timeout_ms;
         const struct gw_limits *limits; /* the class's own settings (-1: defaults) */
         const char *topic;
-        long long max_body_bytes;
+        long long max_body_bytes; /* the row's own, or http.max_body_bytes */
 };
 
 struct gateway {

@@ -55,7 +55,9 @@ struct gw_route {
          * deadline (sent as cairn_deadline; 504 after it) */
         const char *timeout_key;
         long long timeout_ms;
-        long long max_body_bytes;         /* 0: http.max_body_bytes */
+        /* 0: http.max_body_bytes; else the default of
+         * http.<timeout_key>_max_body_bytes */
+        long long max_body_bytes;
         const struct gw_adapter *adapter; /* NULL: the proto3 JSON mapping */
         /* The body's media type; NULL: application/json. A JSON merge patch
          * is "application/merge-patch+json" (RFC 7396). */

@@ -5,9 +5,12 @@
 #include "cairn/embedding/v1/embedding.pb-c.h"
 #include "cairn/memory/v1/memory.pb-c.h"
 #include "cairn/secrets/v1/secrets.pb-c.h"
+#include "cairn/speech/v1/speech.pb-c.h"
 #include "cairn/translation/v1/translation.pb-c.h"
 #include "libretranslate.h"
 #include "openai.h"
+#include "openai_audio.h"
+#include "openai_models.h"
 #include "route.h"
 #include "server.h"
 #include "vault.h"
@@ -79,6 +82,19 @@ static const struct gw_class languages_read = {
         .limits_key = "languages",
 };
 
+/* Speech: transcribing and speaking are work done for the caller, as
+ * embedding is (no viewers). */
+static const struct gw_class audio_transcriptions_create = {
+        .name = "audio.transcriptions.create",
+        .allowed = { true, true, true, false },
+        .limits_key = "audio_transcriptions",
+};
+static const struct gw_class audio_speech_create = {
+        .name = "audio.speech.create",
+        .allowed = { true, true, true, false },
+        .limits_key = "audio_speech",
+};
+
 #define MERGE_PATCH   "application/merge-patch+json"
 #define SECRETS(desc) &cairn__secrets__v1__##desc##__descriptor
 
@@ -123,13 +139,43 @@ const struct gw_route gw_routes[] = {
                 .path = "/v1/models",
                 .cls = &models_read,
                 .operation = "listModels",
-                .summary = "Models the embedding service serves (OpenAI-compatible)",
+                .summary = "Models the embedding and speech services serve, OpenAI's "
+                           "aliases too (OpenAI-compatible)",
                 .service = "embedding",
                 .request = &cairn__embedding__v1__list_models_request__descriptor,
                 .reply = &cairn__embedding__v1__list_models_reply__descriptor,
                 .timeout_key = "models",
                 .timeout_ms = 5000,
                 .adapter = &gw_openai_models,
+        },
+        /* The speech service as OpenAI's audio API (docs/api.md). */
+        {
+                .method = "POST",
+                .path = "/v1/audio/transcriptions",
+                .cls = &audio_transcriptions_create,
+                .operation = "createTranscription",
+                .summary = "Transcribe an audio file (OpenAI-compatible, multipart upload)",
+                .service = "speech",
+                .request = &cairn__speech__v1__transcribe_request__descriptor,
+                .reply = &cairn__speech__v1__transcribe_reply__descriptor,
+                .timeout_key = "transcriptions",
+                .timeout_ms = 120000,
+                .max_body_bytes = 25 * 1024 * 1024, /* OpenAI's */
+                .adapter = &gw_openai_transcriptions,
+                .media_type = "multipart/form-data",
+        },
+        {
+                .method = "POST",
+                .path = "/v1/audio/speech",
+                .cls = &audio_speech_create,
+                .operation = "createSpeech",
+                .summary = "Speak a text: the audio file's bytes (OpenAI-compatible)",
+                .service = "speech",
+                .request = &cairn__speech__v1__synthesize_request__descriptor,
+                .reply = &cairn__speech__v1__synthesize_reply__descriptor,
+                .timeout_key = "speech",
+                .timeout_ms = 60000,
+                .adapter = &gw_openai_speech,
         },
         /* The embedding service in its own shapes (the proto3 JSON mapping). */
         {

@@ -57,7 +57,7 @@ static bool routes_resolve(struct gateway *gw, char *errstr, size_t errstr_size)
                 gw->rt[i].timeout_ms = gateway_conf_timeout_ms(conf, row);
                 gw->rt[i].limits = gateway_conf_limits(conf, row->cls);
                 gw->rt[i].topic = row->service ? gateway_conf_topic(conf, row->service) : NULL;
-                gw->rt[i].max_body_bytes = row->max_body_bytes;
+                gw->rt[i].max_body_bytes = gateway_conf_max_body_bytes(conf, row);
                 if (row->service && !gw->rt[i].topic) {
                         snprintf(errstr, errstr_size,
                                  "route %s %s: no topic for service %s (the configuration was "
@@ -197,7 +197,8 @@ static enum MHD_Result on_headers(struct gw_req *r, const char *method, const ch
                 return refuse(r, &e);
         r->declared_body = f.chunked || f.length > 0;
         r->declared_length = f.length;
-        r->too_large = f.length > (unsigned long long)gw->hc->max_body_bytes;
+        /* the route's limit (http.max_body_bytes unless it has its own) is
+         * checked by the pipeline, which finds the route */
         if (!r->declared_body)
                 return MHD_YES;
         ret = gw_pipeline_head(r, method, r->path ? r->path : url);
@@ -214,7 +215,8 @@ static enum MHD_Result on_headers(struct gw_req *r, const char *method, const ch
  * the end: libmicrohttpd 0.9.75 cannot answer in the middle of a body. */
 static enum MHD_Result on_body(struct gw_req *r, const char *data, size_t n)
 {
-        size_t max = (size_t)r->gw->hc->max_body_bytes;
+        /* the pipeline found the route of every body read */
+        size_t max = (size_t)(r->rt ? r->rt->max_body_bytes : r->gw->hc->max_body_bytes);
 
         gw_deadline_body_add(r->watch, n);
         r->received += n;

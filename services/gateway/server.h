@@ -12,6 +12,7 @@
 struct cairn_bus_client;
 struct cairn_metrics;
 struct cairn_redis;
+struct gw_audio;
 struct gw_auth;
 struct gw_ratelimit;
 struct gw_req;
@@ -27,7 +28,8 @@ struct gateway_deps {
         struct cairn_redis *redis;
         struct cairn_bus_client *bus;
         struct cairn_metrics *metrics;
-        struct gw_sealing *sealing; /* keys for sealed values (secrets); NULL: none */
+        struct gw_sealing *sealing;   /* keys for sealed values (secrets); NULL: none */
+        const struct gw_audio *audio; /* audio settings and claim store; NULL: defaults */
 };
 
 /* Starts listening; NULL with a message in @p errstr. @p deps and what it

@@ -8,6 +8,7 @@
  * A request can be under http.max_body_bytes and still too large for one
  * Kafka message: it is refused with 413 before it is sent, and a send
  * that fails for its size gets the same answer. */
+#include <assert.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +53,7 @@ cairn_err_t gw_upstream_send(struct gw_req *r, const ProtobufCMessage *msg)
 {
         struct cairn_call_opts opts = { 0 };
         struct cairn_status st;
+        const char *topic;
         cairn_err_t err;
         char *key;
 
@@ -71,11 +73,14 @@ cairn_err_t gw_upstream_send(struct gw_req *r, const ProtobufCMessage *msg)
                 opts.traceparent = r->hv[GW_H_TRACEPARENT];
                 opts.tracestate = r->hv[GW_H_TRACESTATE];
         }
+        /* the route's service, or the one the adapter's next call goes to */
+        topic = r->actx.service ? gateway_conf_topic(r->gw->deps.conf, r->actx.service)
+                                : r->rt->topic;
+        assert(topic); /* a service the route table names */
         /* the client copies the key */
         key = gw_route_key(r->route, r->who.tenant, msg);
         MHD_suspend_connection(r->conn);
-        err = cairn_bus_call_async(r->gw->deps.bus, r->rt->topic, key, msg, &opts, on_reply, r,
-                                   &st);
+        err = cairn_bus_call_async(r->gw->deps.bus, topic, key, msg, &opts, on_reply, r, &st);
         free(key);
         if (err != CAIRN_OK) {
                 /* The callback will not run. */
@@ -171,6 +176,7 @@ void gw_upstream_ctx_init(struct gw_req *r)
         r->actx.tenant = r->who.tenant;
         r->actx.request_id = r->request_id;
         r->actx.sealing = r->gw->deps.sealing;
+        r->actx.audio = r->gw->deps.audio;
 }
 
 enum MHD_Result gw_upstream_call(struct gw_req *r)
@@ -282,6 +288,7 @@ static enum MHD_Result send_rendered(struct gw_req *r, const ProtobufCMessage *m
 
         r->actx.status = 0;
         r->actx.secret = false;
+        r->actx.reply_content_type = NULL;
         body = ad->render(&r->actx, msg, &len);
         if (!body)
                 return gw_fail(r, 500, "internal", NULL, "the reply could not be rendered");
@@ -290,6 +297,10 @@ static enum MHD_Result send_rendered(struct gw_req *r, const ProtobufCMessage *m
                 return gw_send_body(r, 204, body, 0, NULL, NULL, NULL);
         if (r->actx.secret)
                 return gw_send_secret_body(r, status, body, len);
+        /* Not JSON (audio, subtitles): not kept for an idempotent replay,
+         * which answers JSON. */
+        if (r->actx.reply_content_type)
+                return gw_send_body(r, status, body, len, r->actx.reply_content_type, NULL, NULL);
         gw_idem_store(r, status, body, len);
         return gw_send_body(r, status, body, len, JSON_TYPE, NULL, NULL);
 }
@@ -330,7 +341,8 @@ enum MHD_Result gw_upstream_finish(struct gw_req *r)
                 return ret;
         }
         if (!msg) {
-                ret = send_failure(r);
+                /* the adapter answers with what its earlier calls gathered */
+                ret = r->actx.render_failure ? send_rendered(r, NULL) : send_failure(r);
                 goto out;
         }
         if (r->route->page_field) {

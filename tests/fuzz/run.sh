@@ -22,6 +22,11 @@ CFLAGS=(-std=gnu11 -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-
         $(pkg-config --cflags "${PKGS[@]}"))
 LIBS=($(pkg-config --libs "${PKGS[@]}") -lcld2 -lm -lpthread -lstdc++)
 COMMON=($(srcs COMMON_SRCS) $(srcs GEN_C) $(srcs PB_REGISTRY_C))
+# libcairn's own migration sets (the claim store's), generated as C
+for m in $(srcs COMMON_MIGRATION_SETS); do
+        make --no-print-directory "$BUILD/gen/migrations/cairn_$m.c" >/dev/null
+        COMMON+=("$BUILD/gen/migrations/cairn_$m.c")
+done
 TESTPROTO=($(srcs TEST_GEN_C)) # the test protos (tests/proto), for pbjson_*
 make --no-print-directory "${TESTPROTO[@]}" >/dev/null
 EMBED=($(srcs embedding_LIB_SRCS))
@@ -39,7 +44,7 @@ TRREMOTE=(services/translation/remote_wire.c)
 targets=("$@")
 ((${#targets[@]})) || targets=(headers status utf8 embedding_request embedding_provider_response kafka_stats traceparent
                                     gateway_request gateway_auth gateway_http admin_topics pbjson_parse embedding_safetensors embedding_bert_tokenize
-                                    memory_tokens gateway_vault gateway_libretranslate secrets_request secrets_sealed translation_detect translation_stream
+                                    memory_tokens gateway_vault gateway_libretranslate gateway_multipart gateway_openai_audio secrets_request secrets_sealed translation_detect translation_stream
                                     translation_remote_response)
 mkdir -p "$OUT/obj"
 objs() { for f in "$@"; do printf '%s\n' "$OUT/obj/${f//\//_}.o"; done; }

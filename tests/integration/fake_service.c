@@ -1,10 +1,17 @@
 /* The test's own service on raw clients (fake_service.h). */
 #include <check.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "fake_service.h"
 
 void fake_service_receive(rd_kafka_t *in, int timeout_ms, struct fake_request *r)
+{
+        fake_service_receive_msg(in, timeout_ms, r, NULL, 0, NULL, NULL);
+}
+
+void fake_service_receive_msg(rd_kafka_t *in, int timeout_ms, struct fake_request *r, char *type,
+                              size_t type_size, uint8_t **payload, size_t *len)
 {
         rd_kafka_message_t *rkm = NULL;
         rd_kafka_headers_t *hdrs = NULL;
@@ -28,6 +35,15 @@ void fake_service_receive(rd_kafka_t *in, int timeout_ms, struct fake_request *r
         if (cairn_headers_get(hdrs, CAIRN_H_TRACEPARENT, r->traceparent, sizeof(r->traceparent)) <
             0)
                 r->traceparent[0] = '\0';
+        if (type)
+                ck_assert_int_gt(cairn_headers_get(hdrs, CAIRN_H_TYPE, type, type_size), 0);
+        if (payload) {
+                *payload = malloc(rkm->len ? rkm->len : 1);
+                ck_assert_ptr_nonnull(*payload);
+                if (rkm->len)
+                        memcpy(*payload, rkm->payload, rkm->len);
+                *len = rkm->len;
+        }
         rd_kafka_message_destroy(rkm);
 }
 

@@ -22,6 +22,12 @@ struct fake_request {
  * waiting up to @p timeout_ms; fails the test when none comes. */
 void fake_service_receive(rd_kafka_t *in, int timeout_ms, struct fake_request *r);
 
+/* fake_service_receive(), and the request's ce_type into @p type (of
+ * @p type_size bytes; may be NULL) and its bytes into *@p payload
+ * (malloc'ed, the caller frees it; may be NULL). */
+void fake_service_receive_msg(rd_kafka_t *in, int timeout_ms, struct fake_request *r, char *type,
+                              size_t type_size, uint8_t **payload, size_t *len);
+
 /* Answers @p r through @p out with @p len bytes of @p payload, typed
  * @p type and correlated to @p corr (each NULL: header left out), and waits
  * until it is delivered. */
