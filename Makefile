@@ -124,7 +124,8 @@ INTEG_BINS := $(INTEG_SRCS:tests/integration/%.c=$(BUILD)/tests/integration/%)
 INTEG_HARNESS := tests/integration/harness.c tests/integration/otlp_receiver.c \
                  tests/integration/fake_openai.c tests/integration/gw_fixture.c \
                  tests/integration/fake_service.c tests/integration/secrets_fixture.c \
-                 tests/integration/fake_libretranslate.c
+                 tests/integration/fake_libretranslate.c tests/integration/fake_http.c \
+                 tests/integration/fake_openai_audio.c
 BENCH_SRCS := $(sort $(wildcard tests/bench/*.c))
 BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/tests/bench/%)
 # What the benchmark programs share (running wrk and reading its report).
@@ -275,7 +276,15 @@ endef
 $(foreach s,$(SERVICES),$(eval $(call service_rules,$(s))))
 
 # The remote translation provider's unit test talks to the fake LibreTranslate server.
-$(BUILD)/tests/unit/translation_remote: $(BUILD)/obj/tests/integration/fake_libretranslate.o
+$(BUILD)/tests/unit/translation_remote: $(BUILD)/obj/tests/integration/fake_libretranslate.o \
+                                        $(BUILD)/obj/tests/integration/fake_http.o
+# The remote speech provider against the fake OpenAI audio server, with
+# only the provider's files of the speech service (linked after libcairn,
+# so libcairn comes again).
+SPEECH_REMOTE_SRCS := services/speech/remote.c services/speech/remote_conf.c \
+                      services/speech/remote_wire.c
+$(BUILD)/tests/integration/0062-speech_remote: $(call obj,$(SPEECH_REMOTE_SRCS))
+$(BUILD)/tests/integration/0062-speech_remote: LDLIBS := $(LIBCAIRN) $(LDLIBS)
 
 # Whisper against faster-whisper, with only the engine's files of the speech
 # service (linked after libcairn, so libcairn comes again).

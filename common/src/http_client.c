@@ -29,8 +29,10 @@
 struct job {
         struct job *next;
         const struct cairn_http_request *req;
+        const struct cairn_http_form *form; /* NULL: none */
         CURL *easy;
         struct curl_slist *hdrs;
+        curl_mime *mime; /* a multipart body, or NULL */
         char *resp;
         size_t resp_len, resp_cap, resp_max;
         bool too_big;
@@ -202,6 +204,8 @@ static void job_reset(struct job *job)
 {
         if (job->easy)
                 curl_easy_cleanup(job->easy);
+        curl_mime_free(job->mime);
+        job->mime = NULL;
         /* curl copied the Authorization header into the list: wipe it */
         for (struct curl_slist *h = job->hdrs; h; h = h->next)
                 explicit_bzero(h->data, strlen(h->data));
@@ -217,6 +221,26 @@ static void job_reset(struct job *job)
         job->status = 0;
         job->cc = CURLE_OK;
         job->done = false;
+}
+
+/* The multipart body of @p job's request, built again for each attempt
+ * (curl copies the parts' bytes). */
+static int mime_build(struct job *job)
+{
+        job->mime = curl_mime_init(job->easy);
+        if (!job->mime)
+                return -1;
+        for (size_t i = 0; i < job->form->n; i++) {
+                const struct cairn_http_part *p = &job->form->parts[i];
+                curl_mimepart *part = curl_mime_addpart(job->mime);
+
+                if (!part || curl_mime_name(part, p->name) != CURLE_OK ||
+                    curl_mime_data(part, p->data, p->len) != CURLE_OK ||
+                    (p->filename && curl_mime_filename(part, p->filename) != CURLE_OK) ||
+                    (p->content_type && curl_mime_type(part, p->content_type) != CURLE_OK))
+                        return -1;
+        }
+        return 0;
 }
 
 /* Sets up @p job's exchange with a timeout of @p timeout_ms. */
@@ -257,6 +281,11 @@ static cairn_err_t job_prepare(struct cairn_http_client *hc, struct job *job, in
                 curl_easy_setopt(job->easy, CURLOPT_POST, 1L);
                 curl_easy_setopt(job->easy, CURLOPT_POSTFIELDS, req->body);
                 curl_easy_setopt(job->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+        } else if (job->form && job->form->n) {
+                if (mime_build(job) != 0)
+                        return cairn_status_set(st, CAIRN_ERR_EXHAUSTED, NULL, NULL,
+                                                "out of memory building a request to %s", hc->name);
+                curl_easy_setopt(job->easy, CURLOPT_MIMEPOST, job->mime);
         } else {
                 curl_easy_setopt(job->easy, CURLOPT_HTTPGET, 1L);
         }
@@ -316,6 +345,8 @@ static cairn_err_t job_outcome(struct cairn_http_client *hc, struct cairn_http_c
         a.status = job->status;
         a.body = job->resp ? job->resp : "";
         a.len = job->resp_len;
+        a.content_type = NULL;
+        curl_easy_getinfo(job->easy, CURLINFO_CONTENT_TYPE, &a.content_type);
         cairn_status_clear(st);
         return call->judge(call->opaque, &a, &job->transient, st);
 }
@@ -402,6 +433,7 @@ cairn_err_t cairn_http_call(struct cairn_http_client *hc, struct cairn_http_call
                 return cairn_status_set(st, CAIRN_ERR_EXHAUSTED, NULL, NULL, "out of memory");
         for (size_t i = 0; i < call->n; i++) {
                 jobs[i].req = &call->reqs[i];
+                jobs[i].form = call->forms ? &call->forms[i] : NULL;
                 jobs[i].pending = true;
                 jobs[i].retry_after_ms = -1;
         }

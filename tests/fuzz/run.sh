@@ -42,12 +42,15 @@ TRSTREAM=(services/translation/stream.c services/translation/modes.c services/tr
 TRREMOTE=(services/translation/remote_wire.c)
 # the speech service's CTranslate2 model.bin reader
 SPCT2=(services/speech/ct2_model.c)
+# the remote speech provider's wire format
+SPREMOTE=(services/speech/remote_wire.c)
 
 targets=("$@")
 ((${#targets[@]})) || targets=(headers status utf8 embedding_request embedding_provider_response kafka_stats traceparent
                                     gateway_request gateway_auth gateway_http admin_topics pbjson_parse embedding_safetensors embedding_bert_tokenize
                                     memory_tokens gateway_vault gateway_libretranslate gateway_multipart gateway_openai_audio secrets_request secrets_sealed translation_detect translation_stream
                                     translation_remote_response)
+(($#)) || targets+=(speech_remote_response)
 (($#)) || targets+=(speech_ct2_model)
 mkdir -p "$OUT/obj"
 objs() { for f in "$@"; do printf '%s\n' "$OUT/obj/${f//\//_}.o"; done; }
@@ -62,7 +65,7 @@ compile() { # source (C, or C++ for memory's graph and the CLD2 shim)
 }
 export OUT
 CFLAGS_Q=$(printf '%q ' "${CFLAGS[@]}")
-printf '%s\n' "${COMMON[@]}" "${EMBED[@]}" "${ADMIN[@]}" "${GATEWAY[@]}" "${MEMORY[@]}" "${SECRETS[@]}" "${DETECT[@]}" "${TRSTREAM[@]}" "${TRREMOTE[@]}" "${TESTPROTO[@]}" |
+printf '%s\n' "${COMMON[@]}" "${EMBED[@]}" "${ADMIN[@]}" "${GATEWAY[@]}" "${MEMORY[@]}" "${SECRETS[@]}" "${DETECT[@]}" "${TRSTREAM[@]}" "${TRREMOTE[@]}" "${SPREMOTE[@]}" "${TESTPROTO[@]}" |
         xargs -P "$(nproc)" -I{} bash -c "CFLAGS=($CFLAGS_Q); $(declare -f compile); compile {}"
 
 for t in "${targets[@]}"; do
@@ -78,6 +81,7 @@ for t in "${targets[@]}"; do
         [[ $t == translation_stream ]] && extra=("${TRSTREAM[@]}")
         [[ $t == translation_remote_response ]] && extra=("${TRREMOTE[@]}")
         [[ $t == speech_ct2_model ]] && extra=("${SPCT2[@]}") && compile "${SPCT2[@]}"
+        [[ $t == speech_remote_response ]] && extra=("${SPREMOTE[@]}")
         mapfile -t linked < <(objs "${COMMON[@]}" "${extra[@]}")
         clang "${CFLAGS[@]/fuzzer-no-link/fuzzer}" "${link[@]}" -o "$OUT/$t" "tests/fuzz/$t.c" "${linked[@]}" "${LIBS[@]}"
         mkdir -p "$OUT/corpus/$t"

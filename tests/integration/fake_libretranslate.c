@@ -1,39 +1,28 @@
 /* The fake LibreTranslate server of the tests: its wire format over real
  * HTTP, with faults on command. */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
 #include <check.h>
 #include <jansson.h>
-#include <microhttpd.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
-#include <time.h>
 
+#include "fake_http.h"
 #include "fake_libretranslate.h"
 
 #define BODY_MAX (8 << 20)
 
 struct fake_libretranslate {
-        struct MHD_Daemon *d;
-        int port;
+        struct fake_http *http;
         pthread_mutex_t lock;
         struct fake_libretranslate_mode mode;
         char *fail_message, *retry_after, *api_key;
         unsigned translate_calls, language_calls, texts, aborted;
         char last_api_key[256], last_format[32], last_source[32], last_target[32];
         bool last_q_array;
-};
-
-struct upload {
-        char *buf;
-        size_t len;
-        bool too_big;
 };
 
 /* ---- languages and translations ---- */
@@ -140,16 +129,7 @@ char *fake_libretranslate_translation(const char *source, const char *target, co
 static enum MHD_Result respond(struct MHD_Connection *c, int status, const char *body,
                                const char *retry_after)
 {
-        struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *)body,
-                                                                 MHD_RESPMEM_MUST_COPY);
-        enum MHD_Result ret;
-
-        MHD_add_response_header(r, "Content-Type", "application/json");
-        if (retry_after)
-                MHD_add_response_header(r, "Retry-After", retry_after);
-        ret = MHD_queue_response(c, (unsigned)status, r);
-        MHD_destroy_response(r);
-        return ret;
+        return fake_http_respond_json(c, status, body, retry_after);
 }
 
 /* {"error": @p msg} with @p status, as LibreTranslate answers its errors. */
@@ -173,18 +153,6 @@ static enum MHD_Result respond_json(struct MHD_Connection *c, json_t *v)
         free(body);
         json_decref(v);
         return ret;
-}
-
-/* Whether the client closed the connection (nothing more to read, ever). */
-static bool client_gone(struct MHD_Connection *c)
-{
-        const union MHD_ConnectionInfo *ci =
-                MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-        char b;
-
-        if (!ci)
-                return false;
-        return recv(ci->connect_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
 }
 
 static enum MHD_Result languages_answer(struct fake_libretranslate *f, struct MHD_Connection *c)
@@ -260,7 +228,7 @@ static const char *request_error(json_t *root, bool any_pair, char *buf, size_t 
 }
 
 static enum MHD_Result translate_answer(struct fake_libretranslate *f, struct MHD_Connection *c,
-                                        struct upload *up)
+                                        const struct fake_http_request *req)
 {
         struct fake_libretranslate_mode mode;
         char error[200], retry_after[64], key[256], buf[256];
@@ -282,7 +250,7 @@ static enum MHD_Result translate_answer(struct fake_libretranslate *f, struct MH
         }
         pthread_mutex_unlock(&f->lock);
 
-        root = up->too_big ? NULL : json_loadb(up->buf ? up->buf : "", up->len, 0, NULL);
+        root = req->too_big ? NULL : json_loadb(req->body, req->len, 0, NULL);
         if (!json_is_object(root)) {
                 json_decref(root);
                 return respond_error(c, 400, "Invalid JSON format", NULL);
@@ -310,18 +278,12 @@ static enum MHD_Result translate_answer(struct fake_libretranslate *f, struct MH
                 return respond_error(c, 400, "Please contact the server operator to get an API key",
                                      NULL);
         }
-        for (int waited = 0; waited < mode.delay_ms; waited += 10) {
-                int step = mode.delay_ms - waited < 10 ? mode.delay_ms - waited : 10;
-                struct timespec ts = { 0, step * 1000000L };
-
-                if (client_gone(c)) {
-                        pthread_mutex_lock(&f->lock);
-                        f->aborted++;
-                        pthread_mutex_unlock(&f->lock);
-                        json_decref(root);
-                        return MHD_NO;
-                }
-                nanosleep(&ts, NULL);
+        if (!fake_http_wait(c, mode.delay_ms)) {
+                pthread_mutex_lock(&f->lock);
+                f->aborted++;
+                pthread_mutex_unlock(&f->lock);
+                json_decref(root);
+                return MHD_NO;
         }
         if (fail) {
                 json_decref(root);
@@ -386,51 +348,15 @@ static enum MHD_Result translate_answer(struct fake_libretranslate *f, struct MH
         return respond_json(c, out);
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version, const char *upload_data,
-                                  size_t *upload_size, void **con_cls)
+static enum MHD_Result on_request(void *opaque, const struct fake_http_request *req)
 {
-        struct fake_libretranslate *f = cls;
-        struct upload *up = *con_cls;
+        struct fake_libretranslate *f = opaque;
 
-        (void)version;
-        if (!up) {
-                up = calloc(1, sizeof(*up));
-                *con_cls = up;
-                return MHD_YES;
-        }
-        if (*upload_size) {
-                if (up->len + *upload_size > BODY_MAX) {
-                        up->too_big = true;
-                } else {
-                        up->buf = realloc(up->buf, up->len + *upload_size + 1);
-                        memcpy(up->buf + up->len, upload_data, *upload_size);
-                        up->len += *upload_size;
-                        up->buf[up->len] = '\0';
-                }
-                *upload_size = 0;
-                return MHD_YES;
-        }
-        if (strcmp(method, "GET") == 0 && strcmp(url, "/languages") == 0)
-                return languages_answer(f, c);
-        if (strcmp(method, "POST") == 0 && strcmp(url, "/translate") == 0)
-                return translate_answer(f, c, up);
-        return respond_error(c, 404, "Not Found", NULL);
-}
-
-static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
-                         enum MHD_RequestTerminationCode toe)
-{
-        struct upload *up = *con_cls;
-
-        (void)cls;
-        (void)c;
-        (void)toe;
-        if (up) {
-                free(up->buf);
-                free(up);
-        }
-        *con_cls = NULL;
+        if (strcmp(req->method, "GET") == 0 && strcmp(req->url, "/languages") == 0)
+                return languages_answer(f, req->c);
+        if (strcmp(req->method, "POST") == 0 && strcmp(req->url, "/translate") == 0)
+                return translate_answer(f, req->c, req);
+        return respond_error(req->c, 404, "Not Found", NULL);
 }
 
 struct fake_libretranslate *fake_libretranslate_start(void)
@@ -441,22 +367,10 @@ struct fake_libretranslate *fake_libretranslate_start(void)
 struct fake_libretranslate *fake_libretranslate_start_on(int port)
 {
         struct fake_libretranslate *f = calloc(1, sizeof(*f));
-        const union MHD_DaemonInfo *info;
-        struct sockaddr_in sa = { .sin_family = AF_INET };
 
         ck_assert_ptr_nonnull(f);
         pthread_mutex_init(&f->lock, NULL);
-        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        sa.sin_port = htons((uint16_t)port);
-        f->d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                                        MHD_USE_ERROR_LOG,
-                                0, NULL, NULL, on_request, f, MHD_OPTION_SOCK_ADDR, &sa,
-                                MHD_OPTION_NOTIFY_COMPLETED, on_completed, f,
-                                MHD_OPTION_CONNECTION_LIMIT, 1000u, MHD_OPTION_END);
-        ck_assert_msg(f->d != NULL, "fake LibreTranslate did not start");
-        info = MHD_get_daemon_info(f->d, MHD_DAEMON_INFO_BIND_PORT);
-        ck_assert_ptr_nonnull(info);
-        f->port = info->port;
+        f->http = fake_http_start(port, BODY_MAX, on_request, f, "fake LibreTranslate");
         return f;
 }
 
@@ -464,7 +378,7 @@ void fake_libretranslate_stop(struct fake_libretranslate *f)
 {
         if (!f)
                 return;
-        MHD_stop_daemon(f->d);
+        fake_http_stop(f->http);
         free(f->fail_message);
         free(f->retry_after);
         free(f->api_key);
@@ -474,7 +388,7 @@ void fake_libretranslate_stop(struct fake_libretranslate *f)
 
 int fake_libretranslate_port(const struct fake_libretranslate *f)
 {
-        return f->port;
+        return fake_http_port(f->http);
 }
 
 static char *dup_or_null(const char *s)

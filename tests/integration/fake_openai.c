@@ -1,44 +1,32 @@
 /* The fake embeddings provider of the tests: the OpenAI wire format over
  * real HTTP, with faults on command. */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
 #include <check.h>
 #include <jansson.h>
 #include <math.h>
-#include <microhttpd.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
 #include <xxhash.h>
 
 #include "cairn/clock.h"
+#include "fake_http.h"
 #include "fake_openai.h"
 
 #define BODY_MAX (8 << 20)
 
 struct fake_openai {
-        struct MHD_Daemon *d;
-        int port;
+        struct fake_http *http;
         size_t dim;
         uint64_t seed;
         pthread_mutex_t lock;
         struct fake_openai_mode mode;
         char *fail_message, *retry_after, *api_key;
-        unsigned requests, inputs, connections, aborted;
+        unsigned requests, inputs, aborted;
         int64_t prev_ms, last_ms;
         char last_model[128];
         char last_auth[512]; /* the Authorization header of the last request */
-};
-
-struct upload {
-        char *buf;
-        size_t len;
-        bool too_big;
 };
 
 void fake_openai_vector(uint64_t seed, const char *text, size_t len, float *out, size_t dim)
@@ -76,33 +64,6 @@ static char *base64(const uint8_t *in, size_t n)
         }
         *p = '\0';
         return out;
-}
-
-static enum MHD_Result respond(struct MHD_Connection *c, int status, const char *body,
-                               const char *retry_after)
-{
-        struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *)body,
-                                                                 MHD_RESPMEM_MUST_COPY);
-        enum MHD_Result ret;
-
-        MHD_add_response_header(r, "Content-Type", "application/json");
-        if (retry_after)
-                MHD_add_response_header(r, "Retry-After", retry_after);
-        ret = MHD_queue_response(c, (unsigned)status, r);
-        MHD_destroy_response(r);
-        return ret;
-}
-
-/* Whether the client closed the connection (nothing more to read, ever). */
-static bool client_gone(struct MHD_Connection *c)
-{
-        const union MHD_ConnectionInfo *ci =
-                MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-        char b;
-
-        if (!ci)
-                return false;
-        return recv(ci->connect_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
 }
 
 static char *embeddings_body(struct fake_openai *f, json_t *input, bool b64enc, size_t dim)
@@ -147,12 +108,16 @@ static char *embeddings_body(struct fake_openai *f, json_t *input, bool b64enc, 
         return out;
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version, const char *upload_data,
-                                  size_t *upload_size, void **con_cls)
+static enum MHD_Result respond(struct MHD_Connection *c, int status, const char *body,
+                               const char *retry_after)
 {
-        struct fake_openai *f = cls;
-        struct upload *up = *con_cls;
+        return fake_http_respond_json(c, status, body, retry_after);
+}
+
+static enum MHD_Result on_request(void *opaque, const struct fake_http_request *req)
+{
+        struct fake_openai *f = opaque;
+        struct MHD_Connection *c = req->c;
         struct fake_openai_mode mode;
         char model[128], error[512], retry_after[64], key[256];
         json_t *root, *input;
@@ -161,25 +126,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         char *body;
         enum MHD_Result ret;
 
-        (void)version;
-        if (!up) {
-                up = calloc(1, sizeof(*up));
-                *con_cls = up;
-                return MHD_YES;
-        }
-        if (*upload_size) {
-                if (up->len + *upload_size > BODY_MAX) {
-                        up->too_big = true;
-                } else {
-                        up->buf = realloc(up->buf, up->len + *upload_size + 1);
-                        memcpy(up->buf + up->len, upload_data, *upload_size);
-                        up->len += *upload_size;
-                        up->buf[up->len] = '\0';
-                }
-                *upload_size = 0;
-                return MHD_YES;
-        }
-        if (strcmp(method, "POST") != 0 || strcmp(url, "/v1/embeddings") != 0)
+        if (strcmp(req->method, "POST") != 0 || strcmp(req->url, "/v1/embeddings") != 0)
                 return respond(c, 404, "{\"error\":{\"message\":\"no such route\"}}", NULL);
 
         const char *auth_seen = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
@@ -211,17 +158,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                                        "\"type\":\"invalid_request_error\"}}",
                                        NULL);
         }
-        for (int waited = 0; waited < mode.delay_ms; waited += 10) {
-                int step = mode.delay_ms - waited < 10 ? mode.delay_ms - waited : 10;
-                struct timespec ts = { 0, step * 1000000L };
-
-                if (client_gone(c)) {
-                        pthread_mutex_lock(&f->lock);
-                        f->aborted++;
-                        pthread_mutex_unlock(&f->lock);
-                        return MHD_NO;
-                }
-                nanosleep(&ts, NULL);
+        if (!fake_http_wait(c, mode.delay_ms)) {
+                pthread_mutex_lock(&f->lock);
+                f->aborted++;
+                pthread_mutex_unlock(&f->lock);
+                return MHD_NO;
         }
         if (fail) {
                 json_t *e = json_pack("{s:{s:s,s:s}}", "error", "message", error, "type",
@@ -235,7 +176,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         }
         if (mode.malformed)
                 return respond(c, 200, "{\"object\":\"list\",\"data\":[{\"embedding\":[0.1,", NULL);
-        root = up->too_big ? NULL : json_loadb(up->buf ? up->buf : "", up->len, 0, NULL);
+        root = req->too_big ? NULL : json_loadb(req->body, req->len, 0, NULL);
         input = json_object_get(root, "input");
         if (json_is_string(input)) {
                 json_t *arr = json_array();
@@ -267,57 +208,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return ret;
 }
 
-static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
-                         enum MHD_RequestTerminationCode toe)
-{
-        struct upload *up = *con_cls;
-
-        (void)cls;
-        (void)c;
-        (void)toe;
-        if (up) {
-                free(up->buf);
-                free(up);
-        }
-        *con_cls = NULL;
-}
-
-static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
-                          enum MHD_ConnectionNotificationCode toe)
-{
-        struct fake_openai *f = cls;
-
-        (void)c;
-        (void)socket_context;
-        if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-                pthread_mutex_lock(&f->lock);
-                f->connections++;
-                pthread_mutex_unlock(&f->lock);
-        }
-}
-
 struct fake_openai *fake_openai_start(size_t dim, uint64_t seed)
 {
         struct fake_openai *f = calloc(1, sizeof(*f));
-        const union MHD_DaemonInfo *info;
-        struct sockaddr_in sa = { .sin_family = AF_INET };
 
         ck_assert_ptr_nonnull(f);
         f->dim = dim;
         f->seed = seed;
         pthread_mutex_init(&f->lock, NULL);
-        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        sa.sin_port = 0;
-        f->d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                                        MHD_USE_ERROR_LOG,
-                                0, NULL, NULL, on_request, f, MHD_OPTION_SOCK_ADDR, &sa,
-                                MHD_OPTION_NOTIFY_COMPLETED, on_completed, f,
-                                MHD_OPTION_NOTIFY_CONNECTION, on_connection, f,
-                                MHD_OPTION_CONNECTION_LIMIT, 1000u, MHD_OPTION_END);
-        ck_assert_msg(f->d != NULL, "fake provider did not start");
-        info = MHD_get_daemon_info(f->d, MHD_DAEMON_INFO_BIND_PORT);
-        ck_assert_ptr_nonnull(info);
-        f->port = info->port;
+        f->http = fake_http_start(0, BODY_MAX, on_request, f, "fake provider");
         return f;
 }
 
@@ -325,7 +224,7 @@ void fake_openai_stop(struct fake_openai *f)
 {
         if (!f)
                 return;
-        MHD_stop_daemon(f->d);
+        fake_http_stop(f->http);
         free(f->fail_message);
         free(f->retry_after);
         free(f->api_key);
@@ -335,7 +234,7 @@ void fake_openai_stop(struct fake_openai *f)
 
 int fake_openai_port(const struct fake_openai *f)
 {
-        return f->port;
+        return fake_http_port(f->http);
 }
 
 static char *dup_or_null(const char *s)
@@ -368,8 +267,12 @@ void fake_openai_set(struct fake_openai *f, const struct fake_openai_mode *mode)
         }
 COUNTER(requests)
 COUNTER(inputs)
-COUNTER(connections)
 COUNTER(aborted)
+
+unsigned fake_openai_connections(struct fake_openai *f)
+{
+        return fake_http_connections(f->http);
+}
 
 void fake_openai_last_times(struct fake_openai *f, int64_t *prev_ms, int64_t *last_ms)
 {

@@ -64,15 +64,31 @@ struct cairn_http_client *cairn_http_client_new(const struct cairn_http_client_c
  * is under way) and frees the client. NULL is fine. */
 void cairn_http_client_free(struct cairn_http_client *hc);
 
+/* One part of a multipart/form-data body: a field, or a file when
+ * @p filename is set (an audio upload). */
+struct cairn_http_part {
+        const char *name;
+        const void *data;
+        size_t len;
+        const char *filename;     /* NULL: a plain field */
+        const char *content_type; /* NULL: none of its own */
+};
+
 /* One request of a call. Everything is borrowed until the call returns. */
 struct cairn_http_request {
         const char *url;
-        const char *body; /* NULL: a GET; else a POST of body_len bytes */
+        const char *body; /* NULL: a GET (or a form, below); else a POST of body_len bytes */
         size_t body_len;
         /* NULL-terminated header lines ("Content-Type: application/json",
          * "Authorization: Bearer ..."), or NULL. curl's copies of them are
          * wiped when the request is done. */
         const char *const *headers;
+};
+
+/* A multipart/form-data body of @p n parts. */
+struct cairn_http_form {
+        const struct cairn_http_part *parts;
+        size_t n;
 };
 
 /* One answer (any HTTP status) to request @p index of a call. */
@@ -81,6 +97,7 @@ struct cairn_http_answer {
         long status;
         const char *body; /* NUL-terminated ("" when empty); borrowed for the judge's call */
         size_t len;
+        const char *content_type; /* its Content-Type header, or NULL; borrowed likewise */
 };
 
 /* Judges an answer: CAIRN_OK takes it (the judge keeps what it needs of
@@ -98,6 +115,11 @@ struct cairn_http_call {
         const char *traceparent; /* W3C value sent as traceparent, or NULL */
         cairn_http_judge_fn judge;
         void *opaque;
+        /* NULL, or one per request: a request whose body is NULL and whose
+         * form has parts is a POST of them as multipart/form-data (curl
+         * writes the Content-Type with its boundary, so its headers must
+         * not), the parts' bytes copied into each attempt. */
+        const struct cairn_http_form *forms;
         int attempts; /* out: rounds of requests made */
 };
 
