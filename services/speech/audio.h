@@ -32,10 +32,15 @@ enum audio_decode_status {
         AUDIO_INTERNAL,  /* out of memory, library failure */
 };
 
-/* Decodes @p len bytes (WAV, FLAC, OGG Vorbis/Opus, MP3 through libsndfile;
- * MP4/M4A, WebM, MPEG and the rest through FFmpeg's libraries), mixes to
- * mono and resamples to @p rate. The format is told from the bytes, never
- * from @p filename, which only appears in messages. */
+/* Decodes @p len bytes (WAV, FLAC, AIFF through libsndfile; Ogg
+ * Vorbis/Opus, MP3, MP4/M4A, WebM, MPEG and the rest through FFmpeg's
+ * libraries), mixes to mono and resamples to @p rate. The format is told
+ * from the bytes, never from @p filename, which only appears in messages
+ * (NULL reads "upload"). Decoding stops as soon as more than @p max_seconds
+ * were decoded (AUDIO_TOO_LONG). On success @p out holds malloc'd samples
+ * (free with audio_pcm_free) and @p info, when not NULL, what the file was;
+ * on failure @p out is empty and errstr names the problem for the client,
+ * e.g. "file 'a.mp3' is a PNG image, not audio". */
 enum audio_decode_status audio_decode(const void *bytes, size_t len, const char *filename,
                                       int rate, double max_seconds, struct audio_pcm *out,
                                       struct audio_info *info, char *errstr, size_t errstr_size);

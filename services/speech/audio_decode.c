@@ -1,7 +1,8 @@
 /* audio_decode: whatever a client uploads, told by its bytes, into mono
- * float samples at the rate asked. libsndfile reads the formats it knows
- * (WAV, FLAC, Ogg Vorbis/Opus, MP3); FFmpeg's libraries read the rest and
- * whatever libsndfile refuses. */
+ * float samples at the rate asked. libsndfile reads WAV, FLAC, AIFF, CAF
+ * and AU; FFmpeg's libraries read the rest (Ogg and MP3 too: through
+ * libsndfile, mpg123 writes warnings to stderr and a bad Vorbis header
+ * leaks) and whatever libsndfile refuses. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,5 @@
 /* Changing a clip's sample rate with libsamplerate. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -51,5 +52,8 @@ int audio_resample(const struct audio_pcm *in, int rate, struct audio_pcm *out, 
                 return -1;
         }
         out->n = (size_t)d.output_frames_gen;
+        /* the sinc filter rings past full scale next to clipped input */
+        for (size_t i = 0; i < out->n; i++)
+                out->samples[i] = fmaxf(-1.f, fminf(1.f, out->samples[i]));
         return 0;
 }

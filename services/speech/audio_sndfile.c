@@ -1,5 +1,5 @@
-/* libsndfile over memory (sf_open_virtual): reading WAV, FLAC, Ogg
- * Vorbis/Opus and MP3 uploads, and writing WAV, FLAC, Ogg Opus and MP3. */
+/* libsndfile over memory (sf_open_virtual): reading WAV, FLAC, AIFF, CAF
+ * and AU uploads, and writing WAV, FLAC, Ogg Opus and MP3. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -69,7 +69,7 @@ static const struct {
         { "a.wav",  NULL, NULL, NULL, NULL,                 "wav",    "pcm_s16", 16000 },
         { "a.flac", NULL, NULL, NULL, NULL,                 "flac",   "flac",    16000 },
         { "a.ogg",  "-c:a", "libvorbis", NULL, NULL,        "ogg",    "vorbis",  16000 },
-        { "a.opus", "-c:a", "libopus", NULL, NULL,          "ogg",    "opus",    16000 },
+        { "a.opus", "-c:a", "libopus", NULL, NULL,          "ogg",    "opus",    48000 },
         { "a.mp3",  "-c:a", "libmp3lame", NULL, NULL,       "mp3",    "mp3",     16000 },
         { "a.m4a",  "-c:a", "aac", NULL, NULL,              "mp4",    "aac",     16000 },
         { "a.mp4",  "-c:a", "aac", "-f", "mp4",             "mp4",    "aac",     16000 },
