@@ -21,15 +21,15 @@ struct audio_info {
         char container[32]; /* "wav", "flac", "ogg", "mp3", "mp4", "webm", ... */
         char codec[32];     /* "pcm_s16le", "vorbis", "opus", "aac", ... */
         int channels;
-        int rate;         /* the file's own rate */
-        double duration;  /* seconds */
+        int rate;        /* the file's own rate */
+        double duration; /* seconds */
 };
 
 enum audio_decode_status {
         AUDIO_OK = 0,
-        AUDIO_INVALID,   /* not audio, empty, truncated, corrupt, unsupported: errstr says what was found */
-        AUDIO_TOO_LONG,  /* longer than max_seconds */
-        AUDIO_INTERNAL,  /* out of memory, library failure */
+        AUDIO_INVALID, /* not audio, empty, truncated, corrupt, unsupported: errstr says what was found */
+        AUDIO_TOO_LONG, /* longer than max_seconds */
+        AUDIO_INTERNAL, /* out of memory, library failure */
 };
 
 /* Decodes @p len bytes (WAV, FLAC, AIFF through libsndfile; Ogg
@@ -41,8 +41,8 @@ enum audio_decode_status {
  * (free with audio_pcm_free) and @p info, when not NULL, what the file was;
  * on failure @p out is empty and errstr names the problem for the client,
  * e.g. "file 'a.mp3' is a PNG image, not audio". */
-enum audio_decode_status audio_decode(const void *bytes, size_t len, const char *filename,
-                                      int rate, double max_seconds, struct audio_pcm *out,
+enum audio_decode_status audio_decode(const void *bytes, size_t len, const char *filename, int rate,
+                                      double max_seconds, struct audio_pcm *out,
                                       struct audio_info *info, char *errstr, size_t errstr_size);
 
 /* Resamples @p in to @p rate (libsamplerate, best quality). */
@@ -59,8 +59,8 @@ struct audio_span {
 
 /* Finds where speech is: none for silence or noise alone. Fills @p spans
  * (malloc'd, *n_spans of them). */
-int audio_vad(const struct audio_pcm *p, struct audio_span **spans, size_t *n_spans,
-              char *errstr, size_t errstr_size);
+int audio_vad(const struct audio_pcm *p, struct audio_span **spans, size_t *n_spans, char *errstr,
+              size_t errstr_size);
 
 enum audio_format { AUDIO_MP3, AUDIO_OPUS, AUDIO_AAC, AUDIO_FLAC, AUDIO_WAV, AUDIO_PCM };
 
