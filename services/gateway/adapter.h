@@ -64,6 +64,11 @@ struct gw_adapter {
          * next()); NULL with @p e filled (400 naming the field, in the
          * API's own field names). */
         ProtobufCMessage *(*parse)(struct gw_adapter_ctx *ctx, struct gw_error *e);
+        /* Optional: work on @p msg that blocks (storing an upload by claim
+         * check), run on a thread of its own between parse() and the send,
+         * the connection suspended meanwhile. False, with @p e filled, to
+         * answer the error instead of sending. */
+        bool (*offload)(struct gw_adapter_ctx *ctx, ProtobufCMessage *msg, struct gw_error *e);
         /* Frees what parse() and next() made, once the request was answered
          * (or its client went away). */
         void (*release)(struct gw_adapter_ctx *ctx, ProtobufCMessage *msg);

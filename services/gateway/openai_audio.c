@@ -485,14 +485,22 @@ static ProtobufCMessage *transcriptions_parse(struct gw_adapter_ctx *ctx, struct
         if (!req)
                 abort();
         if (!gw_transcription_req_parse(ctx->content_type, ctx->body ? ctx->body : "",
-                                        ctx->body ? ctx->body_len : 0, req, e) ||
-            !claim_upload(ctx->audio, req, e)) {
+                                        ctx->body ? ctx->body_len : 0, req, e)) {
                 gw_transcription_req_cleanup(req);
                 free(req);
                 return NULL;
         }
         ctx->state = req;
         return &req->msg.base;
+}
+
+/* @locality a thread of its own (adapter.h offload): the claim store
+ * blocks on PostgreSQL. */
+static bool transcriptions_offload(struct gw_adapter_ctx *ctx, ProtobufCMessage *msg,
+                                   struct gw_error *e)
+{
+        (void)msg;
+        return claim_upload(ctx->audio, ctx->state, e);
 }
 
 static void transcriptions_release(struct gw_adapter_ctx *ctx, ProtobufCMessage *msg)
@@ -525,6 +533,7 @@ const struct gw_adapter gw_openai_transcriptions = {
         .name = "openai.audio.transcriptions",
         .errors = GW_ERRORS_OPENAI,
         .parse = transcriptions_parse,
+        .offload = transcriptions_offload,
         .release = transcriptions_release,
         .render = transcriptions_render,
         .field_name = transcriptions_field_name,

@@ -56,9 +56,10 @@ struct gateway {
 };
 
 enum gw_req_state {
-        GW_ST_BODY, /* reading headers and body */
-        GW_ST_WAIT, /* suspended on a bus call */
-        GW_ST_DONE, /* a response was queued */
+        GW_ST_BODY,    /* reading headers and body */
+        GW_ST_OFFLOAD, /* suspended on the adapter's blocking work (adapter.h offload) */
+        GW_ST_WAIT,    /* suspended on a bus call */
+        GW_ST_DONE,    /* a response was queued */
 };
 
 struct gw_req {
@@ -110,6 +111,8 @@ struct gw_req {
         /* From st on, not zeroed for each request (it costs more than all
          * the rest): each is written before it is read. */
         struct cairn_status st;             /* with err, by the callback or a failed send */
+        bool offload_ok;                    /* by the offload thread */
+        struct gw_error offload_e;          /* by the offload thread, when it failed */
         char ce_type[CAIRN_HEADER_MAX + 1]; /* by the callback */
         char allow[128];                    /* by gw_route_allow(), for 405 and preflights */
         char idem_key[256];                 /* when idem_claimed is set */
@@ -170,6 +173,9 @@ void gw_upstream_ctx_init(struct gw_req *r);
  * route's service; suspends the connection until the reply (or answers a
  * bad request at once). */
 enum MHD_Result gw_upstream_call(struct gw_req *r);
+/* The request resumed after its adapter's offloaded work: sends it, or
+ * answers the work's error. */
+enum MHD_Result gw_upstream_offloaded(struct gw_req *r);
 /* The resumed call: turns the bus outcome into the answer. */
 enum MHD_Result gw_upstream_finish(struct gw_req *r);
 /* The successful reply of the resumed call as the route's reply type (the

@@ -270,6 +270,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                 gw_deadline_body_done(gw->deadline, r->watch);
                         ret = gw_pipeline_run(r, method, r->path ? r->path : url);
                         break;
+                case GW_ST_OFFLOAD:
+                        ret = gw_upstream_offloaded(r);
+                        break;
                 case GW_ST_WAIT:
                         ret = gw_upstream_finish(r);
                         break;

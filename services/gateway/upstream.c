@@ -3,12 +3,15 @@
  * the row's key_field), with the request's deadline, credentials and trace
  * context, and the connection waits suspended, holding no thread. The reply
  * (or the failure) resumes it; the adapter renders the answer on the
- * event-loop thread.
+ * event-loop thread. An adapter's blocking work (storing an upload by
+ * claim check) runs on a thread of its own before the send, the connection
+ * suspended likewise.
  *
  * A request can be under http.max_body_bytes and still too large for one
  * Kafka message: it is refused with 413 before it is sent, and a send
  * that fails for its size gets the same answer. */
 #include <assert.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -179,19 +182,12 @@ void gw_upstream_ctx_init(struct gw_req *r)
         r->actx.audio = r->gw->deps.audio;
 }
 
-enum MHD_Result gw_upstream_call(struct gw_req *r)
+/* Sends the request message @p msg (r->msg) to the route's service. */
+static enum MHD_Result send_msg(struct gw_req *r, ProtobufCMessage *msg)
 {
-        const struct gw_adapter *ad = gw_req_adapter(r);
-        ProtobufCMessage *msg;
         enum MHD_Result ret;
         struct gw_error e;
 
-        gw_upstream_ctx_init(r);
-        msg = ad->parse(&r->actx, &e);
-        if (!msg)
-                return gw_send_error(r, &e);
-        /* kept until answered: a conversation of several calls reads it */
-        r->msg = msg;
         if (!fits(r, msg, &e)) {
                 gw_upstream_release_msg(r);
                 return gw_send_error(r, &e);
@@ -202,6 +198,57 @@ enum MHD_Result gw_upstream_call(struct gw_req *r)
                 r->msg = NULL;
         }
         return ret;
+}
+
+/* @locality a thread of its own, the connection suspended: the adapter's
+ * blocking work, then the connection resumed (gw_upstream_offloaded). */
+static void *offload_main(void *arg)
+{
+        struct gw_req *r = arg;
+
+        r->offload_ok = gw_req_adapter(r)->offload(&r->actx, r->msg, &r->offload_e);
+        atomic_thread_fence(memory_order_release);
+        MHD_resume_connection(r->conn);
+        return NULL;
+}
+
+enum MHD_Result gw_upstream_offloaded(struct gw_req *r)
+{
+        atomic_thread_fence(memory_order_acquire);
+        if (!r->offload_ok) {
+                gw_upstream_release_msg(r);
+                return gw_send_error(r, &r->offload_e);
+        }
+        return send_msg(r, r->msg);
+}
+
+enum MHD_Result gw_upstream_call(struct gw_req *r)
+{
+        const struct gw_adapter *ad = gw_req_adapter(r);
+        ProtobufCMessage *msg;
+        struct gw_error e;
+        pthread_t thread;
+
+        gw_upstream_ctx_init(r);
+        msg = ad->parse(&r->actx, &e);
+        if (!msg)
+                return gw_send_error(r, &e);
+        /* kept until answered: a conversation of several calls reads it */
+        r->msg = msg;
+        if (!ad->offload)
+                return send_msg(r, msg);
+        /* blocking work stays off the event loop */
+        r->state = GW_ST_OFFLOAD;
+        MHD_suspend_connection(r->conn);
+        if (pthread_create(&thread, NULL, offload_main, r) != 0) {
+                MHD_resume_connection(r->conn);
+                r->state = GW_ST_BODY;
+                gw_upstream_release_msg(r);
+                return gw_fail(r, 503, "overloaded", NULL,
+                               "no thread for the request's work; try again shortly");
+        }
+        pthread_detach(thread);
+        return MHD_YES;
 }
 
 ProtobufCMessage *gw_upstream_reply(struct gw_req *r)
