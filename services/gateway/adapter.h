@@ -83,6 +83,9 @@ struct gw_adapter {
         /* Renders a reply as the body of a 200 (or of ctx->status);
          * malloc'ed, NULL on failure. */
         char *(*render)(struct gw_adapter_ctx *ctx, const ProtobufCMessage *reply, size_t *lenp);
+        /* render() blocks (fetches the answer by claim check): it runs on
+         * a thread of its own, the connection suspended meanwhile. */
+        bool render_offload;
         /* The API's name for a field the service named (NULL: the same). */
         void (*field_name)(char *out, size_t size, const char *field);
         /* OpenAPI schemas (JSON text) of the request body and the reply; NULL:

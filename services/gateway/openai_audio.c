@@ -573,7 +573,8 @@ static void speech_release(struct gw_adapter_ctx *ctx, ProtobufCMessage *msg)
         ctx->state = NULL;
 }
 
-/* The audio's bytes, copied from the reply or fetched by its claim. */
+/* The audio's bytes, copied from the reply or fetched by its claim.
+ * @locality a thread of its own (render_offload). */
 static char *speech_render(struct gw_adapter_ctx *ctx, const ProtobufCMessage *reply, size_t *lenp)
 {
         const Cairn__Speech__V1__SynthesizeReply *sr =
@@ -633,6 +634,7 @@ const struct gw_adapter gw_openai_speech = {
         .parse = speech_parse,
         .release = speech_release,
         .render = speech_render,
+        .render_offload = true, /* audio by claim check is fetched from PostgreSQL */
         .openapi_request = "{\"$ref\":\"#/components/schemas/CreateSpeechRequest\"}",
         .openapi_reply_content = "{\"audio/mpeg\":{\"schema\":{\"type\":\"string\",\"format\":"
                                  "\"binary\"}},\"audio/ogg\":{\"schema\":{\"type\":\"string\","

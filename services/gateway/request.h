@@ -59,6 +59,7 @@ enum gw_req_state {
         GW_ST_BODY,    /* reading headers and body */
         GW_ST_OFFLOAD, /* suspended on the adapter's blocking work (adapter.h offload) */
         GW_ST_WAIT,    /* suspended on a bus call */
+        GW_ST_RENDER,  /* suspended on the adapter's blocking render (adapter.h) */
         GW_ST_DONE,    /* a response was queued */
 };
 
@@ -102,6 +103,12 @@ struct gw_req {
         bool counted;                 /* holds one of http.max_inflight */
         struct cairn_span *span;      /* the SERVER span, NULL when tracing is off */
         struct cairn_log_ctx log_ctx; /* request_id, trace and span ids while handled */
+
+        /* The reply being rendered off the event loop, and what render()
+         * made of it (GW_ST_RENDER). */
+        ProtobufCMessage *reply_msg;
+        char *rendered;
+        size_t rendered_len;
 
         /* Written by the bus callback before it resumes the connection. */
         cairn_err_t err;
@@ -176,6 +183,9 @@ enum MHD_Result gw_upstream_call(struct gw_req *r);
 /* The request resumed after its adapter's offloaded work: sends it, or
  * answers the work's error. */
 enum MHD_Result gw_upstream_offloaded(struct gw_req *r);
+/* The request resumed after its adapter rendered the reply on a thread:
+ * sends what it made. */
+enum MHD_Result gw_upstream_rendered(struct gw_req *r);
 /* The resumed call: turns the bus outcome into the answer. */
 enum MHD_Result gw_upstream_finish(struct gw_req *r);
 /* The successful reply of the resumed call as the route's reply type (the

@@ -276,6 +276,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                 case GW_ST_WAIT:
                         ret = gw_upstream_finish(r);
                         break;
+                case GW_ST_RENDER:
+                        ret = gw_upstream_rendered(r);
+                        break;
                 default:
                         ret = MHD_YES;
                         break;
@@ -305,6 +308,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         gw_page_stream_free(r->page);
         if (r->page_req)
                 protobuf_c_message_free_unpacked(r->page_req, NULL);
+        if (r->reply_msg)
+                protobuf_c_message_free_unpacked(r->reply_msg, NULL);
+        free(r->rendered);
         free(r->payload);
         free(r->body);
         free(r->bearer);

@@ -4,8 +4,8 @@
  * context, and the connection waits suspended, holding no thread. The reply
  * (or the failure) resumes it; the adapter renders the answer on the
  * event-loop thread. An adapter's blocking work (storing an upload by
- * claim check) runs on a thread of its own before the send, the connection
- * suspended likewise.
+ * claim check before the send, fetching an answer by claim check to render
+ * it) runs on a thread of its own, the connection suspended likewise.
  *
  * A request can be under http.max_body_bytes and still too large for one
  * Kafka message: it is refused with 413 before it is sent, and a send
@@ -326,17 +326,19 @@ static enum MHD_Result send_failure(struct gw_req *r)
 }
 
 /* Renders @p msg with the route's adapter and answers with it. */
-static enum MHD_Result send_rendered(struct gw_req *r, const ProtobufCMessage *msg)
+static void render_reset(struct gw_req *r)
 {
-        const struct gw_adapter *ad = gw_req_adapter(r);
-        size_t len;
-        char *body;
-        int status;
-
         r->actx.status = 0;
         r->actx.secret = false;
         r->actx.reply_content_type = NULL;
-        body = ad->render(&r->actx, msg, &len);
+}
+
+/* Answers with @p body (taken over; NULL: render() failed), of @p len
+ * bytes, as render() left the adapter's view. */
+static enum MHD_Result send_body_rendered(struct gw_req *r, char *body, size_t len)
+{
+        int status;
+
         if (!body)
                 return gw_fail(r, 500, "internal", NULL, "the reply could not be rendered");
         status = r->actx.status ? r->actx.status : 200;
@@ -350,6 +352,66 @@ static enum MHD_Result send_rendered(struct gw_req *r, const ProtobufCMessage *m
                 return gw_send_body(r, status, body, len, r->actx.reply_content_type, NULL, NULL);
         gw_idem_store(r, status, body, len);
         return gw_send_body(r, status, body, len, JSON_TYPE, NULL, NULL);
+}
+
+static enum MHD_Result send_rendered(struct gw_req *r, const ProtobufCMessage *msg)
+{
+        size_t len = 0;
+        char *body;
+
+        render_reset(r);
+        body = gw_req_adapter(r)->render(&r->actx, msg, &len);
+        return send_body_rendered(r, body, len);
+}
+
+/* @locality a thread of its own, the connection suspended: the adapter's
+ * blocking render, then the connection resumed (gw_upstream_rendered). */
+static void *render_main(void *arg)
+{
+        struct gw_req *r = arg;
+
+        r->rendered = gw_req_adapter(r)->render(&r->actx, r->reply_msg, &r->rendered_len);
+        atomic_thread_fence(memory_order_release);
+        MHD_resume_connection(r->conn);
+        return NULL;
+}
+
+/* Renders @p msg (taken over) on a thread of its own; false when no
+ * thread can be had (@p msg is still the caller's then). */
+static bool render_offloaded(struct gw_req *r, ProtobufCMessage *msg)
+{
+        pthread_t thread;
+
+        render_reset(r);
+        r->reply_msg = msg;
+        r->rendered = NULL;
+        r->rendered_len = 0;
+        r->state = GW_ST_RENDER;
+        MHD_suspend_connection(r->conn);
+        if (pthread_create(&thread, NULL, render_main, r) != 0) {
+                MHD_resume_connection(r->conn);
+                r->reply_msg = NULL;
+                r->state = GW_ST_WAIT;
+                return false;
+        }
+        pthread_detach(thread);
+        return true;
+}
+
+enum MHD_Result gw_upstream_rendered(struct gw_req *r)
+{
+        enum MHD_Result ret;
+        char *body;
+
+        atomic_thread_fence(memory_order_acquire);
+        body = r->rendered;
+        r->rendered = NULL;
+        ret = send_body_rendered(r, body, r->rendered_len);
+        protobuf_c_message_free_unpacked(r->reply_msg, NULL);
+        r->reply_msg = NULL;
+        gw_upstream_release_slot(r);
+        gw_upstream_release_msg(r);
+        return ret;
 }
 
 enum MHD_Result gw_upstream_finish(struct gw_req *r)
@@ -398,6 +460,8 @@ enum MHD_Result gw_upstream_finish(struct gw_req *r)
                 protobuf_c_message_free_unpacked(msg, NULL);
                 return ret; /* a stream holds its place until it ends */
         }
+        if (gw_req_adapter(r)->render_offload && render_offloaded(r, msg))
+                return MHD_YES; /* answered once rendered (gw_upstream_rendered) */
         ret = send_rendered(r, msg);
 out:
         if (msg)
