@@ -14,8 +14,13 @@
 
 /* Bytes of text an engine gets at once: a few sentences. */
 #define PIECE_BYTES 500
-/* A runaway guard, not a policy: 30 minutes at espeak-ng's rate. */
-#define MAX_SAMPLES ((size_t)30 * 60 * 22050)
+/* The longest speech a call makes: 4,096 characters of English at speed
+ * 0.25 last about 20 minutes; a string of digits read one by one could
+ * last hours. */
+#define MAX_SECONDS 1800
+/* One piece's samples before stretching: far more than 500 bytes of text
+ * ever take, a guard against a runaway engine. */
+#define PIECE_MAX_SAMPLES ((size_t)600 * 22050)
 /* espeak-ng's own rate range and default, words a minute */
 #define WPM_MIN     80
 #define WPM_MAX     450
@@ -46,7 +51,7 @@ static int grow(struct tts_samples *s, size_t n)
         size_t cap;
 
         if (s->max && s->n + n > s->max) {
-                s->failed = true;
+                s->failed = s->too_long = true;
                 return -1;
         }
         if (s->n + n <= s->cap)
@@ -219,11 +224,26 @@ static int normalise_language(const char *lang, char *out, size_t size)
         return 0;
 }
 
+/* The error for a failed append to @p out or @p piece. */
+static enum tts_status append_failed(const struct tts_samples *out, const struct tts_samples *piece,
+                                     char *errstr, size_t errstr_size)
+{
+        if (out->too_long || piece->too_long) {
+                snprintf(errstr, errstr_size,
+                         "the speech would last over %d minutes: shorten the input or raise "
+                         "the speed",
+                         MAX_SECONDS / 60);
+                return TTS_BAD_INPUT;
+        }
+        snprintf(errstr, errstr_size, "out of memory after %zu samples of speech", out->n);
+        return TTS_INTERNAL;
+}
+
 /* Speaks @p text piece by piece into @p out. */
 static enum tts_status speak(const struct choice *c, const char *text, float speed,
                              struct tts_samples *out, int *rate, char *errstr, size_t errstr_size)
 {
-        struct tts_samples piece = { .max = MAX_SAMPLES };
+        struct tts_samples piece = { .max = PIECE_MAX_SAMPLES };
         struct tts_stretch *st = NULL;
         size_t len = strlen(text);
         float rest;
@@ -260,6 +280,8 @@ static enum tts_status speak(const struct choice *c, const char *text, float spe
                               : tts_espeak_speak(c->engine_name, p, wpm, &piece, rate, errstr,
                                                  errstr_size);
                 free(p);
+                if (rc == 0 && !out->max)
+                        out->max = (size_t)MAX_SECONDS * (size_t)*rate;
                 if (rc == 0 && fabsf(rest - 1.0f) > 0.01f && !st) {
                         st = tts_stretch_new(*rate, rest);
                         if (!st) {
@@ -268,19 +290,15 @@ static enum tts_status speak(const struct choice *c, const char *text, float spe
                         }
                 }
                 if (rc == 0 && (st ? tts_stretch_feed(st, piece.v, piece.n, out)
-                                   : tts_samples_append_float(out, piece.v, piece.n))) {
-                        snprintf(errstr, errstr_size,
-                                 "out of memory (or speech too long) after %zu samples", out->n);
+                                   : tts_samples_append_float(out, piece.v, piece.n)))
                         rc = -1;
-                }
                 if (rc)
-                        status = TTS_INTERNAL;
+                        status = out->failed || piece.failed
+                                         ? append_failed(out, &piece, errstr, errstr_size)
+                                         : TTS_INTERNAL;
         }
-        if (status == TTS_OK && st && tts_stretch_finish(st, out)) {
-                snprintf(errstr, errstr_size,
-                         "out of memory (or speech too long) after %zu samples", out->n);
-                status = TTS_INTERNAL;
-        }
+        if (status == TTS_OK && st && tts_stretch_finish(st, out))
+                status = append_failed(out, &piece, errstr, errstr_size);
         tts_stretch_free(st);
         free(piece.v);
         return status;
@@ -290,7 +308,7 @@ enum tts_status tts_speak(struct tts *t, const char *text, const char *voice, co
                           float speed, struct audio_pcm *out, const char **spoken, char *errstr,
                           size_t errstr_size)
 {
-        struct tts_samples samples = { .max = MAX_SAMPLES };
+        struct tts_samples samples = { 0 };
         struct choice c;
         char lang[36];
         char *clean;
@@ -339,7 +357,15 @@ enum tts_status tts_speak(struct tts *t, const char *text, const char *voice, co
                 free(samples.v);
                 return status;
         }
-        out->samples = samples.v;
+        if (samples.n == 0) {
+                free(samples.v);
+                snprintf(errstr, errstr_size, "voice %s made no sound from the input", c.spoken);
+                return TTS_BAD_INPUT;
+        }
+        /* give back what doubling the buffer left unused */
+        out->samples = realloc(samples.v, samples.n * sizeof(float));
+        if (!out->samples)
+                out->samples = samples.v;
         out->n = samples.n;
         out->rate = rate;
         if (spoken)

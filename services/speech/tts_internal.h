@@ -22,8 +22,9 @@ extern const size_t tts_openai_voices_n;
 struct tts_samples {
         float *v;
         size_t n, cap;
-        size_t max;  /* more than this many samples is an error (runaway input) */
-        bool failed; /* an append failed: out of memory or past max */
+        size_t max;    /* more than this many samples is an error; 0: no limit */
+        bool failed;   /* an append failed: out of memory or past max */
+        bool too_long; /* past max */
 };
 /* 0, or -1 (and failed set) when out of memory or past max. */
 int tts_samples_append_short(struct tts_samples *s, const short *in, size_t n);
