@@ -44,6 +44,8 @@ TRREMOTE=(services/translation/remote_wire.c)
 SPCT2=(services/speech/ct2_model.c)
 # the remote speech provider's wire format
 SPREMOTE=(services/speech/remote_wire.c)
+# the speech service's audio decoding (libsndfile and FFmpeg over memory) and voice activity
+SPAUDIO=(services/speech/audio_*.c)
 
 targets=("$@")
 ((${#targets[@]})) || targets=(headers status utf8 embedding_request embedding_provider_response kafka_stats traceparent
@@ -52,6 +54,7 @@ targets=("$@")
                                     translation_remote_response)
 (($#)) || targets+=(speech_remote_response)
 (($#)) || targets+=(speech_ct2_model)
+(($#)) || targets+=(speech_audio_decode)
 mkdir -p "$OUT/obj"
 objs() { for f in "$@"; do printf '%s\n' "$OUT/obj/${f//\//_}.o"; done; }
 compile() { # source (C, or C++ for memory's graph and the CLD2 shim)
@@ -82,6 +85,10 @@ for t in "${targets[@]}"; do
         [[ $t == translation_remote_response ]] && extra=("${TRREMOTE[@]}")
         [[ $t == speech_ct2_model ]] && extra=("${SPCT2[@]}") && compile "${SPCT2[@]}"
         [[ $t == speech_remote_response ]] && extra=("${SPREMOTE[@]}")
+        if [[ $t == speech_audio_decode ]]; then
+                extra=("${SPAUDIO[@]}")
+                for f in "${SPAUDIO[@]}"; do compile "$f"; done
+        fi
         mapfile -t linked < <(objs "${COMMON[@]}" "${extra[@]}")
         clang "${CFLAGS[@]/fuzzer-no-link/fuzzer}" "${link[@]}" -o "$OUT/$t" "tests/fuzz/$t.c" "${linked[@]}" "${LIBS[@]}"
         mkdir -p "$OUT/corpus/$t"
