@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "whisper.h"
 #include "whisper_model.h"
@@ -380,6 +381,14 @@ struct whisper_model *whisper_model_load(const char *dir, char *errstr, size_t e
                 snprintf(errstr, errstr_size, "%s: fewer than 1501 timestamp tokens", path);
                 goto fail;
         }
+        /* tokenizer.json only serves prompts: a model without it still
+         * transcribes */
+        snprintf(path, sizeof(path), "%s/tokenizer.json", dir);
+        if (access(path, F_OK) == 0) {
+                m->bpe = whisper_bpe_load(&m->vocab, path, errstr, errstr_size);
+                if (!m->bpe)
+                        goto fail;
+        }
         /* the English-only models have one token fewer than the
          * multilingual ones (51,864 against 51,865 and up) */
         m->english_only = m->n_vocab < 51865;
@@ -396,6 +405,7 @@ void whisper_model_free(struct whisper_model *m)
         if (!m)
                 return;
         ct2_model_cleanup(&m->file);
+        whisper_bpe_free(m->bpe);
         whisper_vocab_cleanup(&m->vocab);
         free(m->arena);
         free(m->suppress);

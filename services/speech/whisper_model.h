@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "ct2_model.h"
+#include "whisper_bpe.h"
 #include "whisper_vocab.h"
 
 #define WHISPER_MAX_LAYERS 64
@@ -50,6 +51,7 @@ struct whisper_model {
         struct whisper_norm dec_norm;
 
         struct whisper_vocab vocab;
+        struct whisper_bpe *bpe; /* tokenizer.json's merges; NULL without the file */
         /* config.json */
         int *suppress; /* sorted, without repeats */
         size_t n_suppress;

@@ -446,6 +446,44 @@ out:
         return rc;
 }
 
+/* The request's prompt, " " + its text stripped, as the first previous
+ * text (faster-whisper's initial_prompt). */
+static int prompt_tokens(struct run *r, const char *prompt)
+{
+        const char *p = prompt, *e = prompt + strlen(prompt);
+        char *text;
+        long n;
+
+        while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+                p++;
+        while (e > p && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
+                e--;
+        if (!r->m->bpe) {
+                snprintf(r->errstr, r->errstr_size, "a prompt needs the model's tokenizer.json");
+                return -1;
+        }
+        text = malloc((size_t)(e - p) + 2);
+        if (!text)
+                goto oom;
+        text[0] = ' ';
+        memcpy(text + 1, p, (size_t)(e - p));
+        text[1 + (e - p)] = '\0';
+        n = whisper_bpe_encode(r->m->bpe, text, NULL, 0);
+        if (n >= 0) {
+                r->history = malloc(sizeof(unsigned) * ((size_t)n + 1));
+                if (r->history)
+                        whisper_bpe_encode(r->m->bpe, text, r->history, (size_t)n);
+        }
+        free(text);
+        if (n < 0 || !r->history)
+                goto oom;
+        r->n_history = r->history_cap = (size_t)n;
+        return 0;
+oom:
+        snprintf(r->errstr, r->errstr_size, "out of memory");
+        return -1;
+}
+
 static void trim_join(struct whisper_result *out, char *text)
 {
         size_t len = 0;
@@ -484,10 +522,6 @@ int whisper_transcribe(const struct whisper_model *m, const float *pcm, size_t n
                 snprintf(errstr, errstr_size, "word timestamps are not implemented");
                 return -1;
         }
-        if (opts->prompt && opts->prompt[0]) {
-                snprintf(errstr, errstr_size, "a prompt is not implemented");
-                return -1;
-        }
         for (size_t i = 0; i < n; i++) {
                 if (!isfinite(pcm[i])) {
                         snprintf(errstr, errstr_size, "sample %zu is not a finite number", i);
@@ -503,6 +537,8 @@ int whisper_transcribe(const struct whisper_model *m, const float *pcm, size_t n
                 snprintf(errstr, errstr_size, "out of memory");
                 goto out;
         }
+        if (opts->prompt && prompt_tokens(&r, opts->prompt))
+                goto out;
         content = frames - 1;
         while (seek < content) {
                 const size_t size = content - seek < WHISPER_N_FRAMES ? content - seek
