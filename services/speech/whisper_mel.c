@@ -99,7 +99,10 @@ float *whisper_mel(const float *pcm, size_t n, size_t *n_frames)
                 goto done;
         }
         for (size_t f0 = 0; f0 < frames; f0 += BLOCK) {
-                const size_t nf = frames - f0 < BLOCK ? frames - f0 : BLOCK;
+                size_t nf = frames - f0;
+
+                if (nf > BLOCK)
+                        nf = BLOCK;
 
                 for (size_t f = 0; f < nf; f++) {
                         const long start = (long)((f0 + f) * WHISPER_HOP) - WHISPER_N_FFT / 2;

@@ -90,7 +90,7 @@ static void apply_rules(const struct whisper_model *m, float *l, const unsigned 
 {
         const struct whisper_vocab *v = &m->vocab;
         const size_t tb = (size_t)v->timestamp_begin, V = m->n_vocab;
-        double max_all = -INFINITY, sum = 0, ts_sum = 0, max_text = -INFINITY;
+        double max_all = -INFINITY, ts_sum = 0, max_text = -INFINITY;
 
         if (n == 0) {
                 /* suppress_blank */
@@ -148,7 +148,6 @@ static void apply_rules(const struct whisper_model *m, float *l, const unsigned 
         for (size_t i = 0; i < V; i++) {
                 const double e = exp((double)l[i] - max_all);
 
-                sum += e;
                 if (i >= tb)
                         ts_sum += e;
                 else if (l[i] > max_text)
@@ -166,7 +165,8 @@ static float log_softmax_at(const float *l, size_t V, size_t id)
                 max = l[i] > max ? l[i] : max;
         for (size_t i = 0; i < V; i++)
                 sum += exp((double)l[i] - max);
-        return (float)((double)l[id] - max - log(sum));
+        /* the picked token has a finite logit: sum >= 1 */
+        return (float)((double)l[id] - max - log(sum > 1.0 ? sum : 1.0));
 }
 
 static size_t pick(struct run *r, const float *l, float temperature)
