@@ -523,10 +523,14 @@ static char *transcriptions_render(struct gw_adapter_ctx *ctx, const ProtobufCMe
                                     req->parts, lenp);
 }
 
-/* The service's names of the request's fields are OpenAI's but for the audio. */
+/* The service's names of the request's fields are OpenAI's but for the
+ * audio and the word timestamps. */
 static void transcriptions_field_name(char *out, size_t size, const char *field)
 {
-        snprintf(out, size, "%s", strncmp(field, "audio", 5) == 0 ? "file" : field);
+        snprintf(out, size, "%s",
+                 strncmp(field, "audio", 5) == 0         ? "file"
+                 : strcmp(field, "word_timestamps") == 0 ? "timestamp_granularities[]"
+                                                         : field);
 }
 
 const struct gw_adapter gw_openai_transcriptions = {
@@ -628,6 +632,12 @@ static char *speech_render(struct gw_adapter_ctx *ctx, const ProtobufCMessage *r
         return out;
 }
 
+/* The service's "format" is OpenAI's "response_format". */
+static void speech_field_name(char *out, size_t size, const char *field)
+{
+        snprintf(out, size, "%s", strcmp(field, "format") == 0 ? "response_format" : field);
+}
+
 const struct gw_adapter gw_openai_speech = {
         .name = "openai.audio.speech",
         .errors = GW_ERRORS_OPENAI,
@@ -635,6 +645,7 @@ const struct gw_adapter gw_openai_speech = {
         .release = speech_release,
         .render = speech_render,
         .render_offload = true, /* audio by claim check is fetched from PostgreSQL */
+        .field_name = speech_field_name,
         .openapi_request = "{\"$ref\":\"#/components/schemas/CreateSpeechRequest\"}",
         .openapi_reply_content = "{\"audio/mpeg\":{\"schema\":{\"type\":\"string\",\"format\":"
                                  "\"binary\"}},\"audio/ogg\":{\"schema\":{\"type\":\"string\","

@@ -711,6 +711,18 @@ START_TEST(test_speech_errors)
         call_end(&c);
         openai_error(&c.resp, 400, "voice", "hal9000");
         gwf_resp_free(&c.resp);
+        /* the service's field names become OpenAI's: format is response_format */
+        json_start(&c, "/v1/audio/speech",
+                   "{\"model\":\"tts-1\",\"input\":\"x\",\"voice\":\"alloy\","
+                   "\"response_format\":\"aac\"}");
+        protobuf_c_message_free_unpacked(receive(speech_in, "cairn.speech.v1.SynthesizeRequest",
+                                                 &cairn__speech__v1__synthesize_request__descriptor,
+                                                 &fr),
+                                         NULL);
+        answer_status(&fr, CAIRN_ERR_INVALID, "format", "format: aac cannot be written here");
+        call_end(&c);
+        openai_error(&c.resp, 400, "response_format", "response_format: aac cannot");
+        gwf_resp_free(&c.resp);
 }
 END_TEST
 
