@@ -32,13 +32,12 @@ int audio_format_parse(const char *name)
 
 const char *audio_format_name(enum audio_format f)
 {
-        return (unsigned)f < sizeof(formats) / sizeof(formats[0]) ? formats[f].name : "unknown";
+        return (unsigned)f < sizeof(formats) / sizeof(formats[0]) ? formats[f].name : NULL;
 }
 
 const char *audio_format_content_type(enum audio_format f)
 {
-        return (unsigned)f < sizeof(formats) / sizeof(formats[0]) ? formats[f].content_type
-                                                                  : "application/octet-stream";
+        return (unsigned)f < sizeof(formats) / sizeof(formats[0]) ? formats[f].content_type : NULL;
 }
 
 /* Raw signed 16-bit little-endian samples, as OpenAI's "pcm". */

@@ -46,6 +46,8 @@ START_TEST(test_audio_format_names)
         ck_assert_int_eq(audio_format_parse("ogg"), -1);
         ck_assert_int_eq(audio_format_parse(""), -1);
         ck_assert_int_eq(audio_format_parse(NULL), -1);
+        ck_assert_ptr_null(audio_format_name((enum audio_format)6));
+        ck_assert_ptr_null(audio_format_content_type((enum audio_format) - 1));
 }
 END_TEST
 
