@@ -350,6 +350,41 @@ START_TEST(test_tts_text_ascii)
 }
 END_TEST
 
+/* Pieces cover the text, end at sentences where there are some, and never
+ * split a character where there are no spaces. */
+START_TEST(test_tts_text_chunk)
+{
+        char text[3000];
+        size_t len = 0, at = 0, pieces = 0;
+
+        while (len + 40 < 1500) {
+                memcpy(text + len, "One short sentence here. ", 25);
+                len += 25;
+        }
+        while (len + 3 < sizeof(text) - 1) { /* CJK, no spaces */
+                memcpy(text + len, "\xe4\xbd\xa0", 3);
+                len += 3;
+        }
+        text[len] = '\0';
+        while (at < len) {
+                size_t k = tts_text_chunk(text + at, len - at, 500);
+
+                ck_assert_uint_gt(k, 0);
+                ck_assert_uint_le(k, 503);
+                if (at + k < 1400)
+                        ck_assert_msg(text[at + k - 1] == '.' || text[at + k - 1] == ' ',
+                                      "piece ends inside a sentence at %zu", at + k);
+                ck_assert_msg(at + k == len || ((unsigned char)text[at + k] & 0xc0) != 0x80,
+                              "piece splits a character at %zu", at + k);
+                at += k;
+                pieces++;
+        }
+        ck_assert_uint_eq(at, len);
+        ck_assert_uint_ge(pieces, 6);
+        ck_assert_uint_eq(tts_text_chunk("short.", 6, 500), 6);
+}
+END_TEST
+
 START_TEST(test_tts_utf8_emoji_quotes)
 {
         static const char text[] =
@@ -522,6 +557,7 @@ static Suite *tts_suite(void)
         tcase_add_test(tc, test_tts_empty_input);
         tcase_add_test(tc, test_tts_bad_speed_and_language);
         tcase_add_test(tc, test_tts_text_ascii);
+        tcase_add_test(tc, test_tts_text_chunk);
         tcase_add_test(tc, test_tts_utf8_emoji_quotes);
         tcase_add_test(tc, test_tts_random_input);
         tcase_add_test(tc, test_tts_long_text);
