@@ -291,7 +291,7 @@ $(BUILD)/tests/integration/0062-speech_remote: LDLIBS := $(LIBCAIRN) $(LDLIBS)
 SPEECH_WHISPER_SRCS := services/speech/ct2_model.c services/speech/whisper_mel.c \
                        services/speech/whisper_vocab.c services/speech/whisper_model.c \
                        services/speech/whisper_net.c services/speech/whisper_transcribe.c \
-                       services/speech/whisper_bpe.c
+                       services/speech/whisper_bpe.c services/speech/whisper_align.c
 $(BUILD)/tests/integration/0060-speech_whisper_reference: $(call obj,$(SPEECH_WHISPER_SRCS))
 $(BUILD)/tests/integration/0060-speech_whisper_reference: LDLIBS := $(LIBCAIRN) $(LDLIBS)
 

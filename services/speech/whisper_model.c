@@ -171,7 +171,8 @@ static int load_weights(struct loader *l)
                             (unsigned)v->dims[0], (unsigned)v->dims[1], (unsigned)v->dims[2]);
         if (scalar(l, "encoder/num_heads", &heads) || scalar(l, "decoder/num_heads", &dec_heads))
                 return -1;
-        if (heads <= 0 || heads != dec_heads || m->d_model % (size_t)heads)
+        if (heads <= 0 || heads > WHISPER_MAX_HEADS || heads != dec_heads ||
+            m->d_model % (size_t)heads)
                 return fail(l,
                             "model.bin: variable \"encoder/num_heads\": %ld heads do not divide "
                             "d_model %zu (decoder: %ld)",

@@ -12,6 +12,7 @@
 #include "whisper_vocab.h"
 
 #define WHISPER_MAX_LAYERS 64
+#define WHISPER_MAX_HEADS  64
 
 struct whisper_linear {
         const float *w; /* [out, in], row j holds output j's weights */

@@ -62,10 +62,11 @@ static void linear(const float *in, size_t rows, const struct whisper_linear *li
 
 /* Multi-head attention of @p rows queries (row stride @p ldq) over @p keys
  * keys and values (strides @p ldk, @p ldv) into @p ctx [rows, D]. With
- * @p causal, query i sees keys 0 .. keys - rows + i. */
+ * @p causal, query i sees keys 0 .. keys - rows + i. With @p keep, head h's
+ * scores before the softmax are copied to keep[h] when that is not NULL. */
 static void attention(struct whisper_state *s, const float *q, size_t ldq, const float *k,
                       size_t ldk, const float *v, size_t ldv, size_t rows, size_t keys, int causal,
-                      float *ctx)
+                      float *ctx, float *const *keep)
 {
         const struct whisper_model *m = s->m;
         const size_t D = m->d_model, dh = D / m->n_heads;
@@ -75,6 +76,9 @@ static void attention(struct whisper_state *s, const float *q, size_t ldq, const
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)keys, (int)dh,
                             scale, q + h * dh, (int)ldq, k + h * dh, (int)ldk, 0.0f, s->scores,
                             (int)keys);
+                /* word alignment: this head's scores before the softmax */
+                if (keep && keep[h])
+                        memcpy(keep[h], s->scores, rows * keys * sizeof(float));
                 for (size_t i = 0; i < rows; i++) {
                         float *row = s->scores + i * keys;
                         const size_t seen = causal ? keys - rows + i + 1 : keys;
@@ -193,7 +197,7 @@ void whisper_encode(struct whisper_state *s, const float *mel)
                                     LN_EPS);
                 linear(s->h, T, &L->qkv, s->qkv, 0);
                 attention(s, s->qkv, 3 * D, s->qkv + D, 3 * D, s->qkv + 2 * D, 3 * D, T, T, 0,
-                          s->ctx);
+                          s->ctx, NULL);
                 linear(s->ctx, T, &L->out, s->x, 1);
                 cairn_nn_layer_norm(s->x, s->h, T, D, (L->ffn_norm).gamma, (L->ffn_norm).beta,
                                     LN_EPS);
@@ -213,7 +217,10 @@ void whisper_encode(struct whisper_state *s, const float *mel)
         s->cached = 0;
 }
 
-const float *whisper_decode_step(struct whisper_state *s, const unsigned *tokens, size_t n)
+/* The decoder over @p n tokens; with @p keep, the cross-attention scores of
+ * the heads it names; leaves the final LayerNorm of every row in s->h. */
+static void decode(struct whisper_state *s, const unsigned *tokens, size_t n,
+                   float *const (*keep)[WHISPER_MAX_HEADS])
 {
         const struct whisper_model *m = s->m;
         const size_t D = m->d_model, T = m->n_audio_ctx, start = s->cached;
@@ -238,12 +245,13 @@ const float *whisper_decode_step(struct whisper_state *s, const unsigned *tokens
                                D * sizeof(float));
                 }
                 attention(s, s->qkv, 3 * D, s->self_k[l], D, s->self_v[l], D, n, start + n, 1,
-                          s->ctx);
+                          s->ctx, NULL);
                 linear(s->ctx, n, &L->self_out, x, 1);
                 cairn_nn_layer_norm(x, h, n, D, (L->cross_norm).gamma, (L->cross_norm).beta,
                                     LN_EPS);
                 linear(h, n, &L->cross_q, s->qkv, 0);
-                attention(s, s->qkv, D, s->cross_k[l], D, s->cross_v[l], D, n, T, 0, s->ctx);
+                attention(s, s->qkv, D, s->cross_k[l], D, s->cross_v[l], D, n, T, 0, s->ctx,
+                          keep ? keep[l] : NULL);
                 linear(s->ctx, n, &L->cross_out, x, 1);
                 cairn_nn_layer_norm(x, h, n, D, (L->ffn_norm).gamma, (L->ffn_norm).beta, LN_EPS);
                 linear(h, n, &L->fc1, s->ffn, 0);
@@ -251,11 +259,30 @@ const float *whisper_decode_step(struct whisper_state *s, const unsigned *tokens
                 linear(s->ffn, n, &L->fc2, x, 1);
         }
         s->cached = start + n;
-        cairn_nn_layer_norm(x + (n - 1) * D, h, 1, D, (m->dec_norm).gamma, (m->dec_norm).beta,
-                            LN_EPS);
+        cairn_nn_layer_norm(x, h, n, D, m->dec_norm.gamma, m->dec_norm.beta, LN_EPS);
+}
+
+const float *whisper_decode_step(struct whisper_state *s, const unsigned *tokens, size_t n)
+{
+        const struct whisper_model *m = s->m;
+        const size_t D = m->d_model;
+
+        decode(s, tokens, n, NULL);
         cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)m->n_vocab, (int)D, 1.0f, m->tok_emb, (int)D,
-                    h, 1, 0.0f, s->logits, 1);
+                    s->h + (n - 1) * D, 1, 0.0f, s->logits, 1);
         return s->logits;
+}
+
+void whisper_decode_align(struct whisper_state *s, const unsigned *tokens, size_t n,
+                          float *const (*keep)[WHISPER_MAX_HEADS], float *logits, size_t n_logits)
+{
+        const struct whisper_model *m = s->m;
+        const size_t D = m->d_model;
+
+        whisper_rewind(s, 0);
+        decode(s, tokens, n, keep);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)n_logits, (int)D, 1.0f,
+                    s->h, (int)D, m->tok_emb, (int)D, 0.0f, logits, (int)n_logits);
 }
 
 size_t whisper_cached(const struct whisper_state *s)

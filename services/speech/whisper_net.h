@@ -26,6 +26,14 @@ void whisper_encode(struct whisper_state *s, const float *mel);
  * live until the next call. */
 const float *whisper_decode_step(struct whisper_state *s, const unsigned *tokens, size_t n);
 
+/* Word alignment: runs the decoder over @p n tokens from position 0 (the
+ * cache emptied first), with keep[layer][head], when not NULL, receiving
+ * that cross-attention head's scaled scores before the softmax, [n,
+ * n_audio_ctx]; @p logits gets every row's first @p n_logits logits,
+ * [n, n_logits]. */
+void whisper_decode_align(struct whisper_state *s, const unsigned *tokens, size_t n,
+                          float *const (*keep)[WHISPER_MAX_HEADS], float *logits, size_t n_logits);
+
 /* Tokens in the self-attention cache. */
 size_t whisper_cached(const struct whisper_state *s);
 

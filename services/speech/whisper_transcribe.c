@@ -14,6 +14,7 @@
 #include <zlib.h>
 
 #include "whisper.h"
+#include "whisper_align.h"
 #include "whisper_mel.h"
 #include "whisper_model.h"
 #include "whisper_net.h"
@@ -51,6 +52,7 @@ struct run {
         size_t seg_cap;
         unsigned *history; /* every kept segment's tokens: the next prompts */
         size_t n_history, history_cap, prompt_since;
+        double last_speech; /* the end of the last segment with words */
         char *errstr;
         size_t errstr_size;
 };
@@ -129,13 +131,10 @@ static void apply_rules(const struct whisper_model *m, float *l, const unsigned 
                                 break;
                         }
                 }
-                if (have_ts) {
-                        /* timestamps do not decrease, and a segment is
-                         * never empty */
-                        if (!(last_ts && !penult_ts))
-                                ts_last++;
+                /* timestamps do not decrease (CTranslate2's rule: the
+                 * last one may repeat, closing a pair) */
+                if (have_ts)
                         suppress(l, tb, ts_last < V ? ts_last : V);
-                }
         } else {
                 suppress(l, 0, tb);
                 suppress(l, tb + MAX_INITIAL_TIMESTAMP + 1, V);
@@ -197,7 +196,11 @@ static size_t pick(struct run *r, const float *l, float temperature)
 static int attempt(struct run *r, size_t np, float temperature, struct attempt *a)
 {
         const struct whisper_model *m = r->m;
-        const size_t V = m->n_vocab, room = m->n_text_ctx - np;
+        /* CTranslate2's max_length: half the context, and no more than the
+         * prompt (less its start token) leaves */
+        const size_t V = m->n_vocab, room = m->n_text_ctx / 2 < m->n_text_ctx - (np - 1)
+                                                    ? m->n_text_ctx / 2
+                                                    : m->n_text_ctx - (np - 1);
         double sum_logprob = 0;
         char *text;
 
@@ -241,10 +244,21 @@ static int attempt(struct run *r, size_t np, float temperature, struct attempt *
         return 0;
 }
 
-static int add_segment(struct run *r, unsigned seek, double start, double end,
-                       const unsigned *tokens, size_t n, const struct attempt *a,
+/* A segment of a window before it is kept (or dropped, when empty). */
+struct pending {
+        double start, end;
+        const unsigned *tokens;
+        size_t n;
+        struct whisper_word *words;
+        size_t n_words;
+};
+
+static int add_segment(struct run *r, unsigned seek, struct pending *p, const struct attempt *a,
                        float no_speech_prob)
 {
+        const unsigned *tokens = p->tokens;
+        const size_t n = p->n;
+        const double start = p->start, end = p->end;
         struct whisper_result *out = r->out;
         struct whisper_segment *sg;
         char *text = whisper_vocab_decode(&r->m->vocab, tokens, n);
@@ -252,8 +266,8 @@ static int add_segment(struct run *r, unsigned seek, double start, double end,
 
         if (!text)
                 return -1;
-        for (const char *p = text; *p; p++)
-                blank &= *p == ' ' || *p == '\t' || *p == '\n' || *p == '\r';
+        for (const char *c = text; *c; c++)
+                blank &= *c == ' ' || *c == '\t' || *c == '\n' || *c == '\r';
         if (start == end || blank) {
                 free(text);
                 return 0;
@@ -300,21 +314,36 @@ static int add_segment(struct run *r, unsigned seek, double start, double end,
         sg->temperature = a->temperature;
         sg->no_speech_prob = no_speech_prob;
         out->n_segments++;
+        if (p->n_words) {
+                struct whisper_word *grown = realloc(out->words,
+                                                     (out->n_words + p->n_words) * sizeof(*grown));
+
+                if (!grown)
+                        return -1;
+                out->words = grown;
+                /* the words move into the result */
+                memcpy(out->words + out->n_words, p->words, p->n_words * sizeof(*grown));
+                out->n_words += p->n_words;
+                p->n_words = 0;
+        }
         return 0;
 }
 
 /* faster-whisper's _split_segments_by_timestamps: the segments of one
- * window's tokens, and where the next window starts. */
-static int split(struct run *r, const struct attempt *a, size_t seek, size_t segment_size,
-                 float no_speech_prob, size_t *next_seek)
+ * window's tokens into @p p (room a->n + 1), and where the next window
+ * starts. Returns how many. */
+static size_t split(const struct run *r, const struct attempt *a, size_t seek, size_t segment_size,
+                    struct pending *p, size_t *next_seek, int *single)
 {
         const unsigned tb = (unsigned)r->m->vocab.timestamp_begin;
         const unsigned *t = a->tokens;
         const size_t n = a->n;
         const double offset = (double)seek * WHISPER_HOP / WHISPER_SAMPLE_RATE;
         const int single_ending = n >= 2 && t[n - 2] < tb && t[n - 1] >= tb;
-        size_t last = 0, consecutive = 0;
+        size_t last = 0, consecutive = 0, np = 0;
 
+        *single = single_ending;
+        memset(p, 0, (n + 1) * sizeof(*p));
         for (size_t i = 1; i < n; i++)
                 consecutive += t[i] >= tb && t[i - 1] >= tb;
         if (consecutive) {
@@ -323,10 +352,11 @@ static int split(struct run *r, const struct attempt *a, size_t seek, size_t seg
 
                         if (!cut)
                                 continue;
-                        if (add_segment(r, (unsigned)seek, offset + (t[last] - tb) * TIME_PRECISION,
-                                        offset + (t[i - 1] - tb) * TIME_PRECISION, t + last,
-                                        i - last, a, no_speech_prob))
-                                return -1;
+                        p[np].start = offset + (t[last] - tb) * TIME_PRECISION;
+                        p[np].end = offset + (t[i - 1] - tb) * TIME_PRECISION;
+                        p[np].tokens = t + last;
+                        p[np].n = i - last;
+                        np++;
                         last = i;
                 }
                 if (single_ending)
@@ -343,12 +373,145 @@ static int split(struct run *r, const struct attempt *a, size_t seek, size_t seg
                                 break;
                         }
                 }
-                if (add_segment(r, (unsigned)seek, offset, offset + duration, t, n, a,
-                                no_speech_prob))
-                        return -1;
+                p[0].start = offset;
+                p[0].end = offset + duration;
+                p[0].tokens = t;
+                p[0].n = n;
+                np = 1;
                 *next_seek = seek + segment_size;
         }
-        return 0;
+        return np;
+}
+
+static double round2(double x)
+{
+        return round(x * 100.0) / 100.0;
+}
+
+/* faster-whisper's add_word_timestamps over one window's segments, and
+ * the next window's start moved to the last word's end. */
+static int add_words(struct run *r, struct pending *p, size_t np, size_t seek, size_t segment_size,
+                     int single_ending, size_t *next_seek)
+{
+        const unsigned eot = (unsigned)r->m->vocab.eot;
+        const double offset = (double)seek * WHISPER_HOP / WHISPER_SAMPLE_RATE;
+        unsigned *text = malloc((p[np - 1].tokens + p[np - 1].n - p[0].tokens + 1) * sizeof(*text));
+        size_t n = 0, nt = 0, wi = 0;
+        struct whisper_timing *t = NULL;
+        double median, max_d, last_end = 0;
+        int have_end = 0, rc = -1;
+
+        if (!text)
+                return -1;
+        for (size_t k = 0; k < np; k++) {
+                for (size_t i = 0; i < p[k].n; i++) {
+                        if (p[k].tokens[i] < eot)
+                                text[n++] = p[k].tokens[i];
+                }
+        }
+        if (n == 0 || n + 3 > r->m->n_text_ctx) {
+                free(text);
+                return 0;
+        }
+        if (whisper_align(r->s, r->m, text, n, segment_size, &t, &nt))
+                goto out;
+        whisper_timings_tidy(t, nt, &median, &max_d);
+        for (size_t k = 0; k < np; k++) {
+                struct whisper_word *w;
+                size_t want = 0, saved = 0, nw = 0;
+
+                for (size_t i = 0; i < p[k].n; i++)
+                        want += p[k].tokens[i] < eot;
+                p[k].words = w = calloc(nt + 1, sizeof(*w));
+                if (!w)
+                        goto out;
+                while (wi < nt && saved < want) {
+                        if (t[wi].word[0]) {
+                                w[nw].word = strdup(t[wi].word);
+                                if (!w[nw].word)
+                                        goto out;
+                                w[nw].start = round2(offset + t[wi].start);
+                                w[nw].end = round2(offset + t[wi].end);
+                                w[nw].probability = t[wi].probability;
+                                nw++;
+                                p[k].n_words = nw;
+                        }
+                        saved += t[wi].n_tokens;
+                        wi++;
+                }
+                if (!nw)
+                        continue;
+                /* the first words after a pause: no longer than twice the
+                 * median word */
+                if (w[0].end - r->last_speech > median * 4 &&
+                    (w[0].end - w[0].start > max_d ||
+                     (nw > 1 && w[1].end - w[0].start > max_d * 2))) {
+                        if (nw > 1 && w[1].end - w[1].start > max_d) {
+                                const double boundary = fmax(w[1].end / 2, w[1].end - max_d);
+
+                                w[0].end = w[1].start = boundary;
+                        }
+                        w[0].start = fmax(0, w[0].end - max_d);
+                }
+                /* the segment's own start and end where the first or last
+                 * word is too long */
+                if (p[k].start < w[0].end && p[k].start - 0.5 > w[0].start)
+                        w[0].start = fmax(0, fmin(w[0].end - median, p[k].start));
+                else
+                        p[k].start = w[0].start;
+                if (p[k].end > w[nw - 1].start && p[k].end + 0.5 < w[nw - 1].end)
+                        w[nw - 1].end = fmax(w[nw - 1].start + median, p[k].end);
+                else
+                        p[k].end = w[nw - 1].end;
+                r->last_speech = p[k].end;
+        }
+        if (!single_ending) {
+                for (size_t k = np; k-- > 0 && !have_end;) {
+                        if (p[k].n_words) {
+                                last_end = p[k].words[p[k].n_words - 1].end;
+                                have_end = 1;
+                        }
+                }
+                if (!have_end)
+                        last_end = p[np - 1].end;
+                if (last_end > offset)
+                        *next_seek = (size_t)llround(last_end * WHISPER_SAMPLE_RATE / WHISPER_HOP);
+        }
+        rc = 0;
+out:
+        whisper_timings_free(t, nt);
+        free(text);
+        return rc;
+}
+
+static void free_pending(struct pending *p, size_t np)
+{
+        for (size_t k = 0; k < np; k++) {
+                for (size_t i = 0; i < p[k].n_words; i++)
+                        free(p[k].words[i].word);
+                free(p[k].words);
+        }
+}
+
+/* Splits the window's tokens into segments, times their words when asked,
+ * and keeps the segments that are not empty. */
+static int keep_segments(struct run *r, const struct attempt *a, size_t seek, size_t segment_size,
+                         float no_speech_prob, size_t *next_seek)
+{
+        struct pending *p = malloc((a->n + 1) * sizeof(*p));
+        size_t np;
+        int single, rc = 0;
+
+        if (!p)
+                return -1;
+        np = split(r, a, seek, segment_size, p, next_seek, &single);
+        if (np && r->opts->word_timestamps)
+                rc = add_words(r, p, np, seek, segment_size, single, next_seek);
+        for (size_t k = 0; !rc && k < np; k++)
+                rc = add_segment(r, (unsigned)seek, &p[k], a, no_speech_prob);
+        free_pending(p, np);
+        free(p);
+        return rc;
 }
 
 /* One window: mel frames [seek, seek + segment_size) of @p mel. */
@@ -432,7 +595,7 @@ static int window(struct run *r, const float *mel, size_t frames, size_t seek, s
             !(best->avg_logprob > r->opts->logprob_threshold)) {
                 *next_seek = seek + segment_size; /* no speech: skip the window */
         } else {
-                rc = split(r, best, seek, segment_size, no_speech_prob, next_seek);
+                rc = keep_segments(r, best, seek, segment_size, no_speech_prob, next_seek);
         }
         if (temperature > PROMPT_RESET_TEMPERATURE)
                 r->prompt_since = r->n_history;
@@ -518,10 +681,6 @@ int whisper_transcribe(const struct whisper_model *m, const float *pcm, size_t n
         int rc = -1;
 
         memset(out, 0, sizeof(*out));
-        if (opts->word_timestamps) {
-                snprintf(errstr, errstr_size, "word timestamps are not implemented");
-                return -1;
-        }
         for (size_t i = 0; i < n; i++) {
                 if (!isfinite(pcm[i])) {
                         snprintf(errstr, errstr_size, "sample %zu is not a finite number", i);
