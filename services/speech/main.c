@@ -1,39 +1,106 @@
 /* cairn-speech: the description of the speech service — its configuration,
  * its state (the Whisper model, the text-to-speech engines, the claim store
- * in PostgreSQL) and its handler table — handed to libcairn's one entry
- * point. */
+ * in PostgreSQL, and an OpenAI-compatible provider with its resilience
+ * settings and, when its API key lives there, a client of the secrets
+ * service) and its handler table — handed to libcairn's one entry point. */
+#include <stdio.h>
 #include <stdlib.h>
 
+#include "cairn/resilience.h"
+#include "cairn/secret_ref.h"
 #include "cairn/service.h"
+#include "remote.h"
 #include "speech.h"
 
 static struct speech_conf conf;
+static struct sp_remote_conf remote_conf;
+static struct cairn_resilience_conf provider_conf;
+static struct cairn_conf_item *provider_items;
+static struct cairn_secret_ref_conf secrets_conf;
+
+/* The service's state: the logic, and the provider with what it needs. */
+struct speech_state {
+        struct speech_service svc;
+        struct sp_remote *remote;
+        struct cairn_bus_client *bus;
+        struct cairn_secret_refs *secrets;
+};
 
 static size_t sections(struct cairn_conf_section *out)
 {
+        cairn_resilience_conf_init(&provider_conf, SP_REMOTE_DEPENDENCY);
+        provider_items = cairn_resilience_conf_items(SP_REMOTE_DEPENDENCY);
         out[0] = speech_conf_section(&conf);
-        return 1;
+        out[1] = sp_remote_conf_section(&remote_conf);
+        out[2] = cairn_resilience_conf_section(provider_items, &provider_conf);
+        out[3] = cairn_secret_ref_conf_section(&secrets_conf);
+        return 4;
+}
+
+static void state_free(struct speech_state *st)
+{
+        /* the provider reads the references: it goes first */
+        sp_remote_free(st->remote);
+        cairn_secret_refs_free(st->secrets);
+        cairn_bus_client_free(st->bus);
+        free(st);
+}
+
+/* The provider, with a client of the secrets service when its key is there
+ * (fetched in the background: readiness does not wait for it). */
+static int remote_init(struct speech_state *st, struct cairn_service_ctx *ctx, char *errstr,
+                       size_t errstr_size)
+{
+        if (!sp_remote_conf_enabled(&remote_conf))
+                return 0;
+        if (sp_remote_conf_wants_secrets(&remote_conf)) {
+                st->bus = cairn_bus_client_new(ctx->app->service, &ctx->app->bus_conf,
+                                               ctx->app->conf, ctx->app->metrics, errstr,
+                                               errstr_size);
+                if (!st->bus)
+                        return -1;
+                cairn_bus_client_resilience(st->bus, NULL, &ctx->app->bus_resilience);
+                st->secrets = cairn_secret_refs_new(&secrets_conf, ctx->app->service, st->bus,
+                                                    ctx->app->metrics);
+                if (!st->secrets) {
+                        snprintf(errstr, errstr_size, "out of memory for secret references");
+                        return -1;
+                }
+        }
+        st->remote = sp_remote_new(&remote_conf, &provider_conf, st->secrets, ctx->app->metrics,
+                                   errstr, errstr_size);
+        return st->remote ? 0 : -1;
 }
 
 static void *init(struct cairn_service_ctx *ctx, char *errstr, size_t errstr_size)
 {
-        struct speech_service *svc = calloc(1, sizeof(*svc));
-        struct speech_deps deps = { ctx->pg, ctx->app->metrics };
+        struct speech_state *st = calloc(1, sizeof(*st));
+        struct speech_deps deps;
 
-        if (!svc)
+        if (!st)
                 abort();
-        if (speech_service_init(svc, &conf, &deps, errstr, errstr_size) < 0) {
-                speech_service_cleanup(svc);
-                free(svc);
+        if (remote_init(st, ctx, errstr, errstr_size) < 0) {
+                state_free(st);
                 return NULL;
         }
-        return svc;
+        deps = (struct speech_deps){ ctx->pg, ctx->app->metrics, st->remote,
+                                     sp_remote_conf_mode(&remote_conf) };
+        if (speech_service_init(&st->svc, &conf, &deps, errstr, errstr_size) < 0) {
+                speech_service_cleanup(&st->svc);
+                state_free(st);
+                return NULL;
+        }
+        return st;
 }
 
+/* The handlers' opaque is the struct speech_service, the state's first
+ * member. */
 static void cleanup(void *state)
 {
-        speech_service_cleanup(state);
-        free(state);
+        struct speech_state *st = state;
+
+        speech_service_cleanup(&st->svc);
+        state_free(st);
 }
 
 static const struct cairn_service speech_service = {
@@ -50,5 +117,8 @@ static const struct cairn_service speech_service = {
 
 int main(int argc, char **argv)
 {
-        return cairn_service_main(&speech_service, argc, argv);
+        int rc = cairn_service_main(&speech_service, argc, argv);
+
+        cairn_resilience_conf_items_free(provider_items);
+        return rc;
 }

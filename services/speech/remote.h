@@ -42,6 +42,7 @@ struct sp_remote_conf {
         const char *transcription_model; /* the model name sent for transcriptions */
         const char *speech_model;        /* the model name sent for speech */
         const char *tasks;               /* "transcription", "speech", or both, comma-separated */
+        const char *mode;                /* "missing", "fallback" or "prefer" */
         long long timeout_ms;            /* calls whose request has no deadline */
         long long connect_timeout_ms;
         long long max_response_bytes;
@@ -61,6 +62,14 @@ struct cairn_conf_section sp_remote_conf_section(struct sp_remote_conf *c);
  * secrets service (then sp_remote_new needs a struct cairn_secret_refs). */
 bool sp_remote_conf_enabled(const struct sp_remote_conf *c);
 bool sp_remote_conf_wants_secrets(const struct sp_remote_conf *c);
+
+/* When the service asks the provider (speech.remote.mode). */
+enum sp_remote_mode {
+        SP_REMOTE_MISSING,  /* only for what the built-in engines cannot do */
+        SP_REMOTE_FALLBACK, /* that, and when they fail */
+        SP_REMOTE_PREFER,   /* first; the built-in engines when it fails */
+};
+enum sp_remote_mode sp_remote_conf_mode(const struct sp_remote_conf *c);
 
 /* The tasks speech.remote.tasks names, as bits of enum sp_remote_task (0
  * when the list does not parse: the section's check refuses it). */

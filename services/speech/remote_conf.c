@@ -34,6 +34,11 @@ static const struct cairn_conf_item remote_items[] = {
                        tasks,
                        "what the provider is asked for: transcription, speech, or both "
                        "(comma-separated)"),
+        CAIRN_CONF_ROW("speech.remote.mode", CAIRN_CONF_STRING, "missing", 0, -1, 0, mode,
+                       "missing: the provider gets only what the built-in engines cannot do "
+                       "(a language other than English to transcribe, a voice they do not "
+                       "have, its own model names); fallback: also what they fail at; prefer: "
+                       "it goes first, the built-in engines when it fails"),
         CAIRN_CONF_ROW("speech.remote.timeout_ms", CAIRN_CONF_INT, "120000", 100, 3600000, 0,
                        timeout_ms,
                        "deadline of calls whose request has none; "
@@ -92,6 +97,15 @@ static int tasks_parse(const char *list, char *errstr, size_t errstr_size)
         return tasks;
 }
 
+enum sp_remote_mode sp_remote_conf_mode(const struct sp_remote_conf *c)
+{
+        const char *m = str(c->mode);
+
+        return strcmp(m, "prefer") == 0     ? SP_REMOTE_PREFER
+               : strcmp(m, "fallback") == 0 ? SP_REMOTE_FALLBACK
+                                            : SP_REMOTE_MISSING;
+}
+
 int sp_remote_conf_tasks(const struct sp_remote_conf *c)
 {
         char errstr[128];
@@ -104,6 +118,16 @@ static int remote_conf_check(const void *target, char *errstr, size_t errstr_siz
 {
         const struct sp_remote_conf *c = target;
         const char *url = str(c->url);
+        const char *mode = str(c->mode);
+
+        if (strcmp(mode, "missing") != 0 && strcmp(mode, "fallback") != 0 &&
+            strcmp(mode, "prefer") != 0) {
+                snprintf(errstr, errstr_size,
+                         "config: speech.remote.mode: \"%.32s\" is not one of missing, fallback, "
+                         "prefer",
+                         mode);
+                return -1;
+        }
 
         if (!url[0]) {
                 if (str(c->api_key_file)[0] || str(c->api_key_secret)[0]) {

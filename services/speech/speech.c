@@ -57,6 +57,17 @@ static void names_free(struct speech_model_names *m)
         m->n_aliases = 0;
 }
 
+bool speech_remote_serves(const struct speech_service *svc, enum sp_remote_task task)
+{
+        return svc->remote && sp_remote_serves(svc->remote, task);
+}
+
+bool speech_may_fall_back(cairn_err_t rc)
+{
+        return rc == CAIRN_ERR_UNAVAILABLE || rc == CAIRN_ERR_INTERNAL ||
+               rc == CAIRN_ERR_EXHAUSTED || rc == CAIRN_ERR_UNKNOWN;
+}
+
 bool speech_model_matches(const struct speech_model_names *m, const char *name)
 {
         if (!name || !*name || strcmp(name, m->id) == 0)
@@ -85,6 +96,8 @@ int speech_service_init(struct speech_service *svc, const struct speech_conf *co
 
         memset(svc, 0, sizeof(*svc));
         svc->conf = *conf;
+        svc->remote = deps->remote;
+        svc->remote_mode = deps->remote_mode;
         pthread_mutex_init(&svc->lock, NULL);
         pthread_cond_init(&svc->freed, NULL);
         if (names_init(&svc->stt, conf->stt_model, conf->stt_aliases, errstr, errstr_size) < 0 ||

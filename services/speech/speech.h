@@ -13,6 +13,7 @@
 #include "cairn/claims.h"
 #include "cairn/conf.h"
 #include "cairn/speech/v1/speech.pb-c.h"
+#include "remote.h"
 
 struct cairn_metrics;
 struct cairn_metric;
@@ -48,6 +49,8 @@ struct cairn_conf_section speech_conf_section(struct speech_conf *conf);
 struct speech_deps {
         struct cairn_pg *pg; /* the claim store's database */
         struct cairn_metrics *metrics;
+        struct sp_remote *remote; /* an OpenAI-compatible provider, or NULL */
+        enum sp_remote_mode remote_mode;
 };
 
 /* The names a model answers to: its id and its aliases. */
@@ -63,6 +66,8 @@ struct speech_service {
         struct tts *tts;
         struct cairn_claims *claims;
         struct cairn_periodic *sweeper;
+        struct sp_remote *remote; /* borrowed; NULL: none */
+        enum sp_remote_mode remote_mode;
         struct speech_model_names stt, tts_names;
         /* at most conf.concurrency transcriptions compute at once */
         pthread_mutex_t lock;
@@ -90,6 +95,13 @@ cairn_err_t speech_models_handle(struct cairn_request *req, const ProtobufCMessa
 
 /* The request's deadline (realtime ms): its header's, or speech.timeout_ms from now. */
 int64_t speech_deadline(const struct speech_service *svc, const struct cairn_request *req);
+
+/* Whether the remote provider may be asked for @p task ... */
+bool speech_remote_serves(const struct speech_service *svc, enum sp_remote_task task);
+
+/* ... and whether to try it after the built-in engines failed with @p rc
+ * (a failure of theirs, not of the request), or them after it did. */
+bool speech_may_fall_back(cairn_err_t rc);
 
 /* Whether @p name ("" included: the default) names @p m. */
 bool speech_model_matches(const struct speech_model_names *m, const char *name);

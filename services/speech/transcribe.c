@@ -153,8 +153,7 @@ static cairn_err_t decode(struct speech_service *svc,
                           const Cairn__Speech__V1__TranscribeRequest *in, const uint8_t *bytes,
                           size_t len, struct audio_pcm *pcm, struct cairn_status *st)
 {
-        const char *name = in->audio->filename && *in->audio->filename ? in->audio->filename
-                                                                       : "the audio";
+        const char *name = in->audio->filename && *in->audio->filename ? in->audio->filename : NULL;
         struct audio_info info;
         char err[256];
 
@@ -173,26 +172,35 @@ static cairn_err_t decode(struct speech_service *svc,
         }
 }
 
-static cairn_err_t check(const struct speech_service *svc,
-                         const Cairn__Speech__V1__TranscribeRequest *in, struct cairn_status *st)
+/* Whether Whisper can take the request: a model name of its own (or none)
+ * and a language it knows; if not, @p st says why. */
+static bool local_takes(const struct speech_service *svc,
+                        const Cairn__Speech__V1__TranscribeRequest *in, struct cairn_status *st)
 {
         const char *lang = in->language ? in->language : "";
 
-        if (!speech_model_matches(&svc->stt, in->model))
-                return cairn_status_set(st, CAIRN_ERR_NOT_FOUND, "model", "UNKNOWN_MODEL",
-                                        "no transcription model \"%.64s\" (ListModels lists "
-                                        "them; %s is the default)",
-                                        in->model, svc->stt.id);
-        if (*lang && strcmp(lang, "en") != 0 && whisper_model_english_only(svc->whisper))
-                return cairn_status_set(st, CAIRN_ERR_PRECONDITION, "language",
-                                        "LANGUAGE_UNSUPPORTED",
-                                        "%s transcribes English only; \"%.32s\" needs a "
-                                        "remote provider, and none is configured",
-                                        svc->stt.id, lang);
-        if (!(in->temperature >= 0 && in->temperature <= 1))
-                return cairn_status_set(st, CAIRN_ERR_INVALID, "temperature", NULL,
-                                        "temperature must be within 0..1");
-        return CAIRN_OK;
+        if (!speech_model_matches(&svc->stt, in->model)) {
+                cairn_status_set(st, CAIRN_ERR_NOT_FOUND, "model", "UNKNOWN_MODEL",
+                                 "no transcription model \"%.64s\" (ListModels lists them; %s "
+                                 "is the default)",
+                                 in->model, svc->stt.id);
+                return false;
+        }
+        if (*lang && strcmp(lang, "en") != 0 && whisper_model_english_only(svc->whisper)) {
+                cairn_status_set(st, CAIRN_ERR_PRECONDITION, "language", "LANGUAGE_UNSUPPORTED",
+                                 "%s transcribes English only; \"%.32s\" needs a remote "
+                                 "provider (speech.remote.url), and none is configured",
+                                 svc->stt.id, lang);
+                return false;
+        }
+        return true;
+}
+
+/* Whether the remote provider is asked for a request Whisper takes too. */
+static bool remote_too(const struct speech_service *svc)
+{
+        return speech_remote_serves(svc, SP_REMOTE_TRANSCRIPTION) &&
+               svc->remote_mode != SP_REMOTE_MISSING;
 }
 
 /* Whisper over @p pcm, filtered by voice activity; the reply in @p out. */
@@ -247,6 +255,72 @@ done:
         return rc;
 }
 
+/* The provider's transcript of the request's bytes. */
+static cairn_err_t remote_transcribe(struct speech_service *svc, struct cairn_request *req,
+                                     const Cairn__Speech__V1__TranscribeRequest *in,
+                                     const uint8_t *bytes, size_t len,
+                                     Cairn__Speech__V1__TranscribeReply **out,
+                                     struct cairn_status *st)
+{
+        const char *tp = req->hdrs && req->hdrs->traceparent[0] ? req->hdrs->traceparent : NULL;
+
+        cairn_status_clear(st);
+        return sp_remote_transcribe(svc->remote, in, bytes, len, speech_deadline(svc, req), tp,
+                                    cairn_arena_pbc(req->arena), out, st);
+}
+
+/* Whisper's transcript of the request's bytes. */
+static cairn_err_t local_transcribe(struct speech_service *svc, struct cairn_request *req,
+                                    const Cairn__Speech__V1__TranscribeRequest *in,
+                                    const uint8_t *bytes, size_t len,
+                                    Cairn__Speech__V1__TranscribeReply **out,
+                                    struct cairn_status *st)
+{
+        struct audio_pcm pcm = { 0 };
+        cairn_err_t rc;
+
+        cairn_status_clear(st);
+        rc = decode(svc, in, bytes, len, &pcm, st);
+        if (rc == CAIRN_OK)
+                rc = recognise(svc, req, in, &pcm, out, st);
+        if (rc == CAIRN_OK)
+                (*out)->duration = (double)pcm.n / WHISPER_RATE;
+        audio_pcm_free(&pcm);
+        return rc;
+}
+
+/* Whisper, the provider, or one then the other as speech.remote.mode says. */
+static cairn_err_t transcribe(struct speech_service *svc, struct cairn_request *req,
+                              const Cairn__Speech__V1__TranscribeRequest *in,
+                              Cairn__Speech__V1__TranscribeReply **out, struct cairn_status *st)
+{
+        const uint8_t *bytes;
+        size_t len;
+        cairn_err_t rc;
+        bool local = local_takes(svc, in, st);
+
+        if (!local && !speech_remote_serves(svc, SP_REMOTE_TRANSCRIPTION))
+                return st->code;
+        if (!(in->temperature >= 0 && in->temperature <= 1))
+                return cairn_status_set(st, CAIRN_ERR_INVALID, "temperature", NULL,
+                                        "temperature must be within 0..1");
+        rc = speech_audio_bytes(svc, req, in->audio, "audio", &bytes, &len, st);
+        if (rc != CAIRN_OK)
+                return rc;
+        if (!local)
+                return remote_transcribe(svc, req, in, bytes, len, out, st);
+        if (remote_too(svc) && svc->remote_mode == SP_REMOTE_PREFER) {
+                rc = remote_transcribe(svc, req, in, bytes, len, out, st);
+                if (rc == CAIRN_OK || !speech_may_fall_back(rc))
+                        return rc;
+                return local_transcribe(svc, req, in, bytes, len, out, st);
+        }
+        rc = local_transcribe(svc, req, in, bytes, len, out, st);
+        if (rc != CAIRN_OK && speech_may_fall_back(rc) && remote_too(svc))
+                rc = remote_transcribe(svc, req, in, bytes, len, out, st);
+        return rc;
+}
+
 cairn_err_t speech_transcribe_handle(struct cairn_request *req, const ProtobufCMessage *msg,
                                      ProtobufCMessage **reply, struct cairn_status *st)
 {
@@ -254,26 +328,14 @@ cairn_err_t speech_transcribe_handle(struct cairn_request *req, const ProtobufCM
                 (const Cairn__Speech__V1__TranscribeRequest *)msg;
         struct speech_service *svc = req->opaque;
         Cairn__Speech__V1__TranscribeReply *out = NULL;
-        struct audio_pcm pcm = { 0 };
-        const uint8_t *bytes;
         int64_t t0 = cairn_mono_us();
-        size_t len;
-        cairn_err_t rc;
+        cairn_err_t rc = transcribe(svc, req, in, &out, st);
 
-        rc = check(svc, in, st);
-        if (rc == CAIRN_OK)
-                rc = speech_audio_bytes(svc, req, in->audio, "audio", &bytes, &len, st);
-        if (rc == CAIRN_OK)
-                rc = decode(svc, in, bytes, len, &pcm, st);
-        if (rc == CAIRN_OK)
-                rc = recognise(svc, req, in, &pcm, &out, st);
         if (rc == CAIRN_OK) {
-                out->duration = (double)pcm.n / WHISPER_RATE;
                 cairn_metric_add_l(svc->m_audio_seconds, (const char *const[]){ "in" },
                                    out->duration);
                 *reply = &out->base;
         }
-        audio_pcm_free(&pcm);
         cairn_metric_inc_l(svc->m_requests,
                            (const char *const[]){ "transcribe", cairn_err_str(rc) });
         cairn_metric_observe_l(svc->m_seconds, (const char *const[]){ "transcribe" },
