@@ -65,7 +65,7 @@ int audio_vad(const struct audio_pcm *p, struct audio_span **spans, size_t *n_sp
 enum audio_format { AUDIO_MP3, AUDIO_OPUS, AUDIO_AAC, AUDIO_FLAC, AUDIO_WAV, AUDIO_PCM };
 
 /* Parses "mp3", "opus", "aac", "flac", "wav", "pcm"; -1 for anything else.
- * The name and the Content-Type OpenAI sends ("audio/mpeg", "audio/opus",
+ * The name and the Content-Type OpenAI sends ("audio/mpeg", "audio/ogg" (Ogg Opus),
  * "audio/aac", "audio/flac", "audio/wav", "audio/pcm") are NULL for a value
  * outside the enum. */
 int audio_format_parse(const char *name);

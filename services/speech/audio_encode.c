@@ -14,7 +14,7 @@
 /* clang-format off */
 static const struct { const char *name, *content_type; } formats[] = {
         [AUDIO_MP3]  = { "mp3",  "audio/mpeg" },
-        [AUDIO_OPUS] = { "opus", "audio/opus" },
+        [AUDIO_OPUS] = { "opus", "audio/ogg" },
         [AUDIO_AAC]  = { "aac",  "audio/aac" },
         [AUDIO_FLAC] = { "flac", "audio/flac" },
         [AUDIO_WAV]  = { "wav",  "audio/wav" },

@@ -139,7 +139,7 @@ static enum MHD_Result respond_error(struct MHD_Connection *c, int status, const
 static const struct {
         const char *format, *type;
 } speech_types[] = {
-        { "mp3", "audio/mpeg" },  { "opus", "audio/opus" }, { "aac", "audio/aac" },
+        { "mp3", "audio/mpeg" },  { "opus", "audio/ogg" }, { "aac", "audio/aac" },
         { "flac", "audio/flac" }, { "wav", "audio/wav" },   { "pcm", "audio/pcm" },
 };
 

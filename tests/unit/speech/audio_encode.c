@@ -34,7 +34,7 @@ static void teardown(void)
 START_TEST(test_audio_format_names)
 {
         static const char *names[] = { "mp3", "opus", "aac", "flac", "wav", "pcm" };
-        static const char *types[] = { "audio/mpeg", "audio/opus", "audio/aac",
+        static const char *types[] = { "audio/mpeg", "audio/ogg", "audio/aac",
                                        "audio/flac", "audio/wav",  "audio/pcm" };
 
         for (int i = 0; i < 6; i++) {
