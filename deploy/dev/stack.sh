@@ -179,6 +179,8 @@ start_service() { # name port
                         export CAIRN_HTTP_PORT=$API_PORT
                         export CAIRN_REDIS_PORT=$REDIS_PORT
                         export CAIRN_AUTH_KEYS_FILE=$RUN/gateway/gateway-keys.yaml
+                        # large audio uploads go to the speech service by claim check
+                        export CAIRN_PG_URL=postgresql://postgres@127.0.0.1:$PG_PORT/postgres
                 fi
                 if [[ $name == embedding ]]; then
                         # model slot 1: all-MiniLM-L6-v2 from the user's cache

@@ -106,7 +106,7 @@ check "OCI revision label set" test "$(inspect '{{index .Config.Labels "org.open
 check "root filesystem not writable by the service user" \
         bash -c "! ${BUILDAH[*]} run --isolation chroot $CTR -- touch /usr/bin/x 2>/dev/null"
 check "no compiler in the runtime image" bash -c "! ${BUILDAH[*]} run --isolation chroot $CTR -- sh -c 'command -v cc' >/dev/null 2>&1"
-for s in gateway embedding memory secrets translation admin; do
+for s in gateway embedding memory secrets translation speech admin; do
         check "cairn-$s runs (--version)" bash -c "${BUILDAH[*]} run --isolation chroot $CTR -- cairn-$s --version | grep -q $VERSION"
 done
 # What the translation service reads at run time: deploy/deps.sh's list, installed.
@@ -117,6 +117,8 @@ check "the ${#runtime_data[@]} packages of deps.sh --print-runtime-data installe
 check "Apertium translates in the image (eng-spa)" bash -c \
         "${BUILDAH[*]} run --isolation chroot $CTR -- sh -c 'echo the house | apertium eng-spa' | grep -q 'La casa'"
 check "libexttextcat's language models in the image" in_image -- test -s /usr/share/libexttextcat/fpdb.conf
+check "the Whisper model in the image" in_image -- test -s /usr/share/cairn/models/whisper-tiny.en/model.bin
+check "espeak-ng's voices in the image (French)" in_image -- test -s /usr/lib/x86_64-linux-gnu/espeak-ng-data/fr_dict
 
 # ---- infrastructure: Apache Kafka, PostgreSQL and Redis on the host ----
 if ! why=$(deploy/kafka/apache.sh check); then
@@ -204,6 +206,7 @@ check "embedding ready" ready "$adm_emb" 120
 check "memory ready" ready "$adm_mem" 60
 check "secrets ready (its root key from the chart's Secret)" ready "${admin_port[secrets]}" 60
 check "translation ready (its English-Spanish pipelines started)" ready "${admin_port[translation]}" 60
+check "speech ready (Whisper loaded, the claims table made)" ready "${admin_port[speech]}" 60
 check "gateway ready" ready "$adm_gw" 60
 
 # ---- calls through the gateway ----
@@ -233,6 +236,14 @@ out=$(curl -sS -m 30 "http://127.0.0.1:$api/translate" -H "X-API-Key: $KEY" \
         -H 'Content-Type: application/json' -d '{"q": "Bon dia, com estàs?", "source": "auto", "target": "es"}')
 check "POST /translate detects Catalan (CLD2 and libexttextcat's models in the image)" \
         grep -q '"language":"ca"' <<<"$out"
+code=$(curl -sS -m 60 -o "$WORK/speech.wav" -w '%{http_code}' "http://127.0.0.1:$api/v1/audio/speech" \
+        -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
+        -d '{"model": "tts-1", "voice": "alloy", "input": "The weather will be sunny tomorrow afternoon.", "response_format": "wav"}')
+check "POST /v1/audio/speech: WAV from the image's flite" bash -c \
+        "[[ $code == 200 ]] && head -c 4 '$WORK/speech.wav' | grep -q RIFF"
+out=$(curl -sS -m 120 "http://127.0.0.1:$api/v1/audio/transcriptions" -H "Authorization: Bearer $KEY" \
+        -F model=whisper-1 -F "file=@$WORK/speech.wav;type=audio/wav" -F response_format=json)
+check "POST /v1/audio/transcriptions: the image's Whisper hears it" grep -qi '"text":"the weather will be sunny' <<<"$out"
 metrics=$(curl -fsS -m 5 "http://127.0.0.1:$adm_mem/metrics")
 check "/metrics names the service and version" \
         grep -qF "cairn_build_info{service=\"memory\",version=\"$VERSION\"} 1" <<<"$metrics"
@@ -243,7 +254,7 @@ check "HEALTHCHECK passes on a ready service" in_image CAIRN_ADMIN_PORT="$adm_gw
 check "HEALTHCHECK fails where nothing listens" bash -c "! ${BUILDAH[*]} run --isolation chroot -e CAIRN_ADMIN_PORT=$(free_port) $CTR -- sh -c '$(printf '%s' "$hc" | tail -n 1)' 2>/dev/null"
 
 # ---- SIGTERM: each service drains and exits 0 ----
-for name in gateway memory embedding secrets translation; do
+for name in gateway memory embedding secrets translation speech; do
         inner=$(service_pid "${outer[$name]}") || { bad "$name: service process found"; continue; }
         check "$name runs as uid 10001" test "$(awk '/^Uid:/ { print $2 }' "/proc/$inner/status")" = 10001
         kill -TERM "$inner"
