@@ -56,8 +56,15 @@ static void linear(const float *in, size_t rows, const struct whisper_linear *li
                                 out[r * lin->out + j] += lin->b[j];
                 }
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)lin->out, (int)lin->in,
-                    1.0f, in, (int)lin->in, lin->w, (int)lin->in, 1.0f, out, (int)lin->out);
+        /* one row (a decoder step): sgemm would pack the whole weight
+         * matrix to use it once */
+        if (rows == 1)
+                cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)lin->out, (int)lin->in, 1.0f, lin->w,
+                            (int)lin->in, in, 1, 1.0f, out, 1);
+        else
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)lin->out,
+                            (int)lin->in, 1.0f, in, (int)lin->in, lin->w, (int)lin->in, 1.0f, out,
+                            (int)lin->out);
 }
 
 /* Multi-head attention of @p rows queries (row stride @p ldq) over @p keys
@@ -73,9 +80,13 @@ static void attention(struct whisper_state *s, const float *q, size_t ldq, const
         const float scale = 1.0f / sqrtf((float)dh);
 
         for (size_t h = 0; h < m->n_heads; h++) {
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)keys, (int)dh,
-                            scale, q + h * dh, (int)ldq, k + h * dh, (int)ldk, 0.0f, s->scores,
-                            (int)keys);
+                if (rows == 1)
+                        cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)keys, (int)dh, scale,
+                                    k + h * dh, (int)ldk, q + h * dh, 1, 0.0f, s->scores, 1);
+                else
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)keys,
+                                    (int)dh, scale, q + h * dh, (int)ldq, k + h * dh, (int)ldk,
+                                    0.0f, s->scores, (int)keys);
                 /* word alignment: this head's scores before the softmax */
                 if (keep && keep[h])
                         memcpy(keep[h], s->scores, rows * keys * sizeof(float));
@@ -87,9 +98,13 @@ static void attention(struct whisper_state *s, const float *q, size_t ldq, const
                         for (size_t j = seen; j < keys; j++)
                                 row[j] = 0.0f;
                 }
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)dh,
-                            (int)keys, 1.0f, s->scores, (int)keys, v + h * dh, (int)ldv, 0.0f,
-                            ctx + h * dh, (int)D);
+                if (rows == 1)
+                        cblas_sgemv(CblasRowMajor, CblasTrans, (int)keys, (int)dh, 1.0f, v + h * dh,
+                                    (int)ldv, s->scores, 1, 0.0f, ctx + h * dh, 1);
+                else
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)dh,
+                                    (int)keys, 1.0f, s->scores, (int)keys, v + h * dh, (int)ldv,
+                                    0.0f, ctx + h * dh, (int)D);
         }
 }
 

@@ -24,6 +24,7 @@
 #define MAX_INITIAL_TIMESTAMP    50   /* 1.0 s: the first timestamp's last allowed index */
 #define COMPRESSION_THRESHOLD    2.4f
 #define PROMPT_RESET_TEMPERATURE 0.5f
+#define BEST_OF                  5 /* samples per temperature above 0 */
 static const float temperatures[] = { 0.0f, 0.2f, 0.4f, 0.6f, 0.8f, 1.0f };
 #define N_TEMPERATURES (sizeof(temperatures) / sizeof(*temperatures))
 
@@ -38,6 +39,7 @@ void whisper_opts_default(struct whisper_opts *o)
 struct attempt {
         unsigned *tokens;
         size_t n;
+        double score; /* CTranslate2's: the summed log-probability over the tokens */
         float avg_logprob, compression_ratio, temperature;
 };
 
@@ -87,12 +89,14 @@ static void suppress(float *l, size_t from, size_t to)
                 l[i] = -INFINITY;
 }
 
-/* Whisper's logit filters for the next token after @p seq[0..n). */
-static void apply_rules(const struct whisper_model *m, float *l, const unsigned *seq, size_t n)
+/* Whisper's logit filters for the next token after @p seq[0..n), as
+ * CTranslate2 applies them for faster-whisper. Returns the log of the
+ * filtered logits' normaliser (their logsumexp). */
+static double apply_rules(const struct whisper_model *m, float *l, const unsigned *seq, size_t n)
 {
         const struct whisper_vocab *v = &m->vocab;
         const size_t tb = (size_t)v->timestamp_begin, V = m->n_vocab;
-        double max_all = -INFINITY, ts_sum = 0, max_text = -INFINITY;
+        double max_all = -INFINITY, ts_sum = 0, text_sum = 0, max_text = -INFINITY;
 
         if (n == 0) {
                 /* suppress_blank */
@@ -143,29 +147,23 @@ static void apply_rules(const struct whisper_model *m, float *l, const unsigned 
         for (size_t i = 0; i < V; i++)
                 max_all = l[i] > max_all ? l[i] : max_all;
         if (isinf(max_all))
-                return;
+                return max_all;
         for (size_t i = 0; i < V; i++) {
                 const double e = exp((double)l[i] - max_all);
 
-                if (i >= tb)
+                if (i >= tb) {
                         ts_sum += e;
-                else if (l[i] > max_text)
-                        max_text = l[i];
+                } else {
+                        text_sum += e;
+                        if (l[i] > max_text)
+                                max_text = l[i];
+                }
         }
-        if (ts_sum > 0 && log(ts_sum) > max_text - max_all)
+        if (n > 0 && ts_sum > 0 && log(ts_sum) > max_text - max_all) {
                 suppress(l, 0, tb);
-}
-
-static float log_softmax_at(const float *l, size_t V, size_t id)
-{
-        double max = -INFINITY, sum = 0;
-
-        for (size_t i = 0; i < V; i++)
-                max = l[i] > max ? l[i] : max;
-        for (size_t i = 0; i < V; i++)
-                sum += exp((double)l[i] - max);
-        /* the picked token has a finite logit: sum >= 1 */
-        return (float)((double)l[id] - max - log(sum > 1.0 ? sum : 1.0));
+                return max_all + log(ts_sum);
+        }
+        return max_all + log(text_sum + ts_sum);
 }
 
 static size_t pick(struct run *r, const float *l, float temperature)
@@ -212,11 +210,10 @@ static int attempt(struct run *r, size_t np, float temperature, struct attempt *
         whisper_rewind(r->s, np);
         memcpy(r->logits, r->first, V * sizeof(float));
         for (;;) {
-                size_t id;
+                const double norm = apply_rules(m, r->logits, a->tokens, a->n);
+                const size_t id = pick(r, r->logits, temperature);
 
-                apply_rules(m, r->logits, a->tokens, a->n);
-                id = pick(r, r->logits, temperature);
-                sum_logprob += log_softmax_at(r->logits, V, id);
+                sum_logprob += (double)r->logits[id] - norm;
                 if (id == (size_t)m->vocab.eot)
                         break;
                 a->tokens[a->n++] = (unsigned)id;
@@ -225,6 +222,7 @@ static int attempt(struct run *r, size_t np, float temperature, struct attempt *
                 memcpy(r->logits, whisper_decode_step(r->s, &a->tokens[a->n - 1], 1),
                        V * sizeof(float));
         }
+        a->score = sum_logprob / (double)(a->n ? a->n : 1);
         a->avg_logprob = (float)(sum_logprob / (double)(a->n + 1));
         text = whisper_vocab_decode(&m->vocab, a->tokens, a->n);
         if (!text)
@@ -241,6 +239,33 @@ static int attempt(struct run *r, size_t np, float temperature, struct attempt *
                 a->compression_ratio = compression_ratio(p);
         }
         free(text);
+        return 0;
+}
+
+/* One decoding at temperature @p t: greedy at 0; above, the best of
+ * BEST_OF samples by their mean log-probability, as CTranslate2 returns
+ * faster-whisper's best_of hypotheses. */
+static int sample(struct run *r, size_t np, float t, struct attempt *a)
+{
+        const int draws = t > 0 ? BEST_OF : 1;
+
+        memset(a, 0, sizeof(*a));
+        for (int i = 0; i < draws; i++) {
+                struct attempt b;
+
+                if (attempt(r, np, t, &b)) {
+                        free(b.tokens);
+                        free(a->tokens);
+                        a->tokens = NULL;
+                        return -1;
+                }
+                if (i == 0 || b.score > a->score) {
+                        free(a->tokens);
+                        *a = b;
+                } else {
+                        free(b.tokens);
+                }
+        }
         return 0;
 }
 
@@ -557,10 +582,8 @@ static int window(struct run *r, const float *mel, size_t frames, size_t seek, s
                                                                          : temperatures[n_tries];
                 int fallback = 0;
 
-                if (attempt(r, np, t, a)) {
-                        free(a->tokens);
+                if (sample(r, np, t, a))
                         goto out;
-                }
                 n_tries++;
                 best = a;
                 temperature = t;
