@@ -7,7 +7,12 @@
  *   (a) every clean clip gets exactly the reference's text;
  *   (b) over every clip, the word error rate against the sentences spoken is
  *       no worse than the reference's (both printed);
- *   (c) silence gets empty text.
+ *   (c) silence gets empty text;
+ *   (d) the clean clips with word timestamps get the same words, within one
+ *       timestamp step (20 ms) of faster-whisper's;
+ *   (e) a prompt (faster-whisper's initial_prompt) and a clip over 30 s (two
+ *       windows, the second starting at the first's last timestamp) get
+ *       exactly the reference's text.
  * Without the model, the synthesisers or PyPI, and outside CI, the test is
  * skipped, loudly; under CI=true it fails instead. Needs no broker. */
 #define _GNU_SOURCE
@@ -27,11 +32,15 @@
 #include "speech/whisper.h"
 
 struct clip {
-        const char *voice; /* flite voice, or "espeak" */
+        const char *voice; /* flite voice, "espeak", "silence" or "long" */
         const char *text;
         int noisy;
+        int again;          /* 1 + the clip whose samples this one reuses, 0 for its own */
+        int words;          /* with word timestamps */
+        const char *prompt; /* an initial prompt, or NULL */
         char path[512];
         char *ours, *theirs;
+        json_t *their_words;
 };
 
 #define SLT    "The quick brown fox jumps over the lazy dog. Please call me tomorrow at noon."
@@ -52,7 +61,19 @@ static struct clip clips[] = {
         { .voice = "rms", .text = RMS, .noisy = 1 },
         { .voice = "espeak", .text = ESPEAK, .noisy = 1 },
         { .voice = "silence", .text = "" },
+        /* the clean clips again, with word timestamps; one with a prompt */
+        { .voice = "slt", .text = SLT, .again = 1, .words = 1 },
+        { .voice = "kal", .text = KAL, .again = 2, .words = 1 },
+        { .voice = "awb", .text = AWB, .again = 3, .words = 1 },
+        { .voice = "rms", .text = RMS, .again = 4, .words = 1 },
+        { .voice = "espeak", .text = ESPEAK, .again = 5, .words = 1 },
+        { .voice = "kal", .text = KAL, .again = 2, .prompt = "Sea shells by the sea shore." },
+        /* over 30 s: the clean clips one after another, twice, 1 s apart */
+        { .voice = "long",
+          .text = SLT " " KAL " " AWB " " RMS " " ESPEAK " " SLT " " KAL " " AWB " " RMS
+                      " " ESPEAK },
 };
+#define N_WER   11 /* the clips the word error rate counts */
 #define N_CLIPS (sizeof(clips) / sizeof(*clips))
 
 static char dir[256], model_dir[512];
@@ -116,7 +137,32 @@ static bool synthesise(struct clip *c, size_t i)
         float *x;
         size_t n;
 
+        if (c->again) {
+                snprintf(c->path, sizeof(c->path), "%s", clips[c->again - 1].path);
+                return true;
+        }
         snprintf(c->path, sizeof(c->path), "%s/clip%zu.f32", dir, i);
+        if (!strcmp(c->voice, "long")) {
+                float *all = NULL;
+                size_t total = 0;
+
+                for (int round = 0; round < 2; round++) {
+                        for (size_t k = 0; k < 5; k++) {
+                                float *y = read_f32(clips[k].path, &n);
+
+                                all = realloc(all, (total + n + 16000) * sizeof(float));
+                                ck_assert_ptr_nonnull(all);
+                                memcpy(all + total, y, n * sizeof(float));
+                                memset(all + total + n, 0, 16000 * sizeof(float));
+                                total += n + 16000;
+                                free(y);
+                        }
+                }
+                ck_assert_msg(total > 31 * 16000, "the long clip is only %zu samples", total);
+                write_f32(c->path, all, total);
+                free(all);
+                return true;
+        }
         if (!strcmp(c->voice, "silence")) {
                 x = calloc(3 * 16000, sizeof(float));
                 write_f32(c->path, x, 3 * 16000);
@@ -204,20 +250,29 @@ static size_t word_errors(const char *hyp, const char *ref, size_t *n_ref)
  * made here. */
 static bool reference(void)
 {
-        char cmd[16384], out[600];
-        size_t len;
+        char cmd[4096], out[600], jobs[600];
         FILE *fp;
         char line[65536];
         int rc;
 
+        snprintf(jobs, sizeof(jobs), "%s/jobs.jsonl", dir);
         snprintf(out, sizeof(out), "%s/reference.jsonl", dir);
-        len = (size_t)snprintf(cmd, sizeof(cmd),
-                               "'%s/tests/clients/venv.sh' fasterwhisper "
-                               "'%s/tests/integration/speech_reference.py' '%s'",
-                               harness_root(), harness_root(), model_dir);
-        for (size_t i = 0; i < N_CLIPS; i++)
-                len += (size_t)snprintf(cmd + len, sizeof(cmd) - len, " '%s'", clips[i].path);
-        snprintf(cmd + len, sizeof(cmd) - len, " >'%s'", out);
+        fp = fopen(jobs, "w");
+        ck_assert_ptr_nonnull(fp);
+        for (size_t i = 0; i < N_CLIPS; i++) {
+                json_t *job = json_pack("{s:s, s:b, s:s?}", "clip", clips[i].path, "words",
+                                        clips[i].words, "prompt", clips[i].prompt);
+                char *text = json_dumps(job, JSON_COMPACT);
+
+                fprintf(fp, "%s\n", text);
+                free(text);
+                json_decref(job);
+        }
+        fclose(fp);
+        snprintf(cmd, sizeof(cmd),
+                 "'%s/tests/clients/venv.sh' fasterwhisper "
+                 "'%s/tests/integration/speech_reference.py' '%s' - <'%s' >'%s'",
+                 harness_root(), harness_root(), model_dir, jobs, out);
         rc = system(cmd);
         ck_assert_msg(WIFEXITED(rc), "speech_reference.py did not exit");
         if (WEXITSTATUS(rc) == 77) {
@@ -238,10 +293,34 @@ static bool reference(void)
                 ck_assert_msg(o && json_is_string(json_object_get(o, "text")), "reference: %s",
                               line);
                 clips[i].theirs = strdup(json_string_value(json_object_get(o, "text")));
+                clips[i].their_words = json_incref(json_object_get(o, "words"));
                 json_decref(o);
         }
         fclose(fp);
         return true;
+}
+
+/* The words of @p r against faster-whisper's: the same words, their times
+ * within 20 ms (one timestamp step). */
+static void same_words(const struct clip *c, const struct whisper_result *r)
+{
+        ck_assert_msg(r->n_words == json_array_size(c->their_words), "%s: %zu words, reference %zu",
+                      c->voice, r->n_words, json_array_size(c->their_words));
+        for (size_t k = 0; k < r->n_words; k++) {
+                json_t *w = json_array_get(c->their_words, k);
+                const double start = json_number_value(json_array_get(w, 0));
+                const double end = json_number_value(json_array_get(w, 1));
+                const char *word = json_string_value(json_array_get(w, 2));
+
+                ck_assert_msg(word && !strcmp(r->words[k].word, word),
+                              "%s: word %zu \"%s\", \"%s\"", c->voice, k, r->words[k].word,
+                              word ? word : "?");
+                ck_assert_msg(fabs(r->words[k].start - start) <= 0.0201 &&
+                                      fabs(r->words[k].end - end) <= 0.0201,
+                              "%s: \"%s\" at %.2f-%.2f, reference %.2f-%.2f", c->voice, word,
+                              r->words[k].start, r->words[k].end, start, end);
+        }
+        printf("%-7s words: %zu, the same as faster-whisper's\n", c->voice, r->n_words);
 }
 
 START_TEST(test_whisper_matches_faster_whisper)
@@ -279,20 +358,28 @@ START_TEST(test_whisper_matches_faster_whisper)
                 size_t n, n_ref, e_ours, e_theirs;
                 float *x = read_f32(c->path, &n);
 
+                opts.word_timestamps = c->words;
+                opts.prompt = c->prompt;
                 ck_assert_msg(whisper_transcribe(m, x, n, &opts, &r, errstr, sizeof(errstr)) == 0,
                               "%s", errstr);
                 c->ours = strdup(r.text);
+                if (c->words)
+                        same_words(c, &r);
                 whisper_result_free(&r);
                 free(x);
                 e_ours = word_errors(c->ours, c->text, &n_ref);
                 e_theirs = word_errors(c->theirs, c->text, &n_ref);
-                errs_ours += e_ours;
-                errs_theirs += e_theirs;
-                words += n_ref;
-                printf("%-7s %-5s ours   (%zu errors): %s\n", c->voice,
-                       c->noisy ? "noisy" : "clean", e_ours, c->ours);
-                printf("%-7s %-5s theirs (%zu errors): %s\n", c->voice,
-                       c->noisy ? "noisy" : "clean", e_theirs, c->theirs);
+                if (i < N_WER) {
+                        errs_ours += e_ours;
+                        errs_theirs += e_theirs;
+                        words += n_ref;
+                }
+                printf("%-7s %-5s%s%s ours   (%zu errors): %s\n", c->voice,
+                       c->noisy ? "noisy" : "clean", c->words ? " words" : "",
+                       c->prompt ? " prompt" : "", e_ours, c->ours);
+                printf("%-7s %-5s%s%s theirs (%zu errors): %s\n", c->voice,
+                       c->noisy ? "noisy" : "clean", c->words ? " words" : "",
+                       c->prompt ? " prompt" : "", e_theirs, c->theirs);
         }
         printf("word error rate: ours %.2f%%, faster-whisper %.2f%% (%zu words)\n",
                100.0 * (double)errs_ours / (double)words,
@@ -308,6 +395,7 @@ START_TEST(test_whisper_matches_faster_whisper)
                         ck_assert_msg(c->ours[0] == '\0', "silence: \"%s\"", c->ours);
                 free(clips[i].ours);
                 free(clips[i].theirs);
+                json_decref(clips[i].their_words);
         }
         ck_assert_msg(errs_ours <= errs_theirs, "word errors: ours %zu, faster-whisper %zu",
                       errs_ours, errs_theirs);
