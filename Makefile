@@ -294,6 +294,7 @@ SPEECH_WHISPER_SRCS := services/speech/ct2_model.c services/speech/whisper_mel.c
                        services/speech/whisper_bpe.c services/speech/whisper_align.c
 $(BUILD)/tests/integration/0060-speech_whisper_reference: $(call obj,$(SPEECH_WHISPER_SRCS))
 $(BUILD)/tests/integration/0060-speech_whisper_reference: LDLIBS := $(LIBCAIRN) $(LDLIBS)
+$(BUILD)/tests/bench/speech_whisper: $(call obj,$(SPEECH_WHISPER_SRCS))
 
 # Tests that run a gateway in their own process, over a route table of theirs.
 $(BUILD)/tests/integration/0015-gateway_paged: $(call svc_lib_objs,gateway)
