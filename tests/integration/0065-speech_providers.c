@@ -36,8 +36,7 @@ static void service_start(const char *mode)
         harness_service_start(&svc, &broker, "speech",
                               (const char *const[]){
                                       pg_env, model_env, url_env, mode_env,
-                                      "CAIRN_RESILIENCE_SPEECH_PROVIDER_MAX_ATTEMPTS=1",
-                                      NULL });
+                                      "CAIRN_RESILIENCE_SPEECH_PROVIDER_MAX_ATTEMPTS=1", NULL });
         ck_assert_msg(harness_wait_ready(&svc, 60000), "speech not ready (see %s)", svc.log_path);
 }
 

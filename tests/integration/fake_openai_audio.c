@@ -140,7 +140,7 @@ static const struct {
         const char *format, *type;
 } speech_types[] = {
         { "mp3", "audio/mpeg" },  { "opus", "audio/ogg" }, { "aac", "audio/aac" },
-        { "flac", "audio/flac" }, { "wav", "audio/wav" },   { "pcm", "audio/pcm" },
+        { "flac", "audio/flac" }, { "wav", "audio/wav" },  { "pcm", "audio/pcm" },
 };
 
 const char *fake_openai_audio_speech_type(const char *format)

@@ -35,7 +35,7 @@ START_TEST(test_audio_format_names)
 {
         static const char *names[] = { "mp3", "opus", "aac", "flac", "wav", "pcm" };
         static const char *types[] = { "audio/mpeg", "audio/ogg", "audio/aac",
-                                       "audio/flac", "audio/wav",  "audio/pcm" };
+                                       "audio/flac", "audio/wav", "audio/pcm" };
 
         for (int i = 0; i < 6; i++) {
                 ck_assert_int_eq(audio_format_parse(names[i]), i);
