@@ -11,8 +11,11 @@
  *            logits = LN(x) token'      (the embedding, tied)
  *
  * Activations are row-major, one row per time step. Every product is one
- * cblas_sgemm; the convolutions become products by laying each output
- * step's three input steps side by side first (im2col). */
+ * cblas_sgemm, or cblas_sgemv for a single row (a decoder step), where
+ * sgemm would pack a whole weight matrix to use it once; the convolutions
+ * become products by laying each output step's three input steps side by
+ * side first (im2col). The positions are the model's own tables
+ * (sinusoids for the encoder, learned for the decoder). */
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>

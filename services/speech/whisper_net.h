@@ -1,4 +1,4 @@
-/* Whisper's network, forward only, in float32 over OpenBLAS sgemm: the
+/* Whisper's network, forward only, in float32 over OpenBLAS: the
  * encoder over one 30 s window of log-mel frames, and the decoder a few
  * tokens at a time over a key/value cache. A struct whisper_state holds
  * one transcription's working memory; the model stays read-only. */
