@@ -73,7 +73,7 @@ COMMON_SRCS := common/src/err.c common/src/arena.c common/src/buf.c common/src/b
                common/src/retry.c common/src/breaker.c common/src/bulkhead.c \
                common/src/resilience.c common/src/http_client.c common/src/bus_call.c common/src/kafka_stats.c common/src/random.c common/src/trace.c common/src/otlp.c \
                common/src/redis.c common/src/rcache.c common/src/service.c common/src/pg.c common/src/pg_err.c common/src/pg_bytea.c common/src/pg_reply.c common/src/pg_migrate.c \
-               common/src/claims.c common/src/nn.c \
+               common/src/claims.c common/src/nn.c common/src/blas.c \
                common/src/pbjson_desc.c common/src/pbjson_scalar.c common/src/pbjson_wkt.c \
                common/src/pbjson_parse.c common/src/pbjson_render.c common/src/pbjson_bind.c \
                common/src/pbjson_schema.c common/src/pb_registry.c

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cairn/blas.h"
 #include "cairn/resilience.h"
 #include "cairn/secret_ref.h"
 #include "cairn/service.h"

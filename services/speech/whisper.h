@@ -27,6 +27,10 @@ struct whisper_opts {
         float no_speech_threshold; /* 0.6, as Whisper's */
         float logprob_threshold;   /* -1.0, as Whisper's */
         unsigned seed;             /* for temperature > 0 */
+        /* a window whose text repeats itself or is improbable is decoded
+         * again at higher temperatures (0.2, 0.4, ... 1.0), as Whisper
+         * does; true by default */
+        bool fallback;
 };
 
 void whisper_opts_default(struct whisper_opts *o);

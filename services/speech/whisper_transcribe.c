@@ -33,6 +33,7 @@ void whisper_opts_default(struct whisper_opts *o)
         memset(o, 0, sizeof(*o));
         o->no_speech_threshold = 0.6f;
         o->logprob_threshold = -1.0f;
+        o->fallback = true;
 }
 
 /* One decoding of one window. */
@@ -576,7 +577,7 @@ static int window(struct run *r, const float *mel, size_t frames, size_t seek, s
                                  ? 0.0f
                                  : (float)(exp((double)r->first[m->vocab.no_speech] - max) / sum);
 
-        while (n_tries < N_TEMPERATURES) {
+        while (n_tries < (r->opts->fallback ? N_TEMPERATURES : 1)) {
                 struct attempt *a = &tries[n_tries];
                 const float t = r->opts->temperature > 0 && n_tries == 0 ? r->opts->temperature
                                                                          : temperatures[n_tries];

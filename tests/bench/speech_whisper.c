@@ -10,10 +10,8 @@
  * Both use 2 threads (OpenBLAS's, CTranslate2's). Prints "key value" lines.
  *   speech_whisper MODEL_DIR [RUNS]
  *       RUNS timed runs of each clip (default 3; the best of them counts).
- * OpenBLAS picks its kernels by the CPU model it recognises; on a CPU it
- * does not (a generic "Intel Xeon Processor" under a hypervisor) it falls
- * back to SSE3 ("Prescott") kernels: the line openblas_core says which ran,
- * and OPENBLAS_CORETYPE=Haswell (or SkylakeX) picks better ones. */
+ * It picks OpenBLAS's kernels as the service does (cairn/blas.h): the line
+ * openblas_core says which ran. */
 #define _GNU_SOURCE
 #include <cblas.h>
 #include <jansson.h>
@@ -25,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cairn/blas.h"
 #include "speech/whisper.h"
 #include "speech/whisper_mel.h"
 #include "speech/whisper_net.h"
@@ -138,6 +137,7 @@ int main(int argc, char **argv)
                 fprintf(stderr, "usage: speech_whisper MODEL_DIR [RUNS]\n");
                 return 2;
         }
+        cairn_blas_kernels(argv);
         snprintf(dir, sizeof(dir), "%s/speech-bench-XXXXXX",
                  getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
         if (!mkdtemp(dir))

@@ -7,7 +7,8 @@ in the venv of tests/clients/fasterwhisper.txt:
   speech_reference.py MODEL_DIR - < jobs
       each CLIP is a file of 16 kHz mono samples as little-endian float32;
       with "-", stdin holds one JSON object a line, {"clip": CLIP, "words":
-      true for word timestamps, "prompt": an initial prompt or null}. Each
+      true for word timestamps, "prompt": an initial prompt or null,
+      "greedy": true for no temperature fallback}. Each
       is transcribed as the engine is asked to (greedy, beam_size=1,
       language "en", compute_type float32, 2 threads, no VAD, every other
       option faster-whisper's default) and one JSON line is written per clip:
@@ -35,7 +36,9 @@ def main():
         start = time.perf_counter()
         segments, _ = model.transcribe(audio, beam_size=1, language="en", vad_filter=False,
                                        word_timestamps=bool(job.get("words")),
-                                       initial_prompt=job.get("prompt"))
+                                       initial_prompt=job.get("prompt"),
+                                       temperature=0.0 if job.get("greedy") else
+                                       [0.0, 0.2, 0.4, 0.6, 0.8, 1.0])
         segments = list(segments)
         seconds = time.perf_counter() - start
         print(json.dumps({

@@ -1,0 +1,40 @@
+/* OpenBLAS's kernel choice, made right on CPUs it does not recognise. */
+#include <cblas.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cairn/blas.h"
+
+/* The kernels this CPU can run, best first; NULL when none beats Prescott's. */
+static const char *best_coretype(void)
+{
+        __builtin_cpu_init();
+        if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+            __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
+                return "SkylakeX";
+        if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+                return "Haswell";
+        return NULL;
+}
+
+void cairn_blas_kernels(char **argv)
+{
+        const char *name = openblas_get_corename();
+        const char *best;
+
+        if (getenv("OPENBLAS_CORETYPE") || !name || strcasecmp(name, "prescott") != 0)
+                return;
+        best = best_coretype();
+        if (!best || setenv("OPENBLAS_CORETYPE", best, 1) != 0)
+                return;
+        execv("/proc/self/exe", argv);
+        unsetenv("OPENBLAS_CORETYPE"); /* the exec failed: go on as we are */
+}
+
+const char *cairn_blas_corename(void)
+{
+        const char *name = openblas_get_corename();
+
+        return name ? name : "unknown";
+}
