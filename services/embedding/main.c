@@ -145,7 +145,10 @@ static const struct cairn_service embedding_service = {
 
 int main(int argc, char **argv)
 {
-        int rc = cairn_service_main(&embedding_service, argc, argv);
+        int rc;
+
+        cairn_blas_kernels(argv);
+        rc = cairn_service_main(&embedding_service, argc, argv);
 
         cairn_resilience_conf_items_free(provider_items);
         return rc;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "cairn/blas.h"
 #include "cairn/resilience.h"
 #include "cairn/secret_ref.h"
 #include "cairn/service.h"
@@ -117,7 +118,10 @@ static const struct cairn_service speech_service = {
 
 int main(int argc, char **argv)
 {
-        int rc = cairn_service_main(&speech_service, argc, argv);
+        int rc;
+
+        cairn_blas_kernels(argv);
+        rc = cairn_service_main(&speech_service, argc, argv);
 
         cairn_resilience_conf_items_free(provider_items);
         return rc;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cairn/arena.h"
+#include "cairn/blas.h"
 #include "cairn/clock.h"
 #include "cairn/log.h"
 #include "cairn/metrics.h"
@@ -110,6 +111,9 @@ int speech_service_init(struct speech_service *svc, const struct speech_conf *co
         svc->whisper = whisper_model_load(conf->whisper_dir, errstr, errstr_size);
         if (!svc->whisper)
                 return -1;
+        cairn_log(INFO, "WHISPER",
+                  "%s loaded from %s; OpenBLAS runs its %s kernels on %lld threads",
+                  conf->stt_model, conf->whisper_dir, cairn_blas_corename(), conf->threads);
         svc->tts = tts_new(conf->espeak_data && *conf->espeak_data ? conf->espeak_data : NULL,
                            errstr, errstr_size);
         if (!svc->tts)
