@@ -418,7 +418,10 @@ static struct cairn_conf_item *upstream_table(const struct gw_route *routes,
                         -1,
                         0,
                         offsetof(struct gateway_upstream_conf, topics) + i * sizeof(const char *),
-                        dupf("topic the requests of %s go to", which),
+                        dupf("topic the requests of %s go to; empty: the %s service is not "
+                             "deployed behind this gateway (its routes answer 501; GET "
+                             "/v1/models leaves it out)",
+                             which, plan->services[i]),
                 };
                 free(which);
                 table_add(&t, &it);

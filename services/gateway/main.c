@@ -109,7 +109,7 @@ static int run(struct cairn_service_ctx *ctx, void *state)
                                 "(libsodium, locked memory)\n");
                 goto out;
         }
-        if (gateway_conf_topic(&conf, "secrets"))
+        if (gateway_conf_topic(&conf, "secrets") && *gateway_conf_topic(&conf, "secrets"))
                 gw_sealing_refresh_start(sealing, bus, gateway_conf_topic(&conf, "secrets"),
                                          SEAL_REFRESH_MS, SEAL_TIMEOUT_MS);
 

@@ -1,7 +1,8 @@
 /* GET /v1/models as a conversation of two calls: the route's own to the
  * embedding service, then one to the speech service. What each answers is
  * kept; the answer lists both, or the one that answered when the other did
- * not (logged), and fails only when neither did. */
+ * not (logged, unless it is not deployed: its upstream topic set empty),
+ * and fails only when neither did. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -81,7 +82,7 @@ static const ProtobufCMessage *models_next(struct gw_adapter_ctx *ctx,
 
         (void)e;
         if (st->calls++ > 0) {
-                if (!reply)
+                if (!reply && status->code != CAIRN_ERR_UNIMPLEMENTED)
                         cairn_log(WARN, "HTTP",
                                   "GET /v1/models: the speech service did not list its models "
                                   "(%s: %s)%s",
@@ -103,7 +104,7 @@ static const ProtobufCMessage *models_next(struct gw_adapter_ctx *ctx,
                 }
                 st->n = r->n_models;
                 ctx->render_failure = true;
-        } else {
+        } else if (status->code != CAIRN_ERR_UNIMPLEMENTED) {
                 cairn_log(WARN, "HTTP",
                           "GET /v1/models: the embedding service did not list its models (%s: "
                           "%s); listing the speech service's",

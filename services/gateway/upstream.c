@@ -80,6 +80,19 @@ cairn_err_t gw_upstream_send(struct gw_req *r, const ProtobufCMessage *msg)
         topic = r->actx.service ? gateway_conf_topic(r->gw->deps.conf, r->actx.service)
                                 : r->rt->topic;
         assert(topic); /* a service the route table names */
+        if (!*topic) {
+                /* upstream.<service>_topic set empty: not deployed here.
+                 * Answered as a failed call (the adapter's next() sees it). */
+                const char *svc = r->actx.service ? r->actx.service : r->route->service;
+
+                MHD_suspend_connection(r->conn);
+                r->err = cairn_status_set(&r->st, CAIRN_ERR_UNIMPLEMENTED, NULL, "NOT_DEPLOYED",
+                                          "the %s service is not deployed behind this gateway "
+                                          "(upstream.%s_topic is empty)",
+                                          svc, svc);
+                MHD_resume_connection(r->conn);
+                return r->err;
+        }
         /* the client copies the key */
         key = gw_route_key(r->route, r->who.tenant, msg);
         MHD_suspend_connection(r->conn);
@@ -313,7 +326,7 @@ static enum MHD_Result send_failure(struct gw_req *r)
                 snprintf(e.message, sizeof(e.message),
                          "no reply from the %s service within %lld ms", r->route->service,
                          r->rt->timeout_ms);
-        } else if (e.status >= 500) {
+        } else if (e.status >= 500 && r->err != CAIRN_ERR_UNIMPLEMENTED) {
                 /* A server-side failure's text names topics, brokers or
                  * databases: the log keeps it, the client gets what it can
                  * act on. */

@@ -128,6 +128,8 @@ static void gateway_start_proc(struct harness_proc *p, int *port)
                  harness_topic("cairn.embedding.v1.requests"));
         snprintf(e[n++], sizeof(e[0]), "CAIRN_BUS_REPLY_TOPIC=%s",
                  harness_topic("cairn.gateway.replies"));
+        /* no speech service here: GET /v1/models asks the embedding service only */
+        snprintf(e[n++], sizeof(e[0]), "CAIRN_UPSTREAM_SPEECH_TOPIC=");
         for (int i = 0; i < n; i++)
                 env[i] = e[i];
         env[n] = NULL;
@@ -336,6 +338,29 @@ START_TEST(test_auth_matrix)
         get_with_key(port_a, "/v1/models", "ck_it_unknown_0123456789abcdef", &r);
         expect_error_shape(&r, 401, "unknown API key");
         gwf_resp_free(&r);
+}
+END_TEST
+
+/* A service whose upstream topic is set empty is not deployed: its routes
+ * answer 501 at once, naming it, and GET /v1/models lists the others'. */
+START_TEST(test_service_not_deployed)
+{
+        const char *hs[] = { "X-API-Key: " KEY_MEMBER, "Content-Type: application/json", NULL };
+        static const char body[] = "{\"model\":\"tts-1\",\"input\":\"Hello.\",\"voice\":\"alloy\"}";
+        int64_t t0 = cairn_mono_us();
+        struct gwf_resp r;
+
+        ck_assert_int_eq(gwf_http(port_a, "POST", "/v1/audio/speech", hs, body, sizeof(body) - 1,
+                                  &r),
+                         501);
+        ck_assert_msg(strstr(r.body, "speech service is not deployed"), "%s", r.body);
+        gwf_resp_free(&r);
+        ck_assert_int_eq(gwf_http(port_a, "GET", "/v1/models", hs, NULL, 0, &r), 200);
+        ck_assert_msg(strstr(r.body, "cairn-lexical-384") && !strstr(r.body, "whisper"), "%s",
+                      r.body);
+        gwf_resp_free(&r);
+        /* neither waited for a reply that cannot come (http.models_timeout_ms is 5 s) */
+        ck_assert_int_lt(cairn_mono_us() - t0, 4000000);
 }
 END_TEST
 
@@ -1107,6 +1132,7 @@ int main(void)
         tcase_add_unchecked_fixture(tc, setup, teardown);
         tcase_add_test(tc, test_auth_matrix);
         tcase_add_test(tc, test_roles);
+        tcase_add_test(tc, test_service_not_deployed);
         tcase_add_test(tc, test_openai_shapes_byte_for_byte);
         tcase_add_test(tc, test_public_routes_and_openapi);
         tcase_add_test(tc, test_native_routes_transcode);

@@ -86,6 +86,8 @@ static void setup(void)
                  harness_topic("cairn.embedding.v1.requests"));
         snprintf(e[n++], sizeof(e[0]), "CAIRN_BUS_REPLY_TOPIC=%s",
                  harness_topic("cairn.gateway.replies"));
+        /* no speech service here: GET /v1/models asks the embedding service only */
+        snprintf(e[n++], sizeof(e[0]), "CAIRN_UPSTREAM_SPEECH_TOPIC=");
         for (int i = 0; i < n; i++)
                 env[i] = e[i];
         env[n] = NULL;

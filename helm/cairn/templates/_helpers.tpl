@@ -118,6 +118,16 @@ own config. dict "root" $ "svc" EFFECTIVE-VALUES.
 {{- end -}}
 {{- if .svc.api -}}
 {{- $_ := set $cfg "http" (dict "port" .svc.api.port) -}}
+{{- /* a service turned off is not deployed: the gateway answers its routes 501 at once */ -}}
+{{- $up := dict -}}
+{{- range $name, $s := $v.services -}}
+{{- if and (ne $name "gateway") (not $s.enabled) -}}
+{{- $_ := set $up (printf "%s_topic" $name) "" -}}
+{{- end -}}
+{{- end -}}
+{{- if $up -}}
+{{- $_ := set $cfg "upstream" $up -}}
+{{- end -}}
 {{- end -}}
 {{- include "cairn.overlay" (dict "dst" $cfg "src" $v.config) -}}
 {{- include "cairn.overlay" (dict "dst" $cfg "src" (.svc.config | default dict)) -}}
