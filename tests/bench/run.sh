@@ -37,6 +37,15 @@
 #   tests/data/translation/detect.tsv, in process: accuracy by text length
 #   and speed of each method (it needs $BUILD/tests/bench/translation_detect
 #   built); BENCH_DETECT_SECONDS=N (default 1) per speed measure.
+#   "speech" the speech service: Whisper's real-time factor on a 60 s
+#   recording and 5 s clips against faster-whisper, the word error rate on
+#   synthesised voices (clean, 10 dB and 0 dB SNR; with and without
+#   denoising; faster-whisper's beside it) and text to speech through the
+#   gateway (it needs $BUILD/bin/*, $BUILD/tests/bench/speech_whisper,
+#   speech_wer and speech_gateway built, and the model: deploy/models.sh
+#   fetch whisper-tiny.en); BENCH_SPEECH_RUNS=N (default 3) runs of each
+#   clip for the speed, the best counting; BENCH_TTS_RUNS=N (default 5)
+#   requests per text-to-speech case, the median counting.
 set -euo pipefail
 BUILD=${1:?usage: tests/bench/run.sh BUILD_DIR [gateway_ab] [bert]}
 shift
@@ -1050,6 +1059,173 @@ image_render() {
         echo
 }
 
+# ---- the speech service ----
+
+speech_heading="## Speech"
+speech_skipped="" whisper_skipped="" wer_skipped="" tts_skipped=""
+SPEECH_RUNS=${BENCH_SPEECH_RUNS:-3}
+TTS_RUNS=${BENCH_TTS_RUNS:-5}
+
+# Runs tests/bench/speech_whisper.c (speed against faster-whisper),
+# speech_wer.c (word error rate, in process) and speech_gateway.c (text to
+# speech through the gateway) into $tmp/speech_whisper, $tmp/speech_wer and
+# $tmp/speech_gateway; what could not run is said in whisper_skipped,
+# wer_skipped and tts_skipped, and in speech_skipped when nothing could.
+speech_run() {
+        local out dir
+        speech_skipped="" whisper_skipped="" wer_skipped="" tts_skipped=""
+        if ! out=$(deploy/models.sh path whisper-tiny.en 2>&1); then
+                speech_skipped="Whisper tiny.en is not available (deploy/models.sh path whisper-tiny.en: $(tail -n 1 <<<"$out"))"
+                echo "bench: SKIPPED the speech service: $speech_skipped" >&2
+                return 0
+        fi
+        dir=$(tail -n 1 <<<"$out")
+        mkdir -p "$tmp/speech"
+        echo "bench: Whisper's real-time factor against faster-whisper (best of $SPEECH_RUNS runs; about a minute)"
+        if ! TMPDIR=$tmp/speech "$BUILD/tests/bench/speech_whisper" "$dir" "$SPEECH_RUNS" >"$tmp/speech_whisper"; then
+                whisper_skipped="tests/bench/speech_whisper failed"
+                echo "bench: SKIPPED Whisper's speed: $whisper_skipped" >&2
+        fi
+        grep -v '_text ' "$tmp/speech_whisper" || true
+        echo "bench: word error rate on synthesised speech, ours and faster-whisper's (2 to 4 minutes)"
+        if ! TMPDIR=$tmp/speech "$BUILD/tests/bench/speech_wer" "$dir" | tee "$tmp/speech_wer"; then
+                wer_skipped="tests/bench/speech_wer failed"
+                echo "bench: SKIPPED the word error rate: $wer_skipped" >&2
+        fi
+        echo "bench: text to speech through the gateway ($TTS_RUNS runs a case)"
+        if ! "$BUILD/tests/bench/speech_gateway" "$TTS_RUNS" | grep -v '^{' | tee "$tmp/speech_gateway"; then
+                tts_skipped="tests/bench/speech_gateway failed"
+                echo "bench: SKIPPED text to speech: $tts_skipped" >&2
+        fi
+        if [[ -n $whisper_skipped && -n $wer_skipped && -n $tts_skipped ]]; then
+                speech_skipped="every speech benchmark failed"
+        fi
+        return 0
+}
+
+# The section of docs/benchmarks.md for speech_run's figures; $1 is the
+# command that produced them.
+speech_render() {
+        local f g k c label words t v fmt n
+        echo "$speech_heading"
+        echo
+        if [[ -n $speech_skipped ]]; then
+                echo "Not measured in this run: $speech_skipped."
+                echo
+                return 0
+        fi
+        echo "\`cairn-speech\`'s recogniser (Whisper tiny.en run in C: services/speech/whisper_*.c) and"
+        echo "synthesisers, measured on $(date -u +%Y-%m-%d) by \`$1\` (tests/bench/speech_whisper.c,"
+        echo "speech_wer.c, speech_gateway.c), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$([[ -n $(git status --porcelain 2>/dev/null) ]] && echo " with uncommitted changes"), on $(nproc) cores"
+        echo "($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)) shared with other work (load average"
+        echo "$(cut -d' ' -f1-3 /proc/loadavg) when the run ended). OpenBLAS runs its $(bval speech_whisper openblas_core) kernels, which"
+        echo "cairn/blas.h picks as the service does. The reference is faster-whisper"
+        echo "$(sed -n 's/^faster-whisper==\([^ ]*\).*/\1/p' tests/clients/fasterwhisper.txt) (CTranslate2 $(sed -n 's/^ctranslate2==\([^ ]*\).*/\1/p' tests/clients/fasterwhisper.txt), float32, 2 threads) running the same \`model.bin\`"
+        echo "(tests/integration/speech_reference.py, in the venv of tests/clients/fasterwhisper.txt)."
+        echo
+        echo "### Speech to text: speed"
+        echo
+        if [[ -n $whisper_skipped ]]; then
+                echo "Not measured in this run: $whisper_skipped."
+                echo
+        else
+                f=speech_whisper
+                echo "Both greedy, on 2 threads, no VAD, the best of $SPEECH_RUNS runs each (faster-whisper's first run of"
+                echo "the 60 s recording is a warm-up; its times leave out its model load and Python's start). The 60 s"
+                echo "recording is flite sentences in four voices, 0.7 s apart; the 5 s clips are three of them, padded."
+                echo "The real-time factor (RTF) is processing time over audio time."
+                echo
+                echo "| measure | ours | faster-whisper | target |"
+                echo "|---|---|---|---|"
+                echo "| encoder, one 30 s window | $(val $f whisper_encoder_30s_ms) ms | — | — |"
+                echo "| 60 s recording | $(val $f whisper_60s_seconds) s, RTF $(val $f whisper_60s_rtf) | $(val $f fasterwhisper_60s_seconds) s, RTF $(val $f fasterwhisper_60s_rtf) | RTF ≤ 0.1 ($(verdict "$(val $f whisper_60s_rtf)" "<=" 0.1)) |"
+                echo "| 60 s recording: speed against faster-whisper | $(val $f speedup_60s)× | 1× | ≥ 1.0× ($(verdict "$(val $f speedup_60s)" ">=" 1.0)) |"
+                echo "| 5 s clip (mean of 3) | $(val $f whisper_5s_ms) ms, RTF $(val $f whisper_5s_rtf) | $(val $f fasterwhisper_5s_ms) ms, RTF $(val $f fasterwhisper_5s_rtf) | — |"
+                echo "| 5 s clips: speed against faster-whisper | $(val $f speedup_5s)× | 1× | ≥ 1.0× ($(verdict "$(val $f speedup_5s)" ">=" 1.0)) |"
+                echo
+                echo "Whisper's encoder always sees a 30 s window, so a 5 s clip costs about what a 30 s one does."
+                echo
+        fi
+        echo "### Speech to text: word error rate"
+        echo
+        if [[ -n $wer_skipped ]]; then
+                echo "Not measured in this run: $wer_skipped."
+                echo
+        else
+                f=speech_wer
+                echo "A synthesised set: six voices (flite's slt, kal, awb and rms; espeak-ng's en-us and en-us+f2), each reading $(val $f wer_sentences_per_voice) of"
+                echo "$(val $f wer_sentences) ordinary sentences (each sentence in three voices) as one recording of about 20 s, the"
+                echo "sentences 0.8 s apart; clean, and with Gaussian white noise at 10 dB and 0 dB SNR (against the"
+                echo "sentences' mean power), from a fixed seed: the same samples on every run. *ours* is the service's"
+                echo "path with its defaults (voice activity detection, text outside the speech it finds dropped;"
+                echo "Whisper with temperature fallback); *+ denoise* runs speexdsp's suppressor first"
+                echo "(\`speech.denoise\`, off by default); faster-whisper runs with its defaults (temperature"
+                echo "fallback, no VAD) on the same samples, raw and denoised. WER = word-level edit distance /"
+                echo "reference words, both sides lowercased with punctuation dropped; numbers are not normalised"
+                echo "(\"7\" for \"seven\" counts as an error; the sentences hold none)."
+                echo
+                echo "| voices | condition | words | ours | ours + denoise | faster-whisper | faster-whisper + denoise |"
+                echo "|---|---|---|---|---|---|---|"
+                for g in flite espeak all; do
+                        case $g in
+                        flite) label="flite (slt, kal, awb, rms)" ;;
+                        espeak) label="espeak-ng (en-us, en-us+f2)" ;;
+                        all) label="all six" ;;
+                        esac
+                        for c in clean snr10 snr0; do
+                                case $c in
+                                clean) k="clean" ;;
+                                snr10) k="10 dB SNR" ;;
+                                snr0) k="0 dB SNR" ;;
+                                esac
+                                words=$(val $f "wer_${g}_${c}_words")
+                                echo "| $label | $k | $words | $(val $f "wer_${g}_${c}_ours") % | $(val $f "wer_${g}_${c}_ours_denoise") % | $(val $f "wer_${g}_${c}_fasterwhisper") % | $(val $f "wer_${g}_${c}_fasterwhisper_denoise") % |"
+                        done
+                done
+                echo
+                echo "Over all six voices, denoising took our WER from $(val $f wer_all_clean_ours) % to $(val $f wer_all_clean_ours_denoise) % on clean speech, from"
+                echo "$(val $f wer_all_snr10_ours) % to $(val $f wer_all_snr10_ours_denoise) % at 10 dB SNR and from $(val $f wer_all_snr0_ours) % to $(val $f wer_all_snr0_ours_denoise) % at 0 dB SNR. The run took"
+                echo "$(val $f wer_ours_seconds) s for ours (both columns) and $(val $f wer_fasterwhisper_seconds) s for faster-whisper's (both columns)."
+                echo
+        fi
+        echo "### Text to speech through the gateway"
+        echo
+        if [[ -n $tts_skipped ]]; then
+                echo "Not measured in this run: $tts_skipped."
+                echo
+        else
+                f=speech_gateway
+                echo "\`POST /v1/audio/speech\` on a gateway in front of \`cairn-speech\` on a dev broker, both with"
+                echo "their default settings; one request at a time on one connection, $(val $f tts_runs) runs a case after an"
+                echo "unrecorded one, medians. alloy is flite's slt, nova espeak-ng's en-us+f2; audio at 24 kHz mono."
+                echo "The gateway answers with the whole file once it is synthesised and encoded (no streaming), so"
+                echo "the time to the first byte is nearly the total. *service* is the median of the service's own time"
+                echo "per request (its \`cairn_speech_request_seconds\` for Synthesize: synthesis, encoding, the"
+                echo "reply or its claim check); the rest of the total is the bus and the gateway."
+                echo
+                echo "| text | voice | format | audio | first byte | total | service | characters/s |"
+                echo "|---|---|---|---|---|---|---|---|"
+                for t in short long; do
+                        for v in alloy nova; do
+                                for fmt in mp3 wav; do
+                                        n=tts_${t}_${v}_${fmt}
+                                        echo "| $(val $f "${n}_chars") characters | $v | $fmt | $(bval $f "tts_${t}_${v}_wav_audio_seconds") s, $(calc "%.0f" "$(val $f "${n}_bytes") / 1024") KiB | $(val $f "${n}_ttfb_ms") ms | $(val $f "${n}_total_ms") ms | $(bval $f "${n}_service_ms") ms | $(val $f "${n}_chars_per_sec") |"
+                                done
+                        done
+                done
+                echo
+        fi
+        echo "The commands, as run:"
+        echo
+        echo '```'
+        echo "$1"
+        echo "$BUILD/tests/bench/speech_whisper $(deploy/models.sh path whisper-tiny.en 2>/dev/null | tail -n 1) $SPEECH_RUNS"
+        echo "$BUILD/tests/bench/speech_wer $(deploy/models.sh path whisper-tiny.en 2>/dev/null | tail -n 1)"
+        echo "$BUILD/tests/bench/speech_gateway $TTS_RUNS"
+        echo '```'
+        echo
+}
+
 # Replaces the subsection $1 of the file (up to the next heading outside
 # code) with the file $2, or else adds it at the end of the section $3.
 subsection_write() {
@@ -1071,8 +1247,9 @@ subsection_write() {
 if (($# > 0)); then
         for part in "$@"; do
                 if [[ $part != gateway_ab && $part != bert && $part != memory && $part != image &&
-                        $part != secrets && $part != translation && $part != translation_detect ]]; then
-                        echo "usage: tests/bench/run.sh BUILD_DIR [gateway_ab] [bert] [memory] [image] [secrets] [translation] [translation_detect] (unknown part: $part)" >&2
+                        $part != secrets && $part != translation && $part != translation_detect &&
+                        $part != speech ]]; then
+                        echo "usage: tests/bench/run.sh BUILD_DIR [gateway_ab] [bert] [memory] [image] [secrets] [translation] [translation_detect] [speech] (unknown part: $part)" >&2
                         exit 2
                 fi
         done
@@ -1096,6 +1273,8 @@ if (($# > 0)); then
                         cmd="BENCH_SECONDS=$SECS tests/bench/run.sh $BUILD translation" ;;
                 translation_detect) heading=$translation_detect_heading parent=""
                         cmd="BENCH_DETECT_SECONDS=$DETECT_SECS tests/bench/run.sh $BUILD translation_detect" ;;
+                speech) heading=$speech_heading parent=""
+                        cmd="BENCH_SPEECH_RUNS=$SPEECH_RUNS BENCH_TTS_RUNS=$TTS_RUNS tests/bench/run.sh $BUILD speech" ;;
                 esac
                 "${part}_run"
                 if [[ -n ${!skipped} ]]; then
@@ -1150,6 +1329,7 @@ memory_run
 secrets_run
 translation_run
 translation_detect_run
+speech_run
 image_run
 echo "bench: HTTP gateway vs the bus directly and nginx (${SECS}s per phase, ${MEMSECS}s memory run)"
 BENCH_MEMORY_SECONDS=$MEMSECS "$BUILD/tests/bench/gateway" "$SECS" | grep -v '^{' | tee "$tmp/gateway"
@@ -1448,6 +1628,7 @@ cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
         secrets_render "make bench"
         translation_render "make bench"
         translation_detect_render "make bench"
+        speech_render "make bench"
         image_render "make bench"
 } >"$out"
 echo "bench: wrote $out"
