@@ -1123,7 +1123,7 @@ speech_render() {
         echo "$(sed -n 's/^faster-whisper==\([^ ]*\).*/\1/p' tests/clients/fasterwhisper.txt) (CTranslate2 $(sed -n 's/^ctranslate2==\([^ ]*\).*/\1/p' tests/clients/fasterwhisper.txt), float32, 2 threads) running the same \`model.bin\`"
         echo "(tests/integration/speech_reference.py, in the venv of tests/clients/fasterwhisper.txt)."
         echo
-        echo "### Speech to text: speed"
+        echo "**Speech to text: speed.**"
         echo
         if [[ -n $whisper_skipped ]]; then
                 echo "Not measured in this run: $whisper_skipped."
@@ -1146,7 +1146,7 @@ speech_render() {
                 echo "Whisper's encoder always sees a 30 s window, so a 5 s clip costs about what a 30 s one does."
                 echo
         fi
-        echo "### Speech to text: word error rate"
+        echo "**Speech to text: word error rate.**"
         echo
         if [[ -n $wer_skipped ]]; then
                 echo "Not measured in this run: $wer_skipped."
@@ -1188,7 +1188,7 @@ speech_render() {
                 echo "$(val $f wer_ours_seconds) s for ours (both columns) and $(val $f wer_fasterwhisper_seconds) s for faster-whisper's (both columns)."
                 echo
         fi
-        echo "### Text to speech through the gateway"
+        echo "**Text to speech through the gateway.**"
         echo
         if [[ -n $tts_skipped ]]; then
                 echo "Not measured in this run: $tts_skipped."
