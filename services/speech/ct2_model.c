@@ -305,10 +305,16 @@ void ct2_model_cleanup(struct ct2_model *m)
         memset(m, 0, sizeof(*m));
 }
 
-void ct2_half_to_float(const uint16_t *in, float *out, size_t n)
+void ct2_half_to_float(const void *in, float *out, size_t n)
 {
+        const unsigned char *p = in;
+
         for (size_t i = 0; i < n; i++) {
-                const uint32_t h = in[i], sign = (h & 0x8000u) << 16;
+                uint16_t half;
+
+                /* model.bin aligns nothing: read each value bytewise */
+                memcpy(&half, p + 2 * i, sizeof(half));
+                const uint32_t h = half, sign = (h & 0x8000u) << 16;
                 uint32_t exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
 
                 if (exp == 0x1f) {

@@ -85,7 +85,8 @@ const char *ct2_dtype_name(enum ct2_dtype dtype);
 /* Bytes per element of @p dtype. */
 size_t ct2_dtype_size(enum ct2_dtype dtype);
 
-/* Converts @p n IEEE half-precision values to float. */
-void ct2_half_to_float(const uint16_t *in, float *out, size_t n);
+/* Converts @p n IEEE half-precision values to float (@p in need not be
+ * aligned). */
+void ct2_half_to_float(const void *in, float *out, size_t n);
 
 #endif

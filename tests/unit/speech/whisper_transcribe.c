@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cairn/blas.h"
 #include "speech/whisper.h"
 #include "../unit.h"
 
@@ -123,7 +124,9 @@ static Suite *suite(void)
         return s;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+        (void)argc;
+        cairn_blas_kernels(argv); /* OpenBLAS's kernels as the service picks them */
         return unit_run(suite());
 }
