@@ -56,6 +56,9 @@ struct cairn_http_client {
         size_t max_response_bytes;
         struct cairn_dependency *dep;
         struct cairn_metric *m_requests, *m_latency;
+        bool explain_breaker;
+        pthread_mutex_t failure_lock;            /* guards last_failure */
+        char last_failure[CAIRN_STATUS_MSG_MAX]; /* for the message of an open breaker */
 
         CURLM *multi;
         pthread_t thread;
@@ -417,8 +420,8 @@ static void round_send(struct cairn_http_client *hc, struct cairn_http_call *cal
         pthread_mutex_unlock(&hc->lock);
 }
 
-cairn_err_t cairn_http_call(struct cairn_http_client *hc, struct cairn_http_call *call,
-                            struct cairn_status *st)
+static cairn_err_t call_attempts(struct cairn_http_client *hc, struct cairn_http_call *call,
+                                 struct cairn_status *st)
 {
         struct job *jobs;
         cairn_err_t err = CAIRN_OK;
@@ -519,6 +522,34 @@ cairn_err_t cairn_http_call(struct cairn_http_client *hc, struct cairn_http_call
         return err;
 }
 
+/* Keeps what failed last, or adds it to the message of an open breaker,
+ * which says only that it is open. */
+static void explain_breaker(struct cairn_http_client *hc, cairn_err_t err, struct cairn_status *st)
+{
+        bool open = err && strcmp(st->reason, "BREAKER_OPEN") == 0;
+        size_t len;
+
+        pthread_mutex_lock(&hc->failure_lock);
+        if (err && !open && cairn_dependency_failure(err))
+                snprintf(hc->last_failure, sizeof(hc->last_failure), "%s", st->message);
+        else if (open && hc->last_failure[0]) {
+                len = strlen(st->message);
+                snprintf(st->message + len, sizeof(st->message) - len, "; last failure: %s",
+                         hc->last_failure);
+        }
+        pthread_mutex_unlock(&hc->failure_lock);
+}
+
+cairn_err_t cairn_http_call(struct cairn_http_client *hc, struct cairn_http_call *call,
+                            struct cairn_status *st)
+{
+        cairn_err_t err = call_attempts(hc, call, st);
+
+        if (hc->explain_breaker)
+                explain_breaker(hc, err, st);
+        return err;
+}
+
 /* ---- the client ---- */
 
 struct cairn_http_client *cairn_http_client_new(const struct cairn_http_client_conf *conf,
@@ -539,6 +570,8 @@ struct cairn_http_client *cairn_http_client_new(const struct cairn_http_client_c
         hc->dep = conf->dep;
         hc->m_requests = conf->requests;
         hc->m_latency = conf->latency;
+        hc->explain_breaker = conf->explain_breaker;
+        pthread_mutex_init(&hc->failure_lock, NULL);
         pthread_mutex_init(&hc->lock, NULL);
         pthread_cond_init(&hc->done_cond, NULL);
         hc->multi = curl_multi_init();
@@ -554,6 +587,7 @@ struct cairn_http_client *cairn_http_client_new(const struct cairn_http_client_c
 oom_locked:
         pthread_cond_destroy(&hc->done_cond);
         pthread_mutex_destroy(&hc->lock);
+        pthread_mutex_destroy(&hc->failure_lock);
 oom:
         snprintf(errstr, errstr_size, "%s: out of memory setting up its HTTP client", conf->name);
         if (hc) {
@@ -576,6 +610,7 @@ void cairn_http_client_free(struct cairn_http_client *hc)
         curl_multi_cleanup(hc->multi);
         pthread_cond_destroy(&hc->done_cond);
         pthread_mutex_destroy(&hc->lock);
+        pthread_mutex_destroy(&hc->failure_lock);
         free(hc->name);
         free(hc->user_agent);
         free(hc);
@@ -609,6 +644,60 @@ cairn_err_t cairn_http_status_error(const char *name, long status, const char *b
         return cairn_status_set(st, CAIRN_ERR_INVALID, NULL, CAIRN_HTTP_REJECTED,
                                 "provider %s answered HTTP %ld%s%s", name, status,
                                 msg[0] ? ": " : "", msg);
+}
+
+cairn_err_t cairn_http_keyed_error(const char *name, const char *key_setting, const char *section,
+                                   bool refused_400, const struct cairn_http_answer *a,
+                                   bool *transient, struct cairn_status *st)
+{
+        char msg[256];
+        const char *sep;
+
+        cairn_http_error_message(a->body, a->len, msg, sizeof(msg));
+        sep = msg[0] ? ": " : "";
+        if (a->status == 401 || a->status == 403 ||
+            (refused_400 && a->status == 400 && strcasestr(msg, "api key"))) {
+                if (key_setting)
+                        return cairn_status_set(st, CAIRN_ERR_UNAVAILABLE, NULL, CAIRN_HTTP_REFUSED,
+                                                "provider %s refused our API key (HTTP %ld%s%s): "
+                                                "check %s",
+                                                name, a->status, sep, msg, key_setting);
+                return cairn_status_set(st, CAIRN_ERR_UNAVAILABLE, NULL, CAIRN_HTTP_REFUSED,
+                                        "provider %s refused the service (HTTP %ld%s%s): it may "
+                                        "want an API key, set %s.api_key_file or "
+                                        "%s.api_key_secret",
+                                        name, a->status, sep, msg, section, section);
+        }
+        if (a->status == 429) {
+                *transient = true;
+                return cairn_status_set(st, CAIRN_ERR_EXHAUSTED, NULL, CAIRN_HTTP_RATE_LIMITED,
+                                        "provider %s answered HTTP 429 (rate limited)%s%s", name,
+                                        sep, msg);
+        }
+        return cairn_http_status_error(name, a->status, a->body, a->len, transient, st);
+}
+
+char *cairn_http_url_name(const char *url)
+{
+        const char *p = strstr(url, "://"), *end, *at;
+
+        p = p ? p + 3 : url;
+        end = p + strcspn(p, "/?#");
+        at = memchr(p, '@', (size_t)(end - p));
+        if (at)
+                p = at + 1;
+        return strndup(p, (size_t)(end - p));
+}
+
+int cairn_http_url_check(const char *key, const char *url, char *errstr, size_t errstr_size)
+{
+        if ((strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) ||
+            strlen(url) > 1024 || strpbrk(url, " \t\r\n")) {
+                snprintf(errstr, errstr_size,
+                         "config: %s: \"%.200s\" is not an http:// or https:// URL", key, url);
+                return -1;
+        }
+        return 0;
 }
 
 static void copy_printable(const char *s, size_t len, char *msg, size_t size)

@@ -18,6 +18,7 @@
 
 #include "cairn/bus.h"
 #include "cairn/clock.h"
+#include "cairn/file.h"
 #include "cairn/json.h"
 #include "cairn/log.h"
 #include "cairn/metrics.h"
@@ -733,4 +734,123 @@ cairn_err_t cairn_secret_ref_get(struct cairn_secret_ref *ref, int64_t deadline_
                                        ref->error);
         pthread_mutex_unlock(&refs->lock);
         return err;
+}
+
+/* ---- a provider's API key ---- */
+
+static const char *str(const char *s)
+{
+        return s ? s : "";
+}
+
+int cairn_api_key_conf_check(const char *section, const char *url, const char *file,
+                             const char *secret, char *errstr, size_t errstr_size)
+{
+        struct cairn_secret_ref_spec spec;
+        char key[96];
+
+        if (!str(url)[0]) {
+                if (str(file)[0] || str(secret)[0]) {
+                        snprintf(errstr, errstr_size,
+                                 "config: %s.%s: set, but %s.url is empty (no provider to send "
+                                 "it to)",
+                                 section, str(file)[0] ? "api_key_file" : "api_key_secret",
+                                 section);
+                        return -1;
+                }
+                return 0;
+        }
+        if (!str(secret)[0])
+                return 0;
+        if (str(file)[0]) {
+                snprintf(errstr, errstr_size,
+                         "config: %s.api_key_secret: set api_key_file or api_key_secret, not both",
+                         section);
+                return -1;
+        }
+        snprintf(key, sizeof(key), "%s.api_key_secret", section);
+        return cairn_secret_ref_parse(key, secret, &spec, errstr, errstr_size);
+}
+
+int cairn_api_key_init(struct cairn_api_key *k, const char *section, const char *file,
+                       const char *secret, struct cairn_secret_refs *secrets, char *errstr,
+                       size_t errstr_size)
+{
+        memset(k, 0, sizeof(*k));
+        if (str(file)[0]) {
+                snprintf(k->setting, sizeof(k->setting), "%s.api_key_file", section);
+                k->value = cairn_secret_file_token(k->setting, file, errstr, errstr_size);
+                return k->value ? 0 : -1;
+        }
+        if (str(secret)[0]) {
+                snprintf(k->setting, sizeof(k->setting), "%s.api_key_secret", section);
+                if (!secrets) {
+                        snprintf(errstr, errstr_size,
+                                 "config: %s: no client of the secrets service to fetch it with",
+                                 k->setting);
+                        return -1;
+                }
+                /* Fetched in the background: the service starts whether or
+                 * not the secrets service is up. */
+                k->ref = cairn_secret_ref_add(secrets, k->setting, secret, CAIRN_SECRET_TOKEN,
+                                              errstr, errstr_size);
+                return k->ref ? 0 : -1;
+        }
+        return 0;
+}
+
+cairn_err_t cairn_api_key_get(const struct cairn_api_key *k, const char *name, int64_t deadline_ms,
+                              char *out, size_t size, struct cairn_status *st)
+{
+        char inner[CAIRN_STATUS_MSG_MAX];
+
+        if (!k->ref) {
+                if (k->value && strlen(k->value) >= size)
+                        return cairn_status_set(st, CAIRN_ERR_UNAVAILABLE, NULL, NULL,
+                                                "provider %.60s: the API key of %s is too long",
+                                                name, k->setting);
+                snprintf(out, size, "%s", str(k->value));
+                return CAIRN_OK;
+        }
+        if (cairn_secret_ref_get(k->ref, deadline_ms, out, size, st) == CAIRN_OK)
+                return CAIRN_OK;
+        snprintf(inner, sizeof(inner), "%s", st->message);
+        snprintf(st->message, sizeof(st->message), "provider %.60s: %.440s", name, inner);
+        st->code = CAIRN_ERR_UNAVAILABLE;
+        return CAIRN_ERR_UNAVAILABLE;
+}
+
+cairn_err_t cairn_api_key_header(const struct cairn_api_key *k, const char *name,
+                                 int64_t deadline_ms, char *out, size_t size,
+                                 struct cairn_status *st)
+{
+        static const char prefix[] = "Authorization: Bearer ";
+        cairn_err_t err;
+
+        out[0] = '\0';
+        if (size <= sizeof(prefix))
+                return cairn_status_set(st, CAIRN_ERR_UNAVAILABLE, NULL, NULL,
+                                        "provider %.60s: no room for an API key", name);
+        err = cairn_api_key_get(k, name, deadline_ms, out + sizeof(prefix) - 1,
+                                size - sizeof(prefix) + 1, st);
+        if (err || !out[sizeof(prefix) - 1]) {
+                out[0] = '\0';
+                return err;
+        }
+        memcpy(out, prefix, sizeof(prefix) - 1);
+        return CAIRN_OK;
+}
+
+const char *cairn_api_key_setting(const struct cairn_api_key *k)
+{
+        return k->value || k->ref ? k->setting : NULL;
+}
+
+void cairn_api_key_clear(struct cairn_api_key *k)
+{
+        if (k->value) {
+                sodium_memzero(k->value, strlen(k->value));
+                free(k->value);
+        }
+        memset(k, 0, sizeof(*k));
 }

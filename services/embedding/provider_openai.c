@@ -27,8 +27,7 @@
 struct provider_openai {
         struct provider base;
         char *name, *url, *upstream_model;
-        char *auth_header;                /* from a fixed key; NULL: none or key_ref */
-        struct cairn_secret_ref *key_ref; /* borrowed; NULL: a fixed key or none */
+        struct cairn_api_key key; /* a fixed key, a reference, or none */
         size_t dim;
         bool send_dimensions, base64;
         struct cairn_dependency *dep;
@@ -136,7 +135,7 @@ static cairn_err_t openai_embed(struct provider *p, struct provider_batch *b,
                                 struct cairn_status *st)
 {
         struct provider_openai *po = (struct provider_openai *)p;
-        char key[API_KEY_MAX], auth[API_KEY_MAX + 32];
+        char auth[API_KEY_MAX + 32];
         cairn_err_t err;
 
         if (b->n == 0)
@@ -145,24 +144,10 @@ static cairn_err_t openai_embed(struct provider *p, struct provider_batch *b,
                 return cairn_status_set(st, CAIRN_ERR_INVALID, "dimensions", "INVALID_DIMENSIONS",
                                         "dimensions: %zu, but %s gives %zu", b->dim, po->name,
                                         po->dim);
-        if (!po->key_ref)
-                return embed_with(po, b, po->auth_header, st);
-        /* The key of the moment: the cached value, refreshed in the
-         * background, so a new version goes out without a restart. */
-        err = cairn_secret_ref_get(po->key_ref, b->deadline_ms, key, sizeof(key), st);
-        if (err) {
-                char inner[CAIRN_STATUS_MSG_MAX];
-
-                snprintf(inner, sizeof(inner), "%s", st->message);
-                snprintf(st->message, sizeof(st->message), "provider %.60s: %.440s", po->name,
-                         inner);
-                /* a key too long for a header is as unusable as a missing one */
-                st->code = CAIRN_ERR_UNAVAILABLE;
-                return CAIRN_ERR_UNAVAILABLE;
-        }
-        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", key);
-        explicit_bzero(key, sizeof(key));
-        err = embed_with(po, b, auth, st);
+        err = cairn_api_key_header(&po->key, po->name, b->deadline_ms, auth, sizeof(auth), st);
+        if (err)
+                return err;
+        err = embed_with(po, b, auth[0] ? auth : NULL, st);
         explicit_bzero(auth, sizeof(auth));
         return err;
 }
@@ -173,10 +158,7 @@ static void openai_free(struct provider *p)
 
         cairn_http_client_free(po->http);
         cairn_dependency_free(po->dep);
-        if (po->auth_header) {
-                explicit_bzero(po->auth_header, strlen(po->auth_header));
-                free(po->auth_header);
-        }
+        cairn_api_key_clear(&po->key);
         free(po->name);
         free(po->url);
         free(po->upstream_model);
@@ -204,18 +186,17 @@ struct provider *provider_openai_new(const struct provider_openai_conf *conf,
         po->base.ops = &openai_ops;
         po->base.max_batch = conf->max_batch;
         po->name = strdup(conf->name);
-        po->key_ref = conf->api_key_ref;
+        po->key.ref = conf->api_key_ref;
         po->upstream_model = strdup(conf->upstream_model);
         blen = strlen(conf->base_url);
         while (blen > 0 && conf->base_url[blen - 1] == '/')
                 blen--;
         if (asprintf(&po->url, "%.*s/embeddings", (int)blen, conf->base_url) < 0)
                 po->url = NULL;
-        if (conf->api_key && conf->api_key[0] &&
-            asprintf(&po->auth_header, "Authorization: Bearer %s", conf->api_key) < 0)
-                po->auth_header = NULL;
+        if (conf->api_key && conf->api_key[0])
+                po->key.value = strdup(conf->api_key);
         if (!po->name || !po->upstream_model || !po->url ||
-            (conf->api_key && conf->api_key[0] && !po->auth_header))
+            (conf->api_key && conf->api_key[0] && !po->key.value))
                 goto oom;
         po->dim = conf->dimensions;
         po->send_dimensions = conf->send_dimensions;
@@ -245,9 +226,7 @@ oom:
                 free(po->name);
                 free(po->url);
                 free(po->upstream_model);
-                if (po->auth_header)
-                        explicit_bzero(po->auth_header, strlen(po->auth_header));
-                free(po->auth_header);
+                cairn_api_key_clear(&po->key);
                 free(po);
         }
         return NULL;

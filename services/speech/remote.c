@@ -3,14 +3,12 @@
  * judgement of what the server answers in Cairn's error codes. HTTP,
  * retries and the breaker are libcairn's (cairn/http_client.h). */
 #define _GNU_SOURCE
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "cairn/clock.h"
-#include "cairn/file.h"
 #include "cairn/http_client.h"
 #include "cairn/metrics.h"
 #include "cairn/resilience.h"
@@ -30,33 +28,15 @@ struct sp_remote {
         char *transcriptions_url, *speech_url;
         char *transcription_model, *speech_model;
         int tasks;
-        char *auth;                       /* "Authorization: Bearer <file's key>"; NULL: none */
-        struct cairn_secret_ref *key_ref; /* borrowed; NULL: a file's key or none */
-        char key_setting[64];             /* the key that names the key, for messages */
+        struct cairn_api_key key;
         int64_t timeout_ms;
         struct cairn_dependency *dep;
         struct cairn_http_client *http;
-
-        pthread_mutex_t lock;                    /* guards last_failure */
-        char last_failure[CAIRN_STATUS_MSG_MAX]; /* for the message of an open breaker */
 };
 
 static const char *str(const char *s)
 {
         return s ? s : "";
-}
-
-/* "host[:port]" of @p url, without scheme, credentials or path. */
-static char *url_name(const char *url)
-{
-        const char *p = strstr(url, "://"), *end, *at;
-
-        p = p ? p + 3 : url;
-        end = p + strcspn(p, "/?#");
-        at = memchr(p, '@', (size_t)(end - p));
-        if (at)
-                p = at + 1;
-        return strndup(p, (size_t)(end - p));
 }
 
 /* Prefixes @p st's message with the provider's name, unless the HTTP layer
@@ -73,38 +53,12 @@ static void name_provider(const struct sp_remote *r, struct cairn_status *st)
 
 /* ---- judging answers ---- */
 
-/* The provider refused us (a key it does not take, or none): our
- * configuration, not the caller's request. */
-static cairn_err_t refused(const struct sp_remote *r, long status, const char *msg,
-                           struct cairn_status *st)
-{
-        if (r->key_ref || r->auth)
-                return cairn_status_set(st, CAIRN_ERR_UNAVAILABLE, NULL, CAIRN_HTTP_REFUSED,
-                                        "provider %s refused our API key (HTTP %ld%s%s): check %s",
-                                        r->name, status, msg[0] ? ": " : "", msg, r->key_setting);
-        return cairn_status_set(st, CAIRN_ERR_UNAVAILABLE, NULL, CAIRN_HTTP_REFUSED,
-                                "provider %s refused the service (HTTP %ld%s%s): it may want an "
-                                "API key, set speech.remote.api_key_file or "
-                                "speech.remote.api_key_secret",
-                                r->name, status, msg[0] ? ": " : "", msg);
-}
-
 /* An answer that is not 2xx. */
 static cairn_err_t judge_error(const struct sp_remote *r, const struct cairn_http_answer *a,
                                bool *transient, struct cairn_status *st)
 {
-        char msg[256];
-
-        cairn_http_error_message(a->body, a->len, msg, sizeof(msg));
-        if (a->status == 401 || a->status == 403)
-                return refused(r, a->status, msg, st);
-        if (a->status == 429) {
-                *transient = true;
-                return cairn_status_set(st, CAIRN_ERR_EXHAUSTED, NULL, CAIRN_HTTP_RATE_LIMITED,
-                                        "provider %s answered HTTP 429 (rate limited)%s%s", r->name,
-                                        msg[0] ? ": " : "", msg);
-        }
-        return cairn_http_status_error(r->name, a->status, a->body, a->len, transient, st);
+        return cairn_http_keyed_error(r->name, cairn_api_key_setting(&r->key), "speech.remote",
+                                      false, a, transient, st);
 }
 
 struct transcribe_call {
@@ -169,51 +123,6 @@ static cairn_err_t judge_speech(void *opaque, const struct cairn_http_answer *a,
 
 /* ---- calls ---- */
 
-/* Adds what failed last to the message of an open breaker, which says only
- * that it is open. */
-static void explain_breaker(struct sp_remote *r, cairn_err_t err, struct cairn_status *st)
-{
-        size_t len;
-
-        pthread_mutex_lock(&r->lock);
-        if (err && strcmp(st->reason, "BREAKER_OPEN") != 0 && cairn_dependency_failure(err))
-                snprintf(r->last_failure, sizeof(r->last_failure), "%s", st->message);
-        else if (err && strcmp(st->reason, "BREAKER_OPEN") == 0 && r->last_failure[0]) {
-                len = strlen(st->message);
-                snprintf(st->message + len, sizeof(st->message) - len, "; last failure: %s",
-                         r->last_failure);
-        }
-        pthread_mutex_unlock(&r->lock);
-}
-
-/* The Authorization header line of the moment into @p buf (empty: no key):
- * the file's, or the secret's cached value, refreshed in the background so
- * a new version goes out without a restart. */
-static cairn_err_t auth_line(struct sp_remote *r, int64_t deadline_ms, char *buf, size_t size,
-                             struct cairn_status *st)
-{
-        char key[API_KEY_MAX];
-        cairn_err_t err;
-
-        buf[0] = '\0';
-        if (r->auth) {
-                snprintf(buf, size, "%s", r->auth);
-                return CAIRN_OK;
-        }
-        if (!r->key_ref)
-                return CAIRN_OK;
-        err = cairn_secret_ref_get(r->key_ref, deadline_ms, key, sizeof(key), st);
-        if (err) {
-                name_provider(r, st);
-                /* a key too long for us is as unusable as a missing one */
-                st->code = CAIRN_ERR_UNAVAILABLE;
-                return CAIRN_ERR_UNAVAILABLE;
-        }
-        snprintf(buf, size, "Authorization: Bearer %s", key);
-        explicit_bzero(key, sizeof(key));
-        return CAIRN_OK;
-}
-
 /* Runs one request through the client, traced as @p what. */
 static cairn_err_t call_run(struct sp_remote *r, const char *what, struct cairn_http_request *req,
                             const struct cairn_http_form *form, int64_t deadline_ms,
@@ -243,7 +152,6 @@ static cairn_err_t call_run(struct sp_remote *r, const char *what, struct cairn_
         call.judge = judge;
         call.opaque = opaque;
         err = cairn_http_call(r->http, &call, st);
-        explain_breaker(r, err, st);
         if (span) {
                 cairn_span_set_int(span, "cairn.attempts", call.attempts);
                 cairn_span_end_err(span, err, err ? st->message : NULL);
@@ -295,7 +203,7 @@ cairn_err_t sp_remote_transcribe(struct sp_remote *r,
         for (size_t i = 0; i < nfields; i++)
                 parts[i + 1] = (struct cairn_http_part){ names[i], values[i], strlen(values[i]),
                                                          NULL, NULL };
-        err = auth_line(r, deadline_ms, auth, sizeof(auth), st);
+        err = cairn_api_key_header(&r->key, r->name, deadline_ms, auth, sizeof(auth), st);
         if (err)
                 return err;
         if (auth[0])
@@ -352,7 +260,7 @@ cairn_err_t sp_remote_synthesize(struct sp_remote *r,
         if (!body)
                 return cairn_status_set(st, CAIRN_ERR_EXHAUSTED, NULL, NULL,
                                         "out of memory building a request to %s", r->name);
-        err = auth_line(r, deadline_ms, auth, sizeof(auth), st);
+        err = cairn_api_key_header(&r->key, r->name, deadline_ms, auth, sizeof(auth), st);
         if (err) {
                 free(body);
                 return err;
@@ -400,47 +308,6 @@ const char *sp_remote_speech_model(const struct sp_remote *r)
         return r->speech_model;
 }
 
-/* The key: read from its file now, or referenced in the secrets service. */
-static int key_init(struct sp_remote *r, const struct sp_remote_conf *c,
-                    struct cairn_secret_refs *secrets, char *errstr, size_t errstr_size)
-{
-        if (str(c->api_key_file)[0]) {
-                char *key;
-                int n;
-
-                snprintf(r->key_setting, sizeof(r->key_setting), "speech.remote.api_key_file");
-                key = cairn_secret_file_token("speech.remote.api_key_file", c->api_key_file, errstr,
-                                              errstr_size);
-                if (!key)
-                        return -1;
-                n = asprintf(&r->auth, "Authorization: Bearer %s", key);
-                explicit_bzero(key, strlen(key));
-                free(key);
-                if (n < 0) {
-                        r->auth = NULL;
-                        snprintf(errstr, errstr_size, "speech.remote: out of memory");
-                        return -1;
-                }
-                return 0;
-        }
-        if (str(c->api_key_secret)[0]) {
-                snprintf(r->key_setting, sizeof(r->key_setting), "speech.remote.api_key_secret");
-                if (!secrets) {
-                        snprintf(errstr, errstr_size,
-                                 "config: speech.remote.api_key_secret: no client of the secrets "
-                                 "service to fetch it with");
-                        return -1;
-                }
-                /* Fetched in the background: the service starts whether or
-                 * not the secrets service is up. */
-                r->key_ref = cairn_secret_ref_add(secrets, "speech.remote.api_key_secret",
-                                                  c->api_key_secret, CAIRN_SECRET_TOKEN, errstr,
-                                                  errstr_size);
-                return r->key_ref ? 0 : -1;
-        }
-        return 0;
-}
-
 struct sp_remote *sp_remote_new(const struct sp_remote_conf *c,
                                 const struct cairn_resilience_conf *res,
                                 struct cairn_secret_refs *secrets, struct cairn_metrics *metrics,
@@ -453,10 +320,9 @@ struct sp_remote *sp_remote_new(const struct sp_remote_conf *c,
 
         if (!r)
                 goto oom;
-        pthread_mutex_init(&r->lock, NULL);
         while (blen > 0 && url[blen - 1] == '/')
                 blen--;
-        r->name = url_name(url);
+        r->name = cairn_http_url_name(url);
         if (asprintf(&r->transcriptions_url, "%.*s/audio/transcriptions", (int)blen, url) < 0)
                 r->transcriptions_url = NULL;
         if (asprintf(&r->speech_url, "%.*s/audio/speech", (int)blen, url) < 0)
@@ -469,7 +335,8 @@ struct sp_remote *sp_remote_new(const struct sp_remote_conf *c,
                 goto oom;
         r->tasks = c->tasks ? sp_remote_conf_tasks(c) : SP_REMOTE_TRANSCRIPTION | SP_REMOTE_SPEECH;
         r->timeout_ms = c->timeout_ms > 0 ? c->timeout_ms : 120000;
-        if (key_init(r, c, secrets, errstr, errstr_size) != 0)
+        if (cairn_api_key_init(&r->key, "speech.remote", c->api_key_file, c->api_key_secret,
+                               secrets, errstr, errstr_size) != 0)
                 goto fail;
         r->dep = cairn_dependency_new(res, metrics);
         if (metrics) {
@@ -489,6 +356,7 @@ struct sp_remote *sp_remote_new(const struct sp_remote_conf *c,
         hconf.connect_timeout_ms = c->connect_timeout_ms;
         hconf.max_response_bytes = c->max_response_bytes > 0 ? (size_t)c->max_response_bytes : 0;
         hconf.dep = r->dep;
+        hconf.explain_breaker = true;
         r->http = cairn_http_client_new(&hconf, errstr, errstr_size);
         if (!r->http)
                 goto fail;
@@ -506,15 +374,11 @@ void sp_remote_free(struct sp_remote *r)
                 return;
         cairn_http_client_free(r->http);
         cairn_dependency_free(r->dep);
-        if (r->auth) {
-                explicit_bzero(r->auth, strlen(r->auth));
-                free(r->auth);
-        }
+        cairn_api_key_clear(&r->key);
         free(r->name);
         free(r->transcriptions_url);
         free(r->speech_url);
         free(r->transcription_model);
         free(r->speech_model);
-        pthread_mutex_destroy(&r->lock);
         free(r);
 }

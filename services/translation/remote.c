@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "cairn/clock.h"
-#include "cairn/file.h"
 #include "cairn/http_client.h"
 #include "cairn/log.h"
 #include "cairn/metrics.h"
@@ -36,9 +35,7 @@ struct tr_remote {
         char *name; /* host[:port] */
         char *translate_url, *languages_url;
         enum tr_remote_mode mode;
-        char *api_key;                    /* from the file; NULL: none, or key_ref */
-        struct cairn_secret_ref *key_ref; /* borrowed; NULL: a file's key or none */
-        char key_setting[64];             /* the key that names the key, for messages */
+        struct cairn_api_key key;
         size_t max_batch, max_text_bytes, max_out_bytes;
         int64_t timeout_ms, refresh_ms;
         struct cairn_dependency *dep;
@@ -54,25 +51,11 @@ struct tr_remote {
         struct cairn_status fetch_err; /* why the last fetch failed */
         int64_t next_fetch_ms, retry_ms;
         bool refresh_asked;
-        char last_failure[CAIRN_STATUS_MSG_MAX]; /* of a translation, for an open breaker */
 };
 
 static const char *str(const char *s)
 {
         return s ? s : "";
-}
-
-/* "host[:port]" of @p url, without scheme, credentials or path. */
-static char *url_name(const char *url)
-{
-        const char *p = strstr(url, "://"), *end, *at;
-
-        p = p ? p + 3 : url;
-        end = p + strcspn(p, "/?#");
-        at = memchr(p, '@', (size_t)(end - p));
-        if (at)
-                p = at + 1;
-        return strndup(p, (size_t)(end - p));
 }
 
 /* ---- the language list ---- */
@@ -241,23 +224,6 @@ struct translate_call {
         size_t n, per; /* request i carries texts [i * per, i * per + per) */
 };
 
-/* The provider refused us (a key it does not take, or none): our
- * configuration, not the caller's request. */
-static cairn_err_t refused(struct tr_remote *r, long status, const char *msg,
-                           struct cairn_status *st)
-{
-        if (r->key_ref || r->api_key)
-                return cairn_status_set(st, CAIRN_ERR_UNAVAILABLE, NULL, CAIRN_HTTP_REFUSED,
-                                        "provider %s refused our API key (HTTP %ld%s%s): check "
-                                        "%s",
-                                        r->name, status, msg[0] ? ": " : "", msg, r->key_setting);
-        return cairn_status_set(st, CAIRN_ERR_UNAVAILABLE, NULL, CAIRN_HTTP_REFUSED,
-                                "provider %s refused the service (HTTP %ld%s%s): it may want an "
-                                "API key, set translation.remote.api_key_file or "
-                                "translation.remote.api_key_secret",
-                                r->name, status, msg[0] ? ": " : "", msg);
-}
-
 static cairn_err_t judge_translation(void *opaque, const struct cairn_http_answer *a,
                                      bool *transient, struct cairn_status *st)
 {
@@ -265,7 +231,6 @@ static cairn_err_t judge_translation(void *opaque, const struct cairn_http_answe
         struct tr_remote *r = tc->r;
         size_t off = a->index * tc->per;
         size_t n = tc->n - off < tc->per ? tc->n - off : tc->per;
-        char msg[256];
         cairn_err_t err;
 
         if (a->status >= 200 && a->status < 300) {
@@ -280,17 +245,9 @@ static cairn_err_t judge_translation(void *opaque, const struct cairn_http_answe
                 }
                 return err;
         }
-        cairn_http_error_message(a->body, a->len, msg, sizeof(msg));
-        if (a->status == 401 || a->status == 403 ||
-            (a->status == 400 && strcasestr(msg, "api key")))
-                return refused(r, a->status, msg, st);
-        if (a->status == 429) {
-                *transient = true;
-                return cairn_status_set(st, CAIRN_ERR_EXHAUSTED, NULL, CAIRN_HTTP_RATE_LIMITED,
-                                        "provider %s answered HTTP 429 (rate limited)%s%s", r->name,
-                                        msg[0] ? ": " : "", msg);
-        }
-        return cairn_http_status_error(r->name, a->status, a->body, a->len, transient, st);
+        /* LibreTranslate refuses a key with a 400 */
+        return cairn_http_keyed_error(r->name, cairn_api_key_setting(&r->key), "translation.remote",
+                                      true, a, transient, st);
 }
 
 /* Checks the arguments: codes the provider could know, texts within
@@ -321,24 +278,7 @@ static cairn_err_t check_args(struct tr_remote *r, const char *source, const cha
         return CAIRN_OK;
 }
 
-/* Adds what failed last to the message of an open breaker, which says only
- * that it is open. */
-static void explain_breaker(struct tr_remote *r, cairn_err_t err, struct cairn_status *st)
-{
-        size_t len;
-
-        pthread_mutex_lock(&r->lock);
-        if (err && strcmp(st->reason, "BREAKER_OPEN") != 0 && cairn_dependency_failure(err))
-                snprintf(r->last_failure, sizeof(r->last_failure), "%s", st->message);
-        else if (err && strcmp(st->reason, "BREAKER_OPEN") == 0 && r->last_failure[0]) {
-                len = strlen(st->message);
-                snprintf(st->message + len, sizeof(st->message) - len, "; last failure: %s",
-                         r->last_failure);
-        }
-        pthread_mutex_unlock(&r->lock);
-}
-
-/* One call with @p key (NULL: none) in each request body. */
+/* One call with @p key ("": none) in each request body. */
 static cairn_err_t translate_with(struct tr_remote *r, const char *source, const char *target,
                                   bool html, const char *const *texts, size_t n,
                                   int64_t deadline_ms, const char *traceparent, const char *key,
@@ -360,7 +300,7 @@ static cairn_err_t translate_with(struct tr_remote *r, const char *source, const
         for (size_t i = 0; i < nreq && !err; i++) {
                 size_t off = i * tc.per;
                 struct tr_wire_request wr = { source,      target,
-                                              html,        key,
+                                              html,        key[0] ? key : NULL,
                                               texts + off, n - off < tc.per ? n - off : tc.per };
                 size_t len = 0;
                 char *body = tr_wire_translate_body(&wr, &len);
@@ -395,7 +335,6 @@ static cairn_err_t translate_with(struct tr_remote *r, const char *source, const
         call.judge = judge_translation;
         call.opaque = &tc;
         err = cairn_http_call(r->http, &call, st);
-        explain_breaker(r, err, st);
         if (span) {
                 cairn_span_set_int(span, "cairn.attempts", call.attempts);
                 cairn_span_end_err(span, err, err ? st->message : NULL);
@@ -427,27 +366,12 @@ cairn_err_t tr_remote_translate(struct tr_remote *r, const char *source, const c
                 return err;
         if (deadline_ms <= 0)
                 deadline_ms = cairn_now_ms() + r->timeout_ms;
-        if (!r->key_ref) {
-                err = translate_with(r, source, target, html, texts, n, deadline_ms, traceparent,
-                                     r->api_key, out, st);
-        } else {
-                /* The key of the moment: the cached value, refreshed in the
-                 * background, so a new version goes out without a restart. */
-                err = cairn_secret_ref_get(r->key_ref, deadline_ms, key, sizeof(key), st);
-                if (err) {
-                        char inner[CAIRN_STATUS_MSG_MAX];
-
-                        snprintf(inner, sizeof(inner), "%s", st->message);
-                        snprintf(st->message, sizeof(st->message), "provider %.60s: %.440s",
-                                 r->name, inner);
-                        /* a key too long for us is as unusable as a missing one */
-                        st->code = CAIRN_ERR_UNAVAILABLE;
-                        return CAIRN_ERR_UNAVAILABLE;
-                }
-                err = translate_with(r, source, target, html, texts, n, deadline_ms, traceparent,
-                                     key, out, st);
-                explicit_bzero(key, sizeof(key));
-        }
+        err = cairn_api_key_get(&r->key, r->name, deadline_ms, key, sizeof(key), st);
+        if (err)
+                return err;
+        err = translate_with(r, source, target, html, texts, n, deadline_ms, traceparent, key, out,
+                             st);
+        explicit_bzero(key, sizeof(key));
         if (err) {
                 for (size_t i = 0; i < n; i++) {
                         free(out[i]);
@@ -501,35 +425,6 @@ static void metrics_init(struct tr_remote *r, struct cairn_metrics *metrics,
         cairn_series_set(r->s_pairs, 0);
 }
 
-/* The key: read from its file now, or referenced in the secrets service. */
-static int key_init(struct tr_remote *r, const struct tr_remote_conf *c,
-                    struct cairn_secret_refs *secrets, char *errstr, size_t errstr_size)
-{
-        if (str(c->api_key_file)[0]) {
-                snprintf(r->key_setting, sizeof(r->key_setting), "translation.remote.api_key_file");
-                r->api_key = cairn_secret_file_token("translation.remote.api_key_file",
-                                                     c->api_key_file, errstr, errstr_size);
-                return r->api_key ? 0 : -1;
-        }
-        if (str(c->api_key_secret)[0]) {
-                snprintf(r->key_setting, sizeof(r->key_setting),
-                         "translation.remote.api_key_secret");
-                if (!secrets) {
-                        snprintf(errstr, errstr_size,
-                                 "config: translation.remote.api_key_secret: no client of the "
-                                 "secrets service to fetch it with");
-                        return -1;
-                }
-                /* Fetched in the background: the service starts whether or
-                 * not the secrets service is up. */
-                r->key_ref = cairn_secret_ref_add(secrets, "translation.remote.api_key_secret",
-                                                  c->api_key_secret, CAIRN_SECRET_TOKEN, errstr,
-                                                  errstr_size);
-                return r->key_ref ? 0 : -1;
-        }
-        return 0;
-}
-
 struct tr_remote *tr_remote_new(const struct tr_remote_conf *c,
                                 const struct cairn_resilience_conf *res,
                                 struct cairn_secret_refs *secrets, struct cairn_metrics *metrics,
@@ -545,7 +440,7 @@ struct tr_remote *tr_remote_new(const struct tr_remote_conf *c,
         pthread_mutex_init(&r->lock, NULL);
         while (blen > 0 && url[blen - 1] == '/')
                 blen--;
-        r->name = url_name(url);
+        r->name = cairn_http_url_name(url);
         if (asprintf(&r->translate_url, "%.*s/translate", (int)blen, url) < 0)
                 r->translate_url = NULL;
         if (asprintf(&r->languages_url, "%.*s/languages", (int)blen, url) < 0)
@@ -563,7 +458,8 @@ struct tr_remote *tr_remote_new(const struct tr_remote_conf *c,
         r->refresh_ms = c->refresh_ms > 0 ? c->refresh_ms : 3600000;
         r->retry_ms = FETCH_RETRY_MS < r->refresh_ms ? FETCH_RETRY_MS : r->refresh_ms;
         r->next_fetch_ms = 0;
-        if (key_init(r, c, secrets, errstr, errstr_size) != 0)
+        if (cairn_api_key_init(&r->key, "translation.remote", c->api_key_file, c->api_key_secret,
+                               secrets, errstr, errstr_size) != 0)
                 goto fail;
         r->dep = cairn_dependency_new(res, metrics);
         metrics_init(r, metrics, &hconf);
@@ -572,6 +468,7 @@ struct tr_remote *tr_remote_new(const struct tr_remote_conf *c,
         hconf.connect_timeout_ms = c->connect_timeout_ms;
         hconf.max_response_bytes = c->max_response_bytes > 0 ? (size_t)c->max_response_bytes : 0;
         hconf.dep = r->dep;
+        hconf.explain_breaker = true;
         r->http = cairn_http_client_new(&hconf, errstr, errstr_size);
         if (!r->http)
                 goto fail;
@@ -597,10 +494,7 @@ void tr_remote_free(struct tr_remote *r)
         cairn_periodic_stop(r->fetcher);
         cairn_http_client_free(r->http);
         cairn_dependency_free(r->dep);
-        if (r->api_key) {
-                explicit_bzero(r->api_key, strlen(r->api_key));
-                free(r->api_key);
-        }
+        cairn_api_key_clear(&r->key);
         free(r->pairs);
         free(r->name);
         free(r->translate_url);

@@ -51,6 +51,10 @@ struct cairn_http_client_conf {
         /* Optional histogram family labelled {<provider>}: the seconds of
          * each HTTP exchange, answered or not. */
         struct cairn_metric *latency;
+        /* true: the message of an open breaker, which says only that it is
+         * open, gets "; last failure: <message>" of the last call that
+         * failed the dependency. */
+        bool explain_breaker;
 };
 
 struct cairn_http_client;
@@ -154,6 +158,29 @@ cairn_err_t cairn_http_status_error(const char *name, long status, const char *b
  * send, {"message":...}, or a plain text body), cut to @p size - 1 bytes of
  * printable ASCII (other bytes become '?'). Writes "" when there is none. */
 void cairn_http_error_message(const char *body, size_t len, char *msg, size_t size);
+
+/* The judgement of an answer that is not 2xx from provider @p name,
+ * called with an API key: a refusal (401, 403, and a 400 whose message
+ * speaks of an "api key" when @p refused_400) is our configuration, not
+ * the caller's request: UNAVAILABLE (CAIRN_HTTP_REFUSED) naming
+ * @p key_setting, the setting that holds the key sent (NULL: none was
+ * sent; the message points at <section>.api_key_file and
+ * <section>.api_key_secret); 429 RESOURCE_EXHAUSTED
+ * (CAIRN_HTTP_RATE_LIMITED, transient); any other as
+ * cairn_http_status_error(). */
+cairn_err_t cairn_http_keyed_error(const char *name, const char *key_setting, const char *section,
+                                   bool refused_400, const struct cairn_http_answer *a,
+                                   bool *transient, struct cairn_status *st);
+
+/* "host[:port]" of @p url, without scheme, credentials or path: what
+ * messages and metrics call a provider. malloc'ed; NULL when out of
+ * memory. */
+char *cairn_http_url_name(const char *url);
+
+/* Checks @p url, the value of configuration key @p key: an http:// or
+ * https:// URL of at most 1024 bytes without blanks. Returns 0, or -1 with
+ * "config: <key>: ..." in @p errstr. */
+int cairn_http_url_check(const char *key, const char *url, char *errstr, size_t errstr_size);
 
 /* A Retry-After value in delta-seconds ("2", "0.5") as milliseconds (at
  * most a day), or -1 when it is not one (HTTP dates: curl_getdate). */

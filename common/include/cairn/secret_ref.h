@@ -154,4 +154,50 @@ cairn_err_t cairn_secret_ref_get(struct cairn_secret_ref *ref, int64_t deadline_
 /* The version the cached value came from; 0: none cached. Any thread. */
 uint64_t cairn_secret_ref_version(struct cairn_secret_ref *ref);
 
+/* ---- a provider's API key ---- */
+
+/* The key a provider is called with, as <section>.api_key_file (read at
+ * start) or <section>.api_key_secret (a reference, fetched in the
+ * background) set it. */
+struct cairn_api_key {
+        char *value;                  /* the file's key; NULL: none, or ref */
+        struct cairn_secret_ref *ref; /* borrowed; NULL: a file's key or none */
+        char setting[64];             /* the key that names the key, for messages; "": none */
+};
+
+/* Checks the key's settings of section @p section ("speech.remote"),
+ * whose provider is @p url ("": none): no key without a URL, not both
+ * @p file and @p secret, a reference that parses. Returns 0, or -1 with
+ * "config: <section>.<key>: ..." in @p errstr. */
+int cairn_api_key_conf_check(const char *section, const char *url, const char *file,
+                             const char *secret, char *errstr, size_t errstr_size);
+
+/* Sets @p k up from @p file's key (read now) or the reference @p secret,
+ * added to @p secrets (NULL: no client of the secrets service, an error
+ * when @p secret is set); neither set: no key. Returns 0, or -1 with a
+ * message in @p errstr. */
+int cairn_api_key_init(struct cairn_api_key *k, const char *section, const char *file,
+                       const char *secret, struct cairn_secret_refs *secrets, char *errstr,
+                       size_t errstr_size);
+
+/* Copies the key of the moment into @p out ("" when there is none): the
+ * file's, or the secret's cached value, refreshed in the background so a
+ * new version goes out without a restart. The caller wipes it. Returns
+ * CAIRN_OK, or CAIRN_ERR_UNAVAILABLE with a message naming provider
+ * @p name in @p st (a key too long for @p out is as unusable as a missing
+ * one). */
+cairn_err_t cairn_api_key_get(const struct cairn_api_key *k, const char *name, int64_t deadline_ms,
+                              char *out, size_t size, struct cairn_status *st);
+
+/* The same as an "Authorization: Bearer <key>" header line ("": none). */
+cairn_err_t cairn_api_key_header(const struct cairn_api_key *k, const char *name,
+                                 int64_t deadline_ms, char *out, size_t size,
+                                 struct cairn_status *st);
+
+/* The setting the key came from, for messages; NULL when there is none. */
+const char *cairn_api_key_setting(const struct cairn_api_key *k);
+
+/* Wipes and frees the file's key. */
+void cairn_api_key_clear(struct cairn_api_key *k);
+
 #endif

@@ -346,6 +346,76 @@ START_TEST(test_cairn_http_status_error_codes)
 }
 END_TEST
 
+START_TEST(test_cairn_http_keyed_error_refusals)
+{
+        struct cairn_http_answer a = { 0, 401, "{\"error\":\"bad key\"}", 19, NULL };
+        struct cairn_status st;
+        bool transient = false;
+
+        a.len = strlen(a.body);
+        ck_assert_int_eq(cairn_http_keyed_error("prov", "x.remote.api_key_file", "x.remote", false,
+                                                &a, &transient, &st),
+                         CAIRN_ERR_UNAVAILABLE);
+        ck_assert_str_eq(st.reason, CAIRN_HTTP_REFUSED);
+        ck_assert_str_eq(st.message, "provider prov refused our API key (HTTP 401: bad key): check "
+                                     "x.remote.api_key_file");
+        ck_assert_int_eq(cairn_http_keyed_error("prov", NULL, "x.remote", false, &a, &transient,
+                                                &st),
+                         CAIRN_ERR_UNAVAILABLE);
+        ck_assert_str_eq(st.message, "provider prov refused the service (HTTP 401: bad key): it "
+                                     "may want an API key, set x.remote.api_key_file or "
+                                     "x.remote.api_key_secret");
+        /* a 400 about the key is a refusal only where the provider says so */
+        a.status = 400;
+        a.body = "{\"error\":\"Please get an API key\"}";
+        a.len = strlen(a.body);
+        ck_assert_int_eq(cairn_http_keyed_error("prov", NULL, "x.remote", false, &a, &transient,
+                                                &st),
+                         CAIRN_ERR_INVALID);
+        ck_assert_int_eq(cairn_http_keyed_error("prov", NULL, "x.remote", true, &a, &transient,
+                                                &st),
+                         CAIRN_ERR_UNAVAILABLE);
+        ck_assert_str_eq(st.reason, CAIRN_HTTP_REFUSED);
+        a.status = 429;
+        ck_assert_int_eq(cairn_http_keyed_error("prov", NULL, "x.remote", true, &a, &transient,
+                                                &st),
+                         CAIRN_ERR_EXHAUSTED);
+        ck_assert(transient);
+        ck_assert_str_eq(st.reason, CAIRN_HTTP_RATE_LIMITED);
+        transient = false;
+        a.status = 503;
+        ck_assert_int_eq(cairn_http_keyed_error("prov", NULL, "x.remote", true, &a, &transient,
+                                                &st),
+                         CAIRN_ERR_UNAVAILABLE);
+        ck_assert(transient);
+        ck_assert_str_eq(st.reason, CAIRN_HTTP_ERROR);
+}
+END_TEST
+
+START_TEST(test_cairn_http_url_name_and_check)
+{
+        static const char *const names[][2] = {
+                { "http://127.0.0.1:8080/v1/", "127.0.0.1:8080" },
+                { "https://user:pw@api.example.com/v1?x=1", "api.example.com" },
+                { "https://host#frag", "host" },
+                { "host:1/x", "host:1" },
+        };
+        char errstr[300];
+
+        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+                char *n = cairn_http_url_name(names[i][0]);
+
+                ck_assert_str_eq(n, names[i][1]);
+                free(n);
+        }
+        ck_assert_int_eq(cairn_http_url_check("a.url", "https://h/v1", errstr, sizeof(errstr)), 0);
+        ck_assert_int_eq(cairn_http_url_check("a.url", "ftp://h/", errstr, sizeof(errstr)), -1);
+        ck_assert_str_eq(errstr, "config: a.url: \"ftp://h/\" is not an http:// or https:// URL");
+        ck_assert_int_eq(cairn_http_url_check("a.url", "http://h /", errstr, sizeof(errstr)), -1);
+        ck_assert_int_eq(cairn_http_url_check("a.url", "", errstr, sizeof(errstr)), -1);
+}
+END_TEST
+
 /* ---- calls ---- */
 
 START_TEST(test_cairn_http_call_requests_go_out_together)
@@ -541,6 +611,8 @@ int main(void)
         suite_add_tcase(s, tc);
         tc = tcase_create("cairn_http_status_error");
         tcase_add_test(tc, test_cairn_http_status_error_codes);
+        tcase_add_test(tc, test_cairn_http_keyed_error_refusals);
+        tcase_add_test(tc, test_cairn_http_url_name_and_check);
         suite_add_tcase(s, tc);
         tc = tcase_create("cairn_http_call");
         tcase_add_checked_fixture(tc, setup, teardown);

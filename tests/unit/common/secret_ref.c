@@ -470,6 +470,70 @@ START_TEST(test_cairn_secret_ref_conf_check)
 }
 END_TEST
 
+START_TEST(test_cairn_api_key_conf_check)
+{
+        char errstr[300];
+
+        ck_assert_int_eq(cairn_api_key_conf_check("x.remote", "", NULL, NULL, errstr,
+                                                  sizeof(errstr)),
+                         0);
+        ck_assert_int_eq(cairn_api_key_conf_check("x.remote", "", "/k", NULL, errstr,
+                                                  sizeof(errstr)),
+                         -1);
+        ck_assert_str_eq(errstr, "config: x.remote.api_key_file: set, but x.remote.url is empty "
+                                 "(no provider to send it to)");
+        ck_assert_int_eq(cairn_api_key_conf_check("x.remote", "http://h", "/k", "a/b#k", errstr,
+                                                  sizeof(errstr)),
+                         -1);
+        ck_assert_str_eq(errstr, "config: x.remote.api_key_secret: set api_key_file or "
+                                 "api_key_secret, not both");
+        ck_assert_int_eq(cairn_api_key_conf_check("x.remote", "http://h", NULL, "a/b", errstr,
+                                                  sizeof(errstr)),
+                         -1);
+        ck_assert_msg(strstr(errstr, "config: x.remote.api_key_secret: "), "%s", errstr);
+        ck_assert_int_eq(cairn_api_key_conf_check("x.remote", "http://h", NULL, "a/b#k", errstr,
+                                                  sizeof(errstr)),
+                         0);
+}
+END_TEST
+
+START_TEST(test_cairn_api_key_from_a_secret)
+{
+        struct cairn_secret_refs *refs = cairn_secret_refs_new_with(&conf, fake_fetch, &fake, NULL);
+        struct cairn_api_key k, none;
+        struct cairn_status st;
+        char out[64], errstr[256];
+
+        ck_assert_int_eq(cairn_api_key_init(&none, "x.remote", "", NULL, refs, errstr,
+                                            sizeof(errstr)),
+                         0);
+        ck_assert_ptr_null(cairn_api_key_setting(&none));
+        ck_assert_int_eq(cairn_api_key_header(&none, "prov", 0, out, sizeof(out), &st), CAIRN_OK);
+        ck_assert_str_eq(out, "");
+        ck_assert_int_eq(cairn_api_key_init(&k, "x.remote", NULL, "a/b#k", NULL, errstr,
+                                            sizeof(errstr)),
+                         -1);
+        ck_assert_str_eq(errstr, "config: x.remote.api_key_secret: no client of the secrets "
+                                 "service to fetch it with");
+        ck_assert_int_eq(cairn_api_key_init(&k, "x.remote", NULL, "a/b#api_key", refs, errstr,
+                                            sizeof(errstr)),
+                         0);
+        ck_assert_str_eq(cairn_api_key_setting(&k), "x.remote.api_key_secret");
+        ck_assert_int_eq(cairn_api_key_header(&k, "prov", cairn_now_ms() + 2000, out, sizeof(out),
+                                              &st),
+                         CAIRN_OK);
+        ck_assert_str_eq(out, "Authorization: Bearer sk-one");
+        /* too long for the buffer: unusable, and the message names the provider */
+        ck_assert_int_eq(cairn_api_key_get(&k, "prov", cairn_now_ms() + 2000, out, 4, &st),
+                         CAIRN_ERR_UNAVAILABLE);
+        ck_assert_int_eq(st.code, CAIRN_ERR_UNAVAILABLE);
+        ck_assert_msg(strncmp(st.message, "provider prov: ", 15) == 0, "%s", st.message);
+        cairn_api_key_clear(&k);
+        cairn_api_key_clear(&none);
+        cairn_secret_refs_free(refs);
+}
+END_TEST
+
 int main(void)
 {
         Suite *s = suite_create("secret_ref");
@@ -496,6 +560,12 @@ int main(void)
         tc = tcase_create("cairn_secret_ref_conf_section");
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_add_test(tc, test_cairn_secret_ref_conf_check);
+        suite_add_tcase(s, tc);
+        tc = tcase_create("cairn_api_key");
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_set_timeout(tc, 30);
+        tcase_add_test(tc, test_cairn_api_key_conf_check);
+        tcase_add_test(tc, test_cairn_api_key_from_a_secret);
         suite_add_tcase(s, tc);
         return unit_run(s);
 }
