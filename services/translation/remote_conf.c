@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cairn/http_client.h"
 #include "cairn/secret_ref.h"
 #include "remote.h"
 
@@ -71,38 +72,13 @@ static int remote_conf_check(const void *target, char *errstr, size_t errstr_siz
                          mode);
                 return -1;
         }
-        if (!url[0]) {
-                if (str(c->api_key_file)[0] || str(c->api_key_secret)[0]) {
-                        snprintf(errstr, errstr_size,
-                                 "config: translation.remote.%s: set, but "
-                                 "translation.remote.url is empty (no provider to send it to)",
-                                 str(c->api_key_file)[0] ? "api_key_file" : "api_key_secret");
-                        return -1;
-                }
-                return 0;
-        }
-        if ((strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) ||
-            strlen(url) > 1024 || strpbrk(url, " \t\r\n")) {
-                snprintf(errstr, errstr_size,
-                         "config: translation.remote.url: \"%.200s\" is not an http:// or "
-                         "https:// URL",
-                         url);
+        if (!url[0])
+                return cairn_api_key_conf_check("translation.remote", url, c->api_key_file,
+                                                c->api_key_secret, errstr, errstr_size);
+        if (cairn_http_url_check("translation.remote.url", url, errstr, errstr_size) != 0)
                 return -1;
-        }
-        if (str(c->api_key_secret)[0]) {
-                struct cairn_secret_ref_spec spec;
-
-                if (str(c->api_key_file)[0]) {
-                        snprintf(errstr, errstr_size,
-                                 "config: translation.remote.api_key_secret: set "
-                                 "api_key_file or api_key_secret, not both");
-                        return -1;
-                }
-                if (cairn_secret_ref_parse("translation.remote.api_key_secret", c->api_key_secret,
-                                           &spec, errstr, errstr_size) != 0)
-                        return -1;
-        }
-        return 0;
+        return cairn_api_key_conf_check("translation.remote", url, c->api_key_file,
+                                        c->api_key_secret, errstr, errstr_size);
 }
 
 struct cairn_conf_section tr_remote_conf_section(struct tr_remote_conf *c)
