@@ -10,6 +10,7 @@
 
 #include "cairn/clock.h"
 #include "cairn/log.h"
+#include "cairn/secret_ref.h"
 #include "cairn/service.h"
 
 static volatile sig_atomic_t stop_requested;
@@ -191,4 +192,33 @@ fail:
         fprintf(stderr, "cairn-%s: %s\n", svc->name, errstr);
         service_cleanup(&r);
         return 1;
+}
+
+/* ---- a client of the secrets service ---- */
+
+int cairn_service_secrets_open(struct cairn_service_secrets *s, struct cairn_service_ctx *ctx,
+                               const struct cairn_secret_ref_conf *conf, char *errstr,
+                               size_t errstr_size)
+{
+        struct cairn_app *app = ctx->app;
+
+        s->bus = cairn_bus_client_new(app->service, &app->bus_conf, app->conf, app->metrics, errstr,
+                                      errstr_size);
+        if (!s->bus)
+                return -1;
+        cairn_bus_client_resilience(s->bus, NULL, &app->bus_resilience);
+        s->refs = cairn_secret_refs_new(conf, app->service, s->bus, app->metrics);
+        if (!s->refs) {
+                snprintf(errstr, errstr_size, "out of memory for secret references");
+                return -1;
+        }
+        return 0;
+}
+
+void cairn_service_secrets_close(struct cairn_service_secrets *s)
+{
+        cairn_secret_refs_free(s->refs);
+        cairn_bus_client_free(s->bus);
+        s->refs = NULL;
+        s->bus = NULL;
 }

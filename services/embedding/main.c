@@ -28,8 +28,7 @@ static struct cairn_secret_ref_conf secrets_conf;
 struct embedding_state {
         struct embedding_service svc;
         struct cairn_redis *cache;
-        struct cairn_bus_client *bus;
-        struct cairn_secret_refs *secrets;
+        struct cairn_service_secrets secrets;
 };
 
 /* Whether any configured model takes its API key from the secrets service. */
@@ -84,25 +83,13 @@ static void *init(struct cairn_service_ctx *ctx, char *errstr, size_t errstr_siz
         /* Keys in the secrets service: fetched in the background through a
          * client of the service's own. Readiness does not wait for them: a
          * request whose key cannot be fetched fails UNAVAILABLE instead. */
-        if (secrets_wanted(&conf)) {
-                st->bus = cairn_bus_client_new(ctx->app->service, &ctx->app->bus_conf,
-                                               ctx->app->conf, ctx->app->metrics, errstr,
-                                               errstr_size);
-                if (!st->bus) {
-                        free(st);
-                        return NULL;
-                }
-                cairn_bus_client_resilience(st->bus, NULL, &ctx->app->bus_resilience);
-                st->secrets = cairn_secret_refs_new(&secrets_conf, ctx->app->service, st->bus,
-                                                    ctx->app->metrics);
-                if (!st->secrets) {
-                        snprintf(errstr, errstr_size, "out of memory for secret references");
-                        cairn_bus_client_free(st->bus);
-                        free(st);
-                        return NULL;
-                }
+        if (secrets_wanted(&conf) &&
+            cairn_service_secrets_open(&st->secrets, ctx, &secrets_conf, errstr, errstr_size) < 0) {
+                cairn_service_secrets_close(&st->secrets);
+                free(st);
+                return NULL;
         }
-        deps.secrets = st->secrets;
+        deps.secrets = st->secrets.refs;
         /* Readiness does not wait for the cache: without Redis, requests
          * are still answered, uncached. */
         if (cache_wanted(&conf))
@@ -111,8 +98,7 @@ static void *init(struct cairn_service_ctx *ctx, char *errstr, size_t errstr_siz
         if (embedding_service_init_with(&st->svc, &conf, &deps, ctx->app->metrics, errstr,
                                         errstr_size) != CAIRN_OK) {
                 cairn_redis_free(st->cache);
-                cairn_secret_refs_free(st->secrets);
-                cairn_bus_client_free(st->bus);
+                cairn_service_secrets_close(&st->secrets);
                 free(st);
                 return NULL;
         }
@@ -127,8 +113,7 @@ static void cleanup(void *state)
         embedding_service_cleanup(&st->svc);
         cairn_redis_free(st->cache);
         /* after the providers, which read the references */
-        cairn_secret_refs_free(st->secrets);
-        cairn_bus_client_free(st->bus);
+        cairn_service_secrets_close(&st->secrets);
         free(st);
 }
 

@@ -23,8 +23,7 @@ static struct cairn_secret_ref_conf secrets_conf;
 struct translation_state {
         struct translation_service svc;
         struct tr_remote *remote;
-        struct cairn_bus_client *bus;
-        struct cairn_secret_refs *secrets;
+        struct cairn_service_secrets secrets;
 };
 
 static size_t sections(struct cairn_conf_section *out)
@@ -42,8 +41,7 @@ static void state_free(struct translation_state *st)
 {
         /* the provider reads the references: it goes first */
         tr_remote_free(st->remote);
-        cairn_secret_refs_free(st->secrets);
-        cairn_bus_client_free(st->bus);
+        cairn_service_secrets_close(&st->secrets);
         free(st);
 }
 
@@ -54,22 +52,11 @@ static int remote_init(struct translation_state *st, struct cairn_service_ctx *c
 {
         if (!tr_remote_conf_enabled(&remote_conf))
                 return 0;
-        if (tr_remote_conf_wants_secrets(&remote_conf)) {
-                st->bus = cairn_bus_client_new(ctx->app->service, &ctx->app->bus_conf,
-                                               ctx->app->conf, ctx->app->metrics, errstr,
-                                               errstr_size);
-                if (!st->bus)
-                        return -1;
-                cairn_bus_client_resilience(st->bus, NULL, &ctx->app->bus_resilience);
-                st->secrets = cairn_secret_refs_new(&secrets_conf, ctx->app->service, st->bus,
-                                                    ctx->app->metrics);
-                if (!st->secrets) {
-                        snprintf(errstr, errstr_size, "out of memory for secret references");
-                        return -1;
-                }
-        }
-        st->remote = tr_remote_new(&remote_conf, &provider_conf, st->secrets, ctx->app->metrics,
-                                   errstr, errstr_size);
+        if (tr_remote_conf_wants_secrets(&remote_conf) &&
+            cairn_service_secrets_open(&st->secrets, ctx, &secrets_conf, errstr, errstr_size) < 0)
+                return -1;
+        st->remote = tr_remote_new(&remote_conf, &provider_conf, st->secrets.refs,
+                                   ctx->app->metrics, errstr, errstr_size);
         return st->remote ? 0 : -1;
 }
 

@@ -82,4 +82,29 @@ int cairn_service_main(const struct cairn_service *svc, int argc, char **argv);
  * cairn_service_main()'s start on, they only ask for a stop). */
 void cairn_service_wait_stop(void);
 
+/* ---- a client of the secrets service ---- */
+
+struct cairn_secret_ref_conf;
+struct cairn_secret_refs;
+
+/* References to secrets (cairn/secret_ref.h), for a service whose
+ * provider's key lives in the secrets service: fetched in the background
+ * through a bus client of the service's own, so readiness does not wait for
+ * them. */
+struct cairn_service_secrets {
+        struct cairn_bus_client *bus;
+        struct cairn_secret_refs *refs;
+};
+
+/* Opens @p s (zeroed by the caller) with the bus settings and resilience of
+ * @p ctx's app; @p conf is borrowed and must outlive @p s. Returns 0, or -1
+ * with a message in @p errstr (close @p s all the same). */
+int cairn_service_secrets_open(struct cairn_service_secrets *s, struct cairn_service_ctx *ctx,
+                               const struct cairn_secret_ref_conf *conf, char *errstr,
+                               size_t errstr_size);
+
+/* Frees the references, then their client; what reads the references goes
+ * first. A zeroed @p s is fine. */
+void cairn_service_secrets_close(struct cairn_service_secrets *s);
+
 #endif
