@@ -1,12 +1,14 @@
 /* Errors as the gateway answers them: OpenAI's error body, Vault's,
  * LibreTranslate's, cairn.v1.Status in JSON, and which gRPC code an HTTP status stands for;
  * request ids. */
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cairn/buf.h"
+#include "cairn/json.h"
 #include "cairn/utf8.h"
 #include "error.h"
 
@@ -305,4 +307,36 @@ int gw_json_depth(const char *s, size_t len, int limit)
                 }
         }
         return max;
+}
+
+json_t *gw_json_body_object(const char *body, size_t len, int max_depth, const char *fields,
+                            struct gw_error *e)
+{
+        json_error_t jerr;
+        json_t *root;
+
+        if (len == 0) {
+                gw_error_set(e, 400, "invalid_json", NULL,
+                             "the request body is empty; send a JSON object with %s", fields);
+                return NULL;
+        }
+        if (gw_json_depth(body, len, max_depth) > max_depth) {
+                gw_error_set(e, 400, "invalid_json", NULL,
+                             "the JSON body nests deeper than %d levels", max_depth);
+                return NULL;
+        }
+        root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+        if (!root) {
+                gw_error_set(e, 400, "invalid_json", NULL,
+                             "the body is not valid JSON: %s (line %d, column %d)", jerr.text,
+                             jerr.line, jerr.column);
+                return NULL;
+        }
+        if (!json_is_object(root)) {
+                gw_error_set(e, 400, "invalid_type", NULL, "the body must be a JSON object, not %s",
+                             cairn_json_kind(root));
+                json_decref(root);
+                return NULL;
+        }
+        return root;
 }

@@ -70,4 +70,13 @@ void gw_error_from_status(struct gw_error *e, cairn_err_t code, const char *mess
  * stops counting past @p limit. */
 int gw_json_depth(const char *s, size_t len, int limit);
 
+struct json_t;
+
+/* An OpenAI route's JSON body: a JSON object of @p len bytes nesting at
+ * most @p max_depth deep, without duplicate keys. Returns it (the caller
+ * decrefs it), or NULL with @p e filled in OpenAI's words; an empty body
+ * is asked for as "a JSON object with @p fields". */
+struct json_t *gw_json_body_object(const char *body, size_t len, int max_depth, const char *fields,
+                                   struct gw_error *e);
+
 #endif

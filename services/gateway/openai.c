@@ -19,35 +19,14 @@
 bool gw_embed_req_parse(const char *body, size_t len, int max_depth, size_t max_inputs,
                         struct gw_embed_req *req, struct gw_error *e)
 {
-        json_error_t jerr;
         json_t *root, *v;
         const char *key;
 
         memset(req, 0, sizeof(*req));
-        if (len == 0) {
-                gw_error_set(e, 400, "invalid_json", NULL,
-                             "the request body is empty; send a "
-                             "JSON object with input and model");
+        root = gw_json_body_object(body, len, max_depth, "input and model", e);
+        if (!root)
                 return false;
-        }
-        if (gw_json_depth(body, len, max_depth) > max_depth) {
-                gw_error_set(e, 400, "invalid_json", NULL,
-                             "the JSON body nests deeper than %d levels", max_depth);
-                return false;
-        }
-        root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
-        if (!root) {
-                gw_error_set(e, 400, "invalid_json", NULL,
-                             "the body is not valid JSON: %s (line %d, column %d)", jerr.text,
-                             jerr.line, jerr.column);
-                return false;
-        }
         req->json = root;
-        if (!json_is_object(root)) {
-                gw_error_set(e, 400, "invalid_type", NULL, "the body must be a JSON object, not %s",
-                             cairn_json_kind(root));
-                goto fail;
-        }
         json_object_foreach(root, key, v) {
                 if (strcmp(key, "input") && strcmp(key, "model") &&
                     strcmp(key, "encoding_format") && strcmp(key, "dimensions") &&

@@ -317,36 +317,15 @@ bool gw_speech_req_parse(const char *body, size_t len, int max_depth, struct gw_
                          struct gw_error *e)
 {
         const char *model, *input, *voice, *format, *instructions, *stream_format, *key;
-        json_error_t jerr;
         json_t *root, *v;
         size_t chars;
 
         memset(req, 0, sizeof(*req));
         cairn__speech__v1__synthesize_request__init(&req->msg);
-        if (len == 0) {
-                gw_error_set(e, 400, "invalid_json", NULL,
-                             "the request body is empty; send a JSON object with model, input "
-                             "and voice");
+        root = gw_json_body_object(body, len, max_depth, "model, input and voice", e);
+        if (!root)
                 return false;
-        }
-        if (gw_json_depth(body, len, max_depth) > max_depth) {
-                gw_error_set(e, 400, "invalid_json", NULL,
-                             "the JSON body nests deeper than %d levels", max_depth);
-                return false;
-        }
-        root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
-        if (!root) {
-                gw_error_set(e, 400, "invalid_json", NULL,
-                             "the body is not valid JSON: %s (line %d, column %d)", jerr.text,
-                             jerr.line, jerr.column);
-                return false;
-        }
         req->json = root;
-        if (!json_is_object(root)) {
-                gw_error_set(e, 400, "invalid_type", NULL, "the body must be a JSON object, not %s",
-                             cairn_json_kind(root));
-                return false;
-        }
         json_object_foreach(root, key, v) {
                 if (strcmp(key, "model") && strcmp(key, "input") && strcmp(key, "voice") &&
                     strcmp(key, "response_format") && strcmp(key, "speed") &&
