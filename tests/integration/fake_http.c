@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -194,4 +195,37 @@ bool fake_http_wait(struct MHD_Connection *c, int ms)
                 nanosleep(&ts, NULL);
         }
         return true;
+}
+
+/* ---- the fakes' faults ---- */
+
+char *fake_http_strdup(const char *s)
+{
+        return s ? strdup(s) : NULL;
+}
+
+void fake_http_faults_free(struct fake_http_faults *fs)
+{
+        free(fs->fail_message);
+        free(fs->retry_after);
+        free(fs->api_key);
+        memset(fs, 0, sizeof(*fs));
+}
+
+void fake_http_faults_set(struct fake_http_faults *fs, const char *fail_message,
+                          const char *retry_after, const char *api_key)
+{
+        fake_http_faults_free(fs);
+        fs->fail_message = fake_http_strdup(fail_message);
+        fs->retry_after = fake_http_strdup(retry_after);
+        fs->api_key = fake_http_strdup(api_key);
+}
+
+void fake_http_faults_copy(const struct fake_http_faults *fs, struct fake_http_fault_copy *out)
+{
+        snprintf(out->error, sizeof(out->error), "%s",
+                 fs->fail_message ? fs->fail_message : "fake failure");
+        snprintf(out->retry_after, sizeof(out->retry_after), "%s",
+                 fs->retry_after ? fs->retry_after : "");
+        snprintf(out->key, sizeof(out->key), "%s", fs->api_key ? fs->api_key : "");
 }

@@ -49,4 +49,49 @@ bool fake_http_client_gone(struct MHD_Connection *c);
 /* Waits @p ms in steps of 10 ms; false as soon as the client has gone. */
 bool fake_http_wait(struct MHD_Connection *c, int ms);
 
+/* The faults every fake can be set to, kept as copies of what its
+ * fake_*_set() was given. */
+struct fake_http_faults {
+        char *fail_message; /* the failures' message; NULL: "fake failure" */
+        char *retry_after;  /* Retry-After header of the failures; NULL: none */
+        char *api_key;      /* the key required; NULL: none */
+};
+
+/* Replaces @p fs's copies with copies of the strings given (NULL: none). */
+void fake_http_faults_set(struct fake_http_faults *fs, const char *fail_message,
+                          const char *retry_after, const char *api_key);
+void fake_http_faults_free(struct fake_http_faults *fs);
+
+/* A request's copy of them (taken under the fake's lock): the message, the
+ * Retry-After value ("": none) and the key ("": none). */
+struct fake_http_fault_copy {
+        char error[512], retry_after[64], key[256];
+};
+void fake_http_faults_copy(const struct fake_http_faults *fs, struct fake_http_fault_copy *out);
+
+/* strdup() of @p s, NULL for NULL. */
+char *fake_http_strdup(const char *s);
+
+/* Defines unsigned <prefix>_<name>(struct <prefix> *f): field @p name of
+ * @p f read under f->lock. */
+#define FAKE_HTTP_COUNTER(prefix, name)            \
+        unsigned prefix##_##name(struct prefix *f) \
+        {                                          \
+                unsigned v;                        \
+                pthread_mutex_lock(&f->lock);      \
+                v = f->name;                       \
+                pthread_mutex_unlock(&f->lock);    \
+                return v;                          \
+        }
+
+/* Defines void <prefix>_<name>(struct <prefix> *f, char *buf, size_t size):
+ * the string field @p field of @p f copied into @p buf under f->lock. */
+#define FAKE_HTTP_TEXT(prefix, name, field)                            \
+        void prefix##_##name(struct prefix *f, char *buf, size_t size) \
+        {                                                              \
+                pthread_mutex_lock(&f->lock);                          \
+                snprintf(buf, size, "%s", f->field);                   \
+                pthread_mutex_unlock(&f->lock);                        \
+        }
+
 #endif

@@ -19,7 +19,7 @@ struct fake_libretranslate {
         struct fake_http *http;
         pthread_mutex_t lock;
         struct fake_libretranslate_mode mode;
-        char *fail_message, *retry_after, *api_key;
+        struct fake_http_faults faults;
         unsigned translate_calls, language_calls, texts, aborted;
         char last_api_key[256], last_format[32], last_source[32], last_target[32];
         bool last_q_array;
@@ -231,7 +231,8 @@ static enum MHD_Result translate_answer(struct fake_libretranslate *f, struct MH
                                         const struct fake_http_request *req)
 {
         struct fake_libretranslate_mode mode;
-        char error[200], retry_after[64], key[256], buf[256];
+        struct fake_http_fault_copy fc;
+        char buf[256];
         const char *why, *source, *target, *given;
         bool fail = false;
         json_t *root, *q, *out;
@@ -240,9 +241,7 @@ static enum MHD_Result translate_answer(struct fake_libretranslate *f, struct MH
         pthread_mutex_lock(&f->lock);
         f->translate_calls++;
         mode = f->mode;
-        snprintf(error, sizeof(error), "%s", f->fail_message ? f->fail_message : "fake failure");
-        snprintf(retry_after, sizeof(retry_after), "%s", f->retry_after ? f->retry_after : "");
-        snprintf(key, sizeof(key), "%s", f->api_key ? f->api_key : "");
+        fake_http_faults_copy(&f->faults, &fc);
         if (mode.fail_status && mode.fail_count != 0) {
                 fail = true;
                 if (f->mode.fail_count > 0)
@@ -269,11 +268,11 @@ static enum MHD_Result translate_answer(struct fake_libretranslate *f, struct MH
         pthread_mutex_unlock(&f->lock);
 
         /* the key first, as LibreTranslate's access check comes first */
-        if (key[0] && given && given[0] && strcmp(given, key) != 0) {
+        if (fc.key[0] && given && given[0] && strcmp(given, fc.key) != 0) {
                 json_decref(root);
                 return respond_error(c, 403, "Invalid API key", NULL);
         }
-        if (key[0] && (!given || !given[0])) {
+        if (fc.key[0] && (!given || !given[0])) {
                 json_decref(root);
                 return respond_error(c, 400, "Please contact the server operator to get an API key",
                                      NULL);
@@ -288,11 +287,12 @@ static enum MHD_Result translate_answer(struct fake_libretranslate *f, struct MH
         if (fail) {
                 json_decref(root);
                 if (mode.fail_status == 429) {
-                        snprintf(buf, sizeof(buf), "Slowdown: %s", error);
-                        return respond_error(c, 429, buf, retry_after[0] ? retry_after : NULL);
+                        snprintf(buf, sizeof(buf), "Slowdown: %.199s", fc.error);
+                        return respond_error(c, 429, buf,
+                                             fc.retry_after[0] ? fc.retry_after : NULL);
                 }
-                return respond_error(c, mode.fail_status, error,
-                                     retry_after[0] ? retry_after : NULL);
+                return respond_error(c, mode.fail_status, fc.error,
+                                     fc.retry_after[0] ? fc.retry_after : NULL);
         }
         why = request_error(root, mode.old_languages, buf, sizeof(buf));
         if (why) {
@@ -379,9 +379,7 @@ void fake_libretranslate_stop(struct fake_libretranslate *f)
         if (!f)
                 return;
         fake_http_stop(f->http);
-        free(f->fail_message);
-        free(f->retry_after);
-        free(f->api_key);
+        fake_http_faults_free(&f->faults);
         pthread_mutex_destroy(&f->lock);
         free(f);
 }
@@ -391,39 +389,20 @@ int fake_libretranslate_port(const struct fake_libretranslate *f)
         return fake_http_port(f->http);
 }
 
-static char *dup_or_null(const char *s)
-{
-        return s ? strdup(s) : NULL;
-}
-
 void fake_libretranslate_set(struct fake_libretranslate *f,
                              const struct fake_libretranslate_mode *mode)
 {
         pthread_mutex_lock(&f->lock);
-        free(f->fail_message);
-        free(f->retry_after);
-        free(f->api_key);
         f->mode = *mode;
-        f->fail_message = dup_or_null(mode->fail_message);
-        f->retry_after = dup_or_null(mode->retry_after);
-        f->api_key = dup_or_null(mode->api_key);
+        fake_http_faults_set(&f->faults, mode->fail_message, mode->retry_after, mode->api_key);
         f->mode.fail_message = f->mode.retry_after = f->mode.api_key = NULL;
         pthread_mutex_unlock(&f->lock);
 }
 
-#define COUNTER(name)                                                      \
-        unsigned fake_libretranslate_##name(struct fake_libretranslate *f) \
-        {                                                                  \
-                unsigned v;                                                \
-                pthread_mutex_lock(&f->lock);                              \
-                v = f->name;                                               \
-                pthread_mutex_unlock(&f->lock);                            \
-                return v;                                                  \
-        }
-COUNTER(translate_calls)
-COUNTER(language_calls)
-COUNTER(texts)
-COUNTER(aborted)
+FAKE_HTTP_COUNTER(fake_libretranslate, translate_calls)
+FAKE_HTTP_COUNTER(fake_libretranslate, language_calls)
+FAKE_HTTP_COUNTER(fake_libretranslate, texts)
+FAKE_HTTP_COUNTER(fake_libretranslate, aborted)
 
 void fake_libretranslate_last(struct fake_libretranslate *f, const char *field, char *buf,
                               size_t size)

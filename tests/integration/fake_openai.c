@@ -22,7 +22,7 @@ struct fake_openai {
         uint64_t seed;
         pthread_mutex_t lock;
         struct fake_openai_mode mode;
-        char *fail_message, *retry_after, *api_key;
+        struct fake_http_faults faults;
         unsigned requests, inputs, aborted;
         int64_t prev_ms, last_ms;
         char last_model[128];
@@ -119,7 +119,8 @@ static enum MHD_Result on_request(void *opaque, const struct fake_http_request *
         struct fake_openai *f = opaque;
         struct MHD_Connection *c = req->c;
         struct fake_openai_mode mode;
-        char model[128], error[512], retry_after[64], key[256];
+        struct fake_http_fault_copy fc;
+        char model[128];
         json_t *root, *input;
         bool b64enc = false, fail = false;
         size_t dim;
@@ -137,9 +138,7 @@ static enum MHD_Result on_request(void *opaque, const struct fake_http_request *
         f->prev_ms = f->last_ms;
         f->last_ms = cairn_now_ms();
         mode = f->mode;
-        snprintf(error, sizeof(error), "%s", f->fail_message ? f->fail_message : "fake failure");
-        snprintf(retry_after, sizeof(retry_after), "%s", f->retry_after ? f->retry_after : "");
-        snprintf(key, sizeof(key), "%s", f->api_key ? f->api_key : "");
+        fake_http_faults_copy(&f->faults, &fc);
         if (mode.fail_status && mode.fail_count != 0) {
                 fail = true;
                 if (f->mode.fail_count > 0)
@@ -147,11 +146,11 @@ static enum MHD_Result on_request(void *opaque, const struct fake_http_request *
         }
         pthread_mutex_unlock(&f->lock);
 
-        if (key[0]) {
+        if (fc.key[0]) {
                 const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
                 char want[300];
 
-                snprintf(want, sizeof(want), "Bearer %s", key);
+                snprintf(want, sizeof(want), "Bearer %s", fc.key);
                 if (!auth || strcmp(auth, want) != 0)
                         return respond(c, 401,
                                        "{\"error\":{\"message\":\"Incorrect API key provided\","
@@ -165,11 +164,11 @@ static enum MHD_Result on_request(void *opaque, const struct fake_http_request *
                 return MHD_NO;
         }
         if (fail) {
-                json_t *e = json_pack("{s:{s:s,s:s}}", "error", "message", error, "type",
+                json_t *e = json_pack("{s:{s:s,s:s}}", "error", "message", fc.error, "type",
                                       "fake_error");
                 char *eb = json_dumps(e, JSON_COMPACT);
 
-                ret = respond(c, mode.fail_status, eb, retry_after[0] ? retry_after : NULL);
+                ret = respond(c, mode.fail_status, eb, fc.retry_after[0] ? fc.retry_after : NULL);
                 free(eb);
                 json_decref(e);
                 return ret;
@@ -225,9 +224,7 @@ void fake_openai_stop(struct fake_openai *f)
         if (!f)
                 return;
         fake_http_stop(f->http);
-        free(f->fail_message);
-        free(f->retry_after);
-        free(f->api_key);
+        fake_http_faults_free(&f->faults);
         pthread_mutex_destroy(&f->lock);
         free(f);
 }
@@ -237,37 +234,18 @@ int fake_openai_port(const struct fake_openai *f)
         return fake_http_port(f->http);
 }
 
-static char *dup_or_null(const char *s)
-{
-        return s ? strdup(s) : NULL;
-}
-
 void fake_openai_set(struct fake_openai *f, const struct fake_openai_mode *mode)
 {
         pthread_mutex_lock(&f->lock);
-        free(f->fail_message);
-        free(f->retry_after);
-        free(f->api_key);
         f->mode = *mode;
-        f->fail_message = dup_or_null(mode->fail_message);
-        f->retry_after = dup_or_null(mode->retry_after);
-        f->api_key = dup_or_null(mode->api_key);
+        fake_http_faults_set(&f->faults, mode->fail_message, mode->retry_after, mode->api_key);
         f->mode.fail_message = f->mode.retry_after = f->mode.api_key = NULL;
         pthread_mutex_unlock(&f->lock);
 }
 
-#define COUNTER(name)                                      \
-        unsigned fake_openai_##name(struct fake_openai *f) \
-        {                                                  \
-                unsigned v;                                \
-                pthread_mutex_lock(&f->lock);              \
-                v = f->name;                               \
-                pthread_mutex_unlock(&f->lock);            \
-                return v;                                  \
-        }
-COUNTER(requests)
-COUNTER(inputs)
-COUNTER(aborted)
+FAKE_HTTP_COUNTER(fake_openai, requests)
+FAKE_HTTP_COUNTER(fake_openai, inputs)
+FAKE_HTTP_COUNTER(fake_openai, aborted)
 
 unsigned fake_openai_connections(struct fake_openai *f)
 {
@@ -282,16 +260,6 @@ void fake_openai_last_times(struct fake_openai *f, int64_t *prev_ms, int64_t *la
         pthread_mutex_unlock(&f->lock);
 }
 
-void fake_openai_last_model(struct fake_openai *f, char *buf, size_t size)
-{
-        pthread_mutex_lock(&f->lock);
-        snprintf(buf, size, "%s", f->last_model);
-        pthread_mutex_unlock(&f->lock);
-}
+FAKE_HTTP_TEXT(fake_openai, last_model, last_model)
 
-void fake_openai_last_auth(struct fake_openai *f, char *buf, size_t size)
-{
-        pthread_mutex_lock(&f->lock);
-        snprintf(buf, size, "%s", f->last_auth);
-        pthread_mutex_unlock(&f->lock);
-}
+FAKE_HTTP_TEXT(fake_openai, last_auth, last_auth)

@@ -24,7 +24,8 @@ struct fake_openai_audio {
         struct fake_http *http;
         pthread_mutex_t lock;
         struct fake_openai_audio_mode mode;
-        char *fail_message, *retry_after, *body, *content_type, *api_key;
+        struct fake_http_faults faults;
+        char *body, *content_type;
         unsigned transcriptions, speeches, aborted;
         /* the last request */
         struct field fields[FIELDS_MAX];
@@ -346,7 +347,8 @@ static enum MHD_Result on_request(void *opaque, const struct fake_http_request *
         const char *type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
         bool is_speech = strcmp(req->url, "/v1/audio/speech") == 0, fail = false, answered;
         struct fake_openai_audio_mode mode;
-        char error[512], retry_after[64], key[256], want[300], ctype[128];
+        struct fake_http_fault_copy fc;
+        char want[300], ctype[128];
         char *body = NULL;
         enum MHD_Result ret;
 
@@ -361,9 +363,7 @@ static enum MHD_Result on_request(void *opaque, const struct fake_http_request *
         snprintf(f->auth, sizeof(f->auth), "%s", auth ? auth : "");
         snprintf(f->request_type, sizeof(f->request_type), "%s", type ? type : "");
         mode = f->mode;
-        snprintf(error, sizeof(error), "%s", f->fail_message ? f->fail_message : "fake failure");
-        snprintf(retry_after, sizeof(retry_after), "%s", f->retry_after ? f->retry_after : "");
-        snprintf(key, sizeof(key), "%s", f->api_key ? f->api_key : "");
+        fake_http_faults_copy(&f->faults, &fc);
         snprintf(ctype, sizeof(ctype), "%s", f->content_type ? f->content_type : "");
         if (f->body)
                 body = strdup(f->body);
@@ -374,8 +374,8 @@ static enum MHD_Result on_request(void *opaque, const struct fake_http_request *
         }
         pthread_mutex_unlock(&f->lock);
 
-        snprintf(want, sizeof(want), "Bearer %s", key);
-        if (key[0] && (!auth || strcmp(auth, want) != 0)) {
+        snprintf(want, sizeof(want), "Bearer %s", fc.key);
+        if (fc.key[0] && (!auth || strcmp(auth, want) != 0)) {
                 free(body);
                 return respond_error(c, 401, "Incorrect API key provided", "invalid_request_error",
                                      NULL);
@@ -399,9 +399,9 @@ static enum MHD_Result on_request(void *opaque, const struct fake_http_request *
         }
         if (fail) {
                 free(body);
-                return respond_error(c, mode.fail_status, error,
+                return respond_error(c, mode.fail_status, fc.error,
                                      mode.fail_status >= 500 ? "server_error" : "fake_error",
-                                     retry_after[0] ? retry_after : NULL);
+                                     fc.retry_after[0] ? fc.retry_after : NULL);
         }
         if (body) {
                 ret = fake_http_respond(c, 200, ctype[0] ? ctype : NULL, body, strlen(body), NULL);
@@ -425,11 +425,9 @@ struct fake_openai_audio *fake_openai_audio_start(void)
 
 static void mode_strings_free(struct fake_openai_audio *f)
 {
-        free(f->fail_message);
-        free(f->retry_after);
+        fake_http_faults_free(&f->faults);
         free(f->body);
         free(f->content_type);
-        free(f->api_key);
 }
 
 void fake_openai_audio_stop(struct fake_openai_audio *f)
@@ -448,38 +446,22 @@ int fake_openai_audio_port(const struct fake_openai_audio *f)
         return fake_http_port(f->http);
 }
 
-static char *dup_or_null(const char *s)
-{
-        return s ? strdup(s) : NULL;
-}
-
 void fake_openai_audio_set(struct fake_openai_audio *f, const struct fake_openai_audio_mode *mode)
 {
         pthread_mutex_lock(&f->lock);
         mode_strings_free(f);
         f->mode = *mode;
-        f->fail_message = dup_or_null(mode->fail_message);
-        f->retry_after = dup_or_null(mode->retry_after);
-        f->body = dup_or_null(mode->body);
-        f->content_type = dup_or_null(mode->content_type);
-        f->api_key = dup_or_null(mode->api_key);
+        fake_http_faults_set(&f->faults, mode->fail_message, mode->retry_after, mode->api_key);
+        f->body = fake_http_strdup(mode->body);
+        f->content_type = fake_http_strdup(mode->content_type);
         f->mode.fail_message = f->mode.retry_after = f->mode.body = f->mode.content_type =
                 f->mode.api_key = NULL;
         pthread_mutex_unlock(&f->lock);
 }
 
-#define COUNTER(name)                                                  \
-        unsigned fake_openai_audio_##name(struct fake_openai_audio *f) \
-        {                                                              \
-                unsigned v;                                            \
-                pthread_mutex_lock(&f->lock);                          \
-                v = f->name;                                           \
-                pthread_mutex_unlock(&f->lock);                        \
-                return v;                                              \
-        }
-COUNTER(transcriptions)
-COUNTER(speeches)
-COUNTER(aborted)
+FAKE_HTTP_COUNTER(fake_openai_audio, transcriptions)
+FAKE_HTTP_COUNTER(fake_openai_audio, speeches)
+FAKE_HTTP_COUNTER(fake_openai_audio, aborted)
 
 bool fake_openai_audio_last_field(struct fake_openai_audio *f, const char *name, int nth, char *buf,
                                   size_t size)
@@ -511,16 +493,6 @@ void fake_openai_audio_last_file_meta(struct fake_openai_audio *f, char *filenam
         pthread_mutex_unlock(&f->lock);
 }
 
-void fake_openai_audio_last_auth(struct fake_openai_audio *f, char *buf, size_t size)
-{
-        pthread_mutex_lock(&f->lock);
-        snprintf(buf, size, "%s", f->auth);
-        pthread_mutex_unlock(&f->lock);
-}
+FAKE_HTTP_TEXT(fake_openai_audio, last_auth, auth)
 
-void fake_openai_audio_last_request_type(struct fake_openai_audio *f, char *buf, size_t size)
-{
-        pthread_mutex_lock(&f->lock);
-        snprintf(buf, size, "%s", f->request_type);
-        pthread_mutex_unlock(&f->lock);
-}
+FAKE_HTTP_TEXT(fake_openai_audio, last_request_type, request_type)
