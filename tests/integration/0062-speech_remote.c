@@ -23,6 +23,7 @@
 #include "cairn/secret_ref.h"
 #include "fake_openai_audio.h"
 #include "harness.h"
+#include "provider_test.h"
 #include "speech/remote.h"
 
 #define KEY "sk-test-0123456789"
@@ -35,13 +36,6 @@ static struct sp_remote_conf conf;
 static struct cairn_conf *loaded;
 static char url[96], dir[256];
 static const uint8_t clip[] = { 'R', 'I', 'F', 'F', 0, 0, 0, 0, 'W', 'A', 'V', 'E', 0xff, 0x00 };
-
-static void msleep(int ms)
-{
-        struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-        nanosleep(&ts, NULL);
-}
 
 /* Loads the section from @p env (NULL-terminated CAIRN_* settings). */
 static int load(char *const *env, char *errstr, size_t size)
@@ -73,33 +67,23 @@ static void start_remote(struct cairn_secret_refs *secrets)
 
 static void setup(void)
 {
-        const char *tmp = getenv("TMPDIR");
-
-        snprintf(dir, sizeof(dir), "%s/sp-remote-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
-        ck_assert_ptr_nonnull(mkdtemp(dir));
+        provider_test_dir(dir, sizeof(dir), "sp-remote");
         fake = fake_openai_audio_start();
         snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1/", fake_openai_audio_port(fake));
         metrics = cairn_metrics_new();
-        cairn_resilience_conf_init(&res, SP_REMOTE_DEPENDENCY);
-        res.base_ms = 5;
-        res.cap_ms = 20;
-        res.breaker_failures = 0;
-        res.breaker_failure_rate = 0;
+        provider_test_resilience(&res, SP_REMOTE_DEPENDENCY);
         load_ok(NULL, NULL);
 }
 
 static void teardown(void)
 {
-        char cmd[300];
-
         sp_remote_free(remote);
         remote = NULL;
         fake_openai_audio_stop(fake);
         cairn_metrics_free(metrics);
         cairn_conf_free(loaded);
         loaded = NULL;
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-        ck_assert_int_eq(system(cmd), 0);
+        provider_test_dir_remove(dir);
 }
 
 static cairn_err_t transcribe(const char *language, int timeout_ms,
@@ -388,7 +372,7 @@ START_TEST(test_sp_remote_transcribe_deadline_and_down)
         ck_assert_ptr_null(r);
         ck_assert_int_lt(cairn_now_ms() - t0, 1500);
         for (int i = 0; i < 100 && fake_openai_audio_aborted(fake) == 0; i++)
-                msleep(10);
+                provider_test_msleep(10);
         ck_assert_uint_eq(fake_openai_audio_aborted(fake), 1);
         /* the provider gone: UNAVAILABLE, naming it */
         fake_openai_audio_stop(fake);
@@ -423,16 +407,7 @@ END_TEST
 
 static const char *key_file(const char *key)
 {
-        static char path[400];
-        FILE *fp;
-
-        snprintf(path, sizeof(path), "%s/openai.key", dir);
-        fp = fopen(path, "w");
-        ck_assert_ptr_nonnull(fp);
-        fprintf(fp, "%s\n", key);
-        fclose(fp);
-        chmod(path, 0600);
-        return path;
+        return provider_test_key_file(dir, "openai.key", key);
 }
 
 START_TEST(test_sp_remote_key_from_file)
@@ -469,20 +444,7 @@ START_TEST(test_sp_remote_key_from_file)
 }
 END_TEST
 
-static char secret_json[128];
-
-static cairn_err_t fetch_secret(void *opaque, const char *path, char **json, size_t *len,
-                                uint64_t *version, struct cairn_status *st)
-{
-        (void)opaque;
-        if (strcmp(path, "services/speech/openai") != 0 || !secret_json[0])
-                return cairn_status_set(st, CAIRN_ERR_NOT_FOUND, NULL, NULL, "no secret at %s",
-                                        path);
-        *json = strdup(secret_json);
-        *len = strlen(secret_json);
-        *version = 1;
-        return CAIRN_OK;
-}
+static struct provider_test_secret secret = { "services/speech/openai", "" };
 
 START_TEST(test_sp_remote_key_from_secrets_service)
 {
@@ -501,8 +463,8 @@ START_TEST(test_sp_remote_key_from_secrets_service)
         ck_assert(sp_remote_conf_wants_secrets(&conf));
         ck_assert_ptr_null(sp_remote_new(&conf, &res, NULL, metrics, errstr, sizeof(errstr)));
         ck_assert_msg(strstr(errstr, "no client of the secrets service"), "%s", errstr);
-        secret_json[0] = '\0';
-        refs = cairn_secret_refs_new_with(&sconf, fetch_secret, NULL, NULL);
+        secret.json[0] = '\0';
+        refs = cairn_secret_refs_new_with(&sconf, provider_test_fetch_secret, &secret, NULL);
         start_remote(refs);
         req.input = "Hello";
         /* no secret yet: the provider is not called */
@@ -510,8 +472,8 @@ START_TEST(test_sp_remote_key_from_secrets_service)
         assert_failed(err, CAIRN_ERR_UNAVAILABLE, &st, "services/speech/openai#api_key");
         ck_assert_str_eq(st.reason, "SECRET_UNAVAILABLE");
         ck_assert_uint_eq(fake_openai_audio_speeches(fake), 0);
-        snprintf(secret_json, sizeof(secret_json), "{\"api_key\":\"%s\"}", KEY);
-        msleep(50);
+        snprintf(secret.json, sizeof(secret.json), "{\"api_key\":\"%s\"}", KEY);
+        provider_test_msleep(50);
         err = sp_remote_synthesize(remote, &req, cairn_now_ms() + 5000, NULL, &out, &st);
         ck_assert_msg(err == CAIRN_OK, "%s", st.message);
         sp_remote_speech_cleanup(&out);

@@ -21,6 +21,7 @@
 #include "cairn/resilience.h"
 #include "cairn/secret_ref.h"
 #include "fake_libretranslate.h"
+#include "provider_test.h"
 #include "translation/remote.h"
 #include "../unit.h"
 
@@ -33,13 +34,6 @@ static struct cairn_resilience_conf res;
 static struct tr_remote_conf conf;
 static struct cairn_conf *loaded;
 static char url[64], dir[256];
-
-static void msleep(int ms)
-{
-        struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-        nanosleep(&ts, NULL);
-}
 
 /* Loads the section from @p env (NULL-terminated CAIRN_* settings) into
  * conf; returns 0, or -1 with the message in @p errstr. */
@@ -70,39 +64,29 @@ static void start_remote(struct cairn_secret_refs *secrets, bool wait)
         remote = tr_remote_new(&conf, &res, secrets, metrics, errstr, sizeof(errstr));
         ck_assert_msg(remote != NULL, "%s", errstr);
         for (int i = 0; wait && i < 500 && !tr_remote_has_pair(remote, "en", "de"); i++)
-                msleep(10);
+                provider_test_msleep(10);
         ck_assert(!wait || tr_remote_has_pair(remote, "en", "de"));
 }
 
 static void setup(void)
 {
-        const char *tmp = getenv("TMPDIR");
-
-        snprintf(dir, sizeof(dir), "%s/tr-remote-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
-        ck_assert_ptr_nonnull(mkdtemp(dir));
+        provider_test_dir(dir, sizeof(dir), "tr-remote");
         fake = fake_libretranslate_start();
         snprintf(url, sizeof(url), "http://127.0.0.1:%d/", fake_libretranslate_port(fake));
         metrics = cairn_metrics_new();
-        cairn_resilience_conf_init(&res, TR_REMOTE_DEPENDENCY);
-        res.base_ms = 5;
-        res.cap_ms = 20;
-        res.breaker_failures = 0;
-        res.breaker_failure_rate = 0;
+        provider_test_resilience(&res, TR_REMOTE_DEPENDENCY);
         load_ok(NULL, NULL);
 }
 
 static void teardown(void)
 {
-        char cmd[300];
-
         tr_remote_free(remote);
         remote = NULL;
         fake_libretranslate_stop(fake);
         cairn_metrics_free(metrics);
         cairn_conf_free(loaded);
         loaded = NULL;
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-        ck_assert_int_eq(system(cmd), 0);
+        provider_test_dir_remove(dir);
 }
 
 static char *out[8];
@@ -263,7 +247,7 @@ START_TEST(test_tr_remote_languages_kept_when_a_fetch_fails)
         calls = fake_libretranslate_language_calls(fake);
         /* a failed fetch (its attempts retried as the dependency says) */
         for (int i = 0; i < 300 && fails() < 1; i++)
-                msleep(10);
+                provider_test_msleep(10);
         ck_assert_double_ge(fails(), 1);
         ck_assert_uint_ge(fake_libretranslate_language_calls(fake), calls + 3);
         ck_assert(tr_remote_has_pair(remote, "en", "de"));
@@ -271,7 +255,7 @@ START_TEST(test_tr_remote_languages_kept_when_a_fetch_fails)
         /* a server without targets: any two of its languages */
         fake_libretranslate_set(fake, &(struct fake_libretranslate_mode){ .old_languages = true });
         for (int i = 0; i < 200 && !tr_remote_has_pair(remote, "fr", "de"); i++)
-                msleep(10);
+                provider_test_msleep(10);
         ck_assert(tr_remote_has_pair(remote, "fr", "de"));
         ck_assert_double_eq(provider_series("cairn_translation_remote_pairs", ""), 20);
 }
@@ -294,7 +278,7 @@ START_TEST(test_tr_remote_languages_unknown_while_provider_down)
                 tr_remote_languages_status(remote, &st);
                 if (strstr(st.message, "not known yet: provider"))
                         break;
-                msleep(10);
+                provider_test_msleep(10);
         }
         ck_assert_msg(strstr(st.message, "not known yet: provider 127.0.0.1:"), "%s", st.message);
         ck_assert(!tr_remote_has_pair(remote, "en", "de"));
@@ -396,16 +380,7 @@ END_TEST
 /* Writes @p key to a file of the test folder readable by its owner only. */
 static const char *key_file(const char *key)
 {
-        static char path[400];
-        FILE *fp;
-
-        snprintf(path, sizeof(path), "%s/lt.key", dir);
-        fp = fopen(path, "w");
-        ck_assert_ptr_nonnull(fp);
-        fprintf(fp, "%s\n", key);
-        fclose(fp);
-        chmod(path, 0600);
-        return path;
+        return provider_test_key_file(dir, "lt.key", key);
 }
 
 START_TEST(test_tr_remote_translate_key_from_file)
@@ -444,20 +419,7 @@ START_TEST(test_tr_remote_translate_key_from_file)
 END_TEST
 
 /* The secrets service, as a fetch function of the test's own. */
-static char secret_json[128];
-
-static cairn_err_t fetch_secret(void *opaque, const char *path, char **json, size_t *len,
-                                uint64_t *version, struct cairn_status *st)
-{
-        (void)opaque;
-        if (strcmp(path, "services/translation/libretranslate") != 0 || !secret_json[0])
-                return cairn_status_set(st, CAIRN_ERR_NOT_FOUND, NULL, NULL, "no secret at %s",
-                                        path);
-        *json = strdup(secret_json);
-        *len = strlen(secret_json);
-        *version = 1;
-        return CAIRN_OK;
-}
+static struct provider_test_secret secret = { "services/translation/libretranslate", "" };
 
 START_TEST(test_tr_remote_translate_key_from_secrets_service)
 {
@@ -478,15 +440,15 @@ START_TEST(test_tr_remote_translate_key_from_secrets_service)
         ck_assert_ptr_null(tr_remote_new(&conf, &res, NULL, metrics, errstr, sizeof(errstr)));
         ck_assert_msg(strstr(errstr, "no client of the secrets service"), "%s", errstr);
         /* no secret yet: the provider is not called */
-        secret_json[0] = '\0';
-        refs = cairn_secret_refs_new_with(&sconf, fetch_secret, NULL, NULL);
+        secret.json[0] = '\0';
+        refs = cairn_secret_refs_new_with(&sconf, provider_test_fetch_secret, &secret, NULL);
         start_remote(refs, true);
         assert_failed(translate("en", "es", texts, 1, 300, &st), CAIRN_ERR_UNAVAILABLE, &st,
                       "services/translation/libretranslate#api_key");
         ck_assert_str_eq(st.reason, "SECRET_UNAVAILABLE");
         ck_assert_uint_eq(fake_libretranslate_translate_calls(fake), 0);
-        snprintf(secret_json, sizeof(secret_json), "{\"api_key\":\"%s\"}", KEY);
-        msleep(50);
+        snprintf(secret.json, sizeof(secret.json), "{\"api_key\":\"%s\"}", KEY);
+        provider_test_msleep(50);
         err = translate("en", "es", texts, 1, 5000, &st);
         ck_assert_msg(err == CAIRN_OK, "%s", st.message);
         ck_assert_str_eq(out[0], "hola");
@@ -578,7 +540,7 @@ START_TEST(test_tr_remote_translate_deadline_aborts_slow_provider)
         ck_assert_int_lt(cairn_now_ms() - t0, 1000);
         /* curl closed the connection: the fake saw its client go */
         for (int i = 0; i < 100 && fake_libretranslate_aborted(fake) == 0; i++)
-                msleep(10);
+                provider_test_msleep(10);
         ck_assert_uint_eq(fake_libretranslate_aborted(fake), 1);
 }
 END_TEST
