@@ -689,6 +689,18 @@ char *cairn_http_url_name(const char *url)
         return strndup(p, (size_t)(end - p));
 }
 
+char *cairn_http_url_join(const char *base, const char *path)
+{
+        size_t blen = strlen(base);
+        char *url;
+
+        while (blen > 0 && base[blen - 1] == '/')
+                blen--;
+        if (asprintf(&url, "%.*s%s", (int)blen, base, path) < 0)
+                return NULL;
+        return url;
+}
+
 int cairn_http_url_check(const char *key, const char *url, char *errstr, size_t errstr_size)
 {
         if ((strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) ||

@@ -178,7 +178,6 @@ struct provider *provider_openai_new(const struct provider_openai_conf *conf,
 {
         struct cairn_http_client_conf hconf = { 0 };
         struct provider_openai *po;
-        size_t blen;
 
         po = calloc(1, sizeof(*po));
         if (!po)
@@ -188,11 +187,7 @@ struct provider *provider_openai_new(const struct provider_openai_conf *conf,
         po->name = strdup(conf->name);
         po->key.ref = conf->api_key_ref;
         po->upstream_model = strdup(conf->upstream_model);
-        blen = strlen(conf->base_url);
-        while (blen > 0 && conf->base_url[blen - 1] == '/')
-                blen--;
-        if (asprintf(&po->url, "%.*s/embeddings", (int)blen, conf->base_url) < 0)
-                po->url = NULL;
+        po->url = cairn_http_url_join(conf->base_url, "/embeddings");
         if (conf->api_key && conf->api_key[0])
                 po->key.value = strdup(conf->api_key);
         if (!po->name || !po->upstream_model || !po->url ||

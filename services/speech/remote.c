@@ -316,17 +316,12 @@ struct sp_remote *sp_remote_new(const struct sp_remote_conf *c,
         struct cairn_http_client_conf hconf = { 0 };
         struct sp_remote *r = calloc(1, sizeof(*r));
         const char *url = str(c->url);
-        size_t blen = strlen(url);
 
         if (!r)
                 goto oom;
-        while (blen > 0 && url[blen - 1] == '/')
-                blen--;
         r->name = cairn_http_url_name(url);
-        if (asprintf(&r->transcriptions_url, "%.*s/audio/transcriptions", (int)blen, url) < 0)
-                r->transcriptions_url = NULL;
-        if (asprintf(&r->speech_url, "%.*s/audio/speech", (int)blen, url) < 0)
-                r->speech_url = NULL;
+        r->transcriptions_url = cairn_http_url_join(url, "/audio/transcriptions");
+        r->speech_url = cairn_http_url_join(url, "/audio/speech");
         r->transcription_model = strdup(c->transcription_model ? c->transcription_model
                                                                : "whisper-1");
         r->speech_model = strdup(c->speech_model ? c->speech_model : "tts-1");

@@ -433,18 +433,13 @@ struct tr_remote *tr_remote_new(const struct tr_remote_conf *c,
         struct cairn_http_client_conf hconf = { 0 };
         struct tr_remote *r = calloc(1, sizeof(*r));
         const char *url = str(c->url);
-        size_t blen = strlen(url);
 
         if (!r)
                 goto oom;
         pthread_mutex_init(&r->lock, NULL);
-        while (blen > 0 && url[blen - 1] == '/')
-                blen--;
         r->name = cairn_http_url_name(url);
-        if (asprintf(&r->translate_url, "%.*s/translate", (int)blen, url) < 0)
-                r->translate_url = NULL;
-        if (asprintf(&r->languages_url, "%.*s/languages", (int)blen, url) < 0)
-                r->languages_url = NULL;
+        r->translate_url = cairn_http_url_join(url, "/translate");
+        r->languages_url = cairn_http_url_join(url, "/languages");
         if (!r->name || !r->translate_url || !r->languages_url)
                 goto oom;
         r->mode = strcmp(str(c->mode), "prefer") == 0     ? TR_REMOTE_PREFER

@@ -177,6 +177,11 @@ cairn_err_t cairn_http_keyed_error(const char *name, const char *key_setting, co
  * memory. */
 char *cairn_http_url_name(const char *url);
 
+/* @p base (its trailing '/'s dropped) followed by @p path ("/embeddings"):
+ * an endpoint of a provider configured by its base URL. malloc'ed; NULL
+ * when out of memory. */
+char *cairn_http_url_join(const char *base, const char *path);
+
 /* Checks @p url, the value of configuration key @p key: an http:// or
  * https:// URL of at most 1024 bytes without blanks. Returns 0, or -1 with
  * "config: <key>: ..." in @p errstr. */

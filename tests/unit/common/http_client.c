@@ -392,7 +392,7 @@ START_TEST(test_cairn_http_keyed_error_refusals)
 }
 END_TEST
 
-START_TEST(test_cairn_http_url_name_and_check)
+START_TEST(test_cairn_http_url_name_join_and_check)
 {
         static const char *const names[][2] = {
                 { "http://127.0.0.1:8080/v1/", "127.0.0.1:8080" },
@@ -407,6 +407,14 @@ START_TEST(test_cairn_http_url_name_and_check)
 
                 ck_assert_str_eq(n, names[i][1]);
                 free(n);
+        }
+        for (size_t i = 0; i < 3; i++) {
+                static const char *const bases[] = { "http://h/v1", "http://h/v1/",
+                                                     "http://h/v1//" };
+                char *u = cairn_http_url_join(bases[i], "/embeddings");
+
+                ck_assert_str_eq(u, "http://h/v1/embeddings");
+                free(u);
         }
         ck_assert_int_eq(cairn_http_url_check("a.url", "https://h/v1", errstr, sizeof(errstr)), 0);
         ck_assert_int_eq(cairn_http_url_check("a.url", "ftp://h/", errstr, sizeof(errstr)), -1);
@@ -612,7 +620,7 @@ int main(void)
         tc = tcase_create("cairn_http_status_error");
         tcase_add_test(tc, test_cairn_http_status_error_codes);
         tcase_add_test(tc, test_cairn_http_keyed_error_refusals);
-        tcase_add_test(tc, test_cairn_http_url_name_and_check);
+        tcase_add_test(tc, test_cairn_http_url_name_join_and_check);
         suite_add_tcase(s, tc);
         tc = tcase_create("cairn_http_call");
         tcase_add_checked_fixture(tc, setup, teardown);
