@@ -50,6 +50,12 @@ bool harness_apache(void)
         return k && strcmp(k, "apache") == 0;
 }
 
+bool harness_coverage(void)
+{
+        const char *c = getenv("TESTS_COVERAGE");
+        return c && strcmp(c, "1") == 0;
+}
+
 const char *harness_topic(const char *name)
 {
         static struct {

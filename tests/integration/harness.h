@@ -48,6 +48,10 @@ void harness_broker_up(struct harness_broker *b);
 
 /* True in the Apache Kafka pass. */
 bool harness_apache(void);
+/* True in make coverage's pass (TESTS_COVERAGE=1, set by tests/coverage.sh):
+ * a test that compares an engine with its reference, at -O0 twice as slow,
+ * may leave itself out when other tests run the engine's code. */
+bool harness_coverage(void);
 
 /* The name this test uses for topic @p name: @p name itself on a dev broker
  * of its own, "it-<pid>.@p name" on the shared Apache broker. Services
