@@ -1062,7 +1062,7 @@ image_render() {
 # ---- the speech service ----
 
 speech_heading="## Speech"
-speech_skipped="" whisper_skipped="" wer_skipped="" tts_skipped=""
+speech_skipped="" whisper_skipped="" wer_skipped="" tts_skipped="" speech_load=""
 SPEECH_RUNS=${BENCH_SPEECH_RUNS:-3}
 TTS_RUNS=${BENCH_TTS_RUNS:-5}
 
@@ -1081,6 +1081,7 @@ speech_run() {
         fi
         dir=$(tail -n 1 <<<"$out")
         mkdir -p "$tmp/speech"
+        speech_load=$(cut -d' ' -f1-3 /proc/loadavg)
         echo "bench: Whisper's real-time factor against faster-whisper (best of $SPEECH_RUNS runs; about a minute)"
         if ! TMPDIR=$tmp/speech "$BUILD/tests/bench/speech_whisper" "$dir" "$SPEECH_RUNS" >"$tmp/speech_whisper"; then
                 whisper_skipped="tests/bench/speech_whisper failed"
@@ -1133,7 +1134,8 @@ speech_render() {
                 echo "Both greedy, on 2 threads, no VAD, the best of $SPEECH_RUNS runs each (faster-whisper's first run of"
                 echo "the 60 s recording is a warm-up; its times leave out its model load and Python's start). The 60 s"
                 echo "recording is flite sentences in four voices, 0.7 s apart; the 5 s clips are three of them, padded."
-                echo "The real-time factor (RTF) is processing time over audio time."
+                echo "The real-time factor (RTF) is processing time over audio time. The load average was $speech_load"
+                echo "when it started: both engines run two threads on the two cores, so other work slows them."
                 echo
                 echo "| measure | ours | faster-whisper | target |"
                 echo "|---|---|---|---|"
@@ -1162,7 +1164,9 @@ speech_render() {
                 echo "(\`speech.denoise\`, off by default); faster-whisper runs with its defaults (temperature"
                 echo "fallback, no VAD) on the same samples, raw and denoised. WER = word-level edit distance /"
                 echo "reference words, both sides lowercased with punctuation dropped; numbers are not normalised"
-                echo "(\"7\" for \"seven\" counts as an error; the sentences hold none)."
+                echo "(\"7\" for \"seven\" counts as an error; the sentences hold none). Ours repeat from run to run"
+                echo "(the fallback's sampling has a fixed seed); faster-whisper's fallback samples differently on each"
+                echo "run, so its figures where the fallback runs (mostly at 0 dB) move by a few points between runs."
                 echo
                 echo "| voices | condition | words | ours | ours + denoise | faster-whisper | faster-whisper + denoise |"
                 echo "|---|---|---|---|---|---|---|"
