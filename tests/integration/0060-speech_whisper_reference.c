@@ -151,8 +151,10 @@ static bool synthesise(struct clip *c, size_t i)
                         for (size_t k = 0; k < 5; k++) {
                                 float *y = read_f32(clips[k].path, &n);
 
-                                all = realloc(all, (total + n + 16000) * sizeof(float));
-                                ck_assert_ptr_nonnull(all);
+                                float *grown = realloc(all, (total + n + 16000) * sizeof(float));
+
+                                ck_assert_ptr_nonnull(grown);
+                                all = grown;
                                 memcpy(all + total, y, n * sizeof(float));
                                 memset(all + total + n, 0, 16000 * sizeof(float));
                                 total += n + 16000;
