@@ -295,10 +295,11 @@ SPEECH_WHISPER_SRCS := services/speech/ct2_model.c services/speech/whisper_mel.c
 $(BUILD)/tests/integration/0060-speech_whisper_reference: $(call obj,$(SPEECH_WHISPER_SRCS))
 $(BUILD)/tests/integration/0060-speech_whisper_reference: LDLIBS := $(LIBCAIRN) $(LDLIBS)
 $(BUILD)/tests/bench/speech_whisper: $(call obj,$(SPEECH_WHISPER_SRCS))
-# The word error rate benchmark runs the service's recogniser as it does:
-# voice activity detection and the noise suppressor before Whisper.
+# The word error rate benchmark runs the service's recogniser itself
+# (recognise.c: voice activity detection, the noise suppressor, Whisper).
 $(BUILD)/tests/bench/speech_wer: $(call obj,$(SPEECH_WHISPER_SRCS) services/speech/audio_vad.c \
-                                             services/speech/audio_denoise.c)
+                                             services/speech/audio_denoise.c \
+                                             services/speech/recognise.c)
 
 # Tests that run a gateway in their own process, over a route table of theirs.
 $(BUILD)/tests/integration/0015-gateway_paged: $(call svc_lib_objs,gateway)

@@ -27,7 +27,7 @@ const struct cairn_conf_item speech_conf_items[] = {
         CAIRN_CONF_ROW("speech.vad", CAIRN_CONF_BOOL, "true", 0, -1, 0, vad,
                        "find speech before decoding: audio without any gives empty text, and "
                        "text Whisper writes over stretches without speech is dropped"),
-        CAIRN_CONF_ROW("speech.denoise", CAIRN_CONF_BOOL, "false", 0, -1, 0, denoise,
+        CAIRN_CONF_ROW("speech.denoise", CAIRN_CONF_BOOL, "true", 0, -1, 0, denoise,
                        "remove stationary noise before transcribing (speexdsp; "
                        "docs/speech.md has its effect on accuracy)"),
         CAIRN_CONF_ROW("speech.max_audio_bytes", CAIRN_CONF_INT, "26214400", 1024, 1073741824, 0,

@@ -1,5 +1,5 @@
 /* Transcribe: the audio's bytes (inline or by claim), decoded to 16 kHz
- * mono, optionally denoised, checked for speech, then Whisper. */
+ * mono, checked for speech, denoised, then Whisper. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +10,7 @@
 #include "cairn/arena.h"
 #include "cairn/clock.h"
 #include "cairn/metrics.h"
+#include "recognise.h"
 #include "speech.h"
 #include "whisper.h"
 
@@ -38,19 +39,6 @@ static void slot_give(struct speech_service *svc)
         svc->computing--;
         pthread_cond_signal(&svc->freed);
         pthread_mutex_unlock(&svc->lock);
-}
-
-/* Whether [start, end) seconds overlaps a span where speech was found. */
-static bool heard(const struct audio_span *spans, size_t n, double start, double end)
-{
-        for (size_t i = 0; i < n; i++) {
-                double s = (double)spans[i].start / WHISPER_RATE;
-                double e = (double)spans[i].end / WHISPER_RATE;
-
-                if (start < e && s < end)
-                        return true;
-        }
-        return false;
 }
 
 static Cairn__Speech__V1__Segment *segment_pb(struct cairn_arena *a,
@@ -93,24 +81,9 @@ static Cairn__Speech__V1__Word *word_pb(struct cairn_arena *a, const struct whis
         return p->word ? p : NULL;
 }
 
-/* Appends @p text to the transcript @p out (of @p len), one space between. */
-static char *append_text(struct cairn_arena *a, char *out, const char *text)
-{
-        while (*text == ' ')
-                text++;
-        if (!*text)
-                return out;
-        if (!out || !*out)
-                return cairn_arena_strdup(a, text);
-        return cairn_arena_sprintf(a, "%s %s", out, text);
-}
-
-/* The reply from Whisper's result: segments over stretches where voice
- * activity detection heard nothing are dropped (Whisper writes text over
- * silence and noise), with their words. */
+/* The reply from Whisper's result (already filtered by speech_recognise). */
 static Cairn__Speech__V1__TranscribeReply *
-reply_of(struct cairn_arena *a, const struct speech_service *svc, const struct whisper_result *r,
-         const struct audio_span *spans, size_t nspans, bool filter)
+reply_of(struct cairn_arena *a, const struct speech_service *svc, const struct whisper_result *r)
 {
         Cairn__Speech__V1__TranscribeReply *out = cairn_arena_alloc(a, sizeof(*out));
 
@@ -120,32 +93,23 @@ reply_of(struct cairn_arena *a, const struct speech_service *svc, const struct w
         out->language = "en";
         out->model = (char *)svc->stt.id;
         out->engine = "whisper";
-        out->text = "";
+        out->text = cairn_arena_strdup(a, r->text ? r->text : "");
         out->segments = cairn_arena_calloc(a, r->n_segments + 1, sizeof(*out->segments));
         out->words = cairn_arena_calloc(a, r->n_words + 1, sizeof(*out->words));
-        if (!out->segments || !out->words)
+        if (!out->text || !out->segments || !out->words)
                 return NULL;
         for (size_t i = 0; i < r->n_segments; i++) {
-                const struct whisper_segment *s = &r->segments[i];
-
-                if (filter && !heard(spans, nspans, s->start, s->end))
-                        continue;
-                out->segments[out->n_segments] = segment_pb(a, s, (uint32_t)out->n_segments);
-                out->text = append_text(a, out->text, s->text ? s->text : "");
-                if (!out->segments[out->n_segments] || !out->text)
+                out->segments[i] = segment_pb(a, &r->segments[i], (uint32_t)i);
+                if (!out->segments[i])
                         return NULL;
-                out->n_segments++;
         }
+        out->n_segments = r->n_segments;
         for (size_t i = 0; i < r->n_words; i++) {
-                const struct whisper_word *w = &r->words[i];
-
-                if (filter && !heard(spans, nspans, w->start, w->end))
-                        continue;
-                out->words[out->n_words] = word_pb(a, w);
-                if (!out->words[out->n_words])
+                out->words[i] = word_pb(a, &r->words[i]);
+                if (!out->words[i])
                         return NULL;
-                out->n_words++;
         }
+        out->n_words = r->n_words;
         return out;
 }
 
@@ -210,49 +174,33 @@ static cairn_err_t recognise(struct speech_service *svc, struct cairn_request *r
 {
         struct whisper_result r = { 0 };
         struct whisper_opts o;
-        struct audio_span *spans = NULL;
-        size_t nspans = 0;
+        bool no_speech;
         char err[256];
-        cairn_err_t rc = CAIRN_OK;
+        int w;
 
-        if (svc->conf.denoise && audio_denoise(pcm, err, sizeof(err)) < 0)
-                return cairn_status_set(st, CAIRN_ERR_INTERNAL, NULL, NULL, "denoise: %s", err);
-        if (svc->conf.vad) {
-                if (audio_vad(pcm, &spans, &nspans, err, sizeof(err)) < 0)
-                        return cairn_status_set(st, CAIRN_ERR_INTERNAL, NULL, NULL,
-                                                "voice activity detection: %s", err);
-                if (nspans == 0) { /* nothing said: nothing to decode */
-                        cairn_metric_inc_l(svc->m_empty, NULL);
-                        *out = reply_of(req->arena, svc, &r, NULL, 0, false);
-                        goto done;
-                }
-        }
         whisper_opts_default(&o);
         o.prompt = in->prompt && *in->prompt ? in->prompt : NULL;
         o.temperature = in->temperature;
         o.word_timestamps = in->word_timestamps;
-        if (!slot_take(svc, speech_deadline(svc, req))) {
-                rc = cairn_status_set(st, CAIRN_ERR_DEADLINE, NULL, NULL,
-                                      "the deadline passed while waiting for a free "
-                                      "transcription slot (speech.whisper.concurrency %lld)",
-                                      svc->conf.concurrency);
-                goto done;
-        }
-        int w = whisper_transcribe(svc->whisper, pcm->samples, pcm->n, &o, &r, err, sizeof(err));
+        if (!slot_take(svc, speech_deadline(svc, req)))
+                return cairn_status_set(st, CAIRN_ERR_DEADLINE, NULL, NULL,
+                                        "the deadline passed while waiting for a free "
+                                        "transcription slot (speech.whisper.concurrency %lld)",
+                                        svc->conf.concurrency);
+        w = speech_recognise(svc->whisper, pcm, svc->conf.vad, svc->conf.denoise, &o, &r,
+                             &no_speech, err, sizeof(err));
         slot_give(svc);
-        if (w < 0) {
-                rc = cairn_status_set(st, CAIRN_ERR_INTERNAL, NULL, NULL, "whisper: %s", err);
-                goto done;
-        }
-        *out = reply_of(req->arena, svc, &r, spans, nspans, svc->conf.vad);
-done:
+        if (w < 0)
+                return cairn_status_set(st, CAIRN_ERR_INTERNAL, NULL, NULL, "%s", err);
+        if (no_speech)
+                cairn_metric_inc_l(svc->m_empty, NULL);
+        *out = reply_of(req->arena, svc, &r);
         whisper_result_free(&r);
-        free(spans);
-        if (rc == CAIRN_OK && !*out)
-                rc = cairn_status_set(st, CAIRN_ERR_EXHAUSTED, NULL, "REPLY_TOO_LARGE",
-                                      "the reply does not fit in this request's memory "
-                                      "(bus.max_request_bytes)");
-        return rc;
+        if (!*out)
+                return cairn_status_set(st, CAIRN_ERR_EXHAUSTED, NULL, "REPLY_TOO_LARGE",
+                                        "the reply does not fit in this request's memory "
+                                        "(bus.max_request_bytes)");
+        return CAIRN_OK;
 }
 
 /* The provider's transcript of the request's bytes. */

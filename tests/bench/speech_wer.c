@@ -10,10 +10,11 @@
  *     SNR (against the mean power of the sentences' samples, the pauses
  *     between them left out), from a fixed seed per recording and
  *     condition: the same samples on every run;
- *   - per condition: the engine as the service runs it (speech.vad on, its
- *     default: no speech found gives empty text, segments outside the
- *     speech found are dropped; Whisper's defaults, temperature fallback
- *     on), the same after audio_denoise() (speech.denoise), and
+ *   - per condition: the engine as the service runs it (speech_recognise():
+ *     voice activity found on the samples as they came, no speech found
+ *     gives empty text, segments outside the speech found are dropped;
+ *     Whisper's defaults, temperature fallback on), without and with
+ *     audio_denoise() before Whisper (speech.denoise), and
  *     faster-whisper (tests/integration/speech_reference.py: default
  *     temperature fallback, no VAD) on the same samples, raw and denoised.
  * WER = word-level edit distance / reference words, both sides lowercased
@@ -36,6 +37,7 @@
 
 #include "cairn/blas.h"
 #include "speech/audio.h"
+#include "speech/recognise.h"
 #include "speech/whisper.h"
 
 #define RATE      16000
@@ -281,42 +283,21 @@ static void score(int rec, size_t k, size_t i, const char *hyp)
                         voices[clips[i].voice][1], e, nr, hyp);
 }
 
-/* Whether [start, end) seconds overlaps a span of speech (transcribe.c's heard()). */
-static bool heard(const struct audio_span *spans, size_t n, double start, double end)
-{
-        for (size_t i = 0; i < n; i++)
-                if (start < (double)spans[i].end / RATE && (double)spans[i].start / RATE < end)
-                        return true;
-        return false;
-}
-
-/* The service's transcript of @p x (modified in place when @p denoise). */
+/* The service's transcript of @p x (modified in place when @p denoise):
+ * its own path, speech_recognise(), with its defaults. */
 static char *recognise(const struct whisper_model *m, float *x, size_t n, bool denoise)
 {
         struct audio_pcm pcm = { .samples = x, .n = n, .rate = RATE };
-        struct audio_span *spans = NULL;
-        size_t nspans = 0, len = 0;
         struct whisper_opts o;
         struct whisper_result r;
         char err[512], *text;
+        bool no_speech;
 
-        if (denoise && audio_denoise(&pcm, err, sizeof(err)) < 0)
-                die(err);
-        if (audio_vad(&pcm, &spans, &nspans, err, sizeof(err)) < 0)
-                die(err);
-        if (nspans == 0)
-                return strdup("");
         whisper_opts_default(&o);
-        if (whisper_transcribe(m, x, n, &o, &r, err, sizeof(err)) < 0)
+        if (speech_recognise(m, &pcm, true, denoise, &o, &r, &no_speech, err, sizeof(err)) < 0)
                 die(err);
-        text = calloc(1, strlen(r.text) + 2 * r.n_segments + 1);
-        for (size_t s = 0; s < r.n_segments; s++) {
-                if (!heard(spans, nspans, r.segments[s].start, r.segments[s].end))
-                        continue;
-                len += (size_t)sprintf(text + len, "%s ", r.segments[s].text);
-        }
+        text = strdup(r.text);
         whisper_result_free(&r);
-        free(spans);
         return text;
 }
 
