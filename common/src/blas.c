@@ -1,5 +1,6 @@
 /* OpenBLAS's kernel choice, made right on CPUs it does not recognise. */
 #include <cblas.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -25,10 +26,17 @@ void cairn_blas_kernels(char **argv)
 
         if (getenv("OPENBLAS_CORETYPE") || !name || strcasecmp(name, "prescott") != 0)
                 return;
+        char self[PATH_MAX];
+        ssize_t n;
+
         best = best_coretype();
-        if (!best || setenv("OPENBLAS_CORETYPE", best, 1) != 0)
+        /* the program's own path, not /proc/self/exe: the process keeps its
+         * name (ps, /proc/PID/comm) */
+        n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        if (!best || n <= 0 || setenv("OPENBLAS_CORETYPE", best, 1) != 0)
                 return;
-        execv("/proc/self/exe", argv);
+        self[n] = '\0';
+        execv(self, argv);
         unsetenv("OPENBLAS_CORETYPE"); /* the exec failed: go on as we are */
 }
 

@@ -12,7 +12,7 @@
 /* When OPENBLAS_CORETYPE is unset, OpenBLAS chose Prescott's kernels and
  * the CPU has what better ones need (AVX-512 F/BW/VL/DQ for SkylakeX; AVX2
  * and FMA for Haswell), sets OPENBLAS_CORETYPE to them and executes the
- * program again (/proc/self/exe, the same @p argv and environment), so
+ * program again (its own path, the same @p argv and environment), so
  * that the library loads with them; the new process finds the variable set
  * and goes on. Returns otherwise, or when the exec fails. Call it before
  * any thread starts. */
