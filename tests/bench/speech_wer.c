@@ -39,6 +39,7 @@
 #include "speech/audio.h"
 #include "speech/recognise.h"
 #include "speech/whisper.h"
+#include "speech_words.h"
 
 #define RATE      16000
 #define PER_VOICE 6
@@ -223,53 +224,6 @@ static float *condition(size_t i, size_t k)
         for (size_t j = 0; j < c->n; j++)
                 y[j] += (float)(scale * gauss(&seed));
         return y;
-}
-
-/* The words of @p text, lower case, punctuation dropped, into @p words
- * (at most @p max); returns how many. */
-static size_t words_of(const char *text, char words[][32], size_t max)
-{
-        size_t n = 0, len = 0;
-
-        for (const char *p = text;; p++) {
-                if (*p && (isalnum((unsigned char)*p) || *p == '\'')) {
-                        if (len < 31)
-                                words[n][len++] = (char)tolower((unsigned char)*p);
-                        continue;
-                }
-                if (len && n < max) {
-                        words[n][len] = '\0';
-                        n++;
-                }
-                len = 0;
-                if (!*p || n == max)
-                        return n;
-        }
-}
-
-/* Word-level edit distance between @p hyp and @p ref; *@p n_ref gets the
- * reference's words. */
-static size_t word_errors(const char *hyp, const char *ref, size_t *n_ref)
-{
-        static char h[256][32], r[256][32];
-        static size_t d[257][257];
-        const size_t nh = words_of(hyp, h, 256), nr = words_of(ref, r, 256);
-
-        for (size_t i = 0; i <= nh; i++)
-                d[i][0] = i;
-        for (size_t j = 0; j <= nr; j++)
-                d[0][j] = j;
-        for (size_t i = 1; i <= nh; i++) {
-                for (size_t j = 1; j <= nr; j++) {
-                        size_t best = d[i - 1][j - 1] + (strcmp(h[i - 1], r[j - 1]) != 0);
-
-                        best = d[i - 1][j] + 1 < best ? d[i - 1][j] + 1 : best;
-                        best = d[i][j - 1] + 1 < best ? d[i][j - 1] + 1 : best;
-                        d[i][j] = best;
-                }
-        }
-        *n_ref = nr;
-        return d[nh][nr];
 }
 
 static void score(int rec, size_t k, size_t i, const char *hyp)

@@ -30,6 +30,7 @@
 
 #include "cairn/blas.h"
 #include "harness.h"
+#include "speech_words.h"
 #include "speech/whisper.h"
 
 struct clip {
@@ -200,53 +201,6 @@ static bool synthesise(struct clip *c, size_t i)
                 free(x);
         }
         return true;
-}
-
-/* The words of @p text, lower case, punctuation dropped, into @p words
- * (at most @p max); returns how many. */
-static size_t words_of(const char *text, char words[][32], size_t max)
-{
-        size_t n = 0, len = 0;
-
-        for (const char *p = text;; p++) {
-                if (*p && (isalnum((unsigned char)*p) || *p == '\'')) {
-                        if (len < 31)
-                                words[n][len++] = (char)tolower((unsigned char)*p);
-                        continue;
-                }
-                if (len && n < max) {
-                        words[n][len] = '\0';
-                        n++;
-                }
-                len = 0;
-                if (!*p || n == max)
-                        return n;
-        }
-}
-
-/* Word-level edit distance between @p hyp and @p ref; *@p n_ref gets the
- * reference's words. */
-static size_t word_errors(const char *hyp, const char *ref, size_t *n_ref)
-{
-        static char h[256][32], r[256][32];
-        static size_t d[257][257];
-        const size_t nh = words_of(hyp, h, 256), nr = words_of(ref, r, 256);
-
-        for (size_t i = 0; i <= nh; i++)
-                d[i][0] = i;
-        for (size_t j = 0; j <= nr; j++)
-                d[0][j] = j;
-        for (size_t i = 1; i <= nh; i++) {
-                for (size_t j = 1; j <= nr; j++) {
-                        size_t best = d[i - 1][j - 1] + (strcmp(h[i - 1], r[j - 1]) != 0);
-
-                        best = d[i - 1][j] + 1 < best ? d[i - 1][j] + 1 : best;
-                        best = d[i][j - 1] + 1 < best ? d[i][j - 1] + 1 : best;
-                        d[i][j] = best;
-                }
-        }
-        *n_ref = nr;
-        return d[nh][nr];
 }
 
 /* Runs speech_reference.py over every clip; false when its venv cannot be

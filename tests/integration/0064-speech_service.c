@@ -16,6 +16,7 @@
 #include "cairn/pg.h"
 #include "cairn/speech/v1/speech.pb-c.h"
 #include "harness.h"
+#include "speech_words.h"
 
 #define REQUESTS "cairn.speech.v1.requests"
 #define TOPIC    harness_topic(REQUESTS)
@@ -212,7 +213,7 @@ static uint8_t *audio_of(const Cairn__Speech__V1__Audio *a, size_t *len)
 }
 
 /* Lower-case words of @p s without punctuation, space-separated, in @p out. */
-static void words_of(const char *s, char *out, size_t size)
+static void plain_words(const char *s, char *out, size_t size)
 {
         size_t n = 0;
         bool space = true;
@@ -233,44 +234,12 @@ static void words_of(const char *s, char *out, size_t size)
         out[n] = '\0';
 }
 
-/* Word errors of @p heard against @p said (substitutions, insertions and
- * deletions: the edit distance over words); the words said in *@p n. */
-static size_t word_errors(const char *heard, const char *said, size_t *n)
-{
-        char a[1024], b[1024], *wa[128], *wb[128], *save;
-        size_t na = 0, nb = 0, d[129][129];
-
-        words_of(heard, a, sizeof(a));
-        words_of(said, b, sizeof(b));
-        for (char *w = strtok_r(a, " ", &save); w && na < 128; w = strtok_r(NULL, " ", &save))
-                wa[na++] = w;
-        for (char *w = strtok_r(b, " ", &save); w && nb < 128; w = strtok_r(NULL, " ", &save))
-                wb[nb++] = w;
-        for (size_t i = 0; i <= na; i++)
-                for (size_t j = 0; j <= nb; j++) {
-                        size_t best;
-
-                        if (i == 0 || j == 0) {
-                                d[i][j] = i + j;
-                                continue;
-                        }
-                        best = d[i - 1][j - 1] + (strcmp(wa[i - 1], wb[j - 1]) != 0);
-                        if (d[i - 1][j] + 1 < best)
-                                best = d[i - 1][j] + 1;
-                        if (d[i][j - 1] + 1 < best)
-                                best = d[i][j - 1] + 1;
-                        d[i][j] = best;
-                }
-        *n = nb;
-        return d[na][nb];
-}
-
 static void assert_said(const char *heard, const char *said, const char *what)
 {
         char a[1024], b[1024];
 
-        words_of(heard, a, sizeof(a));
-        words_of(said, b, sizeof(b));
+        plain_words(heard, a, sizeof(a));
+        plain_words(said, b, sizeof(b));
         ck_assert_msg(strcmp(a, b) == 0, "%s: heard \"%s\", said \"%s\"", what, heard, said);
 }
 
@@ -342,8 +311,8 @@ START_TEST(test_openai_voice_names)
                 TranscribeReply *t = round_trip(text, voices[v]);
                 char a[512], b[512];
 
-                words_of(t->text, a, sizeof(a));
-                words_of(text, b, sizeof(b));
+                plain_words(t->text, a, sizeof(a));
+                plain_words(text, b, sizeof(b));
                 size_t n, e = word_errors(t->text, text, &n);
 
                 exact += strcmp(a, b) == 0;
