@@ -36,6 +36,7 @@
 #include <time.h>
 
 #include "cairn/blas.h"
+#include "cairn/file.h"
 #include "speech/audio.h"
 #include "speech/recognise.h"
 #include "speech/whisper.h"
@@ -113,23 +114,11 @@ static void die(const char *what)
 
 static float *read_f32(const char *path, size_t *n)
 {
-        FILE *fp = fopen(path, "rb");
-        float *x;
-        long size;
+        char err[512];
+        size_t len;
+        float *x = (void *)cairn_file_read(path, SIZE_MAX, &len, err, sizeof(err));
 
-        if (!fp)
-                return NULL;
-        fseek(fp, 0, SEEK_END);
-        size = ftell(fp);
-        rewind(fp);
-        *n = (size_t)size / sizeof(float);
-        x = malloc((size_t)size + sizeof(float));
-        if (!x || fread(x, sizeof(float), *n, fp) != *n) {
-                fclose(fp);
-                free(x);
-                return NULL;
-        }
-        fclose(fp);
+        *n = len / sizeof(float);
         return x;
 }
 

@@ -16,6 +16,7 @@
 #include <cblas.h>
 #include <jansson.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 #include <unistd.h>
 
 #include "cairn/blas.h"
+#include "cairn/file.h"
 #include "speech/whisper.h"
 #include "speech/whisper_mel.h"
 #include "speech/whisper_net.h"
@@ -55,10 +57,9 @@ static double now(void)
 /* Sentence @p i as 16 kHz float32 samples; NULL when flite or ffmpeg fail. */
 static float *speak(size_t i, size_t *n)
 {
-        char wav[300], raw[300], cmd[1024];
-        FILE *fp;
+        char wav[300], raw[300], cmd[1024], err[512];
+        size_t len = 0;
         float *x;
-        long size;
 
         snprintf(wav, sizeof(wav), "%s/s%zu.wav", dir, i);
         snprintf(raw, sizeof(raw), "%s/s%zu.f32", dir, i);
@@ -68,20 +69,8 @@ static float *speak(size_t i, size_t *n)
                  sentences[i][0], sentences[i][1], wav, wav, raw);
         if (system(cmd) != 0)
                 return NULL;
-        fp = fopen(raw, "rb");
-        if (!fp)
-                return NULL;
-        fseek(fp, 0, SEEK_END);
-        size = ftell(fp);
-        rewind(fp);
-        *n = (size_t)size / sizeof(float);
-        x = malloc((size_t)size + sizeof(float));
-        if (!x || fread(x, sizeof(float), *n, fp) != *n) {
-                fclose(fp);
-                free(x);
-                return NULL;
-        }
-        fclose(fp);
+        x = (void *)cairn_file_read(raw, SIZE_MAX, &len, err, sizeof(err));
+        *n = len / sizeof(float);
         return x;
 }
 

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "cairn/blas.h"
+#include "cairn/file.h"
 #include "harness.h"
 #include "speech_words.h"
 #include "speech/whisper.h"
@@ -92,19 +93,12 @@ static void skip_banner(const char *why)
 
 static float *read_f32(const char *path, size_t *n)
 {
-        FILE *fp = fopen(path, "rb");
-        float *x;
-        long size;
+        char err[512];
+        size_t len;
+        float *x = (void *)cairn_file_read(path, SIZE_MAX, &len, err, sizeof(err));
 
-        ck_assert_msg(fp != NULL, "cannot open %s", path);
-        fseek(fp, 0, SEEK_END);
-        size = ftell(fp);
-        rewind(fp);
-        x = malloc((size_t)size + sizeof(float));
-        ck_assert_ptr_nonnull(x);
-        *n = (size_t)size / sizeof(float);
-        ck_assert_uint_eq(fread(x, sizeof(float), *n, fp), *n);
-        fclose(fp);
+        ck_assert_msg(x != NULL, "%s", err);
+        *n = len / sizeof(float);
         return x;
 }
 
