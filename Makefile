@@ -47,6 +47,7 @@ PROTOS   := cairn/v1/common.proto \
             cairn/secrets/v1/secrets.proto \
             cairn/translation/v1/translation.proto \
             cairn/speech/v1/speech.proto \
+            cairn/workflow/v1/workflow.proto \
             google/protobuf/timestamp.proto google/protobuf/duration.proto \
             google/protobuf/struct.proto google/protobuf/wrappers.proto \
             google/protobuf/empty.proto google/protobuf/field_mask.proto
