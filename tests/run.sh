@@ -47,7 +47,7 @@ pg_shared() {
         local state=$BUILD/pg port
         [[ -n $pg_state ]] && return 0
         for _ in 1 2 3; do
-                port=$((20000 + RANDOM % 20000))
+                port=$((20000 + RANDOM % 12000)) # below the ephemeral range
                 # something answers there: try another
                 (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && continue
                 if deploy/dev/pg.sh start "$state" "$port" fast; then

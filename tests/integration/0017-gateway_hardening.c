@@ -438,19 +438,25 @@ static void attack_close(struct attack *a)
                 close(a->fds[i]);
 }
 
-/* How many of @p a's sockets got an answer starting with @p status_line. */
-static int attack_answered(struct attack *a, const char *status_line)
+/* How many of @p a's sockets got an answer starting with @p status_line
+ * (in *@p answered), and how many were closed with no answer at all (in
+ * *@p shut: over the per-address limit when the gateway accepted them,
+ * which happens when it falls behind the flood on a loaded machine). */
+static void attack_answered(struct attack *a, const char *status_line, int *answered, int *shut)
 {
-        int n = 0;
+        int64_t until = cairn_mono_us() + 3000000; /* late answers, bounded */
 
+        *answered = *shut = 0;
         for (int i = 0; i < a->opened; i++) {
+                int64_t left_ms = (until - cairn_mono_us()) / 1000;
                 bool closed;
-                char *out = harness_raw_read(a->fds[i], 50, NULL, &closed);
+                char *out = harness_raw_read(a->fds[i], left_ms > 50 ? (int)left_ms : 50, NULL,
+                                             &closed);
 
-                n += strncmp(out, status_line, strlen(status_line)) == 0;
+                *answered += strncmp(out, status_line, strlen(status_line)) == 0;
+                *shut += closed && !out[0];
                 free(out);
         }
-        return n;
 }
 
 START_TEST(test_exhaustion_keeps_authenticated_clients_served)
@@ -478,7 +484,8 @@ START_TEST(test_exhaustion_keeps_authenticated_clients_served)
         };
         static const char legit[] = "GET /v1/models HTTP/1.1\r\nHost: x\r\nX-API-Key: " KEY_MEMBER
                                     "\r\nConnection: close\r\n\r\n";
-        int served = 0, tried = 0;
+        int served = 0, tried = 0, refused, shut;
+        char unserved[200] = "";
 
         attack_open(&slow);
         attack_open(&slow_body);
@@ -491,18 +498,24 @@ START_TEST(test_exhaustion_keeps_authenticated_clients_served)
                 char *out = harness_raw_exchange(port, legit, sizeof(legit) - 1, 5000, &closed);
 
                 tried++;
-                served += out && strncmp(out, "HTTP/1.1 200", 12) == 0;
+                if (out && strncmp(out, "HTTP/1.1 200", 12) == 0)
+                        served++;
+                else if (!unserved[0])
+                        snprintf(unserved, sizeof(unserved), "%.150s", out ? out : "(no answer)");
                 free(out);
                 usleep(50 * 1000);
         }
-        int refused = attack_answered(&flood, "HTTP/1.1 401");
+        attack_answered(&flood, "HTTP/1.1 401", &refused, &shut);
         attack_close(&flood);
         attack_close(&slow);
         attack_close(&slow_body);
-        ck_assert_msg(served == tried, "%d of %d authenticated requests served", served, tried);
+        ck_assert_msg(served == tried, "%d of %d authenticated requests served; first other: %s",
+                      served, tried, unserved);
         ck_assert_int_ge(tried, 20);
-        ck_assert_msg(refused == flood.opened, "%d of %d flood sockets got 401", refused,
-                      flood.opened);
+        /* every flood socket refused: a 401 at its headers, or closed unanswered */
+        ck_assert_msg(refused + shut == flood.opened && refused >= PER_IP_LIMIT,
+                      "of %d flood sockets %d got 401 and %d were closed unanswered", flood.opened,
+                      refused, shut);
         ck_assert_double_ge(harness_metric(gateway.admin_port, "cairn_gateway_body_timeouts_total"),
                             slow_body.opened);
 }
