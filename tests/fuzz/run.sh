@@ -46,6 +46,8 @@ SPCT2=(services/speech/ct2_model.c)
 SPREMOTE=(services/speech/remote_wire.c)
 # the speech service's audio decoding (libsndfile and FFmpeg over memory) and voice activity
 SPAUDIO=(services/speech/audio_*.c)
+# the workflow service's definitions and templates
+WORKFLOW=(services/workflow/definition.c services/workflow/template.c)
 
 targets=("$@")
 ((${#targets[@]})) || targets=(headers status utf8 embedding_request embedding_provider_response kafka_stats traceparent
@@ -55,6 +57,7 @@ targets=("$@")
 (($#)) || targets+=(speech_remote_response)
 (($#)) || targets+=(speech_ct2_model)
 (($#)) || targets+=(speech_audio_decode)
+(($#)) || targets+=(workflow_template workflow_definition)
 mkdir -p "$OUT/obj"
 objs() { for f in "$@"; do printf '%s\n' "$OUT/obj/${f//\//_}.o"; done; }
 compile() { # source (C, or C++ for memory's graph and the CLD2 shim)
@@ -68,7 +71,7 @@ compile() { # source (C, or C++ for memory's graph and the CLD2 shim)
 }
 export OUT
 CFLAGS_Q=$(printf '%q ' "${CFLAGS[@]}")
-printf '%s\n' "${COMMON[@]}" "${EMBED[@]}" "${ADMIN[@]}" "${GATEWAY[@]}" "${MEMORY[@]}" "${SECRETS[@]}" "${DETECT[@]}" "${TRSTREAM[@]}" "${TRREMOTE[@]}" "${SPREMOTE[@]}" "${TESTPROTO[@]}" |
+printf '%s\n' "${COMMON[@]}" "${EMBED[@]}" "${ADMIN[@]}" "${GATEWAY[@]}" "${MEMORY[@]}" "${SECRETS[@]}" "${DETECT[@]}" "${TRSTREAM[@]}" "${TRREMOTE[@]}" "${SPREMOTE[@]}" "${WORKFLOW[@]}" "${TESTPROTO[@]}" |
         xargs -P "$(nproc)" -I{} bash -c "CFLAGS=($CFLAGS_Q); $(declare -f compile); compile {}"
 
 for t in "${targets[@]}"; do
@@ -85,6 +88,7 @@ for t in "${targets[@]}"; do
         [[ $t == translation_remote_response ]] && extra=("${TRREMOTE[@]}")
         [[ $t == speech_ct2_model ]] && extra=("${SPCT2[@]}") && compile "${SPCT2[@]}"
         [[ $t == speech_remote_response ]] && extra=("${SPREMOTE[@]}")
+        [[ $t == workflow_* ]] && extra=("${WORKFLOW[@]}")
         if [[ $t == speech_audio_decode ]]; then
                 extra=("${SPAUDIO[@]}")
                 for f in "${SPAUDIO[@]}"; do compile "$f"; done
