@@ -368,6 +368,45 @@ static void observe(struct cairn_bus *bus, struct job *job, const char *type, ca
                                (double)(cairn_mono_us() - job->start_us) / 1e6);
 }
 
+/* A message for a raw handler (cairn_bus_conf's raw): no decoding, no
+ * answer. */
+static void handle_raw(struct worker *w, struct job *job, const struct cairn_msg_headers *h,
+                       rd_kafka_headers_t *hdrs)
+{
+        struct cairn_bus *bus = job->bus;
+        rd_kafka_message_t *rkm = job->rkm;
+        char auth[CAIRN_AUTH_MAX + 1], *key;
+        struct cairn_status st;
+        cairn_err_t err;
+
+        cairn_arena_reset(&w->arena);
+        key = cairn_arena_alloc(&w->arena, rkm->key_len + 1);
+        if (!key)
+                abort();
+        memcpy(key, rkm->key ? rkm->key : "", rkm->key_len);
+        key[rkm->key_len] = '\0';
+        int alen = cairn_headers_get(hdrs, CAIRN_H_AUTHORIZATION, auth, sizeof(auth));
+        struct cairn_request req = {
+                .hdrs = h,
+                .key = key,
+                .authorization = alen >= 0 ? auth : NULL,
+                .topic = bus->request_topic,
+                .partition = rkm->partition,
+                .offset = rkm->offset,
+                .arena = &w->arena,
+                .opaque = bus->opaque,
+        };
+
+        cairn_status_clear(&st);
+        err = bus->bconf->raw(&req, rkm->payload, rkm->len, &st);
+        if (err) {
+                span_fail(job, err, st.message);
+                cairn_log(WARN, "BUS", "%s from %s not handled: %s: %s", h->type,
+                          bus->request_topic, cairn_err_str(err), st.message);
+        }
+        observe(bus, job, "raw", err);
+}
+
 static void handle(struct worker *w, struct job *job)
 {
         struct cairn_bus *bus = job->bus;
@@ -424,6 +463,10 @@ static void handle(struct worker *w, struct job *job)
                 reject(job, &h, CAIRN_ERR_INVALID, CAIRN_DLQ_BAD_HEADERS, "missing header %s",
                        CAIRN_H_TYPE);
                 observe(bus, job, "invalid", CAIRN_ERR_INVALID);
+                goto out;
+        }
+        if (bus->bconf->raw) {
+                handle_raw(w, job, &h, hdrs);
                 goto out;
         }
         hd = handler_find(bus, h.type);

@@ -96,6 +96,13 @@ cairn_err_t cairn_events_publish(struct cairn_events *ev, const char *topic,
                                  const struct cairn_event *events, size_t n, int timeout_ms,
                                  struct cairn_status *st)
 {
+        return cairn_events_send(ev, topic, events, NULL, n, timeout_ms, st);
+}
+
+cairn_err_t cairn_events_send(struct cairn_events *ev, const char *topic,
+                              const struct cairn_event *events, const struct cairn_event_call *calls,
+                              size_t n, int timeout_ms, struct cairn_status *st)
+{
         struct slot *slots = calloc(n ? n : 1, sizeof(*slots));
         int64_t until = cairn_mono_us() + (int64_t)timeout_ms * 1000;
         size_t queued = 0, ok = 0;
@@ -117,7 +124,26 @@ cairn_err_t cairn_events_publish(struct cairn_events *ev, const char *topic,
                 cairn_headers_add(hdrs, CAIRN_H_TYPE, e->type);
                 cairn_headers_add(hdrs, CAIRN_H_TIME, time);
                 cairn_headers_add(hdrs, CAIRN_H_CONTENT_TYPE, CAIRN_CONTENT_TYPE_PROTOBUF);
-                rerr = rd_kafka_producev(ev->producer, RD_KAFKA_V_TOPIC(topic),
+                const char *to = topic;
+
+                if (calls) {
+                        const struct cairn_event_call *c = &calls[queued];
+                        char deadline[24];
+
+                        to = c->topic ? c->topic : topic;
+                        if (c->reply_to && c->reply_to[0])
+                                cairn_headers_add(hdrs, CAIRN_H_REPLY_TO, c->reply_to);
+                        if (c->deadline_ms > 0) {
+                                snprintf(deadline, sizeof(deadline), "%lld",
+                                         (long long)c->deadline_ms);
+                                cairn_headers_add(hdrs, CAIRN_H_DEADLINE, deadline);
+                        }
+                        if (c->principal && c->principal[0])
+                                cairn_headers_add(hdrs, CAIRN_H_PRINCIPAL, c->principal);
+                        if (c->role && c->role[0])
+                                cairn_headers_add(hdrs, CAIRN_H_ROLE, c->role);
+                }
+                rerr = rd_kafka_producev(ev->producer, RD_KAFKA_V_TOPIC(to),
                                          RD_KAFKA_V_KEY(e->key, strlen(e->key)),
                                          RD_KAFKA_V_VALUE((void *)e->data, e->len),
                                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
@@ -130,7 +156,7 @@ cairn_err_t cairn_events_publish(struct cairn_events *ev, const char *topic,
                                                        ? CAIRN_ERR_EXHAUSTED
                                                        : CAIRN_ERR_UNAVAILABLE,
                                                NULL, NULL, "event %s to %s could not be queued: %s",
-                                               e->id, topic, rd_kafka_err2str(rerr));
+                                               e->id, to, rd_kafka_err2str(rerr));
                         break;
                 }
         }

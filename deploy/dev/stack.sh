@@ -207,6 +207,10 @@ start_service() { # name port
                         # graphs of large users kept across restarts (docs/memory.md)
                         export CAIRN_MEMORY_SNAPSHOT_DIR=$RUN/memory-snapshots
                 fi
+                if [[ $name == workflow ]]; then
+                        # runs, their history and the outbox in the stack's PostgreSQL
+                        export CAIRN_PG_URL=postgresql://postgres@127.0.0.1:$PG_PORT/postgres
+                fi
                 if [[ $name == secrets ]]; then
                         export CAIRN_PG_URL=postgresql://postgres@127.0.0.1:$PG_PORT/postgres
                         # the stack's root key, made once (docs/secrets.md)

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <check.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -430,6 +431,37 @@ void harness_memory_start(struct harness_proc *p, const struct harness_broker *b
                 env[n++] = extra_env[i];
         env[n] = NULL;
         harness_service_start(p, b, "memory", env);
+}
+
+void harness_workflow_start(struct harness_proc *p, const struct harness_broker *b,
+                            const char *pg_url, const char *const *extra_env)
+{
+        static const char *const targets[] = { "embedding", "memory", "speech", "translation" };
+        char v[8][600], topic[128];
+        const char *env[48];
+        size_t n = 0;
+
+        snprintf(v[n], sizeof(v[n]), "CAIRN_PG_URL=%s", pg_url);
+        n++;
+        snprintf(v[n], sizeof(v[n]), "CAIRN_BUS_REPLY_TOPIC=%s",
+                 harness_topic("cairn.workflow.replies"));
+        n++;
+        snprintf(v[n], sizeof(v[n]), "CAIRN_WORKFLOW_EVENTS_TOPIC=%s",
+                 harness_topic("cairn.workflow.v1.events"));
+        n++;
+        for (size_t i = 0; i < sizeof(targets) / sizeof(targets[0]); i++, n++) {
+                snprintf(topic, sizeof(topic), "cairn.%s.v1.requests", targets[i]);
+                snprintf(v[n], sizeof(v[n]), "CAIRN_WORKFLOW_%c%s_TOPIC=%s",
+                         targets[i][0] - 'a' + 'A', targets[i] + 1, harness_topic(topic));
+                for (char *c = v[n]; *c && *c != '='; c++)
+                        *c = (char)toupper((unsigned char)*c);
+        }
+        for (size_t i = 0; i < n; i++)
+                env[i] = v[i];
+        for (size_t i = 0; extra_env && extra_env[i] && n < 47; i++)
+                env[n++] = extra_env[i];
+        env[n] = NULL;
+        harness_service_start(p, b, "workflow", env);
 }
 
 void harness_service_start_bin(struct harness_proc *p, const struct harness_broker *b,

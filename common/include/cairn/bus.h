@@ -31,6 +31,7 @@
 
 struct cairn_metrics;
 struct cairn_resilience_conf;
+struct cairn_request;
 
 /* Runtime settings, loaded through cairn_bus_conf_items (section "bus"). */
 struct cairn_bus_conf {
@@ -54,6 +55,13 @@ struct cairn_bus_conf {
          * numbers, so that a service drops what it keeps for their keys.
          * NULL: nothing to do. */
         void (*revoked)(void *opaque, const int32_t *parts, size_t n);
+        /* Not configuration: when set, every message of the topic is handed
+         * to it undecoded, whatever its ce_type, and nothing is answered
+         * (a consumer of replies, which come in every type: the workflow
+         * service's). The handler table is then unused. The message is done
+         * when it returns; an error is logged and counted. */
+        cairn_err_t (*raw)(struct cairn_request *req, const uint8_t *payload, size_t len,
+                           struct cairn_status *st);
 };
 
 extern const struct cairn_conf_item cairn_bus_conf_items[];

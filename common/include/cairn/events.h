@@ -42,6 +42,23 @@ cairn_err_t cairn_events_publish(struct cairn_events *ev, const char *topic,
                                  const struct cairn_event *events, size_t n, int timeout_ms,
                                  struct cairn_status *st);
 
+/* What makes an event a request to a service, sent without waiting for
+ * its reply here (a durable caller consumes its replies itself, as the
+ * workflow service does): the headers of docs/topics.md that a request
+ * carries. Fields left NULL or 0 are left out. */
+struct cairn_event_call {
+        const char *topic;    /* overrides the call's topic; NULL: that topic */
+        const char *reply_to; /* cairn_reply_to */
+        int64_t deadline_ms;  /* cairn_deadline, unix ms */
+        const char *principal, *role;
+};
+
+/* cairn_events_publish() with @p calls[i] (NULL: none) adding request
+ * headers to events[i]. */
+cairn_err_t cairn_events_send(struct cairn_events *ev, const char *topic,
+                              const struct cairn_event *events, const struct cairn_event_call *calls,
+                              size_t n, int timeout_ms, struct cairn_status *st);
+
 /* Flushes what is queued (at most a second) and frees. NULL is fine. */
 void cairn_events_free(struct cairn_events *ev);
 
