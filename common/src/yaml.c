@@ -1,11 +1,16 @@
 /* Reading a small YAML file into a tree: libyaml parses it into a document,
  * and the document's nodes become cairn_yaml_node, one each, linked by
- * pointer. */
+ * pointer. The tree also converts to JSON, by YAML 1.2's core schema. */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include <jansson.h>
 #include <yaml.h>
 
 #include "cairn/file.h"
@@ -233,4 +238,243 @@ const struct cairn_yaml_node *cairn_yaml_key_unknown(const struct cairn_yaml_nod
                         return map->pairs[i].key;
         }
         return NULL;
+}
+
+/* ---- JSON ---- */
+
+/* Nesting the conversion follows (the JSON mapping's own limit). */
+#define JSON_DEPTH_MAX 100
+
+struct to_json {
+        const char *name;
+        bool *open; /* node ids being converted: an alias to one is recursive */
+        size_t nodes, max_nodes;
+        char *errstr;
+        size_t errstr_size;
+};
+
+static json_t *to_json_fail(struct to_json *t, int line, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+static json_t *to_json_fail(struct to_json *t, int line, const char *fmt, ...)
+{
+        char msg[256];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        snprintf(t->errstr, t->errstr_size, "%s: line %d: %s", t->name, line, msg);
+        return NULL;
+}
+
+static bool all_of(const char *s, size_t len, const char *set)
+{
+        for (size_t i = 0; i < len; i++)
+                if (!strchr(set, s[i]) || s[i] == '\0')
+                        return false;
+        return len > 0;
+}
+
+/* YAML 1.2 core schema's float: [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)? */
+static bool core_float(const char *s, size_t len)
+{
+        size_t i = 0, digits = 0;
+
+        if (i < len && (s[i] == '-' || s[i] == '+'))
+                i++;
+        while (i < len && s[i] >= '0' && s[i] <= '9')
+                i++, digits++;
+        if (i < len && s[i] == '.') {
+                i++;
+                while (i < len && s[i] >= '0' && s[i] <= '9')
+                        i++, digits++;
+        }
+        if (digits == 0)
+                return false;
+        if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+                size_t exp = 0;
+
+                i++;
+                if (i < len && (s[i] == '-' || s[i] == '+'))
+                        i++;
+                while (i < len && s[i] >= '0' && s[i] <= '9')
+                        i++, exp++;
+                if (exp == 0)
+                        return false;
+        }
+        return i == len;
+}
+
+/* An integer in @p base of the digits @p s[0..len) (an optional sign
+ * first in base 10); false when it does not fit int64. */
+static bool core_int(const char *s, size_t len, int base, long long *out)
+{
+        char buf[96], *end;
+
+        if (len >= sizeof(buf))
+                return false;
+        memcpy(buf, s, len);
+        buf[len] = '\0';
+        errno = 0;
+        if (base == 10) {
+                *out = strtoll(buf, &end, 10);
+                return errno == 0 && *end == '\0';
+        }
+        unsigned long long u = strtoull(buf, &end, base);
+
+        if (errno || *end || u > (unsigned long long)INT64_MAX)
+                return false;
+        *out = (long long)u;
+        return true;
+}
+
+static json_t *scalar_json(struct to_json *t, const struct cairn_yaml_node *n)
+{
+        static const char *const nulls[] = { "", "~", "null", "Null", "NULL" };
+        static const char *const trues[] = { "true", "True", "TRUE" };
+        static const char *const falses[] = { "false", "False", "FALSE" };
+        static const char *const nans[] = { ".inf",  ".Inf",  ".INF",  "+.inf", "+.Inf", "+.INF",
+                                            "-.inf", "-.Inf", "-.INF", ".nan",  ".NaN",  ".NAN" };
+        const char *s = n->value;
+        size_t len = n->len;
+        long long i;
+        json_t *v;
+
+        if (n->plain && strlen(s) == len) {
+                for (size_t k = 0; k < sizeof(nulls) / sizeof(nulls[0]); k++)
+                        if (strcmp(s, nulls[k]) == 0)
+                                return json_null();
+                for (size_t k = 0; k < sizeof(trues) / sizeof(trues[0]); k++)
+                        if (strcmp(s, trues[k]) == 0)
+                                return json_true();
+                for (size_t k = 0; k < sizeof(falses) / sizeof(falses[0]); k++)
+                        if (strcmp(s, falses[k]) == 0)
+                                return json_false();
+                for (size_t k = 0; k < sizeof(nans) / sizeof(nans[0]); k++)
+                        if (strcmp(s, nans[k]) == 0)
+                                return to_json_fail(t, n->line,
+                                                    "%s has no JSON form (quote it for a string)",
+                                                    s);
+                if (all_of(s + (s[0] == '-' || s[0] == '+'), len - (s[0] == '-' || s[0] == '+'),
+                           "0123456789") ||
+                    (len > 2 && strncmp(s, "0o", 2) == 0 && all_of(s + 2, len - 2, "01234567")) ||
+                    (len > 2 && strncmp(s, "0x", 2) == 0 &&
+                     all_of(s + 2, len - 2, "0123456789abcdefABCDEF"))) {
+                        int base = s[1] == 'o' ? 8 : s[1] == 'x' ? 16 : 10;
+
+                        if (!core_int(base == 10 ? s : s + 2, base == 10 ? len : len - 2, base, &i))
+                                return to_json_fail(t, n->line,
+                                                    "integer %.40s is out of range (quote it for "
+                                                    "a string)",
+                                                    s);
+                        return json_integer(i);
+                }
+                if (core_float(s, len)) {
+                        double d = strtod(s, NULL);
+
+                        if (!isfinite(d))
+                                return to_json_fail(t, n->line,
+                                                    "number %.40s is out of range (quote it for a "
+                                                    "string)",
+                                                    s);
+                        return json_real(d);
+                }
+        }
+        v = json_stringn(s, len);
+        if (!v)
+                return to_json_fail(t, n->line, "a string that is not valid UTF-8");
+        return v;
+}
+
+static json_t *node_json(struct to_json *t, const struct cairn_yaml_node *n, int depth);
+
+static json_t *mapping_json(struct to_json *t, const struct cairn_yaml_node *n, int depth)
+{
+        json_t *obj = json_object();
+
+        if (!obj)
+                return to_json_fail(t, n->line, "out of memory");
+        for (size_t i = 0; i < n->n; i++) {
+                const struct cairn_yaml_node *k = n->pairs[i].key;
+                json_t *v;
+
+                if (k->type != CAIRN_YAML_SCALAR) {
+                        json_decref(obj);
+                        return to_json_fail(t, k->line, "a key must be a scalar, not a %s",
+                                            k->type == CAIRN_YAML_MAPPING ? "mapping" : "sequence");
+                }
+                if (k->plain && strcmp(k->value, "<<") == 0) {
+                        json_decref(obj);
+                        return to_json_fail(t, k->line, "merge keys (<<) are not supported");
+                }
+                if (json_object_getn(obj, k->value, k->len)) {
+                        json_decref(obj);
+                        return to_json_fail(t, k->line, "key \"%.*s\" given twice",
+                                            k->len > 64 ? 64 : (int)k->len, k->value);
+                }
+                v = node_json(t, n->pairs[i].value, depth + 1);
+                if (!v || json_object_setn_new(obj, k->value, k->len, v) != 0) {
+                        json_decref(obj);
+                        return v ? to_json_fail(t, k->line, "key \"%.*s\" is not valid UTF-8",
+                                                k->len > 64 ? 64 : (int)k->len, k->value)
+                                 : NULL;
+                }
+        }
+        return obj;
+}
+
+static json_t *sequence_json(struct to_json *t, const struct cairn_yaml_node *n, int depth)
+{
+        json_t *arr = json_array();
+
+        if (!arr)
+                return to_json_fail(t, n->line, "out of memory");
+        for (size_t i = 0; i < n->n; i++) {
+                json_t *v = node_json(t, n->items[i], depth + 1);
+
+                if (!v || json_array_append_new(arr, v) != 0) {
+                        json_decref(arr);
+                        return v ? to_json_fail(t, n->line, "out of memory") : NULL;
+                }
+        }
+        return arr;
+}
+
+static json_t *node_json(struct to_json *t, const struct cairn_yaml_node *n, int depth)
+{
+        json_t *v;
+
+        if (++t->nodes > t->max_nodes)
+                return to_json_fail(t, n->line, "aliases expand the document by more than %d nodes",
+                                    CAIRN_YAML_JSON_EXTRA_NODES);
+        if (n->type == CAIRN_YAML_SCALAR)
+                return scalar_json(t, n);
+        if (depth > JSON_DEPTH_MAX)
+                return to_json_fail(t, n->line, "nested deeper than %d levels", JSON_DEPTH_MAX);
+        if (t->open[n->id])
+                return to_json_fail(t, n->line, "an alias refers to a node that holds it");
+        t->open[n->id] = true;
+        v = n->type == CAIRN_YAML_MAPPING ? mapping_json(t, n, depth) : sequence_json(t, n, depth);
+        t->open[n->id] = false;
+        return v;
+}
+
+json_t *cairn_yaml_to_json(const struct cairn_yaml *yaml, const char *name, char *errstr,
+                           size_t errstr_size)
+{
+        struct to_json t = {
+                .name = name,
+                .max_nodes = yaml->nnodes + CAIRN_YAML_JSON_EXTRA_NODES,
+                .errstr = errstr,
+                .errstr_size = errstr_size,
+        };
+        json_t *v;
+
+        if (!yaml->nnodes)
+                return json_null();
+        t.open = xcalloc(yaml->nnodes, sizeof(*t.open));
+        v = node_json(&t, &yaml->nodes[0], 1);
+        free(t.open);
+        return v;
 }

@@ -75,4 +75,29 @@ const struct cairn_yaml_node *cairn_yaml_get(const struct cairn_yaml_node *map, 
 const struct cairn_yaml_node *cairn_yaml_key_unknown(const struct cairn_yaml_node *map,
                                                      const char *const *known);
 
+struct json_t;
+
+/* Nodes aliases may add to a document converted to JSON, beyond its own:
+ * anchors can share blocks, but a few lines cannot expand into millions
+ * ("billion laughs"). */
+#define CAIRN_YAML_JSON_EXTRA_NODES 100000
+
+/* The document of @p yaml as JSON (a jansson value), for files that are
+ * JSON in YAML's clothes (a workflow definition for cairn-admin). Mappings
+ * become objects, sequences arrays. A plain scalar is read by YAML 1.2's
+ * core schema: empty, ~ and null (also Null, NULL) are null; true and false
+ * (also True, TRUE, False, FALSE) booleans; decimal integers, 0o octal and
+ * 0x hex ones integers (within int64); decimal reals (1.5, .5, 1e3) reals.
+ * Every other scalar, and every quoted one, is a string: yes, on, 1.0.2 and
+ * "12" stay strings. Tags are not looked at. An alias is resolved to a copy
+ * of the node its anchor names. Refused, with @p errstr naming @p name and
+ * the line ("defs.yaml: line 4: key \"id\" given twice"): a key that is
+ * not a scalar or is given twice, a plain << (merge keys), .inf and .nan
+ * (no JSON form), integers beyond int64, an alias inside the node it names,
+ * aliases adding more than CAIRN_YAML_JSON_EXTRA_NODES nodes, nesting
+ * deeper than 100 levels. A document without a root is null. Returns a new
+ * reference the caller json_decref()s, or NULL. */
+struct json_t *cairn_yaml_to_json(const struct cairn_yaml *yaml, const char *name, char *errstr,
+                                  size_t errstr_size);
+
 #endif

@@ -1,6 +1,9 @@
 /* Unit tests for the YAML tree: shapes, lines, aliases, the checks done at
- * parse time, and the helpers readers walk it with. */
+ * parse time, the helpers readers walk it with, and its conversion to JSON
+ * (YAML 1.2's core schema, aliases resolved, what has no JSON form
+ * refused). */
 #include <check.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -219,6 +222,172 @@ START_TEST(test_cairn_yaml_free_accepts_null)
 }
 END_TEST
 
+/* @p text as JSON must equal @p want (JSON text); types count: 1 is not
+ * 1.0. */
+static void json_is(const char *text, const char *want)
+{
+        struct cairn_yaml *y = parse(text);
+        json_t *v = cairn_yaml_to_json(y, "t.yaml", errstr, sizeof(errstr));
+        json_t *w = json_loads(want, JSON_DECODE_ANY, NULL);
+        char *got;
+
+        ck_assert_msg(v != NULL, "%s: %s", text, errstr);
+        ck_assert_ptr_nonnull(w);
+        got = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT | JSON_SORT_KEYS);
+        ck_assert_msg(json_equal(v, w), "%s gave %s, not %s", text, got, want);
+        free(got);
+        json_decref(v);
+        json_decref(w);
+        cairn_yaml_free(y);
+}
+
+static void json_fails(const char *text, const char *want)
+{
+        struct cairn_yaml *y = parse(text);
+
+        errstr[0] = '\0';
+        ck_assert_msg(cairn_yaml_to_json(y, "t.yaml", errstr, sizeof(errstr)) == NULL,
+                      "%s converted", text);
+        ck_assert_str_eq(errstr, want);
+        cairn_yaml_free(y);
+}
+
+START_TEST(test_cairn_yaml_to_json_plain_scalars_by_the_core_schema)
+{
+        json_is("[12, -7, +3, 0, 007, 0o17, 0x1F, 9223372036854775807, -9223372036854775808]",
+                "[12, -7, 3, 0, 7, 15, 31, 9223372036854775807, -9223372036854775808]");
+        json_is("[1.5, .5, -.5, 1., 1e3, 2.5E-1, +1.0]",
+                "[1.5, 0.5, -0.5, 1.0, 1000.0, 0.25, 1.0]");
+        json_is("[true, True, TRUE, false, False, FALSE]",
+                "[true, true, true, false, false, false]");
+        json_is("[null, Null, NULL, ~]", "[null, null, null, null]");
+        json_is("a:\nb: ~\n", "{\"a\": null, \"b\": null}");
+        /* not the core schema's: strings (YAML 1.1's booleans, underscores, 0X) */
+        json_is("[yes, no, on, off, y, n, tRUE, nul, 1_000, 0X1F, 0o8, 0xG, 1.0.2, 1e, .e3, -, ., "
+                "12abc, 10s, 2027-01-01]",
+                "[\"yes\", \"no\", \"on\", \"off\", \"y\", \"n\", \"tRUE\", \"nul\", \"1_000\", "
+                "\"0X1F\", \"0o8\", \"0xG\", \"1.0.2\", \"1e\", \".e3\", \"-\", \".\", \"12abc\", "
+                "\"10s\", \"2027-01-01\"]");
+}
+END_TEST
+
+START_TEST(test_cairn_yaml_to_json_quoted_scalars_stay_strings)
+{
+        json_is("[\"12\", '1.5', \"true\", 'null', \"~\", '', \"\", \".inf\", \"<<\"]",
+                "[\"12\", \"1.5\", \"true\", \"null\", \"~\", \"\", \"\", \".inf\", \"<<\"]");
+        json_is("{\"<<\": 1, '12': x}", "{\"<<\": 1, \"12\": \"x\"}");
+        json_is("a: |\n  two\n  lines\nb: >\n  folded\n  text\n",
+                "{\"a\": \"two\\nlines\\n\", \"b\": \"folded text\\n\"}");
+}
+END_TEST
+
+START_TEST(test_cairn_yaml_to_json_keeps_nul_bytes)
+{
+        struct cairn_yaml *y = parse("a: \"x\\0y\"\n");
+        json_t *v = cairn_yaml_to_json(y, "t.yaml", errstr, sizeof(errstr));
+
+        ck_assert_ptr_nonnull(v);
+        ck_assert_uint_eq(json_string_length(json_object_get(v, "a")), 3);
+        json_decref(v);
+        cairn_yaml_free(y);
+}
+END_TEST
+
+START_TEST(test_cairn_yaml_to_json_nests_maps_and_lists)
+{
+        json_is("type: t\n"
+                "steps:\n"
+                "  - id: a\n"
+                "    after: []\n"
+                "    call:\n"
+                "      service: memory\n"
+                "      request: {userId: \"${input.user}\", n: 3, tags: [x, 'y', 2.5]}\n"
+                "  - id: b\n"
+                "    after: [a]\n"
+                "    sleep: {duration: 10s}\n",
+                "{\"type\": \"t\", \"steps\": [{\"id\": \"a\", \"after\": [], \"call\": "
+                "{\"service\": \"memory\", \"request\": {\"userId\": \"${input.user}\", \"n\": 3, "
+                "\"tags\": [\"x\", \"y\", 2.5]}}}, {\"id\": \"b\", \"after\": [\"a\"], \"sleep\": "
+                "{\"duration\": \"10s\"}}]}");
+        json_is("[[[]], {}, [{}]]", "[[[]], {}, [{}]]");
+        json_is("just a string", "\"just a string\"");
+        json_is("42", "42");
+}
+END_TEST
+
+START_TEST(test_cairn_yaml_to_json_resolves_aliases)
+{
+        struct cairn_yaml *y = parse("retry: &r {maximumAttempts: 3, codes: [A, B]}\n"
+                                     "a: {retry: *r}\n"
+                                     "b: {retry: *r}\n"
+                                     "n: &n 7\n"
+                                     "m: *n\n");
+        json_t *v = cairn_yaml_to_json(y, "t.yaml", errstr, sizeof(errstr)), *a, *b;
+
+        ck_assert_msg(v != NULL, "%s", errstr);
+        a = json_object_get(json_object_get(v, "a"), "retry");
+        b = json_object_get(json_object_get(v, "b"), "retry");
+        ck_assert(json_equal(a, json_object_get(v, "retry")));
+        ck_assert(json_equal(a, b));
+        /* copies, not one value three times */
+        ck_assert_ptr_ne(a, b);
+        ck_assert_int_eq(json_integer_value(json_object_get(v, "m")), 7);
+        json_decref(v);
+        cairn_yaml_free(y);
+        /* an empty document is null */
+        json_is("# nothing\n", "null");
+}
+END_TEST
+
+START_TEST(test_cairn_yaml_to_json_refusals)
+{
+        char *deep;
+
+        json_fails("a: 1\nb: 2\na: 3\n", "t.yaml: line 3: key \"a\" given twice");
+        json_fails("? [a]\n: 1\n", "t.yaml: line 1: a key must be a scalar, not a sequence");
+        json_fails("? {a: 1}\n: 1\n", "t.yaml: line 1: a key must be a scalar, not a mapping");
+        json_fails("base: &b {x: 1}\nc:\n  <<: *b\n",
+                   "t.yaml: line 3: merge keys (<<) are not supported");
+        json_fails("x: .inf\n", "t.yaml: line 1: .inf has no JSON form (quote it for a string)");
+        json_fails("x: [-.Inf]\n",
+                   "t.yaml: line 1: -.Inf has no JSON form (quote it for a string)");
+        json_fails("x: .NaN\n", "t.yaml: line 1: .NaN has no JSON form (quote it for a string)");
+        json_fails("x: 9223372036854775808\n",
+                   "t.yaml: line 1: integer 9223372036854775808 is out of range (quote it for a "
+                   "string)");
+        json_fails("x: 0x8000000000000000\n",
+                   "t.yaml: line 1: integer 0x8000000000000000 is out of range (quote it for a "
+                   "string)");
+        json_fails("x: 1e999\n",
+                   "t.yaml: line 1: number 1e999 is out of range (quote it for a string)");
+        /* an alias inside the node it names */
+        json_fails("a: &x [1, *x]\n", "t.yaml: line 1: an alias refers to a node that holds it");
+        json_fails("a: &x {b: {c: *x}}\n",
+                   "t.yaml: line 1: an alias refers to a node that holds it");
+        /* 10^9 nodes from a few lines */
+        json_fails("a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+                   "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+                   "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+                   "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+                   "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n"
+                   "f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
+                   "g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\n"
+                   "h: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g, *g]\n"
+                   "i: &i [*h, *h, *h, *h, *h, *h, *h, *h, *h, *h]\n",
+                   "t.yaml: line 1: aliases expand the document by more than 100000 nodes");
+        /* 100 levels are fine, 101 are not */
+        deep = calloc(1, 512);
+        ck_assert_ptr_nonnull(deep);
+        memset(deep, '[', 100);
+        memset(deep + 100, ']', 100);
+        json_is(deep, deep); /* the same text as JSON */
+        memset(deep, '[', 101);
+        memset(deep + 101, ']', 101);
+        json_fails(deep, "t.yaml: line 1: nested deeper than 100 levels");
+        free(deep);
+}
+END_TEST
+
 int main(void)
 {
         Suite *s = suite_create("yaml");
@@ -253,6 +422,14 @@ int main(void)
         suite_add_tcase(s, tc);
         tc = tcase_create("cairn_yaml_free");
         tcase_add_test(tc, test_cairn_yaml_free_accepts_null);
+        suite_add_tcase(s, tc);
+        tc = tcase_create("cairn_yaml_to_json");
+        tcase_add_test(tc, test_cairn_yaml_to_json_plain_scalars_by_the_core_schema);
+        tcase_add_test(tc, test_cairn_yaml_to_json_quoted_scalars_stay_strings);
+        tcase_add_test(tc, test_cairn_yaml_to_json_keeps_nul_bytes);
+        tcase_add_test(tc, test_cairn_yaml_to_json_nests_maps_and_lists);
+        tcase_add_test(tc, test_cairn_yaml_to_json_resolves_aliases);
+        tcase_add_test(tc, test_cairn_yaml_to_json_refusals);
         suite_add_tcase(s, tc);
         return unit_run(s);
 }
