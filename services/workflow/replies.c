@@ -12,10 +12,9 @@
 #include <unistd.h>
 
 #include "cairn/log.h"
-#include "cairn/pb_registry.h"
-#include "cairn/pbjson.h"
 #include "cairn/status.h"
 #include "engine.h"
+#include "reply.h"
 #include "workflow.h"
 
 #define DB_RETRY_MS  500
@@ -29,17 +28,9 @@ struct wf_replies {
         volatile bool stopping;
 };
 
-struct reply {
-        const char *step;
-        uint32_t attempt;
-        cairn_err_t err;
-        const char *message;
-        const json_t *output;
-};
-
 static cairn_err_t apply(struct wf_tick *t, void *opaque, struct cairn_status *st)
 {
-        const struct reply *r = opaque;
+        const struct wf_reply *r = opaque;
 
         (void)st;
         wf_engine_reply(t, r->step, r->attempt, r->err, r->message, r->output);
@@ -52,68 +43,23 @@ static void count(struct wf_service *svc, const char *outcome)
                 cairn_metric_series(svc->m.replies, (const char *const[]){ outcome, NULL }));
 }
 
-/* The reply's outcome: the message in JSON form, or its Status. */
-static cairn_err_t decode(const char *type, const uint8_t *payload, size_t len, struct reply *r,
-                          json_t **output, Cairn__V1__Status **status, struct cairn_status *st)
-{
-        if (strcmp(type, "cairn.v1.Status") == 0) {
-                *status = cairn__v1__status__unpack(NULL, len, payload);
-                if (!*status)
-                        return cairn_status_set(st, CAIRN_ERR_INVALID, NULL, NULL,
-                                                "a Status reply of %zu bytes does not decode", len);
-                r->err = (*status)->code ? (cairn_err_t)(*status)->code : CAIRN_ERR_UNKNOWN;
-                if (r->err >= CAIRN_ERR__COUNT)
-                        r->err = CAIRN_ERR_UNKNOWN;
-                r->message = (*status)->message;
-                return CAIRN_OK;
-        }
-        const ProtobufCMessageDescriptor *desc = cairn_pb_message_find(type);
-        ProtobufCMessage *msg = desc ? protobuf_c_message_unpack(desc, NULL, len, payload) : NULL;
-
-        if (!msg) {
-                /* the step fails, naming it: the service answered nonsense */
-                r->err = CAIRN_ERR_INTERNAL;
-                r->message = desc ? "the reply does not decode as its ce_type"
-                                  : "the reply's ce_type is no message type Cairn knows";
-                return CAIRN_OK;
-        }
-        *output = cairn_pbjson_to_json(msg, 0);
-        protobuf_c_message_free_unpacked(msg, NULL);
-        if (!*output) {
-                r->err = CAIRN_ERR_INTERNAL;
-                r->message = "the reply has no JSON form";
-        }
-        r->output = *output;
-        return CAIRN_OK;
-}
-
 static cairn_err_t on_reply(struct cairn_request *req, const uint8_t *payload, size_t len,
                             struct cairn_status *st)
 {
         struct wf_replies *rs = req->opaque;
         struct wf_service *svc = rs->svc;
-        char run_id[64], step[128];
-        struct reply r = { 0 };
-        json_t *output = NULL;
-        Cairn__V1__Status *status = NULL;
+        struct wf_reply r;
         cairn_err_t err;
 
-        if (wf_ce_id_parse(req->hdrs->correlation_id, run_id, sizeof(run_id), step, sizeof(step),
-                           &r.attempt) != 0) {
-                count(svc, "unknown");
-                return cairn_status_set(st, CAIRN_ERR_INVALID, NULL, NULL,
-                                        "cairn_correlation_id \"%.80s\" names no step of a run",
-                                        req->hdrs->correlation_id);
-        }
-        r.step = step;
-        if ((err = decode(req->hdrs->type, payload, len, &r, &output, &status, st))) {
+        if ((err = wf_reply_decode(req->hdrs->correlation_id, req->hdrs->type, payload, len, &r,
+                                   st))) {
                 count(svc, "invalid");
                 return err;
         }
         /* PostgreSQL down: wait for it rather than lose the reply; past
          * DB_RETRY_MAX the attempt's own timeout retries the step */
         for (int i = 0;; i++) {
-                err = wf_run_update(svc, run_id, apply, &r, st);
+                err = wf_run_update(svc, r.run_id, apply, &r, st);
                 if (err != CAIRN_ERR_UNAVAILABLE && err != CAIRN_ERR_DEADLINE &&
                     err != CAIRN_ERR_EXHAUSTED)
                         break;
@@ -121,12 +67,8 @@ static cairn_err_t on_reply(struct cairn_request *req, const uint8_t *payload, s
                         break;
                 usleep(DB_RETRY_MS * 1000);
         }
-        count(svc, err == CAIRN_OK              ? "recorded"
-                   : err == CAIRN_ERR_NOT_FOUND ? "unknown"
-                                                : "failed");
-        json_decref(output);
-        if (status)
-                cairn__v1__status__free_unpacked(status, NULL);
+        count(svc, err == CAIRN_OK ? "recorded" : err == CAIRN_ERR_NOT_FOUND ? "unknown" : "failed");
+        wf_reply_free(&r);
         return err;
 }
 
