@@ -493,7 +493,7 @@ struct refs_ctx {
         struct checker *ck;
         size_t step;       /* NO_STEP: the definition's output */
         const char *where; /* "call.request" */
-        bool item_ok;      /* inside a fan_out's call: item and index */
+        bool item_ok;      /* inside a fan_out's call: item, index and previous */
         bool self_ok;      /* a compensation: its own step's output */
         cairn_err_t err;   /* the first reference refused */
         size_t count;
@@ -522,7 +522,8 @@ static void check_ref(const char *path, void *opaque)
         if (root == 5 && strncmp(path, "input", 5) == 0)
                 return;
         if ((root == 4 && strncmp(path, "item", 4) == 0) ||
-            (root == 5 && strncmp(path, "index", 5) == 0)) {
+            (root == 5 && strncmp(path, "index", 5) == 0) ||
+            (root == 8 && strncmp(path, "previous", 8) == 0)) {
                 if (!rc->item_ok)
                         rc->err = refuse(ck, rc->step, rc->where, "BAD_REFERENCE",
                                          "%s refers to %.*s, which exists only in a fan_out's call",
@@ -572,7 +573,7 @@ static void check_ref(const char *path, void *opaque)
         n = clip(path, root < QUOTE_MAX ? root : QUOTE_MAX, &more);
         rc->err = refuse(ck, rc->step, rc->where, "BAD_REFERENCE",
                          "%s refers to \"%.*s\", which is none of input, steps, run%s", rc->where,
-                         n, path, rc->item_ok ? ", item, index" : "");
+                         n, path, rc->item_ok ? ", item, index, previous" : "");
 }
 
 /* Checks template @p tmpl (borrowed): well formed, each reference allowed
@@ -696,42 +697,50 @@ static cairn_err_t check_call(struct checker *ck, size_t i, const char *where, c
         return check_call(ck, i, field, call->compensation, item_ok, true);
 }
 
-static cairn_err_t check_when(struct checker *ck, size_t i, const Cairn__Workflow__V1__Condition *c)
+/* A condition at @p where ("when", or "fan_out.when" whose references may
+ * name item, index and previous). */
+static cairn_err_t check_when(struct checker *ck, size_t i, const Cairn__Workflow__V1__Condition *c,
+                              const char *where, bool item_ok)
 {
-        struct refs_ctx rc = { .ck = ck, .step = i, .where = "when.ref" };
+        char f_ref[32], f_op[32], f_value[32];
+        struct refs_ctx rc = { .ck = ck, .step = i, .where = f_ref, .item_ok = item_ok };
         const char *ref = c ? str(c->ref) : "";
         char err[256];
+
+        snprintf(f_ref, sizeof(f_ref), "%s.ref", where);
+        snprintf(f_op, sizeof(f_op), "%s.op", where);
+        snprintf(f_value, sizeof(f_value), "%s.value", where);
         json_t *value;
         int op;
 
         if (!c)
                 return CAIRN_OK;
         if (!ref[0])
-                return refuse(ck, i, "when.ref", "REQUIRED", "when.ref is required");
+                return refuse(ck, i, f_ref, "REQUIRED", "%s is required", f_ref);
         if (wf_ref_check(ref, err, sizeof(err)) != 0)
-                return refuse(ck, i, "when.ref", "BAD_REFERENCE", "when.ref: %s", err);
+                return refuse(ck, i, f_ref, "BAD_REFERENCE", "%s: %s", f_ref, err);
         check_ref(ref, &rc);
         if (rc.err)
                 return rc.err;
         op = (int)c->op;
         if (op < CAIRN__WORKFLOW__V1__CONDITION__OP__OP_EQUALS ||
             op > CAIRN__WORKFLOW__V1__CONDITION__OP__OP_TRUTHY)
-                return refuse(ck, i, "when.op", "BAD_CONDITION", "when.op %d is not an op", op);
+                return refuse(ck, i, f_op, "BAD_CONDITION", "%s %d is not an op", f_op, op);
         value = c->value ? cairn_pbjson_to_json(&c->value->base, 0) : json_null();
         if (!value)
-                return refuse(ck, i, "when.value", "BAD_CONDITION",
-                              "when.value has no JSON form (NaN or invalid UTF-8)");
+                return refuse(ck, i, f_value, "BAD_CONDITION",
+                              "%s has no JSON form (NaN or invalid UTF-8)", f_value);
         if (op == CAIRN__WORKFLOW__V1__CONDITION__OP__OP_IN && !json_is_array(value)) {
                 json_decref(value);
-                return refuse(ck, i, "when.value", "BAD_CONDITION",
-                              "when.value must be a list for OP_IN");
+                return refuse(ck, i, f_value, "BAD_CONDITION", "%s must be a list for OP_IN",
+                              f_value);
         }
         if ((op == CAIRN__WORKFLOW__V1__CONDITION__OP__OP_GREATER ||
              op == CAIRN__WORKFLOW__V1__CONDITION__OP__OP_LESS) &&
             !json_is_number(value) && !json_is_string(value)) {
                 json_decref(value);
-                return refuse(ck, i, "when.value", "BAD_CONDITION",
-                              "when.value must be a number or a string for %s",
+                return refuse(ck, i, f_value, "BAD_CONDITION",
+                              "%s must be a number or a string for %s", f_value,
                               op == CAIRN__WORKFLOW__V1__CONDITION__OP__OP_GREATER ? "OP_GREATER"
                                                                                    : "OP_LESS");
         }
@@ -785,7 +794,7 @@ static cairn_err_t check_step(struct checker *ck, size_t i)
         struct refs_ctx rc = { .ck = ck, .step = i, .where = "sleep.until" };
         cairn_err_t err;
 
-        err = check_when(ck, i, s->when);
+        err = check_when(ck, i, s->when, "when", false);
         if (err)
                 return err;
         switch (s->kind_case) {
@@ -817,7 +826,8 @@ static cairn_err_t check_step(struct checker *ck, size_t i)
                 if (!s->fan_out->call)
                         return refuse(ck, i, "fan_out.call", "REQUIRED",
                                       "fan_out.call is required");
-                return check_call(ck, i, "fan_out.call", s->fan_out->call, true, false);
+                err = check_when(ck, i, s->fan_out->when, "fan_out.when", true);
+                return err ? err : check_call(ck, i, "fan_out.call", s->fan_out->call, true, false);
         default:
                 return refuse(ck, i, NULL, "REQUIRED",
                               "one of call, sleep, wait_signal and fan_out is required");

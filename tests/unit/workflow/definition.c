@@ -456,7 +456,7 @@ START_TEST(test_wf_definition_check_reference_roots)
                     "'${items}'}}}}"),
                 "steps[0].fan_out.call.request",
                 "steps[0] (\"a\"): fan_out.call.request refers to \"items\", which is none of "
-                "input, steps, run, item, index");
+                "input, steps, run, item, index, previous");
 }
 END_TEST
 
