@@ -853,7 +853,7 @@ int wf_ce_id_parse(const char *ce_id, char *run_id, size_t run_id_size, char *st
         const char *a = strchr(ce_id, '/'), *b = strrchr(ce_id, '/');
         char *end;
 
-        if (!a || a == b || (size_t)(a - ce_id) >= run_id_size ||
+        if (!a || a == ce_id || a == b || (size_t)(a - ce_id) >= run_id_size ||
             (size_t)(b - a - 1) >= step_size || b == a + 1)
                 return -1;
         unsigned long n = strtoul(b + 1, &end, 10);

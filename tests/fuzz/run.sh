@@ -47,7 +47,8 @@ SPREMOTE=(services/speech/remote_wire.c)
 # the speech service's audio decoding (libsndfile and FFmpeg over memory) and voice activity
 SPAUDIO=(services/speech/audio_*.c)
 # the workflow service's definitions and templates
-WORKFLOW=(services/workflow/definition.c services/workflow/template.c)
+WORKFLOW=(services/workflow/definition.c services/workflow/template.c services/workflow/engine.c
+          services/workflow/run.c services/workflow/reply.c)
 
 targets=("$@")
 ((${#targets[@]})) || targets=(headers status utf8 embedding_request embedding_provider_response kafka_stats traceparent
@@ -57,7 +58,7 @@ targets=("$@")
 (($#)) || targets+=(speech_remote_response)
 (($#)) || targets+=(speech_ct2_model)
 (($#)) || targets+=(speech_audio_decode)
-(($#)) || targets+=(workflow_template workflow_definition)
+(($#)) || targets+=(workflow_template workflow_definition workflow_reply)
 mkdir -p "$OUT/obj"
 objs() { for f in "$@"; do printf '%s\n' "$OUT/obj/${f//\//_}.o"; done; }
 compile() { # source (C, or C++ for memory's graph and the CLD2 shim)
