@@ -179,10 +179,12 @@ bool gw_framing_check(const struct gw_header_view *h, size_t n, const char *vers
         return true;
 }
 
-const char *gw_target_check(const char *target)
+const char *gw_target_check(const char *target, bool *escaped_slash)
 {
         bool in_path = true;
 
+        if (escaped_slash)
+                *escaped_slash = false;
         if (!target || target[0] != '/')
                 return "the request target is not an absolute path";
         for (const char *p = target; *p; p++) {
@@ -198,7 +200,9 @@ const char *gw_target_check(const char *target)
                 if (hi < 0 || lo < 0)
                         return "the request target has a '%' not followed by two hex digits";
                 c = (unsigned char)(hi * 16 + lo);
-                if (in_path && (c < 0x20 || c == 0x7f || c == '/' || c == '\\'))
+                if (in_path && c == '/' && escaped_slash)
+                        *escaped_slash = true;
+                else if (in_path && (c < 0x20 || c == 0x7f || c == '/' || c == '\\'))
                         return "the path has an escaped '/', '\\' or control character";
                 p += 2;
         }

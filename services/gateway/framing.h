@@ -62,7 +62,12 @@ bool gw_framing_check(const struct gw_header_view *h, size_t n, const char *vers
 /* Checks the request target as received, before any decoding: origin-form,
  * no control or non-ASCII bytes, every '%' followed by two hex digits, and
  * no escape in the path that decodes to '/', '\\' or a control character.
- * Returns NULL when it is acceptable, else why not. */
-const char *gw_target_check(const char *target);
+ * Returns NULL when it is acceptable, else why not. With @p escaped_slash
+ * not NULL, an escaped '/' is not refused here but noted in it, for the
+ * caller to refuse unless a route takes one (GW_TARGET_ESCAPED_SLASH). */
+const char *gw_target_check(const char *target, bool *escaped_slash);
+
+/* Why a path with an escaped '/' that no route takes is refused. */
+#define GW_TARGET_ESCAPED_SLASH "the path has an escaped '/' where no route takes one"
 
 #endif

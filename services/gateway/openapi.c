@@ -100,6 +100,14 @@ static json_t *path_parameters(const struct gw_route *rt)
                                                   "in", "path", "required", 1, "description",
                                                   "the rest of the path: segments separated by '/'",
                                                   "schema", "type", "string"));
+                else if (rt->slash_capture &&
+                         strcmp(json_string_value(name), rt->slash_capture) == 0)
+                        json_array_append_new(
+                                params, json_pack("{s:o, s:s, s:b, s:s, s:{s:s}}", "name", name,
+                                                  "in", "path", "required", 1, "description",
+                                                  "one path segment: a '/' in the value is sent "
+                                                  "percent-encoded, as %2F",
+                                                  "schema", "type", "string"));
                 else
                         json_array_append_new(params, json_pack("{s:o, s:s, s:b, s:{s:s}}", "name",
                                                                 name, "in", "path", "required", 1,
@@ -108,23 +116,41 @@ static json_t *path_parameters(const struct gw_route *rt)
         return params;
 }
 
-/* Query parameters of a generic GET or DELETE: the request's scalar fields
- * not captured by the path. */
+/* A message field a query parameter can set: a Timestamp or a Duration
+ * (their text forms); its OpenAPI format in *@p format (NULL: none). */
+static bool query_message(const ProtobufCFieldDescriptor *f, const char **format)
+{
+        const ProtobufCMessageDescriptor *m = f->descriptor;
+
+        *format = NULL;
+        if (strcmp(m->name, "google.protobuf.Timestamp") == 0) {
+                *format = "date-time";
+                return true;
+        }
+        return strcmp(m->name, "google.protobuf.Duration") == 0;
+}
+
+/* Query parameters of a generic route whose body is not the request (a GET
+ * or DELETE, or a body that is one field: body_field): the request's scalar
+ * fields (and Timestamps and Durations, as text) not captured by the path
+ * nor the body. */
 static void query_parameters(const struct gw_route *rt, json_t *params)
 {
         const ProtobufCMessageDescriptor *d = rt->request;
 
-        if (rt->adapter || has_body(rt) || !d)
+        if (rt->adapter || (has_body(rt) && !rt->body_field) || !d)
                 return;
         for (unsigned i = 0; i < d->n_fields; i++) {
                 const ProtobufCFieldDescriptor *f = &d->fields[i];
                 char capture[140];
-                const char *type = "string";
+                const char *type = "string", *format = NULL;
 
-                if (f->type == PROTOBUF_C_TYPE_MESSAGE)
+                if (f->type == PROTOBUF_C_TYPE_MESSAGE &&
+                    (f->label == PROTOBUF_C_LABEL_REPEATED || !query_message(f, &format)))
                         continue;
                 snprintf(capture, sizeof(capture), "{%s}", f->name);
-                if (strstr(rt->path, capture))
+                if (strstr(rt->path, capture) ||
+                    (rt->body_field && strcmp(f->name, rt->body_field) == 0))
                         continue;
                 if (f->type == PROTOBUF_C_TYPE_BOOL)
                         type = "boolean";
@@ -139,6 +165,10 @@ static void query_parameters(const struct gw_route *rt, json_t *params)
                                               json_pack("{s:s, s:s, s:{s:s, s:{s:s}}}", "name",
                                                         f->name, "in", "query", "schema", "type",
                                                         "array", "items", "type", type));
+                else if (format)
+                        json_array_append_new(params, json_pack("{s:s, s:s, s:{s:s, s:s}}", "name",
+                                                                f->name, "in", "query", "schema",
+                                                                "type", type, "format", format));
                 else
                         json_array_append_new(params,
                                               json_pack("{s:s, s:s, s:{s:s}}", "name", f->name,

@@ -199,7 +199,7 @@ enum MHD_Result gw_pipeline_head(struct gw_req *r, const char *method, const cha
         } else if (path_known) {
                 /* the template of the path, for the metrics */
                 for (const struct gw_route *rt = gw->routes; rt->method && !r->route_label; rt++)
-                        if (gw_path_match(rt->path, url, NULL))
+                        if (gw_route_match(rt, url, NULL))
                                 r->route_label = rt->path;
         }
         r->span = cairn_trace_http_server_start(method, r->route_label, url,

@@ -12,9 +12,11 @@
 
 /* Percent-decodes @p n bytes of @p s into @p out (room for @p size bytes;
  * NULL: only checks); false when malformed, too long, empty (unless
- * @p empty_ok), or when an escape decodes to a '/' (which would change the
- * segments) or a NUL. */
-static bool segment_decode(const char *s, size_t n, char *out, size_t size, bool empty_ok)
+ * @p empty_ok), or when an escape decodes to a NUL, or to a '/' unless
+ * @p slash_ok (a row's slash_capture: the path's segments stay as sent, the
+ * '/' is only in the value). */
+static bool segment_decode(const char *s, size_t n, char *out, size_t size, bool empty_ok,
+                           bool slash_ok)
 {
         size_t o = 0;
 
@@ -31,7 +33,7 @@ static bool segment_decode(const char *s, size_t n, char *out, size_t size, bool
                         if (hi < 0 || lo < 0)
                                 return false;
                         c = (char)(hi * 16 + lo);
-                        if (c == '/' || c == '\0')
+                        if ((c == '/' && !slash_ok) || c == '\0')
                                 return false;
                         i += 2;
                 }
@@ -62,7 +64,10 @@ static bool capture_at(const char *t, const char **name, size_t *name_len, const
         return true;
 }
 
-bool gw_path_match(const char *tmpl, const char *path, struct gw_captures *caps)
+/* gw_path_match(), the capture named @p slash_capture (NULL: none) taking
+ * an escaped '/'. */
+static bool path_match(const char *tmpl, const char *path, const char *slash_capture,
+                       struct gw_captures *caps)
 {
         const char *t = tmpl, *p = path;
 
@@ -76,11 +81,15 @@ bool gw_path_match(const char *tmpl, const char *path, struct gw_captures *caps)
 
                         if (!capture_at(t, &name, &name_len, &end, &rest) || (rest && *end))
                                 return false;
+                        bool slash_ok = slash_capture && strlen(slash_capture) == name_len &&
+                                        strncmp(slash_capture, name, name_len) == 0;
+
                         /* a rest capture may be empty: the folder the path ends in */
                         len = rest ? strlen(p) : strcspn(p, "/");
                         if ((!rest && len == 0) ||
                             !segment_decode(p, len, NULL,
-                                            rest ? GW_CAPTURE_REST_MAX : GW_CAPTURE_MAX, rest))
+                                            rest ? GW_CAPTURE_REST_MAX : GW_CAPTURE_MAX, rest,
+                                            slash_ok))
                                 return false;
                         if (caps) {
                                 if (caps->n >= GW_CAPTURES_MAX)
@@ -103,9 +112,28 @@ bool gw_path_match(const char *tmpl, const char *path, struct gw_captures *caps)
         return *p == '\0';
 }
 
+bool gw_path_match(const char *tmpl, const char *path, struct gw_captures *caps)
+{
+        return path_match(tmpl, path, NULL, caps);
+}
+
+bool gw_route_match(const struct gw_route *rt, const char *path, struct gw_captures *caps)
+{
+        return path_match(rt->path, path, rt->slash_capture, caps);
+}
+
+bool gw_route_path_known(const struct gw_route *routes, const char *path)
+{
+        for (const struct gw_route *rt = routes; rt->method; rt++)
+                if (gw_route_match(rt, path, NULL))
+                        return true;
+        return false;
+}
+
 bool gw_capture_value(const struct gw_captures *caps, size_t i, char *out, size_t size)
 {
-        if (segment_decode(caps->value[i], caps->value_len[i], out, size, true))
+        /* the match let an escaped '/' only into the capture that takes one */
+        if (segment_decode(caps->value[i], caps->value_len[i], out, size, true, true))
                 return true;
         if (size)
                 out[0] = '\0';
@@ -123,14 +151,13 @@ const struct gw_route *gw_route_find(const struct gw_route *routes, const char *
         for (const struct gw_route *rt = routes; rt->method; rt++) {
                 if ((strcmp(rt->method, method) == 0 ||
                      (is_head && strcmp(rt->method, "GET") == 0) || is_options) &&
-                    gw_path_match(rt->path, path, caps)) {
+                    gw_route_match(rt, path, caps)) {
                         *path_known = true;
                         return rt;
                 }
         }
         /* None: is the path known under another method (405)? */
-        for (const struct gw_route *rt = routes; rt->method && !*path_known; rt++)
-                *path_known = gw_path_match(rt->path, path, NULL);
+        *path_known = gw_route_path_known(routes, path);
         return NULL;
 }
 
@@ -151,7 +178,7 @@ const char *gw_route_method(const struct gw_route *routes, const char *method, c
         if (strcmp(method, "GET") != 0 || !list_true(list_param))
                 return method;
         for (const struct gw_route *rt = routes; rt->method; rt++)
-                if (strcmp(rt->method, "LIST") == 0 && gw_path_match(rt->path, path, NULL))
+                if (strcmp(rt->method, "LIST") == 0 && gw_route_match(rt, path, NULL))
                         return "LIST";
         return method;
 }
@@ -162,7 +189,7 @@ void gw_route_allow(const struct gw_route *routes, const char *path, char *out, 
 
         out[0] = '\0';
         for (const struct gw_route *rt = routes; rt->method && n < size; rt++) {
-                if (!gw_path_match(rt->path, path, NULL))
+                if (!gw_route_match(rt, path, NULL))
                         continue;
                 n += (size_t)snprintf(out + n, size - n, "%s%s%s", n ? ", " : "", rt->method,
                                       strcmp(rt->method, "GET") == 0 ? ", HEAD" : "");
@@ -286,6 +313,17 @@ static bool page_fields_fit(const struct gw_route *rt, char *errstr, size_t errs
         return true;
 }
 
+/* True when @p tmpl has the one-segment capture {@p name}. */
+static bool has_capture(const char *tmpl, const char *name)
+{
+        size_t n = strlen(name);
+
+        for (const char *p = strchr(tmpl, '{'); p; p = strchr(p + 1, '{'))
+                if (strncmp(p + 1, name, n) == 0 && p[1 + n] == '}')
+                        return true;
+        return false;
+}
+
 static bool plan_row(const struct gw_route *routes, const struct gw_route *rt,
                      struct gw_route_plan *plan, char *errstr, size_t errstr_size)
 {
@@ -322,6 +360,12 @@ static bool plan_row(const struct gw_route *routes, const struct gw_route *rt,
         }
         if (rt->page_field && !page_fields_fit(rt, errstr, errstr_size))
                 return false;
+        if (rt->slash_capture && !has_capture(rt->path, rt->slash_capture)) {
+                snprintf(errstr, errstr_size,
+                         "route %s %s: slash_capture %s is not a {name} capture of its path",
+                         rt->method, rt->path, rt->slash_capture);
+                return false;
+        }
         if (rt->key_field && !string_field(rt->request, rt->key_field)) {
                 snprintf(errstr, errstr_size,
                          "route %s %s: key_field %s is not a string field of %s", rt->method,

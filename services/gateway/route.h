@@ -37,7 +37,8 @@ struct gw_route {
          * GET with ?list=true, gw_route_method()) */
         const char *method;
         /* "/v1/memories/{id}": each {name} captures one path segment into
-         * the request field of that name (dotted paths reach nested fields).
+         * the request field of that name (dotted paths reach nested fields),
+         * an escaped '/' in it only where slash_capture names it.
          * A last {name*} captures the rest of the path, '/' and all:
          * "/v1/secret/data/{path*}" gives path "app/db" for
          * /v1/secret/data/app/db, "" for /v1/secret/data/. */
@@ -75,6 +76,12 @@ struct gw_route {
          * user's requests stay in order without one tenant's all landing on
          * one partition. A tenant holds no '/': the key splits at its first. */
         const char *key_field;
+        /* The {name} capture that may hold an escaped '/' (%2F), decoded
+         * into its value, for ids that may contain one (a workflow id
+         * "orders/42" sent as orders%2F42); NULL: none. Elsewhere an escaped
+         * '/' does not match (gw_route_match()), and a path holding one that
+         * matches no row is refused before routing (400 invalid_path). */
+        const char *slash_capture;
 };
 
 /* The gateway's routes, ending with a NULL method (routes.c). */
@@ -105,6 +112,13 @@ struct gw_captures {
  * a NUL, or to GW_CAPTURE_MAX bytes or more (GW_CAPTURE_REST_MAX for the
  * rest), does not match. */
 bool gw_path_match(const char *tmpl, const char *path, struct gw_captures *caps);
+
+/* gw_path_match() of @p rt's template, its slash_capture (if any) taking
+ * an escaped '/'. */
+bool gw_route_match(const struct gw_route *rt, const char *path, struct gw_captures *caps);
+
+/* True when some row of @p routes matches @p path, under any method. */
+bool gw_route_path_known(const struct gw_route *routes, const char *path);
 
 /* Capture @p i of @p caps, percent-decoded, into @p out of @p size bytes
  * (GW_CAPTURE_REST_MAX holds any). False, with @p out empty, when it does
@@ -151,7 +165,7 @@ struct gw_route_plan {
  * with a message when the table breaks a rule (too many, a row without a
  * class or an upstream without message types, two rows for one method and
  * path, a timeout key without a default, a key_field that is not a string
- * field of the request). */
+ * field of the request, a slash_capture that is not a {name} of the path). */
 bool gw_route_plan_make(const struct gw_route *routes, struct gw_route_plan *plan, char *errstr,
                         size_t errstr_size);
 /* Index of @p rt's timeout key, class and service in @p plan (-1: none). */

@@ -7,6 +7,7 @@
 #include "cairn/secrets/v1/secrets.pb-c.h"
 #include "cairn/speech/v1/speech.pb-c.h"
 #include "cairn/translation/v1/translation.pb-c.h"
+#include "cairn/workflow/v1/workflow.pb-c.h"
 #include "libretranslate.h"
 #include "openai.h"
 #include "openai_audio.h"
@@ -95,6 +96,26 @@ static const struct gw_class audio_speech_create = {
         .limits_key = "audio_speech",
 };
 
+/* Workflows: reading definitions, runs and histories is for every role;
+ * starting, signalling and cancelling runs is work done for the caller
+ * (no viewers); registering definitions and terminating runs (no
+ * compensations) is for the tenant's owners and admins. */
+static const struct gw_class workflows_read = {
+        .name = "workflows.read",
+        .allowed = { true, true, true, true },
+        .limits_key = "workflows_read",
+};
+static const struct gw_class workflows_run = {
+        .name = "workflows.run",
+        .allowed = { true, true, true, false },
+        .limits_key = "workflows_run",
+};
+static const struct gw_class workflows_admin = {
+        .name = "workflows.admin",
+        .allowed = { true, true, false, false },
+        .limits_key = "workflows_admin",
+};
+
 #define MERGE_PATCH   "application/merge-patch+json"
 #define SECRETS(desc) &cairn__secrets__v1__##desc##__descriptor
 
@@ -106,6 +127,8 @@ static const struct gw_class audio_speech_create = {
                 .service = "secrets", .request = SECRETS(req), .reply = SECRETS(rep),           \
                 .timeout_key = "secrets", .timeout_ms = 10000, .adapter = ad, .media_type = mt, \
         }
+
+#define WORKFLOW(desc) &cairn__workflow__v1__##desc##__descriptor
 
 #define TRANSLATION(desc) &cairn__translation__v1__##desc##__descriptor
 
@@ -468,6 +491,140 @@ const struct gw_route gw_routes[] = {
                         "The languages the service translates, with their targets and routes "
                         "(cairn.translation.v1.ListLanguagesReply)",
                         list_languages_request, list_languages_reply, "languages", 5000, NULL),
+        /* The workflow service (docs/api.md#workflows). A workflow id may
+         * hold '/': sent as %2F, it stays one segment. */
+        {
+                .method = "POST",
+                .path = "/v1/workflows",
+                .cls = &workflows_admin,
+                .operation = "registerWorkflow",
+                .summary = "Register a workflow definition: version 1 of a new type, or the "
+                           "next version (the body is the definition)",
+                .service = "workflow",
+                .request = WORKFLOW(register_definition_request),
+                .reply = WORKFLOW(register_definition_reply),
+                .timeout_key = "workflows",
+                .timeout_ms = 10000,
+                .body_field = "definition",
+        },
+        {
+                .method = "GET",
+                .path = "/v1/workflows",
+                .cls = &workflows_read,
+                .operation = "listWorkflows",
+                .summary =
+                        "The latest version of every workflow type, by type name, a page at a time",
+                .service = "workflow",
+                .request = WORKFLOW(list_definitions_request),
+                .reply = WORKFLOW(list_definitions_reply),
+                .timeout_key = "workflows",
+                .timeout_ms = 10000,
+        },
+        {
+                .method = "GET",
+                .path = "/v1/workflows/{type}",
+                .cls = &workflows_read,
+                .operation = "getWorkflow",
+                .summary = "A workflow type's definition: the latest version, or ?version=",
+                .service = "workflow",
+                .request = WORKFLOW(get_definition_request),
+                .reply = WORKFLOW(get_definition_reply),
+                .timeout_key = "workflows",
+                .timeout_ms = 10000,
+        },
+        {
+                .method = "POST",
+                .path = "/v1/workflows/{type}/runs",
+                .cls = &workflows_run,
+                .operation = "startWorkflowRun",
+                .summary = "Start a run of a workflow type, under the caller's workflow id or "
+                           "a new one",
+                .service = "workflow",
+                .request = WORKFLOW(start_run_request),
+                .reply = WORKFLOW(start_run_reply),
+                .timeout_key = "workflows",
+                .timeout_ms = 10000,
+        },
+        {
+                .method = "GET",
+                .path = "/v1/workflows/{type}/runs",
+                .cls = &workflows_read,
+                .operation = "listWorkflowRuns",
+                .summary = "The tenant's runs of a workflow type (\"-\": of every type), newest "
+                           "first, a page at a time",
+                .service = "workflow",
+                .request = WORKFLOW(list_runs_request),
+                .reply = WORKFLOW(list_runs_reply),
+                .timeout_key = "workflows",
+                .timeout_ms = 10000,
+        },
+        {
+                .method = "GET",
+                .path = "/v1/workflows/{type}/runs/{workflow_id}",
+                .cls = &workflows_read,
+                .operation = "getWorkflowRun",
+                .summary = "A run and its steps: the latest run of the workflow id, or ?run_id=",
+                .service = "workflow",
+                .request = WORKFLOW(get_run_request),
+                .reply = WORKFLOW(get_run_reply),
+                .timeout_key = "workflows",
+                .timeout_ms = 10000,
+                .slash_capture = "workflow_id",
+        },
+        {
+                .method = "GET",
+                .path = "/v1/workflows/{type}/runs/{workflow_id}/history",
+                .cls = &workflows_read,
+                .operation = "getWorkflowRunHistory",
+                .summary = "A run's history as NDJSON, one event per line, oldest first",
+                .service = "workflow",
+                .request = WORKFLOW(get_history_request),
+                .reply = WORKFLOW(get_history_reply),
+                .timeout_key = "workflows",
+                .timeout_ms = 10000,
+                .page_field = "events",
+                .slash_capture = "workflow_id",
+        },
+        {
+                .method = "POST",
+                .path = "/v1/workflows/{type}/runs/{workflow_id}/signals/{name}",
+                .cls = &workflows_run,
+                .operation = "signalWorkflowRun",
+                .summary = "Send a run a signal: the body is its payload, any JSON value",
+                .service = "workflow",
+                .request = WORKFLOW(signal_run_request),
+                .reply = WORKFLOW(signal_run_reply),
+                .timeout_key = "workflows",
+                .timeout_ms = 10000,
+                .body_field = "payload",
+                .slash_capture = "workflow_id",
+        },
+        {
+                .method = "POST",
+                .path = "/v1/workflows/{type}/runs/{workflow_id}/cancel",
+                .cls = &workflows_run,
+                .operation = "cancelWorkflowRun",
+                .summary = "Ask a run to stop: steps in flight finish, then compensations run",
+                .service = "workflow",
+                .request = WORKFLOW(cancel_run_request),
+                .reply = WORKFLOW(cancel_run_reply),
+                .timeout_key = "workflows",
+                .timeout_ms = 10000,
+                .slash_capture = "workflow_id",
+        },
+        {
+                .method = "POST",
+                .path = "/v1/workflows/{type}/runs/{workflow_id}/terminate",
+                .cls = &workflows_admin,
+                .operation = "terminateWorkflowRun",
+                .summary = "Stop a run at once, without compensations",
+                .service = "workflow",
+                .request = WORKFLOW(terminate_run_request),
+                .reply = WORKFLOW(terminate_run_reply),
+                .timeout_key = "workflows",
+                .timeout_ms = 10000,
+                .slash_capture = "workflow_id",
+        },
         {
                 .method = "GET",
                 .path = "/v1/version",

@@ -100,15 +100,20 @@ static struct gw_req *req_alloc(struct gateway *gw)
 static void *on_target(void *cls, const char *uri, struct MHD_Connection *conn)
 {
         struct gw_req *r = req_alloc(cls);
+        bool escaped_slash;
 
         (void)conn;
-        r->target_refusal = gw_target_check(uri);
+        r->target_refusal = gw_target_check(uri, &escaped_slash);
         /* Routes match the path as sent: MHD's decoded URL would have
          * routes decode it a second time (%2541 read as 'A'). */
         if (!r->target_refusal) {
                 r->path = strndup(uri, strcspn(uri, "?#"));
                 if (!r->path)
                         abort();
+                /* %2F only inside a capture of a row that takes it (workflow
+                 * ids): anywhere else it is refused as before */
+                if (escaped_slash && !gw_route_path_known(r->gw->routes, r->path))
+                        r->target_refusal = GW_TARGET_ESCAPED_SLASH;
         }
         return r;
 }

@@ -66,6 +66,7 @@ static bool sets_field(const json_t *obj, const char *name)
 
 struct query_ctx {
         const ProtobufCMessageDescriptor *desc;
+        const char *body_field; /* the route's: the body's, never the query's */
         json_t *obj;
         struct gw_error *e;
         bool failed;
@@ -82,6 +83,13 @@ static int bind_query(void *opaque, const char *key, const char *value)
                 q->failed = true;
                 return 1;
         }
+        if (q->body_field && strncmp(key, q->body_field, strlen(q->body_field)) == 0 &&
+            (key[strlen(q->body_field)] == '\0' || key[strlen(q->body_field)] == '.')) {
+                snprintf(field, sizeof(field), "%s", key);
+                invalid(q->e, field, "this field is the request's body, not a query parameter");
+                q->failed = true;
+                return 1;
+        }
         if (cairn_pbjson_bind(q->desc, q->obj, key, value ? value : "", &perr) != CAIRN_OK) {
                 snprintf(field, sizeof(field), "%s", key);
                 invalid(q->e, field, perr.message);
@@ -91,9 +99,14 @@ static int bind_query(void *opaque, const char *key, const char *value)
         return 0;
 }
 
-/* The request's JSON object: the body, or an empty object without one. */
+/* The request's JSON object: the body, or an empty object without one.
+ * When the body is one field of the request (the route's body_field), the
+ * object holds it under that field's name, and the body may be any JSON
+ * value the field's mapping takes (a signal's payload: "approved", 42);
+ * without a body the field is left unset. */
 static json_t *body_object(const struct gw_adapter_ctx *ctx, struct gw_error *e)
 {
+        const char *field = ctx->route->body_field;
         json_error_t jerr;
         json_t *obj;
 
@@ -103,7 +116,8 @@ static json_t *body_object(const struct gw_adapter_ctx *ctx, struct gw_error *e)
                 invalid(e, NULL, "JSON nested deeper than allowed");
                 return NULL;
         }
-        obj = json_loadb(ctx->body, ctx->body_len, JSON_REJECT_DUPLICATES, &jerr);
+        obj = json_loadb(ctx->body, ctx->body_len,
+                         JSON_REJECT_DUPLICATES | (field ? JSON_DECODE_ANY : 0), &jerr);
         if (!obj) {
                 char msg[256];
 
@@ -111,6 +125,12 @@ static json_t *body_object(const struct gw_adapter_ctx *ctx, struct gw_error *e)
                          jerr.position);
                 invalid(e, NULL, msg);
                 return NULL;
+        }
+        if (field) {
+                json_t *whole = json_object();
+
+                json_object_set_new(whole, field, obj);
+                return whole;
         }
         if (!json_is_object(obj)) {
                 json_decref(obj);
@@ -130,13 +150,7 @@ static ProtobufCMessage *proto_json_parse(struct gw_adapter_ctx *ctx, struct gw_
 
         if (!obj)
                 return NULL;
-        if (ctx->route->body_field) {
-                /* the body is one field; path and query bind around it */
-                json_t *whole = json_object();
-
-                json_object_set_new(whole, ctx->route->body_field, obj);
-                obj = whole;
-        }
+        /* with a body_field, path and query bind around the body's field */
         if (sets_field(obj, TENANT_FIELD)) {
                 invalid(e, TENANT_FIELD, "the tenant comes from the credentials, not the request");
                 goto out;
@@ -162,7 +176,7 @@ static ProtobufCMessage *proto_json_parse(struct gw_adapter_ctx *ctx, struct gw_
                         goto out;
                 }
         }
-        q = (struct query_ctx){ desc, obj, e, false };
+        q = (struct query_ctx){ desc, ctx->route->body_field, obj, e, false };
         if (ctx->query_each && ctx->query_each(ctx->conn, bind_query, &q) != 0 && q.failed)
                 goto out;
         if (protobuf_c_message_descriptor_get_field_by_name(desc, TENANT_FIELD))

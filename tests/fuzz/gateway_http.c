@@ -3,14 +3,16 @@
  * "METHOD TARGET VERSION" and then "Name: value" lines (LF or CRLF). The
  * target goes through gw_target_check(), the headers through
  * gw_framing_check(). An accepted request must have one unambiguous body
- * framing; a refusal must be a 400 or 501 with a message. Anything else
- * aborts. */
+ * framing; a refusal must be a 400 or 501 with a message; a path with an
+ * escaped '/' may only reach a row whose slash_capture takes it. Anything
+ * else aborts. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gateway/framing.h"
+#include "gateway/route.h"
 
 #define MAX_HEADERS 64
 
@@ -74,9 +76,42 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 p += len + 1;
         }
 
-        const char *why = gw_target_check(target);
+        const char *why = gw_target_check(target, NULL);
         if (why && !why[0])
                 abort();
+        /* Asked to, it lets an escaped '/' through, and only that; such a
+         * path reaches only a row with a capture that takes one, each
+         * capture decodes, and only that one holds a '/'. */
+        bool slash;
+        const char *why_slash = gw_target_check(target, &slash);
+        if (!why != (!why_slash && !slash))
+                abort();
+        if (!why_slash && slash) {
+                size_t plen = strcspn(target, "?#");
+                char path[1024];
+                struct gw_captures caps;
+                bool known;
+
+                memcpy(path, target, plen);
+                path[plen] = '\0';
+                const struct gw_route *rt = gw_route_find(gw_routes, "OPTIONS", path, &known,
+                                                          &caps);
+                if (gw_route_path_known(gw_routes, path) != (rt != NULL))
+                        abort();
+                if (rt && !rt->slash_capture)
+                        abort();
+                for (size_t i = 0; rt && i < caps.n; i++) {
+                        char value[GW_CAPTURE_REST_MAX];
+
+                        if (!gw_capture_value(&caps, i, value, sizeof(value)))
+                                abort();
+                        /* a '/' only in the capture that takes one */
+                        if (strchr(value, '/') &&
+                            (strlen(rt->slash_capture) != caps.name_len[i] ||
+                             strncmp(rt->slash_capture, caps.name[i], caps.name_len[i]) != 0))
+                                abort();
+                }
+        }
         if (gw_framing_check(h, n, version, &f, &e)) {
                 if (f.chunked && f.has_length)
                         abort();

@@ -130,6 +130,7 @@ static void gateway_start_proc(struct harness_proc *p, int *port)
                  harness_topic("cairn.gateway.replies"));
         /* no speech service here: GET /v1/models asks the embedding service only */
         snprintf(e[n++], sizeof(e[0]), "CAIRN_UPSTREAM_SPEECH_TOPIC=");
+        snprintf(e[n++], sizeof(e[0]), "CAIRN_UPSTREAM_WORKFLOW_TOPIC=");
         for (int i = 0; i < n; i++)
                 env[i] = e[i];
         env[n] = NULL;
@@ -342,7 +343,8 @@ START_TEST(test_auth_matrix)
 END_TEST
 
 /* A service whose upstream topic is set empty is not deployed: its routes
- * answer 501 at once, naming it, and GET /v1/models lists the others'. */
+ * answer 501 at once, naming it (a workflow route reached by a workflow id
+ * sent with %2F too), and GET /v1/models lists the others'. */
 START_TEST(test_service_not_deployed)
 {
         const char *hs[] = { "X-API-Key: " KEY_MEMBER, "Content-Type: application/json", NULL };
@@ -361,6 +363,15 @@ START_TEST(test_service_not_deployed)
         gwf_resp_free(&r);
         /* neither waited for a reply that cannot come (http.models_timeout_ms is 5 s) */
         ck_assert_int_lt(cairn_mono_us() - t0, 4000000);
+        /* a workflow id with '/' as %2F reaches its route, as the type does not */
+        ck_assert_int_eq(gwf_http(port_a, "GET", "/v1/workflows/-/runs/orders%2F42/history", hs,
+                                  NULL, 0, &r),
+                         501);
+        ck_assert_msg(strstr(r.body, "workflow service is not deployed"), "%s", r.body);
+        gwf_resp_free(&r);
+        ck_assert_int_eq(gwf_http(port_a, "GET", "/v1/workflows/a%2Fb", hs, NULL, 0, &r), 400);
+        ck_assert_msg(strstr(r.body, "invalid_path"), "%s", r.body);
+        gwf_resp_free(&r);
 }
 END_TEST
 

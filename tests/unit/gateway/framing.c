@@ -91,20 +91,42 @@ END_TEST
 
 START_TEST(test_target)
 {
-        ck_assert_ptr_null(gw_target_check("/v1/models"));
-        ck_assert_ptr_null(gw_target_check("/v1/things/a%20b?q=a%2Fb&x=%00"));
-        ck_assert_ptr_null(gw_target_check("/v1/things/%41"));
-        ck_assert_ptr_nonnull(gw_target_check("/v1%2Fmodels"));
-        ck_assert_ptr_nonnull(gw_target_check("/v1%2fmodels"));
-        ck_assert_ptr_nonnull(gw_target_check("/v1/models%00"));
-        ck_assert_ptr_nonnull(gw_target_check("/v1/a%5Cb"));
-        ck_assert_ptr_nonnull(gw_target_check("/v1/a%0d%0aX: y"));
-        ck_assert_ptr_nonnull(gw_target_check("/v1/ver%zzsion"));
-        ck_assert_ptr_nonnull(gw_target_check("/v1/ver%4"));
-        ck_assert_ptr_nonnull(gw_target_check("/v1/caf\xc3\xa9"));
-        ck_assert_ptr_nonnull(gw_target_check("v1/models"));
-        ck_assert_ptr_nonnull(gw_target_check("http://h/v1/models"));
-        ck_assert_ptr_nonnull(gw_target_check(NULL));
+        ck_assert_ptr_null(gw_target_check("/v1/models", NULL));
+        ck_assert_ptr_null(gw_target_check("/v1/things/a%20b?q=a%2Fb&x=%00", NULL));
+        ck_assert_ptr_null(gw_target_check("/v1/things/%41", NULL));
+        ck_assert_ptr_nonnull(gw_target_check("/v1%2Fmodels", NULL));
+        ck_assert_ptr_nonnull(gw_target_check("/v1%2fmodels", NULL));
+        ck_assert_ptr_nonnull(gw_target_check("/v1/models%00", NULL));
+        ck_assert_ptr_nonnull(gw_target_check("/v1/a%5Cb", NULL));
+        ck_assert_ptr_nonnull(gw_target_check("/v1/a%0d%0aX: y", NULL));
+        ck_assert_ptr_nonnull(gw_target_check("/v1/ver%zzsion", NULL));
+        ck_assert_ptr_nonnull(gw_target_check("/v1/ver%4", NULL));
+        ck_assert_ptr_nonnull(gw_target_check("/v1/caf\xc3\xa9", NULL));
+        ck_assert_ptr_nonnull(gw_target_check("v1/models", NULL));
+        ck_assert_ptr_nonnull(gw_target_check("http://h/v1/models", NULL));
+        ck_assert_ptr_nonnull(gw_target_check(NULL, NULL));
+}
+END_TEST
+
+/* Asked to, the check lets an escaped '/' through and says so, for the
+ * route table to judge; everything else it refuses as before. */
+START_TEST(test_target_escaped_slash_noted)
+{
+        bool slash = true;
+
+        ck_assert_ptr_null(gw_target_check("/v1/models", &slash));
+        ck_assert(!slash);
+        ck_assert_ptr_null(gw_target_check("/v1/workflows/t/runs/a%2Fb", &slash));
+        ck_assert(slash);
+        ck_assert_ptr_null(gw_target_check("/v1%2fmodels", &slash));
+        ck_assert(slash);
+        /* in the query a %2F is no path's business */
+        ck_assert_ptr_null(gw_target_check("/v1/models?q=a%2Fb", &slash));
+        ck_assert(!slash);
+        ck_assert_ptr_nonnull(gw_target_check("/v1/a%2Fb%5Cc", &slash));
+        ck_assert_ptr_nonnull(gw_target_check("/v1/a%2Fb%00", &slash));
+        ck_assert_ptr_nonnull(gw_target_check(NULL, &slash));
+        ck_assert(!slash);
 }
 END_TEST
 
@@ -117,6 +139,7 @@ int main(void)
         tcase_add_test(tc, test_headers);
         tcase_add_test(tc, test_accepted);
         tcase_add_test(tc, test_target);
+        tcase_add_test(tc, test_target_escaped_slash_noted);
         suite_add_tcase(s, tc);
         return unit_run(s);
 }

@@ -2,7 +2,8 @@
  * route appears with its operationId, class and security, nothing else
  * does, error answers follow each route's style, the embeddings request
  * states the bounds the gateway enforces, the memory routes take user_id in
- * the query, and docs/openapi.json is the document the gateway serves. */
+ * the query, the workflow routes' bodies, pages and parameters, and
+ * docs/openapi.json is the document the gateway serves. */
 #include <check.h>
 #include <jansson.h>
 #include <stdlib.h>
@@ -216,6 +217,88 @@ START_TEST(test_gw_openapi_render_memory_routes)
 }
 END_TEST
 
+/* The parameter @p name of @p op in @p where ("path", "query"), or NULL. */
+static json_t *parameter(const json_t *op, const char *where, const char *name)
+{
+        json_t *p;
+        size_t i;
+
+        json_array_foreach(json_object_get(op, "parameters"), i, p)
+                if (json_is_string(json_object_get(p, "name")) &&
+                    strcmp(json_string_value(json_object_get(p, "name")), name) == 0 &&
+                    strcmp(json_string_value(json_object_get(p, "in")), where) == 0)
+                        return p;
+        return NULL;
+}
+
+/* The $ref of the schema of @p op's 200 (or body) under @p media. */
+static const char *content_ref(const json_t *content, const char *media)
+{
+        return json_string_value(
+                json_object_get(json_object_get(json_object_get(content, media), "schema"),
+                                "$ref"));
+}
+
+/* The workflow routes: a run's history streamed as NDJSON events, the list
+ * of runs one page of JSON with its filters in the query (times as
+ * date-time), a signal's body its payload (any JSON value) with run_id in
+ * the query, and the workflow id the one capture said to take %2F. */
+START_TEST(test_gw_openapi_render_workflow_routes)
+{
+        json_t *paths = json_object_get(doc, "paths"), *op, *p;
+        const char *run = "/v1/workflows/{type}/runs/{workflow_id}";
+        char path[256];
+
+        snprintf(path, sizeof(path), "%s/history", run);
+        op = json_object_get(json_object_get(paths, path), "get");
+        ck_assert_ptr_nonnull(op);
+        ck_assert_str_eq(json_string_value(json_object_get(op, "operationId")),
+                         "getWorkflowRunHistory");
+        ck_assert_str_eq(content_ref(json_object_get(json_object_get(json_object_get(op,
+                                                                                     "responses"),
+                                                                     "200"),
+                                                     "content"),
+                                     "application/x-ndjson"),
+                         "#/components/schemas/cairn.workflow.v1.WorkflowEvent");
+        ck_assert_ptr_nonnull(parameter(op, "query", "page_size"));
+        p = parameter(op, "path", "workflow_id");
+        ck_assert_ptr_nonnull(p);
+        ck_assert_msg(strstr(json_string_value(json_object_get(p, "description")), "%2F"),
+                      "workflow_id says nothing of %%2F");
+        /* a type never holds a '/' */
+        ck_assert_ptr_null(json_object_get(parameter(op, "path", "type"), "description"));
+
+        op = json_object_get(json_object_get(paths, "/v1/workflows/{type}/runs"), "get");
+        ck_assert_str_eq(content_ref(json_object_get(json_object_get(json_object_get(op,
+                                                                                     "responses"),
+                                                                     "200"),
+                                                     "content"),
+                                     "application/json"),
+                         "#/components/schemas/cairn.workflow.v1.ListRunsReply");
+        p = parameter(op, "query", "started_after");
+        ck_assert_ptr_nonnull(p);
+        ck_assert_str_eq(json_string_value(json_object_get(json_object_get(p, "schema"), "format")),
+                         "date-time");
+        ck_assert_ptr_nonnull(parameter(op, "query", "status"));
+
+        snprintf(path, sizeof(path), "%s/signals/{name}", run);
+        op = json_object_get(json_object_get(paths, path), "post");
+        ck_assert_ptr_nonnull(op);
+        ck_assert_str_eq(content_ref(json_object_get(json_object_get(op, "requestBody"), "content"),
+                                     "application/json"),
+                         "#/components/schemas/google.protobuf.Value");
+        ck_assert_ptr_nonnull(parameter(op, "query", "run_id"));
+        ck_assert_ptr_null(parameter(op, "query", "payload"));
+
+        op = json_object_get(json_object_get(paths, "/v1/workflows"), "post");
+        ck_assert_str_eq(content_ref(json_object_get(json_object_get(op, "requestBody"), "content"),
+                                     "application/json"),
+                         "#/components/schemas/cairn.workflow.v1.WorkflowDefinition");
+        ck_assert_str_eq(json_string_value(json_object_get(op, "x-cairn-route-class")),
+                         "workflows.admin");
+}
+END_TEST
+
 START_TEST(test_gw_openapi_render_matches_docs)
 {
         const char *root = getenv("TESTS_ROOT");
@@ -248,6 +331,7 @@ static Suite *openapi_suite(void)
         tcase_add_test(tc, test_gw_openapi_render_dimensions_bounds);
         tcase_add_test(tc, test_gw_openapi_render_message_limit_413);
         tcase_add_test(tc, test_gw_openapi_render_memory_routes);
+        tcase_add_test(tc, test_gw_openapi_render_workflow_routes);
         tcase_add_test(tc, test_gw_openapi_render_matches_docs);
         suite_add_tcase(s, tc);
         return s;

@@ -1,8 +1,8 @@
 /* Unit tests for reading the route table: path templates and captures,
  * finding a request's row, the methods of a path, who may call a class, a
- * request's Kafka key, the plan the configuration is generated from, and
- * that docs/api.md carries the permission table exactly as the code renders
- * it. */
+ * request's Kafka key, the plan the configuration is generated from, the
+ * workflow routes (a workflow id with an escaped '/'), and that docs/api.md
+ * carries the permission table exactly as the code renders it. */
 #define _GNU_SOURCE
 #include <check.h>
 #include <stdio.h>
@@ -141,6 +141,52 @@ START_TEST(test_gw_path_match_rest)
 }
 END_TEST
 
+/* A row's slash_capture takes an escaped '/' into its value, and only that
+ * capture: the path's segments stay the template's. */
+START_TEST(test_gw_route_match_slash_capture)
+{
+        struct gw_route rt = table[2]; /* "/v1/things/{id}/parts/{part}" */
+        struct gw_captures caps;
+        char value[GW_CAPTURE_MAX];
+
+        rt.slash_capture = "id";
+        ck_assert(gw_route_match(&rt, "/v1/things/a%2Fb/parts/7", &caps));
+        ck_assert_uint_eq(caps.n, 2);
+        ck_assert(gw_capture_value(&caps, 0, value, sizeof(value)));
+        ck_assert_str_eq(value, "a/b");
+        ck_assert(gw_route_match(&rt, "/v1/things/%2F%2f/parts/7", &caps));
+        gw_capture_value(&caps, 0, value, sizeof(value));
+        ck_assert_str_eq(value, "//");
+        gw_capture_value(&caps, 1, value, sizeof(value));
+        ck_assert_str_eq(value, "7");
+        /* not in the other capture, nor in a literal segment */
+        ck_assert(!gw_route_match(&rt, "/v1/things/a/parts/7%2F8", &caps));
+        ck_assert(!gw_route_match(&rt, "/v1/things/a/parts%2F7", &caps));
+        ck_assert(!gw_route_match(&rt, "/v1%2Fthings/a/parts/7", &caps));
+        /* a real '/' is still a segment break, a NUL still refused */
+        ck_assert(!gw_route_match(&rt, "/v1/things/a/b/parts/7", &caps));
+        ck_assert(!gw_route_match(&rt, "/v1/things/a%00/parts/7", &caps));
+        /* the template alone, and a row without one, take none */
+        ck_assert(!gw_path_match(rt.path, "/v1/things/a%2Fb/parts/7", &caps));
+        ck_assert(!gw_route_match(&table[2], "/v1/things/a%2Fb/parts/7", &caps));
+        /* a name that only begins like the capture's is another */
+        rt.slash_capture = "i";
+        ck_assert(!gw_route_match(&rt, "/v1/things/a%2Fb/parts/7", &caps));
+}
+END_TEST
+
+START_TEST(test_gw_route_path_known)
+{
+        ck_assert(gw_route_path_known(table, "/v1/things/x"));
+        ck_assert(gw_route_path_known(table, "/v1/things/x/parts/y"));
+        ck_assert(!gw_route_path_known(table, "/v1/things"));
+        ck_assert(!gw_route_path_known(table, "/v1/things/a%2Fb"));
+        ck_assert(gw_route_path_known(gw_routes, "/v1/workflows/t/runs/a%2Fb"));
+        ck_assert(!gw_route_path_known(gw_routes, "/v1/workflows/a%2Fb/runs"));
+        ck_assert(!gw_route_path_known(gw_routes, "/v1%2Fmodels"));
+}
+END_TEST
+
 /* Vault's routes: the path with slashes, LIST, and GET ?list=true. */
 START_TEST(test_gw_route_find_vault)
 {
@@ -254,6 +300,128 @@ START_TEST(test_gw_route_find_memories)
 }
 END_TEST
 
+/* One workflow row of the gateway's table: its operation, class and
+ * captures, decoded. */
+static const struct gw_route *expect_workflow_row(const char *method, const char *path,
+                                                  const char *operation, const char *cls,
+                                                  const char *const *captures)
+{
+        struct gw_captures caps;
+        char value[GW_CAPTURE_MAX];
+        bool known;
+        size_t n = 0;
+        const struct gw_route *rt = gw_route_find(gw_routes, method, path, &known, &caps);
+
+        ck_assert_msg(rt != NULL, "%s %s: no row", method, path);
+        ck_assert_msg(strcmp(rt->operation, operation) == 0, "%s %s: %s, not %s", method, path,
+                      rt->operation, operation);
+        ck_assert_str_eq(rt->cls->name, cls);
+        ck_assert_str_eq(rt->service, "workflow");
+        ck_assert_str_eq(rt->timeout_key, "workflows");
+        ck_assert_int_eq(rt->timeout_ms, 10000);
+        ck_assert_ptr_null(rt->key_field); /* the tenant's key */
+        for (; captures && captures[n]; n++) {
+                ck_assert(gw_capture_value(&caps, n, value, sizeof(value)));
+                ck_assert_str_eq(value, captures[n]);
+        }
+        ck_assert_uint_eq(caps.n, n);
+        return rt;
+}
+
+START_TEST(test_gw_route_find_workflows)
+{
+        const char *const t[] = { "etl", NULL };
+        const char *const any[] = { "-", NULL };
+        const char *const run[] = { "etl", "orders/42", NULL };
+        const char *const sig[] = { "etl", "orders/42", "approve", NULL };
+        const struct gw_route *rt;
+        char allow[128];
+        bool known;
+
+        rt = expect_workflow_row("POST", "/v1/workflows", "registerWorkflow", "workflows.admin",
+                                 NULL);
+        ck_assert_str_eq(rt->body_field, "definition");
+        expect_workflow_row("GET", "/v1/workflows", "listWorkflows", "workflows.read", NULL);
+        expect_workflow_row("GET", "/v1/workflows/etl", "getWorkflow", "workflows.read", t);
+        rt = expect_workflow_row("POST", "/v1/workflows/etl/runs", "startWorkflowRun",
+                                 "workflows.run", t);
+        ck_assert_ptr_null(rt->body_field);
+        /* a list of runs is one page as JSON, as memory's list is */
+        rt = expect_workflow_row("GET", "/v1/workflows/-/runs", "listWorkflowRuns",
+                                 "workflows.read", any);
+        ck_assert_ptr_null(rt->page_field);
+        /* the id's '/' sent as %2F (either case), decoded */
+        expect_workflow_row("GET", "/v1/workflows/etl/runs/orders%2F42", "getWorkflowRun",
+                            "workflows.read", run);
+        rt = expect_workflow_row("GET", "/v1/workflows/etl/runs/orders%2f42/history",
+                                 "getWorkflowRunHistory", "workflows.read", run);
+        ck_assert_str_eq(rt->page_field, "events");
+        rt = expect_workflow_row("POST", "/v1/workflows/etl/runs/orders%2F42/signals/approve",
+                                 "signalWorkflowRun", "workflows.run", sig);
+        ck_assert_str_eq(rt->body_field, "payload");
+        expect_workflow_row("POST", "/v1/workflows/etl/runs/orders%2F42/cancel",
+                            "cancelWorkflowRun", "workflows.run", run);
+        expect_workflow_row("POST", "/v1/workflows/etl/runs/orders%2F42/terminate",
+                            "terminateWorkflowRun", "workflows.admin", run);
+        /* an id of one segment needs no escape */
+        expect_workflow_row("GET", "/v1/workflows/etl/runs/o-1", "getWorkflowRun", "workflows.read",
+                            (const char *const[]){ "etl", "o-1", NULL });
+        /* a '/' unescaped is a segment: /history of the id "orders" */
+        expect_workflow_row("GET", "/v1/workflows/etl/runs/orders/history", "getWorkflowRunHistory",
+                            "workflows.read", (const char *const[]){ "etl", "orders", NULL });
+        ck_assert_ptr_null(
+                gw_route_find(gw_routes, "GET", "/v1/workflows/etl/runs/orders/42", &known, NULL));
+        ck_assert(!known);
+        /* only the workflow id takes an escaped '/' */
+        ck_assert_ptr_null(gw_route_find(gw_routes, "GET", "/v1/workflows/a%2Fb", &known, NULL));
+        ck_assert(!known);
+        ck_assert_ptr_null(gw_route_find(gw_routes, "POST",
+                                         "/v1/workflows/etl/runs/o-1/signals/a%2Fb", &known, NULL));
+        ck_assert(!known);
+        /* a path with other methods: 405's Allow */
+        ck_assert_ptr_null(gw_route_find(gw_routes, "DELETE", "/v1/workflows/etl/runs/orders%2F42",
+                                         &known, NULL));
+        ck_assert(known);
+        gw_route_allow(gw_routes, "/v1/workflows", allow, sizeof(allow));
+        ck_assert_str_eq(allow, "POST, GET, HEAD, OPTIONS");
+        gw_route_allow(gw_routes, "/v1/workflows/etl/runs", allow, sizeof(allow));
+        ck_assert_str_eq(allow, "POST, GET, HEAD, OPTIONS");
+        gw_route_allow(gw_routes, "/v1/workflows/etl/runs/orders%2F42/cancel", allow,
+                       sizeof(allow));
+        ck_assert_str_eq(allow, "POST, OPTIONS");
+}
+END_TEST
+
+/* The workflow classes: reading for every role, running for all but
+ * viewers, registering and terminating for owners and admins. */
+START_TEST(test_gw_class_allows_workflow_roles)
+{
+        static const struct {
+                const char *method, *path;
+                bool allowed[GW_ROLE__COUNT];
+        } rows[] = {
+                { "GET", "/v1/workflows/etl/runs/o-1/history", { true, true, true, true } },
+                { "POST", "/v1/workflows/etl/runs", { true, true, true, false } },
+                { "POST", "/v1/workflows/etl/runs/o-1/signals/go", { true, true, true, false } },
+                { "POST", "/v1/workflows/etl/runs/o-1/cancel", { true, true, true, false } },
+                { "POST", "/v1/workflows", { true, true, false, false } },
+                { "POST", "/v1/workflows/etl/runs/o-1/terminate", { true, true, false, false } },
+        };
+        bool known;
+
+        for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+                const struct gw_route *rt = gw_route_find(gw_routes, rows[i].method, rows[i].path,
+                                                          &known, NULL);
+
+                ck_assert_ptr_nonnull(rt);
+                for (int r = 0; r < GW_ROLE__COUNT; r++)
+                        ck_assert_msg(gw_class_allows(rt->cls, (enum gw_role)r) ==
+                                              rows[i].allowed[r],
+                                      "%s %s, role %d", rows[i].method, rows[i].path, r);
+        }
+}
+END_TEST
+
 START_TEST(test_gw_route_allow_lists_methods)
 {
         char allow[128];
@@ -310,6 +478,14 @@ START_TEST(test_gw_route_plan_make_refuses)
         no_timeout[0].timeout_ms = 0;
         ck_assert(!gw_route_plan_make(no_timeout, &plan, err, sizeof(err)));
         ck_assert_msg(strstr(err, "timeout"), "%s", err);
+        struct gw_route slash[] = { table[0], { .method = NULL } };
+        slash[0].slash_capture = "name";
+        ck_assert(!gw_route_plan_make(slash, &plan, err, sizeof(err)));
+        ck_assert_msg(strstr(err, "slash_capture name is not a {name} capture"), "%s", err);
+        slash[0].slash_capture = "i";
+        ck_assert(!gw_route_plan_make(slash, &plan, err, sizeof(err)));
+        slash[0].slash_capture = "id";
+        ck_assert_msg(gw_route_plan_make(slash, &plan, err, sizeof(err)), "%s", err);
         struct gw_route rest_mid[] = { table[0], { .method = NULL } };
         rest_mid[0].path = "/v1/things/{id*}/parts";
         ck_assert(!gw_route_plan_make(rest_mid, &plan, err, sizeof(err)));
@@ -451,11 +627,16 @@ static Suite *route_suite(void)
         tcase_add_test(tc, test_gw_path_match_refuses);
         tcase_add_test(tc, test_gw_path_match_rest);
         suite_add_tcase(s, tc);
+        tc = tcase_create("gw_route_match");
+        tcase_add_test(tc, test_gw_route_match_slash_capture);
+        tcase_add_test(tc, test_gw_route_path_known);
+        suite_add_tcase(s, tc);
         tc = tcase_create("gw_route_find");
         tcase_add_test(tc, test_gw_route_find_methods);
         tcase_add_test(tc, test_gw_route_allow_lists_methods);
         tcase_add_test(tc, test_gw_route_find_memories);
         tcase_add_test(tc, test_gw_route_find_vault);
+        tcase_add_test(tc, test_gw_route_find_workflows);
         suite_add_tcase(s, tc);
         tc = tcase_create("gw_route_key");
         tcase_add_test(tc, test_gw_route_key_field);
@@ -464,6 +645,7 @@ static Suite *route_suite(void)
         suite_add_tcase(s, tc);
         tc = tcase_create("gw_class_allows");
         tcase_add_test(tc, test_gw_class_allows_roles);
+        tcase_add_test(tc, test_gw_class_allows_workflow_roles);
         suite_add_tcase(s, tc);
         tc = tcase_create("gw_route_plan_make");
         tcase_add_test(tc, test_gw_route_plan_make_collects);

@@ -3,8 +3,9 @@
  * the credentials and is refused from the body or the query, path captures
  * are bound and may not be repeated in the body, and a body that is not a
  * JSON object, or is nested too deep, is refused naming no field. Then the
- * memory routes of the gateway's table: what path, query and body bind to,
- * and the Kafka key that follows. */
+ * memory and workflow routes of the gateway's table: what path, query and
+ * body bind to (a body that is one field, of any JSON value), and the Kafka
+ * key that follows. */
 #include <check.h>
 #include <protobuf-c/protobuf-c.h>
 #include <stddef.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 
 #include "cairn/memory/v1/memory.pb-c.h"
+#include "cairn/workflow/v1/workflow.pb-c.h"
 
 #include "gateway/adapter.h"
 #include "gateway/route.h"
@@ -338,6 +340,215 @@ START_TEST(test_memory_routes_user_id_from_body)
 }
 END_TEST
 
+/* ---- the workflow routes: keyed by the tenant ---- */
+
+#define WF(type) Cairn__Workflow__V1__##type
+
+/* parse_routed() of a workflow route, its key checked: the tenant's. */
+static ProtobufCMessage *parse_workflow(const char *method, const char *path, const char *body,
+                                        const char *const *q)
+{
+        char *key;
+        ProtobufCMessage *msg = parse_routed(method, path, body, q, &key);
+
+        ck_assert_str_eq(key, "acme");
+        free(key);
+        return msg;
+}
+
+START_TEST(test_workflow_routes_definitions)
+{
+        WF(RegisterDefinitionRequest) * reg;
+        WF(ListDefinitionsRequest) * list;
+        WF(GetDefinitionRequest) * get;
+
+        /* the body is the definition */
+        reg = (WF(RegisterDefinitionRequest) *)
+                parse_workflow("POST", "/v1/workflows",
+                               "{\"type\":\"etl\",\"description\":\"d\",\"steps\":[{\"id\":\"s1\","
+                               "\"sleep\":{\"duration\":\"5s\"}}],\"runTimeout\":\"60s\"}",
+                               NULL);
+        ck_assert_ptr_nonnull(reg->definition);
+        ck_assert_str_eq(reg->definition->type, "etl");
+        ck_assert_uint_eq(reg->definition->n_steps, 1);
+        ck_assert_str_eq(reg->definition->steps[0]->id, "s1");
+        ck_assert_int_eq(reg->definition->steps[0]->kind_case,
+                         CAIRN__WORKFLOW__V1__STEP__KIND_SLEEP);
+        ck_assert_int_eq(reg->definition->run_timeout->seconds, 60);
+        gw_proto_json.release(NULL, &reg->base);
+
+        list = (WF(ListDefinitionsRequest) *)
+                parse_workflow("GET", "/v1/workflows", NULL,
+                               (const char *[]){ "page_size", "10", "page_token", "t-1", NULL });
+        ck_assert_uint_eq(list->page_size, 10);
+        ck_assert_str_eq(list->page_token, "t-1");
+        gw_proto_json.release(NULL, &list->base);
+
+        get = (WF(GetDefinitionRequest) *)parse_workflow("GET", "/v1/workflows/etl", NULL,
+                                                         (const char *[]){ "version", "3", NULL });
+        ck_assert_str_eq(get->type, "etl");
+        ck_assert_uint_eq(get->version, 3);
+        gw_proto_json.release(NULL, &get->base);
+}
+END_TEST
+
+START_TEST(test_workflow_routes_runs)
+{
+        WF(StartRunRequest) * start;
+        WF(ListRunsRequest) * list;
+        WF(GetRunRequest) * get;
+        WF(GetHistoryRequest) * hist;
+        WF(CancelRunRequest) * cancel;
+        WF(TerminateRunRequest) * term;
+
+        start = (WF(StartRunRequest) *)parse_workflow(
+                "POST", "/v1/workflows/etl/runs",
+                "{\"workflowId\":\"orders/42\",\"input\":{\"text\":\"hi\"},"
+                "\"idReusePolicy\":\"ID_REUSE_REJECT_DUPLICATE\","
+                "\"idConflictPolicy\":\"ID_CONFLICT_USE_EXISTING\",\"runTimeout\":\"90s\","
+                "\"version\":2}",
+                NULL);
+        ck_assert_str_eq(start->type, "etl");
+        ck_assert_str_eq(start->workflow_id, "orders/42");
+        ck_assert_ptr_nonnull(start->input);
+        ck_assert_uint_eq(start->input->n_fields, 1);
+        ck_assert_int_eq(start->id_reuse_policy,
+                         CAIRN__WORKFLOW__V1__ID_REUSE_POLICY__ID_REUSE_REJECT_DUPLICATE);
+        ck_assert_int_eq(start->id_conflict_policy,
+                         CAIRN__WORKFLOW__V1__ID_CONFLICT_POLICY__ID_CONFLICT_USE_EXISTING);
+        ck_assert_int_eq(start->run_timeout->seconds, 90);
+        ck_assert_uint_eq(start->version, 2);
+        gw_proto_json.release(NULL, &start->base);
+
+        list = (WF(ListRunsRequest) *)
+                parse_workflow("GET", "/v1/workflows/-/runs", NULL,
+                               (const char *[]){ "status", "RUN_STATUS_RUNNING", "started_after",
+                                                 "2026-01-02T03:04:05Z", "started_before",
+                                                 "2026-02-01T00:00:00Z", "page_size", "20",
+                                                 "page_token", "p2", NULL });
+        ck_assert_str_eq(list->type, "-");
+        ck_assert_int_eq(list->status, CAIRN__WORKFLOW__V1__RUN_STATUS__RUN_STATUS_RUNNING);
+        ck_assert_int_eq(list->started_after->seconds, 1767323045);
+        ck_assert_int_eq(list->started_before->seconds, 1769904000);
+        ck_assert_uint_eq(list->page_size, 20);
+        ck_assert_str_eq(list->page_token, "p2");
+        gw_proto_json.release(NULL, &list->base);
+
+        /* the workflow id's '/' sent as %2F */
+        get = (WF(GetRunRequest) *)parse_workflow("GET", "/v1/workflows/etl/runs/orders%2F42", NULL,
+                                                  (const char *[]){ "run_id", "r-1", NULL });
+        ck_assert_str_eq(get->type, "etl");
+        ck_assert_str_eq(get->workflow_id, "orders/42");
+        ck_assert_str_eq(get->run_id, "r-1");
+        gw_proto_json.release(NULL, &get->base);
+
+        hist = (WF(GetHistoryRequest) *)
+                parse_workflow("GET", "/v1/workflows/-/runs/a%2Fb%2Fc/history", NULL,
+                               (const char *[]){ "page_size", "100", NULL });
+        ck_assert_str_eq(hist->type, "-");
+        ck_assert_str_eq(hist->workflow_id, "a/b/c");
+        ck_assert_uint_eq(hist->page_size, 100);
+        gw_proto_json.release(NULL, &hist->base);
+
+        cancel = (WF(
+                CancelRunRequest) *)parse_workflow("POST", "/v1/workflows/etl/runs/o-1/cancel",
+                                                   "{\"reason\":\"not needed\",\"runId\":\"r-2\"}",
+                                                   NULL);
+        ck_assert_str_eq(cancel->workflow_id, "o-1");
+        ck_assert_str_eq(cancel->run_id, "r-2");
+        ck_assert_str_eq(cancel->reason, "not needed");
+        gw_proto_json.release(NULL, &cancel->base);
+
+        /* no body: an empty request but for the path */
+        term = (WF(TerminateRunRequest) *)parse_workflow("POST",
+                                                         "/v1/workflows/etl/runs/o-1/terminate",
+                                                         NULL, NULL);
+        ck_assert_str_eq(term->workflow_id, "o-1");
+        ck_assert_str_eq(term->reason, "");
+        gw_proto_json.release(NULL, &term->base);
+}
+END_TEST
+
+/* A signal's body is its payload: any JSON value, or none. */
+START_TEST(test_workflow_routes_signal_payload)
+{
+        static const char *const path = "/v1/workflows/etl/runs/orders%2F42/signals/approve";
+        WF(SignalRunRequest) * sig;
+
+        sig = (WF(SignalRunRequest) *)parse_workflow("POST", path, "\"yes\"",
+                                                     (const char *[]){ "run_id", "r-1", NULL });
+        ck_assert_str_eq(sig->type, "etl");
+        ck_assert_str_eq(sig->workflow_id, "orders/42");
+        ck_assert_str_eq(sig->name, "approve");
+        ck_assert_str_eq(sig->run_id, "r-1");
+        ck_assert_int_eq(sig->payload->kind_case, GOOGLE__PROTOBUF__VALUE__KIND_STRING_VALUE);
+        ck_assert_str_eq(sig->payload->string_value, "yes");
+        gw_proto_json.release(NULL, &sig->base);
+
+        sig = (WF(SignalRunRequest) *)parse_workflow("POST", path, "42", NULL);
+        ck_assert_int_eq(sig->payload->kind_case, GOOGLE__PROTOBUF__VALUE__KIND_NUMBER_VALUE);
+        ck_assert(sig->payload->number_value == 42);
+        gw_proto_json.release(NULL, &sig->base);
+
+        sig = (WF(SignalRunRequest) *)parse_workflow("POST", path,
+                                                     "{\"approved\":true,\"by\":[\"ann\"]}", NULL);
+        ck_assert_int_eq(sig->payload->kind_case, GOOGLE__PROTOBUF__VALUE__KIND_STRUCT_VALUE);
+        ck_assert_uint_eq(sig->payload->struct_value->n_fields, 2);
+        gw_proto_json.release(NULL, &sig->base);
+
+        sig = (WF(SignalRunRequest) *)parse_workflow("POST", path, "[1,2]", NULL);
+        ck_assert_int_eq(sig->payload->kind_case, GOOGLE__PROTOBUF__VALUE__KIND_LIST_VALUE);
+        gw_proto_json.release(NULL, &sig->base);
+
+        sig = (WF(SignalRunRequest) *)parse_workflow("POST", path, "null", NULL);
+        ck_assert_int_eq(sig->payload->kind_case, GOOGLE__PROTOBUF__VALUE__KIND_NULL_VALUE);
+        gw_proto_json.release(NULL, &sig->base);
+
+        sig = (WF(SignalRunRequest) *)parse_workflow("POST", path, NULL, NULL);
+        ck_assert_ptr_null(sig->payload);
+        gw_proto_json.release(NULL, &sig->base);
+}
+END_TEST
+
+START_TEST(test_workflow_routes_refuse)
+{
+        static const char *const sig = "/v1/workflows/etl/runs/o-1/signals/go";
+        struct gw_error e;
+
+        /* path fields stay out of the body */
+        ck_assert_ptr_null(parse_on_table("POST", "/v1/workflows/etl/runs", "{\"type\":\"other\"}",
+                                          NULL, &e, NULL));
+        ck_assert_int_eq(e.status, 400);
+        ck_assert_str_eq(e.param, "type");
+        ck_assert_ptr_null(parse_on_table("POST", "/v1/workflows/etl/runs/o-1/cancel",
+                                          "{\"workflowId\":\"o-2\"}", NULL, &e, NULL));
+        ck_assert_str_eq(e.param, "workflow_id");
+        /* a definition is an object */
+        ck_assert_ptr_null(parse_on_table("POST", "/v1/workflows", "[1]", NULL, &e, NULL));
+        ck_assert_int_eq(e.status, 400);
+        ck_assert_msg(strstr(e.param, "definition") == e.param, "%s: %s", e.param, e.message);
+        /* a body that is not JSON, or too deep, names no field */
+        ck_assert_ptr_null(parse_on_table("POST", sig, "{\"a\":", NULL, &e, NULL));
+        ck_assert_str_eq(e.param, "");
+        ck_assert_msg(strstr(e.message, "not valid JSON"), "%s", e.message);
+        ck_assert_ptr_null(parse_on_table("POST", sig, "[[[[[[[[[1]]]]]]]]]", NULL, &e, NULL));
+        ck_assert_msg(strstr(e.message, "nested deeper"), "%s", e.message);
+        /* the rest of the request from the query only: the payload is the body */
+        ck_assert_ptr_null(parse_on_table("POST", sig, "1",
+                                          (const char *[]){ "payload", "2", NULL }, &e, NULL));
+        ck_assert_int_eq(e.status, 400);
+        ck_assert_str_eq(e.param, "payload");
+        /* an unknown status, a time that is not RFC 3339 */
+        ck_assert_ptr_null(parse_on_table("GET", "/v1/workflows/-/runs", NULL,
+                                          (const char *[]){ "status", "DONE", NULL }, &e, NULL));
+        ck_assert_str_eq(e.param, "status");
+        ck_assert_ptr_null(parse_on_table("GET", "/v1/workflows/-/runs", NULL,
+                                          (const char *[]){ "started_after", "yesterday", NULL },
+                                          &e, NULL));
+        ck_assert_str_eq(e.param, "started_after");
+}
+END_TEST
+
 int main(void)
 {
         Suite *s = suite_create("gateway_transcode");
@@ -355,6 +566,12 @@ int main(void)
         tcase_add_test(tc, test_memory_routes_list_query);
         tcase_add_test(tc, test_memory_routes_refuse);
         tcase_add_test(tc, test_memory_routes_user_id_from_body);
+        suite_add_tcase(s, tc);
+        tc = tcase_create("workflow_routes");
+        tcase_add_test(tc, test_workflow_routes_definitions);
+        tcase_add_test(tc, test_workflow_routes_runs);
+        tcase_add_test(tc, test_workflow_routes_signal_payload);
+        tcase_add_test(tc, test_workflow_routes_refuse);
         suite_add_tcase(s, tc);
         return unit_run(s);
 }
