@@ -1,7 +1,9 @@
 /* libFuzzer target for workflow definitions (services/workflow/definition.h):
  * the bytes are a WorkflowDefinition in the proto3 JSON form, as
- * RegisterDefinitionRequest and cairn-admin carry it, checked against the
- * translation, memory, speech and embedding services. A refusal must be
+ * RegisterDefinitionRequest and cairn-admin carry it, and also read as YAML
+ * converted to JSON (cairn_yaml_to_json(), as cairn-admin reads a .yaml
+ * file); each is checked against the translation, memory, speech and
+ * embedding services. A conversion that fails must say why. A refusal must be
  * INVALID_ARGUMENT with a field and a UTF-8 message; an accepted definition
  * must build a graph whose order runs every step once, after its
  * predecessors, whose retry policies give sane delays, and whose request
@@ -14,6 +16,7 @@
 
 #include "cairn/pbjson.h"
 #include "cairn/utf8.h"
+#include "cairn/yaml.h"
 #include "workflow/definition.h"
 #include "workflow/template.h"
 
@@ -92,27 +95,19 @@ static void check_call(const wf_call *call, const json_t *data)
                 check_call(call->compensation, data);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static void check_definition(ProtobufCMessage *m)
 {
-        struct cairn_pbjson_error perr;
-        ProtobufCMessage *m = NULL;
+        wf_definition *def = (wf_definition *)m;
         struct cairn_status st;
-        wf_definition *def;
-        json_t *run;
         cairn_err_t err;
+        json_t *run;
 
-        err = cairn_pbjson_parse(&cairn__workflow__v1__workflow_definition__descriptor,
-                                 (const char *)data, size, 64, &m, &perr);
-        if (err != CAIRN_OK)
-                return 0;
-        def = (wf_definition *)m;
         err = wf_definition_check(def, &env, &st);
         if (err != CAIRN_OK) {
                 if (err != CAIRN_ERR_INVALID || !st.field[0] || !st.reason[0] || !st.message[0] ||
                     !cairn_utf8_valid(st.message, strlen(st.message)))
                         abort();
-                protobuf_c_message_free_unpacked(m, NULL);
-                return 0;
+                return;
         }
         check_graph(def);
         run = json_loads(run_data, 0, NULL);
@@ -128,6 +123,46 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                         abort();
         }
         json_decref(run);
-        protobuf_c_message_free_unpacked(m, NULL);
+}
+
+static void from_yaml(const uint8_t *data, size_t size)
+{
+        struct cairn_pbjson_error perr;
+        ProtobufCMessage *m = NULL;
+        struct cairn_yaml *y;
+        char errstr[512];
+        json_t *json;
+
+        errstr[0] = '\0';
+        y = cairn_yaml_parse((const char *)data, size, "f.yaml", errstr, sizeof(errstr));
+        if (!y)
+                return;
+        errstr[0] = '\0';
+        json = cairn_yaml_to_json(y, "f.yaml", errstr, sizeof(errstr));
+        cairn_yaml_free(y);
+        if (!json) {
+                if (!errstr[0])
+                        abort();
+                return;
+        }
+        if (cairn_pbjson_from_json(&cairn__workflow__v1__workflow_definition__descriptor, json, &m,
+                                   &perr) == CAIRN_OK) {
+                check_definition(m);
+                protobuf_c_message_free_unpacked(m, NULL);
+        }
+        json_decref(json);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+        struct cairn_pbjson_error perr;
+        ProtobufCMessage *m = NULL;
+
+        if (cairn_pbjson_parse(&cairn__workflow__v1__workflow_definition__descriptor,
+                               (const char *)data, size, 64, &m, &perr) == CAIRN_OK) {
+                check_definition(m);
+                protobuf_c_message_free_unpacked(m, NULL);
+        }
+        from_yaml(data, size);
         return 0;
 }
