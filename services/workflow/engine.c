@@ -205,8 +205,9 @@ static void run_close(struct wf_tick *t, wf_run_status status, wf_event_type typ
                 wf_run_fail_msg(run, err, "%s", msg);
         struct wf_event_out *e = event(t, type, NULL, 0);
 
+        /* run->error, not msg: msg may have been the old run->error, just freed */
         if (msg)
-                event_error(e, err, msg);
+                event_error(e, err, run->error);
         if (status == WF_COMPLETED && run->output)
                 e->detail = json_incref(run->output);
 }
