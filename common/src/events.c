@@ -100,8 +100,9 @@ cairn_err_t cairn_events_publish(struct cairn_events *ev, const char *topic,
 }
 
 cairn_err_t cairn_events_send(struct cairn_events *ev, const char *topic,
-                              const struct cairn_event *events, const struct cairn_event_call *calls,
-                              size_t n, int timeout_ms, struct cairn_status *st)
+                              const struct cairn_event *events,
+                              const struct cairn_event_call *calls, size_t n, int timeout_ms,
+                              struct cairn_status *st)
 {
         struct slot *slots = calloc(n ? n : 1, sizeof(*slots));
         int64_t until = cairn_mono_us() + (int64_t)timeout_ms * 1000;

@@ -67,7 +67,9 @@ static cairn_err_t on_reply(struct cairn_request *req, const uint8_t *payload, s
                         break;
                 usleep(DB_RETRY_MS * 1000);
         }
-        count(svc, err == CAIRN_OK ? "recorded" : err == CAIRN_ERR_NOT_FOUND ? "unknown" : "failed");
+        count(svc, err == CAIRN_OK              ? "recorded"
+                   : err == CAIRN_ERR_NOT_FOUND ? "unknown"
+                                                : "failed");
         wf_reply_free(&r);
         return err;
 }

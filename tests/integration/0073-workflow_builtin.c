@@ -237,14 +237,14 @@ START_TEST(test_transcribe_translate_remember)
         json_t *run = run_to_end("transcribe-translate-remember", "voice-1", input, 120000);
         const json_t *out = json_object_get(run, "output");
         const char *transcript = str_at(out, "transcript"),
-                   *translation = str_at(out, "translation");
+                   *translated = str_at(out, "translation");
 
         free(input);
         ck_assert_msg(transcript && strcasestr(transcript, "house"), "transcript: %s",
                       transcript ? transcript : "(none)");
-        ck_assert_msg(translation && strstr(translation, "casa"), "translation: %s",
-                      translation ? translation : "(none)");
-        ck_assert_str_eq(str_at(out, "memory.content"), translation);
+        ck_assert_msg(translated && strstr(translated, "casa"), "translation: %s",
+                      translated ? translated : "(none)");
+        ck_assert_str_eq(str_at(out, "memory.content"), translated);
         ck_assert_str_eq(str_at(out, "memory.metadata.transcript"), transcript);
         json_decref(run);
 }

@@ -56,8 +56,9 @@ struct cairn_event_call {
 /* cairn_events_publish() with @p calls[i] (NULL: none) adding request
  * headers to events[i]. */
 cairn_err_t cairn_events_send(struct cairn_events *ev, const char *topic,
-                              const struct cairn_event *events, const struct cairn_event_call *calls,
-                              size_t n, int timeout_ms, struct cairn_status *st);
+                              const struct cairn_event *events,
+                              const struct cairn_event_call *calls, size_t n, int timeout_ms,
+                              struct cairn_status *st);
 
 /* Flushes what is queued (at most a second) and frees. NULL is fine. */
 void cairn_events_free(struct cairn_events *ev);
