@@ -854,12 +854,13 @@ int wf_ce_id_parse(const char *ce_id, char *run_id, size_t run_id_size, char *st
         const char *a = strchr(ce_id, '/'), *b = strrchr(ce_id, '/');
         char *end;
 
+        /* digits only: strtoul alone takes " 1", "+1" and "-18446744073709551615" */
         if (!a || a == ce_id || a == b || (size_t)(a - ce_id) >= run_id_size ||
-            (size_t)(b - a - 1) >= step_size || b == a + 1)
+            (size_t)(b - a - 1) >= step_size || b == a + 1 || b[1] < '0' || b[1] > '9')
                 return -1;
         unsigned long n = strtoul(b + 1, &end, 10);
 
-        if (*end || !b[1] || n == 0 || n > UINT32_MAX)
+        if (*end || n == 0 || n > UINT32_MAX)
                 return -1;
         memcpy(run_id, ce_id, (size_t)(a - ce_id));
         run_id[a - ce_id] = '\0';
