@@ -745,6 +745,42 @@ START_TEST(test_wf_definition_check_sleep_signal_fan_out)
 }
 END_TEST
 
+START_TEST(test_wf_definition_check_fan_out_when_and_previous)
+{
+        /* a per-element condition and the element before: both inside the fan-out only */
+        accepted(DEF("{'id': 'a', 'fanOut': {'items': '${input.turns}', 'when': {'ref': "
+                     "'item.text', 'op': 'OP_TRUTHY'}, 'call': {'service': 'memory', 'type': "
+                     "'cairn.memory.v1.StoreRequest', 'request': {'content': '${item.text}', "
+                     "'metadata': {'previous': '${previous.text}', 'n': '${index}'}}}}}"));
+        refused(DEF("{'id': 'a', 'fanOut': {'items': '${input.turns}', 'when': {'ref': "
+                    "'items.text', 'op': 'OP_TRUTHY'}, 'call': {'service': 'memory', 'type': "
+                    "'cairn.memory.v1.StoreRequest'}}}"),
+                "steps[0].fan_out.when.ref",
+                "steps[0] (\"a\"): fan_out.when.ref refers to \"items\", which is none of input, "
+                "steps, run, item, index, previous");
+        refused(DEF("{'id': 'a', 'fanOut': {'items': '${input.turns}', 'when': {'ref': "
+                    "'item', 'op': 'OP_IN', 'value': 3}, 'call': {'service': 'memory', 'type': "
+                    "'cairn.memory.v1.StoreRequest'}}}"),
+                "steps[0].fan_out.when.value",
+                "steps[0] (\"a\"): fan_out.when.value must be a list for OP_IN");
+        refused(DEF(STEP("a", "") ",{'id': 'b', 'fanOut': {'items': '${input.turns}', 'when': "
+                                  "{'ref': 'steps.a.output'}, 'call': {'service': 'memory', "
+                                  "'type': 'cairn.memory.v1.StoreRequest'}}}"),
+                "steps[1].fan_out.when.ref",
+                "steps[1] (\"b\"): fan_out.when.ref refers to steps.a, which does not run before "
+                "it");
+        refused(DEF("{'id': 'a', 'call': {'service': 'memory', 'type': "
+                    "'cairn.memory.v1.StoreRequest', 'request': {'content': '${previous}'}}}"),
+                "steps[0].call.request",
+                "steps[0] (\"a\"): call.request refers to previous, which exists only in a "
+                "fan_out's call");
+        refused(DEF("{'id': 'a', 'when': {'ref': 'previous'}, 'sleep': {'duration': '1s'}}"),
+                "steps[0].when.ref",
+                "steps[0] (\"a\"): when.ref refers to previous, which exists only in a fan_out's "
+                "call");
+}
+END_TEST
+
 START_TEST(test_wf_definition_check_output)
 {
         accepted("{'type': 't', 'steps': [" STEP("a", "") "," STEP(
@@ -997,6 +1033,7 @@ int main(void)
         tcase_add_test(tc, test_wf_definition_check_retry_policies);
         tcase_add_test(tc, test_wf_definition_check_compensations);
         tcase_add_test(tc, test_wf_definition_check_sleep_signal_fan_out);
+        tcase_add_test(tc, test_wf_definition_check_fan_out_when_and_previous);
         tcase_add_test(tc, test_wf_definition_check_output);
         suite_add_tcase(s, tc);
         tc = tcase_create("wf_graph_build");
