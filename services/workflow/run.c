@@ -238,15 +238,17 @@ int wf_run_from_json(struct wf_run *run, const json_t *st)
         size_t i;
         json_t *j;
 
-        if (!json_is_object(st) || !status || !json_is_array(steps))
+        int s = status ? enum_value(&cairn__workflow__v1__run_status__descriptor, status) : -1;
+
+        /* an unknown status (or UNSPECIFIED) was never written by a run */
+        if (!json_is_object(st) || s <= 0 || !json_is_array(steps))
                 return -1;
         run->workflow_id = get_str(st, "workflowId");
         run->run_id = get_str(st, "runId");
         run->type = get_str(st, "type");
         run->tenant = get_str(st, "x-tenant");
         run->version = (uint32_t)json_integer_value(json_object_get(st, "version"));
-        int s = enum_value(&cairn__workflow__v1__run_status__descriptor, status);
-        run->status = s > 0 ? (wf_run_status)s : WF_RUNNING;
+        run->status = (wf_run_status)s;
         run->input = get_json(st, "input");
         run->output = get_json(st, "output");
         get_error(st, &run->err, &run->error);
@@ -263,7 +265,7 @@ int wf_run_from_json(struct wf_run *run, const json_t *st)
 
                 if (!id || !ss ||
                     (v = enum_value(&cairn__workflow__v1__step_status__descriptor, ss)) < 0)
-                        return -1;
+                        goto damaged;
                 x = wf_run_step_add(run, id);
                 x->status = (wf_step_status)v;
                 x->attempt = (uint32_t)json_integer_value(json_object_get(j, "attempt"));
@@ -273,7 +275,11 @@ int wf_run_from_json(struct wf_run *run, const json_t *st)
                 x->output = get_json(j, "output");
                 get_error(j, &x->err, &x->error);
         }
-        return run->run_id && run->workflow_id && run->type ? 0 : -1;
+        if (run->run_id && run->workflow_id && run->type)
+                return 0;
+damaged:
+        wf_run_free(run); /* the caller has nothing to free after a failure */
+        return -1;
 }
 
 void wf_run_free(struct wf_run *run)
