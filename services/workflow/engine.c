@@ -298,6 +298,8 @@ static void dispatch(struct wf_tick *t, struct wf_step_state *s, const struct st
         json_decref(data);
         return;
 fail:
+        if (msg) /* built, then the key failed */
+                protobuf_c_message_free_unpacked(msg, NULL);
         free(key);
         json_decref(tmpl);
         json_decref(req);
