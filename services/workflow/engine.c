@@ -444,14 +444,14 @@ static void fan_out_start(struct wf_tick *t, struct wf_step_state *s, long index
         s->status = WS_RUNNING;
         s->started_ms = t->now_ms;
         event(t, EV(STEP_SCHEDULED), s->id, 0);
+        /* adding may move the run's steps: s is not used past here */
         for (size_t k = 0; k < n; k++) {
                 char id[96];
 
-                snprintf(id, sizeof(id), "%s[%zu]", s->id, k);
+                snprintf(id, sizeof(id), "%s[%zu]", st->id, k);
                 if (!wf_run_step(t->run, id))
                         wf_run_step_add(t->run, id);
         }
-        /* re-found: adding may have moved the array */
         if (n == 0)
                 step_complete(t, wf_run_step(t->run, st->id), json_array());
 }
