@@ -336,7 +336,8 @@ static int scan(const char *s, size_t len, const struct scan_ops *ops, char *err
         return ops->text(ops->opaque, s + run, len - run);
 }
 
-/* The path of @p s when the whole string is one reference "${path}". */
+/* Whether the whole of @p s is one reference, "${path}": its value then
+ * replaces the string, keeping its JSON type. */
 static bool whole_ref(const char *s, size_t len)
 {
         return len >= 3 && s[0] == '$' && s[1] == '{' && memchr(s + 2, '}', len - 2) == s + len - 1;
