@@ -232,6 +232,15 @@ static int64_t attempt_due(const struct wf_tick *t, const struct wf_step_state *
         return due;
 }
 
+/* The step's schedule-to-close timeout (if it has one) has passed. */
+static bool schedule_to_close_passed(const struct wf_tick *t, const struct wf_step_state *s,
+                                     const wf_call *c)
+{
+        int64_t s2c = duration_ms(c->schedule_to_close_timeout);
+
+        return s2c > 0 && t->now_ms >= s->started_ms + s2c;
+}
+
 /* Builds and queues attempt s->attempt + 1 of @p s. */
 static void dispatch(struct wf_tick *t, struct wf_step_state *s, const struct step_ref *r)
 {
@@ -620,10 +629,17 @@ static void timers(struct wf_tick *t)
                         attempt_failed(t, s, &r, CAIRN_ERR_DEADLINE, msg);
                         break;
                 case WS_BACKOFF:
-                        if (t->run->cancel_requested && !r.compensation)
+                        if (t->run->cancel_requested && !r.compensation) {
                                 step_close(t, s, WS_CANCELLED);
-                        else
+                        } else if (r.call && schedule_to_close_passed(t, s, r.call)) {
+                                /* looked at late: an attempt now would start expired */
+                                snprintf(msg, sizeof(msg),
+                                         "the schedule-to-close timeout passed before attempt %u",
+                                         s->attempt + 1);
+                                step_fail(t, s, CAIRN_ERR_DEADLINE, msg);
+                        } else {
                                 dispatch(t, s, &r);
+                        }
                         break;
                 case WS_SLEEPING:
                         step_complete(t, s, NULL);
