@@ -1183,6 +1183,36 @@ START_TEST(test_engine_fans_out_by_the_default_parallelism)
 }
 END_TEST
 
+START_TEST(test_engine_fans_out_over_more_elements_than_steps_fit)
+{
+        char want[64];
+
+        /* twelve elements grow the run's steps past their first allocation
+         * while the fan-out starts */
+        env.max_fan_out = 12;
+        load(FAN(", 'maxParallel': 12", "", "${input.docs}"),
+             "{'docs': ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '11']}");
+        start();
+        ck_assert_uint_eq(run.nsteps, 13);
+        ck_assert_uint_eq(t.ndispatches, 12);
+        for (size_t k = 0; k < 12; k++) {
+                snprintf(want, sizeof(want), "r1/fo[%zu]/1", k);
+                ck_assert_str_eq(t.dispatches[k].ce_id, want);
+        }
+        for (int k = 11; k >= 0; k--) {
+                char id[16], out[64];
+
+                snprintf(id, sizeof(id), "fo[%d]", k);
+                snprintf(out, sizeof(out), "{'n': %d}", k);
+                reply_at(100 - k, id, 1, out);
+        }
+        ck_assert_str_eq(events(), "STEP_COMPLETED fo[0] 1, STEP_COMPLETED fo 0, RUN_COMPLETED");
+        ck_json_eq(step("fo")->output, "[{'n': 0}, {'n': 1}, {'n': 2}, {'n': 3}, {'n': 4}, "
+                                       "{'n': 5}, {'n': 6}, {'n': 7}, {'n': 8}, {'n': 9}, "
+                                       "{'n': 10}, {'n': 11}]");
+}
+END_TEST
+
 START_TEST(test_engine_fan_out_edges)
 {
         /* an empty list: completes at once with [] */
@@ -1245,15 +1275,14 @@ END_TEST
 
 START_TEST(test_engine_fan_out_sees_the_previous_element)
 {
-        /* ${previous} in the call and in the condition (not checked: the
-         * definition check does not know the root yet) */
+        /* ${previous} in the call and in the condition */
         load_def("{'type': 'fan', 'steps': [{'id': 'fo', 'fanOut': {'items': '${input.turns}',"
                  " 'maxParallel': 5,"
                  " 'when': {'ref': 'previous', 'op': 'OP_NOT_EQUALS', 'value': 'stop'},"
                  " 'call': {'service': 'translation', 'type': "
                  "'cairn.translation.v1.TranslateRequest',"
                  " 'request': {'texts': ['${item}', 'after ${previous}'], 'target': 'es'}}}}]}",
-                 "{'turns': ['hi', 'there', 'stop', 'skipped', 'last']}", false);
+                 "{'turns': ['hi', 'there', 'stop', 'skipped', 'last']}", true);
         start();
         ck_assert_str_eq(events(), "RUN_STARTED, STEP_SCHEDULED fo 0, STEP_SCHEDULED fo[0] 1, "
                                    "STEP_SCHEDULED fo[1] 1, STEP_SCHEDULED fo[2] 1, "
@@ -1586,6 +1615,7 @@ int main(void)
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_add_test(tc, test_engine_fans_out_over_a_list);
         tcase_add_test(tc, test_engine_fans_out_by_the_default_parallelism);
+        tcase_add_test(tc, test_engine_fans_out_over_more_elements_than_steps_fit);
         tcase_add_test(tc, test_engine_fan_out_edges);
         tcase_add_test(tc, test_engine_fan_out_sees_the_previous_element);
         suite_add_tcase(s, tc);
