@@ -250,6 +250,8 @@ int wf_run_from_json(struct wf_run *run, const json_t *st)
         run->version = (uint32_t)json_integer_value(json_object_get(st, "version"));
         run->status = (wf_run_status)s;
         run->input = get_json(st, "input");
+        if (!run->input) /* as wf_run_to_json writes a run without one; the engine needs one */
+                run->input = json_object();
         run->output = get_json(st, "output");
         get_error(st, &run->err, &run->error);
         run->started_ms = get_time(st, "startedAt");
