@@ -229,6 +229,17 @@ static void signal_add(const char *name, const char *payload)
         nsignals++;
 }
 
+/* The run saved to its JSON form and loaded back, as the store does
+ * between two ticks. */
+static void reload(void)
+{
+        json_t *state = wf_run_to_json(&run);
+
+        wf_run_free(&run);
+        ck_assert_int_eq(wf_run_from_json(&run, state), 0);
+        json_decref(state);
+}
+
 /* ---- what a tick wrote, as text ---- */
 
 static const char *event_name(Cairn__Workflow__V1__EventType type)
@@ -580,6 +591,55 @@ START_TEST(test_engine_fails_a_step_whose_condition_cannot_be_evaluated)
                                     "no field \"lang\"");
         ck_assert_int_eq(event_of(EV(RUN_FAILED))->err, CAIRN_ERR_INVALID);
         ck_assert_str_eq(event_of(EV(RUN_FAILED))->error, run.error);
+}
+END_TEST
+
+START_TEST(test_engine_runs_from_its_stored_state)
+{
+        json_t *state;
+
+        /* every tick on a run loaded from the state the last one saved */
+        load(CHAIN, INPUT);
+        run.deadline_ms = T0 + 3600000;
+        start();
+        reload();
+        fail_at(1000, "a", 1, CAIRN_ERR_UNAVAILABLE, "down");
+        ck_assert_int_eq(t.wake_ms, T0 + 2000);
+        reload();
+        at(2000);
+        ck_assert_str_eq(events(), "STEP_SCHEDULED a 2");
+        reload();
+        reply_at(2500, "a", 2, HOLA);
+        ck_assert_str_eq(events(), "STEP_COMPLETED a 2, STEP_SCHEDULED b 1");
+        reload();
+        at(7500); /* b's 5 s */
+        ck_assert_str_eq(events(), "STEP_RETRIED b 1");
+        reload();
+        at(8500);
+        reload();
+        reply_at(9000, "b", 2, "{'translations': [{'text': 'salut'}]}");
+        reload();
+        reply_at(9500, "c", 1, "{'results': [{'memory': {'id': 'm1'}}]}");
+        ck_assert_str_eq(events(), "STEP_COMPLETED c 1, RUN_COMPLETED");
+        ck_assert_uint_eq(t.events[1].seq, 12);
+        reload();
+        ck_assert_int_eq(run.status, WF_COMPLETED);
+        ck_assert_str_eq(run.tenant, "acme");
+        ck_assert_int_eq(run.deadline_ms, T0 + 3600000);
+        ck_assert_str_eq(text_of(run.output),
+                         norm("{'text': 'salut', 'id': 'm1', 'literal': '${input.text}'}"));
+
+        /* a state without its input (not one wf_run_to_json writes) still
+         * runs, with an empty one */
+        load(ONE(""), "{}");
+        state = wf_run_to_json(&run);
+        json_object_del(state, "input");
+        wf_run_free(&run);
+        ck_assert_int_eq(wf_run_from_json(&run, state), 0);
+        json_decref(state);
+        start();
+        ck_assert_str_eq(events(), "RUN_STARTED, STEP_FAILED a 0, RUN_FAILED");
+        ck_assert_str_eq(step("a")->error, "${input.text}: input has no field \"text\"");
 }
 END_TEST
 
@@ -1580,6 +1640,7 @@ int main(void)
         tcase_add_test(tc, test_engine_skips_steps_whose_condition_does_not_hold);
         tcase_add_test(tc, test_engine_completes_a_run_whose_steps_were_all_skipped);
         tcase_add_test(tc, test_engine_fails_a_step_whose_condition_cannot_be_evaluated);
+        tcase_add_test(tc, test_engine_runs_from_its_stored_state);
         tcase_add_test(tc, test_engine_fails_a_call_whose_request_cannot_be_built);
         suite_add_tcase(s, tc);
 

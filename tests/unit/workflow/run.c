@@ -420,7 +420,8 @@ START_TEST(test_wf_run_from_json_refuses_damaged_states)
 
         ck_assert_int_eq(wf_run_from_json(&run, j), 0);
         ck_assert_int_eq(run.status, WF_CANCELLED);
-        ck_assert_ptr_null(run.input);
+        /* no input: an empty one, as wf_run_to_json writes it */
+        ck_assert_str_eq(text_of(run.input), "{}");
         ck_assert_ptr_null(run.tenant);
         ck_assert_uint_eq(run.nsteps, 0);
         json_decref(j);
