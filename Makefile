@@ -86,7 +86,7 @@ LIBCAIRN := $(BUILD)/lib/libcairn.a
 # main.c, its binary is cairn-NAME, its unit tests are tests/unit/NAME/*.c, and
 # the rules below (service_rules) are the same for all. docs/architecture.md
 # has the checklist for adding one.
-SERVICES := gateway embedding memory secrets translation speech
+SERVICES := gateway embedding memory secrets translation speech workflow
 
 svc_lib_srcs = $(filter-out services/$(1)/main.c,$(sort $(wildcard services/$(1)/*.c services/$(1)/*.cc)))
 $(foreach s,$(SERVICES),$(eval $(s)_LIB_SRCS := $(call svc_lib_srcs,$(s))))
