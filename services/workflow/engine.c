@@ -80,8 +80,17 @@ static bool step_ref(const struct wf_tick *t, const char *id, struct step_ref *r
         const wf_step *st = t->def->steps[r->index];
 
         if (id[n] == '[') {
+                const char *close = strchr(id + n, ']');
+
                 r->element = strtol(id + n + 1, NULL, 10);
                 r->call = st->fan_out ? st->fan_out->call : NULL;
+                /* an element's compensation: "id[3].compensate" */
+                if (close && strcmp(close + 1, COMPENSATE) == 0) {
+                        r->compensation = true;
+                        r->call = r->call ? r->call->compensation : NULL;
+                } else if (!close || close[1]) {
+                        return false;
+                }
         } else if (strcmp(id + n, COMPENSATE) == 0) {
                 r->compensation = true;
                 r->call = st->call ? st->call->compensation : NULL;
@@ -199,6 +208,14 @@ static void run_close(struct wf_tick *t, wf_run_status status, wf_event_type typ
         for (size_t i = 0; i < run->nsteps; i++)
                 if (!wf_step_finished(run->steps[i].status))
                         step_close(t, &run->steps[i], WS_CANCELLED);
+        /* what this tick was about to send belongs to steps just cancelled:
+         * a closed run asks no service for work */
+        for (size_t i = 0; i < t->ndispatches; i++) {
+                free(t->dispatches[i].key);
+                free(t->dispatches[i].ce_id);
+                free(t->dispatches[i].payload);
+        }
+        t->ndispatches = 0;
         run->status = status;
         run->closed_ms = t->now_ms;
         if (msg)
@@ -229,6 +246,9 @@ static int64_t attempt_due(const struct wf_tick *t, const struct wf_step_state *
 
         if (s2c > 0 && s->started_ms + s2c < due)
                 due = s->started_ms + s2c;
+        /* no attempt outlives its run */
+        if (t->run->deadline_ms && t->run->deadline_ms < due)
+                due = t->run->deadline_ms;
         return due;
 }
 
@@ -682,9 +702,9 @@ static void compensate(struct wf_tick *t)
                         struct step_ref r;
                         struct wf_step_state *c;
 
-                        if (s->status != WS_COMPLETED || strchr(s->id, '[') ||
-                            strstr(s->id, COMPENSATE) || !step_ref(t, s->id, &r) || !r.call ||
-                            !r.call->compensation)
+                        /* steps and a fan-out's elements, each with its own */
+                        if (s->status != WS_COMPLETED || strstr(s->id, COMPENSATE) ||
+                            !step_ref(t, s->id, &r) || !r.call || !r.call->compensation)
                                 continue;
                         snprintf(id, sizeof(id), "%s" COMPENSATE, s->id);
                         c = wf_run_step(run, id);

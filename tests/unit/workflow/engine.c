@@ -1462,6 +1462,56 @@ START_TEST(test_engine_cancels_and_compensates_newest_first)
 }
 END_TEST
 
+/* A fan-out's elements have their own compensations, "fo[N].compensate",
+ * each reading its element's item. */
+#define FAN_UNDO                                                                            \
+        "{'type': 'fan-undo', 'steps': ["                                                   \
+        " {'id': 'fo', 'fanOut': {'items': '${input.docs}', 'maxParallel': 3,"              \
+        "  'call': {'service': 'memory', 'type': 'cairn.memory.v1.StoreRequest',"           \
+        "   'request': {'userId': 'u1', 'content': '${item}'},"                             \
+        "   'compensation': {'service': 'memory', 'type': 'cairn.memory.v1.DeleteRequest'," \
+        "    'request': {'userId': 'u1', 'id': '${item}'}}}}},"                             \
+        " {'id': 'w', 'after': ['fo'], 'waitSignal': {'name': 'go'}}]}"
+
+START_TEST(test_engine_compensates_fan_out_elements)
+{
+        load(FAN_UNDO, "{'docs': ['x', 'y', 'z']}");
+        start();
+        reply_at(1000, "fo[1]", 1, "{}");
+        reply_at(2000, "fo[0]", 1, "{}");
+        now = T0 + 3000;
+        tick();
+        wf_engine_cancel(&t, NULL);
+        ck_assert_str_eq(events(), "CANCEL_REQUESTED");
+        /* fo[2] is in flight: it finishes first, then the newest completed
+         * element is undone first */
+        reply_at(4000, "fo[2]", 1, "{}");
+        ck_assert_str_eq(events(), "STEP_COMPLETED fo[2] 1, STEP_SCHEDULED fo[2].compensate 1");
+        ck_request_eq(0, "{'userId': 'u1', 'id': 'z'}");
+        reply_at(5000, "fo[2].compensate", 1, "{}");
+        ck_assert_str_eq(events(), "STEP_COMPLETED fo[2].compensate 1, "
+                                   "STEP_SCHEDULED fo[0].compensate 1");
+        ck_request_eq(0, "{'userId': 'u1', 'id': 'x'}");
+        reply_at(6000, "fo[0].compensate", 1, "{}");
+        ck_request_eq(0, "{'userId': 'u1', 'id': 'y'}");
+        reply_at(7000, "fo[1].compensate", 1, "{}");
+        ck_assert_str_eq(events(), "STEP_COMPLETED fo[1].compensate 1, RUN_CANCELLED");
+        ck_assert_int_eq(run.status, WF_CANCELLED);
+}
+END_TEST
+
+/* A tick that both dispatches and closes the run (the history limit met
+ * while it starts steps) sends nothing. */
+START_TEST(test_engine_sends_nothing_for_a_run_it_closes)
+{
+        env.max_history = 4;
+        load(FAN_UNDO, "{'docs': ['x', 'y', 'z']}");
+        start();
+        ck_assert_int_eq(run.status, WF_FAILED);
+        ck_assert_int_eq(t.ndispatches, 0);
+}
+END_TEST
+
 START_TEST(test_engine_cancel_edges)
 {
         /* nothing completed, nothing in flight: cancelled at once */
@@ -1684,6 +1734,8 @@ int main(void)
         tc = tcase_create("cancel_terminate");
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_add_test(tc, test_engine_cancels_and_compensates_newest_first);
+        tcase_add_test(tc, test_engine_compensates_fan_out_elements);
+        tcase_add_test(tc, test_engine_sends_nothing_for_a_run_it_closes);
         tcase_add_test(tc, test_engine_cancel_edges);
         tcase_add_test(tc, test_engine_terminates);
         suite_add_tcase(s, tc);
