@@ -79,7 +79,7 @@ void wf_run_fail_msg(struct wf_run *run, cairn_err_t err, const char *fmt, ...)
 json_t *wf_run_to_json(const struct wf_run *run);
 
 /* Fills @p run (zeroed by the caller) from that form. -1 when it is not a
- * run's state (a damaged row). */
+ * run's state (a damaged row), with @p run freed and zeroed again. */
 int wf_run_from_json(struct wf_run *run, const json_t *state);
 
 void wf_run_free(struct wf_run *run);
