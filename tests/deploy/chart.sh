@@ -119,11 +119,37 @@ else
         bad "a service added in values renders" "$work/out"
 fi
 
+# Services turned off: the gateway answers their routes 501 and the
+# workflow service's steps may not call them (upstream.<service>_topic and,
+# for the callees in services.workflow.calls, workflow.<service>_topic set
+# empty); policy.py runs both files through their binaries' --check-config.
+printf 'services:\n  speech: {enabled: false}\n  translation: {enabled: false}\n' >"$work/off-values.yaml"
+check "helm template (speech and translation turned off)" render "$work/off.yaml" -f "$work/off-values.yaml"
+if [[ -s $work/off.yaml ]] && python3 - "$work/off.yaml" >"$work/out" 2>&1 <<'EOF'
+import sys
+import yaml
+cm = [d for d in yaml.safe_load_all(open(sys.argv[1]))
+      if d and d["kind"] == "ConfigMap" and d["metadata"]["name"] == "cairn-config"][0]
+files = {k: yaml.safe_load(v) for k, v in cm["data"].items()}
+off = {"speech_topic": "", "translation_topic": ""}
+assert "speech.yaml" not in files and "translation.yaml" not in files, sorted(files)
+assert files["gateway.yaml"].get("upstream") == off, files["gateway.yaml"].get("upstream")
+wf = files["workflow.yaml"]["workflow"]
+assert {k: wf.get(k) for k in off} == off and "memory_topic" not in wf, wf
+EOF
+then
+        ok "services turned off: their topics empty in the gateway's and the workflow service's files"
+else
+        bad "services turned off: their topics empty in the gateway's and the workflow service's files" "$work/out"
+fi
+off=()
+[[ -s $work/off.yaml ]] && off=("off=$work/off.yaml:$work/off-values.yaml")
+
 if [[ -s $work/default.yaml && -s $work/production.yaml ]]; then
         tests/clients/venv.sh kubernetes tests/deploy/policy.py --root "$ROOT" --build "$BUILD" \
                 --kube-version "${KUBE_VERSION%.*}" \
                 "default=$work/default.yaml:" \
-                "production=$work/production.yaml:$PROD" >"$work/policy" 2>&1
+                "production=$work/production.yaml:$PROD" "${off[@]}" >"$work/policy" 2>&1
         rc=$?
         cat "$work/policy"
         ((rc == 77)) && skip "the kubernetes venv cannot be built (tests/clients/kubernetes.txt)"

@@ -9,8 +9,10 @@
 # setup Job's steps (cairn-admin topics apply, migrate up), the gateway's
 # init container and every service; waits for each /readyz; calls the
 # gateway (an embedding from the model in the image, a memory stored and
-# found again, a secret, a translation by the image's Apertium); runs the image's HEALTHCHECK; and stops each service with
-# SIGTERM, which must end it cleanly (exit 0).
+# found again, a secret, a translation by the image's Apertium, speech both
+# ways, a built-in workflow read and run to completion through the
+# translation service); runs the image's HEALTHCHECK; and stops each service
+# with SIGTERM, which must end it cleanly (exit 0).
 #   tests/deploy/image.sh   (make image runs it after building)
 # No Docker engine or container runtime is needed, only podman's storage
 # (PODMAN and BUILDAH: deploy/image/env.sh); helm comes from deploy/tools.sh,
@@ -106,7 +108,7 @@ check "OCI revision label set" test "$(inspect '{{index .Config.Labels "org.open
 check "root filesystem not writable by the service user" \
         bash -c "! ${BUILDAH[*]} run --isolation chroot $CTR -- touch /usr/bin/x 2>/dev/null"
 check "no compiler in the runtime image" bash -c "! ${BUILDAH[*]} run --isolation chroot $CTR -- sh -c 'command -v cc' >/dev/null 2>&1"
-for s in gateway embedding memory secrets translation speech admin; do
+for s in gateway embedding memory secrets translation speech workflow admin; do
         check "cairn-$s runs (--version)" bash -c "${BUILDAH[*]} run --isolation chroot $CTR -- cairn-$s --version | grep -q $VERSION"
 done
 # What the translation service reads at run time: deploy/deps.sh's list, installed.
@@ -194,7 +196,7 @@ check "the setup Job created the topics (a second apply changes nothing)" bash -
         "${BUILDAH[*]} run --isolation chroot -e CAIRN_KAFKA_BOOTSTRAP_SERVERS=$BOOT \
          -e CAIRN_TOPICS_REPLICATION_FACTOR=1 $CTR -- cairn-admin topics diff /usr/share/cairn/topics.yaml \
          >>'$WORK/cairn-setup.log' 2>&1"
-for s in memory secrets; do
+for s in memory secrets workflow; do
         check "the setup Job applied the migrations of $s" logged "$WORK/cairn-setup.log" \
                 in_image CAIRN_PG_URL="$PG_URL" -- cairn-admin migrate status $s
 done
@@ -207,6 +209,7 @@ check "memory ready" ready "$adm_mem" 60
 check "secrets ready (its root key from the chart's Secret)" ready "${admin_port[secrets]}" 60
 check "translation ready (its English-Spanish pipelines started)" ready "${admin_port[translation]}" 60
 check "speech ready (Whisper loaded, the claims table made)" ready "${admin_port[speech]}" 60
+check "workflow ready (the built-in workflows registered)" ready "${admin_port[workflow]}" 60
 check "gateway ready" ready "$adm_gw" 60
 
 # ---- calls through the gateway ----
@@ -244,6 +247,30 @@ check "POST /v1/audio/speech: WAV from the image's flite" bash -c \
 out=$(curl -sS -m 120 "http://127.0.0.1:$api/v1/audio/transcriptions" -H "Authorization: Bearer $KEY" \
         -F model=whisper-1 -F "file=@$WORK/speech.wav;type=audio/wav" -F response_format=json)
 check "POST /v1/audio/transcriptions: the image's Whisper hears it" grep -qi '"text":"the weather will be sunny' <<<"$out"
+out=$(curl -sS -m 30 "http://127.0.0.1:$api/v1/workflows/translate-batch" -H "X-API-Key: $KEY")
+check "GET /v1/workflows/translate-batch: the built-in definition" python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])["definition"]
+assert d["type"] == "translate-batch" and d["builtin"] and d["definition"]["steps"], d' "$out"
+# A run of it: the workflow service's request goes out through its outbox to
+# the translation service, the reply comes back on cairn.workflow.replies.
+wf_id=image-check-$$
+out=$(curl -sS -m 30 "http://127.0.0.1:$api/v1/workflows/translate-batch/runs" -H "X-API-Key: $KEY" \
+        -H 'Content-Type: application/json' -d "{\"workflowId\": \"$wf_id\", \"input\": {\"documents\": \
+        [\"The house is red.\", \"The dog is big.\"], \"source\": \"en\", \"target\": \"es\"}}")
+check "POST /v1/workflows/translate-batch/runs starts a run" grep -q "\"$wf_id\"" <<<"$out"
+# until it ends, a minute at most
+for ((until = SECONDS + 60; SECONDS < until; )); do
+        out=$(curl -sS -m 10 "http://127.0.0.1:$api/v1/workflows/translate-batch/runs/$wf_id" -H "X-API-Key: $KEY")
+        grep -qE '"RUN_STATUS_(COMPLETED|FAILED|CANCELLED|TERMINATED|TIMED_OUT)"' <<<"$out" && break
+        sleep 1
+done
+check "the run completes: both documents translated, in order" python3 -c '
+import json, sys
+run = json.loads(sys.argv[1])["run"]
+assert run["status"] == "RUN_STATUS_COMPLETED", run
+texts = [t["translations"][0]["text"] for t in run["output"]["translations"]]
+assert texts[0] == "La casa es roja." and len(texts) == 2, texts' "$out"
 metrics=$(curl -fsS -m 5 "http://127.0.0.1:$adm_mem/metrics")
 check "/metrics names the service and version" \
         grep -qF "cairn_build_info{service=\"memory\",version=\"$VERSION\"} 1" <<<"$metrics"
@@ -254,7 +281,7 @@ check "HEALTHCHECK passes on a ready service" in_image CAIRN_ADMIN_PORT="$adm_gw
 check "HEALTHCHECK fails where nothing listens" bash -c "! ${BUILDAH[*]} run --isolation chroot -e CAIRN_ADMIN_PORT=$(free_port) $CTR -- sh -c '$(printf '%s' "$hc" | tail -n 1)' 2>/dev/null"
 
 # ---- SIGTERM: each service drains and exits 0 ----
-for name in gateway memory embedding secrets translation speech; do
+for name in gateway workflow memory embedding secrets translation speech; do
         inner=$(service_pid "${outer[$name]}") || { bad "$name: service process found"; continue; }
         check "$name runs as uid 10001" test "$(awk '/^Uid:/ { print $2 }' "/proc/$inner/status")" = 10001
         kill -TERM "$inner"

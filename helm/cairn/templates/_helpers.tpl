@@ -105,8 +105,9 @@ NAME -> values. Templates read it with fromYaml and range over it.
 
 {{/*
 One service's configuration file (YAML): what the chart wires (admin port,
-Kafka, Redis, the API port), under the global config, under the service's
-own config. dict "root" $ "svc" EFFECTIVE-VALUES.
+Kafka, Redis, the API port, the topics of services turned off), under the
+global config, under the service's own config.
+dict "root" $ "name" NAME "svc" EFFECTIVE-VALUES.
 */}}
 {{- define "cairn.config" -}}
 {{- $v := .root.Values -}}
@@ -128,6 +129,16 @@ own config. dict "root" $ "svc" EFFECTIVE-VALUES.
 {{- if $up -}}
 {{- $_ := set $cfg "upstream" $up -}}
 {{- end -}}
+{{- end -}}
+{{- /* a service that calls others (.calls) names each in <name>.<callee>_topic: empty for one turned off */ -}}
+{{- $off := dict -}}
+{{- range $callee := .svc.calls | default list -}}
+{{- if not (dig $callee "enabled" false $v.services) -}}
+{{- $_ := set $off (printf "%s_topic" $callee) "" -}}
+{{- end -}}
+{{- end -}}
+{{- if $off -}}
+{{- $_ := set $cfg .name $off -}}
 {{- end -}}
 {{- include "cairn.overlay" (dict "dst" $cfg "src" $v.config) -}}
 {{- include "cairn.overlay" (dict "dst" $cfg "src" (.svc.config | default dict)) -}}
