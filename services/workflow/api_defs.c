@@ -108,7 +108,7 @@ static cairn_err_t h_get(struct cairn_request *req, const ProtobufCMessage *msg,
 
         if (!in->type[0])
                 return cairn_status_set(st, CAIRN_ERR_INVALID, "type", NULL, "type is required");
-        if ((err = wf_def_get(svc, in->type, in->version, &d, st)))
+        if ((err = wf_def_get(svc, NULL, in->type, in->version, &d, st)))
                 return err;
         out = cairn_arena_calloc(req->arena, 1, sizeof(*out));
         if (!out)

@@ -186,7 +186,7 @@ cairn_err_t wf_api_start(struct cairn_request *req, const ProtobufCMessage *msg,
         if (duration_ms(in->run_timeout) < 0)
                 return cairn_status_set(st, CAIRN_ERR_INVALID, "run_timeout", NULL,
                                         "run_timeout must not be negative");
-        if ((err = wf_def_get(svc, in->type, in->version, &s.def, st)))
+        if ((err = wf_def_get(svc, NULL, in->type, in->version, &s.def, st)))
                 return err;
         s.input = in->input ? cairn_pbjson_to_json(&in->input->base, 0) : json_object();
         if (!s.input)

@@ -112,8 +112,8 @@ static struct wf_def *def_from_row(const char *type, const PGresult *res, int ro
         return d;
 }
 
-cairn_err_t wf_def_get(struct wf_service *svc, const char *type, uint32_t version,
-                       const struct wf_def **out, struct cairn_status *st)
+cairn_err_t wf_def_get(struct wf_service *svc, struct cairn_pg_conn *conn, const char *type,
+                       uint32_t version, const struct wf_def **out, struct cairn_status *st)
 {
         char v[16], errstr[256];
         const char *p[2] = { type, v };
@@ -123,8 +123,12 @@ cairn_err_t wf_def_get(struct wf_service *svc, const char *type, uint32_t versio
         if (version && (*out = cache_find(svc->cache, type, version)))
                 return CAIRN_OK;
         snprintf(v, sizeof(v), "%u", version);
-        err = cairn_pg_exec(svc->pg, cairn_mono_us() + DB_TIMEOUT_US, &wf_sql[WQ_DEF_GET], p, 2,
-                            &res, errstr, sizeof(errstr));
+        if (conn)
+                err = cairn_pg_conn_exec(conn, &wf_sql[WQ_DEF_GET], p, 2, &res, errstr,
+                                         sizeof(errstr));
+        else
+                err = cairn_pg_exec(svc->pg, cairn_mono_us() + DB_TIMEOUT_US, &wf_sql[WQ_DEF_GET],
+                                    p, 2, &res, errstr, sizeof(errstr));
         if (err)
                 return cairn_status_set(st, err, NULL, NULL, "definitions: %s", errstr);
         if (PQntuples(res) == 0) {
@@ -223,5 +227,5 @@ cairn_err_t wf_def_register(struct wf_service *svc, const wf_definition *def, bo
                 return cairn_status_set(st, err, NULL, NULL, "registering \"%s\": %s", def->type,
                                         errstr);
         *created = r.created;
-        return wf_def_get(svc, def->type, r.version, out, st);
+        return wf_def_get(svc, NULL, def->type, r.version, out, st);
 }

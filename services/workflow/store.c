@@ -328,7 +328,7 @@ cairn_err_t wf_run_change(struct cairn_pg_conn *conn, struct wf_service *svc, co
         }
         struct cairn_status dst;
 
-        if ((err = wf_def_get(svc, run.type, run.version, &def, &dst))) {
+        if ((err = wf_def_get(svc, conn, run.type, run.version, &def, &dst))) {
                 snprintf(errstr, errstr_size, "%s", dst.message);
                 goto out;
         }

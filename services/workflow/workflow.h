@@ -82,9 +82,12 @@ struct wf_defcache *wf_defcache_new(void);
 void wf_defcache_free(struct wf_defcache *c);
 
 /* Version @p version (0: the latest) of @p type, from the cache or
- * PostgreSQL. NOT_FOUND, or UNAVAILABLE with @p st set. */
-cairn_err_t wf_def_get(struct wf_service *svc, const char *type, uint32_t version,
-                       const struct wf_def **out, struct cairn_status *st);
+ * PostgreSQL: on @p conn, the caller's, inside a transaction (a second
+ * connection from the pool could wait for ever on a pool the callers'
+ * transactions hold), else (NULL) on one of the pool. NOT_FOUND, or
+ * UNAVAILABLE with @p st set. */
+cairn_err_t wf_def_get(struct wf_service *svc, struct cairn_pg_conn *conn, const char *type,
+                       uint32_t version, const struct wf_def **out, struct cairn_status *st);
 
 /* Registers @p def (checked here) as a new version unless it equals the
  * latest. */
