@@ -83,7 +83,10 @@ static void *init(struct cairn_service_ctx *ctx, char *errstr, size_t errstr_siz
                 abort();
         svc->conf = &conf;
         svc->pg = ctx->pg;
-        svc->reply_topic = ctx->app->bus_conf.reply_topic;
+        /* bus.reply_topic, or cairn.workflow.replies as the bus client names it */
+        svc->reply_topic = ctx->app->bus_conf.reply_topic && ctx->app->bus_conf.reply_topic[0]
+                                   ? ctx->app->bus_conf.reply_topic
+                                   : "cairn.workflow.replies";
         svc->cache = wf_defcache_new();
         targets_init(svc);
         wf_metrics_init(&svc->m, ctx->app->metrics);
