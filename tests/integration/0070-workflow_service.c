@@ -10,11 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cairn/bus.h"
-#include "cairn/clock.h"
-#include "cairn/pbjson.h"
-#include "cairn/workflow/v1/workflow.pb-c.h"
 #include "harness.h"
+#include "workflow_client.h"
 
 #define TENANT "acme"
 
@@ -40,6 +37,7 @@ static void setup(void)
                       workflow.log_path);
         harness_client_start(&client, &broker, "itest-wf");
         harness_client_direct(&client, topic, 0);
+        wfc_init(&client, topic, TENANT);
 }
 
 static void teardown(void)
@@ -48,108 +46,6 @@ static void teardown(void)
         ck_assert_int_eq(harness_service_stop(&workflow, 15000), 0);
         harness_service_stop(&translation, 15000);
         harness_broker_stop(&broker);
-}
-
-/* ---- calls ---- */
-
-/* Sends @p json as a @p desc to the service; the reply as JSON, or NULL
- * with the error in @p st. */
-static json_t *call_json(const ProtobufCMessageDescriptor *desc,
-                         const ProtobufCMessageDescriptor *reply_desc, const char *json,
-                         const char *ce_id, struct cairn_status *st)
-{
-        ProtobufCMessage *in = NULL, *out = NULL;
-        struct cairn_pbjson_error jerr = { 0 };
-        struct cairn_call_opts opts = { .timeout_ms = 20000, .ce_id = ce_id, .role = "admin" };
-        json_t *j = NULL;
-
-        ck_assert_msg(cairn_pbjson_parse(desc, json, strlen(json), 64, &in, &jerr) == CAIRN_OK,
-                      "%s: %s", jerr.field, jerr.message);
-        cairn_status_clear(st);
-        if (cairn_bus_call(client.cli, topic, TENANT, in, &opts, reply_desc, NULL, &out, st) ==
-            CAIRN_OK) {
-                j = cairn_pbjson_to_json(out, 0);
-                protobuf_c_message_free_unpacked(out, NULL);
-        }
-        protobuf_c_message_free_unpacked(in, NULL);
-        return j;
-}
-
-#define WF(name) &cairn__workflow__v1__##name##__descriptor
-
-static json_t *must(const ProtobufCMessageDescriptor *desc,
-                    const ProtobufCMessageDescriptor *reply_desc, const char *json)
-{
-        struct cairn_status st;
-        json_t *j = call_json(desc, reply_desc, json, NULL, &st);
-
-        ck_assert_msg(j, "%s failed: %s: %s", desc->name, cairn_err_str(st.code), st.message);
-        return j;
-}
-
-static void register_def(const char *def)
-{
-        char *req;
-
-        ck_assert_int_ge(asprintf(&req, "{\"definition\": %s}", def), 0);
-        json_decref(must(WF(register_definition_request), WF(register_definition_reply), req));
-        free(req);
-}
-
-static char *start(const char *type, const char *workflow_id, const char *input)
-{
-        char *req;
-        json_t *j;
-
-        ck_assert_int_ge(asprintf(&req, "{\"type\": \"%s\", \"workflowId\": \"%s\", \"input\": %s}",
-                                  type, workflow_id, input),
-                         0);
-        j = must(WF(start_run_request), WF(start_run_reply), req);
-        free(req);
-        char *run_id = strdup(json_string_value(json_object_get(j, "runId")));
-
-        json_decref(j);
-        return run_id;
-}
-
-static json_t *get_run(const char *workflow_id)
-{
-        char req[300];
-        json_t *j;
-
-        snprintf(req, sizeof(req), "{\"workflowId\": \"%s\"}", workflow_id);
-        j = must(WF(get_run_request), WF(get_run_reply), req);
-        json_t *run = json_incref(json_object_get(j, "run"));
-
-        json_decref(j);
-        return run;
-}
-
-/* Waits until the run of @p workflow_id leaves RUNNING; returns it. */
-static json_t *wait_closed(const char *workflow_id, int timeout_ms)
-{
-        int64_t until = cairn_mono_us() + (int64_t)timeout_ms * 1000;
-
-        for (;;) {
-                json_t *run = get_run(workflow_id);
-                const char *status = json_string_value(json_object_get(run, "status"));
-
-                if (strcmp(status, "RUN_STATUS_RUNNING") != 0)
-                        return run;
-                if (cairn_mono_us() > until) {
-                        static char dump[4096];
-
-                        json_dumpb(run, dump, sizeof(dump) - 1, JSON_COMPACT);
-                        ck_abort_msg("run %s still running: %s", workflow_id, dump);
-                }
-                json_decref(run);
-                usleep(50 * 1000);
-        }
-}
-
-static const char *status_of(const json_t *run)
-{
-        return json_string_value(json_object_get(run, "status"));
 }
 
 /* ---- tests ---- */
@@ -168,12 +64,12 @@ static const char two_steps[] =
 
 START_TEST(test_two_steps_complete)
 {
-        register_def(two_steps);
-        free(start("tr-twice", "hello-1", "{\"text\": \"the house\"}"));
-        json_t *run = wait_closed("hello-1", 30000);
+        wfc_register(two_steps);
+        free(wfc_start("tr-twice", "hello-1", "{\"text\": \"the house\"}"));
+        json_t *run = wfc_wait_closed("hello-1", 30000);
         char *dump = json_dumps(run, JSON_COMPACT);
 
-        ck_assert_msg(strcmp(status_of(run), "RUN_STATUS_COMPLETED") == 0, "%s", dump);
+        ck_assert_msg(strcmp(wfc_status(run), "RUN_STATUS_COMPLETED") == 0, "%s", dump);
         const json_t *out = json_object_get(run, "output");
 
         ck_assert_msg(strstr(json_string_value(json_object_get(out, "es")), "casa"), "%s", dump);
@@ -182,8 +78,8 @@ START_TEST(test_two_steps_complete)
         json_decref(run);
 
         /* its history, in order */
-        json_t *h = must(WF(get_history_request), WF(get_history_reply),
-                         "{\"workflowId\": \"hello-1\"}");
+        json_t *h = wfc_must(WF(get_history_request), WF(get_history_reply),
+                             "{\"workflowId\": \"hello-1\"}");
         const json_t *evs = json_object_get(h, "events");
         static const char *const want[] = {
                 "EVENT_TYPE_RUN_STARTED",    "EVENT_TYPE_STEP_SCHEDULED",
@@ -205,17 +101,17 @@ END_TEST
 START_TEST(test_bad_definitions_refused)
 {
         struct cairn_status st;
-        json_t *j = call_json(WF(register_definition_request), WF(register_definition_reply),
-                              "{\"definition\": {\"type\": \"bad\", \"steps\": ["
-                              "{\"id\": \"a\", \"call\": {\"service\": \"nowhere\", \"type\": "
-                              "\"cairn.nowhere.v1.XRequest\"}}]}}",
-                              NULL, &st);
+        json_t *j = wfc_call(WF(register_definition_request), WF(register_definition_reply),
+                             "{\"definition\": {\"type\": \"bad\", \"steps\": ["
+                             "{\"id\": \"a\", \"call\": {\"service\": \"nowhere\", \"type\": "
+                             "\"cairn.nowhere.v1.XRequest\"}}]}}",
+                             NULL, &st);
 
         ck_assert_ptr_null(j);
         ck_assert_int_eq(st.code, CAIRN_ERR_INVALID);
         ck_assert_msg(strstr(st.message, "\"a\""), "%s", st.message);
-        j = call_json(WF(start_run_request), WF(start_run_reply), "{\"type\": \"no-such-type\"}",
-                      NULL, &st);
+        j = wfc_call(WF(start_run_request), WF(start_run_reply), "{\"type\": \"no-such-type\"}",
+                     NULL, &st);
         ck_assert_ptr_null(j);
         ck_assert_int_eq(st.code, CAIRN_ERR_NOT_FOUND);
 }
@@ -232,14 +128,14 @@ START_TEST(test_timer_and_signals)
         struct cairn_status st;
         json_t *j, *run;
 
-        register_def(waits);
+        wfc_register(waits);
         /* sent before the wait began: buffered */
-        free(start("waits", "early", "{}"));
-        j = must(WF(signal_run_request), WF(signal_run_reply),
-                 "{\"workflowId\": \"early\", \"name\": \"go\", \"payload\": {\"n\": 1}}");
+        free(wfc_start("waits", "early", "{}"));
+        j = wfc_must(WF(signal_run_request), WF(signal_run_reply),
+                     "{\"workflowId\": \"early\", \"name\": \"go\", \"payload\": {\"n\": 1}}");
         json_decref(j);
-        run = wait_closed("early", 10000);
-        ck_assert_str_eq(status_of(run), "RUN_STATUS_COMPLETED");
+        run = wfc_wait_closed("early", 10000);
+        ck_assert_str_eq(wfc_status(run), "RUN_STATUS_COMPLETED");
         /* a signal's payload is a google.protobuf.Value: numbers are doubles */
         ck_assert_double_eq(json_number_value(json_object_get(
                                     json_object_get(json_object_get(run, "output"), "got"), "n")),
@@ -247,20 +143,20 @@ START_TEST(test_timer_and_signals)
         json_decref(run);
 
         /* sent once the wait began */
-        free(start("waits", "late", "{}"));
+        free(wfc_start("waits", "late", "{}"));
         usleep(600 * 1000);
-        run = get_run("late");
-        ck_assert_str_eq(status_of(run), "RUN_STATUS_RUNNING");
+        run = wfc_get_run("late");
+        ck_assert_str_eq(wfc_status(run), "RUN_STATUS_RUNNING");
         json_decref(run);
-        json_decref(must(WF(signal_run_request), WF(signal_run_reply),
-                         "{\"workflowId\": \"late\", \"name\": \"go\", \"payload\": \"ok\"}"));
-        run = wait_closed("late", 10000);
-        ck_assert_str_eq(status_of(run), "RUN_STATUS_COMPLETED");
+        json_decref(wfc_must(WF(signal_run_request), WF(signal_run_reply),
+                             "{\"workflowId\": \"late\", \"name\": \"go\", \"payload\": \"ok\"}"));
+        run = wfc_wait_closed("late", 10000);
+        ck_assert_str_eq(wfc_status(run), "RUN_STATUS_COMPLETED");
         json_decref(run);
 
         /* a signal to a closed run */
-        j = call_json(WF(signal_run_request), WF(signal_run_reply),
-                      "{\"workflowId\": \"late\", \"name\": \"go\"}", NULL, &st);
+        j = wfc_call(WF(signal_run_request), WF(signal_run_reply),
+                     "{\"workflowId\": \"late\", \"name\": \"go\"}", NULL, &st);
         ck_assert_ptr_null(j);
         ck_assert_int_eq(st.code, CAIRN_ERR_PRECONDITION);
 }
@@ -270,19 +166,19 @@ START_TEST(test_cancel_and_terminate)
 {
         json_t *run;
 
-        register_def(waits);
-        free(start("waits", "to-cancel", "{}"));
-        json_decref(must(WF(cancel_run_request), WF(cancel_run_reply),
-                         "{\"workflowId\": \"to-cancel\", \"reason\": \"not needed\"}"));
-        run = wait_closed("to-cancel", 10000);
-        ck_assert_str_eq(status_of(run), "RUN_STATUS_CANCELLED");
+        wfc_register(waits);
+        free(wfc_start("waits", "to-cancel", "{}"));
+        json_decref(wfc_must(WF(cancel_run_request), WF(cancel_run_reply),
+                             "{\"workflowId\": \"to-cancel\", \"reason\": \"not needed\"}"));
+        run = wfc_wait_closed("to-cancel", 10000);
+        ck_assert_str_eq(wfc_status(run), "RUN_STATUS_CANCELLED");
         json_decref(run);
 
-        free(start("waits", "to-terminate", "{}"));
-        json_decref(must(WF(terminate_run_request), WF(terminate_run_reply),
-                         "{\"workflowId\": \"to-terminate\"}"));
-        run = get_run("to-terminate");
-        ck_assert_str_eq(status_of(run), "RUN_STATUS_TERMINATED");
+        free(wfc_start("waits", "to-terminate", "{}"));
+        json_decref(wfc_must(WF(terminate_run_request), WF(terminate_run_reply),
+                             "{\"workflowId\": \"to-terminate\"}"));
+        run = wfc_get_run("to-terminate");
+        ck_assert_str_eq(wfc_status(run), "RUN_STATUS_TERMINATED");
         json_decref(run);
 }
 END_TEST

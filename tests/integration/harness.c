@@ -436,8 +436,14 @@ void harness_memory_start(struct harness_proc *p, const struct harness_broker *b
 void harness_workflow_start(struct harness_proc *p, const struct harness_broker *b,
                             const char *pg_url, const char *const *extra_env)
 {
+        harness_workflow_start_as(p, b, "workflow", pg_url, extra_env);
+}
+
+void harness_workflow_start_as(struct harness_proc *p, const struct harness_broker *b,
+                               const char *name, const char *pg_url, const char *const *extra_env)
+{
         static const char *const targets[] = { "embedding", "memory", "speech", "translation" };
-        char v[8][600], topic[128];
+        char v[8][600], topic[128], bin[512];
         const char *env[48];
         size_t n = 0;
 
@@ -461,7 +467,8 @@ void harness_workflow_start(struct harness_proc *p, const struct harness_broker 
         for (size_t i = 0; extra_env && extra_env[i] && n < 47; i++)
                 env[n++] = extra_env[i];
         env[n] = NULL;
-        harness_service_start(p, b, "workflow", env);
+        snprintf(bin, sizeof(bin), "%s/bin/cairn-workflow", harness_build_dir());
+        harness_service_start_bin(p, b, "workflow", name, bin, env);
 }
 
 void harness_service_start_bin(struct harness_proc *p, const struct harness_broker *b,

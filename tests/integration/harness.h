@@ -87,11 +87,14 @@ void harness_service_start_bin(struct harness_proc *p, const struct harness_brok
 void harness_memory_start(struct harness_proc *p, const struct harness_broker *b,
                           const char *pg_url, const char *const *extra_env);
 
-/* Waits until /readyz answers 200; false after @p timeout_ms. */
 /* The workflow service on database @p pg_url, its reply and event topics
  * and the topics of the services its steps call named by harness_topic(). */
 void harness_workflow_start(struct harness_proc *p, const struct harness_broker *b,
                             const char *pg_url, const char *const *extra_env);
+/* The same named @p name, logging to @p name.log: another replica. */
+void harness_workflow_start_as(struct harness_proc *p, const struct harness_broker *b,
+                               const char *name, const char *pg_url, const char *const *extra_env);
+/* Waits until /readyz answers 200; false after @p timeout_ms. */
 bool harness_wait_ready(const struct harness_proc *p, int timeout_ms);
 
 /* Sends @p sig; harness_proc_wait() reaps it and returns its exit status
