@@ -106,9 +106,12 @@ MIGRATION_OBJS := $(MIGRATION_SERVICES:%=$(BUILD)/obj/gen/migrations/%.o) \
 # ---- tools ----
 DEVBROKER_SRCS := deploy/devbroker/devbroker.c
 ADMIN_LIB_SRCS := deploy/admin/topics.c
-# audit verify walks the secrets service's chain with the service's own code
-ADMIN_SRCS     := deploy/admin/main.c deploy/admin/migrate.c deploy/admin/audit.c $(ADMIN_LIB_SRCS) \
-                  services/secrets/audit_verify.c services/secrets/audit_chain.c
+# audit verify walks the secrets service's chain with the service's own code,
+# workflow validate|register checks a definition with the workflow service's
+ADMIN_SRCS     := deploy/admin/main.c deploy/admin/migrate.c deploy/admin/audit.c \
+                  deploy/admin/workflow.c $(ADMIN_LIB_SRCS) \
+                  services/secrets/audit_verify.c services/secrets/audit_chain.c \
+                  services/workflow/definition.c services/workflow/template.c
 
 BINS := $(SERVICES:%=$(BUILD)/bin/cairn-%) $(BUILD)/bin/cairn-devbroker $(BUILD)/bin/cairn-admin
 
@@ -126,7 +129,8 @@ INTEG_HARNESS := tests/integration/harness.c tests/integration/otlp_receiver.c \
                  tests/integration/fake_openai.c tests/integration/gw_fixture.c \
                  tests/integration/fake_service.c tests/integration/secrets_fixture.c \
                  tests/integration/fake_libretranslate.c tests/integration/fake_http.c \
-                 tests/integration/fake_openai_audio.c
+                 tests/integration/fake_openai_audio.c tests/integration/fake_target.c \
+                 tests/integration/workflow_client.c
 BENCH_SRCS := $(sort $(wildcard tests/bench/*.c))
 BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/tests/bench/%)
 # What the benchmark programs share (running wrk and reading its report).
