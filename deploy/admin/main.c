@@ -8,12 +8,17 @@
  *   cairn-admin [-c FILE] migrate up SERVICE         apply the pending ones (migrate.c)
  *   cairn-admin [-c FILE] audit verify               walk the secrets service's audit chain;
  *                                                    exit 1 when it is broken (audit.c)
+ *   cairn-admin workflow validate FILE               check a workflow definition (YAML or
+ *                                                    JSON) as the service would (workflow.c)
+ *   cairn-admin [-c FILE] workflow register FILE     check it, then register it over Kafka
+ *   cairn-admin [-c FILE] workflow list              the registered workflow types
  * Connection settings are the usual kafka.* keys (file or CAIRN_KAFKA_*) and
  * pg.url (file or CAIRN_PG_URL).
  * It never deletes a topic, never lowers partitions and never touches a
  * topic the file does not name. Exit codes: 0 as declared (or made so),
  * 1 drift found (diff) or left behind (apply), migrations pending
- * (status), or an audit chain broken (verify), 2 an error. */
+ * (status), an audit chain broken (verify), or a workflow definition
+ * refused (validate, register), 2 an error. */
 #include <getopt.h>
 #include <librdkafka/rdkafka.h>
 #include <stddef.h>
@@ -30,6 +35,7 @@
 #include "cairn/pg.h"
 #include "migrate.h"
 #include "topics.h"
+#include "workflow.h"
 
 struct tool_conf {
         long long timeout_ms;
@@ -38,6 +44,7 @@ struct tool_conf {
 
 static struct tool_conf tconf;
 static struct cairn_pg_conf pconf;
+static struct workflow_conf wconf;
 
 #define CAIRN_CONF_STRUCT struct tool_conf
 static const struct cairn_conf_item tool_conf_items[] = {
@@ -62,6 +69,8 @@ static void usage(FILE *fp)
                 "       cairn-admin topics list TOPICS.yaml [MAX_PARTITIONS]\n"
                 "       cairn-admin [-c FILE] migrate status|up SERVICE\n"
                 "       cairn-admin [-c FILE] audit verify\n"
+                "       cairn-admin workflow validate FILE\n"
+                "       cairn-admin [-c FILE] workflow register|list [FILE]\n"
                 "       cairn-admin [-c FILE] --check-config\n"
                 "  topics apply   create missing topics, add partitions, set configs that drifted\n"
                 "                 (never deletes, never lowers partitions); a second run changes\n"
@@ -78,7 +87,14 @@ static void usage(FILE *fp)
                 "                 pg.url from its first row to its head; print the rows checked\n"
                 "                 and ok, or the first broken row's seq and why; exit 1 when\n"
                 "                 broken\n"
-                "  -c FILE  configuration (kafka.* keys, topics.timeout_ms, pg.*); default\n"
+                "  workflow validate  check the workflow definition in FILE (.yaml, .yml or\n"
+                "                 .json) as the workflow service would; exit 1 when refused;\n"
+                "                 no cluster\n"
+                "  workflow register  check FILE, then register it with the workflow service\n"
+                "                 (workflow.topic) as cairn-admin, role admin; print the type\n"
+                "                 and version; exit 1 when refused\n"
+                "  workflow list  the latest version of every registered workflow type\n"
+                "  -c FILE  configuration (kafka.* keys, topics.*, pg.*, workflow.*); default\n"
                 "           $CAIRN_CONFIG; CAIRN_KAFKA_BOOTSTRAP_SERVERS, CAIRN_PG_URL etc.\n"
                 "           override it\n"
                 "  --check-config  load the configuration, say whether it is valid and exit\n"
@@ -606,6 +622,7 @@ int main(int argc, char **argv)
         const struct cairn_conf_section secs[] = {
                 { "Topics", tool_conf_items, &tconf, NULL },
                 { "PostgreSQL", cairn_pg_conf_items, &pconf, NULL },
+                { "Workflow", workflow_conf_items, &wconf, NULL },
         };
         const size_t nsecs = sizeof(secs) / sizeof(secs[0]);
         const char *path = getenv("CAIRN_CONFIG");
@@ -644,11 +661,18 @@ int main(int argc, char **argv)
                         strcmp(argv[optind + 1], "up") == 0);
         bool audit = argc - optind == 2 && strcmp(argv[optind], "audit") == 0 &&
                      strcmp(argv[optind + 1], "verify") == 0;
+        bool workflow = (argc - optind == 3 && strcmp(argv[optind], "workflow") == 0 &&
+                         strcmp(argv[optind + 1], "register") == 0) ||
+                        (argc - optind == 2 && strcmp(argv[optind], "workflow") == 0 &&
+                         strcmp(argv[optind + 1], "list") == 0);
         if (argc - optind >= 3 && argc - optind <= 4 && strcmp(argv[optind], "topics") == 0 &&
             strcmp(argv[optind + 1], "list") == 0)
                 return topics_list_cmd(argv[optind + 2],
                                        argc - optind == 4 ? argv[optind + 3] : NULL);
-        if (!topics && !migrate && !audit && !check_only) {
+        if (argc - optind == 3 && strcmp(argv[optind], "workflow") == 0 &&
+            strcmp(argv[optind + 1], "validate") == 0)
+                return workflow_validate_cmd(argv[optind + 2]);
+        if (!topics && !migrate && !audit && !workflow && !check_only) {
                 usage(stderr);
                 return 2;
         }
@@ -666,6 +690,10 @@ int main(int argc, char **argv)
         }
         if (topics) {
                 rc = topics_cmd(conf, strcmp(argv[optind + 1], "apply") == 0, argv[optind + 2]);
+        } else if (workflow) {
+                rc = strcmp(argv[optind + 1], "list") == 0
+                             ? workflow_list_cmd(conf, &wconf)
+                             : workflow_register_cmd(conf, &wconf, argv[optind + 2]);
         } else {
                 /* Progress goes to stdout as plain lines; the library's own
                  * log lines would only repeat them. */
