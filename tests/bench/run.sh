@@ -46,6 +46,15 @@
 #   fetch whisper-tiny.en); BENCH_SPEECH_RUNS=N (default 3) runs of each
 #   clip for the speed, the best counting; BENCH_TTS_RUNS=N (default 5)
 #   requests per text-to-speech case, the median counting.
+#   "workflow" the workflow service: three-step runs one at a time on the
+#   dev broker and on Apache Kafka against the same calls made directly,
+#   throughput with many runs in flight (PostgreSQL commits, CPU per step
+#   by process, pg_stat_statements, a perf profile where perf records),
+#   and a restart with many runs asleep (it needs $BUILD/bin/* and
+#   $BUILD/tests/bench/workflow_* built); BENCH_WORKFLOW_RUNS=N (default
+#   300) runs one at a time, BENCH_WORKFLOW_SECONDS=N (default 10) per
+#   throughput window, BENCH_WORKFLOW_INFLIGHT=N (default 1000),
+#   BENCH_WORKFLOW_RECOVERY_RUNS=N (default 10000).
 set -euo pipefail
 BUILD=${1:?usage: tests/bench/run.sh BUILD_DIR [gateway_ab] [bert]}
 shift
@@ -59,6 +68,7 @@ cleanup() {
         deploy/kafka/apache.sh stop "$tmp/kafka" 2>/dev/null || true
         deploy/kafka/apache.sh stop "$tmp/kafka-memory" 2>/dev/null || true
         deploy/kafka/apache.sh stop "$tmp/kafka-secrets" 2>/dev/null || true
+        deploy/kafka/apache.sh stop "$tmp/kafka-workflow" 2>/dev/null || true
         baseline_remove
         rm -rf "$tmp"
 }
@@ -1231,6 +1241,317 @@ speech_render() {
         echo
 }
 
+# ---- the workflow service ----
+
+workflow_heading="## Workflow service"
+workflow_skipped="" wf_dev_skipped="" wf_apache_skipped="" wf_load=""
+WF_RUNS=${BENCH_WORKFLOW_RUNS:-300}
+WF_SECS=${BENCH_WORKFLOW_SECONDS:-10}
+WF_INFLIGHT=${BENCH_WORKFLOW_INFLIGHT:-1000}
+WF_RECOVERY=${BENCH_WORKFLOW_RECOVERY_RUNS:-10000}
+
+# Runs tests/bench/workflow_latency.c on the dev broker into
+# $tmp/workflow_latency_dev, then on Apache Kafka (a broker of its own, in
+# $tmp/kafka-workflow) workflow_throughput.c (first: its warm-up warms the
+# broker's JIT too), workflow_latency.c and workflow_recovery.c into
+# $tmp/workflow_{throughput,latency_apache,recovery}. What could not run is
+# said in wf_dev_skipped and wf_apache_skipped, and in workflow_skipped
+# when nothing could.
+workflow_run() {
+        local why kdir=$tmp/kafka-workflow
+        local -a apache=()
+        workflow_skipped="" wf_dev_skipped="" wf_apache_skipped=""
+        if [[ ! -x $BUILD/bin/cairn-workflow ]]; then
+                workflow_skipped="$BUILD/bin/cairn-workflow is not built"
+                echo "bench: SKIPPED the workflow service: $workflow_skipped" >&2
+                return 0
+        fi
+        wf_load=$(cut -d' ' -f1-3 /proc/loadavg)
+        echo "bench: the workflow service on the dev broker: $WF_RUNS runs one at a time (about a minute)"
+        if ! "$BUILD/tests/bench/workflow_latency" "$WF_RUNS" | grep -v '^{' | tee "$tmp/workflow_latency_dev"; then
+                wf_dev_skipped="tests/bench/workflow_latency failed on the dev broker"
+                echo "bench: SKIPPED the workflow service on the dev broker: $wf_dev_skipped" >&2
+        fi
+        if why=$(deploy/kafka/apache.sh check) && CAIRN_KAFKA_JIT=full deploy/kafka/apache.sh start "$kdir"; then
+                apache=(TESTS_KAFKA=apache "TESTS_KAFKA_DIR=$kdir")
+                echo "bench: the workflow service on Apache Kafka: $WF_INFLIGHT runs in flight, ${WF_SECS}s windows (about 3 minutes)"
+                if ! env "${apache[@]}" BENCH_WORKFLOW_INFLIGHT="$WF_INFLIGHT" \
+                        "$BUILD/tests/bench/workflow_throughput" "$WF_SECS" | grep -v '^{' | tee "$tmp/workflow_throughput"; then
+                        wf_apache_skipped="tests/bench/workflow_throughput failed"
+                fi
+                echo "bench: the workflow service on Apache Kafka: $WF_RUNS runs one at a time"
+                if [[ -z $wf_apache_skipped ]] && ! env "${apache[@]}" "$BUILD/tests/bench/workflow_latency" "$WF_RUNS" |
+                        grep -v '^{' | tee "$tmp/workflow_latency_apache"; then
+                        wf_apache_skipped="tests/bench/workflow_latency failed on Apache Kafka"
+                fi
+                echo "bench: the workflow service on Apache Kafka: a restart with $WF_RECOVERY runs in flight (a few minutes)"
+                if [[ -z $wf_apache_skipped ]] && ! env "${apache[@]}" "$BUILD/tests/bench/workflow_recovery" "$WF_RECOVERY" |
+                        grep -v '^{' | tee "$tmp/workflow_recovery"; then
+                        wf_apache_skipped="tests/bench/workflow_recovery failed"
+                fi
+                deploy/kafka/apache.sh stop "$kdir"
+        else
+                wf_apache_skipped="Apache Kafka ${why:-did not start}"
+        fi
+        [[ -n $wf_apache_skipped ]] && echo "bench: SKIPPED the workflow service on Apache Kafka: $wf_apache_skipped" >&2
+        if [[ -n $wf_dev_skipped && -n $wf_apache_skipped ]]; then
+                workflow_skipped="$wf_dev_skipped; $wf_apache_skipped"
+        fi
+        return 0
+}
+
+# verdict, or "not measured" for a value this run does not have ("—").
+wf_verdict() {
+        if [[ $1 == "—" ]]; then echo "not measured"; else verdict "$@"; fi
+}
+
+# The rows of a perf profile in $tmp/workflow_throughput: wf_prof_rows NAME KEY.
+wf_prof_rows() {
+        local i=0 name
+        while name=$(line workflow_throughput "${1}_${2}_${i}_name") && [[ -n $name ]]; do
+                echo "| \`${name//|/\\|}\` | $(val workflow_throughput "${1}_${2}_${i}_pct") % |"
+                i=$((i + 1))
+        done
+}
+
+# The section of docs/benchmarks.md for workflow_run's figures; $1 is the
+# command that produced them.
+workflow_render() {
+        local d=workflow_latency_dev a=workflow_latency_apache t=workflow_throughput r=workflow_recovery
+        local i q wps
+        echo "$workflow_heading"
+        echo
+        if [[ -n $workflow_skipped ]]; then
+                echo "Not measured in this run: $workflow_skipped."
+                echo
+                return 0
+        fi
+        echo "\`cairn-workflow\` with a PostgreSQL of its own (\`fsync=off\`, \`synchronous_commit=off\`, as in"
+        echo "the tests; pg_stat_statements loaded) and the settings of deploy/dev/workflow.yaml (\`bus.workers: 4\`,"
+        echo "\`workflow.scheduler_threads: 2\`, \`workflow.poll_ms: 100\`, \`pg.pool_size\` its default 4), calling a"
+        echo "\`cairn-embedding\` of its own, measured on $(date -u +%Y-%m-%d) by \`$1\` (tests/bench/workflow_latency.c,"
+        echo "workflow_throughput.c, workflow_recovery.c), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$([[ -n $(git status --porcelain 2>/dev/null) ]] && echo " with uncommitted changes"), on $(nproc) cores"
+        echo "($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)) that the broker, PostgreSQL, both services and the"
+        echo "benchmark share with other work: the load average was $wf_load when the part started and"
+        echo "$(cut -d' ' -f1-3 /proc/loadavg) when it ended. The workflow, \`bench-three\`, is three call steps to the embedding service's"
+        echo "lexical model \`cairn-lexical-384\` one after another, each embedding the model name the step before"
+        echo "answered with (the first: \"hello world\"); the run's output is two small fields of the last reply. It"
+        echo "is the cheapest real work a step can call: the lexical model embeds about 100,000 short texts a second"
+        echo "on one thread (the translation service runs Apertium's pipelines, the memory service PostgreSQL,"
+        echo "speech a model), so the figures are the engine's and the bus's, not the target's. The baseline,"
+        echo "in the same runs, is the same three \`EmbedRequest\`s sent straight to the embedding service with a"
+        echo "bus client, one after another, each embedding the model name of the reply before: what the"
+        echo "steps cost without the engine. A run is over when its \`RUN_COMPLETED\` event arrives on"
+        echo "\`cairn.workflow.v1.events\` (a consumer of every partition, in the benchmark). Every step's"
+        echo "reply is a vector of 384 floats, which the service keeps in the run's state and in the step's"
+        echo "\`STEP_COMPLETED\` event."
+        echo
+        echo "**Latency, one run at a time.** $(bval $d runs) runs of \`bench-three\` one after another, from the"
+        echo "\`StartRunRequest\` sent to \`RUN_COMPLETED\` received, and as many chains of the three direct calls,"
+        echo "taking turns in $(bval $d rounds) rounds in alternating order after 20 unrecorded of each; percentiles over all"
+        echo "rounds. On Apache Kafka after the throughput runs below (the broker's JIT warm). The times to each"
+        echo "part are medians from the start: its \`StartRunReply\`, the \`RUN_STARTED\` event, the"
+        echo "\`STEP_COMPLETED\` events of the first two steps; for the direct calls, each call's answer."
+        echo
+        if [[ -n $wf_dev_skipped ]]; then
+                echo "Not measured on the dev broker in this run: $wf_dev_skipped."
+                echo
+        fi
+        if [[ -n $wf_apache_skipped ]]; then
+                echo "Not measured on Apache Kafka in this run: $wf_apache_skipped."
+                echo
+        fi
+        echo "| measure | dev broker: workflow | dev broker: direct calls | Apache Kafka: workflow | Apache Kafka: direct calls | target |"
+        echo "|---|---|---|---|---|---|"
+        echo "| p50 | $(bval $d wf_p50_ms) ms | $(bval $d base_p50_ms) ms | $(bval $a wf_p50_ms) ms | $(bval $a base_p50_ms) ms | workflow ≤ 30 ms ($(wf_verdict "$(bval $d wf_p50_ms)" "<=" 30), $(wf_verdict "$(bval $a wf_p50_ms)" "<=" 30)) |"
+        echo "| p99 | $(bval $d wf_p99_ms) ms | $(bval $d base_p99_ms) ms | $(bval $a wf_p99_ms) ms | $(bval $a base_p99_ms) ms | — |"
+        echo "| workflow / direct calls, p50 (p99) | **$(bval $d p50_ratio)** ($(bval $d p99_ratio)) | | **$(bval $a p50_ratio)** ($(bval $a p99_ratio)) | | — |"
+        echo "| what the engine adds per step, p50 | $(bval $d added_per_step_p50_ms) ms | | $(bval $a added_per_step_p50_ms) ms | | — |"
+        echo "| \`StartRunReply\` received | $(bval $d wf_to_start_reply_p50_ms) ms | | $(bval $a wf_to_start_reply_p50_ms) ms | | — |"
+        echo "| \`RUN_STARTED\` received | $(bval $d wf_to_run_started_p50_ms) ms | | $(bval $a wf_to_run_started_p50_ms) ms | | — |"
+        echo "| step 1 completed / call 1 answered | $(bval $d wf_to_step_a_p50_ms) ms | $(bval $d base_to_call1_p50_ms) ms | $(bval $a wf_to_step_a_p50_ms) ms | $(bval $a base_to_call1_p50_ms) ms | — |"
+        echo "| step 2 / call 2 | $(bval $d wf_to_step_b_p50_ms) ms | $(bval $d base_to_call2_p50_ms) ms | $(bval $a wf_to_step_b_p50_ms) ms | $(bval $a base_to_call2_p50_ms) ms | — |"
+        echo "| run completed / call 3 | $(bval $d wf_to_run_completed_p50_ms) ms | $(bval $d base_to_call3_p50_ms) ms | $(bval $a wf_to_run_completed_p50_ms) ms | $(bval $a base_to_call3_p50_ms) ms | — |"
+        echo "| CPU per run: workflow service | $(bval $d wf_cpu_us_workflow) µs | $(bval $d base_cpu_us_workflow) µs | $(bval $a wf_cpu_us_workflow) µs | $(bval $a base_cpu_us_workflow) µs | — |"
+        echo "| CPU per run: PostgreSQL | $(bval $d wf_cpu_us_pg) µs | $(bval $d base_cpu_us_pg) µs | $(bval $a wf_cpu_us_pg) µs | $(bval $a base_cpu_us_pg) µs | — |"
+        echo "| CPU per run: broker | $(bval $d wf_cpu_us_broker) µs | $(bval $d base_cpu_us_broker) µs | $(bval $a wf_cpu_us_broker) µs | $(bval $a base_cpu_us_broker) µs | — |"
+        echo "| CPU per run: embedding service | $(bval $d wf_cpu_us_embedding) µs | $(bval $d base_cpu_us_embedding) µs | $(bval $a wf_cpu_us_embedding) µs | $(bval $a base_cpu_us_embedding) µs | — |"
+        echo "| cores busy: ours, other work | $(bval $d wf_cores_ours), $(bval $d wf_cores_others) | $(bval $d base_cores_ours), $(bval $d base_cores_others) | $(bval $a wf_cores_ours), $(bval $a wf_cores_others) | $(bval $a base_cores_ours), $(bval $a base_cores_others) | — |"
+        echo "| failed | $(bval $d wf_errors) | $(bval $d base_errors) | $(bval $a wf_errors) | $(bval $a base_errors) | 0 |"
+        echo
+        echo "A step through the engine is a reply consumed from \`cairn.workflow.replies\`, one transaction"
+        echo "(lock the run, load its state and signals, the engine, save the state, the history, the outbox"
+        echo "rows), then the outbox thread's transaction (take the rows, publish them, wait for the broker's"
+        echo "acknowledgement, delete them) before the next request leaves; a direct call is one produce and"
+        echo "one consume each way. CPU per run is each process's user and system time over its side's rounds,"
+        echo "idle time included (the service's scheduler and outbox poll every 100 ms either way)."
+        echo
+        if [[ -z $wf_apache_skipped ]]; then
+                wps=$(val $t wf_per_s)
+                echo "**Throughput, $(val $t inflight) runs in flight** (Apache Kafka). A new run starts as each one's"
+                echo "\`RUN_COMPLETED\` arrives, $(val $t inflight) always in flight; the baseline keeps as many chains of the three direct"
+                echo "calls in flight. After a warm-up of 10 s and an \`ANALYZE\`, the sides take turns in rounds"
+                echo "(direct, 16 dimensions, workflow, workflow, 16 dimensions, direct): each round starts its load, lets it"
+                echo "settle for 3 s, counts the completions of a ${WF_SECS} s window, then stops starting and waits until all in"
+                echo "flight are done. Runs/s and steps/s are the windows'; commits and CPU per step are over whole"
+                echo "rounds, quiet to quiet (every step counted started and ended in them; pg_stat_database's"
+                echo "\`xact_commit\` over every database, read 1.5 s after the round, since a backend reports"
+                echo "within a second of going idle). *16 dimensions* is \`bench-three-16\`: the same workflow asking"
+                echo "the model for 16 dimensions instead of 384 (\`\"dimensions\": 16\` in each request), so every"
+                echo "reply, state and event is about 20 times smaller: what the size of the steps' outputs costs."
+                echo
+                echo "| measure | workflow | workflow, 16 dimensions | direct calls | target |"
+                echo "|---|---|---|---|---|"
+                echo "| runs/s | **$wps** | $(val $t wf16_per_s) | $(val $t base_per_s) | ≥ 300 ($(verdict "$wps" ">=" 300)) |"
+                echo "| steps/s | $(val $t wf_steps_per_s) | $(val $t wf16_steps_per_s) | $(val $t base_steps_per_s) | — |"
+                echo "| against the direct calls | $(calc "%.3f" "$wps / $(val $t base_per_s)") | $(calc "%.3f" "$(val $t wf16_per_s) / $(val $t base_per_s)") | 1 | — |"
+                echo "| latency p50, p99 | $(val $t wf_p50_ms), $(val $t wf_p99_ms) ms | $(val $t wf16_p50_ms), $(val $t wf16_p99_ms) ms | $(val $t base_p50_ms), $(val $t base_p99_ms) ms | — |"
+                echo "| PostgreSQL commits per step | **$(val $t wf_commits_per_step)** | $(val $t wf16_commits_per_step) | $(val $t base_commits_per_step) | — |"
+                echo "| CPU per step: workflow service | $(val $t wf_step_cpu_us_workflow) µs | $(val $t wf16_step_cpu_us_workflow) µs | $(val $t base_step_cpu_us_workflow) µs | — |"
+                echo "| CPU per step: PostgreSQL | $(val $t wf_step_cpu_us_pg) µs | $(val $t wf16_step_cpu_us_pg) µs | $(val $t base_step_cpu_us_pg) µs | — |"
+                echo "| CPU per step: broker | $(val $t wf_step_cpu_us_broker) µs | $(val $t wf16_step_cpu_us_broker) µs | $(val $t base_step_cpu_us_broker) µs | — |"
+                echo "| CPU per step: embedding service | $(val $t wf_step_cpu_us_embedding) µs | $(val $t wf16_step_cpu_us_embedding) µs | $(val $t base_step_cpu_us_embedding) µs | — |"
+                echo "| CPU per step: the benchmark's client | $(val $t wf_step_cpu_us_client) µs | $(val $t wf16_step_cpu_us_client) µs | $(val $t base_step_cpu_us_client) µs | — |"
+                echo "| cores busy: ours, other work | $(val $t wf_step_cores_ours), $(val $t wf_step_cores_others) | $(val $t wf16_step_cores_ours), $(val $t wf16_step_cores_others) | $(val $t base_step_cores_ours), $(val $t base_step_cores_others) | — |"
+                echo "| failed runs | $(val $t wf_errors) | $(val $t wf16_errors) | $(val $t base_errors) | 0 |"
+                echo
+                local cpu cpu16
+                cpu=$(calc "%.0f" "$(val $t wf_step_cpu_us_workflow) + $(val $t wf_step_cpu_us_pg) + $(val $t wf_step_cpu_us_broker) + $(val $t wf_step_cpu_us_embedding)")
+                cpu16=$(calc "%.0f" "$(val $t wf16_step_cpu_us_workflow) + $(val $t wf16_step_cpu_us_pg) + $(val $t wf16_step_cpu_us_broker) + $(val $t wf16_step_cpu_us_embedding)")
+                echo "Where the time goes: the load is CPU-bound (the cores row). A step costs $cpu µs of CPU in the"
+                echo "service, PostgreSQL, the broker and the embedding service together ($cpu16 µs with 16 dimensions),"
+                echo "so the machine's $(nproc) cores, if nothing else ran, would carry at most $(calc "%.0f" "$(nproc) * 1e6 / $cpu / 3") runs of three steps a second ($(calc "%.0f" "$(nproc) * 1e6 / $cpu16 / 3")"
+                echo "with 16 dimensions); 300 runs/s needs at most $(calc "%.0f" "$(nproc) * 1e6 / 900") µs a step, all processes included. The workflow"
+                echo "service and PostgreSQL take most of it; the direct calls cost $(calc "%.0f" "$(val $t base_step_cpu_us_broker) + $(val $t base_step_cpu_us_embedding)") µs a call in the broker and the"
+                echo "embedding service. With 16 dimensions the service's CPU per step falls by"
+                echo "$(calc "%.0f%%" "(1 - $(val $t wf16_step_cpu_us_workflow) / $(val $t wf_step_cpu_us_workflow)) * 100") and PostgreSQL's by $(calc "%.0f%%" "(1 - $(val $t wf16_step_cpu_us_pg) / $(val $t wf_step_cpu_us_pg)) * 100"): about that share of their work is the 384 floats of each"
+                echo "reply written and read as JSON text (the state, the run's \`jsonb\` row, the events), not the engine."
+                echo
+                echo "The $(val $t wf_commits_per_step) PostgreSQL commits per step are a reply's change (one a step), a start (one a run, a third"
+                echo "of a step), the outbox's rounds ($(bval $t wf_outbox_rounds_per_step) a step: a round takes up to 500 rows), the"
+                echo "definition read before each start ($(bval $t wf_definition_reads_per_step) a step, a statement of its own) and libcairn's settings of"
+                echo "\`statement_timeout\` ($(bval $t wf_timeout_settings_per_step) a step): common/src/pg.c sets the session's timeout from each"
+                echo "call's deadline before it begins a transaction whenever the two differ, which with a deadline"
+                echo "counting down is nearly always, and outside a transaction that statement is a transaction,"
+                echo "and a round trip, of its own (the server's statement log, in a run of this benchmark one run at a"
+                echo "time, showed one before every \`BEGIN\`)."
+                echo
+                if [[ -n $(val $t wf_stmt_count) ]]; then
+                        echo "PostgreSQL's statements over the two workflow rounds (pg_stat_statements, execution time, so a"
+                        echo "busy CPU's waiting is in it), the top $(val $t wf_stmt_count) by time: $(val $t wf_stmt_calls_per_unit) statements and $(val $t wf_stmt_total_ms_per_unit) ms per step in all."
+                        echo
+                        echo "| statement | calls per step | ms per call | ms per step | share of the time |"
+                        echo "|---|---|---|---|---|"
+                        for ((i = 0; i < $(val $t wf_stmt_count); i++)); do
+                                q=$(line $t "wf_stmt_${i}_query")
+                                echo "| \`${q//|/\\|}\` | $(val $t "wf_stmt_${i}_calls_per_unit") | $(val $t "wf_stmt_${i}_ms_per_call") | $(val $t "wf_stmt_${i}_ms_per_unit") | $(calc "%.0f%%" "$(val $t "wf_stmt_${i}_share") * 100") |"
+                        done
+                        echo
+                else
+                        echo "pg_stat_statements was not loaded: $(line $t wf_stmt_skipped)."
+                        echo
+                fi
+                if [[ -n $(val $t prof_wf_samples) ]]; then
+                        echo "A profile of the same load in a round of its own: perf $(perf --version 2>/dev/null | awk '{ print $3 }') sampling at 499 Hz"
+                        echo "for $(val $t prof_seconds) s, every thread of \`cairn-workflow\` ($(val $t prof_wf_samples) samples) and every process of the PostgreSQL"
+                        echo "server ($(val $t prof_pg_samples) samples); shares of each one's samples, the kernel's symbols marked [k]:"
+                        echo
+                        echo "| \`cairn-workflow\`, by thread | share |"
+                        echo "|---|---|"
+                        wf_prof_rows prof_wf comm
+                        echo
+                        echo "| \`cairn-workflow\`, by library | share |"
+                        echo "|---|---|"
+                        wf_prof_rows prof_wf dso
+                        echo
+                        echo "| \`cairn-workflow\`, by function | share |"
+                        echo "|---|---|"
+                        wf_prof_rows prof_wf sym
+                        echo
+                        echo "| PostgreSQL, by function | share |"
+                        echo "|---|---|"
+                        wf_prof_rows prof_pg sym
+                        echo
+                        echo "In the service, \`__printf_fp_l\`, \`hack_digit\`, \`__mpn_mul_1\` and \`__vfprintf_internal\` are"
+                        echo "glibc printing floating-point numbers (jansson writes every float of a state or an output with"
+                        echo "\`%.17g\`) and \`strtod\` reading them back; \`cairn_buf_add\` and \`cairn_hex_digit\` build the hex"
+                        echo "text of the \`bytea\` parameters (events and dispatches go to PostgreSQL as text); kernel time is"
+                        echo "the round trips, one per statement. In PostgreSQL, \`pglz_compress\` is TOAST compressing each"
+                        echo "new version of a run's state, \`array_in\` and \`hex_decode\` read those parameters, and the"
+                        echo "scheduling symbols (\`finish_task_switch\`) are backends waking for each statement."
+                        echo
+                else
+                        echo "No profile in this run: $(line $t prof_skipped)."
+                        echo
+                fi
+                echo "StartRun's lookups of a run by workflow id and by start request (\`wf_run_latest\`,"
+                echo "\`wf_run_by_start\`) took $(calc "%.3f" "$(val $t lookup_before_analyze_ms)") ms a call during the warm-up, before the \`ANALYZE\`, with up to"
+                echo "$(val $t lookup_before_analyze_table_runs) runs in the table, and $(calc "%.3f" "$(val $t lookup_after_analyze_ms)") ms in the workflow rounds after it. The service's"
+                echo "connections prepare their statements once; until autovacuum first analyzes \`workflow_runs\`,"
+                echo "they can keep the generic plans PostgreSQL made while it was empty, which scan the tenant's"
+                echo "list index (\`workflow_runs_list\`) and filter on the id: every start then reads every run of"
+                echo "the tenant (auto_explain showed that plan in runs of this benchmark where the lookups took"
+                echo "2.2 to 2.6 ms, with 4,000 to 6,000 runs)."
+                echo
+                echo "**Recovery** (Apache Kafka). $(val $r runs) runs of \`bench-nap\` (a durable timer until \`input.until\`, then"
+                echo "one call to the embedding service) started $(val $r up_starts_per_s)/s with 64 requests in flight, all asleep"
+                echo "(every \`STEP_SCHEDULED\` of the timer received), the timers due a few seconds after the last start."
+                echo "The service is killed with SIGKILL while they sleep; once all are due it is started again. A run"
+                echo "counts as *resumed* when its timer's \`STEP_COMPLETED\` event arrives: the restarted service found"
+                echo "it due, moved it past where the kill caught it in a committed transaction (which also sends its"
+                echo "call) and published that. *Completed*: its call answered and \`RUN_COMPLETED\` received. The"
+                echo "baselines, in the same run: as many timers falling due at once on a service that stays up (times"
+                echo "from the moment they fall due), and a restart with nothing due."
+                echo
+                echo "| measure | after the kill and restart | timers due on a running service | target |"
+                echo "|---|---|---|---|"
+                echo "| runs in flight | $(val $r runs) | $(val $r runs) | — |"
+                echo "| to ready (\`/readyz\` 200) | $(val $r crash_ready_ms) ms | — | — |"
+                echo "| to the first run resumed | $(val $r crash_first_resumed_s) s | $(val $r up_first_resumed_s) s | — |"
+                echo "| to every run moved in PostgreSQL (none due any more) | $(val $r crash_all_moved_in_pg_s) s | $(val $r up_all_moved_in_pg_s) s | — |"
+                echo "| to every run resumed | **$(val $r crash_all_resumed_s) s** | $(val $r up_all_resumed_s) s | — |"
+                echo "| to every run completed | $(val $r crash_all_completed_s) s | $(val $r up_all_completed_s) s | — |"
+                echo "| runs resumed a second | $(val $r crash_resumed_per_s) | $(val $r up_resumed_per_s) | — |"
+                echo "| runs resumed before the kill (must be 0) | $(val $r crash_resumed_before_kill) | — | 0 |"
+                echo "| runs failed | $(val $r crash_failed) | $(val $r up_failed) | 0 |"
+                echo
+                echo "And a kill and restart with nothing due, then one run started the moment \`/readyz\` answered and"
+                echo "one after it (each asleep for an hour, no call behind its timer): ready after $(val $r idle_ready_ms) ms; the first"
+                echo "run answered after $(val $r idle_first_run_reply_ms) ms, its first event after $(val $r idle_first_run_event_ms) ms; the next one answered after"
+                echo "$(val $r idle_second_run_reply_ms) ms, its event after $(val $r idle_second_run_event_ms) ms."
+                echo
+                echo "Ready is not serving. \`/readyz\` needs PostgreSQL, the broker's metadata and the service"
+                echo "started; a request waits until the new process's consumer gets the request topic's partitions,"
+                echo "which the group hands over only once the killed process's session has expired"
+                echo "(\`session.timeout.ms\`: 3 s in deploy/kafka/apache.env; librdkafka's default is 45 s, which"
+                echo "docs/operations.md suggests lowering to no less than 10 s in production); after that, requests"
+                echo "are answered in milliseconds. Resuming does not wait for the group: the scheduler reads"
+                echo "PostgreSQL, taking due runs 64 at a time (\`FOR UPDATE SKIP LOCKED\`), one transaction each"
+                echo "(which writes the call's outbox row), on"
+                echo "\`workflow.scheduler_threads\` threads that share \`pg.pool_size\` connections with the reply"
+                echo "consumer; on the running service the replies to the calls the first moves sent compete with it."
+                echo "*Moved in PostgreSQL* is when no run was due any more (polled every 20 ms); *resumed* adds the"
+                echo "outbox publishing the events. After the restart the first of them arrived $(val $r crash_first_resumed_s) s after the start:"
+                echo "the outbox publishes a batch of rows and deletes them once the broker has every one, and the"
+                echo "first batch held the new process's first message to the embedding service's topic, which took"
+                echo "about a second to leave (in runs of this benchmark, a run started after a restart showed its"
+                echo "events within milliseconds when no call followed its timer, and about 1 s late when its"
+                echo "events shared a batch with the process's first call). The load average was $(line $r crash_load_at_restart)"
+                echo "at the restart."
+                echo
+        fi
+        echo "The commands, as run (Apache Kafka: \`CAIRN_KAFKA_JIT=full deploy/kafka/apache.sh start DIR\`):"
+        echo
+        echo '```'
+        echo "$1"
+        echo "$BUILD/tests/bench/workflow_latency $WF_RUNS"
+        echo "TESTS_KAFKA=apache TESTS_KAFKA_DIR=DIR BENCH_WORKFLOW_INFLIGHT=$WF_INFLIGHT $BUILD/tests/bench/workflow_throughput $WF_SECS"
+        echo "TESTS_KAFKA=apache TESTS_KAFKA_DIR=DIR $BUILD/tests/bench/workflow_latency $WF_RUNS"
+        echo "TESTS_KAFKA=apache TESTS_KAFKA_DIR=DIR $BUILD/tests/bench/workflow_recovery $WF_RECOVERY"
+        echo '```'
+        echo
+}
+
 # Replaces the subsection $1 of the file (up to the next heading outside
 # code) with the file $2, or else adds it at the end of the section $3.
 subsection_write() {
@@ -1253,8 +1574,8 @@ if (($# > 0)); then
         for part in "$@"; do
                 if [[ $part != gateway_ab && $part != bert && $part != memory && $part != image &&
                         $part != secrets && $part != translation && $part != translation_detect &&
-                        $part != speech ]]; then
-                        echo "usage: tests/bench/run.sh BUILD_DIR [gateway_ab] [bert] [memory] [image] [secrets] [translation] [translation_detect] [speech] (unknown part: $part)" >&2
+                        $part != speech && $part != workflow ]]; then
+                        echo "usage: tests/bench/run.sh BUILD_DIR [gateway_ab] [bert] [memory] [image] [secrets] [translation] [translation_detect] [speech] [workflow] (unknown part: $part)" >&2
                         exit 2
                 fi
         done
@@ -1280,6 +1601,8 @@ if (($# > 0)); then
                         cmd="BENCH_DETECT_SECONDS=$DETECT_SECS tests/bench/run.sh $BUILD translation_detect" ;;
                 speech) heading=$speech_heading parent=""
                         cmd="BENCH_SPEECH_RUNS=$SPEECH_RUNS BENCH_TTS_RUNS=$TTS_RUNS tests/bench/run.sh $BUILD speech" ;;
+                workflow) heading=$workflow_heading parent=""
+                        cmd="BENCH_WORKFLOW_RUNS=$WF_RUNS BENCH_WORKFLOW_SECONDS=$WF_SECS BENCH_WORKFLOW_INFLIGHT=$WF_INFLIGHT BENCH_WORKFLOW_RECOVERY_RUNS=$WF_RECOVERY tests/bench/run.sh $BUILD workflow" ;;
                 esac
                 "${part}_run"
                 if [[ -n ${!skipped} ]]; then
@@ -1335,6 +1658,7 @@ secrets_run
 translation_run
 translation_detect_run
 speech_run
+workflow_run
 image_run
 echo "bench: HTTP gateway vs the bus directly and nginx (${SECS}s per phase, ${MEMSECS}s memory run)"
 BENCH_MEMORY_SECONDS=$MEMSECS "$BUILD/tests/bench/gateway" "$SECS" | grep -v '^{' | tee "$tmp/gateway"
@@ -1634,6 +1958,7 @@ cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
         translation_render "make bench"
         translation_detect_render "make bench"
         speech_render "make bench"
+        workflow_render "make bench"
         image_render "make bench"
 } >"$out"
 echo "bench: wrote $out"
