@@ -124,8 +124,8 @@ cairn_err_t wf_api_signal(struct cairn_request *req, const ProtobufCMessage *msg
 
         PGresult *res = NULL;
 
-        err = cairn_pg_exec(svc->pg, cairn_mono_us() + 5000000, &wf_sql[WQ_SIGNAL_ADD], p, 4, &res,
-                            errstr, sizeof(errstr));
+        err = cairn_pg_exec(svc->pg, WF_PG_DEADLINE, &wf_sql[WQ_SIGNAL_ADD], p, 4, &res, errstr,
+                            sizeof(errstr));
         PQclear(res);
         free(text);
         /* buffered; a step waiting for it takes it now */

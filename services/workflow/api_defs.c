@@ -135,8 +135,8 @@ static cairn_err_t h_list(struct cairn_request *req, const ProtobufCMessage *msg
                 return cairn_status_set(st, CAIRN_ERR_INVALID, "page_size", NULL,
                                         "page_size is at most 500");
         snprintf(limit, sizeof(limit), "%u", size + 1);
-        err = cairn_pg_exec(svc->pg, cairn_mono_us() + 5000000, &wf_sql[WQ_DEF_LIST], p, 2, &res,
-                            errstr, sizeof(errstr));
+        err = cairn_pg_exec(svc->pg, WF_PG_DEADLINE, &wf_sql[WQ_DEF_LIST], p, 2, &res, errstr,
+                            sizeof(errstr));
         if (err)
                 return cairn_status_set(st, err, NULL, NULL, "definitions: %s", errstr);
         int n = PQntuples(res), shown = n > (int)size ? (int)size : n;

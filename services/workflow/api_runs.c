@@ -12,8 +12,7 @@
 #include "db.h"
 #include "store.h"
 
-#define DB_TIMEOUT_US (10 * 1000000LL)
-#define MAX_ID        200
+#define MAX_ID 200
 
 static bool workflow_id_valid(const char *s)
 {
@@ -215,8 +214,7 @@ cairn_err_t wf_api_start(struct cairn_request *req, const ProtobufCMessage *msg,
                 s.run_timeout_ms = duration_ms(s.def->def->run_timeout);
         if (!s.run_timeout_ms)
                 s.run_timeout_ms = svc->conf->default_run_timeout_ms;
-        err = cairn_pg_tx(svc->pg, cairn_mono_us() + DB_TIMEOUT_US, start_tx, &s, errstr,
-                          sizeof(errstr));
+        err = cairn_pg_tx(svc->pg, WF_PG_DEADLINE, start_tx, &s, errstr, sizeof(errstr));
         json_decref(s.input);
         if (err) {
                 if (s.refusal.code)
@@ -271,8 +269,8 @@ cairn_err_t wf_api_find(struct wf_service *svc, const char *tenant, const char *
         if (!workflow_id[0])
                 return cairn_status_set(st, CAIRN_ERR_INVALID, "workflow_id", NULL,
                                         "workflow_id is required");
-        err = cairn_pg_exec(svc->pg, cairn_mono_us() + 5000000, &wf_sql[WQ_RUN_GET], p, 3, &res,
-                            errstr, sizeof(errstr));
+        err = cairn_pg_exec(svc->pg, WF_PG_DEADLINE, &wf_sql[WQ_RUN_GET], p, 3, &res, errstr,
+                            sizeof(errstr));
         if (err)
                 return cairn_status_set(st, err, NULL, NULL, "runs: %s", errstr);
         if (PQntuples(res) == 0 ||
@@ -338,8 +336,8 @@ cairn_err_t wf_api_get_run(struct cairn_request *req, const ProtobufCMessage *ms
         char errstr[256];
         json_t *names = json_array();
 
-        if (cairn_pg_exec(svc->pg, cairn_mono_us() + 5000000, &wf_sql[WQ_SIGNALS_OPEN], p, 1, &res,
-                          errstr, sizeof(errstr)) == CAIRN_OK) {
+        if (cairn_pg_exec(svc->pg, WF_PG_DEADLINE, &wf_sql[WQ_SIGNALS_OPEN], p, 1, &res, errstr,
+                          sizeof(errstr)) == CAIRN_OK) {
                 for (int i = 0; i < PQntuples(res); i++)
                         json_array_append_new(names, json_string(PQgetvalue(res, i, 1)));
                 PQclear(res);
@@ -404,8 +402,8 @@ cairn_err_t wf_api_list_runs(struct cairn_request *req, const ProtobufCMessage *
                              cur_id[0] ? cur_id : "00000000-0000-0000-0000-000000000000",
                              limit };
 
-        err = cairn_pg_exec(svc->pg, cairn_mono_us() + 5000000, &wf_sql[WQ_RUN_LIST], p, 8, &res,
-                            errstr, sizeof(errstr));
+        err = cairn_pg_exec(svc->pg, WF_PG_DEADLINE, &wf_sql[WQ_RUN_LIST], p, 8, &res, errstr,
+                            sizeof(errstr));
         if (err)
                 return cairn_status_set(st, err, NULL, NULL, "runs: %s", errstr);
         int n = PQntuples(res), shown = n > (int)size ? (int)size : n;
@@ -462,8 +460,8 @@ cairn_err_t wf_api_history(struct cairn_request *req, const ProtobufCMessage *ms
         snprintf(limit, sizeof(limit), "%u", size + 1);
         const char *p[3] = { f.run_id, after, limit };
 
-        err = cairn_pg_exec(svc->pg, cairn_mono_us() + 5000000, &wf_sql[WQ_HISTORY_PAGE], p, 3,
-                            &res, errstr, sizeof(errstr));
+        err = cairn_pg_exec(svc->pg, WF_PG_DEADLINE, &wf_sql[WQ_HISTORY_PAGE], p, 3, &res, errstr,
+                            sizeof(errstr));
         wf_found_free(&f);
         if (err)
                 return cairn_status_set(st, err, NULL, NULL, "history: %s", errstr);

@@ -12,8 +12,6 @@
 #include "db.h"
 #include "workflow.h"
 
-#define DB_TIMEOUT_US (5 * 1000000LL)
-
 struct wf_defcache {
         pthread_mutex_t lock;
         struct wf_def **defs;
@@ -127,8 +125,8 @@ cairn_err_t wf_def_get(struct wf_service *svc, struct cairn_pg_conn *conn, const
                 err = cairn_pg_conn_exec(conn, &wf_sql[WQ_DEF_GET], p, 2, &res, errstr,
                                          sizeof(errstr));
         else
-                err = cairn_pg_exec(svc->pg, cairn_mono_us() + DB_TIMEOUT_US, &wf_sql[WQ_DEF_GET],
-                                    p, 2, &res, errstr, sizeof(errstr));
+                err = cairn_pg_exec(svc->pg, WF_PG_DEADLINE, &wf_sql[WQ_DEF_GET], p, 2, &res,
+                                    errstr, sizeof(errstr));
         if (err)
                 return cairn_status_set(st, err, NULL, NULL, "definitions: %s", errstr);
         if (PQntuples(res) == 0) {
@@ -220,8 +218,7 @@ cairn_err_t wf_def_register(struct wf_service *svc, const wf_definition *def, bo
         cairn_hex_encode(bytes, len, hex);
         free(bytes);
         r.hex = hex;
-        err = cairn_pg_tx(svc->pg, cairn_mono_us() + DB_TIMEOUT_US, reg_tx, &r, errstr,
-                          sizeof(errstr));
+        err = cairn_pg_tx(svc->pg, WF_PG_DEADLINE, reg_tx, &r, errstr, sizeof(errstr));
         free(hex);
         if (err)
                 return cairn_status_set(st, err, NULL, NULL, "registering \"%s\": %s", def->type,

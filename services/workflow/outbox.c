@@ -136,8 +136,8 @@ static void *relay_main(void *arg)
                 cairn_err_t err;
 
                 do {
-                        err = cairn_pg_tx(o->svc->pg, cairn_mono_us() + 30 * 1000000LL, round_tx,
-                                          &r, errstr, sizeof(errstr));
+                        err = cairn_pg_tx(o->svc->pg, WF_PG_DEADLINE, round_tx, &r, errstr,
+                                          sizeof(errstr));
                         if (err) {
                                 cairn_log(WARN, "OUTBOX", "publishing failed, retried: %s: %s",
                                           cairn_err_str(err), errstr);

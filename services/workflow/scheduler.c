@@ -43,7 +43,7 @@ static int round_once(struct wf_service *svc)
         int n;
 
         snprintf(limit, sizeof(limit), "%d", BATCH);
-        if (cairn_pg_exec(svc->pg, cairn_mono_us() + 5000000, &wf_sql[WQ_DUE], p, 1, &res, errstr,
+        if (cairn_pg_exec(svc->pg, WF_PG_DEADLINE, &wf_sql[WQ_DUE], p, 1, &res, errstr,
                           sizeof(errstr)) != CAIRN_OK) {
                 cairn_log(WARN, "SCHED", "looking for due runs: %s", errstr);
                 return 0;

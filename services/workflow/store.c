@@ -16,8 +16,6 @@
 #include "db.h"
 #include "store.h"
 
-#define DB_TIMEOUT_US (10 * 1000000LL)
-
 /* ---- events ---- */
 
 static char *event_hex(const struct wf_run *run, const struct wf_event_out *e, size_t *lenp)
@@ -424,8 +422,8 @@ cairn_err_t wf_run_tx(struct wf_service *svc, const char *run_id, bool due_only,
                 .svc = svc, .run_id = run_id, .due_only = due_only, .fn = fn, .opaque = opaque
         };
         char errstr[512];
-        cairn_err_t err = cairn_pg_tx(svc->pg, cairn_mono_us() + DB_TIMEOUT_US, update_tx, &u,
-                                      errstr, sizeof(errstr));
+        cairn_err_t err = cairn_pg_tx(svc->pg, WF_PG_DEADLINE, update_tx, &u, errstr,
+                                      sizeof(errstr));
 
         if (skipped)
                 *skipped = u.change.skipped;

@@ -17,6 +17,11 @@
 
 #define WF_TARGETS 5 /* embedding, memory, speech, translation, secrets */
 
+/* The deadline of the service's own statements: none, so they run under
+ * pg.statement_timeout_ms, which a connection keeps set; a deadline of
+ * their own would cost a set_config round trip before each statement. */
+#define WF_PG_DEADLINE 0
+
 struct wf_conf {
         const char *events_topic;
         const char *embedding_topic, *memory_topic, *speech_topic, *translation_topic,
