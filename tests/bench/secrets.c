@@ -540,25 +540,9 @@ struct cpu {
         int64_t at; /* when, monotonic µs */
 };
 
-static double machine_busy_us(void)
-{
-        unsigned long long v[8] = { 0 };
-        FILE *fp = fopen("/proc/stat", "r");
-        int n = fp ? fscanf(fp, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
-                            &v[3], &v[4], &v[5], &v[6], &v[7])
-                   : 0;
-
-        if (fp)
-                fclose(fp);
-        ck_assert_int_eq(n, 8);
-        /* user nice system idle iowait irq softirq steal: all but idle and iowait */
-        return (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) * 1e6 /
-               (double)sysconf(_SC_CLK_TCK);
-}
-
 static void cpu_now(struct cpu *c)
 {
-        c->all = machine_busy_us();
+        c->all = bench_machine_busy_us();
         c->at = cairn_mono_us();
         c->svc = harness_proc_cpu_us(secrets.pid);
         c->pg = bench_tree_cpu_us(bench_pg_postmaster(pg.port));

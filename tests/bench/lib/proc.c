@@ -119,3 +119,19 @@ pid_t bench_broker_pid(const struct harness_broker *b)
         fclose(fp);
         return (pid_t)pid;
 }
+
+double bench_machine_busy_us(void)
+{
+        unsigned long long v[8] = { 0 };
+        FILE *fp = fopen("/proc/stat", "r");
+        int n = fp ? fscanf(fp, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
+                            &v[3], &v[4], &v[5], &v[6], &v[7])
+                   : 0;
+
+        if (fp)
+                fclose(fp);
+        ck_assert_int_eq(n, 8);
+        /* user nice system idle iowait irq softirq steal: all but idle and iowait */
+        return (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) * 1e6 /
+               (double)sysconf(_SC_CLK_TCK);
+}

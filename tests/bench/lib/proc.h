@@ -24,4 +24,8 @@ pid_t bench_pg_postmaster(int port);
  * (TESTS_KAFKA_DIR). Fails the benchmark when it cannot be found. */
 pid_t bench_broker_pid(const struct harness_broker *b);
 
+/* The whole machine's busy CPU time in microseconds (/proc/stat: every
+ * state but idle and iowait), to tell the benchmark's load from other work. */
+double bench_machine_busy_us(void);
+
 #endif

@@ -15,6 +15,7 @@
 #include "cairn/pbjson.h"
 #include "workflow/engine.h"
 #include "../unit.h"
+#include "quoted_json.h"
 
 #define T0 1700000000000LL /* 2023-11-14T22:13:20Z */
 
@@ -51,30 +52,6 @@ static int64_t now;
 static struct wf_signal signals[4];
 static json_t *payloads[4];
 static size_t nsignals;
-
-/* ---- JSON written with ' for " ---- */
-
-static char *dq(const char *text)
-{
-        char *copy = strdup(text);
-
-        ck_assert_ptr_nonnull(copy);
-        for (char *p = copy; *p; p++)
-                if (*p == '\'')
-                        *p = '"';
-        return copy;
-}
-
-static json_t *J(const char *text)
-{
-        char *copy = dq(text);
-        json_error_t jerr;
-        json_t *v = json_loads(copy, JSON_DECODE_ANY, &jerr);
-
-        ck_assert_msg(v != NULL, "%s: %s", copy, jerr.text);
-        free(copy);
-        return v;
-}
 
 /* Compact text with sorted keys, in one of a few rotating buffers, so a
  * failed comparison shows both sides. */

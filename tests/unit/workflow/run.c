@@ -12,24 +12,9 @@
 #include "cairn/pbjson.h"
 #include "workflow/run.h"
 #include "../unit.h"
+#include "quoted_json.h"
 
 #define T0 1700000000000LL /* 2023-11-14T22:13:20Z */
-
-static json_t *J(const char *text)
-{
-        char *copy = strdup(text);
-        json_error_t jerr;
-        json_t *v;
-
-        ck_assert_ptr_nonnull(copy);
-        for (char *p = copy; *p; p++)
-                if (*p == '\'')
-                        *p = '"';
-        v = json_loads(copy, JSON_DECODE_ANY, &jerr);
-        ck_assert_msg(v != NULL, "%s: %s", copy, jerr.text);
-        free(copy);
-        return v;
-}
 
 static const char *text_of(const json_t *v)
 {

@@ -14,35 +14,19 @@
 #include "cairn/utf8.h"
 #include "workflow/template.h"
 #include "../unit.h"
+#include "quoted_json.h"
 
 static json_t *data;
 static char err[512];
 
-/* JSON written with ' for " so the tests stay readable. */
-static json_t *js(const char *text)
-{
-        char *copy = strdup(text);
-        json_error_t jerr;
-        json_t *v;
-
-        ck_assert_ptr_nonnull(copy);
-        for (char *p = copy; *p; p++)
-                if (*p == '\'')
-                        *p = '"';
-        v = json_loads(copy, JSON_DECODE_ANY, &jerr);
-        ck_assert_msg(v != NULL, "%s: %s", copy, jerr.text);
-        free(copy);
-        return v;
-}
-
 static void setup(void)
 {
-        data = js("{'input': {'text': 'hello', 'n': 3, 'r': 2.5, 'whole': 4.0, 'flag': true,"
-                  "           'nothing': null, 'list': [10, 20, {'k': 'v'}],"
-                  "           'obj': {'a': 1, '0': 'zero', 'q': 'say \\'hi\\''},"
-                  "           'empty': '', 'zero': 0, 'nested': [[1, 2], [3]]},"
-                  " 'steps': {'tr': {'output': {'translations': [{'text': 'hola'}]}}},"
-                  " 'run': {'workflow_id': 'w1', 'run_id': 'r1', 'tenant': 'acme', 'type': 't'}}");
+        data = J("{'input': {'text': 'hello', 'n': 3, 'r': 2.5, 'whole': 4.0, 'flag': true,"
+                 "           'nothing': null, 'list': [10, 20, {'k': 'v'}],"
+                 "           'obj': {'a': 1, '0': 'zero', 'q': 'say \\'hi\\''},"
+                 "           'empty': '', 'zero': 0, 'nested': [[1, 2], [3]]},"
+                 " 'steps': {'tr': {'output': {'translations': [{'text': 'hola'}]}}},"
+                 " 'run': {'workflow_id': 'w1', 'run_id': 'r1', 'tenant': 'acme', 'type': 't'}}");
         err[0] = '\0';
 }
 
@@ -55,7 +39,7 @@ static void teardown(void)
 static void get_is(const char *path, const char *want)
 {
         const json_t *v = wf_ref_get(data, path, err, sizeof(err));
-        json_t *w = js(want);
+        json_t *w = J(want);
 
         ck_assert_msg(v != NULL, "%s: %s", path, err);
         ck_assert_msg(json_equal(v, w), "%s: not %s", path, want);
@@ -174,7 +158,7 @@ END_TEST
 /* wf_template_eval of @p tmpl must give the JSON @p want. */
 static void eval_is(const char *tmpl, const char *want)
 {
-        json_t *t = js(tmpl), *w = js(want), *v;
+        json_t *t = J(tmpl), *w = J(want), *v;
 
         err[0] = '\0';
         v = wf_template_eval(t, data, err, sizeof(err));
@@ -193,7 +177,7 @@ static void eval_is(const char *tmpl, const char *want)
 
 static void eval_fails(const char *tmpl, const char *want)
 {
-        json_t *t = js(tmpl);
+        json_t *t = J(tmpl);
 
         err[0] = '\0';
         ck_assert_msg(wf_template_eval(t, data, err, sizeof(err)) == NULL, "%s evaluated", tmpl);
@@ -410,9 +394,8 @@ static void collect(const char *path, void *opaque)
 
 START_TEST(test_wf_template_refs_lists_every_reference)
 {
-        json_t *t = js(
-                "{'a': 'x ${input.text} $${not.one} ${steps.tr.output.translations[0].text}',"
-                " 'b': ['${run.tenant}', 3, {'c': '${item.id}'}], '${key.is.no.ref}': 1}");
+        json_t *t = J("{'a': 'x ${input.text} $${not.one} ${steps.tr.output.translations[0].text}',"
+                      " 'b': ['${run.tenant}', 3, {'c': '${item.id}'}], '${key.is.no.ref}': 1}");
         struct seen s = { 0 };
 
         ck_assert_int_eq(wf_template_refs(t, collect, &s, err, sizeof(err)), 0);
@@ -422,12 +405,12 @@ START_TEST(test_wf_template_refs_lists_every_reference)
         ck_assert_str_eq(s.paths[2], "run.tenant");
         ck_assert_str_eq(s.paths[3], "item.id");
         json_decref(t);
-        t = js("['${ok}', 'bad ${x']");
+        t = J("['${ok}', 'bad ${x']");
         memset(&s, 0, sizeof(s));
         ck_assert_int_eq(wf_template_refs(t, collect, &s, err, sizeof(err)), -1);
         ck_assert_str_eq(err, "unterminated ${ in \"bad ${x\"");
         json_decref(t);
-        t = js("'${a[b]}'");
+        t = J("'${a[b]}'");
         ck_assert_int_eq(wf_template_refs(t, collect, &s, err, sizeof(err)), -1);
         ck_assert_str_eq(err, "${a[b]}: \"[\" at byte 1 is not followed by digits and \"]\"");
         json_decref(t);
