@@ -53,32 +53,6 @@ static struct wf_signal signals[4];
 static json_t *payloads[4];
 static size_t nsignals;
 
-/* Compact text with sorted keys, in one of a few rotating buffers, so a
- * failed comparison shows both sides. */
-static const char *text_of(const json_t *v)
-{
-        static char bufs[6][8192];
-        static int next;
-        char *b = bufs[next++ % 6];
-        char *s = v ? json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
-
-        snprintf(b, sizeof(bufs[0]), "%s", s ? s : "(none)");
-        free(s);
-        return b;
-}
-
-/* @p text (with ' for ") as text_of() renders it. */
-static const char *norm(const char *text)
-{
-        json_t *v = J(text);
-        const char *s = text_of(v);
-
-        json_decref(v);
-        return s;
-}
-
-#define ck_json_eq(value, expected) ck_assert_str_eq(text_of(value), norm(expected))
-
 /* ---- the fixture ---- */
 
 /* Frees the fixture's run, definition, tick and signals (the environment

@@ -16,27 +16,6 @@
 
 #define T0 1700000000000LL /* 2023-11-14T22:13:20Z */
 
-static const char *text_of(const json_t *v)
-{
-        static char bufs[4][8192];
-        static int next;
-        char *b = bufs[next++ % 4];
-        char *s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
-
-        snprintf(b, sizeof(bufs[0]), "%s", s ? s : "(none)");
-        free(s);
-        return b;
-}
-
-static const char *norm(const char *text)
-{
-        json_t *v = J(text);
-        const char *s = text_of(v);
-
-        json_decref(v);
-        return s;
-}
-
 static struct wf_step_state *add(struct wf_run *run, const char *id, wf_step_status status,
                                  uint32_t attempt, int64_t started, int64_t closed, int64_t due)
 {
