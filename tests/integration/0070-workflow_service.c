@@ -183,6 +183,55 @@ START_TEST(test_cancel_and_terminate)
 }
 END_TEST
 
+/* cairn-admin's workflow commands against the service: a YAML file
+ * checked locally, refused naming its step, registered over Kafka (once:
+ * the same file again registers nothing) and listed. */
+START_TEST(test_admin_validate_register_list)
+{
+        char dir[300], good[400], bad[400], cmd[4000], out[4096], env[2000];
+        const char *tmp = getenv("TMPDIR");
+
+        snprintf(dir, sizeof(dir), "%s/wf-admin-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
+        ck_assert_ptr_nonnull(mkdtemp(dir));
+        snprintf(good, sizeof(good), "%s/nap.yaml", dir);
+        snprintf(bad, sizeof(bad), "%s/bad.yaml", dir);
+        harness_write_file(good, "type: admin-nap\n"
+                                 "description: a short nap\n"
+                                 "steps:\n"
+                                 "  - id: nap\n"
+                                 "    sleep: {duration: 0.1s}\n");
+        harness_write_file(bad, "type: admin-bad\n"
+                                "steps:\n"
+                                "  - id: a\n"
+                                "    after: [ghost]\n"
+                                "    sleep: {duration: 1s}\n");
+        /* the broker settings every process of the test uses */
+        snprintf(env, sizeof(env),
+                 "env $(grep -v '^#' %s/%s | xargs) CAIRN_KAFKA_BOOTSTRAP_SERVERS=%s "
+                 "CAIRN_WORKFLOW_TOPIC=%s CAIRN_WORKFLOW_REPLY_TOPIC=%s %s/bin/cairn-admin",
+                 harness_root(),
+                 harness_apache() ? "deploy/kafka/apache.env" : "deploy/dev/devbroker.env",
+                 broker.bootstrap, topic, harness_topic("cairn.admin.replies"),
+                 harness_build_dir());
+
+        snprintf(cmd, sizeof(cmd), "%s workflow validate %s", env, good);
+        ck_assert_msg(harness_sh(out, sizeof(out), cmd) == 0, "%s", out);
+        ck_assert_msg(strstr(out, "valid"), "%s", out);
+        snprintf(cmd, sizeof(cmd), "%s workflow validate %s", env, bad);
+        ck_assert_int_eq(harness_sh(out, sizeof(out), cmd), 1);
+        ck_assert_msg(strstr(out, "ghost") && strstr(out, "\"a\""), "%s", out);
+
+        snprintf(cmd, sizeof(cmd), "%s workflow register %s 2>/dev/null", env, good);
+        ck_assert_msg(harness_sh(out, sizeof(out), cmd) == 0, "%s", out);
+        ck_assert_msg(strstr(out, "registered admin-nap version 1"), "%s", out);
+        ck_assert_msg(harness_sh(out, sizeof(out), cmd) == 0, "%s", out);
+        ck_assert_msg(strstr(out, "nothing registered"), "%s", out);
+        snprintf(cmd, sizeof(cmd), "%s workflow list 2>/dev/null", env);
+        ck_assert_msg(harness_sh(out, sizeof(out), cmd) == 0, "%s", out);
+        ck_assert_msg(strstr(out, "admin-nap") && strstr(out, "translate-batch"), "%s", out);
+}
+END_TEST
+
 int main(void)
 {
         Suite *s = suite_create("workflow_service");
@@ -194,6 +243,7 @@ int main(void)
         tcase_add_test(tc, test_two_steps_complete);
         tcase_add_test(tc, test_timer_and_signals);
         tcase_add_test(tc, test_cancel_and_terminate);
+        tcase_add_test(tc, test_admin_validate_register_list);
         suite_add_tcase(s, tc);
         return harness_run(s);
 }
