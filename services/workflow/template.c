@@ -352,7 +352,52 @@ struct eval {
         struct cairn_buf buf; /* the string being built */
         const char *str;      /* the template string, for messages */
         size_t str_len;
+        size_t spent; /* the result's size so far (value_cost's measure) */
 };
+
+/* What @p v adds to a result: its strings' bytes and 16 a value, counted
+ * no further than past @p limit. */
+static size_t value_cost(const json_t *v, size_t limit)
+{
+        size_t cost = 16, i;
+        const char *key;
+        json_t *item;
+
+        switch (json_typeof(v)) {
+        case JSON_STRING:
+                return cost + json_string_length(v);
+        case JSON_OBJECT:
+                json_object_foreach((json_t *)v, key, item) {
+                        if (cost > limit)
+                                break;
+                        cost += strlen(key) + value_cost(item, limit - cost);
+                }
+                return cost;
+        case JSON_ARRAY:
+                json_array_foreach(v, i, item) {
+                        if (cost > limit)
+                                break;
+                        cost += value_cost(item, limit - cost);
+                }
+                return cost;
+        default:
+                return cost;
+        }
+}
+
+/* Counts @p cost against the result's budget; -1 with the error past it. */
+static int spend(struct eval *ev, size_t cost)
+{
+        if (cost > WF_TEMPLATE_RESULT_MAX - ev->spent) {
+                fail(ev->err, ev->err_size,
+                     "the template's result would exceed %d bytes (a large value referred to "
+                     "too many times?)",
+                     WF_TEMPLATE_RESULT_MAX);
+                return -1;
+        }
+        ev->spent += cost;
+        return 0;
+}
 
 static int add_text(struct eval *ev, const char *s, size_t len)
 {
@@ -480,7 +525,7 @@ static json_t *eval_string(struct eval *ev, const json_t *t)
         json_t *out;
 
         if (!memchr(s, '$', len))
-                return json_stringn(s, len);
+                return spend(ev, 16 + len) == 0 ? json_stringn(s, len) : NULL;
         if (whole_ref(s, len)) {
                 struct path p;
                 const json_t *v;
@@ -488,6 +533,8 @@ static json_t *eval_string(struct eval *ev, const json_t *t)
                 if (path_parse(s + 2, len - 3, &p, ev->err, ev->err_size) != 0)
                         return NULL;
                 v = path_walk(ev->data, &p, ev->err, ev->err_size);
+                if (v && spend(ev, value_cost(v, WF_TEMPLATE_RESULT_MAX - ev->spent + 1)) != 0)
+                        return NULL;
                 out = v ? json_deep_copy(v) : NULL;
                 if (v && !out)
                         fail(ev->err, ev->err_size, "out of memory copying ${%.*s}", (int)p.len,
@@ -499,7 +546,7 @@ static json_t *eval_string(struct eval *ev, const json_t *t)
         ev->str_len = len;
         cairn_buf_reserve(&ev->buf, len);
         out = NULL;
-        if (scan(s, len, &ops, ev->err, ev->err_size) == 0) {
+        if (scan(s, len, &ops, ev->err, ev->err_size) == 0 && spend(ev, 16 + ev->buf.len) == 0) {
                 out = json_stringn(ev->buf.p ? ev->buf.p : "", ev->buf.len);
                 if (!out)
                         fail(ev->err, ev->err_size, "out of memory building a string");
@@ -555,6 +602,8 @@ static json_t *eval_value(struct eval *ev, const json_t *t, int depth)
                 }
                 return out;
         default:
+                if (spend(ev, 16) != 0)
+                        return NULL;
                 out = json_deep_copy(t);
                 if (!out)
                         fail(ev->err, ev->err_size, "out of memory");

@@ -20,6 +20,10 @@
  * bytes, and a reference's path at most this many. */
 #define WF_TEMPLATE_DEPTH_MAX  32
 #define WF_TEMPLATE_STRING_MAX (1024 * 1024)
+/* A template's whole result, roughly its JSON bytes: references to large
+ * values repeated many times fail here rather than take the service's
+ * memory. */
+#define WF_TEMPLATE_RESULT_MAX (8 * 1024 * 1024)
 #define WF_REF_MAX             256
 
 /* The value at @p path ("steps.a.output.x[0]", no ${ }) in @p data

@@ -361,6 +361,14 @@ START_TEST(test_wf_template_eval_string_limit)
         ck_assert_uint_eq(json_string_length(v), 2 * WF_TEMPLATE_STRING_MAX);
         json_decref(v);
         json_decref(t);
+        /* but a result holding it more times than WF_TEMPLATE_RESULT_MAX has
+         * room for is refused */
+        t = json_array();
+        for (int i = 0; i < WF_TEMPLATE_RESULT_MAX / (2 * WF_TEMPLATE_STRING_MAX) + 1; i++)
+                json_array_append_new(t, json_string("${input.big}"));
+        ck_assert_ptr_null(wf_template_eval(t, data, err, sizeof(err)));
+        ck_assert_msg(strstr(err, "exceed 8388608 bytes"), "%s", err);
+        json_decref(t);
         free(big);
 }
 END_TEST
