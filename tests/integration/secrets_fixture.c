@@ -77,10 +77,20 @@ void sfx_service_key(struct sfx *f, uint32_t *version, uint8_t *pk)
         Cairn__Secrets__V1__ServiceKeyReply *out;
         struct cairn_status st;
 
-        ck_assert_int_eq(sfx_call(f, "t1", "alice", "owner", &in.base,
-                                  &cairn__secrets__v1__service_key_reply__descriptor, NULL,
-                                  (ProtobufCMessage **)&out, &st),
-                         CAIRN_OK);
+        cairn_err_t err;
+
+        /* The tests' way to the key, not what they test: a call the client
+         * could not make (no reply partition assigned yet on a loaded
+         * machine) is made again, at most three times. */
+        for (int i = 0;; i++) {
+                err = sfx_call(f, "t1", "alice", "owner", &in.base,
+                               &cairn__secrets__v1__service_key_reply__descriptor, NULL,
+                               (ProtobufCMessage **)&out, &st);
+                if (err != CAIRN_ERR_UNAVAILABLE || i == 2)
+                        break;
+                fprintf(stderr, "secrets fixture: GetServiceKey: %s; asked again\n", st.message);
+        }
+        ck_assert_msg(err == CAIRN_OK, "GetServiceKey: %s: %s", cairn_err_str(err), st.message);
         ck_assert_uint_eq(out->public_key.len, CAIRN_SEAL_KEY_BYTES);
         *version = out->key_version;
         memcpy(pk, out->public_key.data, CAIRN_SEAL_KEY_BYTES);
