@@ -30,8 +30,9 @@ mkdir -p "$OUT"
 # nothing); gcov merges the counts of processes that share a file under a
 # lock, so services running side by side add up.
 # TESTS_COVERAGE: tests that add no line of their own here leave themselves out
-TESTS_COVERAGE=1 tests/run.sh "$BUILD" "${parts[@]}"
-tests_status=$?
+# (its log is kept: a failure is named again after the report)
+TESTS_COVERAGE=1 tests/run.sh "$BUILD" "${parts[@]}" 2>&1 | tee "$OUT/tests.log"
+tests_status=${PIPESTATUS[0]}
 tests_end=$(date +%s)
 
 # Every instrumented file counts, run or not (--initial gives the files no
@@ -121,6 +122,8 @@ echo "per file: $OUT/files.txt; HTML: $OUT/index.html; tracefile: $OUT/coverage.
 echo "tests $((tests_end - start)) s, report $((end - tests_end)) s"
 cat "$OUT/summary.txt"
 if ((tests_status != 0)); then
-        echo "coverage: a suite failed (see above); the figures count what ran" >&2
+        # the failed checks and tests again, where a truncated log still shows them
+        grep -E '^[^ ]+:[0-9]+:[EF]:|^failed: ' "$OUT/tests.log" | tail -n 40 >&2
+        echo "coverage: a suite failed (above; whole log in $OUT/tests.log); the figures count what ran" >&2
         exit 1
 fi
