@@ -368,37 +368,47 @@ static void observe(struct cairn_bus *bus, struct job *job, const char *type, ca
                                (double)(cairn_mono_us() - job->start_us) / 1e6);
 }
 
+/* The request a handler sees: the message's key copied into the worker's
+ * arena, the Authorization header into @p auth (CAIRN_AUTH_MAX + 1). */
+static struct cairn_request request_of(struct worker *w, struct job *job,
+                                       const struct cairn_msg_headers *h, rd_kafka_headers_t *hdrs,
+                                       char *auth)
+{
+        rd_kafka_message_t *rkm = job->rkm;
+        char *key = cairn_arena_alloc(&w->arena, rkm->key_len + 1);
+
+        if (!key)
+                abort(); /* a key is far smaller than the arena's first block */
+        memcpy(key, rkm->key ? rkm->key : "", rkm->key_len);
+        key[rkm->key_len] = '\0';
+        int alen = cairn_headers_get(hdrs, CAIRN_H_AUTHORIZATION, auth, CAIRN_AUTH_MAX + 1);
+        return (struct cairn_request){
+                .hdrs = h,
+                .key = key,
+                .authorization = alen >= 0 ? auth : NULL,
+                .topic = job->bus->request_topic,
+                .partition = rkm->partition,
+                .offset = rkm->offset,
+                .arena = &w->arena,
+                .opaque = job->bus->opaque,
+        };
+}
+
 /* A message for a raw handler (cairn_bus_conf's raw): no decoding, no
  * answer. */
 static void handle_raw(struct worker *w, struct job *job, const struct cairn_msg_headers *h,
                        rd_kafka_headers_t *hdrs)
 {
         struct cairn_bus *bus = job->bus;
-        rd_kafka_message_t *rkm = job->rkm;
-        char auth[CAIRN_AUTH_MAX + 1], *key;
+        char auth[CAIRN_AUTH_MAX + 1];
         struct cairn_status st;
         cairn_err_t err;
 
         cairn_arena_reset(&w->arena);
-        key = cairn_arena_alloc(&w->arena, rkm->key_len + 1);
-        if (!key)
-                abort();
-        memcpy(key, rkm->key ? rkm->key : "", rkm->key_len);
-        key[rkm->key_len] = '\0';
-        int alen = cairn_headers_get(hdrs, CAIRN_H_AUTHORIZATION, auth, sizeof(auth));
-        struct cairn_request req = {
-                .hdrs = h,
-                .key = key,
-                .authorization = alen >= 0 ? auth : NULL,
-                .topic = bus->request_topic,
-                .partition = rkm->partition,
-                .offset = rkm->offset,
-                .arena = &w->arena,
-                .opaque = bus->opaque,
-        };
+        struct cairn_request req = request_of(w, job, h, hdrs, auth);
 
         cairn_status_clear(&st);
-        err = bus->bconf->raw(&req, rkm->payload, rkm->len, &st);
+        err = bus->bconf->raw(&req, job->rkm->payload, job->rkm->len, &st);
         if (err) {
                 span_fail(job, err, st.message);
                 cairn_log(WARN, "BUS", "%s from %s not handled: %s: %s", h->type,
@@ -415,7 +425,6 @@ static void handle(struct worker *w, struct job *job)
         rd_kafka_headers_t *hdrs = NULL;
         char why[256] = "";
         char auth[CAIRN_AUTH_MAX + 1];
-        char *key;
         const struct cairn_handler *hd;
         struct cairn_log_ctx lctx = { 0 };
         char trace_id[33];
@@ -487,24 +496,9 @@ static void handle(struct worker *w, struct job *job)
                 goto out;
         }
 
-        key = cairn_arena_alloc(&w->arena, rkm->key_len + 1);
-        if (!key)
-                abort(); /* the unpack above fit, a key this small does too */
-        memcpy(key, rkm->key ? rkm->key : "", rkm->key_len);
-        key[rkm->key_len] = '\0';
-        lctx.key = key;
-        int alen = cairn_headers_get(hdrs, CAIRN_H_AUTHORIZATION, auth, sizeof(auth));
+        struct cairn_request req = request_of(w, job, &h, hdrs, auth);
 
-        struct cairn_request req = {
-                .hdrs = &h,
-                .key = key,
-                .authorization = alen >= 0 ? auth : NULL,
-                .topic = bus->request_topic,
-                .partition = rkm->partition,
-                .offset = rkm->offset,
-                .arena = &w->arena,
-                .opaque = bus->opaque,
-        };
+        lctx.key = req.key;
         ProtobufCMessage *reply = NULL;
         struct cairn_status st;
         cairn_err_t err;
