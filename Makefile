@@ -338,9 +338,9 @@ test: deps
 
 build-tests: $(BINS) $(UNIT_BINS) $(INTEG_BINS)
 
-# the services and the unit tests only: the sanitizer pass (make SAN=1
-# test-unit) builds no integration test it would not run
-test-unit: $(BINS) $(UNIT_BINS)
+# the unit tests only (they run no service binary): the sanitizer pass
+# (make SAN=1 test-unit) builds nothing it would not run
+test-unit: $(UNIT_BINS)
 	@tests/run.sh $(BUILD) unit
 
 test-integration: build-tests

@@ -268,6 +268,11 @@ static void setup(void)
                           (const char *const[]){ e, NULL });
         ck_assert_msg(harness_wait_ready(&gateway.proc, 30000), "gateway not ready (%s)",
                       gateway.proc.log_path);
+}
+
+/* The fake service's count of history pages, per test. */
+static void reset_counts(void)
+{
         atomic_store(&history_calls, 0);
 }
 
@@ -572,7 +577,10 @@ int main(void)
         Suite *s = suite_create("0019-gateway_workflow_routes");
         TCase *tc = tcase_create("workflow_routes");
 
-        tcase_add_checked_fixture(tc, setup, teardown);
+        /* one broker, service and gateway for every test: each brings
+         * only requests */
+        tcase_add_unchecked_fixture(tc, setup, teardown);
+        tcase_add_checked_fixture(tc, reset_counts, NULL);
         tcase_set_timeout(tc, 120);
         tcase_add_test(tc, test_workflow_register_and_start);
         tcase_add_test(tc, test_workflow_run_by_escaped_id);
