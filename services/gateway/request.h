@@ -31,6 +31,8 @@ struct gw_route_rt {
         long long max_body_bytes; /* the row's own, or http.max_body_bytes */
 };
 
+struct gw_listener;
+
 struct gateway {
         struct gateway_deps deps;
         const struct gateway_http_conf *hc;
@@ -39,6 +41,7 @@ struct gateway {
         char *openapi;          /* the document, built once at start */
         size_t openapi_len;
         struct MHD_Daemon *daemon;
+        struct gw_listener *listener; /* accepts; closed first on drain */
         int port;
 
         atomic_long inflight;

@@ -10,9 +10,7 @@
  * resume; the broker probe and the header deadline's sweeper run on threads
  * of their own. A request waiting on Kafka holds no thread. */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -20,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "cairn/clock.h"
@@ -30,10 +27,12 @@
 #include "deadline.h"
 #include "framing.h"
 #include "idem.h"
+#include "listener.h"
 #include "openapi.h"
 #include "request.h"
 
 #define PROBE_INTERVAL_MS 1000
+#define LISTEN_BACKLOG    1024
 /* A chunked body over the limit is read and dropped up to this many times
  * the limit before its 413; beyond, the connection is closed. */
 #define DISCARD_FACTOR 8
@@ -377,9 +376,9 @@ static void metrics_init(struct gateway *gw, struct cairn_metrics *reg)
 struct gateway *gateway_start(const struct gateway_deps *deps, char *errstr, size_t errstr_size)
 {
         struct gateway *gw = calloc(1, sizeof(*gw));
-        struct sockaddr_storage ss;
-        unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME;
-        const union MHD_DaemonInfo *info;
+        /* connections come from the listener's accept thread */
+        unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
+                             MHD_USE_NO_LISTEN_SOCKET;
 
         if (!gw)
                 abort();
@@ -399,42 +398,37 @@ struct gateway *gateway_start(const struct gateway_deps *deps, char *errstr, siz
                                               .body_min_rate = gw->hc->body_min_rate },
                 deps->metrics);
 
-        memset(&ss, 0, sizeof(ss));
-        struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-        if (inet_pton(AF_INET, gw->hc->address, &sin->sin_addr) == 1) {
-                sin->sin_family = AF_INET;
-                sin->sin_port = htons((uint16_t)gw->hc->port);
-        } else if (inet_pton(AF_INET6, gw->hc->address, &sin6->sin6_addr) == 1) {
-                sin6->sin6_family = AF_INET6;
-                sin6->sin6_port = htons((uint16_t)gw->hc->port);
-                flags |= MHD_USE_IPv6;
-        } else {
-                snprintf(errstr, errstr_size, "config: http.address: \"%s\" is not an IP address",
-                         gw->hc->address);
+        gw->listener = gw_listener_open(gw->hc->address, gw->hc->port, LISTEN_BACKLOG, errstr,
+                                        errstr_size);
+        if (!gw->listener) {
                 gw_deadline_stop(gw->deadline);
                 gateway_free(gw);
                 return NULL;
         }
-        gw->daemon = MHD_start_daemon(
-                flags, (uint16_t)gw->hc->port, NULL, NULL, on_request, gw, MHD_OPTION_SOCK_ADDR,
-                (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)gw->hc->threads,
-                MHD_OPTION_CONNECTION_LIMIT, (unsigned int)gw->hc->connection_limit,
-                MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)gw->hc->per_ip_connection_limit,
-                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)gw->hc->connection_timeout_s,
-                MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(gw->hc->max_header_bytes + 16384),
-                MHD_OPTION_NOTIFY_COMPLETED, on_completed, gw, MHD_OPTION_NOTIFY_CONNECTION,
-                gw_deadline_notify, gw->deadline, MHD_OPTION_URI_LOG_CALLBACK, on_target, gw,
-                MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024, MHD_OPTION_END);
+        gw->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, gw,
+                                      MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)gw->hc->threads,
+                                      MHD_OPTION_CONNECTION_LIMIT,
+                                      (unsigned int)gw->hc->connection_limit,
+                                      MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                                      (unsigned int)gw->hc->per_ip_connection_limit,
+                                      MHD_OPTION_CONNECTION_TIMEOUT,
+                                      (unsigned int)gw->hc->connection_timeout_s,
+                                      MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                                      (size_t)(gw->hc->max_header_bytes + 16384),
+                                      MHD_OPTION_NOTIFY_COMPLETED, on_completed, gw,
+                                      MHD_OPTION_NOTIFY_CONNECTION, gw_deadline_notify,
+                                      gw->deadline, MHD_OPTION_URI_LOG_CALLBACK, on_target, gw,
+                                      MHD_OPTION_END);
         if (!gw->daemon) {
-                snprintf(errstr, errstr_size, "http: cannot listen on %s port %lld",
+                snprintf(errstr, errstr_size, "http: cannot start the server on %s port %lld",
                          gw->hc->address, gw->hc->port);
+                gw_listener_free(gw->listener);
                 gw_deadline_stop(gw->deadline);
                 gateway_free(gw);
                 return NULL;
         }
-        info = MHD_get_daemon_info(gw->daemon, MHD_DAEMON_INFO_BIND_PORT);
-        gw->port = info ? info->port : (int)gw->hc->port;
+        gw->port = gw_listener_port(gw->listener);
+        gw_listener_start(gw->listener, gw->daemon, (unsigned int)gw->hc->connection_limit);
         pthread_create(&gw->probe_thread, NULL, probe_main, gw);
         gw->probe_started = true;
         return gw;
@@ -449,7 +443,7 @@ void gateway_drain(struct gateway *gw, long long grace_ms)
 {
         int64_t until = cairn_mono_us() + grace_ms * 1000;
 
-        MHD_quiesce_daemon(gw->daemon);
+        gw_listener_close(gw->listener); /* new connections are refused */
         atomic_store(&gw->stop, true);
         if (gw->probe_started)
                 pthread_join(gw->probe_thread, NULL);
@@ -465,6 +459,7 @@ void gateway_stop(struct gateway *gw)
         atomic_store(&gw->stop, true);
         if (gw->probe_started)
                 pthread_join(gw->probe_thread, NULL);
+        gw_listener_free(gw->listener); /* before the daemon it adds connections to */
         MHD_stop_daemon(gw->daemon);
         gw_deadline_stop(gw->deadline);
         gateway_free(gw);

@@ -5,21 +5,26 @@
  * a page that fails after the first ends the stream with an error line; a
  * failing first page is an ordinary error answer; query parameters bind to
  * the request by name. A route the gateway answers itself that is not
- * public asks for credentials first. */
+ * public asks for credentials first. A drain refuses new connections at once
+ * and waits for the request in flight, which gets its whole answer. */
 #define _GNU_SOURCE
 #include <check.h>
 #include <curl/curl.h>
+#include <errno.h>
 #include <jansson.h>
+#include <netinet/in.h>
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "cairn/arena.h"
 #include "cairn/bus.h"
+#include "cairn/clock.h"
 #include "cairn/metrics.h"
 #include "cairn/status.h"
 #include "cairn/testing/v1/paging.pb-c.h"
@@ -74,6 +79,7 @@ static struct gateway_conf gconf;
 static struct gw_auth *auth;
 static struct gateway *gw;
 static atomic_int calls;
+static atomic_int delay_ms; /* the service's answer waits this long */
 static char tokens_seen[64][32];
 
 /* The service: things 0..total-1, page_size at a time; the token is the
@@ -89,6 +95,8 @@ static cairn_err_t list_things(struct cairn_request *req, const ProtobufCMessage
         int size = in->page_size > 0 ? in->page_size : 10;
         int n = from + size <= in->total ? size : in->total - from;
 
+        if (atomic_load(&delay_ms))
+                usleep((useconds_t)atomic_load(&delay_ms) * 1000);
         if (call < 64)
                 snprintf(tokens_seen[call], sizeof(tokens_seen[call]), "%s", in->page_token);
         if (in->fail_at_page > 0 && from / size + 1 == in->fail_at_page)
@@ -192,6 +200,7 @@ static void setup(void)
         gw = gateway_start(&deps, errstr, sizeof(errstr));
         ck_assert_msg(gw != NULL, "%s", errstr);
         atomic_store(&calls, 0);
+        atomic_store(&delay_ms, 0);
 }
 
 static void teardown(void)
@@ -362,6 +371,60 @@ START_TEST(test_local_route_not_public_needs_credentials)
 }
 END_TEST
 
+struct slow_get {
+        struct body b;
+        long status;
+};
+
+static void *slow_get_main(void *arg)
+{
+        struct slow_get *g = arg;
+        char ctype[128];
+
+        g->status = get("/v1/things?total=3", &g->b, ctype, sizeof(ctype));
+        return NULL;
+}
+
+/* A connect() to the gateway's port: 0, or the errno. */
+static int connect_error(int port)
+{
+        struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+        int fd = socket(AF_INET, SOCK_STREAM, 0), err = 0;
+
+        ck_assert_int_ge(fd, 0);
+        sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0)
+                err = errno;
+        close(fd);
+        return err;
+}
+
+START_TEST(test_drain_refuses_new_connections_and_finishes_in_flight)
+{
+        struct slow_get g = { .status = -1 };
+        pthread_t t;
+        int port = gateway_port(gw);
+        int64_t start;
+
+        atomic_store(&delay_ms, 1500);
+        pthread_create(&t, NULL, slow_get_main, &g);
+        for (int i = 0; i < 1000 && atomic_load(&calls) == 0; i++)
+                usleep(10 * 1000);
+        ck_assert_msg(atomic_load(&calls) == 1, "the request never reached the service");
+        ck_assert_int_eq(connect_error(port), 0);
+
+        start = cairn_mono_us();
+        gateway_drain(gw, 10000);
+        /* back once the request in flight was answered, not at the grace's end */
+        ck_assert_msg(cairn_mono_us() - start < 8000000, "the drain waited out its grace");
+        pthread_join(t, NULL);
+        ck_assert_int_eq(g.status, 200);
+        ck_assert_str_eq(expect_things(&g.b, 0, 3), "");
+        free(g.b.p);
+        ck_assert_int_eq(connect_error(port), ECONNREFUSED);
+}
+END_TEST
+
 int main(void)
 {
         Suite *s = suite_create("0015-gateway_paged");
@@ -373,6 +436,7 @@ int main(void)
         tcase_add_test(tc, test_paged_export_cut_ends_with_error_line);
         tcase_add_test(tc, test_paged_export_first_page_error_is_an_answer);
         tcase_add_test(tc, test_local_route_not_public_needs_credentials);
+        tcase_add_test(tc, test_drain_refuses_new_connections_and_finishes_in_flight);
         suite_add_tcase(s, tc);
         return harness_run(s);
 }
