@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,13 +36,36 @@ const struct cairn_conf_item cairn_base_conf_items[] = {
         CAIRN_CONF_END,
 };
 
-static struct cairn_bus *signal_bus;
+/* One stop request for the whole process: a SIGTERM that arrives before
+ * the bus runs is remembered, and stops it as soon as it does. */
+static volatile sig_atomic_t stop_requested;
+static struct cairn_bus *_Atomic signal_bus;
 
-static void on_signal(int sig)
+static void on_stop_signal(int sig)
 {
+        struct cairn_bus *bus = atomic_load(&signal_bus);
+
         (void)sig;
-        if (signal_bus)
-                cairn_bus_stop(signal_bus);
+        stop_requested = 1;
+        if (bus)
+                cairn_bus_stop(bus);
+}
+
+void cairn_app_catch_stop_signals(void)
+{
+        struct sigaction sa;
+
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = on_stop_signal;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGINT, &sa, NULL);
+        signal(SIGPIPE, SIG_IGN);
+}
+
+bool cairn_app_stop_requested(void)
+{
+        return stop_requested;
 }
 
 /* ---- SIGHUP: the log level again from the file and environment ---- */
@@ -340,7 +364,6 @@ int cairn_app_init(struct cairn_app *app, const char *service, int argc, char **
 
 int cairn_app_serve(struct cairn_app *app, const struct cairn_handler *handlers, void *opaque)
 {
-        struct sigaction sa;
         char errstr[512];
         int rc;
 
@@ -353,13 +376,10 @@ int cairn_app_serve(struct cairn_app *app, const struct cairn_handler *handlers,
         }
         cairn_admin_add_check(app->admin, "broker", cairn_bus_ready, app->bus);
 
-        memset(&sa, 0, sizeof(sa));
-        sa.sa_handler = on_signal;
-        sigemptyset(&sa.sa_mask);
-        signal_bus = app->bus;
-        sigaction(SIGTERM, &sa, NULL);
-        sigaction(SIGINT, &sa, NULL);
-        signal(SIGPIPE, SIG_IGN);
+        atomic_store(&signal_bus, app->bus);
+        cairn_app_catch_stop_signals();
+        if (stop_requested) /* asked before the bus was there to stop */
+                cairn_bus_stop(app->bus);
 
         rc = cairn_bus_run(app->bus);
         cairn_log(INFO, "APP", "cairn-%s exiting with %d", app->service, rc == 0 ? 0 : 1);
@@ -372,7 +392,7 @@ void cairn_app_cleanup(struct cairn_app *app)
         /* The admin server goes first: its checks use the bus. */
         if (app->admin)
                 cairn_admin_stop(app->admin);
-        signal_bus = NULL;
+        atomic_store(&signal_bus, NULL);
         cairn_bus_free(app->bus);
         /* Spans still queued go out now, within a bounded wait. */
         cairn_trace_shutdown();

@@ -1,7 +1,6 @@
 /* The one entry point every service's main() calls: builds the runtime and
  * the dependencies a service description asks for, hands them to the
  * service, serves, and takes everything down in the reverse order. */
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -13,7 +12,6 @@
 #include "cairn/secret_ref.h"
 #include "cairn/service.h"
 
-static volatile sig_atomic_t stop_requested;
 static atomic_bool started;
 
 /* Not ready while the dependencies and the state are being built: /readyz
@@ -27,29 +25,9 @@ static bool started_ready(void *opaque, char *why, size_t why_size)
         return false;
 }
 
-static void on_stop_signal(int sig)
-{
-        (void)sig;
-        stop_requested = 1;
-}
-
-/* From the start on, SIGTERM and SIGINT only ask for a stop: one that
- * arrives while the service starts ends it once started, in order. */
-static void stop_signals_catch(void)
-{
-        struct sigaction sa;
-
-        memset(&sa, 0, sizeof(sa));
-        sa.sa_handler = on_stop_signal;
-        sigemptyset(&sa.sa_mask);
-        sigaction(SIGTERM, &sa, NULL);
-        sigaction(SIGINT, &sa, NULL);
-        signal(SIGPIPE, SIG_IGN);
-}
-
 void cairn_service_wait_stop(void)
 {
-        while (!stop_requested)
+        while (!cairn_app_stop_requested())
                 usleep(100 * 1000);
 }
 
@@ -91,7 +69,8 @@ static cairn_err_t migrations_apply(struct service_run *r, char *errstr, size_t 
         for (;;) {
                 err = cairn_pg_migrate(r->ctx.pg, svc->name, svc->migrations->list,
                                        svc->migrations->n, errstr, errstr_size);
-                if (err != CAIRN_ERR_UNAVAILABLE || stop_requested || cairn_mono_us() >= until)
+                if (err != CAIRN_ERR_UNAVAILABLE || cairn_app_stop_requested() ||
+                    cairn_mono_us() >= until)
                         return err;
                 if (!logged)
                         cairn_log(WARN, "APP",
@@ -101,7 +80,7 @@ static cairn_err_t migrations_apply(struct service_run *r, char *errstr, size_t 
                 logged = true;
                 /* the pool fails fast until its retry interval has passed */
                 for (int64_t next = cairn_mono_us() + r->pg_conf.retry_interval_ms * 1000;
-                     !stop_requested && cairn_mono_us() < next;)
+                     !cairn_app_stop_requested() && cairn_mono_us() < next;)
                         usleep(50 * 1000);
         }
 }
@@ -151,7 +130,7 @@ int cairn_service_main(const struct cairn_service *svc, int argc, char **argv)
         size_t n;
         int rc;
 
-        stop_signals_catch();
+        cairn_app_catch_stop_signals(); /* from the start: see cairn_app_serve() */
         memset(&r, 0, sizeof(r));
         r.svc = svc;
         r.ctx.app = &r.app;
@@ -173,7 +152,7 @@ int cairn_service_main(const struct cairn_service *svc, int argc, char **argv)
         atomic_store(&started, true);
         if (svc->run)
                 rc = svc->run(&r.ctx, r.state);
-        else if (stop_requested)
+        else if (cairn_app_stop_requested())
                 rc = 0; /* asked to stop while starting: nothing to drain */
         else {
                 r.app.bus_conf.any_order = svc->any_order;
@@ -183,7 +162,7 @@ int cairn_service_main(const struct cairn_service *svc, int argc, char **argv)
         service_cleanup(&r);
         return rc;
 fail:
-        if (stop_requested) { /* asked to stop while it waited: an orderly end */
+        if (cairn_app_stop_requested()) { /* asked to stop while it waited: an orderly end */
                 cairn_log(INFO, "APP", "stopped while starting: %s", errstr);
                 service_cleanup(&r);
                 return 0;

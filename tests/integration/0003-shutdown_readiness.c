@@ -1,6 +1,7 @@
 /* Lifecycle: /readyz follows the broker (down while it is down, back when it
- * returns), SIGTERM drains and exits 0 within the grace period, and a bad
- * configuration stops the service with a message naming the key. */
+ * returns), SIGTERM drains and exits 0 within the grace period, at any
+ * moment of the start too, and a bad configuration stops the service with a
+ * message naming the key. */
 #include <check.h>
 #include <signal.h>
 #include <stdio.h>
@@ -102,6 +103,40 @@ START_TEST(test_sigterm_drains_and_exits_zero)
 }
 END_TEST
 
+/* SIGTERM at moments spread over the start, before and after the service
+ * reports ready (when it starts serving): it ends every time, never serving
+ * on with the request lost. */
+START_TEST(test_sigterm_during_start_exits_zero)
+{
+        struct harness_proc svc;
+        int64_t t0;
+        int ready_ms, status;
+
+        harness_service_start(&svc, &broker, "embedding", NULL);
+        t0 = cairn_mono_us();
+        ck_assert_msg(harness_wait_ready(&svc, 30000), "not ready (see %s)", svc.log_path);
+        ready_ms = (int)((cairn_mono_us() - t0) / 1000);
+        ck_assert_int_eq(harness_service_stop(&svc, 15000), 0);
+
+        for (int i = 0; i <= 12; i++) {
+                int delay_ms = ready_ms * i / 10; /* up to 1.2 times the time to ready */
+
+                harness_service_start(&svc, &broker, "embedding", NULL);
+                usleep((useconds_t)delay_ms * 1000);
+                harness_proc_signal(&svc, SIGTERM);
+                status = harness_proc_wait(&svc, 15000);
+                if (status == -1)
+                        harness_proc_kill(&svc);
+                ck_assert_msg(status != -1,
+                              "SIGTERM %d ms into the start: still running 15 s later", delay_ms);
+                /* before main() catches it, SIGTERM's default ends the process */
+                ck_assert_msg((WIFEXITED(status) && WEXITSTATUS(status) == 0) ||
+                                      (WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM),
+                              "SIGTERM %d ms into the start: exit status %d", delay_ms, status);
+        }
+}
+END_TEST
+
 START_TEST(test_bad_config_names_the_key)
 {
         struct harness_proc svc;
@@ -130,6 +165,7 @@ int main(void)
         tcase_set_timeout(tc, 120);
         tcase_add_test(tc, test_readyz_follows_broker);
         tcase_add_test(tc, test_sigterm_drains_and_exits_zero);
+        tcase_add_test(tc, test_sigterm_during_start_exits_zero);
         tcase_add_test(tc, test_bad_config_names_the_key);
         suite_add_tcase(s, tc);
         return harness_run(s);

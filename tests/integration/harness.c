@@ -184,10 +184,27 @@ int harness_free_port(void)
 
 static pid_t spawn(const char *bin, char *const argv[], char *const env[], const char *log_path)
 {
-        pid_t pid = fork();
+        sigset_t all, old;
+        pid_t pid;
 
+        /* Until exec the child runs the test's signal handlers, Check's
+         * among them, whose SIGTERM ends the whole process group: the child
+         * takes no signal before it has put back the default actions. */
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
+        pid = fork();
+        if (pid != 0)
+                pthread_sigmask(SIG_SETMASK, &old, NULL);
         ck_assert_int_ge(pid, 0);
         if (pid == 0) {
+                for (int sig = 1; sig < NSIG; sig++) {
+                        struct sigaction sa;
+
+                        if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler != SIG_IGN &&
+                            sa.sa_handler != SIG_DFL)
+                                signal(sig, SIG_DFL);
+                }
+                sigprocmask(SIG_SETMASK, &old, NULL);
                 /* Never outlive the test, even when it crashes. */
                 prctl(PR_SET_PDEATHSIG, SIGKILL);
                 int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -377,7 +394,8 @@ void harness_broker_start(struct harness_broker *b, int brokers)
         argv[argc] = NULL;
         b->proc.pid = spawn(bin, argv, NULL, b->proc.log_path);
 
-        for (int i = 0; i < 200; i++) {
+        /* 30 s, as for a service's readiness: a loaded machine is slow */
+        for (int i = 0; i < 600; i++) {
                 fp = fopen(file, "r");
                 if (fp) {
                         bool ok = fgets(b->bootstrap, sizeof(b->bootstrap), fp) != NULL;
@@ -387,9 +405,11 @@ void harness_broker_start(struct harness_broker *b, int brokers)
                                 return;
                         }
                 }
+                ck_assert_msg(waitpid(b->proc.pid, NULL, WNOHANG) == 0,
+                              "dev broker exited at start (see %s)", b->proc.log_path);
                 msleep(50);
         }
-        ck_abort_msg("dev broker did not start (see %s)", b->proc.log_path);
+        ck_abort_msg("dev broker not started after 30 s (see %s)", b->proc.log_path);
 }
 
 void harness_broker_stop(struct harness_broker *b)

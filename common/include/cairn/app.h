@@ -4,6 +4,7 @@
 #ifndef CAIRN_APP_H
 #define CAIRN_APP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "cairn/admin.h"
@@ -48,6 +49,13 @@ int cairn_app_init(struct cairn_app *app, const char *service, int argc, char **
  * readiness check, installs SIGTERM/SIGINT handlers and serves until one
  * arrives. Returns the process exit code (0 after a clean drain). */
 int cairn_app_serve(struct cairn_app *app, const struct cairn_handler *handlers, void *opaque);
+
+/* From now on SIGTERM and SIGINT ask the process to stop (and stop the bus
+ * cairn_app_serve() runs, then or once it runs); SIGPIPE is ignored. */
+void cairn_app_catch_stop_signals(void);
+
+/* True once SIGTERM or SIGINT has arrived. */
+bool cairn_app_stop_requested(void);
 
 /* Frees what cairn_app_init() and cairn_app_serve() created; safe after a
  * partial or failed init. */
