@@ -332,9 +332,11 @@ $(BUILD)/tests/bench/%: $(BUILD)/obj/tests/bench/%.o $(call obj,$(BENCH_LIB)) $(
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CHECK_LIBS)
 
 # ---- tests ----
+# TEST_PARTS: a part of the run only (tests/run.sh: unit integration apache
+# sanitizers secrets docs); all of them when empty
 test: deps
 	@$(MAKE) --no-print-directory build-tests
-	@tests/run.sh $(BUILD)
+	@tests/run.sh $(BUILD) $(TEST_PARTS)
 
 build-tests: $(BINS) $(UNIT_BINS) $(INTEG_BINS)
 

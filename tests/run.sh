@@ -153,9 +153,12 @@ run_parallel() { # prefix test...
 for part in "${parts[@]}"; do
         case $part in
         unit)
+                # CPU-bound, no shared state: one per core
+                tests=()
                 for t in "$BUILD"/tests/unit/*; do
-                        [[ -x $t ]] && run "unit/$(basename "$t")" "$t"
+                        [[ -x $t ]] && tests+=("$t")
                 done
+                JOBS=${TESTS_UNIT_JOBS:-$(nproc)} run_parallel unit "${tests[@]}"
                 ;;
         integration)
                 pg_shared
