@@ -77,12 +77,12 @@ END_TEST
 START_TEST(test_stack_up_status_down)
 {
         char env[2400], cmd[4400], out[8192], dir[512], state[800], bin[600];
-        int api = harness_free_port(), admin = harness_free_port();
-
         /* admin ports in a row (the stack gives each service the next one),
          * none of them the API's */
-        while (admin > 65000 || (api >= admin && api < admin + 8))
-                admin = harness_free_port();
+        int admin = harness_free_ports(8), api = harness_free_port();
+
+        while (api >= admin && api < admin + 8)
+                api = harness_free_port();
         /* the build directory from the root, as the commands run elsewhere */
         if (harness_build_dir()[0] == '/')
                 snprintf(bin, sizeof(bin), "%s/bin", harness_build_dir());

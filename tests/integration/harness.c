@@ -158,6 +158,11 @@ static bool port_bindable(int port)
  * so that tests running at once rarely try the same one. */
 int harness_free_port(void)
 {
+        return harness_free_ports(1);
+}
+
+int harness_free_ports(int n)
+{
         static __thread unsigned seed;
         int low = ephemeral_low();
         struct sockaddr_in sa = { .sin_family = AF_INET,
@@ -167,13 +172,17 @@ int harness_free_port(void)
 
         if (!seed)
                 seed = (unsigned)getpid() ^ (unsigned)cairn_mono_us();
-        if (low > 12000)
+        if (low > 12000 + n)
                 for (int i = 0; i < 200; i++) {
-                        int port = 10000 + (int)(rand_r(&seed) % (unsigned)(low - 10000));
+                        int port = 10000 + (int)(rand_r(&seed) % (unsigned)(low - 10000 - n));
+                        int k = 0;
 
-                        if (port_bindable(port))
+                        while (k < n && port_bindable(port + k))
+                                k++;
+                        if (k == n)
                                 return port;
                 }
+        ck_assert_msg(n == 1, "no %d free ports in a row below %d", n, low);
         fd = socket(AF_INET, SOCK_STREAM, 0);
         ck_assert_int_ge(fd, 0);
         ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);

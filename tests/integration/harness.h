@@ -143,6 +143,8 @@ int harness_bench_run(const char *name, const TTest *test, double timeout_s, SFu
 
 /* A free TCP port on 127.0.0.1 (free when asked). */
 int harness_free_port(void);
+/* The first of @p n free ports in a row, found as harness_free_port()'s. */
+int harness_free_ports(int n);
 
 /* Starts a redis-server of the test's own on 127.0.0.1:@p port, without
  * persistence, data and log in @p dir; returns once it answers PING. Stop it
