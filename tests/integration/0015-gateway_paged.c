@@ -78,6 +78,7 @@ static pthread_t svc_thread;
 static struct gateway_conf gconf;
 static struct gw_auth *auth;
 static struct gateway *gw;
+static struct cairn_metrics *gw_metrics;
 static atomic_int calls;
 static atomic_int delay_ms; /* the service's answer waits this long */
 static char tokens_seen[64][32];
@@ -158,7 +159,6 @@ static void keys_file(char *path, size_t size)
 static void setup(void)
 {
         struct cairn_conf_section sections[GATEWAY_CONF_SECTIONS];
-        struct gateway_deps deps = { 0 };
         char errstr[512], keys[600], topic_env[300], keys_env[700];
         const char *topic = harness_topic("cairn.pagetest.v1.requests");
         char *env[8];
@@ -176,7 +176,6 @@ static void setup(void)
                             sizeof(errstr));
         ck_assert_msg(svc != NULL, "%s", errstr);
         pthread_create(&svc_thread, NULL, svc_main, NULL);
-        harness_client_start(&client, &broker, "gateway");
 
         keys_file(keys, sizeof(keys));
         snprintf(topic_env, sizeof(topic_env), "CAIRN_UPSTREAM_PAGETEST_TOPIC=%s", topic);
@@ -192,22 +191,38 @@ static void setup(void)
         ck_assert_msg(gw_conf_loaded != NULL, "%s", errstr);
         auth = gw_auth_new(&gconf.auth, errstr, sizeof(errstr));
         ck_assert_msg(auth != NULL, "%s", errstr);
+}
+
+/* A gateway per test (one test drains it), in-process: it starts at once;
+ * and its bus client, whose breaker the failing pages open. */
+static void gateway_setup(void)
+{
+        struct gateway_deps deps = { 0 };
+        char errstr[512];
+
+        harness_client_start(&client, &broker, "gateway");
+        gw_metrics = cairn_metrics_new();
         deps.conf = &gconf;
         deps.routes = routes;
         deps.auth = auth;
         deps.bus = client.cli;
-        deps.metrics = client.metrics;
+        deps.metrics = gw_metrics;
         gw = gateway_start(&deps, errstr, sizeof(errstr));
         ck_assert_msg(gw != NULL, "%s", errstr);
         atomic_store(&calls, 0);
         atomic_store(&delay_ms, 0);
 }
 
-static void teardown(void)
+static void gateway_teardown(void)
 {
         gateway_drain(gw, 1000);
         harness_client_stop(&client); /* fails calls still waiting */
         gateway_stop(gw);
+        cairn_metrics_free(gw_metrics);
+}
+
+static void teardown(void)
+{
         gw_auth_free(auth);
         cairn_conf_free(gw_conf_loaded);
         gateway_conf_cleanup(&gconf);
@@ -430,7 +445,9 @@ int main(void)
         Suite *s = suite_create("0015-gateway_paged");
         TCase *tc = tcase_create("paged");
 
-        tcase_add_checked_fixture(tc, setup, teardown);
+        /* one broker and service for the suite (joining its group takes seconds) */
+        tcase_add_unchecked_fixture(tc, setup, teardown);
+        tcase_add_checked_fixture(tc, gateway_setup, gateway_teardown);
         tcase_set_timeout(tc, 120);
         tcase_add_test(tc, test_paged_export_streams_every_page);
         tcase_add_test(tc, test_paged_export_cut_ends_with_error_line);
