@@ -105,6 +105,21 @@ bool cairn_kafka_probe(rd_kafka_t *rk, const char *topic, int timeout_ms, char *
         return ok;
 }
 
+int cairn_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms)
+{
+        rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+        const struct rd_kafka_metadata *md = NULL;
+        int n = -1;
+
+        if (rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+            md->topic_cnt == 1 && !md->topics[0].err && md->topics[0].partition_cnt > 0)
+                n = md->topics[0].partition_cnt;
+        if (md)
+                rd_kafka_metadata_destroy(md);
+        rd_kafka_topic_destroy(rkt);
+        return n;
+}
+
 size_t cairn_kafka_max_message_bytes(const struct cairn_conf *conf)
 {
         const char *v = cairn_conf_kafka_get(conf, "message.max.bytes");

@@ -27,6 +27,10 @@ rd_kafka_t *cairn_kafka_new(rd_kafka_type_t type, rd_kafka_conf_t *kconf, char *
 bool cairn_kafka_topic_valid(const char *name);
 
 /* Asks the cluster for @p topic's metadata within @p timeout_ms. */
+/* The number of partitions of @p topic, from the broker's metadata; -1
+ * when it cannot be had within @p timeout_ms. */
+int cairn_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms);
+
 bool cairn_kafka_probe(rd_kafka_t *rk, const char *topic, int timeout_ms, char *why,
                        size_t why_size);
 

@@ -134,6 +134,8 @@ cairn_err_t cairn_events_send(struct cairn_events *ev, const char *topic,
                         to = c->topic ? c->topic : topic;
                         if (c->reply_to && c->reply_to[0])
                                 cairn_headers_add(hdrs, CAIRN_H_REPLY_TO, c->reply_to);
+                        if (c->has_reply_partition)
+                                cairn_headers_add_i64(hdrs, CAIRN_H_REPLY_PART, c->reply_partition);
                         if (c->deadline_ms > 0) {
                                 snprintf(deadline, sizeof(deadline), "%lld",
                                          (long long)c->deadline_ms);
@@ -198,6 +200,11 @@ cairn_err_t cairn_events_send(struct cairn_events *ev, const char *topic,
         else
                 free(slots);
         return err;
+}
+
+int cairn_events_partitions(struct cairn_events *ev, const char *topic, int timeout_ms)
+{
+        return cairn_kafka_partition_count(ev->producer, topic, timeout_ms);
 }
 
 void cairn_events_free(struct cairn_events *ev)

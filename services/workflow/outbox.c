@@ -5,12 +5,18 @@
  * for rows left by a crash or a failed publish. Replicas take rows with
  * SKIP LOCKED, so each row is published by one of them at a time; a row
  * published but not yet deleted when a replica dies is published again,
- * with the same ce_id, which the services it calls deduplicate. */
+ * with the same ce_id, which the services it calls deduplicate.
+ *
+ * A step's reply goes to the partition of the reply topic its run id
+ * hashes to (cairn_reply_partition), not to its key's (the tenant's): one
+ * tenant's runs have their replies recorded by every replica, and one run's
+ * replies stay in order on one partition. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include "cairn/buf.h"
 #include "cairn/clock.h"
@@ -22,6 +28,7 @@
 #define BATCH           500
 #define PUBLISH_TIMEOUT 10000 /* ms a batch may take to be acknowledged */
 #define FAIL_PAUSE_MS   1000
+#define METADATA_MS     1000 /* the wait for the reply topic's partition count */
 
 struct wf_outbox {
         struct wf_service *svc;
@@ -30,8 +37,18 @@ struct wf_outbox {
         pthread_mutex_t lock;
         pthread_cond_t cond;
         bool stop, woken;
+        int reply_partitions;           /* of the reply topic; <= 0: not known yet (by key) */
         struct cairn_metric *published; /* {outcome} */
 };
+
+/* The reply partition of a dispatch, from the run id that begins its ce_id
+ * (<run_id>/<step>/<attempt>). */
+static int32_t reply_partition(const char *ce_id, int partitions)
+{
+        size_t len = strcspn(ce_id, "/");
+
+        return (int32_t)(XXH64(ce_id, len, 0) % (uint64_t)partitions);
+}
 
 struct round {
         struct wf_outbox *o;
@@ -85,6 +102,10 @@ static cairn_err_t round_tx(struct cairn_pg_conn *conn, void *opaque, char *errs
                 calls[i].deadline_ms = strtoll(PQgetvalue(res, i, 6), NULL, 10);
                 /* a dispatch (it has a deadline) is answered to us */
                 calls[i].reply_to = calls[i].deadline_ms ? o->svc->reply_topic : NULL;
+                if (calls[i].reply_to && o->reply_partitions > 0) {
+                        calls[i].has_reply_partition = true;
+                        calls[i].reply_partition = reply_partition(ev[i].id, o->reply_partitions);
+                }
                 calls[i].principal = PQgetvalue(res, i, 7);
                 calls[i].role = PQgetvalue(res, i, 8);
                 cairn_pg_array_add(&seqs, PQgetvalue(res, i, 0));
@@ -134,6 +155,12 @@ static void *relay_main(void *arg)
                 struct round r = { .o = o };
                 char errstr[512];
                 cairn_err_t err;
+
+                /* once, outside any transaction; until then replies go by key */
+                if (o->reply_partitions <= 0)
+                        o->reply_partitions = cairn_events_partitions(o->events,
+                                                                      o->svc->reply_topic,
+                                                                      METADATA_MS);
 
                 do {
                         err = cairn_pg_tx(o->svc->pg, WF_PG_DEADLINE, round_tx, &r, errstr,

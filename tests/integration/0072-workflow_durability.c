@@ -31,6 +31,7 @@
 #define KILL_RUNS    200
 #define REPLICA_RUNS 100
 #define TENANTS      16
+#define SOLO_RUNS    24 /* one tenant's: all on one replica were a 2^-24 chance */
 #define MAX_SEEN     32
 
 static struct harness_broker broker;
@@ -330,6 +331,30 @@ START_TEST(test_two_replicas_share_runs)
         ck_assert_double_eq(started_a + started_b, REPLICA_RUNS);
         ck_assert_double_gt(started_a, 0);
         ck_assert_double_gt(started_b, 0);
+        ck_assert_double_gt(recorded_a, 0);
+        ck_assert_double_gt(recorded_b, 0);
+
+        /* One tenant's runs, all started by one replica (their requests share
+         * a key): their replies go by run id, so both record some. */
+        recorded0 = metric(&workflow, recorded);
+        b_recorded0 = metric(&replica, recorded);
+        wfc_tenant("solo");
+        for (int i = 0; i < SOLO_RUNS; i++) {
+                char id[32];
+
+                snprintf(id, sizeof(id), "solo-%d", i);
+                free(wfc_start("three", id, "{\"tag\": \"s-\"}"));
+        }
+        for (int i = 0; i < SOLO_RUNS; i++) {
+                char id[32];
+
+                snprintf(id, sizeof(id), "solo-%d", i);
+                json_decref(wfc_wait_closed(id, 30000));
+        }
+        wfc_tenant(TENANT);
+        recorded_a = metric(&workflow, recorded) - recorded0;
+        recorded_b = metric(&replica, recorded) - b_recorded0;
+        printf("one tenant: replies recorded %.0f + %.0f\n", recorded_a, recorded_b);
         ck_assert_double_gt(recorded_a, 0);
         ck_assert_double_gt(recorded_b, 0);
 }

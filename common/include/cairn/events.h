@@ -7,6 +7,7 @@
 #ifndef CAIRN_EVENTS_H
 #define CAIRN_EVENTS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -49,7 +50,9 @@ cairn_err_t cairn_events_publish(struct cairn_events *ev, const char *topic,
 struct cairn_event_call {
         const char *topic;    /* overrides the call's topic; NULL: that topic */
         const char *reply_to; /* cairn_reply_to */
-        int64_t deadline_ms;  /* cairn_deadline, unix ms */
+        bool has_reply_partition;
+        int32_t reply_partition; /* cairn_reply_partition, when has_reply_partition */
+        int64_t deadline_ms;     /* cairn_deadline, unix ms */
         const char *principal, *role;
 };
 
@@ -59,6 +62,10 @@ cairn_err_t cairn_events_send(struct cairn_events *ev, const char *topic,
                               const struct cairn_event *events,
                               const struct cairn_event_call *calls, size_t n, int timeout_ms,
                               struct cairn_status *st);
+
+/* The number of partitions of @p topic, from the broker (at most
+ * @p timeout_ms); -1 when it cannot be had. */
+int cairn_events_partitions(struct cairn_events *ev, const char *topic, int timeout_ms);
 
 /* Flushes what is queued (at most a second) and frees. NULL is fine. */
 void cairn_events_free(struct cairn_events *ev);
