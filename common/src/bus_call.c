@@ -219,16 +219,8 @@ static void *retry_main(void *arg)
                         continue;
                 }
                 if (rc->due_us > now) {
-                        struct timespec ts;
-                        int64_t wait_us = rc->due_us - now;
+                        struct timespec ts = cairn_timespec_in(CLOCK_REALTIME, rc->due_us - now);
 
-                        clock_gettime(CLOCK_REALTIME, &ts);
-                        ts.tv_sec += (time_t)(wait_us / 1000000);
-                        ts.tv_nsec += (long)(wait_us % 1000000) * 1000;
-                        if (ts.tv_nsec >= 1000000000L) {
-                                ts.tv_sec++;
-                                ts.tv_nsec -= 1000000000L;
-                        }
                         pthread_cond_timedwait(&bc->cond, &bc->lock, &ts);
                         continue;
                 }

@@ -21,6 +21,20 @@ int64_t cairn_now_us(void)
         return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+struct timespec cairn_timespec_in(clockid_t clock, int64_t us)
+{
+        struct timespec ts;
+        int64_t ns;
+
+        if (us < 0) /* already past: now */
+                us = 0;
+        clock_gettime(clock, &ts);
+        ns = ts.tv_nsec + us % 1000000 * 1000;
+        ts.tv_sec += (time_t)(us / 1000000 + ns / 1000000000);
+        ts.tv_nsec = (long)(ns % 1000000000);
+        return ts;
+}
+
 int64_t cairn_mono_us(void)
 {
         struct timespec ts;

@@ -430,13 +430,7 @@ static void *export_main(void *arg)
                 bool stopping;
                 long timeout_ms = ex.conf.timeout_ms;
 
-                clock_gettime(CLOCK_MONOTONIC, &ts);
-                ts.tv_sec += ex.conf.delay_ms / 1000;
-                ts.tv_nsec += (ex.conf.delay_ms % 1000) * 1000000;
-                if (ts.tv_nsec >= 1000000000) {
-                        ts.tv_sec++;
-                        ts.tv_nsec -= 1000000000;
-                }
+                ts = cairn_timespec_in(CLOCK_MONOTONIC, (int64_t)ex.conf.delay_ms * 1000);
                 pthread_mutex_lock(&ex.lock);
                 while (!ex.stopping && ex.len < ex.conf.batch_max)
                         if (pthread_cond_timedwait(&ex.cond, &ex.lock, &ts) == ETIMEDOUT)

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "cairn/clock.h"
 #include "cairn/periodic.h"
 
 struct cairn_periodic {
@@ -24,15 +25,9 @@ static void *periodic_main(void *opaque)
         pthread_mutex_lock(&p->lock);
         while (!p->stop) {
                 if (!p->woken) {
-                        struct timespec until;
+                        struct timespec until = cairn_timespec_in(CLOCK_MONOTONIC,
+                                                                  (int64_t)p->interval_ms * 1000);
 
-                        clock_gettime(CLOCK_MONOTONIC, &until);
-                        until.tv_sec += p->interval_ms / 1000;
-                        until.tv_nsec += (p->interval_ms % 1000) * 1000000;
-                        if (until.tv_nsec >= 1000000000) {
-                                until.tv_sec++;
-                                until.tv_nsec -= 1000000000;
-                        }
                         pthread_cond_timedwait(&p->cond, &p->lock, &until);
                 }
                 if (p->stop)

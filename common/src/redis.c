@@ -232,11 +232,7 @@ static redisContext *acquire(struct cairn_redis *redis, char *errstr, size_t err
                                  redis->rconf->pool_size);
                         return NULL;
                 }
-                struct timespec ts;
-                clock_gettime(CLOCK_REALTIME, &ts);
-                int64_t ns = ts.tv_nsec + (until - now) * 1000;
-                ts.tv_sec += ns / 1000000000;
-                ts.tv_nsec = ns % 1000000000;
+                struct timespec ts = cairn_timespec_in(CLOCK_REALTIME, until - now);
                 pthread_cond_timedwait(&redis->returned, &redis->lock, &ts);
         }
         pthread_mutex_unlock(&redis->lock);

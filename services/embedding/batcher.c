@@ -109,21 +109,6 @@ static struct mb_batch *batch_new(const struct batcher *bt)
         return b;
 }
 
-/* A CLOCK_MONOTONIC time @p us microseconds from now. */
-static struct timespec mono_in(int64_t us)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += (time_t)(us / 1000000);
-        ts.tv_nsec += (long)(us % 1000000) * 1000;
-        if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-        }
-        return ts;
-}
-
 static cairn_err_t direct(struct batcher *bt, const char *const *texts, const size_t *lens,
                           size_t n, int64_t deadline_ms, float *out, uint64_t *tokens,
                           struct cairn_status *st)
@@ -204,7 +189,7 @@ cairn_err_t batcher_embed(struct batcher *bt, const char *const *texts, const si
         }
 
         if (leader) {
-                struct timespec until = mono_in(bt->wait_us);
+                struct timespec until = cairn_timespec_in(CLOCK_MONOTONIC, bt->wait_us);
 
                 while (!b->closed) {
                         if (pthread_cond_timedwait(&b->cond, &bt->lock, &until) == ETIMEDOUT)
@@ -241,9 +226,11 @@ cairn_err_t batcher_embed(struct batcher *bt, const char *const *texts, const si
                 pthread_cond_broadcast(&b->cond);
         } else {
                 int64_t left_ms = cairn_deadline_remaining_ms(deadline_ms, cairn_now_ms());
-                struct timespec until = mono_in(left_ms == INT64_MAX
-                                                        ? (int64_t)3600 * 1000000
-                                                        : (left_ms > 0 ? left_ms : 0) * 1000);
+                struct timespec until = cairn_timespec_in(CLOCK_MONOTONIC,
+                                                          left_ms == INT64_MAX
+                                                                  ? (int64_t)3600 * 1000000
+                                                                  : (left_ms > 0 ? left_ms : 0) *
+                                                                            1000);
 
                 while (!b->done) {
                         if (pthread_cond_timedwait(&b->cond, &bt->lock, &until) == ETIMEDOUT)

@@ -63,13 +63,7 @@ static struct bert_work *work_get(struct provider_bert *pb, int64_t deadline_ms)
                         pthread_cond_wait(&pb->freed, &pb->lock);
                         continue;
                 }
-                clock_gettime(CLOCK_MONOTONIC, &until);
-                until.tv_sec += (time_t)(left / 1000);
-                until.tv_nsec += (long)(left % 1000) * 1000000L;
-                if (until.tv_nsec >= 1000000000L) {
-                        until.tv_sec++;
-                        until.tv_nsec -= 1000000000L;
-                }
+                until = cairn_timespec_in(CLOCK_MONOTONIC, left * 1000);
                 pthread_cond_timedwait(&pb->freed, &pb->lock, &until);
         }
         if (pb->nidle > 0)

@@ -323,13 +323,7 @@ cairn_err_t secrets_audit_record(struct secrets_audit *a, const struct secrets_a
         a->tail = it;
         a->queued++;
         pthread_cond_signal(&a->wake);
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_sec += a->conf->audit_timeout_ms / 1000;
-        until.tv_nsec += (a->conf->audit_timeout_ms % 1000) * 1000000;
-        if (until.tv_nsec >= 1000000000) {
-                until.tv_sec++;
-                until.tv_nsec -= 1000000000;
-        }
+        until = cairn_timespec_in(CLOCK_MONOTONIC, (int64_t)a->conf->audit_timeout_ms * 1000);
         while (!it->done)
                 if (pthread_cond_timedwait(&a->done, &a->lock, &until) != 0)
                         break;

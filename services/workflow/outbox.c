@@ -140,11 +140,9 @@ static void *relay_main(void *arg)
         for (;;) {
                 pthread_mutex_lock(&o->lock);
                 if (!o->woken && !o->stop) {
-                        struct timespec ts;
-                        int64_t until = cairn_now_ms() + o->svc->conf->poll_ms;
+                        struct timespec ts = cairn_timespec_in(CLOCK_REALTIME,
+                                                               o->svc->conf->poll_ms * 1000);
 
-                        ts.tv_sec = until / 1000;
-                        ts.tv_nsec = (until % 1000) * 1000000;
                         pthread_cond_timedwait(&o->cond, &o->lock, &ts);
                 }
                 bool stop = o->stop;

@@ -82,13 +82,9 @@ static void *sched_main(void *arg)
 
                 pthread_mutex_lock(&s->lock);
                 if (!s->stop && found < BATCH) {
-                        struct timespec ts;
+                        struct timespec ts = cairn_timespec_in(CLOCK_REALTIME,
+                                                               s->svc->conf->poll_ms * 1000);
 
-                        clock_gettime(CLOCK_REALTIME, &ts);
-                        long long ns = ts.tv_nsec + s->svc->conf->poll_ms * 1000000LL;
-
-                        ts.tv_sec += (time_t)(ns / 1000000000LL);
-                        ts.tv_nsec = (long)(ns % 1000000000LL);
                         pthread_cond_timedwait(&s->cond, &s->lock, &ts);
                 }
                 bool stop = s->stop;

@@ -120,14 +120,8 @@ static bool wait_done(int64_t t0, bool run)
 
         pthread_mutex_lock(&lock);
         while ((!at[AT_DONE] || (run && !at[AT_REPLY])) && cairn_mono_us() - t0 < TIMEOUT_US) {
-                struct timespec ts;
+                struct timespec ts = cairn_timespec_in(CLOCK_REALTIME, 100 * 1000);
 
-                clock_gettime(CLOCK_REALTIME, &ts);
-                ts.tv_nsec += 100 * 1000000L;
-                if (ts.tv_nsec >= 1000000000L) {
-                        ts.tv_sec++;
-                        ts.tv_nsec -= 1000000000L;
-                }
                 pthread_cond_timedwait(&cond, &lock, &ts);
         }
         ok = at[AT_DONE] && !failed;
@@ -168,6 +162,17 @@ static void side_free(struct side *s)
 }
 
 /* One workflow run, start to RUN_COMPLETED; recorded into @p s unless NULL. */
+/* Counts a finished run or chain in @p s: its total and the times of its
+ * first @p parts moments (those it reached). */
+static void record(struct side *s, int64_t t0, int parts)
+{
+        s->done++;
+        harness_samples_add(&s->total, (double)(at[AT_DONE] - t0));
+        for (int i = 0; i < parts; i++)
+                if (at[i])
+                        harness_samples_add(&s->part[i], (double)(at[i] - t0));
+}
+
 static void one_run(long n, struct side *s)
 {
         char id[32];
@@ -188,13 +193,8 @@ static void one_run(long n, struct side *s)
                         s->errors++;
                 return;
         }
-        if (!s)
-                return;
-        s->done++;
-        harness_samples_add(&s->total, (double)(at[AT_DONE] - t0));
-        for (int i = 0; i < AT__COUNT; i++)
-                if (at[i])
-                        harness_samples_add(&s->part[i], (double)(at[i] - t0));
+        if (s)
+                record(s, t0, AT__COUNT);
 }
 
 /* The three calls straight to the embedding service. */
@@ -209,12 +209,8 @@ static void one_chain(long n, struct side *s)
                         s->errors++;
                 return;
         }
-        if (!s)
-                return;
-        s->done++;
-        harness_samples_add(&s->total, (double)(at[AT_DONE] - t0));
-        for (int i = 0; i < BENCH_WF_STEPS; i++)
-                harness_samples_add(&s->part[i], (double)(at[i] - t0));
+        if (s)
+                record(s, t0, BENCH_WF_STEPS);
 }
 
 static void side_run(struct side *s, bool workflow, long *next, int n)

@@ -152,14 +152,8 @@ static void load(bool workflow, long *next, int64_t until)
         while (cairn_mono_us() < until) {
                 pthread_mutex_lock(&lock);
                 while (inflight >= inflight_max && cairn_mono_us() < until) {
-                        struct timespec ts;
+                        struct timespec ts = cairn_timespec_in(CLOCK_REALTIME, 20 * 1000);
 
-                        clock_gettime(CLOCK_REALTIME, &ts);
-                        ts.tv_nsec += 20 * 1000000L;
-                        if (ts.tv_nsec >= 1000000000L) {
-                                ts.tv_sec++;
-                                ts.tv_nsec -= 1000000000L;
-                        }
                         pthread_cond_timedwait(&cond, &lock, &ts);
                 }
                 pthread_mutex_unlock(&lock);

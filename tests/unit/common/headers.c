@@ -2,6 +2,7 @@
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cairn/clock.h"
 #include "cairn/headers.h"
@@ -324,6 +325,33 @@ START_TEST(test_cairn_deadline_remaining_ms_arithmetic)
 }
 END_TEST
 
+/* Nanoseconds from @p a to @p b. */
+static int64_t ns_between(struct timespec a, struct timespec b)
+{
+        return ((int64_t)b.tv_sec - a.tv_sec) * 1000000000 + (b.tv_nsec - a.tv_nsec);
+}
+
+START_TEST(test_cairn_timespec_in_carries_and_clamps)
+{
+        struct timespec before, at, after;
+
+        clock_gettime(CLOCK_MONOTONIC, &before);
+        at = cairn_timespec_in(CLOCK_MONOTONIC, 2999999); /* 2.999999 s */
+        clock_gettime(CLOCK_MONOTONIC, &after);
+        ck_assert_int_ge(at.tv_nsec, 0);
+        ck_assert_int_lt(at.tv_nsec, 1000000000);
+        ck_assert_int_ge(ns_between(before, at), 2999999000);
+        ck_assert_int_le(ns_between(after, at), 2999999000);
+
+        /* a time already past is now */
+        clock_gettime(CLOCK_REALTIME, &before);
+        at = cairn_timespec_in(CLOCK_REALTIME, -5000000);
+        clock_gettime(CLOCK_REALTIME, &after);
+        ck_assert_int_ge(ns_between(before, at), 0);
+        ck_assert_int_ge(ns_between(at, after), 0);
+}
+END_TEST
+
 int main(void)
 {
         Suite *s = suite_create("headers");
@@ -356,6 +384,7 @@ int main(void)
         suite_add_tcase(s, tc);
         tc = tcase_create("cairn_deadline_remaining_ms");
         tcase_add_test(tc, test_cairn_deadline_remaining_ms_arithmetic);
+        tcase_add_test(tc, test_cairn_timespec_in_carries_and_clamps);
         suite_add_tcase(s, tc);
         return unit_run(s);
 }
