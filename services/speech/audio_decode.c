@@ -145,6 +145,15 @@ enum audio_decode_status audio_decode(const void *bytes, size_t len, const char 
                 snprintf(errstr, errstr_size, "resampling '%s': %s", display_name(filename), why);
                 return AUDIO_INTERNAL;
         }
+        size_t from_n = c.pcm.n;
+
         audio_pcm_free(&c.pcm);
+        if (out->n == 0) { /* a few samples at a very high rate: nothing at @p rate */
+                audio_pcm_free(out);
+                snprintf(why, sizeof(why), "its %zu samples at %d Hz make no sample at %d Hz",
+                         from_n, got.rate, rate);
+                refuse(filename, &s, why, errstr, errstr_size);
+                return AUDIO_INVALID;
+        }
         return AUDIO_OK;
 }

@@ -102,6 +102,6 @@ for t in "${targets[@]}"; do
         echo "fuzz: $t for ${SECONDS_EACH}s"
         # -timeout: an input that hangs fails the run (libFuzzer waits 20 minutes)
         "$OUT/$t" -max_total_time="$SECONDS_EACH" -max_len=65536 -timeout=30 -print_final_stats=1 \
-                "$OUT/corpus/$t" "${seeds[@]}" 2>&1 | grep -E '^(stat::number_of_executed_units|SUMMARY|==[0-9]+==ERROR)' | tail -n 3
+                "$OUT/corpus/$t" "${seeds[@]}" 2>&1 | grep -E '^(stat::number_of_executed_units|SUMMARY|==[0-9]+== ?ERROR|artifact_prefix)' | tail -n 3
 done
 echo "fuzz: all targets ran clean"

@@ -209,6 +209,29 @@ START_TEST(test_audio_decode_header_lies)
 }
 END_TEST
 
+/* A few samples at a very high rate make none at 16 kHz: refused, as
+ * audio with no samples is. */
+START_TEST(test_audio_decode_no_sample_after_resampling)
+{
+        unsigned char *b;
+        size_t len;
+        struct audio_pcm pcm;
+        char err[256];
+
+        b = clip_read(clip_path("speech.wav"), &len);
+        ck_assert_uint_gt(len, 48);
+        memcpy(b + 24, "\x80\x84\x1e\0", 4); /* 2,000,000 Hz */
+        memcpy(b + 28, "\0\x09\x3d\0", 4);   /* bytes a second, 16-bit mono */
+        memcpy(b + 40, "\4\0\0\0", 4);       /* two samples */
+        memcpy(b + 4, "\x28\0\0\0", 4);
+        ck_assert_int_eq(audio_decode(b, 48, "a.wav", 16000, 60, &pcm, NULL, err, sizeof(err)),
+                         AUDIO_INVALID);
+        ck_assert_ptr_null(pcm.samples);
+        ck_assert_msg(strstr(err, "2 samples at 2000000 Hz make no sample at 16000 Hz"), "%s", err);
+        free(b);
+}
+END_TEST
+
 /* Too long is told early: a clip far longer than the limit is refused
  * after decoding little more than the limit. */
 START_TEST(test_audio_decode_too_long)
@@ -260,6 +283,7 @@ int main(void)
         tcase_add_test(tc, test_audio_decode_not_audio_named);
         tcase_add_test(tc, test_audio_decode_empty_random_truncated);
         tcase_add_test(tc, test_audio_decode_header_lies);
+        tcase_add_test(tc, test_audio_decode_no_sample_after_resampling);
         tcase_add_test(tc, test_audio_decode_too_long);
         tcase_add_test(tc, test_audio_decode_bad_request);
         suite_add_tcase(s, tc);
