@@ -211,25 +211,25 @@ static void sweep(struct gw_deadline *dl, int64_t now_us)
         for (struct gw_watch *w = dl->head; w; w = w->next) {
                 if (!overdue(dl, w, now_us))
                         continue;
-                if (w->state == W_HEADERS)
+                /* counted before the client can see the close */
+                if (w->state == W_HEADERS) {
                         headers++;
-                else
+                        cairn_series_inc(dl->s_header_cut);
+                } else {
                         bodies++;
+                        cairn_series_inc(dl->s_body_cut);
+                }
                 shutdown(w->fd, SHUT_RDWR);
                 w->state = W_CUT; /* once */
         }
         pthread_mutex_unlock(&dl->lock);
-        if (headers) {
-                cairn_series_add(dl->s_header_cut, (double)headers);
+        if (headers)
                 cairn_log(DEBUG, "HTTP", "closed %zu connection(s) whose headers took over %lld ms",
                           headers, dl->lim.header_timeout_ms);
-        }
-        if (bodies) {
-                cairn_series_add(dl->s_body_cut, (double)bodies);
+        if (bodies)
                 cairn_log(DEBUG, "HTTP",
                           "closed %zu connection(s) whose body came slower than %lld bytes/s",
                           bodies, dl->lim.body_min_rate);
-        }
 }
 
 static void *sweeper_main(void *arg)
