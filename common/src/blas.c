@@ -6,17 +6,19 @@
 #include <unistd.h>
 
 #include "cairn/blas.h"
+#include "cairn/nn.h"
 
-/* The kernels this CPU can run, best first; NULL when none beats Prescott's. */
+/* The best kernels this CPU can run; NULL when none beats Prescott's. */
 static const char *best_coretype(void)
 {
-        __builtin_cpu_init();
-        if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-            __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
+        switch (cairn_simd_level()) {
+        case CAIRN_SIMD_AVX512:
                 return "SkylakeX";
-        if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        case CAIRN_SIMD_AVX2:
                 return "Haswell";
-        return NULL;
+        default:
+                return NULL;
+        }
 }
 
 void cairn_blas_kernels(char **argv)

@@ -32,4 +32,12 @@ void bert_gemm_pack(const float *w, size_t n, size_t k, float *dst);
 void bert_gemm(const float *in, size_t rows, size_t k, const float *packed, size_t n,
                const float *bias, const float *add, float *out);
 
+/* The kernel bert_gemm() runs: "avx512", "avx2" or "generic", the best
+ * the CPU has. */
+const char *bert_gemm_kernel(void);
+
+/* Makes bert_gemm() run the kernel @p name from now on (tests, benchmarks);
+ * -1 when there is no such kernel or the CPU lacks what it needs. */
+int bert_gemm_use(const char *name);
+
 #endif

@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cairn/blas.h"
 #include "embedding/bert_encode.h"
 #include "embedding/bert_gemm.h"
 #include "embedding/bert_model.h"
@@ -157,7 +158,9 @@ static void projections(int words, size_t rows, double secs)
         const size_t h = c->hidden_size, in = c->intermediate_size, nl = c->num_layers;
         float **wt = calloc(nl * 6, sizeof(float *));
         float *a = malloc(rows * in * sizeof(float)), *out = malloc(rows * in * sizeof(float));
-        double best[2] = { 1e30, 1e30 };
+        static const char *const kernels[] = { "avx512", "avx2", "generic" };
+        const char *chosen = bert_gemm_kernel();
+        double best[4] = { 1e30, 1e30, 1e30, 1e30 };
 
         if (!wt || !a || !out)
                 abort();
@@ -173,9 +176,13 @@ static void projections(int words, size_t rows, double secs)
                 wt[l * 6 + 4] = transposed(L->inter_w, in, h);
                 wt[l * 6 + 5] = transposed(L->out_w, h, in);
         }
-        for (int way = 0; way < 2; way++) {
+        /* way 0: cblas_sgemm; way 1 + i: bert_gemm with kernels[i] */
+        for (int way = 0; way < 4; way++) {
                 double t0 = now();
                 int runs = 0;
+
+                if (way > 0 && bert_gemm_use(kernels[way - 1]) != 0)
+                        continue; /* this CPU lacks it */
 
                 do {
                         double t = now();
@@ -209,8 +216,14 @@ static void projections(int words, size_t rows, double secs)
                         runs++;
                 } while (now() - t0 < secs || runs < 3);
         }
-        printf("proj_%dw_rows %zu\nproj_%dw_sgemm_ms %.3f\nproj_%dw_packed_ms %.3f\n", words, rows,
-               words, best[0] * 1e3, words, best[1] * 1e3);
+        bert_gemm_use(chosen);
+        printf("proj_%dw_rows %zu\nproj_%dw_sgemm_ms %.3f\n", words, rows, words, best[0] * 1e3);
+        for (int i = 0; i < 3; i++) {
+                if (best[1 + i] < 1e30)
+                        printf("proj_%dw_%s_ms %.3f\n", words, kernels[i], best[1 + i] * 1e3);
+                if (strcmp(kernels[i], chosen) == 0)
+                        printf("proj_%dw_packed_ms %.3f\n", words, best[1 + i] * 1e3);
+        }
         for (size_t i = 0; i < nl * 6; i++)
                 free(wt[i]);
         free(wt);
@@ -363,6 +376,7 @@ int main(int argc, char **argv)
                 fprintf(stderr, "usage: bert MODEL_DIR [SECONDS [THREADS]]\n");
                 return 2;
         }
+        cairn_blas_kernels(argv); /* OpenBLAS's kernels as the service picks them */
         if (secs <= 0)
                 secs = 1.0;
         if (nthreads < 1 || nthreads > MAX_THREADS)
@@ -388,10 +402,10 @@ int main(int argc, char **argv)
                 texts_write(texts_path);
         snprintf(path, sizeof(path), "%s/model.safetensors", argv[1]);
         printf("bert_hidden %zu\nbert_layers %zu\nbert_heads %zu\nbert_intermediate %zu\n"
-               "bert_weights_bytes %lld\nthreads %ld\nsecs %.2f\nopenblas %s\n",
+               "bert_weights_bytes %lld\nthreads %ld\nsecs %.2f\nopenblas %s\nbert_gemm_kernel %s\n",
                model->conf.hidden_size, model->conf.num_layers, model->conf.num_heads,
                model->conf.intermediate_size, stat(path, &sb) == 0 ? (long long)sb.st_size : -1LL,
-               nthreads, secs, openblas_get_config());
+               nthreads, secs, openblas_get_config(), bert_gemm_kernel());
         for (long t = 0; t < nthreads; t++) {
                 ws[t].work = bert_work_new(model);
                 ws[t].out = malloc(MAX_BATCH * model->conf.hidden_size * sizeof(float));

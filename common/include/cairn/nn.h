@@ -8,6 +8,11 @@
 
 #include <stddef.h>
 
+/* The widest vector instructions of this CPU the kernels use: AVX-512
+ * (F, BW, DQ, VL), or AVX2 with FMA. */
+enum cairn_simd { CAIRN_SIMD_NONE, CAIRN_SIMD_AVX2, CAIRN_SIMD_AVX512 };
+enum cairn_simd cairn_simd_level(void);
+
 /* erf in float, at most one ulp from libm's double erf rounded to float;
  * NaN stays NaN. */
 float cairn_nn_erf(float x);

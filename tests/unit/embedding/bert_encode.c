@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cairn/nn.h"
 #include "embedding/bert_encode.h"
 #include "../unit.h"
 
@@ -269,6 +270,33 @@ START_TEST(test_bert_erf_within_one_ulp)
 }
 END_TEST
 
+/* The GELU over an array (vectorised where the CPU allows) gives the same
+ * bits as 0.5 x (1 + erf(x / sqrt 2)) with the erf above, one value at a
+ * time, at every length (the vector body and its scalar tail), for the
+ * same floats as above; infinities and NaN keep their GELU. */
+START_TEST(test_bert_gelu_matches_its_erf)
+{
+        enum { N = 1037 };
+        float x[N], want[N];
+        size_t n = 0;
+
+        for (uint32_t bits = 0x0d000000u; bits < 0x41300000u; bits += 1031) {
+                uint32_t u = bits | (n % 3 == 0 ? 0x80000000u : 0);
+
+                memcpy(&x[n], &u, sizeof(x[n]));
+                want[n] = 0.5f * x[n] * (1.0f + bert_erf(x[n] * (float)M_SQRT1_2));
+                if (++n == N) {
+                        cairn_nn_gelu(x, N);
+                        ck_assert_msg(memcmp(x, want, sizeof(x)) == 0, "GELU differs from its erf");
+                        n = 0;
+                }
+        }
+        x[0] = INFINITY, x[1] = -INFINITY, x[2] = NAN, x[3] = -0.0f;
+        cairn_nn_gelu(x, 4);
+        ck_assert(x[0] == INFINITY && isnan(x[1]) && isnan(x[2]) && x[3] == 0.0f);
+}
+END_TEST
+
 START_TEST(test_bert_forward_matches_textbook)
 {
         static const size_t lens[] = { 1, 2, 16, 5, 9, 3, 16, 7 };
@@ -353,6 +381,7 @@ static Suite *suite(void)
 
         tc = tcase_create("bert_erf");
         tcase_add_test(tc, test_bert_erf_within_one_ulp);
+        tcase_add_test(tc, test_bert_gelu_matches_its_erf);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("bert_embed");

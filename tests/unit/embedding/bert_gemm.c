@@ -1,14 +1,31 @@
-/* Unit tests for the encoder's packed-panel products: every shape around
- * the panel width and the row blocks against a double-precision triple
- * loop, the bias and the residual added, and a row's result the same bits
- * whatever the number of rows beside it. */
+/* Unit tests for the encoder's packed-panel products, for every kernel this
+ * CPU runs (the loop index of each test names it): every shape around the
+ * panel width and the row blocks against a double-precision triple loop,
+ * the bias and the residual added, a row's result the same bits whatever
+ * the number of rows beside it, and the multiply-add kernels equal. */
 #include <check.h>
 #include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cairn/nn.h"
 #include "embedding/bert_gemm.h"
 #include "../unit.h"
+
+static const char *const kernels[] = { "avx512", "avx2", "generic" };
+#define NKERNELS 3
+
+/* Makes bert_gemm() run kernels[@p i]; false when this CPU lacks it (the
+ * test then checks nothing more for it, and says so once). */
+static bool use_kernel(int i)
+{
+        if (bert_gemm_use(kernels[i]) == 0)
+                return true;
+        printf("bert_gemm: this CPU does not run the %s kernel\n", kernels[i]);
+        return false;
+}
 
 static float rnd(unsigned *seed)
 {
@@ -38,13 +55,16 @@ static float *packed_of(const float *w, size_t n, size_t k)
 
 START_TEST(test_bert_gemm_matches_triple_loop)
 {
-        static const size_t ns[] = { 1, 8, 15, 16, 17, 40, 64 };
+        static const size_t ns[] = { 1, 8, 15, 16, 17, 32, 40, 64, 80 };
         static const size_t ks[] = { 1, 7, 33 };
         unsigned seed = 7;
 
+        if (!use_kernel(_i))
+                return;
+
         for (size_t ni = 0; ni < sizeof(ns) / sizeof(ns[0]); ni++) {
                 for (size_t ki = 0; ki < sizeof(ks) / sizeof(ks[0]); ki++) {
-                        const size_t n = ns[ni], k = ks[ki], max_rows = 20;
+                        const size_t n = ns[ni], k = ks[ki], max_rows = 31;
                         float *w = rnd_array(n * k, &seed), *bias = rnd_array(n, &seed);
                         float *in = rnd_array(max_rows * k, &seed);
                         float *add = rnd_array(max_rows * n, &seed);
@@ -91,6 +111,8 @@ START_TEST(test_bert_gemm_add_in_place)
         float *copy = malloc(rows * n * sizeof(float)), *want = malloc(rows * n * sizeof(float));
         float *p = packed_of(w, n, k);
 
+        if (!use_kernel(_i))
+                return;
         memcpy(copy, acc, rows * n * sizeof(float));
         bert_gemm(in, rows, k, p, n, bias, copy, want);
         bert_gemm(in, rows, k, p, n, bias, acc, acc);
@@ -103,12 +125,15 @@ END_TEST
  * any number of rows is the same bits as the product of row r alone. */
 START_TEST(test_bert_gemm_row_independent_of_rows)
 {
-        const size_t n = 48, k = 384, max_rows = 26;
+        const size_t n = 80, k = 384, max_rows = 31;
         unsigned seed = 3;
         float *w = rnd_array(n * k, &seed), *bias = rnd_array(n, &seed);
         float *in = rnd_array(max_rows * k, &seed);
-        float *all = malloc(max_rows * n * sizeof(float)), one[48];
+        float *all = malloc(max_rows * n * sizeof(float)), one[80];
         float *p = packed_of(w, n, k);
+
+        if (!use_kernel(_i))
+                return;
 
         for (size_t rows = 1; rows <= max_rows; rows++) {
                 bert_gemm(in, rows, k, p, n, bias, NULL, all);
@@ -119,6 +144,44 @@ START_TEST(test_bert_gemm_row_independent_of_rows)
                 }
         }
         free(w), free(bias), free(in), free(all), free(p);
+}
+END_TEST
+
+/* The avx512 and avx2 kernels both sum with multiply-adds in the same
+ * order: a model gives the same vectors on either. */
+START_TEST(test_bert_gemm_fma_kernels_agree)
+{
+        const size_t n = 1536, k = 384, rows = 29;
+        unsigned seed = 5;
+        float *w = rnd_array(n * k, &seed), *bias = rnd_array(n, &seed);
+        float *in = rnd_array(rows * k, &seed), *add = rnd_array(rows * n, &seed);
+        float *a = malloc(rows * n * sizeof(float)), *b = malloc(rows * n * sizeof(float));
+        float *p = packed_of(w, n, k);
+
+        if (use_kernel(0) && use_kernel(1)) {
+                bert_gemm_use("avx512");
+                bert_gemm(in, rows, k, p, n, bias, add, a);
+                bert_gemm_use("avx2");
+                bert_gemm(in, rows, k, p, n, bias, add, b);
+                ck_assert_mem_eq(a, b, rows * n * sizeof(float));
+        }
+        free(w), free(bias), free(in), free(add), free(a), free(b), free(p);
+}
+END_TEST
+
+/* The generic kernel runs everywhere; the one chosen is the best this CPU
+ * has, and an unknown name is refused. */
+START_TEST(test_bert_gemm_kernel_choice)
+{
+        ck_assert_int_eq(bert_gemm_use("generic"), 0);
+        ck_assert_str_eq(bert_gemm_kernel(), "generic");
+        ck_assert_int_eq(bert_gemm_use("avx1024"), -1);
+        ck_assert_str_eq(bert_gemm_kernel(), "generic");
+        ck_assert_int_eq(bert_gemm_use(cairn_simd_level() == CAIRN_SIMD_AVX512 ? "avx512"
+                                       : cairn_simd_level() == CAIRN_SIMD_AVX2 ? "avx2"
+                                                                               : "generic"),
+                         0);
+        ck_assert_int_eq(bert_gemm_use("avx512"), cairn_simd_level() == CAIRN_SIMD_AVX512 ? 0 : -1);
 }
 END_TEST
 
@@ -136,9 +199,11 @@ static Suite *suite(void)
         Suite *s = suite_create("bert_gemm");
         TCase *tc = tcase_create("bert_gemm");
 
-        tcase_add_test(tc, test_bert_gemm_matches_triple_loop);
-        tcase_add_test(tc, test_bert_gemm_add_in_place);
-        tcase_add_test(tc, test_bert_gemm_row_independent_of_rows);
+        tcase_add_loop_test(tc, test_bert_gemm_matches_triple_loop, 0, NKERNELS);
+        tcase_add_loop_test(tc, test_bert_gemm_add_in_place, 0, NKERNELS);
+        tcase_add_loop_test(tc, test_bert_gemm_row_independent_of_rows, 0, NKERNELS);
+        tcase_add_test(tc, test_bert_gemm_fma_kernels_agree);
+        tcase_add_test(tc, test_bert_gemm_kernel_choice);
         tcase_add_test(tc, test_bert_gemm_packed_size_pads_panels);
         suite_add_tcase(s, tc);
         return s;
