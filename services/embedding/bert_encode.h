@@ -12,14 +12,16 @@
 #include "bert_model.h"
 
 /* Tokens one forward pass takes at most (or max_seq_length, when a model's
- * is longer): a batch holding more is run in several passes. */
-#define BERT_PASS_TOKENS 1024
+ * is longer): a batch holding more is run in several passes. 256 keeps a
+ * pass's activations near the size of a core's L2 cache; with 1024, batches
+ * of long texts ran about 10% slower in docs/benchmarks.md, and the weights
+ * read once a pass cost little either way. */
+#define BERT_PASS_TOKENS 256
 
 /* Per-thread working memory of the encoder: activations for up to
  * BERT_PASS_TOKENS tokens (about 15 KiB a token for all-MiniLM-L6-v2, so
- * about 15 MiB: passes of 1024 rows keep sgemm efficient and the service's
- * resident memory near the weights' size), allocated on first use and
- * reused. One must not be used by two threads at once. */
+ * about 4 MiB), allocated on first use and reused. One must not be used by
+ * two threads at once. */
 struct bert_work;
 
 /* Returns a new, empty working memory for @p model (borrowed; it must

@@ -22,9 +22,12 @@
 #include <time.h>
 
 #include "bert_encode.h"
+#include "bert_gemm.h"
 #include "bert_model.h"
 #include "bert_tokenizer.h"
+#include "cairn/blas.h"
 #include "cairn/clock.h"
+#include "cairn/log.h"
 #include "provider.h"
 
 /* Texts one bert_embed() call takes: between calls the deadline is checked,
@@ -223,6 +226,10 @@ struct provider *provider_bert_new(const struct provider_bert_conf *conf, size_t
                 pb->nworks++;
                 pb->idle[pb->nidle++] = pb->works[i];
         }
+        cairn_log(INFO, "BERT",
+                  "%s loaded from %s: projections on the %s kernel, attention on OpenBLAS's %s "
+                  "kernels, threads: %zu",
+                  conf->name, conf->dir, bert_gemm_kernel(), cairn_blas_corename(), conf->threads);
         *dim = pb->dim;
         return &pb->base;
 }
