@@ -293,6 +293,7 @@ TARGET_AVX512 static void gemm_avx512(const float *in, size_t rows, size_t k, co
 
 static const struct kernel {
         const char *name;
+        /* cppcheck-suppress unusedStructMember ; called through kernel() */
         gemm_fn *fn;
         enum cairn_simd needs;
 } kernels[] = {

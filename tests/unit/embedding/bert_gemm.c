@@ -106,13 +106,14 @@ START_TEST(test_bert_gemm_add_in_place)
 {
         const size_t n = 24, k = 9, rows = 7;
         unsigned seed = 11;
+
+        if (!use_kernel(_i))
+                return;
         float *w = rnd_array(n * k, &seed), *bias = rnd_array(n, &seed);
         float *in = rnd_array(rows * k, &seed), *acc = rnd_array(rows * n, &seed);
         float *copy = malloc(rows * n * sizeof(float)), *want = malloc(rows * n * sizeof(float));
         float *p = packed_of(w, n, k);
 
-        if (!use_kernel(_i))
-                return;
         memcpy(copy, acc, rows * n * sizeof(float));
         bert_gemm(in, rows, k, p, n, bias, copy, want);
         bert_gemm(in, rows, k, p, n, bias, acc, acc);
@@ -127,13 +128,13 @@ START_TEST(test_bert_gemm_row_independent_of_rows)
 {
         const size_t n = 80, k = 384, max_rows = 31;
         unsigned seed = 3;
+
+        if (!use_kernel(_i))
+                return;
         float *w = rnd_array(n * k, &seed), *bias = rnd_array(n, &seed);
         float *in = rnd_array(max_rows * k, &seed);
         float *all = malloc(max_rows * n * sizeof(float)), one[80];
         float *p = packed_of(w, n, k);
-
-        if (!use_kernel(_i))
-                return;
 
         for (size_t rows = 1; rows <= max_rows; rows++) {
                 bert_gemm(in, rows, k, p, n, bias, NULL, all);
