@@ -358,12 +358,13 @@ static void attempt_failed(struct wf_tick *t, struct wf_step_state *s, const str
                         s->status = WS_BACKOFF;
                         s->due_ms = t->now_ms + delay;
                         struct wf_event_out *e = event(t, EV(STEP_RETRIED), s->id, s->attempt);
-                        char text[32];
+                        Google__Protobuf__Duration backoff = GOOGLE__PROTOBUF__DURATION__INIT;
 
-                        /* the backoff chosen, as a Duration's JSON form */
-                        snprintf(text, sizeof(text), "%lld.%03llds", (long long)(delay / 1000),
-                                 (long long)(delay % 1000));
-                        e->detail = json_pack("{s:s}", "delay", text);
+                        /* the backoff chosen, in a Duration's JSON form */
+                        backoff.seconds = delay / 1000;
+                        backoff.nanos = (int32_t)(delay % 1000) * 1000000;
+                        e->detail = json_pack("{s:o}", "delay",
+                                              cairn_pbjson_to_json(&backoff.base, 0));
                         event_error(e, err, msg);
                         return;
                 }

@@ -104,8 +104,8 @@ static void assert_ce_id(const struct fake_target_req *r, const char *run_id, co
         ck_assert_str_eq(r->ce_id, want);
 }
 
-/* The time of the @p nth (from 0) event @p event of step @p step. */
-static int64_t event_ms(const json_t *events, const char *event, const char *step, int nth)
+/* The @p nth (from 0) event @p event of step @p step. */
+static const json_t *nth_event(const json_t *events, const char *event, const char *step, int nth)
 {
         const json_t *e;
         size_t i;
@@ -113,22 +113,23 @@ static int64_t event_ms(const json_t *events, const char *event, const char *ste
         json_array_foreach(events, i, e)
                 if (strcmp(wfc_str(e, "event"), event) == 0 &&
                     strcmp(wfc_str(e, "step"), step) == 0 && nth-- == 0)
-                        return wfc_time_ms(json_object_get(e, "time"));
+                        return e;
         ck_abort_msg("no %s of %s in %s", event, step, wfc_dump(events));
-        return 0;
+        return NULL;
 }
 
-/* The delay the @p nth (from 0) STEP_RETRIED event gives. */
-static const char *retry_delay(const json_t *events, int nth)
+/* The time of the @p nth (from 0) event @p event of step @p step. */
+static int64_t event_ms(const json_t *events, const char *event, const char *step, int nth)
 {
-        const json_t *e;
-        size_t i;
+        return wfc_time_ms(json_object_get(nth_event(events, event, step, nth), "time"));
+}
 
-        json_array_foreach(events, i, e)
-                if (strcmp(wfc_str(e, "event"), "EVENT_TYPE_STEP_RETRIED") == 0 && nth-- == 0)
-                        return wfc_str(json_object_get(e, "detail"), "delay");
-        ck_abort_msg("no STEP_RETRIED in %s", wfc_dump(events));
-        return NULL;
+/* The delay the @p nth (from 0) STEP_RETRIED event of step @p step gives. */
+static const char *retry_delay(const json_t *events, const char *step, int nth)
+{
+        const json_t *e = nth_event(events, "EVENT_TYPE_STEP_RETRIED", step, nth);
+
+        return wfc_str(json_object_get(e, "detail"), "delay");
 }
 
 static long long error_code(const json_t *obj)
@@ -193,8 +194,8 @@ START_TEST(test_retries_follow_the_backoff)
         ck_assert_int_eq(error_code(wfc_find_event(h, "EVENT_TYPE_STEP_RETRIED", "tr")),
                          CAIRN_ERR_UNAVAILABLE);
         /* the backoffs chosen, exactly: the initial interval, then doubled */
-        ck_assert_str_eq(retry_delay(h, 0), "0.200s");
-        ck_assert_str_eq(retry_delay(h, 1), "0.400s");
+        ck_assert_str_eq(retry_delay(h, "tr", 0), "0.200s");
+        ck_assert_str_eq(retry_delay(h, "tr", 1), "0.400s");
         json_decref(h);
         json_decref(run);
         free(run_id);
