@@ -21,10 +21,17 @@
 #define ERF_SEGS   16
 #define ERF_DEGREE 11
 
+typedef float v8f __attribute__((vector_size(32)));
+typedef int v8i __attribute__((vector_size(32)));
+/* the same, at any float's alignment */
+typedef float v8fu __attribute__((vector_size(32), aligned(4)));
+
 /* Column-major, for the vector lookup: row 0 holds each interval's center,
  * row 1 + k the coefficient of t^k. */
 static double erf_tab[ERF_DEGREE + 2][ERF_SEGS] __attribute__((aligned(64)));
 static pthread_once_t erf_once = PTHREAD_ONCE_INIT;
+static void (*gelu_run)(float *x, size_t n); /* set with the table */
+static void gelu_choose(void);
 
 /* The Taylor coefficients of erf around c: erf' = 2/sqrt(pi) g with
  * g = exp(-z^2), whose coefficients follow from g' = -2 z g:
@@ -45,6 +52,7 @@ static void erf_init(void)
                 for (int k = 0; k < ERF_DEGREE; k++)
                         erf_tab[k + 2][i] = two_over_sqrt_pi * g[k] / (k + 1);
         }
+        gelu_choose();
 }
 
 /* NaN gives 1 (the GELU of NaN stays NaN). */
@@ -76,10 +84,9 @@ static void gelu_scalar(float *x, size_t n)
                 x[i] = 0.5f * x[i] * (1.0f + erf_fast(x[i] * (float)M_SQRT1_2));
 }
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#ifdef CAIRN_NN_X86_KERNELS
 typedef double v8d __attribute__((vector_size(64)));
 typedef long long v8l __attribute__((vector_size(64)));
-typedef float v8fu_ __attribute__((vector_size(32), aligned(4)));
 
 /* Eight at a time: the same polynomial, each coefficient looked up for all
  * eight arguments by one permute of its row's sixteen entries. */
@@ -93,8 +100,7 @@ __attribute__((target("arch=x86-64-v4"))) static void gelu_avx512(float *x, size
                 memcpy(&row[k][1], &erf_tab[k][8], sizeof(row[k][1]));
         }
         for (; i + 8 <= n; i += 8) {
-                typedef float v8f_ __attribute__((vector_size(32)));
-                const v8f_ xf = *(const v8fu_ *)(x + i), zf = xf * (float)M_SQRT1_2;
+                const v8f xf = *(const v8fu *)(x + i), zf = xf * (float)M_SQRT1_2;
                 const v8d z = __builtin_convertvector(zf, v8d);
                 const v8l sign = (v8l)z & ((v8l){ 0 } + INT64_MIN);
                 const v8d a = (v8d)((v8l)z & ~sign);
@@ -110,22 +116,26 @@ __attribute__((target("arch=x86-64-v4"))) static void gelu_avx512(float *x, size
                         r = r * t + __builtin_shuffle(row[k][0], row[k][1], seg);
                 r = (v8d)(((v8l)r & ~big) | ((v8l)((v8d){ 0 } + 1.0) & big));
                 r = (v8d)((v8l)r | sign);
-                *(v8fu_ *)(x + i) = 0.5f * xf * (1.0f + __builtin_convertvector(r, v8f_));
+                *(v8fu *)(x + i) = 0.5f * xf * (1.0f + __builtin_convertvector(r, v8f));
         }
         gelu_scalar(x + i, n - i);
 }
 #endif
 
+/* The GELU this CPU runs fastest, once. */
+static void gelu_choose(void)
+{
+        gelu_run = gelu_scalar;
+#ifdef CAIRN_NN_X86_KERNELS
+        if (cairn_simd_level() >= CAIRN_SIMD_AVX512)
+                gelu_run = gelu_avx512;
+#endif
+}
+
 void cairn_nn_gelu(float *x, size_t n)
 {
         pthread_once(&erf_once, erf_init);
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-        if (cairn_simd_level() >= CAIRN_SIMD_AVX512) {
-                gelu_avx512(x, n);
-                return;
-        }
-#endif
-        gelu_scalar(x, n);
+        gelu_run(x, n);
 }
 
 enum cairn_simd cairn_simd_level(void)
@@ -166,12 +176,7 @@ void cairn_nn_layer_norm(const float *x, float *out, size_t rows, size_t n, cons
         }
 }
 
-typedef float v8f __attribute__((vector_size(32)));
-typedef int v8i __attribute__((vector_size(32)));
-/* the same, at any float's alignment */
-typedef float v8fu __attribute__((vector_size(32), aligned(4)));
-
-#if defined(__x86_64__) && !defined(__clang__)
+#ifdef CAIRN_NN_X86_KERNELS
 #define KERNEL_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define KERNEL_CLONES

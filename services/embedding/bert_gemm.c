@@ -30,8 +30,7 @@ typedef float v16u __attribute__((vector_size(64), aligned(4)));
 typedef void gemm_fn(const float *in, size_t rows, size_t k, const float *packed, size_t n,
                      const float *bias, const float *add, float *out);
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define X86_KERNELS   1
+#ifdef CAIRN_NN_X86_KERNELS
 #define TARGET_AVX2   __attribute__((target("arch=x86-64-v3")))
 #define TARGET_AVX512 __attribute__((target("arch=x86-64-v4")))
 #endif
@@ -201,7 +200,7 @@ static void gemm_generic(const float *in, size_t rows, size_t k, const float *pa
         }
 }
 
-#ifdef X86_KERNELS
+#ifdef CAIRN_NN_X86_KERNELS
 TARGET_AVX2 static void gemm_avx2(const float *in, size_t rows, size_t k, const float *packed,
                                   size_t n, const float *bias, const float *add, float *out)
 {
@@ -297,7 +296,7 @@ static const struct kernel {
         gemm_fn *fn;
         enum cairn_simd needs;
 } kernels[] = {
-#ifdef X86_KERNELS
+#ifdef CAIRN_NN_X86_KERNELS
         { "avx512", gemm_avx512, CAIRN_SIMD_AVX512 },
         { "avx2", gemm_avx2, CAIRN_SIMD_AVX2 },
 #endif

@@ -8,6 +8,13 @@
 
 #include <stddef.h>
 
+/* Defined where the compiler builds kernels for chosen x86 instruction
+ * sets (GCC's target attributes over its vector extensions); they run
+ * where cairn_simd_level() says the CPU has them. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define CAIRN_NN_X86_KERNELS 1
+#endif
+
 /* The widest vector instructions of this CPU the kernels use: AVX-512
  * (F, BW, DQ, VL), or AVX2 with FMA. */
 enum cairn_simd { CAIRN_SIMD_NONE, CAIRN_SIMD_AVX2, CAIRN_SIMD_AVX512 };
