@@ -361,7 +361,9 @@ static void attempt_failed(struct wf_tick *t, struct wf_step_state *s, const str
                         Google__Protobuf__Duration backoff = GOOGLE__PROTOBUF__DURATION__INIT;
 
                         /* the backoff chosen, in a Duration's JSON form */
+                        /* cppcheck-suppress unreadVariable ; encoded through &backoff.base */
                         backoff.seconds = delay / 1000;
+                        /* cppcheck-suppress unreadVariable ; encoded through &backoff.base */
                         backoff.nanos = (int32_t)(delay % 1000) * 1000000;
                         e->detail = json_pack("{s:o}", "delay",
                                               cairn_pbjson_to_json(&backoff.base, 0));
