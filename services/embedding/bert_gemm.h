@@ -4,11 +4,11 @@
  *
  * Why not cblas_sgemm: OpenBLAS packs both operands on every call, so a pass
  * of a few tokens spends most of its time copying weights it then reads
- * once (at 13 tokens, 7.0 ms a pass of all-MiniLM-L6-v2's projections against
- * 4.1 ms here; docs/benchmarks.md has the comparison, measured in the same
- * run). With the weights already in the order the kernel reads them, each
- * byte of a weight comes from memory once per pass and is used by up to 6
- * token rows held in registers, whatever the number of tokens. */
+ * once (at 13 tokens, 5.6 ms a pass of all-MiniLM-L6-v2's projections against
+ * 1.9 ms here on AVX-512; docs/benchmarks.md has the comparison, measured in
+ * the same run). With the weights already in the order the kernel reads
+ * them, each byte of a weight comes from memory once per pass and is used
+ * by up to 14 token rows held in registers, whatever the number of tokens. */
 #ifndef EMBEDDING_BERT_GEMM_H
 #define EMBEDDING_BERT_GEMM_H
 
