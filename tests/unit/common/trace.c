@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cairn/bus.h"
@@ -367,6 +368,38 @@ START_TEST(test_cairn_random_differs)
                 uint8_t big[300];
                 cairn_random(big, sizeof(big));
         }
+}
+END_TEST
+
+/* Two children forked after the parent drew from its buffer: each draws its
+ * own bytes, neither the parent's next ones. */
+START_TEST(test_cairn_random_differs_across_fork)
+{
+        uint8_t first[16], got[3][16];
+        int fds[2][2];
+
+        cairn_random(first, sizeof(first));
+        for (int i = 0; i < 2; i++) {
+                ck_assert_int_eq(pipe(fds[i]), 0);
+                pid_t pid = fork();
+
+                ck_assert_int_ge(pid, 0);
+                if (pid == 0) {
+                        cairn_random(got[i], sizeof(got[i]));
+                        _exit(write(fds[i][1], got[i], sizeof(got[i])) == sizeof(got[i]) ? 0 : 1);
+                }
+                close(fds[i][1]);
+                ck_assert_int_eq(read(fds[i][0], got[i], sizeof(got[i])), sizeof(got[i]));
+                close(fds[i][0]);
+                int status;
+
+                ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+                ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        }
+        cairn_random(got[2], sizeof(got[2]));
+        ck_assert(memcmp(got[0], got[1], sizeof(got[0])) != 0);
+        ck_assert(memcmp(got[0], got[2], sizeof(got[0])) != 0);
+        ck_assert(memcmp(got[1], got[2], sizeof(got[0])) != 0);
 }
 END_TEST
 
@@ -865,6 +898,7 @@ int main(void)
         suite_add_tcase(s, tc);
         tc = tcase_create("cairn_span");
         tcase_add_test(tc, test_cairn_random_differs);
+        tcase_add_test(tc, test_cairn_random_differs_across_fork);
         tcase_add_test(tc, test_cairn_span_start_off_costs_nothing);
         tcase_add_test(tc, test_cairn_span_start_ids_and_parent);
         tcase_add_test(tc, test_cairn_span_start_unsampled_parent_propagates);
