@@ -158,16 +158,6 @@ static size_t files_in(const char *dir)
         return n;
 }
 
-static void wait_metric(int r, const char *name, double want)
-{
-        int64_t until = cairn_mono_us() + 60 * 1000000LL;
-
-        while (harness_metric(replica[r].admin_port, name) < want && cairn_mono_us() < until)
-                usleep(100 * 1000);
-        ck_assert_msg(harness_metric(replica[r].admin_port, name) >= want, "%s never reached %g",
-                      name, want);
-}
-
 START_TEST(test_graph_snapshot_restart_erase)
 {
         static char ids[BIG][37], before[10][37], after[10][37];
@@ -179,7 +169,7 @@ START_TEST(test_graph_snapshot_restart_erase)
         store("big", 0, BIG, ids);
         ck_assert_uint_eq(search("big", 5, 10, before), 10); /* loads it: a build starts */
         ck_assert_str_eq(before[0], ids[5]);
-        wait_metric(0, "cairn_memory_index_graphs", 1);
+        harness_wait_metric(replica[0].admin_port, "cairn_memory_index_graphs", 1, 60000);
         /* the build writes the snapshot: the graph and the entries */
         ck_assert_uint_eq(files_in(snapdir[0]), 2);
         nb = search("big", 5, 10, before);
@@ -192,7 +182,7 @@ START_TEST(test_graph_snapshot_restart_erase)
         for (size_t i = 0; i < nb; i++)
                 ck_assert_str_eq(after[i], before[i]);
         ck_assert_int_eq(harness_count_in_file(replica[0].log_path, "from a snapshot"), 1);
-        wait_metric(0, "cairn_memory_index_graphs", 1);
+        harness_wait_metric(replica[0].admin_port, "cairn_memory_index_graphs", 1, 60000);
 
         er.user_id = "big";
         ck_assert_int_eq(cairn_bus_call(client.cli, topic, "t1/big", &er.base, NULL,

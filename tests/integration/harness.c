@@ -816,6 +816,16 @@ double harness_metric(int port, const char *name)
         return v;
 }
 
+void harness_wait_metric(int port, const char *name, double want, int timeout_ms)
+{
+        int64_t until = cairn_mono_us() + timeout_ms * 1000LL;
+        double v;
+
+        while ((v = harness_metric(port, name)) < want && cairn_mono_us() < until)
+                usleep(20 * 1000);
+        ck_assert_msg(v >= want, "%s is %g after %d ms, never %g", name, v, timeout_ms, want);
+}
+
 void harness_redis_start(struct harness_proc *p, const char *dir, int port)
 {
         char bin[] = "redis-server", sport[16], log[512], cmd[128];

@@ -244,4 +244,9 @@ int harness_count_in_file(const char *path, const char *needle);
  * whose line starts with @p name exactly), -1 if absent. */
 double harness_metric(int port, const char *name);
 
+/* Waits up to @p timeout_ms for harness_metric(@p port, @p name) to reach
+ * @p want (a service counts after it acts: a test that saw the act may
+ * read the counter before it moves) and fails the test if it does not. */
+void harness_wait_metric(int port, const char *name, double want, int timeout_ms);
+
 #endif
