@@ -105,10 +105,10 @@ __attribute__((target("arch=x86-64-v4"))) static void gelu_avx512(float *x, size
                 const v8l sign = (v8l)z & ((v8l){ 0 } + INT64_MIN);
                 const v8d a = (v8d)((v8l)z & ~sign);
                 const v8l big = ~(a < 4.0); /* -1 where erf is 1 (NaN too) */
-                v8l seg = __builtin_convertvector((v8d)((v8l)a & ~big) * 4.0, v8l);
+                /* 0 to 15: a is below 4 or masked to 0 */
+                const v8l seg = __builtin_convertvector((v8d)((v8l)a & ~big) * 4.0, v8l);
                 v8d t, r;
 
-                seg = (seg & ~(seg > 15)) | (15 & (seg > 15));
                 t = a - __builtin_shuffle(row[0][0], row[0][1], seg);
                 r = __builtin_shuffle(row[ERF_DEGREE + 1][0], row[ERF_DEGREE + 1][1], seg);
 #pragma GCC unroll 11
