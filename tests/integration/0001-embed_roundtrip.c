@@ -369,12 +369,9 @@ START_TEST(test_expired_deadline_is_dropped)
         /* clang-format on */
         raw_send(buf, len, hdrs);
 
-        double after = before;
-        for (int i = 0; i < 200 && after <= before; i++) {
-                usleep(50000);
-                after = harness_metric(svc.admin_port, "cairn_bus_deadline_dropped_total");
-        }
-        ck_assert_double_eq(after, before + 1);
+        harness_wait_metric(svc.admin_port, "cairn_bus_deadline_dropped_total", before + 1, 10000);
+        ck_assert_double_eq(harness_metric(svc.admin_port, "cairn_bus_deadline_dropped_total"),
+                            before + 1);
         /* and nothing was answered */
         struct found *reply = raw_find("cairn.deadline.replies", 0, CAIRN_H_CORRELATION, id, 1500);
         ck_assert_ptr_null(reply);

@@ -72,17 +72,12 @@ static void write_modes(void)
 static void wait_languages(void)
 {
         char name[128];
-        double v = -1;
 
         snprintf(name, sizeof(name), "cairn_translation_remote_pairs{provider=\"127.0.0.1:%d\"}",
                  fake_port);
-        for (int i = 0; i < 100 && v != 8; i++) {
-                v = harness_metric(svc.admin_port, name);
-                if (v != 8)
-                        msleep(50);
-        }
-        ck_assert_msg(v == 8, "the service did not get the provider's languages (see %s)",
-                      svc.log_path);
+        harness_wait_metric(svc.admin_port, name, 8, 5000);
+        ck_assert_msg(harness_metric(svc.admin_port, name) == 8,
+                      "the service did not get the provider's languages (see %s)", svc.log_path);
 }
 
 /* The service with the provider at the fake, @p key_line its key setting,

@@ -293,10 +293,7 @@ START_TEST(test_timeout_then_late_reply)
         double before = harness_metric(workflow.admin_port, REPLIES_RECORDED);
 
         fake_target_answer(target, 0, "late");
-        until = cairn_mono_us() + 5 * 1000000LL;
-        while (harness_metric(workflow.admin_port, REPLIES_RECORDED) < before + 1 &&
-               cairn_mono_us() < until)
-                usleep(5 * 1000);
+        harness_wait_metric(workflow.admin_port, REPLIES_RECORDED, before + 1, 5000);
         run = wfc_wait_closed("silent-1", 10000);
         ck_assert_msg(strcmp(wfc_status(run), "RUN_STATUS_COMPLETED") == 0, "%s", wfc_dump(run));
         ck_assert_str_eq(reply_text(json_object_get(json_object_get(run, "output"), "tr")),
